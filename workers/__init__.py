@@ -1,0 +1,1 @@
+"""The Celery app, settings, database pool, run jobs, thin tasks and the command line."""

@@ -1,0 +1,60 @@
+"""What the dashboard reads from analysis, for the demo's printed view (and tests that read like it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from store.runs import Conn
+
+
+@dataclass(frozen=True)
+class SpendLine:
+    label: str
+    requests: int
+    errors: int
+    cost_nanos: int
+
+
+def spend_by_provider(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> list[SpendLine]:
+    rows = conn.execute(
+        """select provider, sum(requests)::bigint, sum(errors)::bigint, sum(cost_nanos)::bigint
+           from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s
+           group by provider order by 4 desc""",
+        (workspace_id, first_day, end_day),
+    ).fetchall()
+    return [SpendLine(*row) for row in rows]
+
+
+def spend_by_project(conn: Conn, workspace_id: int, first_day: date, end_day: date,
+                     limit: int = 12) -> list[SpendLine]:
+    rows = conn.execute(
+        """select coalesce(p.slug, '(unattributed)'), sum(d.requests)::bigint, sum(d.errors)::bigint,
+                  sum(d.cost_nanos)::bigint
+           from analysis.daily_spend d left join meter.projects p on p.id = d.project_id
+           where d.workspace_id = %s and d.day >= %s and d.day < %s
+           group by 1 order by 4 desc limit %s""",
+        (workspace_id, first_day, end_day, limit),
+    ).fetchall()
+    return [SpendLine(*row) for row in rows]
+
+
+def spend_by_model(conn: Conn, workspace_id: int, first_day: date, end_day: date,
+                   limit: int = 12) -> list[SpendLine]:
+    rows = conn.execute(
+        """select provider || ' / ' || model, sum(requests)::bigint, sum(errors)::bigint, sum(cost_nanos)::bigint
+           from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s
+           group by 1 order by 4 desc limit %s""",
+        (workspace_id, first_day, end_day, limit),
+    ).fetchall()
+    return [SpendLine(*row) for row in rows]
+
+
+def spend_by_day(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> list[SpendLine]:
+    rows = conn.execute(
+        """select day::text, sum(requests)::bigint, sum(errors)::bigint, sum(cost_nanos)::bigint
+           from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s
+           group by day order by day""",
+        (workspace_id, first_day, end_day),
+    ).fetchall()
+    return [SpendLine(*row) for row in rows]

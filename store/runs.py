@@ -1,0 +1,180 @@
+"""Run bookkeeping: claim a job, record it in analysis.runs, close it with its results atomically.
+
+The shape every job follows:
+
+    with claimed_run(conn, RunSpec(...)) as run:
+        if run is None:            # another delivery of the same job holds the lock
+            return
+        inputs = read(...)         # store/ reads
+        result = compute(inputs)   # pure domain code
+        with run.results() as tx:  # ONE transaction: results + the run row turning 'succeeded'
+            write(tx, result)
+
+A failure anywhere marks the run 'failed' with a message and leaves earlier results untouched,
+because the results transaction never committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from workers.errors import UserError
+
+log = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[TupleRow]
+
+ERROR_MESSAGE_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    job: str
+    workspace_id: int
+    as_of: datetime
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    # What two deliveries must not do at once. Defaults to the window; a job whose results are not
+    # keyed by window (the rollup rewrites a workspace's days) locks the whole workspace instead.
+    lock_scope: str | None = None
+    task_id: str | None = None
+    worker: str | None = None
+
+    def lock_key(self) -> int:
+        scope = self.lock_scope if self.lock_scope is not None else f"{self.window_start}|{self.window_end}"
+        digest = hashlib.blake2b(f"{self.job}|{self.workspace_id}|{scope}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+
+@dataclass
+class Run:
+    id: int
+    spec: RunSpec
+    conn: Conn
+    stats: dict[str, Any] = field(default_factory=dict)
+    closed: bool = False
+
+    @contextmanager
+    def results(self) -> Iterator[Conn]:
+        """The one transaction that writes the job's results and marks the run succeeded."""
+        with self.conn.transaction():
+            yield self.conn
+            self.conn.execute(
+                """update analysis.runs set status = 'succeeded', finished_at = clock_timestamp(),
+                          stats = %s::jsonb, error = null
+                   where id = %s""",
+                (json.dumps(self.stats, default=str), self.id),
+            )
+        self.closed = True
+
+
+def describe_failure(error: BaseException) -> str:
+    """The message stored on the run: a user error verbatim, anything else with its type."""
+    text = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+    return text[:ERROR_MESSAGE_LIMIT]
+
+
+@contextmanager
+def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run | None]:
+    """Yield an open Run, or None when another delivery of the same job holds the lock.
+
+    `conn` must be autocommit and stay with this job until the block ends: it holds the
+    session-level advisory lock, which Postgres releases by itself if the worker dies.
+    """
+    key = spec.lock_key()
+    row = conn.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()
+    if row is None or not row[0]:
+        log.info("job %s for workspace %s is already running elsewhere; skipping", spec.job, spec.workspace_id)
+        yield None
+        return
+    try:
+        run = Run(id=_open_run(conn, spec), spec=spec, conn=conn)
+        try:
+            yield run
+        except BaseException as error:
+            _mark_failed(conn, run.id, describe_failure(error))
+            raise
+        if not run.closed:
+            _mark_failed(conn, run.id, "the job ended without writing its results")
+            raise RuntimeError(f"job {spec.job} ended without closing run {run.id}")
+    finally:
+        _unlock(conn, key)
+
+
+def _open_run(conn: Conn, spec: RunSpec) -> int:
+    with conn.transaction():
+        row = conn.execute(
+            """insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at,
+                                          as_of, task_id, worker)
+               values (%s, %s, 'running', %s, %s, clock_timestamp(), %s, %s, %s) returning id""",
+            (spec.workspace_id, spec.job, spec.window_start, spec.window_end, spec.as_of, spec.task_id,
+             spec.worker),
+        ).fetchone()
+        assert row is not None
+        run_id = int(row[0])
+        # We hold the lock, so any other 'running' row of this job was left by a worker that died.
+        conn.execute(
+            """update analysis.runs
+                  set status = 'failed', finished_at = clock_timestamp(),
+                      error = 'abandoned: the worker running it stopped before finishing; superseded by run '
+                              || %s::text
+                where workspace_id = %s and job = %s and status = 'running' and id <> %s
+                  and window_start is not distinct from %s and window_end is not distinct from %s""",
+            (run_id, spec.workspace_id, spec.job, run_id, spec.window_start, spec.window_end),
+        )
+    return run_id
+
+
+def _mark_failed(conn: Conn, run_id: int, message: str) -> None:
+    try:
+        conn.execute(
+            """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s
+               where id = %s and status = 'running'""",
+            (message, run_id),
+        )
+    except psycopg.Error:
+        # The connection itself is gone; the next claim of this job marks the run abandoned.
+        log.warning("could not mark run %s failed; the next run of this job will", run_id, exc_info=True)
+
+
+def _unlock(conn: Conn, key: int) -> None:
+    if conn.closed or conn.broken:
+        return  # the lock died with the session
+    try:
+        conn.execute("select pg_advisory_unlock(%s)", (key,))
+    except psycopg.Error:
+        log.warning("could not release advisory lock %s; it is released when the session ends", key)
+
+
+def latest_runs(conn: Conn, workspace_id: int, limit: int = 10) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        """select id, job, status, window_start, window_end, started_at, finished_at, error, stats
+           from analysis.runs where workspace_id = %s order by id desc limit %s""",
+        (workspace_id, limit),
+    ).fetchall()
+
+
+def prune_runs(conn: Conn, workspace_id: int, older_than: datetime) -> int:
+    """Delete a workspace's finished runs older than the cut-off, keeping the latest of each job
+    and any run that results still point at."""
+    with conn.transaction():
+        cursor = conn.execute(
+            """delete from analysis.runs r
+               where r.workspace_id = %s and r.finished_at < %s and r.status <> 'running'
+                 and r.id not in (select max(id) from analysis.runs where workspace_id = %s group by job)
+                 and not exists (select 1 from analysis.recommendations x where x.run_id = r.id)
+                 and not exists (select 1 from analysis.reconciliation x where x.run_id = r.id)
+                 and not exists (select 1 from analysis.rollup_state x where x.run_id = r.id)""",
+            (workspace_id, older_than, workspace_id),
+        )
+        return cursor.rowcount

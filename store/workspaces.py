@@ -1,0 +1,39 @@
+"""Reads of meter.workspaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from store.runs import Conn
+from workers.errors import UserError
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: int
+    slug: str
+    name: str
+    timezone: str
+
+
+def workspace_by_slug(conn: Conn, slug: str) -> Workspace:
+    row = conn.execute(
+        "select id, slug, name, timezone from meter.workspaces where slug = %s", (slug,)
+    ).fetchone()
+    if row is None:
+        raise UserError(f"no workspace with slug '{slug}'; check the slug or seed it first")
+    return Workspace(*row)
+
+
+def workspace_by_id(conn: Conn, workspace_id: int) -> Workspace:
+    row = conn.execute(
+        "select id, slug, name, timezone from meter.workspaces where id = %s", (workspace_id,)
+    ).fetchone()
+    if row is None:
+        raise UserError(f"no workspace with id {workspace_id}")
+    return Workspace(*row)
+
+
+def all_workspace_ids(conn: Conn) -> list[int]:
+    """The scheduler's fan-out: the only read of the fleet that spans workspaces."""
+    return [row[0] for row in conn.execute("select id from meter.workspaces order by id").fetchall()]

@@ -1,0 +1,117 @@
+"""Shared fixtures: real servers for the whole run.
+
+With DATABASE_URL set, the run creates its own database on that server (and drops it at the end):
+it never touches a database it did not create. Without it, an embedded Postgres starts from its
+PyPI wheel in a temporary folder. Likewise REDIS_URL, or an embedded redis-server; on a shared
+Redis the run uses queue names of its own so it cannot take anyone's tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from store.migrate import migrate
+from workers.embedded import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    drop_database,
+    recreate_database,
+    start_postgres,
+    start_redis,
+    with_database,
+)
+
+
+@dataclass
+class TestServers:
+    database_url: str
+    redis_url: str
+    queue_prefix: str
+    root: Path
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[TestServers]:
+    root = Path(tempfile.mkdtemp(prefix="halton-test-"))
+    run_id = uuid.uuid4().hex[:10]
+    database = f"halton_test_{run_id}"
+    postgres: EmbeddedPostgres | None = None
+    redis_server: EmbeddedRedis | None = None
+    given_db = os.environ.get("DATABASE_URL")
+    admin_url = given_db
+    try:
+        if admin_url is None:
+            postgres = start_postgres(root / "pgdata")
+            admin_url = postgres.url()
+        recreate_database(admin_url, database)
+        redis_url = os.environ.get("REDIS_URL")
+        prefix = f"test-{run_id}-" if redis_url else ""
+        if redis_url is None:
+            redis_server = start_redis(root / "redis")
+            redis_url = redis_server.url
+        url = with_database(admin_url, database)
+        with psycopg.connect(url, autocommit=True) as conn:
+            migrate(conn)
+        yield TestServers(database_url=url, redis_url=redis_url, queue_prefix=prefix, root=root)
+    finally:
+        if redis_server is not None:
+            redis_server.stop()
+        if admin_url is not None:
+            try:
+                drop_database(admin_url, database)
+            except psycopg.Error:
+                pass
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: TestServers) -> str:
+    return servers.database_url
+
+
+def _empty_tables(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    tables = conn.execute(
+        """select schemaname || '.' || tablename from pg_tables
+           where schemaname in ('meter', 'analysis') and tablename <> 'schema_migrations'"""
+    ).fetchall()
+    conn.execute(f"truncate {', '.join(t[0] for t in tables)} restart identity cascade")
+
+
+@pytest.fixture
+def db_conn(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """An autocommit connection to the run's migrated database, emptied before each test."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        _empty_tables(conn)
+        yield conn
+
+
+@pytest.fixture
+def fleet_env(servers: TestServers) -> dict[str, str]:
+    """The environment a worker or a command of this run needs."""
+    from cryptography.fernet import Fernet
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HALTON_")}
+    env.update({
+        "DATABASE_URL": servers.database_url,
+        "REDIS_URL": servers.redis_url,
+        "HALTON_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "HALTON_QUEUE_ANALYSIS": f"{servers.queue_prefix}analysis",
+        "HALTON_QUEUE_BILLING": f"{servers.queue_prefix}billing",
+        "HALTON_QUEUE_PDF": f"{servers.queue_prefix}pdf",
+    })
+    return env
+
+
+def python_exe() -> str:
+    return shutil.which("python") or "python3"

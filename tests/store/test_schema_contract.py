@@ -1,0 +1,129 @@
+"""The live catalog matches CONTRACT.md: every table and column the contract names, with its type."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from store.migrate import migrate
+
+CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "CONTRACT.md"
+
+# Columns the contract lists without a type take the type of the same name in meter (see CONTRACT.md).
+INHERITED_TYPES = {
+    "workspace_id": "bigint", "project_id": "bigint", "device_id": "bigint", "request_id": "bigint",
+    "provider": "text", "model": "text", "service_tier": "text", "check_id": "text", "fingerprint": "text",
+    "prompt_hash": "text", "attribution_tier": "text", "cause": "text",
+    "first_at": "timestamp with time zone", "last_at": "timestamp with time zone",
+    "started_at": "timestamp with time zone", "ended_at": "timestamp with time zone",
+    "finished_at": "timestamp with time zone", "computed_at": "timestamp with time zone",
+    "first_fired_at": "timestamp with time zone", "last_fired_at": "timestamp with time zone",
+    "window_end": "timestamp with time zone", "suppressed_at": "timestamp with time zone",
+    "decided_at": "timestamp with time zone", "suppressed_by": "text", "decided_by": "text",
+    "day": "date", "month": "date", "period": "date", "sha256": "text",
+}
+INTEGER_OK = {"devices", "projects", "times_fired", "peak_per_minute"}
+TYPE_WORDS = {
+    "bigint": "bigint", "integer": "integer", "int": "integer", "smallint": "smallint", "text": "text",
+    "timestamptz": "timestamp with time zone", "date": "date", "bytea": "bytea", "jsonb": "jsonb",
+    "numeric": "numeric", "boolean": "boolean", "bigint[]": "ARRAY", "text[]": "ARRAY",
+}
+
+
+def contract_columns() -> dict[str, dict[str, str]]:
+    """Parse CONTRACT.md's code blocks into {schema.table: {column: catalog type}}."""
+    text = CONTRACT.read_text()
+    tables: dict[str, dict[str, str]] = {}
+    current: str | None = None
+    for block in re.findall(r"```\n(.*?)```", text, flags=re.S):
+        for raw in block.splitlines():
+            line = raw.split("--")[0].strip()
+            header = re.match(r"^(meter|analysis)\.(\w+)", line)
+            if header:
+                current = f"{header.group(1)}.{header.group(2)}"
+                tables[current] = {}
+                line = line[header.end():].strip()
+            if current is None or not line:
+                continue
+            for part in _split_columns(line):
+                _add_column(tables[current], part)
+    return tables
+
+
+def _split_columns(line: str) -> list[str]:
+    parts, depth, buf = [], 0, ""
+    for char in line:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(buf)
+            buf = ""
+        else:
+            buf += char
+    parts.append(buf)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _add_column(columns: dict[str, str], part: str) -> None:
+    words = part.split()
+    name = words[0]
+    if name in {"primary", "unique"} or not re.match(r"^[a-z_][a-z0-9_]*$", name):
+        return
+    declared = next((TYPE_WORDS[w] for w in words[1:3] if w in TYPE_WORDS), None)
+    if declared is None and name.endswith("_nanos"):
+        declared = "bigint"  # the contract's money convention
+    if declared is None:
+        if name not in INHERITED_TYPES and name not in INTEGER_OK:
+            return  # prose, not a column
+        declared = INHERITED_TYPES.get(name, "bigint")
+    columns[name] = declared
+
+
+def test_contract_parser_finds_every_table() -> None:
+    tables = contract_columns()
+    assert len(tables) == 22
+    assert tables["meter.requests"]["cost_nanos"] == "bigint"
+    assert tables["analysis.recommendations"]["sample_request_ids"] == "ARRAY"
+    assert tables["analysis.prompt_clusters"]["kinds"] == "ARRAY"
+    assert tables["analysis.realised_savings"]["saved_nanos"] == "bigint"
+    assert tables["analysis.reports"]["sha256"] == "text"
+    assert sum(len(columns) for columns in tables.values()) == 200
+
+
+def test_every_contract_column_exists_with_its_type(db_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    live: dict[tuple[str, str], str] = {
+        (f"{schema}.{table}", column): data_type
+        for schema, table, column, data_type in db_conn.execute(
+            """select table_schema, table_name, column_name, data_type from information_schema.columns
+               where table_schema in ('meter', 'analysis')"""
+        ).fetchall()
+    }
+    problems = []
+    for table, columns in contract_columns().items():
+        for column, expected in columns.items():
+            actual = live.get((table, column))
+            if actual is None:
+                problems.append(f"{table}.{column} is missing")
+            elif actual != expected and not (column in INTEGER_OK and actual in {"integer", "bigint"}):
+                problems.append(f"{table}.{column} is {actual}, contract says {expected}")
+    assert problems == []
+
+
+def test_migrate_twice_changes_nothing(db_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    before = db_conn.execute("select count(*) from analysis.schema_migrations").fetchone()
+    assert migrate(db_conn) == []
+    after = db_conn.execute("select count(*) from analysis.schema_migrations").fetchone()
+    assert before == after
+
+
+@pytest.mark.parametrize("table", ["analysis.daily_spend", "analysis.check_history"])
+def test_null_project_keys_are_unique(db_conn: psycopg.Connection[tuple[object, ...]], table: str) -> None:
+    """A null project (unattributed) is one key, so a rerun cannot duplicate it."""
+    index = db_conn.execute(
+        "select indexdef from pg_indexes where schemaname || '.' || tablename = %s and indexdef like '%%UNIQUE%%'",
+        (table,),
+    ).fetchone()
+    assert index is not None and "NULLS NOT DISTINCT" in str(index[0])

@@ -1,0 +1,184 @@
+"""`halton-workers`: the fleet's command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workers.errors import ConfigError, UserError
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="The Halton Meter analysis fleet.")
+
+try:  # the rates commands live beside the price table
+    from workers.cli_rates import rates_app
+
+    cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
+except ImportError:  # pragma: no cover - only while pricing/ is being built
+    pass
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or update the meter and analysis schemas (idempotent)."""
+    from store.migrate import migrate as apply
+    from workers.db import connect
+    from workers.settings import database_url_only
+
+    with connect(database_url_only()) as conn:
+        applied = apply(conn)
+    typer.echo(f"applied migrations: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@cli.command()
+def seed(
+    workspace: Annotated[str, typer.Option(help="slug of the workspace to create")],
+    days: Annotated[int, typer.Option(min=1)] = 30,
+    requests_per_day: Annotated[int, typer.Option(min=1)] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed; same options, same rows")] = 1,
+    end_date: Annotated[str | None, typer.Option(help="first day NOT seeded (UTC), default today")] = None,
+    plant: Annotated[list[str] | None, typer.Option(help="plant only these patterns (repeatable)")] = None,
+    no_plants: Annotated[bool, typer.Option(help="plant no pattern")] = False,
+    append: Annotated[bool, typer.Option(help="add days to an existing workspace")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the seed report as JSON")] = False,
+) -> None:
+    """Fill meter with a realistic, deterministic synthetic workspace."""
+    from synthetic import PLANTS, SeedOptions, seed_workspace
+    from workers.db import connect
+    from workers.settings import database_url_only
+
+    unknown = sorted(set(plant or []) - set(PLANTS))
+    if unknown:
+        _fail(f"unknown pattern(s) {', '.join(unknown)}; choose from {', '.join(PLANTS)}", 2)
+    plants = frozenset() if no_plants else frozenset(plant) if plant else frozenset(PLANTS)
+    options = SeedOptions(slug=workspace, days=days, requests_per_day=requests_per_day, seed=seed,
+                          end_date=date.fromisoformat(end_date) if end_date else None, plants=plants,
+                          append=append)
+    with connect(database_url_only()) as conn:
+        try:
+            report = seed_workspace(conn, options)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), default=str, indent=2))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+
+
+@cli.command()
+def refresh(
+    workspace: Annotated[str, typer.Option(help="slug of the workspace")],
+    as_of: Annotated[str | None, typer.Option(help="ISO moment to refresh for (default now, UTC)")] = None,
+    via_queue: Annotated[bool, typer.Option(help="send it through Redis to a worker and wait")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait with --via-queue")] = 600,
+) -> None:
+    """Run the nightly refresh of one workspace."""
+    from store.workspaces import workspace_by_slug
+    from workers import jobs
+    from workers.db import connect
+    from workers.settings import database_url_only, get_settings
+
+    moment = jobs.parse_as_of(as_of)
+    url = get_settings().database_url if via_queue else database_url_only()
+    with connect(url) as conn:
+        ws = workspace_by_slug(conn, workspace)
+        if via_queue:
+            from workers.app import app
+
+            result = app.send_task("halton.refresh_workspace",
+                                   kwargs={"workspace_id": ws.id, "as_of": moment.isoformat()})
+            outcome = result.get(timeout=timeout)
+        else:
+            outcome = jobs.refresh_workspace(conn, ws.id, moment).to_dict()
+    typer.echo(json.dumps(outcome, default=str))
+
+
+@cli.command()
+def worker(
+    queues: Annotated[str | None, typer.Option(help="comma-separated queues (default: all three)")] = None,
+    concurrency: Annotated[int, typer.Option(min=1)] = 2,
+    loglevel: Annotated[str, typer.Option()] = "INFO",
+    pool: Annotated[str, typer.Option(help="prefork (default) or solo")] = "prefork",
+) -> None:
+    """Start a Celery worker."""
+    from workers.app import app
+    from workers.db import require_reachable
+    from workers.settings import get_settings
+
+    settings = get_settings()
+    require_reachable(settings.database_url)
+    names = queues or ",".join([settings.queue_analysis, settings.queue_billing, settings.queue_pdf])
+    app.worker_main(["worker", "-Q", names, "-c", str(concurrency), f"--loglevel={loglevel}", f"--pool={pool}",
+                     "--without-gossip", "--without-mingle"])
+
+
+@cli.command()
+def beat(
+    schedule_file: Annotated[Path, typer.Option(help="where beat keeps its last-run times")] = Path(
+        ".halton/celerybeat-schedule"),
+    loglevel: Annotated[str, typer.Option()] = "INFO",
+) -> None:
+    """Start Celery beat (the nightly schedule)."""
+    from workers.app import app
+    from workers.settings import get_settings
+
+    get_settings()
+    schedule_file.parent.mkdir(parents=True, exist_ok=True)
+    app.start(["beat", "-s", str(schedule_file), f"--loglevel={loglevel}"])
+
+
+@cli.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1)] = 30,
+    requests_per_day: Annotated[int, typer.Option(min=1)] = 3000,
+    data_dir: Annotated[Path, typer.Option(help="where embedded servers keep their data")] = Path(".halton"),
+    out_dir: Annotated[Path, typer.Option(help="where artifacts (PDFs) go")] = Path("demo-out"),
+) -> None:
+    """The whole nightly pipeline on a demo workspace, through a real worker and beat."""
+    from workers.demo import run_demo
+
+    run_demo(days=days, requests_per_day=requests_per_day, data_dir=data_dir.resolve(), out_dir=out_dir)
+
+
+def main() -> None:
+    import psycopg
+
+    try:
+        cli(standalone_mode=False)
+    except ConfigError as error:
+        _report(str(error), 2)
+    except UserError as error:
+        _report(str(error), 1)
+    except psycopg.OperationalError as error:
+        _report(f"database error: {str(error).strip().splitlines()[0]}", 2)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        _report("aborted", 130)
+    except Exception as error:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise
+
+
+def _report(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

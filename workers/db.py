@@ -1,0 +1,80 @@
+"""The psycopg connection pool of this process, and one-off connections for the command line."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from workers.errors import ConfigError
+
+Conn = psycopg.Connection[TupleRow]
+
+_pool: ConnectionPool[Conn] | None = None
+_pool_pid: int | None = None
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, safe for a log line or an error message."""
+    return re.sub(r"(//[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+def connect(url: str) -> Conn:
+    """An autocommit connection; transactions are always explicit (`with conn.transaction()`)."""
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(error).__name__
+        raise ConfigError(f"cannot reach the database at {redact_url(url)}: {reason}") from None
+
+
+def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:
+    """Open the pool for this process. Called after fork: a pool must never cross a fork."""
+    global _pool, _pool_pid
+    if _pool is not None and _pool_pid == os.getpid():
+        return _pool
+    _pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        open=True,
+        # a connection that broke while idle (database restart) is replaced, not handed out
+        check=ConnectionPool.check_connection,
+        name=f"halton-{os.getpid()}",
+    )
+    _pool_pid = os.getpid()
+    return _pool
+
+
+def close_pool() -> None:
+    global _pool, _pool_pid
+    if _pool is not None and _pool_pid == os.getpid():
+        _pool.close()
+    _pool, _pool_pid = None, None
+
+
+def current_pool() -> ConnectionPool[Conn]:
+    if _pool is None or _pool_pid != os.getpid():
+        raise RuntimeError("the database pool is not open in this process")
+    return _pool
+
+
+@contextmanager
+def pooled_connection() -> Iterator[Conn]:
+    with current_pool().connection() as conn:
+        yield conn
+
+
+def require_reachable(url: str) -> None:
+    with connect(url) as conn:
+        conn.execute("select 1")
+
+
+__all__ = ["ConfigError", "Conn", "close_pool", "connect", "open_pool", "pooled_connection", "redact_url"]

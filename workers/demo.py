@@ -1,0 +1,178 @@
+"""`halton-workers demo`: embedded servers, a seeded workspace, a real worker and beat, the nightly
+pipeline through them, and the dashboard's view printed as tables. Stops all it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from store import dashboard_reads
+from store.migrate import migrate
+from store.rollup import RollupWindow
+from store.runs import Conn, latest_runs
+from store.workspaces import Workspace
+from workers.db import connect, redact_url
+from workers.embedded import local_servers, stop_process
+
+DEMO_SLUG = "acme"
+DEMO_DATABASE = "halton_demo"
+PIPELINE_TIMEOUT = 300
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> None:
+        stop_process(self.process.pid, self.process)
+
+
+def dollars(nanos: int) -> str:
+    return f"${(Decimal(nanos) / Decimal(1_000_000_000)).quantize(Decimal('0.01')):,}"
+
+
+def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) -> None:
+    console = Console()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    started = datetime.now(UTC)
+    children: list[Child] = []
+    try:
+        with local_servers(data_dir, DEMO_DATABASE) as servers:
+            console.print(f"[bold]database[/] {redact_url(servers.database_url)}"
+                          f"{' (embedded)' if servers.postgres else ''}")
+            console.print(f"[bold]broker[/]   {servers.redis_url}{' (embedded)' if servers.redis else ''}")
+            with connect(servers.database_url) as conn:
+                migrate(conn)
+                workspace, planted = _demo_workspace(conn, days, requests_per_day, console)
+            env = _child_env(servers.database_url, servers.redis_url)
+            children = [_start(name, args, env, data_dir) for name, args in (
+                ("worker", ["worker", "--concurrency", "2", "--loglevel", "INFO"]),
+                ("beat", ["beat", "--schedule-file", str(data_dir / "celerybeat-schedule")]),
+            )]
+            console.print("worker and beat started; waiting for beat's nightly fan-out to refresh the workspace…")
+            with connect(servers.database_url) as conn:
+                _wait_for_refresh(conn, workspace.id, started, children)
+            for child in children:
+                child.stop()
+            with connect(servers.database_url) as conn:
+                _print_dashboard(conn, workspace, planted, console)
+            console.print(f"artifacts: {out_dir.resolve()}")
+    except KeyboardInterrupt:
+        console.print("interrupted; stopping what the demo started")
+        raise SystemExit(130) from None
+    finally:
+        for child in children:
+            child.stop()
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console) -> tuple[Workspace, list[str]]:
+    from store.workspaces import workspace_by_slug
+    from synthetic import SeedOptions, seed_workspace
+    from workers.errors import UserError
+
+    try:
+        existing = workspace_by_slug(conn, DEMO_SLUG)
+        console.print(f"using the existing workspace '{DEMO_SLUG}' (id {existing.id})")
+        return existing, []
+    except UserError:
+        pass
+    began = time.monotonic()
+    report = seed_workspace(conn, SeedOptions(slug=DEMO_SLUG, days=days, requests_per_day=requests_per_day))
+    console.print(f"seeded '{DEMO_SLUG}': {report.requests:,} requests over {days} days "
+                  f"in {time.monotonic() - began:.1f}s")
+    return workspace_by_slug(conn, DEMO_SLUG), report.lines()
+
+
+def _child_env(database_url: str, redis_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                # beat fires the nightly fan-out within seconds instead of at 02:00
+                "HALTON_NIGHTLY_SCHEDULE": "every:5"})
+    if not env.get("HALTON_ENCRYPTION_KEY"):
+        from cryptography.fernet import Fernet
+
+        env["HALTON_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
+    return env
+
+
+def _start(name: str, args: list[str], env: dict[str, str], data_dir: Path) -> Child:
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "workers.cli", *args], env=env, stdout=log_file,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    return Child(name, process, log_path)
+
+
+def _wait_for_refresh(conn: Conn, workspace_id: int, since: datetime, children: list[Child]) -> None:
+    deadline = time.monotonic() + PIPELINE_TIMEOUT
+    while time.monotonic() < deadline:
+        for child in children:
+            if child.process.poll() is not None:
+                raise RuntimeError(f"the {child.name} exited early; see {child.log_path}")
+        row = conn.execute(
+            """select status, error from analysis.runs where workspace_id = %s and job = 'refresh'
+               and started_at >= %s and status <> 'running' order by id desc limit 1""",
+            (workspace_id, since),
+        ).fetchone()
+        if row is not None:
+            if row[0] == "failed":
+                raise RuntimeError(f"the refresh failed: {row[1]}")
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"no refresh finished within {PIPELINE_TIMEOUT}s; see the logs in {children[0].log_path.parent}")
+
+
+def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(label)
+    table.add_column("requests", justify="right")
+    table.add_column("errors", justify="right")
+    table.add_column("spend", justify="right")
+    for line in lines:
+        table.add_row(line.label, f"{line.requests:,}", f"{line.errors:,}", dollars(line.cost_nanos))
+    return table
+
+
+def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], console: Console) -> None:
+    window = RollupWindow.ending_before(datetime.now(UTC))
+    first, end = window.first_day, window.end_day
+    console.rule(f"{workspace.name} ({workspace.slug}) — last 30 days, {first} to {end - timedelta(days=1)}")
+    console.print(_spend_table("Spend by provider", dashboard_reads.spend_by_provider(conn, workspace.id, first, end),
+                               "provider"))
+    console.print(_spend_table("Spend by project", dashboard_reads.spend_by_project(conn, workspace.id, first, end),
+                               "project"))
+    console.print(_spend_table("Top models", dashboard_reads.spend_by_model(conn, workspace.id, first, end),
+                               "provider / model"))
+    last_week = dashboard_reads.spend_by_day(conn, workspace.id, end - timedelta(days=7), end)
+    console.print(_spend_table("Last 7 days", last_week, "day"))
+    runs = Table(title="Recent runs", title_justify="left")
+    for column in ("run", "job", "status", "started", "took", "stats / error"):
+        runs.add_column(column)
+    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace.id, 5):
+        took = f"{(finished - run_started).total_seconds():.2f}s" if finished else "…"
+        runs.add_row(str(run_id), job, status, f"{run_started:%Y-%m-%d %H:%M:%S}", took, error or str(stats))
+    console.print(runs)
+    if planted:
+        console.rule("What the seed planted (later capabilities must find these)")
+        for line in planted:
+            console.print(line)

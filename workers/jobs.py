@@ -1,0 +1,63 @@
+"""The jobs as plain functions: what a task runs, callable directly from tests and the command line.
+
+No Celery here. Each job claims its run, reads through store/, computes with pure domain code and
+writes its results together with the run row in one transaction (store.runs.claimed_run).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from store import rollup
+from store.runs import Conn, RunSpec, claimed_run
+from store.workspaces import workspace_by_id
+from workers.logs import bind_context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job: str
+    workspace_id: int
+    status: str  # 'succeeded' or 'skipped' (another delivery held the lock)
+    run_id: int | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.job, "workspace_id": self.workspace_id, "status": self.status,
+                "run_id": self.run_id, "stats": self.stats}
+
+
+def worker_name() -> str:
+    return f"worker:{socket.gethostname()}"
+
+
+def parse_as_of(value: str | datetime | None) -> datetime:
+    """An explicit moment in UTC; None means now (only the command line and the beat fan-out use it)."""
+    if value is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: str | None = None) -> JobOutcome:
+    """The nightly refresh of one workspace: rollups now; clustering, checks and savings join here."""
+    workspace_by_id(conn, workspace_id)  # a missing workspace is a user error, before any run row
+    window = rollup.RollupWindow.ending_before(as_of)
+    spec = RunSpec(job="refresh", workspace_id=workspace_id, as_of=as_of, window_start=window.start,
+                   window_end=window.end, lock_scope="workspace", task_id=task_id, worker=worker_name())
+    with claimed_run(conn, spec) as run:
+        if run is None:
+            return JobOutcome("refresh", workspace_id, "skipped")
+        with bind_context(run_id=run.id), run.results() as tx:
+            result = rollup.refresh_daily_spend(tx, workspace_id, as_of, run.id)
+            run.stats.update(result.stats())
+        log.info("refresh done: %s", run.stats)
+        return JobOutcome("refresh", workspace_id, "succeeded", run.id, dict(run.stats))

@@ -1,0 +1,34 @@
+"""Task families: which queue a task goes to and which time limits apply to it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from workers.settings import Settings
+
+
+class Family(StrEnum):
+    ANALYSIS = "analysis"  # refreshes: rollups, clustering, checks (CPU and Postgres)
+    BILLING = "billing"  # provider billing pulls and reconciliation (HTTP)
+    PDF = "pdf"  # WeasyPrint rendering (memory-heavy)
+    FANOUT = "fanout"  # the scheduler's cheap fan-out over workspaces
+
+
+def queue_for(family: Family, settings: Settings) -> str:
+    return {
+        Family.ANALYSIS: settings.queue_analysis,
+        Family.BILLING: settings.queue_billing,
+        Family.PDF: settings.queue_pdf,
+        Family.FANOUT: settings.queue_analysis,
+    }[family]
+
+
+def limits_for(family: Family, settings: Settings) -> tuple[int, int]:
+    """(soft, hard) seconds."""
+    limits = settings.limits
+    return {
+        Family.ANALYSIS: (limits.analysis_soft, limits.analysis_hard),
+        Family.BILLING: (limits.billing_soft, limits.billing_hard),
+        Family.PDF: (limits.pdf_soft, limits.pdf_hard),
+        Family.FANOUT: (limits.fanout_soft, limits.fanout_hard),
+    }[family]

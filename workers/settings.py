@@ -1,0 +1,148 @@
+"""One typed settings object, read from the environment once per process."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workers.errors import ConfigError
+
+
+class TimeLimits(BaseSettings):
+    """Soft and hard limits per task family, in seconds."""
+
+    model_config = SettingsConfigDict(env_prefix="HALTON_LIMIT_", extra="ignore")
+
+    analysis_soft: int = 25 * 60
+    analysis_hard: int = 30 * 60
+    billing_soft: int = 4 * 60
+    billing_hard: int = 5 * 60
+    pdf_soft: int = 8 * 60
+    pdf_hard: int = 10 * 60
+    fanout_soft: int = 60
+    fanout_hard: int = 90
+
+    def longest_hard(self) -> int:
+        return max(self.analysis_hard, self.billing_hard, self.pdf_hard, self.fanout_hard)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: Annotated[str, Field(validation_alias=AliasChoices("DATABASE_URL"))]
+    redis_url: Annotated[str, Field(validation_alias=AliasChoices("REDIS_URL"))]
+    sentry_dsn: Annotated[SecretStr | None, Field(validation_alias=AliasChoices("SENTRY_DSN"))] = None
+    sentry_environment: Annotated[str, Field(validation_alias=AliasChoices("SENTRY_ENVIRONMENT"))] = "production"
+    # Fernet key (urlsafe base64 of 32 bytes) that decrypts meter.provider_connections.admin_key_ciphertext
+    encryption_key: Annotated[
+        SecretStr | None, Field(validation_alias=AliasChoices("HALTON_ENCRYPTION_KEY"))
+    ] = None
+    queue_analysis: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_ANALYSIS"))] = "analysis"
+    queue_billing: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_BILLING"))] = "billing"
+    queue_pdf: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_PDF"))] = "pdf"
+    # Redis redelivers an unacknowledged task after this long; it must exceed every hard limit
+    visibility_timeout: Annotated[
+        int, Field(validation_alias=AliasChoices("HALTON_VISIBILITY_TIMEOUT"), gt=0)
+    ] = 2 * 60 * 60
+    # crontab "m h dom mon dow" in UTC, or "every:N" seconds (the demo uses that to fire at once)
+    nightly_schedule: Annotated[str, Field(validation_alias=AliasChoices("HALTON_NIGHTLY_SCHEDULE"))] = "0 2 * * *"
+    db_pool_max: Annotated[int, Field(validation_alias=AliasChoices("HALTON_DB_POOL_MAX"), gt=0)] = 4
+    limits: TimeLimits = Field(default_factory=TimeLimits)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL")
+        return value
+
+    @field_validator("nightly_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        if value.startswith("every:"):
+            if not value.removeprefix("every:").isdigit() or int(value.removeprefix("every:")) <= 0:
+                raise ValueError("'every:N' needs a whole number of seconds")
+        elif len(value.split()) != 5:
+            raise ValueError("must be a 5-field crontab like '0 2 * * *' or 'every:N'")
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
+        except (binascii.Error, ValueError):
+            raise ValueError("must be a Fernet key (urlsafe base64 of 32 bytes)") from None
+        if len(raw) != 32:
+            raise ValueError("must be a Fernet key (urlsafe base64 of 32 bytes)")
+        return value
+
+    @model_validator(mode="after")
+    def _visibility_exceeds_limits(self) -> Settings:
+        if self.visibility_timeout <= self.limits.longest_hard():
+            raise ValueError(
+                f"HALTON_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must exceed the longest hard "
+                f"time limit ({self.limits.longest_hard()}s), or Redis redelivers tasks that are still running"
+            )
+        return self
+
+
+_ENV_NAMES = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "sentry_dsn": "SENTRY_DSN",
+    "encryption_key": "HALTON_ENCRYPTION_KEY",
+    "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
+    "db_pool_max": "HALTON_DB_POOL_MAX",
+    "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",
+}
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming the variable, e.g. 'DATABASE_URL is missing'."""
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    field = loc[0] if loc else ""
+    if field == "limits" and len(loc) > 1:
+        name = f"HALTON_LIMIT_{loc[1].upper()}"
+    else:
+        name = _ENV_NAMES.get(field, field.upper() or "settings")
+    if first["type"] == "missing":
+        return f"{name} is missing: set it in the environment"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name}: {message}" if field else message
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process; raises ConfigError with one clear line."""
+    try:
+        return Settings()  # type: ignore[call-arg]  # filled from the environment
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+def database_url_only() -> str:
+    """Commands that need only Postgres (migrate, seed, refresh) do not require REDIS_URL."""
+    import os
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise ConfigError("DATABASE_URL is missing: set it in the environment")
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("DATABASE_URL: must be a postgresql:// URL")
+    return url

@@ -1,0 +1,70 @@
+"""The house decorator every task goes through: explicit name, family (queue and time limits),
+retry for transient failures only, and log lines that carry the task and workspace."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+import kombu.exceptions
+import psycopg
+import redis.exceptions
+from celery import Task
+
+from workers.app import app
+from workers.celeryconfig import TASK_FAMILIES
+from workers.errors import TransientError, UserError
+from workers.logs import bind_context
+from workers.queues import Family
+
+log = logging.getLogger(__name__)
+
+# One place decides what is worth retrying: lost connections and overloaded providers.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+    httpx.TransportError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_transient(error: BaseException) -> bool:
+    return isinstance(error, (TransientError, *TRANSIENT_ERRORS))
+
+
+class FleetTask(Task):  # type: ignore[misc]
+    """Base class: retries with exponential backoff and jitter, only for transient errors."""
+
+    autoretry_for = (TransientError, *TRANSIENT_ERRORS)
+    retry_backoff = 5
+    retry_backoff_max = 600
+    retry_jitter = True
+    max_retries = 5
+    # expected failures are logged without a traceback and not reported as crashes
+    throws = (UserError,)
+
+
+def fleet_task(name: str, family: Family) -> Callable[[F], Any]:
+    """Register `fn` as the task `halton.<name>`; the wrapper binds log context from its kwargs."""
+
+    def decorate(fn: F) -> Any:
+        full_name = f"halton.{name}"
+        TASK_FAMILIES[full_name] = family
+
+        @functools.wraps(fn)
+        def logged(self: Task, *args: Any, **kwargs: Any) -> Any:
+            context = {"task": full_name, "task_id": self.request.id}
+            if "workspace_id" in kwargs:
+                context["workspace"] = kwargs["workspace_id"]
+            with bind_context(**context):
+                return fn(self, *args, **kwargs)
+
+        return app.task(name=full_name, base=FleetTask, bind=True)(logged)
+
+    return decorate
