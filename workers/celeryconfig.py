@@ -46,7 +46,13 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "result_expires": 24 * 3600,
         "broker_connection_retry_on_startup": True,
         # Redis redelivers unacknowledged tasks after this; longer than any hard limit (checked in settings)
-        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            # kombu scans only every interval x throttle seconds (100 s by default); the scan is one
+            # ZRANGE on an index, so do it every interval and get a dead worker's tasks back sooner
+            "unacked_restore_interval": settings.unacked_restore_interval,
+            "unacked_restore_throttle": 1,
+        },
         "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
         "task_serializer": "json",
         "result_serializer": "json",

@@ -43,7 +43,13 @@ def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:
         url,
         min_size=1,
         max_size=max_size,
-        kwargs={"autocommit": True},
+        kwargs={
+            "autocommit": True,
+            "application_name": "halton-worker",
+            # a backend notices within 2 s that its worker died, even while it waits on a lock,
+            # so the transaction rolls back and the advisory lock frees at once
+            "options": "-c client_connection_check_interval=2000",
+        },
         open=True,
         # a connection that broke while idle (database restart) is replaced, not handed out
         check=ConnectionPool.check_connection,

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     visibility_timeout: Annotated[
         int, Field(validation_alias=AliasChoices("HALTON_VISIBILITY_TIMEOUT"), gt=0)
     ] = 2 * 60 * 60
+    # how often a worker sweeps Redis for tasks whose worker died (older than the visibility timeout)
+    unacked_restore_interval: Annotated[
+        int, Field(validation_alias=AliasChoices("HALTON_UNACKED_RESTORE_INTERVAL"), gt=0)
+    ] = 10
     # crontab "m h dom mon dow" in UTC, or "every:N" seconds (the demo uses that to fire at once)
     nightly_schedule: Annotated[str, Field(validation_alias=AliasChoices("HALTON_NIGHTLY_SCHEDULE"))] = "0 2 * * *"
     db_pool_max: Annotated[int, Field(validation_alias=AliasChoices("HALTON_DB_POOL_MAX"), gt=0)] = 4
@@ -109,6 +113,7 @@ _ENV_NAMES = {
     "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
     "db_pool_max": "HALTON_DB_POOL_MAX",
     "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",
+    "unacked_restore_interval": "HALTON_UNACKED_RESTORE_INTERVAL",
 }
 
 

@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. Both install what they need first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint unit bench clean lock
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+## Run the demo: embedded Postgres and Redis (unless DATABASE_URL/REDIS_URL are set), a real worker and beat.
+demo: $(STAMP)
+	$(BIN)/halton-workers demo
+
+## Run everything CI runs: lint, types, the whole test suite (starts its own servers when needed).
+test: $(STAMP) lint
+	$(BIN)/pytest -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider tests/unit
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+## Re-resolve the pinned dependencies (needs network to PyPI).
+lock:
+	$(BIN)/pip install --quiet uv && $(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .halton demo-out
