@@ -124,6 +124,8 @@ def describe_validation_error(error: ValidationError) -> str:
     field = loc[0] if loc else ""
     if field == "limits" and len(loc) > 1:
         name = f"HALTON_LIMIT_{loc[1].upper()}"
+    elif field in TimeLimits.model_fields:  # raised by the nested settings' own default factory
+        name = f"HALTON_LIMIT_{field.upper()}"
     else:
         name = _ENV_NAMES.get(field, field.upper() or "settings")
     if first["type"] == "missing":

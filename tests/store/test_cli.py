@@ -1,0 +1,59 @@
+"""The command line as an operator meets it: one clear line and a non-zero exit for each bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from tests.factories import Conn, add_request, make_workspace, table_rows
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "workers.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_migrate_is_idempotent(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    done = run_cli(fleet_env, "migrate")
+    assert done.returncode == 0 and done.stdout.strip() == "schema is up to date"
+
+
+def test_a_missing_database_url_is_one_line_and_exit_2(fleet_env: dict[str, str]) -> None:
+    env = {k: v for k, v in fleet_env.items() if k != "DATABASE_URL"}
+    done = run_cli(env, "refresh", "--workspace", "acme")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: DATABASE_URL is missing: set it in the environment"
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(fleet_env: dict[str, str]) -> None:
+    env = {**fleet_env, "DATABASE_URL": "postgresql://fleet:hunter2@127.0.0.1:9/halton"}
+    done = run_cli(env, "migrate")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot reach the database at postgresql://fleet:***@")
+    assert "hunter2" not in done.stderr
+
+
+def test_an_unknown_slug_is_one_line_and_writes_nothing(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    done = run_cli(fleet_env, "refresh", "--workspace", "nope")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: no workspace with slug 'nope'; check the slug or seed it first"
+    assert db_conn.execute("select count(*) from analysis.runs").fetchone() == (0,)
+
+
+def test_refresh_twice_for_the_same_as_of_leaves_identical_rows(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    scene = make_workspace(db_conn, "acme")
+    for hours in range(0, 24 * 10, 5):
+        add_request(db_conn, scene, datetime(2026, 11, 10, tzinfo=UTC) + timedelta(hours=hours),
+                    project=hours % 2, cost_nanos=1_000_003 * hours)
+    outputs = []
+    snapshots = []
+    for _ in range(2):
+        done = run_cli(fleet_env, "refresh", "--workspace", "acme", "--as-of", "2026-11-21T03:00:00Z")
+        assert done.returncode == 0, done.stderr
+        outputs.append(json.loads(done.stdout))
+        snapshots.append(table_rows(db_conn, "analysis.daily_spend", "day, project_id nulls first, device_id"))
+    assert [o["status"] for o in outputs] == ["succeeded", "succeeded"]
+    assert snapshots[0] == snapshots[1] and len(snapshots[0]) > 0

@@ -1,0 +1,71 @@
+"""Settings: a missing or malformed variable stops start-up with one line naming it."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from workers.errors import ConfigError
+from workers.settings import get_settings
+
+GOOD = {"DATABASE_URL": "postgresql://fleet@db/halton", "REDIS_URL": "redis://broker:6379/0"}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_VISIBILITY_TIMEOUT",
+                 "HALTON_NIGHTLY_SCHEDULE", "HALTON_LIMIT_ANALYSIS_HARD"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+
+
+def load(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError) as caught:
+        get_settings()
+    return str(caught.value)
+
+
+def test_good_settings_load_with_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    settings = get_settings()
+    assert settings.queue_analysis == "analysis" and settings.queue_pdf == "pdf"
+    assert settings.visibility_timeout > settings.limits.longest_hard()
+
+
+def test_missing_database_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load(monkeypatch, REDIS_URL=GOOD["REDIS_URL"]) == "DATABASE_URL is missing: set it in the environment"
+
+
+def test_malformed_redis_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = load(monkeypatch, DATABASE_URL=GOOD["DATABASE_URL"], REDIS_URL="http://nope")
+    assert message == "REDIS_URL: must be a redis:// URL"
+
+
+def test_a_bad_encryption_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = load(monkeypatch, **GOOD, HALTON_ENCRYPTION_KEY="not-a-key")
+    assert message.startswith("HALTON_ENCRYPTION_KEY: must be a Fernet key")
+
+
+def test_a_real_fernet_key_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**GOOD, "HALTON_ENCRYPTION_KEY": Fernet.generate_key().decode()}.items():
+        monkeypatch.setenv(name, value)
+    assert get_settings().encryption_key is not None
+
+
+def test_visibility_timeout_must_exceed_every_hard_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = load(monkeypatch, **GOOD, HALTON_VISIBILITY_TIMEOUT="600")
+    assert "HALTON_VISIBILITY_TIMEOUT (600s) must exceed the longest hard time limit" in message
+
+
+def test_a_non_numeric_limit_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = load(monkeypatch, **GOOD, HALTON_LIMIT_ANALYSIS_HARD="soon")
+    assert message.startswith("HALTON_LIMIT_ANALYSIS_HARD:")
+
+
+def test_a_malformed_schedule_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = load(monkeypatch, **GOOD, HALTON_NIGHTLY_SCHEDULE="at two")
+    assert message.startswith("HALTON_NIGHTLY_SCHEDULE: must be a 5-field crontab")
