@@ -3,16 +3,15 @@ was down overnight) does not run yesterday's fan-out twice when it comes back.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import timedelta
+from typing import Any
 
 from celery.schedules import crontab, schedule
 
 DEFAULT_NIGHTLY = "0 2 * * *"
 
 
-def parse_schedule(text: str) -> schedule:
+def parse_schedule(text: str) -> schedule | crontab:
     """'m h dom mon dow' (UTC) or 'every:N' seconds."""
     if text.startswith("every:"):
         return schedule(timedelta(seconds=int(text.removeprefix("every:"))))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 
@@ -41,7 +42,7 @@ def bundled_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def migrate(conn: psycopg.Connection[object], migrations: list[Migration] | None = None) -> list[str]:
+def migrate(conn: psycopg.Connection[Any], migrations: list[Migration] | None = None) -> list[str]:
     """Apply what is missing, in order; return the versions applied (empty: nothing to do)."""
     migrations = bundled_migrations() if migrations is None else migrations
     applied_now: list[str] = []
@@ -53,7 +54,10 @@ def migrate(conn: psycopg.Connection[object], migrations: list[Migration] | None
                    version text primary key, name text not null, checksum text not null,
                    applied_at timestamptz not null default now())"""
         )
-        done = dict(conn.execute("select version, checksum from analysis.schema_migrations").fetchall())
+        done: dict[str, str] = {
+            str(version): str(checksum)
+            for version, checksum in conn.execute("select version, checksum from analysis.schema_migrations")
+        }
         for migration in migrations:
             if migration.version in done:
                 if done[migration.version] != migration.checksum:

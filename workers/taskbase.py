@@ -38,7 +38,7 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, (TransientError, *TRANSIENT_ERRORS))
 
 
-class FleetTask(Task):  # type: ignore[misc]
+class FleetTask(Task[Any, Any]):
     """Base class: retries with exponential backoff and jitter, only for transient errors."""
 
     autoretry_for = (TransientError, *TRANSIENT_ERRORS)
@@ -58,7 +58,7 @@ def fleet_task(name: str, family: Family) -> Callable[[F], Any]:
         TASK_FAMILIES[full_name] = family
 
         @functools.wraps(fn)
-        def logged(self: Task, *args: Any, **kwargs: Any) -> Any:
+        def logged(self: Task[Any, Any], *args: Any, **kwargs: Any) -> Any:
             context = {"task": full_name, "task_id": self.request.id}
             if "workspace_id" in kwargs:
                 context["workspace"] = kwargs["workspace_id"]

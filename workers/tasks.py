@@ -19,14 +19,14 @@ RUN_RETENTION = timedelta(days=90)
 
 
 @fleet_task("refresh_workspace", Family.ANALYSIS)
-def refresh_workspace_task(self: Task, workspace_id: int, as_of: str | None = None) -> dict[str, Any]:
+def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None) -> dict[str, Any]:
     with db.pooled_connection() as conn:
         outcome = jobs.refresh_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id)
     return outcome.to_dict()
 
 
 @fleet_task("nightly_fanout", Family.FANOUT)
-def nightly_fanout_task(self: Task, as_of: str | None = None) -> dict[str, Any]:
+def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
     """Beat's nightly entry: one refresh per workspace, all with the same as_of, then prune old runs."""
     moment = jobs.parse_as_of(as_of)
     with db.pooled_connection() as conn:

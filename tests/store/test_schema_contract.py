@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from store.migrate import migrate
+from tests.factories import Conn
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "CONTRACT.md"
 
@@ -93,9 +93,9 @@ def test_contract_parser_finds_every_table() -> None:
     assert sum(len(columns) for columns in tables.values()) == 200
 
 
-def test_every_contract_column_exists_with_its_type(db_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_every_contract_column_exists_with_its_type(db_conn: Conn) -> None:
     live: dict[tuple[str, str], str] = {
-        (f"{schema}.{table}", column): data_type
+        (f"{schema}.{table}", str(column)): str(data_type)
         for schema, table, column, data_type in db_conn.execute(
             """select table_schema, table_name, column_name, data_type from information_schema.columns
                where table_schema in ('meter', 'analysis')"""
@@ -112,7 +112,7 @@ def test_every_contract_column_exists_with_its_type(db_conn: psycopg.Connection[
     assert problems == []
 
 
-def test_migrate_twice_changes_nothing(db_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_migrate_twice_changes_nothing(db_conn: Conn) -> None:
     before = db_conn.execute("select count(*) from analysis.schema_migrations").fetchone()
     assert migrate(db_conn) == []
     after = db_conn.execute("select count(*) from analysis.schema_migrations").fetchone()
@@ -120,7 +120,7 @@ def test_migrate_twice_changes_nothing(db_conn: psycopg.Connection[tuple[object,
 
 
 @pytest.mark.parametrize("table", ["analysis.daily_spend", "analysis.check_history"])
-def test_null_project_keys_are_unique(db_conn: psycopg.Connection[tuple[object, ...]], table: str) -> None:
+def test_null_project_keys_are_unique(db_conn: Conn, table: str) -> None:
     """A null project (unattributed) is one key, so a rerun cannot duplicate it."""
     index = db_conn.execute(
         "select indexdef from pg_indexes where schemaname || '.' || tablename = %s and indexdef like '%%UNIQUE%%'",

@@ -15,7 +15,7 @@ from workers.settings import Settings
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url="postgresql://x@db/h", redis_url="redis://r:6379/0")  # type: ignore[call-arg]
+    return Settings(database_url="postgresql://x@db/h", redis_url="redis://r:6379/0")
 
 
 def test_only_json_crosses_the_broker(settings: Settings) -> None:
@@ -58,9 +58,10 @@ def test_beat_schedule_loads_and_every_entry_expires() -> None:
 
 def test_schedule_text_is_crontab_or_an_interval() -> None:
     nightly = parse_schedule("0 2 * * *")
-    assert isinstance(nightly, crontab) and nightly.hour == {2} and nightly.minute == {0}
+    assert isinstance(nightly, crontab)
+    assert (getattr(nightly, "hour", None), getattr(nightly, "minute", None)) == ({2}, {0})
     every = parse_schedule("every:5")
-    assert isinstance(every, schedule) and every.run_every.total_seconds() == 5
+    assert isinstance(every, schedule) and every.seconds == 5
 
 
 def test_fanout_sends_one_refresh_per_workspace_with_one_batch_and_as_of() -> None:
