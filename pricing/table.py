@@ -1,0 +1,495 @@
+"""The dated price table: loading rates.json, folding its versions, resolving model ids.
+
+rates.json holds a list of versions. The first one lists every model in full; each later one is a
+JSON merge patch (RFC 7396) over the models of the version before it, so a reviewed import is a
+small diff: a changed price is one changed line, a removed field or model is ``null``.
+
+Rates are decimal strings of USD per million tokens. At load time each becomes an exact integer
+number of pico-USD per token ($3/M -> 3_000_000); a rate that is not a whole number of pico-USD
+is refused, so no money ever passes through a float.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+DEFAULT_RATES_PATH = Path(__file__).with_name("rates.json")
+
+#: The rates_version given to a row that could not be priced.
+UNPRICED_VERSION = "unpriced"
+
+PROVIDERS = ("anthropic", "openai", "gemini", "xai")
+SERVICE_TIERS = ("standard", "batch", "flex", "priority")
+#: Token kinds in the order of the rate columns. Reasoning tokens are part of output.
+TOKEN_KINDS = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
+#: Kinds that may be left out of a tier; they fall back to the tier's input rate (an
+#: unknown cache price is billed like the prompt tokens it stands for, never as free).
+OPTIONAL_KINDS = ("cache_read", "cache_write", "cache_write_1h")
+MODEL_FIELDS = frozenset({
+    "provider", "family", "tier", "successor", "cheaper_sibling", "context_window", "max_output",
+    "min_cacheable_tokens", "deprecation_date", "note", "rates", "long_context",
+})
+VERSION_FIELDS = frozenset({"id", "effective", "source", "note", "models"})
+
+PICO_PER_USD_PER_MTOK = 10**6  # USD per 1e6 tokens -> pico-USD (1e-12) per token
+INT64_MAX = int(np.iinfo(np.int64).max)
+
+# Index layout of the compiled arrays (see RateTable._compile): one "slot" per (version, model),
+# with one extra model position per version for unknown models; per slot, five tier positions
+# (the four service tiers and "unknown tier") and two long-context positions.
+N_TIER_POS = len(SERVICE_TIERS) + 1
+UNKNOWN_TIER = len(SERVICE_TIERS)
+KEYS_PER_SLOT = N_TIER_POS * 2
+
+
+class RatesError(ValueError):
+    """rates.json is malformed or holds a rate that cannot be used exactly."""
+
+
+def usd_per_mtok_to_pico(value: object, where: str = "rate") -> int:
+    """Convert a decimal string of USD per million tokens to integer pico-USD per token."""
+    if not isinstance(value, str):
+        raise RatesError(f"{where}: rate must be a decimal string, got {value!r}")
+    try:
+        dec = Decimal(value)
+    except InvalidOperation:
+        raise RatesError(f"{where}: {value!r} is not a decimal number") from None
+    if not dec.is_finite():
+        raise RatesError(f"{where}: {value!r} is not finite")
+    if dec < 0:
+        raise RatesError(f"{where}: negative rate {value!r}")
+    pico = dec * PICO_PER_USD_PER_MTOK
+    if pico != pico.to_integral_value():
+        raise RatesError(f"{where}: {value!r} USD/M is not a whole number of pico-USD per token")
+    return int(pico)
+
+
+def pico_to_usd_per_mtok(pico: int) -> str:
+    """Inverse of usd_per_mtok_to_pico, as the shortest decimal string."""
+    text = format(Decimal(pico) / PICO_PER_USD_PER_MTOK, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge recursively, ``null`` deletes a member.
+
+    Returns new containers along the patched paths and shares the untouched ones, so the
+    folded versions must be treated as read-only.
+    """
+    if not isinstance(patch, dict):
+        return patch
+    result: dict[str, Any] = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+@dataclass(frozen=True)
+class TierRates:
+    """Rates of one service tier, in integer pico-USD per token."""
+
+    input: int
+    cache_read: int
+    cache_write: int
+    cache_write_1h: int
+    output: int
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        return (self.input, self.cache_read, self.cache_write, self.cache_write_1h, self.output)
+
+    def usd_per_mtok(self, kind: str) -> Decimal:
+        return Decimal(getattr(self, kind)) / PICO_PER_USD_PER_MTOK
+
+
+@dataclass(frozen=True)
+class ModelRates:
+    """Everything the table knows about one model in one version."""
+
+    model: str
+    provider: str
+    version: str  # id of the version these rates come from
+    rates: Mapping[str, TierRates]  # service tier -> rates; a tier absent here is not offered
+    long_context_threshold: int | None  # prompt tokens; above it the whole request uses long_context
+    long_context: Mapping[str, TierRates]
+    family: str | None = None
+    tier: str | None = None  # the model's size class ('frontier'...'tiny'), not a service tier
+    successor: str | None = None
+    cheaper_sibling: str | None = None
+    context_window: int | None = None
+    max_output: int | None = None
+    min_cacheable_tokens: int | None = None
+    deprecation_date: date | None = None
+    note: str | None = None
+
+    @property
+    def service_tiers(self) -> tuple[str, ...]:
+        return tuple(t for t in SERVICE_TIERS if t in self.rates)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: str
+    effective: date
+    source: str | None
+    note: str | None
+
+
+def _parse_tier(raw: object, where: str) -> TierRates:
+    if not isinstance(raw, dict):
+        raise RatesError(f"{where}: expected an object of rates")
+    unknown = set(raw) - set(TOKEN_KINDS)
+    if unknown:
+        raise RatesError(f"{where}: unknown rate kind(s) {sorted(unknown)}")
+    for required in ("input", "output"):
+        if required not in raw:
+            raise RatesError(f"{where}: missing {required} rate")
+    pico = {k: usd_per_mtok_to_pico(raw[k], f"{where}.{k}") for k in raw}
+    for k in OPTIONAL_KINDS:
+        pico.setdefault(k, pico["input"])
+    return TierRates(**pico)
+
+
+def _opt_int(entry: Mapping[str, Any], key: str, where: str) -> int | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise RatesError(f"{where}.{key}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _opt_str(entry: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RatesError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def parse_model(model: str, entry: object, version: str) -> ModelRates:
+    """Validate one folded model entry and convert its rates to pico-USD per token."""
+    where = f"version {version}: model {model}"
+    if not isinstance(entry, dict):
+        raise RatesError(f"{where}: expected an object")
+    unknown = set(entry) - MODEL_FIELDS
+    if unknown:
+        raise RatesError(f"{where}: unknown field(s) {sorted(unknown)}")
+    provider = entry.get("provider")
+    if provider not in PROVIDERS:
+        raise RatesError(f"{where}: provider must be one of {PROVIDERS}, got {provider!r}")
+    rates_raw = entry.get("rates")
+    if not isinstance(rates_raw, dict) or "standard" not in rates_raw:
+        raise RatesError(f"{where}: rates.standard is required")
+    bad = set(rates_raw) - set(SERVICE_TIERS)
+    if bad:
+        raise RatesError(f"{where}: unknown service tier(s) {sorted(bad)}")
+    rates = {t: _parse_tier(rates_raw[t], f"{where}.rates.{t}") for t in SERVICE_TIERS if t in rates_raw}
+
+    threshold: int | None = None
+    long_context: dict[str, TierRates] = {}
+    lc = entry.get("long_context")
+    if lc is not None:
+        if not isinstance(lc, dict) or set(lc) - {"threshold", "rates"}:
+            raise RatesError(f"{where}.long_context: expected {{threshold, rates}}")
+        threshold = _opt_int(lc, "threshold", f"{where}.long_context")
+        if not threshold:
+            raise RatesError(f"{where}.long_context.threshold: a positive integer is required")
+        lc_rates = lc.get("rates")
+        if not isinstance(lc_rates, dict) or not lc_rates:
+            raise RatesError(f"{where}.long_context.rates: at least one tier is required")
+        for t, raw in lc_rates.items():
+            if t not in rates:
+                raise RatesError(f"{where}.long_context.rates.{t}: tier not offered below the threshold")
+            long_context[t] = _parse_tier(raw, f"{where}.long_context.rates.{t}")
+
+    deprecation: date | None = None
+    dep = _opt_str(entry, "deprecation_date", where)
+    if dep is not None:
+        try:
+            deprecation = date.fromisoformat(dep)
+        except ValueError:
+            raise RatesError(f"{where}.deprecation_date: {dep!r} is not YYYY-MM-DD") from None
+
+    return ModelRates(
+        model=model,
+        provider=provider,
+        version=version,
+        rates=rates,
+        long_context_threshold=threshold,
+        long_context=long_context,
+        family=_opt_str(entry, "family", where),
+        tier=_opt_str(entry, "tier", where),
+        successor=_opt_str(entry, "successor", where),
+        cheaper_sibling=_opt_str(entry, "cheaper_sibling", where),
+        context_window=_opt_int(entry, "context_window", where),
+        max_output=_opt_int(entry, "max_output", where),
+        min_cacheable_tokens=_opt_int(entry, "min_cacheable_tokens", where),
+        deprecation_date=deprecation,
+        note=_opt_str(entry, "note", where),
+    )
+
+
+def fold_versions(document: Mapping[str, Any]) -> list[tuple[VersionInfo, dict[str, Any]]]:
+    """Each version's header and its full (folded) models map, oldest first."""
+    versions = document.get("versions")
+    if not isinstance(versions, list) or not versions:
+        raise RatesError("rates.json: 'versions' must be a non-empty list")
+    folded: list[tuple[VersionInfo, dict[str, Any]]] = []
+    models: dict[str, Any] = {}
+    seen: set[str] = set()
+    for i, raw in enumerate(versions):
+        if not isinstance(raw, dict):
+            raise RatesError(f"versions[{i}]: expected an object")
+        unknown = set(raw) - VERSION_FIELDS
+        if unknown:
+            raise RatesError(f"versions[{i}]: unknown field(s) {sorted(unknown)}")
+        vid, eff = raw.get("id"), raw.get("effective")
+        if not isinstance(vid, str) or not vid or vid == UNPRICED_VERSION:
+            raise RatesError(f"versions[{i}]: 'id' must be a non-empty string other than {UNPRICED_VERSION!r}")
+        if vid in seen:
+            raise RatesError(f"versions[{i}]: duplicate version id {vid!r}")
+        seen.add(vid)
+        try:
+            effective = date.fromisoformat(eff) if isinstance(eff, str) else None
+        except ValueError:
+            effective = None
+        if effective is None:
+            raise RatesError(f"version {vid}: 'effective' must be a YYYY-MM-DD date, got {eff!r}")
+        if folded and effective <= folded[-1][0].effective:
+            raise RatesError(f"version {vid}: effective {effective} is not after {folded[-1][0].effective}")
+        patch = raw.get("models", {})
+        if not isinstance(patch, dict):
+            raise RatesError(f"version {vid}: 'models' must be an object")
+        models = merge_patch(models, patch)
+        info = VersionInfo(vid, effective, _opt_str(raw, "source", vid), _opt_str(raw, "note", vid))
+        folded.append((info, models))
+    return folded
+
+
+def _utc_date(at: date | datetime) -> date:
+    if isinstance(at, datetime):  # a datetime is also a date: test it first
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC)
+        return at.date()
+    return at
+
+
+class RateTable:
+    """The folded, validated, compiled price table. Immutable once built."""
+
+    def __init__(self, document: Mapping[str, Any], *, path: Path | None = None) -> None:
+        self.path = path
+        folded = fold_versions(document)
+        self.versions: tuple[VersionInfo, ...] = tuple(info for info, _ in folded)
+        self._effective = [v.effective for v in self.versions]
+        self._by_version: list[dict[str, ModelRates]] = [
+            {m: parse_model(m, entry, info.id) for m, entry in models.items()} for info, models in folded
+        ]
+        self._model_ids: tuple[str, ...] = tuple(sorted({m for ms in self._by_version for m in ms}))
+        self._model_pos = {m: i for i, m in enumerate(self._model_ids)}
+        aliases = document.get("aliases", {})
+        if not isinstance(aliases, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
+        ):
+            raise RatesError("rates.json: 'aliases' must map strings to strings")
+        self.aliases: Mapping[str, str] = dict(aliases)
+        self._canonical_cache: dict[str, str | None] = {}
+        self._compile()
+
+    # -- identity -----------------------------------------------------------------------------
+
+    def canonical(self, model: str) -> str | None:
+        """The canonical id for a model id as a provider or a client spelled it; None if unknown.
+
+        Tries, in order: the id itself, an alias, then the same after dropping a routing prefix
+        (``models/``, ``gemini/``, ``xai/``...) and after reducing a fine-tuned OpenAI id
+        ``ft:BASE:org::job`` to ``ft:BASE``. Dated snapshot ids resolve only through explicit
+        aliases: a snapshot may be priced differently from the undated name.
+        """
+        if model in self._canonical_cache:
+            return self._canonical_cache[model]
+        found = self._resolve(model) if isinstance(model, str) else None
+        if len(self._canonical_cache) < 100_000:  # unbounded input (client ids): bound the memo
+            self._canonical_cache[model] = found
+        return found
+
+    _PREFIXES = ("models/", "gemini/", "google/", "xai/", "x-ai/", "anthropic/", "openai/")
+
+    def _resolve(self, model: str) -> str | None:
+        candidate = model.strip()
+        for _ in range(3):  # at most a couple of stacked prefixes, e.g. gemini/models/...
+            for c in (candidate, candidate.lower()):
+                if c in self._model_pos:
+                    return c
+                if c in self.aliases:
+                    return self.aliases[c]
+            if candidate.startswith("ft:") and candidate.count(":") > 1:
+                candidate = ":".join(candidate.split(":")[:2])
+                continue
+            stripped = next((candidate[len(p):] for p in self._PREFIXES if candidate.lower().startswith(p)), None)
+            if not stripped:
+                return None
+            candidate = stripped
+        return None
+
+    # -- versions -----------------------------------------------------------------------------
+
+    @property
+    def latest_version(self) -> str:
+        return self.versions[-1].id
+
+    def _version_index(self, at: date | datetime) -> int:
+        # Before the first version the first one applies: it holds the earliest rates we know.
+        return max(bisect_right(self._effective, _utc_date(at)) - 1, 0)
+
+    def version_at(self, at: date | datetime) -> str:
+        """Id of the version in force at that UTC moment (naive datetimes are taken as UTC)."""
+        return self.versions[self._version_index(at)].id
+
+    def version_info(self, version_id: str) -> VersionInfo:
+        for v in self.versions:
+            if v.id == version_id:
+                return v
+        raise KeyError(version_id)
+
+    # -- models -------------------------------------------------------------------------------
+
+    def _resolve_version(self, v: int, m: int) -> int | None:
+        """The version whose rates price model m at version v, or None if it has none.
+
+        A model listed later than v (it was added to the table after traffic on it began) is
+        priced at its first listed rates: a model cannot be used before it exists, and its
+        first price is its launch price unless a version says otherwise. A model removed from
+        the table before v has no rate.
+        """
+        model = self._model_ids[m]
+        if model in self._by_version[v]:
+            return v
+        first = self._first_listed[m]
+        return first if first > v else None
+
+    def model_info(self, model: str, at: date | datetime | None = None) -> ModelRates | None:
+        """Rates and metadata of a model at a date (default: the latest version)."""
+        canonical = self.canonical(model)
+        if canonical is None:
+            return None
+        v = len(self.versions) - 1 if at is None else self._version_index(at)
+        u = self._resolve_version(v, self._model_pos[canonical])
+        return None if u is None else self._by_version[u][canonical]
+
+    def models(self, provider: str | None = None, at: date | datetime | None = None) -> list[str]:
+        """Canonical ids listed in the version in force at ``at`` (default latest), sorted."""
+        v = len(self.versions) - 1 if at is None else self._version_index(at)
+        return sorted(m for m, r in self._by_version[v].items() if provider is None or r.provider == provider)
+
+    def all_models(self) -> tuple[str, ...]:
+        """Every canonical id listed in any version."""
+        return self._model_ids
+
+    def models_in_version(self, version_id: str) -> Mapping[str, ModelRates]:
+        for i, v in enumerate(self.versions):
+            if v.id == version_id:
+                return self._by_version[i]
+        raise KeyError(version_id)
+
+    # -- compiled arrays for the vectorised cost function -----------------------------------------
+
+    def _compile(self) -> None:
+        n_versions, n_models = len(self.versions), len(self._model_ids)
+        self._first_listed = [
+            next(v for v in range(n_versions) if m in self._by_version[v]) for m in self._model_ids
+        ]
+        stride = n_models + 1  # the last model position of each version is "unknown model"
+        n_slots = n_versions * stride
+        rates = np.zeros((n_slots * KEYS_PER_SLOT, len(TOKEN_KINDS)), dtype=np.int64)
+        offered = np.zeros(n_slots * KEYS_PER_SLOT, dtype=bool)
+        threshold = np.full(n_slots, INT64_MAX, dtype=np.int64)
+        slot_version = np.full(n_slots, -1, dtype=np.int16)
+        for v in range(n_versions):
+            for m, model in enumerate(self._model_ids):
+                u = self._resolve_version(v, m)
+                if u is None:
+                    continue
+                info = self._by_version[u][model]
+                slot = v * stride + m
+                slot_version[slot] = u
+                if info.long_context_threshold is not None:
+                    threshold[slot] = info.long_context_threshold
+                for t, tier in enumerate(SERVICE_TIERS):
+                    key = (slot * N_TIER_POS + t) * 2
+                    if tier in info.rates:
+                        rates[key] = info.rates[tier].as_tuple()
+                        offered[key] = True
+                    if tier in info.long_context:
+                        rates[key + 1] = info.long_context[tier].as_tuple()
+                        offered[key + 1] = True
+        self._stride = stride
+        self._rate_columns: tuple[npt.NDArray[np.int64], ...] = tuple(
+            np.ascontiguousarray(rates[:, k]) for k in range(len(TOKEN_KINDS))
+        )
+        self._offered = offered
+        self._threshold = threshold
+        self._slot_version = slot_version
+        self._effective_ns = np.array(
+            [np.datetime64(v.effective, "ns").astype(np.int64) for v in self.versions], dtype=np.int64
+        )
+        # Overflow headroom: a request costs at most sum(tokens_k * rate_k) over 5 kinds, plus 500
+        # for rounding. Bounding every token count by this keeps that sum inside int64. With the
+        # dearest rate in the table ($600/M = 6e8 pico/token) the bound is ~3.07e9 tokens, above
+        # the int32 range of meter.requests' token columns, so real rows never come near it.
+        max_rate = int(rates.max()) if rates.size else 0
+        self.max_tokens_per_kind = (INT64_MAX - 500) // (len(TOKEN_KINDS) * max(max_rate, 1))
+
+    def _model_position(self, canonical: str | None) -> int:
+        return len(self._model_ids) if canonical is None else self._model_pos[canonical]
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> RateTable:
+        p = Path(path)
+        with p.open(encoding="utf-8") as fh:
+            try:
+                document = json.load(fh)
+            except json.JSONDecodeError as exc:
+                raise RatesError(f"{p}: not valid JSON: {exc}") from None
+        return cls(document, path=p)
+
+
+@lru_cache(maxsize=1)
+def _default_table() -> RateTable:
+    return RateTable.from_file(DEFAULT_RATES_PATH)
+
+
+def load_rates(path: Path | str | None = None) -> RateTable:
+    """The price table: the packaged rates.json (cached) or the given file (read each call)."""
+    if path is None:
+        return _default_table()
+    return RateTable.from_file(path)
+
+
+def iter_rate_strings(entry: Mapping[str, Any]) -> Iterable[tuple[str, object]]:
+    """Every (path, raw rate) of one model entry, for linting."""
+    for tier, kinds in (entry.get("rates") or {}).items():
+        if isinstance(kinds, dict):
+            for kind, raw in kinds.items():
+                yield f"rates.{tier}.{kind}", raw
+    lc = entry.get("long_context") or {}
+    if isinstance(lc, dict):
+        for tier, kinds in (lc.get("rates") or {}).items():
+            if isinstance(kinds, dict):
+                for kind, raw in kinds.items():
+                    yield f"long_context.rates.{tier}.{kind}", raw
