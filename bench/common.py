@@ -1,0 +1,60 @@
+"""What every benchmark needs: a database (DATABASE_URL's server, or an embedded one) and a timer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from store.migrate import migrate
+from workers.embedded import recreate_database, start_postgres, with_database
+
+
+@contextmanager
+def bench_database(name: str) -> Iterator[str]:
+    """A fresh, migrated database of the benchmark's own; dropped server-side data is never reused."""
+    root = Path(tempfile.mkdtemp(prefix="halton-bench-"))
+    given = os.environ.get("DATABASE_URL")
+    postgres = None
+    try:
+        if given:
+            admin = given
+        else:
+            postgres = start_postgres(root / "pgdata")
+            admin = postgres.url()
+        recreate_database(admin, name)
+        url = with_database(admin, name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            migrate(conn)
+        yield url
+    finally:
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def best_of(runs: int, action: Callable[[], object], before: Callable[[], object] | None = None) -> float:
+    """The fastest of `runs` timings of `action`, each after an untimed `before`."""
+    timings = []
+    for _ in range(runs):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+def median_of(timings: list[float]) -> float:
+    return statistics.median(timings)
+
+
+def verdict(ratio: float, target: float) -> str:
+    return "meets target" if ratio <= target else "MISSES target"
