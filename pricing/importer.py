@@ -1,0 +1,673 @@
+"""Propose a new dated version of rates.json from litellm's price table.
+
+Input: ``model_prices_and_context_window.json`` as published by litellm (MIT License,
+Copyright (c) 2023 Berri AI), or a subset of it. Output: a proposal, i.e. the models added,
+changed and absent upstream relative to the latest version, as the merge patch that would be
+appended to rates.json once reviewed.
+
+What is imported (``excluded_reason``):
+- providers ``anthropic``, ``openai``, ``gemini`` (the Gemini API, keys ``gemini/<id>``) and
+  ``xai``; Vertex AI entries are skipped: Vertex is a different bill, not a provider of the meter;
+- ``mode`` ``chat`` or ``responses``, with both an input and an output price per token;
+- not realtime, audio, speech, transcription, search, image, live or music models
+  (``EXCLUDED_NAME_PARTS``): they are billed per second, per query or per image as well.
+
+How prices become rates: each USD-per-token float is read through its shortest repr, so
+``3.75e-06`` is exactly ``Decimal('0.00000375')``, times 1e6 gives the USD-per-million string
+``"3.75"``. Provider billing rules the upstream table leaves implicit are written out explicitly
+(``_fill_provider_rules``) so that pricing never derives a rate at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pricing.table import (
+    SERVICE_TIERS,
+    RatesError,
+    RateTable,
+    fold_versions,
+    usd_per_mtok_to_pico,
+)
+
+UPSTREAM_PROVIDERS = {"anthropic": "anthropic", "openai": "openai", "gemini": "gemini", "xai": "xai"}
+UPSTREAM_MODES = {"chat", "responses"}
+EXCLUDED_NAME_PARTS = (
+    "realtime", "audio", "tts", "transcribe", "search", "image", "-live", "live-", "lyria",
+    "embedding", "container",
+)
+PREFIXES = ("gemini/", "xai/")
+# Gemini API models that Batch Mode serves (2.x and later, not experimental ids).
+_GEMINI_BATCH = re.compile(r"^gemini-([2-9]|\d{2,})(\.\d+)?-(pro|flash)")
+
+_KIND = {
+    "input_cost_per_token": "input",
+    "output_cost_per_token": "output",
+    "cache_read_input_token_cost": "cache_read",
+    "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
+    "cache_creation_input_token_cost": "cache_write",
+}
+_TIER = {None: "standard", "batches": "batch", "flex": "flex", "priority": "priority"}
+# e.g. cache_creation_input_token_cost_above_1hr_above_100k_tokens_batches
+_FIELD_RE = re.compile(
+    r"^(?P<kind>" + "|".join(sorted(_KIND, key=len, reverse=True)) + r")"
+    r"(?:_above_(?P<threshold>\d+)k_tokens)?(?:_(?P<tier>batches|flex|priority))?$"
+)
+
+# Dated or moving suffixes: an id carrying one is an alias of the id without it when upstream
+# prices both identically (a snapshot priced differently stays a model of its own).
+_SUFFIX_RES = (
+    re.compile(r"-\d{8}$"),            # claude-sonnet-4-5-20250929
+    re.compile(r"-\d{4}-\d{2}-\d{2}$"),  # gpt-4.1-2025-04-14
+    re.compile(r"-\d{4}$"),            # grok-4-0709, gpt-4-0613
+    re.compile(r"-latest$"),           # grok-4-latest, claude-3-7-sonnet-latest
+)
+
+# Anthropic's dated ids are the real models: the undated base is the canonical id.
+_ANTHROPIC_RENAMES = ((re.compile(r"^claude-4-(opus|sonnet)-"), r"claude-\1-4-"),)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A reviewed correction applied on top of every import of a model, with its reason."""
+
+    patch: Mapping[str, Any]
+    reason: str
+
+
+#: Reviewed corrections that survive every import (the comparison test lists them too).
+OVERRIDES: dict[str, Override] = {
+    "grok-4": Override(
+        {"rates": {"standard": {"cache_read": "0.75"}},
+         "long_context": {"threshold": 128000, "rates": {"standard": {"input": "6", "output": "30"}}}},
+        "litellm's xai/grok-4 entry lacks two prices its own xai/grok-4-0709 and xai/grok-4-latest "
+        "entries (the same model) carry: input and output above 128k prompt tokens at $6/$30. The "
+        "cached-input price, $0.75/M, is from xAI's models page (https://docs.x.ai/docs/models).",
+    ),
+}
+
+
+def _usd_per_mtok(value: object) -> str | None:
+    """A litellm USD-per-token number as a USD-per-million decimal string (None if not a number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return format((Decimal(repr(float(value))) * 1_000_000).normalize(), "f")
+
+
+def _pct(rate: str, factor: str) -> str:
+    return format((Decimal(rate) * Decimal(factor)).normalize(), "f")
+
+
+def strip_prefix(key: str) -> str:
+    for p in PREFIXES:
+        if key.startswith(p):
+            return key[len(p):]
+    return key
+
+
+def _suffix_base(model: str) -> str | None:
+    for rx in _SUFFIX_RES:
+        if rx.search(model):
+            return rx.sub("", model)
+    return None
+
+
+def excluded_reason(key: str, entry: Mapping[str, Any]) -> str | None:
+    """Why an upstream entry is not imported, or None if it is."""
+    provider = entry.get("litellm_provider")
+    if provider not in UPSTREAM_PROVIDERS:
+        return f"provider {provider!r} is not billed by the meter"
+    if entry.get("mode") not in UPSTREAM_MODES:
+        return f"mode {entry.get('mode')!r} is not a chat model"
+    name = strip_prefix(key).lower()
+    part = next((p for p in EXCLUDED_NAME_PARTS if p in name), None)
+    if part:
+        return f"not a text chat model ({part.strip('-')})"
+    if _usd_per_mtok(entry.get("input_cost_per_token")) is None or _usd_per_mtok(
+        entry.get("output_cost_per_token")
+    ) is None:
+        return "no per-token input and output price"
+    return None
+
+
+def convert_entry(key: str, entry: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """One upstream entry as a rates.json model entry (rates and facts only) and its problems."""
+    problems: list[str] = []
+    tiers: dict[str, dict[str, str]] = {}
+    lc_tiers: dict[str, dict[str, str]] = {}
+    thresholds: set[int] = set()
+    for name, raw in entry.items():
+        m = _FIELD_RE.match(name)
+        if not m:
+            continue
+        rate = _usd_per_mtok(raw)
+        if rate is None:
+            continue
+        try:
+            usd_per_mtok_to_pico(rate)
+        except RatesError:
+            problems.append(f"{key}: {name}={raw!r} is not a whole number of pico-USD per token; skipped")
+            continue
+        tier = _TIER[m.group("tier")]
+        if m.group("threshold"):
+            thresholds.add(int(m.group("threshold")) * 1000)
+            lc_tiers.setdefault(tier, {})[_KIND[m.group("kind")]] = rate
+        else:
+            tiers.setdefault(tier, {})[_KIND[m.group("kind")]] = rate
+    reasoning = _usd_per_mtok(entry.get("output_cost_per_reasoning_token"))
+    if reasoning is not None and reasoning != tiers.get("standard", {}).get("output"):
+        problems.append(f"{key}: reasoning tokens priced unlike output ({reasoning}); billed as output")
+    out: dict[str, Any] = {"provider": UPSTREAM_PROVIDERS[entry["litellm_provider"]]}
+    for fname, ours in (("max_input_tokens", "context_window"), ("max_output_tokens", "max_output"),
+                        ("prompt_cache_min_tokens", "min_cacheable_tokens")):
+        value = entry.get(fname)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            out[ours] = int(value)
+    dep = entry.get("deprecation_date")
+    if isinstance(dep, str):
+        out["deprecation_date"] = dep
+    for tier, kinds in list(tiers.items()):
+        if "input" not in kinds or "output" not in kinds:
+            problems.append(f"{key}: {tier} tier lacks an input or output price; tier dropped")
+            del tiers[tier]
+    out["rates"] = {t: tiers[t] for t in SERVICE_TIERS if t in tiers}
+    if lc_tiers:
+        if len(thresholds) > 1:
+            problems.append(f"{key}: several long-context thresholds {sorted(thresholds)}; long context dropped")
+        else:
+            lc = {t: _complete_lc(lc_tiers[t]) for t in SERVICE_TIERS if t in lc_tiers and t in tiers}
+            lc = {t: v for t, v in lc.items() if v is not None}
+            if lc:
+                out["long_context"] = {"threshold": thresholds.pop(), "rates": lc}
+    return out, problems
+
+
+def _complete_lc(kinds: dict[str, str]) -> dict[str, str] | None:
+    return kinds if "input" in kinds and "output" in kinds else None
+
+
+def _fill_provider_rules(model: str, entry: dict[str, Any]) -> None:
+    """Write out the billing rules a provider states once for all its models.
+
+    - Anthropic: cache reads 0.1x, 5-minute writes 1.25x, 1-hour writes 2x the input rate; the
+      Message Batches API bills every kind at 50% (https://platform.claude.com/docs/en/about-claude/pricing,
+      "Prompt caching" and "Batch processing").
+    - OpenAI: where a model offers the Batch API, cached input is billed at 50% too
+      (https://developers.openai.com/api/docs/pricing, Batch column).
+    - Gemini: Batch Mode bills input and output at 50% and context-cache reads at the standard
+      cache price (https://ai.google.dev/gemini-api/docs/pricing, "Batch").
+    """
+    provider = entry["provider"]
+    rates: dict[str, dict[str, str]] = entry["rates"]
+    sections = [rates]
+    if "long_context" in entry:
+        sections.append(entry["long_context"]["rates"])
+    for section in sections:
+        std = section.get("standard")
+        if std is None:
+            continue
+        if provider == "anthropic":
+            std.setdefault("cache_read", _pct(std["input"], "0.1"))
+            std.setdefault("cache_write", _pct(std["input"], "1.25"))
+            std.setdefault("cache_write_1h", _pct(std["input"], "2"))
+            batch = section.setdefault("batch", {})
+            for kind, value in std.items():
+                batch.setdefault(kind, _pct(value, "0.5"))
+        elif provider == "openai" and "batch" in section and "cache_read" in std:
+            section["batch"].setdefault("cache_read", _pct(std["cache_read"], "0.5"))
+        elif provider == "gemini" and _GEMINI_BATCH.match(model) and "-exp" not in model:
+            batch = section.setdefault("batch", {k: _pct(std[k], "0.5") for k in ("input", "output")})
+            if "cache_read" in std:
+                batch.setdefault("cache_read", std["cache_read"])
+    for section in sections:
+        ordered = {t: section.pop(t) for t in SERVICE_TIERS if t in section}
+        section.clear()
+        section.update(ordered)
+        for tier in list(section):
+            kinds = {k: section[tier][k] for k in ("input", "cache_read", "cache_write", "cache_write_1h",
+                                                   "output") if k in section[tier]}
+            exact: dict[str, str] = {}
+            for kind, value in kinds.items():
+                try:
+                    usd_per_mtok_to_pico(value)
+                    exact[kind] = value
+                except RatesError:  # e.g. half of an odd pico rate: not a rate we can bill exactly
+                    pass
+            if "input" in exact and "output" in exact:
+                section[tier] = exact
+            else:
+                del section[tier]
+
+
+# -- model metadata (family, size class, successor, cheaper sibling) ---------------------------
+
+TIER_RANK = {"tiny": 0, "small": 1, "medium": 2, "large": 3, "frontier": 4}
+_CLAUDE_NEW = re.compile(r"^claude-(opus|sonnet|haiku|fable|mythos)-(\d+)(?:-(\d+))?$")
+_CLAUDE_OLD = re.compile(r"^claude-(\d+)(?:-(\d+))?-(opus|sonnet|haiku)$")
+_CLAUDE_CLASS = {"fable": "frontier", "mythos": "frontier", "opus": "large", "sonnet": "medium", "haiku": "small"}
+_GPT = re.compile(r"^gpt-(\d+(?:\.\d+)?)(o)?(?:-(.*))?$")
+_O_SERIES = re.compile(r"^o(\d+)(?:-(.*))?$")
+_GEMINI = re.compile(r"^gemini-(\d+(?:\.\d+)?)-(pro|flash-lite|flash)(?:-(.*))?$")
+_GROK = re.compile(r"^grok-(\d+)(?:[.-](\d{1,2}))?(?:-(.*))?$")  # grok-4, grok-4.20, grok-4-1-fast
+_OPENAI_CLASS = {
+    "pro": "frontier", "astra": "frontier", "cyber": "frontier", "rosalind": "frontier",
+    "sol": "large", "terra": "medium", "mini": "small", "luna": "small", "nano": "tiny",
+}
+
+
+@dataclass(frozen=True)
+class Lineage:
+    lineage: str  # models whose versions are comparable ("claude", "gpt", "o", "gemini", "grok")
+    family: str  # one product line across generations, e.g. "claude-sonnet", "gpt-mini"
+    size: str | None  # size class within a generation
+    version: Decimal | None  # generation, e.g. 4.6 for claude-sonnet-4-6, 4.2 for grok-4.20
+    variant: bool  # a preview, dated, "latest" or specialised variant: never a successor target
+
+
+def _dec(major: str, minor: str | None = None) -> Decimal:
+    return Decimal(f"{major}.{minor}") if minor else Decimal(major)
+
+
+def classify(model: str) -> Lineage | None:
+    """Family, size class and generation from a canonical id (heuristic; reviewed in rates.json)."""
+    variant_words = ("preview", "exp", "latest", "beta", "customtools", "chat", "search", "codex",
+                     "deep-research", "multi-agent", "computer-use", "gv2", "robotics", "law")
+    variant = any(w in model for w in variant_words) or _suffix_base(model) is not None
+    if m := _CLAUDE_NEW.match(model):
+        name = m.group(1)
+        return Lineage("claude", f"claude-{name}", _CLAUDE_CLASS[name], _dec(m.group(2), m.group(3)), variant)
+    if m := _CLAUDE_OLD.match(model):
+        name = m.group(3)
+        return Lineage("claude", f"claude-{name}", _CLAUDE_CLASS[name], _dec(m.group(1), m.group(2)), variant)
+    if model.startswith("claude-"):
+        name = model.split("-")[1]
+        return Lineage("claude", f"claude-{name}", _CLAUDE_CLASS.get(name), None, True)
+    if m := _GPT.match(model):
+        version, omni, rest = Decimal(m.group(1)), m.group(2), m.group(3) or ""
+        words = [w for w in rest.split("-") if w and not w.isdigit()]
+        size = next((_OPENAI_CLASS[w] for w in words if w in _OPENAI_CLASS), "large")
+        flavour = "-".join(w for w in words if w in _OPENAI_CLASS or w in ("codex", "chat"))
+        family = "gpt" + (f"-{flavour}" if flavour else "")
+        if "turbo" in words:
+            family = "gpt-turbo"
+        return Lineage("gpt", family, size, version, variant or bool(omni and words and words != ["mini"]))
+    if m := _O_SERIES.match(model):
+        rest = m.group(2) or ""
+        words = [w for w in rest.split("-") if w and not w.isdigit()]
+        size = next((_OPENAI_CLASS[w] for w in words if w in _OPENAI_CLASS), "large")
+        flavour = "-".join(w for w in words if w in _OPENAI_CLASS or w in ("deep", "research"))
+        return Lineage("o", "o" + (f"-{flavour}" if flavour else ""), size, Decimal(m.group(1)), variant)
+    if m := _GEMINI.match(model):
+        line = m.group(2)
+        size = {"pro": "large", "flash": "medium", "flash-lite": "small"}[line]
+        return Lineage("gemini", f"gemini-{line}", size, Decimal(m.group(1)), variant or bool(m.group(3)))
+    if model.startswith("gemini-") or model.startswith("gemma-"):
+        line = "pro" if "pro" in model else "flash-lite" if "flash-lite" in model else "flash"
+        size = {"pro": "large", "flash": "medium", "flash-lite": "small"}[line]
+        if model.startswith("gemma-") or "gemma" in model:
+            return Lineage("gemma", "gemma", "small", None, True)
+        return Lineage("gemini", f"gemini-{line}", size, None, True)
+    if m := _GROK.match(model):
+        words = [w for w in (m.group(3) or "").split("-") if w]
+        small = any(w in ("fast", "mini") for w in words)
+        flavour = "-".join(w for w in words if w in ("fast", "mini"))
+        plain = ("fast", "mini", "reasoning", "non")  # xAI's reasoning switch is not a variant
+        return Lineage("grok", "grok" + (f"-{flavour}" if flavour else ""), "small" if small else "large",
+                       _dec(m.group(1), m.group(2)), variant or any(w not in plain for w in words))
+    if model.startswith("grok-"):
+        return Lineage("grok", "grok-" + model.split("-")[1], "small", None, True)
+    return None
+
+
+def _std_price(entry: Mapping[str, Any]) -> Decimal:
+    std = entry["rates"]["standard"]
+    return Decimal(std["input"]) + Decimal(std["output"])
+
+
+def infer_links(models: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, str | None]]:
+    """Successor and cheaper sibling per model, from the ids and prices alone.
+
+    Successor: the next generation of the same family (variants excluded). Cheaper sibling: in
+    the same lineage and at most the same generation, the newest model of the nearest smaller
+    size class that is actually cheaper.
+    """
+    info = {m: classify(m) for m in models}
+    links: dict[str, dict[str, str | None]] = {}
+    for model, lin in info.items():
+        successor = sibling = None
+        if lin is not None and lin.version is not None:
+            newer = [(o.version, m) for m, o in info.items() if o is not None and not o.variant
+                     and o.family == lin.family and o.lineage == lin.lineage
+                     and o.version is not None and o.version > lin.version]
+            if newer:
+                successor = min(newer)[1]
+            if lin.size is not None:
+                rank = TIER_RANK[lin.size]
+                for lower in sorted((r for r in TIER_RANK.values() if r < rank), reverse=True):
+                    cands = [(o.version, _std_price(models[m]), m) for m, o in info.items()
+                             if o is not None and not o.variant and o.lineage == lin.lineage
+                             and o.size is not None and TIER_RANK[o.size] == lower
+                             and o.version is not None and o.version <= lin.version
+                             and _std_price(models[m]) < _std_price(models[model])]
+                    if cands:
+                        sibling = max(cands)[2]
+                        break
+        links[model] = {"successor": successor, "cheaper_sibling": sibling}
+    return links
+
+
+# -- conversion of a whole upstream table -------------------------------------------------------
+
+@dataclass
+class Conversion:
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # canonical -> full entry
+    aliases: dict[str, str] = field(default_factory=dict)  # upstream id -> canonical
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _rates_only(entry: Mapping[str, Any]) -> Any:
+    """The list prices that make two ids the same model (other tiers are often incomplete
+    on one of litellm's duplicate keys, which does not make them different models)."""
+    lc = entry.get("long_context") or {}
+    return (entry["rates"].get("standard"), lc.get("threshold"), (lc.get("rates") or {}).get("standard"))
+
+
+def _rank(stripped: str, canonical: str) -> int:
+    """Which upstream key speaks for a canonical id when several map to it (lowest wins)."""
+    if stripped == canonical:
+        return 0
+    return 1 if not stripped.endswith("-latest") else 2
+
+
+def convert(upstream: Mapping[str, Any], table: RateTable | None = None,
+            aliases: Mapping[str, str] | None = None) -> Conversion:
+    """The selected upstream entries as canonical models and aliases.
+
+    Ids the table (or the reviewed ``aliases``) already resolve keep their canonical id; new ids
+    become aliases of an undated id priced the same, or models of their own.
+    """
+    conv = Conversion()
+    reviewed = dict(aliases or {})
+    entries: dict[str, tuple[str, dict[str, Any]]] = {}  # upstream key -> (stripped id, entry)
+    for key, raw in upstream.items():
+        if not isinstance(raw, dict):
+            conv.skipped.append((key, "not an object"))
+            continue
+        why = excluded_reason(key, raw)
+        if why:
+            conv.skipped.append((key, why))
+            continue
+        entry, problems = convert_entry(key, raw)
+        conv.problems.extend(problems)
+        stripped = strip_prefix(key)
+        _fill_provider_rules(stripped, entry)
+        if raw["litellm_provider"] == "gemini" and "/" not in key and f"gemini/{key}" in upstream:
+            prefixed = upstream[f"gemini/{key}"]
+            if isinstance(prefixed, dict) and excluded_reason(f"gemini/{key}", prefixed) is None:
+                other, _ = convert_entry(f"gemini/{key}", prefixed)
+                _fill_provider_rules(key, other)
+                if _rates_only(other) != _rates_only(entry):
+                    conv.problems.append(f"{key}: priced unlike gemini/{key}; the gemini/ entry is used")
+                continue
+        entries[key] = (stripped, entry)
+
+    stripped_ids = {s for s, _ in entries.values()}
+
+    def canonical_of(key: str, stripped: str, entry: dict[str, Any]) -> str:
+        if stripped in reviewed:
+            return reviewed[stripped]
+        if table is not None:
+            known = table.canonical(stripped)
+            if known is not None:
+                return known
+        name = stripped
+        for rx, repl in _ANTHROPIC_RENAMES:
+            name = rx.sub(repl, name)
+        base = _suffix_base(name)
+        if base is None:
+            return name
+        if base in stripped_ids:
+            other = next(e for s, e in entries.values() if s == base)
+            return base if _rates_only(other) == _rates_only(entry) else name
+        if entry["provider"] == "anthropic":
+            return base  # the dated id is the model; its undated name becomes canonical
+        return name
+
+    chosen: dict[str, tuple[int, str, dict[str, Any]]] = {}
+    for key, (stripped, entry) in entries.items():
+        canonical = canonical_of(key, stripped, entry)
+        rank = _rank(stripped, canonical)
+        current = chosen.get(canonical)
+        if current is not None and _rates_only(current[2]) != _rates_only(entry):
+            loser = key if rank >= current[0] else current[1]
+            conv.problems.append(f"{loser}: priced unlike the other ids of {canonical}; not used for its rates")
+        if current is None or rank < current[0]:
+            chosen[canonical] = (rank, key, entry)
+        if stripped != canonical:  # routing prefixes (gemini/, xai/) need no alias: canonical() drops them
+            conv.aliases[stripped] = canonical
+
+    for canonical, (_, key, entry) in sorted(chosen.items()):
+        upstream_successor = upstream[key].get("successor_model")
+        if isinstance(upstream_successor, str):
+            succ = strip_prefix(upstream_successor)
+            entry["_upstream_successor"] = conv.aliases.get(succ, succ)
+        conv.models[canonical] = entry
+    return conv
+
+
+_METADATA_KEPT = ("family", "tier", "successor", "cheaper_sibling", "note")
+_ORDER = ("provider", "family", "tier", "successor", "cheaper_sibling", "context_window", "max_output",
+          "min_cacheable_tokens", "deprecation_date", "note", "rates", "long_context")
+
+
+def complete_entries(conv: Conversion, current: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Full entries: upstream facts and rates, reviewed metadata kept, heuristics for new models."""
+    models = {m: dict(e) for m, e in conv.models.items()}
+    for m, e in models.items():
+        upstream_successor = e.pop("_upstream_successor", None)
+        if m in current:
+            for k in _METADATA_KEPT:
+                if k in current[m]:
+                    e[k] = current[m][k]
+        if upstream_successor is not None and upstream_successor != m:
+            e["successor"] = upstream_successor
+        lin = classify(m)
+        if lin is not None:
+            e.setdefault("family", lin.family)
+            if lin.size is not None:
+                e.setdefault("tier", lin.size)
+        if m in OVERRIDES:
+            e.update(_merge(e, OVERRIDES[m].patch))
+    universe = {**{m: e for m, e in current.items()}, **models}
+    links = infer_links(universe)
+    for m, e in models.items():
+        for k in ("successor", "cheaper_sibling"):
+            if k not in e and links[m][k] is not None:
+                e[k] = links[m][k]
+            if e.get(k) is not None and e[k] not in universe:
+                conv.problems.append(f"{m}: {k} {e[k]!r} is not in the table; dropped")
+                del e[k]
+    return {m: {k: e[k] for k in _ORDER if k in e} for m, e in models.items()}
+
+
+def _merge(target: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(target)
+    for k, v in patch.items():
+        out[k] = _merge(out.get(k) or {}, v) if isinstance(v, dict) else v
+    return out
+
+
+def diff_patch(old: Any, new: Any) -> Any:
+    """The RFC 7396 merge patch turning old into new (None when they are equal)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        patch: dict[str, Any] = {}
+        for k in old:
+            if k not in new:
+                patch[k] = None
+        for k, v in new.items():
+            if k not in old:
+                patch[k] = v
+            elif old[k] != v:
+                sub = diff_patch(old[k], v)
+                patch[k] = sub
+        return patch or None
+    return None if old == new else new
+
+
+# -- the proposal ---------------------------------------------------------------------------------
+
+@dataclass
+class Proposal:
+    version: dict[str, Any]  # the version object to append
+    added: list[str]
+    changed: dict[str, Any]  # model -> merge patch
+    absent: list[str]  # in the table, not upstream (kept unless pruned)
+    removed: list[str]
+    aliases: dict[str, str]  # new aliases
+    old_models: dict[str, Any]
+    new_models: dict[str, Any]
+    conversion: Conversion
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.aliases)
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"format": 1, "aliases": {}, "versions": []}
+    with path.open(encoding="utf-8") as fh:
+        doc: dict[str, Any] = json.load(fh)
+    return doc
+
+
+def propose(document: Mapping[str, Any], upstream: Mapping[str, Any], *, effective: date,
+            source: str, note: str | None = None, prune: bool = False) -> Proposal:
+    """The version an import of ``upstream`` would append to ``document``."""
+    versions = document.get("versions") or []
+    if versions:
+        folded = fold_versions(document)
+        last = folded[-1][0]
+        if effective <= last.effective:
+            raise RatesError(f"effective {effective} must be after the latest version ({last.effective})")
+        current: dict[str, Any] = folded[-1][1]
+        table: RateTable | None = RateTable(document)
+    else:
+        current, table = {}, None
+    conv = convert(upstream, table, document.get("aliases"))
+    new_models = complete_entries(conv, current)
+    added = sorted(m for m in new_models if m not in current)
+    changed: dict[str, Any] = {}
+    for m in sorted(new_models):
+        if m in current:
+            patch = diff_patch(current[m], new_models[m])
+            if patch is not None:
+                changed[m] = patch
+    absent = sorted(m for m in current if m not in new_models)
+    removed = absent if prune else []
+    known_aliases = dict(document.get("aliases") or {})
+    aliases = {a: c for a, c in sorted(conv.aliases.items())
+               if known_aliases.get(a) != c and a not in current and a not in new_models}
+    patch_models: dict[str, Any] = {m: new_models[m] for m in added}
+    patch_models.update(changed)
+    patch_models.update({m: None for m in removed})
+    version: dict[str, Any] = {"id": effective.isoformat(), "effective": effective.isoformat(), "source": source}
+    if note:
+        version["note"] = note
+    version["models"] = {m: patch_models[m] for m in sorted(patch_models)}
+    return Proposal(version, added, changed, absent, removed, aliases, dict(current), new_models, conv)
+
+
+def apply(document: Mapping[str, Any], proposal: Proposal) -> dict[str, Any]:
+    """The document with the proposal appended (aliases merged, sorted)."""
+    out = dict(document)
+    out.setdefault("format", 1)
+    aliases = {**(document.get("aliases") or {}), **proposal.aliases}
+    out["aliases"] = dict(sorted(aliases.items()))
+    out["versions"] = [*(document.get("versions") or []), proposal.version]
+    return out
+
+
+def _flat(prefix: str, value: Any) -> Iterable[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _flat(f"{prefix}.{k}" if prefix else k, v)
+    else:
+        yield prefix, value
+
+
+def summary_lines(p: Proposal) -> list[str]:
+    """A reviewer's view of a proposal: one line per model, old -> new per changed price."""
+    lines = [f"proposed version {p.version['id']} (effective {p.version['effective']}): "
+             f"{len(p.added)} added, {len(p.changed)} changed, {len(p.removed)} removed, "
+             f"{len(p.aliases)} new aliases"]
+    for m in p.added:
+        std = p.new_models[m]["rates"]["standard"]
+        tiers = ",".join(p.new_models[m]["rates"])
+        lc = p.new_models[m].get("long_context")
+        lc_text = f" long-context>{lc['threshold']}" if lc else ""
+        lines.append(f"  + {m} [{p.new_models[m]['provider']}] in {std['input']} out {std['output']}"
+                     f" cache_read {std.get('cache_read', '-')} tiers {tiers}{lc_text}")
+    for m, patch in p.changed.items():
+        old = dict(_flat("", p.old_models[m]))
+        for path, value in _flat("", patch):
+            before = old.get(path, "-")
+            if value is None:
+                sub = [k for k in old if k == path or k.startswith(path + ".")]
+                before = ", ".join(f"{k.removeprefix(path + '.')}={old[k]}" for k in sub) or before
+                lines.append(f"  ~ {m} {path}: {before} -> (removed)")
+            else:
+                lines.append(f"  ~ {m} {path}: {before} -> {value}")
+    for m in p.removed:
+        lines.append(f"  - {m}")
+    if p.absent and not p.removed:
+        lines.append(f"  = {len(p.absent)} models absent upstream, kept (use --prune to remove): "
+                     + ", ".join(p.absent))
+    for a, c in p.aliases.items():
+        lines.append(f"  @ {a} -> {c}")
+    for problem in p.conversion.problems:
+        lines.append(f"  ! {problem}")
+    lines.append(f"  ({len(p.conversion.skipped)} upstream entries skipped by the filter)")
+    return lines
+
+
+# -- writing rates.json ---------------------------------------------------------------------------
+
+def _is_leaf(value: Any) -> bool:
+    return isinstance(value, dict) and all(not isinstance(v, (dict, list)) for v in value.values())
+
+
+def dumps(document: Any, indent: int = 0) -> str:
+    """JSON with one line per leaf object (a tier's rates), so a price change is a one-line diff."""
+    pad = "  " * indent
+    if isinstance(document, dict) and document and not (_is_leaf(document) and indent >= 4):
+        items = [f'{pad}  {json.dumps(k)}: {dumps(v, indent + 1).lstrip()}' for k, v in document.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(document, list) and document:
+        items = [f"{pad}  {dumps(v, indent + 1).lstrip()}" for v in document]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(document, ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_document(path: Path, document: Mapping[str, Any]) -> None:
+    RateTable(document)  # never write a file the loader would refuse
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(dumps(document) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_upstream(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict):
+        raise RatesError(f"{path}: expected a JSON object of model -> entry")
+    data.pop("sample_spec", None)  # litellm's documentation entry
+    return data
