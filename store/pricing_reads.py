@@ -1,0 +1,20 @@
+"""Reads for the price table's traffic lint: which models the meter has seen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import Connection
+
+DISTINCT_MODELS_SQL = "select distinct provider, model from meter.requests order by provider, model"
+
+
+def distinct_provider_models(conn: Connection[Any]) -> list[tuple[str, str]]:
+    """Every (provider, model) pair in meter.requests, across all workspaces.
+
+    This is the one read of the fleet that crosses workspaces on purpose: a model without a
+    rate is a gap in the shared price table, whoever sent the request.
+    """
+    with conn.cursor() as cur:
+        cur.execute(DISTINCT_MODELS_SQL)
+        return [(str(provider), str(model)) for provider, model in cur.fetchall()]
