@@ -67,8 +67,12 @@ def close_pool() -> None:
 
 
 def current_pool() -> ConnectionPool[Conn]:
+    """This process's pool; opened on first use when no signal opened it (the solo pool, a shell)."""
     if _pool is None or _pool_pid != os.getpid():
-        raise RuntimeError("the database pool is not open in this process")
+        from workers.settings import get_settings
+
+        settings = get_settings()
+        return open_pool(settings.database_url, settings.db_pool_max)
     return _pool
 
 
