@@ -12,6 +12,10 @@ What is imported (``excluded_reason``):
 - not realtime, audio, speech, transcription, search, image, live or music models
   (``EXCLUDED_NAME_PARTS``): they are billed per second, per query or per image as well.
 
+Not imported: prices of service tiers the meter does not record (its ``service_tier`` is one of
+standard, batch, flex, priority), e.g. OpenAI's ``_ultrafast``/``_decisions`` rates, and
+OpenAI's 12-hour cache writes (``cache_write_tokens`` are 5-minute writes).
+
 How prices become rates: each USD-per-token float is read through its shortest repr, so
 ``3.75e-06`` is exactly ``Decimal('0.00000375')``, times 1e6 gives the USD-per-million string
 ``"3.75"``. Provider billing rules the upstream table leaves implicit are written out explicitly
@@ -374,10 +378,15 @@ class Conversion:
 
 
 def _rates_only(entry: Mapping[str, Any]) -> Any:
-    """The list prices that make two ids the same model (other tiers are often incomplete
-    on one of litellm's duplicate keys, which does not make them different models)."""
+    """The list prices that make two ids the same model: standard input and output, below and
+    above the long-context threshold. Other rates are often missing on one of litellm's duplicate
+    keys, which does not make them different models."""
+    def in_out(rates: Mapping[str, Any] | None) -> tuple[Any, Any]:
+        return (None, None) if rates is None else (rates.get("input"), rates.get("output"))
+
     lc = entry.get("long_context") or {}
-    return (entry["rates"].get("standard"), lc.get("threshold"), (lc.get("rates") or {}).get("standard"))
+    return (in_out(entry["rates"].get("standard")), lc.get("threshold"),
+            in_out((lc.get("rates") or {}).get("standard")))
 
 
 def _rank(stripped: str, canonical: str) -> int:
@@ -442,6 +451,7 @@ def convert(upstream: Mapping[str, Any], table: RateTable | None = None,
         return name
 
     chosen: dict[str, tuple[int, str, dict[str, Any]]] = {}
+    same_model: dict[str, list[dict[str, Any]]] = {}  # entries priced like the chosen one
     for key, (stripped, entry) in entries.items():
         canonical = canonical_of(key, stripped, entry)
         rank = _rank(stripped, canonical)
@@ -451,10 +461,24 @@ def convert(upstream: Mapping[str, Any], table: RateTable | None = None,
             conv.problems.append(f"{loser}: priced unlike the other ids of {canonical}; not used for its rates")
         if current is None or rank < current[0]:
             chosen[canonical] = (rank, key, entry)
+        same_model.setdefault(canonical, []).append(entry)
         if stripped != canonical:  # routing prefixes (gemini/, xai/) need no alias: canonical() drops them
             conv.aliases[stripped] = canonical
 
     for canonical, (_, key, entry) in sorted(chosen.items()):
+        # litellm fills its duplicate keys unevenly (gpt-4-0613 has batch rates, gpt-4 not): take
+        # a tier or rate the chosen key lacks from another key of the same model at the same prices.
+        for other in same_model[canonical]:
+            if other is entry or _rates_only(other) != _rates_only(entry):
+                continue
+            for tier, kinds in other["rates"].items():
+                for kind, rate in kinds.items():
+                    entry["rates"].setdefault(tier, {}).setdefault(kind, rate)
+            for tier, kinds in ((other.get("long_context") or {}).get("rates") or {}).items():
+                if "long_context" in entry and tier in entry["rates"]:
+                    for kind, rate in kinds.items():
+                        entry["long_context"]["rates"].setdefault(tier, {}).setdefault(kind, rate)
+        entry["rates"] = {t: entry["rates"][t] for t in SERVICE_TIERS if t in entry["rates"]}
         upstream_successor = upstream[key].get("successor_model")
         if isinstance(upstream_successor, str):
             succ = strip_prefix(upstream_successor)
