@@ -1,0 +1,172 @@
+"""The price table: versions, dates, aliases, exact rates, and what the loader refuses."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from pricing import RatesError, RateTable, load_rates
+from pricing.table import merge_patch, pico_to_usd_per_mtok, usd_per_mtok_to_pico
+
+
+def _doc() -> dict[str, Any]:
+    return {
+        "aliases": {"m-2025": "m"},
+        "versions": [
+            {"id": "v1", "effective": "2025-01-01", "source": "test",
+             "models": {
+                 "m": {"provider": "openai", "rates": {"standard": {"input": "3", "output": "15"}},
+                       "cheaper_sibling": "small"},
+                 "small": {"provider": "openai", "rates": {"standard": {"input": "1", "output": "5"}}},
+             }},
+            {"id": "v2", "effective": "2025-06-01", "source": "test",
+             "models": {"m": {"rates": {"standard": {"input": "2"}}}, "small": None}},
+        ],
+    }
+
+
+# -- exact rates
+
+@pytest.mark.parametrize(("text", "pico"), [("3", 3_000_000), ("0.075", 75_000), ("0.0375", 37_500),
+                                            ("0.000001", 1), ("600", 600_000_000), ("0", 0)])
+def test_usd_per_million_strings_convert_to_exact_pico_per_token(text: str, pico: int) -> None:
+    assert usd_per_mtok_to_pico(text) == pico
+    assert usd_per_mtok_to_pico(pico_to_usd_per_mtok(pico)) == pico
+
+
+@pytest.mark.parametrize("bad", ["0.0000005", "-1", "abc", "NaN", "Infinity"])
+def test_rates_that_are_not_whole_non_negative_pico_are_refused(bad: str) -> None:
+    with pytest.raises(RatesError):
+        usd_per_mtok_to_pico(bad)
+
+
+def test_a_float_rate_in_the_file_is_refused() -> None:
+    doc = _doc()
+    doc["versions"][0]["models"]["m"]["rates"]["standard"]["input"] = 3.0
+    with pytest.raises(RatesError, match="decimal string"):
+        RateTable(doc)
+
+
+def test_a_missing_output_rate_is_refused() -> None:
+    doc = _doc()
+    del doc["versions"][0]["models"]["m"]["rates"]["standard"]["output"]
+    with pytest.raises(RatesError, match="missing output"):
+        RateTable(doc)
+
+
+def test_versions_must_have_increasing_dates() -> None:
+    doc = _doc()
+    doc["versions"][1]["effective"] = "2025-01-01"
+    with pytest.raises(RatesError, match="not after"):
+        RateTable(doc)
+
+
+def test_cache_rates_left_out_fall_back_to_the_input_rate_never_to_zero() -> None:
+    info = RateTable(_doc()).model_info("small", at=date(2025, 1, 1))
+    assert info is not None
+    std = info.rates["standard"]
+    assert std.cache_read == std.cache_write == std.cache_write_1h == std.input == 1_000_000
+
+
+# -- versions are folded as merge patches
+
+def test_a_later_version_patches_only_what_it_names() -> None:
+    table = RateTable(_doc())
+    before, after = table.model_info("m", at=date(2025, 5, 31)), table.model_info("m", at=date(2025, 6, 1))
+    assert before is not None and after is not None
+    assert (before.rates["standard"].input, after.rates["standard"].input) == (3_000_000, 2_000_000)
+    assert after.rates["standard"].output == 15_000_000  # untouched by the patch
+    assert (before.version, after.version) == ("v1", "v2")
+
+
+def test_null_in_a_version_removes_a_model_from_that_date_on() -> None:
+    table = RateTable(_doc())
+    assert table.models(at=date(2025, 1, 2)) == ["m", "small"]
+    assert table.models(at=date(2025, 6, 2)) == ["m"]
+    assert table.model_info("small", at=date(2025, 7, 1)) is None
+
+
+def test_merge_patch_follows_rfc_7396() -> None:
+    assert merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"b": None, "d": 3}}) == {"a": {"c": 2, "d": 3}}
+    assert merge_patch({"a": 1}, {"a": [1, 2]}) == {"a": [1, 2]}
+
+
+def test_version_at_uses_the_utc_date_of_a_moment() -> None:
+    table = RateTable(_doc())
+    assert table.version_at(date(2025, 5, 31)) == "v1"
+    assert table.version_at(datetime(2025, 6, 1, 0, 0)) == "v2"  # naive: UTC
+    late_evening_new_york = datetime(2025, 5, 31, 21, 0, tzinfo=timezone(timedelta(hours=-5)))  # 02:00 UTC
+    assert table.version_at(late_evening_new_york) == "v2"
+    assert table.version_at(date(2020, 1, 1)) == "v1"  # before the first version: earliest rates
+    assert table.latest_version == "v2"
+
+
+# -- identity
+
+@pytest.mark.parametrize(("given", "canonical"), [
+    ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+    ("gemini/gemini-2.5-pro", "gemini-2.5-pro"),
+    ("models/gemini-2.5-flash", "gemini-2.5-flash"),
+    ("xai/grok-4", "grok-4"),
+    ("xai/grok-4-0709", "grok-4"),
+    ("claude-opus-4-1", "claude-opus-4-1"),
+    ("claude-sonnet-4-0", "claude-sonnet-4"),
+    ("claude-3-7-sonnet-latest", "claude-3-7-sonnet"),
+    ("gpt-4o-2024-08-06", "gpt-4o"),
+    ("gpt-4o-2024-05-13", "gpt-4o-2024-05-13"),  # a snapshot priced differently stays its own model
+    ("ft:gpt-4o-mini-2024-07-18:acme:support:9xYz", "ft:gpt-4o-mini-2024-07-18"),
+    ("GPT-5", "gpt-5"),
+])
+def test_dated_prefixed_and_aliased_ids_resolve_to_one_canonical_id(given: str, canonical: str) -> None:
+    assert load_rates().canonical(given) == canonical
+
+
+@pytest.mark.parametrize("unknown", ["", "gpt-99", "claude", "models/", "anthropic.claude-v2"])
+def test_unknown_ids_resolve_to_none(unknown: str) -> None:
+    assert load_rates().canonical(unknown) is None
+
+
+def test_model_info_gives_the_checks_what_they_need() -> None:
+    info = load_rates().model_info("claude-sonnet-4-6")
+    assert info is not None
+    assert (info.provider, info.family, info.tier) == ("anthropic", "claude-sonnet", "medium")
+    assert info.cheaper_sibling == "claude-haiku-4-5"
+    assert info.successor is not None and load_rates().model_info(info.successor) is not None
+    assert info.context_window == 1_000_000 and info.min_cacheable_tokens == 1024
+    assert info.service_tiers == ("standard", "batch")
+
+
+def test_models_lists_canonical_ids_per_provider() -> None:
+    table = load_rates()
+    for provider in ("anthropic", "openai", "gemini", "xai"):
+        ids = table.models(provider)
+        assert ids and all(table.canonical(m) == m for m in ids)
+        assert all(table.model_info(m).provider == provider for m in ids)  # type: ignore[union-attr]
+
+
+def test_the_default_table_is_loaded_once_and_another_file_on_request(tmp_path: Any) -> None:
+    assert load_rates() is load_rates()
+    path = tmp_path / "rates.json"
+    import json
+
+    path.write_text(json.dumps(_doc()))
+    other = load_rates(path)
+    assert other is not load_rates() and other.latest_version == "v2"
+
+
+def test_the_shipped_table_records_at_least_two_real_price_changes() -> None:
+    table = load_rates()
+    ids = [v.id for v in table.versions]
+    assert {"2025-06-10", "2026-03-13", "2026-08-21"} <= set(ids)
+    for v in table.versions:
+        assert v.source, v.id  # every version says where its prices come from
+
+
+def test_table_is_not_mutated_by_reading_it() -> None:
+    doc = _doc()
+    snapshot = copy.deepcopy(doc)
+    RateTable(doc)
+    assert doc == snapshot
