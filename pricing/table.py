@@ -444,6 +444,9 @@ class RateTable:
         )
         self._offered = offered
         self._threshold = threshold
+        # The same threshold under every key of a slot (long-context bit 0 and 1), so the cost
+        # function can look it up by a row's key without dividing the key back into a slot.
+        self._threshold_by_key = np.repeat(threshold, KEYS_PER_SLOT)
         self._slot_version = slot_version
         self._effective_ns = np.array(
             [np.datetime64(v.effective, "ns").astype(np.int64) for v in self.versions], dtype=np.int64
