@@ -338,7 +338,8 @@ def _std_price(entry: Mapping[str, Any]) -> Decimal:
 def infer_links(models: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, str | None]]:
     """Successor and cheaper sibling per model, from the ids and prices alone.
 
-    Successor: the next generation of the same family (variants excluded). Cheaper sibling: in
+    Successor: the next generation of the same family (variants excluded; a preview's successor
+    may be the release of its own generation). Cheaper sibling: in
     the same lineage and at most the same generation, the newest model of the nearest smaller
     size class that is actually cheaper.
     """
@@ -347,9 +348,11 @@ def infer_links(models: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, str
     for model, lin in info.items():
         successor = sibling = None
         if lin is not None and lin.version is not None:
+            # A preview is succeeded by the release of its own generation.
+            preview = "preview" in model or "-exp" in model
             newer = [(o.version, m) for m, o in info.items() if o is not None and not o.variant
-                     and o.family == lin.family and o.lineage == lin.lineage
-                     and o.version is not None and o.version > lin.version]
+                     and o.family == lin.family and o.lineage == lin.lineage and o.version is not None
+                     and (o.version > lin.version or (preview and o.version == lin.version))]
             if newer:
                 successor = min(newer)[1]
             if lin.size is not None:
@@ -522,6 +525,22 @@ def complete_entries(conv: Conversion, current: Mapping[str, Any]) -> dict[str, 
     return {m: {k: e[k] for k in _ORDER if k in e} for m, e in models.items()}
 
 
+def link_kept_models(current: Mapping[str, Any], new_models: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Models kept although absent upstream, with a successor or sibling they lack filled in
+    (a model dropped by upstream may have gained a successor among the models just added)."""
+    universe = {**current, **new_models}
+    links = infer_links(universe)
+    updated = {}
+    for m, entry in current.items():
+        if m in new_models:
+            continue
+        fills = {k: links[m][k] for k in ("successor", "cheaper_sibling") if k not in entry and links[m][k]}
+        if fills:
+            merged = {**entry, **fills}
+            updated[m] = {k: merged[k] for k in _ORDER if k in merged}
+    return updated
+
+
 def _merge(target: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(target)
     for k, v in patch.items():
@@ -597,6 +616,10 @@ def propose(document: Mapping[str, Any], upstream: Mapping[str, Any], *, effecti
                 changed[m] = patch
     absent = sorted(m for m in current if m not in new_models)
     removed = absent if prune else []
+    if not prune:
+        for m, entry in link_kept_models(current, new_models).items():
+            changed[m] = diff_patch(current[m], entry)
+        changed = dict(sorted(changed.items()))
     known_aliases = dict(document.get("aliases") or {})
     aliases = {a: c for a, c in sorted(conv.aliases.items())
                if known_aliases.get(a) != c and a not in current and a not in new_models}

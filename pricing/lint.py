@@ -190,5 +190,5 @@ def missing_rates(table: RateTable, pairs: Iterable[tuple[str, str]]) -> list[Tr
         if info is None:
             gaps.append(TrafficGap(provider, model, f"{canonical} was removed from the latest version"))
         elif info.provider != provider:
-            gaps.append(TrafficGap(provider, model, f"{canonical} is priced as a {info.provider} model"))
+            gaps.append(TrafficGap(provider, model, f"{canonical} is priced under provider {info.provider}"))
     return gaps

@@ -98,7 +98,7 @@ def test_unknown_provider_and_unknown_fields_are_reported() -> None:
 
 @pytest.mark.parametrize(("pair", "reason"), [
     (("openai", "gpt-99-preview"), "no rate in any version"),
-    (("openai", "claude-sonnet-4-6"), "claude-sonnet-4-6 is priced as a anthropic model"),
+    (("openai", "claude-sonnet-4-6"), "claude-sonnet-4-6 is priced under provider anthropic"),
 ])
 def test_traffic_lint_lists_models_without_a_rate(pair: tuple[str, str], reason: str) -> None:
     known = [("anthropic", "claude-sonnet-4-5-20250929"), ("gemini", "models/gemini-2.5-pro")]
