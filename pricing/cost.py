@@ -51,16 +51,16 @@ def _tier_position(raw: object) -> int:
     return SERVICE_TIERS.index(name) if name in SERVICE_TIERS else UNKNOWN_TIER
 
 
-def _factorize(values: Any) -> tuple[npt.NDArray[np.intp], list[object]]:
+def _factorize(values: Any) -> tuple[IntArray, list[object]]:
     """Integer codes (-1 for missing) and the distinct values of a string column.
 
-    A pandas Categorical (or a categorical Series) is used as is, without hashing: callers that
-    read with ``dtype='category'`` skip the most expensive step of pricing string columns.
+    A pandas Categorical (or a categorical Series) is used as is, codes and all, without hashing:
+    callers that read with ``dtype='category'`` skip the most expensive step of pricing strings.
     """
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         values = values.array
     if isinstance(values, pd.Categorical):
-        return np.asarray(values.codes, dtype=np.intp), list(values.categories)
+        return np.asarray(values.codes), list(values.categories)
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1:
         raise ValueError("string columns must be one-dimensional")

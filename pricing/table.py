@@ -362,6 +362,7 @@ class RateTable:
         return self.versions[self._version_index(at)].id
 
     def version_info(self, version_id: str) -> VersionInfo:
+        """Effective date, source and note of a version (for reports that explain a price)."""
         for v in self.versions:
             if v.id == version_id:
                 return v
@@ -400,12 +401,6 @@ class RateTable:
     def all_models(self) -> tuple[str, ...]:
         """Every canonical id listed in any version."""
         return self._model_ids
-
-    def models_in_version(self, version_id: str) -> Mapping[str, ModelRates]:
-        for i, v in enumerate(self.versions):
-            if v.id == version_id:
-                return self._by_version[i]
-        raise KeyError(version_id)
 
     # -- compiled arrays for the vectorised cost function -----------------------------------------
 

@@ -163,6 +163,8 @@ def test_the_shipped_table_records_at_least_two_real_price_changes() -> None:
     assert {"2025-06-10", "2026-03-13", "2026-08-21"} <= set(ids)
     for v in table.versions:
         assert v.source, v.id  # every version says where its prices come from
+    cut = table.version_info("2025-06-10")
+    assert cut.effective == date(2025, 6, 10) and cut.note is not None and "o3" in cut.note
 
 
 def test_table_is_not_mutated_by_reading_it() -> None:
