@@ -398,6 +398,13 @@ class RateTable:
         v = len(self.versions) - 1 if at is None else self._version_index(at)
         return sorted(m for m, r in self._by_version[v].items() if provider is None or r.provider == provider)
 
+    def models_in_version(self, version_id: str) -> Mapping[str, ModelRates]:
+        """Every model of one version, as listed there (no fallback to later versions)."""
+        for i, v in enumerate(self.versions):
+            if v.id == version_id:
+                return self._by_version[i]
+        raise KeyError(version_id)
+
     def all_models(self) -> tuple[str, ...]:
         """Every canonical id listed in any version."""
         return self._model_ids

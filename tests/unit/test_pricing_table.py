@@ -89,6 +89,14 @@ def test_null_in_a_version_removes_a_model_from_that_date_on() -> None:
     assert table.model_info("small", at=date(2025, 7, 1)) is None
 
 
+def test_models_in_version_lists_a_version_as_written() -> None:
+    table = RateTable(_doc())
+    assert sorted(table.models_in_version("v1")) == ["m", "small"]
+    assert sorted(table.models_in_version("v2")) == ["m"]
+    with pytest.raises(KeyError):
+        table.models_in_version("v9")
+
+
 def test_merge_patch_follows_rfc_7396() -> None:
     assert merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"b": None, "d": 3}}) == {"a": {"c": 2, "d": 3}}
     assert merge_patch({"a": 1}, {"a": [1, 2]}) == {"a": [1, 2]}
