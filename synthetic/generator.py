@@ -53,6 +53,8 @@ STREAMS = {
     "loop": 7,
     "request_ids": 8,
 }
+# Traffic finished apart, so that adding or removing one part does not move another's draws.
+PARTS = {"organic": 0, "nightly": 1, "loop": 2}
 
 NATURAL_REPEAT_SHARE = 0.015  # prompts that recur by themselves (a retried question, a shared template)
 NATURAL_REPEAT_POOL = 400  # distinct recurring prompts per project
@@ -76,8 +78,8 @@ class Plan:
     def planted(self, name: str) -> bool:
         return name in self.plants
 
-    def rng(self, day: dt.date, stream: str) -> np.random.Generator:
-        return np.random.default_rng([self.seed, day.toordinal(), STREAMS[stream]])
+    def rng(self, day: dt.date, stream: str, part: str = "organic") -> np.random.Generator:
+        return np.random.default_rng([self.seed, day.toordinal(), STREAMS[stream], PARTS[part]])
 
 
 def generate_days(plan: Plan, days: Sequence[dt.date]) -> Columns:
@@ -86,11 +88,14 @@ def generate_days(plan: Plan, days: Sequence[dt.date]) -> Columns:
 
 
 def generate_day(plan: Plan, day: dt.date) -> Columns:
-    parts = [organic_traffic(plan, day), nightly_traffic(plan, day), patterns.runaway_loop(plan, day)]
-    draft = concat([p for p in parts if p is not None])
-    order = np.argsort(draft["started"], kind="stable")
-    draft = {name: column[order] for name, column in draft.items()}
-    return finish(plan, day, draft)
+    parts = {
+        "organic": organic_traffic(plan, day),
+        "nightly": nightly_traffic(plan, day),
+        "loop": patterns.runaway_loop(plan, day),
+    }
+    rows = concat([finish(plan, day, draft, part) for part, draft in parts.items() if draft is not None])
+    order = np.argsort(rows["started"], kind="stable")
+    return {name: column[order] for name, column in rows.items()}
 
 
 # -- traffic --------------------------------------------------------------------------------------
@@ -192,16 +197,16 @@ def _weighted(
 # -- finishing: what the model and the network make of each request ------------------------------
 
 
-def finish(plan: Plan, day: dt.date, draft: Columns) -> Columns:
+def finish(plan: Plan, day: dt.date, draft: Columns, part: str) -> Columns:
     """Split prompts into cached and fresh input, add reasoning, errors, latency, sync and ids."""
-    rng = plan.rng(day, "finish")
+    rng = plan.rng(day, "finish", part)
     facts = plan.models.facts
     model = draft["model"]
     cap = np.where(draft["max_tokens"] > 0, draft["max_tokens"], facts.max_output[model])
     prompt = np.minimum(draft["prompt"], np.maximum(facts.context_window[model] - cap, 1))
     output, reasoning = _outputs(rng, facts.reasoning_share[model], draft["visible"], cap)
     cache_read, cache_write = _cache_split(rng, plan, draft, prompt)
-    status = _statuses(rng, draft)
+    status = _statuses(rng, draft, np.array(facts.providers)[model] == "anthropic")
     ok = status == 200
     rows = dict(draft)
     rows["status"] = status
@@ -213,7 +218,7 @@ def finish(plan: Plan, day: dt.date, draft: Columns) -> Columns:
     rows["latency_ms"] = _latencies(rng, facts.tokens_per_second[model], prompt, output, status)
     rows["synced"] = _synced(rng, day, draft, rows["latency_ms"])
     rows["prompt_hash"] = _prompt_hashes(draft)
-    rows["provider_request_id"] = _request_ids(plan, day, model, ok)
+    rows["provider_request_id"] = _request_ids(plan.rng(day, "request_ids", part), plan, model, ok)
     return rows
 
 
@@ -242,7 +247,7 @@ def _cache_split(
     return np.where(cached & ~writes, prefix, 0), np.where(writes, prefix, 0)
 
 
-def _statuses(rng: np.random.Generator, draft: Columns) -> NDArray[np.int64]:
+def _statuses(rng: np.random.Generator, draft: Columns, anthropic: NDArray[np.bool_]) -> NDArray[np.int64]:
     """Rate limits and server errors; a planted loop is all successes (that is why it costs)."""
     draw = rng.random(len(draft["model"]))
     status = np.full(len(draw), 200, dtype=np.int64)
@@ -250,6 +255,7 @@ def _statuses(rng: np.random.Generator, draft: Columns) -> NDArray[np.int64]:
     for code, share in ERROR_SHARES.items():
         status[(draw >= low) & (draw < low + share)] = code
         low += share
+    status[(status == 529) & ~anthropic] = 500  # 'overloaded' is Anthropic's own status
     status[(draft["mark"] & Mark.LOOP) != 0] = 200
     return status
 
@@ -293,9 +299,10 @@ def _prompt_hashes(draft: Columns) -> NDArray[np.object_]:
     return hashes
 
 
-def _request_ids(plan: Plan, day: dt.date, model: NDArray[np.int16], ok: NDArray[np.bool_]) -> NDArray[np.object_]:
+def _request_ids(
+    rng: np.random.Generator, plan: Plan, model: NDArray[np.int16], ok: NDArray[np.bool_]
+) -> NDArray[np.object_]:
     """The provider's id of each successful response, in that provider's format."""
-    rng = plan.rng(day, "request_ids")
     providers = np.array(plan.models.facts.providers)[model]
     ids = np.full(len(model), None, dtype=object)
     for provider in sorted(set(providers.tolist())):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
 
-from pricing import ModelRates, RateTable
+from pricing import ModelRates, RateTable, VersionInfo
 from synthetic.catalog import OVERPOWERED_ROLE, RIGHT_SIZED_FALLBACK, RIGHT_SIZED_ROLE, ROLES, ModelRole
 
 DEFAULT_CONTEXT_WINDOW = 128_000
@@ -103,18 +104,20 @@ def _right_sized(table: RateTable, heavy: str, at: dt.date) -> str:
 
 def latest_price_change(table: RateTable, at: dt.date) -> PriceChange | None:
     """The newest version in force by `at` that changed a listed model's standard rates."""
-    listed = set(table.models(at=at))
+    listed = table.models(at=at)
     versions = [v for v in table.versions if v.effective <= at]
-    for k in range(len(versions) - 1, 0, -1):
-        before = table.models_in_version(versions[k - 1].id)
-        after = table.models_in_version(versions[k].id)
-        changed = sorted(
-            m for m in listed & set(before) & set(after)
-            if before[m].rates.get("standard") != after[m].rates.get("standard")
-        )
+    for before, after in reversed(list(pairwise(versions))):
+        changed = [m for m in listed if _standard_rates_changed(table, m, before, after)]
         if changed:
-            return PriceChange(changed[0], versions[k - 1].id, versions[k].id, versions[k].effective)
+            return PriceChange(changed[0], before.id, after.id, after.effective)
     return None
+
+
+def _standard_rates_changed(table: RateTable, model: str, before: VersionInfo, after: VersionInfo) -> bool:
+    old, new = table.model_info(model, at=before.effective), table.model_info(model, at=after.effective)
+    if old is None or new is None or old.version != before.id:  # not listed yet before the change
+        return False
+    return old.rates.get("standard") != new.rates.get("standard")
 
 
 def _facts(

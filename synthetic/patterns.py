@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 HOT_PROMPT_SHARE = 0.12  # of support-bot requests: the FAQ questions everyone asks
 HOT_PROMPT_WEIGHTS = (0.3, 0.22, 0.16, 0.13, 0.1, 0.09)
-LONG_CONTEXT_SHARE = 0.015  # of code-review requests on a model with a long-context price
+LONG_CONTEXT_SHARE = 0.05  # of code-review requests on a model with a long-context price
 UNATTRIBUTED_SHARE = 0.12  # of laptop requests: a scratch folder no rule matches
 LOOP_DAY_OFFSET = 2  # the loop fires on the workspace's third day
 LOOP_REQUESTS = (320, 480)
@@ -106,7 +106,7 @@ def long_context(plan: Plan, day: dt.date, draft: Columns) -> None:
     model = draft["model"]
     cap = np.where(draft["max_tokens"] > 0, draft["max_tokens"], facts.max_output[model])
     threshold = facts.long_context_threshold[model]
-    ceiling = np.minimum(facts.context_window[model] - cap, threshold * 2)
+    ceiling = np.minimum(facts.context_window[model] - cap, threshold * 1.6)
     eligible = (draft["origin"] == PROJECT_INDEX[CODE_REVIEW]) & (threshold > 0) & (ceiling > threshold * 1.1)
     chosen = eligible & (rng.random(len(model)) < LONG_CONTEXT_SHARE)
     size = threshold * 1.05 + rng.random(len(model)) * (ceiling - threshold * 1.05)

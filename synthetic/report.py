@@ -19,6 +19,7 @@ class SeedReport:
     cost_nanos: int  # logged cost of the rows this seed wrote
     appended: bool = False
     planted: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # 'generate' (and price), 'write' (and commit)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,12 +23,10 @@ from synthetic.catalog import (
     workspace_name,
 )
 from synthetic.columns import ATTRIBUTION_TIERS, SERVICE_TIERS, Columns, categorical
-from synthetic.costs import price_rows
-from synthetic.generator import Plan, generate_days
-from synthetic.models import resolve_models
+from synthetic.generator import Plan
 from synthetic.options import SeedOptions
-from synthetic.patterns import summarise
 from synthetic.report import SeedReport
+from synthetic.rows import generate_rows
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -48,23 +47,23 @@ class Target:
 def seed_workspace(conn: Conn, options: SeedOptions, table: RateTable | None = None) -> SeedReport:
     """Create (or with append, extend) the workspace `options.slug`; all of it or nothing."""
     table = table or load_rates()
+    began = time.perf_counter()
     with conn.transaction():
         seed_writes.lock_slug(conn, options.slug)
         target = resolve_target(options, seed_writes.find_workspace(conn, options.slug), _today())
-        models = resolve_models(table, at=target.first_day)
-        plan = Plan(options.seed, target.timezone, options.plants, target.first_day,
-                    options.requests_per_day, models)
-        rows = generate_days(plan, target.days)
-        priced = price_rows(table, models.facts, rows, models.price_change if plan.planted("stale_rate") else None)
-        planted = summarise(plan, options.slug, rows, priced, (target.days[0], target.days[-1]))
+        generated = generate_rows(options, target.days, target.first_day, target.timezone, table)
+        rows, planted = generated.rows, list(generated.planted)
+        generated_at = time.perf_counter()
         workspace_id, project_ids, device_ids = _workspace_ids(conn, options, target, rows)
-        seed_writes.copy_requests(conn, requests_frame(rows, plan, workspace_id, project_ids, device_ids))
-        if plan.planted("billing_variance"):
+        seed_writes.copy_requests(conn, requests_frame(rows, generated.plan, workspace_id, project_ids, device_ids))
+        if options.planted("billing_variance"):
             planted += _write_statements(conn, options, workspace_id, target)
+    committed_at = time.perf_counter()
     return SeedReport(
         workspace_id=workspace_id, slug=options.slug, requests=len(rows["model"]), days=len(target.days),
         first_day=target.days[0], last_day=target.days[-1], cost_nanos=_sum(rows["cost_nanos"]),
         appended=options.append, planted=planted,
+        seconds={"generate": round(generated_at - began, 3), "write": round(committed_at - generated_at, 3)},
     )
 
 
