@@ -155,7 +155,10 @@ def main() -> None:
     import psycopg
 
     try:
-        cli(standalone_mode=False)
+        # without standalone mode click returns the code of an Exit instead of raising it
+        code = cli(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except ConfigError as error:
         _report(str(error), 2)
     except UserError as error:
