@@ -155,27 +155,13 @@ def main() -> None:
     import psycopg
 
     try:
-        # without standalone mode click returns the code of an Exit instead of raising it
-        code = cli(standalone_mode=False)
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        cli()  # standalone: click prints usage errors and exits with each command's code
     except ConfigError as error:
         _report(str(error), 2)
     except UserError as error:
         _report(str(error), 1)
     except psycopg.OperationalError as error:
         _report(f"database error: {str(error).strip().splitlines()[0]}", 2)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        _report("aborted", 130)
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
 
 
 def _report(message: str, code: int) -> None:

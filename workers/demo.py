@@ -170,7 +170,8 @@ def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], conso
         runs.add_column(column)
     for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace.id, 5):
         took = f"{(finished - run_started).total_seconds():.2f}s" if finished else "…"
-        runs.add_row(str(run_id), job, status, f"{run_started:%Y-%m-%d %H:%M:%S}", took, error or str(stats))
+        summary = ", ".join(f"{key.removeprefix('rollup_')}={value}" for key, value in sorted(stats.items()))
+        runs.add_row(str(run_id), job, status, f"{run_started:%Y-%m-%d %H:%M:%S}", took, error or summary)
     console.print(runs)
     if planted:
         console.rule("What the seed planted (later capabilities must find these)")
