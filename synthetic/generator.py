@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from synthetic import patterns
@@ -309,7 +308,3 @@ def _request_ids(
         rows = np.flatnonzero((providers == provider) & ok)
         ids[rows] = request_ids(provider, rng, len(rows))
     return ids
-
-
-def to_frame(columns: Columns) -> pd.DataFrame:
-    return pd.DataFrame(columns, copy=False)

@@ -6,6 +6,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pricing import PROVIDERS
 
 PLANTS: tuple[str, ...] = (
     "overpowered_model",
@@ -55,6 +58,14 @@ class SeedOptions:
             raise ValueError("the workspace slug must not be empty")
         if self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+        strange = sorted(set(self.variance()) - set(PROVIDERS))
+        if strange:
+            raise ValueError(f"billing variance for unknown provider(s) {', '.join(strange)}; "
+                             f"choose from {', '.join(PROVIDERS)}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {self.timezone!r}; use an IANA name like 'Europe/London'") from None
 
     def planted(self, name: str) -> bool:
         return name in self.plants

@@ -48,10 +48,6 @@ LOOP_LOCAL_HOUR = 15
 LOOP_GAP_SECONDS = 1.1  # mean pause between two iterations of the loop
 
 
-def day_start(day: dt.date) -> int:
-    return day_start_micros(day)
-
-
 # -- what the patterns do to the rows ------------------------------------------------------------
 
 
@@ -134,7 +130,7 @@ def runaway_loop(plan: Plan, day: dt.date) -> Columns | None:
     count = int(rng.integers(*LOOP_REQUESTS))
     hours = local_hours(day, plan.timezone)
     hour = int(np.argmax(hours == LOOP_LOCAL_HOUR)) if (hours == LOOP_LOCAL_HOUR).any() else 12
-    start = day_start(day) + hour * MICROS_PER_HOUR + int(rng.integers(0, MICROS_PER_HOUR // 2))
+    start = day_start_micros(day) + hour * MICROS_PER_HOUR + int(rng.integers(0, MICROS_PER_HOUR // 2))
     gaps = (0.25 + rng.exponential(LOOP_GAP_SECONDS, count)) * MICROS_PER_SECOND
     draft = empty_draft(count)
     draft["started"] = start + np.cumsum(gaps).astype(np.int64)

@@ -30,7 +30,7 @@ from synthetic.rows import generate_rows
 
 Conn = psycopg.Connection[TupleRow]
 
-BUDGET_HEADROOM = 1.15
+BUDGET_HEADROOM_PERCENT = 115
 BUDGET_STEP_NANOS = 100 * billing.NANOS_PER_DOLLAR
 
 
@@ -141,18 +141,18 @@ def _new_projects(slug: str) -> list[seed_writes.NewProject]:
 
 
 def _new_devices(slug: str, first_day: dt.date) -> list[seed_writes.NewDevice]:
-    midnight = dt.datetime(first_day.year, first_day.month, first_day.day, 9, tzinfo=dt.UTC)
+    morning = dt.datetime(first_day.year, first_day.month, first_day.day, 9, tzinfo=dt.UTC)
     return [
         seed_writes.NewDevice(d.name, owner_email(slug, d.owner), d.status,
-                              midnight - dt.timedelta(days=d.paired_days_before))
+                              morning - dt.timedelta(days=d.paired_days_before))
         for d in DEVICES
     ]
 
 
 def monthly_budget(cost_nanos: int, days: int) -> int:
-    """A budget a little above the seeded pace, in whole hundreds of dollars."""
-    monthly = cost_nanos * 30 * BUDGET_HEADROOM / max(days, 1)
-    return max(1, int(np.ceil(monthly / BUDGET_STEP_NANOS))) * BUDGET_STEP_NANOS
+    """A budget a little above the seeded pace, in whole hundreds of dollars (integer nanos)."""
+    monthly = cost_nanos * 30 * BUDGET_HEADROOM_PERCENT // (100 * max(days, 1))
+    return max(1, -(-monthly // BUDGET_STEP_NANOS)) * BUDGET_STEP_NANOS
 
 
 def requests_frame(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import psycopg
 import pytest
 
@@ -247,4 +247,4 @@ def test_report_prints_and_serialises(db_conn: Conn) -> None:
     data = report.to_dict()
     assert data["slug"] == "acme" and data["requests"] == report.requests
     assert data["first_day"] == "2026-10-30" and isinstance(data["planted"], list)
-    assert np.isscalar(data["cost_nanos"])
+    assert json.loads(json.dumps(data)) == data  # plain JSON types only

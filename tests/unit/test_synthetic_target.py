@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -55,6 +56,13 @@ def test_options_refuse_unknown_plants_and_empty_ranges() -> None:
     with pytest.raises(ValueError, match="days must be at least 1"):
         SeedOptions(slug="acme", days=0)
     assert SeedOptions(slug="acme").plants == frozenset(PLANTS)
+
+
+def test_options_refuse_unknown_providers_and_timezones() -> None:
+    with pytest.raises(ValueError, match="unknown provider"):
+        SeedOptions(slug="acme", billing_variance={"mistral": Decimal("0.01")})
+    with pytest.raises(ValueError, match="unknown timezone 'Mars/Olympus'"):
+        SeedOptions(slug="acme", timezone="Mars/Olympus")
 
 
 def test_budget_is_a_little_above_the_pace_in_hundreds() -> None:
