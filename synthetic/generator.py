@@ -56,7 +56,7 @@ STREAMS = {
 PARTS = {"organic": 0, "nightly": 1, "loop": 2}
 
 NATURAL_REPEAT_SHARE = 0.015  # prompts that recur by themselves (a retried question, a shared template)
-NATURAL_REPEAT_POOL = 400  # distinct recurring prompts per project
+NATURAL_REPEAT_POOL = 400  # distinct recurring prompts per project, at least (it grows with the volume)
 CACHE_WRITE_SHARE = 0.12  # of cached Anthropic requests, the ones that (re)write the prefix
 ERROR_SHARES = {429: 0.010, 500: 0.004, 529: 0.003}  # 529 is Anthropic's 'overloaded'
 LATE_SYNC_SHARE = {True: 0.08, False: 0.005}  # laptops go offline; servers rarely
@@ -180,7 +180,7 @@ def _prompt_ids(plan: Plan, rng: np.random.Generator, spec: ProjectSpec, count: 
     """Fresh prompts, except a small share drawn from the project's pool of recurring ones."""
     fresh = rng.integers(0, np.iinfo(np.uint64).max, size=count, dtype=np.uint64, endpoint=True)
     recurring = rng.random(count) < NATURAL_REPEAT_SHARE
-    pool_index = rng.integers(0, NATURAL_REPEAT_POOL, size=count)
+    pool_index = rng.integers(0, max(NATURAL_REPEAT_POOL, plan.requests_per_day // 10), size=count)
     project_salt = int(mix_ids(plan.seed, PROJECT_INDEX[spec.key], 0x5EED))
     pool = np.uint64(project_salt) ^ pool_index.astype(np.uint64)
     return np.where(recurring, pool, fresh)
