@@ -79,6 +79,31 @@ def days_to_recompute(conn: Conn, workspace_id: int, window: RollupWindow, as_of
     return changed, len(changed) == len(window.days())
 
 
+def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
+    """[(first, end_exclusive)] covering the sorted distinct `days` with as few ranges as possible."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if ranges and ranges[-1][1] == day:
+            ranges[-1] = (ranges[-1][0], day + timedelta(days=1))
+        else:
+            ranges.append((day, day + timedelta(days=1)))
+    return ranges
+
+
+_INSERT_RANGE = """
+    insert into analysis.daily_spend
+        (workspace_id, day, project_id, device_id, provider, model, service_tier, requests, errors,
+         input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos)
+    select workspace_id, (started_at at time zone 'UTC')::date, project_id, device_id, provider, model, service_tier,
+           count(*), count(*) filter (where status_code >= 400),
+           sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+           sum(output_tokens), sum(reasoning_tokens), sum(cost_nanos)
+    from meter.requests
+    where workspace_id = %(workspace)s and started_at >= %(start)s and started_at < %(end)s
+      and synced_at <= %(as_of)s
+    group by workspace_id, 2, project_id, device_id, provider, model, service_tier"""
+
+
 def rebuild_days(conn: Conn, workspace_id: int, days: list[date], as_of: datetime) -> int:
     """Replace the rollup rows of `days`; the caller's transaction makes it atomic."""
     if not days:
@@ -86,26 +111,17 @@ def rebuild_days(conn: Conn, workspace_id: int, days: list[date], as_of: datetim
     conn.execute(
         "delete from analysis.daily_spend where workspace_id = %s and day = any(%s)", (workspace_id, days)
     )
-    # Each day is an index range scan on (workspace_id, started_at); the days come as an array so a
-    # handful of late days costs a handful of range scans, not a scan of the window.
-    cursor = conn.execute(
-        """insert into analysis.daily_spend
-               (workspace_id, day, project_id, device_id, provider, model, service_tier, requests, errors,
-                input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos)
-           select r.workspace_id, d.day, r.project_id, r.device_id, r.provider, r.model, r.service_tier,
-                  count(*), count(*) filter (where r.status_code >= 400),
-                  sum(r.input_tokens), sum(r.cache_read_tokens), sum(r.cache_write_tokens),
-                  sum(r.output_tokens), sum(r.reasoning_tokens), sum(r.cost_nanos)
-           from unnest(%s::date[]) as d(day)
-           join meter.requests r
-             on r.workspace_id = %s
-            and r.started_at >= (d.day::timestamp at time zone 'UTC')
-            and r.started_at < ((d.day + 1)::timestamp at time zone 'UTC')
-           where r.synced_at <= %s
-           group by r.workspace_id, d.day, r.project_id, r.device_id, r.provider, r.model, r.service_tier""",
-        (days, workspace_id, as_of),
-    )
-    return cursor.rowcount
+    # One range predicate per run of consecutive days (a full window is one), so the planner can pick a
+    # sequential, bitmap or index scan by how much of the table the range covers.
+    written = 0
+    for first, end in contiguous_ranges(days):
+        cursor = conn.execute(_INSERT_RANGE, {
+            "workspace": workspace_id, "as_of": as_of,
+            "start": datetime.combine(first, datetime.min.time(), tzinfo=UTC),
+            "end": datetime.combine(end, datetime.min.time(), tzinfo=UTC),
+        })
+        written += cursor.rowcount
+    return written
 
 
 def save_state(conn: Conn, workspace_id: int, window: RollupWindow, as_of: datetime, run_id: int) -> None:
