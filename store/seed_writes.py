@@ -205,8 +205,8 @@ _INT_TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "timestamptz": ">i8"}
 
 
 def binary_rows(frame: pd.DataFrame) -> bytes:
+    """The rows of `frame` in COPY's binary row format (no signature, no trailer)."""
     fields = [_encode(frame[name], kind) for name, kind in REQUEST_COLUMNS.items()]
-    count = len(frame)
     row_sizes = 2 + np.sum([size for _, size in fields], axis=0)
     row_starts = np.concatenate([[0], np.cumsum(row_sizes)[:-1]]).astype(np.int64)
     buffer = np.empty(int(row_sizes.sum()), dtype=np.uint8)
@@ -216,7 +216,6 @@ def binary_rows(frame: pd.DataFrame) -> bytes:
     for matrix, size in fields:
         _scatter(buffer, position, matrix, size)
         position += size
-    assert count == len(row_starts)
     return buffer.tobytes()
 
 
@@ -238,6 +237,9 @@ def _encode(column: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
         if kind == "timestamptz":
             values = values - PG_EPOCH_MICROS
         dtype = _INT_TYPES[kind]
+        limits = np.iinfo(np.dtype(dtype))
+        if len(values) and (values.min() < limits.min or values.max() > limits.max):
+            raise ValueError(f"{column.name}: a value does not fit {kind}")  # binary would wrap silently
         payload = values.astype(dtype).view(np.uint8).reshape(len(values), np.dtype(dtype).itemsize)
         lengths = np.full(len(values), payload.shape[1], dtype=np.int64)
     prefix = np.where(null, -1, lengths).astype(">i4").view(np.uint8).reshape(len(lengths), 4)
