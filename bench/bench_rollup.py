@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
-from bench.common import bench_database, best_of, verdict
+from bench.common import bench_database, best_of, best_of_interleaved, verdict
 from store import rollup
 from synthetic import SeedOptions, seed_workspace
 from workers.jobs import refresh_workspace
@@ -35,9 +35,9 @@ def reset_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int
     conn.execute("delete from analysis.daily_spend where workspace_id = %s", (workspace_id,))
 
 
-def full_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int, as_of: datetime) -> None:
+def full_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int, as_of: datetime) -> rollup.RollupResult:
     with conn.transaction():
-        rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id=0)
+        return rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id=0)
 
 
 def main() -> None:
@@ -52,8 +52,11 @@ def main() -> None:
         window = rollup.RollupWindow.ending_before(AS_OF)
         print(f"workspace: {report.requests:,} requests over 30 days")
 
-        bare = best_of(3, lambda: conn.execute(BARE_GROUP_BY, (ws, window.start, window.end, AS_OF)).fetchall())
-        full = best_of(3, lambda: full_rollup(conn, ws, AS_OF), before=lambda: reset_rollup(conn, ws))
+        bare, full = best_of_interleaved(
+            5,
+            (lambda: conn.execute(BARE_GROUP_BY, (ws, window.start, window.end, AS_OF)).fetchall(), None),
+            (lambda: full_rollup(conn, ws, AS_OF), lambda: reset_rollup(conn, ws)),
+        )
         print(f"bare SELECT … GROUP BY day, project, model : {bare * 1000:8.1f} ms")
         print(f"full rollup step (30 days, written)        : {full * 1000:8.1f} ms"
               f"   ratio {full / bare:.2f}× (target ≤ 1.5×: {verdict(full / bare, 1.5)})")
@@ -73,8 +76,11 @@ def main() -> None:
                          "where workspace_id = %s", (state[0], state[1], state[2], ws))
 
         incremental = best_of(3, lambda: full_rollup(conn, ws, next_as_of), before=restore_state)
+        restore_state()
+        days = full_rollup(conn, ws, next_as_of).days_recomputed
         print(f"incremental rollup after one more day      : {incremental * 1000:8.1f} ms"
               f"   ratio {incremental / full:.3f}× of full (target ≤ 0.15×: {verdict(incremental / full, 0.15)})")
+        print(f"  it recomputed {len(days)} days: the new one and {len(days) - 1} that received late rows")
 
         job = best_of(3, lambda: refresh_workspace(conn, ws, AS_OF), before=lambda: reset_rollup(conn, ws))
         print(f"whole refresh job, first run (run row etc.) : {job * 1000:8.1f} ms")

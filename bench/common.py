@@ -52,6 +52,20 @@ def best_of(runs: int, action: Callable[[], object], before: Callable[[], object
     return min(timings)
 
 
+def best_of_interleaved(runs: int, *actions: tuple[Callable[[], object], Callable[[], object] | None]
+                        ) -> list[float]:
+    """Best timing of each (action, untimed setup) pair, taking turns so drift hits all of them alike."""
+    best = [float("inf")] * len(actions)
+    for _ in range(runs):
+        for i, (action, before) in enumerate(actions):
+            if before is not None:
+                before()
+            started = time.perf_counter()
+            action()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return best
+
+
 def median_of(timings: list[float]) -> float:
     return statistics.median(timings)
 

@@ -69,13 +69,16 @@ def days_to_recompute(conn: Conn, workspace_id: int, window: RollupWindow, as_of
         return window.days(), True
     synced_through, built_from, built_to = state
     unbuilt = [d for d in window.days() if d < built_from or d >= built_to]
+    # Only the days already built can be stale; the unbuilt ones (the new day) are recomputed anyway.
+    built = RollupWindow(first_day=max(window.first_day, built_from), end_day=min(window.end_day, built_to))
     late = conn.execute(
-        """select distinct (started_at at time zone 'UTC')::date from meter.requests
+        """select distinct date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00')
+           from meter.requests
            where workspace_id = %s and synced_at > %s and synced_at <= %s
              and started_at >= %s and started_at < %s""",
-        (workspace_id, synced_through - LATE_COMMIT_MARGIN, as_of, window.start, window.end),
-    ).fetchall()
-    changed = sorted(set(unbuilt) | {row[0] for row in late})
+        (workspace_id, synced_through - LATE_COMMIT_MARGIN, as_of, built.start, built.end),
+    ).fetchall() if built.first_day < built.end_day else []
+    changed = sorted(set(unbuilt) | {row[0].astimezone(UTC).date() for row in late})
     return changed, len(changed) == len(window.days())
 
 
@@ -90,18 +93,27 @@ def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
     return ranges
 
 
+# date_bin is integer arithmetic on the timestamp; converting every row to a UTC date instead (a time
+# zone conversion per row) costs about a sixth of the whole scan, so the date is made once per group.
 _INSERT_RANGE = """
     insert into analysis.daily_spend
         (workspace_id, day, project_id, device_id, provider, model, service_tier, requests, errors,
          input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos)
-    select workspace_id, (started_at at time zone 'UTC')::date, project_id, device_id, provider, model, service_tier,
-           count(*), count(*) filter (where status_code >= 400),
-           sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-           sum(output_tokens), sum(reasoning_tokens), sum(cost_nanos)
-    from meter.requests
-    where workspace_id = %(workspace)s and started_at >= %(start)s and started_at < %(end)s
-      and synced_at <= %(as_of)s
-    group by workspace_id, 2, project_id, device_id, provider, model, service_tier"""
+    select %(workspace)s, (utc_midnight at time zone 'UTC')::date, project_id, device_id, provider, model, service_tier,
+           requests, errors, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+           cost_nanos
+    from (
+        select date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') as utc_midnight,
+               project_id, device_id, provider, model, service_tier,
+               count(*) as requests, count(*) filter (where status_code >= 400) as errors,
+               sum(input_tokens) as input_tokens, sum(cache_read_tokens) as cache_read_tokens,
+               sum(cache_write_tokens) as cache_write_tokens, sum(output_tokens) as output_tokens,
+               sum(reasoning_tokens) as reasoning_tokens, sum(cost_nanos) as cost_nanos
+        from meter.requests
+        where workspace_id = %(workspace)s and started_at >= %(start)s and started_at < %(end)s
+          and synced_at <= %(as_of)s
+        group by 1, project_id, device_id, provider, model, service_tier
+    ) as per_day"""
 
 
 def rebuild_days(conn: Conn, workspace_id: int, days: list[date], as_of: datetime) -> int:
