@@ -35,7 +35,8 @@ def reset_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int
     conn.execute("delete from analysis.daily_spend where workspace_id = %s", (workspace_id,))
 
 
-def full_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int, as_of: datetime) -> rollup.RollupResult:
+def full_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int,
+                as_of: datetime) -> rollup.RollupResult:
     with conn.transaction():
         return rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id=0)
 
