@@ -1,0 +1,20 @@
+"""Run every benchmark in turn, each in its own process (`make bench`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = ["bench.bench_pricing", "bench.bench_seed", "bench.bench_rollup"]
+
+
+def main() -> int:
+    failed = 0
+    for module in BENCHMARKS:
+        print(f"== {module}", flush=True)
+        failed += subprocess.run([sys.executable, "-m", module], check=False).returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
