@@ -1,31 +1,25 @@
-"""The beat schedule as data. Every periodic task carries `expires`, so a backlog (a worker fleet that
-was down overnight) does not run yesterday's fan-out twice when it comes back."""
+"""The beat schedule as data (no Celery here: workers/celeryconfig.py turns it into Celery entries).
+
+Every periodic task carries `expires`, so a backlog (a worker fleet that was down overnight) does not
+run yesterday's fan-out when it comes back."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
-from celery.schedules import crontab, schedule
+from dataclasses import dataclass
 
 DEFAULT_NIGHTLY = "0 2 * * *"
 
 
-def parse_schedule(text: str) -> schedule | crontab:
-    """'m h dom mon dow' (UTC) or 'every:N' seconds."""
-    if text.startswith("every:"):
-        return schedule(timedelta(seconds=int(text.removeprefix("every:"))))
-    minute, hour, day_of_month, month_of_year, day_of_week = text.split()
-    return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
-                   day_of_week=day_of_week)
+@dataclass(frozen=True)
+class BeatEntry:
+    name: str
+    task: str
+    schedule: str  # crontab "m h dom mon dow" in UTC, or "every:N" seconds
+    expires: int  # seconds after which a queued run is dropped
 
 
-def beat_schedule(nightly: str = DEFAULT_NIGHTLY) -> dict[str, dict[str, Any]]:
-    return {
-        "nightly-refresh": {
-            "task": "halton.nightly_fanout",
-            "schedule": parse_schedule(nightly),
-            # a fan-out still queued 6 hours later is dropped: the next night's replaces it
-            "options": {"expires": 6 * 3600},
-        },
-    }
+def beat_entries(nightly: str = DEFAULT_NIGHTLY) -> list[BeatEntry]:
+    return [
+        # a fan-out still queued 6 hours later is dropped: the next night's replaces it
+        BeatEntry(name="nightly-refresh", task="halton.nightly_fanout", schedule=nightly, expires=6 * 3600),
+    ]

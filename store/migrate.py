@@ -28,6 +28,11 @@ class Migration:
     sql: str
 
     @property
+    def creates_meter(self) -> bool:
+        """The input schema's migrations: production's sync service owns `meter`, so they can be skipped."""
+        return self.name.startswith("meter")
+
+    @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
@@ -42,9 +47,13 @@ def bundled_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-def migrate(conn: psycopg.Connection[Any], migrations: list[Migration] | None = None) -> list[str]:
-    """Apply what is missing, in order; return the versions applied (empty: nothing to do)."""
+def migrate(conn: psycopg.Connection[Any], migrations: list[Migration] | None = None,
+            include_meter: bool = True) -> list[str]:
+    """Apply what is missing, in order; return the versions applied (empty: nothing to do).
+
+    `include_meter=False` is for production, where the sync service owns the `meter` schema."""
     migrations = bundled_migrations() if migrations is None else migrations
+    migrations = [m for m in migrations if include_meter or not m.creates_meter]
     applied_now: list[str] = []
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))

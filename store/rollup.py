@@ -8,7 +8,9 @@ Incremental: analysis.rollup_state remembers up to which synced_at the rollup is
 refresh recomputes only the window days it has not built yet and the days that received rows synced
 since then (late-arriving rows from an offline daemon included). The look-back margin covers rows
 whose transaction committed after a refresh although their synced_at (the transaction's start) is
-older. A refresh for an earlier as_of than the one recorded rebuilds its whole window.
+older. A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already fresher:
+a queued nightly run must not rewind what an on-demand refresh brought forward), unless it is an
+explicit replay, which rebuilds its whole window as of that moment.
 """
 
 from __future__ import annotations
@@ -49,22 +51,35 @@ class RollupResult:
     days_recomputed: list[date]
     full_rebuild: bool
     rows_written: int
+    # set when the rollup was already complete beyond this as_of and nothing was changed
+    already_current_to: datetime | None = None
 
     def stats(self) -> dict[str, object]:
-        return {
+        stats: dict[str, object] = {
             "rollup_days_recomputed": len(self.days_recomputed),
             "rollup_full_rebuild": self.full_rebuild,
             "rollup_rows": self.rows_written,
         }
+        if self.already_current_to is not None:
+            stats["rollup_already_current_to"] = self.already_current_to.isoformat()
+        return stats
 
 
-def days_to_recompute(conn: Conn, workspace_id: int, window: RollupWindow, as_of: datetime) -> tuple[list[date], bool]:
-    """The window days whose rollup is missing or stale, and whether that is the whole window."""
-    state = conn.execute(
+RollupState = tuple[datetime, date, date]  # synced_through, first built day, end of built days
+
+
+def load_state(conn: Conn, workspace_id: int) -> RollupState | None:
+    row = conn.execute(
         """select synced_through, window_start, window_end from analysis.rollup_state
            where workspace_id = %s for update""",
         (workspace_id,),
     ).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def days_to_recompute(conn: Conn, workspace_id: int, window: RollupWindow, as_of: datetime,
+                      state: RollupState | None) -> tuple[list[date], bool]:
+    """The window days whose rollup is missing or stale, and whether that is the whole window."""
     if state is None or as_of < state[0]:
         return window.days(), True
     synced_through, built_from, built_to = state
@@ -151,10 +166,15 @@ def save_state(conn: Conn, workspace_id: int, window: RollupWindow, as_of: datet
 
 
 def refresh_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: int,
-                        days: int = WINDOW_DAYS) -> RollupResult:
-    """Bring the rollup of the window before `as_of` up to date. Call inside the results transaction."""
+                        days: int = WINDOW_DAYS, replay: bool = False) -> RollupResult:
+    """Bring the rollup of the window before `as_of` up to date. Call inside the results transaction.
+
+    With `replay`, an as_of older than the rollup's rebuilds the window as of that past moment."""
     window = RollupWindow.ending_before(as_of, days)
-    changed, full = days_to_recompute(conn, workspace_id, window, as_of)
+    state = load_state(conn, workspace_id)
+    if state is not None and as_of < state[0] and not replay:
+        return RollupResult(days_recomputed=[], full_rebuild=False, rows_written=0, already_current_to=state[0])
+    changed, full = days_to_recompute(conn, workspace_id, window, as_of, state)
     rows = rebuild_days(conn, workspace_id, changed, as_of)
     save_state(conn, workspace_id, window, as_of, run_id)
     return RollupResult(days_recomputed=changed, full_rebuild=full, rows_written=rows)

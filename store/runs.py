@@ -28,13 +28,16 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
-from workers.errors import UserError
+from workers.errors import GiveUpError, JobBusy, UserError
 
 log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[TupleRow]
 
 ERROR_MESSAGE_LIMIT = 2000
+# Deliveries of one job (same workspace and as_of) that may die mid-run before it is given up on.
+MAX_ABANDONED_DELIVERIES = 3
+ABANDONED_PREFIX = "abandoned:"
 
 
 @dataclass(frozen=True)
@@ -86,20 +89,27 @@ def describe_failure(error: BaseException) -> str:
 
 @contextmanager
 def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run | None]:
-    """Yield an open Run, or None when another delivery of the same job holds the lock.
+    """Yield an open Run, or None when another delivery of this very job (same as_of) is running.
 
-    `conn` must be autocommit and stay with this job until the block ends: it holds the
-    session-level advisory lock, which Postgres releases by itself if the worker dies.
+    Raises JobBusy when the lock is held for other work (e.g. a refresh for another as_of), so the
+    task is retried rather than dropped. `conn` must be autocommit and stay with this job until the
+    block ends: it holds the session-level advisory lock, which Postgres releases if the worker dies.
     """
     key = spec.lock_key()
     row = conn.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()
     if row is None or not row[0]:
-        log.info("job %s for workspace %s is already running elsewhere; skipping", spec.job, spec.workspace_id)
-        yield None
-        return
+        holder = _running_run(conn, spec)
+        if holder is not None and holder[1] == spec.as_of:
+            log.info("%s for workspace %s as of %s is already running as run %s; skipping this copy",
+                     spec.job, spec.workspace_id, spec.as_of, holder[0])
+            yield None
+            return
+        raise JobBusy(f"another {spec.job} of workspace {spec.workspace_id} is running"
+                      f"{f' (run {holder[0]}, as of {holder[1]})' if holder else ''}; retrying later")
     try:
         run = Run(id=_open_run(conn, spec), spec=spec, conn=conn)
         try:
+            _refuse_poisoned(conn, spec)
             yield run
         except BaseException as error:
             _mark_failed(conn, run.id, describe_failure(error))
@@ -111,7 +121,26 @@ def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run | None]:
         _unlock(conn, key)
 
 
+def _scope_condition(spec: RunSpec) -> tuple[str, tuple[object, ...]]:
+    """SQL matching the runs that share this job's lock: the workspace, or the workspace and window."""
+    if spec.lock_scope is not None:
+        return "workspace_id = %s and job = %s", (spec.workspace_id, spec.job)
+    return ("workspace_id = %s and job = %s and window_start is not distinct from %s "
+            "and window_end is not distinct from %s",
+            (spec.workspace_id, spec.job, spec.window_start, spec.window_end))
+
+
+def _running_run(conn: Conn, spec: RunSpec) -> tuple[int, datetime] | None:
+    condition, params = _scope_condition(spec)
+    row = conn.execute(
+        f"select id, as_of from analysis.runs where {condition} and status = 'running' order by id desc limit 1",
+        params,
+    ).fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
 def _open_run(conn: Conn, spec: RunSpec) -> int:
+    condition, params = _scope_condition(spec)
     with conn.transaction():
         row = conn.execute(
             """insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at,
@@ -122,17 +151,32 @@ def _open_run(conn: Conn, spec: RunSpec) -> int:
         ).fetchone()
         assert row is not None
         run_id = int(row[0])
-        # We hold the lock, so any other 'running' row of this job was left by a worker that died.
+        # We hold the lock, so any other 'running' row under it was left by a worker that died.
         conn.execute(
-            """update analysis.runs
+            f"""update analysis.runs
                   set status = 'failed', finished_at = clock_timestamp(),
-                      error = 'abandoned: the worker running it stopped before finishing; superseded by run '
+                      error = '{ABANDONED_PREFIX} the worker running it stopped before finishing; superseded by run '
                               || %s::text
-                where workspace_id = %s and job = %s and status = 'running' and id <> %s
-                  and window_start is not distinct from %s and window_end is not distinct from %s""",
-            (run_id, spec.workspace_id, spec.job, run_id, spec.window_start, spec.window_end),
+                where {condition} and status = 'running' and id <> %s""",
+            (run_id, *params, run_id),
         )
     return run_id
+
+
+def _refuse_poisoned(conn: Conn, spec: RunSpec) -> None:
+    """Stop a job whose deliveries keep dying (redelivered forever otherwise: Redis has no delivery count)."""
+    condition, params = _scope_condition(spec)
+    row = conn.execute(
+        f"""select count(*) from analysis.runs
+            where {condition} and as_of is not distinct from %s and status = 'failed' and error like %s""",
+        (*params, spec.as_of, f"{ABANDONED_PREFIX}%"),
+    ).fetchone()
+    died = int(row[0]) if row else 0
+    if died >= MAX_ABANDONED_DELIVERIES:
+        raise GiveUpError(
+            f"given up: {died} earlier deliveries of this {spec.job} died mid-run (killed for memory or the "
+            "hard time limit?); look at the worker logs, then enqueue it again"
+        )
 
 
 def _mark_failed(conn: Conn, run_id: int, message: str) -> None:
@@ -164,10 +208,20 @@ def latest_runs(conn: Conn, workspace_id: int, limit: int = 10) -> list[tuple[An
     ).fetchall()
 
 
+def latest_finished_run(conn: Conn, workspace_id: int, job: str, since: datetime) -> tuple[str, str | None] | None:
+    """(status, error) of the newest finished run of `job` started since `since`, if any."""
+    row = conn.execute(
+        """select status, error from analysis.runs where workspace_id = %s and job = %s
+           and started_at >= %s and status <> 'running' order by id desc limit 1""",
+        (workspace_id, job, since),
+    ).fetchone()
+    return None if row is None else (str(row[0]), row[1])
+
+
 def prune_runs(conn: Conn, workspace_id: int, older_than: datetime) -> int:
     """Delete a workspace's finished runs older than the cut-off, keeping the latest of each job
     and any run that results still point at."""
-    with conn.transaction():
+    with conn.transaction():  # a savepoint when called inside the results transaction
         cursor = conn.execute(
             """delete from analysis.runs r
                where r.workspace_id = %s and r.finished_at < %s and r.status <> 'running'

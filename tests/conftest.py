@@ -101,7 +101,9 @@ def fleet_env(servers: TestServers) -> dict[str, str]:
     """The environment a worker or a command of this run needs."""
     from cryptography.fernet import Fernet
 
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HALTON_")}
+    # nothing of the developer's own fleet: no HALTON_* settings, no Sentry project to report to
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("HALTON_", "SENTRY_"))}
     env.update({
         "DATABASE_URL": servers.database_url,
         "REDIS_URL": servers.redis_url,

@@ -6,12 +6,9 @@ from typing import Any
 
 from kombu import Queue
 
-from schedules.beat import beat_schedule
-from workers.queues import Family, limits_for, queue_for
-from workers.settings import Settings
-
-# name -> family, filled by the house decorator (workers.taskbase.fleet_task)
-TASK_FAMILIES: dict[str, Family] = {}
+from schedules.beat import BeatEntry, beat_entries
+from workers.queues import TASK_FAMILIES, limits_for, queue_for
+from workers.settings import Settings, parse_schedule
 
 
 class FamilyAnnotations:
@@ -73,5 +70,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
-        "beat_schedule": beat_schedule(settings.nightly_schedule),
+        "beat_schedule": {entry.name: _celery_entry(entry) for entry in beat_entries(settings.nightly_schedule)},
     }
+
+
+def _celery_entry(entry: BeatEntry) -> dict[str, Any]:
+    return {"task": entry.task, "schedule": parse_schedule(entry.schedule), "options": {"expires": entry.expires}}

@@ -29,14 +29,18 @@ def _fail(message: str, code: int) -> None:
 
 
 @cli.command()
-def migrate() -> None:
+def migrate(
+    skip_meter: Annotated[
+        bool, typer.Option(help="leave `meter` alone (production: the sync service owns it)")
+    ] = False,
+) -> None:
     """Create or update the meter and analysis schemas (idempotent)."""
     from store.migrate import migrate as apply
     from workers.db import connect
     from workers.settings import database_url_only
 
     with connect(database_url_only()) as conn:
-        applied = apply(conn)
+        applied = apply(conn, include_meter=not skip_meter)
     typer.echo(f"applied migrations: {', '.join(applied)}" if applied else "schema is up to date")
 
 
@@ -82,6 +86,7 @@ def refresh(
     as_of: Annotated[str | None, typer.Option(help="ISO moment to refresh for (default now, UTC)")] = None,
     via_queue: Annotated[bool, typer.Option(help="send it through Redis to a worker and wait")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait with --via-queue")] = 600,
+    replay: Annotated[bool, typer.Option(help="recompute an --as-of older than the rollup's")] = False,
 ) -> None:
     """Run the nightly refresh of one workspace."""
     from store.workspaces import workspace_by_slug
@@ -94,13 +99,19 @@ def refresh(
     with connect(url) as conn:
         ws = workspace_by_slug(conn, workspace)
         if via_queue:
+            from celery.exceptions import TimeoutError as CeleryTimeout
+
             from workers.app import app
 
             result = app.send_task("halton.refresh_workspace",
-                                   kwargs={"workspace_id": ws.id, "as_of": moment.isoformat()})
-            outcome = result.get(timeout=timeout)
+                                   kwargs={"workspace_id": ws.id, "as_of": moment.isoformat(), "replay": replay})
+            try:
+                outcome = result.get(timeout=timeout)
+            except CeleryTimeout:
+                raise ConfigError(f"no worker finished the refresh within {timeout:.0f}s; is a worker running "
+                                  f"on the analysis queue? (task id {result.id})") from None
         else:
-            outcome = jobs.refresh_workspace(conn, ws.id, moment).to_dict()
+            outcome = jobs.refresh_workspace(conn, ws.id, moment, replay=replay).to_dict()
     typer.echo(json.dumps(outcome, default=str))
 
 
@@ -154,12 +165,18 @@ def demo(
 def main() -> None:
     import psycopg
 
+    from workers.errors import TransientError
+
     try:
         cli()  # standalone: click prints usage errors and exits with each command's code
     except ConfigError as error:
         _report(str(error), 2)
     except UserError as error:
         _report(str(error), 1)
+    except TransientError as error:
+        _report(str(error), 75)  # EX_TEMPFAIL: try again later
+    except psycopg.errors.UndefinedTable as error:
+        _report(f"the schema is missing or old ({str(error).splitlines()[0]}); run `halton-workers migrate`", 2)
     except psycopg.OperationalError as error:
         _report(f"database error: {str(error).strip().splitlines()[0]}", 2)
 

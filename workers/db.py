@@ -48,7 +48,9 @@ def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:
             "application_name": "halton-worker",
             # a backend notices within 2 s that its worker died, even while it waits on a lock,
             # so the transaction rolls back and the advisory lock frees at once
-            "options": "-c client_connection_check_interval=2000",
+            "options": "-c client_connection_check_interval=2000 -c idle_in_transaction_session_timeout=600000",
+            # a worker cut off by the network is noticed in about a minute, and its lock freed
+            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
         },
         open=True,
         # a connection that broke while idle (database restart) is replaced, not handed out

@@ -20,7 +20,7 @@ from rich.table import Table
 from store import dashboard_reads
 from store.migrate import migrate
 from store.rollup import RollupWindow
-from store.runs import Conn, latest_runs
+from store.runs import Conn, latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from workers.db import connect, redact_url
 from workers.embedded import local_servers, stop_process
@@ -49,34 +49,32 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     started = datetime.now(UTC)
-    children: list[Child] = []
     try:
         with local_servers(data_dir, DEMO_DATABASE) as servers:
             console.print(f"[bold]database[/] {redact_url(servers.database_url)}"
-                          f"{' (embedded)' if servers.postgres else ''}")
+                          f"{' (embedded)' if servers.postgres else ' (a database of its own on DATABASE_URL)'}")
             console.print(f"[bold]broker[/]   {servers.redis_url}{' (embedded)' if servers.redis else ''}")
             with connect(servers.database_url) as conn:
                 migrate(conn)
                 workspace, planted = _demo_workspace(conn, days, requests_per_day, console)
-            env = _child_env(servers.database_url, servers.redis_url)
-            children = [_start(name, args, env, data_dir) for name, args in (
-                ("worker", ["worker", "--concurrency", "2", "--loglevel", "INFO"]),
-                ("beat", ["beat", "--schedule-file", str(data_dir / "celerybeat-schedule")]),
-            )]
-            console.print("worker and beat started; waiting for beat's nightly fan-out to refresh the workspace…")
-            with connect(servers.database_url) as conn:
-                _wait_for_refresh(conn, workspace.id, started, children)
-            for child in children:
-                child.stop()
+            env = _child_env(servers.database_url, servers.redis_url, shared_broker=servers.redis is None)
+            children: list[Child] = []
+            try:  # children stop before the servers they use
+                for name, args in (("worker", ["worker", "--concurrency", "2", "--loglevel", "INFO"]),
+                                   ("beat", ["beat", "--schedule-file", str(data_dir / "celerybeat-schedule")])):
+                    children.append(_start(name, args, env, data_dir))
+                console.print("worker and beat started; waiting for beat's nightly fan-out to refresh the workspace…")
+                with connect(servers.database_url) as conn:
+                    _wait_for_refresh(conn, workspace.id, started, children)
+            finally:
+                for child in children:
+                    child.stop()
             with connect(servers.database_url) as conn:
                 _print_dashboard(conn, workspace, planted, console)
             console.print(f"artifacts: {out_dir.resolve()}")
     except KeyboardInterrupt:
         console.print("interrupted; stopping what the demo started")
         raise SystemExit(130) from None
-    finally:
-        for child in children:
-            child.stop()
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -84,16 +82,10 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console) -> tuple[Workspace, list[str]]:
+    """Seed the demo workspace into the demo's fresh database."""
     from store.workspaces import workspace_by_slug
     from synthetic import SeedOptions, seed_workspace
-    from workers.errors import UserError
 
-    try:
-        existing = workspace_by_slug(conn, DEMO_SLUG)
-        console.print(f"using the existing workspace '{DEMO_SLUG}' (id {existing.id})")
-        return existing, []
-    except UserError:
-        pass
     began = time.monotonic()
     report = seed_workspace(conn, SeedOptions(slug=DEMO_SLUG, days=days, requests_per_day=requests_per_day))
     console.print(f"seeded '{DEMO_SLUG}': {report.requests:,} requests over {days} days "
@@ -101,11 +93,13 @@ def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Conso
     return workspace_by_slug(conn, DEMO_SLUG), report.lines()
 
 
-def _child_env(database_url: str, redis_url: str) -> dict[str, str]:
+def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
                 # beat fires the nightly fan-out within seconds instead of at 02:00
                 "HALTON_NIGHTLY_SCHEDULE": "every:5"})
+    if shared_broker:  # on someone's Redis, queues of the demo's own: take no one's tasks
+        env.update({f"HALTON_QUEUE_{q.upper()}": f"halton-demo-{q}" for q in ("analysis", "billing", "pdf")})
     if not env.get("HALTON_ENCRYPTION_KEY"):
         from cryptography.fernet import Fernet
 
@@ -129,14 +123,11 @@ def _wait_for_refresh(conn: Conn, workspace_id: int, since: datetime, children: 
         for child in children:
             if child.process.poll() is not None:
                 raise RuntimeError(f"the {child.name} exited early; see {child.log_path}")
-        row = conn.execute(
-            """select status, error from analysis.runs where workspace_id = %s and job = 'refresh'
-               and started_at >= %s and status <> 'running' order by id desc limit 1""",
-            (workspace_id, since),
-        ).fetchone()
-        if row is not None:
-            if row[0] == "failed":
-                raise RuntimeError(f"the refresh failed: {row[1]}")
+        finished = latest_finished_run(conn, workspace_id, "refresh", since)
+        if finished is not None:
+            status, error = finished
+            if status == "failed":
+                raise RuntimeError(f"the refresh failed: {error}")
             return
         time.sleep(0.5)
     raise RuntimeError(f"no refresh finished within {PIPELINE_TIMEOUT}s; see the logs in {children[0].log_path.parent}")

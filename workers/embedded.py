@@ -148,18 +148,20 @@ class LocalServers:
 
 @contextmanager
 def local_servers(root: Path, database: str) -> Iterator[LocalServers]:
-    """Use DATABASE_URL/REDIS_URL when set; otherwise start embedded servers under `root`.
+    """Use the servers of DATABASE_URL/REDIS_URL when set; otherwise start embedded ones under `root`.
 
-    With embedded servers the database `database` is created afresh; with a given server it is used as is.
+    Either way the database `database` is created afresh on the server, so a given DATABASE_URL's own
+    database is never written to.
     """
     started_pg: EmbeddedPostgres | None = None
     started_redis: EmbeddedRedis | None = None
     try:
-        database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
+        admin_url = os.environ.get("DATABASE_URL")
+        if not admin_url:
             started_pg = start_postgres(root / "pgdata")
-            recreate_database(started_pg.url(), database)
-            database_url = started_pg.url(database)
+            admin_url = started_pg.url()
+        recreate_database(admin_url, database)
+        database_url = with_database(admin_url, database)
         redis_url = os.environ.get("REDIS_URL")
         if not redis_url:
             started_redis = start_redis(root / "redis")

@@ -18,3 +18,11 @@ class ConfigError(FleetError):
 
 class TransientError(FleetError):
     """A failure worth retrying with backoff (a provider 429/5xx, a dropped connection)."""
+
+
+class JobBusy(TransientError):
+    """Another run of the same job and workspace holds the lock for different work; try again later."""
+
+
+class GiveUpError(FleetError):
+    """A job that keeps killing its worker (out of memory, a hard time limit): stop redelivering it."""

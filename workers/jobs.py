@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from store import rollup
-from store.runs import Conn, RunSpec, claimed_run
+from store.runs import Conn, RunSpec, claimed_run, prune_runs
 from store.workspaces import workspace_by_id
+from workers.errors import UserError
 from workers.logs import bind_context
 
 log = logging.getLogger(__name__)
+
+RUN_RETENTION = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,20 @@ def parse_as_of(value: str | datetime | None) -> datetime:
     """An explicit moment in UTC; None means now (only the command line and the beat fan-out use it)."""
     if value is None:
         return datetime.now(UTC).replace(microsecond=0)
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        raise UserError(f"as_of '{value}' is not an ISO moment like 2026-11-26T02:00:00Z") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
 
-def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: str | None = None) -> JobOutcome:
-    """The nightly refresh of one workspace: rollups now; clustering, checks and savings join here."""
+def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: str | None = None,
+                      replay: bool = False) -> JobOutcome:
+    """The nightly refresh of one workspace: rollups now; clustering, checks and savings join here.
+
+    `replay` recomputes a moment older than the rollup's (otherwise such a refresh changes nothing)."""
     workspace_by_id(conn, workspace_id)  # a missing workspace is a user error, before any run row
     window = rollup.RollupWindow.ending_before(as_of)
     spec = RunSpec(job="refresh", workspace_id=workspace_id, as_of=as_of, window_start=window.start,
@@ -57,7 +66,8 @@ def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: s
         if run is None:
             return JobOutcome("refresh", workspace_id, "skipped")
         with bind_context(run_id=run.id), run.results() as tx:
-            result = rollup.refresh_daily_spend(tx, workspace_id, as_of, run.id)
+            result = rollup.refresh_daily_spend(tx, workspace_id, as_of, run.id, replay=replay)
             run.stats.update(result.stats())
+            run.stats["runs_pruned"] = prune_runs(tx, workspace_id, as_of - RUN_RETENTION)
         log.info("refresh done: %s", run.stats)
         return JobOutcome("refresh", workspace_id, "succeeded", run.id, dict(run.stats))

@@ -14,6 +14,13 @@ class Family(StrEnum):
     FANOUT = "fanout"  # the scheduler's cheap fan-out over workspaces
 
 
+# Every task the fleet runs, by name: routing and limits never depend on which modules were imported.
+TASK_FAMILIES: dict[str, Family] = {
+    "halton.refresh_workspace": Family.ANALYSIS,
+    "halton.nightly_fanout": Family.FANOUT,
+}
+
+
 def queue_for(family: Family, settings: Settings) -> str:
     return {
         Family.ANALYSIS: settings.queue_analysis,

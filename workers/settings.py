@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import timedelta
 from functools import lru_cache
 from typing import Annotated
 
+from celery.schedules import crontab, schedule
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +31,15 @@ class TimeLimits(BaseSettings):
 
     def longest_hard(self) -> int:
         return max(self.analysis_hard, self.billing_hard, self.pdf_hard, self.fanout_hard)
+
+    @model_validator(mode="after")
+    def _soft_before_hard(self) -> TimeLimits:
+        for family in ("analysis", "billing", "pdf", "fanout"):
+            soft, hard = getattr(self, f"{family}_soft"), getattr(self, f"{family}_hard")
+            if not 0 < soft < hard:
+                raise ValueError(f"HALTON_LIMIT_{family.upper()}_SOFT ({soft}s) must be positive and below "
+                                 f"HALTON_LIMIT_{family.upper()}_HARD ({hard}s)")
+        return self
 
 
 class Settings(BaseSettings):
@@ -75,11 +86,7 @@ class Settings(BaseSettings):
     @field_validator("nightly_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        if value.startswith("every:"):
-            if not value.removeprefix("every:").isdigit() or int(value.removeprefix("every:")) <= 0:
-                raise ValueError("'every:N' needs a whole number of seconds")
-        elif len(value.split()) != 5:
-            raise ValueError("must be a 5-field crontab like '0 2 * * *' or 'every:N'")
+        parse_schedule(value)
         return value
 
     @field_validator("encryption_key")
@@ -141,6 +148,24 @@ def get_settings() -> Settings:
         return Settings()  # filled from the environment
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
+
+
+def parse_schedule(text: str) -> schedule | crontab:
+    """'m h dom mon dow' (UTC) or 'every:N' seconds; ValueError with a readable message otherwise."""
+    if text.startswith("every:"):
+        seconds = text.removeprefix("every:")
+        if not seconds.isdigit() or int(seconds) <= 0:
+            raise ValueError("'every:N' needs a whole, positive number of seconds")
+        return schedule(timedelta(seconds=int(seconds)))
+    fields = text.split()
+    if len(fields) != 5:
+        raise ValueError("must be a 5-field crontab like '0 2 * * *' or 'every:N'")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    try:
+        return crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
+                       day_of_week=day_of_week)
+    except ValueError as error:
+        raise ValueError(f"'{text}' is not a valid crontab: {error}") from None
 
 
 def database_url_only() -> str:

@@ -15,10 +15,9 @@ import redis.exceptions
 from celery import Task
 
 from workers.app import app
-from workers.celeryconfig import TASK_FAMILIES
 from workers.errors import TransientError, UserError
 from workers.logs import bind_context
-from workers.queues import Family
+from workers.queues import TASK_FAMILIES, Family
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +41,11 @@ class FleetTask(Task[Any, Any]):
     """Base class: retries with exponential backoff and jitter, only for transient errors."""
 
     autoretry_for = (TransientError, *TRANSIENT_ERRORS)
-    retry_backoff = 5
+    # 15 s, 30 s, … capped at 10 min: about 40 minutes in all, enough to ride out a database failover
+    retry_backoff = 15
     retry_backoff_max = 600
     retry_jitter = True
-    max_retries = 5
+    max_retries = 8
     # expected failures are logged without a traceback and not reported as crashes
     throws = (UserError,)
 
@@ -55,7 +55,8 @@ def fleet_task(name: str, family: Family) -> Callable[[F], Any]:
 
     def decorate(fn: F) -> Any:
         full_name = f"halton.{name}"
-        TASK_FAMILIES[full_name] = family
+        if TASK_FAMILIES.get(full_name) is not family:
+            raise RuntimeError(f"add {full_name} to workers.queues.TASK_FAMILIES as {family}")
 
         @functools.wraps(fn)
         def logged(self: Task[Any, Any], *args: Any, **kwargs: Any) -> Any:

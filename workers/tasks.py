@@ -3,35 +3,32 @@ plain job function from workers.jobs. The dashboard enqueues them by name (see R
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from celery import Task
 
 from schedules.fanout import dispatch, plan_fanout
-from store.runs import prune_runs
 from store.workspaces import all_workspace_ids
 from workers import db, jobs
 from workers.queues import Family
 from workers.taskbase import fleet_task
 
-RUN_RETENTION = timedelta(days=90)
-
 
 @fleet_task("refresh_workspace", Family.ANALYSIS)
-def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None) -> dict[str, Any]:
+def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None,
+                           replay: bool = False) -> dict[str, Any]:
     with db.pooled_connection() as conn:
-        outcome = jobs.refresh_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id)
+        outcome = jobs.refresh_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id,
+                                         replay=bool(replay))
     return outcome.to_dict()
 
 
 @fleet_task("nightly_fanout", Family.FANOUT)
 def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
-    """Beat's nightly entry: one refresh per workspace, all with the same as_of, then prune old runs."""
+    """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs)."""
     moment = jobs.parse_as_of(as_of)
     with db.pooled_connection() as conn:
         plan = plan_fanout(all_workspace_ids(conn), moment)
-        pruned = sum(prune_runs(conn, ws, moment - RUN_RETENTION) for ws in plan.workspace_ids)
 
     def enqueue(workspace_id: int, as_of_iso: str, batch_id: str) -> None:
         refresh_workspace_task.apply_async(
@@ -41,4 +38,4 @@ def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[
         )
 
     sent = dispatch(plan, enqueue)
-    return {"batch_id": plan.batch_id, "as_of": moment.isoformat(), "workspaces": sent, "runs_pruned": pruned}
+    return {"batch_id": plan.batch_id, "as_of": moment.isoformat(), "workspaces": sent}

@@ -36,6 +36,13 @@ def test_an_unreachable_database_is_one_line_without_the_password(fleet_env: dic
     assert "hunter2" not in done.stderr
 
 
+def test_a_malformed_as_of_is_one_line(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    make_workspace(db_conn, "acme")
+    done = run_cli(fleet_env, "refresh", "--workspace", "acme", "--as-of", "yesterday-ish")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: as_of 'yesterday-ish' is not an ISO moment like 2026-11-26T02:00:00Z"
+
+
 def test_an_unknown_slug_is_one_line_and_writes_nothing(db_conn: Conn, fleet_env: dict[str, str]) -> None:
     done = run_cli(fleet_env, "refresh", "--workspace", "nope")
     assert done.returncode == 1
@@ -48,6 +55,9 @@ def test_refresh_twice_for_the_same_as_of_leaves_identical_rows(db_conn: Conn, f
     for hours in range(0, 24 * 10, 5):
         add_request(db_conn, scene, datetime(2026, 11, 10, tzinfo=UTC) + timedelta(hours=hours),
                     project=hours % 2, cost_nanos=1_000_003 * hours)
+    # synced just before --as-of: the second run recomputes that day rather than skipping it
+    add_request(db_conn, scene, datetime(2026, 11, 15, 8, tzinfo=UTC), cost_nanos=77,
+                synced_at=datetime(2026, 11, 21, 2, 55, tzinfo=UTC))
     outputs = []
     snapshots = []
     for _ in range(2):
@@ -56,4 +66,5 @@ def test_refresh_twice_for_the_same_as_of_leaves_identical_rows(db_conn: Conn, f
         outputs.append(json.loads(done.stdout))
         snapshots.append(table_rows(db_conn, "analysis.daily_spend", "day, project_id nulls first, device_id"))
     assert [o["status"] for o in outputs] == ["succeeded", "succeeded"]
+    assert outputs[1]["stats"]["rollup_days_recomputed"] >= 1
     assert snapshots[0] == snapshots[1] and len(snapshots[0]) > 0

@@ -61,14 +61,57 @@ def test_unattributed_rows_roll_up_under_a_null_project(db_conn: Conn) -> None:
     assert row.fetchone() == (1, 999)
 
 
+ORDER = "day, project_id nulls first, device_id, model"
+
+
+def from_scratch(conn: Conn, workspace_id: int, as_of: datetime) -> list[tuple[object, ...]]:
+    """The rollup rebuilt with no memory of earlier refreshes."""
+    conn.execute("delete from analysis.rollup_state")
+    conn.execute("delete from analysis.daily_spend")
+    refresh_workspace(conn, workspace_id, as_of)
+    return table_rows(conn, "analysis.daily_spend", ORDER)
+
+
 def test_refresh_twice_for_the_same_as_of_leaves_identical_rows(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
     fill(db_conn, scene, window_start(AS_OF), 30)
+    # rows synced just before as_of make the second run recompute their days, not skip them
+    add_request(db_conn, scene, datetime(2026, 11, 18, 9, tzinfo=UTC), synced_at=AS_OF - timedelta(minutes=3))
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
-    first = table_rows(db_conn, "analysis.daily_spend", "day, project_id nulls first, device_id, model")
+    first = table_rows(db_conn, "analysis.daily_spend", ORDER)
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
-    second = table_rows(db_conn, "analysis.daily_spend", "day, project_id nulls first, device_id, model")
+    assert days_recomputed(db_conn) >= 1
+    second = table_rows(db_conn, "analysis.daily_spend", ORDER)
     assert first == second and len(first) > 0
+
+
+def test_a_chain_of_incremental_refreshes_equals_a_rebuild_from_scratch(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    fill(db_conn, scene, window_start(AS_OF), 36)
+    for step in range(6):
+        moment = AS_OF + step * DAY
+        # late rows for old days arrive between the refreshes, some within the look-back margin
+        add_request(db_conn, scene, moment - 9 * DAY, cost_nanos=11_000 + step, synced_at=moment - timedelta(hours=3))
+        add_request(db_conn, scene, moment - 2 * DAY, cost_nanos=22_000 + step, project=None,
+                    synced_at=moment - timedelta(minutes=2))
+        refresh_workspace(db_conn, scene.workspace_id, moment)
+        # a transaction that began before the refresh and committed after it: synced_at is in the past
+        add_request(db_conn, scene, moment - 4 * DAY, cost_nanos=33_000 + step, synced_at=moment - timedelta(minutes=4))
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF + 5 * DAY + timedelta(hours=1))
+    chained = table_rows(db_conn, "analysis.daily_spend", ORDER)
+    final = AS_OF + 5 * DAY + timedelta(hours=1)
+    in_window = [row for row in chained if row[1] >= final.date() - 30 * DAY]
+    assert in_window == from_scratch(db_conn, scene.workspace_id, final)
+
+
+def test_an_older_as_of_leaves_a_fresher_rollup_untouched(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    fill(db_conn, scene, window_start(AS_OF), 32)
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF + DAY)
+    fresher = table_rows(db_conn, "analysis.daily_spend", ORDER)
+    outcome = refresh_workspace(db_conn, scene.workspace_id, AS_OF)  # a nightly run that waited in the queue
+    assert outcome.stats["rollup_already_current_to"] == (AS_OF + DAY).isoformat()
+    assert table_rows(db_conn, "analysis.daily_spend", ORDER) == fresher
 
 
 def test_the_next_day_recomputes_only_the_new_day(db_conn: Conn) -> None:
@@ -103,11 +146,11 @@ def test_rows_synced_after_as_of_are_left_out_so_a_replay_sees_the_past(db_conn:
     scene = make_workspace(db_conn)
     fill(db_conn, scene, window_start(AS_OF), 30)
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
-    before = table_rows(db_conn, "analysis.daily_spend", "day, project_id nulls first, device_id, model")
+    before = table_rows(db_conn, "analysis.daily_spend", ORDER)
     add_request(db_conn, scene, datetime(2026, 11, 10, 12, tzinfo=UTC), synced_at=AS_OF + 3 * DAY)
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + 4 * DAY)
-    refresh_workspace(db_conn, scene.workspace_id, AS_OF)  # replay the past moment
-    after = table_rows(db_conn, "analysis.daily_spend", "day, project_id nulls first, device_id, model")
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF, replay=True)  # replay the past moment
+    after = table_rows(db_conn, "analysis.daily_spend", ORDER)
     replayed_window = [row for row in after if row[1] < AS_OF.date()]
     assert replayed_window == before
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
-from store.runs import RunSpec, claimed_run
+from store.runs import MAX_ABANDONED_DELIVERIES, RunSpec, claimed_run
 from tests.factories import Conn, make_workspace
-from workers.errors import UserError
+from workers.errors import GiveUpError, JobBusy, UserError
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
@@ -21,8 +22,22 @@ def other_conn(database_url: str) -> Iterator[Conn]:
         yield conn
 
 
-def spec(workspace_id: int, job: str = "test_job") -> RunSpec:
-    return RunSpec(job=job, workspace_id=workspace_id, as_of=AS_OF, window_start=AS_OF, window_end=AS_OF)
+def spec(workspace_id: int, job: str = "test_job", as_of: datetime = AS_OF, lock_scope: str | None = None) -> RunSpec:
+    return RunSpec(job=job, workspace_id=workspace_id, as_of=as_of, window_start=as_of, window_end=as_of,
+                   lock_scope=lock_scope)
+
+
+def die(conn: Conn, database_url: str, run_spec: RunSpec) -> None:
+    """Open a run on its own session and kill the session, as a SIGKILLed worker would."""
+    dying = psycopg.connect(database_url, autocommit=True)
+    pid = dying.info.backend_pid
+    context = claimed_run(dying, run_spec)
+    assert context.__enter__() is not None
+    dying.close()
+    deadline = time.monotonic() + 10  # close() returns before the server has ended the session
+    while conn.execute("select 1 from pg_stat_activity where pid = %s", (pid,)).fetchone():
+        assert time.monotonic() < deadline, "the dead session did not end"
+        time.sleep(0.05)
 
 
 def write_marker(conn: Conn, workspace_id: int, text: str) -> None:
@@ -70,6 +85,17 @@ def test_a_user_error_is_stored_verbatim(db_conn: Conn) -> None:
     assert error == ("the paste '$3x' is not an amount; enter it like $342.04",)
 
 
+def test_a_copy_of_a_running_job_for_another_moment_is_busy_not_dropped(db_conn: Conn, other_conn: Conn) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    with claimed_run(db_conn, spec(ws, lock_scope="workspace")) as first:
+        assert first is not None
+        later = spec(ws, as_of=AS_OF + timedelta(hours=5), lock_scope="workspace")
+        with pytest.raises(JobBusy, match="retrying later"), claimed_run(other_conn, later):
+            pass
+        with first.results():
+            pass
+
+
 def test_a_duplicate_delivery_exits_without_a_run(db_conn: Conn, other_conn: Conn) -> None:
     ws = make_workspace(db_conn).workspace_id
     with claimed_run(db_conn, spec(ws)) as first:
@@ -92,11 +118,7 @@ def test_different_workspaces_do_not_block_each_other(db_conn: Conn, other_conn:
 
 def test_a_run_left_running_by_a_dead_worker_is_marked_abandoned(db_conn: Conn, database_url: str) -> None:
     ws = make_workspace(db_conn).workspace_id
-    dying = psycopg.connect(database_url, autocommit=True)
-    context = claimed_run(dying, spec(ws))
-    run = context.__enter__()
-    assert run is not None
-    dying.close()  # the worker dies: its session and its advisory lock go with it
+    die(db_conn, database_url, spec(ws))
     with claimed_run(db_conn, spec(ws)) as again:
         assert again is not None
         with again.results():
@@ -104,6 +126,28 @@ def test_a_run_left_running_by_a_dead_worker_is_marked_abandoned(db_conn: Conn, 
     rows = db_conn.execute("select id, status, error from analysis.runs order by id").fetchall()
     assert rows[0][1] == "failed" and f"superseded by run {rows[1][0]}" in rows[0][2]
     assert rows[1][1] == "succeeded"
+
+
+def test_a_workspace_scoped_job_abandons_dead_runs_of_any_window(db_conn: Conn, database_url: str) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    die(db_conn, database_url, spec(ws, lock_scope="workspace"))
+    next_day = spec(ws, as_of=AS_OF + timedelta(days=1), lock_scope="workspace")
+    with claimed_run(db_conn, next_day) as run:
+        assert run is not None
+        with run.results():
+            pass
+    statuses = db_conn.execute("select status, left(error, 10) from analysis.runs order by id").fetchall()
+    assert statuses == [("failed", "abandoned:"), ("succeeded", None)]
+
+
+def test_a_job_whose_deliveries_keep_dying_is_given_up(db_conn: Conn, database_url: str) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    for _ in range(MAX_ABANDONED_DELIVERIES):
+        die(db_conn, database_url, spec(ws))
+    with pytest.raises(GiveUpError), claimed_run(db_conn, spec(ws)):
+        pass
+    last = db_conn.execute("select status, error from analysis.runs order by id desc limit 1").fetchone()
+    assert last is not None and last[0] == "failed" and "given up" in last[1]
 
 
 def test_a_job_that_never_writes_results_fails_its_run(db_conn: Conn) -> None:

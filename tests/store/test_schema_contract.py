@@ -10,7 +10,10 @@ import pytest
 from store.migrate import migrate
 from tests.factories import Conn
 
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "CONTRACT.md"
+REPO = Path(__file__).resolve().parents[2]
+SHARED_CONTRACT = REPO.parent / "shared" / "CONTRACT.md"  # the source of truth, beside the checkout
+VENDORED_CONTRACT = REPO / "docs" / "CONTRACT.md"  # a copy, so a clone anywhere can run the test
+CONTRACT = SHARED_CONTRACT if SHARED_CONTRACT.exists() else VENDORED_CONTRACT
 
 # Columns the contract lists without a type take the type of the same name in meter (see CONTRACT.md).
 INHERITED_TYPES = {
@@ -80,6 +83,11 @@ def _add_column(columns: dict[str, str], part: str) -> None:
             return  # prose, not a column
         declared = INHERITED_TYPES.get(name, "bigint")
     columns[name] = declared
+
+
+@pytest.mark.skipif(not SHARED_CONTRACT.exists(), reason="no shared/ beside this checkout")
+def test_the_vendored_contract_is_the_shared_one() -> None:
+    assert VENDORED_CONTRACT.read_text() == SHARED_CONTRACT.read_text(), "copy shared/CONTRACT.md to docs/"
 
 
 def test_contract_parser_finds_every_table() -> None:

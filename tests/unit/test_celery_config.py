@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from celery.schedules import crontab, schedule
 
-from schedules.beat import beat_schedule, parse_schedule
+from schedules.beat import beat_entries
 from schedules.fanout import dispatch, plan_fanout
-from workers.celeryconfig import FamilyAnnotations, FamilyRouter, build_config
-from workers.settings import Settings
+from workers.celeryconfig import FamilyRouter, build_config
+from workers.queues import TASK_FAMILIES
+from workers.settings import Settings, parse_schedule
 
 
 @pytest.fixture
@@ -30,30 +31,32 @@ def test_tasks_are_acknowledged_late_and_one_at_a_time(settings: Settings) -> No
     assert config["broker_transport_options"]["visibility_timeout"] > settings.limits.longest_hard()
 
 
-def test_every_registered_task_has_a_queue_and_time_limits(settings: Settings) -> None:
+def test_every_task_name_routes_to_its_family_queue_without_importing_the_tasks(settings: Settings) -> None:
+    router = FamilyRouter(settings)
+    assert router("halton.refresh_workspace", (), {}, {}) == {"queue": "analysis"}
+    assert router("halton.nightly_fanout", (), {}, {}) == {"queue": "analysis"}
+    assert router("halton.not_a_task", (), {}, {}) is None
+
+
+def test_registered_tasks_match_the_family_table_and_carry_their_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x@db/h")
+    monkeypatch.setenv("REDIS_URL", "redis://r:6379/0")
     import workers.tasks  # noqa: F401  (registers the tasks)
-    from workers.celeryconfig import TASK_FAMILIES
+    from workers.app import app
 
-    router, annotations = FamilyRouter(settings), FamilyAnnotations(settings)
-    assert {"halton.refresh_workspace", "halton.nightly_fanout"} <= set(TASK_FAMILIES)
-    for name in TASK_FAMILIES:
-        route = router(name, (), {}, {})
-        assert route is not None and route["queue"] in {"analysis", "billing", "pdf"}
-
-        class Named:
-            pass
-
-        task = Named()
-        task.name = name  # type: ignore[attr-defined]
-        limits = annotations.annotate(task)
-        assert limits is not None and 0 < limits["soft_time_limit"] < limits["time_limit"]
+    registered = {name for name in app.tasks if name.startswith("halton.")}
+    assert registered == set(TASK_FAMILIES)
+    for name in registered:
+        task = app.tasks[name]
+        assert 0 < task.soft_time_limit < task.time_limit
 
 
-def test_beat_schedule_loads_and_every_entry_expires() -> None:
-    entries = beat_schedule()
+def test_beat_schedule_loads_and_every_entry_expires(settings: Settings) -> None:
+    entries = build_config(settings)["beat_schedule"]
     assert entries["nightly-refresh"]["task"] == "halton.nightly_fanout"
     assert isinstance(entries["nightly-refresh"]["schedule"], crontab)
-    assert all(entry["options"]["expires"] > 0 for entry in entries.values())
+    assert all(entry.expires > 0 for entry in beat_entries())
+    assert {entry.task for entry in beat_entries()} <= set(TASK_FAMILIES)
 
 
 def test_schedule_text_is_crontab_or_an_interval() -> None:

@@ -14,7 +14,7 @@ GOOD = {"DATABASE_URL": "postgresql://fleet@db/halton", "REDIS_URL": "redis://br
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_VISIBILITY_TIMEOUT",
-                 "HALTON_NIGHTLY_SCHEDULE", "HALTON_LIMIT_ANALYSIS_HARD"):
+                 "HALTON_NIGHTLY_SCHEDULE", "HALTON_LIMIT_ANALYSIS_HARD", "HALTON_LIMIT_ANALYSIS_SOFT"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
 
@@ -69,3 +69,13 @@ def test_a_non_numeric_limit_names_its_variable(monkeypatch: pytest.MonkeyPatch)
 def test_a_malformed_schedule_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     message = load(monkeypatch, **GOOD, HALTON_NIGHTLY_SCHEDULE="at two")
     assert message.startswith("HALTON_NIGHTLY_SCHEDULE: must be a 5-field crontab")
+
+
+def test_a_crontab_with_impossible_values_is_refused_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = load(monkeypatch, **GOOD, HALTON_NIGHTLY_SCHEDULE="99 2 * * *")
+    assert message.startswith("HALTON_NIGHTLY_SCHEDULE: '99 2 * * *' is not a valid crontab")
+
+
+def test_a_soft_limit_at_or_above_its_hard_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = load(monkeypatch, **GOOD, HALTON_LIMIT_ANALYSIS_HARD="600", HALTON_LIMIT_ANALYSIS_SOFT="900")
+    assert "HALTON_LIMIT_ANALYSIS_SOFT (900s) must be positive and below HALTON_LIMIT_ANALYSIS_HARD (600s)" in message
