@@ -22,7 +22,7 @@ def empty_db(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...
 
 
 def schemas(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
-    return {row[0] for row in conn.execute("select nspname from pg_namespace").fetchall()}
+    return {str(row[0]) for row in conn.execute("select nspname from pg_namespace").fetchall()}
 
 
 def test_skip_meter_creates_only_the_analysis_schema(empty_db: psycopg.Connection[tuple[object, ...]]) -> None:

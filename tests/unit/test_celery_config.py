@@ -48,6 +48,7 @@ def test_registered_tasks_match_the_family_table_and_carry_their_limits(monkeypa
     assert registered == set(TASK_FAMILIES)
     for name in registered:
         task = app.tasks[name]
+        assert task.soft_time_limit is not None and task.time_limit is not None
         assert 0 < task.soft_time_limit < task.time_limit
 
 
