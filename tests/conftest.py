@@ -34,15 +34,16 @@ from workers.embedded import (
 
 
 @dataclass
-class TestServers:
+class RunServers:
     database_url: str
     redis_url: str
     queue_prefix: str
     root: Path
+    redis: EmbeddedRedis | None = None  # set when the run started its own, so a chaos test may restart it
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[TestServers]:
+def servers() -> Iterator[RunServers]:
     root = Path(tempfile.mkdtemp(prefix="halton-test-"))
     run_id = uuid.uuid4().hex[:10]
     database = f"halton_test_{run_id}"
@@ -63,7 +64,10 @@ def servers() -> Iterator[TestServers]:
         url = with_database(admin_url, database)
         with psycopg.connect(url, autocommit=True) as conn:
             migrate(conn)
-        yield TestServers(database_url=url, redis_url=redis_url, queue_prefix=prefix, root=root)
+        servers = RunServers(database_url=url, redis_url=redis_url, queue_prefix=prefix, root=root,
+                              redis=redis_server)
+        yield servers
+        redis_server = servers.redis  # a chaos test may have replaced it
     finally:
         if redis_server is not None:
             redis_server.stop()
@@ -76,7 +80,7 @@ def servers() -> Iterator[TestServers]:
 
 
 @pytest.fixture(scope="session")
-def database_url(servers: TestServers) -> str:
+def database_url(servers: RunServers) -> str:
     return servers.database_url
 
 
@@ -97,7 +101,7 @@ def db_conn(database_url: str) -> Iterator[Conn]:
 
 
 @pytest.fixture
-def fleet_env(servers: TestServers) -> dict[str, str]:
+def fleet_env(servers: RunServers) -> dict[str, str]:
     """The environment a worker or a command of this run needs."""
     from cryptography.fernet import Fernet
 
