@@ -62,6 +62,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # a refresh in flight when the broker blips finishes its transaction; Redis redelivers the message
+        # later and the rerun is idempotent (cancelling it would leave an abandoned run instead)
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "task_queues": [Queue(name) for name in queues],
         "task_default_queue": settings.queue_analysis,
         "task_routes": (FamilyRouter(settings),),
