@@ -47,7 +47,6 @@ def init_sentry(settings: Settings, component: str) -> bool:
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.sentry_environment,
         server_name=component,
-        send_default_pii=False,
         integrations=[CeleryIntegration(monitor_beat_tasks=True)],
         event_scrubber=EventScrubber(denylist=[*DEFAULT_DENYLIST, *SECRET_KEYS], recursive=True),
         before_send=before_send,  # type: ignore[arg-type]
