@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from schedules.beat import BeatEntry, beat_entries
 from workers.queues import TASK_FAMILIES, limits_for, queue_for
@@ -65,7 +65,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # a refresh in flight when the broker blips finishes its transaction; Redis redelivers the message
         # later and the rerun is idempotent (cancelling it would leave an abandoned run instead)
         "worker_cancel_long_running_tasks_on_connection_loss": False,
-        "task_queues": [Queue(name) for name in queues],
+        # each queue with its own exchange and routing key: a bare Queue(name) takes the default
+        # queue's, which would bind all three queues to one key and copy every message into each
+        "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in queues],
         "task_default_queue": settings.queue_analysis,
         "task_routes": (FamilyRouter(settings),),
         "task_annotations": (FamilyAnnotations(settings),),

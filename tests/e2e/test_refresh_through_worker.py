@@ -77,3 +77,19 @@ def test_an_unknown_workspace_fails_the_task_without_a_retry(db_conn: Conn, flee
         worker.stop()
     assert "Retry in" not in worker.log()
     assert db_conn.execute("select count(*) from analysis.runs").fetchone() == (0,)
+
+
+def test_each_queue_is_bound_to_its_own_routing_key_only(fleet_env: dict[str, str], tmp_path: Path) -> None:
+    """Queues sharing one exchange and key would get a copy of every message each (kombu's Redis
+    transport keeps the bindings as sets named _kombu.binding.<exchange>)."""
+    import redis
+
+    worker = WorkerProcess.start(fleet_env, tmp_path / "worker.log")  # declares the queues and bindings
+    try:
+        broker = redis.Redis.from_url(fleet_env["REDIS_URL"])
+        names = [fleet_env[f"HALTON_QUEUE_{family}"] for family in ("ANALYSIS", "BILLING", "PDF")]
+        bound = {name: {member.split(b"\x06\x16")[-1].decode()
+                        for member in broker.smembers(f"_kombu.binding.{name}")} for name in names}
+    finally:
+        worker.stop()
+    assert bound == {name: {name} for name in names}
