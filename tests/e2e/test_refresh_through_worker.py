@@ -88,7 +88,7 @@ def test_each_queue_is_bound_to_its_own_routing_key_only(fleet_env: dict[str, st
     try:
         broker = redis.Redis.from_url(fleet_env["REDIS_URL"])
         names = [fleet_env[f"HALTON_QUEUE_{family}"] for family in ("ANALYSIS", "BILLING", "PDF")]
-        bound = {name: {member.split(b"\x06\x16")[-1].decode()
+        bound = {name: {bytes(member).split(b"\x06\x16")[-1].decode()
                         for member in broker.smembers(f"_kombu.binding.{name}")} for name in names}
     finally:
         worker.stop()
