@@ -88,8 +88,9 @@ def test_each_queue_is_bound_to_its_own_routing_key_only(fleet_env: dict[str, st
     try:
         broker = redis.Redis.from_url(fleet_env["REDIS_URL"])
         names = [fleet_env[f"HALTON_QUEUE_{family}"] for family in ("ANALYSIS", "BILLING", "PDF")]
-        bound = {name: {bytes(member).split(b"\x06\x16")[-1].decode()
+        bound = {name: {str(member, "utf-8") if isinstance(member, bytes) else member
                         for member in broker.smembers(f"_kombu.binding.{name}")} for name in names}
+        bound = {name: {member.split("\x06\x16")[-1] for member in members} for name, members in bound.items()}
     finally:
         worker.stop()
     assert bound == {name: {name} for name in names}
