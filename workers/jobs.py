@@ -65,9 +65,10 @@ def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: s
     with claimed_run(conn, spec) as run:
         if run is None:
             return JobOutcome("refresh", workspace_id, "skipped")
-        with bind_context(run_id=run.id), run.results() as tx:
-            result = rollup.refresh_daily_spend(tx, workspace_id, as_of, run.id, replay=replay)
-            run.stats.update(result.stats())
-            run.stats["runs_pruned"] = prune_runs(tx, workspace_id, as_of - RUN_RETENTION)
-        log.info("refresh done: %s", run.stats)
+        with bind_context(run=run.id):
+            with run.results() as tx:
+                result = rollup.refresh_daily_spend(tx, workspace_id, as_of, run.id, replay=replay)
+                run.stats.update(result.stats())
+                run.stats["runs_pruned"] = prune_runs(tx, workspace_id, as_of - RUN_RETENTION)
+            log.info("refresh done: %s", run.stats)
         return JobOutcome("refresh", workspace_id, "succeeded", run.id, dict(run.stats))
