@@ -19,11 +19,13 @@ OpenAI's 12-hour cache writes (``cache_write_tokens`` are 5-minute writes).
 How prices become rates: each USD-per-token float is read through its shortest repr, so
 ``3.75e-06`` is exactly ``Decimal('0.00000375')``, times 1e6 gives the USD-per-million string
 ``"3.75"``. Provider billing rules the upstream table leaves implicit are written out explicitly
-(``_fill_provider_rules``) so that pricing never derives a rate at run time.
+(``_fill_provider_rules``, ``derive_long_context``) so that pricing never derives a rate at run
+time; a tier still missing a price its base tier has is reported, and the loader refuses it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -38,6 +40,7 @@ from pricing.table import (
     RatesError,
     RateTable,
     fold_versions,
+    tier_gaps,
     usd_per_mtok_to_pico,
 )
 
@@ -93,7 +96,8 @@ OVERRIDES: dict[str, Override] = {
          "long_context": {"threshold": 128000, "rates": {"standard": {"input": "6", "output": "30"}}}},
         "litellm's xai/grok-4 entry lacks two prices its own xai/grok-4-0709 and xai/grok-4-latest "
         "entries (the same model) carry: input and output above 128k prompt tokens at $6/$30. The "
-        "cached-input price, $0.75/M, is from xAI's models page (https://docs.x.ai/docs/models).",
+        "cached-input price, $0.75/M, is from xAI's models page (https://docs.x.ai/docs/models). The "
+        "cached-input price above 128k, $1.50/M, is derived by derive_long_context (0.75 x 6/3).",
     ),
 }
 
@@ -206,7 +210,10 @@ def _fill_provider_rules(model: str, entry: dict[str, Any]) -> None:
     - OpenAI: where a model offers the Batch API, cached input is billed at 50% too
       (https://developers.openai.com/api/docs/pricing, Batch column).
     - Gemini: Batch Mode bills input and output at 50% and context-cache reads at the standard
-      cache price (https://ai.google.dev/gemini-api/docs/pricing, "Batch").
+      cache price (https://ai.google.dev/gemini-api/docs/pricing, "Batch"). The batch tier is made
+      for version-numbered ids (``_GEMINI_BATCH``); the cache-read rule applies to every Gemini
+      batch tier, whichever id (``gemini-pro-latest`` too): without it the loader would bill batch
+      cache reads at the batch input price, 5x the cache price.
     """
     provider = entry["provider"]
     rates: dict[str, dict[str, str]] = entry["rates"]
@@ -226,10 +233,11 @@ def _fill_provider_rules(model: str, entry: dict[str, Any]) -> None:
                 batch.setdefault(kind, _pct(value, "0.5"))
         elif provider == "openai" and "batch" in section and "cache_read" in std:
             section["batch"].setdefault("cache_read", _pct(std["cache_read"], "0.5"))
-        elif provider == "gemini" and _GEMINI_BATCH.match(model) and "-exp" not in model:
-            batch = section.setdefault("batch", {k: _pct(std[k], "0.5") for k in ("input", "output")})
-            if "cache_read" in std:
-                batch.setdefault("cache_read", std["cache_read"])
+        elif provider == "gemini":
+            if _GEMINI_BATCH.match(model) and "-exp" not in model:
+                section.setdefault("batch", {k: _pct(std[k], "0.5") for k in ("input", "output")})
+            if "batch" in section and "cache_read" in std:
+                section["batch"].setdefault("cache_read", std["cache_read"])
     for section in sections:
         ordered = {t: section.pop(t) for t in SERVICE_TIERS if t in section}
         section.clear()
@@ -248,6 +256,51 @@ def _fill_provider_rules(model: str, entry: dict[str, Any]) -> None:
                 section[tier] = exact
             else:
                 del section[tier]
+
+
+def derive_long_context(model: str, entry: dict[str, Any]) -> list[str]:
+    """Write out the long-context prices of cache tokens that upstream leaves out; one note each.
+
+    Every provider with a long-context tier scales the whole request by the same multiple: the
+    long-context price of a cache token is its price below the threshold times the long-context
+    input multiple. xAI states it for grok-4.20, grok-4.3 and grok-4.7 (litellm 1.110.2: cached
+    $0.20 -> $0.40 above 200k with input $1.25 -> $2.50, batch $0.16 -> $0.32); Gemini 2.5 Pro
+    ($0.125 -> $0.25 with $1.25 -> $2.50), OpenAI gpt-5.4 and Anthropic's former >200k tier
+    alike. litellm's grok-4, grok-4-fast-* and grok-4-1-fast-* entries carry no long-context
+    cache price, and without one the loader would fall back to the long-context input price
+    (grok-4: $6/M instead of $1.50/M). One exception: litellm's Gemini ``cache_creation`` price is
+    the context-cache storage price per million tokens per hour ($1.00 for Gemini 1.5 Flash),
+    which Google does not tier by prompt size, so it is carried over unchanged. A price that would
+    not be a whole number of pico-USD is not derived: the gap is left for ``tier_gaps`` to refuse.
+    """
+    notes: list[str] = []
+    lc = entry.get("long_context")
+    if not isinstance(lc, dict):
+        return notes
+    for tier, lc_kinds in lc["rates"].items():
+        base = entry["rates"].get(tier)
+        if base is None:
+            continue
+        base_in, lc_in = Decimal(base["input"]), Decimal(lc_kinds["input"])
+        if base_in == 0 and lc_in != 0:
+            continue
+        multiple = Decimal(1) if base_in == 0 else lc_in / base_in
+        for kind in ("cache_read", "cache_write", "cache_write_1h"):
+            if kind not in base or kind in lc_kinds:
+                continue
+            storage = entry["provider"] == "gemini" and kind != "cache_read"
+            value = format((Decimal(base[kind]) * (1 if storage else multiple)).normalize(), "f")
+            try:
+                usd_per_mtok_to_pico(value)
+            except RatesError:
+                continue
+            lc_kinds[kind] = value
+            notes.append(f"{model}: long_context.rates.{tier}.{kind} = {value} (derived: " + (
+                "the Gemini cache storage price, not tiered by prompt size)" if storage else
+                f"{base[kind]} x {lc_kinds['input']}/{base['input']}, the long-context input multiple)"))
+        lc["rates"][tier] = {k: lc_kinds[k] for k in ("input", "cache_read", "cache_write", "cache_write_1h",
+                                                       "output") if k in lc_kinds}
+    return notes
 
 
 # -- model metadata (family, size class, successor, cheaper sibling) ---------------------------
@@ -378,6 +431,7 @@ class Conversion:
     aliases: dict[str, str] = field(default_factory=dict)  # upstream id -> canonical
     skipped: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)  # prices written out that upstream leaves out
 
 
 def _rates_only(entry: Mapping[str, Any]) -> Any:
@@ -495,17 +549,40 @@ _ORDER = ("provider", "family", "tier", "successor", "cheaper_sibling", "context
           "min_cacheable_tokens", "deprecation_date", "note", "rates", "long_context")
 
 
+def _family_and_rank(model: str, entry: Mapping[str, Any] | None) -> tuple[str | None, int | None]:
+    """A model's family and size-class rank: the reviewed ones in its entry, else from its id."""
+    lin = classify(model)
+    family = (entry or {}).get("family") or (lin.family if lin else None)
+    size = (entry or {}).get("tier") or (lin.size if lin else None)
+    return family, TIER_RANK.get(size) if isinstance(size, str) else None
+
+
+def successor_fits(model: str, entry: Mapping[str, Any], successor: str, other: Mapping[str, Any] | None) -> bool:
+    """Is ``successor`` of the model's family and of its size class or a larger one?"""
+    family, rank = _family_and_rank(model, entry)
+    s_family, s_rank = _family_and_rank(successor, other)
+    if family is None or family != s_family:
+        return False
+    return rank is None or s_rank is None or s_rank >= rank
+
+
 def complete_entries(conv: Conversion, current: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Full entries: upstream facts and rates, reviewed metadata kept, heuristics for new models."""
-    models = {m: dict(e) for m, e in conv.models.items()}
+    """Full entries: upstream facts and rates, reviewed metadata kept, heuristics for new models.
+
+    A reviewed successor is kept; litellm's ``successor_model`` is taken only for a model that has
+    none, and only when it is of the same family and size class or larger (litellm names
+    gemini-3.8-flash as gemini-2.5-pro's successor, a smaller model of another line).
+    """
+    models = {m: copy.deepcopy(e) for m, e in conv.models.items()}
+    upstream_successors: dict[str, str] = {}
     for m, e in models.items():
         upstream_successor = e.pop("_upstream_successor", None)
         if m in current:
             for k in _METADATA_KEPT:
                 if k in current[m]:
                     e[k] = current[m][k]
-        if upstream_successor is not None and upstream_successor != m:
-            e["successor"] = upstream_successor
+        if isinstance(upstream_successor, str) and upstream_successor != m and "successor" not in e:
+            upstream_successors[m] = upstream_successor
         lin = classify(m)
         if lin is not None:
             e.setdefault("family", lin.family)
@@ -513,7 +590,16 @@ def complete_entries(conv: Conversion, current: Mapping[str, Any]) -> dict[str, 
                 e.setdefault("tier", lin.size)
         if m in OVERRIDES:
             e.update(_merge(e, OVERRIDES[m].patch))
+        conv.derived.extend(derive_long_context(m, e))
+        conv.problems.extend(f"{m}: {gap}; the loader refuses this entry until rates.json lists the price"
+                             for gap in tier_gaps(e))
     universe = {**{m: e for m, e in current.items()}, **models}
+    for m, succ in upstream_successors.items():
+        if successor_fits(m, models[m], succ, universe.get(succ)):
+            models[m]["successor"] = succ
+        else:
+            conv.problems.append(f"{m}: litellm's successor {succ!r} is not of its family and size class "
+                                 "or larger; not used")
     links = infer_links(universe)
     for m, e in models.items():
         for k in ("successor", "cheaper_sibling"):
@@ -680,6 +766,8 @@ def summary_lines(p: Proposal) -> list[str]:
                      + ", ".join(p.absent))
     for a, c in p.aliases.items():
         lines.append(f"  @ {a} -> {c}")
+    for note in p.conversion.derived:
+        lines.append(f"  * {note}")
     for problem in p.conversion.problems:
         lines.append(f"  ! {problem}")
     lines.append(f"  ({len(p.conversion.skipped)} upstream entries skipped by the filter)")

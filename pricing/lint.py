@@ -1,7 +1,8 @@
 """``rates check``: everything that can be wrong with rates.json, one problem per line.
 
 The loader refuses a bad file at the first error; the linter keeps going and reports all of
-them, each in the version where the offending entry was written.
+them, each in the version where the offending entry was written. Warnings (models priced alike
+everywhere but not aliases) are printed too but leave the file usable.
 """
 
 from __future__ import annotations
@@ -14,26 +15,34 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricing.cost import TIER_SYNONYMS
 from pricing.table import (
+    SERVICE_TIERS,
     UNPRICED_VERSION,
     RatesError,
     RateTable,
     iter_rate_strings,
     merge_patch,
     parse_model,
+    tier_gaps,
     usd_per_mtok_to_pico,
 )
 
-DOCUMENT_FIELDS = frozenset({"format", "about", "aliases", "versions"})
+DOCUMENT_FIELDS = frozenset({"format", "about", "aliases", "same_price", "versions"})
 
 
 @dataclass(frozen=True)
 class Problem:
     where: str
     message: str
+    warning: bool = False  # reported, but the file is still usable (`rates check` exits 0)
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        return f"{'warning: ' if self.warning else ''}{self.where}: {self.message}"
+
+
+def errors(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if not p.warning]
 
 
 def _check_versions(versions: list[Any]) -> list[Problem]:
@@ -109,7 +118,9 @@ def check_document(document: Any) -> list[Problem]:
                 except RatesError as exc:
                     rate_problems.append(Problem(where, str(exc)))
             problems += rate_problems
-            if not rate_problems:
+            gaps = tier_gaps(entry) if isinstance(entry, dict) else []
+            problems += [Problem(where, gap) for gap in gaps]
+            if not rate_problems and not gaps:
                 try:
                     parse_model(model, entry, vid)
                 except RatesError as exc:
@@ -140,6 +151,22 @@ def check_document(document: Any) -> list[Problem]:
     if not isinstance(aliases, dict):
         problems.append(Problem("aliases", "expected an object"))
         aliases = {}
+    same_price = document.get("same_price", [])
+    if not isinstance(same_price, list):
+        problems.append(Problem("same_price", "expected a list of {models, reason}"))
+        same_price = []
+    for i, group in enumerate(same_price):
+        where = f"same_price[{i}]"
+        if not isinstance(group, dict) or set(group) != {"models", "reason"}:
+            problems.append(Problem(where, "expected an object with exactly 'models' and 'reason'"))
+            continue
+        members = group["models"]
+        if not isinstance(members, list) or len(members) < 2 or not all(isinstance(m, str) for m in members):
+            problems.append(Problem(where, "'models' must list at least two model ids"))
+        else:
+            problems += [Problem(where, f"{m!r} is not a model in any version") for m in members if m not in known]
+        if not isinstance(group["reason"], str) or not group["reason"].strip():
+            problems.append(Problem(where, "'reason' must say why these are distinct models"))
     for alias, target in sorted(aliases.items()):
         if not isinstance(target, str):
             problems.append(Problem(f"alias {alias}", f"target {target!r} is not a string"))
@@ -150,11 +177,84 @@ def check_document(document: Any) -> list[Problem]:
         elif target not in known:
             problems.append(Problem(f"alias {alias}", f"target {target!r} is not a model in any version"))
     if not problems:
+        problems += _same_price_warnings(document, folded)
+    if not errors(problems):
         try:  # anything the loader refuses and the checks above missed
             RateTable(document)
         except RatesError as exc:
             problems.append(Problem("rates.json", str(exc)))
     return problems
+
+
+def _price_signature(entry: Mapping[str, Any]) -> str:
+    return json.dumps({"provider": entry.get("provider"), "rates": entry.get("rates"),
+                       "long_context": entry.get("long_context")}, sort_keys=True)
+
+
+def _same_price_warnings(document: Mapping[str, Any], folded: list[tuple[str, dict[str, Any]]]) -> list[Problem]:
+    """Models of one provider priced identically in every version that lists them, not aliases.
+
+    Two ids priced alike wherever both are listed are most likely one model under two names. As
+    two models they are priced apart wherever one is listed and the other not: a model listed
+    later is billed at its first listed rates before that (gpt-5.6 was first listed by the
+    2026-11-26 import, so before the 2026-08-21 cut it was billed at the cut price while
+    gpt-5.6-sol had its launch price). Make one an alias of the other, or record the group
+    under ``same_price`` in rates.json with the reason they are distinct models.
+    """
+    signatures: dict[str, dict[int, str]] = {}
+    for v, (_, models) in enumerate(folded):
+        for model, entry in models.items():
+            if isinstance(entry, dict):
+                signatures.setdefault(model, {})[v] = _price_signature(entry)
+    buckets: dict[tuple[int, str], list[str]] = {}
+    for model, by_version in signatures.items():
+        for v, sig in by_version.items():
+            buckets.setdefault((v, sig), []).append(model)
+    parent = {m: m for m in signatures}
+
+    def root(m: str) -> str:
+        while parent[m] != m:
+            parent[m] = parent[parent[m]]
+            m = parent[m]
+        return m
+
+    apart: dict[frozenset[str], None] = {}  # pairs whose listings differ: priced apart somewhere
+    checked: set[tuple[str, str]] = set()
+    for members in buckets.values():
+        for i, a in enumerate(sorted(members)):
+            for b in sorted(members)[i + 1:]:
+                if (a, b) in checked:
+                    continue
+                checked.add((a, b))
+                sa, sb = signatures[a], signatures[b]
+                if all(sa[v] == sb[v] for v in sa.keys() & sb.keys()):
+                    parent[root(a)] = root(b)
+                    if sa.keys() != sb.keys():
+                        apart[frozenset((a, b))] = None
+    groups: dict[str, list[str]] = {}
+    for model in signatures:
+        groups.setdefault(root(model), []).append(model)
+    reviewed = [frozenset(g.get("models") or ()) for g in document.get("same_price") or ()
+                if isinstance(g, dict) and g.get("reason")]
+    version_ids = [vid for vid, _ in folded]
+    warnings = []
+    for members in sorted(sorted(g) for g in groups.values() if len(g) > 1):
+        if any(set(members) <= r for r in reviewed):
+            continue
+        message = ("priced identically in every version that lists them, but not aliases: make one an alias "
+                   "of the other, or list them under 'same_price' with the reason they are distinct models")
+        noted: set[str] = set()
+        for a, b in sorted(sorted(p) for p in apart if p <= set(members)):
+            late, early = (a, b) if min(signatures[a]) > min(signatures[b]) else (b, a)
+            first = min(signatures[late])
+            if late in noted or not any(v < first and sig != signatures[late][first]
+                                        for v, sig in signatures[early].items()):
+                continue
+            noted.add(late)
+            message += (f"; before {version_ids[first]} {late} is billed at its first listed rates, "
+                        f"{early} at its own older ones")
+        warnings.append(Problem(", ".join(members), message, warning=True))
+    return warnings
 
 
 def check_file(path: Path) -> list[Problem]:
@@ -173,15 +273,28 @@ class TrafficGap:
     provider: str
     model: str
     reason: str
+    service_tier: str | None = None  # set when the gap is the tier, not the model
 
     def __str__(self) -> str:
-        return f"traffic: {self.provider} {self.model}: {self.reason}"
+        tier = "" if self.service_tier is None else f" [{self.service_tier}]"
+        return f"traffic: {self.provider} {self.model}{tier}: {self.reason}"
 
 
-def missing_rates(table: RateTable, pairs: Iterable[tuple[str, str]]) -> list[TrafficGap]:
-    """The (provider, model) pairs seen in traffic that the latest version cannot price."""
-    gaps = []
-    for provider, model in sorted(set(pairs)):
+def missing_rates(table: RateTable, seen: Iterable[tuple[str, str] | tuple[str, str, str | None]]
+                  ) -> list[TrafficGap]:
+    """What traffic uses that the latest version cannot price, one gap per line.
+
+    ``seen`` holds (provider, model) or (provider, model, service_tier) as meter.requests records
+    them. A model gap is reported once per (provider, model); a tier gap once per tier the model
+    does not offer (a standard-tier-only model sent in batch, or a tier the meter does not know).
+    """
+    gaps: list[TrafficGap] = []
+    by_model: dict[tuple[str, str], set[str | None]] = {}
+    for row in seen:
+        provider, model = row[0], row[1]
+        tier = row[2] if len(row) > 2 else None
+        by_model.setdefault((provider, model), set()).add(tier)
+    for (provider, model), tiers in sorted(by_model.items()):
         canonical = table.canonical(model)
         if canonical is None:
             gaps.append(TrafficGap(provider, model, "no rate in any version"))
@@ -189,6 +302,16 @@ def missing_rates(table: RateTable, pairs: Iterable[tuple[str, str]]) -> list[Tr
         info = table.model_info(canonical)
         if info is None:
             gaps.append(TrafficGap(provider, model, f"{canonical} was removed from the latest version"))
-        elif info.provider != provider:
+            continue
+        if info.provider != provider:
             gaps.append(TrafficGap(provider, model, f"{canonical} is priced under provider {info.provider}"))
+            continue
+        for tier in sorted(t for t in tiers if t is not None):
+            name = TIER_SYNONYMS.get(tier.strip().lower(), tier.strip().lower())
+            if name not in SERVICE_TIERS:
+                gaps.append(TrafficGap(provider, model, f"unknown service tier {tier!r}", tier))
+            elif name not in info.rates:
+                offered = ", ".join(info.service_tiers)
+                gaps.append(TrafficGap(provider, model, f"{canonical} does not offer the {name!r} tier in version "
+                                       f"{info.version} (offers {offered})", tier))
     return gaps

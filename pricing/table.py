@@ -33,9 +33,16 @@ PROVIDERS = ("anthropic", "openai", "gemini", "xai")
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 #: Token kinds in the order of the rate columns. Reasoning tokens are part of output.
 TOKEN_KINDS = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
-#: Kinds that may be left out of a tier; they fall back to the tier's input rate (an
-#: unknown cache price is billed like the prompt tokens it stands for, never as free).
+#: Kinds that may be left out of a tier. A kind left out of the standard tier falls back to its
+#: input rate (a model without a cache price bills its cached tokens like the prompt tokens they
+#: stand for, never as free). Another tier, or a long-context tier, may leave out only a kind its
+#: base tier also leaves out (see ``tier_gaps``): its own input rate is never a silent stand-in
+#: for a cache price the base tier has (a Gemini batch input price is 5x its batch cache read, the
+#: grok-4 long-context input price 4x its long-context cache read). Such prices are derived at
+#: import and written into rates.json, or the file is refused.
 OPTIONAL_KINDS = ("cache_read", "cache_write", "cache_write_1h")
+#: The tier each service tier's kinds are checked against (below the long-context threshold).
+BASE_TIER = "standard"
 MODEL_FIELDS = frozenset({
     "provider", "family", "tier", "successor", "cheaper_sibling", "context_window", "max_output",
     "min_cacheable_tokens", "deprecation_date", "note", "rates", "long_context",
@@ -163,6 +170,40 @@ def _parse_tier(raw: object, where: str) -> TierRates:
     return TierRates(**pico)
 
 
+def tier_gaps(entry: Mapping[str, Any]) -> list[str]:
+    """Every kind of price a tier leaves out although its base tier lists it (empty: none).
+
+    The base of the batch, flex and priority tiers is the standard tier; the base of a
+    long-context tier is the same service tier below the threshold. Works on a raw (folded)
+    model entry, so the linter can report every gap and the loader refuse the first.
+    """
+    gaps: list[str] = []
+    rates = entry.get("rates")
+    if not isinstance(rates, dict):
+        return gaps
+
+    def kinds(raw: object) -> set[str]:
+        return {k for k in raw if k in TOKEN_KINDS} if isinstance(raw, dict) else set()
+
+    base = kinds(rates.get(BASE_TIER))
+    for tier in SERVICE_TIERS:
+        if tier != BASE_TIER and tier in rates:
+            missing = [k for k in TOKEN_KINDS if k in base - kinds(rates[tier])]
+            if missing:
+                gaps.append(f"rates.{tier} leaves out {', '.join(missing)} that rates.{BASE_TIER} lists: "
+                            "write the tier's own price (derived at import), never its input price")
+    lc = entry.get("long_context")
+    lc_rates = lc.get("rates") if isinstance(lc, dict) else None
+    if isinstance(lc_rates, dict):
+        for tier in SERVICE_TIERS:
+            if tier in lc_rates and tier in rates:
+                missing = [k for k in TOKEN_KINDS if k in kinds(rates[tier]) - kinds(lc_rates[tier])]
+                if missing:
+                    gaps.append(f"long_context.rates.{tier} leaves out {', '.join(missing)} that rates.{tier} "
+                                "lists: write the long-context price (derived at import), never its input price")
+    return gaps
+
+
 def _opt_int(entry: Mapping[str, Any], key: str, where: str) -> int | None:
     value = entry.get(key)
     if value is None:
@@ -216,6 +257,9 @@ def parse_model(model: str, entry: object, version: str) -> ModelRates:
             if t not in rates:
                 raise RatesError(f"{where}.long_context.rates.{t}: tier not offered below the threshold")
             long_context[t] = _parse_tier(raw, f"{where}.long_context.rates.{t}")
+    gaps = tier_gaps(entry)
+    if gaps:
+        raise RatesError(f"{where}: {gaps[0]}")
 
     deprecation: date | None = None
     dep = _opt_str(entry, "deprecation_date", where)

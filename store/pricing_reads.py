@@ -1,4 +1,4 @@
-"""Reads for the price table's traffic lint: which models the meter has seen."""
+"""Reads for the price table's traffic lint: which models and service tiers the meter has seen."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 from psycopg import Connection
 
 DISTINCT_MODELS_SQL = "select distinct provider, model from meter.requests order by provider, model"
+DISTINCT_MODEL_TIERS_SQL = (
+    "select distinct provider, model, service_tier from meter.requests order by provider, model, service_tier"
+)
 
 
 def distinct_provider_models(conn: Connection[Any]) -> list[tuple[str, str]]:
@@ -18,3 +21,10 @@ def distinct_provider_models(conn: Connection[Any]) -> list[tuple[str, str]]:
     with conn.cursor() as cur:
         cur.execute(DISTINCT_MODELS_SQL)
         return [(str(provider), str(model)) for provider, model in cur.fetchall()]
+
+
+def distinct_provider_model_tiers(conn: Connection[Any]) -> list[tuple[str, str, str]]:
+    """Every (provider, model, service_tier) in meter.requests, across all workspaces (see above)."""
+    with conn.cursor() as cur:
+        cur.execute(DISTINCT_MODEL_TIERS_SQL)
+        return [(str(provider), str(model), str(tier)) for provider, model, tier in cur.fetchall()]

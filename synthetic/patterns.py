@@ -256,19 +256,28 @@ def _nightly(slug: str, rows: Columns, priced: Priced) -> dict[str, Any]:
 
 
 def _stale(rows: Columns, priced: Priced) -> dict[str, Any]:
-    """expected_nanos: logged minus what the current rates give (positive: logged too much)."""
+    """rows: the rows whose logged cost differs from the current rates (what re-pricing finds);
+    expected_nanos: their logged minus current cost (positive: logged too much).
+
+    The daemon stamps every row it prices since the change with the old version, but only the
+    rows on the changed model (and the tiers and token kinds whose price changed) cost anything
+    different: detail.rows_stamped counts all of them, detail.rows_with_delta the ones that matter.
+    """
     mask = _marked(rows, Mark.STALE_RATE)
     detail = priced.stale
     if detail is None:
         return _entry("stale_rate", "no stale rows: no price changed before the workspace's first day",
                       {"device": STALE_RATE_DEVICE}, 0, None)
+    stamped, with_delta = int(mask.sum()), int(detail["rows_with_delta"])
     return _entry("stale_rate",
                   f"an outdated daemon still pricing with rates {detail['stale_version']} although "
-                  f"{detail['current_version']} changed the price of {detail['model']} on {detail['effective']}",
+                  f"{detail['current_version']} changed the price of {detail['model']} on {detail['effective']}: "
+                  f"{with_delta} rows logged at a price that differs from the current one (of {stamped} rows "
+                  f"stamped {detail['stale_version']} since then)",
                   {"device": STALE_RATE_DEVICE, "model": detail["model"], "rates_version": detail["stale_version"]},
-                  int(mask.sum()), int(detail["delta_nanos"]),
+                  with_delta, int(detail["delta_nanos"]),
                   current_version=detail["current_version"], effective=detail["effective"],
-                  rows_with_delta=detail["rows_with_delta"])
+                  rows_with_delta=with_delta, rows_stamped=stamped)
 
 
 def _unattributed(rows: Columns) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import typer
 
 from pricing.cost import price_one
 from pricing.importer import apply, load_document, load_upstream, propose, summary_lines, write_document
-from pricing.lint import check_file, missing_rates
+from pricing.lint import check_file, errors, missing_rates
 from pricing.table import DEFAULT_RATES_PATH, RatesError, load_rates
 
 rates_app = typer.Typer(no_args_is_help=True, help="The dated price table: import, check, price.")
@@ -72,7 +72,10 @@ def import_(
         typer.echo("nothing new upstream: no version proposed")
         return
     if write:
-        write_document(rates_file, apply(document, proposal))
+        try:
+            write_document(rates_file, apply(document, proposal))
+        except (OSError, ValueError) as exc:  # the loader refuses what it could not price exactly
+            raise _fail(f"not written: {exc}") from None
         typer.echo(f"appended version {proposal.version['id']} to {rates_file}; run `rates check` and review the diff")
     else:
         typer.echo("dry run: add --write to append this version")
@@ -80,28 +83,30 @@ def import_(
 
 @rates_app.command()
 def check(
-    traffic: Annotated[bool, typer.Option("--traffic", help="also list models in meter.requests without a rate")
-                       ] = False,
+    traffic: Annotated[bool, typer.Option("--traffic", help="also list the models and service tiers in "
+                                                          "meter.requests that have no rate")] = False,
     database_url: Annotated[str | None, typer.Option(envvar="DATABASE_URL", help="for --traffic",
                                                      show_default=False)] = None,
     rates_file: RatesFile = DEFAULT_RATES_PATH,
 ) -> None:
-    """Lint rates.json (and with --traffic the models seen in traffic); exit 1 on any problem."""
-    problems = [str(p) for p in check_file(rates_file)]
+    """Lint rates.json (and with --traffic what traffic uses); exit 1 on any problem, not on warnings."""
+    found = check_file(rates_file)
+    problems = [str(p) for p in errors(found)]
+    warnings = [str(p) for p in found if p.warning]
     if traffic and not problems:
         if not database_url:
             raise _fail("--traffic needs --database-url or DATABASE_URL")
         import psycopg
 
-        from store.pricing_reads import distinct_provider_models
+        from store.pricing_reads import distinct_provider_model_tiers
 
         try:
             with psycopg.connect(database_url) as conn:
-                pairs = distinct_provider_models(conn)
+                seen = distinct_provider_model_tiers(conn)
         except psycopg.Error as exc:
             raise _fail(f"cannot read meter.requests: {exc}") from None
-        problems += [str(g) for g in missing_rates(load_rates(rates_file), pairs)]
-    for line in problems:
+        problems += [str(g) for g in missing_rates(load_rates(rates_file), seen)]
+    for line in [*problems, *warnings]:
         typer.echo(line)
     if problems:
         raise typer.Exit(EXIT_PROBLEMS)
@@ -129,8 +134,11 @@ def price(
         table = load_rates(None if rates_file == DEFAULT_RATES_PATH else rates_file)
     except (OSError, RatesError) as exc:
         raise _fail(str(exc)) from None
-    result = price_one(table, model, input=input_tokens, output=output_tokens, cache_read=cache_read,
-                       cache_write=cache_write, cache_write_1h=cache_write_1h, tier=tier.value, at=when)
+    try:
+        result = price_one(table, model, input=input_tokens, output=output_tokens, cache_read=cache_read,
+                           cache_write=cache_write, cache_write_1h=cache_write_1h, tier=tier.value, at=when)
+    except OverflowError:  # a count so large that its cost could overflow int64 nanos
+        raise _fail(f"token counts above {table.max_tokens_per_kind} per kind cannot be priced exactly") from None
     usd = None if result.cost_nanos is None else f"{Decimal(result.cost_nanos) / 10**9:.9f}"
     if as_json:
         typer.echo(json.dumps({

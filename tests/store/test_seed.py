@@ -169,7 +169,8 @@ def test_planted_patterns_are_in_the_database(db_conn: Conn) -> None:
         """select d.name, count(*) from meter.requests r join meter.devices d on d.id = r.device_id
             where r.workspace_id = %s and r.rates_version = %s group by 1""",
         (ws, stale["where"]["rates_version"])).fetchall()
-    assert by_device == [("olivia-mbp", stale["rows"])]
+    assert by_device == [("olivia-mbp", stale["detail"]["rows_stamped"])]
+    assert 0 < stale["rows"] == stale["detail"]["rows_with_delta"] < stale["detail"]["rows_stamped"]
 
     unattributed = entry(report, "unattributed")
     assert unattributed["rows"] == scalar(

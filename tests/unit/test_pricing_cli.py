@@ -111,3 +111,42 @@ def test_import_refuses_a_date_not_after_the_latest_version(tmp_path: Path) -> N
                                        "--rates-file", str(rates)])
     assert result.exit_code == 2
     assert "must be after the latest version" in result.output
+
+
+@pytest.mark.parametrize("option", ["--input", "--output", "--cache-read"])
+def test_price_of_a_token_count_too_large_to_price_exactly_is_one_line_and_exit_2(option: str) -> None:
+    result = runner.invoke(rates_app, ["price", "gpt-4o", option, "5000000000"])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: token counts above ")
+    assert "cannot be priced exactly" in lines[0]
+
+
+def test_check_prints_warnings_but_exits_0(tmp_path: Path) -> None:
+    doc = json.loads(DEFAULT_RATES_PATH.read_text())
+    doc["same_price"] = [g for g in doc["same_price"] if "grok-3" not in g["models"]]
+    rates = tmp_path / "rates.json"
+    rates.write_text(json.dumps(doc))
+    result = runner.invoke(rates_app, ["check", "--rates-file", str(rates)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("warning: grok-3, grok-3-beta: priced identically in every version")
+    assert lines[-1].startswith("ok: ")
+
+
+def test_import_write_refuses_a_version_the_loader_would_refuse(tmp_path: Path) -> None:
+    rates = tmp_path / "rates.json"
+    shutil.copy(DEFAULT_RATES_PATH, rates)
+    upstream = json.loads(UPSTREAM.read_text())
+    # a Gemini cache storage price: no rule says what Batch Mode charges for it, so the batch tier lacks it
+    upstream["gemini/gemini-2.5-flash"]["cache_creation_input_token_cost"] = 1e-06
+    changed = tmp_path / "upstream.json"
+    changed.write_text(json.dumps(upstream))
+    before = rates.read_text()
+    result = runner.invoke(rates_app, ["import", str(changed), "--effective", "2026-12-01", "--write",
+                                       "--rates-file", str(rates)])
+    assert result.exit_code == 2, result.output
+    assert "  ! gemini-2.5-flash: rates.batch leaves out cache_write" in result.output  # the dry run says so too
+    assert "error: not written: " in result.output
+    assert rates.read_text() == before

@@ -6,9 +6,11 @@ Each expected value is worked out in the comment above it, in USD per million to
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,7 @@ import pandas as pd
 import pytest
 
 from pricing import UNPRICED_VERSION, load_rates, price_one, price_requests
-from pricing.table import SERVICE_TIERS, RateTable
+from pricing.table import DEFAULT_RATES_PATH, SERVICE_TIERS, RateTable
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +101,22 @@ def test_cache_writes_count_towards_the_long_context_threshold(table: RateTable)
     assert r.cost_nanos == 1_372_500_000
 
 
+def test_grok_4_long_context_bills_cached_input_at_the_long_context_cache_price(table: RateTable) -> None:
+    # grok-4 (docs.x.ai/docs/models: $3 in, $0.75 cached, $15 out; above 128k $6 / $30), prompt
+    # 100000 + 50000 cached = 150000 > 128000: the whole request at the long-context rates, cached
+    # input at $1.50 (0.75 x 6/3, as xAI bills grok-4.20: $0.20 -> $0.40 with $1.25 -> $2.50):
+    # 100000*6 + 50000*1.5 + 2000*30 = 600000 + 75000 + 60000 = 735000 u$ (not 960000: cached at $6)
+    r = price_one(table, "xai/grok-4", input=100_000, cache_read=50_000, output=2000)
+    assert (r.model, r.cost_nanos) == ("grok-4", 735_000_000)
+
+
+def test_grok_4_fast_long_context_cached_input(table: RateTable) -> None:
+    # grok-4-fast-reasoning: $0.20 / $0.05 cached / $0.50; above 128k $0.40 / $0.10 cached / $1
+    # 200000*0.4 + 100000*0.1 + 1000*1 = 80000 + 10000 + 1000 = 91000 u$ (not 121000: cached at $0.40)
+    r = price_one(table, "grok-4-fast-reasoning", input=200_000, cache_read=100_000, output=1000)
+    assert r.cost_nanos == 91_000_000
+
+
 # -- batch: the discount applies to cache tokens too
 
 def test_batch_request_discounts_cache_reads_and_writes(table: RateTable) -> None:
@@ -107,6 +125,24 @@ def test_batch_request_discounts_cache_reads_and_writes(table: RateTable) -> Non
     r = price_one(table, "claude-haiku-4-5-20251001", input=40_000, cache_read=200_000, cache_write=10_000,
                   output=3000, tier="batch")
     assert r.cost_nanos == 43_750_000
+
+
+def test_gemini_pro_latest_batch_bills_cache_reads_at_the_cache_price(table: RateTable) -> None:
+    # gemini-pro-latest (2026-11-26): batch $1 in, $6 out (50% of $2 / $12); context-cache reads in
+    # Batch Mode at the cache price, $0.20 (ai.google.dev/gemini-api/docs/pricing):
+    # 10000*1 + 100000*0.2 + 2000*6 = 10000 + 20000 + 12000 = 42000 u$ (not 122000: cached at $1)
+    r = price_one(table, "gemini/gemini-pro-latest", input=10_000, cache_read=100_000, output=2000, tier="batch")
+    assert (r.model, r.cost_nanos) == ("gemini-pro-latest", 42_000_000)
+
+
+@pytest.mark.parametrize(("model", "nanos"), [
+    # batch $0.375 in, $0.075 cached, $1.875 out: 10000*0.375 + 100000*0.075 + 2000*1.875 = 3750+7500+3750
+    ("gemini-flash-latest", 15_000_000),
+    # batch $0.15 in, $0.03 cached, $1.25 out: 1500 + 3000 + 2500
+    ("gemini-flash-lite-latest", 7_000_000),
+])
+def test_gemini_latest_batch_cache_reads(table: RateTable, model: str, nanos: int) -> None:
+    assert price_one(table, model, input=10_000, cache_read=100_000, output=2000, tier="batch").cost_nanos == nanos
 
 
 def test_openai_batch_halves_cached_input(table: RateTable) -> None:
@@ -145,6 +181,15 @@ def test_gpt_5_6_sol_cut_of_2026_08_21(table: RateTable) -> None:
     after = price_one(table, "gpt-5.6-sol", input=10_000, output=1000, at=date(2026, 8, 21))
     assert (before.cost_nanos, before.rates_version) == (80_000_000, "2026-07-09")
     assert (after.cost_nanos, after.rates_version) == (60_000_000, "2026-08-21")
+
+
+def test_gpt_5_6_is_gpt_5_6_sol_and_priced_at_its_launch_price_before_the_cut(table: RateTable) -> None:
+    # litellm prices gpt-5.6 and gpt-5.6-sol identically: one model. Before the 2026-08-21 cut both
+    # ids cost the launch price ($5 / $30: 10000*5 + 1000*30 = 80000 u$), not the cut one (60000 u$).
+    before = price_one(table, "gpt-5.6", input=10_000, output=1000, at=date(2026, 8, 20))
+    after = price_one(table, "gpt-5.6", input=10_000, output=1000, at=date(2026, 11, 26))
+    assert (before.model, before.cost_nanos, before.rates_version) == ("gpt-5.6-sol", 80_000_000, "2026-07-09")
+    assert (after.model, after.cost_nanos) == ("gpt-5.6-sol", 60_000_000)
 
 
 # -- rounding, reasoning, units
@@ -294,18 +339,71 @@ def test_total_beyond_int64_is_summed_exactly(table: RateTable) -> None:
 
 
 # -- the vectorised path agrees with a plain Decimal re-implementation of the billing rules
+#
+# The reference reads its prices from the raw rates.json (decimal strings of USD per million, the
+# versions folded here as RFC 7396 merge patches), never from RateTable: a price the loader gets
+# wrong (a missing cache price filled from the wrong rate) is not inherited. Only model identity
+# (aliases, prefixes) comes from the table.
+
+KINDS = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge(out.get(key), value)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _raw_versions() -> tuple[tuple[date, dict[str, Any]], ...]:
+    document = json.loads(DEFAULT_RATES_PATH.read_text(encoding="utf-8"))
+    folded: list[tuple[date, dict[str, Any]]] = []
+    models: dict[str, Any] = {}
+    for version in document["versions"]:
+        models = _merge(models, version["models"])
+        folded.append((date.fromisoformat(version["effective"]), models))
+    return tuple(folded)
+
+
+def _raw_entry(model: str, when: date) -> dict[str, Any] | None:
+    versions = _raw_versions()
+    v = max([i for i, (eff, _) in enumerate(versions) if eff <= when] or [0])
+    if model in versions[v][1]:
+        entry: dict[str, Any] = versions[v][1][model]
+        return entry
+    later: list[dict[str, Any]] = [ms[model] for _, ms in versions[v + 1:] if model in ms]
+    listed_before = any(model in ms for _, ms in versions[:v])
+    return later[0] if later and not listed_before else None  # first listed rates, unless removed
+
+
+def _usd_per_token(tier: dict[str, str], base: dict[str, str], kind: str) -> Decimal:
+    """A tier's price of one kind; a kind the tier leaves out is one its base leaves out too (the
+    standard tier has no base): such tokens are billed like the tier's input tokens."""
+    if kind not in tier:
+        assert kind not in base, f"{kind} left out of a tier although its base lists it"
+        kind = "input"
+    return Decimal(tier[kind]) / 10**6
+
 
 def _reference_nanos(table: RateTable, model: str, tier: str, when: date, tokens: dict[str, int]) -> int | None:
-    info = table.model_info(model, at=when)
-    if info is None or tier not in info.rates:
+    canonical = table.canonical(model)
+    entry = None if canonical is None else _raw_entry(canonical, when)
+    if entry is None or tier not in entry["rates"]:
         return None
+    rates, base = entry["rates"][tier], entry["rates"]["standard"]
     prompt = tokens["input"] + tokens["cache_read"] + tokens["cache_write"] + tokens["cache_write_1h"]
-    rates = info.rates[tier]
-    if info.long_context_threshold is not None and prompt > info.long_context_threshold:
-        if tier not in info.long_context:
+    lc = entry.get("long_context")
+    if lc is not None and prompt > lc["threshold"]:
+        if tier not in lc["rates"]:
             return None
-        rates = info.long_context[tier]
-    usd = sum((Decimal(n) * rates.usd_per_mtok(kind) / 10**6 for kind, n in tokens.items()), Decimal(0))
+        rates, base = lc["rates"][tier], rates
+    usd = sum((n * _usd_per_token(rates, base, kind) for kind, n in tokens.items()), Decimal(0))
     return int((usd * 10**9).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -336,3 +434,25 @@ def test_vectorised_prices_match_a_decimal_reference_on_random_requests(table: R
         long_context += bool(expected is not None and threshold and sum(tokens.values()) - r["output"] > threshold)
     assert 0 < int((~b.priced).sum()) < len(rows)  # the sample mixes priced and unpriced rows
     assert long_context > 50
+
+
+def test_every_long_context_and_discounted_tier_matches_the_decimal_reference(table: RateTable) -> None:
+    # One request with every token kind per model, tier and date, below and above the threshold:
+    # every price of every tier, long context included, is checked against the raw rates.json.
+    days = [v.effective for v in table.versions]
+    rows: list[dict[str, Any]] = []
+    for model in table.all_models():
+        for day in days:
+            info = table.model_info(model, at=day)
+            if info is None:
+                continue
+            for tier in info.service_tiers:
+                for prompt in {1000, (info.long_context_threshold or 0) + 1000}:
+                    rows.append({"model": model, "tier": tier, "input": prompt // 2, "cache_read": prompt // 4,
+                                 "cache_write": prompt // 8, "cache_write_1h": prompt // 8, "output": 777,
+                                 "started_at": day.isoformat()})
+    b = _batch(table, rows)
+    for i, r in enumerate(rows):
+        tokens = {k: r[k] for k in KINDS}
+        expected = _reference_nanos(table, r["model"], r["tier"], date.fromisoformat(r["started_at"]), tokens)
+        assert (bool(b.priced[i]), int(b.cost_nanos[i])) == (expected is not None, expected or 0), r

@@ -14,6 +14,7 @@ from pricing import RateTable
 from pricing.importer import (
     apply,
     classify,
+    complete_entries,
     convert,
     dumps,
     load_upstream,
@@ -143,3 +144,88 @@ def test_written_json_keeps_one_line_per_tier_so_a_price_change_is_a_one_line_di
 def test_family_and_size_class_are_inferred_from_the_id(model: str, family: str, size: str) -> None:
     lineage = classify(model)
     assert lineage is not None and (lineage.family, lineage.size) == (family, size)
+
+
+def test_gemini_batch_cache_reads_are_written_for_every_gemini_batch_tier_not_only_numbered_ids() -> None:
+    # gemini-pro-latest: litellm lists batch input and output only; Batch Mode bills context-cache reads
+    # at the cache price, so batch cache_read = standard cache_read ($0.20), never the batch input ($1)
+    upstream = {"gemini/gemini-pro-latest": _entry("gemini", 2e-06, 1.2e-05, cache_read_input_token_cost=2e-07,
+                                                   input_cost_per_token_batches=1e-06,
+                                                   output_cost_per_token_batches=6e-06)}
+    assert convert(upstream).models["gemini-pro-latest"]["rates"]["batch"] == {
+        "input": "1", "cache_read": "0.2", "output": "6"}
+
+
+def test_long_context_cache_prices_litellm_leaves_out_are_derived_and_listed() -> None:
+    upstream = {
+        # xAI: cached input above 128k at the long-context multiple: 0.05 x 0.4/0.2 = 0.1
+        "xai/grok-8-fast": _entry("xai", 2e-07, 5e-07, cache_read_input_token_cost=5e-08,
+                                  input_cost_per_token_above_128k_tokens=4e-07,
+                                  output_cost_per_token_above_128k_tokens=1e-06),
+        # Gemini (an id Batch Mode does not serve): cache reads scale, the storage price does not
+        "gemini/gemini-1.9-flash": _entry("gemini", 7.5e-08, 3e-07, cache_read_input_token_cost=1.875e-08,
+                                        cache_creation_input_token_cost=1e-06,
+                                        input_cost_per_token_above_128k_tokens=1.5e-07,
+                                        output_cost_per_token_above_128k_tokens=6e-07),
+        # a multiple that gives no whole pico-USD price: not derived, the gap is reported
+        "xai/grok-8-odd": _entry("xai", 3e-06, 1.5e-05, cache_read_input_token_cost=1e-12,
+                                 input_cost_per_token_above_128k_tokens=4e-06,
+                                 output_cost_per_token_above_128k_tokens=3e-05),
+    }
+    proposal = propose({"versions": []}, upstream, effective=date(2027, 1, 1), source="t")
+    lc = {m: e["long_context"]["rates"]["standard"] for m, e in proposal.new_models.items()}
+    assert lc["grok-8-fast"] == {"input": "0.4", "cache_read": "0.1", "output": "1"}
+    assert lc["gemini-1.9-flash"] == {"input": "0.15", "cache_read": "0.0375", "cache_write": "1", "output": "0.6"}
+    assert "cache_read" not in lc["grok-8-odd"]
+    lines = summary_lines(proposal)
+    assert ("  * grok-8-fast: long_context.rates.standard.cache_read = 0.1 (derived: 0.05 x 0.4/0.2, the "
+            "long-context input multiple)") in lines
+    assert any(line.startswith("  ! grok-8-odd: long_context.rates.standard leaves out cache_read") for line in lines)
+    with pytest.raises(RatesError, match=r"grok-8-odd.*leaves out cache_read"):
+        RateTable(apply({"versions": []}, proposal))  # `import --write` refuses to write it
+
+
+def test_a_reviewed_successor_is_kept_and_litellms_taken_only_when_empty_and_of_the_same_family() -> None:
+    def model(inp: float, **extra: Any) -> dict[str, Any]:
+        return _entry("gemini", inp, inp * 8, **extra)
+
+    upstream = {
+        "gemini/gemini-8-pro": model(1.25e-06, successor_model="gemini/gemini-9.8-flash"),  # smaller line: no
+        "gemini/gemini-8-flash": model(3e-07, successor_model="gemini/gemini-9-flash-lite"),  # smaller: no
+        "gemini/gemini-8-flash-lite": model(1e-07, successor_model="gemini/gemini-9-flash-lite"),  # yes
+        "gemini/gemini-7-pro": model(1.25e-06, successor_model="gemini/gemini-9-pro"),  # reviewed value kept
+        "gemini/gemini-9-pro": model(2e-06), "gemini/gemini-9-flash": model(5e-07),
+        "gemini/gemini-9.8-flash": model(7.5e-07), "gemini/gemini-9-flash-lite": model(2.5e-07),
+    }
+    current = {"gemini-7-pro": {"provider": "gemini", "successor": "gemini-8-pro",
+                                "rates": {"standard": {"input": "1.25", "output": "10"}}}}
+    conv = convert(upstream)
+    entries = complete_entries(conv, current)
+    successors = {m: entries[m].get("successor") for m in ("gemini-7-pro", "gemini-8-pro", "gemini-8-flash",
+                                                           "gemini-8-flash-lite")}
+    assert successors == {
+        "gemini-7-pro": "gemini-8-pro",  # reviewed, not overwritten by litellm's gemini-9-pro
+        "gemini-8-pro": "gemini-9-pro",  # litellm's gemini-9.8-flash refused; the next gemini-pro inferred
+        "gemini-8-flash": "gemini-9-flash",  # litellm's gemini-9-flash-lite refused; inferred
+        "gemini-8-flash-lite": "gemini-9-flash-lite",  # litellm's, same family and size class
+    }
+    assert ("gemini-8-pro: litellm's successor 'gemini-9.8-flash' is not of its family and size class or larger; "
+            "not used") in conv.problems
+
+
+def test_replaying_the_latest_import_reproduces_the_latest_version() -> None:
+    # The 2026-11-26 version is litellm 1.110.2 imported over the versions before it: replayed, the
+    # importer must propose exactly it (successors as reviewed, derived prices, gpt-5.6 as an alias).
+    with DEFAULT_RATES_PATH.open() as fh:
+        shipped = json.load(fh)
+    latest = shipped["versions"][-1]
+    before = {**shipped, "versions": shipped["versions"][:-1]}
+    replay = propose(before, load_upstream(UPSTREAM_DIR / "litellm-1.110.2-subset.json"),
+                     effective=date.fromisoformat(latest["effective"]), source=latest["source"])
+    proposed = json.loads(json.dumps(replay.version["models"]))
+    # one reviewed value that no import proposes: gpt-5.6 is gpt-5.6-sol, so gpt-5.5's successor (see the note)
+    assert "successor" not in proposed["gpt-5.5"]
+    proposed["gpt-5.5"]["successor"] = "gpt-5.6-sol"
+    assert proposed == latest["models"]
+    assert latest["models"]["gpt-5.5"]["successor"] == "gpt-5.6-sol"
+    assert "gpt-5.6" not in latest["models"] and shipped["aliases"]["gpt-5.6"] == "gpt-5.6-sol"

@@ -64,11 +64,50 @@ def test_versions_must_have_increasing_dates() -> None:
         RateTable(doc)
 
 
-def test_cache_rates_left_out_fall_back_to_the_input_rate_never_to_zero() -> None:
-    info = RateTable(_doc()).model_info("small", at=date(2025, 1, 1))
+def test_a_model_without_cache_prices_bills_cached_tokens_like_its_input_never_as_free() -> None:
+    # Only a kind that the standard tier (the base) leaves out falls back, in every tier, to that
+    # tier's own input rate: the model has no cache price at all.
+    doc = _doc()
+    doc["versions"][0]["models"]["small"]["rates"]["batch"] = {"input": "0.5", "output": "2.5"}
+    info = RateTable(doc).model_info("small", at=date(2025, 1, 1))
     assert info is not None
-    std = info.rates["standard"]
+    std, batch = info.rates["standard"], info.rates["batch"]
     assert std.cache_read == std.cache_write == std.cache_write_1h == std.input == 1_000_000
+    assert batch.cache_read == batch.cache_write == batch.input == 500_000
+
+
+@pytest.mark.parametrize(("tiers", "long_context", "gap"), [
+    # a batch tier without the cache price the standard tier has: it would bill cache reads at the
+    # batch input price (gemini-pro-latest: $1/M instead of $0.20/M)
+    ({"batch": {"input": "1", "output": "6"}}, None, "rates.batch leaves out cache_read"),
+    ({"flex": {"input": "1", "output": "6"}}, None, "rates.flex leaves out cache_read"),
+    ({"priority": {"input": "4", "cache_write": "5", "output": "24"}}, None, "rates.priority leaves out cache_read"),
+    # a long-context tier without the cache price below the threshold has (grok-4: $6/M instead of $1.50/M)
+    ({}, {"threshold": 128000, "rates": {"standard": {"input": "6", "output": "30"}}},
+     "long_context.rates.standard leaves out cache_read"),
+])
+def test_a_tier_that_leaves_out_a_price_its_base_tier_has_is_refused(
+        tiers: dict[str, Any], long_context: dict[str, Any] | None, gap: str) -> None:
+    doc = _doc()
+    entry = doc["versions"][0]["models"]["m"]
+    entry["rates"]["standard"].update({"cache_read": "0.75", "cache_write": "3.75"})
+    entry["rates"].update(tiers)
+    if long_context is not None:
+        entry["long_context"] = long_context
+    with pytest.raises(RatesError, match=gap):
+        RateTable(doc)
+
+
+def test_a_tier_that_lists_the_prices_of_its_base_tier_loads() -> None:
+    doc = _doc()
+    entry = doc["versions"][0]["models"]["m"]
+    entry["rates"]["standard"]["cache_read"] = "0.75"
+    entry["rates"]["batch"] = {"input": "1.5", "cache_read": "0.375", "output": "7.5"}
+    entry["long_context"] = {"threshold": 128000, "rates": {"standard": {"input": "6", "cache_read": "1.5",
+                                                                          "output": "30"}}}
+    info = RateTable(doc).model_info("m", at=date(2025, 1, 1))
+    assert info is not None
+    assert (info.rates["batch"].cache_read, info.long_context["standard"].cache_read) == (375_000, 1_500_000)
 
 
 # -- versions are folded as merge patches

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pricing import load_rates
+from pricing import load_rates, price_requests
 from synthetic import PLANTS
 from synthetic.catalog import (
     CODE_REVIEW,
@@ -174,8 +174,21 @@ def test_stale_rows_carry_the_version_before_the_change_and_its_cost() -> None:
     table = load_rates()
     started = rows["started"][stale].astype("datetime64[us]").astype(dt.datetime)
     assert all(table.version_at(s) != change.stale_version for s in started[:50])
-    assert entry["rows"] == stale.sum() and entry["where"]["model"] == change.model
-    assert entry["detail"]["rows_with_delta"] > 0 and entry["expected_nanos"] != 0
+    assert entry["where"]["model"] == change.model
+    # rows: the stale rows whose logged cost differs from the current rates (what re-pricing finds);
+    # the daemon stamps every row it prices with the old version, most of them on unchanged models
+    names = np.array(g.plan.models.facts.names, dtype=object)
+    current = price_requests(
+        table, model=names[rows["model"][stale]], service_tier=np.array(SERVICE_TIERS, dtype=object)[
+            rows["tier"][stale]], input_tokens=rows["input_tokens"][stale],
+        cache_read_tokens=rows["cache_read_tokens"][stale], cache_write_tokens=rows["cache_write_tokens"][stale],
+        output_tokens=rows["output_tokens"][stale], started_at=rows["started"][stale].astype("datetime64[us]"))
+    current_cost = np.where(rows["status"][stale] == 200, current.cost_nanos, 0)
+    differs = rows["cost_nanos"][stale] != current_cost
+    assert entry["rows"] == entry["detail"]["rows_with_delta"] == differs.sum() > 0
+    assert entry["detail"]["rows_stamped"] == stale.sum() > entry["rows"]
+    assert entry["expected_nanos"] == int((rows["cost_nanos"][stale] - current_cost).sum()) != 0
+    assert f"{entry['rows']} rows logged at a price that differs" in entry["what"]
 
 
 def test_unattributed_rows_have_no_project_and_no_tier() -> None:
