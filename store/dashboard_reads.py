@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from store.runs import Conn
 
@@ -58,3 +58,13 @@ def spend_by_day(conn: Conn, workspace_id: int, first_day: date, end_day: date) 
         (workspace_id, first_day, end_day),
     ).fetchall()
     return [SpendLine(*row) for row in rows]
+
+
+def requests_synced_after(conn: Conn, workspace_id: int, as_of: datetime) -> tuple[int, int]:
+    """(requests, cost_nanos) already started but synced after `as_of`: late rows a later refresh adds."""
+    row = conn.execute(
+        """select count(*), coalesce(sum(cost_nanos), 0)::bigint from meter.requests
+           where workspace_id = %s and started_at < %s and synced_at > %s""",
+        (workspace_id, as_of, as_of),
+    ).fetchone()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))

@@ -52,10 +52,15 @@ class RunSpec:
     lock_scope: str | None = None
     task_id: str | None = None
     worker: str | None = None
+    attempt: int = 0  # Celery's retry count: a retry is not a redelivery of a delivery that died
+    replay: bool = False
+
+    @property
+    def scope(self) -> str:
+        return self.lock_scope if self.lock_scope is not None else f"{self.window_start}|{self.window_end}"
 
     def lock_key(self) -> int:
-        scope = self.lock_scope if self.lock_scope is not None else f"{self.window_start}|{self.window_end}"
-        digest = hashlib.blake2b(f"{self.job}|{self.workspace_id}|{scope}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(f"{self.job}|{self.workspace_id}|{self.scope}".encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big", signed=True)
 
 
@@ -89,23 +94,24 @@ def describe_failure(error: BaseException) -> str:
 
 @contextmanager
 def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run | None]:
-    """Yield an open Run, or None when another delivery of this very job (same as_of) is running.
+    """Yield an open Run, or None when a live run is already doing this very work (same as_of).
 
-    Raises JobBusy when the lock is held for other work (e.g. a refresh for another as_of), so the
-    task is retried rather than dropped. `conn` must be autocommit and stay with this job until the
-    block ends: it holds the session-level advisory lock, which Postgres releases if the worker dies.
+    Raises JobBusy when the lock is held for other work (a refresh for another as_of) or by a session
+    that is dying (a worker killed a moment ago), so the task is retried rather than dropped. `conn`
+    must be autocommit and stay with this job until the block ends: it holds the session-level
+    advisory lock, which Postgres releases when the session ends.
     """
     key = spec.lock_key()
     row = conn.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()
     if row is None or not row[0]:
-        holder = _running_run(conn, spec)
-        if holder is not None and holder[1] == spec.as_of:
-            log.info("%s for workspace %s as of %s is already running as run %s; skipping this copy",
-                     spec.job, spec.workspace_id, spec.as_of, holder[0])
+        holder = _live_holder(conn, spec)
+        if holder is not None and holder == (spec.as_of, spec.replay):
+            log.info("%s for workspace %s as of %s is already running; skipping this copy",
+                     spec.job, spec.workspace_id, spec.as_of)
             yield None
             return
         raise JobBusy(f"another {spec.job} of workspace {spec.workspace_id} is running"
-                      f"{f' (run {holder[0]}, as of {holder[1]})' if holder else ''}; retrying later")
+                      f"{f' (as of {holder[0]})' if holder else ''}; retrying later")
     try:
         run = Run(id=_open_run(conn, spec), spec=spec, conn=conn)
         try:
@@ -121,33 +127,27 @@ def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run | None]:
         _unlock(conn, key)
 
 
-def _scope_condition(spec: RunSpec) -> tuple[str, tuple[object, ...]]:
-    """SQL matching the runs that share this job's lock: the workspace, or the workspace and window."""
-    if spec.lock_scope is not None:
-        return "workspace_id = %s and job = %s", (spec.workspace_id, spec.job)
-    return ("workspace_id = %s and job = %s and window_start is not distinct from %s "
-            "and window_end is not distinct from %s",
-            (spec.workspace_id, spec.job, spec.window_start, spec.window_end))
-
-
-def _running_run(conn: Conn, spec: RunSpec) -> tuple[int, datetime] | None:
-    condition, params = _scope_condition(spec)
+def _live_holder(conn: Conn, spec: RunSpec) -> tuple[datetime, bool] | None:
+    """(as_of, replay) of the running run of this scope whose session is still alive, if any."""
     row = conn.execute(
-        f"select id, as_of from analysis.runs where {condition} and status = 'running' order by id desc limit 1",
-        params,
+        """select r.as_of, r.replay from analysis.runs r
+           join pg_stat_activity a on a.pid = r.backend_pid
+           where r.workspace_id = %s and r.job = %s and r.lock_scope = %s and r.status = 'running'
+           order by r.id desc limit 1""",
+        (spec.workspace_id, spec.job, spec.scope),
     ).fetchone()
-    return None if row is None else (int(row[0]), row[1])
+    return None if row is None else (row[0], bool(row[1]))
 
 
 def _open_run(conn: Conn, spec: RunSpec) -> int:
-    condition, params = _scope_condition(spec)
     with conn.transaction():
         row = conn.execute(
             """insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at,
-                                          as_of, task_id, worker)
-               values (%s, %s, 'running', %s, %s, clock_timestamp(), %s, %s, %s) returning id""",
+                                          as_of, task_id, worker, lock_scope, backend_pid, attempt, replay)
+               values (%s, %s, 'running', %s, %s, clock_timestamp(), %s, %s, %s, %s, pg_backend_pid(), %s, %s)
+               returning id""",
             (spec.workspace_id, spec.job, spec.window_start, spec.window_end, spec.as_of, spec.task_id,
-             spec.worker),
+             spec.worker, spec.scope, spec.attempt, spec.replay),
         ).fetchone()
         assert row is not None
         run_id = int(row[0])
@@ -157,25 +157,29 @@ def _open_run(conn: Conn, spec: RunSpec) -> int:
                   set status = 'failed', finished_at = clock_timestamp(),
                       error = '{ABANDONED_PREFIX} the worker running it stopped before finishing; superseded by run '
                               || %s::text
-                where {condition} and status = 'running' and id <> %s""",
-            (run_id, *params, run_id),
+                where workspace_id = %s and job = %s and lock_scope = %s and status = 'running' and id <> %s""",
+            (run_id, spec.workspace_id, spec.job, spec.scope, run_id),
         )
     return run_id
 
 
 def _refuse_poisoned(conn: Conn, spec: RunSpec) -> None:
-    """Stop a job whose deliveries keep dying (redelivered forever otherwise: Redis has no delivery count)."""
-    condition, params = _scope_condition(spec)
+    """Stop a delivery that keeps dying: Redis keeps no delivery count, so an out-of-memory job would be
+    redelivered forever. Only deaths of this very delivery count (same task id and retry number), so a
+    transient retry, a dropped connection that was retried, or a fresh enqueue starts from zero."""
+    if spec.task_id is None:
+        return
     row = conn.execute(
-        f"""select count(*) from analysis.runs
-            where {condition} and as_of is not distinct from %s and status = 'failed' and error like %s""",
-        (*params, spec.as_of, f"{ABANDONED_PREFIX}%"),
+        """select count(*) from analysis.runs
+           where workspace_id = %s and job = %s and lock_scope = %s and task_id = %s and attempt = %s
+             and status = 'failed' and error like %s""",
+        (spec.workspace_id, spec.job, spec.scope, spec.task_id, spec.attempt, f"{ABANDONED_PREFIX}%"),
     ).fetchone()
     died = int(row[0]) if row else 0
     if died >= MAX_ABANDONED_DELIVERIES:
         raise GiveUpError(
-            f"given up: {died} earlier deliveries of this {spec.job} died mid-run (killed for memory or the "
-            "hard time limit?); look at the worker logs, then enqueue it again"
+            f"given up: {died} deliveries of this {spec.job} (task {spec.task_id}) died mid-run (killed for "
+            "memory or the hard time limit?); look at the worker logs, then enqueue it again"
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,9 @@ try:  # the rates commands live beside the price table
     cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
 except ImportError:  # pragma: no cover - only while pricing/ is being built
     pass
+
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 def _fail(message: str, code: int) -> None:
@@ -61,13 +65,18 @@ def seed(
     from workers.db import connect
     from workers.settings import database_url_only
 
+    if not SLUG.fullmatch(workspace):
+        raise UserError(f"'{workspace}' is not a slug: use lowercase letters, digits and dashes, like acme-ai")
     unknown = sorted(set(plant or []) - set(PLANTS))
     if unknown:
         _fail(f"unknown pattern(s) {', '.join(unknown)}; choose from {', '.join(PLANTS)}", 2)
     plants = frozenset() if no_plants else frozenset(plant) if plant else frozenset(PLANTS)
+    try:
+        end = date.fromisoformat(end_date) if end_date else None
+    except ValueError:
+        raise UserError(f"--end-date '{end_date}' is not a date like 2026-11-26") from None
     options = SeedOptions(slug=workspace, days=days, requests_per_day=requests_per_day, seed=seed,
-                          end_date=date.fromisoformat(end_date) if end_date else None, plants=plants,
-                          append=append)
+                          end_date=end, plants=plants, append=append)
     with connect(database_url_only()) as conn:
         try:
             report = seed_workspace(conn, options)
@@ -103,16 +112,33 @@ def refresh(
 
             from workers.app import app
 
+            _require_broker(app)
             result = app.send_task("halton.refresh_workspace",
                                    kwargs={"workspace_id": ws.id, "as_of": moment.isoformat(), "replay": replay})
             try:
                 outcome = result.get(timeout=timeout)
             except CeleryTimeout:
+                result.backend.remove_pending_result(result)  # type: ignore[attr-defined]  # stop listening
                 raise ConfigError(f"no worker finished the refresh within {timeout:.0f}s; is a worker running "
-                                  f"on the analysis queue? (task id {result.id})") from None
+                                  f"on the analysis queue? The task stays queued and runs when one starts "
+                                  f"(task id {result.id})") from None
         else:
             outcome = jobs.refresh_workspace(conn, ws.id, moment, replay=replay).to_dict()
     typer.echo(json.dumps(outcome, default=str))
+
+
+def _require_broker(app: object) -> None:
+    """Fail in seconds with one line when Redis is unreachable (Celery would retry for long)."""
+    import kombu.exceptions
+
+    from workers.db import redact_url
+    from workers.settings import get_settings
+
+    try:
+        with app.connection_for_write() as connection:  # type: ignore[attr-defined]
+            connection.ensure_connection(max_retries=1, timeout=3)
+    except (kombu.exceptions.OperationalError, OSError) as error:
+        raise ConfigError(f"cannot reach Redis at {redact_url(get_settings().redis_url)}: {error}") from None
 
 
 @cli.command()
@@ -163,9 +189,11 @@ def demo(
 
 
 def main() -> None:
+    import os
+
     import psycopg
 
-    from workers.errors import TransientError
+    from workers.errors import FleetError, TransientError
 
     try:
         cli()  # standalone: click prints usage errors and exits with each command's code
@@ -179,6 +207,13 @@ def main() -> None:
         _report(f"the schema is missing or old ({str(error).splitlines()[0]}); run `halton-workers migrate`", 2)
     except psycopg.OperationalError as error:
         _report(f"database error: {str(error).strip().splitlines()[0]}", 2)
+    except FleetError as error:
+        _report(str(error), 1)
+    except Exception as error:
+        if os.environ.get("HALTON_DEBUG"):
+            raise
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        _report(f"unexpected {type(error).__name__}: {first_line} (HALTON_DEBUG=1 shows the traceback)", 1)
 
 
 def _report(message: str, code: int) -> None:

@@ -157,6 +157,6 @@ def price(
         typer.echo(f"rates version  {result.rates_version}")
         typer.echo(f"cost           {result.cost_nanos} nanos = ${usd}")
     else:
-        typer.echo(f"unpriced: {result.reason}")
+        typer.echo(f"unpriced: {result.reason}", err=True)
     if not result.priced:
         raise typer.Exit(EXIT_UNPRICED)

@@ -79,9 +79,19 @@ def current_pool() -> ConnectionPool[Conn]:
 
 
 @contextmanager
-def pooled_connection() -> Iterator[Conn]:
+def pooled_connection(statement_timeout_s: float | None = None) -> Iterator[Conn]:
+    """A pooled connection; with a statement timeout, Postgres cancels a statement that would outlast
+    the task's soft limit, so the job fails cleanly instead of being interrupted mid-statement."""
     with current_pool().connection() as conn:
-        yield conn
+        if statement_timeout_s is None:
+            yield conn
+            return
+        conn.execute(f"set statement_timeout = {max(1, int(statement_timeout_s * 1000))}")
+        try:
+            yield conn
+        finally:
+            if not conn.closed and not conn.broken:
+                conn.execute("reset statement_timeout")
 
 
 def require_reachable(url: str) -> None:

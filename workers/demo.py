@@ -154,6 +154,10 @@ def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], conso
                                "project"))
     console.print(_spend_table("Top models", dashboard_reads.spend_by_model(conn, workspace.id, first, end),
                                "provider / model"))
+    late, late_nanos = dashboard_reads.requests_synced_after(conn, workspace.id, datetime.now(UTC))
+    if late:
+        console.print(f"{late:,} requests ({dollars(late_nanos)}) of these days sync later than now (an offline "
+                      "laptop); the next refresh adds them.")
     last_week = dashboard_reads.spend_by_day(conn, workspace.id, end - timedelta(days=7), end)
     console.print(_spend_table("Last 7 days", last_week, "day"))
     runs = Table(title="Recent runs", title_justify="left")

@@ -21,6 +21,7 @@ from workers.logs import bind_context
 log = logging.getLogger(__name__)
 
 RUN_RETENTION = timedelta(days=90)
+FUTURE_SKEW = timedelta(minutes=5)  # clocks of the dashboard and the workers may differ a little
 
 
 @dataclass(frozen=True)
@@ -50,18 +51,23 @@ def parse_as_of(value: str | datetime | None) -> datetime:
         raise UserError(f"as_of '{value}' is not an ISO moment like 2026-11-26T02:00:00Z") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    moment = moment.astimezone(UTC)
+    if moment > datetime.now(UTC) + FUTURE_SKEW:
+        # a refresh "as of" the future would mark the rollup complete up to then and freeze it
+        raise UserError(f"as_of {moment.isoformat()} is in the future; give a moment that has passed")
+    return moment
 
 
 def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: str | None = None,
-                      replay: bool = False) -> JobOutcome:
+                      replay: bool = False, attempt: int = 0) -> JobOutcome:
     """The nightly refresh of one workspace: rollups now; clustering, checks and savings join here.
 
     `replay` recomputes a moment older than the rollup's (otherwise such a refresh changes nothing)."""
     workspace_by_id(conn, workspace_id)  # a missing workspace is a user error, before any run row
     window = rollup.RollupWindow.ending_before(as_of)
     spec = RunSpec(job="refresh", workspace_id=workspace_id, as_of=as_of, window_start=window.start,
-                   window_end=window.end, lock_scope="workspace", task_id=task_id, worker=worker_name())
+                   window_end=window.end, lock_scope="workspace", task_id=task_id, worker=worker_name(),
+                   attempt=attempt, replay=replay)
     with claimed_run(conn, spec) as run:
         if run is None:
             return JobOutcome("refresh", workspace_id, "skipped")

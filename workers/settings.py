@@ -79,8 +79,10 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must be a redis:// URL")
+        if not value.startswith(("redis://", "rediss://", "redis+socket://")):
+            raise ValueError("must be a redis://, rediss:// or redis+socket:// URL")
+        if value.startswith("rediss://") and "ssl_cert_reqs=" not in value:
+            raise ValueError("a rediss:// URL needs ?ssl_cert_reqs=required (or optional, none) for Celery")
         return value
 
     @field_validator("nightly_schedule")

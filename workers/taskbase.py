@@ -8,39 +8,23 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import httpx
-import kombu.exceptions
-import psycopg
-import redis.exceptions
 from celery import Task
 
 from workers.app import app
 from workers.errors import TransientError, UserError
+from workers.failures import is_transient
 from workers.logs import bind_context
 from workers.queues import TASK_FAMILIES, Family
 
 log = logging.getLogger(__name__)
 
-# One place decides what is worth retrying: lost connections and overloaded providers.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    psycopg.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    kombu.exceptions.OperationalError,
-    httpx.TransportError,
-)
-
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def is_transient(error: BaseException) -> bool:
-    return isinstance(error, (TransientError, *TRANSIENT_ERRORS))
 
 
 class FleetTask(Task[Any, Any]):
     """Base class: retries with exponential backoff and jitter, only for transient errors."""
 
-    autoretry_for = (TransientError, *TRANSIENT_ERRORS)
+    autoretry_for = (TransientError,)  # the task wrapper turns transient failures into TransientError
     # 15 s, 30 s, … capped at 10 min: about 40 minutes in all, enough to ride out a database failover
     retry_backoff = 15
     retry_backoff_max = 600
@@ -64,7 +48,14 @@ def fleet_task(name: str, family: Family) -> Callable[[F], Any]:
             if "workspace_id" in kwargs:
                 context["workspace"] = kwargs["workspace_id"]
             with bind_context(**context):
-                return fn(self, *args, **kwargs)
+                try:
+                    return fn(self, *args, **kwargs)
+                except TransientError:
+                    raise
+                except Exception as error:
+                    if is_transient(error):
+                        raise TransientError(f"{type(error).__name__}: {error}") from error
+                    raise
 
         return app.task(name=full_name, base=FleetTask, bind=True)(logged)
 

@@ -14,12 +14,18 @@ from workers.queues import Family
 from workers.taskbase import fleet_task
 
 
+def statement_timeout(task: Task[Any, Any]) -> float | None:
+    """A margin below the soft time limit, so a long statement ends before the limit interrupts it."""
+    soft = task.soft_time_limit
+    return None if soft is None else max(soft * 0.9, soft - 30)
+
+
 @fleet_task("refresh_workspace", Family.ANALYSIS)
 def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None,
                            replay: bool = False) -> dict[str, Any]:
-    with db.pooled_connection() as conn:
+    with db.pooled_connection(statement_timeout(self)) as conn:
         outcome = jobs.refresh_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id,
-                                         replay=bool(replay))
+                                         replay=bool(replay), attempt=self.request.retries or 0)
     return outcome.to_dict()
 
 

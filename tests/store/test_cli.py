@@ -43,6 +43,32 @@ def test_a_malformed_as_of_is_one_line(db_conn: Conn, fleet_env: dict[str, str])
     assert done.stderr.strip() == "error: as_of 'yesterday-ish' is not an ISO moment like 2026-11-26T02:00:00Z"
 
 
+def test_an_as_of_in_the_future_is_refused(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    make_workspace(db_conn, "acme")
+    done = run_cli(fleet_env, "refresh", "--workspace", "acme", "--as-of", "2062-01-01T00:00:00Z")
+    assert done.returncode == 1 and "is in the future" in done.stderr
+    assert db_conn.execute("select count(*) from analysis.runs").fetchone() == (0,)
+
+
+def test_a_malformed_seed_end_date_is_one_line(fleet_env: dict[str, str]) -> None:
+    done = run_cli(fleet_env, "seed", "--workspace", "x", "--end-date", "nope")
+    assert done.returncode == 1 and done.stderr.strip() == "error: --end-date 'nope' is not a date like 2026-11-26"
+
+
+def test_an_unreachable_redis_is_one_line_for_via_queue(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    make_workspace(db_conn, "acme")
+    env = {**fleet_env, "REDIS_URL": "redis://127.0.0.1:9/0"}
+    done = run_cli(env, "refresh", "--workspace", "acme", "--via-queue")
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: cannot reach Redis at redis://127.0.0.1:9/0")
+
+
+def test_a_slug_with_spaces_is_refused_before_seeding(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    done = run_cli(fleet_env, "seed", "--workspace", "Bad Slug!")
+    assert done.returncode == 1 and "is not a slug" in done.stderr
+    assert db_conn.execute("select count(*) from meter.workspaces").fetchone() == (0,)
+
+
 def test_an_unknown_slug_is_one_line_and_writes_nothing(db_conn: Conn, fleet_env: dict[str, str]) -> None:
     done = run_cli(fleet_env, "refresh", "--workspace", "nope")
     assert done.returncode == 1

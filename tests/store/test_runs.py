@@ -22,9 +22,10 @@ def other_conn(database_url: str) -> Iterator[Conn]:
         yield conn
 
 
-def spec(workspace_id: int, job: str = "test_job", as_of: datetime = AS_OF, lock_scope: str | None = None) -> RunSpec:
+def spec(workspace_id: int, job: str = "test_job", as_of: datetime = AS_OF, lock_scope: str | None = None,
+         task_id: str | None = None, attempt: int = 0, replay: bool = False) -> RunSpec:
     return RunSpec(job=job, workspace_id=workspace_id, as_of=as_of, window_start=as_of, window_end=as_of,
-                   lock_scope=lock_scope)
+                   lock_scope=lock_scope, task_id=task_id, attempt=attempt, replay=replay)
 
 
 def die(conn: Conn, database_url: str, run_spec: RunSpec) -> None:
@@ -140,14 +141,52 @@ def test_a_workspace_scoped_job_abandons_dead_runs_of_any_window(db_conn: Conn, 
     assert statuses == [("failed", "abandoned:"), ("succeeded", None)]
 
 
-def test_a_job_whose_deliveries_keep_dying_is_given_up(db_conn: Conn, database_url: str) -> None:
+def test_a_delivery_that_keeps_dying_is_given_up(db_conn: Conn, database_url: str) -> None:
     ws = make_workspace(db_conn).workspace_id
     for _ in range(MAX_ABANDONED_DELIVERIES):
-        die(db_conn, database_url, spec(ws))
-    with pytest.raises(GiveUpError), claimed_run(db_conn, spec(ws)):
+        die(db_conn, database_url, spec(ws, task_id="t-1"))
+    with pytest.raises(GiveUpError), claimed_run(db_conn, spec(ws, task_id="t-1")):
         pass
     last = db_conn.execute("select status, error from analysis.runs order by id desc limit 1").fetchone()
     assert last is not None and last[0] == "failed" and "given up" in last[1]
+
+
+@pytest.mark.parametrize("again", [{"task_id": "t-2"}, {"task_id": "t-1", "attempt": 1}],
+                         ids=["a fresh enqueue", "a transient retry"])
+def test_a_fresh_enqueue_or_a_retry_starts_counting_deaths_from_zero(
+    db_conn: Conn, database_url: str, again: dict[str, object]
+) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    for _ in range(MAX_ABANDONED_DELIVERIES):
+        die(db_conn, database_url, spec(ws, task_id="t-1"))
+    with claimed_run(db_conn, spec(ws, **again)) as run:  # type: ignore[arg-type]
+        assert run is not None
+        with run.results():
+            pass
+
+
+def test_a_replay_is_not_skipped_as_a_copy_of_a_plain_refresh(db_conn: Conn, other_conn: Conn) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    with claimed_run(db_conn, spec(ws, lock_scope="workspace")) as first:
+        assert first is not None
+        with pytest.raises(JobBusy), claimed_run(other_conn, spec(ws, lock_scope="workspace", replay=True)):
+            pass
+        with first.results():
+            pass
+
+
+def test_runs_under_other_lock_scopes_are_not_abandoned(db_conn: Conn, other_conn: Conn) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    with claimed_run(db_conn, spec(ws, lock_scope="provider:openai")) as openai_run:
+        assert openai_run is not None
+        with claimed_run(other_conn, spec(ws, lock_scope="provider:anthropic")) as anthropic_run:
+            assert anthropic_run is not None
+            with anthropic_run.results():
+                pass
+        assert db_conn.execute(
+            "select status from analysis.runs where lock_scope = 'provider:openai'").fetchone() == ("running",)
+        with openai_run.results():
+            pass
 
 
 def test_a_job_that_never_writes_results_fails_its_run(db_conn: Conn) -> None:

@@ -12,7 +12,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_an_unpriced_model_exits_3() -> None:
     done = run_cli("rates", "price", "no-such-model", "--input", "10", "--output", "1")
-    assert done.returncode == 3 and "unknown model 'no-such-model'" in done.stdout
+    assert done.returncode == 3 and "unknown model 'no-such-model'" in done.stderr
 
 
 def test_an_unknown_seed_pattern_exits_2_with_the_choices() -> None:

@@ -42,7 +42,12 @@ def test_missing_database_url_names_the_variable(monkeypatch: pytest.MonkeyPatch
 
 def test_malformed_redis_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     message = load(monkeypatch, DATABASE_URL=GOOD["DATABASE_URL"], REDIS_URL="http://nope")
-    assert message == "REDIS_URL: must be a redis:// URL"
+    assert message == "REDIS_URL: must be a redis://, rediss:// or redis+socket:// URL"
+
+
+def test_a_tls_redis_url_must_say_how_to_check_certificates(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = load(monkeypatch, DATABASE_URL=GOOD["DATABASE_URL"], REDIS_URL="rediss://broker:6380/0")
+    assert message.startswith("REDIS_URL: a rediss:// URL needs ?ssl_cert_reqs=required")
 
 
 def test_a_bad_encryption_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,7 @@
+-- What a run needs to tell a live duplicate from a dead one and a retry from a redelivery.
+alter table analysis.runs
+    add column lock_scope  text null,     -- the lock this run held: its window, or a wider scope ('workspace')
+    add column backend_pid integer null,  -- the Postgres session holding that lock while the run is alive
+    add column attempt     integer not null default 0,  -- Celery's retry count of the delivery
+    add column replay      boolean not null default false;
+create index runs_running_scope on analysis.runs (workspace_id, job, lock_scope) where status = 'running';
