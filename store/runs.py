@@ -118,6 +118,10 @@ def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run | None]:
             _refuse_poisoned(conn, spec)
             yield run
         except BaseException as error:
+            if _mid_statement(conn):
+                # interrupted inside a statement (a soft time limit): the session cannot be used again;
+                # closing it rolls back and frees the lock, and the next run marks this one abandoned
+                conn.close()
             _mark_failed(conn, run.id, describe_failure(error))
             raise
         if not run.closed:
@@ -181,6 +185,10 @@ def _refuse_poisoned(conn: Conn, spec: RunSpec) -> None:
             f"given up: {died} deliveries of this {spec.job} (task {spec.task_id}) died mid-run (killed for "
             "memory or the hard time limit?); look at the worker logs, then enqueue it again"
         )
+
+
+def _mid_statement(conn: Conn) -> bool:
+    return not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE
 
 
 def _mark_failed(conn: Conn, run_id: int, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -194,3 +195,35 @@ def test_a_job_that_never_writes_results_fails_its_run(db_conn: Conn) -> None:
     with pytest.raises(RuntimeError, match="without closing"), claimed_run(db_conn, spec(ws)) as run:
         assert run is not None
     assert db_conn.execute("select status from analysis.runs").fetchone() == ("failed",)
+
+
+def test_a_job_interrupted_inside_a_statement_frees_its_lock(db_conn: Conn, database_url: str) -> None:
+    """A soft time limit fires while a statement runs: the session is closed, so the lock and the
+    transaction go with it instead of staying wedged on a busy connection."""
+    ws = make_workspace(db_conn).workspace_id
+    conn = psycopg.connect(database_url, autocommit=True)
+    pid = conn.info.backend_pid
+
+    def soft_limit(signum: int, frame: object) -> None:
+        raise TimeoutError("soft time limit")
+
+    previous = signal.signal(signal.SIGALRM, soft_limit)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(TimeoutError), claimed_run(conn, spec(ws)) as run:
+            assert run is not None
+            conn.execute("select pg_sleep(2)")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert conn.closed
+    deadline = time.monotonic() + 10
+    while db_conn.execute("select 1 from pg_stat_activity where pid = %s", (pid,)).fetchone():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with claimed_run(db_conn, spec(ws)) as again:
+        assert again is not None
+        with again.results():
+            pass
+    statuses = db_conn.execute("select status, left(error, 10) from analysis.runs order by id").fetchall()
+    assert statuses == [("failed", "abandoned:"), ("succeeded", None)]
