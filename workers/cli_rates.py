@@ -93,6 +93,7 @@ def check(
     found = check_file(rates_file)
     problems = [str(p) for p in errors(found)]
     warnings = [str(p) for p in found if p.warning]
+    seen: list[tuple[str, str, str]] | None = None
     if traffic and not problems:
         if not database_url:
             raise _fail("--traffic needs --database-url or DATABASE_URL")
@@ -112,7 +113,8 @@ def check(
         raise typer.Exit(EXIT_PROBLEMS)
     table = load_rates(rates_file)
     typer.echo(f"ok: {len(table.versions)} versions (latest {table.latest_version}), "
-               f"{len(table.all_models())} models, {len(table.aliases)} aliases")
+               f"{len(table.all_models())} models, {len(table.aliases)} aliases"
+               + ("" if seen is None else f"; all {len(seen)} model/tier pairs seen in meter.requests have a rate"))
 
 
 @rates_app.command()

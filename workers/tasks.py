@@ -3,6 +3,7 @@ plain job function from workers.jobs. The dashboard enqueues them by name (see R
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
@@ -31,8 +32,12 @@ def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str |
 
 @fleet_task("nightly_fanout", Family.FANOUT)
 def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
-    """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs)."""
-    moment = jobs.parse_as_of(as_of)
+    """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs).
+
+    Beat cannot pass its scheduled time, so without an as_of the fan-out takes the start of the current
+    hour: a retry or redelivery of the same fan-out then sends the same as_of, and its refreshes are
+    recognised as copies instead of running a second time."""
+    moment = jobs.parse_as_of(as_of) if as_of else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with db.pooled_connection() as conn:
         plan = plan_fanout(all_workspace_ids(conn), moment)
 
