@@ -220,6 +220,16 @@ def latest_runs(conn: Conn, workspace_id: int, limit: int = 10) -> list[tuple[An
     ).fetchall()
 
 
+def fail_running_runs_of_task(conn: Conn, task_id: str, message: str) -> int:
+    """Close the runs a killed delivery left open (called from the worker's parent process)."""
+    cursor = conn.execute(
+        """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s
+           where task_id = %s and status = 'running'""",
+        (message[:ERROR_MESSAGE_LIMIT], task_id),
+    )
+    return cursor.rowcount
+
+
 def latest_finished_run(conn: Conn, workspace_id: int, job: str, since: datetime) -> tuple[str, str | None] | None:
     """(status, error) of the newest finished run of `job` started since `since`, if any."""
     row = conn.execute(

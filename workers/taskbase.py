@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from celery import Task
+from celery.exceptions import TimeLimitExceeded
 
 from workers.app import app
 from workers.errors import TransientError, UserError
@@ -32,6 +33,26 @@ class FleetTask(Task[Any, Any]):
     max_retries = 8
     # expected failures are logged without a traceback and not reported as crashes
     throws = (UserError,)
+
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """On a hard time limit Celery kills the child and calls this in the parent, and acknowledges the
+        task: close the run the child left open, so it does not wait for the next run to be abandoned."""
+        if isinstance(exc, TimeLimitExceeded):
+            close_runs_after_hard_limit(task_id, self.time_limit)
+
+
+def close_runs_after_hard_limit(task_id: str, limit: float | None) -> None:
+    from store.runs import fail_running_runs_of_task
+    from workers.db import connect
+    from workers.settings import get_settings
+
+    message = (f"hard time limit ({limit:.0f}s) exceeded: the worker process was killed; raise the limit or "
+               "look at why the job is slow") if limit else "hard time limit exceeded: the worker process was killed"
+    try:
+        with connect(get_settings().database_url) as conn:  # a one-off connection: no pool in the parent
+            fail_running_runs_of_task(conn, task_id, message)
+    except Exception:  # the parent must keep serving; the next run marks the run abandoned instead
+        log.warning("could not close the runs of task %s after its hard time limit", task_id, exc_info=True)
 
 
 def fleet_task(name: str, family: Family) -> Callable[[F], Any]:

@@ -227,3 +227,22 @@ def test_a_job_interrupted_inside_a_statement_frees_its_lock(db_conn: Conn, data
             pass
     statuses = db_conn.execute("select status, left(error, 10) from analysis.runs order by id").fetchall()
     assert statuses == [("failed", "abandoned:"), ("succeeded", None)]
+
+
+def test_a_hard_time_limit_closes_the_run_its_killed_delivery_left_open(
+    db_conn: Conn, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers.settings import get_settings
+    from workers.taskbase import close_runs_after_hard_limit
+
+    ws = make_workspace(db_conn).workspace_id
+    die(db_conn, database_url, spec(ws, task_id="t-hard"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
+    get_settings.cache_clear()
+    try:
+        close_runs_after_hard_limit("t-hard", 1800)
+    finally:
+        get_settings.cache_clear()
+    row = db_conn.execute("select status, error from analysis.runs").fetchone()
+    assert row is not None and row[0] == "failed" and row[1].startswith("hard time limit (1800s) exceeded")
