@@ -52,7 +52,7 @@ class RunSpec:
     lock_scope: str | None = None
     task_id: str | None = None
     worker: str | None = None
-    attempt: int = 0  # Celery's retry count: a retry is not a redelivery of a delivery that died
+    attempt: int = 0  # Celery's retry count, recorded for whoever reads the runs
     replay: bool = False
 
     @property
@@ -93,35 +93,29 @@ def describe_failure(error: BaseException) -> str:
 
 
 @contextmanager
-def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run | None]:
-    """Yield an open Run, or None when a live run is already doing this very work (same as_of).
+def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run]:
+    """Yield an open Run holding the job's lock; raise JobBusy when another session holds it.
 
-    Raises JobBusy when the lock is held for other work (a refresh for another as_of) or by a session
-    that is dying (a worker killed a moment ago), so the task is retried rather than dropped. `conn`
-    must be autocommit and stay with this job until the block ends: it holds the session-level
-    advisory lock, which Postgres releases when the session ends.
+    A held lock is never taken to mean "someone else is doing this": the holder may be a worker killed
+    a moment ago whose session has not ended yet, and skipping would lose the job. The busy task is
+    retried with backoff instead; a rerun of the same work is idempotent and cheap. `conn` must be
+    autocommit and stay with this job until the block ends: it holds the session-level advisory lock,
+    which Postgres releases when the session ends.
     """
     key = spec.lock_key()
     row = conn.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()
     if row is None or not row[0]:
-        holder = _live_holder(conn, spec)
-        if holder is not None and holder == (spec.as_of, spec.replay):
-            log.info("%s for workspace %s as of %s is already running; skipping this copy",
-                     spec.job, spec.workspace_id, spec.as_of)
-            yield None
-            return
+        holder = _running_as_of(conn, spec)
         raise JobBusy(f"another {spec.job} of workspace {spec.workspace_id} is running"
-                      f"{f' (as of {holder[0]})' if holder else ''}; retrying later")
+                      f"{f' (as of {holder})' if holder else ''}; retrying later")
     try:
         run = Run(id=_open_run(conn, spec), spec=spec, conn=conn)
         try:
             _refuse_poisoned(conn, spec)
             yield run
         except BaseException as error:
-            if _mid_statement(conn):
-                # interrupted inside a statement (a soft time limit): the session cannot be used again;
-                # closing it rolls back and frees the lock, and the next run marks this one abandoned
-                conn.close()
+            if _mid_statement(conn) and not _recover(conn):
+                conn.close()  # rolls back and frees the lock; the next run marks this one abandoned
             _mark_failed(conn, run.id, describe_failure(error))
             raise
         if not run.closed:
@@ -131,16 +125,13 @@ def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run | None]:
         _unlock(conn, key)
 
 
-def _live_holder(conn: Conn, spec: RunSpec) -> tuple[datetime, bool] | None:
-    """(as_of, replay) of the running run of this scope whose session is still alive, if any."""
+def _running_as_of(conn: Conn, spec: RunSpec) -> datetime | None:
     row = conn.execute(
-        """select r.as_of, r.replay from analysis.runs r
-           join pg_stat_activity a on a.pid = r.backend_pid
-           where r.workspace_id = %s and r.job = %s and r.lock_scope = %s and r.status = 'running'
-           order by r.id desc limit 1""",
+        """select as_of from analysis.runs where workspace_id = %s and job = %s and lock_scope = %s
+           and status = 'running' order by id desc limit 1""",
         (spec.workspace_id, spec.job, spec.scope),
     ).fetchone()
-    return None if row is None else (row[0], bool(row[1]))
+    return None if row is None else row[0]
 
 
 def _open_run(conn: Conn, spec: RunSpec) -> int:
@@ -168,16 +159,16 @@ def _open_run(conn: Conn, spec: RunSpec) -> int:
 
 
 def _refuse_poisoned(conn: Conn, spec: RunSpec) -> None:
-    """Stop a delivery that keeps dying: Redis keeps no delivery count, so an out-of-memory job would be
-    redelivered forever. Only deaths of this very delivery count (same task id and retry number), so a
-    transient retry, a dropped connection that was retried, or a fresh enqueue starts from zero."""
+    """Stop a task that keeps dying: Redis keeps no delivery count, so an out-of-memory job would be
+    redelivered forever. Deaths of this task id count, whatever its retry number; a fresh enqueue (a new
+    task id) starts from zero."""
     if spec.task_id is None:
         return
     row = conn.execute(
         """select count(*) from analysis.runs
-           where workspace_id = %s and job = %s and lock_scope = %s and task_id = %s and attempt = %s
+           where workspace_id = %s and job = %s and lock_scope = %s and task_id = %s
              and status = 'failed' and error like %s""",
-        (spec.workspace_id, spec.job, spec.scope, spec.task_id, spec.attempt, f"{ABANDONED_PREFIX}%"),
+        (spec.workspace_id, spec.job, spec.scope, spec.task_id, f"{ABANDONED_PREFIX}%"),
     ).fetchone()
     died = int(row[0]) if row else 0
     if died >= MAX_ABANDONED_DELIVERIES:
@@ -189,6 +180,24 @@ def _refuse_poisoned(conn: Conn, spec: RunSpec) -> None:
 
 def _mid_statement(conn: Conn) -> bool:
     return not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE
+
+
+def _recover(conn: Conn) -> bool:
+    """Make a connection interrupted inside a statement (a soft time limit) usable again.
+
+    psycopg cannot: the interrupted statement's result is still pending. So cancel it on the server,
+    drain the result with the libpq calls underneath, and roll back, keeping the session and its lock
+    so the run can be marked failed with its real reason and the lock released as usual.
+    """
+    try:
+        conn.cancel_safe(timeout=5)
+        while conn.pgconn.get_result() is not None:
+            pass
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.pgconn.exec_(b"rollback")
+        return conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    except psycopg.Error:
+        return False
 
 
 def _mark_failed(conn: Conn, run_id: int, message: str) -> None:

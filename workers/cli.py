@@ -203,7 +203,7 @@ def main() -> None:
         _report(str(error), 1)
     except TransientError as error:
         _report(str(error), 75)  # EX_TEMPFAIL: try again later
-    except psycopg.errors.UndefinedTable as error:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as error:
         _report(f"the schema is missing or old ({str(error).splitlines()[0]}); run `halton-workers migrate`", 2)
     except psycopg.OperationalError as error:
         _report(f"database error: {str(error).strip().splitlines()[0]}", 2)

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -24,10 +25,11 @@ def redact_url(url: str) -> str:
     return re.sub(r"(//[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
-def connect(url: str) -> Conn:
+def connect(url: str, connect_timeout: int = 10, options: str | None = None) -> Conn:
     """An autocommit connection; transactions are always explicit (`with conn.transaction()`)."""
+    extra: dict[str, Any] = {} if options is None else {"options": options}
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+        return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout, **extra)
     except psycopg.OperationalError as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         reason = lines[0] if lines else type(error).__name__

@@ -21,14 +21,14 @@ from workers.logs import bind_context
 log = logging.getLogger(__name__)
 
 RUN_RETENTION = timedelta(days=90)
-FUTURE_SKEW = timedelta(minutes=5)  # clocks of the dashboard and the workers may differ a little
+FUTURE_SKEW = timedelta(hours=1)  # beyond this a future as_of is a mistake, not a clock running ahead
 
 
 @dataclass(frozen=True)
 class JobOutcome:
     job: str
     workspace_id: int
-    status: str  # 'succeeded' or 'skipped' (another delivery held the lock)
+    status: str  # 'succeeded' (a failure raises)
     run_id: int | None = None
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -52,10 +52,12 @@ def parse_as_of(value: str | datetime | None) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
-    if moment > datetime.now(UTC) + FUTURE_SKEW:
+    now = datetime.now(UTC)
+    if moment > now + FUTURE_SKEW:
         # a refresh "as of" the future would mark the rollup complete up to then and freeze it
         raise UserError(f"as_of {moment.isoformat()} is in the future; give a moment that has passed")
-    return moment
+    # a caller whose clock runs a little ahead means "now"; never record a moment that has not come
+    return min(moment, now.replace(microsecond=0))
 
 
 def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: str | None = None,
@@ -68,13 +70,10 @@ def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: s
     spec = RunSpec(job="refresh", workspace_id=workspace_id, as_of=as_of, window_start=window.start,
                    window_end=window.end, lock_scope="workspace", task_id=task_id, worker=worker_name(),
                    attempt=attempt, replay=replay)
-    with claimed_run(conn, spec) as run:
-        if run is None:
-            return JobOutcome("refresh", workspace_id, "skipped")
-        with bind_context(run=run.id):
-            with run.results() as tx:
-                result = rollup.refresh_daily_spend(tx, workspace_id, as_of, run.id, replay=replay)
-                run.stats.update(result.stats())
-                run.stats["runs_pruned"] = prune_runs(tx, workspace_id, as_of - RUN_RETENTION)
-            log.info("refresh done: %s", run.stats)
+    with claimed_run(conn, spec) as run, bind_context(run=run.id):
+        with run.results() as tx:
+            result = rollup.refresh_daily_spend(tx, workspace_id, as_of, run.id, replay=replay)
+            run.stats.update(result.stats())
+            run.stats["runs_pruned"] = prune_runs(tx, workspace_id, as_of - RUN_RETENTION)
+        log.info("refresh done: %s", run.stats)
         return JobOutcome("refresh", workspace_id, "succeeded", run.id, dict(run.stats))

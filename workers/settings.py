@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated
 
@@ -168,6 +168,29 @@ def parse_schedule(text: str) -> schedule | crontab:
                        day_of_week=day_of_week)
     except ValueError as error:
         raise ValueError(f"'{text}' is not a valid crontab: {error}") from None
+
+
+def last_fire_time(text: str, now: datetime) -> datetime:
+    """The latest moment at or before `now` (UTC) at which the schedule fires.
+
+    Celery beat cannot pass its scheduled time to the task, so the fan-out works it out: a retry or a
+    redelivery of the same fan-out then gets the same as_of. Walks back minute by minute; a nightly
+    schedule needs at most a day of steps."""
+    now = now.astimezone(UTC)
+    if text.startswith("every:"):
+        seconds = int(text.removeprefix("every:"))
+        epoch = int(now.timestamp())
+        return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+    cron = parse_schedule(text)
+    assert isinstance(cron, crontab)
+    moment = now.replace(second=0, microsecond=0)
+    for _ in range(366 * 24 * 60):
+        if (moment.minute in cron.minute and moment.hour in cron.hour  # type: ignore[attr-defined]
+                and moment.day in cron.day_of_month and moment.month in cron.month_of_year  # type: ignore[attr-defined]
+                and moment.isoweekday() % 7 in cron.day_of_week):  # type: ignore[attr-defined]  # 0 = Sunday
+            return moment
+        moment -= timedelta(minutes=1)
+    return now
 
 
 def database_url_only() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -38,18 +40,27 @@ class FleetTask(Task[Any, Any]):
         """On a hard time limit Celery kills the child and calls this in the parent, and acknowledges the
         task: close the run the child left open, so it does not wait for the next run to be abandoned."""
         if isinstance(exc, TimeLimitExceeded):
-            close_runs_after_hard_limit(task_id, self.time_limit)
+            # Celery calls this before it kills the child: wait for the kill in a thread, never on the
+            # parent's event loop, which must go on serving the other children
+            threading.Thread(target=close_runs_after_hard_limit, args=(task_id, self.time_limit, KILL_GRACE),
+                             daemon=True, name=f"close-runs-{task_id}").start()
 
 
-def close_runs_after_hard_limit(task_id: str, limit: float | None) -> None:
+KILL_GRACE = 5.0  # seconds for Celery to kill the timed-out child and Postgres to end its session
+
+
+def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float = 0.0) -> None:
     from store.runs import fail_running_runs_of_task
     from workers.db import connect
     from workers.settings import get_settings
 
     message = (f"hard time limit ({limit:.0f}s) exceeded: the worker process was killed; raise the limit or "
                "look at why the job is slow") if limit else "hard time limit exceeded: the worker process was killed"
+    time.sleep(wait)
     try:
-        with connect(get_settings().database_url) as conn:  # a one-off connection: no pool in the parent
+        # a one-off connection (no pool in the parent), with short limits so a stuck row cannot hold it
+        with connect(get_settings().database_url, connect_timeout=3,
+                     options="-c lock_timeout=2000 -c statement_timeout=5000") as conn:
             fail_running_runs_of_task(conn, task_id, message)
     except Exception:  # the parent must keep serving; the next run marks the run abandoned instead
         log.warning("could not close the runs of task %s after its hard time limit", task_id, exc_info=True)

@@ -12,6 +12,7 @@ from schedules.fanout import dispatch, plan_fanout
 from store.workspaces import all_workspace_ids
 from workers import db, jobs
 from workers.queues import Family
+from workers.settings import get_settings, last_fire_time
 from workers.taskbase import fleet_task
 
 
@@ -34,10 +35,10 @@ def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str |
 def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
     """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs).
 
-    Beat cannot pass its scheduled time, so without an as_of the fan-out takes the start of the current
-    hour: a retry or redelivery of the same fan-out then sends the same as_of, and its refreshes are
-    recognised as copies instead of running a second time."""
-    moment = jobs.parse_as_of(as_of) if as_of else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    Without an as_of the fan-out takes the schedule's latest fire time, so a retry or a redelivery of
+    the same fan-out sends the same as_of and its refreshes change nothing the second time."""
+    moment = (jobs.parse_as_of(as_of) if as_of
+              else last_fire_time(get_settings().nightly_schedule, datetime.now(UTC)))
     with db.pooled_connection() as conn:
         plan = plan_fanout(all_workspace_ids(conn), moment)
 

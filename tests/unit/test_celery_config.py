@@ -11,7 +11,7 @@ from schedules.beat import beat_entries
 from schedules.fanout import dispatch, plan_fanout
 from workers.celeryconfig import FamilyRouter, build_config
 from workers.queues import TASK_FAMILIES
-from workers.settings import Settings, parse_schedule
+from workers.settings import Settings, last_fire_time, parse_schedule
 
 
 @pytest.fixture
@@ -74,3 +74,16 @@ def test_fanout_sends_one_refresh_per_workspace_with_one_batch_and_as_of() -> No
     assert dispatch(plan, lambda ws, as_of, batch: sent.append((ws, as_of, batch))) == 3
     assert [ws for ws, _, _ in sent] == [3, 1, 2]
     assert {(as_of, batch) for _, as_of, batch in sent} == {("2026-11-26T02:00:00+00:00", plan.batch_id)}
+
+
+@pytest.mark.parametrize(("schedule_text", "now", "expected"), [
+    ("0 2 * * *", datetime(2026, 11, 26, 19, 40, 12, tzinfo=UTC), datetime(2026, 11, 26, 2, 0, tzinfo=UTC)),
+    ("0 2 * * *", datetime(2026, 11, 26, 1, 59, tzinfo=UTC), datetime(2026, 11, 25, 2, 0, tzinfo=UTC)),
+    ("0 2 * * *", datetime(2026, 11, 26, 2, 0, 30, tzinfo=UTC), datetime(2026, 11, 26, 2, 0, tzinfo=UTC)),
+    ("30 3 * * 1", datetime(2026, 11, 26, 19, 0, tzinfo=UTC), datetime(2026, 11, 23, 3, 30, tzinfo=UTC)),
+    ("every:5", datetime(2026, 11, 26, 19, 40, 12, tzinfo=UTC), datetime(2026, 11, 26, 19, 40, 10, tzinfo=UTC)),
+], ids=["later that day", "before the night's run", "a retry a moment later", "weekly on monday", "interval"])
+def test_a_fanout_without_as_of_takes_the_schedules_latest_fire_time(
+    schedule_text: str, now: datetime, expected: datetime
+) -> None:
+    assert last_fire_time(schedule_text, now) == expected
