@@ -19,6 +19,7 @@ import pytest
 
 from pricing import UNPRICED_VERSION, load_rates, price_one, price_requests
 from pricing.table import DEFAULT_RATES_PATH, SERVICE_TIERS, RateTable
+from tests.unit.raw_rates import fold_versions
 
 
 @pytest.fixture(scope="module")
@@ -348,27 +349,10 @@ def test_total_beyond_int64_is_summed_exactly(table: RateTable) -> None:
 KINDS = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
 
 
-def _merge(target: Any, patch: Any) -> Any:
-    if not isinstance(patch, dict):
-        return patch
-    out = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = _merge(out.get(key), value)
-    return out
-
-
 @lru_cache(maxsize=1)
 def _raw_versions() -> tuple[tuple[date, dict[str, Any]], ...]:
     document = json.loads(DEFAULT_RATES_PATH.read_text(encoding="utf-8"))
-    folded: list[tuple[date, dict[str, Any]]] = []
-    models: dict[str, Any] = {}
-    for version in document["versions"]:
-        models = _merge(models, version["models"])
-        folded.append((date.fromisoformat(version["effective"]), models))
-    return tuple(folded)
+    return tuple((effective, models) for _, effective, models in fold_versions(document))
 
 
 def _raw_entry(model: str, when: date) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ import pricing
 from pricing import load_rates
 from pricing.importer import EXCLUDED_NAME_PARTS, excluded_reason
 from pricing.table import DEFAULT_RATES_PATH
+from tests.unit.raw_rates import fold_versions
 
 UPSTREAM_PATH = Path(pricing.__file__).parent / "upstream" / "litellm-1.110.2-subset.json"
 
@@ -163,23 +164,7 @@ Section = Mapping[str, Mapping[str, str]]  # service tier -> kind -> USD per mil
 
 
 def _fold(document: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    def merge(target: Any, patch: Any) -> Any:
-        if not isinstance(patch, dict):
-            return patch
-        out = dict(target) if isinstance(target, dict) else {}
-        for key, value in patch.items():
-            if value is None:
-                out.pop(key, None)
-            else:
-                out[key] = merge(out.get(key), value)
-        return out
-
-    folded: list[tuple[str, dict[str, Any]]] = []
-    models: dict[str, Any] = {}
-    for version in document["versions"]:
-        models = merge(models, version["models"])
-        folded.append((version["id"], models))
-    return folded
+    return [(version_id, models) for version_id, _, models in fold_versions(dict(document))]
 
 
 def _times(value: str, factor: str) -> str:
