@@ -8,7 +8,6 @@ Redis the run uses queue names of its own so it cannot take anyone's tasks.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -22,15 +21,7 @@ import pytest
 
 from store.migrate import migrate
 from tests.factories import Conn
-from workers.embedded import (
-    EmbeddedPostgres,
-    EmbeddedRedis,
-    drop_database,
-    recreate_database,
-    start_postgres,
-    start_redis,
-    with_database,
-)
+from workers.embedded import LocalServers, local_servers
 
 
 @dataclass
@@ -39,43 +30,20 @@ class RunServers:
     redis_url: str
     queue_prefix: str
     root: Path
-    redis: EmbeddedRedis | None = None  # set when the run started its own, so a chaos test may restart it
+    local: LocalServers  # .redis is set when the run started its own, so a chaos test may restart it
 
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[RunServers]:
     root = Path(tempfile.mkdtemp(prefix="halton-test-"))
     run_id = uuid.uuid4().hex[:10]
-    database = f"halton_test_{run_id}"
-    postgres: EmbeddedPostgres | None = None
-    redis_server: EmbeddedRedis | None = None
-    given_db = os.environ.get("DATABASE_URL")
-    admin_url = given_db
     try:
-        if admin_url is None:
-            postgres = start_postgres(root / "pgdata")
-            admin_url = postgres.url()
-        recreate_database(admin_url, database)
-        redis_url = os.environ.get("REDIS_URL")
-        prefix = f"test-{run_id}-" if redis_url else ""
-        if redis_url is None:
-            redis_server = start_redis(root / "redis")
-            redis_url = redis_server.url
-        url = with_database(admin_url, database)
-        with psycopg.connect(url, autocommit=True) as conn:
-            migrate(conn)
-        servers = RunServers(database_url=url, redis_url=redis_url, queue_prefix=prefix, root=root,
-                              redis=redis_server)
-        yield servers
-        redis_server = servers.redis  # a chaos test may have replaced it
+        with local_servers(root, f"halton_test_{run_id}", drop_on_exit=True) as local:
+            with psycopg.connect(local.database_url, autocommit=True) as conn:
+                migrate(conn)
+            prefix = f"test-{run_id}-" if local.redis is None else ""
+            yield RunServers(local.database_url, local.redis_url, prefix, root, local)
     finally:
-        if redis_server is not None:
-            redis_server.stop()
-        if admin_url is not None:
-            with contextlib.suppress(psycopg.Error):
-                drop_database(admin_url, database)
-        if postgres is not None:
-            postgres.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -23,21 +20,12 @@ from store.rollup import RollupWindow
 from store.runs import Conn, latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from workers.db import connect, redact_url
-from workers.embedded import local_servers, stop_process
+from workers.embedded import CliProcess, local_servers
+from workers.errors import FleetError
 
 DEMO_SLUG = "acme"
 DEMO_DATABASE = "halton_demo"
 PIPELINE_TIMEOUT = 300
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def stop(self) -> None:
-        stop_process(self.process.pid, self.process)
 
 
 def dollars(nanos: int) -> str:
@@ -58,11 +46,11 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
                 migrate(conn)
                 workspace, planted = _demo_workspace(conn, days, requests_per_day, console)
             env = _child_env(servers.database_url, servers.redis_url, shared_broker=servers.redis is None)
-            children: list[Child] = []
+            children: list[CliProcess] = []
             try:  # children stop before the servers they use
                 for name, args in (("worker", ["worker", "--concurrency", "2", "--loglevel", "INFO"]),
                                    ("beat", ["beat", "--schedule-file", str(data_dir / "celerybeat-schedule")])):
-                    children.append(_start(name, args, env, data_dir))
+                    children.append(CliProcess.spawn(name, args, env, data_dir / "logs" / f"{name}.log"))
                 console.print("worker and beat started; waiting for beat's nightly fan-out to refresh the workspace…")
                 with connect(servers.database_url) as conn:
                     _wait_for_refresh(conn, workspace.id, started, children)
@@ -107,30 +95,20 @@ def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[s
     return env
 
 
-def _start(name: str, args: list[str], env: dict[str, str], data_dir: Path) -> Child:
-    log_dir = data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name}.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "workers.cli", *args], env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    return Child(name, process, log_path)
-
-
-def _wait_for_refresh(conn: Conn, workspace_id: int, since: datetime, children: list[Child]) -> None:
+def _wait_for_refresh(conn: Conn, workspace_id: int, since: datetime, children: list[CliProcess]) -> None:
     deadline = time.monotonic() + PIPELINE_TIMEOUT
     while time.monotonic() < deadline:
         for child in children:
             if child.process.poll() is not None:
-                raise RuntimeError(f"the {child.name} exited early; see {child.log_path}")
+                raise FleetError(f"the {child.name} exited early; see {child.log_path}")
         finished = latest_finished_run(conn, workspace_id, "refresh", since)
         if finished is not None:
             status, error = finished
             if status == "failed":
-                raise RuntimeError(f"the refresh failed: {error}")
+                raise FleetError(f"the refresh failed: {error}")
             return
         time.sleep(0.5)
-    raise RuntimeError(f"no refresh finished within {PIPELINE_TIMEOUT}s; see the logs in {children[0].log_path.parent}")
+    raise FleetError(f"no refresh finished within {PIPELINE_TIMEOUT}s; see the logs in {children[0].log_path.parent}")
 
 
 def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str) -> Table:

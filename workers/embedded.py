@@ -6,11 +6,13 @@ system-wide and nothing listens beyond loopback (Postgres listens on a Unix sock
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,11 +135,34 @@ def _alive(pid: int) -> bool:
 
 
 @dataclass
+class CliProcess:
+    """A `halton-workers` command run as a child in a session of its own, its output in a log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @classmethod
+    def spawn(cls, name: str, args: list[str], env: dict[str, str], log_path: Path) -> CliProcess:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen([sys.executable, "-m", "workers.cli", *args], env=env, stdout=log_file,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        return cls(name, process, log_path)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        stop_process(self.process.pid, self.process)
+
+
+@dataclass
 class LocalServers:
     database_url: str
     redis_url: str
     postgres: EmbeddedPostgres | None
-    redis: EmbeddedRedis | None
+    redis: EmbeddedRedis | None  # a test may replace it with a restarted one; stop() stops that one
 
     def stop(self) -> None:
         if self.redis is not None:
@@ -147,29 +172,28 @@ class LocalServers:
 
 
 @contextmanager
-def local_servers(root: Path, database: str) -> Iterator[LocalServers]:
+def local_servers(root: Path, database: str, drop_on_exit: bool = False) -> Iterator[LocalServers]:
     """Use the servers of DATABASE_URL/REDIS_URL when set; otherwise start embedded ones under `root`.
 
     Either way the database `database` is created afresh on the server, so a given DATABASE_URL's own
-    database is never written to.
+    database is never written to; `drop_on_exit` drops it again (the test run leaves nothing behind).
     """
-    started_pg: EmbeddedPostgres | None = None
-    started_redis: EmbeddedRedis | None = None
+    servers = LocalServers("", "", None, None)
+    admin_url: str | None = None
     try:
         admin_url = os.environ.get("DATABASE_URL")
         if not admin_url:
-            started_pg = start_postgres(root / "pgdata")
-            admin_url = started_pg.url()
+            servers.postgres = start_postgres(root / "pgdata")
+            admin_url = servers.postgres.url()
         recreate_database(admin_url, database)
-        database_url = with_database(admin_url, database)
-        redis_url = os.environ.get("REDIS_URL")
-        if not redis_url:
-            started_redis = start_redis(root / "redis")
-            redis_url = started_redis.url
-        servers = LocalServers(database_url, redis_url, started_pg, started_redis)
+        servers.database_url = with_database(admin_url, database)
+        servers.redis_url = os.environ.get("REDIS_URL") or ""
+        if not servers.redis_url:
+            servers.redis = start_redis(root / "redis")
+            servers.redis_url = servers.redis.url
         yield servers
     finally:
-        if started_redis is not None:
-            started_redis.stop()
-        if started_pg is not None:
-            started_pg.stop()
+        if drop_on_exit and admin_url and servers.database_url:
+            with contextlib.suppress(psycopg.Error):
+                drop_database(admin_url, database)
+        servers.stop()

@@ -68,7 +68,7 @@ def assert_rollup_exact_without_duplicates(conn: Conn) -> None:
 def test_killed_worker_task_is_redelivered_and_completes_once(
     db_conn: Conn, database_url: str, servers: RunServers, fleet_env: dict[str, str], tmp_path: Path
 ) -> None:
-    if servers.redis is None:
+    if servers.local.redis is None:
         pytest.skip("REDIS_URL was given: the fast redelivery sweep would also restore other apps' tasks")
     env = {**fleet_env, **FAST_REDELIVERY}
     workspace_id = seed_month(db_conn)

@@ -4,37 +4,24 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from celery import Celery
 
-from workers.embedded import stop_process
+from workers.embedded import CliProcess
 
 
-@dataclass
-class WorkerProcess:
-    process: subprocess.Popen[bytes]
-    log_path: Path
+class WorkerProcess(CliProcess):
+    """A real `halton-workers worker` (one pool child) for end-to-end and chaos tests."""
 
     @classmethod
     def start(cls, env: dict[str, str], log_path: Path, *args: str) -> WorkerProcess:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "workers.cli", "worker", "--concurrency", "1", *args],
-                env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        worker = cls(process, log_path)
+        worker = cls.spawn("worker", ["worker", "--concurrency", "1", *args], env, log_path)
+        assert isinstance(worker, WorkerProcess)
         worker.wait_ready()
         return worker
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -50,9 +37,6 @@ class WorkerProcess:
         """SIGKILL the worker and its pool children at once: no warm shutdown, no acknowledgement."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
-
-    def stop(self) -> None:
-        stop_process(self.process.pid, self.process)
 
 
 def dashboard_client(env: dict[str, str]) -> Celery:
