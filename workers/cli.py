@@ -7,29 +7,22 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from workers.cli_rates import rates_app
 from workers.errors import ConfigError, UserError
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="The Halton Meter analysis fleet.")
 
-try:  # the rates commands live beside the price table
-    from workers.cli_rates import rates_app
-
-    cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
-except ImportError:  # pragma: no cover - only while pricing/ is being built
-    pass
-
+cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-
-
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @cli.command()
@@ -69,7 +62,8 @@ def seed(
         raise UserError(f"'{workspace}' is not a slug: use lowercase letters, digits and dashes, like acme-ai")
     unknown = sorted(set(plant or []) - set(PLANTS))
     if unknown:
-        _fail(f"unknown pattern(s) {', '.join(unknown)}; choose from {', '.join(PLANTS)}", 2)
+        raise typer.BadParameter(f"unknown pattern(s) {', '.join(unknown)}; choose from {', '.join(PLANTS)}",
+                                 param_hint="--plant")
     plants = frozenset() if no_plants else frozenset(plant) if plant else frozenset(PLANTS)
     try:
         end = date.fromisoformat(end_date) if end_date else None
@@ -127,7 +121,7 @@ def refresh(
     typer.echo(json.dumps(outcome, default=str))
 
 
-def _require_broker(app: object) -> None:
+def _require_broker(app: Celery) -> None:
     """Fail in seconds with one line when Redis is unreachable (Celery would retry for long)."""
     import kombu.exceptions
 
@@ -135,7 +129,7 @@ def _require_broker(app: object) -> None:
     from workers.settings import get_settings
 
     try:
-        with app.connection_for_write() as connection:  # type: ignore[attr-defined]
+        with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
     except (kombu.exceptions.OperationalError, OSError) as error:
         raise ConfigError(f"cannot reach Redis at {redact_url(get_settings().redis_url)}: {error}") from None
