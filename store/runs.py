@@ -2,9 +2,7 @@
 
 The shape every job follows:
 
-    with claimed_run(conn, RunSpec(...)) as run:
-        if run is None:            # another delivery of the same job holds the lock
-            return
+    with claimed_run(conn, RunSpec(...)) as run:   # JobBusy (retried) when another session holds the lock
         inputs = read(...)         # store/ reads
         result = compute(inputs)   # pure domain code
         with run.results() as tx:  # ONE transaction: results + the run row turning 'succeeded'
@@ -35,7 +33,7 @@ log = logging.getLogger(__name__)
 Conn = psycopg.Connection[TupleRow]
 
 ERROR_MESSAGE_LIMIT = 2000
-# Deliveries of one job (same workspace and as_of) that may die mid-run before it is given up on.
+# Deliveries of one task (same task id) that may die mid-run before it is given up on.
 MAX_ABANDONED_DELIVERIES = 3
 ABANDONED_PREFIX = "abandoned:"
 
@@ -138,8 +136,8 @@ def _open_run(conn: Conn, spec: RunSpec) -> int:
     with conn.transaction():
         row = conn.execute(
             """insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at,
-                                          as_of, task_id, worker, lock_scope, backend_pid, attempt, replay)
-               values (%s, %s, 'running', %s, %s, clock_timestamp(), %s, %s, %s, %s, pg_backend_pid(), %s, %s)
+                                          as_of, task_id, worker, lock_scope, attempt, replay)
+               values (%s, %s, 'running', %s, %s, clock_timestamp(), %s, %s, %s, %s, %s, %s)
                returning id""",
             (spec.workspace_id, spec.job, spec.window_start, spec.window_end, spec.as_of, spec.task_id,
              spec.worker, spec.scope, spec.attempt, spec.replay),

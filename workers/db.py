@@ -9,12 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from store.runs import Conn
 from workers.errors import ConfigError
-
-Conn = psycopg.Connection[TupleRow]
 
 _pool: ConnectionPool[Conn] | None = None
 _pool_pid: int | None = None
@@ -101,4 +99,4 @@ def require_reachable(url: str) -> None:
         conn.execute("select 1")
 
 
-__all__ = ["ConfigError", "Conn", "close_pool", "connect", "open_pool", "pooled_connection", "redact_url"]
+__all__ = ["Conn", "close_pool", "connect", "open_pool", "pooled_connection", "redact_url"]

@@ -1,10 +1,10 @@
--- What a run needs to tell a live duplicate from a dead one and a retry from a redelivery.
+-- What a run needs to be matched to the lock it held, and what an operator reading runs wants to know.
 alter table analysis.runs
     add column lock_scope  text null,     -- the lock this run held: its window, or a wider scope ('workspace')
-    add column backend_pid integer null,  -- the Postgres session holding that lock while the run is alive
     add column attempt     integer not null default 0,  -- Celery's retry count of the delivery
     add column replay      boolean not null default false;
 create index runs_running_scope on analysis.runs (workspace_id, job, lock_scope) where status = 'running';
+drop index analysis.runs_running;  -- the index above serves every query it served
 
 -- runs written before this migration: the refresh locked its workspace; anything else left running
 -- then has no lock scope to be matched by and is closed here
