@@ -24,6 +24,10 @@ WINDOW_DAYS = 30
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
 
 
+def utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class RollupWindow:
     first_day: date
@@ -39,11 +43,11 @@ class RollupWindow:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first_day, datetime.min.time(), tzinfo=UTC)
+        return utc_midnight(self.first_day)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.end_day, datetime.min.time(), tzinfo=UTC)
+        return utc_midnight(self.end_day)
 
 
 @dataclass(frozen=True)
@@ -144,8 +148,7 @@ def rebuild_days(conn: Conn, workspace_id: int, days: list[date], as_of: datetim
     for first, end in contiguous_ranges(days):
         cursor = conn.execute(_INSERT_RANGE, {
             "workspace": workspace_id, "as_of": as_of,
-            "start": datetime.combine(first, datetime.min.time(), tzinfo=UTC),
-            "end": datetime.combine(end, datetime.min.time(), tzinfo=UTC),
+            "start": utc_midnight(first), "end": utc_midnight(end),
         })
         written += cursor.rowcount
     return written

@@ -17,20 +17,19 @@ class Workspace:
 
 
 def workspace_by_slug(conn: Conn, slug: str) -> Workspace:
-    row = conn.execute(
-        "select id, slug, name, timezone from meter.workspaces where slug = %s", (slug,)
-    ).fetchone()
-    if row is None:
-        raise UserError(f"no workspace with slug '{slug}'; check the slug or seed it first")
-    return Workspace(*row)
+    return _one(conn, "slug", slug, f"no workspace with slug '{slug}'; check the slug or seed it first")
 
 
 def workspace_by_id(conn: Conn, workspace_id: int) -> Workspace:
+    return _one(conn, "id", workspace_id, f"no workspace with id {workspace_id}")
+
+
+def _one(conn: Conn, column: str, value: object, missing: str) -> Workspace:
     row = conn.execute(
-        "select id, slug, name, timezone from meter.workspaces where id = %s", (workspace_id,)
+        f"select id, slug, name, timezone from meter.workspaces where {column} = %s", (value,)
     ).fetchone()
     if row is None:
-        raise UserError(f"no workspace with id {workspace_id}")
+        raise UserError(missing)
     return Workspace(*row)
 
 
