@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from store.runs import Conn
+from core.db import Conn
 
 
 @dataclass(frozen=True)

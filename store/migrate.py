@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from workers.errors import ConfigError
+from core.errors import ConfigError
 
 # Any constant will do; it only has to be the same for every process that migrates.
 _MIGRATION_LOCK = 7_310_442_001

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from store.runs import Conn
+from core.db import Conn
 
 WINDOW_DAYS = 30
 LATE_COMMIT_MARGIN = timedelta(minutes=10)

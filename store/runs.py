@@ -24,13 +24,12 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import TupleRow
 
-from workers.errors import GiveUpError, JobBusy, UserError
+from core.db import Conn
+from core.errors import GiveUpError, JobBusy, UserError
 
 log = logging.getLogger(__name__)
 
-Conn = psycopg.Connection[TupleRow]
 
 ERROR_MESSAGE_LIMIT = 2000
 # Deliveries of one task (same task id) that may die mid-run before it is given up on.

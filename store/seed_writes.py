@@ -11,11 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import psycopg
 from psycopg.copy import QueuedLibpqWriter
-from psycopg.rows import TupleRow
 
-Conn = psycopg.Connection[TupleRow]
+from core.db import Conn
 
 # meter.requests columns written by a seed, with their binary COPY encoding
 REQUEST_COLUMNS: dict[str, str] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.runs import Conn
-from workers.errors import UserError
+from core.db import Conn
+from core.errors import UserError
 
 
 @dataclass(frozen=True)

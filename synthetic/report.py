@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any
+
+from core.money import money
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,3 @@ def _where(where: dict[str, Any]) -> str:
 def _size(nanos: int | None) -> str:
     return "" if nanos is None else f"; expected {money(nanos)}"
 
-
-def money(nanos: int) -> str:
-    """'$1,234.56' or '-$0.42', from integer nanos without a float."""
-    dollars = (Decimal(nanos) / 1_000_000_000).quantize(Decimal("0.01"))
-    return f"{'-' if dollars < 0 else ''}${abs(dollars):,.2f}"

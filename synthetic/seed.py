@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import psycopg
-from psycopg.rows import TupleRow
 
+from core.db import Conn
 from pricing import RateTable, load_rates
 from store import seed_writes
 from synthetic import billing
@@ -27,8 +26,6 @@ from synthetic.generator import Plan
 from synthetic.options import SeedOptions
 from synthetic.report import SeedReport
 from synthetic.rows import generate_rows
-
-Conn = psycopg.Connection[TupleRow]
 
 BUDGET_HEADROOM_PERCENT = 115
 BUDGET_STEP_NANOS = 100 * billing.NANOS_PER_DOLLAR

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from core.errors import ConfigError, UserError
 from workers.cli_rates import rates_app
-from workers.errors import ConfigError, UserError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -187,7 +187,7 @@ def main() -> None:
 
     import psycopg
 
-    from workers.errors import FleetError, TransientError
+    from core.errors import FleetError, TransientError
 
     try:
         cli()  # standalone: click prints usage errors and exits with each command's code

@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from store.runs import Conn
-from workers.errors import ConfigError
+from core.db import Conn
+from core.errors import ConfigError
 
 _pool: ConnectionPool[Conn] | None = None
 _pool_pid: int | None = None

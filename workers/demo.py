@@ -7,29 +7,27 @@ import os
 import signal
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
 
+from core.db import Conn
+from core.errors import FleetError
+from core.money import money
 from store import dashboard_reads
 from store.migrate import migrate
 from store.rollup import RollupWindow
-from store.runs import Conn, latest_finished_run, latest_runs
+from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from workers.db import connect, redact_url
 from workers.embedded import CliProcess, local_servers
-from workers.errors import FleetError
 
 DEMO_SLUG = "acme"
 DEMO_DATABASE = "halton_demo"
 PIPELINE_TIMEOUT = 300
 
-
-def dollars(nanos: int) -> str:
-    return f"${(Decimal(nanos) / Decimal(1_000_000_000)).quantize(Decimal('0.01')):,}"
 
 
 def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) -> None:
@@ -118,7 +116,7 @@ def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str)
     table.add_column("errors", justify="right")
     table.add_column("spend", justify="right")
     for line in lines:
-        table.add_row(line.label, f"{line.requests:,}", f"{line.errors:,}", dollars(line.cost_nanos))
+        table.add_row(line.label, f"{line.requests:,}", f"{line.errors:,}", money(line.cost_nanos))
     return table
 
 
@@ -134,7 +132,7 @@ def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], conso
                                "provider / model"))
     late, late_nanos = dashboard_reads.requests_synced_after(conn, workspace.id, datetime.now(UTC))
     if late:
-        console.print(f"{late:,} requests ({dollars(late_nanos)}) of these days sync later than now (an offline "
+        console.print(f"{late:,} requests ({money(late_nanos)}) of these days sync later than now (an offline "
                       "laptop); the next refresh adds them.")
     last_week = dashboard_reads.spend_by_day(conn, workspace.id, end - timedelta(days=7), end)
     console.print(_spend_table("Last 7 days", last_week, "day"))

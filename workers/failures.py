@@ -14,7 +14,7 @@ import psycopg
 import redis.exceptions
 from psycopg_pool import PoolTimeout
 
-from workers.errors import TransientError
+from core.errors import TransientError
 
 # SQLSTATEs (or their class prefix) that a retry can outlive
 TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "40001", "40P01", "53300")

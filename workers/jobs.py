@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.db import Conn
+from core.errors import UserError
 from store import rollup
-from store.runs import Conn, RunSpec, claimed_run, prune_runs
+from store.runs import RunSpec, claimed_run, prune_runs
 from store.workspaces import workspace_by_id
-from workers.errors import UserError
 from workers.logs import bind_context
 
 log = logging.getLogger(__name__)

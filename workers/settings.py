@@ -12,7 +12,7 @@ from celery.schedules import crontab, schedule
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workers.errors import ConfigError
+from core.errors import ConfigError
 
 
 class TimeLimits(BaseSettings):

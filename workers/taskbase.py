@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from celery import Task
 from celery.exceptions import TimeLimitExceeded
 
+from core.errors import TransientError, UserError
 from workers.app import app
-from workers.errors import TransientError, UserError
 from workers.failures import is_transient
 from workers.logs import bind_context
 from workers.queues import TASK_FAMILIES, Family

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from core.errors import ConfigError
 from store.migrate import Migration, bundled_migrations, migrate
 from workers.embedded import drop_database, recreate_database, with_database
-from workers.errors import ConfigError
 
 
 @pytest.fixture

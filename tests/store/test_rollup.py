@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from core.errors import UserError
 from tests.factories import Conn, Scene, add_request, make_workspace, table_rows
-from workers.errors import UserError
 from workers.jobs import refresh_workspace
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from core.errors import GiveUpError, JobBusy, UserError
 from store.runs import MAX_ABANDONED_DELIVERIES, RunSpec, claimed_run
 from tests.factories import Conn, make_workspace
-from workers.errors import GiveUpError, JobBusy, UserError
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 

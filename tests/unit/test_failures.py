@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from workers.errors import JobBusy, UserError
+from core.errors import JobBusy, UserError
 from workers.failures import is_transient
 
 

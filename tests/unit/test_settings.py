@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from workers.errors import ConfigError
+from core.errors import ConfigError
 from workers.settings import get_settings
 
 GOOD = {"DATABASE_URL": "postgresql://fleet@db/halton", "REDIS_URL": "redis://broker:6379/0"}
