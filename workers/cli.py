@@ -90,8 +90,9 @@ def refresh(
     via_queue: Annotated[bool, typer.Option(help="send it through Redis to a worker and wait")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait with --via-queue")] = 600,
     replay: Annotated[bool, typer.Option(help="recompute an --as-of older than the rollup's")] = False,
+    stage: Annotated[str | None, typer.Option(help="run only this stage: rollup, clustering, checks, savings")] = None,
 ) -> None:
-    """Run the nightly refresh of one workspace."""
+    """Run the nightly refresh of one workspace: every stage in order, or one with --stage."""
     from store.workspaces import workspace_by_slug
     from workers import jobs
     from workers.db import connect
@@ -108,7 +109,8 @@ def refresh(
 
             _require_broker(app)
             result = app.send_task("halton.refresh_workspace",
-                                   kwargs={"workspace_id": ws.id, "as_of": moment.isoformat(), "replay": replay})
+                                   kwargs={"workspace_id": ws.id, "as_of": moment.isoformat(), "replay": replay,
+                                           "stage": stage})
             try:
                 outcome = result.get(timeout=timeout)
             except CeleryTimeout:
@@ -117,7 +119,15 @@ def refresh(
                                   f"on the analysis queue? The task stays queued and runs when one starts "
                                   f"(task id {result.id})") from None
         else:
-            outcome = jobs.refresh_workspace(conn, ws.id, moment, replay=replay).to_dict()
+            from workers.pipeline import run_pipeline
+
+            ran = run_pipeline(conn, ws.id, moment, only=stage, replay=replay, worker=jobs.worker_name())
+            outcome = ran.to_dict()
+            if ran.first_error is not None:
+                typer.echo(json.dumps(outcome, default=str))
+                failed = next(s for s in ran.stages if s.status == "failed")
+                raise UserError(f"stage {failed.stage} failed (run {failed.run_id}): {failed.error}") \
+                    if isinstance(ran.first_error, UserError) else ran.first_error
     typer.echo(json.dumps(outcome, default=str))
 
 

@@ -14,14 +14,10 @@ from typing import Any
 
 from core.db import Conn
 from core.errors import UserError
-from store import rollup
-from store.runs import RunSpec, claimed_run, prune_runs
-from store.workspaces import workspace_by_id
-from workers.logs import bind_context
+from workers.pipeline import PipelineOutcome, run_pipeline
 
 log = logging.getLogger(__name__)
 
-RUN_RETENTION = timedelta(days=90)
 FUTURE_SKEW = timedelta(hours=1)  # beyond this a future as_of is a mistake, not a clock running ahead
 
 
@@ -62,19 +58,14 @@ def parse_as_of(value: str | datetime | None) -> datetime:
 
 
 def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: str | None = None,
-                      replay: bool = False, attempt: int = 0) -> JobOutcome:
-    """The nightly refresh of one workspace: rollups now; clustering, checks and savings join here.
+                      replay: bool = False, attempt: int = 0, stage: str | None = None) -> PipelineOutcome:
+    """The nightly refresh of one workspace: every stage of workers.pipeline in order (or one).
 
-    `replay` recomputes a moment older than the rollup's (otherwise such a refresh changes nothing)."""
-    workspace_by_id(conn, workspace_id)  # a missing workspace is a user error, before any run row
-    window = rollup.RollupWindow.ending_before(as_of)
-    spec = RunSpec(job="refresh", workspace_id=workspace_id, as_of=as_of, window_start=window.start,
-                   window_end=window.end, lock_scope="workspace", task_id=task_id, worker=worker_name(),
-                   attempt=attempt, replay=replay)
-    with claimed_run(conn, spec) as run, bind_context(run=run.id):
-        with run.results() as tx:
-            result = rollup.refresh_daily_spend(tx, workspace_id, as_of, run.id, replay=replay)
-            run.stats.update(result.stats())
-            run.stats["runs_pruned"] = prune_runs(tx, workspace_id, as_of - RUN_RETENTION)
-        log.info("refresh done: %s", run.stats)
-        return JobOutcome("refresh", workspace_id, "succeeded", run.id, dict(run.stats))
+    Raises the first stage's error once every stage that could run has run (their run rows say what
+    happened); returns the outcome when all succeeded. `replay` recomputes a moment older than the
+    rollup's (otherwise such a refresh leaves the rollup alone)."""
+    outcome = run_pipeline(conn, workspace_id, as_of, only=stage, replay=replay, task_id=task_id,
+                           attempt=attempt, worker=worker_name())
+    if outcome.first_error is not None:
+        raise outcome.first_error
+    return outcome

@@ -24,10 +24,11 @@ def statement_timeout(task: Task[Any, Any]) -> float | None:
 
 @fleet_task("refresh_workspace", Family.ANALYSIS)
 def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None,
-                           replay: bool = False) -> dict[str, Any]:
+                           replay: bool = False, stage: str | None = None) -> dict[str, Any]:
+    """The nightly pipeline of one workspace (workers.pipeline), or one `stage` of it."""
     with db.pooled_connection(statement_timeout(self)) as conn:
         outcome = jobs.refresh_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id,
-                                         replay=bool(replay), attempt=self.request.retries or 0)
+                                         replay=bool(replay), attempt=self.request.retries or 0, stage=stage)
     return outcome.to_dict()
 
 

@@ -92,20 +92,20 @@ def test_killed_worker_task_is_redelivered_and_completes_once(
     wait_until(lambda: db_conn.execute(
         "select count(*) from pg_stat_activity where application_name = 'halton-worker'").fetchone() == (0,),
         15, "the killed worker's session to end")
-    assert db_conn.execute("select status from analysis.runs").fetchall() == [("running",)]
+    assert db_conn.execute("select status from analysis.runs where job = 'rollup'").fetchall() == [("running",)]
     assert db_conn.execute("select count(*) from analysis.daily_spend").fetchone() == (0,)
 
     second = WorkerProcess.start(env, tmp_path / "second.log")
     try:
         wait_until(lambda: db_conn.execute(
-            "select count(*) from analysis.runs where status = 'succeeded'").fetchone() == (1,),
+            "select count(*) from analysis.runs where job = 'rollup' and status = 'succeeded'").fetchone() == (1,),
             90, "the redelivered refresh to succeed")
         # a second restore of the same message could only come after another visibility timeout
         time.sleep(int(FAST_REDELIVERY["HALTON_VISIBILITY_TIMEOUT"]) + 3)
     finally:
         second.stop()
 
-    runs = db_conn.execute("select status, error from analysis.runs order by id").fetchall()
+    runs = db_conn.execute("select status, error from analysis.runs where job = 'rollup' order by id").fetchall()
     assert len(runs) == 2
     assert runs[0][0] == "failed" and runs[0][1].startswith("abandoned")
     assert runs[1] == ("succeeded", None)
@@ -129,13 +129,13 @@ def test_a_killed_pool_child_gives_the_task_back_at_once(
         child.kill()
         blocker.rollback()
         wait_until(lambda: db_conn.execute(
-            "select count(*) from analysis.runs where status = 'succeeded'").fetchone() == (1,),
+            "select count(*) from analysis.runs where job = 'rollup' and status = 'succeeded'").fetchone() == (1,),
             90, "the requeued refresh to succeed")
     finally:
         blocker.close()
         worker.stop()
     del result
-    runs = db_conn.execute("select status, left(error, 10) from analysis.runs order by id").fetchall()
+    runs = db_conn.execute("select status, left(error, 10) from analysis.runs where job = 'rollup' order by id").fetchall()
     assert runs[-1] == ("succeeded", None)
     assert ("failed", "abandoned:") in runs
     assert_rollup_exact_without_duplicates(db_conn)

@@ -29,12 +29,12 @@ def wait_for_runs(conn: Conn, count: int, timeout: float = 60) -> list[tuple[obj
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = conn.execute(
-            "select workspace_id, status, error from analysis.runs where job = 'refresh' and status <> 'running'"
+            "select workspace_id, status, error from analysis.runs where job = 'savings' and status <> 'running'"
         ).fetchall()
         if len(rows) >= count:
             return rows
         time.sleep(0.2)
-    raise AssertionError(f"fewer than {count} refresh runs finished within {timeout}s")
+    raise AssertionError(f"fewer than {count} refreshes (their last stage) finished within {timeout}s")
 
 
 def test_refresh_enqueued_by_name_fills_the_rollup(db_conn: Conn, fleet_env: dict[str, str], tmp_path: Path) -> None:
@@ -47,7 +47,9 @@ def test_refresh_enqueued_by_name_fills_the_rollup(db_conn: Conn, fleet_env: dic
     finally:
         worker.stop()
     assert outcome["status"] == "succeeded"
-    assert db_conn.execute("select status from analysis.runs").fetchall() == [("succeeded",)]
+    stages = db_conn.execute("select job, status from analysis.runs order by id").fetchall()
+    assert stages == [("rollup", "succeeded"), ("clustering", "succeeded"), ("checks", "succeeded"),
+                      ("savings", "succeeded")]
     logged = db_conn.execute("select count(*), sum(cost_nanos) from meter.requests").fetchone()
     rolled = db_conn.execute("select sum(requests), sum(cost_nanos) from analysis.daily_spend").fetchone()
     assert rolled == logged

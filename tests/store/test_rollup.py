@@ -33,7 +33,7 @@ def fill(conn: Conn, scene: Scene, first_day: datetime, days: int) -> None:
 
 
 def days_recomputed(conn: Conn) -> int:
-    row = conn.execute("select stats->>'rollup_days_recomputed' from analysis.runs order by id desc limit 1").fetchone()
+    row = conn.execute("select stats->>'rollup_days_recomputed' from analysis.runs where job = 'rollup' order by id desc limit 1").fetchone()
     assert row is not None
     return int(row[0])
 
@@ -110,7 +110,7 @@ def test_an_older_as_of_leaves_a_fresher_rollup_untouched(db_conn: Conn) -> None
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + DAY)
     fresher = table_rows(db_conn, "analysis.daily_spend", ORDER)
     outcome = refresh_workspace(db_conn, scene.workspace_id, AS_OF)  # a nightly run that waited in the queue
-    assert outcome.stats["rollup_already_current_to"] == (AS_OF + DAY).isoformat()
+    assert outcome.stage("rollup").stats["rollup_already_current_to"] == (AS_OF + DAY).isoformat()
     assert table_rows(db_conn, "analysis.daily_spend", ORDER) == fresher
 
 

@@ -1,0 +1,140 @@
+"""Claiming a job: the advisory lock, the run row it opens, and what it finds left by dead workers.
+
+A job's lock is identified by a 64-bit key derived from (job, workspace, scope), where the scope is
+the job's window unless the job names a wider or other one ('workspace', 'provider:openai',
+'request:42'). The key is stored on the run row (`lock_key`), so "the runs under this lock" is an
+indexed equality, not a formatted string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from core.db import Conn
+from core.errors import GiveUpError, JobBusy
+
+# Deliveries of one task (same task id) that may die mid-run before it is given up on.
+MAX_ABANDONED_DELIVERIES = 3
+
+
+class FailureKind(StrEnum):
+    ERROR = "error"  # the job raised (a bug, a provider that kept failing, …)
+    USER_ERROR = "user_error"  # bad input a person must fix; the message says what
+    ABANDONED = "abandoned"  # the worker running it died; a later claim found it still 'running'
+    GIVEN_UP = "given_up"  # its deliveries kept dying; not redelivered again
+    TIMEOUT = "timeout"  # the hard time limit killed it
+    SKIPPED = "skipped"  # a pipeline stage not run because a stage it needs failed
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    job: str
+    workspace_id: int
+    as_of: datetime
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    # What two deliveries must not do at once. None: the window. A job whose results are not keyed
+    # by window (the rollup rewrites a workspace's days) names a wider scope, e.g. 'workspace'.
+    lock_scope: str | None = None
+    task_id: str | None = None
+    worker: str | None = None
+    attempt: int = 0  # Celery's retry count, recorded for whoever reads the runs
+    replay: bool = False
+
+    def lock_key(self) -> int:
+        scope = self.lock_scope if self.lock_scope is not None else f"window {self.window_start} {self.window_end}"
+        digest = hashlib.blake2b(f"{self.job}\0{self.workspace_id}\0{scope}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+
+def try_lock(conn: Conn, spec: RunSpec) -> None:
+    """Take the job's session-level advisory lock or raise JobBusy.
+
+    A held lock is never taken to mean "someone else is doing this": the holder may be a worker killed
+    a moment ago whose session has not ended yet, and skipping would lose the job. The busy task is
+    retried with backoff instead; a rerun of the same work is idempotent and cheap."""
+    row = conn.execute("select pg_try_advisory_lock(%s)", (spec.lock_key(),)).fetchone()
+    if row is None or not row[0]:
+        holder = _running_as_of(conn, spec)
+        raise JobBusy(f"another {spec.job} of workspace {spec.workspace_id} is running"
+                      f"{f' (as of {holder})' if holder else ''}; retrying later")
+
+
+def _running_as_of(conn: Conn, spec: RunSpec) -> datetime | None:
+    row = conn.execute(
+        """select as_of from analysis.runs where workspace_id = %s and lock_key = %s and status = 'running'
+           order by id desc limit 1""",
+        (spec.workspace_id, spec.lock_key()),
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def open_run(conn: Conn, spec: RunSpec) -> int:
+    """Insert the 'running' row; close as abandoned any other 'running' row under the same lock,
+    which only a worker that died can have left, since we hold the lock."""
+    with conn.transaction():
+        row = conn.execute(
+            """insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at,
+                                          as_of, task_id, worker, lock_scope, lock_key, attempt, replay)
+               values (%s, %s, 'running', %s, %s, clock_timestamp(), %s, %s, %s, %s, %s, %s, %s)
+               returning id""",
+            (spec.workspace_id, spec.job, spec.window_start, spec.window_end, spec.as_of, spec.task_id,
+             spec.worker, spec.lock_scope, spec.lock_key(), spec.attempt, spec.replay),
+        ).fetchone()
+        assert row is not None
+        run_id = int(row[0])
+        conn.execute(
+            """update analysis.runs
+                  set status = 'failed', finished_at = clock_timestamp(), failure_kind = 'abandoned',
+                      error = 'abandoned: the worker running it stopped before finishing; superseded by run '
+                              || %s::text
+                where workspace_id = %s and lock_key = %s and status = 'running' and id <> %s""",
+            (run_id, spec.workspace_id, spec.lock_key(), run_id),
+        )
+    return run_id
+
+
+def refuse_poisoned(conn: Conn, spec: RunSpec) -> None:
+    """Stop a task that keeps dying: Redis keeps no delivery count, so an out-of-memory job would be
+    redelivered forever. Deaths of this task id count, whatever its retry number; a fresh enqueue (a new
+    task id) starts from zero."""
+    if spec.task_id is None:
+        return
+    row = conn.execute(
+        """select count(*) from analysis.runs
+           where workspace_id = %s and lock_key = %s and task_id = %s and failure_kind = 'abandoned'""",
+        (spec.workspace_id, spec.lock_key(), spec.task_id),
+    ).fetchone()
+    died = int(row[0]) if row else 0
+    if died >= MAX_ABANDONED_DELIVERIES:
+        raise GiveUpError(
+            f"given up: {died} deliveries of this {spec.job} (task {spec.task_id}) died mid-run (killed for "
+            "memory or the hard time limit?); look at the worker logs, then enqueue it again"
+        )
+
+
+def unlock(conn: Conn, spec: RunSpec) -> bool:
+    """Release the lock; False when the session is gone (the lock died with it)."""
+    if conn.closed or conn.broken:
+        return False
+    conn.execute("select pg_advisory_unlock(%s)", (spec.lock_key(),))
+    return True
+
+
+def record_skipped(conn: Conn, spec: RunSpec, reason: str) -> int:
+    """A run row for a stage that was not run, saying why (failed, kind 'skipped')."""
+    row = conn.execute(
+        """insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at,
+                                      finished_at, as_of, task_id, worker, lock_scope, lock_key, attempt,
+                                      replay, error, failure_kind)
+           values (%s, %s, 'failed', %s, %s, clock_timestamp(), clock_timestamp(), %s, %s, %s, %s, %s, %s, %s,
+                   %s, 'skipped')
+           returning id""",
+        (spec.workspace_id, spec.job, spec.window_start, spec.window_end, spec.as_of, spec.task_id, spec.worker,
+         spec.lock_scope, spec.lock_key(), spec.attempt, spec.replay, reason),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])

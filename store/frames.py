@@ -1,0 +1,224 @@
+"""Per-request columns of a workspace's window, streamed from Postgres into pandas frames.
+
+Every stage that needs statistics over raw rows (clustering, checks, reconciliation's re-pricing)
+reads them here, so none of them loops over rows in Python or uses `pd.read_sql`:
+
+    for frame in request_frames(conn, ws, start, end, ["id", "started_at", "model", "cost_nanos"]):
+        ...                                   # one UTC day at a time: bounded memory
+    frame = read_requests(conn, ws, start, end, COLUMNS)   # the whole window, one frame
+
+How: `COPY (select …) TO STDOUT (FORMAT csv)`, parsed by pyarrow's multithreaded C++ CSV reader
+straight into typed Arrow columns (text columns as dictionaries, so pandas gets Categoricals).
+A hand-written binary-COPY decoder would save the server's number formatting but not much else,
+and pyarrow already does the parsing well. A reader thread pulls the next chunk from Postgres while
+pyarrow parses the one before, so the two overlap on two cores.
+
+Conventions of the frames:
+- `started_at`/`synced_at` are datetime64[us, UTC];
+- `provider`, `model`, `service_tier`, `attribution_tier`, `rates_version` are Categoricals
+  (the fast path of pricing.price_requests);
+- nullable integers come as int64 with a sentinel, never float: `project_id` and `max_tokens`
+  -1 (NO_PROJECT / NO_MAX_TOKENS), `latency_ms` -1;
+- `prompt_key` is the first 16 hex digits of prompt_hash as a signed 64-bit integer (0: no hash),
+  which groups and sorts several times faster than the text; `prompt_hash` itself is available too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from pandas.api.types import union_categoricals
+from psycopg import sql
+
+from core.db import Conn
+
+NO_PROJECT = -1
+NO_MAX_TOKENS = -1
+NO_PROMPT_KEY = 0
+
+_CATEGORY = pa.dictionary(pa.int32(), pa.string())
+_TIME = pa.timestamp("us", tz="UTC")
+
+# name -> (SQL expression over meter.requests, Arrow type)
+REQUEST_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
+    "id": ("id", pa.int64()),
+    "started_at": ("started_at", _TIME),
+    "synced_at": ("synced_at", _TIME),
+    "device_id": ("device_id", pa.int64()),
+    "project_id": (f"coalesce(project_id, {NO_PROJECT})", pa.int64()),
+    "attribution_tier": ("attribution_tier", _CATEGORY),
+    "provider": ("provider", _CATEGORY),
+    "model": ("model", _CATEGORY),
+    "service_tier": ("service_tier", _CATEGORY),
+    "status_code": ("status_code", pa.int16()),
+    "latency_ms": ("coalesce(latency_ms, -1)", pa.int32()),
+    "input_tokens": ("input_tokens", pa.int64()),
+    "cache_read_tokens": ("cache_read_tokens", pa.int64()),
+    "cache_write_tokens": ("cache_write_tokens", pa.int64()),
+    "output_tokens": ("output_tokens", pa.int64()),
+    "reasoning_tokens": ("reasoning_tokens", pa.int64()),
+    "max_tokens": (f"coalesce(max_tokens, {NO_MAX_TOKENS})", pa.int64()),
+    "cost_nanos": ("cost_nanos", pa.int64()),
+    "rates_version": ("rates_version", _CATEGORY),
+    "prompt_hash": ("prompt_hash", pa.string()),
+    # 'x' || 16 hex digits cast through bit(64) is Postgres's exact hex-to-bigint (two's complement)
+    "prompt_key": (f"coalesce(('x' || substr(prompt_hash, 1, 16))::bit(64)::bigint, {NO_PROMPT_KEY})", pa.int64()),
+}
+
+TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One slice of the window: a UTC day [start, end), optionally narrowed to a prompt-key range."""
+
+    start: datetime
+    end: datetime
+    hash_prefixes: tuple[str, str] | None = None  # [low, high) on prompt_hash's text
+
+
+def day_chunks(start: datetime, end: datetime) -> list[Chunk]:
+    """[start, end) cut at UTC midnights."""
+    chunks, cursor = [], start
+    while cursor < end:
+        midnight = (cursor + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        chunks.append(Chunk(cursor, min(midnight, end)))
+        cursor = min(midnight, end)
+    return chunks
+
+
+def key_range_chunks(start: datetime, end: datetime, parts: int = 16) -> list[Chunk]:
+    """The whole window cut by the first hex digit(s) of prompt_hash: every row of one hash lands in
+    one chunk, so per-hash statistics need only one chunk in memory. `parts` is 16 or 256."""
+    if parts not in (16, 256):
+        raise ValueError("parts must be 16 or 256")
+    width = 1 if parts == 16 else 2
+    bounds = [format(i, f"0{width}x") for i in range(parts)] + ["g"]  # 'g' sorts after every hex digit
+    return [Chunk(start, end, (bounds[i], bounds[i + 1])) for i in range(parts)]
+
+
+def _select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
+            hashed_only: bool) -> tuple[sql.Composed, list[object]]:
+    unknown = [c for c in columns if c not in REQUEST_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown request column(s) {unknown}; choose from {sorted(REQUEST_COLUMNS)}")
+    select_list = sql.SQL(", ").join(sql.SQL(REQUEST_COLUMNS[c][0]) for c in columns)  # from the fixed table
+    where = [sql.SQL("workspace_id = %s"), sql.SQL("started_at >= %s"), sql.SQL("started_at < %s")]
+    params: list[object] = [chunk.start, chunk.end]
+    if synced_by is not None:
+        where.append(sql.SQL("synced_at <= %s"))
+        params.append(synced_by)
+    if hashed_only or chunk.hash_prefixes:
+        where.append(sql.SQL("prompt_hash is not null"))
+    if chunk.hash_prefixes:
+        where.append(sql.SQL("prompt_hash >= %s and prompt_hash < %s"))
+        params.extend(chunk.hash_prefixes)
+    query = sql.SQL("copy (select {} from meter.requests where {}) to stdout (format csv)").format(
+        select_list, sql.SQL(" and ").join(where))
+    return query, params
+
+
+def _copy_bytes(conn: Conn, query: sql.Composed, params: list[object]) -> bytes:
+    buffer = io.BytesIO()
+    with conn.cursor() as cursor, cursor.copy(query, params) as copy:
+        for block in copy:
+            buffer.write(block)
+    return buffer.getvalue()
+
+
+def _parse(data: bytes, columns: Sequence[str]) -> pd.DataFrame:
+    if not data:
+        return empty_frame(columns)
+    table = pa_csv.read_csv(
+        io.BytesIO(data),
+        read_options=pa_csv.ReadOptions(column_names=list(columns)),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={c: REQUEST_COLUMNS[c][1] for c in columns}, strings_can_be_null=True),
+    )
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
+def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
+    schema = pa.schema([(c, REQUEST_COLUMNS[c][1]) for c in columns])
+    frame: pd.DataFrame = schema.empty_table().to_pandas()
+    return frame
+
+
+def request_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
+                   chunks: Sequence[Chunk] | None = None, synced_by: datetime | None = None,
+                   hashed_only: bool = False) -> Iterator[pd.DataFrame]:
+    """Yield one frame per chunk (default: per UTC day) of the workspace's requests started in
+    [start, end), synced by `synced_by` when given (a replay sees what the fleet saw then).
+
+    Postgres is read in a thread one chunk ahead of the parsing; `conn` belongs to that thread until
+    the iterator is exhausted or closed."""
+    plan = list(chunks) if chunks is not None else day_chunks(start, end)
+    columns = list(columns)
+    ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in plan:
+                if stop.is_set():
+                    return
+                query, params = _select(columns, chunk, synced_by, hashed_only)
+                ahead.put(_copy_bytes(conn, query, [workspace_id, *params]))
+            ahead.put(None)
+        except BaseException as error:  # handed to the consumer, which raises it
+            ahead.put(error)
+
+    reader = threading.Thread(target=produce, name="copy-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield _parse(item, columns)
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a producer waiting to put, then let it end
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.05)
+        reader.join()
+
+
+def concat_frames(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    """One frame from chunk frames, keeping every Categorical a Categorical (categories unioned)."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_frame(columns)
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    merged: dict[str, object] = {}
+    for name in columns:
+        parts = [f[name] for f in frames]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype):
+            merged[name] = union_categoricals(parts)
+        else:
+            merged[name] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(merged)
+
+
+def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
+                  synced_by: datetime | None = None, hashed_only: bool = False) -> pd.DataFrame:
+    """The whole window as one frame (read per day, then joined)."""
+    frames = list(request_frames(conn, workspace_id, start, end, columns, synced_by=synced_by,
+                                 hashed_only=hashed_only))
+    return concat_frames(frames, columns)
+
+
+ALL_COLUMNS: tuple[str, ...] = tuple(REQUEST_COLUMNS)

@@ -1,0 +1,123 @@
+"""The nightly refresh of one workspace: its stages in order, each a job of its own.
+
+Why one task running the stages in order rather than a Celery chain per workspace: the stages are
+short and strictly sequential, they share one warm connection and the workspace's data in the
+database cache, and the rule "a stage whose input failed is skipped, with a run row saying why"
+needs the outcome of the stages before it. A chain stops at the first error and would need a callback
+to write the skipped rows; one task writes them in order and is retried as a whole (each stage is
+idempotent, so a retry redoes finished stages harmlessly). Each stage still has its own run row,
+lock and results transaction, so a failing stage is visible on its own and leaves the stages before
+it intact.
+
+Failures: a transient error (database or broker gone) stops the pipeline and is raised for Celery
+to retry; any other error fails that stage's run, skips the stages that need it, lets the others run,
+and is raised once all have run, so the task is marked failed and Sentry sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.db import Conn
+from core.errors import UserError
+from store.claims import RunSpec, record_skipped
+from store.runs import claimed_run
+from store.workspaces import workspace_by_id
+from workers.failures import is_transient
+from workers.logs import bind_context
+from workers.stages import Stage, StageContext
+from workers.stages import checks as checks_stage
+from workers.stages import clustering as clustering_stage
+from workers.stages import rollup as rollup_stage
+from workers.stages import savings as savings_stage
+
+log = logging.getLogger(__name__)
+
+# The order is the order they run in; `needs` may only name stages before it.
+STAGES: tuple[Stage, ...] = (rollup_stage.STAGE, clustering_stage.STAGE, checks_stage.STAGE,
+                             savings_stage.STAGE)
+STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+
+
+@dataclass
+class StageOutcome:
+    stage: str
+    status: str  # 'succeeded', 'failed' or 'skipped'
+    run_id: int | None = None
+    error: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "status": self.status, "run_id": self.run_id, "error": self.error,
+                "stats": self.stats}
+
+
+@dataclass
+class PipelineOutcome:
+    workspace_id: int
+    as_of: datetime
+    stages: list[StageOutcome] = field(default_factory=list)
+    first_error: BaseException | None = None
+
+    @property
+    def status(self) -> str:
+        return "succeeded" if all(s.status == "succeeded" for s in self.stages) else "failed"
+
+    def stage(self, name: str) -> StageOutcome:
+        return next(s for s in self.stages if s.stage == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": "refresh", "workspace_id": self.workspace_id, "as_of": self.as_of.isoformat(),
+                "status": self.status, "stages": [s.to_dict() for s in self.stages]}
+
+
+def stage_named(name: str) -> Stage:
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    raise UserError(f"no stage named '{name}'; the stages are {', '.join(STAGE_NAMES)}")
+
+
+def run_pipeline(conn: Conn, workspace_id: int, as_of: datetime, *, only: str | None = None, replay: bool = False,
+                 task_id: str | None = None, attempt: int = 0, worker: str | None = None) -> PipelineOutcome:
+    """Run every stage (or only the one named) for the workspace as of `as_of`."""
+    workspace_by_id(conn, workspace_id)  # a missing workspace is a user error, before any run row
+    selected = [stage_named(only)] if only else list(STAGES)
+    outcome = PipelineOutcome(workspace_id, as_of)
+    done: dict[str, str] = {}
+    for stage in selected:
+        start, end = stage.window(as_of)
+        spec = RunSpec(job=stage.name, workspace_id=workspace_id, as_of=as_of, window_start=start, window_end=end,
+                       lock_scope="workspace", task_id=task_id, worker=worker, attempt=attempt, replay=replay)
+        blocked = next((need for need in stage.needs if done.get(need, "succeeded") != "succeeded"), None)
+        if blocked is not None:
+            reason = f"skipped because {blocked} {done[blocked]}"
+            outcome.stages.append(StageOutcome(stage.name, "skipped", record_skipped(conn, spec, reason), reason))
+            done[stage.name] = "skipped"
+            continue
+        result = _run_stage(conn, stage, spec, StageContext(conn, workspace_id, as_of, replay))
+        outcome.stages.append(result[0])
+        done[stage.name] = result[0].status
+        if result[1] is not None and outcome.first_error is None:
+            outcome.first_error = result[1]
+    return outcome
+
+
+def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
+               ctx: StageContext) -> tuple[StageOutcome, BaseException | None]:
+    run_id: int | None = None
+    try:
+        with claimed_run(conn, spec) as run, bind_context(run=run.id, stage=stage.name):
+            run_id = run.id
+            stage.run(ctx, run)
+            log.info("stage %s done: %s", stage.name, run.stats)
+            return StageOutcome(stage.name, "succeeded", run.id, None, dict(run.stats)), None
+    except Exception as error:
+        if is_transient(error):
+            raise  # the whole pipeline is retried; the stages before this one are idempotent
+        log.log(logging.WARNING if isinstance(error, UserError) else logging.ERROR,
+                "stage %s failed: %s", stage.name, error, exc_info=not isinstance(error, UserError))
+        return StageOutcome(stage.name, "failed", run_id, str(error)), error
