@@ -207,10 +207,18 @@ def concat_frames(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.
     for name in columns:
         parts = [f[name] for f in frames]
         if isinstance(parts[0].dtype, pd.CategoricalDtype):
-            merged[name] = union_categoricals(parts)
+            # a chunk where the column is all null has categories of another dtype: align them first
+            merged[name] = union_categoricals([_text_categories(p) for p in parts])
         else:
             merged[name] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(merged)
+
+
+def _text_categories(part: pd.Series) -> pd.Series:
+    categories = part.cat.categories
+    if categories.dtype == object or len(categories) == 0:
+        return part.cat.set_categories(categories.astype("str"))
+    return part
 
 
 def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
