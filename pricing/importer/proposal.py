@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pricing.importer.convert import Conversion, complete_entries, convert, link_kept_models
+from pricing.importer.upstream import read_json
 from pricing.table import RatesError, RateTable, fold_versions
 
 
@@ -50,8 +50,9 @@ class Proposal:
 def load_document(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"format": 1, "aliases": {}, "versions": []}
-    with path.open(encoding="utf-8") as fh:
-        doc: dict[str, Any] = json.load(fh)
+    doc = read_json(path)
+    if not isinstance(doc, dict):
+        raise RatesError(f"{path}: expected a JSON object with 'versions'")
     return doc
 
 

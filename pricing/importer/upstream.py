@@ -141,9 +141,19 @@ def _complete_lc(kinds: dict[str, str]) -> dict[str, str] | None:
     return kinds if "input" in kinds and "output" in kinds else None
 
 
+def read_json(path: Path) -> Any:
+    """A JSON file's value; RatesError naming the file and the place when it is not JSON."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise RatesError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except UnicodeDecodeError as exc:
+        raise RatesError(f"{path} is not JSON: not UTF-8 text (byte {exc.start})") from None
+
+
 def load_upstream(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as fh:
-        data = json.load(fh)
+    data = read_json(path)
     if not isinstance(data, dict):
         raise RatesError(f"{path}: expected a JSON object of model -> entry")
     data.pop("sample_spec", None)  # litellm's documentation entry
