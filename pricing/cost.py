@@ -232,8 +232,11 @@ def price_requests(
 ) -> PricedBatch:
     """Price columns of requests at the rates in force, in integer nano-USD.
 
-    - ``model``/``service_tier``: arrays of strings as reported (aliases and prefixes allowed;
-      a pandas Categorical is fastest); ``service_tier`` may also be one string for all rows.
+    - ``model``/``service_tier``: arrays of strings as reported (aliases and prefixes allowed);
+      ``service_tier`` may also be one string for all rows. Pass pandas Categoricals: the fleet's
+      reader (store/frames.py) does. A plain str column is converted here with ``pd.factorize``,
+      the fastest C path, but hashing 10M strings costs about four times the pricing itself
+      (``bench_pricing``), so converting here cannot make it fast; a reader converts once.
       ``model`` may be None when ``as_model`` is given.
     - token columns: non-negative integer arrays. ``input_tokens`` excludes cache reads and
       writes; ``output_tokens`` includes reasoning tokens (billed as output, never added again).

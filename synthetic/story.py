@@ -35,8 +35,8 @@ def planted_story(report: SeedReport) -> list[tuple[str, str]]:
 
 def _overpowered(e: Entry) -> str:
     w = e["where"]
-    return (f"{w['project']} sends short summaries to {w['model']}; {w['cheaper_model']} would "
-            f"write them for {_money(e)} less ({e['rows']:,} requests).")
+    return (f"{w['project']} has {w['model']} write short summaries; {w['cheaper_model']} would "
+            f"cost {_money(e)} less ({e['rows']:,} requests).")
 
 
 def _repeated(e: Entry) -> str:
@@ -54,14 +54,14 @@ def _loop(e: Entry) -> str:
 
 def _long_context(e: Entry) -> str:
     w = e["where"]
-    return (f"{w['project']} sends prompts past the long-context threshold of {' and '.join(w['models'])}: "
-            f"{e['rows']:,} requests at the dearer rates, {_money(e)}.")
+    return (f"{w['project']} sends prompts past the long-context threshold ({', '.join(w['models'])}): "
+            f"{e['rows']:,} requests, {_money(e)}.")
 
 
 def _nightly(e: Entry) -> str:
     w = e["where"]
-    return (f"{w['project']} runs standard-tier work every night, 00:00 to 05:00 local time; the batch "
-            f"tier would save {_money(e)} on its {e['rows']:,} requests.")
+    return (f"{w['project']} runs standard-tier work each night (00:00-05:00 local); batch would "
+            f"save {_money(e)} on {e['rows']:,} requests.")
 
 
 def _stale(e: Entry) -> str:
@@ -86,15 +86,16 @@ def _billing(statements: list[Entry]) -> list[tuple[str, str]]:
     for entry in statements:
         latest[entry["where"]["provider"]] = entry  # statements come oldest month first
     lines: list[tuple[str, str]] = []
+    heading = None
     for provider, entry in latest.items():
         d = entry["detail"]
-        scope = "to date" if d["month_to_date"] else "in all"
         billed, logged = int(d["billed_nanos"]), int(d["logged_nanos"])
         ratio = round(Decimal(100 * (billed - logged)) / logged, 1) if logged else Decimal(0)
-        lines.append(("Bill vs log" if not lines else "",
-                      f"{provider} billed {money(billed)} for {money(logged)} logged, {entry['where']['period'][:7]} "
-                      f"{scope} ({ratio:+}%, {d['band']})." if ratio else
-                      f"{provider} billed what it logged, {money(billed)}, {entry['where']['period'][:7]} {scope}."))
+        month = f"Bill {entry['where']['period'][:7]}"
+        lines.append(("" if month == heading else month,
+                      f"{provider} billed {money(billed)}, logged {money(logged)}: {ratio:+}%, {d['band']}."
+                      if ratio else f"{provider} billed what it logged, {money(billed)}."))
+        heading = month
     return lines
 
 

@@ -38,9 +38,11 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
     started = datetime.now(UTC)
     try:
         with local_servers(data_dir, DEMO_DATABASE) as servers:
-            console.print(f"[bold]database[/] {redact_url(servers.database_url)}"
-                          f"{' (embedded)' if servers.postgres else ' (a database of its own on DATABASE_URL)'}")
-            console.print(f"[bold]broker[/]   {servers.redis_url}{' (embedded)' if servers.redis else ''}")
+            # soft_wrap: a long URL stays one line a person can copy, whatever the terminal's width
+            where = "embedded" if servers.postgres else "a database of its own on DATABASE_URL"
+            console.print(f"[bold]database[/] {where}: {redact_url(servers.database_url)}", soft_wrap=True)
+            console.print(f"[bold]broker[/]   {'embedded' if servers.redis else 'REDIS_URL'}: {servers.redis_url}",
+                          soft_wrap=True)
             with connect(servers.database_url) as conn:
                 migrate(conn)
                 workspace, planted = _demo_workspace(conn, days, requests_per_day, console)
@@ -50,7 +52,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
                 for name, args in (("worker", ["worker", "--concurrency", "2", "--loglevel", "INFO"]),
                                    ("beat", ["beat", "--schedule-file", str(data_dir / "celerybeat-schedule")])):
                     children.append(CliProcess.spawn(name, args, env, data_dir / "logs" / f"{name}.log"))
-                console.print("worker and beat started; waiting for beat's nightly fan-out to refresh the workspace…")
+                console.print("worker and beat started; waiting for beat's nightly refresh…")
                 with connect(servers.database_url) as conn:
                     _wait_for_refresh(conn, workspace.id, started, children)
             finally:
@@ -141,7 +143,7 @@ def _runs_table(conn: Conn, workspace_id: int, width: int) -> Table:
     runs = Table(title="Recent runs (UTC)", title_justify="left")
     # The short columns keep their width; the last one gets what is left and ends in "…" (rich
     # crops a table of no-wrap columns at the edge rather than shrinking them, so say how much).
-    short = (("run", 3), ("job", 10), ("status", 9), ("started", 5), ("took", 6))
+    short = (("run", 3), ("job", 10), ("status", 9), ("started", 7), ("took", 5))
     for column, least in short:
         runs.add_column(column, no_wrap=True, min_width=least)
     left = width - sum(least + 3 for _, least in short) - 4  # 3 = padding and a rule per column
