@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.common import best_of_interleaved
 from pricing import load_rates, price_requests
 
 MODELS = [  # (id as reported, share)
@@ -63,15 +64,6 @@ def make_requests(n: int, seed: int) -> dict[str, Any]:
     }
 
 
-def best_of(runs: int, action: Callable[[], object]) -> float:
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -98,12 +90,12 @@ def main() -> None:
     def priced(columns: Mapping[str, Any]) -> Callable[[], object]:
         return lambda: price_requests(table, **columns)
 
-    base = best_of(args.runs, baseline)
-    cat = best_of(args.runs, priced(as_categories))
-    obj = best_of(args.runs, priced(req))
-    # What a string column costs before any pricing: hashing it into codes (pd.factorize is the
-    # fastest of pd.factorize, pd.Categorical and pyarrow's dictionary_encode measured here).
-    codes = best_of(args.runs, lambda: (pd.factorize(req["model"]), pd.factorize(req["service_tier"])))
+    # Taking turns, so a noisy neighbour on the shared machine slows every variant alike. The last
+    # one is what a string column costs before any pricing: hashing it into codes (pd.factorize is
+    # the fastest of pd.factorize, pd.Categorical and pyarrow's dictionary_encode measured here).
+    base, cat, obj, codes = best_of_interleaved(
+        args.runs, (baseline, None), (priced(as_categories), None), (priced(req), None),
+        (lambda: (pd.factorize(req["model"]), pd.factorize(req["service_tier"])), None))
 
     batch = price_requests(table, **as_categories)
     started = time.perf_counter()
