@@ -7,8 +7,8 @@ long-context rates when its prompt crosses the model's threshold; then
     cost_nanos = round_half_up(sum(tokens_k * rate_k) / 1000)   with rate_k in pico-USD per token.
 
 Rates are gathered per row from the small int64 arrays of ``RateTable.compiled`` (a
-``CompiledRates``, which owns the key encoding), indexed by one integer key per row. Rows are processed in chunks so
-the intermediate arrays stay in cache; there is no Python loop over rows.
+``CompiledRates``, which owns the key encoding), indexed by one integer key per row. Rows are
+processed in chunks so the intermediate arrays stay in cache; there is no Python loop over rows.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def price_requests(
     - ``model``/``service_tier``: arrays of strings as reported (aliases and prefixes allowed);
       ``service_tier`` may also be one string for all rows. Pass pandas Categoricals: the fleet's
       reader (store/frames.py) does. A plain str column is converted here with ``pd.factorize``,
-      the fastest C path, but hashing 10M strings costs about four times the pricing itself
+      the fastest C path, but hashing 10M strings costs several times the pricing itself
       (``bench_pricing``), so converting here cannot make it fast; a reader converts once.
       ``model`` may be None when ``as_model`` is given.
     - token columns: non-negative integer arrays. ``input_tokens`` excludes cache reads and
