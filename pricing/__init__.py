@@ -7,6 +7,7 @@
 Money is integer nano-USD (1 USD = 1_000_000_000); rates are integer pico-USD per token.
 """
 
+from pricing.compiled import CompiledRates
 from pricing.cost import PricedBatch, PricedOne, price_one, price_requests
 from pricing.table import (
     PROVIDERS,
@@ -26,6 +27,7 @@ __all__ = [
     "SERVICE_TIERS",
     "TOKEN_KINDS",
     "UNPRICED_VERSION",
+    "CompiledRates",
     "ModelRates",
     "PricedBatch",
     "PricedOne",

@@ -6,9 +6,9 @@ long-context rates when its prompt crosses the model's threshold; then
 
     cost_nanos = round_half_up(sum(tokens_k * rate_k) / 1000)   with rate_k in pico-USD per token.
 
-Rates are gathered per row from small int64 tables compiled by RateTable, indexed by one integer
-key per row (slot of (version, model), tier, long-context flag). Rows are processed in chunks so
-the intermediate arrays stay in cache; there is no Python loop over rows.
+Rates are gathered per row from the small int64 arrays of ``RateTable.compiled`` (a
+``CompiledRates``, which owns the key encoding), indexed by one integer key per row. Rows are
+processed in chunks so the intermediate arrays stay in cache; there is no Python loop over rows.
 """
 
 from __future__ import annotations
@@ -23,14 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pricing.table import (
-    INT64_MAX,
-    KEYS_PER_SLOT,
-    SERVICE_TIERS,
-    UNKNOWN_TIER,
-    UNPRICED_VERSION,
-    RateTable,
-)
+from pricing.compiled import INT64_MAX, MODEL_OFFSET, SERVICE_TIERS, TIER_OFFSET, UNKNOWN_TIER
+from pricing.table import UNPRICED_VERSION, RateTable
 
 # 16k rows: the dozen int64 temporaries of a chunk (128 KiB each) stay in cache, which makes the
 # chunked pass about twice as fast as the same numpy calls over whole 10M-row columns.
@@ -133,8 +127,7 @@ class PricedBatch:
     @cached_property
     def version_index(self) -> npt.NDArray[np.int16]:
         """Index into ``table.versions`` of the version used per row; -1 where unpriced."""
-        slot = self._keys // KEYS_PER_SLOT
-        used = self.table._slot_version[slot]
+        used = self.table.compiled.used_versions(self._keys)
         return np.where(self.priced, used, np.int16(-1)).astype(np.int16)
 
     @cached_property
@@ -144,7 +137,7 @@ class PricedBatch:
 
     @cached_property
     def canonical_model(self) -> npt.NDArray[np.object_]:
-        names = np.array([*self.table._model_ids, None], dtype=object)
+        names = np.array([*self.table.compiled.model_ids, None], dtype=object)
         positions = np.full(len(self), self._model_lut[0]) if self._model_codes is None else (  # as_model
             self._model_lut[self._model_codes])
         result: npt.NDArray[np.object_] = names[positions]
@@ -156,7 +149,6 @@ class PricedBatch:
         rows = np.flatnonzero(~self.priced)
         if not len(rows):
             return out
-        n_models = len(self.table._model_ids)
         keys = self._keys[rows].astype(np.int64)
         raw_model = self._model_codes[rows] if self._model_codes is not None else np.zeros(len(rows), np.intp)
         raw_tier = self._tier_codes[rows] if self._tier_codes is not None else np.zeros(len(rows), np.intp)
@@ -166,30 +158,28 @@ class PricedBatch:
         uniq, inverse = np.unique(combo, axis=1, return_inverse=True)
         sentences = []
         for key, rm, rt, nt in uniq.T:
-            slot, rest = divmod(int(key), KEYS_PER_SLOT)
-            tier_pos, long_ctx = divmod(rest, 2)
-            v, m = divmod(slot, self.table._stride)
+            v, m, tier_pos, long_ctx = self.table.compiled.decode(int(key))
             model = self._model_raw[rm] if 0 <= rm < len(self._model_raw) else None
             tier = self._tier_raw[rt] if 0 <= rt < len(self._tier_raw) else None
-            sentences.append(self._reason(int(v), int(m), n_models, model, tier, tier_pos, bool(long_ctx), bool(nt)))
+            sentences.append(self._reason(v, m, model, tier, tier_pos, long_ctx, bool(nt)))
         out[rows] = np.array(sentences, dtype=object)[inverse.ravel()]
         return out
 
-    def _reason(self, v: int, m: int, n_models: int, model: object, tier: object, tier_pos: int,
+    def _reason(self, v: int, m: int, model: object, tier: object, tier_pos: int,
                 long_ctx: bool, no_time: bool) -> str:
-        table = self.table
+        table, compiled = self.table, self.table.compiled
         version = table.versions[v].id
         if no_time:
             return "started_at is missing"
-        if m == n_models:
+        if m == compiled.unknown_model:
             return f"unknown model {model!r}: no rate in any version"
-        name = table._model_ids[m]
-        used = table._slot_version[v * table._stride + m]
+        name = compiled.model_ids[m]
+        used = compiled.used_version(v, m)
         if used < 0:
             return f"model {name!r} has no rate in version {version} (removed from the table)"
         if tier_pos == UNKNOWN_TIER:
             return f"unknown service tier {tier!r}"
-        info = table._by_version[used][name]
+        info = table.models_in_version(table.versions[used].id)[name]
         tier_name = SERVICE_TIERS[tier_pos]
         if tier_name not in info.rates:
             return f"model {name!r} does not offer the {tier_name!r} tier (rates version {table.versions[used].id})"
@@ -242,8 +232,11 @@ def price_requests(
 ) -> PricedBatch:
     """Price columns of requests at the rates in force, in integer nano-USD.
 
-    - ``model``/``service_tier``: arrays of strings as reported (aliases and prefixes allowed;
-      a pandas Categorical is fastest); ``service_tier`` may also be one string for all rows.
+    - ``model``/``service_tier``: arrays of strings as reported (aliases and prefixes allowed);
+      ``service_tier`` may also be one string for all rows. Pass pandas Categoricals: the fleet's
+      reader (store/frames.py) does. A plain str column is converted here with ``pd.factorize``,
+      the fastest C path, but hashing 10M strings costs several times the pricing itself
+      (``bench_pricing``), so converting here cannot make it fast; a reader converts once.
       ``model`` may be None when ``as_model`` is given.
     - token columns: non-negative integer arrays. ``input_tokens`` excludes cache reads and
       writes; ``output_tokens`` includes reasoning tokens (billed as output, never added again).
@@ -264,33 +257,33 @@ def price_requests(
     cw1h = None if cache_write_1h_tokens is None else _token_column(
         "cache_write_1h_tokens", cache_write_1h_tokens, n, limit)
 
-    # A row's key is version_part + model_part + tier_part + long-context bit, where
-    #   key = ((version * stride + model) * N_TIER_POS + tier) * 2 + long_context.
-    # Each part comes from a small lookup table built here, so a row costs a few gathers and adds.
-    n_models = len(table._model_ids)
+    # A row's key is version_part + model_part + tier_part + long-context bit (CompiledRates owns
+    # the encoding). Each part comes from a small lookup table built here, so a row costs a few
+    # gathers and adds.
+    compiled = table.compiled
     constant = 0  # the parts that are the same for every row
     model_codes: npt.NDArray[np.integer[Any]] | None = None
     model_lut: npt.NDArray[np.int64]
     if as_model is not None:
         model_raw: list[object] = [as_model]
-        model_lut = np.array([table._model_position(table.canonical(as_model))], dtype=np.int64)
-        constant += int(model_lut[0]) * KEYS_PER_SLOT
+        model_lut = np.array([compiled.model_position(table.canonical(as_model))], dtype=np.int64)
+        constant += int(model_lut[0]) * MODEL_OFFSET
     else:
         if model is None:
             raise ValueError("model is required unless as_model is given")
         model_codes, model_lut, model_raw = _codes_lut(
-            model, n, "model", lambda u: table._model_position(table.canonical(u) if isinstance(u, str) else None),
-            n_models)
-    model_part = model_lut * KEYS_PER_SLOT
+            model, n, "model", lambda u: compiled.model_position(table.canonical(u) if isinstance(u, str) else None),
+            compiled.unknown_model)
+    model_part = model_lut * MODEL_OFFSET
 
     tier_codes: npt.NDArray[np.integer[Any]] | None = None
     tier_part: npt.NDArray[np.int64] | None = None
     if isinstance(service_tier, str):
         tier_raw: list[object] = [service_tier]
-        constant += _tier_position(service_tier) * 2
+        constant += _tier_position(service_tier) * TIER_OFFSET
     else:
         tier_codes, tier_lut, tier_raw = _codes_lut(service_tier, n, "service_tier", _tier_position, UNKNOWN_TIER)
-        tier_part = tier_lut * 2
+        tier_part = tier_lut * TIER_OFFSET
 
     # Version: one for all rows when possible; else a lookup by UTC day, since versions start at
     # midnight UTC (cheaper than comparing every row with every boundary, and as exact).
@@ -298,11 +291,11 @@ def price_requests(
     ts: npt.NDArray[np.int64] | None = None
     first_day = 0
     version_part: npt.NDArray[np.int64] | None = None
-    stride_keys = table._stride * KEYS_PER_SLOT
+    stride_keys = compiled.version_offset
     if at is not None:
-        constant += table._version_index(at) * stride_keys
+        constant += compiled.version_index(at) * stride_keys
     elif started_at is None:
-        constant += (len(table.versions) - 1) * stride_keys
+        constant += compiled.latest_version * stride_keys
     else:
         ts = _utc_ns(started_at, n)
         lo_ts, hi_ts = (int(ts.min()), int(ts.max())) if n else (0, 0)
@@ -311,19 +304,17 @@ def price_requests(
             valid = ts[~missing_time]
             lo_ts, hi_ts = (int(valid.min()), int(valid.max())) if len(valid) else (0, 0)
             ts = np.where(missing_time, lo_ts, ts)  # any in-range day; those rows are unpriced below
-        eff = table._effective_ns
-        v_lo = max(int(np.searchsorted(eff, lo_ts, side="right")) - 1, 0)
-        v_hi = max(int(np.searchsorted(eff, hi_ts, side="right")) - 1, 0)
+        v_lo, v_hi = int(compiled.version_index_ns(lo_ts)), int(compiled.version_index_ns(hi_ts))
         if v_lo == v_hi:
             constant += v_lo * stride_keys
         else:
             first_day = lo_ts // DAY_NS
             day_starts = (np.arange(first_day, hi_ts // DAY_NS + 1, dtype=np.int64)) * DAY_NS
-            day_version = np.maximum(np.searchsorted(eff, day_starts, side="right") - 1, 0)
+            day_version = compiled.version_index_ns(day_starts)
             version_part = day_version.astype(np.int64) * stride_keys
 
-    c_in, c_cr, c_cw, c_cw1h, c_out = table._rate_columns
-    threshold, offered = table._threshold_by_key, table._offered
+    c_in, c_cr, c_cw, c_cw1h, c_out = compiled.rate_columns
+    threshold, offered = compiled.threshold_by_key, compiled.offered
     cost = np.empty(n, dtype=np.int64)
     priced = np.empty(n, dtype=bool)
     keys = np.empty(n, dtype=np.int32)

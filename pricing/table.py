@@ -12,17 +12,19 @@ is refused, so no money ever passes through a float.
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+# SERVICE_TIERS, TOKEN_KINDS and INT64_MAX are defined with the compiled layout and re-exported here.
+from pricing.compiled import INT64_MAX as INT64_MAX
+from pricing.compiled import SERVICE_TIERS as SERVICE_TIERS
+from pricing.compiled import TOKEN_KINDS as TOKEN_KINDS
+from pricing.compiled import CompiledRates, utc_date
 
 DEFAULT_RATES_PATH = Path(__file__).with_name("rates.json")
 
@@ -30,9 +32,6 @@ DEFAULT_RATES_PATH = Path(__file__).with_name("rates.json")
 UNPRICED_VERSION = "unpriced"
 
 PROVIDERS = ("anthropic", "openai", "gemini", "xai")
-SERVICE_TIERS = ("standard", "batch", "flex", "priority")
-#: Token kinds in the order of the rate columns. Reasoning tokens are part of output.
-TOKEN_KINDS = ("input", "cache_read", "cache_write", "cache_write_1h", "output")
 #: Kinds that may be left out of a tier. A kind left out of the standard tier falls back to its
 #: input rate (a model without a cache price bills its cached tokens like the prompt tokens they
 #: stand for, never as free). Another tier, or a long-context tier, may leave out only a kind its
@@ -50,14 +49,6 @@ MODEL_FIELDS = frozenset({
 VERSION_FIELDS = frozenset({"id", "effective", "source", "note", "models"})
 
 PICO_PER_USD_PER_MTOK = 10**6  # USD per 1e6 tokens -> pico-USD (1e-12) per token
-INT64_MAX = int(np.iinfo(np.int64).max)
-
-# Index layout of the compiled arrays (see RateTable._compile): one "slot" per (version, model),
-# with one extra model position per version for unknown models; per slot, five tier positions
-# (the four service tiers and "unknown tier") and two long-context positions.
-N_TIER_POS = len(SERVICE_TIERS) + 1
-UNKNOWN_TIER = len(SERVICE_TIERS)
-KEYS_PER_SLOT = N_TIER_POS * 2
 
 
 class RatesError(ValueError):
@@ -325,14 +316,6 @@ def fold_versions(document: Mapping[str, Any]) -> list[tuple[VersionInfo, dict[s
     return folded
 
 
-def _utc_date(at: date | datetime) -> date:
-    if isinstance(at, datetime):  # a datetime is also a date: test it first
-        if at.tzinfo is not None:
-            at = at.astimezone(UTC)
-        return at.date()
-    return at
-
-
 class RateTable:
     """The folded, validated, compiled price table. Immutable once built."""
 
@@ -344,8 +327,6 @@ class RateTable:
         self._by_version: list[dict[str, ModelRates]] = [
             {m: parse_model(m, entry, info.id) for m, entry in models.items()} for info, models in folded
         ]
-        self._model_ids: tuple[str, ...] = tuple(sorted({m for ms in self._by_version for m in ms}))
-        self._model_pos = {m: i for i, m in enumerate(self._model_ids)}
         aliases = document.get("aliases", {})
         if not isinstance(aliases, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
@@ -353,7 +334,17 @@ class RateTable:
             raise RatesError("rates.json: 'aliases' must map strings to strings")
         self.aliases: Mapping[str, str] = dict(aliases)
         self._canonical_cache: dict[str, str | None] = {}
-        self._compile()
+        self._compiled = CompiledRates.build(self._effective, self._by_version)
+
+    @property
+    def compiled(self) -> CompiledRates:
+        """The rates as arrays for the vectorised cost function (built once, read-only)."""
+        return self._compiled
+
+    @property
+    def max_tokens_per_kind(self) -> int:
+        """The largest token count per kind that prices without any risk of int64 overflow."""
+        return self._compiled.max_tokens_per_kind
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -378,7 +369,7 @@ class RateTable:
         candidate = model.strip()
         for _ in range(3):  # at most a couple of stacked prefixes, e.g. gemini/models/...
             for c in (candidate, candidate.lower()):
-                if c in self._model_pos:
+                if c in self._compiled.positions:
                     return c
                 if c in self.aliases:
                     return self.aliases[c]
@@ -399,11 +390,15 @@ class RateTable:
 
     def _version_index(self, at: date | datetime) -> int:
         # Before the first version the first one applies: it holds the earliest rates we know.
-        return max(bisect_right(self._effective, _utc_date(at)) - 1, 0)
+        return self._compiled.version_index(at)
 
     def version_at(self, at: date | datetime) -> str:
         """Id of the version in force at that UTC moment (naive datetimes are taken as UTC)."""
         return self.versions[self._version_index(at)].id
+
+    def covers(self, at: date | datetime) -> bool:
+        """Does the table hold rates for that UTC moment (not before its first version)?"""
+        return utc_date(at) >= self.versions[0].effective
 
     def version_info(self, version_id: str) -> VersionInfo:
         """Effective date, source and note of a version (for reports that explain a price)."""
@@ -414,28 +409,15 @@ class RateTable:
 
     # -- models -------------------------------------------------------------------------------
 
-    def _resolve_version(self, v: int, m: int) -> int | None:
-        """The version whose rates price model m at version v, or None if it has none.
-
-        A model listed later than v (it was added to the table after traffic on it began) is
-        priced at its first listed rates: a model cannot be used before it exists, and its
-        first price is its launch price unless a version says otherwise. A model removed from
-        the table before v has no rate.
-        """
-        model = self._model_ids[m]
-        if model in self._by_version[v]:
-            return v
-        first = self._first_listed[m]
-        return first if first > v else None
-
     def model_info(self, model: str, at: date | datetime | None = None) -> ModelRates | None:
         """Rates and metadata of a model at a date (default: the latest version)."""
         canonical = self.canonical(model)
         if canonical is None:
             return None
-        v = len(self.versions) - 1 if at is None else self._version_index(at)
-        u = self._resolve_version(v, self._model_pos[canonical])
-        return None if u is None else self._by_version[u][canonical]
+        compiled = self._compiled
+        v = compiled.latest_version if at is None else compiled.version_index(at)
+        u = compiled.used_version(v, compiled.model_position(canonical))
+        return None if u < 0 else self._by_version[u][canonical]
 
     def models(self, provider: str | None = None, at: date | datetime | None = None) -> list[str]:
         """Canonical ids listed in the version in force at ``at`` (default latest), sorted."""
@@ -451,61 +433,7 @@ class RateTable:
 
     def all_models(self) -> tuple[str, ...]:
         """Every canonical id listed in any version."""
-        return self._model_ids
-
-    # -- compiled arrays for the vectorised cost function -----------------------------------------
-
-    def _compile(self) -> None:
-        n_versions, n_models = len(self.versions), len(self._model_ids)
-        self._first_listed = [
-            next(v for v in range(n_versions) if m in self._by_version[v]) for m in self._model_ids
-        ]
-        stride = n_models + 1  # the last model position of each version is "unknown model"
-        n_slots = n_versions * stride
-        rates = np.zeros((n_slots * KEYS_PER_SLOT, len(TOKEN_KINDS)), dtype=np.int64)
-        offered = np.zeros(n_slots * KEYS_PER_SLOT, dtype=bool)
-        threshold = np.full(n_slots, INT64_MAX, dtype=np.int64)
-        slot_version = np.full(n_slots, -1, dtype=np.int16)
-        for v in range(n_versions):
-            for m, model in enumerate(self._model_ids):
-                u = self._resolve_version(v, m)
-                if u is None:
-                    continue
-                info = self._by_version[u][model]
-                slot = v * stride + m
-                slot_version[slot] = u
-                if info.long_context_threshold is not None:
-                    threshold[slot] = info.long_context_threshold
-                for t, tier in enumerate(SERVICE_TIERS):
-                    key = (slot * N_TIER_POS + t) * 2
-                    if tier in info.rates:
-                        rates[key] = info.rates[tier].as_tuple()
-                        offered[key] = True
-                    if tier in info.long_context:
-                        rates[key + 1] = info.long_context[tier].as_tuple()
-                        offered[key + 1] = True
-        self._stride = stride
-        self._rate_columns: tuple[npt.NDArray[np.int64], ...] = tuple(
-            np.ascontiguousarray(rates[:, k]) for k in range(len(TOKEN_KINDS))
-        )
-        self._offered = offered
-        self._threshold = threshold
-        # The same threshold under every key of a slot (long-context bit 0 and 1), so the cost
-        # function can look it up by a row's key without dividing the key back into a slot.
-        self._threshold_by_key = np.repeat(threshold, KEYS_PER_SLOT)
-        self._slot_version = slot_version
-        self._effective_ns = np.array(
-            [np.datetime64(v.effective, "ns").astype(np.int64) for v in self.versions], dtype=np.int64
-        )
-        # Overflow headroom: a request costs at most sum(tokens_k * rate_k) over 5 kinds, plus 500
-        # for rounding. Bounding every token count by this keeps that sum inside int64. With the
-        # dearest rate in the table ($600/M = 6e8 pico/token) the bound is ~3.07e9 tokens, above
-        # the int32 range of meter.requests' token columns, so real rows never come near it.
-        max_rate = int(rates.max()) if rates.size else 0
-        self.max_tokens_per_kind = (INT64_MAX - 500) // (len(TOKEN_KINDS) * max(max_rate, 1))
-
-    def _model_position(self, canonical: str | None) -> int:
-        return len(self._model_ids) if canonical is None else self._model_pos[canonical]
+        return self._compiled.model_ids
 
     @classmethod
     def from_file(cls, path: Path | str) -> RateTable:

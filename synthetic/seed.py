@@ -69,6 +69,9 @@ def resolve_target(
 ) -> Target:
     """The days to seed, or a ValueError a person can act on."""
     slug = options.slug
+    if options.end_date is not None and options.end_date > today:
+        raise ValueError(f"end date {options.end_date} is after today ({today}, UTC): the end date is the first "
+                         "day not seeded, and the seed writes no rows in the future")
     if existing is None and options.append:
         raise ValueError(f"workspace '{slug}' does not exist, so there is nothing to append to; "
                          "drop --append to create it")
@@ -81,7 +84,13 @@ def resolve_target(
         timezone = existing.timezone if existing else options.timezone
         return Target(_day_range(start, end), first, timezone, existing)
     after = existing.last_day + dt.timedelta(days=1)
-    end = options.end_date or after + dt.timedelta(days=options.days)
+    if options.end_date is None:  # continue from the last day, for `days` days but never past yesterday
+        end = min(after + dt.timedelta(days=options.days), today)
+        if end <= after:
+            raise ValueError(f"workspace '{slug}' already has days up to {existing.last_day}: nothing to append "
+                             "before tomorrow, and the seed writes no rows in the future")
+        return Target(_day_range(after, end), existing.first_day or after, existing.timezone, existing)
+    end = options.end_date
     start = end - dt.timedelta(days=options.days)
     if start < after:
         raise ValueError(f"workspace '{slug}' already has days up to {existing.last_day}; an append of "

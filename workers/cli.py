@@ -54,7 +54,7 @@ def seed(
     seed: Annotated[int, typer.Option(help="random seed; same options, same rows")] = 1,
     end_date: Annotated[str | None, typer.Option(help="first day NOT seeded (UTC), default today")] = None,
     plant: Annotated[list[str] | None, typer.Option(help="plant only these patterns (repeatable)")] = None,
-    no_plants: Annotated[bool, typer.Option(help="plant no pattern")] = False,
+    no_plants: Annotated[bool, typer.Option("--no-plants", help="plant no pattern")] = False,
     append: Annotated[bool, typer.Option(help="add days to an existing workspace")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the seed report as JSON")] = False,
 ) -> None:
@@ -72,8 +72,8 @@ def seed(
     plants = frozenset() if no_plants else frozenset(plant) if plant else frozenset(PLANTS)
     try:
         end = date.fromisoformat(end_date) if end_date else None
-    except ValueError:
-        raise UserError(f"--end-date '{end_date}' is not a date like 2026-11-26") from None
+    except ValueError:  # a malformed option value is a usage error (exit 2), like --at and --effective
+        raise typer.BadParameter(f"'{end_date}' is not a date like 2026-11-26", param_hint="--end-date") from None
     options = SeedOptions(slug=workspace, days=days, requests_per_day=requests_per_day, seed=seed,
                           end_date=end, plants=plants, append=append)
     with connect(owner_database_url()) as conn:  # the seed writes meter, as the sync service would
@@ -202,10 +202,25 @@ def main() -> None:
 
     import psycopg
 
+    # typer vendors click; it re-exports only part of click's exceptions under public names.
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
     from core.errors import FleetError, TransientError
 
     try:
-        cli()  # standalone: click prints usage errors and exits with each command's code
+        # Not standalone: click would print usage errors as a boxed, multi-line panel; here they
+        # become one line like every other error. A command's typer.Exit comes back as its code.
+        code = cli(prog_name="halton-workers", standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        error.show()  # a bare command prints its help, as a person expects
+        sys.exit(error.exit_code)
+    except UsageError as error:
+        where = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+        _report(f"{_first_line(error.format_message()).removesuffix('.')}{where}", error.exit_code)
+    except typer.TyperException as error:  # click's other errors (a file that cannot be opened...)
+        _report(_first_line(error.format_message()), error.exit_code)
+    except typer.Abort:
+        _report("aborted", 130)
     except ConfigError as error:
         _report(str(error), 2)
     except UserError as error:
@@ -221,8 +236,14 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("HALTON_DEBUG"):
             raise
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        _report(f"unexpected {type(error).__name__}: {first_line} (HALTON_DEBUG=1 shows the traceback)", 1)
+        _report(f"unexpected {type(error).__name__}: {_first_line(str(error))} (HALTON_DEBUG=1 shows the traceback)",
+                1)
+    else:
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0]
 
 
 def _report(message: str, code: int) -> None:

@@ -41,6 +41,10 @@ def _date(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a YYYY-MM-DD date", param_hint=option) from None
 
 
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0]
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -104,8 +108,10 @@ def check(
         try:
             with psycopg.connect(database_url) as conn:
                 seen = distinct_provider_model_tiers(conn)
-        except psycopg.Error as exc:
-            raise _fail(f"cannot read meter.requests: {exc}") from None
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+            raise _fail("meter.requests does not exist yet; run `halton-workers migrate` first") from None
+        except psycopg.Error as exc:  # Postgres adds LINE and caret lines: one line is the README's promise
+            raise _fail(f"cannot read meter.requests: {_first_line(str(exc))}") from None
         problems += [str(g) for g in missing_rates(load_rates(rates_file), seen)]
     for line in [*problems, *warnings]:
         typer.echo(line)
@@ -136,6 +142,12 @@ def price(
         table = load_rates(None if rates_file == DEFAULT_RATES_PATH else rates_file)
     except (OSError, RatesError) as exc:
         raise _fail(str(exc)) from None
+    if when is not None and not table.covers(when):
+        # Traffic older than the table is priced at the first version (its earliest known rates);
+        # a person asking for a date before it is told so rather than shown those rates as that day's.
+        first = table.versions[0]
+        raise _fail(f"no rates on file for {when}: the first version, {first.id}, takes effect on "
+                    f"{first.effective}", EXIT_UNPRICED)
     try:
         result = price_one(table, model, input=input_tokens, output=output_tokens, cache_read=cache_read,
                            cache_write=cache_write, cache_write_1h=cache_write_1h, tier=tier.value, at=when)

@@ -40,9 +40,11 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
     started = datetime.now(UTC)
     try:
         with local_servers(data_dir, DEMO_DATABASE) as servers:
-            console.print(f"[bold]database[/] {redact_url(servers.database_url)}"
-                          f"{' (embedded)' if servers.postgres else ' (a database of its own on DATABASE_URL)'}")
-            console.print(f"[bold]broker[/]   {servers.redis_url}{' (embedded)' if servers.redis else ''}")
+            # soft_wrap: a long URL stays one line a person can copy, whatever the terminal's width
+            where = "embedded" if servers.postgres else "a database of its own on DATABASE_URL"
+            console.print(f"[bold]database[/] {where}: {redact_url(servers.database_url)}", soft_wrap=True)
+            console.print(f"[bold]broker[/]   {'embedded' if servers.redis else 'REDIS_URL'}: {servers.redis_url}",
+                          soft_wrap=True)
             roles = role_names()
             with connect(servers.database_url) as conn:  # the owner: schemas, roles and the seed
                 migrate(conn)
@@ -56,7 +58,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
                 for name, args in (("worker", ["worker", "--concurrency", "2", "--loglevel", "INFO"]),
                                    ("beat", ["beat", "--schedule-file", str(data_dir / "celerybeat-schedule")])):
                     children.append(CliProcess.spawn(name, args, env, data_dir / "logs" / f"{name}.log"))
-                console.print("worker and beat started; waiting for beat's nightly fan-out to refresh the workspace…")
+                console.print("worker and beat started; waiting for beat's nightly refresh…")
                 with connect(servers.database_url) as conn:
                     _wait_for_refresh(conn, workspace.id, started, children)
             finally:
@@ -74,16 +76,18 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console) -> tuple[Workspace, list[str]]:
+def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console
+                    ) -> tuple[Workspace, list[tuple[str, str]]]:
     """Seed the demo workspace into the demo's fresh database."""
     from store.workspaces import workspace_by_slug
     from synthetic import SeedOptions, seed_workspace
+    from synthetic.story import planted_story
 
     began = time.monotonic()
     report = seed_workspace(conn, SeedOptions(slug=DEMO_SLUG, days=days, requests_per_day=requests_per_day))
     console.print(f"seeded '{DEMO_SLUG}': {report.requests:,} requests over {days} days "
                   f"in {time.monotonic() - began:.1f}s")
-    return workspace_by_slug(conn, DEMO_SLUG), report.lines()
+    return workspace_by_slug(conn, DEMO_SLUG), planted_story(report)
 
 
 def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[str, str]:
@@ -114,42 +118,81 @@ def _wait_for_refresh(conn: Conn, workspace_id: int, since: datetime, children: 
     raise FleetError(f"no refresh finished within {PIPELINE_TIMEOUT}s; see the logs in {children[0].log_path.parent}")
 
 
-def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str) -> Table:
+def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str,
+                 total: dashboard_reads.SpendLine | None = None) -> Table:
+    """A spend table with a total row; given the total of a top-N list, an "other" row makes the
+    rows add up to it."""
     table = Table(title=title, title_justify="left")
-    table.add_column(label)
+    table.add_column(label, no_wrap=True, overflow="ellipsis", max_width=36)
     table.add_column("requests", justify="right")
     table.add_column("errors", justify="right")
     table.add_column("spend", justify="right")
     for line in lines:
         table.add_row(line.label, f"{line.requests:,}", f"{line.errors:,}", money(line.cost_nanos))
+    shown = _sum_lines("total", lines)
+    total = total or shown
+    if total.requests != shown.requests or total.cost_nanos != shown.cost_nanos:
+        table.add_row("other", f"{total.requests - shown.requests:,}", f"{total.errors - shown.errors:,}",
+                      money(total.cost_nanos - shown.cost_nanos))
+    table.add_section()
+    table.add_row("total", f"{total.requests:,}", f"{total.errors:,}", money(total.cost_nanos), style="bold")
     return table
 
 
-def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], console: Console) -> None:
+def _sum_lines(label: str, lines: list[dashboard_reads.SpendLine]) -> dashboard_reads.SpendLine:
+    return dashboard_reads.SpendLine(label, sum(x.requests for x in lines), sum(x.errors for x in lines),
+                                     sum(x.cost_nanos for x in lines))
+
+
+def _runs_table(conn: Conn, workspace_id: int, width: int) -> Table:
+    """One line per run in ``width`` columns: the full error stays in analysis.runs."""
+    runs = Table(title="Recent runs (UTC)", title_justify="left")
+    # The short columns keep their width; the last one gets what is left and ends in "…" (rich
+    # crops a table of no-wrap columns at the edge rather than shrinking them, so say how much).
+    short = (("run", 3), ("job", 10), ("status", 9), ("started", 7), ("took", 5))
+    for column, least in short:
+        runs.add_column(column, no_wrap=True, min_width=least)
+    left = width - sum(least + 3 for _, least in short) - 4  # 3 = padding and a rule per column
+    runs.add_column("stats / error", no_wrap=True, overflow="ellipsis", max_width=max(left, 12))
+    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace_id, 5):
+        took = f"{(finished - run_started).total_seconds():.2f}s" if finished else "…"
+        runs.add_row(str(run_id), job, status, f"{run_started:%H:%M}", took, error or _run_summary(stats))
+    return runs
+
+
+def _run_summary(stats: dict[str, object]) -> str:
+    if "noop" in stats:  # a stage whose capability has not landed says so in one phrase
+        return str(stats["noop"])
+    return ", ".join(f"{key.removeprefix('rollup_')}={value}" for key, value in sorted(stats.items()))
+
+
+def _print_planted(planted: list[tuple[str, str]], console: Console) -> None:
+    console.rule("What the seed planted: what the analysis should find")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="bold")
+    grid.add_column(ratio=1)  # the sentence wraps inside its column, never past the edge
+    for heading, sentence in planted:
+        grid.add_row(heading, sentence)
+    console.print(grid)
+
+
+def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[tuple[str, str]], console: Console) -> None:
     window = RollupWindow.ending_before(datetime.now(UTC))
     first, end = window.first_day, window.end_day
     console.rule(f"{workspace.name} ({workspace.slug}) — last 30 days, {first} to {end - timedelta(days=1)}")
-    console.print(_spend_table("Spend by provider", dashboard_reads.spend_by_provider(conn, workspace.id, first, end),
-                               "provider"))
+    providers = dashboard_reads.spend_by_provider(conn, workspace.id, first, end)
+    total = _sum_lines("total", providers)
+    console.print(_spend_table("Spend by provider", providers, "provider"))
     console.print(_spend_table("Spend by project", dashboard_reads.spend_by_project(conn, workspace.id, first, end),
-                               "project"))
+                               "project", total))
     console.print(_spend_table("Top models", dashboard_reads.spend_by_model(conn, workspace.id, first, end),
-                               "provider / model"))
+                               "provider / model", total))
     late, late_nanos = dashboard_reads.requests_synced_after(conn, workspace.id, datetime.now(UTC))
     if late:
-        console.print(f"{late:,} requests ({money(late_nanos)}) of these days sync later than now (an offline "
-                      "laptop); the next refresh adds them.")
+        console.print(f"Not in these tables yet: {late:,} requests ({money(late_nanos)}) that an offline laptop")
+        console.print("syncs later. The next refresh adds them.")
     last_week = dashboard_reads.spend_by_day(conn, workspace.id, end - timedelta(days=7), end)
     console.print(_spend_table("Last 7 days", last_week, "day"))
-    runs = Table(title="Recent runs", title_justify="left")
-    for column in ("run", "job", "status", "started", "took", "stats / error"):
-        runs.add_column(column)
-    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace.id, 5):
-        took = f"{(finished - run_started).total_seconds():.2f}s" if finished else "…"
-        summary = ", ".join(f"{key.removeprefix('rollup_')}={value}" for key, value in sorted(stats.items()))
-        runs.add_row(str(run_id), job, status, f"{run_started:%Y-%m-%d %H:%M:%S}", took, error or summary)
-    console.print(runs)
+    console.print(_runs_table(conn, workspace.id, console.width))
     if planted:
-        console.rule("What the seed planted (later capabilities must find these)")
-        for line in planted:
-            console.print(line)
+        _print_planted(planted, console)

@@ -195,15 +195,21 @@ def last_fire_time(text: str, now: datetime) -> datetime:
 
 
 def database_url_only() -> str:
-    """Commands that need only Postgres (migrate, seed, refresh) do not require REDIS_URL."""
+    """DATABASE_URL for commands that need only Postgres (migrate, seed, refresh in this process).
+
+    Every setting is checked as a worker checks it at start-up, so a malformed one (a pool size
+    that is not a number, a negative time limit) stops the command with one line naming it; only
+    REDIS_URL may be absent, since these commands never reach the broker.
+    """
     import os
 
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise ConfigError("DATABASE_URL is missing: set it in the environment")
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("DATABASE_URL: must be a postgresql:// URL")
-    return url
+    # pydantic-settings has no per-call "this field is optional": stand in a well-formed URL for a
+    # missing REDIS_URL, so the rest (and the checks across fields) is validated exactly as for a worker.
+    try:
+        settings = Settings() if os.environ.get("REDIS_URL") else Settings(redis_url="redis://unused")
+        return settings.database_url
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
 
 
 def owner_database_url() -> str:
@@ -212,9 +218,10 @@ def owner_database_url() -> str:
     Workers connect with DATABASE_URL as the fleet's role, which may not create tables or write meter."""
     import os
 
+    fleet_url = database_url_only()  # every setting checked, as for any database command
     url = os.environ.get("HALTON_OWNER_DATABASE_URL")
     if url is None:
-        return database_url_only()
+        return fleet_url
     if not url.startswith(("postgresql://", "postgres://")):
         raise ConfigError("HALTON_OWNER_DATABASE_URL: must be a postgresql:// URL")
     return url

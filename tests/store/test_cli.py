@@ -54,7 +54,9 @@ def test_an_as_of_in_the_future_is_refused(db_conn: Conn, fleet_env: dict[str, s
 
 def test_a_malformed_seed_end_date_is_one_line(fleet_env: dict[str, str]) -> None:
     done = run_cli(fleet_env, "seed", "--workspace", "x", "--end-date", "nope")
-    assert done.returncode == 1 and done.stderr.strip() == "error: --end-date 'nope' is not a date like 2026-11-26"
+    assert done.returncode == 2  # a malformed option value is a usage error, like --at and --effective
+    assert done.stderr.strip() == ("error: Invalid value for --end-date: 'nope' is not a date like 2026-11-26 "
+                                   "(see 'halton-workers seed --help')")
 
 
 def test_an_unreachable_redis_is_one_line_for_via_queue(db_conn: Conn, fleet_env: dict[str, str]) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import uuid
 from datetime import UTC, datetime
 
+import psycopg
+from psycopg.conninfo import make_conninfo
 from typer.testing import CliRunner
 
 from pricing import load_rates
@@ -61,3 +67,19 @@ def test_rates_check_traffic_passes_when_everything_is_priced(db_conn: Conn, dat
     result = CliRunner().invoke(rates_app, ["check", "--traffic", "--database-url", database_url])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok: ")
+
+
+def test_check_traffic_before_migrate_says_run_migrate_in_one_line(database_url: str) -> None:
+    name = f"halton_unmigrated_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f"create database {name}")
+        try:
+            empty = make_conninfo(database_url, dbname=name)
+            done = subprocess.run([sys.executable, "-m", "workers.cli", "rates", "check", "--traffic"],
+                                  env={**os.environ, "DATABASE_URL": empty}, capture_output=True, text=True,
+                                  timeout=60)
+        finally:
+            admin.execute(f"drop database {name} with (force)")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: meter.requests does not exist yet; run `halton-workers migrate` first"]

@@ -68,3 +68,22 @@ def test_options_refuse_unknown_providers_and_timezones() -> None:
 def test_budget_is_a_little_above_the_pace_in_hundreds() -> None:
     assert monthly_budget(1_000 * 10**9, 30) == 1_200 * 10**9
     assert monthly_budget(0, 30) == 100 * 10**9
+
+
+def test_an_append_stops_at_today_and_writes_no_future_day() -> None:
+    target = resolve_target(SeedOptions(slug="acme", days=60, append=True), EXISTING, TODAY)
+    assert target.days[0] == dt.date(2026, 10, 31) and target.days[-1] == TODAY - dt.timedelta(days=1)
+
+
+def test_an_append_to_a_workspace_seeded_up_to_yesterday_is_refused() -> None:
+    current = ExistingWorkspace(id=7, timezone="UTC", first_day=dt.date(2026, 10, 1),
+                                last_day=TODAY - dt.timedelta(days=1))
+    with pytest.raises(ValueError, match=r"already has days up to 2026-11-25.*no rows in the future"):
+        resolve_target(SeedOptions(slug="acme", days=1, append=True), current, TODAY)
+
+
+@pytest.mark.parametrize("append", [False, True])
+def test_an_end_date_after_today_is_refused(append: bool) -> None:
+    options = SeedOptions(slug="acme", days=3, append=append, end_date=TODAY + dt.timedelta(days=1))
+    with pytest.raises(ValueError, match=r"end date 2026-11-27 is after today.*no rows in the future"):
+        resolve_target(options, EXISTING if append else None, TODAY)

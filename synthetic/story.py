@@ -1,0 +1,123 @@
+"""What a seed planted, told to a person: one short plain sentence with figures per pattern.
+
+``SeedReport.lines()`` and ``to_dict()`` keep the developer's view (prompt hashes, where-clauses)
+for tests and for ``seed --json``; the demo prints this one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from core.money import money
+from synthetic.report import SeedReport
+
+Entry = Mapping[str, Any]
+
+
+def planted_story(report: SeedReport) -> list[tuple[str, str]]:
+    """(heading, sentence) per planted pattern, in the seed's order; billing as one line per provider."""
+    story: list[tuple[str, str]] = []
+    statements: list[Entry] = []
+    for entry in report.planted:
+        pattern = entry["pattern"]
+        if pattern == "billing_variance":
+            statements.append(entry)
+        elif not entry["rows"]:  # the pattern fell outside the seeded days: its note says why
+            story.append((_HEADINGS.get(pattern, pattern), f"none in these days: {entry['what']}."))
+        else:
+            story.append((_HEADINGS.get(pattern, pattern), _SENTENCES.get(pattern, _plain)(entry)))
+    story += _billing(statements)
+    return story
+
+
+def _overpowered(e: Entry) -> str:
+    w = e["where"]
+    return (f"{w['project']} has {w['model']} write short summaries; {w['cheaper_model']} would "
+            f"cost {_money(e)} less ({e['rows']:,} requests).")
+
+
+def _repeated(e: Entry) -> str:
+    w = e["where"]
+    return (f"{w['project']} sent {len(w['prompt_hashes'])} questions word for word, {e['rows']:,} times "
+            f"in all; the repeats cost {_money(e)}.")
+
+
+def _loop(e: Entry) -> str:
+    w, d = e["where"], e["detail"]
+    seconds = (dt.datetime.fromisoformat(d["ended_at"]) - dt.datetime.fromisoformat(d["started_at"])).total_seconds()
+    return (f"The laptop {w['device']} called {w['model']} {e['rows']:,} times with one prompt in "
+            f"{max(1, round(seconds / 60))} minutes on {w['day']}, for {_money(e)}.")
+
+
+def _long_context(e: Entry) -> str:
+    w = e["where"]
+    return (f"{w['project']} sends prompts past the long-context threshold ({', '.join(w['models'])}): "
+            f"{e['rows']:,} requests, {_money(e)}.")
+
+
+def _nightly(e: Entry) -> str:
+    w = e["where"]
+    return (f"{w['project']} runs standard-tier work each night (00:00-05:00 local); batch would "
+            f"save {_money(e)} on {e['rows']:,} requests.")
+
+
+def _stale(e: Entry) -> str:
+    w, nanos = e["where"], int(e["expected_nanos"] or 0)
+    way = "high" if nanos >= 0 else "low"
+    return (f"The laptop {w['device']} runs an old daemon that prices {w['model']} at the rates of "
+            f"{w['rates_version']}: {e['rows']:,} requests logged {money(abs(nanos))} too {way}.")
+
+
+def _unattributed(e: Entry) -> str:
+    return (f"{e['rows']:,} requests from {len(e['where']['devices'])} laptops match no project "
+            f"({_money(e)}).")
+
+
+def _plain(e: Entry) -> str:
+    return f"{e['what']} ({e['rows']:,} requests)."
+
+
+def _billing(statements: list[Entry]) -> list[tuple[str, str]]:
+    """One sentence per provider, from its latest statement (the planted variance is per provider)."""
+    latest: dict[str, Entry] = {}
+    for entry in statements:
+        latest[entry["where"]["provider"]] = entry  # statements come oldest month first
+    lines: list[tuple[str, str]] = []
+    heading = None
+    for provider, entry in latest.items():
+        d = entry["detail"]
+        billed, logged = int(d["billed_nanos"]), int(d["logged_nanos"])
+        ratio = round(Decimal(100 * (billed - logged)) / logged, 1) if logged else Decimal(0)
+        month = f"Bill {entry['where']['period'][:7]}"
+        lines.append(("" if month == heading else month,
+                      f"{provider} billed {money(billed)}, logged {money(logged)}: {ratio:+}%, {d['band']}."
+                      if ratio else f"{provider} billed what it logged, {money(billed)}."))
+        heading = month
+    return lines
+
+
+def _money(e: Entry) -> str:
+    return money(int(e["expected_nanos"] or 0))
+
+
+_HEADINGS = {
+    "overpowered_model": "Too big a model",
+    "repeated_prompts": "Repeated prompts",
+    "runaway_loop": "Runaway loop",
+    "long_context": "Long prompts",
+    "nightly_batchable": "Batchable nights",
+    "stale_rate": "Stale prices",
+    "unattributed": "Unattributed",
+}
+_SENTENCES: dict[str, Callable[[Entry], str]] = {
+    "overpowered_model": _overpowered,
+    "repeated_prompts": _repeated,
+    "runaway_loop": _loop,
+    "long_context": _long_context,
+    "nightly_batchable": _nightly,
+    "stale_rate": _stale,
+    "unattributed": _unattributed,
+}

@@ -1,0 +1,47 @@
+"""The demo's printed dashboard as a person reads it on an 80-column terminal."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+
+from rich.console import Console
+
+from store.workspaces import workspace_by_slug
+from synthetic import SeedOptions, seed_workspace
+from synthetic.story import planted_story
+from tests.factories import Conn
+from workers.demo import _print_dashboard
+from workers.pipeline import STAGE_NAMES, run_pipeline
+
+
+def _dashboard(conn: Conn) -> list[str]:
+    report = seed_workspace(conn, SeedOptions(slug="acme", days=30, requests_per_day=300))
+    workspace = workspace_by_slug(conn, "acme")
+    run_pipeline(conn, workspace.id, datetime.now(UTC), only=None, replay=False, worker="test")
+    out = io.StringIO()
+    _print_dashboard(conn, workspace, planted_story(report), Console(file=out, width=80, color_system=None))
+    return out.getvalue().splitlines()
+
+
+def test_the_dashboard_fits_80_columns_with_one_line_per_run_and_totals(db_conn: Conn) -> None:
+    lines = _dashboard(db_conn)
+    assert max(len(line) for line in lines) <= 80
+    title = next(i for i, line in enumerate(lines) if line.startswith("Recent runs"))
+    bottom = next(i for i in range(title, len(lines)) if lines[i].startswith("└"))
+    runs = lines[title + 4:bottom]  # below the top border, the header and the header's rule
+    assert sorted(next(s for s in STAGE_NAMES if f" {s} " in line) for line in runs) == sorted(STAGE_NAMES)
+    totals = [line for line in lines if line.startswith("│ total")]
+    assert len(totals) == 4  # by provider, by project, top models, last 7 days
+    assert totals[0].split("│")[-2] == totals[1].split("│")[-2] == totals[2].split("│")[-2]  # the same spend
+
+
+def test_what_the_seed_planted_is_plain_sentences_with_figures(db_conn: Conn) -> None:
+    lines = _dashboard(db_conn)
+    section = lines[next(i for i, line in enumerate(lines) if "planted" in line) + 1:]
+    text = " ".join(section)
+    assert not re.search(r"[0-9a-f]{12}", text)  # no prompt hashes
+    assert "where " not in text and "=" not in text  # no developer key=value notes
+    assert len(section) >= 8 and sum("$" in line for line in section) >= 8
+    assert "acme-support-bot" in text and "word for word" in text
