@@ -1,0 +1,126 @@
+"""Vector charts as SVG text (matplotlib's SVG backend, no pyplot: no global figure state, safe in a
+worker). Deterministic: a fixed hash salt and root id per chart and no date in the metadata, so the same
+data gives the same bytes. Text is drawn as paths, so no user-controlled string reaches the SVG as
+markup. Money arrives as integer nanos and becomes float dollars only here, for drawing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from core.money import NANOS_PER_DOLLAR
+from pdf import palette
+
+WIDTH_IN = 7.0  # the content width of an A4 page with its margins
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value_nanos: int
+    colour: str
+
+
+@dataclass(frozen=True)
+class StackedBucket:
+    label: str
+    by_provider: dict[str, int]  # nanos
+
+
+def _dollars(nanos: int) -> float:
+    return nanos / NANOS_PER_DOLLAR
+
+
+def _money_axis(value: float, _pos: object) -> str:
+    if abs(value) >= 10_000:
+        return f"${value / 1000:,.0f}k"
+    return f"${value:,.0f}" if abs(value) >= 10 or value == 0 else f"${value:,.2f}"
+
+
+def _style(ax: Axes) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color=palette.GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.tick_params(colors=palette.TEXT, labelsize=8)
+
+
+def _svg(fig: Figure, chart_id: str) -> str:
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": f"halton-{chart_id}", "svg.id": chart_id,
+                                "svg.fonttype": "path", "font.family": "DejaVu Sans"}):
+        FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})  # type: ignore[no-untyped-call]
+    return buffer.getvalue().decode()
+
+
+def _thin_labels(labels: Sequence[str], most: int) -> list[str]:
+    """Every n-th tick label so at most `most` show; the rest stay as unlabelled ticks."""
+    step = max(1, -(-len(labels) // most))
+    return [label if i % step == 0 else "" for i, label in enumerate(labels)]
+
+
+def stacked_over_time(buckets: Sequence[StackedBucket], chart_id: str, height_in: float = 2.6) -> str:
+    """Spend per bucket, stacked by provider, in provider colours."""
+    fig = Figure(figsize=(WIDTH_IN, height_in))
+    ax = fig.add_subplot()
+    providers = sorted({p for b in buckets for p in b.by_provider})
+    bottoms = [0.0] * len(buckets)
+    positions = list(range(len(buckets)))
+    for provider in providers:
+        values = [_dollars(b.by_provider.get(provider, 0)) for b in buckets]
+        ax.bar(positions, values, bottom=bottoms, color=palette.provider_colour(provider), label=provider,
+               width=0.8)
+        bottoms = [a + b for a, b in zip(bottoms, values, strict=True)]
+    ax.set_xticks(positions, _thin_labels([b.label for b in buckets], 12), rotation=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(_money_axis))
+    ax.set_xlim(-0.6, max(len(buckets), 1) - 0.4)
+    _style(ax)
+    if providers:
+        ax.legend(frameon=False, fontsize=8, ncols=len(providers), loc="upper left", bbox_to_anchor=(0, 1.15))
+    fig.tight_layout()
+    return _svg(fig, chart_id)
+
+
+def horizontal_bars(bars: Sequence[Bar], chart_id: str) -> str:
+    """Largest on top; labels are already shortened by the caller."""
+    fig = Figure(figsize=(WIDTH_IN, 0.6 + 0.24 * max(len(bars), 1)))
+    ax = fig.add_subplot()
+    ordered = list(reversed(bars))
+    positions = list(range(len(ordered)))
+    ax.barh(positions, [_dollars(b.value_nanos) for b in ordered], color=[b.colour for b in ordered], height=0.7)
+    ax.set_yticks(positions, [b.label for b in ordered])
+    ax.xaxis.set_major_formatter(FuncFormatter(_money_axis))
+    _style(ax)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color=palette.GRID, linewidth=0.6)
+    fig.tight_layout()
+    return _svg(fig, chart_id)
+
+
+def volume_with_cost(labels: Sequence[str], requests: Sequence[int], cost_nanos: Sequence[int],
+                     chart_id: str) -> str:
+    """Request volume as bars with the cost line over them, on a second axis."""
+    fig = Figure(figsize=(WIDTH_IN, 2.4))
+    ax = fig.add_subplot()
+    positions = list(range(len(labels)))
+    ax.bar(positions, list(requests), color=palette.VOLUME, width=0.8, label="requests")
+    ax.set_ylabel("requests", fontsize=8, color=palette.TEXT)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    cost_axis = ax.twinx()
+    cost_axis.plot(positions, [_dollars(c) for c in cost_nanos], color=palette.ACCENT, linewidth=1.6,
+                   marker="o" if len(labels) <= 31 else None, markersize=2.5, label="spend")
+    cost_axis.set_ylim(bottom=0)
+    cost_axis.yaxis.set_major_formatter(FuncFormatter(_money_axis))
+    cost_axis.tick_params(labelsize=8, colors=palette.ACCENT)
+    cost_axis.spines[["top"]].set_visible(False)
+    ax.set_xticks(positions, _thin_labels(list(labels), 12))
+    ax.set_xlim(-0.6, max(len(labels), 1) - 0.4)
+    _style(ax)
+    fig.tight_layout()
+    return _svg(fig, chart_id)
