@@ -46,6 +46,8 @@ class Period:
     def label(self) -> str:
         if self.start.day == 1 and self.end == next_month(self.start):
             return self.start.strftime("%B %Y")
+        if self.days == 1:
+            return f"{self.start:%d %b %Y}"
         return f"{self.start:%d %b %Y} – {self.last_day:%d %b %Y}"
 
 

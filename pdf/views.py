@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from core.errors import UserError
 from core.money import money
 from pdf import charts, palette
 from pdf.model import DeviceSpend, ExecutiveData, ModelSpend, ProjectReportData
@@ -50,7 +51,7 @@ def billable_hours(cost_nanos: int, hourly_rate_nanos: int) -> str:
 
 def bucket_label(start: date, granularity: Granularity) -> str:
     if granularity is Granularity.MONTH:
-        return start.strftime("%b %Y")
+        return start.strftime("%b\n%Y")  # two lines: up to 24 months side by side without overlapping
     return start.strftime("%d %b")
 
 
@@ -133,12 +134,14 @@ def _project_charts(data: ProjectReportData) -> dict[str, str]:
 def _span(start: date, end: date) -> str:
     try:
         return Period(start, end).label()
-    except Exception:  # a label only; a span refused as a period still has a plain one
+    except UserError:  # a label only; a span refused as a period still has a plain one
         return f"{start} – {end}"
 
 
 def executive_view(data: ExecutiveData) -> dict[str, object]:
-    spans = [data.period_spend, data.previous_period, data.this_month, data.last_month, data.year_to_date]
+    spans = [data.this_month, data.last_month, data.year_to_date]
+    if (data.period_spend.start, data.period_spend.end) != (data.this_month.start, data.this_month.end):
+        spans = [data.period_spend, data.previous_period, *spans]  # a custom period: show it and the one before
     period_total = data.period_spend.cost_nanos
     months = sorted({m.month for m in data.months})
     by_month: dict[date, dict[str, int]] = {month: defaultdict(int) for month in months}
@@ -147,6 +150,8 @@ def executive_view(data: ExecutiveData) -> dict[str, object]:
     chart = (charts.stacked_over_time([charts.StackedBucket(m.strftime("%b"), dict(by_month[m])) for m in months],
                                       "chart-year-to-date", height_in=2.4) if months else None)
     return {
+        "headline": [(s.label, _span(s.start, s.end), money(s.cost_nanos))
+                     for s in (data.this_month, data.last_month, data.year_to_date)],
         "spans": [(s.label, _span(s.start, s.end), f"{s.requests:,}", money(s.cost_nanos)) for s in spans],
         "month_change": change(data.this_month.cost_nanos, data.last_month.cost_nanos),
         "period_change": change(period_total, data.previous_period.cost_nanos),
