@@ -1,13 +1,15 @@
 """Vector charts as SVG text (matplotlib's SVG backend, no pyplot: no global figure state, safe in a
 worker). Deterministic: a fixed hash salt and root id per chart and no date in the metadata, so the same
-data gives the same bytes. Text is drawn as paths, so no user-controlled string reaches the SVG as
-markup. Money arrives as integer nanos and becomes float dollars only here, for drawing."""
+data gives the same bytes. Labels are escaped as XML text by matplotlib and never parsed as mathtext.
+Money arrives as integer nanos and becomes float dollars only here, for drawing."""
 
 from __future__ import annotations
 
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, ParamSpec
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -18,6 +20,7 @@ from matplotlib.ticker import FuncFormatter
 from core.money import NANOS_PER_DOLLAR
 from pdf import palette
 
+P = ParamSpec("P")
 WIDTH_IN = 7.0  # the content width of an A4 page with its margins
 
 
@@ -51,12 +54,32 @@ def _style(ax: Axes) -> None:
     ax.tick_params(colors=palette.TEXT, labelsize=8)
 
 
+# Labels are user-controlled: never parse them as mathtext ('$…$' would be typeset, a bad one raise).
+# Text stays text in the SVG (fewer nodes for WeasyPrint to draw than glyph paths), in the page's font.
+_RC: dict[Any, Any] = {"text.parse_math": False, "svg.fonttype": "none", "font.family": "DejaVu Sans"}
+
+
+def _charted(build: Callable[P, str]) -> Callable[P, str]:
+    @functools.wraps(build)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> str:
+        with matplotlib.rc_context(_RC):
+            return build(*args, **kwargs)
+
+    return wrapped
+
+
 def _svg(fig: Figure, chart_id: str) -> str:
     buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"halton-{chart_id}", "svg.id": chart_id,
-                                "svg.fonttype": "path", "font.family": "DejaVu Sans"}):
+    with matplotlib.rc_context({"svg.hashsalt": f"halton-{chart_id}", "svg.id": chart_id}):
         FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None, "Creator": None})  # type: ignore[no-untyped-call]
     return buffer.getvalue().decode()
+
+
+def _margins(fig: Figure, left_in: float, bottom_in: float, top_in: float, right_in: float = 0.15) -> None:
+    """Fixed margins in inches: tight_layout would draw each figure once more just to measure it."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=left_in / width, right=1 - right_in / width, bottom=bottom_in / height,
+                        top=1 - top_in / height)
 
 
 def _thin_labels(labels: Sequence[str], most: int) -> list[str]:
@@ -65,6 +88,7 @@ def _thin_labels(labels: Sequence[str], most: int) -> list[str]:
     return [label if i % step == 0 else "" for i, label in enumerate(labels)]
 
 
+@_charted
 def stacked_over_time(buckets: Sequence[StackedBucket], chart_id: str, height_in: float = 2.6) -> str:
     """Spend per bucket, stacked by provider, in provider colours."""
     fig = Figure(figsize=(WIDTH_IN, height_in))
@@ -83,10 +107,11 @@ def stacked_over_time(buckets: Sequence[StackedBucket], chart_id: str, height_in
     _style(ax)
     if providers:
         ax.legend(frameon=False, fontsize=8, ncols=len(providers), loc="upper left", bbox_to_anchor=(0, 1.15))
-    fig.tight_layout()
+    _margins(fig, left_in=0.75, bottom_in=0.5, top_in=0.35)
     return _svg(fig, chart_id)
 
 
+@_charted
 def horizontal_bars(bars: Sequence[Bar], chart_id: str) -> str:
     """Largest on top; labels are already shortened by the caller."""
     fig = Figure(figsize=(WIDTH_IN, 0.6 + 0.24 * max(len(bars), 1)))
@@ -99,10 +124,12 @@ def horizontal_bars(bars: Sequence[Bar], chart_id: str) -> str:
     _style(ax)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color=palette.GRID, linewidth=0.6)
-    fig.tight_layout()
+    longest = max((len(b.label) for b in bars), default=4)
+    _margins(fig, left_in=0.2 + 0.065 * longest, bottom_in=0.35, top_in=0.1)
     return _svg(fig, chart_id)
 
 
+@_charted
 def volume_with_cost(labels: Sequence[str], requests: Sequence[int], cost_nanos: Sequence[int],
                      chart_id: str) -> str:
     """Request volume as bars with the cost line over them, on a second axis."""
@@ -122,5 +149,5 @@ def volume_with_cost(labels: Sequence[str], requests: Sequence[int], cost_nanos:
     ax.set_xticks(positions, _thin_labels(list(labels), 12))
     ax.set_xlim(-0.6, max(len(labels), 1) - 0.4)
     _style(ax)
-    fig.tight_layout()
+    _margins(fig, left_in=0.85, bottom_in=0.5, top_in=0.1, right_in=0.75)
     return _svg(fig, chart_id)

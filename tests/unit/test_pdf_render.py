@@ -95,6 +95,12 @@ def test_hostile_names_are_escaped_and_fetch_nothing() -> None:
     assert f'<img src="{url}/name">' in pdf_text(rendered.pdf)  # shown as text, as typed
 
 
+def test_labels_with_dollar_signs_are_text_not_mathtext() -> None:
+    data = project_data(OCTOBER, name="$\\frac{", owner="$x^2$ & <b>bold</b>", devices=2)
+    text = pdf_text(render.render_project(data).pdf)
+    assert "$x^2$ & <b>bold</b>" in text
+
+
 def test_the_fetcher_refuses_urls_that_escaping_would_have_missed() -> None:
     with listening_server() as (port, hits):
         html = (f'<html><body><img src="http://127.0.0.1:{port}/raw"><img src="file:///etc/hostname">'
