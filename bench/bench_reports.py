@@ -109,7 +109,7 @@ def main() -> None:
                                              Signature("Bench signer", moment))
         bare_project, bare_summary = bare_html(project_html), bare_html(summary_html)
         full_p, base_p, full_s, base_s = best_of_interleaved(
-            3, (lambda: build_artifact(conn, project, signing), None), (bare_project, None),
+            5, (lambda: build_artifact(conn, project, signing), None), (bare_project, None),
             (lambda: build_artifact(conn, summary, signing), None), (bare_summary, None))
         memory = [peak_mib(action) for action in (lambda: build_artifact(conn, project, signing), bare_project,
                                                   lambda: build_artifact(conn, summary, signing), bare_summary)]
