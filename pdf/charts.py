@@ -82,10 +82,12 @@ def _margins(fig: Figure, left_in: float, bottom_in: float, top_in: float, right
                         top=1 - top_in / height)
 
 
-def _thin_labels(labels: Sequence[str], most: int) -> list[str]:
-    """Every n-th tick label so at most `most` show; the rest stay as unlabelled ticks."""
+def _thin_ticks(labels: Sequence[str], most: int) -> tuple[list[int], list[str]]:
+    """Every n-th position and its label, at most `most` of them: a tick per bar would cost matplotlib a
+    Tick object (two lines, two texts) each, most of the chart's time, for labels that would overlap."""
     step = max(1, -(-len(labels) // most))
-    return [label if i % step == 0 else "" for i, label in enumerate(labels)]
+    positions = list(range(0, len(labels), step))
+    return positions, [labels[i] for i in positions]
 
 
 @_charted
@@ -101,7 +103,7 @@ def stacked_over_time(buckets: Sequence[StackedBucket], chart_id: str, height_in
         ax.bar(positions, values, bottom=bottoms, color=palette.provider_colour(provider), label=provider,
                width=0.8)
         bottoms = [a + b for a, b in zip(bottoms, values, strict=True)]
-    ax.set_xticks(positions, _thin_labels([b.label for b in buckets], 12), rotation=0)
+    ax.set_xticks(*_thin_ticks([b.label for b in buckets], 12))
     ax.yaxis.set_major_formatter(FuncFormatter(_money_axis))
     ax.set_xlim(-0.6, max(len(buckets), 1) - 0.4)
     _style(ax)
@@ -146,7 +148,7 @@ def volume_with_cost(labels: Sequence[str], requests: Sequence[int], cost_nanos:
     cost_axis.yaxis.set_major_formatter(FuncFormatter(_money_axis))
     cost_axis.tick_params(labelsize=8, colors=palette.ACCENT)
     cost_axis.spines[["top"]].set_visible(False)
-    ax.set_xticks(positions, _thin_labels(list(labels), 12))
+    ax.set_xticks(*_thin_ticks(list(labels), 12))
     ax.set_xlim(-0.6, max(len(labels), 1) - 0.4)
     _style(ax)
     _margins(fig, left_in=0.85, bottom_in=0.5, top_in=0.1, right_in=0.75)
