@@ -1,0 +1,4 @@
+"""PDF reports, pure (no SQL, no Celery): report data classes (model), periods, the palette, SVG charts,
+the autoescaped templates and the WeasyPrint renderer (render), PAdES signing (signing).
+
+store/report_reads.py builds the data; workers/report_jobs.py renders, signs and stores it."""

@@ -23,6 +23,7 @@ from store.rollup import RollupWindow
 from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from workers.db import connect, redact_url
+from workers.demo_reports import write_demo_reports
 from workers.embedded import CliProcess, as_role, local_servers
 from workers.pipeline import STAGE_NAMES
 from workers.settings import role_names
@@ -66,6 +67,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
                     child.stop()
             with connect(servers.database_url) as conn:
                 _print_dashboard(conn, workspace, planted, console)
+                write_demo_reports(conn, workspace, out_dir, console)
             console.print(f"artifacts: {out_dir.resolve()}")
     except KeyboardInterrupt:
         console.print("interrupted; stopping what the demo started")

@@ -6,6 +6,7 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from celery.schedules import crontab, schedule
@@ -43,6 +44,40 @@ class TimeLimits(BaseSettings):
         return self
 
 
+class SigningSettings(BaseSettings):
+    """PEM files that sign the executive summary (PAdES). Both or neither; the chain is optional."""
+
+    model_config = SettingsConfigDict(env_prefix="HALTON_", extra="ignore")
+
+    signing_cert: Path | None = None
+    signing_key: Path | None = None
+    signing_chain: Path | None = None
+    # refuse to produce an unsigned summary: the job fails saying what to configure
+    require_signed: bool = False
+
+    @field_validator("signing_cert", "signing_key", "signing_chain")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is None or str(value) == "":
+            return None
+        if not value.is_file():
+            raise ValueError(f"{value} is not a readable file (a PEM file path)")
+        return value
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> SigningSettings:
+        if (self.signing_cert is None) != (self.signing_key is None):
+            missing = "HALTON_SIGNING_KEY" if self.signing_key is None else "HALTON_SIGNING_CERT"
+            raise ValueError(f"{missing} is missing: the signing certificate and key are set together")
+        if self.signing_chain is not None and self.signing_cert is None:
+            raise ValueError("HALTON_SIGNING_CHAIN is set without HALTON_SIGNING_CERT and HALTON_SIGNING_KEY")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return self.signing_cert is not None and self.signing_key is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
@@ -69,6 +104,7 @@ class Settings(BaseSettings):
     nightly_schedule: Annotated[str, Field(validation_alias=AliasChoices("HALTON_NIGHTLY_SCHEDULE"))] = "0 2 * * *"
     db_pool_max: Annotated[int, Field(validation_alias=AliasChoices("HALTON_DB_POOL_MAX"), gt=0)] = 4
     limits: TimeLimits = Field(default_factory=TimeLimits)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -136,6 +172,10 @@ def describe_validation_error(error: ValidationError) -> str:
         name = f"HALTON_LIMIT_{loc[1].upper()}"
     elif field in TimeLimits.model_fields:  # raised by the nested settings' own default factory
         name = f"HALTON_LIMIT_{field.upper()}"
+    elif field == "signing" and len(loc) > 1:
+        name = f"HALTON_{loc[1].upper()}"
+    elif field in SigningSettings.model_fields:
+        name = f"HALTON_{field.upper()}"
     else:
         name = _ENV_NAMES.get(field, field.upper() or "settings")
     if first["type"] == "missing":
@@ -149,6 +189,14 @@ def get_settings() -> Settings:
     """Settings of this process; raises ConfigError with one clear line."""
     try:
         return Settings()  # filled from the environment
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+def get_signing_settings() -> SigningSettings:
+    """The signing settings alone: commands that render without a broker need no REDIS_URL."""
+    try:
+        return SigningSettings()
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
 

@@ -1,0 +1,133 @@
+"""PDF reports: a 31-day project report (12 models, 40 devices) and the signed executive summary.
+
+Prints, in one process on one database, each report's whole render (reads, views, charts, WeasyPrint,
+signing) next to WeasyPrint alone rendering the same HTML with the charts taken out and no data work,
+as ratios (target ≤ 1.5×; the project report under 3 s), and the peak Python heap of each (tracemalloc,
+measured in a separate untimed run).
+
+Usage: python -m bench.bench_reports   (DATABASE_URL optional)
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+from weasyprint import HTML
+
+from bench.common import bench_database, best_of_interleaved, verdict
+from core.db import Conn
+from pdf import render
+from pdf.model import Signature
+from pdf.periods import Period
+from store import report_reads
+from store.report_reads import ReportRequest
+from workers.demo_reports import throwaway_certificate
+from workers.report_jobs import build_artifact
+from workers.settings import SigningSettings
+
+PERIOD = Period(date(2026, 10, 1), date(2026, 11, 1))
+CHARTS = re.compile(r'<img class="chart"[^>]*>')
+MODELS = [("anthropic", m) for m in ("claude-sonnet-4-6", "claude-haiku-4-5", "claude-opus-4-1")] + \
+         [("openai", m) for m in ("gpt-5", "gpt-5-mini", "gpt-4.1", "o4-mini")] + \
+         [("gemini", m) for m in ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")] + \
+         [("xai", m) for m in ("grok-4", "grok-3-mini")]
+
+
+def seed(conn: Conn) -> tuple[int, int]:
+    """One workspace; a project with 31 days × 40 devices × 12 models of rollup rows, 3 more projects."""
+    ws = conn.execute("insert into meter.workspaces (slug, name) values ('bench', 'Bench Co') returning id"
+                      ).fetchone()
+    assert ws is not None
+    workspace_id = int(ws[0])
+    projects = [int(row[0]) for row in conn.execute(
+        """insert into meter.projects (workspace_id, slug, name, hourly_rate_nanos)
+           select %s, 'p' || i, 'Project ' || i, 150000000000 from generate_series(1, 4) i returning id""",
+        (workspace_id,)).fetchall()]
+    conn.execute("""insert into meter.devices (workspace_id, name, owner, status, paired_at)
+                    select %s, 'dev-' || i || '-mbp', 'dev' || i || '@bench.example', 'ACTIVE', '2026-01-01'
+                    from generate_series(1, 40) i""", (workspace_id,))
+    conn.execute(
+        """insert into analysis.daily_spend (workspace_id, day, project_id, device_id, provider, model, service_tier,
+               requests, errors, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
+               reasoning_tokens, cost_nanos)
+           select %s, d::date, p.id, dv.id, m.provider, m.model, 'standard', 10 + (dv.id %% 7), dv.id %% 2,
+                  12000, 0, 0, 900, 0, (1000003 * (1 + dv.id %% 13) * (1 + extract(day from d)::int))
+           from generate_series(%s::date, %s::date - 1, '1 day') d
+           cross join (select id from meter.projects where workspace_id = %s) p
+           cross join (select id from meter.devices where workspace_id = %s) dv
+           cross join unnest(%s::text[], %s::text[]) as m(provider, model)""",
+        (workspace_id, date(2026, 1, 1), PERIOD.end, workspace_id, workspace_id,
+         [p for p, _ in MODELS], [m for _, m in MODELS]))
+    conn.execute(
+        """insert into meter.requests (workspace_id, device_id, project_id, provider, model, started_at, status_code,
+               input_tokens, output_tokens, cost_nanos, rates_version)
+           select %s, (select min(id) from meter.devices where workspace_id = %s), %s, 'anthropic',
+                  'claude-sonnet-4-6', timestamptz '2026-10-01' + (i || ' seconds')::interval, 200, 1000, 100,
+                  1000000, '2026-09-01'
+           from generate_series(0, 31 * 86400 - 1, 60) i""",
+        (workspace_id, workspace_id, projects[0]))
+    conn.execute("analyze")
+    return workspace_id, projects[0]
+
+
+def bare_html(html: str) -> Callable[[], object]:
+    """WeasyPrint alone: the same HTML and stylesheet, no chart images, no reads, no views."""
+    without_charts = CHARTS.sub("", html)
+    css = render.stylesheet()
+    return lambda: HTML(string=without_charts).write_pdf(stylesheets=[css], pdf_variant=render.PDF_VARIANT)
+
+
+def peak_mib(action: Callable[[], object]) -> float:
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def main() -> None:
+    with bench_database("halton_bench_reports") as url, psycopg.connect(url, autocommit=True) as conn, \
+            tempfile.TemporaryDirectory() as folder:
+        workspace_id, project_id = seed(conn)
+        cert, key = throwaway_certificate(Path(folder))
+        signing = SigningSettings(signing_cert=cert, signing_key=key)
+        moment = datetime(2026, 11, 1, 9, tzinfo=UTC)
+        project = ReportRequest(None, workspace_id, "project", project_id, PERIOD.start, PERIOD.end, "bench", moment)
+        summary = ReportRequest(None, workspace_id, "executive", None, PERIOD.start, PERIOD.end, "bench", moment)
+        project_artifact = build_artifact(conn, project, signing)  # warm: imports, fonts, matplotlib caches
+        summary_artifact = build_artifact(conn, summary, signing)
+        project_html = render.project_html(report_reads.project_report_data(conn, workspace_id, project_id, PERIOD))
+        summary_html = render.executive_html(report_reads.executive_data(conn, workspace_id, PERIOD),
+                                             Signature("Bench signer", moment))
+        bare_project, bare_summary = bare_html(project_html), bare_html(summary_html)
+        full_p, base_p, full_s, base_s = best_of_interleaved(
+            5, (lambda: build_artifact(conn, project, signing), None), (bare_project, None),
+            (lambda: build_artifact(conn, summary, signing), None), (bare_summary, None))
+        memory = [peak_mib(action) for action in (lambda: build_artifact(conn, project, signing), bare_project,
+                                                  lambda: build_artifact(conn, summary, signing), bare_summary)]
+        print(f"project report, 31 days, 12 models, 40 devices ({project_artifact.pages} pages)")
+        print(f"  whole render (reads, charts, WeasyPrint) : {full_p * 1000:7.0f} ms   peak heap {memory[0]:6.1f} MiB")
+        print(f"  WeasyPrint alone, same HTML, no charts   : {base_p * 1000:7.0f} ms   peak heap {memory[1]:6.1f} MiB")
+        print(f"  ratio {full_p / base_p:.2f}× (target ≤ 1.5×: {verdict(full_p / base_p, 1.5)}); "
+              f"under 3 s: {'yes' if full_p < 3 else 'NO'}; memory ratio {memory[0] / memory[1]:.2f}×")
+        print(f"signed executive summary ({summary_artifact.pages} pages, signed={summary_artifact.signed})")
+        print(f"  whole render (reads, chart, WeasyPrint, signing): {full_s * 1000:7.0f} ms   "
+              f"peak heap {memory[2]:6.1f} MiB")
+        print(f"  WeasyPrint alone, same HTML, no chart           : {base_s * 1000:7.0f} ms   "
+              f"peak heap {memory[3]:6.1f} MiB")
+        print(f"  ratio {full_s / base_s:.2f}× (target ≤ 1.5×: {verdict(full_s / base_s, 1.5)}); "
+              f"memory ratio {memory[2] / memory[3]:.2f}×")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"(benchmark took {time.perf_counter() - started:.0f} s)")

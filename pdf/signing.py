@@ -1,0 +1,103 @@
+"""PAdES signing of the executive summary with pyhanko, from PEM files.
+
+Deterministic on purpose: the signing time is given by the caller (the moment the report was requested),
+and the two things pyhanko would otherwise take from the clock or the random source — the updated
+document's modification date and the second half of its /ID — are fixed from that time and the unsigned
+bytes. With an RSA key (PKCS#1 v1.5 signatures carry no randomness) the same request over the same data
+gives the same signed bytes. pyhanko offers no public switch for the last two, so this reaches into two
+attributes of its writer; a test renders twice and compares bytes, so an upgrade that moves them shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import DocumentMetadata
+from pyhanko.sign import fields as sig_fields
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+
+from core.errors import ConfigError
+
+FIELD_NAME = "HaltonSignature"
+
+
+@dataclass(frozen=True)
+class SigningFiles:
+    cert: Path
+    key: Path
+    chain: Path | None = None
+
+
+def load_signer(files: SigningFiles) -> signers.SimpleSigner:
+    """The signer from PEM files; ConfigError naming the file when one cannot be read as PEM."""
+    for label, path in (("HALTON_SIGNING_CERT", files.cert), ("HALTON_SIGNING_KEY", files.key),
+                        ("HALTON_SIGNING_CHAIN", files.chain)):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{label}: {path} is not a readable file")
+    try:
+        signer: signers.SimpleSigner | None = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
+            key_file=str(files.key), cert_file=str(files.cert),
+            ca_chain_files=(str(files.chain),) if files.chain else None)
+    except Exception as error:  # pyhanko raises assorted types for unreadable PEM
+        raise ConfigError(f"HALTON_SIGNING_CERT/HALTON_SIGNING_KEY could not be loaded as PEM: {error}") from None
+    if signer is None:  # pyhanko logs and returns None for a key or certificate it cannot parse
+        raise ConfigError("HALTON_SIGNING_CERT/HALTON_SIGNING_KEY could not be loaded as a PEM certificate and key")
+    return signer
+
+
+def signer_name(signer: signers.SimpleSigner) -> str:
+    cert = signer.signing_cert
+    assert cert is not None
+    names = cert.subject.native
+    return str(names.get("common_name") or cert.subject.human_friendly)
+
+
+class _FixedMetadata(DocumentMetadata):
+    """pyhanko sets `last_modified = 'now'` right before writing; this keeps the given moment instead."""
+
+    _fixed: datetime
+
+    @property
+    def last_modified(self) -> datetime:
+        return self._fixed
+
+    @last_modified.setter
+    def last_modified(self, _value: Any) -> None:
+        pass
+
+
+class _FixedTimeSigner(signers.PdfSigner):
+    def __init__(self, *args: Any, system_time: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._system_time = system_time
+
+    def init_signing_session(self, *args: Any, **kwargs: Any) -> Any:
+        session = super().init_signing_session(*args, **kwargs)
+        session.system_time = self._system_time  # the /M entry and the CMS signing time
+        return session
+
+
+def sign_pdf(pdf: bytes, signer: signers.SimpleSigner, signing_time: datetime, reason: str) -> bytes:
+    """The PDF with a PAdES B-B signature appended as an incremental update (PDF/A stays valid)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    previous = writer._meta
+    fixed = _FixedMetadata(**{f.name: getattr(previous, f.name) for f in fields(previous)})
+    fixed._fixed = signing_time
+    writer._meta = fixed
+    first_id = writer._document_id[0]
+    writer._document_id = generic.ArrayObject(
+        [first_id, generic.ByteStringObject(hashlib.sha256(pdf + signing_time.isoformat().encode()).digest()[:16])])
+    meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256",
+                                        subfilter=SigSeedSubFilter.PADES, reason=reason)
+    pdf_signer = _FixedTimeSigner(meta, signer=signer, system_time=signing_time,
+                                  new_field_spec=sig_fields.SigFieldSpec(FIELD_NAME))
+    out = pdf_signer.sign_pdf(writer)
+    return bytes(out.getbuffer())

@@ -1,0 +1,210 @@
+"""The reads behind the PDF reports: a pending request, and each report's data as pdf.model dataclasses.
+
+Sums run in Postgres over analysis.daily_spend (the rollup) and come back as integer nanos, so the figures
+a report prints are the figures these tables hold. Every query is scoped to one workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from core.db import Conn
+from core.errors import UserError
+from pdf.model import (
+    Branding,
+    DaySpend,
+    DeviceSpend,
+    ExecutiveData,
+    ModelSpend,
+    MonthProviderSpend,
+    OpenRecommendation,
+    ProjectReportData,
+    ProjectShare,
+    ReconciliationLine,
+    SavingsMonth,
+    SpanSpend,
+)
+from pdf.periods import Period, month_start, previous_month
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """A meter.report_requests row, or the same fields for a report asked for on the command line."""
+
+    id: int | None
+    workspace_id: int
+    kind: str  # 'project' | 'executive'
+    project_id: int | None
+    period_start: date
+    period_end: date  # exclusive
+    requested_by: str
+    requested_at: datetime
+
+    def period(self) -> Period:
+        return Period(self.period_start, self.period_end)  # UserError for a reversed or too long range
+
+
+def report_request(conn: Conn, request_id: int) -> ReportRequest:
+    row = conn.execute(
+        """select id, workspace_id, kind, project_id, period_start, period_end, requested_by, requested_at
+           from meter.report_requests where id = %s""",
+        (request_id,),
+    ).fetchone()
+    if row is None:
+        raise UserError(f"no report request with id {request_id}")
+    return ReportRequest(*row)
+
+
+def project_id_by_slug(conn: Conn, workspace_id: int, slug: str) -> int:
+    row = conn.execute("select id from meter.projects where workspace_id = %s and slug = %s",
+                       (workspace_id, slug)).fetchone()
+    if row is None:
+        raise UserError(f"no project with slug '{slug}' in this workspace; check the slug")
+    return int(row[0])
+
+
+def branding(conn: Conn, workspace_id: int) -> Branding:
+    row = conn.execute("select slug, name, logo_png from meter.workspaces where id = %s", (workspace_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no workspace with id {workspace_id}")
+    return Branding(row[0], row[1], bytes(row[2]) if row[2] is not None else None)
+
+
+def _spend(conn: Conn, workspace_id: int, start: date, end: date, project_id: int | None = None) -> tuple[int, int]:
+    """(requests, cost_nanos) over [start, end), for the workspace or one project."""
+    row = conn.execute(
+        """select coalesce(sum(requests), 0)::bigint, coalesce(sum(cost_nanos), 0)::bigint
+           from analysis.daily_spend
+           where workspace_id = %s and day >= %s and day < %s and (%s::bigint is null or project_id = %s)""",
+        (workspace_id, start, end, project_id, project_id),
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def _rates_versions(conn: Conn, workspace_id: int, period: Period, project_id: int | None = None) -> list[str]:
+    rows = conn.execute(
+        """select distinct rates_version from meter.requests
+           where workspace_id = %s and started_at >= %s and started_at < %s
+             and (%s::bigint is null or project_id = %s)
+           order by 1""",
+        (workspace_id, _utc(period.start), _utc(period.end), project_id, project_id),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: Period) -> ProjectReportData:
+    project = conn.execute(
+        "select slug, name, hourly_rate_nanos from meter.projects where id = %s and workspace_id = %s",
+        (project_id, workspace_id),
+    ).fetchone()
+    if project is None:
+        raise UserError(f"project {project_id} is not a project of this workspace; a report covers one "
+                        "workspace's own projects")
+    scope = (workspace_id, project_id, period.start, period.end)
+    days = conn.execute(
+        """select day, provider, sum(requests)::bigint, sum(errors)::bigint, sum(cost_nanos)::bigint
+           from analysis.daily_spend where workspace_id = %s and project_id = %s and day >= %s and day < %s
+           group by day, provider order by day, provider""",
+        scope,
+    ).fetchall()
+    devices = conn.execute(
+        """select coalesce(d.name, 'device ' || s.device_id::text), d.owner, sum(s.requests)::bigint,
+                  sum(s.cost_nanos)::bigint
+           from analysis.daily_spend s
+           left join meter.devices d on d.id = s.device_id and d.workspace_id = s.workspace_id
+           where s.workspace_id = %s and s.project_id = %s and s.day >= %s and s.day < %s
+           group by s.device_id, d.name, d.owner order by 4 desc, 1""",
+        scope,
+    ).fetchall()
+    models = conn.execute(
+        """select provider, model, sum(requests)::bigint, sum(input_tokens)::bigint, sum(output_tokens)::bigint,
+                  sum(cost_nanos)::bigint
+           from analysis.daily_spend where workspace_id = %s and project_id = %s and day >= %s and day < %s
+           group by provider, model order by 6 desc, 1, 2""",
+        scope,
+    ).fetchall()
+    recommendations = conn.execute(
+        """select title, rationale, monthly_saving_nanos, confidence from analysis.recommendations
+           where workspace_id = %s and project_id = %s and status = 'open'
+           order by monthly_saving_nanos desc, fingerprint""",
+        (workspace_id, project_id),
+    ).fetchall()
+    previous_start, previous_end = period.previous()
+    return ProjectReportData(
+        branding=branding(conn, workspace_id), project_slug=project[0], project_name=project[1],
+        hourly_rate_nanos=project[2], period=period,
+        previous_cost_nanos=_spend(conn, workspace_id, previous_start, previous_end, project_id)[1],
+        days=[DaySpend(*row) for row in days],
+        devices=[DeviceSpend(*row) for row in devices],
+        models=[ModelSpend(*row) for row in models],
+        rates_versions=_rates_versions(conn, workspace_id, period, project_id),
+        recommendations=[OpenRecommendation(*row) for row in recommendations],
+    )
+
+
+def _spans(conn: Conn, workspace_id: int, spans: list[tuple[str, date, date]]) -> list[SpanSpend]:
+    """Requests and spend of several spans in one scan of the rollup (a sum per span, with FILTER)."""
+    sums = ", ".join("coalesce(sum(requests) filter (where day >= %s and day < %s), 0)::bigint, "
+                     "coalesce(sum(cost_nanos) filter (where day >= %s and day < %s), 0)::bigint" for _ in spans)
+    params: list[object] = []
+    for _label, start, end in spans:
+        params += [start, end, start, end]
+    row = conn.execute(
+        f"select {sums} from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s",
+        (*params, workspace_id, min(s[1] for s in spans), max(s[2] for s in spans)),
+    ).fetchone()
+    assert row is not None
+    return [SpanSpend(label, start, end, int(row[2 * i]), int(row[2 * i + 1]))
+            for i, (label, start, end) in enumerate(spans)]
+
+
+def executive_data(conn: Conn, workspace_id: int, period: Period) -> ExecutiveData:
+    """This month is the month of the period's last day, up to the period's end; last month the whole month
+    before it; the year to date runs from 1 January of that year to the period's end."""
+    reference = period.last_day
+    this_month, year_start = month_start(reference), date(reference.year, 1, 1)
+    previous_start, previous_end = period.previous()
+    spans = _spans(conn, workspace_id, [
+        ("This month", this_month, period.end), ("Last month", previous_month(reference), this_month),
+        ("Year to date", year_start, period.end), ("Period", period.start, period.end),
+        ("Previous period", previous_start, previous_end)])
+    top = conn.execute(
+        """select p.slug, p.name, sum(s.cost_nanos)::bigint from analysis.daily_spend s
+           join meter.projects p on p.id = s.project_id and p.workspace_id = s.workspace_id
+           where s.workspace_id = %s and s.day >= %s and s.day < %s
+           group by p.id, p.slug, p.name having sum(s.cost_nanos) > 0 order by 3 desc, 1 limit 3""",
+        (workspace_id, period.start, period.end),
+    ).fetchall()
+    months = conn.execute(
+        """select date_trunc('month', day)::date, provider, sum(cost_nanos)::bigint from analysis.daily_spend
+           where workspace_id = %s and day >= %s and day < %s group by 1, 2 order by 1, 2""",
+        (workspace_id, year_start, period.end),
+    ).fetchall()
+    reconciliation = conn.execute(
+        """select provider, period, logged_nanos, billed_nanos, variance_nanos, variance_ratio::text, band, status
+           from analysis.reconciliation where workspace_id = %s and period >= %s and period < %s
+           order by period, provider""",
+        (workspace_id, month_start(period.start), period.end),
+    ).fetchall()
+    savings = conn.execute(
+        """select month, count(*)::bigint, sum(saved_nanos)::bigint from analysis.realised_savings
+           where workspace_id = %s and month >= %s and month < %s group by month order by month""",
+        (workspace_id, year_start, period.end),
+    ).fetchall()
+    return ExecutiveData(
+        branding=branding(conn, workspace_id), period=period,
+        this_month=spans[0], last_month=spans[1], year_to_date=spans[2], period_spend=spans[3],
+        previous_period=spans[4],
+        top_projects=[ProjectShare(*row) for row in top],
+        months=[MonthProviderSpend(*row) for row in months],
+        reconciliation=[ReconciliationLine(*row) for row in reconciliation],
+        savings=[SavingsMonth(*row) for row in savings],
+        rates_versions=_rates_versions(conn, workspace_id, period),
+    )
+
+
+def _utc(day: date) -> datetime:
+    """Midnight UTC: a bare date compared with timestamptz would take the session's time zone."""
+    return datetime.combine(day, time(0), UTC)

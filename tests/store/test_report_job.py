@@ -1,0 +1,141 @@
+"""The report job against a real database: the PDF's figures are the analysis tables', to the cent."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigError, UserError
+from core.money import money
+from store.report_writes import report_row
+from tests.factories import Conn
+from tests.store.report_scene import PERIOD_END, PERIOD_START, REQUESTED_AT, insert_request, make_report_scene
+from tests.unit.pdf_certs import self_signed
+from tests.unit.pdf_text import page_count, pdf_text
+from tests.unit.test_pdf_signing import validate
+from workers.report_jobs import render_report
+from workers.settings import SigningSettings
+
+UNSIGNED = SigningSettings()
+
+
+def one(conn: Conn, sql: str, *args: object) -> int:
+    row = conn.execute(sql, args).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_project_report_holds_the_rollups_figures(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    outcome = render_report(db_conn, request, signing=UNSIGNED)
+    status, error, pdf, sha256, pages, signed = report_row(db_conn, request) or ()
+    assert (status, error, signed) == ("succeeded", None, False) and outcome["sha256"] == sha256
+    pdf = bytes(pdf)
+    assert hashlib.sha256(pdf).hexdigest() == sha256 and pages == page_count(pdf)
+    text = pdf_text(pdf)
+    scope = (scene.workspace_id, scene.project_id, PERIOD_START, PERIOD_END)
+    where = "workspace_id = %s and project_id = %s and day >= %s and day < %s"
+    total = one(db_conn, f"select sum(cost_nanos) from analysis.daily_spend where {where}", *scope)
+    assert total > 0 and money(total) in text
+    for model, nanos in db_conn.execute(
+            f"select model, sum(cost_nanos) from analysis.daily_spend where {where} group by model", scope):
+        assert model in text and money(int(nanos)) in text
+    for device, nanos in db_conn.execute(
+            f"""select d.name, sum(s.cost_nanos) from analysis.daily_spend s join meter.devices d on d.id = s.device_id
+                where s.{where.replace(' and ', ' and s.')} group by d.name""", scope):
+        assert device in text and money(int(nanos)) in text
+    assert "alice@example.com" in text and "$120.00" in text  # owner; hourly rate
+    assert "Recommendation open 0" in text and money(45_000_000_000) in text and "dismissed" not in text
+    assert "rates version test" in text
+    audit = db_conn.execute("select actor, event, resource, details from analysis.audit_events").fetchall()
+    assert len(audit) == 1 and audit[0][1] == "report.rendered" and audit[0][2] == f"report_request:{request}"
+    assert audit[0][3]["requested_by"] == "carol@example.com" and audit[0][3]["sha256"] == sha256
+    assert db_conn.execute("select job, status from analysis.runs where job = 'report'").fetchall() == [
+        ("report", "succeeded")]
+
+
+def test_rendering_the_same_request_again_gives_the_same_bytes(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    first = render_report(db_conn, request, signing=UNSIGNED)["sha256"]
+    assert render_report(db_conn, request, signing=UNSIGNED)["sha256"] == first
+    assert one(db_conn, "select count(*) from analysis.reports") == 1
+
+
+def test_the_executive_summary_is_signed_and_holds_the_tables_figures(db_conn: Conn, tmp_path: Path) -> None:
+    scene = make_report_scene(db_conn)
+    cert = self_signed(tmp_path)
+    signing = SigningSettings(signing_cert=cert.cert, signing_key=cert.key)
+    request = insert_request(db_conn, scene.workspace_id, "executive", None)
+    first = render_report(db_conn, request, signing=signing)
+    status, _error, pdf, _sha, _pages, signed = report_row(db_conn, request) or ()
+    assert status == "succeeded" and signed is True
+    assert validate(bytes(pdf), cert) == (True, True)
+    assert render_report(db_conn, request, signing=signing)["sha256"] == first["sha256"]  # signing time: requested_at
+    text = pdf_text(bytes(pdf))
+    month = one(db_conn, """select sum(cost_nanos) from analysis.daily_spend
+                            where workspace_id = %s and day >= '2026-11-01' and day < %s""",
+                scene.workspace_id, PERIOD_END)
+    assert money(month) in text
+    top = db_conn.execute("""select p.slug, sum(s.cost_nanos) from analysis.daily_spend s join meter.projects p
+                             on p.id = s.project_id where s.workspace_id = %s and s.day >= %s and s.day < %s
+                             group by p.slug order by 2 desc""", (scene.workspace_id, PERIOD_START, PERIOD_END))
+    for slug, nanos in top:
+        assert slug in text and money(int(nanos)) in text
+    assert "amber" in text and "$3.00" in text and "+3.0 %" in text  # reconciliation variance and band
+    assert "$20.00" in text  # realised savings
+    assert f"{REQUESTED_AT:%Y-%m-%d %H:%M} UTC" in text
+
+
+def test_require_signed_without_a_certificate_fails_saying_what_to_set(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "executive", None)
+    with pytest.raises(ConfigError, match="HALTON_SIGNING_CERT"):
+        render_report(db_conn, request, signing=SigningSettings(require_signed=True))
+    status, error, pdf, *_ = report_row(db_conn, request) or ()
+    assert status == "failed" and "HALTON_SIGNING_CERT and HALTON_SIGNING_KEY" in error and pdf is None
+    assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("report.failed",)]
+
+
+def test_without_a_certificate_the_summary_is_unsigned_and_says_so(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "executive", None)
+    render_report(db_conn, request, signing=UNSIGNED)
+    _status, _error, pdf, _sha, _pages, signed = report_row(db_conn, request) or ()
+    assert signed is False and "NOT SIGNED" in pdf_text(bytes(pdf))
+
+
+@pytest.mark.parametrize(("start", "end", "message"), [
+    (date(2026, 11, 10), date(2026, 11, 1), "ends (2026-10-31) before it starts (2026-11-10)"),
+    (date(2024, 1, 1), date(2026, 11, 1), "longer than 2 years"),
+])
+def test_impossible_periods_fail_the_report_with_a_clear_message(db_conn: Conn, start: date, end: date,
+                                                                 message: str) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id, start, end)
+    with pytest.raises(UserError):
+        render_report(db_conn, request, signing=UNSIGNED)
+    status, error, *_ = report_row(db_conn, request) or ()
+    assert status == "failed" and message in error
+
+
+def test_a_project_of_another_workspace_is_refused(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.other_workspace_project)
+    with pytest.raises(UserError, match="not a project of this workspace"):
+        render_report(db_conn, request, signing=UNSIGNED)
+    assert (report_row(db_conn, request) or ())[0] == "failed"
+
+
+def test_an_empty_period_renders_a_report_saying_no_traffic(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id, date(2025, 3, 1),
+                             date(2025, 4, 1))
+    render_report(db_conn, request, signing=UNSIGNED)
+    _status, _error, pdf, *_ = report_row(db_conn, request) or ()
+    text = pdf_text(bytes(pdf))
+    assert "No traffic" in text and "$0.00" in text

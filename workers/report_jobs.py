@@ -1,0 +1,126 @@
+"""The report job: a pending meter.report_requests row → a PDF in analysis.reports.
+
+Read (store.report_reads) → render (pdf/, pure) → sign when configured (executive summary) → write the
+PDF, the run and an audit event in one transaction. The command line renders through the same
+`build_artifact`, so a file made there is the file the worker would store."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+
+import psycopg
+
+from core.db import Conn
+from core.errors import ConfigError, UserError
+from pdf.model import Signature
+from pdf.render import RenderedPdf, render_executive, render_project
+from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
+from store import report_reads, report_writes
+from store.report_reads import ReportRequest
+from store.runs import RunSpec, claimed_run, describe_failure
+from workers.failures import is_transient
+from workers.jobs import worker_name
+from workers.logs import bind_context
+from workers.settings import SigningSettings, get_signing_settings
+
+log = logging.getLogger(__name__)
+
+REQUIRE_SIGNED_MESSAGE = ("HALTON_REQUIRE_SIGNED is set but no signing certificate is configured: set "
+                          "HALTON_SIGNING_CERT and HALTON_SIGNING_KEY to the PEM certificate and key "
+                          "(HALTON_SIGNING_CHAIN optional), or unset HALTON_REQUIRE_SIGNED to allow unsigned summaries")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    kind: str
+    pdf: bytes
+    sha256: str
+    pages: int
+    signed: bool
+    refused_urls: tuple[str, ...] = ()
+
+
+def signing_time_for(request: ReportRequest) -> datetime:
+    """The moment the report was asked for: fixed per request, so a re-render gives the same bytes."""
+    return request.requested_at.astimezone(UTC).replace(microsecond=0)
+
+
+def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings) -> Artifact:
+    period = request.period()  # UserError: reversed, or longer than two years
+    if request.kind == "project":
+        if request.project_id is None:
+            raise UserError("a project report needs a project; the request names none")
+        data = report_reads.project_report_data(conn, request.workspace_id, request.project_id, period)
+        rendered = render_project(data)
+        return _artifact("project", rendered, rendered.pdf, signed=False)
+    executive = report_reads.executive_data(conn, request.workspace_id, period)
+    if not signing.configured:
+        if signing.require_signed:
+            raise ConfigError(REQUIRE_SIGNED_MESSAGE)
+        rendered = render_executive(executive, Signature(signer=None, signing_time=None))
+        return _artifact("executive", rendered, rendered.pdf, signed=False)
+    assert signing.signing_cert is not None and signing.signing_key is not None
+    signer = load_signer(SigningFiles(signing.signing_cert, signing.signing_key, signing.signing_chain))
+    moment = signing_time_for(request)
+    reason = f"Halton Meter executive summary of {executive.branding.workspace_slug}, {period.label()}"
+    rendered = render_executive(executive, Signature(signer=signer_name(signer), signing_time=moment, reason=reason))
+    return _artifact("executive", rendered, sign_pdf(rendered.pdf, signer, moment, reason), signed=True)
+
+
+def _artifact(kind: str, rendered: RenderedPdf, pdf: bytes, signed: bool) -> Artifact:
+    return Artifact(kind, pdf, hashlib.sha256(pdf).hexdigest(), rendered.pages, signed, rendered.refused_urls)
+
+
+def render_report(conn: Conn, request_id: int, task_id: str | None = None, attempt: int = 0,
+                  signing: SigningSettings | None = None) -> dict[str, Any]:
+    """Render one request into analysis.reports; a rerun replaces the row (the same bytes, for the same data)."""
+    request = report_reads.report_request(conn, request_id)  # a missing request: a user error, no run row
+    spec = RunSpec(job="report", workspace_id=request.workspace_id, as_of=request.requested_at,
+                   window_start=datetime.combine(request.period_start, time(0), UTC),
+                   window_end=datetime.combine(request.period_end, time(0), UTC),
+                   lock_scope=f"request:{request_id}", task_id=task_id, worker=worker_name(), attempt=attempt)
+    with claimed_run(conn, spec) as run, bind_context(run=run.id, report_request=request_id):
+        report_writes.mark_running(conn, request_id, request.workspace_id)
+        try:
+            artifact = build_artifact(conn, request, signing if signing is not None else get_signing_settings())
+        except Exception as error:
+            _record_failure(conn, request, error)
+            raise
+        with run.results() as tx:
+            report_writes.record_success(tx, request_id, artifact.pdf, artifact.sha256, artifact.pages, artifact.signed)
+            report_writes.audit(tx, request.workspace_id, worker_name(), "report.rendered",
+                                f"report_request:{request_id}",
+                                _details(request, sha256=artifact.sha256, pages=artifact.pages,
+                                         signed=artifact.signed, bytes=len(artifact.pdf)))
+            run.stats.update(kind=artifact.kind, pages=artifact.pages, signed=artifact.signed, sha256=artifact.sha256,
+                             refused_urls=len(artifact.refused_urls))
+        log.info("report %s rendered: %s", request_id, run.stats)
+        return {"job": "report", "request_id": request_id, "workspace_id": request.workspace_id,
+                "status": "succeeded", "run_id": run.id, "sha256": artifact.sha256, "pages": artifact.pages,
+                "signed": artifact.signed}
+
+
+def _details(request: ReportRequest, **extra: Any) -> dict[str, Any]:
+    return {"request_id": request.id, "kind": request.kind, "project_id": request.project_id,
+            "period_start": request.period_start.isoformat(), "period_end": request.period_end.isoformat(),
+            "requested_by": request.requested_by, **extra}
+
+
+def _record_failure(conn: Conn, request: ReportRequest, error: BaseException) -> None:
+    """The report row says what went wrong; a transient failure leaves it 'running' for the retry."""
+    assert request.id is not None
+    message = describe_failure(error)
+    try:
+        if is_transient(error):
+            report_writes.note_retrying(conn, request.id, message)
+            return
+        with conn.transaction():
+            report_writes.record_failure(conn, request.id, request.workspace_id, message)
+            report_writes.audit(conn, request.workspace_id, worker_name(), "report.failed",
+                                f"report_request:{request.id}", _details(request, error=message))
+    except psycopg.Error:  # the connection itself failed: the run row still records the failure
+        log.warning("could not record the failure of report request %s", request.id, exc_info=True)
