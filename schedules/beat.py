@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_NIGHTLY = "0 2 * * *"
+HOURLY = "17 * * * *"
 
 
 @dataclass(frozen=True)
@@ -22,4 +23,8 @@ def beat_entries(nightly: str = DEFAULT_NIGHTLY) -> list[BeatEntry]:
     return [
         # a fan-out still queued 6 hours later is dropped: the next night's replaces it
         BeatEntry(name="nightly-refresh", task="halton.nightly_fanout", schedule=nightly, expires=6 * 3600),
+        # pull every live billing connection and reconcile, then sweep months whose inputs changed
+        BeatEntry(name="nightly-billing", task="halton.pull_billing_fanout", schedule=nightly, expires=6 * 3600),
+        # a missed trigger (a paste whose task was lost, late rows) is caught within the hour
+        BeatEntry(name="hourly-reconcile-sweep", task="halton.reconcile_sweep", schedule=HOURLY, expires=50 * 60),
     ]

@@ -13,6 +13,7 @@ import typer
 
 from core.errors import ConfigError, UserError
 from workers.cli_rates import rates_app
+from workers.cli_reconcile import register as register_reconcile_commands
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -21,6 +22,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="The Halton Meter analysis fleet.")
 
 cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
+register_reconcile_commands(cli)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 

@@ -18,6 +18,10 @@ class Family(StrEnum):
 TASK_FAMILIES: dict[str, Family] = {
     "halton.refresh_workspace": Family.ANALYSIS,
     "halton.nightly_fanout": Family.FANOUT,
+    "halton.reconcile": Family.BILLING,
+    "halton.pull_billing": Family.BILLING,
+    "halton.pull_billing_fanout": Family.FANOUT,
+    "halton.reconcile_sweep": Family.BILLING,
 }
 
 
