@@ -133,7 +133,7 @@ def _unattributed_findings(requests: pd.DataFrame, basis: Ints, rest: int) -> li
     unclaimed = requests["project_id"].isna().to_numpy()
     if not unclaimed.any():
         return []
-    tiers = requests["attribution_tier"].where(requests["attribution_tier"].notna(), None).to_numpy()
+    tiers = [None if pd.isna(tier) else str(tier) for tier in requests["attribution_tier"].tolist()]
     ids = requests["id"].to_numpy(np.int64)
     groups: dict[str | None, list[int]] = {}
     for i in np.flatnonzero(unclaimed):

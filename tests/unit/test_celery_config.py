@@ -44,6 +44,8 @@ def test_registered_tasks_match_the_family_table_and_carry_their_limits(monkeypa
     import workers.tasks  # noqa: F401  (registers the tasks)
     from workers.app import app
 
+    app.loader.import_default_modules()  # and every capability's task module in the app's include list
+
     registered = {name for name in app.tasks if name.startswith("halton.")}
     assert registered == set(TASK_FAMILIES)
     for name in registered:
