@@ -33,6 +33,13 @@ def month_requests(conn: Conn, workspace_id: int, provider: str, period: dt.date
     return pd.DataFrame.from_records(rows, columns=list(REQUEST_COLUMNS))
 
 
+def provider_months(conn: Conn, workspace_id: int, provider: str) -> list[dt.date]:
+    """The UTC months in which the workspace logged traffic with the provider."""
+    return [row[0] for row in conn.execute(
+        """select distinct date_trunc('month', started_at at time zone 'UTC')::date from meter.requests
+            where workspace_id = %s and provider = %s order by 1""", (workspace_id, provider)).fetchall()]
+
+
 def latest_statement(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> StatementRow | None:
     """The latest paste (or statement row) for the month: the one that counts."""
     row = conn.execute(
@@ -259,7 +266,8 @@ def findings_by_cause(conn: Conn, workspace_id: int, provider: str,
     """(cause, findings, delta, a few request ids) for one month, largest share first."""
     rows = conn.execute(
         """select cause, count(*), sum(delta_nanos)::bigint,
-                  (array_agg(request_id order by abs(delta_nanos) desc) filter (where request_id is not null))[1:3]
+                  (array_agg(coalesce(request_id, (detail->'request_ids'->>0)::bigint) order by abs(delta_nanos) desc)
+                     filter (where request_id is not null or detail ? 'request_ids'))[1:3]
              from analysis.reconciliation_findings
             where workspace_id = %s and provider = %s and period = %s
             group by cause order by abs(sum(delta_nanos)) desc, cause""",
