@@ -86,17 +86,17 @@ def _month(writer: Any, export: PlantedExport, period: dt.date, rows: pd.DataFra
     credit = int(Decimal(charges) * PROMO_SHARE) // 10_000_000 * 10_000_000  # whole cents, as credits are
     _line(writer, busiest, "Gemini API promotion", 0, [{"name": "Gemini API launch promotion",
                                                           "amount": -Decimal(credit) / NANOS, "type": "PROMOTION"}])
-    export.planted.append(_entry("promo_credit", f"a ${Decimal(credit) / NANOS:,.2f} promotion credit on {busiest}",
+    export.planted.append(_entry("promo_credit", f"a ${Decimal(credit) / NANOS:,.2f} promotion credit, {busiest}",
                                  period, busiest, credit))
     free = _free_day(period, set(days))
     if free is not None:
         unlogged = int(Decimal(charges) * UNLOGGED_SHARE) // 10_000_000 * 10_000_000
         _line(writer, free, "gemini-2.5-pro usage (a machine the daemon does not watch)", unlogged)
-        export.planted.append(_entry("unlogged_spend", f"${Decimal(unlogged) / NANOS:,.2f} billed on {free}, a day "
-                                     "with no logged traffic", period, free, -unlogged))
+        export.planted.append(_entry("unlogged_spend", f"${Decimal(unlogged) / NANOS:,.2f} billed on {free}, nothing "
+                                     "logged that day", period, free, -unlogged))
     away = int(cost[elsewhere].sum())
-    export.planted.append(_entry("unattributed", f"{int(elsewhere.sum())} unattributed requests billed to another "
-                                 "account, absent from this bill", period, None, away))
+    export.planted.append(_entry("unattributed", f"{int(elsewhere.sum())} unattributed requests billed to "
+                                 "another account", period, None, away))
 
 
 def _line(writer: Any, day: dt.date, sku: str, nanos: int, credits: list[dict[str, Any]] | None = None) -> None:

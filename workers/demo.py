@@ -22,6 +22,7 @@ from store.rollup import RollupWindow
 from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from workers.db import connect, redact_url
+from workers.demo_reconciliation import print_reconciliation
 from workers.embedded import CliProcess, local_servers
 
 DEMO_SLUG = "acme"
@@ -144,6 +145,7 @@ def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], conso
         summary = ", ".join(f"{key.removeprefix('rollup_')}={value}" for key, value in sorted(stats.items()))
         runs.add_row(str(run_id), job, status, f"{run_started:%Y-%m-%d %H:%M:%S}", took, error or summary)
     console.print(runs)
+    print_reconciliation(conn, workspace, console)
     if planted:
         console.rule("What the seed planted (later capabilities must find these)")
         for line in planted:

@@ -85,7 +85,8 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
         result = compute_reconciliation(provider, period, store.month_requests(conn, workspace_id, provider, period),
                                         bill, table)
         summary = result.summary()
-        run.stats.update(summary)
+        run.stats.update(status=result.status, band=result.band, variance_nanos=result.variance_nanos,
+                         findings=len(result.findings))
         reference = bill.reference if bill is not None else ""
         now = dt.datetime.now(dt.UTC)
         resource = f"reconciliation:{provider}:{period:%Y-%m}"
