@@ -230,6 +230,7 @@ class AnthropicCosts(BillingClient):
 
 
 API_CLIENTS: dict[str, type[BillingClient]] = {"openai": OpenAICosts, "anthropic": AnthropicCosts}
+BASE_URLS = {"openai": OPENAI_BASE_URL, "anthropic": ANTHROPIC_BASE_URL}
 
 
 def _unix(day: dt.date) -> int:

@@ -21,7 +21,7 @@ from functools import lru_cache
 from core.db import Conn
 from core.errors import TransientError, UserError
 from pricing import RateTable, load_rates
-from reconciliation.clients import API_CLIENTS, AdminKey, BillingClient
+from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
 from reconciliation.compute import reconcile as compute_reconciliation
 from reconciliation.exports import parse_export
 from reconciliation.model import PROVIDERS, BillUnusable, month_start, next_month
@@ -107,9 +107,7 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
 
 
 def default_client(provider: str, key: AdminKey) -> BillingClient:
-    base = os.environ.get(BASE_URL_ENV[provider])
-    client_class = API_CLIENTS[provider]
-    return client_class(key, base) if base else client_class(key)  # type: ignore[call-arg]
+    return API_CLIENTS[provider](key, os.environ.get(BASE_URL_ENV[provider]) or BASE_URLS[provider])
 
 
 def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str | None = None, attempt: int = 0,
@@ -118,12 +116,13 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
     workspace_by_id(conn, workspace_id)
     current = month_start(as_of.date())
     start, end = month_start(current - dt.timedelta(days=1)), next_month(current)
-    stats: dict[str, object] = {"pulled": [], "failed": [], "skipped": []}
     transient: list[TransientError] = []
     pulled: list[str] = []
+    failed: list[str] = []
+    skipped: list[str] = []
     for connection_id, provider, ciphertext, hint in store.active_connections(conn, workspace_id):
         if provider not in API_CLIENTS:
-            stats["skipped"].append(provider)  # type: ignore[attr-defined]  # gemini and xai: export files
+            skipped.append(provider)  # gemini and xai bill through export files
             continue
         spec = RunSpec(job="pull_billing", workspace_id=workspace_id, as_of=as_of,
                        window_start=store.utc_start(start), window_end=store.utc_start(end), lock_scope=provider,
@@ -143,17 +142,17 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
             pulled.append(provider)
         except TransientError as error:
             transient.append(error)
-            stats["failed"].append(f"{provider}: {error}")  # type: ignore[attr-defined]
+            failed.append(f"{provider}: {error}")
         except (UserError, BillingFormatError) as error:  # this connection's problem; its run says why
             log.warning("billing pull of %s for workspace %s failed: %s", provider, workspace_id, error)
-            stats["failed"].append(f"{provider}: {error}")  # type: ignore[attr-defined]
-    stats["pulled"] = pulled
+            failed.append(f"{provider}: {error}")
     for provider in pulled:
         for period in (start, current):
             reconcile(conn, workspace_id, provider, period, as_of, task_id=task_id, attempt=attempt)
     if transient:
         raise TransientError(f"billing pull of workspace {workspace_id}: {transient[0]}")
-    return JobOutcome("pull_billing", workspace_id, "succeeded", None, stats)
+    return JobOutcome("pull_billing", workspace_id, "succeeded", None,
+                      {"pulled": pulled, "failed": failed, "skipped": skipped})
 
 
 def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str, as_of: dt.datetime,
