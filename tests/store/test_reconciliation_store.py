@@ -187,3 +187,19 @@ def test_the_cli_pastes_reconciles_and_prints_the_table_in_80_columns(db_conn: C
     assert bad.returncode == 1 and bad.stderr.strip().startswith("error: the pasted bill could not be read")
     again = run_cli(fleet_env, "reconcile", "--workspace", "acme", "--provider", "anthropic", "--period", "2026-13")
     assert again.returncode == 1 and "not a month" in again.stderr
+
+
+def test_one_workspace_failing_in_the_sweep_stops_no_other(db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = november(db_conn, "alpha")
+    second = november(db_conn, "beta")
+    real = jobs.stale_months
+
+    def broken_for_alpha(conn: Conn, workspace_id: int, as_of: dt.datetime) -> list[tuple[str, dt.date]]:
+        if workspace_id == first:
+            raise RuntimeError("alpha's rows cannot be read")
+        return real(conn, workspace_id, as_of)
+
+    monkeypatch.setattr(jobs, "stale_months", broken_for_alpha)
+    sent: list[tuple[int, str, dt.date]] = []
+    assert jobs.sweep(db_conn, AS_OF, lambda *args: sent.append(args)) == {"sent": 1, "failed_workspaces": 1}
+    assert sent == [(second, "anthropic", NOV)]
