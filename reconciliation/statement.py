@@ -122,9 +122,11 @@ def _amounts(text: str) -> list[Amount]:
             nanos = _to_nanos(digits.rstrip(".,"), match.group(0))
             before = line[:match.start()].rstrip()
             after = line[match.end():].lstrip()
-            negative = (bool(match.group("sign_in")) or before.endswith(("-", "−", "–"))
-                        or (before.endswith("(") and after.startswith(")")))
-            found.append(Amount(nanos, negative, match.group(0), number))
+            signed = before.endswith(("-", "−", "–"))
+            bracketed = before.endswith("(") and after.startswith(")")
+            shown = f"{before[-1] if signed else ''}{match.group(0).strip()}"
+            found.append(Amount(nanos, bool(match.group("sign_in")) or signed or bracketed,
+                                f"({shown})" if bracketed else shown, number))
     return found
 
 

@@ -7,10 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from store.reconciliation import insert_statement
 from tests.e2e.worker_process import WorkerProcess, dashboard_client
 from tests.factories import Conn, add_request, make_workspace
+from tests.unit.billing_server import Answer, Script, billing_server, openai_page
 
 pytestmark = pytest.mark.e2e
 
@@ -46,3 +48,32 @@ def test_a_paste_is_reconciled_by_a_worker_and_a_malformed_one_fails_without_ret
     assert rows[0] == ("anthropic", 342_180_000_000, 342_040_000_000, 140_000_000, "green", "ok")
     assert rows[1][0] == "openai" and rows[1][5] == "error"
     assert "Retry in" not in worker.log()
+
+
+def test_a_pull_decrypts_the_key_only_in_the_worker_and_reconciles_what_it_pulled(
+        db_conn: Conn, fleet_env: dict[str, str], tmp_path: Path) -> None:
+    secret = "sk-admin-E2ESECRET-0123456789abcdefghij"
+    scene = make_workspace(db_conn, "acme")
+    add_request(db_conn, scene, dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC), cost_nanos=2 * 10**9, provider="openai",
+                model="gpt-4.1")
+    ciphertext = Fernet(fleet_env["HALTON_ENCRYPTION_KEY"].encode()).encrypt(secret.encode())
+    db_conn.execute("""insert into meter.provider_connections (workspace_id, provider, admin_key_ciphertext, key_hint)
+                       values (%s, 'openai', %s, 'sk-admin-E2E…ghij')""", (scene.workspace_id, ciphertext))
+    script = Script([Answer(429, {"error": {"message": "slow down"}}, {"Retry-After": "1"}),
+                     Answer(body=openai_page([(1_793_577_600, [(2, "gpt-4.1, input")])]))])
+    with billing_server(script) as base:
+        env = {**fleet_env, "HALTON_OPENAI_BASE_URL": base}
+        worker = WorkerProcess.start(env, tmp_path / "worker.log")
+        try:
+            pulled = dashboard_client(env).send_task(
+                "halton.pull_billing", kwargs={"workspace_id": scene.workspace_id, "as_of": AS_OF.isoformat()},
+                queue=env["HALTON_QUEUE_BILLING"])
+            outcome = pulled.get(timeout=60)
+        finally:
+            worker.stop()
+    assert outcome["stats"]["pulled"] == ["openai"]
+    assert script.seen[-1].headers["authorization"] == f"Bearer {secret}" and len(script.seen) >= 2
+    row = db_conn.execute("""select billed_nanos, billed_source, band from analysis.reconciliation
+                              where provider = 'openai' and period = '2026-11-01'""").fetchone()
+    assert row == (2 * 10**9, "api", "green")
+    assert secret not in worker.log()
