@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from psycopg import sql
 
 from core.db import Conn
 from reconciliation.compute import REQUEST_COLUMNS
@@ -23,14 +25,30 @@ def utc_start(day: dt.date) -> dt.datetime:
 
 # -- reads of one month -------------------------------------------------------------------------------
 
+_REQUEST_DTYPES = {"id": "int64", "model": "category", "service_tier": "category", "input_tokens": "int64",
+                   "cache_read_tokens": "int64", "cache_write_tokens": "int64", "output_tokens": "int64",
+                   "cost_nanos": "int64", "status_code": "int64", "project_id": "Int64",
+                   "attribution_tier": "object", "rates_version": "category"}
+
+
 def month_requests(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> pd.DataFrame:
-    rows = conn.execute(
-        f"""select {', '.join(REQUEST_COLUMNS)} from meter.requests
-             where workspace_id = %s and provider = %s and started_at >= %s and started_at < %s
-             order by id""",
-        (workspace_id, provider, utc_start(period), utc_start(next_month(period))),
-    ).fetchall()
-    return pd.DataFrame.from_records(rows, columns=list(REQUEST_COLUMNS))
+    """The month's rows as columns, through COPY (a month can hold millions of rows: no Python tuples)."""
+    query = sql.SQL(
+        """copy (select {columns} from meter.requests
+                  where workspace_id = {workspace} and provider = {provider}
+                    and started_at >= {start} and started_at < {end} order by id)
+           to stdout with (format csv, header true)""").format(
+        columns=sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS),
+        workspace=sql.Literal(workspace_id), provider=sql.Literal(provider),
+        start=sql.Literal(utc_start(period)), end=sql.Literal(utc_start(next_month(period))))
+    buffer = io.BytesIO()
+    with conn.cursor().copy(query) as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    frame = pd.read_csv(buffer, dtype=_REQUEST_DTYPES)
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True, format="ISO8601")
+    return frame
 
 
 def provider_months(conn: Conn, workspace_id: int, provider: str) -> list[dt.date]:
