@@ -90,32 +90,34 @@ def pulled_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) 
 
 # -- what a month was computed from ------------------------------------------------------------------
 
-def month_inputs(conn: Conn, workspace_id: int, since: dt.date, until: dt.date,
-                 rates_version: str) -> dict[tuple[str, dt.date], str]:
-    """Per provider and month in [since, until): a text that changes whenever an input of its
-    reconciliation does (a request synced, a paste entered, a pull that changed figures, new rates)."""
+def month_inputs(conn: Conn, workspace_id: int, since: dt.date, until: dt.date, rates_version: str,
+                 provider: str | None = None) -> dict[tuple[str, dt.date], str]:
+    """Per provider (or the one given) and month in [since, until): a text that changes whenever an input
+    of its reconciliation does (a request synced, a paste entered, a pull that changed figures, new rates)."""
+    only = (provider, provider)
     parts: dict[tuple[str, dt.date], dict[str, str]] = {}
-    for provider, period, count, total, synced, last_id in conn.execute(
+    for name, period, count, total, synced, last_id in conn.execute(
         """select provider, date_trunc('month', started_at at time zone 'UTC')::date, count(*),
                   sum(cost_nanos), max(synced_at), max(id)
              from meter.requests where workspace_id = %s and started_at >= %s and started_at < %s
+              and (%s::text is null or provider = %s)
             group by 1, 2""",
-        (workspace_id, utc_start(since), utc_start(until)),
+        (workspace_id, utc_start(since), utc_start(until), *only),
     ).fetchall():
-        parts.setdefault((provider, period), {})["requests"] = f"{count}:{total}:{synced.isoformat()}:{last_id}"
-    for provider, period, statement_id in conn.execute(
+        parts.setdefault((name, period), {})["requests"] = f"{count}:{total}:{synced.isoformat()}:{last_id}"
+    for name, period, statement_id in conn.execute(
         """select distinct on (provider, period) provider, period, id from meter.billing_statements
-            where workspace_id = %s and period >= %s and period < %s
+            where workspace_id = %s and period >= %s and period < %s and (%s::text is null or provider = %s)
             order by provider, period, entered_at desc, id desc""",
-        (workspace_id, since, until),
+        (workspace_id, since, until, *only),
     ).fetchall():
-        parts.setdefault((provider, period), {})["statement"] = str(statement_id)
-    for provider, period, checksum, changed_at in conn.execute(
+        parts.setdefault((name, period), {})["statement"] = str(statement_id)
+    for name, period, checksum, changed_at in conn.execute(
         """select provider, period, checksum, changed_at from analysis.billing_months
-            where workspace_id = %s and period >= %s and period < %s""",
-        (workspace_id, since, until),
+            where workspace_id = %s and period >= %s and period < %s and (%s::text is null or provider = %s)""",
+        (workspace_id, since, until, *only),
     ).fetchall():
-        parts.setdefault((provider, period), {})["pull"] = f"{checksum[:16]}:{changed_at.isoformat()}"
+        parts.setdefault((name, period), {})["pull"] = f"{checksum[:16]}:{changed_at.isoformat()}"
     return {key: "|".join(f"{name}={value.get(name, '-')}" for name in ("requests", "statement", "pull"))
             + f"|rates={rates_version}" for key, value in parts.items()}
 

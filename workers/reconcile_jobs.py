@@ -71,7 +71,7 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
                    worker=worker_name(), attempt=attempt)
     with claimed_run(conn, spec) as run, bind_context(run=run.id):
         run.stats.update(provider=provider, period=period.isoformat())
-        inputs = store.month_inputs(conn, workspace_id, period, end, rates_version(table)).get(
+        inputs = store.month_inputs(conn, workspace_id, period, end, rates_version(table), provider).get(
             (provider, period), f"requests=-|statement=-|pull=-|rates={rates_version(table)}")
         before = store.stored_state(conn, workspace_id, provider, period)
         if before is not None and before[0] == inputs and not force:
