@@ -39,6 +39,7 @@ def reconciliation_table(rows: list[tuple[Any, ...]], title: str = "Reconciliati
     for name, justify in (("month", "left"), ("provider", "left"), ("logged", "right"), ("billed", "right"),
                           ("variance", "right"), ("ratio", "right"), ("band", "left")):
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    notes = []
     for provider, period, logged, billed, source, variance, ratio, band, status, error in rows:
         shown = verdict(band, status)
         style = {"green": "green", "amber": "yellow", "red": "bold red", "error": "red"}.get(shown, "")
@@ -46,8 +47,9 @@ def reconciliation_table(rows: list[tuple[Any, ...]], title: str = "Reconciliati
                       "" if billed is None else f"{money(billed)}{'*' if source == 'manual' else ''}",
                       "" if variance is None else money(variance), ratio_text(ratio), shown, style=style)
         if error:
-            table.add_row("", f"  {error[:70]}", "", "", "", "", "", style="dim")
-    table.caption = "* billed as pasted; otherwise from the API or an export"
+            notes.append(f"{provider} {period:%Y-%m}: {error}")
+    table.caption = "\n".join(["* billed as pasted; otherwise from the API or an export", *notes])
+    table.caption_justify = "left"
     return table
 
 

@@ -185,6 +185,9 @@ def test_the_cli_pastes_reconciles_and_prints_the_table_in_80_columns(db_conn: C
     bad = run_cli(fleet_env, "paste-bill", "--workspace", "acme", "--provider", "anthropic", "--period", "2026-11",
                   "--text", "42 EUR")
     assert bad.returncode == 1 and bad.stderr.strip().startswith("error: the pasted bill could not be read")
+    shown = run_cli(fleet_env, "reconciliation", "--workspace", "acme")
+    assert "error" in shown.stdout and "another currency (EUR)" in shown.stdout
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 80
     again = run_cli(fleet_env, "reconcile", "--workspace", "acme", "--provider", "anthropic", "--period", "2026-13")
     assert again.returncode == 1 and "not a month" in again.stderr
 
