@@ -46,7 +46,7 @@ def parse_openai_costs(doc: Any) -> Page:
     buckets = _list(_field(doc, "data"), "data")
     lines, days = [], []
     for bucket in buckets:
-        day = dt.datetime.fromtimestamp(int(_field(bucket, "start_time")), dt.UTC).date()
+        day = _unix_day(_field(bucket, "start_time"))
         days.append(day)
         for result in _list(_field(bucket, "results"), "results"):
             amount = _mapping(result.get("amount") or {}, "amount")
@@ -137,6 +137,15 @@ def _decimal(value: Any, name: str) -> Decimal:
     if abs(number) > MAX_AMOUNT:
         raise BillingFormatError(f"{name} {value!r} is larger than any bill")
     return number
+
+
+def _unix_day(value: Any) -> dt.date:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BillingFormatError(f"start_time {value!r} is not Unix seconds")
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC).date()
+    except (OverflowError, OSError, ValueError):
+        raise BillingFormatError(f"start_time {value!r} is not a time") from None
 
 
 def _rfc3339_day(value: Any) -> dt.date:

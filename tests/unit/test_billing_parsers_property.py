@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciliation.parsers import day_bills, loads, parse_anthropic_costs, parse_openai_costs
+from reconciliation.parsers import BillingFormatError, day_bills, loads, parse_anthropic_costs, parse_openai_costs
 
 NOV1 = 1_793_491_200
 dollars = st.decimals(min_value=Decimal("-1000"), max_value=Decimal("100000"), places=9, allow_nan=False)
@@ -66,3 +66,21 @@ def test_anthropic_pages_read_cents_strings_to_the_nano(buckets: list[list[Any]]
     expected = sum((value for results in buckets for value, _, _ in results), Decimal(0))
     assert sum(line.amount_nanos for _, line in page.lines) == int(expected * 10**7)  # cents → nanos
     assert list(page.days) == [start + dt.timedelta(days=i) for i in range(len(buckets))]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.decimals(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+        ["data", "results", "start_time", "starting_at", "amount", "value", "currency", "has_more", "next_page",
+         "line_item", "description"]), inner, max_size=5),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_any_other_answer_is_a_format_error_never_a_crash(doc: Any) -> None:
+    for parse in (parse_openai_costs, parse_anthropic_costs):
+        try:
+            parse(doc)
+        except BillingFormatError as error:
+            assert str(error)
