@@ -7,9 +7,10 @@ In order, each cause takes the part of the variance the data proves:
   delta = stored − an estimate at the latest rates when there is one, else 0 (the rest keeps it);
 - promo_credit: a credit in the billed data (billed lower by it, so delta = −credit > 0);
 - unlogged_spend: a billed day with no logged traffic (delta = −what was charged that day);
-- unattributed: rows no project claims, by attribution tier. The likeliest reason for spend that is
-  logged here but not on this bill is a key billed to another account, so they take what is left of
-  a positive rest, up to their (re-priced) cost; with nothing left they are listed with delta 0;
+- unattributed: rows no project claims, then rows only the 'default' rule attributed, one finding per
+  attribution tier. The likeliest reason for spend that is logged here but not on this bill is a key
+  billed to another account, so they take what is left of a positive rest, up to their (re-priced)
+  cost; with nothing left they are listed with delta 0;
 - unexplained: the rest, stated as such, so the findings always sum to the variance.
 """
 
@@ -25,6 +26,7 @@ import pandas as pd
 from pricing import UNPRICED_VERSION, PricedBatch, RateTable, price_requests
 from reconciliation.model import Bill, Finding, next_month
 
+WEAK_TIERS = ("default",)  # attributed by the fallback rule only: after the rows with no project
 REQUEST_IDS_IN_DETAIL = 1000  # an unattributed tier lists this many ids; the tier and month select them all
 Ints = npt.NDArray[np.int64]
 
@@ -130,17 +132,18 @@ def _unlogged_findings(period: dt.date, bill: Bill, logged_days: set[dt.date]) -
 
 
 def _unattributed_findings(requests: pd.DataFrame, basis: Ints, rest: int) -> list[Finding]:
-    unclaimed = requests["project_id"].isna().to_numpy()
+    tiers = [None if pd.isna(tier) else str(tier) for tier in requests["attribution_tier"].tolist()]
+    # no project at all first, then rows only the workspace's fallback rule put somewhere
+    unclaimed = requests["project_id"].isna().to_numpy() | np.array([t in WEAK_TIERS for t in tiers], dtype=bool)
     if not unclaimed.any():
         return []
-    tiers = [None if pd.isna(tier) else str(tier) for tier in requests["attribution_tier"].tolist()]
     ids = requests["id"].to_numpy(np.int64)
     groups: dict[str | None, list[int]] = {}
     for i in np.flatnonzero(unclaimed):
         groups.setdefault(tiers[i], []).append(int(i))
     out = []
     left = max(rest, 0)
-    for tier in sorted(groups, key=lambda t: (t is not None, t or "")):
+    for tier in sorted(groups, key=lambda t: (t is not None, t or "")):  # None (no project) first
         rows = groups[tier]
         cost = int(basis[rows].sum())
         taken = min(left, max(cost, 0))

@@ -119,3 +119,15 @@ def test_a_paste_gives_days_without_billed_figures_and_an_empty_month_still_reco
     empty = reconcile("openai", NOV, frame([]), Bill("api", "openai_costs_api", 0, ()), TABLE)
     assert (empty.logged_nanos, empty.band, empty.variance_ratio) == (0, "green", None)
     assert [f.cause for f in empty.findings] == ["unexplained"]
+
+
+def test_rows_no_project_claims_come_first_then_the_default_tier_by_tier() -> None:
+    right = price()
+    rows = frame([{"started_at": at(3), "cost_nanos": right},
+                  {"started_at": at(3, 1), "cost_nanos": right, "project_id": None, "attribution_tier": None},
+                  {"started_at": at(3, 2), "cost_nanos": right, "attribution_tier": "default"}])
+    result = reconcile("anthropic", NOV, rows, Bill("manual", "paste", right + right // 2), TABLE)
+    tiers = [(f.attribution_tier, f.delta_nanos, f.detail["request_ids"]) for f in result.findings
+             if f.cause == "unattributed"]
+    assert tiers == [(None, right, [2]), ("default", right - right // 2, [3])]
+    assert sum(f.delta_nanos for f in result.findings) == result.variance_nanos
