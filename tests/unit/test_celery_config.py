@@ -89,3 +89,10 @@ def test_a_fanout_without_as_of_takes_the_schedules_latest_fire_time(
     schedule_text: str, now: datetime, expected: datetime
 ) -> None:
     assert last_fire_time(schedule_text, now) == expected
+
+
+def test_billing_is_pulled_nightly_and_swept_hourly_but_not_on_the_demos_interval() -> None:
+    names = {entry.name: entry for entry in beat_entries("0 2 * * *")}
+    assert names["nightly-billing"].task == "halton.pull_billing_fanout" and names["nightly-billing"].expires > 0
+    assert names["hourly-reconcile-sweep"].task == "halton.reconcile_sweep"
+    assert [entry.name for entry in beat_entries("every:5")] == ["nightly-refresh"]
