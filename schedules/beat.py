@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_NIGHTLY = "0 2 * * *"
+HOURLY = "17 * * * *"
+# after the nightly refresh's default hour; its own time, so a demo's fast nightly schedule leaves it alone
+NIGHTLY_BILLING = "30 3 * * *"
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,19 @@ class BeatEntry:
 
 
 def beat_entries(nightly: str = DEFAULT_NIGHTLY) -> list[BeatEntry]:
-    return [
+    entries = [
         # a fan-out still queued 6 hours later is dropped: the next night's replaces it
         BeatEntry(name="nightly-refresh", task="halton.nightly_fanout", schedule=nightly, expires=6 * 3600),
+    ]
+    if nightly.startswith("every:"):
+        # an interval is the demo's fast-forward: it reconciles in its own section, and billing runs
+        # fired by an old beat schedule file would only race its shutdown and leave abandoned runs
+        return entries
+    return [
+        *entries,
+        # pull every live billing connection and reconcile, then sweep months whose inputs changed
+        BeatEntry(name="nightly-billing", task="halton.pull_billing_fanout", schedule=NIGHTLY_BILLING,
+                  expires=6 * 3600),
+        # a missed trigger (a paste whose task was lost, late rows) is caught within the hour
+        BeatEntry(name="hourly-reconcile-sweep", task="halton.reconcile_sweep", schedule=HOURLY, expires=50 * 60),
     ]

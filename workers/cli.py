@@ -13,6 +13,7 @@ import typer
 
 from core.errors import ConfigError, UserError
 from workers.cli_rates import rates_app
+from workers.cli_reconcile import register as register_reconcile_commands
 from workers.cli_reports import report_app
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
 cli.add_typer(report_app, name="report", help="PDF reports: a project's report, the signed executive summary.")
+register_reconcile_commands(cli)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 

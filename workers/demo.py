@@ -23,6 +23,7 @@ from store.rollup import RollupWindow
 from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from workers.db import connect, redact_url
+from workers.demo_reconciliation import print_reconciliation
 from workers.demo_reports import write_demo_reports
 from workers.embedded import CliProcess, as_role, local_servers
 from workers.pipeline import STAGE_NAMES
@@ -196,5 +197,6 @@ def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[tuple[str, 
     last_week = dashboard_reads.spend_by_day(conn, workspace.id, end - timedelta(days=7), end)
     console.print(_spend_table("Last 7 days", last_week, "day"))
     console.print(_runs_table(conn, workspace.id, console.width))
+    print_reconciliation(conn, workspace, console)
     if planted:
         _print_planted(planted, console)

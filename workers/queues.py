@@ -19,6 +19,10 @@ TASK_FAMILIES: dict[str, Family] = {
     "halton.refresh_workspace": Family.ANALYSIS,
     "halton.nightly_fanout": Family.FANOUT,
     "halton.render_report": Family.PDF,
+    "halton.reconcile": Family.BILLING,
+    "halton.pull_billing": Family.BILLING,
+    "halton.pull_billing_fanout": Family.FANOUT,
+    "halton.reconcile_sweep": Family.BILLING,
 }
 
 

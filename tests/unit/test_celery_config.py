@@ -41,12 +41,10 @@ def test_every_task_name_routes_to_its_family_queue_without_importing_the_tasks(
 def test_registered_tasks_match_the_family_table_and_carry_their_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@db/h")
     monkeypatch.setenv("REDIS_URL", "redis://r:6379/0")
-    import importlib
 
     from workers.app import app
 
-    for module in app.conf.include:  # every task module the worker imports (workers.tasks, tasks_<capability>)
-        importlib.import_module(module)
+    app.loader.import_default_modules()  # and every capability's task module in the app's include list
 
     registered = {name for name in app.tasks if name.startswith("halton.")}
     assert registered == set(TASK_FAMILIES)
@@ -91,3 +89,10 @@ def test_a_fanout_without_as_of_takes_the_schedules_latest_fire_time(
     schedule_text: str, now: datetime, expected: datetime
 ) -> None:
     assert last_fire_time(schedule_text, now) == expected
+
+
+def test_billing_is_pulled_nightly_and_swept_hourly_but_not_on_the_demos_interval() -> None:
+    names = {entry.name: entry for entry in beat_entries("0 2 * * *")}
+    assert names["nightly-billing"].task == "halton.pull_billing_fanout" and names["nightly-billing"].expires > 0
+    assert names["hourly-reconcile-sweep"].task == "halton.reconcile_sweep"
+    assert [entry.name for entry in beat_entries("every:5")] == ["nightly-refresh"]

@@ -1,0 +1,241 @@
+"""The provider billing APIs as HTTP clients: OpenAI's organization Costs API and Anthropic's Admin API
+cost report, each paged to the end into daily buckets.
+
+httpx does the HTTP; tenacity does the retries: a 429 or a 5xx (or a dropped connection) is tried again
+after the answer's Retry-After when it gives one, else with exponential backoff and jitter; when the
+tries run out it is a TransientError, which the task retries later. A refused key is a UserError
+(a person must reconnect). The admin key lives in an AdminKey whose repr shows only its hint, so it
+never reaches a log line, an error message, a Sentry frame's locals or a task's arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from core.errors import TransientError, UserError
+from reconciliation.model import DayBill, LineItem
+from reconciliation.parsers import BillingFormatError, Page, day_bills, loads, parse_anthropic_costs, parse_openai_costs
+
+log = logging.getLogger(__name__)
+
+Params = list[tuple[str, str | int | float | bool | None]]
+
+OPENAI_BASE_URL = "https://api.openai.com"
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+MAX_PAGES = 500  # a cursor that never ends is a provider bug, not a reason to loop forever
+
+
+class AdminKey:
+    """A provider admin key that does not print itself."""
+
+    __slots__ = ("_secret", "hint")
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+        self.hint = f"{secret[:12]}…{secret[-4:]}" if len(secret) > 20 else "…"
+
+    def reveal(self) -> str:
+        return self._secret
+
+    def __repr__(self) -> str:
+        return f"AdminKey({self.hint!r})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("an AdminKey is never pickled or sent anywhere")
+
+
+class _RetryableAnswer(Exception):
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class BillingClient:
+    """Shared paging and retrying; a subclass says how to ask and how to read a page."""
+
+    provider = ""
+
+    def __init__(self, key: AdminKey, base_url: str, *, attempts: int = 6, backoff: float = 1.0,
+                 max_wait: float = 60.0, timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.key = key
+        self.attempts = attempts
+        self.max_wait = max_wait
+        self._sleep = sleep
+        self._backoff = wait_random_exponential(multiplier=backoff, max=max_wait)
+        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport,
+                                  headers={"user-agent": "halton-workers/billing"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> BillingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def daily_costs(self, start: dt.date, end: dt.date) -> list[DayBill]:
+        """Every UTC day in [start, end) the provider reports, with its line items and credits."""
+        lines: list[tuple[dt.date, LineItem]] = []
+        days: list[dt.date] = []
+        for page in self._pages(start, end):
+            lines.extend(page.lines)
+            days.extend(page.days)
+        return [bill for bill in day_bills(lines, days) if start <= bill.day < end]
+
+    # -- to be provided by a provider
+    def _path(self) -> str:
+        raise NotImplementedError
+
+    def _params(self, start: dt.date, end: dt.date) -> Params:
+        raise NotImplementedError
+
+    def _headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _parse(self, doc: Any) -> Page:
+        raise NotImplementedError
+
+    # -- the shared part
+    def _pages(self, start: dt.date, end: dt.date) -> Iterator[Page]:
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params = self._params(start, end) + ([("page", cursor)] if cursor else [])
+            page = self._parse(self._get(params))
+            yield page
+            if page.next_page is None:
+                return
+            if page.next_page in seen:
+                raise BillingFormatError(f"{self.provider} returned the page cursor {page.next_page!r} twice")
+            seen.add(cursor := page.next_page)
+        raise BillingFormatError(f"{self.provider} still had more after {MAX_PAGES} pages")
+
+    def _get(self, params: Params) -> Any:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type((_RetryableAnswer, httpx.TransportError)),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, params)
+        except _RetryableAnswer as error:
+            raise TransientError(f"{self.provider} billing API answered HTTP {error.status} "
+                                 f"{self.attempts} times; retrying later") from None
+        except httpx.TransportError as error:
+            raise TransientError(f"{self.provider} billing API unreachable ({type(error).__name__}) "
+                                 f"after {self.attempts} tries; retrying later") from None
+
+    def _get_once(self, params: Params) -> Any:
+        response = self._http.get(self._path(), params=params, headers=self._headers())
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise _RetryableAnswer(status, retry_after_seconds(response.headers.get("retry-after")))
+        if status in (401, 403):
+            raise UserError(f"the {self.provider} admin key {self.key.hint} was refused (HTTP {status}); "
+                            "reconnect billing with a valid admin key")
+        if status >= 400:
+            raise BillingFormatError(f"{self.provider} billing API refused the request (HTTP {status}): "
+                                     f"{self._scrub(response.text[:300])}")
+        return loads(response.content)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableAnswer) and error.retry_after is not None:
+            return min(error.retry_after, self.max_wait)
+        return float(self._backoff(state))
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning("%s billing API: %s; try %d of %d in %.1fs", self.provider,
+                    error if isinstance(error, _RetryableAnswer) else type(error).__name__,
+                    state.attempt_number + 1, self.attempts, wait)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.key.reveal(), self.key.hint) if self.key.reveal() else text
+
+
+class OpenAICosts(BillingClient):
+    """GET /v1/organization/costs, grouped by line item; dollars as JSON numbers."""
+
+    provider = "openai"
+
+    def __init__(self, key: AdminKey, base_url: str = OPENAI_BASE_URL, **options: Any) -> None:
+        super().__init__(key, base_url, **options)
+
+    def _path(self) -> str:
+        return "/v1/organization/costs"
+
+    def _params(self, start: dt.date, end: dt.date) -> Params:
+        return [("start_time", _unix(start)), ("end_time", _unix(end)), ("bucket_width", "1d"),
+                ("limit", 31), ("group_by", "line_item")]
+
+    def _headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.key.reveal()}"}
+
+    def _parse(self, doc: Any) -> Page:
+        return parse_openai_costs(doc)
+
+
+class AnthropicCosts(BillingClient):
+    """GET /v1/organizations/cost_report, grouped by description; cents as decimal strings."""
+
+    provider = "anthropic"
+
+    def __init__(self, key: AdminKey, base_url: str = ANTHROPIC_BASE_URL, **options: Any) -> None:
+        super().__init__(key, base_url, **options)
+
+    def _path(self) -> str:
+        return "/v1/organizations/cost_report"
+
+    def _params(self, start: dt.date, end: dt.date) -> Params:
+        return [("starting_at", _rfc3339(start)), ("ending_at", _rfc3339(end)), ("bucket_width", "1d"),
+                ("limit", 31), ("group_by[]", "description")]
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-api-key": self.key.reveal(), "anthropic-version": "2023-06-01"}
+
+    def _parse(self, doc: Any) -> Page:
+        return parse_anthropic_costs(doc)
+
+
+API_CLIENTS: dict[str, type[BillingClient]] = {"openai": OpenAICosts, "anthropic": AnthropicCosts}
+BASE_URLS = {"openai": OPENAI_BASE_URL, "anthropic": ANTHROPIC_BASE_URL}
+
+
+def _unix(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def _rfc3339(day: dt.date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"

@@ -1,0 +1,143 @@
+"""Billing export files, read into the same daily buckets as the APIs.
+
+- Gemini: a Cloud Billing export (the BigQuery standard usage cost export, saved as CSV). Columns used:
+  `usage_start_time`, `cost` (in `currency`), `service.description` and `sku.description` for the line,
+  and `credits`, the export's repeated record as JSON (`[{"name": …, "amount": -1.5, "type": "PROMOTION"}]`).
+  Rows of other Google Cloud services are skipped, since one billing account pays for all of them.
+- xAI: the console's usage export as CSV. Its columns are matched loosely (case and punctuation
+  ignored): a day (`date`/`day`/`timestamp`/`usage_date`), an amount in USD (`cost`/`cost_usd`/
+  `amount`/`amount_usd`/`total`), and a line (`model`/`description`/`line_item`); a negative amount is a
+  credit. xAI does not publish the export's schema, so the reader says which column it could not find.
+
+Python's csv module does the splitting; amounts are Decimals, never floats.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from reconciliation.model import DayBill, LineItem
+from reconciliation.parsers import BillingFormatError, day_bills, to_nanos
+
+GEMINI_SERVICES = ("gemini", "generative language", "vertex ai")
+MAX_EXPORT_BYTES = 50_000_000
+
+
+def parse_export(provider: str, text: str) -> list[DayBill]:
+    if len(text) > MAX_EXPORT_BYTES:
+        raise BillingFormatError(f"the export is {len(text):,} characters; split it by month")
+    if provider == "gemini":
+        return parse_gemini_billing_export(text)
+    if provider == "xai":
+        return parse_xai_usage_export(text)
+    raise BillingFormatError(f"no export format for {provider}: import exports for gemini or xai")
+
+
+def parse_gemini_billing_export(text: str) -> list[DayBill]:
+    rows = _rows(text, required=("usage_start_time", "cost"))
+    lines = []
+    for number, row in rows:
+        service = (row.get("service.description") or "").strip()
+        if service and not any(name in service.lower() for name in GEMINI_SERVICES):
+            continue
+        currency = (row.get("currency") or "USD").strip().upper()
+        if currency != "USD":
+            raise BillingFormatError(f"line {number}: a cost in {currency}, not USD")
+        day = _day(row["usage_start_time"], number)
+        label = (row.get("sku.description") or service or "Gemini API").strip()
+        lines.append((day, LineItem(label, to_nanos(_amount(row["cost"], number, "cost")))))
+        for credit in _credits(row.get("credits"), number):
+            lines.append((day, credit))
+    return day_bills(lines)
+
+
+def parse_xai_usage_export(text: str) -> list[DayBill]:
+    rows = _rows(text, required=())
+    if not rows:
+        return []
+    columns = set(rows[0][1])
+    day_column = _pick(columns, ("date", "day", "usage_date", "timestamp", "time", "start_time"), "a day")
+    amount_column = _pick(columns, ("cost_usd", "cost", "amount_usd", "amount", "total_usd", "total"), "an amount")
+    label_column = next((c for c in ("model", "description", "line_item", "item") if c in columns), None)
+    lines = []
+    for number, row in rows:
+        day = _day(row[day_column], number)
+        label = (row.get(label_column) or "xAI API").strip() if label_column else "xAI API"
+        lines.append((day, LineItem(label, to_nanos(_amount(row[amount_column], number, amount_column)))))
+    return day_bills(lines)
+
+
+def _rows(text: str, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if reader.fieldnames is None:
+        raise BillingFormatError("the export is empty: it has no header line")
+    names = {raw: _norm(raw) for raw in reader.fieldnames if raw is not None}
+    missing = [column for column in required if column not in names.values()]
+    if missing:
+        raise BillingFormatError(f"the export has no column {', '.join(missing)} "
+                                 f"(its columns: {', '.join(list(names)[:12])})")
+    out = []
+    for number, raw in enumerate(reader, start=2):
+        out.append((number, {names[k]: (v if isinstance(v, str) else "") for k, v in raw.items() if k in names}))
+    return out
+
+
+def _norm(name: str) -> str:
+    """'Cost (USD)' → 'cost_usd'; dots kept, so 'service.description' stays as the export writes it."""
+    return re.sub(r"[^a-z0-9.]+", "_", name.strip().lower()).strip("_")
+
+
+def _pick(columns: set[str], candidates: tuple[str, ...], what: str) -> str:
+    for name in candidates:
+        if name in columns:
+            return name
+    raise BillingFormatError(f"the export has no column for {what} (looked for {', '.join(candidates)}; "
+                             f"found {', '.join(sorted(columns)[:12])})")
+
+
+def _day(value: str, number: int) -> dt.date:
+    text = (value or "").strip().replace("Z", "+00:00").replace(" UTC", "+00:00")
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise BillingFormatError(f"line {number}: {value!r} is not a date or time") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.date()
+
+
+def _amount(value: Any, number: int, column: str) -> Decimal:
+    text = str(value if value is not None else "").strip().replace("$", "").replace(",", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise BillingFormatError(f"line {number}: {column} {value!r} is not an amount") from None
+    if not amount.is_finite() or abs(amount) > Decimal(10) ** 12:
+        raise BillingFormatError(f"line {number}: {column} {value!r} is not a usable amount")
+    return amount
+
+
+def _credits(value: str | None, number: int) -> list[LineItem]:
+    if not value or not value.strip() or value.strip() == "[]":
+        return []
+    try:
+        items = json.loads(value, parse_float=Decimal)
+    except ValueError:
+        raise BillingFormatError(f"line {number}: credits is not the export's JSON list") from None
+    if not isinstance(items, list):
+        raise BillingFormatError(f"line {number}: credits is not a list")
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise BillingFormatError(f"line {number}: a credit is not an object")
+        amount = _amount(item.get("amount"), number, "credits.amount")
+        name = str(item.get("name") or item.get("full_name") or item.get("type") or "credit")
+        out.append(LineItem(name, -abs(to_nanos(amount))))
+    return out

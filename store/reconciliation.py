@@ -1,0 +1,296 @@
+"""SQL of reconciliation: the month's requests and bill, the pulled billing days, the inputs a sweep
+compares, and the results (row, days, findings, audit events) written in the run's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from psycopg import sql
+
+from core.db import Conn
+from reconciliation.compute import REQUEST_COLUMNS
+from reconciliation.model import DayBill, LineItem, Reconciliation, next_month
+from reconciliation.sources import PulledMonth, StatementRow
+
+
+def utc_start(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+# -- reads of one month -------------------------------------------------------------------------------
+
+_REQUEST_DTYPES = {"id": "int64", "model": "category", "service_tier": "category", "input_tokens": "int64",
+                   "cache_read_tokens": "int64", "cache_write_tokens": "int64", "output_tokens": "int64",
+                   "cost_nanos": "int64", "status_code": "int64", "project_id": "Int64",
+                   "attribution_tier": "object", "rates_version": "category"}
+
+
+def month_requests(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> pd.DataFrame:
+    """The month's rows as columns, through COPY (a month can hold millions of rows: no Python tuples)."""
+    query = sql.SQL(
+        """copy (select {columns} from meter.requests
+                  where workspace_id = {workspace} and provider = {provider}
+                    and started_at >= {start} and started_at < {end} order by id)
+           to stdout with (format csv, header true)""").format(
+        columns=sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS),
+        workspace=sql.Literal(workspace_id), provider=sql.Literal(provider),
+        start=sql.Literal(utc_start(period)), end=sql.Literal(utc_start(next_month(period))))
+    buffer = io.BytesIO()
+    with conn.cursor().copy(query) as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    frame = pd.read_csv(buffer, dtype=_REQUEST_DTYPES)
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True, format="ISO8601")
+    return frame
+
+
+def provider_months(conn: Conn, workspace_id: int, provider: str) -> list[dt.date]:
+    """The UTC months in which the workspace logged traffic with the provider."""
+    return [row[0] for row in conn.execute(
+        """select distinct date_trunc('month', started_at at time zone 'UTC')::date from meter.requests
+            where workspace_id = %s and provider = %s order by 1""", (workspace_id, provider)).fetchall()]
+
+
+def latest_statement(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> StatementRow | None:
+    """The latest paste (or statement row) for the month: the one that counts."""
+    row = conn.execute(
+        """select id, source, raw_text, amount_nanos, entered_at from meter.billing_statements
+            where workspace_id = %s and provider = %s and period = %s
+            order by entered_at desc, id desc limit 1""",
+        (workspace_id, provider, period),
+    ).fetchone()
+    return None if row is None else StatementRow(*row)
+
+
+def pulled_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> PulledMonth | None:
+    head = conn.execute(
+        """select origin, changed_at from analysis.billing_months
+            where workspace_id = %s and provider = %s and period = %s""",
+        (workspace_id, provider, period),
+    ).fetchone()
+    if head is None:
+        return None
+    days = conn.execute(
+        """select day, charges_nanos, credits_nanos, line_items from analysis.billing_days
+            where workspace_id = %s and provider = %s and day >= %s and day < %s order by day""",
+        (workspace_id, provider, period, next_month(period)),
+    ).fetchall()
+    return PulledMonth(str(head[0]), head[1], tuple(
+        DayBill(day, int(charges), int(credits),
+                tuple(LineItem(str(item["description"]), int(item["amount_nanos"])) for item in lines))
+        for day, charges, credits, lines in days))
+
+
+# -- what a month was computed from ------------------------------------------------------------------
+
+def month_inputs(conn: Conn, workspace_id: int, since: dt.date, until: dt.date, rates_version: str,
+                 provider: str | None = None) -> dict[tuple[str, dt.date], str]:
+    """Per provider (or the one given) and month in [since, until): a text that changes whenever an input
+    of its reconciliation does (a request synced, a paste entered, a pull that changed figures, new rates)."""
+    only = (provider, provider)
+    parts: dict[tuple[str, dt.date], dict[str, str]] = {}
+    for name, period, count, total, synced, last_id in conn.execute(
+        """select provider, date_trunc('month', started_at at time zone 'UTC')::date, count(*),
+                  sum(cost_nanos), max(synced_at), max(id)
+             from meter.requests where workspace_id = %s and started_at >= %s and started_at < %s
+              and (%s::text is null or provider = %s)
+            group by 1, 2""",
+        (workspace_id, utc_start(since), utc_start(until), *only),
+    ).fetchall():
+        parts.setdefault((name, period), {})["requests"] = f"{count}:{total}:{synced.isoformat()}:{last_id}"
+    for name, period, statement_id in conn.execute(
+        """select distinct on (provider, period) provider, period, id from meter.billing_statements
+            where workspace_id = %s and period >= %s and period < %s and (%s::text is null or provider = %s)
+            order by provider, period, entered_at desc, id desc""",
+        (workspace_id, since, until, *only),
+    ).fetchall():
+        parts.setdefault((name, period), {})["statement"] = str(statement_id)
+    for name, period, checksum, changed_at in conn.execute(
+        """select provider, period, checksum, changed_at from analysis.billing_months
+            where workspace_id = %s and period >= %s and period < %s and (%s::text is null or provider = %s)""",
+        (workspace_id, since, until, *only),
+    ).fetchall():
+        parts.setdefault((name, period), {})["pull"] = f"{checksum[:16]}:{changed_at.isoformat()}"
+    return {key: "|".join(f"{name}={value.get(name, '-')}" for name in ("requests", "statement", "pull"))
+            + f"|rates={rates_version}" for key, value in parts.items()}
+
+
+def stored_inputs(conn: Conn, workspace_id: int, since: dt.date, until: dt.date) -> dict[tuple[str, dt.date], str]:
+    rows = conn.execute(
+        """select provider, period, coalesce(inputs, '') from analysis.reconciliation
+            where workspace_id = %s and period >= %s and period < %s""",
+        (workspace_id, since, until),
+    ).fetchall()
+    return {(provider, period): inputs for provider, period, inputs in rows}
+
+
+def stored_state(conn: Conn, workspace_id: int, provider: str,
+                 period: dt.date) -> tuple[str, str, str | None] | None:
+    """(inputs, status, error) of the month's row, if it was reconciled."""
+    row = conn.execute(
+        """select coalesce(inputs, ''), status, error from analysis.reconciliation
+            where workspace_id = %s and provider = %s and period = %s""",
+        (workspace_id, provider, period),
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]), row[2])
+
+
+# -- writes -------------------------------------------------------------------------------------------
+
+def write_reconciliation(tx: Conn, workspace_id: int, result: Reconciliation, run_id: int, inputs: str,
+                         reference: str, computed_at: dt.datetime) -> None:
+    """Replace the month's row, days and findings (call inside the run's results transaction)."""
+    period, provider = result.period, result.provider
+    tx.execute("""delete from analysis.reconciliation_days
+                   where workspace_id = %s and provider = %s and day >= %s and day < %s""",
+               (workspace_id, provider, period, next_month(period)))
+    tx.execute("""delete from analysis.reconciliation_findings
+                   where workspace_id = %s and provider = %s and period = %s""", (workspace_id, provider, period))
+    cursor = tx.cursor()
+    with cursor.copy("""copy analysis.reconciliation_days (workspace_id, provider, day, logged_nanos, billed_nanos,
+                        variance_nanos) from stdin""") as copy:
+        for day in result.days:
+            copy.write_row((workspace_id, provider, day.day, day.logged_nanos, day.billed_nanos, day.variance_nanos))
+    with cursor.copy("""copy analysis.reconciliation_findings (workspace_id, provider, period, cause, request_id,
+                        day, attribution_tier, delta_nanos, detail) from stdin""") as copy:
+        for finding in result.findings:
+            copy.write_row((workspace_id, provider, period, finding.cause, finding.request_id, finding.day,
+                            finding.attribution_tier, finding.delta_nanos, json.dumps(finding.detail, default=str)))
+    tx.execute(
+        """insert into analysis.reconciliation
+               (workspace_id, provider, period, logged_nanos, billed_nanos, billed_source, variance_nanos,
+                variance_ratio, band, status, error, computed_at, run_id, inputs, bill_reference)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           on conflict (workspace_id, provider, period) do update set
+               logged_nanos = excluded.logged_nanos, billed_nanos = excluded.billed_nanos,
+               billed_source = excluded.billed_source, variance_nanos = excluded.variance_nanos,
+               variance_ratio = excluded.variance_ratio, band = excluded.band, status = excluded.status,
+               error = excluded.error, computed_at = excluded.computed_at, run_id = excluded.run_id,
+               inputs = excluded.inputs, bill_reference = excluded.bill_reference""",
+        (workspace_id, provider, period, result.logged_nanos, result.billed_nanos, result.billed_source,
+         result.variance_nanos, result.variance_ratio, result.band, result.status, result.error, computed_at,
+         run_id, inputs, reference or None),
+    )
+
+
+def fail_run(tx: Conn, run_id: int, message: str) -> None:
+    """Close the run as failed inside the transaction that writes its 'error' row, so the dashboard
+    sees both or neither (store.runs' own failure path then finds it closed and leaves it)."""
+    tx.execute("""update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s
+                   where id = %s and status = 'running'""", (message[:2000], run_id))
+
+
+def write_billing_days(tx: Conn, workspace_id: int, provider: str, origin: str, days: Sequence[DayBill],
+                       periods: Sequence[dt.date], run_id: int, now: dt.datetime) -> list[dt.date]:
+    """Store the months a pull or import covered; return the months whose figures changed."""
+    changed = []
+    for period in periods:
+        end = next_month(period)
+        month = [d for d in days if period <= d.day < end]
+        checksum = _checksum(origin, month)
+        row = tx.execute("""select checksum from analysis.billing_months
+                             where workspace_id = %s and provider = %s and period = %s""",
+                         (workspace_id, provider, period)).fetchone()
+        if row is not None and row[0] == checksum:
+            tx.execute("""update analysis.billing_months set pulled_at = %s, run_id = %s
+                           where workspace_id = %s and provider = %s and period = %s""",
+                       (now, run_id, workspace_id, provider, period))
+            continue
+        tx.execute("""delete from analysis.billing_days
+                       where workspace_id = %s and provider = %s and day >= %s and day < %s""",
+                   (workspace_id, provider, period, end))
+        for day in month:
+            tx.execute(
+                """insert into analysis.billing_days (workspace_id, provider, day, origin, charges_nanos,
+                       credits_nanos, line_items, run_id) values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)""",
+                (workspace_id, provider, day.day, origin, day.charges_nanos, day.credits_nanos,
+                 json.dumps([{"description": i.description, "amount_nanos": i.amount_nanos} for i in day.lines]),
+                 run_id))
+        tx.execute(
+            """insert into analysis.billing_months (workspace_id, provider, period, origin, checksum, changed_at,
+                   pulled_at, run_id) values (%s, %s, %s, %s, %s, %s, %s, %s)
+               on conflict (workspace_id, provider, period) do update set origin = excluded.origin,
+                   checksum = excluded.checksum, changed_at = excluded.changed_at, pulled_at = excluded.pulled_at,
+                   run_id = excluded.run_id""",
+            (workspace_id, provider, period, origin, checksum, now, now, run_id))
+        changed.append(period)
+    return changed
+
+
+def _checksum(origin: str, days: Sequence[DayBill]) -> str:
+    body = json.dumps([origin, [[d.day.isoformat(), d.charges_nanos, d.credits_nanos,
+                                 [[i.description, i.amount_nanos] for i in d.lines]] for d in days]])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def audit(tx: Conn, workspace_id: int, actor: str, event: str, resource: str, details: dict[str, Any],
+          at: dt.datetime) -> None:
+    tx.execute("""insert into analysis.audit_events (workspace_id, actor, event, resource, details, at)
+                  values (%s, %s, %s, %s, %s::jsonb, %s)""",
+               (workspace_id, actor, event, resource, json.dumps(details, default=str), at))
+
+
+# -- connections and the dashboard's paste ------------------------------------------------------------
+
+def active_connections(conn: Conn, workspace_id: int) -> list[tuple[int, str, bytes, str]]:
+    """(id, provider, ciphertext, key hint) of the workspace's live connections, the newest per provider."""
+    rows = conn.execute(
+        """select distinct on (provider) id, provider, admin_key_ciphertext, key_hint
+             from meter.provider_connections where workspace_id = %s and revoked_at is null
+            order by provider, created_at desc, id desc""",
+        (workspace_id,),
+    ).fetchall()
+    return [(int(i), str(p), bytes(c), str(h)) for i, p, c, h in rows]
+
+
+def workspaces_with_connections(conn: Conn) -> list[int]:
+    """The nightly pull's fan-out (a read across workspaces, like the scheduler's list)."""
+    return [int(r[0]) for r in conn.execute(
+        """select distinct workspace_id from meter.provider_connections where revoked_at is null
+            order by 1""").fetchall()]
+
+
+def insert_statement(conn: Conn, workspace_id: int, provider: str, period: dt.date, raw_text: str,
+                     entered_by: str) -> int:
+    """A paste as the dashboard writes it (raw text, amount left for the fleet to parse)."""
+    row = conn.execute(
+        """insert into meter.billing_statements (workspace_id, provider, period, source, raw_text, entered_by,
+               entered_at) values (%s, %s, %s, 'manual', %s, %s, clock_timestamp()) returning id""",
+        (workspace_id, provider, period, raw_text, entered_by),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# -- the table people read ----------------------------------------------------------------------------
+
+def reconciliation_rows(conn: Conn, workspace_id: int) -> list[tuple[Any, ...]]:
+    """(provider, period, logged, billed, source, variance, ratio, band, status, error), newest month first."""
+    return conn.execute(
+        """select provider, period, logged_nanos, billed_nanos, billed_source, variance_nanos, variance_ratio,
+                  band, status, error
+             from analysis.reconciliation where workspace_id = %s order by period desc, provider""",
+        (workspace_id,),
+    ).fetchall()
+
+
+def findings_by_cause(conn: Conn, workspace_id: int, provider: str,
+                      period: dt.date) -> list[tuple[str, int, int, list[int]]]:
+    """(cause, findings, delta, a few request ids) for one month, largest share first."""
+    rows = conn.execute(
+        """select cause, count(*), sum(delta_nanos)::bigint,
+                  (array_agg(coalesce(request_id, (detail->'request_ids'->>0)::bigint) order by abs(delta_nanos) desc)
+                     filter (where request_id is not null or detail ? 'request_ids'))[1:3]
+             from analysis.reconciliation_findings
+            where workspace_id = %s and provider = %s and period = %s
+            group by cause order by abs(sum(delta_nanos)) desc, cause""",
+        (workspace_id, provider, period),
+    ).fetchall()
+    return [(str(c), int(n), int(d), list(ids or [])) for c, n, d, ids in rows]

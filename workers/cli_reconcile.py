@@ -1,0 +1,127 @@
+"""`halton-workers reconcile | paste-bill | reconciliation | import-billing`: reconciliation by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from core.db import Conn
+from core.errors import UserError
+
+Workspace = Annotated[str, typer.Option("--workspace", help="slug of the workspace")]
+Provider = Annotated[str, typer.Option("--provider", help="anthropic, openai, gemini or xai")]
+Period = Annotated[str, typer.Option("--period", help="the UTC month, YYYY-MM")]
+
+
+def reconcile(workspace: Workspace, provider: Provider, period: Period,
+              force: Annotated[bool, typer.Option(help="recompute even if no input changed")] = False) -> None:
+    """Reconcile one workspace, provider and month in this process and print the result."""
+    from workers import jobs, reconcile_jobs
+
+    with _connection() as conn:
+        ws = _workspace(conn, workspace)
+        outcome = reconcile_jobs.reconcile(conn, ws, reconcile_jobs.check_provider(provider), _period(period),
+                                           jobs.parse_as_of(None), force=force)
+        _print_month(conn, ws, provider, _period(period))
+    typer.echo(json.dumps(outcome.to_dict(), default=str))
+
+
+def paste_bill(workspace: Workspace, provider: Provider, period: Period,
+               text: Annotated[str, typer.Option("--text", help="the paste, e.g. '$342.04'")],
+               entered_by: Annotated[str, typer.Option(help="who pasted it")] = "cli") -> None:
+    """Enter a pasted bill the way the dashboard does, then reconcile that month."""
+    from store.reconciliation import insert_statement
+    from workers import jobs, reconcile_jobs
+
+    month = _period(period)
+    # the paste is the dashboard's write into meter: made with the owner's connection, as `seed` does
+    with _connection(as_owner=True) as dashboard:
+        ws = _workspace(dashboard, workspace)
+        statement = insert_statement(dashboard, ws, reconcile_jobs.check_provider(provider), month, text,
+                                     entered_by)
+    typer.echo(f"statement {statement} entered for {provider} {month:%Y-%m}")
+    with _connection() as conn:
+        try:
+            reconcile_jobs.reconcile(conn, ws, provider, month, jobs.parse_as_of(None))
+        finally:
+            _print_month(conn, ws, provider, month)
+
+
+def import_billing(workspace: Workspace, provider: Provider,
+                   file: Annotated[Path, typer.Option(
+                       "--file", exists=True, dir_okay=False,
+                       help="a Gemini billing export or xAI usage export (CSV)")]) -> None:
+    """Import a billing export file and reconcile the months it covers."""
+    from workers import jobs, reconcile_jobs
+
+    with _connection() as conn:
+        ws = _workspace(conn, workspace)
+        outcome = reconcile_jobs.import_billing_export(conn, ws, provider, file.read_text(encoding="utf-8-sig"),
+                                                       jobs.parse_as_of(None), name=file.name)
+        _print_table(conn, ws, workspace)
+    typer.echo(json.dumps(outcome.to_dict(), default=str))
+
+
+def reconciliation(workspace: Workspace) -> None:
+    """Print the workspace's reconciliation table."""
+    with _connection() as conn:
+        _print_table(conn, _workspace(conn, workspace), workspace)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command("reconcile")(reconcile)
+    cli.command("paste-bill")(paste_bill)
+    cli.command("import-billing")(import_billing)
+    cli.command("reconciliation")(reconciliation)
+
+
+def _connection(as_owner: bool = False) -> Conn:
+    from workers.db import connect
+    from workers.settings import database_url_only, owner_database_url
+
+    return connect(owner_database_url() if as_owner else database_url_only())
+
+
+def _workspace(conn: Conn, slug: str) -> int:
+    from store.workspaces import workspace_by_slug
+
+    return workspace_by_slug(conn, slug).id
+
+
+def _period(text: str) -> dt.date:
+    from reconciliation.model import parse_period
+
+    try:
+        return parse_period(text)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+def _print_table(conn: Conn, workspace_id: int, slug: str) -> None:
+    from store.reconciliation import reconciliation_rows
+    from workers.reconcile_view import reconciliation_table
+
+    rows = reconciliation_rows(conn, workspace_id)
+    console = Console(width=80)
+    if not rows:
+        console.print(f"no reconciliation yet for '{slug}': paste a bill or run `halton-workers reconcile`")
+        return
+    console.print(reconciliation_table(rows, f"Reconciliation of {slug}"))
+
+
+def _print_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> None:
+    from store.reconciliation import findings_by_cause, reconciliation_rows
+    from workers.reconcile_view import findings_table, reconciliation_table
+
+    rows = [r for r in reconciliation_rows(conn, workspace_id) if r[0] == provider and r[1] == period]
+    console = Console(width=80)
+    if rows:
+        console.print(reconciliation_table(rows))
+        if rows[0][5] is not None:
+            console.print(findings_table(provider, period, rows[0][5],
+                                         findings_by_cause(conn, workspace_id, provider, period)))

@@ -1,0 +1,211 @@
+"""Reconciliation jobs as plain functions (what the billing tasks and the command line run).
+
+- reconcile: one workspace, provider and UTC month: read the requests and the bill that counts,
+  compute (reconciliation.compute), write the row, its days and findings with the run row. The same
+  inputs twice change nothing (the row keeps the inputs it was computed from); a paste that cannot
+  be read writes an 'error' row and fails the run with the reason, in one transaction.
+- pull_billing: every live connection of a workspace (OpenAI, Anthropic), the previous and current
+  month, then reconcile those months. One connection's failure does not stop the others.
+- import_billing_export: a Gemini or xAI export file through the same write path as a pull.
+- stale_months: the months whose inputs changed since they were reconciled (the sweep's question).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable
+from functools import lru_cache
+
+from core.db import Conn
+from core.errors import TransientError, UserError
+from pricing import RateTable, load_rates
+from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
+from reconciliation.compute import reconcile as compute_reconciliation
+from reconciliation.exports import parse_export
+from reconciliation.model import PROVIDERS, BillUnusable, month_start, next_month
+from reconciliation.parsers import BillingFormatError
+from reconciliation.sources import choose_bill
+from store import reconciliation as store
+from store.runs import RunSpec, claimed_run
+from store.workspaces import all_workspace_ids, workspace_by_id
+from workers.billing_keys import decrypt_admin_key
+from workers.jobs import JobOutcome, worker_name
+from workers.logs import bind_context
+
+log = logging.getLogger(__name__)
+
+API_ORIGINS = {"openai": "openai_costs_api", "anthropic": "anthropic_cost_report"}
+EXPORT_ORIGINS = {"gemini": "gemini_billing_export", "xai": "xai_usage_export"}
+SWEEP_MONTHS = 3  # the sweep looks at this many months up to the current one
+BASE_URL_ENV = {"openai": "HALTON_OPENAI_BASE_URL", "anthropic": "HALTON_ANTHROPIC_BASE_URL"}
+
+ClientFactory = Callable[[str, AdminKey], BillingClient]
+
+
+@lru_cache(maxsize=1)
+def rates() -> RateTable:
+    return load_rates()
+
+
+def rates_version(table: RateTable) -> str:
+    return table.versions[-1].id
+
+
+def check_provider(provider: str) -> str:
+    if provider not in PROVIDERS:
+        raise UserError(f"unknown provider '{provider}'; choose from {', '.join(PROVIDERS)}")
+    return provider
+
+
+def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_of: dt.datetime,
+              task_id: str | None = None, attempt: int = 0, force: bool = False) -> JobOutcome:
+    check_provider(provider)
+    workspace_by_id(conn, workspace_id)
+    period = month_start(period)
+    end = next_month(period)
+    table = rates()
+    spec = RunSpec(job="reconcile", workspace_id=workspace_id, as_of=as_of, window_start=store.utc_start(period),
+                   window_end=store.utc_start(end), lock_scope=f"{provider}|{period}", task_id=task_id,
+                   worker=worker_name(), attempt=attempt)
+    with claimed_run(conn, spec) as run, bind_context(run=run.id):
+        run.stats.update(provider=provider, period=period.isoformat())
+        inputs = store.month_inputs(conn, workspace_id, period, end, rates_version(table), provider).get(
+            (provider, period), f"requests=-|statement=-|pull=-|rates={rates_version(table)}")
+        before = store.stored_state(conn, workspace_id, provider, period)
+        if before is not None and before[0] == inputs and not force:
+            if before[1] == "error":  # the same unreadable paste: the same failure, nothing rewritten
+                raise UserError(before[2] or "the bill could not be used")
+            with run.results():
+                run.stats["unchanged"] = True
+            return JobOutcome("reconcile", workspace_id, "succeeded", run.id, dict(run.stats))
+        bill = choose_bill(store.latest_statement(conn, workspace_id, provider, period),
+                           store.pulled_month(conn, workspace_id, provider, period))
+        result = compute_reconciliation(provider, period, store.month_requests(conn, workspace_id, provider, period),
+                                        bill, table)
+        summary = result.summary()
+        run.stats.update(status=result.status, band=result.band, variance_nanos=result.variance_nanos,
+                         findings=len(result.findings))
+        reference = bill.reference if bill is not None else ""
+        now = dt.datetime.now(dt.UTC)
+        resource = f"reconciliation:{provider}:{period:%Y-%m}"
+        if isinstance(bill, BillUnusable):
+            with conn.transaction():
+                store.write_reconciliation(conn, workspace_id, result, run.id, inputs, reference, now)
+                store.audit(conn, workspace_id, worker_name(), "reconciliation.failed", resource,
+                            {**summary, "bill": reference, "run_id": run.id}, now)
+                store.fail_run(conn, run.id, bill.reason)
+            raise UserError(bill.reason)
+        with run.results() as tx:
+            store.write_reconciliation(tx, workspace_id, result, run.id, inputs, reference, now)
+            store.audit(tx, workspace_id, worker_name(), "reconciliation.computed", resource,
+                        {**summary, "bill": reference, "run_id": run.id,
+                         "request_ids": sorted({f.request_id for f in result.findings if f.request_id})[:200]}, now)
+        log.info("reconciled %s %s: %s", provider, period, summary)
+        return JobOutcome("reconcile", workspace_id, "succeeded", run.id, dict(run.stats))
+
+
+def default_client(provider: str, key: AdminKey) -> BillingClient:
+    return API_CLIENTS[provider](key, os.environ.get(BASE_URL_ENV[provider]) or BASE_URLS[provider])
+
+
+def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str | None = None, attempt: int = 0,
+                 client_for: ClientFactory = default_client) -> JobOutcome:
+    """Pull every live connection of the workspace, then reconcile the months pulled."""
+    workspace_by_id(conn, workspace_id)
+    current = month_start(as_of.date())
+    start, end = month_start(current - dt.timedelta(days=1)), next_month(current)
+    transient: list[TransientError] = []
+    pulled: list[str] = []
+    failed: list[str] = []
+    skipped: list[str] = []
+    for connection_id, provider, ciphertext, hint in store.active_connections(conn, workspace_id):
+        if provider not in API_CLIENTS:
+            skipped.append(provider)  # gemini and xai bill through export files
+            continue
+        spec = RunSpec(job="pull_billing", workspace_id=workspace_id, as_of=as_of,
+                       window_start=store.utc_start(start), window_end=store.utc_start(end), lock_scope=provider,
+                       task_id=task_id, worker=worker_name(), attempt=attempt)
+        try:
+            with claimed_run(conn, spec) as run, bind_context(run=run.id):
+                with client_for(provider, decrypt_admin_key(ciphertext, hint)) as client:
+                    days = client.daily_costs(start, end)
+                now = dt.datetime.now(dt.UTC)
+                with run.results() as tx:
+                    changed = store.write_billing_days(tx, workspace_id, provider, API_ORIGINS[provider], days,
+                                                       [start, current], run.id, now)
+                    run.stats.update(provider=provider, days=len(days), months_changed=[str(p) for p in changed])
+                    store.audit(tx, workspace_id, worker_name(), "billing.pulled", f"connection:{connection_id}",
+                                {"provider": provider, "key_hint": hint, "from": start, "to": end,
+                                 "days": len(days), "months_changed": changed, "run_id": run.id}, now)
+            pulled.append(provider)
+        except TransientError as error:
+            transient.append(error)
+            failed.append(f"{provider}: {error}")
+        except (UserError, BillingFormatError) as error:  # this connection's problem; its run says why
+            log.warning("billing pull of %s for workspace %s failed: %s", provider, workspace_id, error)
+            failed.append(f"{provider}: {error}")
+    for provider in pulled:
+        for period in (start, current):
+            reconcile(conn, workspace_id, provider, period, as_of, task_id=task_id, attempt=attempt)
+    if transient:
+        raise TransientError(f"billing pull of workspace {workspace_id}: {transient[0]}")
+    return JobOutcome("pull_billing", workspace_id, "succeeded", None,
+                      {"pulled": pulled, "failed": failed, "skipped": skipped})
+
+
+def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str, as_of: dt.datetime,
+                          name: str = "export") -> JobOutcome:
+    """A Gemini or xAI billing export through the same path as a pull, then reconcile its months."""
+    check_provider(provider)
+    if provider not in EXPORT_ORIGINS:
+        raise UserError(f"{provider} bills through its API; export files are read for {', '.join(EXPORT_ORIGINS)}")
+    workspace_by_id(conn, workspace_id)
+    try:
+        days = parse_export(provider, text)
+    except BillingFormatError as error:
+        raise UserError(f"the {provider} export {name} could not be read: {error}") from None
+    if not days:
+        raise UserError(f"the {provider} export {name} has no billed days")
+    periods = sorted({month_start(d.day) for d in days})
+    spec = RunSpec(job="import_billing", workspace_id=workspace_id, as_of=as_of,
+                   window_start=store.utc_start(periods[0]), window_end=store.utc_start(next_month(periods[-1])),
+                   lock_scope=provider, worker=worker_name())
+    with claimed_run(conn, spec) as run, bind_context(run=run.id):
+        now = dt.datetime.now(dt.UTC)
+        with run.results() as tx:
+            changed = store.write_billing_days(tx, workspace_id, provider, EXPORT_ORIGINS[provider], days, periods,
+                                               run.id, now)
+            run.stats.update(provider=provider, days=len(days), months_changed=[str(p) for p in changed])
+            store.audit(tx, workspace_id, worker_name(), "billing.imported", f"export:{provider}:{name}",
+                        {"provider": provider, "days": len(days), "months_changed": changed, "run_id": run.id}, now)
+        stats = dict(run.stats)
+    stats["reconciled"] = [reconcile(conn, workspace_id, provider, p, as_of).stats.get("band") for p in periods]
+    return JobOutcome("import_billing", workspace_id, "succeeded", None, stats)
+
+
+def stale_months(conn: Conn, workspace_id: int, as_of: dt.datetime,
+                 months: int = SWEEP_MONTHS) -> list[tuple[str, dt.date]]:
+    """Months (of the last `months`) whose inputs differ from those their row was computed from."""
+    until = next_month(month_start(as_of.date()))
+    since = until
+    for _ in range(months):
+        since = month_start(since - dt.timedelta(days=1))
+    current = store.month_inputs(conn, workspace_id, since, until, rates_version(rates()))
+    stored = store.stored_inputs(conn, workspace_id, since, until)
+    return sorted(key for key, inputs in current.items() if key[0] in PROVIDERS and stored.get(key) != inputs)
+
+
+def sweep(conn: Conn, as_of: dt.datetime, send: Callable[[int, str, dt.date], None]) -> dict[str, int]:
+    """Hand every stale month of every workspace to `send`; one workspace failing stops no other."""
+    sent = failed = 0
+    for workspace_id in all_workspace_ids(conn):
+        try:
+            for provider, period in stale_months(conn, workspace_id, as_of):
+                send(workspace_id, provider, period)
+                sent += 1
+        except Exception:
+            failed += 1
+            log.exception("sweep of workspace %s failed; the others go on", workspace_id)
+    return {"sent": sent, "failed_workspaces": failed}
