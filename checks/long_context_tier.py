@@ -2,7 +2,7 @@
 
 Rule: successful requests whose prompt (input + cache read + cache write) is above the model's
 long-context threshold but within a quarter of it (threshold < prompt <= 1.25 x threshold), at least
-5 per project and model. Trimming such a prompt below the line bills the whole request at base rates.
+5 per project. Trimming such a prompt below the line bills the whole request at base rates.
 Saving: what those requests paid minus the same tokens at the base (below-threshold) rates of their
 tier and date, scaled to a 30-day month.
 Confidence: medium (trimming a prompt is work, and not every prompt can lose a fifth).
@@ -68,8 +68,8 @@ def run(inputs: CheckInputs) -> list[Finding]:
         lambda m: (info.long_context_threshold or 0) if (info := thresholds.get(m)) else 0).to_numpy(np.int64)
     prompts = prompt_tokens(frame)
     near = (limit > 0) & (prompts > limit) & (prompts <= limit * MARGIN)
-    frame = frame[near]
-    for (project_id, model), rows in groups(frame, ["project_id", "model"]):
+    frame = frame.assign(threshold=limit)[near]
+    for (project_id,), rows in groups(frame, ["project_id"]):
         if len(rows) < MIN_REQUESTS:
             continue
         paid = price(rows, inputs.rates)
@@ -79,20 +79,22 @@ def run(inputs: CheckInputs) -> list[Finding]:
         monthly = inputs.monthly(actual - counterfactual)
         if monthly <= 0:
             continue
-        info = thresholds.get(str(model))
-        threshold = (info.long_context_threshold or 0) if info else 0
+        per_model = rows.groupby(rows["model"].astype(str))["threshold"].agg(["first", "count"])
+        models = {str(m): {"threshold_tokens": int(r["first"]), "requests": int(r["count"])}
+                  for m, r in per_model.iterrows()}
+        lines = ", ".join(f"{m} {v['threshold_tokens']:,}" for m, v in models.items())
         label = inputs.project_label(int(project_id))
         findings.append(Finding(
-            check_id=ID, project_id=project_or_none(int(project_id)), subject=str(model),
-            title=f"Trim {label}'s {model} prompts under {threshold:,} tokens",
-            rationale=(f"{len(rows):,} requests had prompts between {threshold:,} and {int(threshold * MARGIN):,} "
-                       f"tokens and paid long-context rates on every token: {dollars(actual)} instead of "
+            check_id=ID, project_id=project_or_none(int(project_id)), subject="prompts-over-threshold",
+            title=f"Trim {label}'s prompts under the long-context line",
+            rationale=(f"{len(rows):,} requests had prompts within a quarter above the long-context threshold "
+                       f"({lines}) and paid long-context rates on every token: {dollars(actual)} instead of "
                        f"{dollars(counterfactual)} at base rates."),
             monthly_saving_nanos=monthly, confidence="medium", request_count=len(rows),
-            sample_request_ids=samples(rows), model=str(model),
-            evidence={"model": str(model), "threshold_tokens": threshold, "actual_nanos": actual,
-                      "counterfactual_nanos": counterfactual, "window_saving_nanos": actual - counterfactual,
-                      "days_observed": inputs.days_observed, "unpriced_requests": int((~both).sum())},
+            sample_request_ids=samples(rows),
+            evidence={"models": models, "actual_nanos": actual, "counterfactual_nanos": counterfactual,
+                      "window_saving_nanos": actual - counterfactual, "days_observed": inputs.days_observed,
+                      "unpriced_requests": int((~both).sum())},
         ))
     return findings
 

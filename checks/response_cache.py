@@ -57,7 +57,7 @@ def run(inputs: CheckInputs) -> list[Finding]:
         return findings
     first = rows.groupby(["project_id", "model", "prompt_key"], observed=True).cumcount() == 0
     repeats = rows[~first]
-    for project_id, part in groups(repeats, ["project_id"]):
+    for (project_id,), part in groups(repeats, ["project_id"]):
         if len(part) < MIN_REPEATS:
             continue
         avoidable = int(part["cost_nanos"].sum())
