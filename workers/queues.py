@@ -18,6 +18,7 @@ class Family(StrEnum):
 TASK_FAMILIES: dict[str, Family] = {
     "halton.refresh_workspace": Family.ANALYSIS,
     "halton.nightly_fanout": Family.FANOUT,
+    "halton.apply_decisions": Family.ANALYSIS,
 }
 
 
