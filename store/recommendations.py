@@ -25,7 +25,7 @@ from core.db import Conn
 PROMPT_KEY_SQL = "('x' || substr(prompt_hash, 1, 16))::bit(64)::bigint"  # as store.frames derives it
 
 
-def _frame(conn: Conn, query: str, params: Sequence[object], columns: list[str]) -> pd.DataFrame:
+def _frame(conn: Conn, query: str, params: Sequence[object] | dict[str, object], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(conn.execute(query, params).fetchall(), columns=columns)  # a few hundred rows at most
 
 
@@ -48,11 +48,16 @@ CLUSTER_COLUMNS = ["prompt_hash", "prompt_key", "requests", "devices", "projects
 
 
 def read_clusters(conn: Conn, workspace_id: int, window_end: datetime) -> pd.DataFrame:
-    """The clustering stage's prompt clusters of the window ending at `window_end`."""
+    """The clustering stage's prompt clusters of its latest window ending by `window_end` (the same moment
+    when the pipeline ran both stages; an earlier one when only the checks stage is rerun)."""
     return _frame(conn, f"""select prompt_hash, {PROMPT_KEY_SQL}, requests, devices, projects, first_at, last_at,
                                    cost_nanos, duplicate_requests, avoidable_nanos, kinds
-                            from analysis.prompt_clusters where workspace_id = %s and window_end = %s""",
-                  (workspace_id, window_end), CLUSTER_COLUMNS)
+                            from analysis.prompt_clusters
+                            where workspace_id = %(ws)s and window_end = (
+                                select max(window_end) from analysis.prompt_clusters
+                                where workspace_id = %(ws)s and window_end <= %(end)s
+                                  and window_end > %(end)s - interval '1 day')""",
+                  {"ws": workspace_id, "end": window_end}, CLUSTER_COLUMNS)
 
 
 LOOP_COLUMNS = ["prompt_hash", "prompt_key", "device_id", "project_id", "started_at", "ended_at", "requests",

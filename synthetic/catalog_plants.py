@@ -69,6 +69,22 @@ PLANT_SPECS: tuple[PlantSpec, ...] = (
               (6_500, 0.15), (300, 0.5), 2048),
 )
 CATALOG_PLANTS = tuple(spec.plant for spec in PLANT_SPECS)
+
+#: Which check of the optimisation catalog should find each planted pattern (its id, as text).
+FOUND_BY: dict[str, str] = {
+    "overpowered_model": "model-downgrade",
+    "repeated_prompts": "response-cache",
+    "runaway_loop": "runaway-loop",
+    "long_context": "long-context-tier",
+    "nightly_batchable": "batch-api",
+    "legacy_model": "legacy-model",
+    "cache_write_waste": "cache-write-waste",
+    "reasoning_overspend": "reasoning-overspend",
+    "spend_spike": "spend-spike",
+    "cacheable_prompts": "prompt-caching",
+}
+#: Projects no plant touches: the catalog must raise nothing there.
+CONTROL_PROJECTS: tuple[str, ...] = ("search", "research-agent")
 SESSIONS_PER_DAY = 6
 SESSION_REQUESTS = (15, 31)
 
