@@ -21,7 +21,9 @@ from store.migrate import migrate
 from store.rollup import RollupWindow
 from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
+from synthetic.report import SeedReport
 from workers.db import connect, redact_url
+from workers.demo_checks import print_catalog
 from workers.embedded import CliProcess, local_servers
 from workers.pipeline import STAGE_NAMES
 
@@ -68,7 +70,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console) -> tuple[Workspace, list[str]]:
+def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console) -> tuple[Workspace, SeedReport]:
     """Seed the demo workspace into the demo's fresh database."""
     from store.workspaces import workspace_by_slug
     from synthetic import SeedOptions, seed_workspace
@@ -77,7 +79,7 @@ def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Conso
     report = seed_workspace(conn, SeedOptions(slug=DEMO_SLUG, days=days, requests_per_day=requests_per_day))
     console.print(f"seeded '{DEMO_SLUG}': {report.requests:,} requests over {days} days "
                   f"in {time.monotonic() - began:.1f}s")
-    return workspace_by_slug(conn, DEMO_SLUG), report.lines()
+    return workspace_by_slug(conn, DEMO_SLUG), report
 
 
 def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[str, str]:
@@ -119,7 +121,7 @@ def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str)
     return table
 
 
-def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], console: Console) -> None:
+def _print_dashboard(conn: Conn, workspace: Workspace, report: SeedReport, console: Console) -> None:
     window = RollupWindow.ending_before(datetime.now(UTC))
     first, end = window.first_day, window.end_day
     console.rule(f"{workspace.name} ({workspace.slug}) — last 30 days, {first} to {end - timedelta(days=1)}")
@@ -143,7 +145,8 @@ def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], conso
         summary = ", ".join(f"{key.removeprefix('rollup_')}={value}" for key, value in sorted(stats.items()))
         runs.add_row(str(run_id), job, status, f"{run_started:%Y-%m-%d %H:%M:%S}", took, error or summary)
     console.print(runs)
-    if planted:
+    print_catalog(conn, workspace, report.planted, console)
+    if report.planted:
         console.rule("What the seed planted (later capabilities must find these)")
-        for line in planted:
+        for line in report.lines():
             console.print(line)
