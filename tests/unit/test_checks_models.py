@@ -73,3 +73,12 @@ def test_reasoning_overspend_stays_silent_when_most_requests_do_not_reason() -> 
     data = rows(80, model="gpt-5.1", input=500, output=1000, reasoning=900) + rows(20, model="gpt-5.1", output=100)
     assert reasoning_overspend.run(inputs(data)) == []
     assert reasoning_overspend.run(inputs(rows(99, model="gpt-5.1", output=1000, reasoning=900))) == []
+
+
+def test_rows_a_check_cannot_price_are_said_in_its_evidence_not_guessed() -> None:
+    data = rows(20, model="claude-opus-4-1", cache_read=2000, cache_write=400) + rows(5, model="claude-opus-4-1",
+                                                                                      tier="priority")
+    [finding] = legacy_model.run(inputs(data))
+    assert finding.monthly_saving_nanos == 440_000_000  # the 20 priced rows only
+    assert finding.evidence["unpriced_requests"] == 5 and finding.confidence == "medium"
+    assert any("priority" in reason for reason in finding.evidence["unpriced_reasons"])

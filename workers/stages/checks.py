@@ -42,7 +42,13 @@ def run_checks(ctx: StageContext, run: Run) -> None:
         statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings)
         run.stats.update({"requests": len(inputs.requests), "findings": len(findings),
                           "monthly_saving_nanos": sum(f.monthly_saving_nanos for f in findings),
-                          "statuses": statuses})
+                          "statuses": statuses, "unpriced_models": unpriced_models(inputs)})
+
+
+def unpriced_models(inputs: CheckInputs) -> list[str]:
+    """Models of the window the price table does not know: no check quotes anything on them."""
+    models = inputs.requests["model"].astype(str).unique()
+    return sorted(str(m) for m in models if inputs.rates.canonical(str(m)) is None)
 
 
 STAGE = Stage(name="checks", needs=("rollup", "clustering"), run=run_checks)
