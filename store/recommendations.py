@@ -73,6 +73,13 @@ def read_loops(conn: Conn, workspace_id: int, start: datetime, end: datetime) ->
                   (workspace_id, start, end), LOOP_COLUMNS)
 
 
+def has_clusters(conn: Conn, workspace_id: int) -> bool:
+    """Whether the clustering stage has written anything for the workspace (the demo says so when not)."""
+    row = conn.execute("select exists (select 1 from analysis.prompt_clusters where workspace_id = %s)",
+                       (workspace_id,)).fetchone()
+    return bool(row and row[0])
+
+
 def project_names(conn: Conn, workspace_id: int) -> dict[int, str]:
     rows = conn.execute("select id, slug from meter.projects where workspace_id = %s", (workspace_id,)).fetchall()
     return {int(r[0]): str(r[1]) for r in rows}

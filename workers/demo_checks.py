@@ -17,28 +17,28 @@ from workers.cli_checks import recommendations_table
 
 
 def planted_vs_found(conn: Conn, workspace: Workspace, planted: list[dict[str, Any]]) -> Table:
-    found = {(r.check_id, r.project): r for r in store.recommendations(conn, workspace.id,
-                                                                          ("open", "accepted", "suppressed"))}
+    found: dict[tuple[str, str | None], int] = {}  # several findings of a check in a project add up
+    for r in store.recommendations(conn, workspace.id, ("open", "accepted", "suppressed")):
+        found[(r.check_id, r.project)] = found.get((r.check_id, r.project), 0) + r.monthly_saving_nanos
     table = Table(title="Planted vs found (catalog, $/month)", title_justify="left", pad_edge=False,
                   box=box.SIMPLE_HEAD)
-    table.add_column("planted", no_wrap=True, min_width=19)
-    table.add_column("found by", no_wrap=True, min_width=19)
+    table.add_column("planted", no_wrap=True, min_width=19, max_width=19, overflow="ellipsis")
+    table.add_column("found by", no_wrap=True, min_width=19, max_width=22, overflow="ellipsis")
     for name in ("expected", "quoted", "diff"):
-        table.add_column(name, justify="right", no_wrap=True, min_width=9)
+        table.add_column(name, justify="right", no_wrap=True, min_width=8 if name != "diff" else 9)
     for entry in planted:
         check_id = FOUND_BY.get(entry["pattern"])
         if check_id is None:
             continue
         project = entry["where"].get("project")
-        match = found.pop((check_id, project), None)
+        quoted = found.pop((check_id, project), None)
         expected = entry.get("expected_nanos") or 0
-        quoted = match.monthly_saving_nanos if match else None
         diff = f"{(quoted - expected) / expected:+.1%}" if quoted is not None and expected else "not found"
         table.add_row(entry["pattern"], check_id, money(expected),
                       money(quoted) if quoted is not None else "-", diff)
-    for (check_id, project), rec in sorted(found.items(), key=lambda item: -item[1].monthly_saving_nanos):
+    for (check_id, project), nanos in sorted(found.items(), key=lambda item: -item[1]):
         scope = (project or "workspace").removeprefix(f"{workspace.slug}-")
-        table.add_row(f"(not planted: {scope})", check_id, "-", money(rec.monthly_saving_nanos), "")
+        table.add_row("(not planted)", f"{check_id} on {scope}", "-", money(nanos), "")
     return table
 
 
@@ -49,4 +49,7 @@ def print_catalog(conn: Conn, workspace: Workspace, planted: list[dict[str, Any]
                                               f"{money(sum(r.monthly_saving_nanos for r in rows))}/month",
                                         workspace.slug))
     console.print(planted_vs_found(conn, workspace, planted))
+    if not store.has_clusters(conn, workspace.id):
+        console.print("response-cache, prompt-caching and runaway-loop read the clustering stage's results; "
+                      "it wrote none for this workspace.")
     console.print(f"realised by accepted recommendations: {money(store.realised_total(conn, workspace.id))}")
