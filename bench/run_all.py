@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.bench_pricing", "bench.bench_seed", "bench.bench_rollup", "bench.bench_checks"]
+BENCHMARKS = ["bench.bench_pricing", "bench.bench_seed", "bench.bench_rollup", "bench.bench_reader",
+              "bench.bench_checks"]
 
 
 def main() -> int:

@@ -135,23 +135,28 @@ def _copy_bytes(conn: Conn, query: sql.Composed, params: list[object]) -> bytes:
     return buffer.getvalue()
 
 
-def _parse(data: bytes, columns: Sequence[str]) -> pd.DataFrame:
+def _schema(columns: Sequence[str]) -> pa.Schema:
+    return pa.schema([(c, REQUEST_COLUMNS[c][1]) for c in columns])
+
+
+def _parse(data: bytes, columns: Sequence[str]) -> pa.Table:
     if not data:
-        return empty_frame(columns)
-    table = pa_csv.read_csv(
+        return _schema(columns).empty_table()
+    return pa_csv.read_csv(
         io.BytesIO(data),
         read_options=pa_csv.ReadOptions(column_names=list(columns)),
         convert_options=pa_csv.ConvertOptions(
             column_types={c: REQUEST_COLUMNS[c][1] for c in columns}, strings_can_be_null=True),
     )
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
     frame: pd.DataFrame = table.to_pandas()
     return frame
 
 
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
-    schema = pa.schema([(c, REQUEST_COLUMNS[c][1]) for c in columns])
-    frame: pd.DataFrame = schema.empty_table().to_pandas()
-    return frame
+    return _to_pandas(_schema(columns).empty_table())
 
 
 def request_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
@@ -162,6 +167,15 @@ def request_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime
 
     Postgres is read in a thread one chunk ahead of the parsing; `conn` belongs to that thread until
     the iterator is exhausted or closed."""
+    for table in request_tables(conn, workspace_id, start, end, columns, chunks=chunks, synced_by=synced_by,
+                                hashed_only=hashed_only):
+        yield _to_pandas(table)
+
+
+def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
+                   chunks: Sequence[Chunk] | None = None, synced_by: datetime | None = None,
+                   hashed_only: bool = False) -> Iterator[pa.Table]:
+    """As request_frames, as Arrow tables (for callers that join chunks before converting)."""
     plan = list(chunks) if chunks is not None else day_chunks(start, end)
     columns = list(columns)
     ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=1)
@@ -207,18 +221,28 @@ def concat_frames(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.
     for name in columns:
         parts = [f[name] for f in frames]
         if isinstance(parts[0].dtype, pd.CategoricalDtype):
-            merged[name] = union_categoricals(parts)
+            # a chunk where the column is all null has categories of another dtype: align them first
+            merged[name] = union_categoricals([_text_categories(p) for p in parts])
         else:
             merged[name] = pd.concat(parts, ignore_index=True)
     return pd.DataFrame(merged)
 
 
+def _text_categories(part: pd.Series) -> pd.Series:
+    categories = part.cat.categories
+    if categories.dtype == object or len(categories) == 0:
+        return part.cat.set_categories(categories.astype("str"))
+    return part
+
+
 def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
                   synced_by: datetime | None = None, hashed_only: bool = False) -> pd.DataFrame:
-    """The whole window as one frame (read per day, then joined)."""
-    frames = list(request_frames(conn, workspace_id, start, end, columns, synced_by=synced_by,
+    """The whole window as one frame: read per day, joined in Arrow (dictionaries unified), converted once."""
+    tables = list(request_tables(conn, workspace_id, start, end, columns, synced_by=synced_by,
                                  hashed_only=hashed_only))
-    return concat_frames(frames, columns)
+    if not tables:
+        return empty_frame(columns)
+    return _to_pandas(pa.concat_tables(tables).unify_dictionaries())
 
 
 ALL_COLUMNS: tuple[str, ...] = tuple(REQUEST_COLUMNS)

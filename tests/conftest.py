@@ -20,8 +20,12 @@ import psycopg
 import pytest
 
 from store.migrate import migrate
+from store.roles import Roles, ensure_roles
 from tests.factories import Conn
-from workers.embedded import LocalServers, local_servers
+from workers.embedded import LocalServers, as_role, local_servers
+
+# the roles of CONTRACT.md's "Who may touch what"; workers of the test run connect as the fleet's
+TEST_ROLES = Roles(fleet="halton_fleet", dashboard="halton_dashboard")
 
 
 @dataclass
@@ -41,6 +45,7 @@ def servers() -> Iterator[RunServers]:
         with local_servers(root, f"halton_test_{run_id}", drop_on_exit=True) as local:
             with psycopg.connect(local.database_url, autocommit=True) as conn:
                 migrate(conn)
+                ensure_roles(conn, TEST_ROLES)
             prefix = f"test-{run_id}-" if local.redis is None else ""
             yield RunServers(local.database_url, local.redis_url, prefix, root, local)
     finally:
@@ -77,7 +82,8 @@ def fleet_env(servers: RunServers) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("HALTON_", "SENTRY_"))}
     env.update({
-        "DATABASE_URL": servers.database_url,
+        "DATABASE_URL": as_role(servers.database_url, TEST_ROLES.fleet),
+        "HALTON_OWNER_DATABASE_URL": servers.database_url,  # migrate and seed write as the owner
         "REDIS_URL": servers.redis_url,
         "HALTON_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "HALTON_QUEUE_ANALYSIS": f"{servers.queue_prefix}analysis",

@@ -33,14 +33,19 @@ def migrate(
         bool, typer.Option(help="leave `meter` alone (production: the sync service owns it)")
     ] = False,
 ) -> None:
-    """Create or update the meter and analysis schemas (idempotent)."""
+    """Create or update the meter and analysis schemas and the fleet's and dashboard's roles (idempotent)."""
     from store.migrate import migrate as apply
+    from store.roles import ensure_roles
     from workers.db import connect
-    from workers.settings import database_url_only
+    from workers.settings import owner_database_url, role_names
 
-    with connect(database_url_only()) as conn:
+    roles = role_names()
+    with connect(owner_database_url()) as conn:
         applied = apply(conn, include_meter=not skip_meter)
+        ensure_roles(conn, roles, include_meter=not skip_meter)
     typer.echo(f"applied migrations: {', '.join(applied)}" if applied else "schema is up to date")
+    typer.echo(f"roles granted: {roles.fleet} (reads meter, writes analysis), {roles.dashboard} (reads both, "
+               "writes the dashboard's meter tables)")
 
 
 @cli.command()
@@ -58,7 +63,7 @@ def seed(
     """Fill meter with a realistic, deterministic synthetic workspace."""
     from synthetic import PLANTS, SeedOptions, seed_workspace
     from workers.db import connect
-    from workers.settings import database_url_only
+    from workers.settings import owner_database_url
 
     if not SLUG.fullmatch(workspace):
         raise UserError(f"'{workspace}' is not a slug: use lowercase letters, digits and dashes, like acme-ai")
@@ -73,7 +78,7 @@ def seed(
         raise UserError(f"--end-date '{end_date}' is not a date like 2026-11-26") from None
     options = SeedOptions(slug=workspace, days=days, requests_per_day=requests_per_day, seed=seed,
                           end_date=end, plants=plants, append=append)
-    with connect(database_url_only()) as conn:
+    with connect(owner_database_url()) as conn:  # the seed writes meter, as the sync service would
         try:
             report = seed_workspace(conn, options)
         except ValueError as error:

@@ -18,14 +18,16 @@ from core.errors import FleetError
 from core.money import money
 from store import dashboard_reads
 from store.migrate import migrate
+from store.roles import ensure_roles
 from store.rollup import RollupWindow
 from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from synthetic.report import SeedReport
 from workers.db import connect, redact_url
 from workers.demo_checks import print_catalog
-from workers.embedded import CliProcess, local_servers
+from workers.embedded import CliProcess, as_role, local_servers
 from workers.pipeline import STAGE_NAMES
+from workers.settings import role_names
 
 DEMO_SLUG = "acme"
 DEMO_DATABASE = "halton_demo"
@@ -43,10 +45,14 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
             console.print(f"[bold]database[/] {redact_url(servers.database_url)}"
                           f"{' (embedded)' if servers.postgres else ' (a database of its own on DATABASE_URL)'}")
             console.print(f"[bold]broker[/]   {servers.redis_url}{' (embedded)' if servers.redis else ''}")
-            with connect(servers.database_url) as conn:
+            roles = role_names()
+            with connect(servers.database_url) as conn:  # the owner: schemas, roles and the seed
                 migrate(conn)
+                ensure_roles(conn, roles)
                 workspace, planted = _demo_workspace(conn, days, requests_per_day, console)
-            env = _child_env(servers.database_url, servers.redis_url, shared_broker=servers.redis is None)
+            # the worker and beat connect as the fleet's role, as in production
+            env = _child_env(as_role(servers.database_url, roles.fleet), servers.redis_url,
+                             shared_broker=servers.redis is None)
             children: list[CliProcess] = []
             try:  # children stop before the servers they use
                 for name, args in (("worker", ["worker", "--concurrency", "2", "--loglevel", "INFO"]),

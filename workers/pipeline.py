@@ -74,18 +74,19 @@ class PipelineOutcome:
                 "status": self.status, "stages": [s.to_dict() for s in self.stages]}
 
 
-def stage_named(name: str) -> Stage:
-    for stage in STAGES:
+def stage_named(name: str, stages: tuple[Stage, ...] = STAGES) -> Stage:
+    for stage in stages:
         if stage.name == name:
             return stage
-    raise UserError(f"no stage named '{name}'; the stages are {', '.join(STAGE_NAMES)}")
+    raise UserError(f"no stage named '{name}'; the stages are {', '.join(s.name for s in stages)}")
 
 
 def run_pipeline(conn: Conn, workspace_id: int, as_of: datetime, *, only: str | None = None, replay: bool = False,
-                 task_id: str | None = None, attempt: int = 0, worker: str | None = None) -> PipelineOutcome:
-    """Run every stage (or only the one named) for the workspace as of `as_of`."""
+                 task_id: str | None = None, attempt: int = 0, worker: str | None = None,
+                 stages: tuple[Stage, ...] = STAGES) -> PipelineOutcome:
+    """Run every stage (or only the one named) for the workspace as of `as_of`. `stages` is for tests."""
     workspace_by_id(conn, workspace_id)  # a missing workspace is a user error, before any run row
-    selected = [stage_named(only)] if only else list(STAGES)
+    selected = [stage_named(only, stages)] if only else list(stages)
     outcome = PipelineOutcome(workspace_id, as_of)
     done: dict[str, str] = {}
     for stage in selected:

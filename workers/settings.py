@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
+from store.roles import Roles
 
 
 class TimeLimits(BaseSettings):
@@ -203,3 +204,25 @@ def database_url_only() -> str:
     if not url.startswith(("postgresql://", "postgres://")):
         raise ConfigError("DATABASE_URL: must be a postgresql:// URL")
     return url
+
+
+def owner_database_url() -> str:
+    """`migrate` and `seed` write as the schemas' owner: HALTON_OWNER_DATABASE_URL, else DATABASE_URL.
+
+    Workers connect with DATABASE_URL as the fleet's role, which may not create tables or write meter."""
+    import os
+
+    url = os.environ.get("HALTON_OWNER_DATABASE_URL")
+    if url is None:
+        return database_url_only()
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("HALTON_OWNER_DATABASE_URL: must be a postgresql:// URL")
+    return url
+
+
+def role_names() -> Roles:
+    """The database roles `migrate` creates and grants (HALTON_FLEET_ROLE, HALTON_DASHBOARD_ROLE)."""
+    import os
+
+    return Roles(fleet=os.environ.get("HALTON_FLEET_ROLE", "halton_fleet"),
+                 dashboard=os.environ.get("HALTON_DASHBOARD_ROLE", "halton_dashboard"))

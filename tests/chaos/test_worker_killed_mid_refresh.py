@@ -135,7 +135,8 @@ def test_a_killed_pool_child_gives_the_task_back_at_once(
         blocker.close()
         worker.stop()
     del result
-    runs = db_conn.execute("select status, left(error, 10) from analysis.runs where job = 'rollup' order by id").fetchall()
+    runs = db_conn.execute(
+        "select status, left(error, 10) from analysis.runs where job = 'rollup' order by id").fetchall()
     assert runs[-1] == ("succeeded", None)
     assert ("failed", "abandoned:") in runs
     assert_rollup_exact_without_duplicates(db_conn)

@@ -17,7 +17,8 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 def test_migrate_is_idempotent(db_conn: Conn, fleet_env: dict[str, str]) -> None:
     done = run_cli(fleet_env, "migrate")
-    assert done.returncode == 0 and done.stdout.strip() == "schema is up to date"
+    assert done.returncode == 0 and done.stdout.splitlines()[0] == "schema is up to date"
+    assert "roles granted: halton_fleet" in done.stdout
 
 
 def test_a_missing_database_url_is_one_line_and_exit_2(fleet_env: dict[str, str]) -> None:
@@ -28,7 +29,8 @@ def test_a_missing_database_url_is_one_line_and_exit_2(fleet_env: dict[str, str]
 
 
 def test_an_unreachable_database_is_one_line_without_the_password(fleet_env: dict[str, str]) -> None:
-    env = {**fleet_env, "DATABASE_URL": "postgresql://fleet:hunter2@127.0.0.1:9/halton"}
+    env = {k: v for k, v in fleet_env.items() if k != "HALTON_OWNER_DATABASE_URL"}
+    env["DATABASE_URL"] = "postgresql://fleet:hunter2@127.0.0.1:9/halton"
     done = run_cli(env, "migrate")
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -92,5 +94,6 @@ def test_refresh_twice_for_the_same_as_of_leaves_identical_rows(db_conn: Conn, f
         outputs.append(json.loads(done.stdout))
         snapshots.append(table_rows(db_conn, "analysis.daily_spend", "day, project_id nulls first, device_id"))
     assert [o["status"] for o in outputs] == ["succeeded", "succeeded"]
-    assert outputs[1]["stats"]["rollup_days_recomputed"] >= 1
+    assert outputs[1]["stages"][0]["stage"] == "rollup"
+    assert outputs[1]["stages"][0]["stats"]["rollup_days_recomputed"] >= 1
     assert snapshots[0] == snapshots[1] and len(snapshots[0]) > 0

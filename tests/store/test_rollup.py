@@ -33,7 +33,8 @@ def fill(conn: Conn, scene: Scene, first_day: datetime, days: int) -> None:
 
 
 def days_recomputed(conn: Conn) -> int:
-    row = conn.execute("select stats->>'rollup_days_recomputed' from analysis.runs where job = 'rollup' order by id desc limit 1").fetchone()
+    row = conn.execute("select stats->>'rollup_days_recomputed' from analysis.runs where job = 'rollup'"
+                       " order by id desc limit 1").fetchone()
     assert row is not None
     return int(row[0])
 

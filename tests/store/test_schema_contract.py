@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_CONTRACT = REPO.parent / "shared" / "CONTRACT.md"  # the source of truth, beside the checkout
 VENDORED_CONTRACT = REPO / "docs" / "CONTRACT.md"  # a copy, so a clone anywhere can run the test
 CONTRACT = SHARED_CONTRACT if SHARED_CONTRACT.exists() else VENDORED_CONTRACT
+# docs/CONTRACT.md is the shared contract verbatim, then the fleet's own additions under this heading
+ADDITIONS_HEADING = "\n## Additions of the fleet"
 
 # Columns the contract lists without a type take the type of the same name in meter (see CONTRACT.md).
 INHERITED_TYPES = {
@@ -36,9 +38,13 @@ TYPE_WORDS = {
 }
 
 
-def contract_columns() -> dict[str, dict[str, str]]:
+def shared_part(text: str) -> str:
+    return text.split(ADDITIONS_HEADING)[0]
+
+
+def contract_columns(text: str | None = None) -> dict[str, dict[str, str]]:
     """Parse CONTRACT.md's code blocks into {schema.table: {column: catalog type}}."""
-    text = CONTRACT.read_text()
+    text = shared_part(CONTRACT.read_text()) if text is None else text
     tables: dict[str, dict[str, str]] = {}
     current: str | None = None
     for block in re.findall(r"```\n(.*?)```", text, flags=re.S):
@@ -87,7 +93,10 @@ def _add_column(columns: dict[str, str], part: str) -> None:
 
 @pytest.mark.skipif(not SHARED_CONTRACT.exists(), reason="no shared/ beside this checkout")
 def test_the_vendored_contract_is_the_shared_one() -> None:
-    assert VENDORED_CONTRACT.read_text() == SHARED_CONTRACT.read_text(), "copy shared/CONTRACT.md to docs/"
+    """docs/CONTRACT.md starts with shared/CONTRACT.md verbatim; only the fleet's additions follow it."""
+    vendored = VENDORED_CONTRACT.read_text()
+    assert shared_part(vendored).rstrip() == SHARED_CONTRACT.read_text().rstrip(), "copy shared/CONTRACT.md to docs/"
+    assert vendored.count(ADDITIONS_HEADING) <= 1
 
 
 def test_contract_parser_finds_every_table() -> None:
@@ -101,23 +110,39 @@ def test_contract_parser_finds_every_table() -> None:
     assert sum(len(columns) for columns in tables.values()) == 200
 
 
-def test_every_contract_column_exists_with_its_type(db_conn: Conn) -> None:
-    live: dict[tuple[str, str], str] = {
+def live_columns(db_conn: Conn) -> dict[tuple[str, str], str]:
+    return {
         (f"{schema}.{table}", str(column)): str(data_type)
         for schema, table, column, data_type in db_conn.execute(
             """select table_schema, table_name, column_name, data_type from information_schema.columns
                where table_schema in ('meter', 'analysis')"""
         ).fetchall()
     }
+
+
+def mismatches(db_conn: Conn, contract: dict[str, dict[str, str]]) -> list[str]:
+    live = live_columns(db_conn)
     problems = []
-    for table, columns in contract_columns().items():
+    for table, columns in contract.items():
         for column, expected in columns.items():
             actual = live.get((table, column))
             if actual is None:
                 problems.append(f"{table}.{column} is missing")
             elif actual != expected and not (column in INTEGER_OK and actual in {"integer", "bigint"}):
                 problems.append(f"{table}.{column} is {actual}, contract says {expected}")
-    assert problems == []
+    return problems
+
+
+def test_every_contract_column_exists_with_its_type(db_conn: Conn) -> None:
+    assert mismatches(db_conn, contract_columns()) == []
+
+
+def test_every_addition_the_docs_list_exists_with_its_type(db_conn: Conn) -> None:
+    text = VENDORED_CONTRACT.read_text()
+    additions = text.split(ADDITIONS_HEADING)[1] if ADDITIONS_HEADING in text else ""
+    tables = contract_columns(additions)
+    assert "analysis.runs" in tables and "failure_kind" in tables["analysis.runs"]
+    assert mismatches(db_conn, tables) == []
 
 
 def test_migrate_twice_changes_nothing(db_conn: Conn) -> None:

@@ -1,0 +1,81 @@
+"""The nightly pipeline: one run per stage, a failing stage on its own, dependants skipped."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.errors import UserError
+from store.runs import Run
+from tests.factories import Conn, add_request, make_workspace, table_rows
+from workers import jobs
+from workers.pipeline import STAGE_NAMES, STAGES, run_pipeline
+from workers.stages import StageContext
+
+AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+def seeded_workspace(conn: Conn) -> int:
+    scene = make_workspace(conn)
+    for day in range(5):
+        add_request(conn, scene, AS_OF - timedelta(days=day + 1, hours=3), cost_nanos=1_000_000 * (day + 1))
+    return scene.workspace_id
+
+
+def broken_clustering(ctx: StageContext, run: Run) -> None:
+    with run.results() as tx:
+        tx.execute("insert into analysis.prompt_clusters (workspace_id, prompt_hash, window_end, requests, devices,"
+                   " projects, first_at, last_at, cost_nanos, duplicate_requests, avoidable_nanos, kinds)"
+                   " values (%s, 'half', now(), 2, 1, 1, now(), now(), 1, 1, 1, '{}')", (ctx.workspace_id,))
+        raise RuntimeError("the clustering exploded half-way")
+
+
+def test_the_stages_run_in_order_each_with_a_run_of_its_own(db_conn: Conn) -> None:
+    ws = seeded_workspace(db_conn)
+    outcome = jobs.refresh_workspace(db_conn, ws, AS_OF)
+    assert outcome.status == "succeeded"
+    assert STAGE_NAMES == ("rollup", "clustering", "checks", "savings")
+    runs = db_conn.execute("select job, status, failure_kind from analysis.runs order by id").fetchall()
+    assert runs == [(name, "succeeded", None) for name in STAGE_NAMES]
+
+
+def test_a_failing_stage_fails_alone_and_its_dependants_are_skipped(db_conn: Conn) -> None:
+    ws = seeded_workspace(db_conn)
+    stages = tuple(replace(s, run=broken_clustering) if s.name == "clustering" else s for s in STAGES)
+    outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
+
+    assert [(s.stage, s.status) for s in outcome.stages] == [
+        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "skipped"), ("savings", "skipped")]
+    assert isinstance(outcome.first_error, RuntimeError)
+    runs = db_conn.execute("select job, status, failure_kind, error from analysis.runs order by id").fetchall()
+    assert runs[0][:3] == ("rollup", "succeeded", None)
+    assert runs[1] == ("clustering", "failed", "error", "RuntimeError: the clustering exploded half-way")
+    assert runs[2] == ("checks", "failed", "skipped", "skipped because clustering failed")
+    assert runs[3] == ("savings", "failed", "skipped", "skipped because checks skipped")
+    # the rollup's rows are intact and nothing of the failed stage is visible
+    logged = db_conn.execute("select count(*), sum(cost_nanos) from meter.requests").fetchone()
+    assert db_conn.execute("select sum(requests), sum(cost_nanos) from analysis.daily_spend").fetchone() == logged
+    assert table_rows(db_conn, "analysis.prompt_clusters", "prompt_hash") == []
+
+
+def test_the_refresh_job_raises_the_failing_stage_error_after_recording_every_stage(db_conn: Conn) -> None:
+    ws = seeded_workspace(db_conn)
+    stages = tuple(replace(s, run=broken_clustering) if s.name == "clustering" else s for s in STAGES)
+    outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
+    assert outcome.status == "failed"
+    assert outcome.to_dict()["stages"][1]["error"] == "the clustering exploded half-way"
+
+
+def test_one_stage_runs_alone_when_named(db_conn: Conn) -> None:
+    ws = seeded_workspace(db_conn)
+    outcome = run_pipeline(db_conn, ws, AS_OF, only="rollup")
+    assert [s.stage for s in outcome.stages] == ["rollup"]
+    assert db_conn.execute("select job from analysis.runs").fetchall() == [("rollup",)]
+
+
+def test_an_unknown_stage_is_refused_with_the_stage_names(db_conn: Conn) -> None:
+    ws = seeded_workspace(db_conn)
+    with pytest.raises(UserError, match="no stage named 'rolup'; the stages are rollup, clustering"):
+        run_pipeline(db_conn, ws, AS_OF, only="rolup")

@@ -1,0 +1,85 @@
+"""The roles of CONTRACT.md's "Who may touch what", as real Postgres roles on the test run's server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.conftest import TEST_ROLES
+from tests.factories import Conn, make_workspace
+from workers.embedded import as_role
+
+DENIED = psycopg.errors.InsufficientPrivilege
+
+
+@pytest.fixture
+def fleet(database_url: str, db_conn: Conn) -> Iterator[Conn]:
+    with psycopg.connect(as_role(database_url, TEST_ROLES.fleet), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def dashboard(database_url: str, db_conn: Conn) -> Iterator[Conn]:
+    with psycopg.connect(as_role(database_url, TEST_ROLES.dashboard), autocommit=True) as conn:
+        yield conn
+
+
+def insert_run(conn: Conn, workspace_id: int) -> None:
+    conn.execute("""insert into analysis.runs (workspace_id, job, status, started_at)
+                    values (%s, 'test', 'running', now())""", (workspace_id,))
+
+
+def test_the_fleet_reads_meter_and_writes_analysis(fleet: Conn, db_conn: Conn) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    assert fleet.execute("select count(*) from meter.workspaces").fetchone() == (1,)
+    insert_run(fleet, ws)
+    fleet.execute("update analysis.runs set status = 'succeeded'")
+    fleet.execute("delete from analysis.runs")
+    assert fleet.execute("select pg_try_advisory_lock(1)").fetchone() == (True,)
+
+
+@pytest.mark.parametrize("statement", [
+    "insert into meter.workspaces (slug, name) values ('x', 'x')",
+    "update meter.workspaces set name = 'x'",
+    "delete from meter.requests",
+    "insert into meter.billing_statements (workspace_id, provider, period, source) values (1, 'openai', "
+    "'2026-11-01', 'manual')",
+    "create table analysis.sneaky (x int)",
+    "delete from analysis.schema_migrations",
+])
+def test_the_fleet_is_refused_everything_else(fleet: Conn, statement: str) -> None:
+    with pytest.raises(DENIED):
+        fleet.execute(statement)
+
+
+def test_the_dashboard_reads_both_and_writes_its_four_meter_tables(dashboard: Conn, db_conn: Conn) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    insert_run(db_conn, ws)
+    assert dashboard.execute("select count(*) from analysis.runs").fetchone() == (1,)
+    assert dashboard.execute("select count(*) from meter.requests").fetchone() == (0,)
+    dashboard.execute("""insert into meter.billing_statements (workspace_id, provider, period, source, raw_text)
+                         values (%s, 'openai', '2026-11-01', 'manual', '$1.00')""", (ws,))
+    dashboard.execute("""insert into meter.check_suppressions (workspace_id, check_id, suppressed_by, suppressed_at)
+                         values (%s, 'batch-api', 'ann', now())""", (ws,))
+    dashboard.execute("""insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_by,
+                         decided_at) values (%s, 'f', 'accepted', 'ann', now())""", (ws,))
+    dashboard.execute("""insert into meter.report_requests (workspace_id, kind, period_start, period_end,
+                         requested_by) values (%s, 'executive', '2026-10-01', '2026-11-01', 'ann')""", (ws,))
+    dashboard.execute("update meter.recommendation_decisions set decision = 'dismissed'")
+    dashboard.execute("delete from meter.check_suppressions")
+
+
+@pytest.mark.parametrize("statement", [
+    "insert into analysis.runs (workspace_id, job, status, started_at) values (1, 'x', 'running', now())",
+    "update analysis.reconciliation set band = 'green'",
+    "delete from analysis.recommendations",
+    "insert into meter.requests (workspace_id, device_id, provider, model, started_at, status_code, input_tokens,"
+    " output_tokens, cost_nanos, rates_version) values (1, 1, 'openai', 'x', now(), 200, 1, 1, 1, 'v')",
+    "update meter.workspaces set name = 'x'",
+    "delete from meter.projects",
+])
+def test_the_dashboard_is_refused_everything_else(dashboard: Conn, statement: str) -> None:
+    with pytest.raises(DENIED):
+        dashboard.execute(statement)

@@ -1,0 +1,53 @@
+"""The import layers of DESIGN.md hold, and the checker really catches a forbidden import."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("core", "pricing", "store", "schedules", "synthetic", "checks", "clustering", "reconciliation", "pdf",
+            "workers")
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    """Run import-linter with `tree` first on the path, so it analyses that copy of the packages."""
+    script = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    return subprocess.run([sys.executable, "-c", script, "--config", str(tree / "pyproject.toml"), "--no-cache"],
+                          cwd=tree, capture_output=True, text=True, env={"PYTHONPATH": str(tree)}, timeout=120)
+
+
+def copy_of_the_project(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__", "*.json"))
+    return tree
+
+
+def test_the_project_keeps_its_layers(tmp_path: Path) -> None:
+    result = lint_imports(copy_of_the_project(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def test_a_domain_package_importing_workers_breaks_the_layers(tmp_path: Path) -> None:
+    tree = copy_of_the_project(tmp_path)
+    with (tree / "clustering" / "__init__.py").open("a") as module:
+        module.write("\nimport workers.jobs  # a forbidden upward import\n")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "Layers: workers on top, the domain packages pure, core at the bottom BROKEN" in result.stdout
+    assert "clustering is not allowed to import workers" in result.stdout
+
+
+def test_store_importing_celery_breaks_the_celery_contract(tmp_path: Path) -> None:
+    tree = copy_of_the_project(tmp_path)
+    with (tree / "store" / "__init__.py").open("a") as module:
+        module.write("\nimport celery  # only workers/ may\n")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "Only workers/ imports Celery BROKEN" in result.stdout

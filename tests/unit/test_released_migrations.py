@@ -1,0 +1,23 @@
+"""Released migrations are never edited: a database that applied one refuses a changed file, so an edit
+would stop every deployed fleet at start-up. Add a line here when a migration lands on main."""
+
+from __future__ import annotations
+
+from store.migrate import bundled_migrations
+
+RELEASED = {
+    "0001": "375dcfc9b986b5ebe755baf98297ac0f7d05c559832741dc00f428078078d2e5",
+    "0002": "08ffbde894507dbf0eb8f9fe85bc5816df26d8794e71675f94cc61781b9d0df5",
+    "0003": "b933266209c890ee5da8aa44bf2668c06193ba3737ac8e56ae6679e9c4416553",
+}
+
+
+def test_released_migrations_are_unchanged() -> None:
+    bundled = {m.version: m.checksum for m in bundled_migrations()}
+    changed = {version for version, checksum in RELEASED.items() if bundled.get(version) != checksum}
+    assert not changed, f"released migration(s) {sorted(changed)} were edited: write a new migration instead"
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    versions = [m.version for m in bundled_migrations()]
+    assert versions == [f"{i:04d}" for i in range(1, len(versions) + 1)]
