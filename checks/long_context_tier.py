@@ -62,10 +62,11 @@ def base_cost(rows: pd.DataFrame, rates: RateTable) -> tuple[npt.NDArray[np.int6
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
     frame = successful(inputs.requests)
-    thresholds = {str(m): (inputs.rates.model_info(str(m), at=inputs.as_of) or None) for m in
-                  frame["model"].unique()}
-    limit = frame["model"].astype(str).map(
-        lambda m: (info.long_context_threshold or 0) if (info := thresholds.get(m)) else 0).to_numpy(np.int64)
+    model = frame["model"].astype("category")
+    infos = [inputs.rates.model_info(str(m), at=inputs.as_of) for m in model.cat.categories]
+    # one look-up per model, then per row by the categorical's codes (a Python call per row is slow)
+    by_code = np.array([(info.long_context_threshold or 0) if info else 0 for info in infos] + [0], dtype=np.int64)
+    limit = by_code[np.asarray(model.cat.codes)]
     prompts = prompt_tokens(frame)
     near = (limit > 0) & (prompts > limit) & (prompts <= limit * MARGIN)
     frame = frame.assign(threshold=limit)[near]
