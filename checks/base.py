@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,11 @@ class CheckInputs:
     timezone: str = "UTC"
     project_names: Mapping[int, str] = field(default_factory=dict)
     device_names: Mapping[int, str] = field(default_factory=dict)
+
+    @cached_property
+    def successful(self) -> pd.DataFrame:
+        """The requests that got an answer (status 200), filtered once for every check."""
+        return successful(self.requests)
 
     @property
     def days_observed(self) -> int:

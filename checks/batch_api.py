@@ -22,7 +22,6 @@ from checks.base import (
     price,
     project_or_none,
     samples,
-    successful,
     unpriced_evidence,
 )
 
@@ -35,7 +34,7 @@ MIN_NIGHT_SHARE = 0.8
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = successful(inputs.requests)
+    frame = inputs.successful
     frame = frame[(frame["service_tier"] == "standard") & (frame["project_id"] >= 0)]
     if not len(frame):
         return findings

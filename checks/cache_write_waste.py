@@ -22,7 +22,6 @@ from checks.base import (
     project_or_none,
     prompt_tokens,
     samples,
-    successful,
     unpriced_evidence,
 )
 
@@ -32,13 +31,13 @@ MIN_WRITING_REQUESTS = 20
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = successful(inputs.requests)
+    frame = inputs.successful
     frame = frame[frame["cache_write_tokens"] > 0]
     if not len(frame):
         return findings
     writing = frame.groupby(["project_id", "model"], observed=True)["id"].count()
     keys = writing[writing >= MIN_WRITING_REQUESTS].index
-    scoped = successful(inputs.requests)
+    scoped = inputs.successful
     for project_id, model in keys:
         rows = scoped[(scoped["project_id"] == project_id) & (scoped["model"] == model)]
         zeros = np.zeros(len(rows), dtype=np.int64)

@@ -20,7 +20,6 @@ from checks.base import (
     price,
     project_or_none,
     samples,
-    successful,
     unpriced_evidence,
 )
 
@@ -30,7 +29,7 @@ MIN_REQUESTS = 20
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = successful(inputs.requests)
+    frame = inputs.successful
     for (project_id, model), rows in groups(frame, ["project_id", "model"]):
         if len(rows) < MIN_REQUESTS:
             continue

@@ -26,7 +26,6 @@ from checks.base import (
     project_or_none,
     prompt_tokens,
     samples,
-    successful,
 )
 from pricing import RateTable
 
@@ -61,7 +60,7 @@ def base_cost(rows: pd.DataFrame, rates: RateTable) -> tuple[npt.NDArray[np.int6
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = successful(inputs.requests)
+    frame = inputs.successful
     model = frame["model"].astype("category")
     infos = [inputs.rates.model_info(str(m), at=inputs.as_of) for m in model.cat.categories]
     # one look-up per model, then per row by the categorical's codes (a Python call per row is slow)

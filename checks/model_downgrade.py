@@ -27,7 +27,6 @@ from checks.base import (
     project_or_none,
     prompt_tokens,
     samples,
-    successful,
     unpriced_evidence,
 )
 
@@ -41,7 +40,7 @@ P90_OUTPUT_MAX = 1_024
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = successful(inputs.requests)
+    frame = inputs.successful
     frame = frame[frame["project_id"] >= 0]
     for (project_id, model), rows in groups(frame, ["project_id", "model"]):
         if len(rows) < MIN_REQUESTS:

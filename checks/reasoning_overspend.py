@@ -24,7 +24,6 @@ from checks.base import (
     price,
     project_or_none,
     samples,
-    successful,
     unpriced_evidence,
 )
 
@@ -37,7 +36,7 @@ MAX_MEDIAN_VISIBLE = 400
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = successful(inputs.requests)
+    frame = inputs.successful
     frame = frame[frame["output_tokens"] > 0]
     for (project_id, model), rows in groups(frame, ["project_id", "model"]):
         if len(rows) < MIN_REQUESTS:

@@ -31,3 +31,10 @@ def test_every_check_documents_its_rule_saving_and_confidence_and_has_a_title_an
         for word in ("Rule", "Saving", "Confidence"):
             assert word in doc, (check.id, word)
         assert check.title and check.description and check.tags
+
+
+def test_an_empty_window_gives_no_findings() -> None:
+    from checks import run_catalog
+    from tests.unit.check_frames import inputs
+
+    assert run_catalog(inputs([])) == []
