@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 BENCHMARKS = ["bench.bench_pricing", "bench.bench_seed", "bench.bench_rollup", "bench.bench_reader",
-              "bench.bench_reports", "bench.bench_reconcile"]
+              "bench.bench_reports", "bench.bench_reconcile",
+              "bench.bench_checks"]
 
 
 def main() -> int:

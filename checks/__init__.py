@@ -1,0 +1,55 @@
+"""The optimisation catalog: a registry of checks, each a pure function of a workspace's window.
+
+Registration is explicit: every check module is imported below and listed in CHECKS, and a test
+proves every module of the package is listed, so a check that was never imported cannot silently
+never run (Django's system checks, made explicit).
+
+    findings = run_catalog(inputs)     # every check, in registry order
+"""
+
+from __future__ import annotations
+
+from checks import (
+    batch_api,
+    cache_write_waste,
+    legacy_model,
+    long_context_tier,
+    model_downgrade,
+    prompt_caching,
+    reasoning_overspend,
+    response_cache,
+    runaway_loop,
+    spend_spike,
+)
+from checks.base import REQUEST_COLUMNS, Check, CheckInputs, Finding
+
+CHECKS: tuple[Check, ...] = (
+    model_downgrade.CHECK,
+    legacy_model.CHECK,
+    prompt_caching.CHECK,
+    cache_write_waste.CHECK,
+    batch_api.CHECK,
+    response_cache.CHECK,
+    runaway_loop.CHECK,
+    long_context_tier.CHECK,
+    reasoning_overspend.CHECK,
+    spend_spike.CHECK,
+)
+
+#: Modules of the package that hold no check.
+NOT_CHECKS = frozenset({"base", "realised"})
+
+
+def check_by_id(check_id: str) -> Check:
+    for check in CHECKS:
+        if check.id == check_id:
+            return check
+    raise KeyError(check_id)
+
+
+def run_catalog(inputs: CheckInputs) -> list[Finding]:
+    """Every check's findings, in registry order."""
+    return [finding for check in CHECKS for finding in check.run(inputs)]
+
+
+__all__ = ["CHECKS", "REQUEST_COLUMNS", "Check", "CheckInputs", "Finding", "check_by_id", "run_catalog"]

@@ -34,6 +34,8 @@ ROLES: dict[str, ModelRole] = {
     "gemini-lite": ModelRole("gemini", ("gemini-2.5-flash-lite", "gemini-2.0-flash-lite"), 250, 0.0),
     "grok-top": ModelRole("xai", ("grok-4", "grok-4.7", "grok-3"), 50, 1.0),
     "grok-fast": ModelRole("xai", ("grok-4-1-fast-reasoning", "grok-4-fast-reasoning", "grok-3-mini"), 150, 0.5),
+    # a superseded model, for the legacy_model plant (synthetic/catalog_plants.py)
+    "claude-legacy": ModelRole("anthropic", ("claude-opus-4-1", "claude-opus-4", "claude-3-opus"), 40, 0.0),
 }
 
 # The summariser's model with the plant, and the one it would use without: the price table's
@@ -227,6 +229,25 @@ PROJECTS: tuple[ProjectSpec, ...] = (
         cache_rate=0.0,
         attribution=(("header", 1.0),),
     ),
+)
+
+
+
+def _plant_project(key: str, name: str, cost_center: str, role: str, device: str) -> ProjectSpec:
+    """A project fed only by one catalog plant's traffic (synthetic/catalog_plants.py): no organic share."""
+    return ProjectSpec(key=key, name=name, cost_center=cost_center, hourly_rate_dollars=None, share=0.0,
+                       models=((role, 1.0),), devices=((device, 1.0),), input_median=1000, input_sigma=0.1,
+                       output_median=100, output_sigma=0.1, max_tokens=((1024, 1.0),), cache_rate=0.0,
+                       attribution=(("header", 1.0),))
+
+
+# Appended after the organic projects so their draws stay as they were.
+PROJECTS += (
+    _plant_project("report-writer", "Report writer", "Research", "claude-legacy", "frank-mbp"),
+    _plant_project("ticket-triage", "Ticket triage", "Customer Success", "claude-small", "support-api-2"),
+    _plant_project("classifier", "Intent classifier", "Customer Success", "gpt-top", "search-api-1"),
+    _plant_project("ingest", "Ingest pipeline", "Platform", "claude-mid", "summariser-worker-1"),
+    _plant_project("agent-sessions", "Agent sessions", "Engineering", "claude-small", "heidi-mbp"),
 )
 
 PROJECT_INDEX: dict[str, int] = {project.key: i for i, project in enumerate(PROJECTS)}

@@ -26,6 +26,11 @@ class Mark(IntFlag):
     NIGHTLY = 16
     UNATTRIBUTED = 32
     STALE_RATE = 64
+    LEGACY = 128
+    CACHE_WASTE = 256
+    REASONING = 512
+    SPIKE = 1024
+    CACHEABLE = 2048
 
 
 # The draft: what the traffic generators decide before `finish` adds the rest.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from synthetic import patterns
+from synthetic import catalog_plants, patterns
 from synthetic.catalog import (
     DEVICE_INDEX,
     DEVICES,
@@ -51,9 +51,15 @@ STREAMS = {
     "unattributed": 6,
     "loop": 7,
     "request_ids": 8,
+    "legacy_model": 9,
+    "cache_write_waste": 10,
+    "reasoning_overspend": 11,
+    "spend_spike": 12,
+    "cacheable_prompts": 13,
 }
 # Traffic finished apart, so that adding or removing one part does not move another's draws.
-PARTS = {"organic": 0, "nightly": 1, "loop": 2}
+PARTS = {"organic": 0, "nightly": 1, "loop": 2, "legacy_model": 3, "cache_write_waste": 4,
+         "reasoning_overspend": 5, "spend_spike": 6, "cacheable_prompts": 7}
 
 NATURAL_REPEAT_SHARE = 0.015  # prompts that recur by themselves (a retried question, a shared template)
 NATURAL_REPEAT_POOL = 400  # distinct recurring prompts per project, at least (it grows with the volume)
@@ -91,8 +97,10 @@ def generate_day(plan: Plan, day: dt.date) -> Columns:
         "organic": organic_traffic(plan, day),
         "nightly": nightly_traffic(plan, day),
         "loop": patterns.runaway_loop(plan, day),
+        **catalog_plants.drafts(plan, day),
     }
-    rows = concat([finish(plan, day, draft, part) for part, draft in parts.items() if draft is not None])
+    rows = concat([catalog_plants.adjust(plan, day, part, finish(plan, day, draft, part))
+                   for part, draft in parts.items() if draft is not None])
     order = np.argsort(rows["started"], kind="stable")
     return {name: column[order] for name, column in rows.items()}
 

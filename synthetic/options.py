@@ -19,6 +19,12 @@ PLANTS: tuple[str, ...] = (
     "stale_rate",
     "billing_variance",
     "unattributed",
+    # the optimisation catalog's own plants (synthetic/catalog_plants.py)
+    "legacy_model",
+    "cache_write_waste",
+    "reasoning_overspend",
+    "spend_spike",
+    "cacheable_prompts",
 )
 
 # billed / logged - 1 per provider: green (< 0.5 %), amber (0.5-2 %), red (> 2 %), and exact.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pricing import RateTable
+from synthetic import catalog_plants
 from synthetic.columns import Columns
 from synthetic.costs import price_rows
 from synthetic.generator import Plan, generate_days
@@ -36,4 +37,9 @@ def generate_rows(
     stale = models.price_change if plan.planted("stale_rate") else None
     priced = price_rows(table, models.facts, rows, stale)
     planted = summarise(plan, options.slug, rows, priced, (days[0], days[-1]))
+    planted += catalog_plants.summarise(plan, options.slug, rows, table)
+    for entry in planted:  # the catalog quotes the premium on prompts just over the line, not their cost
+        if entry["pattern"] == "long_context":
+            entry["detail"]["cost_nanos"] = entry["expected_nanos"]
+            entry["expected_nanos"] = catalog_plants.long_context_trim_saving(plan, rows, table)
     return GeneratedRows(plan, rows, planted)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from core.errors import ConfigError, UserError
+from workers.cli_checks import checks_app
 from workers.cli_rates import rates_app
 from workers.cli_reconcile import register as register_reconcile_commands
 from workers.cli_reports import report_app
@@ -25,6 +26,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
 cli.add_typer(report_app, name="report", help="PDF reports: a project's report, the signed executive summary.")
 register_reconcile_commands(cli)
+cli.registered_commands += checks_app.registered_commands  # `recommendations` (workers/cli_checks.py)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 

@@ -22,7 +22,10 @@ from store.roles import ensure_roles
 from store.rollup import RollupWindow
 from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
+from synthetic.report import SeedReport
+from synthetic.story import planted_story
 from workers.db import connect, redact_url
+from workers.demo_checks import print_catalog
 from workers.demo_reconciliation import print_reconciliation
 from workers.demo_reports import write_demo_reports
 from workers.embedded import CliProcess, as_role, local_servers
@@ -51,7 +54,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
             with connect(servers.database_url) as conn:  # the owner: schemas, roles and the seed
                 migrate(conn)
                 ensure_roles(conn, roles)
-                workspace, planted = _demo_workspace(conn, days, requests_per_day, console)
+                workspace, seeded = _demo_workspace(conn, days, requests_per_day, console)
             # the worker and beat connect as the fleet's role, as in production
             env = _child_env(as_role(servers.database_url, roles.fleet), servers.redis_url,
                              shared_broker=servers.redis is None)
@@ -67,7 +70,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
                 for child in children:
                     child.stop()
             with connect(servers.database_url) as conn:
-                _print_dashboard(conn, workspace, planted, console)
+                _print_dashboard(conn, workspace, seeded, console)
                 write_demo_reports(conn, workspace, out_dir, console)
             console.print(f"artifacts: {out_dir.resolve()}")
     except KeyboardInterrupt:
@@ -79,18 +82,16 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console
-                    ) -> tuple[Workspace, list[tuple[str, str]]]:
+def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console) -> tuple[Workspace, SeedReport]:
     """Seed the demo workspace into the demo's fresh database."""
     from store.workspaces import workspace_by_slug
     from synthetic import SeedOptions, seed_workspace
-    from synthetic.story import planted_story
 
     began = time.monotonic()
     report = seed_workspace(conn, SeedOptions(slug=DEMO_SLUG, days=days, requests_per_day=requests_per_day))
     console.print(f"seeded '{DEMO_SLUG}': {report.requests:,} requests over {days} days "
                   f"in {time.monotonic() - began:.1f}s")
-    return workspace_by_slug(conn, DEMO_SLUG), planted_story(report)
+    return workspace_by_slug(conn, DEMO_SLUG), report
 
 
 def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[str, str]:
@@ -179,7 +180,7 @@ def _print_planted(planted: list[tuple[str, str]], console: Console) -> None:
     console.print(grid)
 
 
-def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[tuple[str, str]], console: Console) -> None:
+def _print_dashboard(conn: Conn, workspace: Workspace, report: SeedReport, console: Console) -> None:
     window = RollupWindow.ending_before(datetime.now(UTC))
     first, end = window.first_day, window.end_day
     console.rule(f"{workspace.name} ({workspace.slug}) — last 30 days, {first} to {end - timedelta(days=1)}")
@@ -198,5 +199,7 @@ def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[tuple[str, 
     console.print(_spend_table("Last 7 days", last_week, "day"))
     console.print(_runs_table(conn, workspace.id, console.width))
     print_reconciliation(conn, workspace, console)
+    print_catalog(conn, workspace, report.planted, console)
+    planted = planted_story(report)
     if planted:
         _print_planted(planted, console)

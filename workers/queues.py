@@ -23,6 +23,7 @@ TASK_FAMILIES: dict[str, Family] = {
     "halton.pull_billing": Family.BILLING,
     "halton.pull_billing_fanout": Family.FANOUT,
     "halton.reconcile_sweep": Family.BILLING,
+    "halton.apply_decisions": Family.ANALYSIS,
 }
 
 

@@ -48,5 +48,6 @@ def dashboard_client(env: dict[str, str]) -> Celery:
 
 def enqueue(client: Celery, env: dict[str, str], name: str, **kwargs: Any) -> Any:
     """Enqueue by task name on the queue the README names for it."""
-    queue = {"halton.refresh_workspace": "HALTON_QUEUE_ANALYSIS", "halton.nightly_fanout": "HALTON_QUEUE_ANALYSIS"}
+    queue = {"halton.refresh_workspace": "HALTON_QUEUE_ANALYSIS", "halton.nightly_fanout": "HALTON_QUEUE_ANALYSIS",
+             "halton.apply_decisions": "HALTON_QUEUE_ANALYSIS"}
     return client.send_task(name, kwargs=kwargs, queue=env[queue[name]])

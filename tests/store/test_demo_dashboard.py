@@ -10,7 +10,6 @@ from rich.console import Console
 
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
-from synthetic.story import planted_story
 from tests.factories import Conn
 from workers.demo import _print_dashboard
 from workers.pipeline import STAGE_NAMES, run_pipeline
@@ -21,7 +20,7 @@ def _dashboard(conn: Conn) -> list[str]:
     workspace = workspace_by_slug(conn, "acme")
     run_pipeline(conn, workspace.id, datetime.now(UTC), only=None, replay=False, worker="test")
     out = io.StringIO()
-    _print_dashboard(conn, workspace, planted_story(report), Console(file=out, width=80, color_system=None))
+    _print_dashboard(conn, workspace, report, Console(file=out, width=80, color_system=None))
     return out.getvalue().splitlines()
 
 

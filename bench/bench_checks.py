@@ -1,0 +1,77 @@
+"""The optimisation catalog on a 3,000,000-request workspace (30 days).
+
+Prints, in one process on one database: the whole catalog for the window (reading per-request columns
+through COPY, the rollups, the clusters and loop incidents; every check; not the writes) next to one
+bare aggregate scan of the same window (`SELECT project_id, model, count(*), sum(…) … GROUP BY
+project_id, model`), and their ratio (target ≤ 2×), taking turns between the two.
+
+The clusters the catalog reads are filled once, untimed, by the tests' stand-in for the clustering
+stage (issue 7 builds the real one).
+
+Usage: python -m bench.bench_checks [--requests-per-day N]   (DATABASE_URL optional)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+
+from bench.common import bench_database, best_of_interleaved, verdict
+from checks import run_catalog
+from synthetic import SeedOptions, seed_workspace
+from tests.clusters_standin import add_seeded_loop, fill_clusters
+from workers.pipeline import run_pipeline
+from workers.stages import StageContext
+from workers.stages.checks import catalog_inputs
+
+END = date(2026, 11, 1)  # first day not seeded; fixed so every run measures the same rows
+AS_OF = datetime.combine(END, datetime.min.time(), tzinfo=UTC)
+BARE_SCAN = """
+    select project_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(cost_nanos)
+    from meter.requests
+    where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s
+    group by 1, 2"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests-per-day", type=int, default=100_000)
+    args = parser.parse_args()
+    with bench_database("halton_bench_checks") as url, psycopg.connect(url, autocommit=True) as conn:
+        began = time.perf_counter()
+        report = seed_workspace(conn, SeedOptions(slug="bench", days=30, requests_per_day=args.requests_per_day,
+                                                  seed=7, end_date=END))
+        ws = report.workspace_id
+        conn.execute("vacuum analyze meter.requests")
+        run_pipeline(conn, ws, AS_OF, only="rollup")
+        fill_clusters(conn, ws, AS_OF - timedelta(days=30), AS_OF)
+        loop = next(p for p in report.planted if p["pattern"] == "runaway_loop")
+        add_seeded_loop(conn, ws, loop["where"]["prompt_hash"])
+        print(f"workspace: {report.requests:,} requests over 30 days (seeded in {time.perf_counter() - began:.0f}s)")
+
+        ctx = StageContext(conn, ws, AS_OF)
+        found: list[int] = []
+
+        def catalog() -> None:
+            found.append(len(run_catalog(catalog_inputs(ctx))))
+
+        params = (ws, AS_OF - timedelta(days=30), AS_OF, AS_OF)
+        bare, whole = best_of_interleaved(
+            3, (lambda: conn.execute(BARE_SCAN, params).fetchall(), None), (catalog, None))
+        print(f"bare aggregate scan of the window          : {bare * 1000:8.1f} ms")
+        print(f"whole catalog (read + {found[-1]} findings)         : {whole * 1000:8.1f} ms"
+              f"   ratio {whole / bare:.2f}× (target ≤ 2×: {verdict(whole / bare, 2.0)})")
+        started = time.perf_counter()
+        inputs = catalog_inputs(ctx)
+        read = time.perf_counter() - started
+        started = time.perf_counter()
+        run_catalog(inputs)
+        print(f"  of which reading the inputs               : {read * 1000:8.1f} ms; the checks: "
+              f"{(time.perf_counter() - started) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""What every check shares: its inputs, its findings, and the arithmetic of a quote.
+
+A check is a pure function of `CheckInputs` (no SQL, no Celery): the workspace's 30-day window as
+pandas frames read by store/, the clusters and loop incidents of the clustering stage, and the
+price table. It returns `Finding`s; the lifecycle (fingerprints, statuses) lives in store/.
+
+Quotes: a saving observed over the window is scaled to a 30-day month from the days observed
+(`CheckInputs.monthly`); a one-off waste (a loop) is quoted as what it cost. Never negative.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from core.money import money
+from pricing import PricedBatch, RateTable, price_requests
+
+MONTH_DAYS = 30
+MAX_SAMPLES = 20
+NO_PROJECT = -1  # store.frames' sentinel for an unattributed request
+
+#: The per-request columns the catalog reads (store/frames.py names); one read serves every check.
+REQUEST_COLUMNS: tuple[str, ...] = (
+    "id", "started_at", "device_id", "project_id", "provider", "model", "service_tier", "status_code",
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+    "cost_nanos", "prompt_key",
+)
+
+
+@dataclass(frozen=True)
+class CheckInputs:
+    workspace_id: int
+    window_start: datetime
+    as_of: datetime  # the window's end (exclusive)
+    requests: pd.DataFrame  # REQUEST_COLUMNS, every request started in the window and synced by as_of
+    daily: pd.DataFrame  # analysis.daily_spend rows: day, project_id (-1 none), device_id, model, cost_nanos, …
+    clusters: pd.DataFrame  # analysis.prompt_clusters of this window, plus prompt_key (int64)
+    loops: pd.DataFrame  # analysis.loop_incidents started in the window, plus prompt_key
+    rates: RateTable
+    timezone: str = "UTC"
+    project_names: Mapping[int, str] = field(default_factory=dict)
+    device_names: Mapping[int, str] = field(default_factory=dict)
+
+    @cached_property
+    def successful(self) -> pd.DataFrame:
+        """The requests that got an answer (status 200), filtered once for every check."""
+        return successful(self.requests)
+
+    @property
+    def days_observed(self) -> int:
+        """Whole days from the first request in the window to as_of (1..30)."""
+        if not len(self.requests):
+            return MONTH_DAYS
+        first: datetime = self.requests["started_at"].min().to_pydatetime()
+        days = math.ceil((self.as_of - first) / timedelta(days=1))
+        return min(max(days, 1), MONTH_DAYS)
+
+    def monthly(self, saving_nanos: int) -> int:
+        """A saving observed over the window, scaled to 30 days; never negative."""
+        return max(0, saving_nanos) * MONTH_DAYS // self.days_observed
+
+    def project_label(self, project_id: int | None) -> str:
+        if project_id is None or project_id == NO_PROJECT:
+            return "unattributed traffic"
+        return self.project_names.get(project_id, f"project {project_id}")
+
+    def device_label(self, device_id: int) -> str:
+        return self.device_names.get(device_id, f"device {device_id}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    project_id: int | None  # None: workspace-wide (or unattributed traffic)
+    subject: str  # what within the project, stable across runs (a model, 'model->sibling', a device…)
+    title: str
+    rationale: str
+    monthly_saving_nanos: int
+    confidence: str  # 'high', 'medium', 'low'
+    request_count: int
+    sample_request_ids: tuple[int, ...]
+    evidence: dict[str, Any]
+    model: str | None = None
+    device_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.monthly_saving_nanos < 0:
+            raise ValueError(f"{self.check_id}: a quote is never negative")
+        if self.confidence not in ("high", "medium", "low"):
+            raise ValueError(f"{self.check_id}: unknown confidence {self.confidence!r}")
+        if len(self.sample_request_ids) > MAX_SAMPLES:
+            raise ValueError(f"{self.check_id}: at most {MAX_SAMPLES} sample ids")
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs: check, project and subject (readable; the dashboard stores it)."""
+        project = "ws" if self.project_id is None else str(self.project_id)
+        return f"{self.check_id}:{project}:{self.subject}"
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    run: Callable[[CheckInputs], list[Finding]]
+
+
+# -- helpers the checks share -------------------------------------------------------------------
+
+
+def project_or_none(project_id: int) -> int | None:
+    return None if project_id == NO_PROJECT else int(project_id)
+
+
+def successful(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status_code"] == 200]
+
+
+def prompt_tokens(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    return np.asarray(frame["input_tokens"] + frame["cache_read_tokens"] + frame["cache_write_tokens"],
+                      dtype=np.int64)
+
+
+def price(frame: pd.DataFrame, rates: RateTable, *, as_model: str | None = None, service_tier: Any = None,
+          input_tokens: Any = None, cache_read_tokens: Any = None, cache_write_tokens: Any = None,
+          cache_write_1h_tokens: Any = None, output_tokens: Any = None) -> PricedBatch:
+    """Price the rows as they ran (rates in force at started_at), or with some columns changed."""
+    def col(value: Any, name: str) -> Any:
+        return np.asarray(frame[name], dtype=np.int64) if value is None else value
+
+    return price_requests(
+        rates,
+        model=None if as_model else frame["model"],
+        as_model=as_model,
+        service_tier=frame["service_tier"] if service_tier is None else service_tier,
+        input_tokens=col(input_tokens, "input_tokens"),
+        cache_read_tokens=col(cache_read_tokens, "cache_read_tokens"),
+        cache_write_tokens=col(cache_write_tokens, "cache_write_tokens"),
+        cache_write_1h_tokens=cache_write_1h_tokens,
+        output_tokens=col(output_tokens, "output_tokens"),
+        started_at=frame["started_at"].to_numpy(dtype="datetime64[us]"),
+    )
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Actual minus counterfactual over the rows both could price."""
+
+    saving_nanos: int
+    actual_nanos: int
+    counterfactual_nanos: int
+    priced_rows: int
+    unpriced_rows: int
+    unpriced_reasons: list[str]
+
+
+def delta(actual: PricedBatch, counterfactual: PricedBatch) -> Delta:
+    both = actual.priced & counterfactual.priced
+    a = int(actual.cost_nanos[both].sum())
+    c = int(counterfactual.cost_nanos[both].sum())
+    reasons = sorted({str(r) for r in counterfactual.reasons()[~counterfactual.priced] if r is not None}
+                     | {str(r) for r in actual.reasons()[~actual.priced] if r is not None})
+    return Delta(a - c, a, c, int(both.sum()), int((~both).sum()), reasons[:5])
+
+
+def samples(frame: pd.DataFrame, weights: Any = None) -> tuple[int, ...]:
+    """Up to 20 request ids of the rows: the costliest first (by `weights` when given), then by id."""
+    if not len(frame):
+        return ()
+    w = np.asarray(frame["cost_nanos"] if weights is None else weights, dtype=np.int64)
+    ids = np.asarray(frame["id"], dtype=np.int64)
+    order = np.lexsort((ids, -w))[:MAX_SAMPLES]
+    return tuple(int(i) for i in ids[order])
+
+
+def unpriced_evidence(d: Delta) -> dict[str, Any]:
+    return {"unpriced_requests": d.unpriced_rows, "unpriced_reasons": d.unpriced_reasons} if d.unpriced_rows else {}
+
+
+def dollars(nanos: int) -> str:
+    return money(nanos)
+
+
+def percentile(values: npt.NDArray[Any], q: float) -> int:
+    return int(np.percentile(values, q, method="higher")) if len(values) else 0
+
+
+def groups(frame: pd.DataFrame, keys: list[str]) -> Iterator[tuple[Any, pd.DataFrame]]:
+    """frame.groupby(keys) in key order, the keys typed loosely (pandas-stubs types them Hashable)."""
+    yield from frame.groupby(keys, observed=True, sort=True)

@@ -1,0 +1,87 @@
+"""response-cache: the same prompt asked again and again, whose answer a cache could serve.
+
+Reads the clustering stage's results: clusters of kind 'duplicate' (a prompt_hash seen more than once),
+leaving out hashes with a loop incident (runaway-loop owns those). Rule: per project, model and hash,
+at least 5 successful requests on at least 2 distinct UTC days (a recurring question, not one session
+re-sending its context: that is prompt-caching), and at least 20 such repeats in the project.
+Saving: the logged cost of every repeat after the first request of each (project, model, hash), scaled
+to a 30-day month.
+Confidence: medium (the answers must be reusable: no personal data, no time-dependent facts); high
+when the repeats come from 3 or more devices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from checks.base import Check, CheckInputs, Finding, dollars, groups, project_or_none, samples, successful
+
+ID = "response-cache"
+MIN_PER_HASH = 5
+MIN_DAYS = 2
+MIN_REPEATS = 20
+
+
+def candidates(inputs: CheckInputs) -> set[int]:
+    """prompt_keys of duplicate clusters that are not loops."""
+    clusters = inputs.clusters
+    if not len(clusters):
+        return set()
+    duplicate = clusters[clusters["kinds"].map(lambda kinds: "duplicate" in kinds)]
+    loops = set(inputs.loops["prompt_key"].tolist()) if len(inputs.loops) else set()
+    return set(duplicate["prompt_key"].tolist()) - loops
+
+
+def recurring(inputs: CheckInputs) -> npt.NDArray[np.bool_]:
+    """A mask over inputs.requests: successful rows of recurring (project, model, hash) groups."""
+    frame = inputs.requests
+    keys = candidates(inputs)
+    mask = np.zeros(len(frame), dtype=bool)
+    if not keys:
+        return mask
+    ok = np.asarray((frame["status_code"] == 200) & frame["prompt_key"].isin(list(keys)))
+    rows = frame[ok]
+    day = rows["started_at"].dt.floor("D")
+    group = [rows["project_id"], rows["model"], rows["prompt_key"]]
+    count = rows.groupby(group, observed=True)["id"].transform("count")
+    days = day.groupby(group, observed=True).transform("nunique")
+    mask[np.flatnonzero(ok)[np.asarray((count >= MIN_PER_HASH) & (days >= MIN_DAYS))]] = True
+    return mask
+
+
+def run(inputs: CheckInputs) -> list[Finding]:
+    findings: list[Finding] = []
+    rows = successful(inputs.requests[recurring(inputs)]).sort_values(["started_at", "id"])
+    if not len(rows):
+        return findings
+    first = rows.groupby(["project_id", "model", "prompt_key"], observed=True).cumcount() == 0
+    repeats = rows[~first]
+    for (project_id,), part in groups(repeats, ["project_id"]):
+        if len(part) < MIN_REPEATS:
+            continue
+        avoidable = int(part["cost_nanos"].sum())
+        monthly = inputs.monthly(avoidable)
+        if monthly <= 0:
+            continue
+        hashes = int(part["prompt_key"].nunique())
+        devices = int(rows[rows["project_id"] == project_id]["device_id"].nunique())
+        models = sorted({str(m) for m in part["model"].unique()})
+        label = inputs.project_label(int(project_id))
+        findings.append(Finding(
+            check_id=ID, project_id=project_or_none(int(project_id)), subject="exact-repeats",
+            title=f"Cache the answers to {label}'s repeated prompts",
+            rationale=(f"{hashes} prompts were sent word for word {len(part):,} more times after their first "
+                       f"answer, on {len(models)} model(s) from {devices} device(s), costing "
+                       f"{dollars(avoidable)} that a response cache would have saved."),
+            monthly_saving_nanos=monthly, confidence="high" if devices >= 3 else "medium",
+            request_count=len(part), sample_request_ids=samples(part),
+            evidence={"prompt_hashes": hashes, "repeats": len(part), "models": models, "devices": devices,
+                      "avoidable_nanos": avoidable, "window_saving_nanos": avoidable,
+                      "days_observed": inputs.days_observed},
+        ))
+    return findings
+
+
+CHECK = Check(ID, "Cache repeated answers", "The same prompt sent word for word on many days, whose answer a "
+              "response cache could serve.", ("caching", "duplicates"), run)

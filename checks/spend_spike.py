@@ -1,0 +1,84 @@
+"""spend-spike: a project's or a device's spend doubling week over week.
+
+Rule: from the daily rollups, the last 7 complete UTC days before as_of against the 7 days before
+those: spend at least doubled, the earlier week spent something, and the excess is at least $1. A
+device whose excess lies mostly (half or more) in projects that spiked themselves is left to those.
+Saving: the excess of the last week over the week before, scaled to a month (x 30 / 7): what the
+new rate costs above the old one if it goes on.
+Confidence: low (a spike may be wanted: a launch, a backfill); medium when spend tripled or more.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+from checks.base import MONTH_DAYS, Check, CheckInputs, Finding, dollars, project_or_none, samples
+
+ID = "spend-spike"
+WEEK = 7
+MIN_RATIO = 2
+MIN_EXCESS_NANOS = 1_000_000_000
+
+
+def weeks(inputs: CheckInputs) -> tuple[Any, Any, Any]:
+    end = inputs.as_of.date()
+    return end - timedelta(days=2 * WEEK), end - timedelta(days=WEEK), end
+
+
+def run(inputs: CheckInputs) -> list[Finding]:
+    daily = inputs.daily
+    if not len(daily):
+        return []
+    start, middle, end = weeks(inputs)
+    day = pd.to_datetime(daily["day"]).dt.date
+    daily = daily.assign(week=(day >= middle).astype(int))[(day >= start) & (day < end)]
+    findings: list[Finding] = []
+    spiking_projects: set[int] = set()
+    for key, kind in (("project_id", "project"), ("device_id", "device")):
+        sums = daily.pivot_table(index=key, columns="week", values="cost_nanos", aggfunc="sum", fill_value=0)
+        for scope_id, row in sums.iterrows():
+            before, after = int(row.get(0, 0)), int(row.get(1, 0))
+            excess = after - before
+            if before <= 0 or after < MIN_RATIO * before or excess < MIN_EXCESS_NANOS:
+                continue
+            if kind == "project" and int(scope_id) >= 0:
+                spiking_projects.add(int(scope_id))
+            if kind == "device" and _explained(daily, int(scope_id), spiking_projects, excess):
+                continue
+            findings.append(_finding(inputs, kind, int(scope_id), before, after, start, end))
+    return findings
+
+
+def _explained(daily: pd.DataFrame, device_id: int, projects: set[int], excess: int) -> bool:
+    rows = daily[(daily["device_id"] == device_id) & daily["project_id"].isin(list(projects))]
+    inside = int(rows[rows["week"] == 1]["cost_nanos"].sum()) - int(rows[rows["week"] == 0]["cost_nanos"].sum())
+    return inside * 2 >= excess
+
+
+def _finding(inputs: CheckInputs, kind: str, scope_id: int, before: int, after: int, start: Any,
+             end: Any) -> Finding:
+    excess = after - before
+    requests = inputs.requests
+    middle = pd.Timestamp(end - timedelta(days=WEEK), tz="UTC")
+    column = "project_id" if kind == "project" else "device_id"
+    last_week = requests[(requests[column] == scope_id) & (requests["started_at"] >= middle)]
+    label = inputs.project_label(scope_id) if kind == "project" else inputs.device_label(scope_id)
+    ratio = after / before
+    return Finding(
+        check_id=ID, project_id=project_or_none(scope_id) if kind == "project" else None,
+        subject=f"{kind}:{scope_id}", title=f"Spend of {label} up {ratio:.1f}× week over week",
+        rationale=(f"{label} spent {dollars(after)} in the 7 days to {end - timedelta(days=1)} against "
+                   f"{dollars(before)} the week before: {dollars(excess)} above its baseline."),
+        monthly_saving_nanos=excess * MONTH_DAYS // WEEK, confidence="medium" if ratio >= 3 else "low",
+        request_count=len(last_week), sample_request_ids=samples(last_week),
+        device_id=scope_id if kind == "device" else None,
+        evidence={"scope": kind, f"{kind}_id": scope_id, "baseline_week_nanos": before, "last_week_nanos": after,
+                  "excess_nanos": excess, "weeks": [str(start), str(end)]},
+    )
+
+
+CHECK = Check(ID, "Spend spike", "A project's or a device's spend doubling week over week.",
+              ("anomaly", "cost"), run)

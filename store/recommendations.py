@@ -1,0 +1,233 @@
+"""The optimisation catalog in Postgres: the reads behind CheckInputs, the recommendations' lifecycle,
+check history and realised savings.
+
+Lifecycle: a finding's fingerprint (check, project, subject) is the row's key, so a refresh updates
+yesterday's recommendation instead of adding a twin. `present` says whether it fired in the latest
+catalog run. The status is derived, in this order: a decision in meter.recommendation_decisions
+('accepted', 'dismissed'); a suppression in meter.check_suppressions of its check for its project or
+the whole workspace ('suppressed'); a finding that no longer fires ('resolved'); else 'open'.
+`apply_statuses` re-derives it without recomputing anything (the dashboard's task after a decision).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from checks.base import Finding
+from core.db import Conn
+
+PROMPT_KEY_SQL = "('x' || substr(prompt_hash, 1, 16))::bit(64)::bigint"  # as store.frames derives it
+
+
+def _frame(conn: Conn, query: str, params: Sequence[object] | dict[str, object], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(conn.execute(query, params).fetchall(), columns=columns)  # a few hundred rows at most
+
+
+# -- reads behind CheckInputs -----------------------------------------------------------------------
+
+DAILY_COLUMNS = ["day", "project_id", "device_id", "provider", "model", "service_tier", "requests", "cost_nanos"]
+
+
+def read_daily(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
+    """analysis.daily_spend rows of [first_day, end_day); project -1 when unattributed."""
+    frame = _frame(conn, """select day, coalesce(project_id, -1), device_id, provider, model, service_tier,
+                                   requests, cost_nanos
+                            from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s""",
+                   (workspace_id, first_day, end_day), DAILY_COLUMNS)
+    return frame.astype({"project_id": "int64", "device_id": "int64", "requests": "int64", "cost_nanos": "int64"})
+
+
+CLUSTER_COLUMNS = ["prompt_hash", "prompt_key", "requests", "devices", "projects", "first_at", "last_at",
+                   "cost_nanos", "duplicate_requests", "avoidable_nanos", "kinds"]
+
+
+def read_clusters(conn: Conn, workspace_id: int, window_end: datetime) -> pd.DataFrame:
+    """The clustering stage's prompt clusters of its latest window ending by `window_end` (the same moment
+    when the pipeline ran both stages; an earlier one when only the checks stage is rerun)."""
+    return _frame(conn, f"""select prompt_hash, {PROMPT_KEY_SQL}, requests, devices, projects, first_at, last_at,
+                                   cost_nanos, duplicate_requests, avoidable_nanos, kinds
+                            from analysis.prompt_clusters
+                            where workspace_id = %(ws)s and window_end = (
+                                select max(window_end) from analysis.prompt_clusters
+                                where workspace_id = %(ws)s and window_end <= %(end)s
+                                  and window_end > %(end)s - interval '1 day')""",
+                  {"ws": workspace_id, "end": window_end}, CLUSTER_COLUMNS)
+
+
+LOOP_COLUMNS = ["prompt_hash", "prompt_key", "device_id", "project_id", "started_at", "ended_at", "requests",
+                "cost_nanos", "peak_per_minute"]
+
+
+def read_loops(conn: Conn, workspace_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """The clustering stage's loop incidents that started in [start, end)."""
+    return _frame(conn, f"""select prompt_hash, {PROMPT_KEY_SQL}, device_id, project_id, started_at, ended_at,
+                                   requests, cost_nanos, peak_per_minute
+                            from analysis.loop_incidents where workspace_id = %s and started_at >= %s
+                              and started_at < %s order by started_at, id""",
+                  (workspace_id, start, end), LOOP_COLUMNS)
+
+
+def has_clusters(conn: Conn, workspace_id: int) -> bool:
+    """Whether the clustering stage has written anything for the workspace (the demo says so when not)."""
+    row = conn.execute("select exists (select 1 from analysis.prompt_clusters where workspace_id = %s)",
+                       (workspace_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def project_names(conn: Conn, workspace_id: int) -> dict[int, str]:
+    rows = conn.execute("select id, slug from meter.projects where workspace_id = %s", (workspace_id,)).fetchall()
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+def device_names(conn: Conn, workspace_id: int) -> dict[int, str]:
+    rows = conn.execute("select id, name from meter.devices where workspace_id = %s", (workspace_id,)).fetchall()
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+# -- writes of the catalog --------------------------------------------------------------------------
+
+
+def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime,
+                   findings: Sequence[Finding]) -> dict[str, int]:
+    """Upsert the findings by fingerprint, mark the others absent, record check history, derive statuses."""
+    rows = [(workspace_id, f.fingerprint, f.check_id, f.project_id, f.title, f.rationale, f.monthly_saving_nanos,
+             f.confidence, f.request_count, list(f.sample_request_ids), json.dumps(f.evidence, default=str),
+             as_of, as_of, run_id) for f in findings]
+    with tx.cursor() as cursor:
+        cursor.executemany(
+            """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title,
+                   rationale, monthly_saving_nanos, confidence, request_count, sample_request_ids, evidence,
+                   status, first_seen_at, last_seen_at, run_id, present)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'open', %s, %s, %s, true)
+               on conflict (workspace_id, fingerprint) do update set
+                   check_id = excluded.check_id, project_id = excluded.project_id, title = excluded.title,
+                   rationale = excluded.rationale, monthly_saving_nanos = excluded.monthly_saving_nanos,
+                   confidence = excluded.confidence, request_count = excluded.request_count,
+                   sample_request_ids = excluded.sample_request_ids, evidence = excluded.evidence,
+                   first_seen_at = least(recommendations.first_seen_at, excluded.first_seen_at),
+                   last_seen_at = greatest(recommendations.last_seen_at, excluded.last_seen_at),
+                   run_id = excluded.run_id, present = true""",
+            rows,
+        )
+    tx.execute("""update analysis.recommendations set present = false
+                  where workspace_id = %s and present and not (fingerprint = any(%s))""",
+               (workspace_id, [f.fingerprint for f in findings]))
+    _record_history(tx, workspace_id, as_of, {(f.check_id, f.project_id) for f in findings})
+    return apply_statuses(tx, workspace_id)
+
+
+def _record_history(tx: Conn, workspace_id: int, as_of: datetime, fired: Iterable[tuple[str, int | None]]) -> None:
+    """One row per check and project that ever fired; a rerun for the same as_of counts once."""
+    with tx.cursor() as cursor:
+        cursor.executemany(
+            """insert into analysis.check_history (workspace_id, check_id, project_id, first_fired_at,
+                   last_fired_at, times_fired)
+               values (%s, %s, %s, %s, %s, 1)
+               on conflict (workspace_id, check_id, project_id) do update set
+                   first_fired_at = least(check_history.first_fired_at, excluded.first_fired_at),
+                   times_fired = check_history.times_fired
+                                 + (excluded.last_fired_at > check_history.last_fired_at)::int,
+                   last_fired_at = greatest(check_history.last_fired_at, excluded.last_fired_at)""",
+            [(workspace_id, check_id, project_id, as_of, as_of) for check_id, project_id in sorted(
+                fired, key=lambda item: (item[0], -1 if item[1] is None else item[1]))],
+        )
+
+
+def apply_statuses(conn: Conn, workspace_id: int) -> dict[str, int]:
+    """Re-derive every recommendation's status from decisions, suppressions and presence; counts by status."""
+    conn.execute(
+        """update analysis.recommendations r set status = case
+               when d.decision is not null then d.decision
+               when exists (select 1 from meter.check_suppressions s
+                            where s.workspace_id = r.workspace_id and s.check_id = r.check_id
+                              and (s.project_id is null or s.project_id = r.project_id)) then 'suppressed'
+               when not r.present then 'resolved'
+               else 'open' end
+           from analysis.recommendations x
+           left join meter.recommendation_decisions d
+                  on d.workspace_id = x.workspace_id and d.fingerprint = x.fingerprint
+           where x.id = r.id and r.workspace_id = %s""",
+        (workspace_id,),
+    )
+    rows = conn.execute("""select status, count(*) from analysis.recommendations where workspace_id = %s
+                           group by status""", (workspace_id,)).fetchall()
+    return {str(status): int(count) for status, count in rows}
+
+
+# -- what the dashboard and the command line read -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    fingerprint: str
+    check_id: str
+    project: str | None  # slug, None: workspace-wide
+    title: str
+    rationale: str
+    monthly_saving_nanos: int
+    confidence: str
+    request_count: int
+    sample_request_ids: list[int]
+    evidence: dict[str, Any]
+    status: str
+
+
+def recommendations(conn: Conn, workspace_id: int, statuses: Sequence[str] = ("open",)) -> list[Recommendation]:
+    """The workspace's recommendations in the given statuses, largest saving first."""
+    rows = conn.execute(
+        """select r.fingerprint, r.check_id, p.slug, r.title, r.rationale, r.monthly_saving_nanos, r.confidence,
+                  r.request_count, r.sample_request_ids, r.evidence, r.status
+           from analysis.recommendations r left join meter.projects p on p.id = r.project_id
+           where r.workspace_id = %s and r.status = any(%s)
+           order by r.monthly_saving_nanos desc, r.fingerprint""",
+        (workspace_id, list(statuses)),
+    ).fetchall()
+    return [Recommendation(*row) for row in rows]
+
+
+# -- realised savings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    fingerprint: str
+    check_id: str
+    project_id: int | None
+    decided_at: datetime
+    evidence: dict[str, Any]
+
+
+def accepted(conn: Conn, workspace_id: int) -> list[Accepted]:
+    rows = conn.execute(
+        """select r.fingerprint, r.check_id, r.project_id, d.decided_at, r.evidence
+           from analysis.recommendations r
+           join meter.recommendation_decisions d on d.workspace_id = r.workspace_id and d.fingerprint = r.fingerprint
+           where r.workspace_id = %s and d.decision = 'accepted' order by d.decided_at, r.fingerprint""",
+        (workspace_id,),
+    ).fetchall()
+    return [Accepted(*row) for row in rows]
+
+
+def write_realised(tx: Conn, workspace_id: int, rows: Sequence[tuple[str, date, int, int]],
+                   computed_at: datetime) -> None:
+    """Replace the workspace's realised savings: (fingerprint, month, counterfactual, actual) per row."""
+    tx.execute("delete from analysis.realised_savings where workspace_id = %s", (workspace_id,))
+    with tx.cursor() as cursor:
+        cursor.executemany(
+            """insert into analysis.realised_savings (workspace_id, fingerprint, month, counterfactual_nanos,
+                   actual_nanos, saved_nanos, computed_at) values (%s, %s, %s, %s, %s, %s, %s)""",
+            [(workspace_id, fp, month, cf, actual, cf - actual, computed_at) for fp, month, cf, actual in rows],
+        )
+
+
+def realised_total(conn: Conn, workspace_id: int) -> int:
+    """What accepted recommendations have saved so far, in nanos (analysis.realised_savings_total)."""
+    row = conn.execute("select saved_nanos from analysis.realised_savings_total where workspace_id = %s",
+                       (workspace_id,)).fetchone()
+    return 0 if row is None or row[0] is None else int(row[0])

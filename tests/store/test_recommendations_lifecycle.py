@@ -1,0 +1,76 @@
+"""The recommendations' lifecycle in store/, and realised savings through the savings stage, on
+hand-made rows: a finding that disappears resolves, decisions beat suppressions, and an accepted model
+swap followed by a month on the cheaper model shows its saving."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from checks import Finding
+from store import recommendations as store
+from tests.factories import Conn, add_request, make_workspace
+from workers.pipeline import run_pipeline
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def finding(project_id: int, subject: str = "claude-sonnet-4-6->claude-haiku-4-5", saving: int = 600_000_000,
+            check_id: str = "model-downgrade") -> Finding:
+    return Finding(check_id=check_id, project_id=project_id, subject=subject, title="Swap", rationale="because",
+                   monthly_saving_nanos=saving, confidence="high", request_count=200, sample_request_ids=(1, 2),
+                   evidence={"counterfactual": {"kind": "model", "from": "claude-sonnet-4-6",
+                                                "to": "claude-haiku-4-5"}})
+
+
+def statuses(conn: Conn) -> dict[str, str]:
+    return dict(conn.execute("select fingerprint, status from analysis.recommendations").fetchall())
+
+
+def write(conn: Conn, ws: int, as_of: datetime, findings: list[Finding]) -> dict[str, int]:
+    with conn.transaction():
+        return store.write_findings(conn, ws, 1, as_of, findings)
+
+
+def test_tomorrow_updates_today_and_a_vanished_finding_resolves(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    ws, p0, p1 = scene.workspace_id, scene.project_ids[0], scene.project_ids[1]
+    write(db_conn, ws, AS_OF, [finding(p0), finding(p1)])
+    write(db_conn, ws, AS_OF + timedelta(days=1), [finding(p0, saving=700_000_000)])
+    rows = db_conn.execute("select fingerprint, monthly_saving_nanos, status, first_seen_at, last_seen_at "
+                           "from analysis.recommendations order by fingerprint").fetchall()
+    assert [(r[1], r[2]) for r in rows] == [(700_000_000, "open"), (600_000_000, "resolved")]
+    assert rows[0][3] == AS_OF and rows[0][4] == AS_OF + timedelta(days=1)
+    write(db_conn, ws, AS_OF + timedelta(days=2), [finding(p0), finding(p1)])  # it comes back: open again
+    assert set(statuses(db_conn).values()) == {"open"}
+
+
+def test_a_decision_wins_over_a_suppression_and_outlives_its_finding(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    ws, p0, p1 = scene.workspace_id, scene.project_ids[0], scene.project_ids[1]
+    write(db_conn, ws, AS_OF, [finding(p0), finding(p1)])
+    db_conn.execute("insert into meter.check_suppressions (workspace_id, check_id, project_id) "
+                    "values (%s, 'model-downgrade', null)", (ws,))
+    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision) "
+                    "values (%s, %s, 'accepted')", (ws, finding(p0).fingerprint))
+    assert store.apply_statuses(db_conn, ws) == {"accepted": 1, "suppressed": 1}
+    write(db_conn, ws, AS_OF + timedelta(days=1), [])
+    assert statuses(db_conn) == {finding(p0).fingerprint: "accepted", finding(p1).fingerprint: "suppressed"}
+
+
+def test_an_accepted_swap_and_a_month_on_the_cheaper_model_show_the_realised_saving(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    ws, p0 = scene.workspace_id, scene.project_ids[0]
+    decided = datetime(2026, 10, 1, tzinfo=UTC)
+    write(db_conn, ws, decided, [finding(p0)])
+    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
+                    "values (%s, %s, 'accepted', %s)", (ws, finding(p0).fingerprint, decided))
+    for day in range(30):  # a month on haiku: 1000 in + 100 out = 1,500,000 nanos; on sonnet 4,500,000
+        add_request(db_conn, scene, decided + timedelta(days=day, hours=10), model="claude-haiku-4-5",
+                    cost_nanos=1_500_000)
+    add_request(db_conn, scene, decided - timedelta(days=1), model="claude-haiku-4-5")  # before: not counted
+    add_request(db_conn, scene, decided + timedelta(days=3), project=1, model="claude-haiku-4-5")  # other project
+    assert run_pipeline(db_conn, ws, AS_OF, only="savings").status == "succeeded"
+    rows = db_conn.execute("select fingerprint, month, counterfactual_nanos, actual_nanos, saved_nanos "
+                           "from analysis.realised_savings").fetchall()
+    assert rows == [(finding(p0).fingerprint, decided.date(), 30 * 4_500_000, 30 * 1_500_000, 30 * 3_000_000)]
+    assert store.realised_total(db_conn, ws) == 90_000_000
