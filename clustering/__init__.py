@@ -15,16 +15,21 @@ from clustering.prompts import (
     ClusterRules,
     cluster_requests,
 )
+from clustering.shapes import CELL_COLUMNS, SHAPE_COLUMNS, request_shapes, time_profile
 
 __all__ = [
+    "CELL_COLUMNS",
     "CLUSTER_COLUMNS",
     "DEFAULT_CACHE_LIFETIMES",
     "EXTENDED_CACHE_LIFETIMES",
     "INCIDENT_COLUMNS",
     "KINDS",
+    "SHAPE_COLUMNS",
     "ClusterResult",
     "ClusterRules",
     "LoopRules",
     "cluster_requests",
     "find_loop_incidents",
+    "request_shapes",
+    "time_profile",
 ]

@@ -70,7 +70,7 @@ def cluster_requests(frame: pd.DataFrame, rules: ClusterRules) -> ClusterResult:
     counts = np.bincount(codes[codes >= 0], minlength=len(hashes))
     repeated = frame.loc[(codes >= 0) & (counts[np.maximum(codes, 0)] > 1)].reset_index(drop=True)
     incidents = find_loop_incidents(repeated, rules.loops)
-    clusters = _clusters(repeated, rules, incidents) if len(repeated) else _empty_clusters()
+    clusters = _clusters(repeated, rules, incidents) if len(repeated) else empty_clusters()
     return ClusterResult(clusters, incidents, len(frame), null_rows)
 
 
@@ -177,5 +177,5 @@ CLUSTER_COLUMNS = ("prompt_hash", "requests", "devices", "projects", "first_at",
                    "loop_incidents", "kinds")
 
 
-def _empty_clusters() -> pd.DataFrame:
+def empty_clusters() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([], dtype=object) for name in CLUSTER_COLUMNS})
