@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from core.errors import ConfigError, UserError
+from workers.cli_clustering import clusters
 from workers.cli_rates import rates_app
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="The Halton Meter analysis fleet.")
 
 cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
+cli.command()(clusters)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 

@@ -22,6 +22,7 @@ from store.rollup import RollupWindow
 from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from workers.db import connect, redact_url
+from workers.demo_clustering import print_clustering
 from workers.embedded import CliProcess, local_servers
 from workers.pipeline import STAGE_NAMES
 
@@ -143,6 +144,7 @@ def _print_dashboard(conn: Conn, workspace: Workspace, planted: list[str], conso
         summary = ", ".join(f"{key.removeprefix('rollup_')}={value}" for key, value in sorted(stats.items()))
         runs.add_row(str(run_id), job, status, f"{run_started:%Y-%m-%d %H:%M:%S}", took, error or summary)
     console.print(runs)
+    print_clustering(conn, workspace, planted, console)
     if planted:
         console.rule("What the seed planted (later capabilities must find these)")
         for line in planted:

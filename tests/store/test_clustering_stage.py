@@ -3,6 +3,8 @@ identical, incremental refresh equal to a full one, workspaces kept apart."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,3 +128,18 @@ def test_an_older_as_of_leaves_the_results_alone_unless_replayed(db_conn: Conn) 
     refresh_workspace(db_conn, ws, AS_OF - timedelta(days=1))
     assert rows(db_conn, CLUSTER_SQL, ws) == before
 
+
+
+def test_the_clusters_command_prints_the_loop_and_fits_80_columns(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    report = seed(db_conn, days=5)
+    refresh_workspace(db_conn, report.workspace_id, AS_OF)
+    done = subprocess.run([sys.executable, "-m", "workers.cli", "clusters", "--workspace", "acme"], env=fleet_env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    loop = planted(report, "runaway_loop")
+    assert any(loop["where"]["prompt_hash"][:10] in line and f"{loop['rows']:,}" in line for line in lines)
+    missing = subprocess.run([sys.executable, "-m", "workers.cli", "clusters", "--workspace", "nope"], env=fleet_env,
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and missing.stderr.startswith("error: no workspace with slug 'nope'")
