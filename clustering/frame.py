@@ -68,13 +68,26 @@ def modes(segment: NDArray[np.intp], values: NDArray[Any], default: Any, count: 
     for a segment with no rows."""
     if count is None:
         count = int(segment.max()) + 1 if len(segment) else 0
-    out = np.full(count, default, dtype=np.asarray(values).dtype if len(values) else object)
+    out = np.full(count, default, dtype=object)
     if not len(segment):
         return out
-    sizes = pd.DataFrame({"s": segment, "v": values}).groupby(["s", "v"], sort=True).size().reset_index(name="n")
-    best = sizes.sort_values(["s", "n", "v"], ascending=[True, False, True], kind="stable").drop_duplicates("s")
-    out[best["s"].to_numpy()] = best["v"].to_numpy()
+    codes, uniques = pd.factorize(pd.Series(values), sort=True)
+    cells, sizes = np.unique(segment.astype(np.int64) * len(uniques) + codes, return_counts=True)
+    seg, code = cells // len(uniques), cells % len(uniques)
+    order = np.lexsort((code, -sizes, seg))  # by segment, then most frequent, then smallest value
+    first = order[np.r_[True, seg[order][1:] != seg[order][:-1]]]
+    out[seg[first]] = np.asarray(uniques, dtype=object)[code[first]]
     return out
+
+
+def distinct_lists(segment: NDArray[np.intp], values: NDArray[Any], count: int) -> list[list[Any]]:
+    """The sorted distinct values of each segment 0..count-1."""
+    codes, uniques = pd.factorize(pd.Series(values), sort=True)
+    cells = np.unique(segment.astype(np.int64) * max(len(uniques), 1) + codes)
+    seg, code = cells // max(len(uniques), 1), cells % max(len(uniques), 1)
+    names = np.asarray(uniques, dtype=object)[code]
+    bounds = np.searchsorted(seg, np.arange(count + 1))
+    return [names[bounds[i]:bounds[i + 1]].tolist() for i in range(count)]
 
 
 def distinct_counts(segment: NDArray[np.intp], values: NDArray[np.int64], count: int,

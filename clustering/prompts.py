@@ -26,6 +26,7 @@ from clustering.frame import (
     NO_PROJECT,
     Sorted,
     distinct_counts,
+    distinct_lists,
     group_starts,
     hash_codes,
     is_ok,
@@ -106,7 +107,7 @@ def _clusters(frame: pd.DataFrame, rules: ClusterRules, incidents: pd.DataFrame)
         "project_id": modes(cluster[attributed], projects[attributed], NO_PROJECT, n),
         "model": modes(cluster, models, "", n),
         "provider": modes(cluster, rows.take(frame["provider"].astype(str).to_numpy(dtype=object)), "", n),
-        "models": _distinct_lists(cluster, models, n),
+        "models": distinct_lists(cluster, models, n),
         "median_prompt_tokens": _medians(cluster, tokens, n),
         "median_output_tokens": _medians(cluster, rows.take(frame["output_tokens"].to_numpy(np.int64)), n),
         "median_gap_seconds": _median_gaps(cluster, t, n),
@@ -144,12 +145,6 @@ def _cacheable(frame: pd.DataFrame, lifetimes: Mapping[str, float],
     out = np.zeros(len(g), dtype=bool)
     out[rows.order] = cacheable
     return out
-
-
-def _distinct_lists(cluster: NDArray[np.intp], values: NDArray[np.object_], count: int) -> list[list[str]]:
-    pairs = pd.DataFrame({"c": cluster, "v": values}).drop_duplicates().sort_values(["c", "v"])
-    lists = pairs.groupby("c")["v"].agg(list)
-    return [list(lists.get(i, [])) for i in range(count)]
 
 
 def _medians(cluster: NDArray[np.intp], values: NDArray[np.int64], count: int) -> NDArray[np.int64]:
