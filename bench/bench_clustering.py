@@ -20,6 +20,7 @@ import argparse
 import resource
 import time
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import psycopg
 
@@ -83,7 +84,7 @@ def make_rows(conn: psycopg.Connection[tuple[object, ...]], requests: int) -> in
         conn.execute(f"create index {name} on meter.requests {columns}")
     conn.execute("vacuum analyze meter.requests")
     print(f"made {requests:,} requests with SQL in {time.perf_counter() - began:.0f}s")
-    return int(ws[0])
+    return cast(int, ws[0])
 
 
 def reset(conn: psycopg.Connection[tuple[object, ...]], ws: int) -> None:
