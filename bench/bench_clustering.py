@@ -8,8 +8,8 @@ Prints, side by side in one process on one database:
 - the request-shape cells and fit, and the whole stage, for reference;
 - the next nightly run after one more day of rows (only the new day is read), next to the full run.
 
-The rows: 85 % of requests carry a prompt seen once, 10 % one of 100,000 recurring prompts (about
-ten times each), 5 % no hash; three agents loop (1,000 calls a second apart each).
+The rows: 85 % of requests carry a prompt seen once, 10 % one of 100,000 recurring prompts (ten
+times each, three days apart), 5 % no hash; three agents loop (1,000 calls a second apart each).
 
 Usage: python -m bench.bench_clustering [--requests N]   (DATABASE_URL optional)
 """
@@ -54,8 +54,8 @@ INSERT = """
            t, case when i %% 97 = 0 then 429 else 200 end,
            500 + (i * 7919) %% 20000, 0, 50 + (i * 104729) %% 2000, 1000000 + (i * 31) %% 9000000, 'bench',
            case when i %% 20 = 0 then null
-                when i %% 10 = 1 then md5('recurring' || ((i * 2654435761) %% 100000)::text)
-                                      || md5('r' || ((i * 2654435761) %% 100000)::text)
+                when i %% 10 = 1 then md5('recurring' || ((i / 10) %% 100000)::text)
+                                      || md5('r' || ((i / 10) %% 100000)::text)
                 else md5(%(salt)s || i::text) || md5(i::text || %(salt)s) end,
            t + interval '30 seconds'
     from (select i, %(start)s::timestamptz + (i * %(span)s / %(n)s) * interval '1 second' as t

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.bench_pricing", "bench.bench_seed", "bench.bench_rollup"]
+BENCHMARKS = ["bench.bench_pricing", "bench.bench_seed", "bench.bench_rollup", "bench.bench_clustering"]
 
 
 def main() -> int:

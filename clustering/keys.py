@@ -60,15 +60,17 @@ def day_parts(keys: NDArray[np.int64]) -> tuple[list[KeyPart], int]:
     return parts, int(len(keys) - len(hashed))
 
 
-def repeated_keys(days: Sequence[KeyPart]) -> NDArray[np.int64]:
-    """Keys seen more than once over the given days (one part), sorted."""
+def repeated_keys(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], int]:
+    """Keys seen more than once over the given days (one part), sorted, and how many requests
+    they have together (what fetching their rows will bring)."""
     if not days:
-        return np.array([], dtype=np.int64)
+        return np.array([], dtype=np.int64), 0
     keys = np.concatenate([d.keys for d in days])
     counts = np.concatenate([d.counts for d in days]).astype(np.int64)
     unique, inverse = np.unique(keys, return_inverse=True)
-    totals = np.bincount(inverse, weights=counts, minlength=len(unique))
-    return np.asarray(unique[totals > 1], dtype=np.int64)
+    totals = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+    repeated = totals > 1
+    return np.asarray(unique[repeated], dtype=np.int64), int(totals[repeated].sum())
 
 
 def hash_prefixes(keys: NDArray[np.int64]) -> list[str]:

@@ -17,7 +17,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from clustering import ClusterRules, LoopRules, cluster_requests, request_shapes
 from clustering.keys import PARTS, day_parts, hash_prefixes, repeated_keys
@@ -88,23 +90,40 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
 
 def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: datetime, rules: ClusterRules,
                   settings: ClusteringSettings, rates: RateTable) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Clusters and incidents of the window, one part (first hex digit) and batch at a time."""
+    """Clusters and incidents of the window, a batch of repeated hashes at a time."""
     first_day, end_day = aggregate_days(as_of)
+    hashed, _ = store.day_totals(conn, ws, first_day, end_day)
+    parts = [repeated_keys(store.read_key_part(conn, ws, first_day, end_day, part)) for part in range(PARTS)]
+    scan = sum(rows for _, rows in parts) > settings.index_share * hashed
     clusters, incidents, looked_at = [], [], 0
-    for part in range(PARTS):
-        keys = repeated_keys(store.read_key_part(conn, ws, first_day, end_day, part))
-        prefixes = hash_prefixes(keys)
-        batches = [prefixes[i:i + settings.fetch_batch] for i in range(0, len(prefixes), settings.fetch_batch)]
-        for frame in store.candidate_frames(conn, ws, start, end, as_of, batches):
-            models = frame["model"].astype(str).unique().tolist()
-            result = cluster_requests(frame, ClusterRules(rules.loops, rules.cache_lifetimes,
-                                                          rules.extended_cache_lifetimes,
-                                                          cache_minimums(rates, models)))
-            clusters.append(result.clusters)
-            incidents.append(result.incidents)
-            looked_at += result.requests
+    for frame in store.candidate_frames(conn, ws, start, end, as_of, fetch_batches(parts, settings, scan), scan=scan):
+        models = frame["model"].astype(str).unique().tolist()
+        result = cluster_requests(frame, ClusterRules(rules.loops, rules.cache_lifetimes,
+                                                      rules.extended_cache_lifetimes, cache_minimums(rates, models)))
+        clusters.append(result.clusters)
+        incidents.append(result.incidents)
+        looked_at += result.requests
     return (_joined(clusters, empty_clusters(), ["prompt_hash"]),
             _joined(incidents, empty_incidents(), ["prompt_hash", "device_id", "started_at"]), looked_at)
+
+
+def fetch_batches(parts: list[tuple[NDArray[np.int64], int]], settings: ClusteringSettings,
+                  scan: bool) -> list[list[str]]:
+    """Prefixes to fetch per COPY. By index: `fetch_batch` hashes at a time. By scan (the repeated
+    hashes cover much of the window, so probing the index per hash would cost more than reading the
+    window once): whole parts together, as long as their rows stay under `scan_rows` (memory)."""
+    if not scan:
+        prefixes = [p for keys, _ in parts for p in hash_prefixes(keys)]
+        return [prefixes[i:i + settings.fetch_batch] for i in range(0, len(prefixes), settings.fetch_batch)]
+    batches: list[list[str]] = [[]]
+    rows_in_batch = 0
+    for keys, rows in parts:
+        if batches[-1] and rows_in_batch + rows > settings.scan_rows:
+            batches.append([])
+            rows_in_batch = 0
+        batches[-1].extend(hash_prefixes(keys))
+        rows_in_batch += rows
+    return batches
 
 
 def cache_minimums(rates: RateTable, models: list[str]) -> dict[str, int]:

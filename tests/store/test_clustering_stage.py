@@ -8,10 +8,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from synthetic import SeedOptions, seed_workspace
 from synthetic.report import SeedReport
 from tests.factories import Conn, add_request, make_workspace
 from workers.jobs import refresh_workspace
+from workers.settings import clustering_settings
 
 TODAY = datetime.now(UTC).date()
 END = TODAY - timedelta(days=4)  # every seeded row is synced two days after its day at the latest
@@ -83,6 +86,24 @@ def test_a_rerun_for_the_same_window_writes_identical_rows(db_conn: Conn) -> Non
     stats = db_conn.execute("""select stats from analysis.runs where workspace_id = %s and job = 'clustering'
                                order by id desc limit 1""", (ws,)).fetchone()
     assert stats is not None and stats[0]["days_rebuilt"] == 0  # nothing new: the stored days serve again
+
+
+@pytest.mark.parametrize("index_share", ["0", "1"])
+def test_fetching_by_scan_or_by_index_gives_the_same_rows(db_conn: Conn, index_share: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    report = seed(db_conn, days=6)
+    ws = report.workspace_id
+    refresh_workspace(db_conn, ws, AS_OF)
+    default = [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL)]
+    monkeypatch.setenv("HALTON_CLUSTER_INDEX_SHARE", index_share)
+    monkeypatch.setenv("HALTON_CLUSTER_FETCH_BATCH", "7")  # many batches
+    monkeypatch.setenv("HALTON_CLUSTER_SCAN_ROWS", "100")  # many scans
+    clustering_settings.cache_clear()
+    try:
+        refresh_workspace(db_conn, ws, AS_OF, replay=True, stage="clustering")
+    finally:
+        clustering_settings.cache_clear()
+    assert [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL)] == default
 
 
 def test_the_next_nightly_rebuilds_only_new_days_and_equals_a_full_rebuild(db_conn: Conn) -> None:
