@@ -13,11 +13,24 @@ NO_PROJECT = -1  # project_id of an unattributed request (store.frames.NO_PROJEC
 OK_BELOW = 400  # a status under this is an answer that cost something
 
 
+def labels(values: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
+    """(code per row, -1 for null; the distinct values in sorted order, so codes order like values).
+    A Categorical gives its codes (re-ranked by sorted category) without touching the strings."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = np.asarray(values.cat.categories, dtype=object)
+        order = np.argsort(categories.astype(str), kind="stable")
+        rank = np.empty(len(categories), dtype=np.int64)
+        rank[order] = np.arange(len(categories))
+        codes = values.cat.codes.to_numpy(np.int64)
+        return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), categories[order]
+    codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
 def hash_codes(hashes: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
     """(code per row, -1 for a null hash; the distinct hashes in sorted order). Null hashes get no
     code at all, so they can never be grouped together."""
-    codes, uniques = pd.factorize(hashes, sort=True, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+    return labels(hashes)
 
 
 def micros(times: pd.Series) -> NDArray[np.int64]:
@@ -94,8 +107,10 @@ def distinct_counts(segment: NDArray[np.intp], values: NDArray[np.int64], count:
                     ignore: int | None = None) -> NDArray[np.int64]:
     """How many distinct values each segment 0..count-1 has (leaving out `ignore`)."""
     keep = np.ones(len(values), dtype=bool) if ignore is None else values != ignore
-    pairs = np.unique(np.stack([segment[keep].astype(np.int64), values[keep]]), axis=1)
-    return np.bincount(pairs[0], minlength=count).astype(np.int64)
+    codes, uniques = pd.factorize(values[keep])
+    width = max(len(uniques), 1)
+    pairs = pd.unique(segment[keep].astype(np.int64) * width + codes)  # hashing, no sort
+    return np.bincount(pairs // width, minlength=count).astype(np.int64)
 
 
 def segment_sums(values: NDArray[np.int64], starts: NDArray[np.intp], ends: NDArray[np.intp]) -> NDArray[np.int64]:

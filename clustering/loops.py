@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from clustering.frame import NO_PROJECT, Sorted, hash_codes, is_ok, micros, modes, segment_sums
+from clustering.frame import NO_PROJECT, Sorted, hash_codes, is_ok, labels, micros, modes, segment_sums
 
 MICROS_PER_SECOND = 1_000_000
 MICROS_PER_MINUTE = 60 * MICROS_PER_SECOND
@@ -85,13 +85,21 @@ def find_loop_incidents(frame: pd.DataFrame, rules: LoopRules) -> pd.DataFrame:
         "prompt_hash": hashes[g[starts]],
         "device_id": dev[starts],
         "project_id": modes(seg, rows.take(frame["project_id"].to_numpy(np.int64)[hashed])[member], NO_PROJECT),
-        "model": modes(seg, rows.take(frame["model"].astype(str).to_numpy()[hashed])[member], ""),
+        "model": _model_names(frame, hashed, rows, member, seg),
         "started_at": pd.to_datetime(t[starts], unit="us", utc=True),
         "ended_at": pd.to_datetime(t[ends - 1], unit="us", utc=True),
         "requests": ends - starts,
         "cost_nanos": segment_sums(cost, starts, ends),
         "peak_per_minute": _peak_per_minute(t[member], seg, t[starts]),
     })
+
+
+def _model_names(frame: pd.DataFrame, hashed: NDArray[np.bool_], rows: Sorted, member: NDArray[np.bool_],
+                 seg: NDArray[np.intp]) -> NDArray[np.object_]:
+    """The model most of each incident's requests used (by code: no string per row)."""
+    codes, names = labels(frame["model"].astype("category"))
+    top = modes(seg, rows.take(codes[hashed])[member], -1).astype(np.int64)
+    return np.where(top >= 0, np.asarray(names, dtype=object)[np.maximum(top, 0)], "")
 
 
 def _peak_per_minute(t: NDArray[np.int64], seg: NDArray[np.intp], first: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -30,6 +30,7 @@ from clustering.frame import (
     group_starts,
     hash_codes,
     is_ok,
+    labels,
     micros,
     modes,
     prompt_tokens,
@@ -69,7 +70,10 @@ def cluster_requests(frame: pd.DataFrame, rules: ClusterRules) -> ClusterResult:
     codes, hashes = hash_codes(frame["prompt_hash"])
     null_rows = int((codes < 0).sum())
     counts = np.bincount(codes[codes >= 0], minlength=len(hashes))
-    repeated = frame.loc[(codes >= 0) & (counts[np.maximum(codes, 0)] > 1)].reset_index(drop=True)
+    keep = (codes >= 0) & (counts[np.maximum(codes, 0)] > 1)
+    repeated = frame.loc[keep].reset_index(drop=True)
+    # the strings are coded once; every later grouping works on the codes
+    repeated["prompt_hash"] = pd.Categorical.from_codes(codes[keep], categories=pd.Index(hashes))
     incidents = find_loop_incidents(repeated, rules.loops)
     clusters = _clusters(repeated, rules, incidents) if len(repeated) else empty_clusters()
     return ClusterResult(clusters, incidents, len(frame), null_rows)
@@ -78,19 +82,22 @@ def cluster_requests(frame: pd.DataFrame, rules: ClusterRules) -> ClusterResult:
 def _clusters(frame: pd.DataFrame, rules: ClusterRules, incidents: pd.DataFrame) -> pd.DataFrame:
     codes, hashes = hash_codes(frame["prompt_hash"])
     ids = frame["id"].to_numpy(np.int64) if "id" in frame else np.zeros(len(frame), dtype=np.int64)
-    rows = Sorted.by(codes, micros(frame["started_at"]), ids)
+    times = micros(frame["started_at"])
+    rows = Sorted.by(codes, times, ids)
     g, t, _ = rows.keys
     starts = group_starts(g)
     ends = np.append(starts[1:], len(g))
     n = len(starts)
-    cluster = np.cumsum(np.isin(np.arange(len(g)), starts)) - 1
+    cluster = np.repeat(np.arange(n), ends - starts)
     cost = rows.take(frame["cost_nanos"].to_numpy(np.int64))
     ok = rows.take(is_ok(frame))
     position = np.arange(len(g)) - starts[cluster]
     first_ok = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first_ok, cluster[ok], position[ok])
     duplicate = position > first_ok[cluster]
-    models = rows.take(frame["model"].astype(str).to_numpy(dtype=object))
+    model_codes, model_names = labels(frame["model"].astype("category"))
+    provider_codes, provider_names = labels(frame["provider"].astype("category"))
+    models = rows.take(model_codes)
     projects = rows.take(frame["project_id"].to_numpy(np.int64))
     attributed = projects != NO_PROJECT
     tokens = rows.take(prompt_tokens(frame))
@@ -105,15 +112,16 @@ def _clusters(frame: pd.DataFrame, rules: ClusterRules, incidents: pd.DataFrame)
         "duplicate_requests": segment_sums(duplicate.astype(np.int64), starts, ends),
         "avoidable_nanos": segment_sums(np.where(duplicate, cost, 0), starts, ends),
         "project_id": modes(cluster[attributed], projects[attributed], NO_PROJECT, n),
-        "model": modes(cluster, models, "", n),
-        "provider": modes(cluster, rows.take(frame["provider"].astype(str).to_numpy(dtype=object)), "", n),
-        "models": distinct_lists(cluster, models, n),
+        "model": _names(modes(cluster, models, -1, n), model_names),
+        "provider": _names(modes(cluster, rows.take(provider_codes), -1, n), provider_names),
+        "models": [[str(model_names[c]) for c in group] for group in distinct_lists(cluster, models, n)],
         "median_prompt_tokens": _medians(cluster, tokens, n),
         "median_output_tokens": _medians(cluster, rows.take(frame["output_tokens"].to_numpy(np.int64)), n),
         "median_gap_seconds": _median_gaps(cluster, t, n),
     })
+    cache = _CacheRepeats.of(frame, codes, times, model_codes, model_names, rules.min_cacheable_tokens)
     for suffix, lifetimes in (("", rules.cache_lifetimes), ("_1h", rules.extended_cache_lifetimes)):
-        cacheable = _cacheable(frame, lifetimes, rules.min_cacheable_tokens)[rows.order]
+        cacheable = cache.within(lifetimes, provider_codes, provider_names)[rows.order]
         out[f"cacheable_requests{suffix}"] = segment_sums(cacheable.astype(np.int64), starts, ends)
         out[f"cacheable_prompt_tokens{suffix}"] = segment_sums(np.where(cacheable, tokens, 0), starts, ends)
     loops = incidents.groupby("prompt_hash").size() if len(incidents) else pd.Series(dtype=np.int64)
@@ -122,29 +130,47 @@ def _clusters(frame: pd.DataFrame, rules: ClusterRules, incidents: pd.DataFrame)
     return out
 
 
-def _cacheable(frame: pd.DataFrame, lifetimes: Mapping[str, float],
-               minimums: Mapping[str, int]) -> NDArray[np.bool_]:
-    """Per row of `frame` (its own order): a successful repeat a prompt cache could have served."""
-    ok = is_ok(frame)
-    codes, _ = hash_codes(frame["prompt_hash"])
-    model_codes, _ = hash_codes(frame["model"].astype(str))
-    rows = Sorted.by(codes, model_codes, micros(frame["started_at"]), (~ok).astype(np.int64))
-    g, m, t, failed = rows.keys
-    # the previous successful request of the same prompt to the same model: failures sort last
-    # within equal times, and a failure is never a "previous" (its prefix was not cached)
-    ok_sorted = failed == 0
-    index = np.where(ok_sorted, np.arange(len(g)), -1)
-    previous_ok = np.maximum.accumulate(np.concatenate([[-1], index[:-1]])) if len(g) else index
-    same = (previous_ok >= 0) & (g[np.maximum(previous_ok, 0)] == g) & (m[np.maximum(previous_ok, 0)] == m)
-    gap = t - t[np.maximum(previous_ok, 0)]
-    lifetime = rows.take(frame["provider"].astype(str).map(dict(lifetimes)).fillna(0.0).to_numpy(np.float64))
-    minimum = rows.take(frame["model"].astype(str).map(dict(minimums)).fillna(0).to_numpy(np.int64))
-    long_enough = (minimum > 0) & (rows.take(prompt_tokens(frame)) >= minimum)
-    not_read = rows.take(frame["cache_read_tokens"].to_numpy(np.int64)) == 0
-    cacheable = ok_sorted & same & (gap <= lifetime * 1_000_000) & long_enough & not_read
-    out = np.zeros(len(g), dtype=bool)
-    out[rows.order] = cacheable
-    return out
+def _names(codes: NDArray[np.int64], names: NDArray[np.object_]) -> NDArray[np.object_]:
+    named = np.asarray(names, dtype=object)[np.maximum(codes.astype(np.int64), 0)] if len(names) else codes
+    return np.where(codes.astype(np.int64) >= 0, named, "")
+
+
+@dataclass(frozen=True)
+class _CacheRepeats:
+    """Per row (the frame's order): a successful repeat of the same prompt to the same model with no
+    cache read and a prompt at the model's minimum, and the gap to the previous successful request."""
+
+    eligible: NDArray[np.bool_]
+    gap_micros: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, codes: NDArray[np.int64], times: NDArray[np.int64],
+           model_codes: NDArray[np.int64], model_names: NDArray[np.object_],
+           minimums: Mapping[str, int]) -> _CacheRepeats:
+        ok = is_ok(frame)
+        # failures sort last within equal times, and a failure is never a "previous": nothing was cached
+        rows = Sorted.by(codes, model_codes, times, (~ok).astype(np.int64))
+        g, m, t, failed = rows.keys
+        ok_sorted = failed == 0
+        index = np.where(ok_sorted, np.arange(len(g)), -1)
+        previous = np.maximum(np.maximum.accumulate(np.concatenate([[-1], index[:-1]])), -1) if len(g) else index
+        at = np.maximum(previous, 0)
+        same = (previous >= 0) & (g[at] == g) & (m[at] == m)
+        minimum_of_model = np.array([minimums.get(str(name), 0) for name in model_names], dtype=np.int64)
+        minimum = minimum_of_model[np.maximum(m, 0)] if len(model_names) else np.zeros(len(g), dtype=np.int64)
+        long_enough = (minimum > 0) & (rows.take(prompt_tokens(frame)) >= minimum)
+        not_read = rows.take(frame["cache_read_tokens"].to_numpy(np.int64)) == 0
+        eligible = np.zeros(len(g), dtype=bool)
+        gap = np.zeros(len(g), dtype=np.int64)
+        eligible[rows.order] = ok_sorted & same & long_enough & not_read
+        gap[rows.order] = t - t[at]
+        return cls(eligible, gap)
+
+    def within(self, lifetimes: Mapping[str, float], provider_codes: NDArray[np.int64],
+               provider_names: NDArray[np.object_]) -> NDArray[np.bool_]:
+        seconds = np.array([lifetimes.get(str(name), 0.0) for name in provider_names], dtype=np.float64)
+        lifetime = seconds[np.maximum(provider_codes, 0)] if len(seconds) else np.zeros(len(self.gap_micros))
+        return np.asarray(self.eligible & (self.gap_micros <= lifetime * 1_000_000))
 
 
 def _medians(cluster: NDArray[np.intp], values: NDArray[np.int64], count: int) -> NDArray[np.int64]:
