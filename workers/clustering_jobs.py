@@ -7,7 +7,8 @@ Incremental: the per-day key arrays and shape cells (store/clustering.py) are re
 days that are new or received late rows (the rollup's rule, store.rollup.days_to_recompute), in their
 own transaction: they are a cache of meter, consistent with analysis.clustering_state. The window's
 repeated hashes come from those arrays, part by part (first hex digit), and only the rows of repeated
-hashes are fetched again, by prefix ranges on the prompt_hash index, a batch at a time.
+hashes are fetched again: by prefix ranges on the prompt_hash index a batch at a time, or, when they
+are more than HALTON_CLUSTER_INDEX_SHARE of the window, by one scan per group of parts.
 An as_of older than the state's is left alone unless it is a replay (a queued nightly run must not
 rewind what a later refresh wrote), as the rollup does.
 """
