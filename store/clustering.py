@@ -26,6 +26,8 @@ from core.db import Conn
 from store.frames import Chunk, request_frames
 from store.rollup import contiguous_ranges, utc_midnight
 
+EPOCH = date(1970, 1, 1)
+DAYS_PER_COPY = 11  # a 31-day window in three scans
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
                      "status_code", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
                      "cost_nanos")
@@ -72,15 +74,27 @@ def without_jit(conn: Conn) -> Iterator[None]:
 
 def day_prompt_keys(conn: Conn, workspace_id: int, days: Sequence[date],
                     as_of: datetime) -> Iterator[tuple[date, NDArray[np.int64]]]:
-    """Each day's prompt keys, one per request synced by `as_of` (0: no hash), streamed by COPY."""
-    chunks = [Chunk(utc_midnight(d), utc_midnight(d + timedelta(days=1))) for d in days]
-    if not chunks:
+    """Each day's prompt keys, one per request synced by `as_of` (0: no hash), streamed by COPY:
+    one COPY per run of up to DAYS_PER_COPY consecutive days (a first build is a few scans, not 31;
+    memory holds at most that many days of keys)."""
+    ranges = [(first + timedelta(days=d), min(first + timedelta(days=d + DAYS_PER_COPY), end))
+              for first, end in contiguous_ranges(list(days)) for d in range(0, (end - first).days, DAYS_PER_COPY)]
+    if not ranges:
         return
     with without_jit(conn):
-        frames = request_frames(conn, workspace_id, chunks[0].start, as_of, ["prompt_key"], chunks=chunks,
-                                synced_by=as_of)
-        for day, frame in zip(days, frames, strict=True):
-            yield day, frame["prompt_key"].to_numpy(np.int64)
+        chunks = [Chunk(utc_midnight(first), utc_midnight(end)) for first, end in ranges]
+        frames = request_frames(conn, workspace_id, chunks[0].start, chunks[-1].end, ["utc_day", "prompt_key"],
+                                chunks=chunks, synced_by=as_of)
+        for (first, end), frame in zip(ranges, frames, strict=True):
+            day_numbers = frame["utc_day"].to_numpy(np.int64)
+            keys = frame["prompt_key"].to_numpy(np.int64)
+            order = np.argsort(day_numbers, kind="stable")
+            day_numbers, keys = day_numbers[order], keys[order]
+            for offset in range((end - first).days):
+                day = first + timedelta(days=offset)
+                number = (day - EPOCH).days
+                low, high = np.searchsorted(day_numbers, [number, number + 1])
+                yield day, keys[low:high]
 
 
 def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date]) -> None:

@@ -72,6 +72,8 @@ REQUEST_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
     "prompt_hash": ("prompt_hash", pa.string()),
     # 'x' || 16 hex digits cast through bit(64) is Postgres's exact hex-to-bigint (two's complement)
     "prompt_key": (f"coalesce(('x' || substr(prompt_hash, 1, 16))::bit(64)::bigint, {NO_PROMPT_KEY})", pa.int64()),
+    # the UTC day of started_at as days since 1970-01-01 (an integer parses far faster than a timestamp)
+    "utc_day": ("floor(date_part('epoch', started_at) / 86400)::integer", pa.int32()),
 }
 
 TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
