@@ -23,11 +23,11 @@ from numpy.typing import NDArray
 
 from clustering.keys import KeyPart
 from core.db import Conn
-from store.frames import Chunk, request_frames
+from store.frames import REQUEST_COLUMNS, Chunk, request_frames
 from store.rollup import contiguous_ranges, utc_midnight
 
 EPOCH = date(1970, 1, 1)
-DAYS_PER_COPY = 11  # a 31-day window in three scans
+DAYS_PER_COPY = 16  # a 31-day window in two scans; at most 16 days of keys (22 bytes a request) in memory
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
                      "status_code", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
                      "cost_nanos")
@@ -74,27 +74,45 @@ def without_jit(conn: Conn) -> Iterator[None]:
 
 def day_prompt_keys(conn: Conn, workspace_id: int, days: Sequence[date],
                     as_of: datetime) -> Iterator[tuple[date, NDArray[np.int64]]]:
-    """Each day's prompt keys, one per request synced by `as_of` (0: no hash), streamed by COPY:
-    one COPY per run of up to DAYS_PER_COPY consecutive days (a first build is a few scans, not 31;
-    memory holds at most that many days of keys)."""
+    """Each day's prompt keys, one per request synced by `as_of` (0: no hash): one COPY per run of up
+    to DAYS_PER_COPY consecutive days (a first build is a few scans, not 31; memory holds at most that
+    many days of keys)."""
     ranges = [(first + timedelta(days=d), min(first + timedelta(days=d + DAYS_PER_COPY), end))
               for first, end in contiguous_ranges(list(days)) for d in range(0, (end - first).days, DAYS_PER_COPY)]
-    if not ranges:
-        return
     with without_jit(conn):
-        chunks = [Chunk(utc_midnight(first), utc_midnight(end)) for first, end in ranges]
-        frames = request_frames(conn, workspace_id, chunks[0].start, chunks[-1].end, ["utc_day", "prompt_key"],
-                                chunks=chunks, synced_by=as_of)
-        for (first, end), frame in zip(ranges, frames, strict=True):
-            day_numbers = frame["utc_day"].to_numpy(np.int64)
-            keys = frame["prompt_key"].to_numpy(np.int64)
+        for first, end in ranges:
+            day_numbers, keys = _copy_day_keys(conn, workspace_id, utc_midnight(first), utc_midnight(end), as_of)
             order = np.argsort(day_numbers, kind="stable")
             day_numbers, keys = day_numbers[order], keys[order]
             for offset in range((end - first).days):
                 day = first + timedelta(days=offset)
-                number = (day - EPOCH).days
-                low, high = np.searchsorted(day_numbers, [number, number + 1])
+                low, high = np.searchsorted(day_numbers, [(day - EPOCH).days, (day - EPOCH).days + 1])
                 yield day, keys[low:high]
+
+
+# Binary COPY of two fixed-width, never-null columns is a fixed-size record per row, which numpy reads
+# as a structured array with no parsing at all: 10M rows in a fraction of a second, where the CSV path
+# (formatting on the server, parsing here) costs seconds. Hand-written because it is this narrow case.
+_KEYS_COPY = f"""
+    copy (select floor(date_part('epoch', started_at) / 86400)::integer, {REQUEST_COLUMNS["prompt_key"][0]}
+          from meter.requests
+          where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s)
+    to stdout (format binary)"""
+_HEADER = 19  # signature (11) + flags (4) + header extension length (4), no extension
+_RECORD = np.dtype([("fields", ">i2"), ("day_len", ">i4"), ("day", ">i4"), ("key_len", ">i4"), ("key", ">i8")])
+
+
+def _copy_day_keys(conn: Conn, workspace_id: int, start: datetime, end: datetime,
+                   as_of: datetime) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    buffer = bytearray()
+    with conn.cursor() as cursor, cursor.copy(_KEYS_COPY, (workspace_id, start, end, as_of)) as copy:
+        for block in copy:
+            buffer += block
+    body = memoryview(buffer)[_HEADER:len(buffer) - 2]  # the trailer is a field count of -1
+    records = np.frombuffer(body, dtype=_RECORD)
+    if len(records) and not ((records["fields"] == 2) & (records["day_len"] == 4) & (records["key_len"] == 8)).all():
+        raise RuntimeError("unexpected binary COPY layout for the prompt keys")
+    return records["day"].astype(np.int64), records["key"].astype(np.int64)
 
 
 def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date]) -> None:
