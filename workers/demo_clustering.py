@@ -64,7 +64,7 @@ def print_clustering(conn: Conn, workspace: Workspace, planted: list[str], conso
     if shown:
         console.print("what the seed planted, for comparison:")
         for line in shown:
-            console.print(line, soft_wrap=True)
+            console.print(line)
 
 
 def _planted_lines(planted: list[str]) -> list[str]:
