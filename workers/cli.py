@@ -13,6 +13,7 @@ import typer
 
 from core.errors import ConfigError, UserError
 from workers.cli_checks import checks_app
+from workers.cli_clustering import clusters
 from workers.cli_rates import rates_app
 from workers.cli_reconcile import register as register_reconcile_commands
 from workers.cli_reports import report_app
@@ -27,6 +28,7 @@ cli.add_typer(rates_app, name="rates", help="The dated price table: import, chec
 cli.add_typer(report_app, name="report", help="PDF reports: a project's report, the signed executive summary.")
 register_reconcile_commands(cli)
 cli.registered_commands += checks_app.registered_commands  # `recommendations` (workers/cli_checks.py)
+cli.command()(clusters)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 

@@ -26,6 +26,7 @@ from synthetic.report import SeedReport
 from synthetic.story import planted_story
 from workers.db import connect, redact_url
 from workers.demo_checks import print_catalog
+from workers.demo_clustering import print_clustering
 from workers.demo_reconciliation import print_reconciliation
 from workers.demo_reports import write_demo_reports
 from workers.embedded import CliProcess, as_role, local_servers
@@ -199,6 +200,7 @@ def _print_dashboard(conn: Conn, workspace: Workspace, report: SeedReport, conso
     console.print(_spend_table("Last 7 days", last_week, "day"))
     console.print(_runs_table(conn, workspace.id, console.width))
     print_reconciliation(conn, workspace, console)
+    print_clustering(conn, workspace, report, console)
     print_catalog(conn, workspace, report.planted, console)
     planted = planted_story(report)
     if planted:

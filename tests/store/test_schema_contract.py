@@ -34,7 +34,7 @@ INTEGER_OK = {"devices", "projects", "times_fired", "peak_per_minute"}
 TYPE_WORDS = {
     "bigint": "bigint", "integer": "integer", "int": "integer", "smallint": "smallint", "text": "text",
     "timestamptz": "timestamp with time zone", "date": "date", "bytea": "bytea", "jsonb": "jsonb",
-    "numeric": "numeric", "boolean": "boolean", "bigint[]": "ARRAY", "text[]": "ARRAY",
+    "numeric": "numeric", "boolean": "boolean", "bigint[]": "ARRAY", "text[]": "ARRAY", "double": "double precision",
 }
 
 

@@ -1,14 +1,9 @@
-"""Stage 2: prompt clusters and loop incidents (issue 7). A no-op until clustering lands."""
+"""Stage 2: prompt clusters, loop incidents and request shapes (issue 7); the work is in
+workers/clustering_jobs.py."""
 
 from __future__ import annotations
 
-from store.runs import Run
-from workers.stages import Stage, StageContext
-
-
-def run_clustering(ctx: StageContext, run: Run) -> None:
-    with run.results():
-        run.stats["noop"] = "clustering has not landed yet"
-
+from workers.clustering_jobs import run_clustering
+from workers.stages import Stage
 
 STAGE = Stage(name="clustering", needs=("rollup",), run=run_clustering)

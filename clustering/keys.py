@@ -1,0 +1,78 @@
+"""Per-day prompt-key counts: what keeps the nightly clustering incremental and bounded.
+
+A prompt key is the first 16 hex digits of prompt_hash as a signed 64-bit integer (0: no hash), as
+store.frames reads it. A day of a workspace is summarised as its distinct keys and their counts, cut
+into 16 parts by the key's first hex digit (= the hash's first character), stored as raw arrays.
+The window's repeated hashes are then found part by part from the stored days alone: memory holds one
+sixteenth of the window's distinct keys at a time, and no raw row of an unchanged day is read again.
+
+Why raw little-endian arrays rather than one SQL row per (day, hash): a workspace's hashes are mostly
+seen once, so a row per hash is nearly a row per request; writing and grouping ten million narrow rows
+costs more than the clustering itself, while numpy reads and merges the arrays at memory speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+NO_KEY = 0
+PARTS = 16
+
+
+@dataclass(frozen=True)
+class KeyPart:
+    part: int  # the first hex digit of the hashes, 0..15
+    keys: NDArray[np.int64]  # sorted, distinct
+    counts: NDArray[np.int32]  # requests per key
+
+    def keys_bytes(self) -> bytes:
+        return self.keys.astype("<i8").tobytes()
+
+    def counts_bytes(self) -> bytes:
+        return self.counts.astype("<i4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, part: int, keys: bytes, counts: bytes) -> KeyPart:
+        return cls(part, np.frombuffer(keys, dtype="<i8").astype(np.int64),
+                   np.frombuffer(counts, dtype="<i4").astype(np.int32))
+
+
+def part_of(keys: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The first hex digit of each key's hash."""
+    return (keys.view(np.uint64) >> np.uint64(60)).astype(np.int64)
+
+
+def day_parts(keys: NDArray[np.int64]) -> tuple[list[KeyPart], int]:
+    """A day's prompt keys (one per request) as 16 parts of distinct keys and counts, and how many
+    requests had no hash."""
+    hashed = keys[keys != NO_KEY]
+    unique, counts = np.unique(hashed, return_counts=True)
+    part = part_of(unique)
+    order = np.argsort(part, kind="stable")  # sorted as int64 is not sorted by first hex digit
+    unique, counts, part = unique[order], counts[order], part[order]
+    bounds = np.searchsorted(part, np.arange(PARTS + 1))
+    parts = [KeyPart(p, unique[bounds[p]:bounds[p + 1]], counts[bounds[p]:bounds[p + 1]].astype(np.int32))
+             for p in range(PARTS)]
+    return parts, int(len(keys) - len(hashed))
+
+
+def repeated_keys(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], int]:
+    """Keys seen more than once over the given days (one part), sorted, and how many requests
+    they have together (what fetching their rows will bring)."""
+    if not days:
+        return np.array([], dtype=np.int64), 0
+    keys = np.concatenate([d.keys for d in days])
+    counts = np.concatenate([d.counts for d in days]).astype(np.int64)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    totals = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+    repeated = totals > 1
+    return np.asarray(unique[repeated], dtype=np.int64), int(totals[repeated].sum())
+
+
+def hash_prefixes(keys: NDArray[np.int64]) -> list[str]:
+    """The 16 hex digits each key stands for: the prefix of prompt_hash to fetch its rows by."""
+    return [format(int(k), "016x") for k in keys.view(np.uint64)]

@@ -1,0 +1,125 @@
+"""Request shapes: a project's traffic grouped into a few shapes (model, prompt-size and output-size
+bands, time-of-day profile) with scikit-learn's k-means, so a report can say "82 % of this project's
+spend is one shape: long prompts, short answers, nightly".
+
+The input is not raw rows but a grid of cells (project, model, log2 prompt-size bin, log2 output-size
+bin, local hour) with their request counts and cost, summed in SQL per day: a workspace with tens of
+millions of requests is a few thousand cells per project, so the fit is small and memory bounded.
+k-means runs on the cells weighted by requests (sample_weight), so it sees the traffic as it is.
+
+Deterministic: cells are sorted before fitting and k-means gets a fixed `random_state` and `n_init`;
+the same cells with the same seed give the same shapes (scikit-learn's k-means is deterministic on one
+machine for a fixed seed and input order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sklearn.cluster import KMeans
+
+MAX_SHAPES = 6
+# k grows until the weighted within-shape spread falls under this share of the one-shape spread
+GOOD_ENOUGH = 0.2
+MODEL_WEIGHT = 10.0  # distance between two models: far more than any size or hour difference
+SIZE_WEIGHT = 0.5  # per log2 bin: a factor of 4 in tokens is one unit
+HOUR_WEIGHT = 1.5  # radius of the clock circle
+
+CELL_COLUMNS = ("project_id", "model", "provider", "prompt_bin", "output_bin", "hour", "requests", "cost_nanos")
+SHAPE_COLUMNS = ("project_id", "shape", "model", "provider", "prompt_band", "output_band", "time_profile", "label",
+                 "requests", "cost_nanos", "request_share", "cost_share", "typical_prompt_tokens",
+                 "typical_output_tokens", "hours")
+
+# (upper bound of log2 bin, exclusive; name): prompts under 1k tokens are short, 8k medium, 128k long
+PROMPT_BANDS = ((10, "short prompts"), (13, "medium prompts"), (17, "long prompts"), (99, "very long prompts"))
+OUTPUT_BANDS = ((8, "short answers"), (11, "medium answers"), (99, "long answers"))
+NIGHT, WORKING, EVENING = range(0, 6), range(8, 19), range(18, 24)
+
+
+def request_shapes(cells: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """SHAPE_COLUMNS, one row per shape, shapes numbered 1.. per project by cost (largest first)."""
+    if cells.empty:
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in SHAPE_COLUMNS})
+    ordered = cells.sort_values(["project_id", "model", "prompt_bin", "output_bin", "hour"], kind="stable")
+    frames = [_project_shapes(group.reset_index(drop=True), seed)
+              for _, group in ordered.groupby("project_id", sort=True)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _features(cells: pd.DataFrame) -> NDArray[np.float64]:
+    models = pd.get_dummies(cells["model"].astype(str)).to_numpy(np.float64) * MODEL_WEIGHT
+    angle = cells["hour"].to_numpy(np.float64) / 24 * 2 * np.pi
+    return np.column_stack([models, cells["prompt_bin"].to_numpy(np.float64) * SIZE_WEIGHT,
+                            cells["output_bin"].to_numpy(np.float64) * SIZE_WEIGHT,
+                            np.cos(angle) * HOUR_WEIGHT, np.sin(angle) * HOUR_WEIGHT])
+
+
+def _fit(features: NDArray[np.float64], weights: NDArray[np.float64], seed: int, models: int) -> NDArray[np.int64]:
+    """Labels of the smallest k (at least one per model, at most MAX_SHAPES) that explains the traffic."""
+    distinct = len(np.unique(features, axis=0))
+    first = min(max(models, 1), MAX_SHAPES, distinct)
+    baseline = float(np.sum(weights * ((features - np.average(features, axis=0, weights=weights)) ** 2).sum(axis=1)))
+    labels = np.zeros(len(features), dtype=np.int64)
+    for k in range(first, min(MAX_SHAPES, distinct) + 1):
+        model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(features, sample_weight=weights)
+        labels = np.asarray(model.labels_, dtype=np.int64)
+        if baseline == 0 or model.inertia_ <= GOOD_ENOUGH * baseline:
+            break
+    return labels
+
+
+def _project_shapes(cells: pd.DataFrame, seed: int) -> pd.DataFrame:
+    weights = cells["requests"].to_numpy(np.float64)
+    labels = _fit(_features(cells), weights, seed, cells["model"].nunique())
+    total_requests = int(cells["requests"].sum())
+    total_cost = int(cells["cost_nanos"].sum())
+    rows = [_describe(cells[labels == label], total_requests, total_cost) for label in np.unique(labels)]
+    shapes = pd.DataFrame(rows).sort_values(["cost_nanos", "requests", "label"], ascending=[False, False, True],
+                                            kind="stable").reset_index(drop=True)
+    shapes.insert(0, "shape", np.arange(1, len(shapes) + 1))
+    shapes.insert(0, "project_id", int(cells["project_id"].iloc[0]))
+    return shapes[list(SHAPE_COLUMNS)]
+
+
+def _describe(cells: pd.DataFrame, total_requests: int, total_cost: int) -> dict[str, object]:
+    requests = cells["requests"].to_numpy(np.int64)
+    by_model = cells.groupby("model", observed=True)["requests"].sum().sort_index()
+    model = str(by_model.idxmax())
+    provider = str(cells.loc[cells["model"] == model, "provider"].iloc[0])
+    prompt_bin = _weighted_median(cells["prompt_bin"].to_numpy(np.int64), requests)
+    output_bin = _weighted_median(cells["output_bin"].to_numpy(np.int64), requests)
+    hours = np.bincount(cells["hour"].to_numpy(np.int64), weights=requests, minlength=24).astype(np.int64)
+    prompt_band = _band(prompt_bin, PROMPT_BANDS)
+    output_band = _band(output_bin, OUTPUT_BANDS)
+    profile = time_profile(hours)
+    cost = int(cells["cost_nanos"].sum())
+    return {"model": model, "provider": provider, "prompt_band": prompt_band, "output_band": output_band,
+            "time_profile": profile, "label": f"{prompt_band}, {output_band}, {profile}",
+            "requests": int(requests.sum()), "cost_nanos": cost,
+            "request_share": round(int(requests.sum()) / total_requests, 4) if total_requests else 0.0,
+            "cost_share": round(cost / total_cost, 4) if total_cost else 0.0,
+            "typical_prompt_tokens": round(2 ** (prompt_bin + 0.5)),
+            "typical_output_tokens": round(2 ** (output_bin + 0.5)),
+            "hours": hours.tolist()}
+
+
+def time_profile(hours: NDArray[np.int64]) -> str:
+    """'nightly', 'working hours', 'evenings' or 'round the clock' from 24 local-hour counts."""
+    total = hours.sum()
+    if total == 0:
+        return "round the clock"
+    for name, span, share in (("nightly", NIGHT, 0.6), ("working hours", WORKING, 0.7), ("evenings", EVENING, 0.6)):
+        if hours[list(span)].sum() >= share * total:
+            return name
+    return "round the clock"
+
+
+def _weighted_median(values: NDArray[np.int64], weights: NDArray[np.int64]) -> int:
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return int(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def _band(log2_bin: int, bands: tuple[tuple[int, str], ...]) -> str:
+    return next(name for upper, name in bands if log2_bin < upper)

@@ -1,0 +1,312 @@
+"""Reads and writes of the clustering stage (issue 7).
+
+- analysis.prompt_key_days: per UTC day and first hex digit, the distinct prompt keys and their
+  counts as raw arrays (clustering.keys); rebuilt only for new days and days with late rows.
+- analysis.request_shape_days: per UTC day, the grid the request shapes are fitted on (SQL group-by).
+- analysis.clustering_state: how far those cover, like analysis.rollup_state.
+- analysis.prompt_clusters, analysis.loop_incidents, analysis.request_shapes: the results. They hold
+  the latest window of a workspace only: a run deletes the workspace's rows and writes its own, so
+  the dashboard reads `where workspace_id = %s` with no window to choose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from clustering.keys import KeyPart
+from core.db import Conn
+from store.frames import REQUEST_COLUMNS, Chunk, request_frames
+from store.rollup import contiguous_ranges, utc_midnight
+
+EPOCH = date(1970, 1, 1)
+DAYS_PER_COPY = 16  # a 31-day window in two scans; at most 16 days of keys (22 bytes a request) in memory
+CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
+                     "status_code", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
+                     "cost_nanos")
+
+
+@dataclass(frozen=True)
+class ClusteringState:
+    synced_through: datetime
+    first_day: date
+    end_day: date  # exclusive
+
+    def as_tuple(self) -> tuple[datetime, date, date]:
+        return self.synced_through, self.first_day, self.end_day
+
+
+def load_state(conn: Conn, workspace_id: int) -> ClusteringState | None:
+    row = conn.execute("""select synced_through, first_day, end_day from analysis.clustering_state
+                          where workspace_id = %s""", (workspace_id,)).fetchone()
+    return None if row is None else ClusteringState(row[0], row[1], row[2])
+
+
+def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as_of: datetime, run_id: int) -> None:
+    conn.execute(
+        """insert into analysis.clustering_state (workspace_id, synced_through, first_day, end_day, run_id, updated_at)
+           values (%s, %s, %s, %s, %s, clock_timestamp())
+           on conflict (workspace_id) do update
+              set synced_through = excluded.synced_through, first_day = excluded.first_day,
+                  end_day = excluded.end_day, run_id = excluded.run_id, updated_at = excluded.updated_at""",
+        (workspace_id, as_of, first_day, end_day, run_id))
+
+
+@contextmanager
+def without_jit(conn: Conn) -> Iterator[None]:
+    """Postgres's JIT compiles these simple scans for 100-150 ms each (their row estimates are large),
+    several times what the scan itself takes; switch it off for the session while they run."""
+    row = conn.execute("select current_setting('jit')").fetchone()
+    conn.execute("select set_config('jit', 'off', false)")
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            conn.execute("select set_config('jit', %s, false)", (row[0] if row else "on",))
+
+
+def day_prompt_keys(conn: Conn, workspace_id: int, days: Sequence[date],
+                    as_of: datetime) -> Iterator[tuple[date, NDArray[np.int64]]]:
+    """Each day's prompt keys, one per request synced by `as_of` (0: no hash): one COPY per run of up
+    to DAYS_PER_COPY consecutive days (a first build is a few scans, not 31; memory holds at most that
+    many days of keys)."""
+    ranges = [(first + timedelta(days=d), min(first + timedelta(days=d + DAYS_PER_COPY), end))
+              for first, end in contiguous_ranges(list(days)) for d in range(0, (end - first).days, DAYS_PER_COPY)]
+    with without_jit(conn):
+        for first, end in ranges:
+            day_numbers, keys = _copy_day_keys(conn, workspace_id, utc_midnight(first), utc_midnight(end), as_of)
+            order = np.argsort(day_numbers, kind="stable")
+            day_numbers, keys = day_numbers[order], keys[order]
+            for offset in range((end - first).days):
+                day = first + timedelta(days=offset)
+                low, high = np.searchsorted(day_numbers, [(day - EPOCH).days, (day - EPOCH).days + 1])
+                yield day, keys[low:high]
+
+
+# Binary COPY of two fixed-width, never-null columns is a fixed-size record per row, which numpy reads
+# as a structured array with no parsing at all: 10M rows in a fraction of a second, where the CSV path
+# (formatting on the server, parsing here) costs seconds. Hand-written because it is this narrow case.
+_KEYS_COPY = f"""
+    copy (select floor(date_part('epoch', started_at) / 86400)::integer, {REQUEST_COLUMNS["prompt_key"][0]}
+          from meter.requests
+          where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s)
+    to stdout (format binary)"""
+_HEADER = 19  # signature (11) + flags (4) + header extension length (4), no extension
+_RECORD = np.dtype([("fields", ">i2"), ("day_len", ">i4"), ("day", ">i4"), ("key_len", ">i4"), ("key", ">i8")])
+
+
+def _copy_day_keys(conn: Conn, workspace_id: int, start: datetime, end: datetime,
+                   as_of: datetime) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    buffer = bytearray()
+    with conn.cursor() as cursor, cursor.copy(_KEYS_COPY, (workspace_id, start, end, as_of)) as copy:
+        for block in copy:
+            buffer += block
+    body = memoryview(buffer)[_HEADER:len(buffer) - 2]  # the trailer is a field count of -1
+    records = np.frombuffer(body, dtype=_RECORD)
+    if len(records) and not ((records["fields"] == 2) & (records["day_len"] == 4) & (records["key_len"] == 8)).all():
+        raise RuntimeError("unexpected binary COPY layout for the prompt keys")
+    return records["day"].astype(np.int64), records["key"].astype(np.int64)
+
+
+def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date]) -> None:
+    """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild."""
+    for table in ("analysis.prompt_key_days", "analysis.request_shape_days"):
+        conn.execute(f"delete from {table} where workspace_id = %s and (day < %s or day >= %s or day = any(%s))",
+                     (workspace_id, keep_from, keep_to, list(rebuild)))
+
+
+def write_key_day(conn: Conn, workspace_id: int, day: date, parts: Sequence[KeyPart], unhashed: int) -> None:
+    with conn.cursor() as cursor, cursor.copy(
+            """copy analysis.prompt_key_days (workspace_id, day, part, keys, counts, requests, unhashed_requests)
+               from stdin""") as copy:
+        for p in parts:
+            copy.write_row((workspace_id, day, p.part, p.keys_bytes(), p.counts_bytes(), int(p.counts.sum()),
+                            unhashed if p.part == 0 else 0))
+
+
+def read_key_part(conn: Conn, workspace_id: int, first_day: date, end_day: date, part: int) -> list[KeyPart]:
+    rows = conn.execute(
+        """select keys, counts from analysis.prompt_key_days
+           where workspace_id = %s and day >= %s and day < %s and part = %s order by day""",
+        (workspace_id, first_day, end_day, part)).fetchall()
+    return [KeyPart.from_bytes(part, bytes(keys), bytes(counts)) for keys, counts in rows]
+
+
+def day_totals(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> tuple[int, int]:
+    """(hashed, unhashed) requests of the stored days."""
+    row = conn.execute(
+        """select coalesce(sum(requests), 0), coalesce(sum(unhashed_requests), 0) from analysis.prompt_key_days
+           where workspace_id = %s and day >= %s and day < %s""", (workspace_id, first_day, end_day)).fetchone()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
+def candidate_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, as_of: datetime,
+                     prefix_batches: Sequence[Sequence[str]], *, scan: bool = False) -> Iterator[pd.DataFrame]:
+    """Every request in [start, end) synced by as_of whose prompt_hash starts with one of a batch's
+    16-digit prefixes, one frame per batch (all rows of a hash land in one batch). Each batch is a
+    range scan of the prompt_hash index per prefix, or with `scan` one pass over the window's rows."""
+    chunks = [Chunk(start, end, prompt_heads=tuple(batch)) if scan else Chunk(start, end, prompt_prefixes=tuple(batch))
+              for batch in prefix_batches if batch]
+    if not chunks:
+        return
+    with without_jit(conn):
+        yield from request_frames(conn, workspace_id, start, end, CANDIDATE_COLUMNS, chunks=chunks,
+                                  synced_by=as_of, hashed_only=True)
+
+
+# The hour is local to the workspace: a "nightly" shape is nightly where the team lives. Bins use
+# float ln (numeric log() costs microseconds a row); the epsilon keeps exact powers of two in their bin.
+_SHAPE_GRID = """
+    insert into analysis.request_shape_days (workspace_id, day, project_id, model, provider, prompt_bin,
+                                             output_bin, hour, requests, cost_nanos)
+    select %(workspace)s, (utc_midnight at time zone 'UTC')::date, project_id, model, provider, prompt_bin,
+           output_bin, hour, count(*), sum(cost_nanos)
+    from (
+        select date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') as utc_midnight,
+               project_id, model, provider, cost_nanos,
+               floor(ln(greatest(input_tokens + cache_read_tokens + cache_write_tokens, 1)::float8)
+                     / ln(2.0::float8) + 1e-9)::smallint as prompt_bin,
+               floor(ln(greatest(output_tokens, 1)::float8) / ln(2.0::float8) + 1e-9)::smallint as output_bin,
+               extract(hour from started_at at time zone %(timezone)s)::smallint as hour
+        from meter.requests
+        where workspace_id = %(workspace)s and started_at >= %(start)s and started_at < %(end)s
+          and synced_at <= %(as_of)s
+    ) as cells
+    group by 2, 3, 4, 5, 6, 7, 8"""
+
+
+def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Sequence[date], as_of: datetime) -> int:
+    """Replace nothing, insert the cells of `days` (call inside a transaction, after forget_days)."""
+    # tens of thousands of cells a day: with the default 4 MB the group-by spills to disk (1.4x slower)
+    conn.execute("set local work_mem = '64MB'")
+    written = 0
+    for first, end in contiguous_ranges(list(days)):
+        cursor = conn.execute(_SHAPE_GRID, {"workspace": workspace_id, "timezone": timezone, "as_of": as_of,
+                                            "start": utc_midnight(first), "end": utc_midnight(end)})
+        written += cursor.rowcount
+    return written
+
+
+def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
+    rows = conn.execute(
+        """select coalesce(project_id, -1), model, provider, prompt_bin, output_bin, hour, sum(requests)::bigint,
+                  sum(cost_nanos)::bigint
+           from analysis.request_shape_days where workspace_id = %s and day >= %s and day < %s
+           group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6""", (workspace_id, first_day, end_day)).fetchall()
+    return pd.DataFrame(rows, columns=["project_id", "model", "provider", "prompt_bin", "output_bin", "hour",
+                                       "requests", "cost_nanos"])
+
+
+_CLUSTER_FIELDS = ("prompt_hash", "requests", "devices", "projects", "first_at", "last_at", "cost_nanos",
+                   "duplicate_requests", "avoidable_nanos", "kinds", "project_id", "model", "provider", "models",
+                   "median_prompt_tokens", "median_output_tokens", "median_gap_seconds", "cacheable_requests",
+                   "cacheable_prompt_tokens", "cacheable_requests_1h", "cacheable_prompt_tokens_1h", "loop_incidents")
+_INCIDENT_FIELDS = ("prompt_hash", "device_id", "project_id", "model", "started_at", "ended_at", "requests",
+                    "cost_nanos", "peak_per_minute")
+_SHAPE_FIELDS = ("project_id", "shape", "model", "provider", "prompt_band", "output_band", "time_profile", "label",
+                 "requests", "cost_nanos", "request_share", "cost_share", "typical_prompt_tokens",
+                 "typical_output_tokens", "hours")
+
+
+def replace_results(conn: Conn, workspace_id: int, window_end: datetime, run_id: int, clusters: pd.DataFrame,
+                    incidents: pd.DataFrame, shapes: pd.DataFrame, seed: int) -> dict[str, int]:
+    """Replace the workspace's clusters, incidents and shapes. Call inside the results transaction."""
+    for table in ("prompt_clusters", "loop_incidents", "request_shapes"):
+        conn.execute(f"delete from analysis.{table} where workspace_id = %s", (workspace_id,))
+    fixed = {"workspace_id": workspace_id, "window_end": window_end, "run_id": run_id}
+    _copy_rows(conn, "prompt_clusters", _CLUSTER_FIELDS, clusters, fixed)
+    _copy_rows(conn, "loop_incidents", _INCIDENT_FIELDS, incidents, fixed)
+    _copy_rows(conn, "request_shapes", _SHAPE_FIELDS, shapes, {**fixed, "seed": seed})
+    return {"clusters": len(clusters), "loop_incidents": len(incidents), "request_shapes": len(shapes)}
+
+
+def _copy_rows(conn: Conn, table: str, fields: tuple[str, ...], frame: pd.DataFrame, fixed: dict[str, Any]) -> None:
+    """COPY the result rows (one per cluster, incident or shape: few, so a loop over them is fine)."""
+    columns = [*fixed, *fields]
+    statement = f"copy analysis.{table} ({', '.join(columns)}) from stdin"  # names from the fixed lists above
+    records = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")] if len(frame) else []
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for record in records:
+            copy.write_row([*fixed.values(), *(_value(name, record[name]) for name in fields)])
+
+
+def _value(name: str, value: Any) -> Any:
+    """A frame cell as the column wants it: no project is null, lists stay lists, numpy scalars plain."""
+    if name == "project_id":
+        return _project(value)
+    if name in ("model", "provider"):
+        return value or None
+    if isinstance(value, list | tuple | np.ndarray):
+        return [v.item() if isinstance(v, np.generic) else v for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _project(value: Any) -> int | None:
+    return None if int(value) < 0 else int(value)
+
+
+# -- reads for people (CLI, demo) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterLine:
+    prompt_hash: str
+    requests: int
+    devices: int
+    duplicate_requests: int
+    cost_nanos: int
+    avoidable_nanos: int
+    kinds: list[str]
+    model: str | None
+
+
+@dataclass(frozen=True)
+class IncidentLine:
+    prompt_hash: str
+    device: str
+    project: str | None
+    started_at: datetime
+    ended_at: datetime
+    requests: int
+    cost_nanos: int
+    peak_per_minute: int
+
+
+def top_clusters(conn: Conn, workspace_id: int, limit: int = 10) -> list[ClusterLine]:
+    rows = conn.execute(
+        """select prompt_hash, requests, devices, duplicate_requests, cost_nanos, avoidable_nanos, kinds, model
+           from analysis.prompt_clusters where workspace_id = %s
+           order by avoidable_nanos desc, cost_nanos desc, prompt_hash limit %s""", (workspace_id, limit)).fetchall()
+    return [ClusterLine(*row) for row in rows]
+
+
+def top_incidents(conn: Conn, workspace_id: int, limit: int = 10) -> list[IncidentLine]:
+    rows = conn.execute(
+        """select i.prompt_hash, coalesce(d.name, i.device_id::text), p.slug, i.started_at, i.ended_at, i.requests,
+                  i.cost_nanos, i.peak_per_minute
+           from analysis.loop_incidents i
+           left join meter.devices d on d.id = i.device_id and d.workspace_id = i.workspace_id
+           left join meter.projects p on p.id = i.project_id and p.workspace_id = i.workspace_id
+           where i.workspace_id = %s order by i.cost_nanos desc, i.started_at limit %s""",
+        (workspace_id, limit)).fetchall()
+    return [IncidentLine(*row) for row in rows]
+
+
+def cluster_summary(conn: Conn, workspace_id: int) -> tuple[int, int, int, datetime | None]:
+    """(clusters, avoidable nanos, duplicate requests, window_end) of the workspace's latest run."""
+    row = conn.execute(
+        """select count(*), coalesce(sum(avoidable_nanos), 0), coalesce(sum(duplicate_requests), 0), max(window_end)
+           from analysis.prompt_clusters where workspace_id = %s""", (workspace_id,)).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2]), row[3]

@@ -1,0 +1,166 @@
+"""The clustering stage on a real Postgres: seeded plants found, control traffic clean, reruns
+identical, incremental refresh equal to a full one, workspaces kept apart."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from synthetic import SeedOptions, seed_workspace
+from synthetic.report import SeedReport
+from tests.factories import Conn, add_request, make_workspace
+from workers.jobs import refresh_workspace
+from workers.settings import clustering_settings
+
+TODAY = datetime.now(UTC).date()
+END = TODAY - timedelta(days=4)  # every seeded row is synced two days after its day at the latest
+AS_OF = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=2)
+
+CLUSTER_SQL = """select prompt_hash, requests, devices, projects, first_at, last_at, cost_nanos, duplicate_requests,
+                        avoidable_nanos, kinds, project_id, model, provider, models, median_prompt_tokens,
+                        median_output_tokens, median_gap_seconds, cacheable_requests, cacheable_prompt_tokens,
+                        cacheable_requests_1h, cacheable_prompt_tokens_1h, loop_incidents, window_end
+                 from analysis.prompt_clusters where workspace_id = %s order by prompt_hash"""
+INCIDENT_SQL = """select prompt_hash, device_id, project_id, started_at, ended_at, requests, cost_nanos,
+                         peak_per_minute, model, window_end
+                  from analysis.loop_incidents where workspace_id = %s order by prompt_hash, device_id, started_at"""
+SHAPE_SQL = """select project_id, shape, model, provider, label, requests, cost_nanos, request_share, cost_share, hours
+               from analysis.request_shapes where workspace_id = %s order by project_id nulls first, shape"""
+
+
+def seed(conn: Conn, slug: str = "acme", days: int = 12, **options: Any) -> SeedReport:
+    return seed_workspace(conn, SeedOptions(slug=slug, days=days, requests_per_day=1500, seed=3, end_date=END,
+                                            **options))
+
+
+def rows(conn: Conn, query: str, workspace_id: int) -> list[tuple[Any, ...]]:
+    return conn.execute(query, (workspace_id,)).fetchall()
+
+
+def planted(report: SeedReport, pattern: str) -> dict[str, Any]:
+    return next(p for p in report.planted if p["pattern"] == pattern)
+
+
+def test_planted_repeats_and_loop_are_found_with_their_counts(db_conn: Conn) -> None:
+    report = seed(db_conn)
+    refresh_workspace(db_conn, report.workspace_id, AS_OF)
+    clusters = {row[0]: row for row in rows(db_conn, CLUSTER_SQL, report.workspace_id)}
+    repeated = planted(report, "repeated_prompts")
+    for prompt_hash, count in zip(repeated["where"]["prompt_hashes"], repeated["detail"]["requests_per_hash"],
+                                  strict=True):
+        assert clusters[prompt_hash][1] == count
+        assert "duplicate" in clusters[prompt_hash][9]
+    loop = planted(report, "runaway_loop")
+    incidents = rows(db_conn, INCIDENT_SQL, report.workspace_id)
+    assert len(incidents) == 1
+    incident = incidents[0]
+    assert incident[0] == loop["where"]["prompt_hash"]
+    assert incident[5] == loop["rows"]
+    assert incident[6] == loop["expected_nanos"]
+    assert incident[7] == loop["detail"]["peak_per_minute"]
+    assert incident[3].isoformat(timespec="seconds").startswith(loop["detail"]["started_at"][:16])
+    assert "loop" in clusters[loop["where"]["prompt_hash"]][9]
+
+
+def test_control_traffic_yields_no_incident_and_no_large_cluster(db_conn: Conn) -> None:
+    report = seed(db_conn, plants=frozenset())
+    refresh_workspace(db_conn, report.workspace_id, AS_OF)
+    assert rows(db_conn, INCIDENT_SQL, report.workspace_id) == []
+    clusters = rows(db_conn, CLUSTER_SQL, report.workspace_id)
+    # the natural repeats (a shared template now and then) stay small and never loop
+    assert all(c[1] <= 6 and "loop" not in c[9] for c in clusters)
+
+
+def test_a_rerun_for_the_same_window_writes_identical_rows(db_conn: Conn) -> None:
+    report = seed(db_conn, days=6)
+    ws = report.workspace_id
+    refresh_workspace(db_conn, ws, AS_OF)
+    first = [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL, SHAPE_SQL)]
+    refresh_workspace(db_conn, ws, AS_OF, replay=True)
+    assert [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL, SHAPE_SQL)] == first
+    assert first[0] and first[2]
+    stats = db_conn.execute("""select stats from analysis.runs where workspace_id = %s and job = 'clustering'
+                               order by id desc limit 1""", (ws,)).fetchone()
+    assert stats is not None and stats[0]["days_rebuilt"] == 0  # nothing new: the stored days serve again
+
+
+@pytest.mark.parametrize("index_share", ["0", "1"])
+def test_fetching_by_scan_or_by_index_gives_the_same_rows(db_conn: Conn, index_share: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    report = seed(db_conn, days=6)
+    ws = report.workspace_id
+    refresh_workspace(db_conn, ws, AS_OF)
+    default = [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL)]
+    monkeypatch.setenv("HALTON_CLUSTER_INDEX_SHARE", index_share)
+    monkeypatch.setenv("HALTON_CLUSTER_FETCH_BATCH", "7")  # many batches
+    monkeypatch.setenv("HALTON_CLUSTER_SCAN_ROWS", "100")  # many scans
+    clustering_settings.cache_clear()
+    try:
+        refresh_workspace(db_conn, ws, AS_OF, replay=True, stage="clustering")
+    finally:
+        clustering_settings.cache_clear()
+    assert [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL)] == default
+
+
+def test_the_next_nightly_rebuilds_only_new_days_and_equals_a_full_rebuild(db_conn: Conn) -> None:
+    report = seed(db_conn, days=8)
+    ws = report.workspace_id
+    earlier = AS_OF - timedelta(days=3)
+    refresh_workspace(db_conn, ws, earlier)
+    refresh_workspace(db_conn, ws, AS_OF)
+    stats = db_conn.execute("""select stats from analysis.runs where workspace_id = %s and job = 'clustering'
+                               order by id desc limit 1""", (ws,)).fetchone()
+    assert stats is not None and stats[0]["full_rebuild"] is False
+    assert stats[0]["days_rebuilt"] <= 5  # the new days and the day before, which got late rows
+    incremental = [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL, SHAPE_SQL)]
+    db_conn.execute("delete from analysis.clustering_state where workspace_id = %s", (ws,))
+    refresh_workspace(db_conn, ws, AS_OF, stage="clustering")
+    assert [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL, SHAPE_SQL)] == incremental
+
+
+def test_a_cluster_never_spans_two_workspaces_and_null_hashes_are_skipped(db_conn: Conn) -> None:
+    one, two = make_workspace(db_conn, "one"), make_workspace(db_conn, "two")
+    start = AS_OF - timedelta(days=2)
+    for scene in (one, two):
+        for i in range(3):
+            request_id = add_request(db_conn, scene, start + timedelta(minutes=i))
+            db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", ("c" * 64, request_id))
+    for i in range(5):  # unhashed requests never make a cluster together
+        add_request(db_conn, one, start + timedelta(hours=1, seconds=i))
+    for scene in (one, two):
+        refresh_workspace(db_conn, scene.workspace_id, AS_OF)
+    for scene in (one, two):
+        clusters = rows(db_conn, CLUSTER_SQL, scene.workspace_id)
+        assert [(c[0], c[1]) for c in clusters] == [("c" * 64, 3)]
+    stats = db_conn.execute("""select stats from analysis.runs where workspace_id = %s and job = 'clustering'
+                               order by id desc limit 1""", (one.workspace_id,)).fetchone()
+    assert stats is not None and stats[0]["null_hash_requests_in_days"] == 5
+
+
+def test_an_older_as_of_leaves_the_results_alone_unless_replayed(db_conn: Conn) -> None:
+    report = seed(db_conn, days=5)
+    ws = report.workspace_id
+    refresh_workspace(db_conn, ws, AS_OF)
+    before = rows(db_conn, CLUSTER_SQL, ws)
+    refresh_workspace(db_conn, ws, AS_OF - timedelta(days=1))
+    assert rows(db_conn, CLUSTER_SQL, ws) == before
+
+
+
+def test_the_clusters_command_prints_the_loop_and_fits_80_columns(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    report = seed(db_conn, days=5)
+    refresh_workspace(db_conn, report.workspace_id, AS_OF)
+    done = subprocess.run([sys.executable, "-m", "workers.cli", "clusters", "--workspace", "acme"], env=fleet_env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    loop = planted(report, "runaway_loop")
+    assert any(loop["where"]["prompt_hash"][:10] in line and f"{loop['rows']:,}" in line for line in lines)
+    missing = subprocess.run([sys.executable, "-m", "workers.cli", "clusters", "--workspace", "nope"], env=fleet_env,
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and missing.stderr.startswith("error: no workspace with slug 'nope'")

@@ -1,0 +1,48 @@
+"""Per-day prompt-key arrays: parts, counts, repeats across days and the prefixes they stand for."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clustering.keys import PARTS, KeyPart, day_parts, hash_prefixes, part_of, repeated_keys
+from workers.clustering_jobs import fetch_batches
+from workers.settings import ClusteringSettings
+
+
+def key_of(prompt_hash: str) -> int:
+    """What store.frames computes in SQL: the first 16 hex digits as a signed 64-bit integer."""
+    return int.from_bytes(bytes.fromhex(prompt_hash[:16]), "big", signed=True)
+
+
+HASHES = ["f" * 64, "0123456789abcdef" + "0" * 48, "8" + "1" * 63, "a" * 64]
+
+
+def test_a_key_gives_back_its_hash_prefix_and_part() -> None:
+    keys = np.array([key_of(h) for h in HASHES], dtype=np.int64)
+    assert hash_prefixes(keys) == [h[:16] for h in HASHES]
+    assert part_of(keys).tolist() == [int(h[0], 16) for h in HASHES]
+
+
+def test_a_day_is_cut_into_parts_by_first_hex_digit_with_counts_and_unhashed_rows() -> None:
+    keys = np.array([key_of(HASHES[0])] * 3 + [key_of(HASHES[1]), 0, 0, key_of(HASHES[3])], dtype=np.int64)
+    parts, unhashed = day_parts(keys)
+    assert unhashed == 2 and len(parts) == PARTS
+    assert parts[15].keys.tolist() == [key_of(HASHES[0])] and parts[15].counts.tolist() == [3]
+    assert parts[0].counts.tolist() == [1] and parts[10].counts.tolist() == [1]
+    restored = KeyPart.from_bytes(15, parts[15].keys_bytes(), parts[15].counts_bytes())
+    assert restored.keys.tolist() == parts[15].keys.tolist() and restored.counts.tolist() == [3]
+
+
+def test_repeats_are_counted_across_days() -> None:
+    day_one, _ = day_parts(np.array([key_of(HASHES[3]), key_of("a" + "b" * 63)], dtype=np.int64))
+    day_two, _ = day_parts(np.array([key_of(HASHES[3])], dtype=np.int64))
+    keys, rows = repeated_keys([day_one[10], day_two[10]])
+    assert keys.tolist() == [key_of(HASHES[3])] and rows == 2
+    assert repeated_keys([])[1] == 0
+
+
+def test_fetch_batches_by_index_or_by_scan() -> None:
+    parts = [(np.array([key_of(h)], dtype=np.int64), 5) for h in HASHES]
+    settings = ClusteringSettings(fetch_batch=3, scan_rows=10)
+    assert [len(b) for b in fetch_batches(parts, settings, scan=False)] == [3, 1]
+    assert [len(b) for b in fetch_batches(parts, settings, scan=True)] == [2, 2]
