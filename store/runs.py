@@ -169,6 +169,15 @@ def latest_finished_run(conn: Conn, workspace_id: int, job: str, since: datetime
     return None if row is None else (str(row[0]), row[1])
 
 
+def latest_succeeded_as_of(conn: Conn, workspace_id: int, job: str) -> datetime | None:
+    """The latest moment a run of `job` succeeded for, if any."""
+    row = conn.execute(
+        "select max(as_of) from analysis.runs where workspace_id = %s and job = %s and status = 'succeeded'",
+        (workspace_id, job),
+    ).fetchone()
+    return None if row is None else row[0]
+
+
 def prune_runs(conn: Conn, workspace_id: int, older_than: datetime) -> int:
     """Delete a workspace's finished runs older than the cut-off, keeping the latest of each job
     and any run that results still point at."""

@@ -24,7 +24,7 @@ from typing import Any
 from core.db import Conn
 from core.errors import UserError
 from store.claims import RunSpec, record_skipped
-from store.runs import claimed_run
+from store.runs import claimed_run, latest_succeeded_as_of
 from store.workspaces import workspace_by_id
 from workers.failures import is_transient
 from workers.logs import bind_context
@@ -113,7 +113,12 @@ def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
     try:
         with claimed_run(conn, spec) as run, bind_context(run=run.id, stage=stage.name):
             run_id = run.id
-            stage.run(ctx, run)
+            newer = latest_succeeded_as_of(conn, spec.workspace_id, stage.name) if stage.keep_newer else None
+            if newer is not None and newer > ctx.as_of and not ctx.replay:
+                with run.results():
+                    run.stats["already_current_to"] = newer.isoformat()  # results of a later moment stay
+            else:
+                stage.run(ctx, run)
             log.info("stage %s done: %s", stage.name, run.stats)
             return StageOutcome(stage.name, "succeeded", run.id, None, dict(run.stats)), None
     except Exception as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -60,7 +61,7 @@ def test_a_failing_stage_fails_alone_and_its_dependants_are_skipped(db_conn: Con
     assert table_rows(db_conn, "analysis.prompt_clusters", "prompt_hash") == []
 
 
-def test_the_refresh_job_raises_the_failing_stage_error_after_recording_every_stage(db_conn: Conn) -> None:
+def test_the_outcome_says_failed_and_carries_the_stage_error(db_conn: Conn) -> None:
     ws = seeded_workspace(db_conn)
     stages = tuple(replace(s, run=broken_clustering) if s.name == "clustering" else s for s in STAGES)
     outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
@@ -79,3 +80,34 @@ def test_an_unknown_stage_is_refused_with_the_stage_names(db_conn: Conn) -> None
     ws = seeded_workspace(db_conn)
     with pytest.raises(UserError, match="no stage named 'rolup'; the stages are rollup, clustering"):
         run_pipeline(db_conn, ws, AS_OF, only="rolup")
+
+
+def test_a_refresh_that_waited_in_the_queue_leaves_the_later_catalog_alone(db_conn: Conn) -> None:
+    """A nightly refresh delivered after an on-demand one must not rewind the catalog to its older moment."""
+    ws = seeded_workspace(db_conn)
+    jobs.refresh_workspace(db_conn, ws, AS_OF + timedelta(hours=7))
+    later = db_conn.execute("select fingerprint, status, last_seen_at from analysis.recommendations"
+                            " order by 1").fetchall()
+    outcome = jobs.refresh_workspace(db_conn, ws, AS_OF)
+    for stage in ("checks", "savings"):
+        assert outcome.stage(stage).stats == {"already_current_to": (AS_OF + timedelta(hours=7)).isoformat()}
+    assert db_conn.execute("select fingerprint, status, last_seen_at from analysis.recommendations"
+                           " order by 1").fetchall() == later
+
+
+def test_a_replay_recomputes_the_catalog_for_the_older_moment(db_conn: Conn) -> None:
+    ws = seeded_workspace(db_conn)
+    jobs.refresh_workspace(db_conn, ws, AS_OF + timedelta(hours=7))
+    outcome = jobs.refresh_workspace(db_conn, ws, AS_OF, replay=True)
+    assert "already_current_to" not in outcome.stage("checks").stats
+
+
+def test_the_refresh_job_raises_the_first_failure_after_every_stage_ran(db_conn: Conn,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = seeded_workspace(db_conn)
+    stages = tuple(replace(s, run=broken_clustering) if s.name == "clustering" else s for s in STAGES)
+    monkeypatch.setattr(jobs, "run_pipeline", functools.partial(run_pipeline, stages=stages))
+    with pytest.raises(RuntimeError, match="the clustering exploded half-way"):
+        jobs.refresh_workspace(db_conn, ws, AS_OF)
+    assert db_conn.execute("select job, status from analysis.runs order by id").fetchall() == [
+        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "failed"), ("savings", "failed")]

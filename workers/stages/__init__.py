@@ -36,3 +36,7 @@ class Stage:
     needs: tuple[str, ...]  # stages that must have succeeded in the same refresh
     run: Callable[[StageContext, Run], None]  # must close the run with run.results()
     window: Callable[[datetime], tuple[datetime, datetime]] = trailing_window
+    # True for a stage that keeps no state of its own to tell a stale moment by (the rollup and the
+    # clustering do): the pipeline then leaves its results alone when a run for a later as_of already
+    # succeeded, unless it is a replay, so a refresh that waited in the queue never rewinds them
+    keep_newer: bool = False

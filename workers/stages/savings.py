@@ -29,4 +29,4 @@ def run_savings(ctx: StageContext, run: Run) -> None:
                           "saved_nanos": sum(cf - actual for _fp, _m, cf, actual in rows)})
 
 
-STAGE = Stage(name="savings", needs=("checks",), run=run_savings)
+STAGE = Stage(name="savings", needs=("checks",), run=run_savings, keep_newer=True)
