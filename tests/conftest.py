@@ -73,11 +73,30 @@ def db_conn(database_url: str) -> Iterator[Conn]:
         yield conn
 
 
+def empty_broker(servers: RunServers) -> None:
+    """No task of an earlier test may reach this test's worker (a chaos test's redelivered refresh would
+    run against the next test's workspace, whose ids restart at 1). The run's own Redis is emptied; on a
+    shared one, only the run's own queues."""
+    import redis
+
+    broker = redis.Redis.from_url(servers.redis_url)
+    try:
+        if servers.local.redis is not None:
+            broker.flushdb()
+        else:
+            keys = list(broker.scan_iter(match=f"{servers.queue_prefix}*"))
+            if keys:
+                broker.delete(*keys)
+    finally:
+        broker.close()
+
+
 @pytest.fixture
 def fleet_env(servers: RunServers) -> dict[str, str]:
-    """The environment a worker or a command of this run needs."""
+    """The environment a worker or a command of this run needs, on a broker with no task left over."""
     from cryptography.fernet import Fernet
 
+    empty_broker(servers)
     # nothing of the developer's own fleet: no HALTON_* settings, no Sentry project to report to
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("HALTON_", "SENTRY_"))}
