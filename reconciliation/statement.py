@@ -118,6 +118,7 @@ def _amounts(text: str) -> list[Amount]:
     found = []
     for number, line in enumerate(text.splitlines()):
         for match in _MONEY.finditer(line):
+            _refuse_run_on(match.group(0), line[match.end():])
             digits = match.group("num1") or match.group("num2")
             nanos = _to_nanos(digits.rstrip(".,"), match.group(0))
             before = line[:match.start()].rstrip()
@@ -128,6 +129,22 @@ def _amounts(text: str) -> list[Amount]:
             found.append(Amount(nanos, bool(match.group("sign_in")) or signed or bracketed,
                                 f"({shown})" if bracketed else shown, number))
     return found
+
+
+_RUN_ON = re.compile(r"[A-Za-z0-9_]+")  # '$1e9', '$12abc': the amount does not end where the number does
+_SPACE_GROUPED = re.compile(r"[ \u00a0\u202f]\d{3}(?![\d,])")  # '$ 1 114.16': thousands grouped with spaces
+
+
+def _refuse_run_on(shown: str, rest: str) -> None:
+    """An amount must end at its last digit: a letter or a space-grouped digit group after it means the
+    number was not read whole, and a partial number is the worst kind of wrong bill."""
+    run_on = _RUN_ON.match(rest)
+    if run_on:
+        raise StatementError(f"'{shown.strip()}{run_on.group(0)}' is not written like an amount in dollars "
+                             "(expected 1,234.56)")
+    if _SPACE_GROUPED.match(rest):
+        raise StatementError(f"'{shown.strip()} {rest.split()[0]}' groups digits with spaces; write the amount "
+                             "like 1,234.56")
 
 
 def _to_nanos(digits: str, shown: str) -> int:

@@ -25,6 +25,8 @@ D = NANOS_PER_DOLLAR
     ("Subtotal: $340.00\nTax: $2.04\nTotal: $342.04", 342_040_000_000),
     ("Usage  $300.00\nCredits -$10.00\nSubtotal $290.00\nSales tax (8%) $23.20\nAmount due $313.20", 313_200_000_000),
     ("Total due: $12.50\nTotal: $12.50", 12_500_000_000),  # two total lines that agree
+    ("Total $342.04 (12 requests)", 342_040_000_000),
+    ("Usage $120.00 12 items\nTotal $120.00", 120 * D),
 ])
 def test_what_people_paste_is_read_to_the_nano(text: str, nanos: int) -> None:
     assert parse_statement(text).nanos == nanos
@@ -48,6 +50,12 @@ def test_what_people_paste_is_read_to_the_nano(text: str, nanos: int) -> None:
     ("$300.00 usage and $42.04 tax", "no Total line"),
     ("about three hundred dollars", "no amount in dollars"),
     ("$0.0000000001", "more decimals"),
+    # a number that does not end where the amount does is never read in part
+    ("$1e9", "1e9' is not written like an amount"),
+    ("$12abc", "12abc' is not written like an amount"),
+    ("Total: 342.04USDX", "no amount in dollars"),
+    ("$ 1 114.16", "groups digits with spaces"),
+    ("Total $1 114.16", "groups digits with spaces"),
 ])
 def test_what_cannot_be_used_is_refused_saying_why(text: str, says: str) -> None:
     with pytest.raises(StatementError, match=says.replace("(", r"\(").replace(")", r"\)")):
