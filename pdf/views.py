@@ -171,7 +171,8 @@ def executive_view(data: ExecutiveData) -> dict[str, object]:
 
 
 def _ratio(text: str | None) -> str:
+    """analysis.reconciliation.variance_ratio is |logged − billed| / billed: a size, shown unsigned."""
     if text is None:
         return "—"
-    value = (Decimal(text) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return f"{'+' if value > 0 else ''}{value} %"
+    value = (Decimal(text) * 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"{value} %"

@@ -90,11 +90,13 @@ def _billing(statements: list[Entry]) -> list[tuple[str, str]]:
     for provider, entry in latest.items():
         d = entry["detail"]
         billed, logged = int(d["billed_nanos"]), int(d["logged_nanos"])
-        ratio = round(Decimal(100 * (billed - logged)) / logged, 1) if logged else Decimal(0)
+        # as the reconciliation shows it: variance = logged − billed, its size against the bill
+        ratio = round(Decimal(100 * abs(logged - billed)) / billed, 2) if billed else Decimal(0)
         month = f"Bill {entry['where']['period'][:7]}"
         lines.append(("" if month == heading else month,
-                      f"{provider} billed {money(billed)}, logged {money(logged)}: {ratio:+}%, {d['band']}."
-                      if ratio else f"{provider} billed what it logged, {money(billed)}."))
+                      f"{provider} pasted {money(billed)} billed against {money(logged)} logged: variance "
+                      f"{money(logged - billed)}, {ratio}%, {d['band']}."
+                      if logged != billed else f"{provider} pasted what it logged, {money(billed)}."))
         heading = month
     return lines
 

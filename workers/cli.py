@@ -224,7 +224,8 @@ def main() -> None:
         sys.exit(error.exit_code)
     except UsageError as error:
         where = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
-        _report(f"{_first_line(error.format_message()).removesuffix('.')}{where}", error.exit_code)
+        message = _first_line(error.format_message()).removesuffix('.').replace("Value error, ", "")
+        _report(f"{message}{where}", error.exit_code)
     except typer.TyperException as error:  # click's other errors (a file that cannot be opened...)
         _report(_first_line(error.format_message()), error.exit_code)
     except typer.Abort:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -15,6 +16,14 @@ from store.recommendations import Recommendation
 checks_app = typer.Typer(add_completion=False)
 
 WIDTH = 80
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DISMISSED = "dismissed"
+    SUPPRESSED = "suppressed"
+    RESOLVED = "resolved"
 
 
 def recommendations_table(rows: list[Recommendation], title: str, workspace_slug: str = "") -> Table:
@@ -36,7 +45,7 @@ def recommendations_table(rows: list[Recommendation], title: str, workspace_slug
 @checks_app.command("recommendations")
 def recommendations(
     workspace: Annotated[str, typer.Option(help="slug of the workspace")],
-    status: Annotated[str, typer.Option(help="open, accepted, dismissed, suppressed or resolved")] = "open",
+    status: Annotated[Status, typer.Option(help="which recommendations to show")] = Status.OPEN,
 ) -> None:
     """Print the workspace's recommendations (open ones by default), largest saving first."""
     from store import recommendations as store
@@ -46,10 +55,10 @@ def recommendations(
 
     with connect(database_url_only()) as conn:
         ws = workspace_by_slug(conn, workspace)
-        rows = store.recommendations(conn, ws.id, (status,))
+        rows = store.recommendations(conn, ws.id, (status.value,))
         total = store.realised_total(conn, ws.id)
     console = Console(width=WIDTH)
     quoted = sum(r.monthly_saving_nanos for r in rows)
-    console.print(recommendations_table(rows, f"{len(rows)} {status} recommendation(s) for {ws.slug}: "
+    console.print(recommendations_table(rows, f"{len(rows)} {status.value} recommendation(s) for {ws.slug}: "
                                               f"{money(quoted)}/month", ws.slug))
     console.print(f"realised by accepted recommendations so far: {money(total)}")

@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.console import Console
+from rich.table import Table
 
 from core.db import Conn
 from core.errors import UserError
+from core.money import money
 from store.reconciliation import findings_by_cause, reconciliation_rows
 from store.workspaces import Workspace
 from synthetic.billing_export import gemini_billing_export
@@ -34,6 +36,14 @@ def print_reconciliation(conn: Conn, workspace: Workspace, console: Console) -> 
         if band == "red" and variance is not None:
             console.print(findings_table(provider, period, variance,
                                          findings_by_cause(conn, workspace.id, provider, period)), width=80)
-    console.print("Planted in the Gemini export (the findings above must match):")
+    console.print("* marks a pasted bill. The Gemini export was entered after the seed's Gemini pastes, and the "
+                  "latest bill of a month is the one that counts.", width=80)
+    planted = Table(title="Planted in the Gemini export (the findings above must match)", title_justify="left",
+                    box=None, width=80)
+    planted.add_column("cause", no_wrap=True)
+    planted.add_column("amount", justify="right", no_wrap=True)
+    planted.add_column("what", ratio=1)  # wraps within the 80 columns
     for entry in export.planted:
-        console.print(f"  {entry['pattern']:<15} {entry['what']}", width=80, overflow="ellipsis", no_wrap=True)
+        planted.add_row(entry["pattern"].replace("_", " "), money(int(entry["expected_nanos"])),
+                        entry["what"])
+    console.print(planted)

@@ -111,3 +111,11 @@ def test_no_plants_is_a_plain_flag() -> None:
     help_text = run_cli("seed", "--help").stdout
     assert "--no-plants" in help_text and "--no-no-plants" not in help_text
     assert run_cli("seed", "--workspace", "x", "--no-no-plants").returncode == 2
+
+
+def test_an_unknown_recommendation_status_is_a_usage_error_naming_the_choices() -> None:
+    done = run_cli("recommendations", "--workspace", "acme", "--status", "bogus")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: Invalid value for '--status': 'bogus' is not one of 'open', 'accepted', 'dismissed', 'suppressed', "
+        "'resolved' (see 'halton-workers recommendations --help')"]
