@@ -86,7 +86,7 @@ def test_the_executive_summary_is_signed_and_holds_the_tables_figures(db_conn: C
                              group by p.slug order by 2 desc""", (scene.workspace_id, PERIOD_START, PERIOD_END))
     for slug, nanos in top:
         assert slug in text and money(int(nanos)) in text
-    assert "amber" in text and "$3.00" in text and "+3.0 %" in text  # reconciliation variance and band
+    assert "amber" in text and "$3.00" in text and "3.00 %" in text  # reconciliation variance, its size, band
     assert "$20.00" in text  # realised savings
     assert f"{REQUESTED_AT:%Y-%m-%d %H:%M} UTC" in text
 

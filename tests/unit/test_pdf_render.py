@@ -74,7 +74,7 @@ def test_executive_summary_sections_and_unsigned_footer() -> None:
                     "Realised savings", "not signed", "NOT SIGNED"):
         assert heading in text
     assert money(data.this_month.cost_nanos) in text and money(data.year_to_date.cost_nanos) in text
-    assert "amber" in text and "+1.5 %" in text and "48.6 %" in text
+    assert "amber" in text and "1.50 %" in text and "+1.5" not in text and "48.6 %" in text
 
 
 def test_hostile_names_are_escaped_and_fetch_nothing() -> None:
