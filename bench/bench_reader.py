@@ -15,11 +15,11 @@ Usage: python -m bench.bench_reader [--requests N]   (DATABASE_URL optional)
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -71,15 +71,24 @@ def peak_rss_of_child(url: str, mode: str) -> int:
     return int(done.stdout.strip())
 
 
+def peak_rss_bytes() -> int:
+    """VmHWM, the peak resident set of this process image. Not getrusage's ru_maxrss: Linux carries that
+    across exec from the parent, so a child of a large parent would start at the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
 def memory_child(url: str, mode: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("select 1")
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = peak_rss_bytes()
         if mode == "whole":
             read_requests(conn, 1, START, END, COLUMNS)
         else:
             streamed(conn)
-        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)  # Linux: KiB
+        print(peak_rss_bytes() - before)
 
 
 def streamed(conn: psycopg.Connection[tuple[object, ...]]) -> int:
