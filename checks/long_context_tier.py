@@ -26,6 +26,7 @@ from checks.base import (
     project_or_none,
     prompt_tokens,
     samples,
+    successful,
 )
 from pricing import RateTable
 
@@ -60,7 +61,7 @@ def base_cost(rows: pd.DataFrame, rates: RateTable) -> tuple[npt.NDArray[np.int6
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = inputs.successful
+    frame = successful(inputs.usage.odd)  # every prompt above a threshold is one of the window's odd requests
     model = frame["model"].astype("category")
     infos = [inputs.rates.model_info(str(m), at=inputs.as_of) for m in model.cat.categories]
     # one look-up per model, then per row by the categorical's codes (a Python call per row is slow)

@@ -1,18 +1,22 @@
 """Stage 3: the optimisation catalog (issue 8).
 
-Reads the window [as_of - 30 days, as_of) through store/ (per-request columns via COPY, the daily
-rollups, the clustering stage's clusters and loop incidents), runs every check of the registry (pure),
-and writes the recommendations, their statuses and the check history with the run, in one transaction.
+Reads the window [as_of - 30 days, as_of) through store/, aggregate first: one grouped scan of the
+window (store/catalog_scan.py) and, request by request, only the requests sums cannot serve (prompts
+above a long-context line, the clustering stage's hashes); plus the daily rollups and the clusters and
+loop incidents. Runs every check of the registry (pure; sample ids come from store/ per finding), and
+writes the recommendations, their statuses and the check history with the run, in one transaction.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from checks import REQUEST_COLUMNS, CheckInputs, run_catalog
+from checks import CheckInputs, run_catalog
+from checks.base import SampleScope
+from checks.response_cache import hashes_to_read
 from pricing import load_rates
 from store import recommendations as store
-from store.frames import read_requests
+from store.catalog_scan import read_hashed_requests, read_usage, sample_ids
 from store.runs import Run
 from store.workspaces import workspace_by_id
 from workers.stages import Stage, StageContext, trailing_window
@@ -24,14 +28,20 @@ def catalog_inputs(ctx: StageContext) -> CheckInputs:
     start, end = trailing_window(ctx.as_of)
     conn, ws = ctx.conn, ctx.workspace_id
     end_day = ctx.as_of.date()
+    rates, timezone = load_rates(), workspace_by_id(conn, ws).timezone
+    clusters, loops = store.read_clusters(conn, ws, end), store.read_loops(conn, ws, start, end)
+
+    def sampler(scope: SampleScope) -> tuple[int, ...]:
+        return sample_ids(conn, ws, start, end, scope, synced_by=ctx.as_of)
+
     return CheckInputs(
         workspace_id=ws, window_start=start, as_of=end,
-        requests=read_requests(conn, ws, start, end, REQUEST_COLUMNS, synced_by=ctx.as_of),
+        requests=read_hashed_requests(conn, ws, start, end, hashes_to_read(clusters, loops), synced_by=ctx.as_of),
         daily=store.read_daily(conn, ws, end_day - timedelta(days=SPIKE_DAYS), end_day),
-        clusters=store.read_clusters(conn, ws, end),
-        loops=store.read_loops(conn, ws, start, end),
-        rates=load_rates(), timezone=workspace_by_id(conn, ws).timezone,
+        clusters=clusters, loops=loops, rates=rates, timezone=timezone,
         project_names=store.project_names(conn, ws), device_names=store.device_names(conn, ws),
+        usage_scan=read_usage(conn, ws, start, end, synced_by=ctx.as_of, timezone=timezone, rates=rates),
+        sampler=sampler,
     )
 
 
@@ -40,14 +50,14 @@ def run_checks(ctx: StageContext, run: Run) -> None:
     findings = run_catalog(inputs)
     with run.results() as tx:
         statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings)
-        run.stats.update({"requests": len(inputs.requests), "findings": len(findings),
+        run.stats.update({"requests": inputs.usage.requests, "findings": len(findings),
                           "monthly_saving_nanos": sum(f.monthly_saving_nanos for f in findings),
                           "statuses": statuses, "unpriced_models": unpriced_models(inputs)})
 
 
 def unpriced_models(inputs: CheckInputs) -> list[str]:
     """Models of the window the price table does not know: no check quotes anything on them."""
-    models = inputs.requests["model"].astype(str).unique()
+    models = inputs.usage.groups["model"].astype(str).unique()
     return sorted(str(m) for m in models if inputs.rates.canonical(str(m)) is None)
 
 

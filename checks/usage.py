@@ -1,0 +1,254 @@
+"""The catalog's aggregate view of a window: one grouped scan's sums, plus the few requests sums cannot serve.
+
+Most checks need sums, counts and a few rank statistics per (project, model), not requests. So the
+catalog reads the window once as `Usage`:
+
+- `groups`: one row per (project, provider, model, service tier, status, rate segment) with token and
+  cost sums, counts and bounds (store/ fills it with one grouped SQL scan; `from_requests` builds the
+  same from a per-request frame, for the pure tests);
+- `odd`: every request whose prompt is above `line` (the lowest long-context threshold of the price
+  table) or that succeeded without output. Those are priced one by one: a sum of requests can be priced
+  as one row only when every request of it lies on the same side of every long-context threshold.
+- `devices`: which devices sent successful traffic per (project, model, tier), for the rationale.
+
+Pricing sums is exact because a request's cost is linear in its tokens once model, tier, rate version
+and long-context side are fixed (the group keys, `segment` and the `odd` split); only the rounding to
+whole nanos differs: a sum is rounded once where the requests were rounded one by one (half up), at most
+half a nano per request apart (none at all for rates in whole nanos per token).
+
+Rank statistics come from counts at fixed edges (`PROMPT_EDGES`, …): a percentile (numpy's "higher")
+is at most an edge E exactly when at least rank + 1 values are <= E, so every rule that compares a
+percentile with an edge decides exactly; the figure quoted is that bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pricing import RateTable
+
+NO_PROJECT = -1
+GROUP_KEYS: tuple[str, ...] = ("project_id", "provider", "model", "service_tier", "status_code", "segment")
+PROMPT_EDGES = (2_000, 8_000, 16_000)
+OUTPUT_EDGES = (256, 512, 1_024)
+VISIBLE_EDGES = (400,)
+#: columns of `Usage.groups` besides the keys
+SUM_COLUMNS: tuple[str, ...] = (
+    "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+    "cost_nanos", "capped_output_tokens", "reasoning_requests", "writing_requests", "night_requests",
+    *(f"prompt_le_{e}" for e in PROMPT_EDGES), *(f"output_le_{e}" for e in OUTPUT_EDGES),
+    *(f"visible_le_{e}" for e in VISIBLE_EDGES),
+)
+BOUND_COLUMNS: tuple[str, ...] = ("max_prompt", "first_at", "last_at", "local_days")
+TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+NIGHT_HOURS = 6  # local 00:00-06:00
+DEVICE_COLUMNS = ["project_id", "model", "service_tier", "device_id"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    groups: pd.DataFrame  # GROUP_KEYS + SUM_COLUMNS + BOUND_COLUMNS
+    odd: pd.DataFrame  # per-request rows (checks.base.REQUEST_COLUMNS) above `line` or successful without output
+    devices: pd.DataFrame  # DEVICE_COLUMNS
+    line: int
+    first_local_day: date  # bit i of local_days: the window's local day first_local_day + i
+
+    @property
+    def requests(self) -> int:
+        return int(self.groups["requests"].sum()) if len(self.groups) else 0
+
+
+# -- what the scan needs to know of the price table -----------------------------------------------
+
+
+def long_line(rates: RateTable) -> int:
+    """The lowest long-context threshold of any model, tier and version the cost function knows: a request
+    at or below it is billed at base rates whatever it is priced on."""
+    return int(np.min(rates.compiled.threshold_by_key))
+
+
+def segment_starts(rates: RateTable, start: datetime, end: datetime) -> list[datetime]:
+    """Midnights (UTC) inside (start, end) where another rate version comes into force."""
+    out: list[datetime] = []
+    day = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    previous = rates.version_at(start)
+    while day < end:
+        version = rates.version_at(day)
+        if version != previous:
+            out.append(day)
+            previous = version
+        day += timedelta(days=1)
+    return out
+
+
+def segment_of(started_at: pd.Series, starts: Sequence[datetime]) -> npt.NDArray[np.int64]:
+    seg: npt.NDArray[np.int64] = np.zeros(len(started_at), dtype=np.int64)
+    for boundary in starts:
+        seg += np.asarray(started_at >= pd.Timestamp(boundary), dtype=np.int64)
+    return seg
+
+
+def is_odd(frame: pd.DataFrame, line: int) -> npt.NDArray[np.bool_]:
+    prompt = prompt_of(frame)
+    return np.asarray((prompt > line) | ((frame["status_code"] == 200) & (frame["output_tokens"] == 0)))
+
+
+def prompt_of(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    return np.asarray(frame["input_tokens"] + frame["cache_read_tokens"] + frame["cache_write_tokens"], np.int64)
+
+
+def capped_output(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Output with reasoning capped at the visible answer: visible + min(reasoning, visible)."""
+    out = np.asarray(frame["output_tokens"], np.int64)
+    reasoning = np.asarray(frame["reasoning_tokens"], np.int64)
+    visible = out - reasoning
+    capped: npt.NDArray[np.int64] = visible + np.minimum(reasoning, visible)
+    return capped
+
+
+# -- the adapter: a per-request frame to Usage (the pure tests; store/ does the same in SQL) -------
+
+
+def from_requests(frame: pd.DataFrame, *, rates: RateTable, window_start: datetime, window_end: datetime,
+                  timezone: str = "UTC") -> Usage:
+    line = long_line(rates)
+    starts = segment_starts(rates, window_start, window_end)
+    first_local_day = pd.Timestamp(window_start).tz_convert(timezone).date()
+    if not len(frame):
+        groups = pd.DataFrame(columns=[*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS])
+        return Usage(groups, frame.iloc[:0], pd.DataFrame(columns=DEVICE_COLUMNS), line, first_local_day)
+    local = frame["started_at"].dt.tz_convert(timezone)
+    prompt, out = prompt_of(frame), np.asarray(frame["output_tokens"], np.int64)
+    visible = out - np.asarray(frame["reasoning_tokens"], np.int64)
+    day_index = np.asarray([(d - first_local_day).days for d in local.dt.date], dtype=np.int64)
+    data = frame.assign(
+        model=frame["model"].astype(str), provider=frame["provider"].astype(str),
+        service_tier=frame["service_tier"].astype(str), segment=segment_of(frame["started_at"], starts),
+        requests=1, capped_output_tokens=capped_output(frame),
+        reasoning_requests=(frame["reasoning_tokens"] > 0).astype(np.int64),
+        writing_requests=(frame["cache_write_tokens"] > 0).astype(np.int64),
+        night_requests=np.asarray(local.dt.hour < NIGHT_HOURS, np.int64),
+        **{f"prompt_le_{e}": (prompt <= e).astype(np.int64) for e in PROMPT_EDGES},
+        **{f"output_le_{e}": (out <= e).astype(np.int64) for e in OUTPUT_EDGES},
+        **{f"visible_le_{e}": (visible <= e).astype(np.int64) for e in VISIBLE_EDGES},
+        max_prompt=prompt, first_at=frame["started_at"], last_at=frame["started_at"],
+        local_days=np.left_shift(np.int64(1), day_index),
+    )
+    grouped = data.groupby(list(GROUP_KEYS), observed=True, sort=True)
+    groups = grouped[list(SUM_COLUMNS)].sum()
+    groups["max_prompt"] = grouped["max_prompt"].max()
+    groups["first_at"] = grouped["first_at"].min()
+    groups["last_at"] = grouped["last_at"].max()
+    groups["local_days"] = grouped["local_days"].agg(lambda s: int(np.bitwise_or.reduce(s.to_numpy())))
+    ok = data[data["status_code"] == 200]
+    devices = ok[DEVICE_COLUMNS].drop_duplicates().reset_index(drop=True)
+    return Usage(groups.reset_index(), frame[is_odd(frame, line)], devices, line, first_local_day)
+
+
+# -- reading Usage -----------------------------------------------------------------------------------
+
+Where = Callable[[pd.DataFrame], Any]  # a mask over key columns, valid on both groups and odd rows
+
+
+def successful_of(project_id: Any, model: Any, service_tier: str | None = None) -> Where:
+    """The successful requests of one project (NO_PROJECT: unattributed) on one model (as reported)."""
+    def where(frame: pd.DataFrame) -> Any:
+        mask = (frame["status_code"] == 200) & (frame["project_id"] == project_id) \
+            & (frame["model"].astype(str) == str(model))
+        return mask if service_tier is None else mask & (frame["service_tier"].astype(str) == service_tier)
+    return where
+
+
+def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only: bool = False) -> pd.DataFrame:
+    """Rows to price for the requests `where` selects: each group's sums less its odd requests (one row
+    per group, below every long-context threshold), then the odd requests one by one.
+
+    Columns: GROUP_KEYS, TOKENS, reasoning_tokens, capped_output_tokens, cost_nanos, started_at,
+    threshold_prompt (what price_requests compares with the thresholds) and requests (how many requests
+    the row stands for). `with_output_only` leaves out the successful requests without output. A sum too
+    large for the cost function's int64 bound is cut into equal parts (rounded once per part)."""
+    groups = usage.groups[np.asarray(where(usage.groups), dtype=bool)] if len(usage.groups) else usage.groups
+    odd = usage.odd[np.asarray(where(usage.odd), dtype=bool)] if len(usage.odd) else usage.odd
+    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens", "cost_nanos"]
+    keys = list(GROUP_KEYS)
+    odd_rows = pd.DataFrame({
+        "project_id": np.asarray(odd["project_id"], np.int64), "provider": odd["provider"].astype(str).to_numpy(),
+        "model": odd["model"].astype(str).to_numpy(), "service_tier": odd["service_tier"].astype(str).to_numpy(),
+        "status_code": np.asarray(odd["status_code"], np.int64),
+        "segment": np.asarray(odd["segment"], np.int64) if "segment" in odd else np.zeros(len(odd), np.int64),
+        "requests": np.ones(len(odd), np.int64),
+        **{c: np.asarray(odd[c], np.int64) for c in (*TOKENS, "reasoning_tokens", "cost_nanos")},
+        "capped_output_tokens": capped_output(odd) if len(odd) else np.zeros(0, np.int64),
+        "started_at": odd["started_at"].to_numpy(dtype="datetime64[us]"),
+        "threshold_prompt": prompt_of(odd) if len(odd) else np.zeros(0, np.int64),
+        "id": np.asarray(odd["id"], np.int64),
+    })
+    rest = groups[[*keys, *sums, "first_at"]].copy()
+    rest["project_id"] = rest["project_id"].astype(np.int64)
+    rest["status_code"] = rest["status_code"].astype(np.int64)
+    rest["segment"] = rest["segment"].astype(np.int64)
+    rest[sums] = rest[sums].astype(np.int64)
+    if len(odd_rows):
+        less = odd_rows.groupby(keys, observed=True, sort=False)[sums].sum()
+        rest = rest.set_index(keys)
+        rest[sums] = rest[sums].sub(less.reindex(rest.index, fill_value=0), fill_value=0)
+        rest = rest.reset_index()
+    rest = rest[rest["requests"] > 0]
+    rest = rest.assign(started_at=pd.to_datetime(rest["first_at"], utc=True).to_numpy(dtype="datetime64[us]"),
+                       threshold_prompt=0, id=0).drop(columns=["first_at"])
+    if with_output_only:
+        odd_rows = odd_rows[~((odd_rows["status_code"] == 200) & (odd_rows["output_tokens"] == 0))]
+    out = pd.concat([rest, odd_rows], ignore_index=True) if len(odd_rows) else rest.reset_index(drop=True)
+    out = _split_large(out, rates.max_tokens_per_kind // 4)  # a counterfactual may add 3 kinds into one
+    for name in ("model", "service_tier"):
+        out[name] = out[name].astype(str).astype("category")
+    return out
+
+
+def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
+    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens", "cost_nanos"]
+    largest = rows[list(TOKENS)].max(axis=1).to_numpy(np.int64) if len(rows) else np.zeros(0, np.int64)
+    parts = np.maximum(1, -(-largest // bound))
+    if not len(rows) or int(parts.max()) == 1:
+        return rows
+    out = rows.loc[rows.index.repeat(parts)].reset_index(drop=True)
+    part = np.concatenate([np.arange(p) for p in parts])  # which part of its row each output row is
+    count = np.repeat(parts, parts)
+    for name in sums:
+        total = out[name].to_numpy(np.int64)
+        out[name] = total // count + (part < total % count)
+    return out
+
+
+def by_project_model(per: pd.DataFrame) -> Iterator[tuple[int, str, pd.Series]]:
+    """The rows of a frame indexed by (project_id, model), the keys typed (pandas-stubs types them Hashable)."""
+    for key, row in per.iterrows():
+        project_id, model = cast(tuple[Any, Any], key)
+        yield int(project_id), str(model), row
+
+
+def percentile_bound(counts: Sequence[int], edges: Sequence[int], n: int, q: float) -> int | None:
+    """The smallest edge the q-th percentile (numpy's "higher") of n values is at most, from the counts of
+    values <= each edge; None when it is above the last edge."""
+    if n <= 0:
+        return 0
+    rank = math.ceil((n - 1) * (q / 100))
+    for edge, count in zip(edges, counts, strict=True):
+        if count >= rank + 1:
+            return edge
+    return None
+
+
+def local_day_count(masks: Sequence[int]) -> int:
+    combined = 0
+    for mask in masks:
+        combined |= int(mask)
+    return combined.bit_count()
