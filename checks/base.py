@@ -113,8 +113,7 @@ class CheckInputs:
     def usage(self) -> Usage:
         if self.usage_scan is not None:
             return self.usage_scan
-        return usage_mod.from_requests(self.requests, rates=self.rates, window_start=self.window_start,
-                                       window_end=self.as_of, timezone=self.timezone)
+        return usage_mod.from_requests(self.requests, rates=self.rates, timezone=self.timezone)
 
     @cached_property
     def successful(self) -> pd.DataFrame:

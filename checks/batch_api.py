@@ -23,7 +23,7 @@ from checks.base import (
     project_or_none,
     unpriced_evidence,
 )
-from checks.usage import by_project_model, local_day_count, priceable, successful_of
+from checks.usage import by_project_model, priceable, successful_of
 
 ID = "batch-api"
 MIN_REQUESTS = 100
@@ -38,15 +38,16 @@ def run(inputs: CheckInputs) -> list[Finding]:
         return findings
     groups = groups[(groups["status_code"] == 200) & (groups["service_tier"].astype(str) == "standard")
                     & (groups["project_id"] >= 0)]
+    groups = groups.assign(night_requests=groups["requests"].where(groups["night"].astype(bool), 0))
     per = groups.groupby(["project_id", "model"], observed=True, sort=True).agg(
-        requests=("requests", "sum"), night=("night_requests", "sum"), days=("local_days", list))
+        requests=("requests", "sum"), night=("night_requests", "sum"), days=("local_day", "nunique"))
     for project_id, model, row in by_project_model(per):
         info = inputs.rates.model_info(str(model), at=inputs.as_of)
         count = int(row["requests"])
         if info is None or "batch" not in info.rates or count < MIN_REQUESTS:
             continue
         share = int(row["night"]) / count
-        if share < MIN_NIGHT_SHARE or local_day_count(row["days"]) < MIN_DAYS:
+        if share < MIN_NIGHT_SHARE or int(row["days"]) < MIN_DAYS:
             continue
         rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model, "standard"))
         d = delta(price(rows, inputs.rates), price(rows, inputs.rates, service_tier="batch"),

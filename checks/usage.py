@@ -3,16 +3,16 @@
 Most checks need sums, counts and a few rank statistics per (project, model), not requests. So the
 catalog reads the window once as `Usage`:
 
-- `groups`: one row per (project, provider, model, service tier, status, rate segment) with token and
-  cost sums, counts and bounds (store/ fills it with one grouped SQL scan; `from_requests` builds the
-  same from a per-request frame, for the pure tests);
+- `groups`: one row per UTC day, project, provider, model, service tier, status, local day and local
+  night with token sums, counts and bounds (store/ keeps these days in analysis.catalog_daily, built
+  incrementally; `from_requests` builds the same from a per-request frame, for the pure tests);
 - `odd`: every request whose prompt is above `line` (the lowest long-context threshold of the price
   table) or that succeeded without output. Those are priced one by one: a sum of requests can be priced
   as one row only when every request of it lies on the same side of every long-context threshold.
 - `devices`: which devices sent successful traffic per (project, model, tier), for the rationale.
 
 Pricing sums is exact because a request's cost is linear in its tokens once model, tier, rate version
-and long-context side are fixed (the group keys, `segment` and the `odd` split); only the rounding to
+(versions start at UTC midnights: the day) and long-context side (the `odd` split) are fixed; only the rounding to
 whole nanos differs: a sum is rounded once where the requests were rounded one by one (half up), at most
 half a nano per request apart (none at all for rates in whole nanos per token).
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
@@ -36,18 +35,19 @@ import pandas as pd
 from pricing import RateTable
 
 NO_PROJECT = -1
-GROUP_KEYS: tuple[str, ...] = ("project_id", "provider", "model", "service_tier", "status_code", "segment")
+GROUP_KEYS: tuple[str, ...] = ("day", "project_id", "provider", "model", "service_tier", "status_code", "local_day",
+                               "night")
 PROMPT_EDGES = (2_000, 8_000, 16_000)
 OUTPUT_EDGES = (256, 512, 1_024)
 VISIBLE_EDGES = (400,)
 #: columns of `Usage.groups` besides the keys
 SUM_COLUMNS: tuple[str, ...] = (
     "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
-    "cost_nanos", "capped_output_tokens", "reasoning_requests", "writing_requests", "night_requests",
+    "capped_output_tokens", "reasoning_requests", "writing_requests",
     *(f"prompt_le_{e}" for e in PROMPT_EDGES), *(f"output_le_{e}" for e in OUTPUT_EDGES),
     *(f"visible_le_{e}" for e in VISIBLE_EDGES),
 )
-BOUND_COLUMNS: tuple[str, ...] = ("max_prompt", "first_at", "last_at", "local_days")
+BOUND_COLUMNS: tuple[str, ...] = ("max_prompt", "first_at")
 TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 NIGHT_HOURS = 6  # local 00:00-06:00
 DEVICE_COLUMNS = ["project_id", "model", "service_tier", "device_id"]
@@ -59,7 +59,6 @@ class Usage:
     odd: pd.DataFrame  # per-request rows (checks.base.REQUEST_COLUMNS) above `line` or successful without output
     devices: pd.DataFrame  # DEVICE_COLUMNS
     line: int
-    first_local_day: date  # bit i of local_days: the window's local day first_local_day + i
 
     @property
     def requests(self) -> int:
@@ -75,25 +74,11 @@ def long_line(rates: RateTable) -> int:
     return int(np.min(rates.compiled.threshold_by_key))
 
 
-def segment_starts(rates: RateTable, start: datetime, end: datetime) -> list[datetime]:
-    """Midnights (UTC) inside (start, end) where another rate version comes into force."""
-    out: list[datetime] = []
-    day = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    previous = rates.version_at(start)
-    while day < end:
-        version = rates.version_at(day)
-        if version != previous:
-            out.append(day)
-            previous = version
-        day += timedelta(days=1)
-    return out
-
-
-def segment_of(started_at: pd.Series, starts: Sequence[datetime]) -> npt.NDArray[np.int64]:
-    seg: npt.NDArray[np.int64] = np.zeros(len(started_at), dtype=np.int64)
-    for boundary in starts:
-        seg += np.asarray(started_at >= pd.Timestamp(boundary), dtype=np.int64)
-    return seg
+def day_keys(started_at: pd.Series, timezone: str) -> dict[str, Any]:
+    """The time keys of `Usage.groups` for per-request rows: UTC day, local day, local night."""
+    local = started_at.dt.tz_convert(timezone)
+    return {"day": started_at.dt.tz_convert("UTC").dt.date.to_numpy(), "local_day": local.dt.date.to_numpy(),
+            "night": np.asarray(local.dt.hour < NIGHT_HOURS)}
 
 
 def is_odd(frame: pd.DataFrame, line: int) -> npt.NDArray[np.bool_]:
@@ -117,40 +102,36 @@ def capped_output(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
 # -- the adapter: a per-request frame to Usage (the pure tests; store/ does the same in SQL) -------
 
 
-def from_requests(frame: pd.DataFrame, *, rates: RateTable, window_start: datetime, window_end: datetime,
-                  timezone: str = "UTC") -> Usage:
+def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC") -> Usage:
     line = long_line(rates)
-    starts = segment_starts(rates, window_start, window_end)
-    first_local_day = pd.Timestamp(window_start).tz_convert(timezone).date()
     if not len(frame):
         groups = pd.DataFrame(columns=[*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS])
-        return Usage(groups, frame.iloc[:0], pd.DataFrame(columns=DEVICE_COLUMNS), line, first_local_day)
-    local = frame["started_at"].dt.tz_convert(timezone)
+        return Usage(groups, odd_with_keys(frame.iloc[:0], timezone), pd.DataFrame(columns=DEVICE_COLUMNS), line)
     prompt, out = prompt_of(frame), np.asarray(frame["output_tokens"], np.int64)
     visible = out - np.asarray(frame["reasoning_tokens"], np.int64)
-    day_index = np.asarray([(d - first_local_day).days for d in local.dt.date], dtype=np.int64)
     data = frame.assign(
         model=frame["model"].astype(str), provider=frame["provider"].astype(str),
-        service_tier=frame["service_tier"].astype(str), segment=segment_of(frame["started_at"], starts),
+        service_tier=frame["service_tier"].astype(str), **day_keys(frame["started_at"], timezone),
         requests=1, capped_output_tokens=capped_output(frame),
         reasoning_requests=(frame["reasoning_tokens"] > 0).astype(np.int64),
         writing_requests=(frame["cache_write_tokens"] > 0).astype(np.int64),
-        night_requests=np.asarray(local.dt.hour < NIGHT_HOURS, np.int64),
         **{f"prompt_le_{e}": (prompt <= e).astype(np.int64) for e in PROMPT_EDGES},
         **{f"output_le_{e}": (out <= e).astype(np.int64) for e in OUTPUT_EDGES},
         **{f"visible_le_{e}": (visible <= e).astype(np.int64) for e in VISIBLE_EDGES},
-        max_prompt=prompt, first_at=frame["started_at"], last_at=frame["started_at"],
-        local_days=np.left_shift(np.int64(1), day_index),
+        max_prompt=prompt, first_at=frame["started_at"],
     )
     grouped = data.groupby(list(GROUP_KEYS), observed=True, sort=True)
     groups = grouped[list(SUM_COLUMNS)].sum()
     groups["max_prompt"] = grouped["max_prompt"].max()
     groups["first_at"] = grouped["first_at"].min()
-    groups["last_at"] = grouped["last_at"].max()
-    groups["local_days"] = grouped["local_days"].agg(lambda s: int(np.bitwise_or.reduce(s.to_numpy())))
     ok = data[data["status_code"] == 200]
     devices = ok[DEVICE_COLUMNS].drop_duplicates().reset_index(drop=True)
-    return Usage(groups.reset_index(), frame[is_odd(frame, line)], devices, line, first_local_day)
+    return Usage(groups.reset_index(), odd_with_keys(frame[is_odd(frame, line)], timezone), devices, line)
+
+
+def odd_with_keys(odd: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """The odd requests with the time keys of the groups they belong to."""
+    return odd.assign(**day_keys(odd["started_at"], timezone))
 
 
 # -- reading Usage -----------------------------------------------------------------------------------
@@ -171,21 +152,22 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
     """Rows to price for the requests `where` selects: each group's sums less its odd requests (one row
     per group, below every long-context threshold), then the odd requests one by one.
 
-    Columns: GROUP_KEYS, TOKENS, reasoning_tokens, capped_output_tokens, cost_nanos, started_at,
+    Columns: GROUP_KEYS, TOKENS, reasoning_tokens, capped_output_tokens, started_at,
     threshold_prompt (what price_requests compares with the thresholds) and requests (how many requests
     the row stands for). `with_output_only` leaves out the successful requests without output. A sum too
     large for the cost function's int64 bound is cut into equal parts (rounded once per part)."""
     groups = usage.groups[np.asarray(where(usage.groups), dtype=bool)] if len(usage.groups) else usage.groups
     odd = usage.odd[np.asarray(where(usage.odd), dtype=bool)] if len(usage.odd) else usage.odd
-    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens", "cost_nanos"]
+    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
     keys = list(GROUP_KEYS)
     odd_rows = pd.DataFrame({
         "project_id": np.asarray(odd["project_id"], np.int64), "provider": odd["provider"].astype(str).to_numpy(),
         "model": odd["model"].astype(str).to_numpy(), "service_tier": odd["service_tier"].astype(str).to_numpy(),
         "status_code": np.asarray(odd["status_code"], np.int64),
-        "segment": np.asarray(odd["segment"], np.int64) if "segment" in odd else np.zeros(len(odd), np.int64),
+        "day": odd["day"].to_numpy(), "local_day": odd["local_day"].to_numpy(),
+        "night": np.asarray(odd["night"], dtype=bool),
         "requests": np.ones(len(odd), np.int64),
-        **{c: np.asarray(odd[c], np.int64) for c in (*TOKENS, "reasoning_tokens", "cost_nanos")},
+        **{c: np.asarray(odd[c], np.int64) for c in (*TOKENS, "reasoning_tokens")},
         "capped_output_tokens": capped_output(odd) if len(odd) else np.zeros(0, np.int64),
         "started_at": odd["started_at"].to_numpy(dtype="datetime64[us]"),
         "threshold_prompt": prompt_of(odd) if len(odd) else np.zeros(0, np.int64),
@@ -194,7 +176,7 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
     rest = groups[[*keys, *sums, "first_at"]].copy()
     rest["project_id"] = rest["project_id"].astype(np.int64)
     rest["status_code"] = rest["status_code"].astype(np.int64)
-    rest["segment"] = rest["segment"].astype(np.int64)
+    rest["night"] = rest["night"].astype(bool)
     rest[sums] = rest[sums].astype(np.int64)
     if len(odd_rows):
         less = odd_rows.groupby(keys, observed=True, sort=False)[sums].sum()
@@ -214,7 +196,7 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
 
 
 def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
-    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens", "cost_nanos"]
+    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
     largest = rows[list(TOKENS)].max(axis=1).to_numpy(np.int64) if len(rows) else np.zeros(0, np.int64)
     parts = np.maximum(1, -(-largest // bound))
     if not len(rows) or int(parts.max()) == 1:
@@ -247,8 +229,3 @@ def percentile_bound(counts: Sequence[int], edges: Sequence[int], n: int, q: flo
     return None
 
 
-def local_day_count(masks: Sequence[int]) -> int:
-    combined = 0
-    for mask in masks:
-        combined |= int(mask)
-    return combined.bit_count()

@@ -1,20 +1,27 @@
 """The catalog's reads of a window, aggregate first (checks/usage.py says what each part is for).
 
-    usage = read_usage(conn, ws, start, end, synced_by=as_of, timezone=tz, rates=rates)  # one grouped scan
-    rows = read_hashed_requests(conn, ws, start, end, hashes, synced_by=as_of)           # prompt_hash index
-    ids = sample_ids(conn, ws, start, end, SampleScope(...), synced_by=as_of)             # started_at index
+    usage = read_usage(conn, ws, start, end, synced_by=as_of, timezone=tz, rates=rates)
+    rows = read_hashed_requests(conn, ws, start, end, hashes, synced_by=as_of)   # the prompt_hash index
+    ids = sample_ids(conn, ws, start, end, SampleScope(...), synced_by=as_of)     # the started_at index
 
-Why the scan is shaped this way: it groups only by plain columns (project, provider, model, tier,
-status), whose statistics tell the planner the result is small, so Postgres aggregates in parallel
-workers as it does for the bare `GROUP BY`; everything else (sizes against edges, night hours, local days,
-capped output) is an aggregate. Grouping by an expression of the tokens or of started_at instead makes the
-planner expect millions of groups and aggregate on one core, 2-3x slower. `array_agg` has no parallel
-combine step before Postgres 16, so the odd requests come from their own partial index (migration 0009).
+`read_usage` keeps analysis.catalog_daily up to date and reads it: the sums of whole UTC days are built
+once and rebuilt only when rows for that day were synced since (late rows from an offline daemon), like
+analysis.daily_spend; the partial days at the window's edges (an as_of that is not midnight) are summed
+on the fly, through the started_at index. Why not one grouped scan of the window per run: every sum and
+count the checks need makes that scan 2.5-3x a bare `GROUP BY project, model` of the same rows (each
+aggregate costs per row; grouping by an expression also makes the planner expect millions of groups and
+give up its parallel workers), while the nightly catalog then only reads about thirty days of a few
+hundred rows each. A replay for an as_of before the table's own sums the window on the fly, leaving the
+table as it is (as the rollup does).
+
+The odd requests (above a long-context line, or successful without output) come through their own
+partial index (migration 0009), the clustering stage's hashes through the prompt_hash index.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from psycopg import sql
@@ -31,66 +38,150 @@ from checks.usage import (
     VISIBLE_EDGES,
     Usage,
     long_line,
-    segment_of,
-    segment_starts,
+    odd_with_keys,
 )
 from core.db import Conn
 from pricing import RateTable
 from store.frames import Condition, read_requests
+from store.rollup import contiguous_ranges
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
+LATE_COMMIT_MARGIN = timedelta(minutes=10)  # as store.rollup: rows committed after a refresh with older synced_at
+_SUMS: dict[str, str] = {
+    "requests": "count(*)",
+    "input_tokens": "sum(input_tokens)", "cache_read_tokens": "sum(cache_read_tokens)",
+    "cache_write_tokens": "sum(cache_write_tokens)", "output_tokens": "sum(output_tokens)",
+    "reasoning_tokens": "sum(reasoning_tokens)",
+    "capped_output_tokens": "sum(output_tokens - reasoning_tokens + least(reasoning_tokens, "
+                            "output_tokens - reasoning_tokens))",
+    "reasoning_requests": "count(*) filter (where reasoning_tokens > 0)",
+    "writing_requests": "count(*) filter (where cache_write_tokens > 0)",
+    **{f"prompt_le_{e}": f"count(*) filter (where {PROMPT} <= {e})" for e in PROMPT_EDGES},
+    **{f"output_le_{e}": f"count(*) filter (where output_tokens <= {e})" for e in OUTPUT_EDGES},
+    **{f"visible_le_{e}": f"count(*) filter (where output_tokens - reasoning_tokens <= {e})" for e in VISIBLE_EDGES},
+    "max_prompt": f"max({PROMPT})", "first_at": "min(started_at)",
+}
+assert list(_SUMS) == [*SUM_COLUMNS, *BOUND_COLUMNS]
+COLUMNS = [*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS]
+
+# The UTC day is made once per group from date_bin (integer arithmetic), as the rollup does; the local
+# day and hour use the session's time zone, set to the workspace's by _in_workspace_zone.
+_AGGREGATE = sql.SQL("""
+    select (utc_midnight at time zone 'UTC')::date, {keys}
+    from (select date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') as utc_midnight,
+                 coalesce(project_id, -1) as project_id, provider, model, service_tier, status_code,
+                 started_at::date as local_day, date_part('hour', started_at) < {night} as night, {sums}
+          from meter.requests
+          where workspace_id = %(ws)s and started_at >= %(start)s and started_at < %(end)s
+            and synced_at <= %(as_of)s
+          group by 1, 2, 3, 4, 5, 6, 7, 8) as per_day""").format(
+    keys=sql.SQL(", ").join(sql.Identifier(c) for c in [*GROUP_KEYS[1:], *SUM_COLUMNS, *BOUND_COLUMNS]),
+    night=sql.Literal(NIGHT_HOURS),
+    sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(sql.SQL(e), sql.Identifier(c)) for c, e in _SUMS.items()))
 
 
-def _scan_query(segments: list[datetime], first_local_day: object) -> tuple[sql.Composed, list[object]]:
-    segment = sql.SQL(" + ").join([sql.SQL("(started_at >= {})::int").format(sql.Literal(b)) for b in segments]) \
-        if segments else sql.SQL("0")
-    sums = {
-        "requests": "count(*)",
-        "input_tokens": "sum(input_tokens)", "cache_read_tokens": "sum(cache_read_tokens)",
-        "cache_write_tokens": "sum(cache_write_tokens)", "output_tokens": "sum(output_tokens)",
-        "reasoning_tokens": "sum(reasoning_tokens)", "cost_nanos": "sum(cost_nanos)",
-        "capped_output_tokens": "sum(output_tokens - reasoning_tokens + least(reasoning_tokens, "
-                                "output_tokens - reasoning_tokens))",
-        "reasoning_requests": "count(*) filter (where reasoning_tokens > 0)",
-        "writing_requests": "count(*) filter (where cache_write_tokens > 0)",
-        # the session's time zone is the workspace's for this query (set_config below)
-        "night_requests": f"count(*) filter (where date_part('hour', started_at) < {NIGHT_HOURS})",
-        **{f"prompt_le_{e}": f"count(*) filter (where {PROMPT} <= {e})" for e in PROMPT_EDGES},
-        **{f"output_le_{e}": f"count(*) filter (where output_tokens <= {e})" for e in OUTPUT_EDGES},
-        **{f"visible_le_{e}": f"count(*) filter (where output_tokens - reasoning_tokens <= {e})"
-           for e in VISIBLE_EDGES},
-        "max_prompt": f"max({PROMPT})", "first_at": "min(started_at)", "last_at": "max(started_at)",
-        "local_days": "bit_or(1::bigint << (started_at::date - %(first_day)s::date))",
-    }
-    assert list(sums) == [*SUM_COLUMNS, *BOUND_COLUMNS]
-    query = sql.SQL("""
-        select coalesce(project_id, -1), provider, model, service_tier, status_code, {segment}, {sums}
-        from meter.requests
-        where workspace_id = %(ws)s and started_at >= %(start)s and started_at < %(end)s
-          and synced_at <= %(synced_by)s
-        group by 1, 2, 3, 4, 5, 6""").format(
-        segment=segment, sums=sql.SQL(", ").join(sql.SQL(expression) for expression in sums.values()))
-    return query, [first_local_day]
+def utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Days:
+    """The whole UTC days of a window, and the partial ones at its edges as time ranges."""
+
+    first: date
+    end: date  # exclusive
+    edges: tuple[tuple[datetime, datetime], ...]
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime) -> Days:
+        first = (start - timedelta(microseconds=1)).astimezone(UTC).date() + timedelta(days=1)
+        last = end.astimezone(UTC).date()
+        if first >= last:  # no whole day: the window is all edge
+            return cls(first, first, ((start, end),))
+        edges = [(a, b) for a, b in ((start, utc_midnight(first)), (utc_midnight(last), end)) if a < b]
+        return cls(first, last, tuple(edges))
+
+    def all(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.end - self.first).days)]
 
 
 def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *, synced_by: datetime,
                timezone: str, rates: RateTable) -> Usage:
-    """The window as checks.usage.Usage: one grouped scan, the odd requests, the devices."""
-    segments = segment_starts(rates, start, end)
-    first_local_day = pd.Timestamp(start).tz_convert(timezone).date()
-    query, _ = _scan_query(segments, first_local_day)
-    params = {"ws": workspace_id, "start": start, "end": end, "synced_by": synced_by, "first_day": first_local_day}
+    """The window as checks.usage.Usage: analysis.catalog_daily (refreshed) and its edges, the odd requests,
+    the devices."""
+    days = Days.of(start, end)
     with conn.transaction():
-        conn.execute("select set_config('TimeZone', %s, true)", (timezone,))
-        rows = conn.execute(query, params).fetchall()
-    groups = pd.DataFrame(rows, columns=[*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS])
-    integer = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "segment", "max_prompt", "local_days")]
+        _in_workspace_zone(conn, timezone)
+        fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone)
+        if fresh:
+            parts = [_read_days(conn, workspace_id, days)]
+            ranges = list(days.edges)
+        else:
+            parts, ranges = [], [(start, end)]
+        parts += [_aggregate(conn, workspace_id, a, b, synced_by) for a, b in ranges]
+    groups = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
+        else pd.DataFrame(columns=COLUMNS)
+    integer = [*SUM_COLUMNS, "project_id", "status_code", "max_prompt"]
     groups[integer] = groups[integer].astype("int64")
     line = long_line(rates)
-    odd = read_odd_requests(conn, workspace_id, start, end, line, synced_by=synced_by)
-    odd = odd.assign(segment=segment_of(odd["started_at"], segments))
-    devices = read_devices(conn, workspace_id, start, end)
-    return Usage(groups, odd, devices, line, first_local_day)
+    odd = odd_with_keys(read_odd_requests(conn, workspace_id, start, end, line, synced_by=synced_by), timezone)
+    return Usage(groups, odd, read_devices(conn, workspace_id, start, end), line)
+
+
+def _in_workspace_zone(conn: Conn, timezone: str) -> None:
+    """For the current transaction: local dates and hours in the workspace's zone; no JIT (compiling the
+    dozen aggregates' expressions in every parallel worker costs more than it saves)."""
+    conn.execute("select set_config('TimeZone', %s, true), set_config('jit', 'off', true)", (timezone,))
+
+
+def _aggregate(conn: Conn, workspace_id: int, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
+    rows = conn.execute(_AGGREGATE, {"ws": workspace_id, "start": start, "end": end, "as_of": as_of}).fetchall()
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _read_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
+    query = sql.SQL("select {} from analysis.catalog_daily where workspace_id = %s and day >= %s and day < %s"
+                    ).format(sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
+    return pd.DataFrame(conn.execute(query, (workspace_id, days.first, days.end)).fetchall(), columns=COLUMNS)
+
+
+def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: datetime, timezone: str) -> bool:
+    """Bring the window's whole days of analysis.catalog_daily up to `as_of`, in the caller's transaction.
+    False when the table is already complete beyond as_of (a replay): it is then left alone."""
+    state = conn.execute("""select synced_through, first_day, end_day, timezone from analysis.catalog_daily_state
+                            where workspace_id = %s for update""", (workspace_id,)).fetchone()
+    if state is not None and as_of < state[0]:
+        return False
+    wanted = days.all()
+    if state is None or state[3] != timezone:
+        stale = wanted
+    else:
+        synced_through, built_from, built_to = state[0], state[1], state[2]
+        stale = [d for d in wanted if d < built_from or d >= built_to]
+        late = conn.execute(
+            """select distinct date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00')
+               from meter.requests
+               where workspace_id = %s and synced_at > %s and synced_at <= %s and started_at >= %s
+                 and started_at < %s""",
+            (workspace_id, synced_through - LATE_COMMIT_MARGIN, as_of, utc_midnight(days.first),
+             utc_midnight(days.end))).fetchall()
+        stale = sorted(set(stale) | {r[0].astimezone(UTC).date() for r in late})
+    conn.execute("delete from analysis.catalog_daily where workspace_id = %s and (day = any(%s) or day < %s)",
+                 (workspace_id, stale, days.first))
+    insert = sql.SQL("insert into analysis.catalog_daily (workspace_id, {}) select %(ws)s, * from ({}) as d").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS), _AGGREGATE)
+    for first, end in contiguous_ranges(stale):
+        conn.execute(insert, {"ws": workspace_id, "start": utc_midnight(first), "end": utc_midnight(end),
+                              "as_of": as_of})
+    conn.execute(
+        """insert into analysis.catalog_daily_state (workspace_id, synced_through, first_day, end_day, timezone,
+                                                     updated_at)
+           values (%s, %s, %s, %s, %s, now())
+           on conflict (workspace_id) do update set synced_through = excluded.synced_through,
+               first_day = excluded.first_day, end_day = excluded.end_day, timezone = excluded.timezone,
+               updated_at = excluded.updated_at""",
+        (workspace_id, as_of, days.first, days.end, timezone))
+    return True
 
 
 def read_odd_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, line: int, *,
