@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, cast
 
 import numpy as np
@@ -59,6 +60,11 @@ class Usage:
     odd: pd.DataFrame  # per-request rows (checks.base.REQUEST_COLUMNS) above `line` or successful without output
     devices: pd.DataFrame  # DEVICE_COLUMNS
     line: int
+
+    @cached_property
+    def priceable_rows(self) -> pd.DataFrame:
+        """Every group's sums less its odd requests, then the odd requests (see `priceable`)."""
+        return _priceable_rows(self)
 
     @property
     def requests(self) -> int:
@@ -142,9 +148,8 @@ Where = Callable[[pd.DataFrame], Any]  # a mask over key columns, valid on both 
 def successful_of(project_id: Any, model: Any, service_tier: str | None = None) -> Where:
     """The successful requests of one project (NO_PROJECT: unattributed) on one model (as reported)."""
     def where(frame: pd.DataFrame) -> Any:
-        mask = (frame["status_code"] == 200) & (frame["project_id"] == project_id) \
-            & (frame["model"].astype(str) == str(model))
-        return mask if service_tier is None else mask & (frame["service_tier"].astype(str) == service_tier)
+        mask = (frame["status_code"] == 200) & (frame["project_id"] == project_id) & (frame["model"] == str(model))
+        return mask if service_tier is None else mask & (frame["service_tier"] == service_tier)
     return where
 
 
@@ -152,12 +157,20 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
     """Rows to price for the requests `where` selects: each group's sums less its odd requests (one row
     per group, below every long-context threshold), then the odd requests one by one.
 
-    Columns: GROUP_KEYS, TOKENS, reasoning_tokens, capped_output_tokens, started_at,
-    threshold_prompt (what price_requests compares with the thresholds) and requests (how many requests
-    the row stands for). `with_output_only` leaves out the successful requests without output. A sum too
-    large for the cost function's int64 bound is cut into equal parts (rounded once per part)."""
-    groups = usage.groups[np.asarray(where(usage.groups), dtype=bool)] if len(usage.groups) else usage.groups
-    odd = usage.odd[np.asarray(where(usage.odd), dtype=bool)] if len(usage.odd) else usage.odd
+    Columns: GROUP_KEYS, TOKENS, reasoning_tokens, capped_output_tokens, started_at, threshold_prompt
+    (what price_requests compares with the thresholds), requests (how many requests the row stands for)
+    and odd. `with_output_only` leaves out the successful requests without output. A sum too large for
+    the cost function's int64 bound is cut into equal parts (rounded once per part)."""
+    rows = usage.priceable_rows
+    rows = rows[np.asarray(where(rows), dtype=bool)]
+    if with_output_only:
+        rows = rows[~(rows["odd"] & (rows["status_code"] == 200) & (rows["output_tokens"] == 0))]
+    return _split_large(rows.reset_index(drop=True), rates.max_tokens_per_kind // 4)  # a counterfactual may
+    # add three kinds of tokens into one
+
+
+def _priceable_rows(usage: Usage) -> pd.DataFrame:
+    groups, odd = usage.groups, usage.odd
     sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
     keys = list(GROUP_KEYS)
     odd_rows = pd.DataFrame({
@@ -171,7 +184,7 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
         "capped_output_tokens": capped_output(odd) if len(odd) else np.zeros(0, np.int64),
         "started_at": odd["started_at"].to_numpy(dtype="datetime64[us]"),
         "threshold_prompt": prompt_of(odd) if len(odd) else np.zeros(0, np.int64),
-        "id": np.asarray(odd["id"], np.int64),
+        "odd": np.ones(len(odd), dtype=bool),
     })
     rest = groups[[*keys, *sums, "first_at"]].copy()
     rest["project_id"] = rest["project_id"].astype(np.int64)
@@ -185,11 +198,8 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
         rest = rest.reset_index()
     rest = rest[rest["requests"] > 0]
     rest = rest.assign(started_at=pd.to_datetime(rest["first_at"], utc=True).to_numpy(dtype="datetime64[us]"),
-                       threshold_prompt=0, id=0).drop(columns=["first_at"])
-    if with_output_only:
-        odd_rows = odd_rows[~((odd_rows["status_code"] == 200) & (odd_rows["output_tokens"] == 0))]
+                       threshold_prompt=0, odd=False).drop(columns=["first_at"])
     out = pd.concat([rest, odd_rows], ignore_index=True) if len(odd_rows) else rest.reset_index(drop=True)
-    out = _split_large(out, rates.max_tokens_per_kind // 4)  # a counterfactual may add 3 kinds into one
     for name in ("model", "service_tier"):
         out[name] = out[name].astype(str).astype("category")
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from checks import CheckInputs, run_catalog
+from checks import CheckInputs, response_cache, run_catalog
 from checks.base import SampleScope
 from checks.response_cache import hashes_to_read
 from pricing import load_rates
@@ -29,7 +29,9 @@ def catalog_inputs(ctx: StageContext) -> CheckInputs:
     conn, ws = ctx.conn, ctx.workspace_id
     end_day = ctx.as_of.date()
     rates, timezone = load_rates(), workspace_by_id(conn, ws).timezone
-    clusters, loops = store.read_clusters(conn, ws, end), store.read_loops(conn, ws, start, end)
+    # only the clusters a check can use; the others' hashes have no rows read (response_cache.hashes_to_read)
+    clusters = store.read_clusters(conn, ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS))
+    loops = store.read_loops(conn, ws, start, end)
 
     def sampler(scope: SampleScope) -> tuple[int, ...]:
         return sample_ids(conn, ws, start, end, scope, synced_by=ctx.as_of)
