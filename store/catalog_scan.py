@@ -14,8 +14,9 @@ give up its parallel workers), while the nightly catalog then only reads about t
 hundred rows each. A replay for an as_of before the table's own sums the window on the fly, leaving the
 table as it is (as the rollup does).
 
-The odd requests (above a long-context line, or successful without output) come through their own
-partial index (migration 0009), the clustering stage's hashes through the prompt_hash index.
+The odd requests (above a long-context line, or successful without output) are kept one by one in
+analysis.catalog_odd_requests, built with the same days; the clustering stage's hashes' requests come
+through the prompt_hash index.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+import pyarrow as pa
 from psycopg import sql
 
 from checks.base import MAX_SAMPLES, REQUEST_COLUMNS, SampleScope
@@ -42,7 +44,8 @@ from checks.usage import (
 )
 from core.db import Conn
 from pricing import RateTable
-from store.frames import Condition, read_requests
+from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
+from store.frames import Condition, concat_frames, copy_table, read_requests
 from store.rollup import contiguous_ranges
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
@@ -109,29 +112,32 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
                timezone: str, rates: RateTable) -> Usage:
     """The window as checks.usage.Usage: analysis.catalog_daily (refreshed) and its edges, the odd requests,
     the devices."""
-    days = Days.of(start, end)
+    days, line = Days.of(start, end), long_line(rates)
     with conn.transaction():
         _in_workspace_zone(conn, timezone)
-        fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone)
+        fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone, line)
         if fresh:
-            parts = [_read_days(conn, workspace_id, days)]
+            parts, odd_parts = [_read_days(conn, workspace_id, days)], [_read_odd_days(conn, workspace_id, days)]
             ranges = list(days.edges)
         else:
-            parts, ranges = [], [(start, end)]
+            parts, odd_parts, ranges = [], [], [(start, end)]
         parts += [_aggregate(conn, workspace_id, a, b, synced_by) for a, b in ranges]
     groups = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
         else pd.DataFrame(columns=COLUMNS)
     integer = [*SUM_COLUMNS, "project_id", "status_code", "max_prompt"]
     groups[integer] = groups[integer].astype("int64")
-    line = long_line(rates)
-    odd = odd_with_keys(read_odd_requests(conn, workspace_id, start, end, line, synced_by=synced_by), timezone)
+    odd_parts += [read_odd_requests(conn, workspace_id, a, b, line, synced_by=synced_by) for a, b in ranges]
+    odd = odd_with_keys(concat_frames(odd_parts, REQUEST_COLUMNS), timezone)
     return Usage(groups, odd, read_devices(conn, workspace_id, start, end), line)
 
 
 def _in_workspace_zone(conn: Conn, timezone: str) -> None:
     """For the current transaction: local dates and hours in the workspace's zone; no JIT (compiling the
-    dozen aggregates' expressions in every parallel worker costs more than it saves)."""
-    conn.execute("select set_config('TimeZone', %s, true), set_config('jit', 'off', true)", (timezone,))
+    dozen aggregates' expressions costs more than it saves); hash aggregation, never a sort: grouping by
+    expressions of started_at makes the planner expect a group per row and sort (twice as slow), where
+    a day has a few hundred groups."""
+    conn.execute("select set_config('TimeZone', %s, true), set_config('jit', 'off', true), "
+                 "set_config('enable_sort', 'off', true)", (timezone,))
 
 
 def _aggregate(conn: Conn, workspace_id: int, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
@@ -139,21 +145,31 @@ def _aggregate(conn: Conn, workspace_id: int, start: datetime, end: datetime, as
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+_DAY_TYPES = {"day": pa.date32(), "project_id": pa.int64(), "provider": pa.string(), "model": pa.string(),
+              "service_tier": pa.string(), "status_code": pa.int64(), "local_day": pa.date32(), "night": pa.bool_(),
+              **{c: pa.int64() for c in (*SUM_COLUMNS, "max_prompt")}, "first_at": pa.timestamp("us", tz="UTC")}
+
+
 def _read_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
     query = sql.SQL("select {} from analysis.catalog_daily where workspace_id = %s and day >= %s and day < %s"
                     ).format(sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
-    return pd.DataFrame(conn.execute(query, (workspace_id, days.first, days.end)).fetchall(), columns=COLUMNS)
+    table = copy_table(conn, query, [workspace_id, days.first, days.end], {c: _DAY_TYPES[c] for c in COLUMNS})
+    frame: pd.DataFrame = table.to_pandas(date_as_object=True)
+    return frame
 
 
-def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: datetime, timezone: str) -> bool:
-    """Bring the window's whole days of analysis.catalog_daily up to `as_of`, in the caller's transaction.
-    False when the table is already complete beyond as_of (a replay): it is then left alone."""
-    state = conn.execute("""select synced_through, first_day, end_day, timezone from analysis.catalog_daily_state
-                            where workspace_id = %s for update""", (workspace_id,)).fetchone()
+def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: datetime, timezone: str,
+                          line: int) -> bool:
+    """Bring the window's whole days of analysis.catalog_daily and catalog_odd_requests up to `as_of`, in
+    the caller's transaction. False when they are already complete beyond as_of (a replay): they are then
+    left alone. A new time zone or long-context line rebuilds every day."""
+    state = conn.execute("""select synced_through, first_day, end_day, timezone, long_line
+                            from analysis.catalog_daily_state where workspace_id = %s for update""",
+                         (workspace_id,)).fetchone()
     if state is not None and as_of < state[0]:
         return False
     wanted = days.all()
-    if state is None or state[3] != timezone:
+    if state is None or state[3] != timezone or state[4] != line:
         stale = wanted
     else:
         synced_through, built_from, built_to = state[0], state[1], state[2]
@@ -166,29 +182,53 @@ def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: date
             (workspace_id, synced_through - LATE_COMMIT_MARGIN, as_of, utc_midnight(days.first),
              utc_midnight(days.end))).fetchall()
         stale = sorted(set(stale) | {r[0].astimezone(UTC).date() for r in late})
-    conn.execute("delete from analysis.catalog_daily where workspace_id = %s and (day = any(%s) or day < %s)",
-                 (workspace_id, stale, days.first))
+    for table in ("catalog_daily", "catalog_odd_requests"):
+        conn.execute(sql.SQL("delete from analysis.{} where workspace_id = %s and (day = any(%s) or day < %s)").format(
+            sql.Identifier(table)), (workspace_id, stale, days.first))
     insert = sql.SQL("insert into analysis.catalog_daily (workspace_id, {}) select %(ws)s, * from ({}) as d").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS), _AGGREGATE)
     for first, end in contiguous_ranges(stale):
-        conn.execute(insert, {"ws": workspace_id, "start": utc_midnight(first), "end": utc_midnight(end),
-                              "as_of": as_of})
+        params = {"ws": workspace_id, "start": utc_midnight(first), "end": utc_midnight(end), "as_of": as_of,
+                  "line": line}
+        conn.execute(insert, params)
+        conn.execute(_INSERT_ODD, params)
     conn.execute(
         """insert into analysis.catalog_daily_state (workspace_id, synced_through, first_day, end_day, timezone,
-                                                     updated_at)
-           values (%s, %s, %s, %s, %s, now())
+                                                     long_line, updated_at)
+           values (%s, %s, %s, %s, %s, %s, now())
            on conflict (workspace_id) do update set synced_through = excluded.synced_through,
                first_day = excluded.first_day, end_day = excluded.end_day, timezone = excluded.timezone,
-               updated_at = excluded.updated_at""",
-        (workspace_id, as_of, days.first, days.end, timezone))
+               long_line = excluded.long_line, updated_at = excluded.updated_at""",
+        (workspace_id, as_of, days.first, days.end, timezone, line))
     return True
+
+
+_ODD = f"({PROMPT} > %(line)s or (status_code = 200 and output_tokens = 0))"
+_INSERT_ODD = sql.SQL("""
+    insert into analysis.catalog_odd_requests (workspace_id, day, {columns})
+    select %(ws)s, (date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') at time zone 'UTC')::date,
+           {expressions}
+    from meter.requests
+    where workspace_id = %(ws)s and started_at >= %(start)s and started_at < %(end)s and synced_at <= %(as_of)s
+      and {odd}""").format(
+    columns=sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS),
+    expressions=sql.SQL(", ").join(sql.SQL(FRAME_COLUMNS[c][0]) for c in REQUEST_COLUMNS), odd=sql.SQL(_ODD))
+
+
+def _read_odd_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
+    query = sql.SQL("select {} from analysis.catalog_odd_requests where workspace_id = %s and day >= %s and day < %s"
+                    ).format(sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS))
+    table = copy_table(conn, query, [workspace_id, days.first, days.end],
+                       {c: FRAME_COLUMNS[c][1] for c in REQUEST_COLUMNS})
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def read_odd_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, line: int, *,
                       synced_by: datetime) -> pd.DataFrame:
-    """Requests with a prompt above `line`, or successful without output (the partial index of 0009)."""
-    condition = Condition(sql.SQL("({} > {} or (status_code = 200 and output_tokens = 0))").format(
-        sql.SQL(PROMPT), sql.Literal(line)))
+    """Requests of [start, end) with a prompt above `line`, or successful without output, from meter.requests
+    (a scan of the range: for the window's edges, or a replay)."""
+    condition = Condition(sql.SQL(_ODD.replace("%(line)s", "{}")).format(sql.Literal(line)))
     return read_requests(conn, workspace_id, start, end, REQUEST_COLUMNS, synced_by=synced_by, condition=condition,
                          whole_window=True)
 

@@ -171,6 +171,18 @@ def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     return _to_pandas(_schema(columns).empty_table())
 
 
+def copy_table(conn: Conn, query: sql.Composed, params: list[object], types: dict[str, pa.DataType]) -> pa.Table:
+    """Any `select` (written in store/) through COPY into an Arrow table of these column names and types."""
+    data = _copy_bytes(conn, sql.SQL("copy ({}) to stdout (format csv)").format(query), params)
+    schema = pa.schema(list(types.items()))
+    if not data:
+        return schema.empty_table()
+    return pa_csv.read_csv(
+        io.BytesIO(data), read_options=pa_csv.ReadOptions(column_names=list(types)),
+        convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=True,
+                                              true_values=["t"], false_values=["f"]))
+
+
 def request_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
                    chunks: Sequence[Chunk] | None = None, synced_by: datetime | None = None,
                    hashed_only: bool = False) -> Iterator[pd.DataFrame]:

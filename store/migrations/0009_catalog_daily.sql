@@ -4,7 +4,7 @@
 -- status and the workspace's local day and night; built incrementally like analysis.daily_spend (only
 -- days not built yet and days that received rows synced since), so a nightly catalog reads thirty small
 -- days instead of scanning millions of requests. analysis.catalog_daily_state says up to which synced_at,
--- for which days and in which time zone it is complete.
+-- for which days, in which time zone and for which long-context line it is complete.
 create table analysis.catalog_daily (
     workspace_id         bigint not null,
     day                  date not null,
@@ -42,12 +42,30 @@ create table analysis.catalog_daily_state (
     first_day      date not null,
     end_day        date not null,  -- exclusive
     timezone       text not null,
+    long_line      bigint not null,  -- the prompt size above which requests are kept one by one
     updated_at     timestamptz not null
 );
 
--- The requests sums cannot serve, read one by one: prompts above the lowest long-context threshold
--- (100,000 tokens in every price table so far) and successful requests without output. A price table
--- with a lower threshold still gets every such request, by a scan.
-create index requests_catalog_odd on meter.requests (workspace_id, started_at)
-    where input_tokens + cache_read_tokens + cache_write_tokens > 100000
-       or (status_code = 200 and output_tokens = 0);
+-- analysis.catalog_odd_requests: per UTC day, the requests sums cannot serve, kept one by one: prompts
+-- above the lowest long-context threshold of the price table (`long_line` in the state) and successful
+-- requests without output. Built with the same days as analysis.catalog_daily.
+create table analysis.catalog_odd_requests (
+    workspace_id       bigint not null,
+    day                date not null,
+    id                 bigint not null,
+    started_at         timestamptz not null,
+    device_id          bigint not null,
+    project_id         bigint not null,  -- -1: unattributed
+    provider           text not null,
+    model              text not null,
+    service_tier       text not null,
+    status_code        smallint not null,
+    input_tokens       integer not null,
+    cache_read_tokens  integer not null,
+    cache_write_tokens integer not null,
+    output_tokens      integer not null,
+    reasoning_tokens   integer not null,
+    cost_nanos         bigint not null,
+    prompt_key         bigint not null   -- as store.frames derives it; 0: no prompt_hash
+);
+create index catalog_odd_requests_day on analysis.catalog_odd_requests (workspace_id, day);
