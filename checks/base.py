@@ -34,7 +34,8 @@ MONTH_DAYS = 30
 MAX_SAMPLES = 20
 NO_PROJECT = -1  # store.frames' sentinel for an unattributed request
 
-#: The per-request columns the catalog reads (store/frames.py names); one read serves every check.
+#: The per-request columns of the requests the catalog reads one by one (store/frames.py names): the
+#: clustering stage's hashes' and the odd ones of checks.usage (and the whole window in the pure tests).
 REQUEST_COLUMNS: tuple[str, ...] = (
     "id", "started_at", "device_id", "project_id", "provider", "model", "service_tier", "status_code",
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",

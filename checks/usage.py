@@ -1,7 +1,7 @@
-"""The catalog's aggregate view of a window: one grouped scan's sums, plus the few requests sums cannot serve.
+"""The catalog's aggregate view of a window: per-day sums, plus the few requests sums cannot serve.
 
 Most checks need sums, counts and a few rank statistics per (project, model), not requests. So the
-catalog reads the window once as `Usage`:
+catalog reads the window as `Usage`:
 
 - `groups`: one row per UTC day, project, provider, model, service tier, status, local day and local
   night with token sums, counts and bounds (store/ keeps these days in analysis.catalog_daily, built
@@ -12,9 +12,9 @@ catalog reads the window once as `Usage`:
 - `devices`: which devices sent successful traffic per (project, model, tier), for the rationale.
 
 Pricing sums is exact because a request's cost is linear in its tokens once model, tier, rate version
-(versions start at UTC midnights: the day) and long-context side (the `odd` split) are fixed; only the rounding to
-whole nanos differs: a sum is rounded once where the requests were rounded one by one (half up), at most
-half a nano per request apart (none at all for rates in whole nanos per token).
+(versions start at UTC midnights: the day) and long-context side (the `odd` split) are fixed; only the
+rounding to whole nanos differs: a sum is rounded once where the requests were rounded one by one (half
+up), at most half a nano per request apart (none at all for rates in whole nanos per token).
 
 Rank statistics come from counts at fixed edges (`PROMPT_EDGES`, …): a percentile (numpy's "higher")
 is at most an edge E exactly when at least rank + 1 values are <= E, so every rule that compares a
