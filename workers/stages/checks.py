@@ -1,10 +1,11 @@
 """Stage 3: the optimisation catalog (issue 8).
 
-Reads the window [as_of - 30 days, as_of) through store/, aggregate first: one grouped scan of the
-window (store/catalog_scan.py) and, request by request, only the requests sums cannot serve (prompts
-above a long-context line, the clustering stage's hashes); plus the daily rollups and the clusters and
-loop incidents. Runs every check of the registry (pure; sample ids come from store/ per finding), and
-writes the recommendations, their statuses and the check history with the run, in one transaction.
+Reads the window [as_of - 30 days, as_of) through store/, aggregate first (store/catalog_scan.py): the
+catalog's per-day sums, first brought up to date in a transaction of their own (a cache, like the
+rollup: a failure later in the stage leaves it consistent), and request by request only the requests
+sums cannot serve and those of the clustering stage's hashes; plus the daily rollups and the clusters
+and loop incidents. Runs every check of the registry (pure; sample ids come from store/ per finding),
+and writes the recommendations, their statuses and the check history with the run, in one transaction.
 """
 
 from __future__ import annotations
