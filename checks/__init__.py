@@ -37,7 +37,7 @@ CHECKS: tuple[Check, ...] = (
 )
 
 #: Modules of the package that hold no check.
-NOT_CHECKS = frozenset({"base", "realised"})
+NOT_CHECKS = frozenset({"base", "realised", "usage"})
 
 
 def check_by_id(check_id: str) -> Check:

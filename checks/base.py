@@ -1,8 +1,12 @@
 """What every check shares: its inputs, its findings, and the arithmetic of a quote.
 
 A check is a pure function of `CheckInputs` (no SQL, no Celery): the workspace's 30-day window as
-pandas frames read by store/, the clusters and loop incidents of the clustering stage, and the
-price table. It returns `Finding`s; the lifecycle (fingerprints, statuses) lives in store/.
+`checks.usage.Usage` (one grouped scan's sums, and the few requests sums cannot serve), the per-request
+rows of the clustering stage's hashes, its clusters and loop incidents, and the price table. It
+returns `Finding`s; the lifecycle (fingerprints, statuses) lives in store/.
+
+The pure tests hand a whole per-request frame instead: `CheckInputs.usage` is then built from it
+(`checks.usage.from_requests`) and sample ids are picked from it, so both paths run the same code.
 
 Quotes: a saving observed over the window is scaled to a 30-day month from the days observed
 (`CheckInputs.monthly`); a one-off waste (a loop) is quoted as what it cost. Never negative.
@@ -15,12 +19,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from checks import usage as usage_mod
+from checks.usage import Usage
 from core.money import money
 from pricing import PricedBatch, RateTable, price_requests
 
@@ -28,7 +34,8 @@ MONTH_DAYS = 30
 MAX_SAMPLES = 20
 NO_PROJECT = -1  # store.frames' sentinel for an unattributed request
 
-#: The per-request columns the catalog reads (store/frames.py names); one read serves every check.
+#: The per-request columns of the requests the catalog reads one by one (store/frames.py names): the
+#: clustering stage's hashes' and the odd ones of checks.usage (and the whole window in the pure tests).
 REQUEST_COLUMNS: tuple[str, ...] = (
     "id", "started_at", "device_id", "project_id", "provider", "model", "service_tier", "status_code",
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
@@ -37,11 +44,62 @@ REQUEST_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class SampleScope:
+    """Which requests of the window a finding's sample ids come from (store/ turns it into a WHERE)."""
+
+    project_id: int | None = None  # NO_PROJECT: unattributed requests
+    model: str | None = None  # as reported
+    service_tier: str | None = None
+    device_id: int | None = None
+    successful: bool = True  # status 200 only
+    since: datetime | None = None
+    cache_writes: bool = False  # only requests that wrote the cache
+    with_output: bool = False  # only requests with output
+
+    def mask(self, frame: pd.DataFrame) -> npt.NDArray[np.bool_]:
+        mask = np.ones(len(frame), dtype=bool)
+        if self.project_id is not None:
+            mask &= np.asarray(frame["project_id"] == self.project_id)
+        if self.model is not None:
+            mask &= np.asarray(frame["model"].astype(str) == self.model)
+        if self.service_tier is not None:
+            mask &= np.asarray(frame["service_tier"].astype(str) == self.service_tier)
+        if self.device_id is not None:
+            mask &= np.asarray(frame["device_id"] == self.device_id)
+        if self.successful:
+            mask &= np.asarray(frame["status_code"] == 200)
+        if self.since is not None:
+            mask &= np.asarray(frame["started_at"] >= pd.Timestamp(self.since))
+        if self.cache_writes:
+            mask &= np.asarray(frame["cache_write_tokens"] > 0)
+        if self.with_output:
+            mask &= np.asarray(frame["output_tokens"] > 0)
+        return mask
+
+
+class Sampler(Protocol):
+    def __call__(self, scope: SampleScope) -> tuple[int, ...]: ...
+
+
+def latest_ids(frame: pd.DataFrame, scope: SampleScope) -> tuple[int, ...]:
+    """Up to 20 ids of the scope's requests, the latest first (what store/ picks with the started_at index)."""
+    rows = frame[scope.mask(frame)]
+    if not len(rows):
+        return ()
+    started = rows["started_at"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+    ids = np.asarray(rows["id"], dtype=np.int64)
+    order = np.lexsort((-ids, -started))[:MAX_SAMPLES]
+    return tuple(int(i) for i in ids[order])
+
+
+@dataclass(frozen=True)
 class CheckInputs:
     workspace_id: int
     window_start: datetime
     as_of: datetime  # the window's end (exclusive)
-    requests: pd.DataFrame  # REQUEST_COLUMNS, every request started in the window and synced by as_of
+    # per-request rows (REQUEST_COLUMNS) started in the window and synced by as_of: the whole window for
+    # the pure tests; in the stage only the requests of the clustering stage's hashes (clusters, loops)
+    requests: pd.DataFrame
     daily: pd.DataFrame  # analysis.daily_spend rows: day, project_id (-1 none), device_id, model, cost_nanos, …
     clusters: pd.DataFrame  # analysis.prompt_clusters of this window, plus prompt_key (int64)
     loops: pd.DataFrame  # analysis.loop_incidents started in the window, plus prompt_key
@@ -49,18 +107,30 @@ class CheckInputs:
     timezone: str = "UTC"
     project_names: Mapping[int, str] = field(default_factory=dict)
     device_names: Mapping[int, str] = field(default_factory=dict)
+    usage_scan: Usage | None = None  # the grouped scan (store/); None: built from `requests`
+    sampler: Sampler | None = None  # sample ids from store/; None: picked from `requests`
+
+    @cached_property
+    def usage(self) -> Usage:
+        if self.usage_scan is not None:
+            return self.usage_scan
+        return usage_mod.from_requests(self.requests, rates=self.rates, timezone=self.timezone)
 
     @cached_property
     def successful(self) -> pd.DataFrame:
-        """The requests that got an answer (status 200), filtered once for every check."""
+        """The per-request rows that got an answer (status 200), filtered once for every check."""
         return successful(self.requests)
 
-    @property
+    def sample(self, scope: SampleScope) -> tuple[int, ...]:
+        return self.sampler(scope) if self.sampler is not None else latest_ids(self.requests, scope)
+
+    @cached_property
     def days_observed(self) -> int:
         """Whole days from the first request in the window to as_of (1..30)."""
-        if not len(self.requests):
+        groups = self.usage.groups
+        if not len(groups):
             return MONTH_DAYS
-        first: datetime = self.requests["started_at"].min().to_pydatetime()
+        first: datetime = pd.Timestamp(groups["first_at"].min()).to_pydatetime()
         days = math.ceil((self.as_of - first) / timedelta(days=1))
         return min(max(days, 1), MONTH_DAYS)
 
@@ -135,7 +205,8 @@ def prompt_tokens(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
 def price(frame: pd.DataFrame, rates: RateTable, *, as_model: str | None = None, service_tier: Any = None,
           input_tokens: Any = None, cache_read_tokens: Any = None, cache_write_tokens: Any = None,
           cache_write_1h_tokens: Any = None, output_tokens: Any = None) -> PricedBatch:
-    """Price the rows as they ran (rates in force at started_at), or with some columns changed."""
+    """Price the rows as they ran (rates in force at started_at), or with some columns changed. Rows of
+    `checks.usage.priceable` (sums of requests) carry the prompt to compare with the thresholds."""
     def col(value: Any, name: str) -> Any:
         return np.asarray(frame[name], dtype=np.int64) if value is None else value
 
@@ -150,6 +221,8 @@ def price(frame: pd.DataFrame, rates: RateTable, *, as_model: str | None = None,
         cache_write_1h_tokens=cache_write_1h_tokens,
         output_tokens=col(output_tokens, "output_tokens"),
         started_at=frame["started_at"].to_numpy(dtype="datetime64[us]"),
+        threshold_prompt_tokens=np.asarray(frame["threshold_prompt"], dtype=np.int64)
+        if "threshold_prompt" in frame else None,
     )
 
 
@@ -165,13 +238,15 @@ class Delta:
     unpriced_reasons: list[str]
 
 
-def delta(actual: PricedBatch, counterfactual: PricedBatch) -> Delta:
+def delta(actual: PricedBatch, counterfactual: PricedBatch, weights: Any = None) -> Delta:
+    """`weights`: how many requests each row stands for (rows of checks.usage.priceable); default 1."""
     both = actual.priced & counterfactual.priced
     a = int(actual.cost_nanos[both].sum())
     c = int(counterfactual.cost_nanos[both].sum())
     reasons = sorted({str(r) for r in counterfactual.reasons()[~counterfactual.priced] if r is not None}
                      | {str(r) for r in actual.reasons()[~actual.priced] if r is not None})
-    return Delta(a - c, a, c, int(both.sum()), int((~both).sum()), reasons[:5])
+    w = np.ones(len(both), dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
+    return Delta(a - c, a, c, int(w[both].sum()), int(w[~both].sum()), reasons[:5])
 
 
 def samples(frame: pd.DataFrame, weights: Any = None) -> tuple[int, ...]:

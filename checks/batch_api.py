@@ -16,52 +16,58 @@ from checks.base import (
     Check,
     CheckInputs,
     Finding,
+    SampleScope,
     delta,
     dollars,
-    groups,
     price,
     project_or_none,
-    samples,
     unpriced_evidence,
 )
+from checks.usage import by_project_model, priceable, successful_of
 
 ID = "batch-api"
 MIN_REQUESTS = 100
 MIN_DAYS = 7
-NIGHT_HOURS = range(0, 6)
 MIN_NIGHT_SHARE = 0.8
 
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = inputs.successful
-    frame = frame[(frame["service_tier"] == "standard") & (frame["project_id"] >= 0)]
-    if not len(frame):
+    groups = inputs.usage.groups
+    if not len(groups):
         return findings
-    local = frame["started_at"].dt.tz_convert(inputs.timezone)
-    night = np.isin(local.dt.hour.to_numpy(), list(NIGHT_HOURS))
-    days = local.dt.date
-    for (project_id, model), rows in groups(frame, ["project_id", "model"]):
+    groups = groups[(groups["status_code"] == 200) & (groups["service_tier"].astype(str) == "standard")
+                    & (groups["project_id"] >= 0)]
+    groups = groups.assign(night_requests=groups["requests"].where(groups["night"].astype(bool), 0))
+    per = groups.groupby(["project_id", "model"], observed=True, sort=True).agg(
+        requests=("requests", "sum"), night=("night_requests", "sum"), days=("local_day", "nunique"))
+    for project_id, model, row in by_project_model(per):
         info = inputs.rates.model_info(str(model), at=inputs.as_of)
-        if info is None or "batch" not in info.rates or len(rows) < MIN_REQUESTS:
+        count = int(row["requests"])
+        if info is None or "batch" not in info.rates or count < MIN_REQUESTS:
             continue
-        share = float(night[frame.index.get_indexer(rows.index)].mean())
-        if share < MIN_NIGHT_SHARE or days.loc[rows.index].nunique() < MIN_DAYS:
+        share = int(row["night"]) / count
+        if share < MIN_NIGHT_SHARE or int(row["days"]) < MIN_DAYS:
             continue
-        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, service_tier="batch"))
+        rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model, "standard"))
+        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, service_tier="batch"),
+                  np.asarray(rows["requests"]))
         monthly = inputs.monthly(d.saving_nanos)
         if monthly <= 0:
             continue
         label = inputs.project_label(int(project_id))
-        devices = sorted({inputs.device_label(int(x)) for x in rows["device_id"].unique()})
+        devices = sorted({inputs.device_label(int(x)) for x in _devices(inputs, int(project_id), str(model))})
         findings.append(Finding(
             check_id=ID, project_id=project_or_none(int(project_id)), subject=f"{model}:standard->batch",
             title=f"Send {label}'s nightly {model} traffic through the batch API",
-            rationale=(f"{share:.0%} of {len(rows):,} standard-tier requests run between 00:00 and 06:00 local "
+            rationale=(f"{share:.0%} of {count:,} standard-tier requests run between 00:00 and 06:00 local "
                        f"time from {', '.join(devices[:3])}: {dollars(d.actual_nanos)} now, "
                        f"{dollars(d.counterfactual_nanos)} at batch prices."),
             monthly_saving_nanos=monthly, confidence="high" if share >= 0.95 else "medium",
-            request_count=len(rows), sample_request_ids=samples(rows), model=str(model),
+            request_count=count,
+            sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model),
+                                                         service_tier="standard")),
+            model=str(model),
             evidence={"model": str(model), "night_share": round(share, 4), "devices": devices,
                       "actual_nanos": d.actual_nanos, "counterfactual_nanos": d.counterfactual_nanos,
                       "window_saving_nanos": d.saving_nanos, "days_observed": inputs.days_observed,
@@ -69,6 +75,15 @@ def run(inputs: CheckInputs) -> list[Finding]:
                       **unpriced_evidence(d)},
         ))
     return findings
+
+
+def _devices(inputs: CheckInputs, project_id: int, model: str) -> list[int]:
+    devices = inputs.usage.devices
+    if not len(devices):
+        return []
+    mine = devices[(devices["project_id"] == project_id) & (devices["model"].astype(str) == model)
+                   & (devices["service_tier"].astype(str) == "standard")]
+    return [int(x) for x in mine["device_id"].unique()]
 
 
 CHECK = Check(ID, "Use the batch API", "Scheduled traffic nobody waits for, on the standard tier, that the "

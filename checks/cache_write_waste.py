@@ -16,14 +16,14 @@ from checks.base import (
     Check,
     CheckInputs,
     Finding,
+    SampleScope,
     delta,
     dollars,
     price,
     project_or_none,
-    prompt_tokens,
-    samples,
     unpriced_evidence,
 )
+from checks.usage import by_project_model, priceable, successful_of
 
 ID = "cache-write-waste"
 MIN_WRITING_REQUESTS = 20
@@ -31,35 +31,37 @@ MIN_WRITING_REQUESTS = 20
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = inputs.successful
-    frame = frame[frame["cache_write_tokens"] > 0]
-    if not len(frame):
+    groups = inputs.usage.groups
+    if not len(groups):
         return findings
-    writing = frame.groupby(["project_id", "model"], observed=True)["id"].count()
-    keys = writing[writing >= MIN_WRITING_REQUESTS].index
-    scoped = inputs.successful
-    for project_id, model in keys:
-        rows = scoped[(scoped["project_id"] == project_id) & (scoped["model"] == model)]
+    per = groups[groups["status_code"] == 200].groupby(["project_id", "model"], observed=True, sort=True)[
+        ["writing_requests", "requests", "cache_write_tokens", "cache_read_tokens"]].sum()
+    for project_id, model, row in by_project_model(per[per["writing_requests"] >= MIN_WRITING_REQUESTS]):
+        rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model))
         zeros = np.zeros(len(rows), dtype=np.int64)
+        prompts = np.asarray(rows["input_tokens"] + rows["cache_read_tokens"] + rows["cache_write_tokens"], np.int64)
         d = delta(price(rows, inputs.rates),
-                  price(rows, inputs.rates, input_tokens=prompt_tokens(rows), cache_read_tokens=zeros,
-                        cache_write_tokens=zeros))
+                  price(rows, inputs.rates, input_tokens=prompts, cache_read_tokens=zeros, cache_write_tokens=zeros),
+                  np.asarray(rows["requests"]))
         monthly = inputs.monthly(d.saving_nanos)
         if monthly <= 0:
             continue
-        written, read = int(rows["cache_write_tokens"].sum()), int(rows["cache_read_tokens"].sum())
-        writers = rows[rows["cache_write_tokens"] > 0]
+        written, read = int(row["cache_write_tokens"]), int(row["cache_read_tokens"])
+        writers, count = int(row["writing_requests"]), int(row["requests"])
         label = inputs.project_label(int(project_id))
         findings.append(Finding(
             check_id=ID, project_id=project_or_none(int(project_id)), subject=str(model),
             title=f"Stop writing the prompt cache on {label} ({model})",
-            rationale=(f"{len(writers):,} requests wrote {written:,} tokens to the cache but only {read:,} "
-                       f"were read back; without caching the {len(rows):,} requests would cost "
+            rationale=(f"{writers:,} requests wrote {written:,} tokens to the cache but only {read:,} "
+                       f"were read back; without caching the {count:,} requests would cost "
                        f"{dollars(d.counterfactual_nanos)} instead of {dollars(d.actual_nanos)}."),
             monthly_saving_nanos=monthly, confidence="high" if read == 0 else "medium",
-            request_count=len(writers), sample_request_ids=samples(writers), model=str(model),
+            request_count=writers,
+            sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model),
+                                                         cache_writes=True)),
+            model=str(model),
             evidence={"model": str(model), "cache_write_tokens": written, "cache_read_tokens": read,
-                      "writing_requests": len(writers), "actual_nanos": d.actual_nanos,
+                      "writing_requests": writers, "actual_nanos": d.actual_nanos,
                       "counterfactual_nanos": d.counterfactual_nanos, "window_saving_nanos": d.saving_nanos,
                       "days_observed": inputs.days_observed, **unpriced_evidence(d)},
         ))

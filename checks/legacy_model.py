@@ -10,18 +10,20 @@ priced on the successor (a tier it does not offer).
 
 from __future__ import annotations
 
+import numpy as np
+
 from checks.base import (
     Check,
     CheckInputs,
     Finding,
+    SampleScope,
     delta,
     dollars,
-    groups,
     price,
     project_or_none,
-    samples,
     unpriced_evidence,
 )
+from checks.usage import by_project_model, priceable, successful_of
 
 ID = "legacy-model"
 MIN_REQUESTS = 20
@@ -29,15 +31,22 @@ MIN_REQUESTS = 20
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = inputs.successful
-    for (project_id, model), rows in groups(frame, ["project_id", "model"]):
-        if len(rows) < MIN_REQUESTS:
+    groups = inputs.usage.groups
+    if not len(groups):
+        return findings
+    counts = groups[groups["status_code"] == 200].groupby(["project_id", "model"], observed=True, sort=True)[
+        ["requests"]].sum()
+    for project_id, model, row in by_project_model(counts):
+        count = int(row["requests"])
+        if count < MIN_REQUESTS:
             continue
         info = inputs.rates.model_info(str(model), at=inputs.as_of)
         successor = inputs.rates.model_info(info.successor, at=inputs.as_of) if info and info.successor else None
         if info is None or successor is None or successor.provider != info.provider:
             continue
-        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, as_model=successor.model))
+        rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model))
+        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, as_model=successor.model),
+                  np.asarray(rows["requests"]))
         monthly = inputs.monthly(d.saving_nanos)
         if monthly <= 0:
             continue
@@ -45,11 +54,13 @@ def run(inputs: CheckInputs) -> list[Finding]:
         findings.append(Finding(
             check_id=ID, project_id=project_or_none(int(project_id)), subject=f"{info.model}->{successor.model}",
             title=f"Move {label} from {info.model} to its successor {successor.model}",
-            rationale=(f"{info.model} is superseded by {successor.model}; the same {len(rows):,} requests cost "
+            rationale=(f"{info.model} is superseded by {successor.model}; the same {count:,} requests cost "
                        f"{dollars(d.actual_nanos)} and would cost {dollars(d.counterfactual_nanos)} on "
                        f"{successor.model} (cache reads and writes included)."),
             monthly_saving_nanos=monthly, confidence="medium" if d.unpriced_rows else "high",
-            request_count=len(rows), sample_request_ids=samples(rows), model=info.model,
+            request_count=count,
+            sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model))),
+            model=info.model,
             evidence={"model": info.model, "to_model": successor.model, "actual_nanos": d.actual_nanos,
                       "counterfactual_nanos": d.counterfactual_nanos, "window_saving_nanos": d.saving_nanos,
                       "days_observed": inputs.days_observed,

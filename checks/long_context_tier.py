@@ -26,6 +26,7 @@ from checks.base import (
     project_or_none,
     prompt_tokens,
     samples,
+    successful,
 )
 from pricing import RateTable
 
@@ -40,11 +41,15 @@ def base_cost(rows: pd.DataFrame, rates: RateTable) -> tuple[npt.NDArray[np.int6
     cost = np.zeros(len(rows), dtype=np.int64)
     ok = np.zeros(len(rows), dtype=bool)
     day = rows["started_at"].dt.date.to_numpy()
-    keys: Any = pd.MultiIndex.from_arrays([rows["model"].astype(str), rows["service_tier"].astype(str), day])
-    for model, tier, at in keys.unique():
-        mask = np.asarray((keys.get_level_values(0) == model) & (keys.get_level_values(1) == tier)
-                          & (keys.get_level_values(2) == at))
-        info = rates.model_info(model, at=at)
+    # one look-up per (model, tier, version) rather than per day: versions change at a few midnights
+    version_of = {d: rates.version_at(d) for d in set(day.tolist())}
+    version = np.array([version_of[d] for d in day.tolist()], dtype=object)
+    keys: Any = pd.MultiIndex.from_arrays([rows["model"].astype(str), rows["service_tier"].astype(str), version])
+    codes, uniques = pd.factorize(keys)
+    first_day = {v: min(d for d, w in version_of.items() if w == v) for v in set(version_of.values())}
+    for code, (model, tier, version_id) in enumerate(uniques):
+        mask = codes == code
+        info = rates.model_info(model, at=first_day[version_id])
         tier_rates = info.rates.get(tier) if info else None
         if tier_rates is None:
             continue
@@ -60,7 +65,7 @@ def base_cost(rows: pd.DataFrame, rates: RateTable) -> tuple[npt.NDArray[np.int6
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = inputs.successful
+    frame = successful(inputs.usage.odd)  # every prompt above a threshold is one of the window's odd requests
     model = frame["model"].astype("category")
     infos = [inputs.rates.model_info(str(m), at=inputs.as_of) for m in model.cat.categories]
     # one look-up per model, then per row by the categorical's codes (a Python call per row is slow)

@@ -19,16 +19,14 @@ from checks.base import (
     Check,
     CheckInputs,
     Finding,
+    SampleScope,
     delta,
     dollars,
-    groups,
-    percentile,
     price,
     project_or_none,
-    prompt_tokens,
-    samples,
     unpriced_evidence,
 )
+from checks.usage import OUTPUT_EDGES, PROMPT_EDGES, by_project_model, percentile_bound, priceable, successful_of
 
 ID = "model-downgrade"
 MIN_REQUESTS = 200
@@ -36,14 +34,22 @@ PREMIUM_OUTPUT_PICO = 10_000_000  # $10 per million output tokens
 MEDIAN_PROMPT_MAX = 8_000
 P90_PROMPT_MAX = 16_000
 P90_OUTPUT_MAX = 1_024
+HIGH_P90_OUTPUT_MAX = 512
 
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    frame = inputs.successful
-    frame = frame[frame["project_id"] >= 0]
-    for (project_id, model), rows in groups(frame, ["project_id", "model"]):
-        if len(rows) < MIN_REQUESTS:
+    groups = inputs.usage.groups
+    if not len(groups):
+        return findings
+    groups = groups[(groups["status_code"] == 200) & (groups["project_id"] >= 0)]
+    prompt_le = [f"prompt_le_{e}" for e in PROMPT_EDGES]
+    output_le = [f"output_le_{e}" for e in OUTPUT_EDGES]
+    per = groups.groupby(["project_id", "model"], observed=True, sort=True).agg(
+        {"requests": "sum", "max_prompt": "max", **{c: "sum" for c in (*prompt_le, *output_le)}})
+    for project_id, model, row in by_project_model(per):
+        count = int(row["requests"])
+        if count < MIN_REQUESTS:
             continue
         info = inputs.rates.model_info(str(model), at=inputs.as_of)
         sibling = inputs.rates.model_info(info.cheaper_sibling, at=inputs.as_of) if info and info.cheaper_sibling \
@@ -52,31 +58,38 @@ def run(inputs: CheckInputs) -> list[Finding]:
             continue
         if info.rates["standard"].output < PREMIUM_OUTPUT_PICO:
             continue
-        prompts = prompt_tokens(rows)
-        outputs = np.asarray(rows["output_tokens"], dtype=np.int64)
         ceiling = min(sibling.context_window or 1 << 40, sibling.long_context_threshold or 1 << 40)
-        median_prompt, p90_prompt, p90_output = percentile(prompts, 50), percentile(prompts, 90), \
-            percentile(outputs, 90)
-        if median_prompt > MEDIAN_PROMPT_MAX or p90_prompt > P90_PROMPT_MAX or p90_output > P90_OUTPUT_MAX \
-                or int(prompts.max()) > ceiling:
+        # the smallest edge each percentile is at most: exact against rules whose limits are edges
+        median_prompt = percentile_bound([int(row[c]) for c in prompt_le], PROMPT_EDGES, count, 50)
+        p90_prompt = percentile_bound([int(row[c]) for c in prompt_le], PROMPT_EDGES, count, 90)
+        p90_output = percentile_bound([int(row[c]) for c in output_le], OUTPUT_EDGES, count, 90)
+        if median_prompt is None or median_prompt > MEDIAN_PROMPT_MAX or p90_prompt is None \
+                or p90_prompt > P90_PROMPT_MAX or p90_output is None or p90_output > P90_OUTPUT_MAX \
+                or int(row["max_prompt"]) > ceiling:
             continue
-        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, as_model=sibling.model))
+        rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model))
+        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, as_model=sibling.model),
+                  np.asarray(rows["requests"]))
         monthly = inputs.monthly(d.saving_nanos)
         if monthly <= 0:
             continue
         label = inputs.project_label(int(project_id))
-        confidence = "high" if len(rows) >= 1000 and p90_output <= 512 else "medium"
+        confidence = "high" if count >= 1000 and p90_output <= HIGH_P90_OUTPUT_MAX else "medium"
         findings.append(Finding(
             check_id=ID, project_id=project_or_none(int(project_id)), subject=f"{info.model}->{sibling.model}",
             title=f"Swap {info.model} → {sibling.model} on {label}",
-            rationale=(f"{len(rows):,} requests in {inputs.days_observed} days with median prompt "
-                       f"{median_prompt:,} tokens (p90 {p90_prompt:,}) and p90 output {p90_output:,}: "
+            rationale=(f"{count:,} requests in {inputs.days_observed} days with median prompt at most "
+                       f"{median_prompt:,} tokens (p90 at most {p90_prompt:,}, largest {int(row['max_prompt']):,}) "
+                       f"and p90 output at most {p90_output:,}: "
                        f"{dollars(d.actual_nanos)} on {info.model}, {dollars(d.counterfactual_nanos)} on "
                        f"{sibling.model}."),
-            monthly_saving_nanos=monthly, confidence=confidence, request_count=len(rows),
-            sample_request_ids=samples(rows), model=info.model,
+            monthly_saving_nanos=monthly, confidence=confidence, request_count=count,
+            sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model))),
+            model=info.model,
             evidence={"model": info.model, "to_model": sibling.model, "median_prompt_tokens": median_prompt,
                       "p90_prompt_tokens": p90_prompt, "p90_output_tokens": p90_output,
+                      "percentiles": "upper bounds: the smallest size edge each is at most",
+                      "max_prompt_tokens": int(row["max_prompt"]),
                       "actual_nanos": d.actual_nanos, "counterfactual_nanos": d.counterfactual_nanos,
                       "window_saving_nanos": d.saving_nanos, "days_observed": inputs.days_observed,
                       "counterfactual": {"kind": "model", "from": info.model, "to": sibling.model},

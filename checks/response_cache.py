@@ -12,8 +12,11 @@ when the repeats come from 3 or more devices.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from checks.base import Check, CheckInputs, Finding, dollars, groups, project_or_none, samples, successful
 
@@ -31,6 +34,24 @@ def candidates(inputs: CheckInputs) -> set[int]:
     duplicate = clusters[clusters["kinds"].map(lambda kinds: "duplicate" in kinds)]
     loops = set(inputs.loops["prompt_key"].tolist()) if len(inputs.loops) else set()
     return set(duplicate["prompt_key"].tolist()) - loops
+
+
+def hashes_to_read(clusters: pd.DataFrame, loops: pd.DataFrame) -> list[str]:
+    """The prompt hashes whose requests prompt-caching, response-cache and runaway-loop read one by one:
+    clusters of kind 'cacheable', duplicate clusters that can be recurring (at least MIN_PER_HASH requests
+    over at least MIN_DAYS UTC days, by the cluster's own count and span), and the loops' hashes. Any other
+    hash could change no finding, so the stage reads only these (through the prompt_hash index)."""
+    wanted: set[str] = set(loops["prompt_hash"].astype(str)) if len(loops) else set()
+    if len(clusters):
+        kinds = clusters["kinds"]
+        first = pd.to_datetime(clusters["first_at"], utc=True).dt.tz_convert(UTC).dt.date
+        last = pd.to_datetime(clusters["last_at"], utc=True).dt.tz_convert(UTC).dt.date
+        span_days = np.asarray([(b - a).days + 1 for a, b in zip(first, last, strict=True)], dtype=np.int64)
+        recurring_kind = np.asarray(kinds.map(lambda k: "duplicate" in k)) \
+            & np.asarray(clusters["requests"] >= MIN_PER_HASH) & (span_days >= MIN_DAYS)
+        cacheable = np.asarray(kinds.map(lambda k: "cacheable" in k))
+        wanted |= set(clusters["prompt_hash"][cacheable | recurring_kind].astype(str))
+    return sorted(wanted)
 
 
 def recurring(inputs: CheckInputs) -> npt.NDArray[np.bool_]:

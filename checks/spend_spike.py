@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from checks.base import MONTH_DAYS, Check, CheckInputs, Finding, dollars, project_or_none, samples
+from checks.base import MONTH_DAYS, Check, CheckInputs, Finding, SampleScope, dollars, project_or_none
 
 ID = "spend-spike"
 WEEK = 7
@@ -48,7 +48,9 @@ def run(inputs: CheckInputs) -> list[Finding]:
                 spiking_projects.add(int(scope_id))
             if kind == "device" and _explained(daily, int(scope_id), spiking_projects, excess):
                 continue
-            findings.append(_finding(inputs, kind, int(scope_id), before, after, start, end))
+            last_week = daily[(daily[key] == scope_id) & (daily["week"] == 1)]
+            findings.append(_finding(inputs, kind, int(scope_id), before, after, start, end,
+                                     int(last_week["requests"].sum())))
     return findings
 
 
@@ -59,12 +61,11 @@ def _explained(daily: pd.DataFrame, device_id: int, projects: set[int], excess: 
 
 
 def _finding(inputs: CheckInputs, kind: str, scope_id: int, before: int, after: int, start: Any,
-             end: Any) -> Finding:
+             end: Any, requests: int) -> Finding:
     excess = after - before
-    requests = inputs.requests
-    middle = pd.Timestamp(end - timedelta(days=WEEK), tz="UTC")
-    column = "project_id" if kind == "project" else "device_id"
-    last_week = requests[(requests[column] == scope_id) & (requests["started_at"] >= middle)]
+    middle = pd.Timestamp(end - timedelta(days=WEEK), tz="UTC").to_pydatetime()
+    scope = SampleScope(project_id=scope_id, successful=False, since=middle) if kind == "project" else \
+        SampleScope(device_id=scope_id, successful=False, since=middle)
     label = inputs.project_label(scope_id) if kind == "project" else inputs.device_label(scope_id)
     ratio = after / before
     return Finding(
@@ -73,7 +74,7 @@ def _finding(inputs: CheckInputs, kind: str, scope_id: int, before: int, after: 
         rationale=(f"{label} spent {dollars(after)} in the 7 days to {end - timedelta(days=1)} against "
                    f"{dollars(before)} the week before: {dollars(excess)} above its baseline."),
         monthly_saving_nanos=excess * MONTH_DAYS // WEEK, confidence="medium" if ratio >= 3 else "low",
-        request_count=len(last_week), sample_request_ids=samples(last_week),
+        request_count=requests, sample_request_ids=inputs.sample(scope),
         device_id=scope_id if kind == "device" else None,
         evidence={"scope": kind, f"{kind}_id": scope_id, "baseline_week_nanos": before, "last_week_nanos": after,
                   "excess_nanos": excess, "weeks": [str(start), str(end)]},

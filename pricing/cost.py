@@ -229,6 +229,7 @@ def price_requests(
     at: date | datetime | None = None,
     as_model: str | None = None,
     cache_write_1h_tokens: Any = None,
+    threshold_prompt_tokens: Any = None,
 ) -> PricedBatch:
     """Price columns of requests at the rates in force, in integer nano-USD.
 
@@ -243,6 +244,9 @@ def price_requests(
     - ``started_at`` (datetime64, UTC) picks the version per row; ``at`` prices every row at the
       rates of one date instead; neither: the latest version.
     - ``as_model``: price the same tokens on another model (its canonical id for every row).
+    - ``threshold_prompt_tokens``: the prompt size compared with each row's long-context threshold,
+      when a row is not one request but the token sums of several that all lie on the same side of
+      every threshold (the catalog prices such sums); default: the row's own prompt.
 
     A row is unpriced (priced False, cost 0) when its model is unknown or was removed, its tier
     is not offered by the model, or its prompt crosses the long-context threshold and the tier
@@ -256,6 +260,8 @@ def price_requests(
     out = _token_column("output_tokens", output_tokens, n, limit)
     cw1h = None if cache_write_1h_tokens is None else _token_column(
         "cache_write_1h_tokens", cache_write_1h_tokens, n, limit)
+    tp = None if threshold_prompt_tokens is None else _token_column(
+        "threshold_prompt_tokens", threshold_prompt_tokens, n, np.iinfo(np.int64).max)
 
     # A row's key is version_part + model_part + tier_part + long-context bit (CompiledRates owns
     # the encoding). Each part comes from a small lookup table built here, so a row costs a few
@@ -331,11 +337,14 @@ def price_requests(
         if constant:
             key += constant
         i_, r_, w_, o_ = inp[lo:hi], cr[lo:hi], cw[lo:hi], out[lo:hi]
-        prompt = i_.astype(np.int64)
-        prompt += r_
-        prompt += w_
-        if cw1h is not None:
-            prompt += cw1h[lo:hi]
+        if tp is not None:
+            prompt = tp[lo:hi]
+        else:
+            prompt = i_.astype(np.int64)
+            prompt += r_
+            prompt += w_
+            if cw1h is not None:
+                prompt += cw1h[lo:hi]
         key += prompt > threshold[key]  # the whole request moves to the long-context rates
         acc = c_in[key] * i_
         acc += c_cr[key] * r_

@@ -114,13 +114,23 @@ def key_range_chunks(start: datetime, end: datetime, parts: int = 16) -> list[Ch
     return [Chunk(start, end, (bounds[i], bounds[i + 1])) for i in range(parts)]
 
 
+@dataclass(frozen=True)
+class Condition:
+    """One more WHERE clause (SQL written in store/, never from input) and its parameters."""
+
+    clause: sql.Composable
+    params: tuple[object, ...] = ()
+
+
 def _select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
-            hashed_only: bool, workspace_id: int) -> tuple[sql.Composed, list[object]]:
+            hashed_only: bool, workspace_id: int, condition: Condition | None = None
+            ) -> tuple[sql.Composed, list[object]]:
     unknown = [c for c in columns if c not in REQUEST_COLUMNS]
     if unknown:
         raise ValueError(f"unknown request column(s) {unknown}; choose from {sorted(REQUEST_COLUMNS)}")
     select_list = sql.SQL(", ").join(sql.SQL(REQUEST_COLUMNS[c][0]) for c in columns)  # from the fixed table
-    where = [sql.SQL("workspace_id = %s"), sql.SQL("started_at >= %s"), sql.SQL("started_at < %s")]
+    where: list[sql.Composable] = [sql.SQL("workspace_id = %s"), sql.SQL("started_at >= %s"),
+                                   sql.SQL("started_at < %s")]
     source = sql.SQL("meter.requests")
     params: list[object] = [workspace_id, chunk.start, chunk.end]
     if chunk.prompt_prefixes is not None:
@@ -139,6 +149,9 @@ def _select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
     if chunk.hash_prefixes:
         where.append(sql.SQL("prompt_hash >= %s and prompt_hash < %s"))
         params.extend(chunk.hash_prefixes)
+    if condition is not None:
+        where.append(condition.clause)
+        params.extend(condition.params)
     query = sql.SQL("copy (select {} from {} where {}) to stdout (format csv)").format(
         select_list, source, sql.SQL(" and ").join(where))
     return query, params
@@ -176,6 +189,18 @@ def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     return _to_pandas(_schema(columns).empty_table())
 
 
+def copy_table(conn: Conn, query: sql.Composed, params: list[object], types: dict[str, pa.DataType]) -> pa.Table:
+    """Any `select` (written in store/) through COPY into an Arrow table of these column names and types."""
+    data = _copy_bytes(conn, sql.SQL("copy ({}) to stdout (format csv)").format(query), params)
+    schema = pa.schema(list(types.items()))
+    if not data:
+        return schema.empty_table()
+    return pa_csv.read_csv(
+        io.BytesIO(data), read_options=pa_csv.ReadOptions(column_names=list(types)),
+        convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=True,
+                                              true_values=["t"], false_values=["f"]))
+
+
 def request_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
                    chunks: Sequence[Chunk] | None = None, synced_by: datetime | None = None,
                    hashed_only: bool = False) -> Iterator[pd.DataFrame]:
@@ -191,7 +216,7 @@ def request_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime
 
 def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
                    chunks: Sequence[Chunk] | None = None, synced_by: datetime | None = None,
-                   hashed_only: bool = False) -> Iterator[pa.Table]:
+                   hashed_only: bool = False, condition: Condition | None = None) -> Iterator[pa.Table]:
     """As request_frames, as Arrow tables (for callers that join chunks before converting)."""
     plan = list(chunks) if chunks is not None else day_chunks(start, end)
     columns = list(columns)
@@ -203,7 +228,7 @@ def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime
             for chunk in plan:
                 if stop.is_set():
                     return
-                query, params = _select(columns, chunk, synced_by, hashed_only, workspace_id)
+                query, params = _select(columns, chunk, synced_by, hashed_only, workspace_id, condition)
                 ahead.put(_copy_bytes(conn, query, params))
             ahead.put(None)
         except BaseException as error:  # handed to the consumer, which raises it
@@ -253,10 +278,13 @@ def _text_categories(part: pd.Series) -> pd.Series:
 
 
 def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
-                  synced_by: datetime | None = None, hashed_only: bool = False) -> pd.DataFrame:
-    """The whole window as one frame: read per day, joined in Arrow (dictionaries unified), converted once."""
-    tables = list(request_tables(conn, workspace_id, start, end, columns, synced_by=synced_by,
-                                 hashed_only=hashed_only))
+                  synced_by: datetime | None = None, hashed_only: bool = False, condition: Condition | None = None,
+                  whole_window: bool = False) -> pd.DataFrame:
+    """The whole window as one frame: read per day (or in one piece with `whole_window`, for a condition
+    an index serves better than the days), joined in Arrow (dictionaries unified), converted once."""
+    chunks = [Chunk(start, end)] if whole_window else None
+    tables = list(request_tables(conn, workspace_id, start, end, columns, chunks=chunks, synced_by=synced_by,
+                                 hashed_only=hashed_only, condition=condition))
     if not tables:
         return empty_frame(columns)
     return _to_pandas(pa.concat_tables(tables).unify_dictionaries())

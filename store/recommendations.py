@@ -47,17 +47,25 @@ CLUSTER_COLUMNS = ["prompt_hash", "prompt_key", "requests", "devices", "projects
                    "cost_nanos", "duplicate_requests", "avoidable_nanos", "kinds"]
 
 
-def read_clusters(conn: Conn, workspace_id: int, window_end: datetime) -> pd.DataFrame:
+def read_clusters(conn: Conn, workspace_id: int, window_end: datetime, *,
+                  recurring: tuple[int, int] | None = None) -> pd.DataFrame:
     """The clustering stage's prompt clusters of its latest window ending by `window_end` (the same moment
-    when the pipeline ran both stages; an earlier one when only the checks stage is rerun)."""
+    when the pipeline ran both stages; an earlier one when only the checks stage is rerun).
+
+    `recurring=(requests, days)`: only the clusters the catalog can use, those of kind 'cacheable' and the
+    duplicates of at least `requests` requests over at least `days` UTC days (checks.response_cache)."""
+    only = "" if recurring is None else """
+        and ('cacheable' = any(kinds) or ('duplicate' = any(kinds) and requests >= %(requests)s
+             and (last_at at time zone 'UTC')::date - (first_at at time zone 'UTC')::date + 1 >= %(days)s))"""
+    requests, days = recurring or (0, 0)
     return _frame(conn, f"""select prompt_hash, {PROMPT_KEY_SQL}, requests, devices, projects, first_at, last_at,
                                    cost_nanos, duplicate_requests, avoidable_nanos, kinds
                             from analysis.prompt_clusters
                             where workspace_id = %(ws)s and window_end = (
                                 select max(window_end) from analysis.prompt_clusters
                                 where workspace_id = %(ws)s and window_end <= %(end)s
-                                  and window_end > %(end)s - interval '1 day')""",
-                  {"ws": workspace_id, "end": window_end}, CLUSTER_COLUMNS)
+                                  and window_end > %(end)s - interval '1 day'){only}""",
+                  {"ws": workspace_id, "end": window_end, "requests": requests, "days": days}, CLUSTER_COLUMNS)
 
 
 LOOP_COLUMNS = ["prompt_hash", "prompt_key", "device_id", "project_id", "started_at", "ended_at", "requests",

@@ -34,6 +34,19 @@ def connect(url: str, connect_timeout: int = 10, options: str | None = None) -> 
         raise ConfigError(f"cannot reach the database at {redact_url(url)}: {reason}") from None
 
 
+@contextmanager
+def sibling(conn: Conn) -> Iterator[Conn]:
+    """A second autocommit connection to the same database as the same user, for a read that runs beside
+    `conn`'s work (Postgres runs the two in two backends); closed on exit."""
+    password = conn.pgconn.password
+    extra: dict[str, Any] = {"password": password.decode()} if password else {}
+    other = psycopg.connect(conn.info.dsn, autocommit=True, **extra)
+    try:
+        yield other
+    finally:
+        other.close()
+
+
 def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:
     """Open the pool for this process. Called after fork: a pool must never cross a fork."""
     global _pool, _pool_pid

@@ -1,0 +1,241 @@
+"""The catalog's aggregate view of a window: per-day sums, plus the few requests sums cannot serve.
+
+Most checks need sums, counts and a few rank statistics per (project, model), not requests. So the
+catalog reads the window as `Usage`:
+
+- `groups`: one row per UTC day, project, provider, model, service tier, status, local day and local
+  night with token sums, counts and bounds (store/ keeps these days in analysis.catalog_daily, built
+  incrementally; `from_requests` builds the same from a per-request frame, for the pure tests);
+- `odd`: every request whose prompt is above `line` (the lowest long-context threshold of the price
+  table) or that succeeded without output. Those are priced one by one: a sum of requests can be priced
+  as one row only when every request of it lies on the same side of every long-context threshold.
+- `devices`: which devices sent successful traffic per (project, model, tier), for the rationale.
+
+Pricing sums is exact because a request's cost is linear in its tokens once model, tier, rate version
+(versions start at UTC midnights: the day) and long-context side (the `odd` split) are fixed; only the
+rounding to whole nanos differs: a sum is rounded once where the requests were rounded one by one (half
+up), at most half a nano per request apart (none at all for rates in whole nanos per token).
+
+Rank statistics come from counts at fixed edges (`PROMPT_EDGES`, …): a percentile (numpy's "higher")
+is at most an edge E exactly when at least rank + 1 values are <= E, so every rule that compares a
+percentile with an edge decides exactly; the figure quoted is that bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pricing import RateTable
+
+NO_PROJECT = -1
+GROUP_KEYS: tuple[str, ...] = ("day", "project_id", "provider", "model", "service_tier", "status_code", "local_day",
+                               "night")
+PROMPT_EDGES = (2_000, 8_000, 16_000)
+OUTPUT_EDGES = (256, 512, 1_024)
+VISIBLE_EDGES = (400,)
+#: columns of `Usage.groups` besides the keys
+SUM_COLUMNS: tuple[str, ...] = (
+    "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+    "capped_output_tokens", "reasoning_requests", "writing_requests",
+    *(f"prompt_le_{e}" for e in PROMPT_EDGES), *(f"output_le_{e}" for e in OUTPUT_EDGES),
+    *(f"visible_le_{e}" for e in VISIBLE_EDGES),
+)
+BOUND_COLUMNS: tuple[str, ...] = ("max_prompt", "first_at")
+TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
+NIGHT_HOURS = 6  # local 00:00-06:00
+DEVICE_COLUMNS = ["project_id", "model", "service_tier", "device_id"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    groups: pd.DataFrame  # GROUP_KEYS + SUM_COLUMNS + BOUND_COLUMNS
+    odd: pd.DataFrame  # per-request rows (checks.base.REQUEST_COLUMNS) above `line` or successful without output
+    devices: pd.DataFrame  # DEVICE_COLUMNS
+    line: int
+
+    @cached_property
+    def priceable_rows(self) -> pd.DataFrame:
+        """Every group's sums less its odd requests, then the odd requests (see `priceable`)."""
+        return _priceable_rows(self)
+
+    @property
+    def requests(self) -> int:
+        return int(self.groups["requests"].sum()) if len(self.groups) else 0
+
+
+# -- what the scan needs to know of the price table -----------------------------------------------
+
+
+def long_line(rates: RateTable) -> int:
+    """The lowest long-context threshold of any model, tier and version the cost function knows: a request
+    at or below it is billed at base rates whatever it is priced on."""
+    return int(np.min(rates.compiled.threshold_by_key))
+
+
+def day_keys(started_at: pd.Series, timezone: str) -> dict[str, Any]:
+    """The time keys of `Usage.groups` for per-request rows: UTC day, local day, local night."""
+    local = started_at.dt.tz_convert(timezone)
+    return {"day": started_at.dt.tz_convert("UTC").dt.date.to_numpy(), "local_day": local.dt.date.to_numpy(),
+            "night": np.asarray(local.dt.hour < NIGHT_HOURS)}
+
+
+def is_odd(frame: pd.DataFrame, line: int) -> npt.NDArray[np.bool_]:
+    prompt = prompt_of(frame)
+    return np.asarray((prompt > line) | ((frame["status_code"] == 200) & (frame["output_tokens"] == 0)))
+
+
+def prompt_of(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    return np.asarray(frame["input_tokens"] + frame["cache_read_tokens"] + frame["cache_write_tokens"], np.int64)
+
+
+def capped_output(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Output with reasoning capped at the visible answer: visible + min(reasoning, visible)."""
+    out = np.asarray(frame["output_tokens"], np.int64)
+    reasoning = np.asarray(frame["reasoning_tokens"], np.int64)
+    visible = out - reasoning
+    capped: npt.NDArray[np.int64] = visible + np.minimum(reasoning, visible)
+    return capped
+
+
+# -- the adapter: a per-request frame to Usage (the pure tests; store/ does the same in SQL) -------
+
+
+def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC") -> Usage:
+    line = long_line(rates)
+    if not len(frame):
+        groups = pd.DataFrame(columns=[*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS])
+        return Usage(groups, odd_with_keys(frame.iloc[:0], timezone), pd.DataFrame(columns=DEVICE_COLUMNS), line)
+    prompt, out = prompt_of(frame), np.asarray(frame["output_tokens"], np.int64)
+    visible = out - np.asarray(frame["reasoning_tokens"], np.int64)
+    data = frame.assign(
+        model=frame["model"].astype(str), provider=frame["provider"].astype(str),
+        service_tier=frame["service_tier"].astype(str), **day_keys(frame["started_at"], timezone),
+        requests=1, capped_output_tokens=capped_output(frame),
+        reasoning_requests=(frame["reasoning_tokens"] > 0).astype(np.int64),
+        writing_requests=(frame["cache_write_tokens"] > 0).astype(np.int64),
+        **{f"prompt_le_{e}": (prompt <= e).astype(np.int64) for e in PROMPT_EDGES},
+        **{f"output_le_{e}": (out <= e).astype(np.int64) for e in OUTPUT_EDGES},
+        **{f"visible_le_{e}": (visible <= e).astype(np.int64) for e in VISIBLE_EDGES},
+        max_prompt=prompt, first_at=frame["started_at"],
+    )
+    grouped = data.groupby(list(GROUP_KEYS), observed=True, sort=True)
+    groups = grouped[list(SUM_COLUMNS)].sum()
+    groups["max_prompt"] = grouped["max_prompt"].max()
+    groups["first_at"] = grouped["first_at"].min()
+    ok = data[data["status_code"] == 200]
+    devices = ok[DEVICE_COLUMNS].drop_duplicates().reset_index(drop=True)
+    return Usage(groups.reset_index(), odd_with_keys(frame[is_odd(frame, line)], timezone), devices, line)
+
+
+def odd_with_keys(odd: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """The odd requests with the time keys of the groups they belong to."""
+    return odd.assign(**day_keys(odd["started_at"], timezone))
+
+
+# -- reading Usage -----------------------------------------------------------------------------------
+
+Where = Callable[[pd.DataFrame], Any]  # a mask over key columns, valid on both groups and odd rows
+
+
+def successful_of(project_id: Any, model: Any, service_tier: str | None = None) -> Where:
+    """The successful requests of one project (NO_PROJECT: unattributed) on one model (as reported)."""
+    def where(frame: pd.DataFrame) -> Any:
+        mask = (frame["status_code"] == 200) & (frame["project_id"] == project_id) & (frame["model"] == str(model))
+        return mask if service_tier is None else mask & (frame["service_tier"] == service_tier)
+    return where
+
+
+def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only: bool = False) -> pd.DataFrame:
+    """Rows to price for the requests `where` selects: each group's sums less its odd requests (one row
+    per group, below every long-context threshold), then the odd requests one by one.
+
+    Columns: GROUP_KEYS, TOKENS, reasoning_tokens, capped_output_tokens, started_at, threshold_prompt
+    (what price_requests compares with the thresholds), requests (how many requests the row stands for)
+    and odd. `with_output_only` leaves out the successful requests without output. A sum too large for
+    the cost function's int64 bound is cut into equal parts (rounded once per part)."""
+    rows = usage.priceable_rows
+    rows = rows[np.asarray(where(rows), dtype=bool)]
+    if with_output_only:
+        rows = rows[~(rows["odd"] & (rows["status_code"] == 200) & (rows["output_tokens"] == 0))]
+    return _split_large(rows.reset_index(drop=True), rates.max_tokens_per_kind // 4)  # a counterfactual may
+    # add three kinds of tokens into one
+
+
+def _priceable_rows(usage: Usage) -> pd.DataFrame:
+    groups, odd = usage.groups, usage.odd
+    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
+    keys = list(GROUP_KEYS)
+    odd_rows = pd.DataFrame({
+        "project_id": np.asarray(odd["project_id"], np.int64), "provider": odd["provider"].astype(str).to_numpy(),
+        "model": odd["model"].astype(str).to_numpy(), "service_tier": odd["service_tier"].astype(str).to_numpy(),
+        "status_code": np.asarray(odd["status_code"], np.int64),
+        "day": odd["day"].to_numpy(), "local_day": odd["local_day"].to_numpy(),
+        "night": np.asarray(odd["night"], dtype=bool),
+        "requests": np.ones(len(odd), np.int64),
+        **{c: np.asarray(odd[c], np.int64) for c in (*TOKENS, "reasoning_tokens")},
+        "capped_output_tokens": capped_output(odd) if len(odd) else np.zeros(0, np.int64),
+        "started_at": odd["started_at"].to_numpy(dtype="datetime64[us]"),
+        "threshold_prompt": prompt_of(odd) if len(odd) else np.zeros(0, np.int64),
+        "odd": np.ones(len(odd), dtype=bool),
+    })
+    rest = groups[[*keys, *sums, "first_at"]].copy()
+    rest["project_id"] = rest["project_id"].astype(np.int64)
+    rest["status_code"] = rest["status_code"].astype(np.int64)
+    rest["night"] = rest["night"].astype(bool)
+    rest[sums] = rest[sums].astype(np.int64)
+    if len(odd_rows):
+        less = odd_rows.groupby(keys, observed=True, sort=False)[sums].sum()
+        rest = rest.set_index(keys)
+        rest[sums] = rest[sums].sub(less.reindex(rest.index, fill_value=0), fill_value=0)
+        rest = rest.reset_index()
+    rest = rest[rest["requests"] > 0]
+    rest = rest.assign(started_at=pd.to_datetime(rest["first_at"], utc=True).to_numpy(dtype="datetime64[us]"),
+                       threshold_prompt=0, odd=False).drop(columns=["first_at"])
+    out = pd.concat([rest, odd_rows], ignore_index=True) if len(odd_rows) else rest.reset_index(drop=True)
+    for name in ("model", "service_tier"):
+        out[name] = out[name].astype(str).astype("category")
+    return out
+
+
+def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
+    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
+    largest = rows[list(TOKENS)].max(axis=1).to_numpy(np.int64) if len(rows) else np.zeros(0, np.int64)
+    parts = np.maximum(1, -(-largest // bound))
+    if not len(rows) or int(parts.max()) == 1:
+        return rows
+    out = rows.loc[rows.index.repeat(parts)].reset_index(drop=True)
+    part = np.concatenate([np.arange(p) for p in parts])  # which part of its row each output row is
+    count = np.repeat(parts, parts)
+    for name in sums:
+        total = out[name].to_numpy(np.int64)
+        out[name] = total // count + (part < total % count)
+    return out
+
+
+def by_project_model(per: pd.DataFrame) -> Iterator[tuple[int, str, pd.Series]]:
+    """The rows of a frame indexed by (project_id, model), the keys typed (pandas-stubs types them Hashable)."""
+    for key, row in per.iterrows():
+        project_id, model = cast(tuple[Any, Any], key)
+        yield int(project_id), str(model), row
+
+
+def percentile_bound(counts: Sequence[int], edges: Sequence[int], n: int, q: float) -> int | None:
+    """The smallest edge the q-th percentile (numpy's "higher") of n values is at most, from the counts of
+    values <= each edge; None when it is above the last edge."""
+    if n <= 0:
+        return 0
+    rank = math.ceil((n - 1) * (q / 100))
+    for edge, count in zip(edges, counts, strict=True):
+        if count >= rank + 1:
+            return edge
+    return None
+
+

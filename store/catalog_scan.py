@@ -1,0 +1,277 @@
+"""The catalog's reads of a window, aggregate first (checks/usage.py says what each part is for).
+
+    usage = read_usage(conn, ws, start, end, synced_by=as_of, timezone=tz, rates=rates)
+    rows = read_hashed_requests(conn, ws, start, end, hashes, synced_by=as_of)   # the prompt_hash index
+    ids = sample_ids(conn, ws, start, end, SampleScope(...), synced_by=as_of)     # the started_at index
+
+`read_usage` keeps analysis.catalog_daily up to date and reads it: the sums of whole UTC days are built
+once and rebuilt only when rows for that day were synced since (late rows from an offline daemon), like
+analysis.daily_spend; the partial days at the window's edges (an as_of that is not midnight) are summed
+on the fly, through the started_at index. Why not one grouped scan of the window per run: every sum and
+count the checks need makes that scan 2.5-3x a bare `GROUP BY project, model` of the same rows (each
+aggregate costs per row; grouping by an expression also makes the planner expect millions of groups and
+give up its parallel workers), while the nightly catalog then only reads about thirty days of a few
+hundred rows each. A replay for an as_of before the table's own sums the window on the fly, leaving the
+table as it is (as the rollup does).
+
+The odd requests (above a long-context line, or successful without output) are kept one by one in
+analysis.catalog_odd_requests, built with the same days; the clustering stage's hashes' requests come
+through the prompt_hash index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+from psycopg import sql
+
+from checks.base import MAX_SAMPLES, REQUEST_COLUMNS, SampleScope
+from checks.usage import (
+    BOUND_COLUMNS,
+    DEVICE_COLUMNS,
+    GROUP_KEYS,
+    NIGHT_HOURS,
+    OUTPUT_EDGES,
+    PROMPT_EDGES,
+    SUM_COLUMNS,
+    VISIBLE_EDGES,
+    Usage,
+    long_line,
+    odd_with_keys,
+)
+from core.db import Conn
+from pricing import RateTable
+from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
+from store.frames import Condition, concat_frames, copy_table, read_requests
+from store.rollup import contiguous_ranges
+
+PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
+LATE_COMMIT_MARGIN = timedelta(minutes=10)  # as store.rollup: rows committed after a refresh with older synced_at
+_SUMS: dict[str, str] = {
+    "requests": "count(*)",
+    "input_tokens": "sum(input_tokens)", "cache_read_tokens": "sum(cache_read_tokens)",
+    "cache_write_tokens": "sum(cache_write_tokens)", "output_tokens": "sum(output_tokens)",
+    "reasoning_tokens": "sum(reasoning_tokens)",
+    "capped_output_tokens": "sum(output_tokens - reasoning_tokens + least(reasoning_tokens, "
+                            "output_tokens - reasoning_tokens))",
+    "reasoning_requests": "count(*) filter (where reasoning_tokens > 0)",
+    "writing_requests": "count(*) filter (where cache_write_tokens > 0)",
+    **{f"prompt_le_{e}": f"count(*) filter (where {PROMPT} <= {e})" for e in PROMPT_EDGES},
+    **{f"output_le_{e}": f"count(*) filter (where output_tokens <= {e})" for e in OUTPUT_EDGES},
+    **{f"visible_le_{e}": f"count(*) filter (where output_tokens - reasoning_tokens <= {e})" for e in VISIBLE_EDGES},
+    "max_prompt": f"max({PROMPT})", "first_at": "min(started_at)",
+}
+assert list(_SUMS) == [*SUM_COLUMNS, *BOUND_COLUMNS]
+COLUMNS = [*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS]
+
+# The UTC day is made once per group from date_bin (integer arithmetic), as the rollup does; the local
+# day and hour use the session's time zone, set to the workspace's by _in_workspace_zone.
+_AGGREGATE = sql.SQL("""
+    select (utc_midnight at time zone 'UTC')::date, {keys}
+    from (select date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') as utc_midnight,
+                 coalesce(project_id, -1) as project_id, provider, model, service_tier, status_code,
+                 started_at::date as local_day, date_part('hour', started_at) < {night} as night, {sums}
+          from meter.requests
+          where workspace_id = %(ws)s and started_at >= %(start)s and started_at < %(end)s
+            and synced_at <= %(as_of)s
+          group by 1, 2, 3, 4, 5, 6, 7, 8) as per_day""").format(
+    keys=sql.SQL(", ").join(sql.Identifier(c) for c in [*GROUP_KEYS[1:], *SUM_COLUMNS, *BOUND_COLUMNS]),
+    night=sql.Literal(NIGHT_HOURS),
+    sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(sql.SQL(e), sql.Identifier(c)) for c, e in _SUMS.items()))
+
+
+def utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Days:
+    """The whole UTC days of a window, and the partial ones at its edges as time ranges."""
+
+    first: date
+    end: date  # exclusive
+    edges: tuple[tuple[datetime, datetime], ...]
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime) -> Days:
+        first = (start - timedelta(microseconds=1)).astimezone(UTC).date() + timedelta(days=1)
+        last = end.astimezone(UTC).date()
+        if first >= last:  # no whole day: the window is all edge
+            return cls(first, first, ((start, end),))
+        edges = [(a, b) for a, b in ((start, utc_midnight(first)), (utc_midnight(last), end)) if a < b]
+        return cls(first, last, tuple(edges))
+
+    def all(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.end - self.first).days)]
+
+
+def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *, synced_by: datetime,
+               timezone: str, rates: RateTable) -> Usage:
+    """The window as checks.usage.Usage: analysis.catalog_daily (refreshed) and its edges, the odd requests,
+    the devices."""
+    days, line = Days.of(start, end), long_line(rates)
+    with conn.transaction():
+        _in_workspace_zone(conn, timezone)
+        fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone, line)
+        if fresh:
+            parts, odd_parts = [_read_days(conn, workspace_id, days)], [_read_odd_days(conn, workspace_id, days)]
+            ranges = list(days.edges)
+        else:
+            parts, odd_parts, ranges = [], [], [(start, end)]
+        parts += [_aggregate(conn, workspace_id, a, b, synced_by) for a, b in ranges]
+    groups = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
+        else pd.DataFrame(columns=COLUMNS)
+    integer = [*SUM_COLUMNS, "project_id", "status_code", "max_prompt"]
+    groups[integer] = groups[integer].astype("int64")
+    odd_parts += [read_odd_requests(conn, workspace_id, a, b, line, synced_by=synced_by) for a, b in ranges]
+    odd = odd_with_keys(concat_frames(odd_parts, REQUEST_COLUMNS), timezone)
+    return Usage(groups, odd, read_devices(conn, workspace_id, start, end), line)
+
+
+def _in_workspace_zone(conn: Conn, timezone: str) -> None:
+    """For the current transaction: local dates and hours in the workspace's zone; no JIT (compiling the
+    dozen aggregates' expressions costs more than it saves); hash aggregation, never a sort: grouping by
+    expressions of started_at makes the planner expect a group per row and sort (twice as slow), where
+    a day has a few hundred groups."""
+    conn.execute("select set_config('TimeZone', %s, true), set_config('jit', 'off', true), "
+                 "set_config('enable_sort', 'off', true)", (timezone,))
+
+
+def _aggregate(conn: Conn, workspace_id: int, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
+    rows = conn.execute(_AGGREGATE, {"ws": workspace_id, "start": start, "end": end, "as_of": as_of}).fetchall()
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+_DAY_TYPES = {"day": pa.date32(), "project_id": pa.int64(), "provider": pa.string(), "model": pa.string(),
+              "service_tier": pa.string(), "status_code": pa.int64(), "local_day": pa.date32(), "night": pa.bool_(),
+              **{c: pa.int64() for c in (*SUM_COLUMNS, "max_prompt")}, "first_at": pa.timestamp("us", tz="UTC")}
+
+
+def _read_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
+    query = sql.SQL("select {} from analysis.catalog_daily where workspace_id = %s and day >= %s and day < %s"
+                    ).format(sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
+    table = copy_table(conn, query, [workspace_id, days.first, days.end], {c: _DAY_TYPES[c] for c in COLUMNS})
+    frame: pd.DataFrame = table.to_pandas(date_as_object=True)
+    return frame
+
+
+def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: datetime, timezone: str,
+                          line: int) -> bool:
+    """Bring the window's whole days of analysis.catalog_daily and catalog_odd_requests up to `as_of`, in
+    the caller's transaction. False when they are already complete beyond as_of (a replay): they are then
+    left alone. A new time zone or long-context line rebuilds every day."""
+    state = conn.execute("""select synced_through, first_day, end_day, timezone, long_line
+                            from analysis.catalog_daily_state where workspace_id = %s for update""",
+                         (workspace_id,)).fetchone()
+    if state is not None and as_of < state[0]:
+        return False
+    wanted = days.all()
+    if state is None or state[3] != timezone or state[4] != line:
+        stale = wanted
+    else:
+        synced_through, built_from, built_to = state[0], state[1], state[2]
+        stale = [d for d in wanted if d < built_from or d >= built_to]
+        late = conn.execute(
+            """select distinct date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00')
+               from meter.requests
+               where workspace_id = %s and synced_at > %s and synced_at <= %s and started_at >= %s
+                 and started_at < %s""",
+            (workspace_id, synced_through - LATE_COMMIT_MARGIN, as_of, utc_midnight(days.first),
+             utc_midnight(days.end))).fetchall()
+        stale = sorted(set(stale) | {r[0].astimezone(UTC).date() for r in late})
+    for table in ("catalog_daily", "catalog_odd_requests"):
+        conn.execute(sql.SQL("delete from analysis.{} where workspace_id = %s and (day = any(%s) or day < %s)").format(
+            sql.Identifier(table)), (workspace_id, stale, days.first))
+    insert = sql.SQL("insert into analysis.catalog_daily (workspace_id, {}) select %(ws)s, * from ({}) as d").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS), _AGGREGATE)
+    for first, end in contiguous_ranges(stale):
+        params = {"ws": workspace_id, "start": utc_midnight(first), "end": utc_midnight(end), "as_of": as_of,
+                  "line": line}
+        conn.execute(insert, params)
+        conn.execute(_INSERT_ODD, params)
+    conn.execute(
+        """insert into analysis.catalog_daily_state (workspace_id, synced_through, first_day, end_day, timezone,
+                                                     long_line, updated_at)
+           values (%s, %s, %s, %s, %s, %s, now())
+           on conflict (workspace_id) do update set synced_through = excluded.synced_through,
+               first_day = excluded.first_day, end_day = excluded.end_day, timezone = excluded.timezone,
+               long_line = excluded.long_line, updated_at = excluded.updated_at""",
+        (workspace_id, as_of, days.first, days.end, timezone, line))
+    return True
+
+
+_ODD = f"({PROMPT} > %(line)s or (status_code = 200 and output_tokens = 0))"
+_INSERT_ODD = sql.SQL("""
+    insert into analysis.catalog_odd_requests (workspace_id, day, {columns})
+    select %(ws)s, (date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') at time zone 'UTC')::date,
+           {expressions}
+    from meter.requests
+    where workspace_id = %(ws)s and started_at >= %(start)s and started_at < %(end)s and synced_at <= %(as_of)s
+      and {odd}""").format(
+    columns=sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS),
+    expressions=sql.SQL(", ").join(sql.SQL(FRAME_COLUMNS[c][0]) for c in REQUEST_COLUMNS), odd=sql.SQL(_ODD))
+
+
+def _read_odd_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
+    query = sql.SQL("select {} from analysis.catalog_odd_requests where workspace_id = %s and day >= %s and day < %s"
+                    ).format(sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS))
+    table = copy_table(conn, query, [workspace_id, days.first, days.end],
+                       {c: FRAME_COLUMNS[c][1] for c in REQUEST_COLUMNS})
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
+def read_odd_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, line: int, *,
+                      synced_by: datetime) -> pd.DataFrame:
+    """Requests of [start, end) with a prompt above `line`, or successful without output, from meter.requests
+    (a scan of the range: for the window's edges, or a replay)."""
+    condition = Condition(sql.SQL(_ODD.replace("%(line)s", "{}")).format(sql.Literal(line)))
+    return read_requests(conn, workspace_id, start, end, REQUEST_COLUMNS, synced_by=synced_by, condition=condition,
+                         whole_window=True)
+
+
+def read_hashed_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, hashes: list[str], *,
+                         synced_by: datetime) -> pd.DataFrame:
+    """Every request of the window with one of these prompt hashes (through the prompt_hash index)."""
+    condition = Condition(sql.SQL("prompt_hash = any(%s)"), (hashes,))
+    return read_requests(conn, workspace_id, start, end, REQUEST_COLUMNS, synced_by=synced_by, condition=condition,
+                         whole_window=True)
+
+
+def read_devices(conn: Conn, workspace_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Which devices sent successful requests per (project, model, tier): from the daily rollup, whose UTC
+    days cover the window (a day cut by the window's edge counts whole: the list only names devices)."""
+    rows = conn.execute(
+        """select distinct coalesce(project_id, -1), model, service_tier, device_id from analysis.daily_spend
+           where workspace_id = %s and day >= %s and day <= %s and requests > errors""",
+        (workspace_id, start.date(), (end - timedelta(microseconds=1)).date())).fetchall()
+    return pd.DataFrame(rows, columns=DEVICE_COLUMNS).astype({"project_id": "int64", "device_id": "int64"})
+
+
+def sample_ids(conn: Conn, workspace_id: int, start: datetime, end: datetime, scope: SampleScope, *,
+               synced_by: datetime) -> tuple[int, ...]:
+    """Up to 20 ids of the scope's requests in the window, the latest first: a backward walk of the
+    started_at index that stops at the 20th match."""
+    where: list[sql.Composable] = [sql.SQL("workspace_id = %s"), sql.SQL("started_at >= %s"),
+                                   sql.SQL("started_at < %s"), sql.SQL("synced_at <= %s")]
+    params: list[object] = [workspace_id, max(start, scope.since) if scope.since else start, end, synced_by]
+    if scope.project_id is not None:
+        where.append(sql.SQL("project_id is null") if scope.project_id < 0 else sql.SQL("project_id = %s"))
+        params.extend([] if scope.project_id < 0 else [scope.project_id])
+    for column, value in (("model", scope.model), ("service_tier", scope.service_tier),
+                          ("device_id", scope.device_id)):
+        if value is not None:
+            where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+            params.append(value)
+    if scope.successful:
+        where.append(sql.SQL("status_code = 200"))
+    if scope.cache_writes:
+        where.append(sql.SQL("cache_write_tokens > 0"))
+    if scope.with_output:
+        where.append(sql.SQL("output_tokens > 0"))
+    query = sql.SQL("select id from meter.requests where {} order by started_at desc, id desc limit {}").format(
+        sql.SQL(" and ").join(where), sql.Literal(MAX_SAMPLES))
+    return tuple(int(r[0]) for r in conn.execute(query, params).fetchall())
