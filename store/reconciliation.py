@@ -230,13 +230,6 @@ def _checksum(origin: str, days: Sequence[DayBill]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def audit(tx: Conn, workspace_id: int, actor: str, event: str, resource: str, details: dict[str, Any],
-          at: dt.datetime) -> None:
-    tx.execute("""insert into analysis.audit_events (workspace_id, actor, event, resource, details, at)
-                  values (%s, %s, %s, %s, %s::jsonb, %s)""",
-               (workspace_id, actor, event, resource, json.dumps(details, default=str), at))
-
-
 # -- connections and the dashboard's paste ------------------------------------------------------------
 
 def active_connections(conn: Conn, workspace_id: int) -> list[tuple[int, str, bytes, str]]:

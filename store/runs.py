@@ -30,7 +30,7 @@ from core.errors import GiveUpError, UserError
 from store import claims
 from store.claims import MAX_ABANDONED_DELIVERIES, FailureKind, RunSpec
 
-__all__ = ["MAX_ABANDONED_DELIVERIES", "FailureKind", "Run", "RunSpec", "claimed_run"]
+__all__ = ["MAX_ABANDONED_DELIVERIES", "ClosedRun", "FailureKind", "Run", "RunSpec", "claimed_run"]
 
 log = logging.getLogger(__name__)
 
@@ -148,15 +148,25 @@ def latest_runs(conn: Conn, workspace_id: int, limit: int = 10) -> list[tuple[An
     ).fetchall()
 
 
-def fail_running_runs_of_task(conn: Conn, task_id: str, message: str) -> int:
+@dataclass(frozen=True)
+class ClosedRun:
+    """A run closed from outside its job (a killed delivery): enough to close what the job itself owned."""
+    id: int
+    job: str
+    workspace_id: int
+    lock_scope: str | None
+
+
+def fail_running_runs_of_task(conn: Conn, task_id: str, message: str) -> list[ClosedRun]:
     """Close the runs a killed delivery left open (called from the worker's parent process)."""
-    cursor = conn.execute(
+    rows = conn.execute(
         """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s,
                   failure_kind = 'timeout'
-           where task_id = %s and status = 'running'""",
+           where task_id = %s and status = 'running'
+           returning id, job, workspace_id, lock_scope""",
         (message[:ERROR_MESSAGE_LIMIT], task_id),
-    )
-    return cursor.rowcount
+    ).fetchall()
+    return [ClosedRun(int(i), str(j), int(w), s) for i, j, w, s in rows]
 
 
 def latest_finished_run(conn: Conn, workspace_id: int, job: str, since: datetime) -> tuple[str, str | None] | None:

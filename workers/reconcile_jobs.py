@@ -28,6 +28,7 @@ from reconciliation.model import PROVIDERS, BillUnusable, month_start, next_mont
 from reconciliation.parsers import BillingFormatError
 from reconciliation.sources import choose_bill
 from store import reconciliation as store
+from store.audit import audit
 from store.runs import RunSpec, claimed_run
 from store.workspaces import all_workspace_ids, workspace_by_id
 from workers.billing_keys import decrypt_admin_key
@@ -93,13 +94,13 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
         if isinstance(bill, BillUnusable):
             with conn.transaction():
                 store.write_reconciliation(conn, workspace_id, result, run.id, inputs, reference, now)
-                store.audit(conn, workspace_id, worker_name(), "reconciliation.failed", resource,
+                audit(conn, workspace_id, worker_name(), "reconciliation.failed", resource,
                             {**summary, "bill": reference, "run_id": run.id}, now)
                 store.fail_run(conn, run.id, bill.reason)
             raise UserError(bill.reason)
         with run.results() as tx:
             store.write_reconciliation(tx, workspace_id, result, run.id, inputs, reference, now)
-            store.audit(tx, workspace_id, worker_name(), "reconciliation.computed", resource,
+            audit(tx, workspace_id, worker_name(), "reconciliation.computed", resource,
                         {**summary, "bill": reference, "run_id": run.id,
                          "request_ids": sorted({f.request_id for f in result.findings if f.request_id})[:200]}, now)
         log.info("reconciled %s %s: %s", provider, period, summary)
@@ -136,7 +137,7 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
                     changed = store.write_billing_days(tx, workspace_id, provider, API_ORIGINS[provider], days,
                                                        [start, current], run.id, now)
                     run.stats.update(provider=provider, days=len(days), months_changed=[str(p) for p in changed])
-                    store.audit(tx, workspace_id, worker_name(), "billing.pulled", f"connection:{connection_id}",
+                    audit(tx, workspace_id, worker_name(), "billing.pulled", f"connection:{connection_id}",
                                 {"provider": provider, "key_hint": hint, "from": start, "to": end,
                                  "days": len(days), "months_changed": changed, "run_id": run.id}, now)
             pulled.append(provider)
@@ -178,7 +179,7 @@ def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: st
             changed = store.write_billing_days(tx, workspace_id, provider, EXPORT_ORIGINS[provider], days, periods,
                                                run.id, now)
             run.stats.update(provider=provider, days=len(days), months_changed=[str(p) for p in changed])
-            store.audit(tx, workspace_id, worker_name(), "billing.imported", f"export:{provider}:{name}",
+            audit(tx, workspace_id, worker_name(), "billing.imported", f"export:{provider}:{name}",
                         {"provider": provider, "days": len(days), "months_changed": changed, "run_id": run.id}, now)
         stats = dict(run.stats)
     stats["reconciled"] = [reconcile(conn, workspace_id, provider, p, as_of).stats.get("band") for p in periods]

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from celery import Task
 from celery.exceptions import TimeLimitExceeded
 
+from core.db import Conn
 from core.errors import TransientError, UserError
 from workers.app import app
 from workers.failures import is_transient
@@ -49,8 +50,15 @@ class FleetTask(Task[Any, Any]):
 KILL_GRACE = 5.0  # seconds for Celery to kill the timed-out child and Postgres to end its session
 
 
-def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float = 0.0) -> None:
+def close_runs_of_killed_task(conn: Conn, task_id: str, message: str) -> None:
+    """Fail the runs the killed delivery left open, and the reports those runs were rendering."""
     from store.runs import fail_running_runs_of_task
+    from workers.report_jobs import fail_reports_of_closed_runs
+
+    fail_reports_of_closed_runs(conn, fail_running_runs_of_task(conn, task_id, message), message)
+
+
+def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float = 0.0) -> None:
     from workers.db import connect
     from workers.settings import get_settings
 
@@ -61,7 +69,7 @@ def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float =
         # a one-off connection (no pool in the parent), with short limits so a stuck row cannot hold it
         with connect(get_settings().database_url, connect_timeout=3,
                      options="-c lock_timeout=2000 -c statement_timeout=5000") as conn:
-            fail_running_runs_of_task(conn, task_id, message)
+            close_runs_of_killed_task(conn, task_id, message)
     except Exception:  # the parent must keep serving; the next run marks the run abandoned instead
         log.warning("could not close the runs of task %s after its hard time limit", task_id, exc_info=True)
 
