@@ -180,13 +180,6 @@ def write_reconciliation(tx: Conn, workspace_id: int, result: Reconciliation, ru
     )
 
 
-def fail_run(tx: Conn, run_id: int, message: str) -> None:
-    """Close the run as failed inside the transaction that writes its 'error' row, so the dashboard
-    sees both or neither (store.runs' own failure path then finds it closed and leaves it)."""
-    tx.execute("""update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s
-                   where id = %s and status = 'running'""", (message[:2000], run_id))
-
-
 def write_billing_days(tx: Conn, workspace_id: int, provider: str, origin: str, days: Sequence[DayBill],
                        periods: Sequence[dt.date], run_id: int, now: dt.datetime) -> list[dt.date]:
     """Store the months a pull or import covered; return the months whose figures changed."""

@@ -58,6 +58,17 @@ class Run:
             )
         self.closed = True
 
+    def fail_within(self, tx: Conn, message: str, kind: FailureKind) -> None:
+        """Mark the run failed inside a transaction the job opened for rows that say why (reconciliation's
+        'error' row), so the dashboard sees both or neither. The job then raises: claimed_run's failure
+        path finds the run closed and leaves it."""
+        tx.execute(_FAIL_RUN, (message[:ERROR_MESSAGE_LIMIT], kind.value, self.id))
+
+
+_FAIL_RUN = """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s,
+                      failure_kind = %s
+               where id = %s and status = 'running'"""
+
 
 def describe_failure(error: BaseException) -> str:
     """The message stored on the run: a user error verbatim, anything else with its type."""
@@ -122,12 +133,7 @@ def _recover(conn: Conn) -> bool:
 
 def _mark_failed(conn: Conn, run_id: int, message: str, kind: FailureKind) -> None:
     try:
-        conn.execute(
-            """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s,
-                      failure_kind = %s
-               where id = %s and status = 'running'""",
-            (message, kind.value, run_id),
-        )
+        conn.execute(_FAIL_RUN, (message, kind.value, run_id))
     except psycopg.Error:
         # The connection itself is gone; the next claim of this job marks the run abandoned.
         log.warning("could not mark run %s failed; the next run of this job will", run_id, exc_info=True)

@@ -5,7 +5,8 @@
   inputs twice change nothing (the row keeps the inputs it was computed from); a paste that cannot
   be read writes an 'error' row and fails the run with the reason, in one transaction.
 - pull_billing: every live connection of a workspace (OpenAI, Anthropic), the previous and current
-  month, then reconcile those months. One connection's failure does not stop the others.
+  month, then reconcile those months. One connection's failure does not stop the others, nor does one
+  month that cannot be reconciled (it is listed in the outcome's failed_months).
 - import_billing_export: a Gemini or xAI export file through the same write path as a pull.
 - stale_months: the months whose inputs changed since they were reconciled (the sweep's question).
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from core.db import Conn
-from core.errors import TransientError, UserError
+from core.errors import FleetError, TransientError, UserError
 from pricing import RateTable, load_rates
 from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
 from reconciliation.compute import reconcile as compute_reconciliation
@@ -29,9 +30,10 @@ from reconciliation.parsers import BillingFormatError
 from reconciliation.sources import choose_bill
 from store import reconciliation as store
 from store.audit import audit
-from store.runs import RunSpec, claimed_run
+from store.runs import FailureKind, RunSpec, claimed_run, describe_failure
 from store.workspaces import all_workspace_ids, workspace_by_id
 from workers.billing_keys import decrypt_admin_key
+from workers.failures import is_transient
 from workers.jobs import JobOutcome, worker_name
 from workers.logs import bind_context
 
@@ -96,7 +98,7 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
                 store.write_reconciliation(conn, workspace_id, result, run.id, inputs, reference, now)
                 audit(conn, workspace_id, worker_name(), "reconciliation.failed", resource,
                             {**summary, "bill": reference, "run_id": run.id}, now)
-                store.fail_run(conn, run.id, bill.reason)
+                run.fail_within(conn, bill.reason, FailureKind.USER_ERROR)
             raise UserError(bill.reason)
         with run.results() as tx:
             store.write_reconciliation(tx, workspace_id, result, run.id, inputs, reference, now)
@@ -147,13 +149,26 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
         except (UserError, BillingFormatError) as error:  # this connection's problem; its run says why
             log.warning("billing pull of %s for workspace %s failed: %s", provider, workspace_id, error)
             failed.append(f"{provider}: {error}")
-    for provider in pulled:
-        for period in (start, current):
-            reconcile(conn, workspace_id, provider, period, as_of, task_id=task_id, attempt=attempt)
+    failed_months = _reconcile_pulled(conn, workspace_id, pulled, (start, current), as_of, task_id, attempt)
     if transient:
         raise TransientError(f"billing pull of workspace {workspace_id}: {transient[0]}")
     return JobOutcome("pull_billing", workspace_id, "succeeded", None,
-                      {"pulled": pulled, "failed": failed, "skipped": skipped})
+                      {"pulled": pulled, "failed": failed, "skipped": skipped, "failed_months": failed_months})
+
+
+def _reconcile_pulled(conn: Conn, workspace_id: int, providers: list[str], periods: tuple[dt.date, ...],
+                      as_of: dt.datetime, task_id: str | None, attempt: int) -> list[str]:
+    """Reconcile each pulled (provider, month); a month that cannot be (an unreadable paste) already says
+    so on its 'error' row and its run, and stops no other month: return those months, with why."""
+    failed = []
+    for provider in providers:
+        for period in periods:
+            try:
+                reconcile(conn, workspace_id, provider, period, as_of, task_id=task_id, attempt=attempt)
+            except UserError as error:
+                log.warning("reconciling %s %s of workspace %s failed: %s", provider, period, workspace_id, error)
+                failed.append(f"{provider} {period:%Y-%m}: {error}")
+    return failed
 
 
 def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str, as_of: dt.datetime,
@@ -199,14 +214,22 @@ def stale_months(conn: Conn, workspace_id: int, as_of: dt.datetime,
 
 
 def sweep(conn: Conn, as_of: dt.datetime, send: Callable[[int, str, dt.date], None]) -> dict[str, int]:
-    """Hand every stale month of every workspace to `send`; one workspace failing stops no other."""
-    sent = failed = 0
+    """Hand every stale month of every workspace to `send`. One workspace failing stops no other, but the
+    sweep then fails naming them, so the task is seen to fail; a transient failure is raised at once, for
+    Celery to retry the whole (idempotent) sweep."""
+    sent = 0
+    failed: list[str] = []
     for workspace_id in all_workspace_ids(conn):
         try:
             for provider, period in stale_months(conn, workspace_id, as_of):
                 send(workspace_id, provider, period)
                 sent += 1
-        except Exception:
-            failed += 1
+        except Exception as error:
+            if is_transient(error):
+                raise
+            failed.append(f"workspace {workspace_id}: {describe_failure(error)}")
             log.exception("sweep of workspace %s failed; the others go on", workspace_id)
-    return {"sent": sent, "failed_workspaces": failed}
+    if failed:
+        raise FleetError(f"the reconcile sweep failed for {len(failed)} workspace(s) ({sent} month(s) sent for the "
+                         f"others): {'; '.join(failed)}")
+    return {"sent": sent}
