@@ -64,6 +64,16 @@ def project_id_by_slug(conn: Conn, workspace_id: int, slug: str) -> int:
     return int(row[0])
 
 
+def top_project(conn: Conn, workspace_id: int, start: date, end: date) -> int | None:
+    """The project that spent most in [start, end) by the rollup, if any spent anything."""
+    row = conn.execute(
+        """select project_id from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s
+           and project_id is not null group by project_id order by sum(cost_nanos) desc limit 1""",
+        (workspace_id, start, end),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def branding(conn: Conn, workspace_id: int) -> Branding:
     row = conn.execute("select slug, name, logo_png from meter.workspaces where id = %s", (workspace_id,)).fetchone()
     if row is None:

@@ -12,6 +12,7 @@ from core.errors import ConfigError, GiveUpError, UserError
 from core.money import money
 from store import claims, report_writes
 from store.claims import MAX_ABANDONED_DELIVERIES, RunSpec
+from store.report_reads import top_project
 from store.report_writes import report_row
 from tests.factories import Conn
 from tests.store.report_scene import PERIOD_END, PERIOD_START, REQUESTED_AT, insert_request, make_report_scene
@@ -226,3 +227,13 @@ def test_report_rows_are_read_within_their_workspace(db_conn: Conn) -> None:
     render_report(db_conn, request, signing=UNSIGNED)
     assert report_row(db_conn, request, scene.workspace_id) is not None
     assert report_row(db_conn, request, scene.workspace_id + 1000) is None
+
+
+def test_the_top_project_is_the_one_that_spent_most_in_the_period(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    spent = db_conn.execute("""select project_id, sum(cost_nanos) from analysis.daily_spend where workspace_id = %s
+                               and day >= %s and day < %s and project_id is not null group by 1 order by 2 desc""",
+                            (scene.workspace_id, PERIOD_START, PERIOD_END)).fetchall()
+    assert spent and (len(spent) == 1 or spent[0][1] > spent[1][1])
+    assert top_project(db_conn, scene.workspace_id, PERIOD_START, PERIOD_END) == spent[0][0]
+    assert top_project(db_conn, scene.workspace_id, date(2025, 3, 1), date(2025, 4, 1)) is None
