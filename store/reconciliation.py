@@ -14,14 +14,10 @@ import pandas as pd
 from psycopg import sql
 
 from core.db import Conn
+from core.periods import next_month, utc_midnight
 from reconciliation.compute import REQUEST_COLUMNS
-from reconciliation.model import DayBill, LineItem, Reconciliation, next_month
+from reconciliation.model import DayBill, LineItem, Reconciliation
 from reconciliation.sources import PulledMonth, StatementRow
-
-
-def utc_start(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
 
 # -- reads of one month -------------------------------------------------------------------------------
 
@@ -40,7 +36,7 @@ def month_requests(conn: Conn, workspace_id: int, provider: str, period: dt.date
            to stdout with (format csv, header true)""").format(
         columns=sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS),
         workspace=sql.Literal(workspace_id), provider=sql.Literal(provider),
-        start=sql.Literal(utc_start(period)), end=sql.Literal(utc_start(next_month(period))))
+        start=sql.Literal(utc_midnight(period)), end=sql.Literal(utc_midnight(next_month(period))))
     buffer = io.BytesIO()
     with conn.cursor().copy(query) as copy:
         for block in copy:
@@ -102,7 +98,7 @@ def month_inputs(conn: Conn, workspace_id: int, since: dt.date, until: dt.date, 
              from meter.requests where workspace_id = %s and started_at >= %s and started_at < %s
               and (%s::text is null or provider = %s)
             group by 1, 2""",
-        (workspace_id, utc_start(since), utc_start(until), *only),
+        (workspace_id, utc_midnight(since), utc_midnight(until), *only),
     ).fetchall():
         parts.setdefault((name, period), {})["requests"] = f"{count}:{total}:{synced.isoformat()}:{last_id}"
     for name, period, statement_id in conn.execute(

@@ -21,11 +21,12 @@ from functools import lru_cache
 
 from core.db import Conn
 from core.errors import FleetError, TransientError, UserError
+from core.periods import month_start, next_month, utc_midnight
 from pricing import RateTable, load_rates
 from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
 from reconciliation.compute import reconcile as compute_reconciliation
 from reconciliation.exports import parse_export
-from reconciliation.model import PROVIDERS, BillUnusable, month_start, next_month
+from reconciliation.model import PROVIDERS, BillUnusable
 from reconciliation.parsers import BillingFormatError
 from reconciliation.sources import choose_bill
 from store import reconciliation as store
@@ -69,8 +70,8 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
     period = month_start(period)
     end = next_month(period)
     table = rates()
-    spec = RunSpec(job="reconcile", workspace_id=workspace_id, as_of=as_of, window_start=store.utc_start(period),
-                   window_end=store.utc_start(end), lock_scope=f"{provider}|{period}", task_id=task_id,
+    spec = RunSpec(job="reconcile", workspace_id=workspace_id, as_of=as_of, window_start=utc_midnight(period),
+                   window_end=utc_midnight(end), lock_scope=f"{provider}|{period}", task_id=task_id,
                    worker=worker_name(), attempt=attempt)
     with claimed_run(conn, spec) as run, bind_context(run=run.id):
         run.stats.update(provider=provider, period=period.isoformat())
@@ -128,7 +129,7 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
             skipped.append(provider)  # gemini and xai bill through export files
             continue
         spec = RunSpec(job="pull_billing", workspace_id=workspace_id, as_of=as_of,
-                       window_start=store.utc_start(start), window_end=store.utc_start(end), lock_scope=provider,
+                       window_start=utc_midnight(start), window_end=utc_midnight(end), lock_scope=provider,
                        task_id=task_id, worker=worker_name(), attempt=attempt)
         try:
             with claimed_run(conn, spec) as run, bind_context(run=run.id):
@@ -186,7 +187,7 @@ def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: st
         raise UserError(f"the {provider} export {name} has no billed days")
     periods = sorted({month_start(d.day) for d in days})
     spec = RunSpec(job="import_billing", workspace_id=workspace_id, as_of=as_of,
-                   window_start=store.utc_start(periods[0]), window_end=store.utc_start(next_month(periods[-1])),
+                   window_start=utc_midnight(periods[0]), window_end=utc_midnight(next_month(periods[-1])),
                    lock_scope=provider, worker=worker_name())
     with claimed_run(conn, spec) as run, bind_context(run=run.id):
         now = dt.datetime.now(dt.UTC)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from core.db import Conn
 from core.errors import ConfigError, GiveUpError, UserError
+from core.periods import utc_midnight
 from pdf.model import Signature
 from pdf.render import RenderedPdf, render_executive, render_project
 from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
@@ -92,8 +93,7 @@ def render_report(conn: Conn, request_id: int, task_id: str | None = None, attem
                 "status": "succeeded", "run_id": None, "sha256": sha256, "pages": pages, "signed": signed,
                 "unchanged": True}
     spec = RunSpec(job="report", workspace_id=request.workspace_id, as_of=request.requested_at,
-                   window_start=datetime.combine(request.period_start, time(0), UTC),
-                   window_end=datetime.combine(request.period_end, time(0), UTC),
+                   window_start=utc_midnight(request.period_start), window_end=utc_midnight(request.period_end),
                    lock_scope=f"{REQUEST_SCOPE}{request_id}", task_id=task_id, worker=worker_name(), attempt=attempt)
     try:
         return _render_claimed(conn, request, spec, signing if signing is not None else get_signing_settings())

@@ -10,7 +10,7 @@ from typing import Any
 from celery import Task
 
 from core.errors import UserError
-from reconciliation.model import parse_period
+from core.periods import parse_month
 from store.reconciliation import workspaces_with_connections
 from workers import db, jobs, reconcile_jobs
 from workers.queues import Family
@@ -21,7 +21,7 @@ from workers.tasks import statement_timeout
 
 def _period(value: str) -> Any:
     try:
-        return parse_period(str(value))
+        return parse_month(str(value))
     except ValueError as error:
         raise UserError(str(error)) from None
 
