@@ -133,3 +133,26 @@ def test_the_billing_fanout_sends_its_pulls_as_one_batch_like_the_nightly_fanout
     assert {p["expires"] for p in pulls} == {tasks.FANOUT_EXPIRES}
     assert [name for name, _ in sent] == ["pull", "pull", "sweep"]
     assert outcome["workspaces"] == 2 and outcome["as_of"] == "2026-11-26T02:00:00+00:00"
+
+
+def test_apply_decisions_runs_with_the_statement_timeout_of_its_soft_limit(
+        monkeypatch: pytest.MonkeyPatch, fleet_env_vars: None) -> None:
+    from contextlib import nullcontext
+    from typing import Any
+
+    from workers import checks_jobs, db, tasks_checks
+    from workers.jobs import JobOutcome
+    from workers.tasks import statement_timeout
+
+    timeouts: list[Any] = []
+
+    def pooled_connection(*args: Any) -> Any:
+        timeouts.append(args[0] if args else None)
+        return nullcontext()
+
+    monkeypatch.setattr(db, "pooled_connection", pooled_connection)
+    monkeypatch.setattr(checks_jobs, "apply_decisions",
+                        lambda conn, ws, task_id=None, attempt=0: JobOutcome("apply_decisions", ws, "succeeded"))
+    task = tasks_checks.apply_decisions_task
+    task.apply(kwargs={"workspace_id": 4}).get()
+    assert statement_timeout(task) is not None and timeouts == [statement_timeout(task)]
