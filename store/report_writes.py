@@ -7,8 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from core.db import Conn
+from store.audit import audit
+from store.runs import ClosedRun
 
 ERROR_LIMIT = 2000
+REQUEST_SCOPE = "request:"  # a report run's lock scope: this prefix and the request id
+
+
+def request_scope(request_id: int) -> str:
+    return f"{REQUEST_SCOPE}{request_id}"
 
 
 def mark_running(conn: Conn, request_id: int, workspace_id: int) -> None:
@@ -73,3 +80,19 @@ def report_row(conn: Conn, request_id: int, workspace_id: int) -> tuple[Any, ...
             where request_id = %s and workspace_id = %s""",
         (request_id, workspace_id),
     ).fetchone()
+
+
+def fail_reports_of_runs(conn: Conn, closed: list[ClosedRun], message: str, actor: str) -> int:
+    """Runs closed from outside their job (a killed delivery): fail the reports their 'report' runs were
+    rendering, so none stays 'running' (one that already succeeded keeps its PDF)."""
+    failed = 0
+    for run in closed:
+        if run.job != "report" or not (run.lock_scope or "").startswith(REQUEST_SCOPE):
+            continue
+        request_id = int((run.lock_scope or "").removeprefix(REQUEST_SCOPE))
+        with conn.transaction():
+            record_failure(conn, request_id, run.workspace_id, message)
+            audit(conn, run.workspace_id, actor, "report.failed", f"report_request:{request_id}",
+                  {"request_id": request_id, "run_id": run.id, "error": message})
+        failed += 1
+    return failed

@@ -23,15 +23,13 @@ from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
 from store import report_reads, report_writes
 from store.audit import audit
 from store.report_reads import ReportRequest
-from store.runs import ClosedRun, RunSpec, claimed_run, describe_failure
-from workers.failures import is_transient
+from store.runs import RunSpec, claimed_run, describe_failure
+from workers.failures import MAX_RETRIES, is_transient
 from workers.jobs import worker_name
 from workers.logs import bind_context
 from workers.settings import SigningSettings, get_signing_settings
 
 log = logging.getLogger(__name__)
-
-REQUEST_SCOPE = "request:"  # a report run's lock scope: this prefix and the request id
 
 REQUIRE_SIGNED_MESSAGE = ("HALTON_REQUIRE_SIGNED is set but no signing certificate is configured: set "
                           "HALTON_SIGNING_CERT and HALTON_SIGNING_KEY to the PEM certificate and key "
@@ -94,11 +92,12 @@ def render_report(conn: Conn, request_id: int, task_id: str | None = None, attem
                 "unchanged": True}
     spec = RunSpec(job="report", workspace_id=request.workspace_id, as_of=request.requested_at,
                    window_start=utc_midnight(request.period_start), window_end=utc_midnight(request.period_end),
-                   lock_scope=f"{REQUEST_SCOPE}{request_id}", task_id=task_id, worker=worker_name(), attempt=attempt)
+                   lock_scope=report_writes.request_scope(request_id), task_id=task_id, worker=worker_name(),
+                   attempt=attempt)
     try:
         return _render_claimed(conn, request, spec, signing if signing is not None else get_signing_settings())
     except Exception as error:  # anything, the claim's own refusals included: the report must not stay 'running'
-        _record_failure(conn, request, error)
+        _record_failure(conn, request, error, final=attempt >= MAX_RETRIES)
         raise
 
 
@@ -137,12 +136,13 @@ def failure_message(request_id: int, error: BaseException) -> str:
     return message
 
 
-def _record_failure(conn: Conn, request: ReportRequest, error: BaseException) -> None:
-    """The report row says what went wrong; a transient failure leaves it 'running' for the retry."""
+def _record_failure(conn: Conn, request: ReportRequest, error: BaseException, final: bool) -> None:
+    """The report row says what went wrong; a transient failure leaves it 'running' for the retry, unless
+    this was the last retry."""
     assert request.id is not None
     message = failure_message(request.id, error)
     try:
-        if is_transient(error):
+        if is_transient(error) and not final:
             report_writes.note_retrying(conn, request.id, request.workspace_id, message)
             return
         with conn.transaction():
@@ -152,18 +152,3 @@ def _record_failure(conn: Conn, request: ReportRequest, error: BaseException) ->
     except psycopg.Error:  # the connection itself failed: the run row still records the failure
         log.warning("could not record the failure of report request %s", request.id, exc_info=True)
 
-
-def fail_reports_of_closed_runs(conn: Conn, closed: list[ClosedRun], message: str) -> int:
-    """A killed delivery's report runs were closed from outside: fail their reports too, so none stays
-    'running' (a report that already succeeded keeps its PDF)."""
-    failed = 0
-    for run in closed:
-        if run.job != "report" or not (run.lock_scope or "").startswith(REQUEST_SCOPE):
-            continue
-        request_id = int((run.lock_scope or "").removeprefix(REQUEST_SCOPE))
-        with conn.transaction():
-            report_writes.record_failure(conn, request_id, run.workspace_id, message)
-            audit(conn, run.workspace_id, worker_name(), "report.failed", f"report_request:{request_id}",
-                  {"request_id": request_id, "run_id": run.id, "error": message})
-        failed += 1
-    return failed

@@ -16,7 +16,7 @@ from celery.exceptions import TimeLimitExceeded
 from core.db import Conn
 from core.errors import TransientError, UserError
 from workers.app import app
-from workers.failures import is_transient
+from workers.failures import MAX_RETRIES, is_transient
 from workers.logs import bind_context
 from workers.queues import TASK_FAMILIES, Family
 
@@ -33,7 +33,7 @@ class FleetTask(Task[Any, Any]):
     retry_backoff = 15
     retry_backoff_max = 600
     retry_jitter = True
-    max_retries = 8
+    max_retries = MAX_RETRIES
     # expected failures are logged without a traceback and not reported as crashes
     throws = (UserError,)
 
@@ -52,10 +52,11 @@ KILL_GRACE = 5.0  # seconds for Celery to kill the timed-out child and Postgres 
 
 def close_runs_of_killed_task(conn: Conn, task_id: str, message: str) -> None:
     """Fail the runs the killed delivery left open, and the reports those runs were rendering."""
+    from store.report_writes import fail_reports_of_runs
     from store.runs import fail_running_runs_of_task
-    from workers.report_jobs import fail_reports_of_closed_runs
+    from workers.jobs import worker_name
 
-    fail_reports_of_closed_runs(conn, fail_running_runs_of_task(conn, task_id, message), message)
+    fail_reports_of_runs(conn, fail_running_runs_of_task(conn, task_id, message), message, worker_name())
 
 
 def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float = 0.0) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError, GiveUpError, UserError
+from core.errors import ConfigError, GiveUpError, TransientError, UserError
 from core.money import money
 from store import claims, report_writes
 from store.claims import MAX_ABANDONED_DELIVERIES, RunSpec
@@ -20,6 +20,7 @@ from tests.unit.pdf_certs import self_signed
 from tests.unit.pdf_text import page_count, pdf_text
 from tests.unit.test_pdf_signing import validate
 from workers import report_jobs
+from workers.failures import MAX_RETRIES
 from workers.report_jobs import Artifact, render_report
 from workers.settings import SigningSettings
 from workers.taskbase import close_runs_of_killed_task
@@ -237,3 +238,21 @@ def test_the_top_project_is_the_one_that_spent_most_in_the_period(db_conn: Conn)
     assert spent and (len(spent) == 1 or spent[0][1] > spent[1][1])
     assert top_project(db_conn, scene.workspace_id, PERIOD_START, PERIOD_END) == spent[0][0]
     assert top_project(db_conn, scene.workspace_id, date(2025, 3, 1), date(2025, 4, 1)) is None
+
+
+def test_a_transient_failure_on_the_last_retry_fails_the_report(db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+
+    def provider_down(*_args: object) -> Artifact:
+        raise TransientError("the database is failing over")
+
+    monkeypatch.setattr(report_jobs, "build_artifact", provider_down)
+    with pytest.raises(TransientError):
+        render_report(db_conn, request, signing=UNSIGNED, attempt=0)
+    status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "running" and error.startswith("retrying after: TransientError")  # a retry follows
+    with pytest.raises(TransientError):
+        render_report(db_conn, request, signing=UNSIGNED, attempt=MAX_RETRIES)
+    status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "failed" and error == "TransientError: the database is failing over"
