@@ -12,9 +12,10 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from core.errors import UserError
+from core.periods import month_start, next_month, parse_month, previous_month
 
 MAX_YEARS = 2
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"\d{4}-\d{2}")
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
 
 
@@ -58,18 +59,6 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def previous_month(day: date) -> date:
-    return (month_start(day) - timedelta(days=1)).replace(day=1)
-
-
 def parse_period(text: str, today: date) -> Period:
     """'last-month', 'this-month' (to today, inclusive), 'YYYY-MM', or 'YYYY-MM-DD..YYYY-MM-DD' (both days
     included, as a person reads a range)."""
@@ -78,9 +67,9 @@ def parse_period(text: str, today: date) -> Period:
         return Period(previous_month(today), month_start(today))
     if value == "this-month":
         return Period(month_start(today), today + timedelta(days=1))
-    if match := _MONTH.fullmatch(value):
+    if _MONTH.fullmatch(value):
         try:
-            first = date(int(match[1]), int(match[2]), 1)
+            first = parse_month(value)
         except ValueError:
             raise UserError(f"--period '{text}' is not a month like 2026-10") from None
         return Period(first, next_month(first))

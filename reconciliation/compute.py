@@ -9,9 +9,10 @@ from fractions import Fraction
 
 import pandas as pd
 
+from core.periods import next_month
 from pricing import RateTable
 from reconciliation.findings import explain
-from reconciliation.model import Bill, BillUnusable, DayLine, Reconciliation, next_month
+from reconciliation.model import Bill, BillUnusable, DayLine, Reconciliation
 
 GREEN_BELOW = Fraction(5, 1000)  # green: |variance| / billed < 0.5 %
 AMBER_UP_TO = Fraction(2, 100)  # amber: 0.5 % to 2 % inclusive; red above

@@ -23,8 +23,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from core.periods import next_month
 from pricing import UNPRICED_VERSION, PricedBatch, RateTable, price_requests
-from reconciliation.model import Bill, Finding, next_month
+from reconciliation.model import Bill, Finding
 
 WEAK_TIERS = ("default",)  # attributed by the fallback rule only: after the rows with no project
 REQUEST_IDS_IN_DETAIL = 1000  # an unattributed tier lists this many ids; the tier and month select them all

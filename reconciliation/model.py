@@ -103,25 +103,3 @@ class Reconciliation:
                 "logged_nanos": self.logged_nanos, "billed_nanos": self.billed_nanos,
                 "variance_nanos": self.variance_nanos, "band": self.band, "error": self.error,
                 "findings": len(self.findings), "delta_by_cause": by_cause}
-
-
-def month_start(value: dt.date) -> dt.date:
-    return value.replace(day=1)
-
-
-def next_month(period: dt.date) -> dt.date:
-    return (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
-def parse_period(text: str) -> dt.date:
-    """'2026-11' or '2026-11-01' → the month's first day; ValueError otherwise."""
-    value = text.strip()
-    try:
-        if len(value) == 7:
-            return dt.date.fromisoformat(f"{value}-01")
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"period '{text}' is not a month like 2026-11 or 2026-11-01") from None
-    if day.day != 1:
-        raise ValueError(f"period '{text}' is not the first day of a month; give 2026-11 or 2026-11-01")
-    return day

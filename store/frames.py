@@ -44,6 +44,8 @@ from core.db import Conn
 NO_PROJECT = -1
 NO_MAX_TOKENS = -1
 NO_PROMPT_KEY = 0
+# 'x' || 16 hex digits cast through bit(64) is Postgres's exact hex-to-bigint (two's complement)
+PROMPT_KEY_SQL = "('x' || substr(prompt_hash, 1, 16))::bit(64)::bigint"
 
 _CATEGORY = pa.dictionary(pa.int32(), pa.string())
 _TIME = pa.timestamp("us", tz="UTC")
@@ -70,8 +72,7 @@ REQUEST_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
     "cost_nanos": ("cost_nanos", pa.int64()),
     "rates_version": ("rates_version", _CATEGORY),
     "prompt_hash": ("prompt_hash", pa.string()),
-    # 'x' || 16 hex digits cast through bit(64) is Postgres's exact hex-to-bigint (two's complement)
-    "prompt_key": (f"coalesce(('x' || substr(prompt_hash, 1, 16))::bit(64)::bigint, {NO_PROMPT_KEY})", pa.int64()),
+    "prompt_key": (f"coalesce({PROMPT_KEY_SQL}, {NO_PROMPT_KEY})", pa.int64()),
     # the UTC day of started_at as days since 1970-01-01 (an integer parses far faster than a timestamp)
     "utc_day": ("floor(date_part('epoch', started_at) / 86400)::integer", pa.int32()),
 }

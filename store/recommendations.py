@@ -21,8 +21,7 @@ import pandas as pd
 
 from checks.base import Finding
 from core.db import Conn
-
-PROMPT_KEY_SQL = "('x' || substr(prompt_hash, 1, 16))::bit(64)::bigint"  # as store.frames derives it
+from store.frames import PROMPT_KEY_SQL as PROMPT_KEY_SQL  # the key store.frames derives
 
 
 def _frame(conn: Conn, query: str, params: Sequence[object] | dict[str, object], columns: list[str]) -> pd.DataFrame:
@@ -191,7 +190,8 @@ def recommendations(conn: Conn, workspace_id: int, statuses: Sequence[str] = ("o
     rows = conn.execute(
         """select r.fingerprint, r.check_id, p.slug, r.title, r.rationale, r.monthly_saving_nanos, r.confidence,
                   r.request_count, r.sample_request_ids, r.evidence, r.status
-           from analysis.recommendations r left join meter.projects p on p.id = r.project_id
+           from analysis.recommendations r
+                left join meter.projects p on p.id = r.project_id and p.workspace_id = r.workspace_id
            where r.workspace_id = %s and r.status = any(%s)
            order by r.monthly_saving_nanos desc, r.fingerprint""",
         (workspace_id, list(statuses)),

@@ -14,14 +14,10 @@ import pandas as pd
 from psycopg import sql
 
 from core.db import Conn
+from core.periods import next_month, utc_midnight
 from reconciliation.compute import REQUEST_COLUMNS
-from reconciliation.model import DayBill, LineItem, Reconciliation, next_month
+from reconciliation.model import DayBill, LineItem, Reconciliation
 from reconciliation.sources import PulledMonth, StatementRow
-
-
-def utc_start(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
 
 # -- reads of one month -------------------------------------------------------------------------------
 
@@ -40,7 +36,7 @@ def month_requests(conn: Conn, workspace_id: int, provider: str, period: dt.date
            to stdout with (format csv, header true)""").format(
         columns=sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS),
         workspace=sql.Literal(workspace_id), provider=sql.Literal(provider),
-        start=sql.Literal(utc_start(period)), end=sql.Literal(utc_start(next_month(period))))
+        start=sql.Literal(utc_midnight(period)), end=sql.Literal(utc_midnight(next_month(period))))
     buffer = io.BytesIO()
     with conn.cursor().copy(query) as copy:
         for block in copy:
@@ -102,7 +98,7 @@ def month_inputs(conn: Conn, workspace_id: int, since: dt.date, until: dt.date, 
              from meter.requests where workspace_id = %s and started_at >= %s and started_at < %s
               and (%s::text is null or provider = %s)
             group by 1, 2""",
-        (workspace_id, utc_start(since), utc_start(until), *only),
+        (workspace_id, utc_midnight(since), utc_midnight(until), *only),
     ).fetchall():
         parts.setdefault((name, period), {})["requests"] = f"{count}:{total}:{synced.isoformat()}:{last_id}"
     for name, period, statement_id in conn.execute(
@@ -180,13 +176,6 @@ def write_reconciliation(tx: Conn, workspace_id: int, result: Reconciliation, ru
     )
 
 
-def fail_run(tx: Conn, run_id: int, message: str) -> None:
-    """Close the run as failed inside the transaction that writes its 'error' row, so the dashboard
-    sees both or neither (store.runs' own failure path then finds it closed and leaves it)."""
-    tx.execute("""update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s
-                   where id = %s and status = 'running'""", (message[:2000], run_id))
-
-
 def write_billing_days(tx: Conn, workspace_id: int, provider: str, origin: str, days: Sequence[DayBill],
                        periods: Sequence[dt.date], run_id: int, now: dt.datetime) -> list[dt.date]:
     """Store the months a pull or import covered; return the months whose figures changed."""
@@ -228,13 +217,6 @@ def _checksum(origin: str, days: Sequence[DayBill]) -> str:
     body = json.dumps([origin, [[d.day.isoformat(), d.charges_nanos, d.credits_nanos,
                                  [[i.description, i.amount_nanos] for i in d.lines]] for d in days]])
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-def audit(tx: Conn, workspace_id: int, actor: str, event: str, resource: str, details: dict[str, Any],
-          at: dt.datetime) -> None:
-    tx.execute("""insert into analysis.audit_events (workspace_id, actor, event, resource, details, at)
-                  values (%s, %s, %s, %s, %s::jsonb, %s)""",
-               (workspace_id, actor, event, resource, json.dumps(details, default=str), at))
 
 
 # -- connections and the dashboard's paste ------------------------------------------------------------

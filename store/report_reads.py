@@ -7,10 +7,11 @@ a report prints are the figures these tables hold. Every query is scoped to one 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
 from core.db import Conn
 from core.errors import UserError
+from core.periods import month_start, previous_month, utc_midnight
 from pdf.model import (
     Branding,
     DaySpend,
@@ -25,7 +26,7 @@ from pdf.model import (
     SavingsMonth,
     SpanSpend,
 )
-from pdf.periods import Period, month_start, previous_month
+from pdf.periods import Period
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,16 @@ def project_id_by_slug(conn: Conn, workspace_id: int, slug: str) -> int:
     return int(row[0])
 
 
+def top_project(conn: Conn, workspace_id: int, start: date, end: date) -> int | None:
+    """The project that spent most in [start, end) by the rollup, if any spent anything."""
+    row = conn.execute(
+        """select project_id from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s
+           and project_id is not null group by project_id order by sum(cost_nanos) desc limit 1""",
+        (workspace_id, start, end),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def branding(conn: Conn, workspace_id: int) -> Branding:
     row = conn.execute("select slug, name, logo_png from meter.workspaces where id = %s", (workspace_id,)).fetchone()
     if row is None:
@@ -89,7 +100,7 @@ def _rates_versions(conn: Conn, workspace_id: int, period: Period, project_id: i
            where workspace_id = %s and started_at >= %s and started_at < %s
              and (%s::bigint is null or project_id = %s)
            order by 1""",
-        (workspace_id, _utc(period.start), _utc(period.end), project_id, project_id),
+        (workspace_id, utc_midnight(period.start), utc_midnight(period.end), project_id, project_id),
     ).fetchall()
     return [str(r[0]) for r in rows]
 
@@ -203,8 +214,3 @@ def executive_data(conn: Conn, workspace_id: int, period: Period) -> ExecutiveDa
         savings=[SavingsMonth(*row) for row in savings],
         rates_versions=_rates_versions(conn, workspace_id, period),
     )
-
-
-def _utc(day: date) -> datetime:
-    """Midnight UTC: a bare date compared with timestamptz would take the session's time zone."""
-    return datetime.combine(day, time(0), UTC)

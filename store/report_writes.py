@@ -1,64 +1,98 @@
-"""Writes of the report job: analysis.reports through running → succeeded / failed, and the audit log."""
+"""Writes of the report job: analysis.reports through running → succeeded / failed.
+
+Only record_success touches the PDF: a failed or interrupted re-render never takes a good PDF away."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from core.db import Conn
+from store.audit import audit
+from store.runs import ClosedRun
 
 ERROR_LIMIT = 2000
+REQUEST_SCOPE = "request:"  # a report run's lock scope: this prefix and the request id
+
+
+def request_scope(request_id: int) -> str:
+    return f"{REQUEST_SCOPE}{request_id}"
 
 
 def mark_running(conn: Conn, request_id: int, workspace_id: int) -> None:
-    """Visible at once (own statement): the dashboard shows the report as being rendered."""
+    """Visible at once (own statement): the dashboard shows the report as being rendered. A report that
+    already succeeded stays 'succeeded' with its PDF while a forced re-render runs."""
     conn.execute(
         """insert into analysis.reports (request_id, workspace_id, status, started_at)
            values (%s, %s, 'running', clock_timestamp())
            on conflict (request_id) do update
-              set status = 'running', started_at = clock_timestamp(), finished_at = null, error = null,
-                  pdf = null, sha256 = null, pages = null, signed = false""",
+              set status = 'running', started_at = clock_timestamp(), finished_at = null, error = null
+              where analysis.reports.workspace_id = excluded.workspace_id
+                and analysis.reports.status <> 'succeeded'""",
         (request_id, workspace_id),
     )
 
 
-def note_retrying(conn: Conn, request_id: int, message: str) -> None:
+def note_retrying(conn: Conn, request_id: int, workspace_id: int, message: str) -> None:
     """A transient failure: the report stays 'running' (a retry follows) and says why it is late."""
-    conn.execute("update analysis.reports set error = %s where request_id = %s and status = 'running'",
-                 (f"retrying after: {message}"[:ERROR_LIMIT], request_id))
+    conn.execute("""update analysis.reports set error = %s
+                     where request_id = %s and workspace_id = %s and status = 'running'""",
+                 (f"retrying after: {message}"[:ERROR_LIMIT], request_id, workspace_id))
 
 
-def record_success(tx: Conn, request_id: int, pdf: bytes, sha256: str, pages: int, signed: bool) -> None:
+def record_success(tx: Conn, request_id: int, workspace_id: int, pdf: bytes, sha256: str, pages: int,
+                   signed: bool) -> None:
     tx.execute(
         """update analysis.reports set status = 'succeeded', finished_at = clock_timestamp(), error = null,
                   pdf = %s, sha256 = %s, pages = %s, signed = %s
-           where request_id = %s""",
-        (pdf, sha256, pages, signed, request_id),
+           where request_id = %s and workspace_id = %s""",
+        (pdf, sha256, pages, signed, request_id, workspace_id),
     )
 
 
 def record_failure(conn: Conn, request_id: int, workspace_id: int, message: str) -> None:
+    """The report failed; a report that already succeeded keeps its PDF and its status (the failed
+    re-render is on its run row and in the audit log)."""
     conn.execute(
         """insert into analysis.reports (request_id, workspace_id, status, started_at, finished_at, error)
            values (%s, %s, 'failed', clock_timestamp(), clock_timestamp(), %s)
            on conflict (request_id) do update
-              set status = 'failed', finished_at = clock_timestamp(), error = excluded.error,
-                  pdf = null, sha256 = null, pages = null, signed = false""",
+              set status = 'failed', finished_at = clock_timestamp(), error = excluded.error
+              where analysis.reports.workspace_id = excluded.workspace_id
+                and analysis.reports.status <> 'succeeded'""",
         (request_id, workspace_id, message[:ERROR_LIMIT]),
     )
 
 
-def audit(conn: Conn, workspace_id: int, actor: str, event: str, resource: str, details: dict[str, Any]) -> None:
-    conn.execute(
-        """insert into analysis.audit_events (workspace_id, actor, event, resource, details, at)
-           values (%s, %s, %s, %s, %s::jsonb, clock_timestamp())""",
-        (workspace_id, actor, event, resource, json.dumps(details, default=str, sort_keys=True)),
-    )
+def succeeded_report(conn: Conn, request_id: int, workspace_id: int) -> tuple[str, int, bool] | None:
+    """(sha256, pages, signed) of the request's report when it already succeeded."""
+    row = conn.execute(
+        """select sha256, pages, signed from analysis.reports
+            where request_id = %s and workspace_id = %s and status = 'succeeded'""",
+        (request_id, workspace_id),
+    ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]), bool(row[2]))
 
 
-def report_row(conn: Conn, request_id: int) -> tuple[Any, ...] | None:
+def report_row(conn: Conn, request_id: int, workspace_id: int) -> tuple[Any, ...] | None:
     """(status, error, pdf, sha256, pages, signed) — what the dashboard reads."""
     return conn.execute(
-        "select status, error, pdf, sha256, pages, signed from analysis.reports where request_id = %s",
-        (request_id,),
+        """select status, error, pdf, sha256, pages, signed from analysis.reports
+            where request_id = %s and workspace_id = %s""",
+        (request_id, workspace_id),
     ).fetchone()
+
+
+def fail_reports_of_runs(conn: Conn, closed: list[ClosedRun], message: str, actor: str) -> int:
+    """Runs closed from outside their job (a killed delivery): fail the reports their 'report' runs were
+    rendering, so none stays 'running' (one that already succeeded keeps its PDF)."""
+    failed = 0
+    for run in closed:
+        if run.job != "report" or not (run.lock_scope or "").startswith(REQUEST_SCOPE):
+            continue
+        request_id = int((run.lock_scope or "").removeprefix(REQUEST_SCOPE))
+        with conn.transaction():
+            record_failure(conn, request_id, run.workspace_id, message)
+            audit(conn, run.workspace_id, actor, "report.failed", f"report_request:{request_id}",
+                  {"request_id": request_id, "run_id": run.id, "error": message})
+        failed += 1
+    return failed

@@ -19,13 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from core.db import Conn
+from core.periods import utc_midnight as utc_midnight  # re-exported: store modules take it from here
 
 WINDOW_DAYS = 30
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
-
-
-def utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from core.errors import GiveUpError, UserError
 from store import claims
 from store.claims import MAX_ABANDONED_DELIVERIES, FailureKind, RunSpec
 
-__all__ = ["MAX_ABANDONED_DELIVERIES", "FailureKind", "Run", "RunSpec", "claimed_run"]
+__all__ = ["MAX_ABANDONED_DELIVERIES", "ClosedRun", "FailureKind", "Run", "RunSpec", "claimed_run"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,17 @@ class Run:
                 (json.dumps(self.stats, default=str), self.id),
             )
         self.closed = True
+
+    def fail_within(self, tx: Conn, message: str, kind: FailureKind) -> None:
+        """Mark the run failed inside a transaction the job opened for rows that say why (reconciliation's
+        'error' row), so the dashboard sees both or neither. The job then raises: claimed_run's failure
+        path finds the run closed and leaves it."""
+        tx.execute(_FAIL_RUN, (message[:ERROR_MESSAGE_LIMIT], kind.value, self.id))
+
+
+_FAIL_RUN = """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s,
+                      failure_kind = %s
+               where id = %s and status = 'running'"""
 
 
 def describe_failure(error: BaseException) -> str:
@@ -122,12 +133,7 @@ def _recover(conn: Conn) -> bool:
 
 def _mark_failed(conn: Conn, run_id: int, message: str, kind: FailureKind) -> None:
     try:
-        conn.execute(
-            """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s,
-                      failure_kind = %s
-               where id = %s and status = 'running'""",
-            (message, kind.value, run_id),
-        )
+        conn.execute(_FAIL_RUN, (message, kind.value, run_id))
     except psycopg.Error:
         # The connection itself is gone; the next claim of this job marks the run abandoned.
         log.warning("could not mark run %s failed; the next run of this job will", run_id, exc_info=True)
@@ -148,15 +154,25 @@ def latest_runs(conn: Conn, workspace_id: int, limit: int = 10) -> list[tuple[An
     ).fetchall()
 
 
-def fail_running_runs_of_task(conn: Conn, task_id: str, message: str) -> int:
+@dataclass(frozen=True)
+class ClosedRun:
+    """A run closed from outside its job (a killed delivery): enough to close what the job itself owned."""
+    id: int
+    job: str
+    workspace_id: int
+    lock_scope: str | None
+
+
+def fail_running_runs_of_task(conn: Conn, task_id: str, message: str) -> list[ClosedRun]:
     """Close the runs a killed delivery left open (called from the worker's parent process)."""
-    cursor = conn.execute(
+    rows = conn.execute(
         """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s,
                   failure_kind = 'timeout'
-           where task_id = %s and status = 'running'""",
+           where task_id = %s and status = 'running'
+           returning id, job, workspace_id, lock_scope""",
         (message[:ERROR_MESSAGE_LIMIT], task_id),
-    )
-    return cursor.rowcount
+    ).fetchall()
+    return [ClosedRun(int(i), str(j), int(w), s) for i, j, w, s in rows]
 
 
 def latest_finished_run(conn: Conn, workspace_id: int, job: str, since: datetime) -> tuple[str, str | None] | None:

@@ -94,10 +94,10 @@ def _workspace(conn: Conn, slug: str) -> int:
 
 
 def _period(text: str) -> dt.date:
-    from reconciliation.model import parse_period
+    from core.periods import parse_month
 
     try:
-        return parse_period(text)
+        return parse_month(text)
     except ValueError as error:
         raise UserError(str(error)) from None
 

@@ -31,6 +31,8 @@ def report(
     request: Annotated[int | None, typer.Option(help="render this meter.report_requests row as the worker would")]
     = None,
     out: Annotated[Path | None, typer.Option(help="with --request: also write the PDF here")] = None,
+    force: Annotated[bool, typer.Option(help="with --request: render again a request that already succeeded "
+                                             "(its PDF is replaced only if the new render succeeds)")] = False,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         if request is not None:
@@ -46,9 +48,9 @@ def report(
     from workers.settings import database_url_only
 
     with connect(database_url_only()) as conn:
-        outcome = render_report(conn, request)
+        outcome = render_report(conn, request, force=force)
         if out is not None:
-            row = report_row(conn, request)
+            row = report_row(conn, request, int(outcome["workspace_id"]))
             assert row is not None and row[2] is not None
             _write(out, bytes(row[2]))
     typer.echo(json.dumps(outcome, default=str))

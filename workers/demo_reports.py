@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.db import Conn
-from store.report_reads import ReportRequest
+from store.report_reads import ReportRequest, top_project
 from store.rollup import RollupWindow
 from store.workspaces import Workspace
 from workers.report_jobs import build_artifact
@@ -43,11 +43,7 @@ def throwaway_certificate(folder: Path) -> tuple[Path, Path]:
 def write_demo_reports(conn: Conn, workspace: Workspace, out_dir: Path, console: Console) -> None:
     window = RollupWindow.ending_before(datetime.now(UTC))
     start, end = window.first_day, window.end_day
-    top = conn.execute(
-        """select project_id from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s
-           and project_id is not null group by project_id order by sum(cost_nanos) desc limit 1""",
-        (workspace.id, start, end),
-    ).fetchone()
+    top = top_project(conn, workspace.id, start, end)
     now = datetime.now(UTC).replace(microsecond=0)
     table = Table(title=f"PDF reports, last 30 days (in {out_dir})", title_justify="left")
     for column in ("report", "file", "pages", "signed"):
@@ -58,7 +54,7 @@ def write_demo_reports(conn: Conn, workspace: Workspace, out_dir: Path, console:
         jobs: list[tuple[str, str, int | None, str]] = [
             ("executive summary", "executive", None, f"{workspace.slug}-executive-summary.pdf")]
         if top is not None:
-            jobs.insert(0, ("project report", "project", int(top[0]), f"{workspace.slug}-top-project-report.pdf"))
+            jobs.insert(0, ("project report", "project", top, f"{workspace.slug}-top-project-report.pdf"))
         for label, kind, project_id, filename in jobs:
             request = ReportRequest(None, workspace.id, kind, project_id, start, end, "demo", now)
             artifact = build_artifact(conn, request, signing)

@@ -16,6 +16,9 @@ from psycopg_pool import PoolTimeout
 
 from core.errors import TransientError
 
+# Retries of a transient failure (FleetTask.max_retries): a job told it is on this attempt fails for good
+MAX_RETRIES = 8
+
 # SQLSTATEs (or their class prefix) that a retry can outlive
 TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "40001", "40P01", "53300")
 

@@ -5,7 +5,8 @@
   inputs twice change nothing (the row keeps the inputs it was computed from); a paste that cannot
   be read writes an 'error' row and fails the run with the reason, in one transaction.
 - pull_billing: every live connection of a workspace (OpenAI, Anthropic), the previous and current
-  month, then reconcile those months. One connection's failure does not stop the others.
+  month, then reconcile those months. One connection's failure does not stop the others, nor does one
+  month that cannot be reconciled (it is listed in the outcome's failed_months).
 - import_billing_export: a Gemini or xAI export file through the same write path as a pull.
 - stale_months: the months whose inputs changed since they were reconciled (the sweep's question).
 """
@@ -19,18 +20,21 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from core.db import Conn
-from core.errors import TransientError, UserError
+from core.errors import FleetError, TransientError, UserError
+from core.periods import month_start, next_month, utc_midnight
 from pricing import RateTable, load_rates
 from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
 from reconciliation.compute import reconcile as compute_reconciliation
 from reconciliation.exports import parse_export
-from reconciliation.model import PROVIDERS, BillUnusable, month_start, next_month
+from reconciliation.model import PROVIDERS, BillUnusable
 from reconciliation.parsers import BillingFormatError
 from reconciliation.sources import choose_bill
 from store import reconciliation as store
-from store.runs import RunSpec, claimed_run
+from store.audit import audit
+from store.runs import FailureKind, RunSpec, claimed_run, describe_failure
 from store.workspaces import all_workspace_ids, workspace_by_id
 from workers.billing_keys import decrypt_admin_key
+from workers.failures import is_transient
 from workers.jobs import JobOutcome, worker_name
 from workers.logs import bind_context
 
@@ -66,8 +70,8 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
     period = month_start(period)
     end = next_month(period)
     table = rates()
-    spec = RunSpec(job="reconcile", workspace_id=workspace_id, as_of=as_of, window_start=store.utc_start(period),
-                   window_end=store.utc_start(end), lock_scope=f"{provider}|{period}", task_id=task_id,
+    spec = RunSpec(job="reconcile", workspace_id=workspace_id, as_of=as_of, window_start=utc_midnight(period),
+                   window_end=utc_midnight(end), lock_scope=f"{provider}|{period}", task_id=task_id,
                    worker=worker_name(), attempt=attempt)
     with claimed_run(conn, spec) as run, bind_context(run=run.id):
         run.stats.update(provider=provider, period=period.isoformat())
@@ -93,13 +97,13 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
         if isinstance(bill, BillUnusable):
             with conn.transaction():
                 store.write_reconciliation(conn, workspace_id, result, run.id, inputs, reference, now)
-                store.audit(conn, workspace_id, worker_name(), "reconciliation.failed", resource,
+                audit(conn, workspace_id, worker_name(), "reconciliation.failed", resource,
                             {**summary, "bill": reference, "run_id": run.id}, now)
-                store.fail_run(conn, run.id, bill.reason)
+                run.fail_within(conn, bill.reason, FailureKind.USER_ERROR)
             raise UserError(bill.reason)
         with run.results() as tx:
             store.write_reconciliation(tx, workspace_id, result, run.id, inputs, reference, now)
-            store.audit(tx, workspace_id, worker_name(), "reconciliation.computed", resource,
+            audit(tx, workspace_id, worker_name(), "reconciliation.computed", resource,
                         {**summary, "bill": reference, "run_id": run.id,
                          "request_ids": sorted({f.request_id for f in result.findings if f.request_id})[:200]}, now)
         log.info("reconciled %s %s: %s", provider, period, summary)
@@ -125,7 +129,7 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
             skipped.append(provider)  # gemini and xai bill through export files
             continue
         spec = RunSpec(job="pull_billing", workspace_id=workspace_id, as_of=as_of,
-                       window_start=store.utc_start(start), window_end=store.utc_start(end), lock_scope=provider,
+                       window_start=utc_midnight(start), window_end=utc_midnight(end), lock_scope=provider,
                        task_id=task_id, worker=worker_name(), attempt=attempt)
         try:
             with claimed_run(conn, spec) as run, bind_context(run=run.id):
@@ -136,7 +140,7 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
                     changed = store.write_billing_days(tx, workspace_id, provider, API_ORIGINS[provider], days,
                                                        [start, current], run.id, now)
                     run.stats.update(provider=provider, days=len(days), months_changed=[str(p) for p in changed])
-                    store.audit(tx, workspace_id, worker_name(), "billing.pulled", f"connection:{connection_id}",
+                    audit(tx, workspace_id, worker_name(), "billing.pulled", f"connection:{connection_id}",
                                 {"provider": provider, "key_hint": hint, "from": start, "to": end,
                                  "days": len(days), "months_changed": changed, "run_id": run.id}, now)
             pulled.append(provider)
@@ -146,13 +150,26 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
         except (UserError, BillingFormatError) as error:  # this connection's problem; its run says why
             log.warning("billing pull of %s for workspace %s failed: %s", provider, workspace_id, error)
             failed.append(f"{provider}: {error}")
-    for provider in pulled:
-        for period in (start, current):
-            reconcile(conn, workspace_id, provider, period, as_of, task_id=task_id, attempt=attempt)
+    failed_months = _reconcile_pulled(conn, workspace_id, pulled, (start, current), as_of, task_id, attempt)
     if transient:
         raise TransientError(f"billing pull of workspace {workspace_id}: {transient[0]}")
     return JobOutcome("pull_billing", workspace_id, "succeeded", None,
-                      {"pulled": pulled, "failed": failed, "skipped": skipped})
+                      {"pulled": pulled, "failed": failed, "skipped": skipped, "failed_months": failed_months})
+
+
+def _reconcile_pulled(conn: Conn, workspace_id: int, providers: list[str], periods: tuple[dt.date, ...],
+                      as_of: dt.datetime, task_id: str | None, attempt: int) -> list[str]:
+    """Reconcile each pulled (provider, month); a month that cannot be (an unreadable paste) already says
+    so on its 'error' row and its run, and stops no other month: return those months, with why."""
+    failed = []
+    for provider in providers:
+        for period in periods:
+            try:
+                reconcile(conn, workspace_id, provider, period, as_of, task_id=task_id, attempt=attempt)
+            except UserError as error:
+                log.warning("reconciling %s %s of workspace %s failed: %s", provider, period, workspace_id, error)
+                failed.append(f"{provider} {period:%Y-%m}: {error}")
+    return failed
 
 
 def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str, as_of: dt.datetime,
@@ -170,7 +187,7 @@ def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: st
         raise UserError(f"the {provider} export {name} has no billed days")
     periods = sorted({month_start(d.day) for d in days})
     spec = RunSpec(job="import_billing", workspace_id=workspace_id, as_of=as_of,
-                   window_start=store.utc_start(periods[0]), window_end=store.utc_start(next_month(periods[-1])),
+                   window_start=utc_midnight(periods[0]), window_end=utc_midnight(next_month(periods[-1])),
                    lock_scope=provider, worker=worker_name())
     with claimed_run(conn, spec) as run, bind_context(run=run.id):
         now = dt.datetime.now(dt.UTC)
@@ -178,7 +195,7 @@ def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: st
             changed = store.write_billing_days(tx, workspace_id, provider, EXPORT_ORIGINS[provider], days, periods,
                                                run.id, now)
             run.stats.update(provider=provider, days=len(days), months_changed=[str(p) for p in changed])
-            store.audit(tx, workspace_id, worker_name(), "billing.imported", f"export:{provider}:{name}",
+            audit(tx, workspace_id, worker_name(), "billing.imported", f"export:{provider}:{name}",
                         {"provider": provider, "days": len(days), "months_changed": changed, "run_id": run.id}, now)
         stats = dict(run.stats)
     stats["reconciled"] = [reconcile(conn, workspace_id, provider, p, as_of).stats.get("band") for p in periods]
@@ -198,14 +215,22 @@ def stale_months(conn: Conn, workspace_id: int, as_of: dt.datetime,
 
 
 def sweep(conn: Conn, as_of: dt.datetime, send: Callable[[int, str, dt.date], None]) -> dict[str, int]:
-    """Hand every stale month of every workspace to `send`; one workspace failing stops no other."""
-    sent = failed = 0
+    """Hand every stale month of every workspace to `send`. One workspace failing stops no other, but the
+    sweep then fails naming them, so the task is seen to fail; a transient failure is raised at once, for
+    Celery to retry the whole (idempotent) sweep."""
+    sent = 0
+    failed: list[str] = []
     for workspace_id in all_workspace_ids(conn):
         try:
             for provider, period in stale_months(conn, workspace_id, as_of):
                 send(workspace_id, provider, period)
                 sent += 1
-        except Exception:
-            failed += 1
+        except Exception as error:
+            if is_transient(error):
+                raise
+            failed.append(f"workspace {workspace_id}: {describe_failure(error)}")
             log.exception("sweep of workspace %s failed; the others go on", workspace_id)
-    return {"sent": sent, "failed_workspaces": failed}
+    if failed:
+        raise FleetError(f"the reconcile sweep failed for {len(failed)} workspace(s) ({sent} month(s) sent for the "
+                         f"others): {'; '.join(failed)}")
+    return {"sent": sent}

@@ -9,20 +9,22 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from core.db import Conn
-from core.errors import ConfigError, UserError
+from core.errors import ConfigError, GiveUpError, UserError
+from core.periods import utc_midnight
 from pdf.model import Signature
 from pdf.render import RenderedPdf, render_executive, render_project
 from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
 from store import report_reads, report_writes
+from store.audit import audit
 from store.report_reads import ReportRequest
 from store.runs import RunSpec, claimed_run, describe_failure
-from workers.failures import is_transient
+from workers.failures import MAX_RETRIES, is_transient
 from workers.jobs import worker_name
 from workers.logs import bind_context
 from workers.settings import SigningSettings, get_signing_settings
@@ -76,26 +78,41 @@ def _artifact(kind: str, rendered: RenderedPdf, pdf: bytes, signed: bool) -> Art
 
 
 def render_report(conn: Conn, request_id: int, task_id: str | None = None, attempt: int = 0,
-                  signing: SigningSettings | None = None) -> dict[str, Any]:
-    """Render one request into analysis.reports; a rerun replaces the row (the same bytes, for the same data)."""
+                  signing: SigningSettings | None = None, force: bool = False) -> dict[str, Any]:
+    """Render one request into analysis.reports. A request whose report already succeeded is not rendered
+    again (the same request over the same data gives the same bytes): its stored outcome is returned,
+    unless `force` asks for a re-render, which replaces the PDF only when it succeeds."""
     request = report_reads.report_request(conn, request_id)  # a missing request: a user error, no run row
+    done = None if force else report_writes.succeeded_report(conn, request_id, request.workspace_id)
+    if done is not None:
+        sha256, pages, signed = done
+        log.info("report %s already rendered; returning the stored one", request_id)
+        return {"job": "report", "request_id": request_id, "workspace_id": request.workspace_id,
+                "status": "succeeded", "run_id": None, "sha256": sha256, "pages": pages, "signed": signed,
+                "unchanged": True}
     spec = RunSpec(job="report", workspace_id=request.workspace_id, as_of=request.requested_at,
-                   window_start=datetime.combine(request.period_start, time(0), UTC),
-                   window_end=datetime.combine(request.period_end, time(0), UTC),
-                   lock_scope=f"request:{request_id}", task_id=task_id, worker=worker_name(), attempt=attempt)
+                   window_start=utc_midnight(request.period_start), window_end=utc_midnight(request.period_end),
+                   lock_scope=report_writes.request_scope(request_id), task_id=task_id, worker=worker_name(),
+                   attempt=attempt)
+    try:
+        return _render_claimed(conn, request, spec, signing if signing is not None else get_signing_settings())
+    except Exception as error:  # anything, the claim's own refusals included: the report must not stay 'running'
+        _record_failure(conn, request, error, final=attempt >= MAX_RETRIES)
+        raise
+
+
+def _render_claimed(conn: Conn, request: ReportRequest, spec: RunSpec, signing: SigningSettings) -> dict[str, Any]:
+    assert request.id is not None
+    request_id = request.id
     with claimed_run(conn, spec) as run, bind_context(run=run.id, report_request=request_id):
         report_writes.mark_running(conn, request_id, request.workspace_id)
-        try:
-            artifact = build_artifact(conn, request, signing if signing is not None else get_signing_settings())
-        except Exception as error:
-            _record_failure(conn, request, error)
-            raise
+        artifact = build_artifact(conn, request, signing)
         with run.results() as tx:
-            report_writes.record_success(tx, request_id, artifact.pdf, artifact.sha256, artifact.pages, artifact.signed)
-            report_writes.audit(tx, request.workspace_id, worker_name(), "report.rendered",
-                                f"report_request:{request_id}",
-                                _details(request, sha256=artifact.sha256, pages=artifact.pages,
-                                         signed=artifact.signed, bytes=len(artifact.pdf)))
+            report_writes.record_success(tx, request_id, request.workspace_id, artifact.pdf, artifact.sha256,
+                                         artifact.pages, artifact.signed)
+            audit(tx, request.workspace_id, worker_name(), "report.rendered", f"report_request:{request_id}",
+                  _details(request, sha256=artifact.sha256, pages=artifact.pages, signed=artifact.signed,
+                           bytes=len(artifact.pdf)))
             run.stats.update(kind=artifact.kind, pages=artifact.pages, signed=artifact.signed, sha256=artifact.sha256,
                              refused_urls=len(artifact.refused_urls))
         log.info("report %s rendered: %s", request_id, run.stats)
@@ -110,17 +127,28 @@ def _details(request: ReportRequest, **extra: Any) -> dict[str, Any]:
             "requested_by": request.requested_by, **extra}
 
 
-def _record_failure(conn: Conn, request: ReportRequest, error: BaseException) -> None:
-    """The report row says what went wrong; a transient failure leaves it 'running' for the retry."""
-    assert request.id is not None
+def failure_message(request_id: int, error: BaseException) -> str:
+    """What the report row says: the reason, and for a delivery given up on, how to get the report."""
     message = describe_failure(error)
+    if isinstance(error, GiveUpError):
+        message = (f"{message}; or render it by hand with `halton-workers report --request {request_id}` "
+                   "to see the error")
+    return message
+
+
+def _record_failure(conn: Conn, request: ReportRequest, error: BaseException, final: bool) -> None:
+    """The report row says what went wrong; a transient failure leaves it 'running' for the retry, unless
+    this was the last retry."""
+    assert request.id is not None
+    message = failure_message(request.id, error)
     try:
-        if is_transient(error):
-            report_writes.note_retrying(conn, request.id, message)
+        if is_transient(error) and not final:
+            report_writes.note_retrying(conn, request.id, request.workspace_id, message)
             return
         with conn.transaction():
             report_writes.record_failure(conn, request.id, request.workspace_id, message)
-            report_writes.audit(conn, request.workspace_id, worker_name(), "report.failed",
-                                f"report_request:{request.id}", _details(request, error=message))
+            audit(conn, request.workspace_id, worker_name(), "report.failed", f"report_request:{request.id}",
+                  _details(request, error=message))
     except psycopg.Error:  # the connection itself failed: the run row still records the failure
         log.warning("could not record the failure of report request %s", request.id, exc_info=True)
+

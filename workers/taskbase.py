@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 from celery import Task
 from celery.exceptions import TimeLimitExceeded
 
+from core.db import Conn
 from core.errors import TransientError, UserError
 from workers.app import app
-from workers.failures import is_transient
+from workers.failures import MAX_RETRIES, is_transient
 from workers.logs import bind_context
 from workers.queues import TASK_FAMILIES, Family
 
@@ -32,7 +33,7 @@ class FleetTask(Task[Any, Any]):
     retry_backoff = 15
     retry_backoff_max = 600
     retry_jitter = True
-    max_retries = 8
+    max_retries = MAX_RETRIES
     # expected failures are logged without a traceback and not reported as crashes
     throws = (UserError,)
 
@@ -49,8 +50,16 @@ class FleetTask(Task[Any, Any]):
 KILL_GRACE = 5.0  # seconds for Celery to kill the timed-out child and Postgres to end its session
 
 
-def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float = 0.0) -> None:
+def close_runs_of_killed_task(conn: Conn, task_id: str, message: str) -> None:
+    """Fail the runs the killed delivery left open, and the reports those runs were rendering."""
+    from store.report_writes import fail_reports_of_runs
     from store.runs import fail_running_runs_of_task
+    from workers.jobs import worker_name
+
+    fail_reports_of_runs(conn, fail_running_runs_of_task(conn, task_id, message), message, worker_name())
+
+
+def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float = 0.0) -> None:
     from workers.db import connect
     from workers.settings import get_settings
 
@@ -61,7 +70,7 @@ def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float =
         # a one-off connection (no pool in the parent), with short limits so a stuck row cannot hold it
         with connect(get_settings().database_url, connect_timeout=3,
                      options="-c lock_timeout=2000 -c statement_timeout=5000") as conn:
-            fail_running_runs_of_task(conn, task_id, message)
+            close_runs_of_killed_task(conn, task_id, message)
     except Exception:  # the parent must keep serving; the next run marks the run abandoned instead
         log.warning("could not close the runs of task %s after its hard time limit", task_id, exc_info=True)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Task
 
-from schedules.fanout import dispatch, plan_fanout
+from schedules.fanout import FanoutPlan, dispatch, plan_fanout
 from store.workspaces import all_workspace_ids
 from workers import db, jobs
 from workers.queues import Family
@@ -32,23 +32,33 @@ def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str |
     return outcome.to_dict()
 
 
-@fleet_task("nightly_fanout", Family.FANOUT)
-def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
-    """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs).
+# a fanned-out message still queued 20 hours later is dropped: the next night's fan-out replaces it
+FANOUT_EXPIRES = 20 * 3600
 
-    Without an as_of the fan-out takes the schedule's latest fire time, so a retry or a redelivery of
-    the same fan-out sends the same as_of and its refreshes change nothing the second time."""
-    moment = (jobs.parse_as_of(as_of) if as_of
-              else last_fire_time(get_settings().nightly_schedule, datetime.now(UTC)))
-    with db.pooled_connection() as conn:
-        plan = plan_fanout(all_workspace_ids(conn), moment)
+
+def fanout_as_of(as_of: str | None) -> datetime:
+    """The given as_of, or the nightly schedule's latest fire time, so a retry or a redelivery of the same
+    fan-out sends the same as_of and what it enqueues changes nothing the second time."""
+    return jobs.parse_as_of(as_of) if as_of else last_fire_time(get_settings().nightly_schedule, datetime.now(UTC))
+
+
+def fan_out(task: Task[Any, Any], workspace_ids: list[int], moment: datetime) -> FanoutPlan:
+    """One `task(workspace_id, as_of)` per workspace, all with one as_of and one batch id (a header)."""
+    plan = plan_fanout(workspace_ids, moment)
 
     def enqueue(workspace_id: int, as_of_iso: str, batch_id: str) -> None:
-        refresh_workspace_task.apply_async(
-            kwargs={"workspace_id": workspace_id, "as_of": as_of_iso},
-            headers={"batch_id": batch_id},
-            expires=20 * 3600,
-        )
+        task.apply_async(kwargs={"workspace_id": workspace_id, "as_of": as_of_iso}, headers={"batch_id": batch_id},
+                         expires=FANOUT_EXPIRES)
 
-    sent = dispatch(plan, enqueue)
-    return {"batch_id": plan.batch_id, "as_of": moment.isoformat(), "workspaces": sent}
+    dispatch(plan, enqueue)
+    return plan
+
+
+@fleet_task("nightly_fanout", Family.FANOUT)
+def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
+    """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs)."""
+    moment = fanout_as_of(as_of)
+    with db.pooled_connection() as conn:
+        workspace_ids = all_workspace_ids(conn)
+    plan = fan_out(refresh_workspace_task, workspace_ids, moment)
+    return {"batch_id": plan.batch_id, "as_of": moment.isoformat(), "workspaces": len(plan.workspace_ids)}

@@ -4,24 +4,22 @@ Arguments are ids and ISO strings only: never a key (the pull decrypts it in the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
 
 from core.errors import UserError
-from reconciliation.model import parse_period
+from core.periods import parse_month
 from store.reconciliation import workspaces_with_connections
 from workers import db, jobs, reconcile_jobs
 from workers.queues import Family
-from workers.settings import get_settings, last_fire_time
 from workers.taskbase import fleet_task
-from workers.tasks import statement_timeout
+from workers.tasks import FANOUT_EXPIRES, fan_out, fanout_as_of, statement_timeout
 
 
 def _period(value: str) -> Any:
     try:
-        return parse_period(str(value))
+        return parse_month(str(value))
     except ValueError as error:
         raise UserError(str(error)) from None
 
@@ -47,16 +45,14 @@ def pull_billing_task(self: Task[Any, Any], workspace_id: int, as_of: str | None
 
 @fleet_task("pull_billing_fanout", Family.FANOUT)
 def pull_billing_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
-    """Beat's nightly entry: one pull per workspace with a live connection, then a sweep."""
-    moment = (jobs.parse_as_of(as_of) if as_of
-              else last_fire_time(get_settings().nightly_schedule, datetime.now(UTC)))
+    """Beat's nightly entry: one pull per workspace with a live connection (one batch), then a sweep."""
+    moment = fanout_as_of(as_of)
     with db.pooled_connection() as conn:
-        workspaces = workspaces_with_connections(conn)
-    for workspace_id in workspaces:
-        pull_billing_task.apply_async(kwargs={"workspace_id": workspace_id, "as_of": moment.isoformat()},
-                                      expires=20 * 3600)
-    reconcile_sweep_task.apply_async(kwargs={"as_of": moment.isoformat()}, expires=20 * 3600)
-    return {"as_of": moment.isoformat(), "workspaces": len(workspaces)}
+        workspace_ids = workspaces_with_connections(conn)
+    plan = fan_out(pull_billing_task, workspace_ids, moment)
+    reconcile_sweep_task.apply_async(kwargs={"as_of": moment.isoformat()}, headers={"batch_id": plan.batch_id},
+                                     expires=FANOUT_EXPIRES)
+    return {"batch_id": plan.batch_id, "as_of": moment.isoformat(), "workspaces": len(plan.workspace_ids)}
 
 
 @fleet_task("reconcile_sweep", Family.BILLING)

@@ -74,3 +74,18 @@ def test_an_accepted_swap_and_a_month_on_the_cheaper_model_show_the_realised_sav
                            "from analysis.realised_savings").fetchall()
     assert rows == [(finding(p0).fingerprint, decided.date(), 30 * 4_500_000, 30 * 1_500_000, 30 * 3_000_000)]
     assert store.realised_total(db_conn, ws) == 90_000_000
+
+
+def test_a_recommendation_names_only_a_project_of_its_own_workspace(db_conn: Conn) -> None:
+    ours = make_workspace(db_conn, "ours")
+    theirs = make_workspace(db_conn, "theirs")
+    write(db_conn, ours.workspace_id, AS_OF, [finding(theirs.project_ids[0])])  # a project id of another workspace
+    [shown] = store.recommendations(db_conn, ours.workspace_id)
+    assert shown.project is None  # never another workspace's project slug
+
+
+def test_the_prompt_key_expression_is_the_one_store_frames_reads() -> None:
+    from store import frames
+
+    assert store.PROMPT_KEY_SQL is frames.PROMPT_KEY_SQL
+    assert frames.PROMPT_KEY_SQL in frames.REQUEST_COLUMNS["prompt_key"][0]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from core.errors import UserError
+from core.errors import FleetError, TransientError, UserError
 from pricing import load_rates, price_requests
 from reconciliation.clients import API_CLIENTS
 from store.reconciliation import insert_statement
@@ -104,7 +104,7 @@ def test_the_sweep_finds_months_whose_inputs_changed(db_conn: Conn) -> None:
     insert_statement(db_conn, ws, "anthropic", NOV, "$9.99", "finance")  # a paste whose task was lost
     assert jobs.stale_months(db_conn, ws, AS_OF) == [("anthropic", NOV)]
     sent: list[tuple[int, str, dt.date]] = []
-    assert jobs.sweep(db_conn, AS_OF, lambda *args: sent.append(args)) == {"sent": 1, "failed_workspaces": 0}
+    assert jobs.sweep(db_conn, AS_OF, lambda *args: sent.append(args)) == {"sent": 1}
     assert sent == [(ws, "anthropic", NOV)]
 
 
@@ -192,7 +192,8 @@ def test_the_cli_pastes_reconciles_and_prints_the_table_in_80_columns(db_conn: C
     assert again.returncode == 1 and "not a month" in again.stderr
 
 
-def test_one_workspace_failing_in_the_sweep_stops_no_other(db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_workspace_failing_in_the_sweep_stops_no_other_and_the_sweep_fails_naming_it(
+        db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
     first = november(db_conn, "alpha")
     second = november(db_conn, "beta")
     real = jobs.stale_months
@@ -204,5 +205,56 @@ def test_one_workspace_failing_in_the_sweep_stops_no_other(db_conn: Conn, monkey
 
     monkeypatch.setattr(jobs, "stale_months", broken_for_alpha)
     sent: list[tuple[int, str, dt.date]] = []
-    assert jobs.sweep(db_conn, AS_OF, lambda *args: sent.append(args)) == {"sent": 1, "failed_workspaces": 1}
-    assert sent == [(second, "anthropic", NOV)]
+    with pytest.raises(FleetError, match=rf"workspace {first}: RuntimeError: alpha's rows cannot be read") as failed:
+        jobs.sweep(db_conn, AS_OF, lambda *args: sent.append(args))
+    assert sent == [(second, "anthropic", NOV)]  # beta was swept after alpha failed
+    assert "1 month(s) sent" in str(failed.value) and not isinstance(failed.value, UserError)
+
+
+def test_a_transient_failure_in_the_sweep_is_raised_at_once_for_a_retry(
+        db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    november(db_conn, "alpha")
+    november(db_conn, "beta")
+
+    def database_gone(conn: Conn, workspace_id: int, as_of: dt.datetime) -> list[tuple[str, dt.date]]:
+        raise TransientError("the database is failing over")
+
+    monkeypatch.setattr(jobs, "stale_months", database_gone)
+    calls: list[tuple[int, str, dt.date]] = []
+    with pytest.raises(TransientError, match="failing over"):
+        jobs.sweep(db_conn, AS_OF, lambda *args: calls.append(args))
+    assert calls == []
+
+
+def test_an_error_row_fails_its_run_as_a_user_error(db_conn: Conn) -> None:
+    ws = november(db_conn)
+    insert_statement(db_conn, ws, "anthropic", NOV, "42 EUR", "finance")
+    with pytest.raises(UserError, match="another currency"):
+        jobs.reconcile(db_conn, ws, "anthropic", NOV, AS_OF)
+    run = db_conn.execute("select status, failure_kind, error, finished_at is not null from analysis.runs "
+                          "where job = 'reconcile'").fetchone()
+    assert run is not None and run[:2] == ("failed", "user_error") and "another currency" in run[2] and run[3]
+
+
+def test_a_month_that_cannot_be_reconciled_stops_no_other_month_of_the_pull(
+        db_conn: Conn, fleet_settings: Fernet) -> None:
+    ws = november(db_conn, provider="openai", model="gpt-4.1")
+    connect_billing(db_conn, ws, "openai", fleet_settings.encrypt(b"sk-admin-openai-0123456789abcdefgh"))
+    october = dt.date(2026, 10, 1)
+    start = 1_793_491_200  # 2026-11-01
+    script = Script([Answer(body=openai_page([(start + 86400, [(1.25, "gpt-4.1, input")])]))])
+    with billing_server(script) as base:
+        def client_for(provider: str, key: Any) -> Any:
+            return API_CLIENTS[provider](key, base, sleep=lambda s: None)
+
+        jobs.pull_billing(db_conn, ws, AS_OF, client_for=client_for)
+        # a later paste for October counts over the unchanged pull, and cannot be read
+        insert_statement(db_conn, ws, "openai", october, "Total: $5.00\nTotal: $6.00", "finance")
+        outcome = jobs.pull_billing(db_conn, ws, AS_OF, client_for=client_for)
+    assert outcome.stats["pulled"] == ["openai"]
+    assert len(outcome.stats["failed_months"]) == 1
+    assert outcome.stats["failed_months"][0].startswith("openai 2026-10: ")
+    assert "2 totals that differ" in outcome.stats["failed_months"][0]
+    rows: dict[dt.date, str] = dict(db_conn.execute(
+        "select period, status from analysis.reconciliation where provider = 'openai'"))
+    assert rows == {october: "error", NOV: "ok"}

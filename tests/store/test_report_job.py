@@ -8,16 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError, UserError
+from core.errors import ConfigError, GiveUpError, TransientError, UserError
 from core.money import money
+from store import claims, report_writes
+from store.claims import MAX_ABANDONED_DELIVERIES, RunSpec
+from store.report_reads import top_project
 from store.report_writes import report_row
 from tests.factories import Conn
 from tests.store.report_scene import PERIOD_END, PERIOD_START, REQUESTED_AT, insert_request, make_report_scene
 from tests.unit.pdf_certs import self_signed
 from tests.unit.pdf_text import page_count, pdf_text
 from tests.unit.test_pdf_signing import validate
-from workers.report_jobs import render_report
+from workers import report_jobs
+from workers.failures import MAX_RETRIES
+from workers.report_jobs import Artifact, render_report
 from workers.settings import SigningSettings
+from workers.taskbase import close_runs_of_killed_task
 
 UNSIGNED = SigningSettings()
 
@@ -32,7 +38,7 @@ def test_a_project_report_holds_the_rollups_figures(db_conn: Conn) -> None:
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
     outcome = render_report(db_conn, request, signing=UNSIGNED)
-    status, error, pdf, sha256, pages, signed = report_row(db_conn, request) or ()
+    status, error, pdf, sha256, pages, signed = report_row(db_conn, request, scene.workspace_id) or ()
     assert (status, error, signed) == ("succeeded", None, False) and outcome["sha256"] == sha256
     pdf = bytes(pdf)
     assert hashlib.sha256(pdf).hexdigest() == sha256 and pages == page_count(pdf)
@@ -62,7 +68,7 @@ def test_rendering_the_same_request_again_gives_the_same_bytes(db_conn: Conn) ->
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
     first = render_report(db_conn, request, signing=UNSIGNED)["sha256"]
-    assert render_report(db_conn, request, signing=UNSIGNED)["sha256"] == first
+    assert render_report(db_conn, request, signing=UNSIGNED, force=True)["sha256"] == first
     assert one(db_conn, "select count(*) from analysis.reports") == 1
 
 
@@ -72,10 +78,11 @@ def test_the_executive_summary_is_signed_and_holds_the_tables_figures(db_conn: C
     signing = SigningSettings(signing_cert=cert.cert, signing_key=cert.key)
     request = insert_request(db_conn, scene.workspace_id, "executive", None)
     first = render_report(db_conn, request, signing=signing)
-    status, _error, pdf, _sha, _pages, signed = report_row(db_conn, request) or ()
+    status, _error, pdf, _sha, _pages, signed = report_row(db_conn, request, scene.workspace_id) or ()
     assert status == "succeeded" and signed is True
     assert validate(bytes(pdf), cert) == (True, True)
-    assert render_report(db_conn, request, signing=signing)["sha256"] == first["sha256"]  # signing time: requested_at
+    again = render_report(db_conn, request, signing=signing, force=True)  # re-rendered: signing time is requested_at
+    assert again["sha256"] == first["sha256"]
     text = pdf_text(bytes(pdf))
     month = one(db_conn, """select sum(cost_nanos) from analysis.daily_spend
                             where workspace_id = %s and day >= '2026-11-01' and day < %s""",
@@ -96,7 +103,7 @@ def test_require_signed_without_a_certificate_fails_saying_what_to_set(db_conn: 
     request = insert_request(db_conn, scene.workspace_id, "executive", None)
     with pytest.raises(ConfigError, match="HALTON_SIGNING_CERT"):
         render_report(db_conn, request, signing=SigningSettings(require_signed=True))
-    status, error, pdf, *_ = report_row(db_conn, request) or ()
+    status, error, pdf, *_ = report_row(db_conn, request, scene.workspace_id) or ()
     assert status == "failed" and "HALTON_SIGNING_CERT and HALTON_SIGNING_KEY" in error and pdf is None
     assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("report.failed",)]
 
@@ -105,7 +112,7 @@ def test_without_a_certificate_the_summary_is_unsigned_and_says_so(db_conn: Conn
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "executive", None)
     render_report(db_conn, request, signing=UNSIGNED)
-    _status, _error, pdf, _sha, _pages, signed = report_row(db_conn, request) or ()
+    _status, _error, pdf, _sha, _pages, signed = report_row(db_conn, request, scene.workspace_id) or ()
     assert signed is False and "NOT SIGNED" in pdf_text(bytes(pdf))
 
 
@@ -119,7 +126,7 @@ def test_impossible_periods_fail_the_report_with_a_clear_message(db_conn: Conn, 
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id, start, end)
     with pytest.raises(UserError):
         render_report(db_conn, request, signing=UNSIGNED)
-    status, error, *_ = report_row(db_conn, request) or ()
+    status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
     assert status == "failed" and message in error
 
 
@@ -128,7 +135,7 @@ def test_a_project_of_another_workspace_is_refused(db_conn: Conn) -> None:
     request = insert_request(db_conn, scene.workspace_id, "project", scene.other_workspace_project)
     with pytest.raises(UserError, match="not a project of this workspace"):
         render_report(db_conn, request, signing=UNSIGNED)
-    assert (report_row(db_conn, request) or ())[0] == "failed"
+    assert (report_row(db_conn, request, scene.workspace_id) or ())[0] == "failed"
 
 
 def test_an_empty_period_renders_a_report_saying_no_traffic(db_conn: Conn) -> None:
@@ -136,6 +143,116 @@ def test_an_empty_period_renders_a_report_saying_no_traffic(db_conn: Conn) -> No
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id, date(2025, 3, 1),
                              date(2025, 4, 1))
     render_report(db_conn, request, signing=UNSIGNED)
-    _status, _error, pdf, *_ = report_row(db_conn, request) or ()
+    _status, _error, pdf, *_ = report_row(db_conn, request, scene.workspace_id) or ()
     text = pdf_text(bytes(pdf))
     assert "No traffic" in text and "$0.00" in text
+
+
+def give_up_deliveries(conn: Conn, workspace_id: int, request: int, task_id: str) -> None:
+    """Three deliveries of the task that died mid-run, as store.claims counts them."""
+    spec = RunSpec(job="report", workspace_id=workspace_id, as_of=REQUESTED_AT, lock_scope=f"request:{request}",
+                   task_id=task_id)
+    for _ in range(MAX_ABANDONED_DELIVERIES):
+        conn.execute(
+            """insert into analysis.runs (workspace_id, job, status, started_at, finished_at, as_of, task_id,
+                   lock_scope, lock_key, failure_kind, error)
+               values (%s, 'report', 'failed', now(), now(), %s, %s, %s, %s, 'abandoned', 'abandoned')""",
+            (workspace_id, REQUESTED_AT, task_id, spec.lock_scope, spec.lock_key()))
+
+
+def test_a_given_up_delivery_fails_the_report_with_a_message_saying_what_to_do(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    give_up_deliveries(db_conn, scene.workspace_id, request, "t-dying")
+    with pytest.raises(GiveUpError):
+        render_report(db_conn, request, task_id="t-dying", signing=UNSIGNED)
+    status, error, pdf, *_ = report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "failed" and pdf is None
+    assert "given up" in error and f"halton-workers report --request {request}" in error
+    assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("report.failed",)]
+
+
+def test_a_hard_time_limit_fails_the_report_as_well_as_its_run(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    spec = RunSpec(job="report", workspace_id=scene.workspace_id, as_of=REQUESTED_AT, lock_scope=f"request:{request}",
+                   task_id="t-killed")
+    claims.open_run(db_conn, spec)  # what the killed child left: a running run and a running report
+    report_writes.mark_running(db_conn, request, scene.workspace_id)
+    close_runs_of_killed_task(db_conn, "t-killed", "hard time limit (600s) exceeded: the worker process was killed")
+    status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "failed" and error.startswith("hard time limit (600s) exceeded")
+    assert db_conn.execute("select status, failure_kind from analysis.runs where job = 'report'").fetchall() == [
+        ("failed", "timeout")]
+
+
+def test_a_redelivery_of_a_rendered_request_returns_the_stored_report_without_rendering(
+        db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    first = render_report(db_conn, request, signing=UNSIGNED)
+    before = report_row(db_conn, request, scene.workspace_id)
+
+    def must_not_render(*_args: object) -> Artifact:
+        raise AssertionError("a rendered request was rendered again")
+
+    monkeypatch.setattr(report_jobs, "build_artifact", must_not_render)
+    again = render_report(db_conn, request, signing=UNSIGNED)
+    assert again["status"] == "succeeded" and again["sha256"] == first["sha256"] and again["pages"] == first["pages"]
+    assert report_row(db_conn, request, scene.workspace_id) == before
+    assert one(db_conn, "select count(*) from analysis.runs where job = 'report'") == 1
+
+
+def test_a_failed_forced_rerender_keeps_the_good_pdf(db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    render_report(db_conn, request, signing=UNSIGNED)
+    good = report_row(db_conn, request, scene.workspace_id)
+    assert good is not None and good[0] == "succeeded"
+
+    def broken_while_the_pdf_is_still_shown(*_args: object) -> Artifact:
+        assert report_row(db_conn, request, scene.workspace_id) == good  # nothing nulled while rendering
+        raise RuntimeError("the renderer crashed")
+
+    monkeypatch.setattr(report_jobs, "build_artifact", broken_while_the_pdf_is_still_shown)
+    with pytest.raises(RuntimeError, match="the renderer crashed"):
+        render_report(db_conn, request, signing=UNSIGNED, force=True)
+    assert report_row(db_conn, request, scene.workspace_id) == good
+    runs = db_conn.execute("select status, error from analysis.runs where job = 'report' order by id").fetchall()
+    assert runs == [("succeeded", None), ("failed", "RuntimeError: the renderer crashed")]
+
+
+def test_report_rows_are_read_within_their_workspace(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    render_report(db_conn, request, signing=UNSIGNED)
+    assert report_row(db_conn, request, scene.workspace_id) is not None
+    assert report_row(db_conn, request, scene.workspace_id + 1000) is None
+
+
+def test_the_top_project_is_the_one_that_spent_most_in_the_period(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    spent = db_conn.execute("""select project_id, sum(cost_nanos) from analysis.daily_spend where workspace_id = %s
+                               and day >= %s and day < %s and project_id is not null group by 1 order by 2 desc""",
+                            (scene.workspace_id, PERIOD_START, PERIOD_END)).fetchall()
+    assert spent and (len(spent) == 1 or spent[0][1] > spent[1][1])
+    assert top_project(db_conn, scene.workspace_id, PERIOD_START, PERIOD_END) == spent[0][0]
+    assert top_project(db_conn, scene.workspace_id, date(2025, 3, 1), date(2025, 4, 1)) is None
+
+
+def test_a_transient_failure_on_the_last_retry_fails_the_report(db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = make_report_scene(db_conn)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+
+    def provider_down(*_args: object) -> Artifact:
+        raise TransientError("the database is failing over")
+
+    monkeypatch.setattr(report_jobs, "build_artifact", provider_down)
+    with pytest.raises(TransientError):
+        render_report(db_conn, request, signing=UNSIGNED, attempt=0)
+    status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "running" and error.startswith("retrying after: TransientError")  # a retry follows
+    with pytest.raises(TransientError):
+        render_report(db_conn, request, signing=UNSIGNED, attempt=MAX_RETRIES)
+    status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "failed" and error == "TransientError: the database is failing over"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -96,3 +97,62 @@ def test_billing_is_pulled_nightly_and_swept_hourly_but_not_on_the_demos_interva
     assert names["nightly-billing"].task == "halton.pull_billing_fanout" and names["nightly-billing"].expires > 0
     assert names["hourly-reconcile-sweep"].task == "halton.reconcile_sweep"
     assert [entry.name for entry in beat_entries("every:5")] == ["nightly-refresh"]
+
+
+@pytest.fixture
+def fleet_env_vars(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from workers.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x@db/h")
+    monkeypatch.setenv("REDIS_URL", "redis://r:6379/0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_the_billing_fanout_sends_its_pulls_as_one_batch_like_the_nightly_fanout(
+        monkeypatch: pytest.MonkeyPatch, fleet_env_vars: None) -> None:
+    from contextlib import nullcontext
+    from typing import Any
+
+    from workers import db, tasks, tasks_reconcile
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def recorder(name: str) -> Any:
+        return lambda **options: sent.append((name, options))
+
+    monkeypatch.setattr(db, "pooled_connection", lambda *args: nullcontext())
+    monkeypatch.setattr(tasks_reconcile, "workspaces_with_connections", lambda conn: [7, 3])
+    monkeypatch.setattr(tasks_reconcile.pull_billing_task, "apply_async", recorder("pull"))
+    monkeypatch.setattr(tasks_reconcile.reconcile_sweep_task, "apply_async", recorder("sweep"))
+    outcome = tasks_reconcile.pull_billing_fanout_task.apply(kwargs={"as_of": "2026-11-26T02:00:00+00:00"}).get()
+    pulls = [options for name, options in sent if name == "pull"]
+    assert [p["kwargs"] for p in pulls] == [{"workspace_id": ws, "as_of": "2026-11-26T02:00:00+00:00"} for ws in (7, 3)]
+    assert {p["headers"]["batch_id"] for p in pulls} == {outcome["batch_id"]}
+    assert {p["expires"] for p in pulls} == {tasks.FANOUT_EXPIRES}
+    assert [name for name, _ in sent] == ["pull", "pull", "sweep"]
+    assert outcome["workspaces"] == 2 and outcome["as_of"] == "2026-11-26T02:00:00+00:00"
+
+
+def test_apply_decisions_runs_with_the_statement_timeout_of_its_soft_limit(
+        monkeypatch: pytest.MonkeyPatch, fleet_env_vars: None) -> None:
+    from contextlib import nullcontext
+    from typing import Any
+
+    from workers import checks_jobs, db, tasks_checks
+    from workers.jobs import JobOutcome
+    from workers.tasks import statement_timeout
+
+    timeouts: list[Any] = []
+
+    def pooled_connection(*args: Any) -> Any:
+        timeouts.append(args[0] if args else None)
+        return nullcontext()
+
+    monkeypatch.setattr(db, "pooled_connection", pooled_connection)
+    monkeypatch.setattr(checks_jobs, "apply_decisions",
+                        lambda conn, ws, task_id=None, attempt=0: JobOutcome("apply_decisions", ws, "succeeded"))
+    task = tasks_checks.apply_decisions_task
+    task.apply(kwargs={"workspace_id": 4}).get()
+    assert statement_timeout(task) is not None and timeouts == [statement_timeout(task)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -51,3 +52,21 @@ def test_store_importing_celery_breaks_the_celery_contract(tmp_path: Path) -> No
     result = lint_imports(tree)
     assert result.returncode != 0
     assert "Only workers/ imports Celery BROKEN" in result.stdout
+
+
+# the connection plumbing may run a statement of its own (a session setting, a test database); nothing else
+SQL_PLUMBING = {"workers/db.py", "workers/embedded.py"}
+QUERY = re.compile(r"\.(execute|executemany|copy)\(|\bsql\.SQL\(")
+
+
+def test_workers_run_no_query_of_their_own() -> None:
+    """All SQL lives in store/: a job reads and writes through it, so no query escapes its review."""
+    offenders = []
+    for path in sorted((ROOT / "workers").rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        if name in SQL_PLUMBING:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if QUERY.search(line):
+                offenders.append(f"{name}:{number}: {line.strip()}")
+    assert offenders == []
