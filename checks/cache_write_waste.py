@@ -23,7 +23,7 @@ from checks.base import (
     project_or_none,
     unpriced_evidence,
 )
-from checks.usage import by_project_model, priceable, successful_of
+from checks.usage import by_project_model, priceable, successful_of, successful_sums
 
 ID = "cache-write-waste"
 MIN_WRITING_REQUESTS = 20
@@ -31,11 +31,9 @@ MIN_WRITING_REQUESTS = 20
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    groups = inputs.usage.groups
-    if not len(groups):
+    if not len(inputs.usage.groups):
         return findings
-    per = groups[groups["status_code"] == 200].groupby(["project_id", "model"], observed=True, sort=True)[
-        ["writing_requests", "requests", "cache_write_tokens", "cache_read_tokens"]].sum()
+    per = successful_sums(inputs.usage, ["writing_requests", "requests", "cache_write_tokens", "cache_read_tokens"])
     for project_id, model, row in by_project_model(per[per["writing_requests"] >= MIN_WRITING_REQUESTS]):
         rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model))
         zeros = np.zeros(len(rows), dtype=np.int64)

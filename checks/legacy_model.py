@@ -23,7 +23,7 @@ from checks.base import (
     project_or_none,
     unpriced_evidence,
 )
-from checks.usage import by_project_model, priceable, successful_of
+from checks.usage import by_project_model, priceable, successful_of, successful_sums
 
 ID = "legacy-model"
 MIN_REQUESTS = 20
@@ -31,11 +31,9 @@ MIN_REQUESTS = 20
 
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
-    groups = inputs.usage.groups
-    if not len(groups):
+    if not len(inputs.usage.groups):
         return findings
-    counts = groups[groups["status_code"] == 200].groupby(["project_id", "model"], observed=True, sort=True)[
-        ["requests"]].sum()
+    counts = successful_sums(inputs.usage, ["requests"])
     for project_id, model, row in by_project_model(counts):
         count = int(row["requests"])
         if count < MIN_REQUESTS:

@@ -24,7 +24,14 @@ from checks.base import (
     project_or_none,
     unpriced_evidence,
 )
-from checks.usage import VISIBLE_EDGES, by_project_model, percentile_bound, priceable, successful_of
+from checks.usage import (
+    VISIBLE_EDGES,
+    by_project_model,
+    percentile_bound,
+    priceable,
+    successful_of,
+    successful_sums,
+)
 
 ID = "reasoning-overspend"
 MIN_REQUESTS = 100
@@ -41,7 +48,7 @@ def run(inputs: CheckInputs) -> list[Finding]:
         return findings
     visible_le = [f"visible_le_{e}" for e in VISIBLE_EDGES]
     columns = ["requests", "reasoning_requests", "reasoning_tokens", "output_tokens", *visible_le]
-    per = usage.groups[usage.groups["status_code"] == 200].groupby(KEYS, observed=True, sort=True)[columns].sum()
+    per = successful_sums(usage, columns)
     # successful requests without output count in the sums but not in this rule: take them out
     silent = usage.odd[(usage.odd["status_code"] == 200) & (usage.odd["output_tokens"] == 0)]
     if len(silent):

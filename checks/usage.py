@@ -220,6 +220,13 @@ def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
     return out
 
 
+def successful_sums(usage: Usage, columns: Sequence[str]) -> pd.DataFrame:
+    """The day sums of successful requests, per (project, model): what most checks start from."""
+    groups = usage.groups
+    return groups[groups["status_code"] == 200].groupby(["project_id", "model"], observed=True, sort=True)[
+        list(columns)].sum()
+
+
 def by_project_model(per: pd.DataFrame) -> Iterator[tuple[int, str, pd.Series]]:
     """The rows of a frame indexed by (project_id, model), the keys typed (pandas-stubs types them Hashable)."""
     for key, row in per.iterrows():
