@@ -56,8 +56,11 @@ def reconciliation_table(rows: list[tuple[Any, ...]], title: str = "Reconciliati
 
 def findings_table(provider: str, period: dt.date, variance: int,
                    causes: list[tuple[str, int, int, list[int]]]) -> Table:
-    table = Table(title=f"Why {provider} {period:%Y-%m} differs by {money(variance)} (logged − billed)",
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    title = f"Why {provider} {period:%Y-%m} differs by {money(variance)} (logged − billed)"
+    # rich wraps a title to its table's width, narrower than the heading when the columns are short:
+    # as wide as the heading (at most 80), it stays one line
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  min_width=min(len(title), 80))
     table.add_column("cause", no_wrap=True)
     table.add_column("findings", justify="right", no_wrap=True)
     table.add_column("amount", justify="right", no_wrap=True)
