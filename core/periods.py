@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from core.errors import UserError
+
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
@@ -31,6 +33,13 @@ def parse_month(text: str) -> date:
     if day.day != 1:
         raise ValueError(f"period '{text}' is not the first day of a month; give 2026-11 or 2026-11-01")
     return day
+
+
+def refuse_future_month(month: date, today: date) -> None:
+    """A month after the current UTC month has nothing to reconcile yet; the current one is month to date."""
+    if month_start(month) > month_start(today):
+        raise UserError(f"{month:%Y-%m} has not started yet (today is {today}, UTC); "
+                        "give the current month or an earlier one")
 
 
 def utc_midnight(day: date) -> datetime:

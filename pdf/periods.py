@@ -19,6 +19,11 @@ _MONTH = re.compile(r"\d{4}-\d{2}")
 _RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
 
 
+class PeriodSyntaxError(UserError):
+    """The text is not a period at all (the command line makes it a usage error, exit 2); a well-formed
+    period refused for its content stays a plain UserError."""
+
+
 @dataclass(frozen=True)
 class Period:
     start: date
@@ -71,15 +76,23 @@ def parse_period(text: str, today: date) -> Period:
         try:
             first = parse_month(value)
         except ValueError:
-            raise UserError(f"--period '{text}' is not a month like 2026-10") from None
+            raise PeriodSyntaxError(f"--period '{text}' is not a month like 2026-10") from None
         return Period(first, next_month(first))
     if match := _RANGE.fullmatch(value):
         try:
             start, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
         except ValueError:
-            raise UserError(f"--period '{text}' has a day that does not exist") from None
+            raise PeriodSyntaxError(f"--period '{text}' has a day that does not exist") from None
         return Period(start, last + timedelta(days=1))
-    raise UserError(f"--period '{text}' is not one of last-month, this-month, YYYY-MM or YYYY-MM-DD..YYYY-MM-DD")
+    raise PeriodSyntaxError(f"--period '{text}' is not one of last-month, this-month, YYYY-MM or "
+                            "YYYY-MM-DD..YYYY-MM-DD")
+
+
+def refuse_future(period: Period, today: date) -> None:
+    """A period starting after today has no traffic yet: refused rather than rendered as 'No traffic'."""
+    if period.start > today:
+        raise UserError(f"the period {period.start} to {period.last_day} starts after today ({today}, UTC); "
+                        "there is nothing to report yet")
 
 
 class Granularity(StrEnum):

@@ -65,6 +65,14 @@ def project_id_by_slug(conn: Conn, workspace_id: int, slug: str) -> int:
     return int(row[0])
 
 
+def project_slug(conn: Conn, workspace_id: int, project_id: int) -> str:
+    row = conn.execute("select slug from meter.projects where workspace_id = %s and id = %s",
+                       (workspace_id, project_id)).fetchone()
+    if row is None:
+        raise UserError(f"project {project_id} is not a project of this workspace")
+    return str(row[0])
+
+
 def top_project(conn: Conn, workspace_id: int, start: date, end: date) -> int | None:
     """The project that spent most in [start, end) by the rollup, if any spent anything."""
     row = conn.execute(

@@ -1,12 +1,13 @@
 """What a seed planted, told to a person: one short plain sentence with figures per pattern.
 
 ``SeedReport.lines()`` and ``to_dict()`` keep the developer's view (prompt hashes, where-clauses)
-for tests and for ``seed --json``; the demo prints this one.
+for tests and for ``seed --json``; the demo and ``seed`` print this one (``seed`` through ``told``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,25 @@ def planted_story(report: SeedReport) -> list[tuple[str, str]]:
             story.append((_HEADINGS.get(pattern, pattern), _SENTENCES.get(pattern, _plain)(entry)))
     story += _billing(statements)
     return story
+
+
+def told(report: SeedReport, width: int) -> list[str]:
+    """What `seed` prints: what it wrote and the planted story, wrapped at `width` (the terminal's) with
+    textwrap, as plain text rather than rich markup, so it stays readable when piped to a file."""
+    width = max(width, 40)
+    verb = "appended to" if report.appended else "seeded"
+    lines = textwrap.wrap(
+        f"{verb} workspace '{report.slug}' (id {report.workspace_id}): {report.requests:,} requests over "
+        f"{report.days} days, {report.first_day} to {report.last_day}, logged {money(report.cost_nanos)}.",
+        width, subsequent_indent="  ")
+    story = planted_story(report)
+    if story:
+        lines.append("Planted, for the analysis to find:")
+    for heading, sentence in story:
+        text = f"{heading}: {sentence}" if heading else sentence
+        lines += textwrap.wrap(text, width, initial_indent="  " if heading else "    ", subsequent_indent="    ",
+                               break_on_hyphens=False)  # never split a model or project name
+    return lines
 
 
 def _overpowered(e: Entry) -> str:
@@ -113,6 +133,11 @@ _HEADINGS = {
     "nightly_batchable": "Batchable nights",
     "stale_rate": "Stale prices",
     "unattributed": "Unattributed",
+    "legacy_model": "Legacy model",
+    "cache_write_waste": "Unread cache writes",
+    "reasoning_overspend": "Reasoning overspend",
+    "spend_spike": "Spend spike",
+    "cacheable_prompts": "Cacheable prompts",
 }
 _SENTENCES: dict[str, Callable[[Entry], str]] = {
     "overpowered_model": _overpowered,

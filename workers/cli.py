@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -68,6 +69,7 @@ def seed(
 ) -> None:
     """Fill meter with a realistic, deterministic synthetic workspace."""
     from synthetic import PLANTS, SeedOptions, seed_workspace
+    from synthetic.story import told
     from workers.db import connect
     from workers.settings import owner_database_url
 
@@ -91,8 +93,8 @@ def seed(
             raise UserError(str(error)) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), default=str, indent=2))
-    else:
-        for line in report.lines():
+    else:  # plain sentences for a person; --json keeps the developer's detail for machines
+        for line in told(report, shutil.get_terminal_size().columns):
             typer.echo(line)
 
 

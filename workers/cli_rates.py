@@ -45,6 +45,16 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0]
 
 
+def _os_words(exc: OSError) -> str:
+    """'<file>: no such file' and the like, for a person rather than a programmer."""
+    import errno
+
+    words = {errno.ENOENT: "no such file", errno.EACCES: "permission denied", errno.EISDIR: "is a directory",
+             errno.ENOTDIR: "a part of the path is not a directory"}
+    reason = words.get(exc.errno or 0, (exc.strerror or str(exc)).lower())
+    return f"{exc.filename}: {reason}" if exc.filename is not None else reason
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -68,7 +78,9 @@ def import_(
         upstream = load_upstream(file)
         proposal = propose(document, upstream, effective=when, prune=prune,
                            source=source or f"litellm price table {file.name}", note=note)
-    except (OSError, ValueError) as exc:  # RatesError and JSONDecodeError are ValueErrors
+    except OSError as exc:  # plain words, not "[Errno 2] No such file or directory: '...'"
+        raise _fail(_os_words(exc)) from None
+    except ValueError as exc:  # RatesError and JSONDecodeError are ValueErrors
         raise _fail(str(exc)) from None
     for line in summary_lines(proposal):
         typer.echo(line)

@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 
 from core.db import Conn
-from core.errors import UserError
 
 Workspace = Annotated[str, typer.Option("--workspace", help="slug of the workspace")]
 Provider = Annotated[str, typer.Option("--provider", help="anthropic, openai, gemini or xai")]
@@ -23,11 +22,12 @@ def reconcile(workspace: Workspace, provider: Provider, period: Period,
     """Reconcile one workspace, provider and month in this process and print the result."""
     from workers import jobs, reconcile_jobs
 
+    month = _period(period)
     with _connection() as conn:
         ws = _workspace(conn, workspace)
-        outcome = reconcile_jobs.reconcile(conn, ws, reconcile_jobs.check_provider(provider), _period(period),
+        outcome = reconcile_jobs.reconcile(conn, ws, reconcile_jobs.check_provider(provider), month,
                                            jobs.parse_as_of(None), force=force)
-        _print_month(conn, ws, provider, _period(period))
+        _print_month(conn, ws, provider, month)
     typer.echo(json.dumps(outcome.to_dict(), default=str))
 
 
@@ -94,12 +94,16 @@ def _workspace(conn: Conn, slug: str) -> int:
 
 
 def _period(text: str) -> dt.date:
-    from core.periods import parse_month
+    """The month of --period, checked before anything connects: malformed text is a usage error (exit 2,
+    like --at and --end-date); a month after the current UTC month is refused as bad input (exit 1)."""
+    from core.periods import parse_month, refuse_future_month
 
     try:
-        return parse_month(text)
+        month = parse_month(text)
     except ValueError as error:
-        raise UserError(str(error)) from None
+        raise typer.BadParameter(str(error).removeprefix("period "), param_hint="--period") from None
+    refuse_future_month(month, dt.datetime.now(dt.UTC).date())
+    return month
 
 
 def _print_table(conn: Conn, workspace_id: int, slug: str) -> None:
@@ -121,7 +125,7 @@ def _print_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) 
     rows = [r for r in reconciliation_rows(conn, workspace_id) if r[0] == provider and r[1] == period]
     console = Console(width=80)
     if rows:
-        console.print(reconciliation_table(rows))
+        console.print(reconciliation_table(rows, reasons=False))  # a failure's reason is the stderr line
         if rows[0][5] is not None:
             console.print(findings_table(provider, period, rows[0][5],
                                          findings_by_cause(conn, workspace_id, provider, period)))

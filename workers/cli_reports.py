@@ -70,7 +70,7 @@ def executive(workspace: Workspace, period: PeriodOption, out: Out) -> None:
 
 
 def _adhoc(workspace: str, kind: str, project_slug: str | None, period_text: str, out: Path) -> None:
-    from pdf.periods import parse_period
+    from pdf.periods import PeriodSyntaxError, parse_period, refuse_future
     from store.report_reads import ReportRequest, project_id_by_slug
     from store.workspaces import workspace_by_slug
     from workers.db import connect
@@ -78,7 +78,11 @@ def _adhoc(workspace: str, kind: str, project_slug: str | None, period_text: str
     from workers.settings import database_url_only, get_signing_settings
 
     now = datetime.now(UTC).replace(microsecond=0)
-    period = parse_period(period_text, now.date())
+    try:
+        period = parse_period(period_text, now.date())
+    except PeriodSyntaxError as error:  # malformed text is a usage error (exit 2), like --at and --end-date
+        raise typer.BadParameter(str(error).removeprefix("--period "), param_hint="--period") from None
+    refuse_future(period, now.date())
     signing = get_signing_settings()
     with connect(database_url_only()) as conn:
         ws = workspace_by_slug(conn, workspace)

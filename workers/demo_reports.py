@@ -1,5 +1,5 @@
-"""The demo's PDFs: the top project's report and the executive summary, signed with a throwaway
-self-signed certificate, written to the demo's out_dir."""
+"""The demo's PDFs: the top project's report (named after the project, e.g. acme-code-review-report.pdf)
+and the executive summary, signed with a throwaway self-signed certificate, written to the demo's out_dir."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.db import Conn
-from store.report_reads import ReportRequest, top_project
+from store.report_reads import ReportRequest, project_slug, top_project
 from store.rollup import RollupWindow
 from store.workspaces import Workspace
 from workers.report_jobs import build_artifact
@@ -40,6 +40,13 @@ def throwaway_certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def project_filename(workspace_slug: str, slug: str) -> str:
+    """The file says which project it reports on: acme-code-review-report.pdf (the seed's project slugs
+    already start with the workspace's; others get it prepended)."""
+    named = slug if slug.startswith(f"{workspace_slug}-") else f"{workspace_slug}-{slug}"
+    return f"{named}-report.pdf"
+
+
 def write_demo_reports(conn: Conn, workspace: Workspace, out_dir: Path, console: Console) -> None:
     window = RollupWindow.ending_before(datetime.now(UTC))
     start, end = window.first_day, window.end_day
@@ -54,7 +61,8 @@ def write_demo_reports(conn: Conn, workspace: Workspace, out_dir: Path, console:
         jobs: list[tuple[str, str, int | None, str]] = [
             ("executive summary", "executive", None, f"{workspace.slug}-executive-summary.pdf")]
         if top is not None:
-            jobs.insert(0, ("project report", "project", top, f"{workspace.slug}-top-project-report.pdf"))
+            jobs.insert(0, ("project report", "project", top, project_filename(workspace.slug,
+                                                                              project_slug(conn, workspace.id, top))))
         for label, kind, project_id, filename in jobs:
             request = ReportRequest(None, workspace.id, kind, project_id, start, end, "demo", now)
             artifact = build_artifact(conn, request, signing)

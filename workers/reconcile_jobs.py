@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from core.db import Conn
 from core.errors import FleetError, TransientError, UserError
-from core.periods import month_start, next_month, utc_midnight
+from core.periods import month_start, next_month, refuse_future_month, utc_midnight
 from pricing import RateTable, load_rates
 from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
 from reconciliation.compute import reconcile as compute_reconciliation
@@ -75,6 +75,7 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
                    worker=worker_name(), attempt=attempt)
     with claimed_run(conn, spec) as run, bind_context(run=run.id):
         run.stats.update(provider=provider, period=period.isoformat())
+        refuse_future_month(period, dt.datetime.now(dt.UTC).date())  # inside the run: it records why
         inputs = store.month_inputs(conn, workspace_id, period, end, rates_version(table), provider).get(
             (provider, period), f"requests=-|statement=-|pull=-|rates={rates_version(table)}")
         before = store.stored_state(conn, workspace_id, provider, period)

@@ -33,8 +33,9 @@ def verdict(band: str | None, status: str) -> str:
     return band or ""
 
 
-def reconciliation_table(rows: list[tuple[Any, ...]], title: str = "Reconciliation") -> Table:
-    """Rows of store.reconciliation.reconciliation_rows; an error's reason goes on its own line."""
+def reconciliation_table(rows: list[tuple[Any, ...]], title: str = "Reconciliation", reasons: bool = True) -> Table:
+    """Rows of store.reconciliation.reconciliation_rows; an error's reason goes on its own line, unless
+    `reasons` is False (the command that just failed says why on stderr: once is enough)."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in (("month", "left"), ("provider", "left"), ("logged", "right"), ("billed", "right"),
                           ("variance", "right"), ("ratio", "right"), ("band", "left")):
@@ -46,7 +47,7 @@ def reconciliation_table(rows: list[tuple[Any, ...]], title: str = "Reconciliati
         table.add_row(f"{period:%Y-%m}", provider, money(logged),
                       "" if billed is None else f"{money(billed)}{'*' if source == 'manual' else ''}",
                       "" if variance is None else money(variance), ratio_text(ratio), shown, style=style)
-        if error:
+        if error and reasons:
             notes.append(f"{provider} {period:%Y-%m}: {error}")
     table.caption = "\n".join(["* billed as pasted; otherwise from the API or an export", *notes])
     table.caption_justify = "left"
@@ -55,8 +56,11 @@ def reconciliation_table(rows: list[tuple[Any, ...]], title: str = "Reconciliati
 
 def findings_table(provider: str, period: dt.date, variance: int,
                    causes: list[tuple[str, int, int, list[int]]]) -> Table:
-    table = Table(title=f"Why {provider} {period:%Y-%m} differs by {money(variance)} (logged − billed)",
-                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    title = f"Why {provider} {period:%Y-%m} differs by {money(variance)} (logged − billed)"
+    # rich wraps a title to its table's width, narrower than the heading when the columns are short:
+    # as wide as the heading (at most 80), it stays one line
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  min_width=min(len(title), 80))
     table.add_column("cause", no_wrap=True)
     table.add_column("findings", justify="right", no_wrap=True)
     table.add_column("amount", justify="right", no_wrap=True)

@@ -18,6 +18,7 @@ from core.db import Conn
 from core.errors import ConfigError, GiveUpError, UserError
 from core.periods import utc_midnight
 from pdf.model import Signature
+from pdf.periods import refuse_future
 from pdf.render import RenderedPdf, render_executive, render_project
 from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
 from store import report_reads, report_writes
@@ -53,6 +54,7 @@ def signing_time_for(request: ReportRequest) -> datetime:
 
 def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings) -> Artifact:
     period = request.period()  # UserError: reversed, or longer than two years
+    refuse_future(period, datetime.now(UTC).date())
     if request.kind == "project":
         if request.project_id is None:
             raise UserError("a project report needs a project; the request names none")

@@ -77,3 +77,23 @@ def test_a_pull_decrypts_the_key_only_in_the_worker_and_reconciles_what_it_pulle
                               where provider = 'openai' and period = '2026-11-01'""").fetchone()
     assert row == (2 * 10**9, "api", "green")
     assert secret not in worker.log()
+
+
+def test_a_future_month_sent_to_the_worker_fails_without_retry_and_its_run_says_why(
+        db_conn: Conn, fleet_env: dict[str, str], tmp_path: Path) -> None:
+    ws = make_workspace(db_conn, "acme").workspace_id
+    today = dt.datetime.now(dt.UTC).date()
+    future = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    worker = WorkerProcess.start(fleet_env, tmp_path / "worker.log")
+    try:
+        sent = dashboard_client(fleet_env).send_task(
+            "halton.reconcile", kwargs={"workspace_id": ws, "provider": "anthropic", "period": f"{future:%Y-%m}"},
+            queue=fleet_env["HALTON_QUEUE_BILLING"])
+        with pytest.raises(Exception, match="has not started yet"):
+            sent.get(timeout=60)
+    finally:
+        worker.stop()
+    run = db_conn.execute("select status, failure_kind, error from analysis.runs where job = 'reconcile'").fetchone()
+    assert run is not None and run[:2] == ("failed", "user_error") and "has not started yet" in run[2]
+    assert db_conn.execute("select count(*) from analysis.reconciliation").fetchone() == (0,)
+    assert "Retry in" not in worker.log()

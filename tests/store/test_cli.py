@@ -99,3 +99,16 @@ def test_refresh_twice_for_the_same_as_of_leaves_identical_rows(db_conn: Conn, f
     assert outputs[1]["stages"][0]["stage"] == "rollup"
     assert outputs[1]["stages"][0]["stats"]["rollup_days_recomputed"] >= 1
     assert snapshots[0] == snapshots[1] and len(snapshots[0]) > 0
+
+
+def test_seed_prints_plain_sentences_that_fit_the_terminal(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    done = run_cli({**fleet_env, "COLUMNS": "80"}, "seed", "--workspace", "plain", "--days", "8",
+                   "--requests-per-day", "300")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "where " not in done.stdout and "=" not in done.stdout  # no developer key=value notes
+    assert lines[0].startswith("seeded workspace 'plain'") and "word for word" in done.stdout
+    as_json = run_cli(fleet_env, "seed", "--workspace", "plain2", "--days", "2", "--requests-per-day", "100",
+                      "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["slug"] == "plain2"

@@ -189,7 +189,7 @@ def test_the_cli_pastes_reconciles_and_prints_the_table_in_80_columns(db_conn: C
     assert "error" in shown.stdout and "another currency (EUR)" in shown.stdout
     assert max(len(line) for line in shown.stdout.splitlines()) <= 80
     again = run_cli(fleet_env, "reconcile", "--workspace", "acme", "--provider", "anthropic", "--period", "2026-13")
-    assert again.returncode == 1 and "not a month" in again.stderr
+    assert again.returncode == 2 and "not a month" in again.stderr  # a malformed --period is a usage error
 
 
 def test_one_workspace_failing_in_the_sweep_stops_no_other_and_the_sweep_fails_naming_it(
@@ -258,3 +258,23 @@ def test_a_month_that_cannot_be_reconciled_stops_no_other_month_of_the_pull(
     rows: dict[dt.date, str] = dict(db_conn.execute(
         "select period, status from analysis.reconciliation where provider = 'openai'"))
     assert rows == {october: "error", NOV: "ok"}
+
+
+def test_a_future_month_is_refused_and_its_run_records_why(db_conn: Conn) -> None:
+    ws = november(db_conn)
+    future = (dt.datetime.now(dt.UTC).date().replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    with pytest.raises(UserError, match=f"{future:%Y-%m} has not started yet"):
+        jobs.reconcile(db_conn, ws, "anthropic", future, AS_OF)
+    run = db_conn.execute("select status, failure_kind, error from analysis.runs where job = 'reconcile'").fetchone()
+    assert run is not None and run[:2] == ("failed", "user_error") and "has not started yet" in run[2]
+    assert db_conn.execute("select count(*) from analysis.reconciliation").fetchone() == (0,)
+
+
+def test_a_bad_paste_says_why_once_on_stderr_under_a_table_saying_error(
+        db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    november(db_conn)
+    bad = run_cli(fleet_env, "paste-bill", "--workspace", "acme", "--provider", "anthropic", "--period", "2026-11",
+                  "--text", "42 EUR")
+    assert bad.returncode == 1
+    assert "another currency" not in bad.stdout and " error" in bad.stdout
+    assert len(bad.stderr.strip().splitlines()) == 1 and "another currency (EUR)" in bad.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -256,3 +256,13 @@ def test_a_transient_failure_on_the_last_retry_fails_the_report(db_conn: Conn, m
         render_report(db_conn, request, signing=UNSIGNED, attempt=MAX_RETRIES)
     status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
     assert status == "failed" and error == "TransientError: the database is failing over"
+
+
+def test_a_request_for_a_period_starting_after_today_fails_saying_so(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)
+    start = date.today() + timedelta(days=2)
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id, start, start + timedelta(days=7))
+    with pytest.raises(UserError, match="starts after today"):
+        render_report(db_conn, request, signing=UNSIGNED)
+    status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "failed" and "starts after today" in error

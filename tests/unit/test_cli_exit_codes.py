@@ -119,3 +119,55 @@ def test_an_unknown_recommendation_status_is_a_usage_error_naming_the_choices() 
     assert done.stderr.strip().splitlines() == [
         "error: Invalid value for '--status': 'bogus' is not one of 'open', 'accepted', 'dismissed', 'suppressed', "
         "'resolved' (see 'halton-workers recommendations --help')"]
+
+
+def _next_month() -> str:
+    from datetime import UTC, datetime
+
+    from core.periods import next_month
+
+    return f"{next_month(datetime.now(UTC).date()):%Y-%m}"
+
+
+@pytest.mark.parametrize("period", ["2026-13", "lastmonth"])
+@pytest.mark.parametrize("command", [
+    ["reconcile", "--workspace", "acme", "--provider", "anthropic"],
+    ["paste-bill", "--workspace", "acme", "--provider", "anthropic", "--text", "$5"],
+    ["report", "project", "--workspace", "acme", "--project", "p", "--out", "/tmp/x.pdf"],
+    ["report", "executive", "--workspace", "acme", "--out", "/tmp/x.pdf"],
+])
+def test_a_malformed_period_is_a_usage_error_exiting_2_in_one_line(command: list[str], period: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "workers.cli", *command, "--period", period], capture_output=True,
+                          text=True, timeout=60, env=_env(DATABASE_URL=UNREACHABLE))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: Invalid value for --period:") and f"'{period}'" in lines[0]
+
+
+@pytest.mark.parametrize("command", [
+    ["reconcile", "--workspace", "acme", "--provider", "anthropic"],
+    ["paste-bill", "--workspace", "acme", "--provider", "anthropic", "--text", "$5"],
+])
+def test_a_future_month_is_refused_before_anything_is_written(command: list[str]) -> None:
+    month = _next_month()
+    done = subprocess.run([sys.executable, "-m", "workers.cli", *command, "--period", month], capture_output=True,
+                          text=True, timeout=60, env=_env(DATABASE_URL=UNREACHABLE))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"error: {month} has not started yet") and done.stdout == ""
+
+
+@pytest.mark.parametrize("kind", [["project", "--project", "p"], ["executive"]])
+def test_a_report_period_starting_after_today_is_refused(kind: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "workers.cli", "report", *kind, "--workspace", "acme", "--period",
+                           _next_month(), "--out", "/tmp/x.pdf"], capture_output=True, text=True, timeout=60,
+                          env=_env(DATABASE_URL=UNREACHABLE))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert "starts after today" in lines[0]
+
+
+def test_importing_a_missing_rates_file_says_so_in_plain_words() -> None:
+    done = run_cli("rates", "import", "/nonexistent.json")
+    assert done.returncode == 2
+    assert done.stderr == "error: /nonexistent.json: no such file\n"
