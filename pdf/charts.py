@@ -15,6 +15,8 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path
 from matplotlib.ticker import FuncFormatter
 
 from core.money import NANOS_PER_DOLLAR
@@ -90,6 +92,26 @@ def _thin_ticks(labels: Sequence[str], most: int) -> tuple[list[int], list[str]]
     return positions, [labels[i] for i in positions]
 
 
+def _bar_series(ax: Axes, positions: Sequence[float], values: Sequence[float], bottoms: Sequence[float],
+                colour: str, thickness: float, horizontal: bool = False) -> None:
+    """Bars of one colour as ONE compound path (a closed rectangle per bar): `ax.bar` makes a Rectangle
+    artist per bar, each its own SVG <path> with its own style and clip, which WeasyPrint then draws one by
+    one in Python. Same geometry, one element per series; the axes' limits follow it (update_datalim)."""
+    vertices: list[tuple[float, float]] = []
+    for at, value, base in zip(positions, values, bottoms, strict=True):
+        if value == 0:
+            continue
+        lo, hi = at - thickness / 2, at + thickness / 2
+        corners = [(lo, base), (hi, base), (hi, base + value), (lo, base + value), (lo, base)]
+        vertices += [(y, x) for x, y in corners] if horizontal else corners
+    if not vertices:
+        return
+    codes = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY] * (len(vertices) // 5)
+    ax.add_patch(PathPatch(Path(vertices, codes), facecolor=colour, edgecolor="none", linewidth=0))
+    ax.update_datalim(vertices)
+    ax.autoscale_view()
+
+
 @_charted
 def stacked_over_time(buckets: Sequence[StackedBucket], chart_id: str, height_in: float = 2.6) -> str:
     """Spend per bucket, stacked by provider, in provider colours."""
@@ -100,15 +122,16 @@ def stacked_over_time(buckets: Sequence[StackedBucket], chart_id: str, height_in
     positions = list(range(len(buckets)))
     for provider in providers:
         values = [_dollars(b.by_provider.get(provider, 0)) for b in buckets]
-        ax.bar(positions, values, bottom=bottoms, color=palette.provider_colour(provider), label=provider,
-               width=0.8)
+        _bar_series(ax, positions, values, bottoms, palette.provider_colour(provider), 0.8)
         bottoms = [a + b for a, b in zip(bottoms, values, strict=True)]
+    ax.set_ylim(bottom=0)  # as ax.bar's sticky edge did: the bars stand on the axis
     ax.set_xticks(*_thin_ticks([b.label for b in buckets], 12))
     ax.yaxis.set_major_formatter(FuncFormatter(_money_axis))
     ax.set_xlim(-0.6, max(len(buckets), 1) - 0.4)
     _style(ax)
     if providers:
-        ax.legend(frameon=False, fontsize=8, ncols=len(providers), loc="upper left", bbox_to_anchor=(0, 1.15))
+        ax.legend(handles=[Patch(color=palette.provider_colour(p), label=p) for p in providers],
+                  frameon=False, fontsize=8, ncols=len(providers), loc="upper left", bbox_to_anchor=(0, 1.15))
     _margins(fig, left_in=0.75, bottom_in=0.5, top_in=0.35)
     return _svg(fig, chart_id)
 
@@ -120,7 +143,11 @@ def horizontal_bars(bars: Sequence[Bar], chart_id: str) -> str:
     ax = fig.add_subplot()
     ordered = list(reversed(bars))
     positions = list(range(len(ordered)))
-    ax.barh(positions, [_dollars(b.value_nanos) for b in ordered], color=[b.colour for b in ordered], height=0.7)
+    for colour in dict.fromkeys(b.colour for b in ordered):  # one path per colour, first-seen order
+        mine = [(i, _dollars(b.value_nanos)) for i, b in enumerate(ordered) if b.colour == colour]
+        _bar_series(ax, [i for i, _ in mine], [v for _, v in mine], [0.0] * len(mine), colour, 0.7, horizontal=True)
+    ax.set_xlim(left=0)
+    ax.set_ylim(-0.5 - 0.1, len(ordered) - 0.5 + 0.1)
     ax.set_yticks(positions, [b.label for b in ordered])
     ax.xaxis.set_major_formatter(FuncFormatter(_money_axis))
     _style(ax)
@@ -138,7 +165,8 @@ def volume_with_cost(labels: Sequence[str], requests: Sequence[int], cost_nanos:
     fig = Figure(figsize=(WIDTH_IN, 2.4))
     ax = fig.add_subplot()
     positions = list(range(len(labels)))
-    ax.bar(positions, list(requests), color=palette.VOLUME, width=0.8, label="requests")
+    _bar_series(ax, positions, [float(r) for r in requests], [0.0] * len(positions), palette.VOLUME, 0.8)
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("requests", fontsize=8, color=palette.TEXT)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
     cost_axis = ax.twinx()

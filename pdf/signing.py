@@ -10,6 +10,7 @@ attributes of its writer; a test renders twice and compares bytes, so an upgrade
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from dataclasses import dataclass, fields
@@ -37,11 +38,24 @@ class SigningFiles:
 
 
 def load_signer(files: SigningFiles) -> signers.SimpleSigner:
-    """The signer from PEM files; ConfigError naming the file when one cannot be read as PEM."""
+    """The signer from PEM files; ConfigError naming the file when one cannot be read as PEM.
+
+    Loaded once per worker process and set of files: parsing the key and certificate costs about as much as
+    signing. The cache is keyed by each file's path, mtime and size, so a rotated certificate or key (a new
+    file written, or the old one replaced) is read again on the next report."""
+    stamps: list[tuple[int, int]] = []
     for label, path in (("HALTON_SIGNING_CERT", files.cert), ("HALTON_SIGNING_KEY", files.key),
                         ("HALTON_SIGNING_CHAIN", files.chain)):
         if path is not None and not path.is_file():
             raise ConfigError(f"{label}: {path} is not a readable file")
+        if path is not None:
+            status = path.stat()
+            stamps.append((status.st_mtime_ns, status.st_size))
+    return _load_signer(files, tuple(stamps))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_signer(files: SigningFiles, _stamps: tuple[tuple[int, int], ...]) -> signers.SimpleSigner:
     try:
         signer: signers.SimpleSigner | None = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
             key_file=str(files.key), cert_file=str(files.cert),
