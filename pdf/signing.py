@@ -18,12 +18,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import DocumentMetadata
 from pyhanko.sign import fields as sig_fields
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from core.errors import ConfigError
 
@@ -64,7 +69,29 @@ def _load_signer(files: SigningFiles, _stamps: tuple[tuple[int, int], ...]) -> s
         raise ConfigError(f"HALTON_SIGNING_CERT/HALTON_SIGNING_KEY could not be loaded as PEM: {error}") from None
     if signer is None:  # pyhanko logs and returns None for a key or certificate it cannot parse
         raise ConfigError("HALTON_SIGNING_CERT/HALTON_SIGNING_KEY could not be loaded as a PEM certificate and key")
-    return signer
+    return _KeyCachingSigner(signing_cert=signer.signing_cert, signing_key=signer.signing_key,
+                             cert_registry=signer.cert_registry)
+
+
+class _KeyCachingSigner(signers.SimpleSigner):
+    """pyhanko's SimpleSigner turns its stored key into a `cryptography` key for every signature it makes
+    (twice per document: a dry run sizes the signature), and `cryptography` checks an RSA key's consistency
+    on each load, about 50 ms a time. This loads it once per signer (so once per worker process, with the
+    cache above) and signs with it; any mechanism other than RSA PKCS#1 v1.5 or ECDSA goes to pyhanko's own
+    path unchanged. The signature is the same: PKCS#1 v1.5 is deterministic for a given key."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._private_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        key = self._private_key
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, RSAPrivateKey):
+            return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if mechanism == "ecdsa" and isinstance(key, EllipticCurvePrivateKey):
+            return key.sign(data, ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return bytes(super().sign_raw(data, digest_algorithm))
 
 
 def signer_name(signer: signers.SimpleSigner) -> str:
