@@ -54,6 +54,7 @@ def _style(ax: Axes) -> None:
     ax.grid(axis="y", color=palette.GRID, linewidth=0.6)
     ax.set_axisbelow(True)
     ax.tick_params(colors=palette.TEXT, labelsize=8)
+    ax.tick_params(axis="y", length=0)  # the grid lines mark the values; a tick mark each is one more SVG node
 
 
 # Labels are user-controlled: never parse them as mathtext ('$…$' would be typeset, a bad one raise).
@@ -153,6 +154,7 @@ def horizontal_bars(bars: Sequence[Bar], chart_id: str) -> str:
     _style(ax)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color=palette.GRID, linewidth=0.6)
+    ax.tick_params(axis="x", length=0)
     longest = max((len(b.label) for b in bars), default=4)
     _margins(fig, left_in=0.2 + 0.065 * longest, bottom_in=0.35, top_in=0.1)
     return _svg(fig, chart_id)
@@ -174,7 +176,7 @@ def volume_with_cost(labels: Sequence[str], requests: Sequence[int], cost_nanos:
                    marker="o" if len(labels) <= 31 else None, markersize=2.5, label="spend")
     cost_axis.set_ylim(bottom=0)
     cost_axis.yaxis.set_major_formatter(FuncFormatter(_money_axis))
-    cost_axis.tick_params(labelsize=8, colors=palette.ACCENT)
+    cost_axis.tick_params(labelsize=8, colors=palette.ACCENT, length=0)
     cost_axis.spines[["top"]].set_visible(False)
     ax.set_xticks(*_thin_ticks(list(labels), 12))
     ax.set_xlim(-0.6, max(len(labels), 1) - 0.4)
