@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 from matplotlib.ticker import FuncFormatter
+from matplotlib.transforms import offset_copy
 
 from core.money import NANOS_PER_DOLLAR
 from pdf import palette
@@ -149,7 +150,13 @@ def horizontal_bars(bars: Sequence[Bar], chart_id: str) -> str:
         _bar_series(ax, [i for i, _ in mine], [v for _, v in mine], [0.0] * len(mine), colour, 0.7, horizontal=True)
     ax.set_xlim(left=0)
     ax.set_ylim(-0.5 - 0.1, len(ordered) - 0.5 + 0.1)
-    ax.set_yticks(positions, [b.label for b in ordered])
+    # The bar labels as plain texts where tick labels would stand (3.5 pt left of the axis, as a tick's
+    # pad): a Tick per bar costs matplotlib two lines, two texts and a grid line each, most of the chart's time.
+    ax.set_yticks([])
+    beside_axis = offset_copy(ax.get_yaxis_transform(), fig=fig, x=-3.5, units="points")
+    for at, bar in zip(positions, ordered, strict=True):
+        ax.text(0, at, bar.label, transform=beside_axis, ha="right", va="center_baseline", fontsize=8,
+                color=palette.TEXT)
     ax.xaxis.set_major_formatter(FuncFormatter(_money_axis))
     _style(ax)
     ax.grid(axis="y", visible=False)
