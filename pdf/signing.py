@@ -10,6 +10,7 @@ attributes of its writer; a test renders twice and compares bytes, so an upgrade
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from dataclasses import dataclass, fields
@@ -17,12 +18,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import DocumentMetadata
 from pyhanko.sign import fields as sig_fields
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from core.errors import ConfigError
 
@@ -37,11 +43,24 @@ class SigningFiles:
 
 
 def load_signer(files: SigningFiles) -> signers.SimpleSigner:
-    """The signer from PEM files; ConfigError naming the file when one cannot be read as PEM."""
+    """The signer from PEM files; ConfigError naming the file when one cannot be read as PEM.
+
+    Loaded once per worker process and set of files: parsing the key and certificate costs about as much as
+    signing. The cache is keyed by each file's path, mtime and size, so a rotated certificate or key (a new
+    file written, or the old one replaced) is read again on the next report."""
+    stamps: list[tuple[int, int]] = []
     for label, path in (("HALTON_SIGNING_CERT", files.cert), ("HALTON_SIGNING_KEY", files.key),
                         ("HALTON_SIGNING_CHAIN", files.chain)):
         if path is not None and not path.is_file():
             raise ConfigError(f"{label}: {path} is not a readable file")
+        if path is not None:
+            status = path.stat()
+            stamps.append((status.st_mtime_ns, status.st_size))
+    return _load_signer(files, tuple(stamps))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_signer(files: SigningFiles, _stamps: tuple[tuple[int, int], ...]) -> signers.SimpleSigner:
     try:
         signer: signers.SimpleSigner | None = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
             key_file=str(files.key), cert_file=str(files.cert),
@@ -50,7 +69,29 @@ def load_signer(files: SigningFiles) -> signers.SimpleSigner:
         raise ConfigError(f"HALTON_SIGNING_CERT/HALTON_SIGNING_KEY could not be loaded as PEM: {error}") from None
     if signer is None:  # pyhanko logs and returns None for a key or certificate it cannot parse
         raise ConfigError("HALTON_SIGNING_CERT/HALTON_SIGNING_KEY could not be loaded as a PEM certificate and key")
-    return signer
+    return _KeyCachingSigner(signing_cert=signer.signing_cert, signing_key=signer.signing_key,
+                             cert_registry=signer.cert_registry)
+
+
+class _KeyCachingSigner(signers.SimpleSigner):
+    """pyhanko's SimpleSigner turns its stored key into a `cryptography` key for every signature it makes
+    (twice per document: a dry run sizes the signature), and `cryptography` checks an RSA key's consistency
+    on each load, about 50 ms a time. This loads it once per signer (so once per worker process, with the
+    cache above) and signs with it; any mechanism other than RSA PKCS#1 v1.5 or ECDSA goes to pyhanko's own
+    path unchanged. The signature is the same: PKCS#1 v1.5 is deterministic for a given key."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._private_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        key = self._private_key
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, RSAPrivateKey):
+            return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if mechanism == "ecdsa" and isinstance(key, EllipticCurvePrivateKey):
+            return key.sign(data, ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return bytes(super().sign_raw(data, digest_algorithm))
 
 
 def signer_name(signer: signers.SimpleSigner) -> str:

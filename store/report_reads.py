@@ -163,20 +163,46 @@ def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: 
     )
 
 
-def _spans(conn: Conn, workspace_id: int, spans: list[tuple[str, date, date]]) -> list[SpanSpend]:
-    """Requests and spend of several spans in one scan of the rollup (a sum per span, with FILTER)."""
-    sums = ", ".join("coalesce(sum(requests) filter (where day >= %s and day < %s), 0)::bigint, "
-                     "coalesce(sum(cost_nanos) filter (where day >= %s and day < %s), 0)::bigint" for _ in spans)
-    params: list[object] = []
-    for _label, start, end in spans:
-        params += [start, end, start, end]
-    row = conn.execute(
-        f"select {sums} from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s",
-        (*params, workspace_id, min(s[1] for s in spans), max(s[2] for s in spans)),
-    ).fetchone()
-    assert row is not None
-    return [SpanSpend(label, start, end, int(row[2 * i]), int(row[2 * i + 1]))
-            for i, (label, start, end) in enumerate(spans)]
+Daily = list[tuple[date, str, int, int, int]]  # day, provider, project id, requests, spend
+
+
+def _daily(conn: Conn, workspace_id: int, start: date, end: date) -> Daily:
+    """(day, provider, project, requests, spend) of the workspace over [start, end): the one scan of the
+    rollup the summary's spans, months and top projects are summed from (each was a scan of its own)."""
+    rows = conn.execute(
+        """select day, provider, project_id, sum(requests)::bigint, sum(cost_nanos)::bigint
+           from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s group by 1, 2, 3""",
+        (workspace_id, start, end),
+    ).fetchall()
+    return [(row[0], str(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows]
+
+
+def _top_projects(conn: Conn, workspace_id: int, daily: Daily, start: date, end: date) -> list[ProjectShare]:
+    """The 3 projects of most spend in [start, end) (ties by slug), as `order by 3 desc, 1 limit 3` did."""
+    spend: dict[int, int] = {}
+    for day, _provider, project_id, _requests, cost in daily:
+        if start <= day < end:
+            spend[project_id] = spend.get(project_id, 0) + cost
+    names = {int(row[0]): (str(row[1]), str(row[2])) for row in conn.execute(
+        "select id, slug, name from meter.projects where workspace_id = %s and id = any(%s)",
+        (workspace_id, list(spend))).fetchall()}
+    ranked = sorted(((-cost, names[pid][0], names[pid][1]) for pid, cost in spend.items()
+                     if cost > 0 and pid in names))
+    return [ProjectShare(slug, name, -negative) for negative, slug, name in ranked[:3]]
+
+
+def _span(daily: Daily, label: str, start: date, end: date) -> SpanSpend:
+    inside = [(requests, cost) for day, _p, _project, requests, cost in daily if start <= day < end]
+    return SpanSpend(label, start, end, sum(r for r, _ in inside), sum(c for _, c in inside))
+
+
+def _months(daily: Daily, start: date, end: date) -> list[MonthProviderSpend]:
+    sums: dict[tuple[date, str], int] = {}
+    for day, provider, _project, _requests, cost in daily:
+        if start <= day < end:
+            key = (day.replace(day=1), provider)
+            sums[key] = sums.get(key, 0) + cost
+    return [MonthProviderSpend(month, provider, cost) for (month, provider), cost in sorted(sums.items())]
 
 
 def executive_data(conn: Conn, workspace_id: int, period: Period) -> ExecutiveData:
@@ -185,22 +211,11 @@ def executive_data(conn: Conn, workspace_id: int, period: Period) -> ExecutiveDa
     reference = period.last_day
     this_month, year_start = month_start(reference), date(reference.year, 1, 1)
     previous_start, previous_end = period.previous()
-    spans = _spans(conn, workspace_id, [
-        ("This month", this_month, period.end), ("Last month", previous_month(reference), this_month),
-        ("Year to date", year_start, period.end), ("Period", period.start, period.end),
-        ("Previous period", previous_start, previous_end)])
-    top = conn.execute(
-        """select p.slug, p.name, sum(s.cost_nanos)::bigint from analysis.daily_spend s
-           join meter.projects p on p.id = s.project_id and p.workspace_id = s.workspace_id
-           where s.workspace_id = %s and s.day >= %s and s.day < %s
-           group by p.id, p.slug, p.name having sum(s.cost_nanos) > 0 order by 3 desc, 1 limit 3""",
-        (workspace_id, period.start, period.end),
-    ).fetchall()
-    months = conn.execute(
-        """select date_trunc('month', day)::date, provider, sum(cost_nanos)::bigint from analysis.daily_spend
-           where workspace_id = %s and day >= %s and day < %s group by 1, 2 order by 1, 2""",
-        (workspace_id, year_start, period.end),
-    ).fetchall()
+    wanted = [("This month", this_month, period.end), ("Last month", previous_month(reference), this_month),
+              ("Year to date", year_start, period.end), ("Period", period.start, period.end),
+              ("Previous period", previous_start, previous_end)]
+    daily = _daily(conn, workspace_id, min(w[1] for w in wanted), max(w[2] for w in wanted))
+    spans = [_span(daily, *w) for w in wanted]
     reconciliation = conn.execute(
         """select provider, period, logged_nanos, billed_nanos, variance_nanos, variance_ratio::text, band, status
            from analysis.reconciliation where workspace_id = %s and period >= %s and period < %s
@@ -216,8 +231,8 @@ def executive_data(conn: Conn, workspace_id: int, period: Period) -> ExecutiveDa
         branding=branding(conn, workspace_id), period=period,
         this_month=spans[0], last_month=spans[1], year_to_date=spans[2], period_spend=spans[3],
         previous_period=spans[4],
-        top_projects=[ProjectShare(*row) for row in top],
-        months=[MonthProviderSpend(*row) for row in months],
+        top_projects=_top_projects(conn, workspace_id, daily, period.start, period.end),
+        months=_months(daily, year_start, period.end),
         reconciliation=[ReconciliationLine(*row) for row in reconciliation],
         savings=[SavingsMonth(*row) for row in savings],
         rates_versions=_rates_versions(conn, workspace_id, period),

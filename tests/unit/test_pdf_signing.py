@@ -90,3 +90,26 @@ def test_unreadable_pem_is_a_config_error_naming_the_setting(tmp_path: Path, cer
         load_signer(SigningFiles(junk, cert.key))
     with pytest.raises(ConfigError, match=r"HALTON_SIGNING_KEY: .* is not a readable file"):
         load_signer(SigningFiles(cert.cert, tmp_path / "missing.key"))
+
+
+def test_the_signer_is_loaded_once_per_files_and_again_when_one_is_replaced(tmp_path: Path) -> None:
+    first = self_signed(tmp_path / "first")
+    files = SigningFiles(first.cert, first.key)
+    signer = load_signer(files)
+    assert load_signer(files) is signer  # a warm worker parses the key and certificate once
+    rotated = self_signed(tmp_path / "rotated")
+    shutil.copyfile(rotated.cert, first.cert)
+    shutil.copyfile(rotated.key, first.key)
+    reloaded = load_signer(files)
+    assert reloaded is not signer
+    assert reloaded.signing_cert is not None and signer.signing_cert is not None
+    assert reloaded.signing_cert.dump() != signer.signing_cert.dump()
+
+
+def test_the_key_caching_signer_signs_the_same_bytes_as_pyhankos_own(cert: ThrowawayCert) -> None:
+    from pyhanko.sign.signers import SimpleSigner
+
+    plain = SimpleSigner.load(key_file=str(cert.key), cert_file=str(cert.cert))  # type: ignore[no-untyped-call]
+    rendered = render.render_executive(executive_data(OCTOBER), Signature("Halton test signer", SIGNED_AT))
+    ours = sign_pdf(rendered.pdf, load_signer(SigningFiles(cert.cert, cert.key)), SIGNED_AT, "board pack")
+    assert ours == sign_pdf(rendered.pdf, plain, SIGNED_AT, "board pack")
