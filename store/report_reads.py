@@ -163,7 +163,7 @@ def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: 
     )
 
 
-Daily = list[tuple[date, str, int, int, int]]  # day, provider, project id, requests, spend
+Daily = list[tuple[date, str, int | None, int, int]]  # day, provider, project id (None: unattributed), requests, spend
 
 
 def _daily(conn: Conn, workspace_id: int, start: date, end: date) -> Daily:
@@ -174,14 +174,15 @@ def _daily(conn: Conn, workspace_id: int, start: date, end: date) -> Daily:
            from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s group by 1, 2, 3""",
         (workspace_id, start, end),
     ).fetchall()
-    return [(row[0], str(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows]
+    return [(row[0], str(row[1]), None if row[2] is None else int(row[2]), int(row[3]), int(row[4]))
+            for row in rows]
 
 
 def _top_projects(conn: Conn, workspace_id: int, daily: Daily, start: date, end: date) -> list[ProjectShare]:
     """The 3 projects of most spend in [start, end) (ties by slug), as `order by 3 desc, 1 limit 3` did."""
     spend: dict[int, int] = {}
     for day, _provider, project_id, _requests, cost in daily:
-        if start <= day < end:
+        if start <= day < end and project_id is not None:  # unattributed spend is no project's
             spend[project_id] = spend.get(project_id, 0) + cost
     names = {int(row[0]): (str(row[1]), str(row[2])) for row in conn.execute(
         "select id, slug, name from meter.projects where workspace_id = %s and id = any(%s)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,13 +14,14 @@ from store import claims, report_writes
 from store.claims import MAX_ABANDONED_DELIVERIES, RunSpec
 from store.report_reads import top_project
 from store.report_writes import report_row
-from tests.factories import Conn
-from tests.store.report_scene import PERIOD_END, PERIOD_START, REQUESTED_AT, insert_request, make_report_scene
+from tests.factories import Conn, add_request
+from tests.store.report_scene import AS_OF, PERIOD_END, PERIOD_START, REQUESTED_AT, insert_request, make_report_scene
 from tests.unit.pdf_certs import self_signed
 from tests.unit.pdf_text import page_count, pdf_text
 from tests.unit.test_pdf_signing import validate
 from workers import report_jobs
 from workers.failures import MAX_RETRIES
+from workers.jobs import refresh_workspace
 from workers.report_jobs import Artifact, render_report
 from workers.settings import SigningSettings
 from workers.taskbase import close_runs_of_killed_task
@@ -266,3 +267,22 @@ def test_a_request_for_a_period_starting_after_today_fails_saying_so(db_conn: Co
         render_report(db_conn, request, signing=UNSIGNED)
     status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
     assert status == "failed" and "starts after today" in error
+
+
+def test_unattributed_spend_counts_in_the_summary_but_is_no_top_project(db_conn: Conn) -> None:
+    """Rows the daemon could not attribute (project_id null) are part of the workspace's spend; the
+    summary must render with them and never rank them as a project."""
+    scene = make_report_scene(db_conn)
+    add_request(db_conn, scene.scene, datetime(2026, 11, 5, 12, tzinfo=UTC), project=None,
+                cost_nanos=900_000_000_000,  # more than any project spent
+                synced_at=AS_OF + timedelta(minutes=30))  # a late row: the next refresh rolls it up
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF + timedelta(hours=1))
+    assert one(db_conn, "select count(*) from analysis.daily_spend where project_id is null") == 1
+    request = insert_request(db_conn, scene.workspace_id, "executive", None)
+    render_report(db_conn, request, signing=UNSIGNED)
+    status, error, pdf, _sha, _pages, _signed = report_row(db_conn, request, scene.workspace_id) or ()
+    assert (status, error) == ("succeeded", None)
+    text = pdf_text(bytes(pdf))
+    total = one(db_conn, """select sum(cost_nanos) from analysis.daily_spend where workspace_id = %s
+                            and day >= %s and day < %s""", scene.workspace_id, PERIOD_START, PERIOD_END)
+    assert money(total) in text and "$900.00" not in text.split("TOP PROJECTS")[-1].split("Share of")[0]
