@@ -77,8 +77,6 @@ REQUEST_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
     "utc_day": ("floor(date_part('epoch', started_at) / 86400)::integer", pa.int32()),
 }
 
-TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens")
-
 
 @dataclass(frozen=True)
 class Chunk:
