@@ -40,16 +40,9 @@ CHECKS: tuple[Check, ...] = (
 NOT_CHECKS = frozenset({"base", "realised", "usage"})
 
 
-def check_by_id(check_id: str) -> Check:
-    for check in CHECKS:
-        if check.id == check_id:
-            return check
-    raise KeyError(check_id)
-
-
 def run_catalog(inputs: CheckInputs) -> list[Finding]:
     """Every check's findings, in registry order."""
     return [finding for check in CHECKS for finding in check.run(inputs)]
 
 
-__all__ = ["CHECKS", "REQUEST_COLUMNS", "Check", "CheckInputs", "Finding", "check_by_id", "run_catalog"]
+__all__ = ["CHECKS", "REQUEST_COLUMNS", "Check", "CheckInputs", "Finding", "run_catalog"]

@@ -116,11 +116,6 @@ class CheckInputs:
             return self.usage_scan
         return usage_mod.from_requests(self.requests, rates=self.rates, timezone=self.timezone)
 
-    @cached_property
-    def successful(self) -> pd.DataFrame:
-        """The per-request rows that got an answer (status 200), filtered once for every check."""
-        return successful(self.requests)
-
     def sample(self, scope: SampleScope) -> tuple[int, ...]:
         return self.sampler(scope) if self.sampler is not None else latest_ids(self.requests, scope)
 
@@ -265,10 +260,6 @@ def unpriced_evidence(d: Delta) -> dict[str, Any]:
 
 def dollars(nanos: int) -> str:
     return money(nanos)
-
-
-def percentile(values: npt.NDArray[Any], q: float) -> int:
-    return int(np.percentile(values, q, method="higher")) if len(values) else 0
 
 
 def groups(frame: pd.DataFrame, keys: list[str]) -> Iterator[tuple[Any, pd.DataFrame]]:

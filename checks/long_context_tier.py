@@ -10,11 +10,7 @@ Confidence: medium (trimming a prompt is work, and not every prompt can lose a f
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import numpy.typing as npt
-import pandas as pd
 
 from checks.base import (
     Check,
@@ -28,39 +24,10 @@ from checks.base import (
     samples,
     successful,
 )
-from pricing import RateTable
 
 ID = "long-context-tier"
 MIN_REQUESTS = 5
 MARGIN = 1.25
-
-
-def base_cost(rows: pd.DataFrame, rates: RateTable) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """Each row's tokens at its tier's base (below-threshold) rates of the version in force that day,
-    rounded half up to nanos like the cost function."""
-    cost = np.zeros(len(rows), dtype=np.int64)
-    ok = np.zeros(len(rows), dtype=bool)
-    day = rows["started_at"].dt.date.to_numpy()
-    # one look-up per (model, tier, version) rather than per day: versions change at a few midnights
-    version_of = {d: rates.version_at(d) for d in set(day.tolist())}
-    version = np.array([version_of[d] for d in day.tolist()], dtype=object)
-    keys: Any = pd.MultiIndex.from_arrays([rows["model"].astype(str), rows["service_tier"].astype(str), version])
-    codes, uniques = pd.factorize(keys)
-    first_day = {v: min(d for d, w in version_of.items() if w == v) for v in set(version_of.values())}
-    for code, (model, tier, version_id) in enumerate(uniques):
-        mask = codes == code
-        info = rates.model_info(model, at=first_day[version_id])
-        tier_rates = info.rates.get(tier) if info else None
-        if tier_rates is None:
-            continue
-        part = rows[mask]
-        pico = (np.asarray(part["input_tokens"], np.int64) * tier_rates.input
-                + np.asarray(part["cache_read_tokens"], np.int64) * tier_rates.cache_read
-                + np.asarray(part["cache_write_tokens"], np.int64) * tier_rates.cache_write
-                + np.asarray(part["output_tokens"], np.int64) * tier_rates.output)
-        cost[mask] = (pico + 500) // 1000
-        ok[mask] = True
-    return cost, ok
 
 
 def run(inputs: CheckInputs) -> list[Finding]:
@@ -78,9 +45,10 @@ def run(inputs: CheckInputs) -> list[Finding]:
         if len(rows) < MIN_REQUESTS:
             continue
         paid = price(rows, inputs.rates)
-        base, ok = base_cost(rows, inputs.rates)
-        both = paid.priced & ok
-        actual, counterfactual = int(paid.cost_nanos[both].sum()), int(base[both].sum())
+        # the same tokens compared with no threshold: the tier's base rates (the cost function's own path)
+        base = price(rows.assign(threshold_prompt=0), inputs.rates)
+        both = paid.priced & base.priced
+        actual, counterfactual = int(paid.cost_nanos[both].sum()), int(base.cost_nanos[both].sum())
         monthly = inputs.monthly(actual - counterfactual)
         if monthly <= 0:
             continue

@@ -42,7 +42,9 @@ def _rows(inputs: CheckInputs) -> pd.DataFrame:
     mask = np.asarray((frame["status_code"] == 200) & (frame["provider"] == "anthropic")
                       & frame["prompt_key"].isin(list(cacheable))) & ~response_cache.recurring(inputs)
     rows = frame[mask]
-    minimum = rows["model"].astype(str).map(lambda m: _min_cacheable(inputs, m)).to_numpy(np.int64)
+    codes, names = pd.factorize(rows["model"].astype(str))  # one lookup per distinct model
+    minimum = np.array([_min_cacheable(inputs, n) for n in names], dtype=np.int64)[codes] if len(rows) \
+        else np.zeros(0, np.int64)
     rows = rows[np.asarray(rows["input_tokens"], np.int64) >= minimum]
     group = [rows["project_id"], rows["model"], rows["prompt_key"]]
     never_read = rows["cache_read_tokens"].groupby(group, observed=True).transform("max") == 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from checks.base import NO_PROJECT, price
@@ -46,7 +47,10 @@ def realised(decisions: Sequence[Decision], requests: pd.DataFrame,
     out: list[tuple[str, date, int, int]] = []
     if not len(requests):
         return out
-    canonical = requests["model"].astype(str).map(lambda m: rates.canonical(m) or m)
+    # one lookup per distinct model, not a Python call per request
+    codes, names = pd.factorize(requests["model"].astype(str))
+    canonical = pd.Series(np.array([rates.canonical(n) or n for n in names], dtype=object)[codes],
+                          index=requests.index)
     for decision in decisions:
         spec = decision.counterfactual
         if spec is None or not measurable(spec):

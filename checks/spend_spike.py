@@ -11,6 +11,7 @@ Confidence: low (a spike may be wanted: a launch, a backfill); medium when spend
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -67,13 +68,13 @@ def _finding(inputs: CheckInputs, kind: str, scope_id: int, before: int, after: 
     scope = SampleScope(project_id=scope_id, successful=False, since=middle) if kind == "project" else \
         SampleScope(device_id=scope_id, successful=False, since=middle)
     label = inputs.project_label(scope_id) if kind == "project" else inputs.device_label(scope_id)
-    ratio = after / before
+    ratio = (Decimal(after) / Decimal(before)).quantize(Decimal("0.1"))  # for the title only
     return Finding(
         check_id=ID, project_id=project_or_none(scope_id) if kind == "project" else None,
-        subject=f"{kind}:{scope_id}", title=f"Spend of {label} up {ratio:.1f}× week over week",
+        subject=f"{kind}:{scope_id}", title=f"Spend of {label} up {ratio}× week over week",
         rationale=(f"{label} spent {dollars(after)} in the 7 days to {end - timedelta(days=1)} against "
                    f"{dollars(before)} the week before: {dollars(excess)} above its baseline."),
-        monthly_saving_nanos=excess * MONTH_DAYS // WEEK, confidence="medium" if ratio >= 3 else "low",
+        monthly_saving_nanos=excess * MONTH_DAYS // WEEK, confidence="medium" if after >= 3 * before else "low",
         request_count=requests, sample_request_ids=inputs.sample(scope),
         device_id=scope_id if kind == "device" else None,
         evidence={"scope": kind, f"{kind}_id": scope_id, "baseline_week_nanos": before, "last_week_nanos": after,

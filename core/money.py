@@ -23,6 +23,11 @@ def money(nanos: int) -> str:
     return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
 
 
+def ratio_percent(ratio: Decimal) -> Decimal:
+    """A ratio as a percentage to two places, half-up: one rounding for every place that shows one."""
+    return (ratio * 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
 def dollars_to_nanos(amount: Decimal | str | int) -> int:
     """Exact conversion; refuses an amount finer than a nano-dollar."""
     value = Decimal(amount) * NANOS_PER_DOLLAR

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from core.errors import UserError
-from core.money import money
+from core.money import money, ratio_percent
 from pdf import charts, palette
 from pdf.model import DeviceSpend, ExecutiveData, ModelSpend, ProjectReportData
 from pdf.periods import Granularity, Period, bucket_start, buckets, granularity_for
@@ -174,5 +174,4 @@ def _ratio(text: str | None) -> str:
     """analysis.reconciliation.variance_ratio is |logged − billed| / billed: a size, shown unsigned."""
     if text is None:
         return "—"
-    value = (Decimal(text) * 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return f"{value} %"
+    return f"{ratio_percent(Decimal(text))} %"

@@ -38,10 +38,6 @@ def variance_ratio(variance_nanos: int, billed_nanos: int) -> Decimal | None:
     return (Decimal(abs(variance_nanos)) / Decimal(billed_nanos)).quantize(RATIO_PLACES, ROUND_HALF_UP)
 
 
-def empty_requests() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype="object") for name in REQUEST_COLUMNS})
-
-
 def reconcile(provider: str, period: dt.date, requests: pd.DataFrame, bill: Bill | BillUnusable | None,
               table: RateTable) -> Reconciliation:
     """Reconcile one month. `requests`: the month's rows of meter.requests (REQUEST_COLUMNS, started_at

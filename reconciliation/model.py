@@ -91,9 +91,6 @@ class Reconciliation:
     days: tuple[DayLine, ...]
     findings: tuple[Finding, ...]
 
-    def explained_nanos(self) -> int:
-        return sum(f.delta_nanos for f in self.findings)
-
     def summary(self) -> dict[str, Any]:
         """What the audit log and the run's stats say about it."""
         by_cause: dict[str, int] = {}

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 from core.errors import UserError
-from core.money import NANOS_PER_DOLLAR
+from core.money import NANOS_PER_DOLLAR, dollars_to_nanos
 
 MAX_PASTE_CHARS = 20_000
 # a plausible monthly bill is far below this; a larger number is a pasted id or a typo
@@ -151,10 +150,10 @@ def _to_nanos(digits: str, shown: str) -> int:
     well = _WELL_FORMED.fullmatch(digits)
     if well is None:
         raise StatementError(f"'{shown.strip()}' is not written like an amount in dollars (expected 1,234.56)")
-    decimals = well.group(1) or ""
-    if len(decimals) > 9:
-        raise StatementError(f"'{shown.strip()}' has more decimals than a billed amount can have")
-    nanos = int(Decimal(digits.replace(",", "")) * NANOS_PER_DOLLAR)
+    try:
+        nanos = dollars_to_nanos(digits.replace(",", ""))
+    except ValueError:  # finer than a nano-dollar
+        raise StatementError(f"'{shown.strip()}' has more decimals than a billed amount can have") from None
     if nanos > MAX_AMOUNT_NANOS:
         raise StatementError(f"'{shown.strip()}' is larger than any monthly bill; paste the amount billed")
     return nanos

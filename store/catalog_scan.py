@@ -43,6 +43,7 @@ from checks.usage import (
     odd_with_keys,
 )
 from core.db import Conn
+from core.periods import utc_midnight
 from pricing import RateTable
 from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
 from store.frames import Condition, concat_frames, copy_table, read_requests
@@ -81,10 +82,6 @@ _AGGREGATE = sql.SQL("""
     keys=sql.SQL(", ").join(sql.Identifier(c) for c in [*GROUP_KEYS[1:], *SUM_COLUMNS, *BOUND_COLUMNS]),
     night=sql.Literal(NIGHT_HOURS),
     sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(sql.SQL(e), sql.Identifier(c)) for c, e in _SUMS.items()))
-
-
-def utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
-from core.money import money
+from core.money import money, ratio_percent
 
 CAUSE_WORDS = {
     "stale_rate": "stale rate (stored − re-priced)",
@@ -22,7 +22,7 @@ CAUSE_WORDS = {
 
 
 def ratio_text(ratio: Decimal | None) -> str:
-    return "" if ratio is None else f"{ratio * 100:.2f}%"
+    return "" if ratio is None else f"{ratio_percent(ratio)}%"
 
 
 def verdict(band: str | None, status: str) -> str:

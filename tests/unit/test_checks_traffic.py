@@ -113,6 +113,15 @@ def test_runaway_loop_stays_silent_without_incidents() -> None:
     assert runaway_loop.run(inputs(rows(100, prompt_key=21, cost=500_000, every=timedelta(seconds=2)))) == []
 
 
+def test_runaway_loop_quotes_nothing_for_a_burst_no_longer_than_its_first_three_requests() -> None:
+    start = AS_OF - timedelta(days=3)
+    data = rows(3, prompt_key=21, device=2, cost=500_000, start=start, every=timedelta(seconds=2))
+    loop = {"prompt_hash": "ab" * 32, "prompt_key": 21, "device_id": 2, "project_id": 1, "started_at": start,
+            "ended_at": start + 2 * timedelta(seconds=2), "requests": 3, "cost_nanos": 1_500_000,
+            "peak_per_minute": 3}
+    assert runaway_loop.run(inputs(data, loops=[loop])) == []
+
+
 def daily(before: int, after: int) -> pd.DataFrame:
     days = [(AS_OF - timedelta(days=d)).date() for d in range(1, 15)]
     return pd.DataFrame([(day, 1, 1, "anthropic", "claude-sonnet-4-6", "standard", 10,

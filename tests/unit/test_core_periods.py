@@ -37,6 +37,7 @@ def test_utc_midnight_is_the_days_start_in_utc() -> None:
 def test_the_month_helpers_are_defined_once_for_reports_reconciliation_and_the_store() -> None:
     import pdf.periods
     import reconciliation.model
+    import store.catalog_scan
     import store.reconciliation
     import store.report_reads
     import store.rollup
@@ -47,3 +48,4 @@ def test_the_month_helpers_are_defined_once_for_reports_reconciliation_and_the_s
         for name in ("month_start", "next_month", "parse_period", "utc_start", "_utc"):
             assert getattr(module, name, None) in (None, getattr(core.periods, name, object())), (module, name)
     assert store.rollup.utc_midnight is core.periods.utc_midnight
+    assert store.catalog_scan.utc_midnight is core.periods.utc_midnight  # type: ignore[attr-defined]
