@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 
 from core.db import Conn
+from core.money import NANOS_PER_CENT, NANOS_PER_DOLLAR, money
 from pricing import RateTable, load_rates, price_requests
 from store.reconciliation import month_requests, provider_months
 
 PROVIDER = "gemini"
 PROMO_SHARE = Decimal("0.05")
 UNLOGGED_SHARE = Decimal("0.01")
-NANOS = 1_000_000_000
 HEADER = ["billing_account_id", "service.id", "service.description", "sku.id", "sku.description",
           "usage_start_time", "usage_end_time", "project.id", "cost", "currency", "usage.amount", "usage.unit",
           "credits", "invoice.month", "cost_type"]
@@ -83,16 +83,17 @@ def _month(writer: Any, export: PlantedExport, period: dt.date, rows: pd.DataFra
         _line(writer, day, f"{model} usage", nanos)
     charges = sum(billed.values())
     busiest = max({d for d, _ in billed}, key=lambda d: sum(n for (x, _), n in billed.items() if x == d))
-    credit = int(Decimal(charges) * PROMO_SHARE) // 10_000_000 * 10_000_000  # whole cents, as credits are
-    _line(writer, busiest, "Gemini API promotion", 0, [{"name": "Gemini API launch promotion",
-                                                          "amount": -Decimal(credit) / NANOS, "type": "PROMOTION"}])
-    export.planted.append(_entry("promo_credit", f"a ${Decimal(credit) / NANOS:,.2f} promotion credit, {busiest}",
+    credit = int(Decimal(charges) * PROMO_SHARE) // NANOS_PER_CENT * NANOS_PER_CENT  # whole cents, as credits are
+    promotion = {"name": "Gemini API launch promotion", "amount": -Decimal(credit) / NANOS_PER_DOLLAR,
+                 "type": "PROMOTION"}
+    _line(writer, busiest, "Gemini API promotion", 0, [promotion])
+    export.planted.append(_entry("promo_credit", f"a {money(credit)} promotion credit, {busiest}",
                                  period, busiest, credit))
     free = _free_day(period, set(days))
     if free is not None:
-        unlogged = int(Decimal(charges) * UNLOGGED_SHARE) // 10_000_000 * 10_000_000
+        unlogged = int(Decimal(charges) * UNLOGGED_SHARE) // NANOS_PER_CENT * NANOS_PER_CENT
         _line(writer, free, "gemini-2.5-pro usage (a machine the daemon does not watch)", unlogged)
-        export.planted.append(_entry("unlogged_spend", f"${Decimal(unlogged) / NANOS:,.2f} billed on {free}, nothing "
+        export.planted.append(_entry("unlogged_spend", f"{money(unlogged)} billed on {free}, nothing "
                                      "logged that day", period, free, -unlogged))
     away = int(cost[elsewhere].sum())
     export.planted.append(_entry("unattributed", f"{int(elsewhere.sum())} unattributed requests billed to "
@@ -104,7 +105,7 @@ def _line(writer: Any, day: dt.date, sku: str, nanos: int, credits: list[dict[st
     writer.writerow(["01A2B3-C4D5E6-F7A8B9", "AEFD-7695-64FA", "Gemini API", "", sku,
                      start.isoformat().replace("+00:00", "Z"),
                      (start + dt.timedelta(days=1)).isoformat().replace("+00:00", "Z"), "acme-prod",
-                     f"{Decimal(nanos) / NANOS:.9f}", "USD", "1", "request",
+                     f"{Decimal(nanos) / NANOS_PER_DOLLAR:.9f}", "USD", "1", "request",
                      json.dumps(credits or [], default=str), f"{day:%Y%m}", "regular"])
 
 
