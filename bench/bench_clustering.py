@@ -99,9 +99,8 @@ def clustering_only(conn: psycopg.Connection[tuple[object, ...]], ws: int, as_of
     days = [first_day + timedelta(days=i) for i in range((end_day - first_day).days)]
     with conn.transaction():
         conn.execute("delete from analysis.prompt_key_days where workspace_id = %s", (ws,))
-        for day, keys in store.day_prompt_keys(conn, ws, days, as_of):
-            parts, unhashed = day_parts(keys)
-            store.write_key_day(conn, ws, day, parts, unhashed)
+        for day in store.day_prompt_keys(conn, ws, days, as_of):
+            store.write_key_day(conn, ws, day.day, day_parts(day.keys), day.unhashed)
     start, end = trailing_window(as_of)
     clusters, _incidents, _ = clustering_jobs.find_clusters(conn, ws, start, end, as_of, ClusterRules(),
                                                             clustering_settings(), load_rates())

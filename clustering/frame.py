@@ -93,12 +93,15 @@ def modes(segment: NDArray[np.intp], values: NDArray[Any], default: Any, count: 
     return out
 
 
-def distinct_lists(segment: NDArray[np.intp], values: NDArray[Any], count: int) -> list[list[Any]]:
-    """The sorted distinct values of each segment 0..count-1."""
+def distinct_lists(segment: NDArray[np.intp], values: NDArray[Any], count: int,
+                   names: NDArray[Any] | None = None) -> list[list[Any]]:
+    """The sorted distinct values of each segment 0..count-1 (as `names[value]` when given: values
+    are codes then, and the lists hold their names, in the codes' order)."""
     codes, uniques = pd.factorize(pd.Series(values), sort=True)
     cells = np.unique(segment.astype(np.int64) * max(len(uniques), 1) + codes)
     seg, code = cells // max(len(uniques), 1), cells % max(len(uniques), 1)
-    names = np.asarray(uniques, dtype=object)[code]
+    shown = np.asarray(uniques if names is None else np.asarray(names, dtype=str)[np.asarray(uniques)], dtype=object)
+    names = shown[code]
     bounds = np.searchsorted(seg, np.arange(count + 1))
     return [names[bounds[i]:bounds[i + 1]].tolist() for i in range(count)]
 

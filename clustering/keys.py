@@ -1,7 +1,7 @@
 """Per-day prompt-key counts: what keeps the nightly clustering incremental and bounded.
 
-A prompt key is the first 16 hex digits of prompt_hash as a signed 64-bit integer (0: no hash), as
-store.frames reads it. A day of a workspace is summarised as its distinct keys and their counts, cut
+A prompt key is the first 16 hex digits of prompt_hash as a signed 64-bit integer, as store.frames
+reads it (where 0 stands for no hash). A day of a workspace is summarised as its distinct keys and their counts, cut
 into 16 parts by the key's first hex digit (= the hash's first character), stored as raw arrays.
 The window's repeated hashes are then found part by part from the stored days alone: memory holds one
 sixteenth of the window's distinct keys at a time, and no raw row of an unchanged day is read again.
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-NO_KEY = 0
 PARTS = 16
 
 
@@ -46,18 +45,32 @@ def part_of(keys: NDArray[np.int64]) -> NDArray[np.int64]:
     return (keys.view(np.uint64) >> np.uint64(60)).astype(np.int64)
 
 
-def day_parts(keys: NDArray[np.int64]) -> tuple[list[KeyPart], int]:
-    """A day's prompt keys (one per request) as 16 parts of distinct keys and counts, and how many
-    requests had no hash."""
-    hashed = keys[keys != NO_KEY]
-    unique, counts = np.unique(hashed, return_counts=True)
+def keys_from_heads(heads: bytes) -> NDArray[np.int64]:
+    """Prompt keys from the hashes' first 16 hex digits laid end to end (what the store reads per day).
+    numpy over the whole day at once: a Python int() per hash would cost more than reading them."""
+    digits = _HEX_VALUE[np.frombuffer(heads, dtype=np.uint8)]
+    if len(heads) % 16 or (digits == _NOT_HEX).any():
+        raise ValueError("a prompt_hash does not start with 16 hex digits")
+    pairs = digits.reshape(-1, 16)
+    octets = np.ascontiguousarray((pairs[:, 0::2] << 4) | pairs[:, 1::2])
+    return octets.view(">u8").ravel().astype(np.uint64).view(np.int64)
+
+
+_NOT_HEX = 255
+_HEX_VALUE = np.full(256, _NOT_HEX, dtype=np.uint8)
+for _value, _digit in enumerate("0123456789abcdef"):
+    _HEX_VALUE[ord(_digit)] = _HEX_VALUE[ord(_digit.upper())] = _value
+
+
+def day_parts(keys: NDArray[np.int64]) -> list[KeyPart]:
+    """A day's prompt keys (one per hashed request) as 16 parts of distinct keys and counts."""
+    unique, counts = np.unique(keys, return_counts=True)
     part = part_of(unique)
     order = np.argsort(part, kind="stable")  # sorted as int64 is not sorted by first hex digit
     unique, counts, part = unique[order], counts[order], part[order]
     bounds = np.searchsorted(part, np.arange(PARTS + 1))
-    parts = [KeyPart(p, unique[bounds[p]:bounds[p + 1]], counts[bounds[p]:bounds[p + 1]].astype(np.int32))
-             for p in range(PARTS)]
-    return parts, int(len(keys) - len(hashed))
+    return [KeyPart(p, unique[bounds[p]:bounds[p + 1]], counts[bounds[p]:bounds[p + 1]].astype(np.int32))
+            for p in range(PARTS)]
 
 
 def repeated_keys(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], int]:

@@ -114,7 +114,7 @@ def _clusters(frame: pd.DataFrame, rules: ClusterRules, incidents: pd.DataFrame)
         "project_id": modes(cluster[attributed], projects[attributed], NO_PROJECT, n),
         "model": _names(modes(cluster, models, -1, n), model_names),
         "provider": _names(modes(cluster, rows.take(provider_codes), -1, n), provider_names),
-        "models": [[str(model_names[c]) for c in group] for group in distinct_lists(cluster, models, n)],
+        "models": distinct_lists(cluster, models, n, names=model_names),
         "median_prompt_tokens": _medians(cluster, tokens, n),
         "median_output_tokens": _medians(cluster, rows.take(frame["output_tokens"].to_numpy(np.int64)), n),
         "median_gap_seconds": _median_gaps(cluster, t, n),
@@ -186,9 +186,14 @@ def _median_gaps(cluster: NDArray[np.intp], t: NDArray[np.int64], count: int) ->
 
 
 def _kinds(out: pd.DataFrame) -> list[list[str]]:
-    flags = np.stack([out["duplicate_requests"].to_numpy() > 0, out["cacheable_requests"].to_numpy() > 0,
-                      out["loop_incidents"].to_numpy() > 0], axis=1)
-    return [[kind for kind, on in zip(KINDS, row, strict=True) if on] for row in flags]
+    flags = [out["duplicate_requests"].to_numpy() > 0, out["cacheable_requests"].to_numpy() > 0,
+             out["loop_incidents"].to_numpy() > 0]
+    combination = np.zeros(len(out), dtype=np.int64)
+    for bit, on in enumerate(flags):
+        combination |= on.astype(np.int64) << bit
+    # eight possible lists: made once, not once per cluster
+    lists = [[kind for bit, kind in enumerate(KINDS) if c >> bit & 1] for c in range(1 << len(KINDS))]
+    return [list(lists[c]) for c in combination.tolist()]
 
 
 CLUSTER_COLUMNS = ("prompt_hash", "requests", "devices", "projects", "first_at", "last_at", "cost_nanos",

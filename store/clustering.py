@@ -11,23 +11,24 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from clustering.keys import KeyPart
+from clustering.keys import KeyPart, keys_from_heads
 from core.db import Conn
-from store.frames import REQUEST_COLUMNS, Chunk, request_frames
+from core.errors import UserError
+from store.frames import Chunk, request_frames
 from store.rollup import contiguous_ranges, utc_midnight
 
-EPOCH = date(1970, 1, 1)
-DAYS_PER_COPY = 16  # a 31-day window in two scans; at most 16 days of keys (22 bytes a request) in memory
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
                      "status_code", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
                      "cost_nanos")
@@ -60,59 +61,73 @@ def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as
 
 
 @contextmanager
-def without_jit(conn: Conn) -> Iterator[None]:
-    """Postgres's JIT compiles these simple scans for 100-150 ms each (their row estimates are large),
-    several times what the scan itself takes; switch it off for the session while they run."""
-    row = conn.execute("select current_setting('jit')").fetchone()
-    conn.execute("select set_config('jit', 'off', false)")
+def planner_setting(conn: Conn, name: str, value: str) -> Iterator[None]:
+    """Set a planner setting for the statements inside, then put back what it was (in or out of a
+    transaction: `set local` would outlive this block until the caller's transaction ends)."""
+    row = conn.execute("select current_setting(%s)", (name,)).fetchone()
+    conn.execute("select set_config(%s, %s, false)", (name, value))
     try:
         yield
     finally:
-        if not conn.closed:
-            conn.execute("select set_config('jit', %s, false)", (row[0] if row else "on",))
+        if not conn.closed and row is not None:
+            conn.execute("select set_config(%s, %s, false)", (name, row[0]))
 
 
-def day_prompt_keys(conn: Conn, workspace_id: int, days: Sequence[date],
-                    as_of: datetime) -> Iterator[tuple[date, NDArray[np.int64]]]:
-    """Each day's prompt keys, one per request synced by `as_of` (0: no hash): one COPY per run of up
-    to DAYS_PER_COPY consecutive days (a first build is a few scans, not 31; memory holds at most that
-    many days of keys)."""
-    ranges = [(first + timedelta(days=d), min(first + timedelta(days=d + DAYS_PER_COPY), end))
-              for first, end in contiguous_ranges(list(days)) for d in range(0, (end - first).days, DAYS_PER_COPY)]
+def without_jit(conn: Conn) -> AbstractContextManager[None]:
+    """Postgres's JIT compiles these simple scans for 100-150 ms each (their row estimates are large),
+    several times what the scan itself takes."""
+    return planner_setting(conn, "jit", "off")
+
+
+@dataclass(frozen=True)
+class DayKeys:
+    day: date
+    keys: NDArray[np.int64]  # one per request with a prompt_hash
+    unhashed: int  # requests without one
+
+
+def day_prompt_keys(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime) -> Iterator[DayKeys]:
+    """Each day's prompt keys, of the requests synced by `as_of`, one day in memory at a time."""
     with without_jit(conn):
-        for first, end in ranges:
-            day_numbers, keys = _copy_day_keys(conn, workspace_id, utc_midnight(first), utc_midnight(end), as_of)
-            order = np.argsort(day_numbers, kind="stable")
-            day_numbers, keys = day_numbers[order], keys[order]
-            for offset in range((end - first).days):
-                day = first + timedelta(days=offset)
-                low, high = np.searchsorted(day_numbers, [(day - EPOCH).days, (day - EPOCH).days + 1])
-                yield day, keys[low:high]
+        for day in days:
+            requests, hashed, heads = _copy_day_heads(conn, workspace_id, utc_midnight(day),
+                                                      utc_midnight(day + timedelta(days=1)), as_of)
+            try:
+                keys = keys_from_heads(heads)
+            except ValueError:
+                keys = None
+            if keys is None or len(keys) != hashed:
+                raise UserError(f"meter.requests of workspace {workspace_id} on {day} hold a prompt_hash that is "
+                                "not a hex digest (clustering needs at least 16 hex digits): fix those rows "
+                                "or the daemon's prompt hashing")
+            yield DayKeys(day, keys, requests - hashed)
 
 
-# Binary COPY of two fixed-width, never-null columns is a fixed-size record per row, which numpy reads
-# as a structured array with no parsing at all: 10M rows in a fraction of a second, where the CSV path
-# (formatting on the server, parsing here) costs seconds. Hand-written because it is this narrow case.
-_KEYS_COPY = f"""
-    copy (select floor(date_part('epoch', started_at) / 86400)::integer, {REQUEST_COLUMNS["prompt_key"][0]}
+# One row a day: the day's hash heads laid end to end by string_agg. A row per request would be a
+# protocol message per request (COPY sends one per row), which costs the client more than the scan;
+# a group-by over several days holds every day's string at once and spills past work_mem.
+# The binary reply is parsed by hand (a fixed header, then three fields) because it is this narrow case.
+_DAY_HEADS = """
+    copy (select count(*), count(prompt_hash), coalesce(string_agg(left(prompt_hash, 16), ''), '')
           from meter.requests
           where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s)
     to stdout (format binary)"""
 _HEADER = 19  # signature (11) + flags (4) + header extension length (4), no extension
-_RECORD = np.dtype([("fields", ">i2"), ("day_len", ">i4"), ("day", ">i4"), ("key_len", ">i4"), ("key", ">i8")])
+_COUNTS = struct.Struct(">hiqiqi")  # field count, then length and value of two bigints, then the text's length
 
 
-def _copy_day_keys(conn: Conn, workspace_id: int, start: datetime, end: datetime,
-                   as_of: datetime) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    buffer = bytearray()
-    with conn.cursor() as cursor, cursor.copy(_KEYS_COPY, (workspace_id, start, end, as_of)) as copy:
+def _copy_day_heads(conn: Conn, workspace_id: int, start: datetime, end: datetime,
+                    as_of: datetime) -> tuple[int, int, bytes]:
+    """(requests, requests with a hash, their first 16 hex digits end to end) in [start, end)."""
+    reply = bytearray()
+    with conn.cursor() as cursor, cursor.copy(_DAY_HEADS, (workspace_id, start, end, as_of)) as copy:
         for block in copy:
-            buffer += block
-    body = memoryview(buffer)[_HEADER:len(buffer) - 2]  # the trailer is a field count of -1
-    records = np.frombuffer(body, dtype=_RECORD)
-    if len(records) and not ((records["fields"] == 2) & (records["day_len"] == 4) & (records["key_len"] == 8)).all():
+            reply += block
+    fields, _, requests, _, hashed, length = _COUNTS.unpack_from(reply, _HEADER)
+    if fields != 3:
         raise RuntimeError("unexpected binary COPY layout for the prompt keys")
-    return records["day"].astype(np.int64), records["key"].astype(np.int64)
+    heads = _HEADER + _COUNTS.size
+    return requests, hashed, bytes(reply[heads:heads + length])
 
 
 def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date]) -> None:
@@ -123,9 +138,11 @@ def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, r
 
 
 def write_key_day(conn: Conn, workspace_id: int, day: date, parts: Sequence[KeyPart], unhashed: int) -> None:
+    # binary: the arrays travel as they are (the text format would double them into hex)
     with conn.cursor() as cursor, cursor.copy(
             """copy analysis.prompt_key_days (workspace_id, day, part, keys, counts, requests, unhashed_requests)
-               from stdin""") as copy:
+               from stdin (format binary)""") as copy:
+        copy.set_types(["bigint", "date", "smallint", "bytea", "bytea", "bigint", "bigint"])
         for p in parts:
             copy.write_row((workspace_id, day, p.part, p.keys_bytes(), p.counts_bytes(), int(p.counts.sum()),
                             unhashed if p.part == 0 else 0))
@@ -135,7 +152,7 @@ def read_key_part(conn: Conn, workspace_id: int, first_day: date, end_day: date,
     rows = conn.execute(
         """select keys, counts from analysis.prompt_key_days
            where workspace_id = %s and day >= %s and day < %s and part = %s order by day""",
-        (workspace_id, first_day, end_day, part)).fetchall()
+        (workspace_id, first_day, end_day, part), binary=True).fetchall()  # binary: no hex to decode
     return [KeyPart.from_bytes(part, bytes(keys), bytes(counts)) for keys, counts in rows]
 
 
@@ -194,14 +211,23 @@ def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Seque
     return written
 
 
+_CELL_KEYS = ["project_id", "model", "provider", "prompt_bin", "output_bin", "hour"]
+
+
 def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
-    rows = conn.execute(
-        """select coalesce(project_id, -1), model, provider, prompt_bin, output_bin, hour, sum(requests)::bigint,
-                  sum(cost_nanos)::bigint
-           from analysis.request_shape_days where workspace_id = %s and day >= %s and day < %s
-           group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6""", (workspace_id, first_day, end_day)).fetchall()
-    return pd.DataFrame(rows, columns=["project_id", "model", "provider", "prompt_bin", "output_bin", "hour",
-                                       "requests", "cost_nanos"])
+    """The days' cells summed over the days, ordered by their keys (by code point, whatever the
+    server's collation)."""
+    # 30 days of cells are 700,000 rows for 10M requests. Unless the table's statistics are fresh (the
+    # fleet's role may not ANALYZE) the planner expects a handful and sorts them on disk to group them:
+    # 1.9 s where hashing them takes 0.35 s. No ORDER BY: the 30,000 groups are sorted below.
+    with planner_setting(conn, "enable_sort", "off"):
+        rows = conn.execute(
+            """select coalesce(project_id, -1), model, provider, prompt_bin, output_bin, hour,
+                      sum(requests)::bigint, sum(cost_nanos)::bigint
+               from analysis.request_shape_days where workspace_id = %s and day >= %s and day < %s
+               group by 1, 2, 3, 4, 5, 6""", (workspace_id, first_day, end_day)).fetchall()
+    cells = pd.DataFrame(rows, columns=[*_CELL_KEYS, "requests", "cost_nanos"])
+    return cells.sort_values(_CELL_KEYS, kind="stable", ignore_index=True)
 
 
 _CLUSTER_FIELDS = ("prompt_hash", "requests", "devices", "projects", "first_at", "last_at", "cost_nanos",
@@ -228,21 +254,31 @@ def replace_results(conn: Conn, workspace_id: int, window_end: datetime, run_id:
 
 
 def _copy_rows(conn: Conn, table: str, fields: tuple[str, ...], frame: pd.DataFrame, fixed: dict[str, Any]) -> None:
-    """COPY the result rows (one per cluster, incident or shape: few, so a loop over them is fine)."""
+    """COPY the result rows, each column converted whole: a conversion per cell cost seconds for the
+    100,000 clusters of a large workspace (22 fields each)."""
     columns = [*fixed, *fields]
     statement = f"copy analysis.{table} ({', '.join(columns)}) from stdin"  # names from the fixed lists above
-    records = [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")] if len(frame) else []
+    values = [repeat(v, len(frame)) for v in fixed.values()] + [_column(name, frame[name]) for name in fields]
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        for record in records:
-            copy.write_row([*fixed.values(), *(_value(name, record[name]) for name in fields)])
+        for row in zip(*values, strict=True):
+            copy.write_row(row)
 
 
-def _value(name: str, value: Any) -> Any:
-    """A frame cell as the column wants it: no project is null, lists stay lists, numpy scalars plain."""
+def _column(name: str, column: pd.Series) -> list[Any]:
+    """A frame column as the table wants it: no project is null, no model is null, lists stay lists,
+    numpy scalars become plain Python values."""
     if name == "project_id":
-        return _project(value)
+        return [None if v < 0 else v for v in column.astype(np.int64).tolist()]
     if name in ("model", "provider"):
-        return value or None
+        return [v or None for v in column.tolist()]
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return [t.to_pydatetime() for t in column]
+    if column.dtype == object:
+        return [_plain(v) for v in column.tolist()]
+    return column.tolist()
+
+
+def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple | np.ndarray):
         return [v.item() if isinstance(v, np.generic) else v for v in value]
     if isinstance(value, np.generic):
@@ -250,10 +286,6 @@ def _value(name: str, value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     return value
-
-
-def _project(value: Any) -> int | None:
-    return None if int(value) < 0 else int(value)
 
 
 # -- reads for people (CLI, demo) --------------------------------------------------------------------

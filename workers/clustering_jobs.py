@@ -79,10 +79,9 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
     keys_read = 0
     with conn.transaction():
         store.forget_days(conn, ws, first_day, end_day, changed)
-        for day, keys in store.day_prompt_keys(conn, ws, changed, as_of):
-            parts, unhashed = day_parts(keys)
-            store.write_key_day(conn, ws, day, parts, unhashed)
-            keys_read += len(keys)
+        for day in store.day_prompt_keys(conn, ws, changed, as_of):
+            store.write_key_day(conn, ws, day.day, day_parts(day.keys), day.unhashed)
+            keys_read += len(day.keys) + day.unhashed
         cells = store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
         store.save_state(conn, ws, first_day, end_day, as_of, run_id)
     return {"days_rebuilt": len(changed), "full_rebuild": full, "rows_read_for_days": keys_read,

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from core.errors import UserError
+from store import clustering as store
+from store.frames import PROMPT_KEY_SQL
 from synthetic import SeedOptions, seed_workspace
 from synthetic.report import SeedReport
 from tests.factories import Conn, add_request, make_workspace
@@ -139,6 +142,35 @@ def test_a_cluster_never_spans_two_workspaces_and_null_hashes_are_skipped(db_con
     stats = db_conn.execute("""select stats from analysis.runs where workspace_id = %s and job = 'clustering'
                                order by id desc limit 1""", (one.workspace_id,)).fetchone()
     assert stats is not None and stats[0]["null_hash_requests_in_days"] == 5
+
+
+def test_each_days_keys_are_the_sql_prompt_key_of_its_synced_requests(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn, "keys")
+    day = (AS_OF - timedelta(days=3)).date()
+    midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    hashes = ["0" * 64, "F" * 16 + "0" * 48, "8000000000000001" + "e" * 48, "8000000000000001" + "e" * 48]
+    for i, prompt_hash in enumerate([*hashes, None, None]):
+        request_id = add_request(db_conn, scene, midnight + timedelta(hours=i))
+        db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
+    add_request(db_conn, scene, midnight + timedelta(hours=23), synced_at=AS_OF + timedelta(hours=1))  # too late
+    add_request(db_conn, scene, midnight - timedelta(seconds=1))  # the day before
+    read = list(store.day_prompt_keys(db_conn, scene.workspace_id, [day], AS_OF))
+    expected = db_conn.execute(f"""select {PROMPT_KEY_SQL} from meter.requests
+                                   where workspace_id = %s and prompt_hash is not null""",
+                               (scene.workspace_id,)).fetchall()
+    assert [(d.day, sorted(d.keys.tolist()), d.unhashed) for d in read] == [(day, sorted(k for k, in expected), 2)]
+
+
+@pytest.mark.parametrize("prompt_hash", ["not-a-hex-digest-at-all", "abc123"])
+def test_a_prompt_hash_that_is_not_a_hex_digest_fails_the_stage_saying_so(db_conn: Conn, prompt_hash: str) -> None:
+    scene = make_workspace(db_conn, "bad")
+    request_id = add_request(db_conn, scene, AS_OF - timedelta(days=2))
+    db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
+    with pytest.raises(UserError, match="not a hex digest"):
+        refresh_workspace(db_conn, scene.workspace_id, AS_OF, stage="clustering")
+    run = db_conn.execute("""select status, error from analysis.runs where workspace_id = %s and job = 'clustering'
+                             order by id desc limit 1""", (scene.workspace_id,)).fetchone()
+    assert run is not None and run[0] == "failed" and "not a hex digest" in run[1]
 
 
 def test_an_older_as_of_leaves_the_results_alone_unless_replayed(db_conn: Conn) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from clustering.keys import PARTS, KeyPart, day_parts, hash_prefixes, part_of, repeated_keys
+from clustering.keys import PARTS, KeyPart, day_parts, hash_prefixes, keys_from_heads, part_of, repeated_keys
 from workers.clustering_jobs import fetch_batches
 from workers.settings import ClusteringSettings
 
@@ -23,19 +24,31 @@ def test_a_key_gives_back_its_hash_prefix_and_part() -> None:
     assert part_of(keys).tolist() == [int(h[0], 16) for h in HASHES]
 
 
-def test_a_day_is_cut_into_parts_by_first_hex_digit_with_counts_and_unhashed_rows() -> None:
-    keys = np.array([key_of(HASHES[0])] * 3 + [key_of(HASHES[1]), 0, 0, key_of(HASHES[3])], dtype=np.int64)
-    parts, unhashed = day_parts(keys)
-    assert unhashed == 2 and len(parts) == PARTS
+def test_a_day_is_cut_into_parts_by_first_hex_digit_with_counts() -> None:
+    keys = np.array([key_of(HASHES[0])] * 3 + [key_of(HASHES[1]), key_of(HASHES[3])], dtype=np.int64)
+    parts = day_parts(keys)
+    assert len(parts) == PARTS
     assert parts[15].keys.tolist() == [key_of(HASHES[0])] and parts[15].counts.tolist() == [3]
     assert parts[0].counts.tolist() == [1] and parts[10].counts.tolist() == [1]
     restored = KeyPart.from_bytes(15, parts[15].keys_bytes(), parts[15].counts_bytes())
     assert restored.keys.tolist() == parts[15].keys.tolist() and restored.counts.tolist() == [3]
 
 
+def test_keys_read_from_hash_heads_equal_the_sql_key_in_either_case() -> None:
+    heads = "".join(h[:16] for h in HASHES) + HASHES[1][:16].upper()
+    assert keys_from_heads(heads.encode()).tolist() == [key_of(h) for h in HASHES] + [key_of(HASHES[1])]
+    assert keys_from_heads(b"").tolist() == []
+
+
+@pytest.mark.parametrize("heads", [b"0123456789abcdeg", b"0123456789abcde", b"0123456789abcdef 123456789abcdef"])
+def test_heads_that_are_not_hex_digits_are_refused(heads: bytes) -> None:
+    with pytest.raises(ValueError, match="16 hex digits"):
+        keys_from_heads(heads)
+
+
 def test_repeats_are_counted_across_days() -> None:
-    day_one, _ = day_parts(np.array([key_of(HASHES[3]), key_of("a" + "b" * 63)], dtype=np.int64))
-    day_two, _ = day_parts(np.array([key_of(HASHES[3])], dtype=np.int64))
+    day_one = day_parts(np.array([key_of(HASHES[3]), key_of("a" + "b" * 63)], dtype=np.int64))
+    day_two = day_parts(np.array([key_of(HASHES[3])], dtype=np.int64))
     keys, rows = repeated_keys([day_one[10], day_two[10]])
     assert keys.tolist() == [key_of(HASHES[3])] and rows == 2
     assert repeated_keys([])[1] == 0
