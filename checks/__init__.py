@@ -37,7 +37,7 @@ CHECKS: tuple[Check, ...] = (
 )
 
 #: Modules of the package that hold no check.
-NOT_CHECKS = frozenset({"base", "realised", "usage"})
+NOT_CHECKS = frozenset({"base", "overlap", "realised", "usage"})
 
 
 def run_catalog(inputs: CheckInputs) -> list[Finding]:

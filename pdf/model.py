@@ -69,6 +69,14 @@ class ProjectReportData:
     models: list[ModelSpend] = field(default_factory=list)
     rates_versions: list[str] = field(default_factory=list)
     recommendations: list[OpenRecommendation] = field(default_factory=list)
+    # what the open quotes add up to, alternative swaps of one model counted once (checks.overlap);
+    # None: their plain sum
+    recommendations_total_nanos: int | None = None
+
+    @property
+    def quoted_total_nanos(self) -> int:
+        listed = sum(r.monthly_saving_nanos for r in self.recommendations)
+        return listed if self.recommendations_total_nanos is None else self.recommendations_total_nanos
 
     @property
     def cost_nanos(self) -> int:

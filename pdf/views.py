@@ -104,7 +104,8 @@ def project_view(data: ProjectReportData) -> dict[str, object]:
         "hours": billable_hours(total, data.hourly_rate_nanos) if data.hourly_rate_nanos else None,
         "recommendations": [(r.title, r.rationale, money(r.monthly_saving_nanos), r.confidence)
                             for r in data.recommendations],
-        "recommendations_total": money(sum(r.monthly_saving_nanos for r in data.recommendations)),
+        "recommendations_total": money(data.quoted_total_nanos),
+        "alternatives": data.quoted_total_nanos < sum(r.monthly_saving_nanos for r in data.recommendations),
         "charts": {},
     }
     if not view["empty"]:

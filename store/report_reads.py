@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from checks.overlap import attainable_total
 from core.db import Conn
 from core.errors import UserError
 from core.periods import month_start, previous_month, utc_midnight
@@ -145,7 +146,7 @@ def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: 
         scope,
     ).fetchall()
     recommendations = conn.execute(
-        """select title, rationale, monthly_saving_nanos, confidence from analysis.recommendations
+        """select title, rationale, monthly_saving_nanos, confidence, fingerprint from analysis.recommendations
            where workspace_id = %s and project_id = %s and status = 'open'
            order by monthly_saving_nanos desc, fingerprint""",
         (workspace_id, project_id),
@@ -159,7 +160,8 @@ def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: 
         devices=[DeviceSpend(*row) for row in devices],
         models=[ModelSpend(*row) for row in models],
         rates_versions=_rates_versions(conn, workspace_id, period, project_id),
-        recommendations=[OpenRecommendation(*row) for row in recommendations],
+        recommendations=[OpenRecommendation(*row[:4]) for row in recommendations],
+        recommendations_total_nanos=attainable_total((row[4], row[2]) for row in recommendations),
     )
 
 

@@ -10,6 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from checks.overlap import attainable_total
 from core.money import money
 from store.recommendations import Recommendation
 
@@ -24,6 +25,13 @@ class Status(StrEnum):
     DISMISSED = "dismissed"
     SUPPRESSED = "suppressed"
     RESOLVED = "resolved"
+
+
+def quoted_total(rows: list[Recommendation]) -> str:
+    """'$X/month', saying so when two quotes were alternatives (checks.overlap) and counted once."""
+    total = attainable_total((r.fingerprint, r.monthly_saving_nanos) for r in rows)
+    listed = sum(r.monthly_saving_nanos for r in rows)
+    return f"{money(total)}/month" + (" (alternative swaps counted once)" if total < listed else "")
 
 
 def recommendations_table(rows: list[Recommendation], title: str, workspace_slug: str = "") -> Table:
@@ -58,7 +66,6 @@ def recommendations(
         rows = store.recommendations(conn, ws.id, (status.value,))
         total = store.realised_total(conn, ws.id)
     console = Console(width=WIDTH)
-    quoted = sum(r.monthly_saving_nanos for r in rows)
     console.print(recommendations_table(rows, f"{len(rows)} {status.value} recommendation(s) for {ws.slug}: "
-                                              f"{money(quoted)}/month", ws.slug))
+                                              f"{quoted_total(rows)}", ws.slug))
     console.print(f"realised by accepted recommendations so far: {money(total)}")

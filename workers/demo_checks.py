@@ -13,7 +13,7 @@ from core.money import money
 from store import recommendations as store
 from store.workspaces import Workspace
 from synthetic.catalog_plants import FOUND_BY
-from workers.cli_checks import recommendations_table
+from workers.cli_checks import quoted_total, recommendations_table
 
 
 def planted_vs_found(conn: Conn, workspace: Workspace, planted: list[dict[str, Any]]) -> Table:
@@ -45,8 +45,7 @@ def planted_vs_found(conn: Conn, workspace: Workspace, planted: list[dict[str, A
 def print_catalog(conn: Conn, workspace: Workspace, planted: list[dict[str, Any]], console: Console) -> None:
     console.rule("Optimisation catalog")
     rows = store.recommendations(conn, workspace.id)
-    console.print(recommendations_table(rows, f"{len(rows)} open recommendations: "
-                                              f"{money(sum(r.monthly_saving_nanos for r in rows))}/month",
+    console.print(recommendations_table(rows, f"{len(rows)} open recommendations: {quoted_total(rows)}",
                                         workspace.slug))
     console.print(planted_vs_found(conn, workspace, planted))
     if not store.has_clusters(conn, workspace.id):

@@ -65,6 +65,24 @@ def test_a_project_report_holds_the_rollups_figures(db_conn: Conn) -> None:
         ("report", "succeeded")]
 
 
+def test_the_reports_total_counts_two_swaps_of_one_model_once(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)  # two open quotes already: $45.00 and $12.35
+    for check_id, target, saving in (("model-downgrade", "claude-haiku-4-5", 30_000_000_000),
+                                     ("legacy-model", "claude-sonnet-5", 20_000_000_000)):
+        db_conn.execute(
+            """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title, rationale,
+                   monthly_saving_nanos, confidence, request_count, sample_request_ids, evidence, status,
+                   first_seen_at, last_seen_at, run_id)
+               values (%s, %s, %s, %s, %s, 'why', %s, 'high', 10, '{}', '{}', 'open', now(), now(), 0)""",
+            (scene.workspace_id, f"{check_id}:{scene.project_id}:claude-sonnet-4-6->{target}", check_id,
+             scene.project_id, f"Swap to {target}", saving))
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    render_report(db_conn, request, signing=UNSIGNED)
+    text = " ".join(pdf_text(bytes(report_row(db_conn, request, scene.workspace_id)[2])).split())
+    total = 45_000_000_000 + 12_345_678_901 + 30_000_000_000
+    assert f"quoting {money(total)} a month in savings (alternative model swaps counted once)" in text
+
+
 def test_rendering_the_same_request_again_gives_the_same_bytes(db_conn: Conn) -> None:
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)

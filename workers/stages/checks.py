@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from checks import CheckInputs, response_cache, run_catalog
 from checks.base import SampleScope
+from checks.overlap import attainable_total
 from checks.response_cache import hashes_to_read
 from pricing import load_rates
 from store import recommendations as store
@@ -61,7 +62,8 @@ def run_checks(ctx: StageContext, run: Run) -> None:
     with run.results() as tx:
         statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings)
         run.stats.update({"requests": inputs.usage.requests, "findings": len(findings),
-                          "monthly_saving_nanos": sum(f.monthly_saving_nanos for f in findings),
+                          "monthly_saving_nanos": attainable_total((f.fingerprint, f.monthly_saving_nanos)
+                                                                   for f in findings),
                           "statuses": statuses, "unpriced_models": unpriced_models(inputs)})
 
 
