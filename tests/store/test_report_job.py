@@ -78,7 +78,9 @@ def test_the_reports_total_counts_two_swaps_of_one_model_once(db_conn: Conn) -> 
              scene.project_id, f"Swap to {target}", saving))
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
     render_report(db_conn, request, signing=UNSIGNED)
-    text = " ".join(pdf_text(bytes(report_row(db_conn, request, scene.workspace_id)[2])).split())
+    row = report_row(db_conn, request, scene.workspace_id)
+    assert row is not None
+    text = " ".join(pdf_text(bytes(row[2])).split())
     total = 45_000_000_000 + 12_345_678_901 + 30_000_000_000
     assert f"quoting {money(total)} a month in savings (alternative model swaps counted once)" in text
 
