@@ -47,10 +47,9 @@ from core.periods import utc_midnight
 from pricing import RateTable
 from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
 from store.frames import Condition, concat_frames, copy_table, read_requests
-from store.rollup import contiguous_ranges
+from store.rollup import RollupWindow, contiguous_ranges, days_to_recompute
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
-LATE_COMMIT_MARGIN = timedelta(minutes=10)  # as store.rollup: rows committed after a refresh with older synced_at
 _SUMS: dict[str, str] = {
     "requests": "count(*)",
     "input_tokens": "sum(input_tokens)", "cache_read_tokens": "sum(cache_read_tokens)",
@@ -165,20 +164,10 @@ def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: date
                          (workspace_id,)).fetchone()
     if state is not None and as_of < state[0]:
         return False
-    wanted = days.all()
-    if state is None or state[3] != timezone or state[4] != line:
-        stale = wanted
-    else:
-        synced_through, built_from, built_to = state[0], state[1], state[2]
-        stale = [d for d in wanted if d < built_from or d >= built_to]
-        late = conn.execute(
-            """select distinct date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00')
-               from meter.requests
-               where workspace_id = %s and synced_at > %s and synced_at <= %s and started_at >= %s
-                 and started_at < %s""",
-            (workspace_id, synced_through - LATE_COMMIT_MARGIN, as_of, utc_midnight(days.first),
-             utc_midnight(days.end))).fetchall()
-        stale = sorted(set(stale) | {r[0].astimezone(UTC).date() for r in late})
+    same_rules = state is not None and state[3] == timezone and state[4] == line
+    # the rollup's rule: new days, and built days that received rows since the last run
+    stale, _ = days_to_recompute(conn, workspace_id, RollupWindow(days.first, days.end), as_of,
+                                 (state[0], state[1], state[2]) if state is not None and same_rules else None)
     for table in ("catalog_daily", "catalog_odd_requests"):
         conn.execute(sql.SQL("delete from analysis.{} where workspace_id = %s and (day = any(%s) or day < %s)").format(
             sql.Identifier(table)), (workspace_id, stale, days.first))
