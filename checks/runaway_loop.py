@@ -22,6 +22,8 @@ ALLOWED_REQUESTS = 3
 def run(inputs: CheckInputs) -> list[Finding]:
     findings: list[Finding] = []
     frame = inputs.requests
+    if len(inputs.loops):  # narrowed once to the looping hashes: each incident then masks only their rows
+        frame = frame[frame["prompt_key"].isin(inputs.loops["prompt_key"])]
     for record in inputs.loops.to_dict("records"):  # a handful of incidents, not rows
         incident = SimpleNamespace(**{str(k): v for k, v in record.items()})
         rows = frame[(frame["prompt_key"] == incident.prompt_key) & (frame["device_id"] == incident.device_id)
