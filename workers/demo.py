@@ -73,7 +73,12 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
             with connect(servers.database_url) as conn:
                 _print_dashboard(conn, workspace, seeded, console)
                 write_demo_reports(conn, workspace, out_dir, console)
+                failures = pipeline_failures(conn, workspace.id, started)
             console.print(f"artifacts: {out_dir.resolve()}")
+            if failures:  # what printed above is partial: say so, and end the demo as failed
+                console.print("[bold red]the nightly refresh did not complete:[/] " + "; ".join(failures),
+                              soft_wrap=True)
+                raise SystemExit(1)
     except KeyboardInterrupt:
         console.print("interrupted; stopping what the demo started")
         raise SystemExit(130) from None
@@ -121,6 +126,16 @@ def _wait_for_refresh(conn: Conn, workspace_id: int, since: datetime, children: 
             return
         time.sleep(0.5)
     raise FleetError(f"no refresh finished within {PIPELINE_TIMEOUT}s; see the logs in {children[0].log_path.parent}")
+
+
+def pipeline_failures(conn: Conn, workspace_id: int, since: datetime) -> list[str]:
+    """'stage failed: why' for each stage whose latest run since `since` failed (skipped ones included)."""
+    failures = []
+    for stage in STAGE_NAMES:
+        finished = latest_finished_run(conn, workspace_id, stage, since)
+        if finished is not None and finished[0] == "failed":
+            failures.append(f"{stage} failed: {finished[1]}")
+    return failures
 
 
 def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str,

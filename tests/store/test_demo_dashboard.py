@@ -11,7 +11,7 @@ from rich.console import Console
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.demo import _print_dashboard
+from workers.demo import _print_dashboard, pipeline_failures
 from workers.pipeline import STAGE_NAMES, run_pipeline
 
 
@@ -44,3 +44,22 @@ def test_what_the_seed_planted_is_plain_sentences_with_figures(db_conn: Conn) ->
     assert "where " not in text and "=" not in text  # no developer key=value notes
     assert len(section) >= 8 and sum("$" in line for line in section) >= 8
     assert "acme-support-bot" in text and "word for word" in text
+
+
+def test_a_failed_stage_is_named_with_its_error_for_the_demo_to_end_failed(db_conn: Conn) -> None:
+    report = seed_workspace(db_conn, SeedOptions(slug="acme", days=3, requests_per_day=50))
+    started = datetime.now(UTC)
+    run_pipeline(db_conn, report.workspace_id, started, only=None, replay=False, worker="test")
+    assert pipeline_failures(db_conn, report.workspace_id, started) == []
+    db_conn.execute("""insert into meter.requests (workspace_id, device_id, provider, model, started_at, status_code,
+                           input_tokens, output_tokens, cost_nanos, rates_version, prompt_hash, synced_at)
+                       select workspace_id, device_id, provider, model, now() - interval '1 hour', 200, 10, 10, 1,
+                              rates_version, 'not hex', now()
+                       from meter.requests where workspace_id = %s limit 1""", (report.workspace_id,))
+    again = datetime.now(UTC)
+    run_pipeline(db_conn, report.workspace_id, again, only=None, replay=False, worker="test")
+    failures = pipeline_failures(db_conn, report.workspace_id, again)
+    assert failures[0].startswith("clustering failed: meter.requests of workspace")
+    assert "not a hex digest" in failures[0]
+    assert failures[1:] == ["checks failed: skipped because clustering failed",
+                            "savings failed: skipped because checks skipped"]
