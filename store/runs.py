@@ -156,11 +156,17 @@ def latest_runs(conn: Conn, workspace_id: int, limit: int = 10) -> list[tuple[An
 
 @dataclass(frozen=True)
 class ClosedRun:
-    """A run closed from outside its job (a killed delivery): enough to close what the job itself owned."""
+    """A run closed from outside its job (a killed delivery): enough to close what the job itself owned,
+    and to write run rows for what the killed delivery would have run next (the pipeline's skipped stages)."""
     id: int
     job: str
     workspace_id: int
     lock_scope: str | None
+    as_of: datetime | None
+    task_id: str | None
+    worker: str | None
+    attempt: int
+    replay: bool
 
 
 def fail_running_runs_of_task(conn: Conn, task_id: str, message: str) -> list[ClosedRun]:
@@ -169,10 +175,10 @@ def fail_running_runs_of_task(conn: Conn, task_id: str, message: str) -> list[Cl
         """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s,
                   failure_kind = 'timeout'
            where task_id = %s and status = 'running'
-           returning id, job, workspace_id, lock_scope""",
+           returning id, job, workspace_id, lock_scope, as_of, task_id, worker, attempt, replay""",
         (message[:ERROR_MESSAGE_LIMIT], task_id),
     ).fetchall()
-    return [ClosedRun(int(i), str(j), int(w), s) for i, j, w, s in rows]
+    return [ClosedRun(int(i), str(j), int(w), s, a, t, wk, int(n), bool(r)) for i, j, w, s, a, t, wk, n, r in rows]
 
 
 def latest_finished_run(conn: Conn, workspace_id: int, job: str, since: datetime) -> tuple[str, str | None] | None:

@@ -11,12 +11,16 @@ it intact.
 
 Failures: a transient error (database or broker gone) stops the pipeline and is raised for Celery
 to retry; any other error fails that stage's run, skips the stages that need it, lets the others run,
-and is raised once all have run, so the task is marked failed and Sentry sees it.
+and is raised once all have run, so the task is marked failed and Sentry sees it. A refresh killed by
+its hard time limit writes nothing more itself: the worker's parent closes the killed stage's run
+(failure_kind 'timeout') and calls `close_killed_refresh`, which writes the skipped rows of the stages
+that needed it, as a failed stage's would have been.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +28,7 @@ from typing import Any
 from core.db import Conn
 from core.errors import UserError
 from store.claims import RunSpec, record_skipped
-from store.runs import claimed_run, latest_succeeded_as_of
+from store.runs import ClosedRun, claimed_run, latest_succeeded_as_of
 from store.workspaces import workspace_by_id
 from workers.failures import is_transient
 from workers.logs import bind_context
@@ -40,6 +44,9 @@ log = logging.getLogger(__name__)
 STAGES: tuple[Stage, ...] = (rollup_stage.STAGE, clustering_stage.STAGE, checks_stage.STAGE,
                              savings_stage.STAGE)
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+# what a stage killed by the hard time limit "did", as the skipped stages after it say: "skipped because
+# clustering timed out (hard time limit)"
+TIMED_OUT = "timed out (hard time limit)"
 
 
 @dataclass
@@ -90,10 +97,8 @@ def run_pipeline(conn: Conn, workspace_id: int, as_of: datetime, *, only: str | 
     outcome = PipelineOutcome(workspace_id, as_of)
     done: dict[str, str] = {}
     for stage in selected:
-        start, end = stage.window(as_of)
-        spec = RunSpec(job=stage.name, workspace_id=workspace_id, as_of=as_of, window_start=start, window_end=end,
-                       lock_scope="workspace", task_id=task_id, worker=worker, attempt=attempt, replay=replay)
-        blocked = next((need for need in stage.needs if done.get(need, "succeeded") != "succeeded"), None)
+        spec = _spec(stage, workspace_id, as_of, task_id=task_id, worker=worker, attempt=attempt, replay=replay)
+        blocked = _blocked_by(stage, done)
         if blocked is not None:
             reason = f"skipped because {blocked} {done[blocked]}"
             outcome.stages.append(StageOutcome(stage.name, "skipped", record_skipped(conn, spec, reason), reason))
@@ -105,6 +110,47 @@ def run_pipeline(conn: Conn, workspace_id: int, as_of: datetime, *, only: str | 
         if result[1] is not None and outcome.first_error is None:
             outcome.first_error = result[1]
     return outcome
+
+
+def close_killed_refresh(conn: Conn, closed: Iterable[ClosedRun], *, single_stage: bool,
+                         stages: tuple[Stage, ...] = STAGES) -> list[StageOutcome]:
+    """After the hard time limit killed a refresh (its stage's run already closed as 'timeout'): the
+    skipped rows the refresh would have written for the stages that need the killed one, directly or
+    through another, so the dashboard's latest run of each says why it is stale instead of showing the
+    last success. A single-stage refresh asked for no other stage, so it gets none; nor does a closed
+    run that is not a stage of this pipeline. Called from the worker's parent process."""
+    if single_stage:
+        return []
+    skipped: list[StageOutcome] = []
+    for run in closed:
+        killed = next((s for s in stages if s.name == run.job), None)
+        if killed is None or run.as_of is None:
+            continue
+        # as in run_pipeline: the stages before the killed one ran (their rows say how), so only the
+        # killed stage and what it blocks can block a later one
+        done = {killed.name: TIMED_OUT}
+        for stage in stages[stages.index(killed) + 1:]:
+            blocked = _blocked_by(stage, done)
+            if blocked is None:
+                continue  # independent of the killed stage: no rule skips it, and its latest run stays as it was
+            reason = f"skipped because {blocked} {done[blocked]}"
+            spec = _spec(stage, run.workspace_id, run.as_of, task_id=run.task_id, worker=run.worker,
+                         attempt=run.attempt, replay=run.replay)
+            skipped.append(StageOutcome(stage.name, "skipped", record_skipped(conn, spec, reason), reason))
+            done[stage.name] = "skipped"
+    return skipped
+
+
+def _spec(stage: Stage, workspace_id: int, as_of: datetime, *, task_id: str | None, worker: str | None,
+          attempt: int, replay: bool) -> RunSpec:
+    start, end = stage.window(as_of)
+    return RunSpec(job=stage.name, workspace_id=workspace_id, as_of=as_of, window_start=start, window_end=end,
+                   lock_scope="workspace", task_id=task_id, worker=worker, attempt=attempt, replay=replay)
+
+
+def _blocked_by(stage: Stage, done: dict[str, str]) -> str | None:
+    """The first stage `stage` needs that did not succeed in this refresh (one not in `done` did)."""
+    return next((need for need in stage.needs if done.get(need, "succeeded") != "succeeded"), None)
 
 
 def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,

@@ -3,17 +3,20 @@ plain job function from workers.jobs. The dashboard enqueues them by name (see R
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from celery import Task
 
+from core.db import Conn
 from schedules.fanout import FanoutPlan, dispatch, plan_fanout
+from store.runs import ClosedRun
 from store.workspaces import all_workspace_ids
-from workers import db, jobs
+from workers import db, jobs, pipeline
 from workers.queues import Family
 from workers.settings import get_settings, last_fire_time
-from workers.taskbase import fleet_task
+from workers.taskbase import FleetTask, fleet_task
 
 
 def statement_timeout(task: Task[Any, Any]) -> float | None:
@@ -22,7 +25,13 @@ def statement_timeout(task: Task[Any, Any]) -> float | None:
     return None if soft is None else max(soft * 0.9, soft - 30)
 
 
-@fleet_task("refresh_workspace", Family.ANALYSIS)
+class RefreshTask(FleetTask):
+    def after_hard_limit(self, conn: Conn, closed: list[ClosedRun], arguments: Mapping[str, Any]) -> None:
+        """A killed whole-pipeline refresh: skipped rows for the stages after the killed one that needed it."""
+        pipeline.close_killed_refresh(conn, closed, single_stage=arguments.get("stage") is not None)
+
+
+@fleet_task("refresh_workspace", Family.ANALYSIS, base=RefreshTask)
 def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None,
                            replay: bool = False, stage: str | None = None) -> dict[str, Any]:
     """The nightly pipeline of one workspace (workers.pipeline), or one `stage` of it."""
