@@ -103,15 +103,15 @@ def main() -> None:
         moment = datetime(2026, 11, 1, 9, tzinfo=UTC)
         project = ReportRequest(None, workspace_id, "project", project_id, PERIOD.start, PERIOD.end, "bench", moment)
         summary = ReportRequest(None, workspace_id, "executive", None, PERIOD.start, PERIOD.end, "bench", moment)
-        project_artifact = build_artifact(conn, project, signing)  # warm: imports, fonts, matplotlib caches
+        project_artifact = build_artifact(conn, project, signing)  # warm: imports, fonts, per-process caches
         summary_artifact = build_artifact(conn, summary, signing)
         project_html = render.project_html(report_reads.project_report_data(conn, workspace_id, project_id, PERIOD))
         summary_html = render.executive_html(report_reads.executive_data(conn, workspace_id, PERIOD),
                                              Signature("Bench signer", moment))
         bare_project, bare_summary = bare_html(project_html), bare_html(summary_html)
         # Each timed run starts from a collected heap: otherwise a full collection of the process's objects
-        # (matplotlib's and WeasyPrint's) lands in whichever run crosses the threshold, which moved the bare
-        # summary between 0.2 and 0.4 s depending on how many objects the project report's charts made.
+        # (WeasyPrint's, and matplotlib's when it drew the charts) lands in whichever run crosses the threshold,
+        # which moved the bare summary between 0.2 and 0.4 s depending on how many objects the charts made.
         full_p, base_p, full_s, base_s = best_of_interleaved(
             5, (lambda: build_artifact(conn, project, signing), gc.collect), (bare_project, gc.collect),
             (lambda: build_artifact(conn, summary, signing), gc.collect), (bare_summary, gc.collect))

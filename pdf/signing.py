@@ -10,6 +10,7 @@ attributes of its writer; a test renders twice and compares bytes, so an upgrade
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import io
@@ -28,11 +29,13 @@ from pyhanko.pdf_utils.metadata.model import DocumentMetadata
 from pyhanko.sign import fields as sig_fields
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from core.errors import ConfigError
 
 FIELD_NAME = "HaltonSignature"
+DIGEST = "sha256"
 
 
 @dataclass(frozen=True)
@@ -136,9 +139,22 @@ def sign_pdf(pdf: bytes, signer: signers.SimpleSigner, signing_time: datetime, r
     first_id = writer._document_id[0]
     writer._document_id = generic.ArrayObject(
         [first_id, generic.ByteStringObject(hashlib.sha256(pdf + signing_time.isoformat().encode()).digest()[:16])])
-    meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256",
+    meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm=DIGEST,
                                         subfilter=SigSeedSubFilter.PADES, reason=reason)
     pdf_signer = _FixedTimeSigner(meta, signer=signer, system_time=signing_time,
                                   new_field_spec=sig_fields.SigFieldSpec(FIELD_NAME))
-    out = pdf_signer.sign_pdf(writer)
+    out = pdf_signer.sign_pdf(writer, bytes_reserved=_reserved_bytes(signer))
     return bytes(out.getbuffer())
+
+
+@functools.lru_cache(maxsize=4)
+def _reserved_bytes(signer: signers.Signer) -> int:
+    """The room for the signature in the file, as pyhanko sizes it when not told: the length of a dummy PAdES
+    signature by this signer, hex-encoded, plus half again. pyhanko builds that dummy for every document,
+    about a third of the signing time; it depends only on the signer's certificates and key and the digest (a
+    PAdES signature carries no signing-time attribute), so it is sized once per signer, with pyhanko's own code
+    and margin, and the signed bytes stay the same."""
+    dummy = asyncio.run(signer.async_sign(hashlib.sha256().digest(), DIGEST, dry_run=True, use_pades=True,
+                                          signed_attr_settings=PdfCMSSignedAttributes()))
+    hex_length = len(dummy.dump()) * 2
+    return hex_length + 2 * (hex_length // 4)

@@ -15,7 +15,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from core.errors import ConfigError
-from pdf import render
+from pdf import render, signing
 from pdf.model import Signature
 from pdf.periods import Period
 from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
@@ -113,3 +113,12 @@ def test_the_key_caching_signer_signs_the_same_bytes_as_pyhankos_own(cert: Throw
     rendered = render.render_executive(executive_data(OCTOBER), Signature("Halton test signer", SIGNED_AT))
     ours = sign_pdf(rendered.pdf, load_signer(SigningFiles(cert.cert, cert.key)), SIGNED_AT, "board pack")
     assert ours == sign_pdf(rendered.pdf, plain, SIGNED_AT, "board pack")
+
+
+def test_the_signature_gets_the_room_pyhanko_would_size_for_it(cert: ThrowawayCert,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    signer = load_signer(SigningFiles(cert.cert, cert.key))
+    rendered = render.render_executive(executive_data(OCTOBER), Signature(signer_name(signer), SIGNED_AT))
+    sized_once = sign_pdf(rendered.pdf, signer, SIGNED_AT, "board pack")
+    monkeypatch.setattr(signing, "_reserved_bytes", lambda _signer: None)  # pyhanko sizes it with a dummy signature
+    assert sign_pdf(rendered.pdf, signer, SIGNED_AT, "board pack") == sized_once
