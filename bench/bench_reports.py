@@ -29,6 +29,7 @@ from pdf.model import Signature
 from pdf.periods import Period
 from store import report_reads
 from store.report_reads import ReportRequest
+from store.rollup import sum_daily_totals
 from workers.demo_reports import throwaway_certificate
 from workers.report_jobs import build_artifact
 from workers.settings import SigningSettings
@@ -66,6 +67,9 @@ def seed(conn: Conn) -> tuple[int, int]:
            cross join unnest(%s::text[], %s::text[]) as m(provider, model)""",
         (workspace_id, date(2026, 1, 1), PERIOD.end, workspace_id, workspace_id,
          [p for p, _ in MODELS], [m for _, m in MODELS]))
+    days = [row[0] for row in conn.execute(  # what the rollup keeps beside the rows it writes
+        "select distinct day from analysis.daily_spend where workspace_id = %s", (workspace_id,)).fetchall()]
+    sum_daily_totals(conn, workspace_id, days)
     conn.execute(
         """insert into meter.requests (workspace_id, device_id, project_id, provider, model, started_at, status_code,
                input_tokens, output_tokens, cost_nanos, rates_version)

@@ -169,11 +169,12 @@ Daily = list[tuple[date, str, int | None, int, int]]  # day, provider, project i
 
 
 def _daily(conn: Conn, workspace_id: int, start: date, end: date) -> Daily:
-    """(day, provider, project, requests, spend) of the workspace over [start, end): the one scan of the
-    rollup the summary's spans, months and top projects are summed from (each was a scan of its own)."""
+    """(day, provider, project, requests, spend) of the workspace over [start, end): the one read the
+    summary's spans, months and top projects are summed from, of the rollup's daily totals (a year of
+    analysis.daily_spend, a row per device, model and tier, took a quarter of the whole render)."""
     rows = conn.execute(
-        """select day, provider, project_id, sum(requests)::bigint, sum(cost_nanos)::bigint
-           from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s group by 1, 2, 3""",
+        """select day, provider, project_id, requests, cost_nanos
+           from analysis.daily_totals where workspace_id = %s and day >= %s and day < %s""",
         (workspace_id, start, end),
     ).fetchall()
     return [(row[0], str(row[1]), None if row[2] is None else int(row[2]), int(row[3]), int(row[4]))

@@ -1,4 +1,5 @@
-"""analysis.daily_spend: the incremental daily rollup of meter.requests.
+"""analysis.daily_spend: the incremental daily rollup of meter.requests (and analysis.daily_totals, its
+sums per day, project and provider).
 
 A day is a UTC calendar day. The window of a refresh is the `days` complete days before the day of
 `as_of`; a row counts once it has been synced by `as_of` (synced_at <= as_of), so a replay for a past
@@ -132,13 +133,20 @@ _INSERT_RANGE = """
     ) as per_day"""
 
 
+_TOTALS = """
+    insert into analysis.daily_totals (workspace_id, day, project_id, provider, requests, cost_nanos)
+    select workspace_id, day, project_id, provider, sum(requests), sum(cost_nanos)
+    from analysis.daily_spend where workspace_id = %s and day = any(%s)
+    group by workspace_id, day, project_id, provider"""
+
+
 def rebuild_days(conn: Conn, workspace_id: int, days: list[date], as_of: datetime) -> int:
-    """Replace the rollup rows of `days`; the caller's transaction makes it atomic."""
+    """Replace the rollup rows of `days`, and their daily totals; the caller's transaction makes it atomic."""
     if not days:
         return 0
-    conn.execute(
-        "delete from analysis.daily_spend where workspace_id = %s and day = any(%s)", (workspace_id, days)
-    )
+    for table in ("daily_spend", "daily_totals"):
+        conn.execute(f"delete from analysis.{table} where workspace_id = %s and day = any(%s)",  # fixed names
+                     (workspace_id, days))
     # One range predicate per run of consecutive days (a full window is one), so the planner can pick a
     # sequential, bitmap or index scan by how much of the table the range covers.
     written = 0
@@ -148,7 +156,13 @@ def rebuild_days(conn: Conn, workspace_id: int, days: list[date], as_of: datetim
             "start": utc_midnight(first), "end": utc_midnight(end),
         })
         written += cursor.rowcount
+    sum_daily_totals(conn, workspace_id, days)
     return written
+
+
+def sum_daily_totals(conn: Conn, workspace_id: int, days: list[date]) -> None:
+    """Write the daily totals of `days` from their daily_spend rows (deleted first by the caller)."""
+    conn.execute(_TOTALS, (workspace_id, days))
 
 
 def save_state(conn: Conn, workspace_id: int, window: RollupWindow, as_of: datetime, run_id: int) -> None:

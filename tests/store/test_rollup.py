@@ -105,6 +105,22 @@ def test_a_chain_of_incremental_refreshes_equals_a_rebuild_from_scratch(db_conn:
     assert in_window == from_scratch(db_conn, scene.workspace_id, final)
 
 
+def test_the_daily_totals_stay_the_sums_of_the_rollup_through_late_rows(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    fill(db_conn, scene, window_start(AS_OF), 33)
+    for step in range(3):
+        moment = AS_OF + step * DAY
+        add_request(db_conn, scene, moment - 9 * DAY, cost_nanos=11_000 + step, synced_at=moment - timedelta(hours=3))
+        add_request(db_conn, scene, moment - 2 * DAY, cost_nanos=22_000 + step, project=None,
+                    synced_at=moment - timedelta(minutes=2))
+        refresh_workspace(db_conn, scene.workspace_id, moment)
+    totals = db_conn.execute("""select day, project_id, provider, requests, cost_nanos from analysis.daily_totals
+                                order by 1, 2 nulls first, 3""").fetchall()
+    summed = db_conn.execute("""select day, project_id, provider, sum(requests), sum(cost_nanos)
+                                from analysis.daily_spend group by 1, 2, 3 order by 1, 2 nulls first, 3""").fetchall()
+    assert totals == summed and any(row[1] is None for row in totals) and len(totals) > 30
+
+
 def test_an_older_as_of_leaves_a_fresher_rollup_untouched(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
     fill(db_conn, scene, window_start(AS_OF), 32)
