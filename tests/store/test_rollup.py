@@ -86,16 +86,21 @@ def test_refresh_twice_for_the_same_as_of_leaves_identical_rows(db_conn: Conn) -
     assert first == second and len(first) > 0
 
 
+def refresh_after_late_rows(conn: Conn, scene: Scene, step: int) -> datetime:
+    """Late rows for old days arrive (some within the look-back margin), then the refresh of day `step`."""
+    moment = AS_OF + step * DAY
+    add_request(conn, scene, moment - 9 * DAY, cost_nanos=11_000 + step, synced_at=moment - timedelta(hours=3))
+    add_request(conn, scene, moment - 2 * DAY, cost_nanos=22_000 + step, project=None,
+                synced_at=moment - timedelta(minutes=2))
+    refresh_workspace(conn, scene.workspace_id, moment)
+    return moment
+
+
 def test_a_chain_of_incremental_refreshes_equals_a_rebuild_from_scratch(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
     fill(db_conn, scene, window_start(AS_OF), 36)
     for step in range(6):
-        moment = AS_OF + step * DAY
-        # late rows for old days arrive between the refreshes, some within the look-back margin
-        add_request(db_conn, scene, moment - 9 * DAY, cost_nanos=11_000 + step, synced_at=moment - timedelta(hours=3))
-        add_request(db_conn, scene, moment - 2 * DAY, cost_nanos=22_000 + step, project=None,
-                    synced_at=moment - timedelta(minutes=2))
-        refresh_workspace(db_conn, scene.workspace_id, moment)
+        moment = refresh_after_late_rows(db_conn, scene, step)
         # a transaction that began before the refresh and committed after it: synced_at is in the past
         add_request(db_conn, scene, moment - 4 * DAY, cost_nanos=33_000 + step, synced_at=moment - timedelta(minutes=4))
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + 5 * DAY + timedelta(hours=1))
@@ -109,11 +114,7 @@ def test_the_daily_totals_stay_the_sums_of_the_rollup_through_late_rows(db_conn:
     scene = make_workspace(db_conn)
     fill(db_conn, scene, window_start(AS_OF), 33)
     for step in range(3):
-        moment = AS_OF + step * DAY
-        add_request(db_conn, scene, moment - 9 * DAY, cost_nanos=11_000 + step, synced_at=moment - timedelta(hours=3))
-        add_request(db_conn, scene, moment - 2 * DAY, cost_nanos=22_000 + step, project=None,
-                    synced_at=moment - timedelta(minutes=2))
-        refresh_workspace(db_conn, scene.workspace_id, moment)
+        refresh_after_late_rows(db_conn, scene, step)
     totals = db_conn.execute("""select day, project_id, provider, requests, cost_nanos from analysis.daily_totals
                                 order by 1, 2 nulls first, 3""").fetchall()
     summed = db_conn.execute("""select day, project_id, provider, sum(requests), sum(cost_nanos)
