@@ -19,8 +19,6 @@ from tests.store.report_scene import insert_request, make_report_scene
 from workers import taskbase
 from workers.pipeline import STAGE_NAMES, run_pipeline, stage_named
 from workers.settings import get_settings
-from workers.tasks import refresh_workspace_task
-from workers.tasks_reports import render_report_task
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 WORKER = "worker:killed-host"
@@ -39,6 +37,16 @@ def parent_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
         yield
     finally:
         get_settings.cache_clear()
+
+
+def registered(name: str) -> Any:
+    """The task as the worker has it, looked up inside a test: a task imported at module level is made
+    (and annotated with its time limits) while pytest collects, before any test set the environment,
+    and would stay without its limits for the rest of the run."""
+    from workers.app import app
+
+    app.loader.import_default_modules()
+    return app.tasks[name]
 
 
 def seeded_workspace(conn: Conn) -> int:
@@ -76,7 +84,8 @@ def test_a_refresh_killed_in_clustering_leaves_skipped_rows_for_the_stages_that_
     run_pipeline(db_conn, ws, AS_OF, only="rollup", task_id="t-killed", attempt=2, worker=WORKER)
     leave_running(db_conn, ws, "clustering", "t-killed", attempt=2)
 
-    hit_hard_limit(refresh_workspace_task, "t-killed", [], {"workspace_id": ws, "as_of": AS_OF.isoformat()})
+    hit_hard_limit(registered("halton.refresh_workspace"), "t-killed", [],
+                   {"workspace_id": ws, "as_of": AS_OF.isoformat()})
 
     found = runs(db_conn)
     assert [row[:3] for row in found] == [("rollup", "succeeded", None), ("clustering", "failed", "timeout"),
@@ -91,7 +100,7 @@ def test_the_skipped_rows_of_a_killed_refresh_carry_its_moment_task_and_windows(
     ws = seeded_workspace(db_conn)
     leave_running(db_conn, ws, "rollup", "t-killed", attempt=1)
 
-    hit_hard_limit(refresh_workspace_task, "t-killed", [ws, AS_OF.isoformat()], {})
+    hit_hard_limit(registered("halton.refresh_workspace"), "t-killed", [ws, AS_OF.isoformat()], {})
 
     rows = db_conn.execute(
         """select job, as_of, window_start, window_end, task_id, worker, attempt, replay from analysis.runs
@@ -107,7 +116,7 @@ def test_the_skipped_rows_of_a_killed_refresh_carry_its_moment_task_and_windows(
 def test_a_refresh_killed_in_its_last_stage_leaves_no_skipped_row(db_conn: Conn) -> None:
     ws = seeded_workspace(db_conn)
     leave_running(db_conn, ws, "savings", "t-killed")
-    hit_hard_limit(refresh_workspace_task, "t-killed", [], {"workspace_id": ws})
+    hit_hard_limit(registered("halton.refresh_workspace"), "t-killed", [], {"workspace_id": ws})
     assert [row[:3] for row in runs(db_conn)] == [("savings", "failed", "timeout")]
 
 
@@ -118,7 +127,7 @@ def test_a_killed_single_stage_refresh_leaves_no_skipped_rows(db_conn: Conn, arg
                                                               kwargs: dict[str, Any]) -> None:
     ws = seeded_workspace(db_conn)
     leave_running(db_conn, ws, "clustering", "t-one-stage")
-    hit_hard_limit(refresh_workspace_task, "t-one-stage", [ws, *args], kwargs)
+    hit_hard_limit(registered("halton.refresh_workspace"), "t-one-stage", [ws, *args], kwargs)
     assert [row[:3] for row in runs(db_conn)] == [("clustering", "failed", "timeout")]
 
 
@@ -130,7 +139,7 @@ def test_a_killed_report_task_leaves_no_pipeline_rows(db_conn: Conn) -> None:
                                      lock_scope=report_writes.request_scope(request), task_id="t-report"))
     report_writes.mark_running(db_conn, request, scene.workspace_id)
 
-    hit_hard_limit(render_report_task, "t-report", [], {"request_id": request})
+    hit_hard_limit(registered("halton.render_report"), "t-report", [], {"request_id": request})
 
     assert [row[:3] for row in runs(db_conn, after=report_run - 1)] == [("report", "failed", "timeout")]
 
@@ -155,8 +164,9 @@ def test_a_parent_that_cannot_reach_the_database_raises_nothing(
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
     get_settings.cache_clear()
     try:
+        refresh = registered("halton.refresh_workspace")
         taskbase.close_runs_after_hard_limit(
-            "t-killed", 1800, after=lambda conn, closed: refresh_workspace_task.after_hard_limit(conn, closed, {}))
+            "t-killed", 1800, after=lambda conn, closed: refresh.after_hard_limit(conn, closed, {}))
     finally:
         get_settings.cache_clear()
     # the next claim of the stage marks it abandoned instead
