@@ -1,8 +1,9 @@
 """Per-day prompt-key counts: what keeps the nightly clustering incremental and bounded.
 
 A prompt key is the first 16 hex digits of prompt_hash as a signed 64-bit integer, as store.frames
-reads it (where 0 stands for no hash). A day of a workspace is summarised as its distinct keys and their counts, cut
-into 16 parts by the key's first hex digit (= the hash's first character), stored as raw arrays.
+reads it (store.frames also uses 0 for "no hash"; a digest starting with 16 zeros, one in 2^64, shares
+it). A day of a workspace is summarised as its distinct keys and their counts, cut into 16 parts by
+the key's first hex digit (= the hash's first character), stored as raw arrays.
 The window's repeated hashes are then found part by part from the stored days alone: memory holds one
 sixteenth of the window's distinct keys at a time, and no raw row of an unchanged day is read again.
 
@@ -50,7 +51,7 @@ def keys_from_heads(heads: bytes) -> NDArray[np.int64]:
     numpy over the whole day at once: a Python int() per hash would cost more than reading them."""
     digits = _HEX_VALUE[np.frombuffer(heads, dtype=np.uint8)]
     if len(heads) % 16 or (digits == _NOT_HEX).any():
-        raise ValueError("a prompt_hash does not start with 16 hex digits")
+        raise ValueError("a prompt_hash does not start with 16 lowercase hex digits")
     pairs = digits.reshape(-1, 16)
     octets = np.ascontiguousarray((pairs[:, 0::2] << 4) | pairs[:, 1::2])
     return octets.view(">u8").ravel().astype(np.uint64).view(np.int64)
@@ -59,7 +60,7 @@ def keys_from_heads(heads: bytes) -> NDArray[np.int64]:
 _NOT_HEX = 255
 _HEX_VALUE = np.full(256, _NOT_HEX, dtype=np.uint8)
 for _value, _digit in enumerate("0123456789abcdef"):
-    _HEX_VALUE[ord(_digit)] = _HEX_VALUE[ord(_digit.upper())] = _value
+    _HEX_VALUE[ord(_digit)] = _value  # lowercase only: the fetch matches the lowercase prefixes hash_prefixes gives
 
 
 def day_parts(keys: NDArray[np.int64]) -> list[KeyPart]:

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from core.money import NANOS_PER_DOLLAR
 from pdf import palette
@@ -191,7 +191,7 @@ class _Svg:
 
     def document(self) -> str:
         width = WIDTH_IN * PT
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(self.chart_id)}" width="{_n(width)}pt" '
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" id={quoteattr(self.chart_id)} width="{_n(width)}pt" '
                 f'height="{_n(self.height)}pt" viewBox="0 0 {_n(width)} {_n(self.height)}" '
                 f'font-family="DejaVu Sans" font-size="{_n(FONT)}">' + "".join(self.parts) + "</svg>")
 

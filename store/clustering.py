@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from psycopg.pq import TransactionStatus
 
 from clustering.keys import KeyPart, keys_from_heads
 from core.db import Conn
@@ -69,7 +70,8 @@ def planner_setting(conn: Conn, name: str, value: str) -> Iterator[None]:
     try:
         yield
     finally:
-        if not conn.closed and row is not None:
+        # in a failed transaction the restore would raise over the real error; its rollback undoes the set
+        if not conn.closed and row is not None and conn.info.transaction_status != TransactionStatus.INERROR:
             conn.execute("select set_config(%s, %s, false)", (name, row[0]))
 
 
@@ -98,7 +100,7 @@ def day_prompt_keys(conn: Conn, workspace_id: int, days: Sequence[date], as_of: 
                 keys = None
             if keys is None or len(keys) != hashed:
                 raise UserError(f"meter.requests of workspace {workspace_id} on {day} hold a prompt_hash that is "
-                                "not a hex digest (clustering needs at least 16 hex digits): fix those rows "
+                                "not a hex digest (clustering needs at least 16 lowercase hex digits): fix those rows "
                                 "or the daemon's prompt hashing")
             yield DayKeys(day, keys, requests - hashed)
 

@@ -61,8 +61,8 @@ class FleetTask(Task[Any, Any]):
         """The arguments of a call by parameter name, whether sent by position or by keyword."""
         try:
             return dict(inspect.signature(self.run).bind(*(args or ()), **(kwargs or {})).arguments)
-        except (TypeError, ValueError):  # a call the task could not have run: what was sent by keyword
-            return dict(kwargs or {})
+        except Exception:  # a call the task could not have run: what was sent by keyword (never stop the close)
+            return dict(kwargs or {}) if isinstance(kwargs, dict) else {}
 
 
 KILL_GRACE = 5.0  # seconds for Celery to kill the timed-out child and Postgres to end its session

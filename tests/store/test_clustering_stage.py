@@ -148,7 +148,7 @@ def test_each_days_keys_are_the_sql_prompt_key_of_its_synced_requests(db_conn: C
     scene = make_workspace(db_conn, "keys")
     day = (AS_OF - timedelta(days=3)).date()
     midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    hashes = ["0" * 64, "F" * 16 + "0" * 48, "8000000000000001" + "e" * 48, "8000000000000001" + "e" * 48]
+    hashes = ["0" * 64, "f" * 16 + "0" * 48, "8000000000000001" + "e" * 48, "8000000000000001" + "e" * 48]
     for i, prompt_hash in enumerate([*hashes, None, None]):
         request_id = add_request(db_conn, scene, midnight + timedelta(hours=i))
         db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
@@ -161,7 +161,7 @@ def test_each_days_keys_are_the_sql_prompt_key_of_its_synced_requests(db_conn: C
     assert [(d.day, sorted(d.keys.tolist()), d.unhashed) for d in read] == [(day, sorted(k for k, in expected), 2)]
 
 
-@pytest.mark.parametrize("prompt_hash", ["not-a-hex-digest-at-all", "abc123"])
+@pytest.mark.parametrize("prompt_hash", ["not-a-hex-digest-at-all", "abc123", "ABCDEF0123456789" * 4])
 def test_a_prompt_hash_that_is_not_a_hex_digest_fails_the_stage_saying_so(db_conn: Conn, prompt_hash: str) -> None:
     scene = make_workspace(db_conn, "bad")
     request_id = add_request(db_conn, scene, AS_OF - timedelta(days=2))

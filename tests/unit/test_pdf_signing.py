@@ -119,6 +119,9 @@ def test_the_signature_gets_the_room_pyhanko_would_size_for_it(cert: ThrowawayCe
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     signer = load_signer(SigningFiles(cert.cert, cert.key))
     rendered = render.render_executive(executive_data(OCTOBER), Signature(signer_name(signer), SIGNED_AT))
+    signing._reserved_bytes.cache_clear()
     sized_once = sign_pdf(rendered.pdf, signer, SIGNED_AT, "board pack")
+    assert sign_pdf(rendered.pdf, signer, SIGNED_AT, "board pack") == sized_once
+    assert signing._reserved_bytes.cache_info().hits == 1  # the second signature did not size it again
     monkeypatch.setattr(signing, "_reserved_bytes", lambda _signer: None)  # pyhanko sizes it with a dummy signature
     assert sign_pdf(rendered.pdf, signer, SIGNED_AT, "board pack") == sized_once
