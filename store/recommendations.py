@@ -223,15 +223,28 @@ def accepted(conn: Conn, workspace_id: int) -> list[Accepted]:
 
 
 def write_realised(tx: Conn, workspace_id: int, rows: Sequence[tuple[str, date, int, int]],
-                   computed_at: datetime) -> None:
-    """Replace the workspace's realised savings: (fingerprint, month, counterfactual, actual) per row."""
-    tx.execute("delete from analysis.realised_savings where workspace_id = %s", (workspace_id,))
+                   computed_at: datetime, from_month: date | None = None) -> None:
+    """Replace the workspace's realised savings, all of them or those of `from_month` on:
+    (fingerprint, month, counterfactual, actual) per row."""
+    tx.execute("delete from analysis.realised_savings where workspace_id = %s and month >= %s",
+               (workspace_id, from_month or date.min))
     with tx.cursor() as cursor:
         cursor.executemany(
             """insert into analysis.realised_savings (workspace_id, fingerprint, month, counterfactual_nanos,
                    actual_nanos, saved_nanos, computed_at) values (%s, %s, %s, %s, %s, %s, %s)""",
             [(workspace_id, fp, month, cf, actual, cf - actual, computed_at) for fp, month, cf, actual in rows],
         )
+
+
+def earliest_start_synced(conn: Conn, workspace_id: int, after: datetime, upto: datetime,
+                          started_from: datetime) -> datetime | None:
+    """The earliest started_at, from `started_from` on, of the requests synced in (after, upto]: how far
+    back the traffic changed since a run that saw everything synced by `after`."""
+    row = conn.execute(
+        """select min(started_at) from meter.requests
+           where workspace_id = %s and synced_at > %s and synced_at <= %s and started_at >= %s""",
+        (workspace_id, after, upto, started_from)).fetchone()
+    return None if row is None else row[0]
 
 
 def realised_total(conn: Conn, workspace_id: int) -> int:

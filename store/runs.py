@@ -200,6 +200,16 @@ def latest_succeeded_as_of(conn: Conn, workspace_id: int, job: str) -> datetime 
     return None if row is None else row[0]
 
 
+def latest_succeeded(conn: Conn, workspace_id: int, job: str) -> tuple[datetime, dict[str, Any]] | None:
+    """(as_of, stats) of the run of `job` that succeeded for the latest moment, if any."""
+    row = conn.execute(
+        """select as_of, stats from analysis.runs where workspace_id = %s and job = %s and status = 'succeeded'
+             and as_of is not null order by as_of desc, id desc limit 1""",
+        (workspace_id, job),
+    ).fetchone()
+    return None if row is None else (row[0], dict(row[1] or {}))
+
+
 def prune_runs(conn: Conn, workspace_id: int, older_than: datetime) -> int:
     """Delete a workspace's finished runs older than the cut-off, keeping the latest of each job
     and any run that results still point at."""

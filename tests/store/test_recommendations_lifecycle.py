@@ -4,7 +4,7 @@ swap followed by a month on the cheaper model shows its saving."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from checks import Finding
 from store import recommendations as store
@@ -89,3 +89,61 @@ def test_the_prompt_key_expression_is_the_one_store_frames_reads() -> None:
 
     assert store.PROMPT_KEY_SQL is frames.PROMPT_KEY_SQL
     assert frames.PROMPT_KEY_SQL in frames.REQUEST_COLUMNS["prompt_key"][0]
+
+
+def realised_rows(conn: Conn) -> list[tuple[object, ...]]:
+    return conn.execute("select fingerprint, month, counterfactual_nanos, actual_nanos, computed_at "
+                        "from analysis.realised_savings order by month").fetchall()
+
+
+def savings_stats(conn: Conn, ws: int, as_of: datetime, replay: bool = False) -> dict[str, object]:
+    outcome = run_pipeline(conn, ws, as_of, only="savings", replay=replay)
+    assert outcome.status == "succeeded"
+    return outcome.stage("savings").stats
+
+
+def test_a_night_recomputes_only_the_months_with_rows_synced_since_and_equals_a_full_run(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    ws, p0 = scene.workspace_id, scene.project_ids[0]
+    decided = datetime(2026, 9, 1, tzinfo=UTC)
+    write(db_conn, ws, decided, [finding(p0)])
+    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
+                    "values (%s, %s, 'accepted', %s)", (ws, finding(p0).fingerprint, decided))
+    for day in range(0, 61, 3):  # September and October on haiku
+        add_request(db_conn, scene, decided + timedelta(days=day, hours=10), model="claude-haiku-4-5")
+    first = savings_stats(db_conn, ws, AS_OF)
+    assert first["recomputed_from"] == decided.isoformat() and len(realised_rows(db_conn)) == 2
+    september = realised_rows(db_conn)[0]
+
+    add_request(db_conn, scene, datetime(2026, 10, 20, tzinfo=UTC), model="claude-haiku-4-5",
+                synced_at=AS_OF + timedelta(days=2))  # a late row for October
+    for day in range(3):
+        add_request(db_conn, scene, AS_OF + timedelta(days=day, hours=9), model="claude-haiku-4-5")
+    later = AS_OF + timedelta(days=3)
+    assert savings_stats(db_conn, ws, later)["recomputed_from"] == "2026-10-01T00:00:00+00:00"
+    incremental = realised_rows(db_conn)
+    assert incremental[0] == september  # kept as it was, computed_at included
+    assert [row[1] for row in incremental] == [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)]
+
+    assert savings_stats(db_conn, ws, later + timedelta(hours=1))["recomputed_from"] is None  # nothing new
+    assert realised_rows(db_conn) == incremental
+    assert savings_stats(db_conn, ws, later + timedelta(hours=1), replay=True)["recomputed_from"] == decided.isoformat()
+    assert [row[:4] for row in realised_rows(db_conn)] == [row[:4] for row in incremental]
+
+
+def test_a_new_acceptance_recomputes_every_month(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    ws, p0, p1 = scene.workspace_id, scene.project_ids[0], scene.project_ids[1]
+    decided = datetime(2026, 9, 1, tzinfo=UTC)
+    write(db_conn, ws, decided, [finding(p0), finding(p1)])
+    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
+                    "values (%s, %s, 'accepted', %s)", (ws, finding(p0).fingerprint, decided))
+    for day in range(0, 61, 3):
+        for project in (0, 1):
+            add_request(db_conn, scene, decided + timedelta(days=day, hours=10), project=project,
+                        model="claude-haiku-4-5")
+    savings_stats(db_conn, ws, AS_OF)
+    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
+                    "values (%s, %s, 'accepted', %s)", (ws, finding(p1).fingerprint, decided))
+    assert savings_stats(db_conn, ws, AS_OF + timedelta(hours=1))["recomputed_from"] == decided.isoformat()
+    assert {row[0] for row in realised_rows(db_conn)} == {finding(p0).fingerprint, finding(p1).fingerprint}
