@@ -31,6 +31,11 @@ def write(conn: Conn, ws: int, as_of: datetime, findings: list[Finding]) -> dict
         return store.write_findings(conn, ws, 1, as_of, findings)
 
 
+def accept(conn: Conn, ws: int, recommendation: Finding, decided: datetime) -> None:
+    conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
+                 "values (%s, %s, 'accepted', %s)", (ws, recommendation.fingerprint, decided))
+
+
 def test_tomorrow_updates_today_and_a_vanished_finding_resolves(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
     ws, p0, p1 = scene.workspace_id, scene.project_ids[0], scene.project_ids[1]
@@ -62,8 +67,7 @@ def test_an_accepted_swap_and_a_month_on_the_cheaper_model_show_the_realised_sav
     ws, p0 = scene.workspace_id, scene.project_ids[0]
     decided = datetime(2026, 10, 1, tzinfo=UTC)
     write(db_conn, ws, decided, [finding(p0)])
-    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
-                    "values (%s, %s, 'accepted', %s)", (ws, finding(p0).fingerprint, decided))
+    accept(db_conn, ws, finding(p0), decided)
     for day in range(30):  # a month on haiku: 1000 in + 100 out = 1,500,000 nanos; on sonnet 4,500,000
         add_request(db_conn, scene, decided + timedelta(days=day, hours=10), model="claude-haiku-4-5",
                     cost_nanos=1_500_000)
@@ -107,8 +111,7 @@ def test_a_night_recomputes_only_the_months_with_rows_synced_since_and_equals_a_
     ws, p0 = scene.workspace_id, scene.project_ids[0]
     decided = datetime(2026, 9, 1, tzinfo=UTC)
     write(db_conn, ws, decided, [finding(p0)])
-    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
-                    "values (%s, %s, 'accepted', %s)", (ws, finding(p0).fingerprint, decided))
+    accept(db_conn, ws, finding(p0), decided)
     for day in range(0, 61, 3):  # September and October on haiku
         add_request(db_conn, scene, decided + timedelta(days=day, hours=10), model="claude-haiku-4-5")
     first = savings_stats(db_conn, ws, AS_OF)
@@ -136,14 +139,12 @@ def test_a_new_acceptance_recomputes_every_month(db_conn: Conn) -> None:
     ws, p0, p1 = scene.workspace_id, scene.project_ids[0], scene.project_ids[1]
     decided = datetime(2026, 9, 1, tzinfo=UTC)
     write(db_conn, ws, decided, [finding(p0), finding(p1)])
-    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
-                    "values (%s, %s, 'accepted', %s)", (ws, finding(p0).fingerprint, decided))
+    accept(db_conn, ws, finding(p0), decided)
     for day in range(0, 61, 3):
         for project in (0, 1):
             add_request(db_conn, scene, decided + timedelta(days=day, hours=10), project=project,
                         model="claude-haiku-4-5")
     savings_stats(db_conn, ws, AS_OF)
-    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision, decided_at) "
-                    "values (%s, %s, 'accepted', %s)", (ws, finding(p1).fingerprint, decided))
+    accept(db_conn, ws, finding(p1), decided)
     assert savings_stats(db_conn, ws, AS_OF + timedelta(hours=1))["recomputed_from"] == decided.isoformat()
     assert {row[0] for row in realised_rows(db_conn)} == {finding(p0).fingerprint, finding(p1).fingerprint}
