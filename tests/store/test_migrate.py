@@ -43,3 +43,23 @@ def test_a_new_migration_is_applied_once(empty_db: psycopg.Connection[tuple[obje
     extra = [*bundled_migrations(), Migration("9999", "probe", "create table analysis.probe (x int)")]
     assert migrate(empty_db, extra) == ["9999"]
     assert migrate(empty_db, extra) == []
+
+
+def test_the_daily_totals_migration_fills_them_from_the_rollup_already_there(
+        empty_db: psycopg.Connection[tuple[object, ...]]) -> None:
+    before = [m for m in bundled_migrations() if m.version < "0009"]
+    migrate(empty_db, before)
+    empty_db.execute(
+        """insert into analysis.daily_spend (workspace_id, day, project_id, device_id, provider, model, service_tier,
+               requests, errors, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
+               reasoning_tokens, cost_nanos)
+           values (1, '2026-10-01', 7, 1, 'openai', 'gpt-5', 'standard', 2, 0, 0, 0, 0, 0, 0, 10),
+                  (1, '2026-10-01', 7, 2, 'openai', 'gpt-5-mini', 'standard', 3, 0, 0, 0, 0, 0, 0, 20),
+                  (1, '2026-10-01', null, 1, 'openai', 'gpt-5', 'standard', 4, 0, 0, 0, 0, 0, 0, 40),
+                  (1, '2026-10-01', null, 2, 'openai', 'gpt-5', 'batch', 5, 0, 0, 0, 0, 0, 0, 80),
+                  (1, '2026-10-02', 7, 1, 'anthropic', 'claude-haiku-4-5', 'standard', 6, 0, 0, 0, 0, 0, 0, 160)""")
+    assert migrate(empty_db, bundled_migrations())[0] == "0009"
+    assert empty_db.execute("""select day::text, project_id, provider, requests, cost_nanos from analysis.daily_totals
+                               order by day, project_id nulls first""").fetchall() == [
+        ("2026-10-01", None, "openai", 9, 120), ("2026-10-01", 7, "openai", 5, 30),
+        ("2026-10-02", 7, "anthropic", 6, 160)]
