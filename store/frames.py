@@ -80,11 +80,10 @@ REQUEST_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
 
 @dataclass(frozen=True)
 class Chunk:
-    """One slice of the window: a UTC day [start, end), optionally narrowed to a prompt-key range."""
+    """One slice of the window: a UTC day [start, end), optionally narrowed to some prompt prefixes."""
 
     start: datetime
     end: datetime
-    hash_prefixes: tuple[str, str] | None = None  # [low, high) on prompt_hash's text
     # only the rows whose prompt_hash starts with one of these (the index on (workspace_id,
     # prompt_hash) answers each with a range scan): how clustering fetches its repeated hashes
     prompt_prefixes: tuple[str, ...] | None = None
@@ -101,16 +100,6 @@ def day_chunks(start: datetime, end: datetime) -> list[Chunk]:
         chunks.append(Chunk(cursor, min(midnight, end)))
         cursor = min(midnight, end)
     return chunks
-
-
-def key_range_chunks(start: datetime, end: datetime, parts: int = 16) -> list[Chunk]:
-    """The whole window cut by the first hex digit(s) of prompt_hash: every row of one hash lands in
-    one chunk, so per-hash statistics need only one chunk in memory. `parts` is 16 or 256."""
-    if parts not in (16, 256):
-        raise ValueError("parts must be 16 or 256")
-    width = 1 if parts == 16 else 2
-    bounds = [format(i, f"0{width}x") for i in range(parts)] + ["g"]  # 'g' sorts after every hex digit
-    return [Chunk(start, end, (bounds[i], bounds[i + 1])) for i in range(parts)]
 
 
 @dataclass(frozen=True)
@@ -140,14 +129,11 @@ def _select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
     if synced_by is not None:
         where.append(sql.SQL("synced_at <= %s"))
         params.append(synced_by)
-    if hashed_only or chunk.hash_prefixes or chunk.prompt_heads is not None:
+    if hashed_only or chunk.prompt_heads is not None:
         where.append(sql.SQL("prompt_hash is not null"))
     if chunk.prompt_heads is not None:
         where.append(sql.SQL("left(prompt_hash, 16) = any(%s::text[])"))
         params.append(list(chunk.prompt_heads))
-    if chunk.hash_prefixes:
-        where.append(sql.SQL("prompt_hash >= %s and prompt_hash < %s"))
-        params.extend(chunk.hash_prefixes)
     if condition is not None:
         where.append(condition.clause)
         params.extend(condition.params)
@@ -288,5 +274,3 @@ def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime,
         return empty_frame(columns)
     return _to_pandas(pa.concat_tables(tables).unify_dictionaries())
 
-
-ALL_COLUMNS: tuple[str, ...] = tuple(REQUEST_COLUMNS)

@@ -1,4 +1,4 @@
-"""The per-request reader: COPY into typed frames, the same rows as a plain query, per day or by hash range."""
+"""The per-request reader: COPY into typed frames, the same rows as a plain query, per day or by prompt prefix."""
 
 from __future__ import annotations
 
@@ -8,14 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from store.frames import (
-    ALL_COLUMNS,
-    NO_PROJECT,
-    NO_PROMPT_KEY,
-    key_range_chunks,
-    read_requests,
-    request_frames,
-)
+from store.frames import NO_PROJECT, NO_PROMPT_KEY, REQUEST_COLUMNS, Chunk, read_requests, request_frames
 from tests.factories import Conn, add_request, make_workspace
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -46,7 +39,7 @@ def scene_ids(db_conn: Conn) -> tuple[int, list[int]]:
 def test_the_frame_holds_the_window_rows_with_types_a_stage_can_use(db_conn: Conn,
                                                                      scene_ids: tuple[int, list[int]]) -> None:
     ws, ids = scene_ids
-    frame = read_requests(db_conn, ws, START, END, ALL_COLUMNS).sort_values("id", ignore_index=True)
+    frame = read_requests(db_conn, ws, START, END, tuple(REQUEST_COLUMNS)).sort_values("id", ignore_index=True)
     assert frame["id"].tolist() == ids[:3]
     assert frame["cost_nanos"].tolist() == [11, 22, 33] and frame["cost_nanos"].dtype == np.int64
     assert isinstance(frame["model"].dtype, pd.CategoricalDtype)
@@ -70,14 +63,13 @@ def test_one_frame_per_utc_day_and_the_same_rows_as_a_query(db_conn: Conn, scene
     assert list(map(tuple, got.to_numpy().tolist())) == expected
 
 
-def test_hash_ranges_keep_every_row_of_a_hash_together_and_skip_rows_without_one(
-        db_conn: Conn, scene_ids: tuple[int, list[int]]) -> None:
+@pytest.mark.parametrize("by", ["prompt_prefixes", "prompt_heads"])
+def test_prompt_prefixes_by_index_or_by_scan_find_the_rows_of_those_hashes_only(
+        db_conn: Conn, scene_ids: tuple[int, list[int]], by: str) -> None:
     ws, ids = scene_ids
-    chunks = key_range_chunks(START, END, parts=16)
+    chunks = [Chunk(START, END, **{by: ("ffffffffffffffff",)}), Chunk(START, END, **{by: ("0000000000000001",)})]
     frames = list(request_frames(db_conn, ws, START, END, ["id", "prompt_hash"], chunks=chunks))
-    assert len(frames) == 16
-    assert frames[0]["id"].tolist() == [ids[1]] and frames[15]["id"].tolist() == [ids[0]]
-    assert sum(len(f) for f in frames) == 2  # the row without a hash is in no chunk
+    assert [f["id"].tolist() for f in frames] == [[ids[0]], [ids[1]]]  # the row without a hash is in neither
 
 
 def test_rows_synced_after_the_moment_are_left_out(db_conn: Conn, scene_ids: tuple[int, list[int]]) -> None:
