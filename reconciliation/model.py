@@ -48,6 +48,10 @@ class Bill:
     days: tuple[DayBill, ...] = ()
     reference: str = ""  # the statement id or the pull it came from, for the audit log
 
+    def __post_init__(self) -> None:
+        if self.origin != "paste" and self.origin not in ORIGINS:  # analysis.billing_days.origin's values
+            raise ValueError(f"unknown billing origin {self.origin!r}")
+
 
 @dataclass(frozen=True)
 class BillUnusable:
@@ -66,6 +70,10 @@ class Finding:
     day: dt.date | None = None
     attribution_tier: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.cause not in CAUSES:  # the dashboard groups findings by these names
+            raise ValueError(f"unknown finding cause {self.cause!r}; one of {', '.join(CAUSES)}")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 
 from pricing import load_rates, price_requests
 from reconciliation.compute import REQUEST_COLUMNS, band, reconcile, variance_ratio
-from reconciliation.model import Bill, BillUnusable, DayBill, LineItem
+from reconciliation.model import Bill, BillUnusable, DayBill, Finding, LineItem
 
 D = 1_000_000_000
 NOV = dt.date(2026, 11, 1)
@@ -135,3 +135,10 @@ def test_rows_no_project_claims_come_first_then_the_default_tier_by_tier() -> No
              if f.cause == "unattributed"]
     assert tiers == [(None, right, [2]), ("default", right - right // 2, [3])]
     assert [f.delta_nanos for f in result.findings if f.cause == "unexplained"] == [0]  # the tiers explain it all
+
+
+def test_a_finding_or_bill_with_a_name_the_dashboard_does_not_know_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown finding cause 'stale'"):
+        Finding("stale", 1)
+    with pytest.raises(ValueError, match="unknown billing origin 'csv'"):
+        Bill("api", "csv", 0)
