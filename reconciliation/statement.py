@@ -89,13 +89,6 @@ def parse_statement(text: str | None) -> ParsedStatement:
     return ParsedStatement(_usable(amounts[0]), "single amount")
 
 
-def render_amount(nanos: int) -> str:
-    """The canonical paste for an amount: '$1,234.56', with more decimals only when cents do not say it."""
-    dollars, rest = divmod(nanos, NANOS_PER_DOLLAR)
-    fraction = f"{rest:09d}".rstrip("0")
-    return f"${dollars:,}.{fraction.ljust(2, '0')}"
-
-
 def _usable(amount: Amount) -> int:
     if amount.negative:
         raise StatementError(f"the amount {amount.text.strip()} is negative; a bill is what was charged, "

@@ -7,9 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.money import NANOS_PER_DOLLAR
-from reconciliation.statement import StatementError, parse_statement, render_amount
+from reconciliation.statement import StatementError, parse_statement
 
 D = NANOS_PER_DOLLAR
+
+
+def render_amount(nanos: int) -> str:
+    """An amount as a person would paste it, every nano kept: '$1,234.56', more decimals only when needed."""
+    dollars, rest = divmod(nanos, NANOS_PER_DOLLAR)
+    fraction = f"{rest:09d}".rstrip("0")
+    return f"${dollars:,}.{fraction.ljust(2, '0')}"
 
 
 @pytest.mark.parametrize(("text", "nanos"), [
