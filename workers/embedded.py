@@ -134,10 +134,14 @@ def as_role(url: str, role: str) -> str:
 
 
 def stop_process(pid: int, process: subprocess.Popen[bytes] | None = None, grace: float = 10.0) -> None:
-    """SIGTERM the process group of `pid`, then SIGKILL it if it is still there after `grace` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+    """SIGTERM `pid`, then SIGKILL its process group if it is still there after `grace` seconds.
+
+    The leader alone gets SIGTERM: a Celery worker then shuts down warm, letting its pool children finish
+    the task they run (a SIGTERM to the whole group killed them mid-task: a refresh's run failed with
+    SystemExit whenever the demo stopped its worker while beat's next refresh ran)."""
+    for to_group, sig, wait in ((False, signal.SIGTERM, grace), (True, signal.SIGKILL, 5.0)):
         try:
-            os.killpg(pid, sig)
+            (os.killpg if to_group else os.kill)(pid, sig)
         except ProcessLookupError:
             return
         deadline = time.monotonic() + wait
