@@ -32,7 +32,7 @@ from pricing import PricedBatch, RateTable, price_requests
 
 MONTH_DAYS = 30
 MAX_SAMPLES = 20
-NO_PROJECT = -1  # store.frames' sentinel for an unattributed request
+NO_PROJECT = usage_mod.NO_PROJECT  # store.frames' sentinel for an unattributed request
 
 #: The per-request columns of the requests the catalog reads one by one (store/frames.py names): the
 #: clustering stage's hashes' and the odd ones of checks.usage (and the whole window in the pure tests).

@@ -35,7 +35,7 @@ import pandas as pd
 
 from pricing import RateTable
 
-NO_PROJECT = -1
+NO_PROJECT = -1  # store.frames.NO_PROJECT: the checks read its frames (a test holds them equal)
 GROUP_KEYS: tuple[str, ...] = ("day", "project_id", "provider", "model", "service_tier", "status_code", "local_day",
                                "night")
 PROMPT_EDGES = (2_000, 8_000, 16_000)

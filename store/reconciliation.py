@@ -195,13 +195,13 @@ def write_billing_days(tx: Conn, workspace_id: int, provider: str, origin: str, 
         tx.execute("""delete from analysis.billing_days
                        where workspace_id = %s and provider = %s and day >= %s and day < %s""",
                    (workspace_id, provider, period, end))
-        for day in month:
-            tx.execute(
+        with tx.cursor() as cursor:  # one round trip for the month's days
+            cursor.executemany(
                 """insert into analysis.billing_days (workspace_id, provider, day, origin, charges_nanos,
                        credits_nanos, line_items, run_id) values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)""",
-                (workspace_id, provider, day.day, origin, day.charges_nanos, day.credits_nanos,
-                 json.dumps([{"description": i.description, "amount_nanos": i.amount_nanos} for i in day.lines]),
-                 run_id))
+                [(workspace_id, provider, day.day, origin, day.charges_nanos, day.credits_nanos,
+                  json.dumps([{"description": i.description, "amount_nanos": i.amount_nanos} for i in day.lines]),
+                  run_id) for day in month])
         tx.execute(
             """insert into analysis.billing_months (workspace_id, provider, period, origin, checksum, changed_at,
                    pulled_at, run_id) values (%s, %s, %s, %s, %s, %s, %s, %s)

@@ -204,7 +204,7 @@ def _months(daily: Daily, start: date, end: date) -> list[MonthProviderSpend]:
     sums: dict[tuple[date, str], int] = {}
     for day, provider, _project, _requests, cost in daily:
         if start <= day < end:
-            key = (day.replace(day=1), provider)
+            key = (month_start(day), provider)
             sums[key] = sums.get(key, 0) + cost
     return [MonthProviderSpend(month, provider, cost) for (month, provider), cost in sorted(sums.items())]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from core.money import money
+from core.money import money, ratio_percent
 from synthetic.report import SeedReport
 
 Entry = Mapping[str, Any]
@@ -111,7 +111,7 @@ def _billing(statements: list[Entry]) -> list[tuple[str, str]]:
         d = entry["detail"]
         billed, logged = int(d["billed_nanos"]), int(d["logged_nanos"])
         # as the reconciliation shows it: variance = logged − billed, its size against the bill
-        ratio = round(Decimal(100 * abs(logged - billed)) / billed, 2) if billed else Decimal(0)
+        ratio = ratio_percent(Decimal(abs(logged - billed)) / billed) if billed else Decimal(0)
         month = f"Bill {entry['where']['period'][:7]}"
         lines.append(("" if month == heading else month,
                       f"{provider} pasted {money(billed)} billed against {money(logged)} logged: variance "

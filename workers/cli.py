@@ -15,7 +15,7 @@ import typer
 from core.errors import ConfigError, UserError
 from workers.cli_checks import checks_app
 from workers.cli_clustering import clusters
-from workers.cli_rates import rates_app
+from workers.cli_rates import first_line, rates_app
 from workers.cli_reconcile import register as register_reconcile_commands
 from workers.cli_reports import report_app
 
@@ -226,10 +226,10 @@ def main() -> None:
         sys.exit(error.exit_code)
     except UsageError as error:
         where = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
-        message = _first_line(error.format_message()).removesuffix('.').replace("Value error, ", "")
+        message = first_line(error.format_message()).removesuffix('.').replace("Value error, ", "")
         _report(f"{message}{where}", error.exit_code)
     except typer.TyperException as error:  # click's other errors (a file that cannot be opened...)
-        _report(_first_line(error.format_message()), error.exit_code)
+        _report(first_line(error.format_message()), error.exit_code)
     except typer.Abort:
         _report("aborted", 130)
     except ConfigError as error:
@@ -247,14 +247,10 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("HALTON_DEBUG"):
             raise
-        _report(f"unexpected {type(error).__name__}: {_first_line(str(error))} (HALTON_DEBUG=1 shows the traceback)",
+        _report(f"unexpected {type(error).__name__}: {first_line(str(error))} (HALTON_DEBUG=1 shows the traceback)",
                 1)
     else:
         sys.exit(code if isinstance(code, int) else 0)
-
-
-def _first_line(text: str) -> str:
-    return (text.strip().splitlines() or [""])[0]
 
 
 def _report(message: str, code: int) -> None:

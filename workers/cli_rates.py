@@ -41,7 +41,8 @@ def _date(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a YYYY-MM-DD date", param_hint=option) from None
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first line of a message (a traceback's or a driver's), for a one-line error."""
     return (text.strip().splitlines() or [""])[0]
 
 
@@ -123,7 +124,7 @@ def check(
         except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
             raise _fail("meter.requests does not exist yet; run `halton-workers migrate` first") from None
         except psycopg.Error as exc:  # Postgres adds LINE and caret lines: one line is the README's promise
-            raise _fail(f"cannot read meter.requests: {_first_line(str(exc))}") from None
+            raise _fail(f"cannot read meter.requests: {first_line(str(exc))}") from None
         problems += [str(g) for g in missing_rates(load_rates(rates_file), seen)]
     for line in [*problems, *warnings]:
         typer.echo(line)

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from core.db import Conn
 from core.errors import FleetError, TransientError, UserError
-from core.periods import month_start, next_month, refuse_future_month, utc_midnight
+from core.periods import month_start, next_month, previous_month, refuse_future_month, utc_midnight
 from pricing import RateTable, load_rates
 from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
 from reconciliation.compute import reconcile as compute_reconciliation
@@ -120,7 +120,7 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
     """Pull every live connection of the workspace, then reconcile the months pulled."""
     workspace_by_id(conn, workspace_id)
     current = month_start(as_of.date())
-    start, end = month_start(current - dt.timedelta(days=1)), next_month(current)
+    start, end = previous_month(current), next_month(current)
     transient: list[TransientError] = []
     pulled: list[str] = []
     failed: list[str] = []
@@ -209,7 +209,7 @@ def stale_months(conn: Conn, workspace_id: int, as_of: dt.datetime,
     until = next_month(month_start(as_of.date()))
     since = until
     for _ in range(months):
-        since = month_start(since - dt.timedelta(days=1))
+        since = previous_month(since)
     current = store.month_inputs(conn, workspace_id, since, until, rates_version(rates()))
     stored = store.stored_inputs(conn, workspace_id, since, until)
     return sorted(key for key, inputs in current.items() if key[0] in PROVIDERS and stored.get(key) != inputs)

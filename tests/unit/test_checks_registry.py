@@ -38,3 +38,10 @@ def test_an_empty_window_gives_no_findings() -> None:
     from tests.unit.check_frames import inputs
 
     assert run_catalog(inputs([])) == []
+
+
+def test_the_checks_unattributed_sentinel_is_the_readers() -> None:
+    from checks.usage import NO_PROJECT
+    from store.frames import NO_PROJECT as READERS
+
+    assert NO_PROJECT == READERS
