@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 import psycopg
 
 from bench.common import bench_database, best_of, best_of_interleaved, verdict
-from reconciliation.findings import _reprice
+from reconciliation.findings import reprice
 from store.reconciliation import insert_statement, month_requests
 from synthetic import SeedOptions, seed_workspace
 from workers import reconcile_jobs
@@ -48,7 +48,7 @@ def main() -> None:
             return reconcile_jobs.reconcile(conn, ws, provider, PERIOD, AS_OF, force=True)
 
         def floor() -> object:
-            return _reprice(month_requests(conn, ws, provider, PERIOD), table)
+            return reprice(month_requests(conn, ws, provider, PERIOD), table)
 
         job()  # warm: the rate table's lookups, the first COPY
         job_s, floor_s = best_of_interleaved(3, (job, None), (floor, None))

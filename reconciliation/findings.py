@@ -49,7 +49,8 @@ def explain(period: dt.date, requests: pd.DataFrame, bill: Bill, variance: int, 
     return findings
 
 
-def _reprice(requests: pd.DataFrame, table: RateTable, latest: bool = False) -> PricedBatch:
+def reprice(requests: pd.DataFrame, table: RateTable, latest: bool = False) -> PricedBatch:
+    """The requests priced by the table: at the rates in force when each started, or the latest ones."""
     started = pd.to_datetime(requests["started_at"], utc=True).dt.tz_localize(None).to_numpy("datetime64[us]")
     return price_requests(
         table,
@@ -68,7 +69,7 @@ def _request_findings(requests: pd.DataFrame, table: RateTable, findings: list[F
     (re-priced where the rates price it, stored otherwise), the basis for the unattributed share."""
     stored = requests["cost_nanos"].to_numpy(np.int64)
     ok = requests["status_code"].to_numpy(np.int64) == 200
-    batch = _reprice(requests, table)
+    batch = reprice(requests, table)
     repriced = np.where(ok, batch.cost_nanos, 0)  # an error response is not billed
     stamped_unpriced = requests["rates_version"].astype(str).to_numpy() == UNPRICED_VERSION
     unpriced = ok & (~batch.priced | stamped_unpriced)
@@ -88,7 +89,7 @@ def _request_findings(requests: pd.DataFrame, table: RateTable, findings: list[F
                     "error_response": not bool(ok[i])}))
     if unpriced.any():
         where = np.flatnonzero(unpriced)
-        estimate = _reprice(requests.iloc[where], table, latest=True)
+        estimate = reprice(requests.iloc[where], table, latest=True)
         reasons = batch.reasons()
         for k, i in enumerate(where):
             known = bool(estimate.priced[k])

@@ -26,7 +26,8 @@ import pandas as pd
 
 from core.db import Conn
 from core.money import NANOS_PER_CENT, NANOS_PER_DOLLAR, money
-from pricing import RateTable, load_rates, price_requests
+from pricing import RateTable, load_rates
+from reconciliation.findings import reprice
 from store.reconciliation import month_requests, provider_months
 
 PROVIDER = "gemini"
@@ -65,12 +66,7 @@ def gemini_billing_export(conn: Conn, workspace_id: int, table: RateTable | None
 
 def _month(writer: Any, export: PlantedExport, period: dt.date, rows: pd.DataFrame, table: RateTable) -> None:
     started = pd.to_datetime(rows["started_at"], utc=True)
-    batch = price_requests(
-        table, model=pd.Categorical(rows["model"].astype(str)), service_tier=pd.Categorical(rows["service_tier"]),
-        input_tokens=rows["input_tokens"].to_numpy(np.int64), cache_read_tokens=rows["cache_read_tokens"].to_numpy(
-            np.int64), cache_write_tokens=rows["cache_write_tokens"].to_numpy(np.int64),
-        output_tokens=rows["output_tokens"].to_numpy(np.int64),
-        started_at=started.dt.tz_localize(None).to_numpy("datetime64[us]"))
+    batch = reprice(rows, table)  # what the provider bills: the rates in force, whatever the daemon stamped
     ok = (rows["status_code"].to_numpy() == 200) & batch.priced
     cost = np.where(ok, batch.cost_nanos, 0)
     elsewhere = rows["project_id"].isna().to_numpy()

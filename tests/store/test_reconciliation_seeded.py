@@ -32,6 +32,8 @@ def test_findings_name_every_planted_cause_with_its_amount_and_sum_to_the_varian
             """select provider, period, cause, delta_nanos from analysis.reconciliation_findings
                 where workspace_id = %s""", (ws,)).fetchall():
         found[(provider, period)][cause] += delta
+    # explain() makes the findings add up by construction; this holds the stored rows to it: none lost
+    # or doubled between the computation and the table the dashboard reads
     for provider, period, variance, _band, _source in rows:
         assert sum(found[(provider, period)].values()) == variance, (provider, period)
 
