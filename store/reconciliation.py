@@ -253,13 +253,17 @@ def insert_statement(conn: Conn, workspace_id: int, provider: str, period: dt.da
 
 # -- the table people read ----------------------------------------------------------------------------
 
-def reconciliation_rows(conn: Conn, workspace_id: int) -> list[tuple[Any, ...]]:
-    """(provider, period, logged, billed, source, variance, ratio, band, status, error), newest month first."""
+def reconciliation_rows(conn: Conn, workspace_id: int, provider: str | None = None,
+                        period: dt.date | None = None) -> list[tuple[Any, ...]]:
+    """(provider, period, logged, billed, source, variance, ratio, band, status, error), newest month first;
+    of one provider and month when given."""
     return conn.execute(
         """select provider, period, logged_nanos, billed_nanos, billed_source, variance_nanos, variance_ratio,
                   band, status, error
-             from analysis.reconciliation where workspace_id = %s order by period desc, provider""",
-        (workspace_id,),
+             from analysis.reconciliation
+            where workspace_id = %s and (%s::text is null or provider = %s) and (%s::date is null or period = %s)
+            order by period desc, provider""",
+        (workspace_id, provider, provider, period, period),
     ).fetchall()
 
 

@@ -122,7 +122,7 @@ def _print_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) 
     from store.reconciliation import findings_by_cause, reconciliation_rows
     from workers.reconcile_view import findings_table, reconciliation_table
 
-    rows = [r for r in reconciliation_rows(conn, workspace_id) if r[0] == provider and r[1] == period]
+    rows = reconciliation_rows(conn, workspace_id, provider, period)
     console = Console(width=80)
     if rows:
         console.print(reconciliation_table(rows, reasons=False))  # a failure's reason is the stderr line
