@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -18,33 +17,17 @@ from core.periods import next_month, utc_midnight
 from reconciliation.compute import REQUEST_COLUMNS
 from reconciliation.model import DayBill, LineItem, Reconciliation
 from reconciliation.sources import PulledMonth, StatementRow
+from store.frames import NO_PROJECT, Condition, read_requests
 
 # -- reads of one month -------------------------------------------------------------------------------
 
-_REQUEST_DTYPES = {"id": "int64", "model": "category", "service_tier": "category", "input_tokens": "int64",
-                   "cache_read_tokens": "int64", "cache_write_tokens": "int64", "output_tokens": "int64",
-                   "cost_nanos": "int64", "status_code": "int64", "project_id": "Int64",
-                   "attribution_tier": "object", "rates_version": "category"}
-
-
 def month_requests(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> pd.DataFrame:
-    """The month's rows as columns, through COPY (a month can hold millions of rows: no Python tuples)."""
-    query = sql.SQL(
-        """copy (select {columns} from meter.requests
-                  where workspace_id = {workspace} and provider = {provider}
-                    and started_at >= {start} and started_at < {end} order by id)
-           to stdout with (format csv, header true)""").format(
-        columns=sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS),
-        workspace=sql.Literal(workspace_id), provider=sql.Literal(provider),
-        start=sql.Literal(utc_midnight(period)), end=sql.Literal(utc_midnight(next_month(period))))
-    buffer = io.BytesIO()
-    with conn.cursor().copy(query) as copy:
-        for block in copy:
-            buffer.write(block)
-    buffer.seek(0)
-    frame = pd.read_csv(buffer, dtype=_REQUEST_DTYPES)
-    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True, format="ISO8601")
-    return frame
+    """The month's rows of the provider (reconciliation.compute.REQUEST_COLUMNS), in id order, through the
+    COPY reader; no project is a missing project_id here, as reconciliation reads it."""
+    frame = read_requests(conn, workspace_id, utc_midnight(period), utc_midnight(next_month(period)),
+                          REQUEST_COLUMNS, condition=Condition(sql.SQL("provider = %s"), (provider,)))
+    frame["project_id"] = frame["project_id"].astype("Int64").mask(frame["project_id"] == NO_PROJECT)
+    return frame.sort_values("id", ignore_index=True)
 
 
 def provider_months(conn: Conn, workspace_id: int, provider: str) -> list[dt.date]:
