@@ -21,6 +21,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from core.errors import TransientError, UserError
+from core.periods import utc_midnight
 from reconciliation.model import DayBill, LineItem
 from reconciliation.parsers import BillingFormatError, Page, day_bills, loads, parse_anthropic_costs, parse_openai_costs
 
@@ -234,7 +235,7 @@ BASE_URLS = {"openai": OPENAI_BASE_URL, "anthropic": ANTHROPIC_BASE_URL}
 
 
 def _unix(day: dt.date) -> int:
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+    return int(utc_midnight(day).timestamp())
 
 
 def _rfc3339(day: dt.date) -> str:

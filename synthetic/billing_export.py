@@ -26,6 +26,7 @@ import pandas as pd
 
 from core.db import Conn
 from core.money import NANOS_PER_CENT, NANOS_PER_DOLLAR, money
+from core.periods import utc_midnight
 from pricing import RateTable, load_rates
 from reconciliation.findings import reprice
 from store.reconciliation import month_requests, provider_months
@@ -97,7 +98,7 @@ def _month(writer: Any, export: PlantedExport, period: dt.date, rows: pd.DataFra
 
 
 def _line(writer: Any, day: dt.date, sku: str, nanos: int, credits: list[dict[str, Any]] | None = None) -> None:
-    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    start = utc_midnight(day)
     writer.writerow(["01A2B3-C4D5E6-F7A8B9", "AEFD-7695-64FA", "Gemini API", "", sku,
                      start.isoformat().replace("+00:00", "Z"),
                      (start + dt.timedelta(days=1)).isoformat().replace("+00:00", "Z"), "acme-prod",
