@@ -15,7 +15,7 @@ from rich.table import Table
 
 from core.db import Conn
 from core.errors import FleetError
-from core.money import money
+from core.money import money, money_column
 from store import dashboard_reads
 from store.migrate import migrate
 from store.roles import ensure_roles
@@ -148,13 +148,15 @@ def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str,
     table.add_column("requests", justify="right")
     table.add_column("errors", justify="right")
     table.add_column("spend", justify="right")
-    for line in lines:
-        table.add_row(line.label, f"{line.requests:,}", f"{line.errors:,}", money(line.cost_nanos))
     shown = _sum_lines("total", lines)
     total = total or shown
+    rows = list(lines)
     if total.requests != shown.requests or total.cost_nanos != shown.cost_nanos:
-        table.add_row("other", f"{total.requests - shown.requests:,}", f"{total.errors - shown.errors:,}",
-                      money(total.cost_nanos - shown.cost_nanos))
+        rows.append(dashboard_reads.SpendLine("other", total.requests - shown.requests, total.errors - shown.errors,
+                                              total.cost_nanos - shown.cost_nanos))
+    # each row to the cent such that the column adds up to the total printed under it
+    for line, spend in zip(rows, money_column([x.cost_nanos for x in rows], total.cost_nanos), strict=True):
+        table.add_row(line.label, f"{line.requests:,}", f"{line.errors:,}", spend)
     table.add_section()
     table.add_row("total", f"{total.requests:,}", f"{total.errors:,}", money(total.cost_nanos), style="bold")
     return table

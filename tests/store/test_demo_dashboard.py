@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from rich.console import Console
+from rich.table import Table
 
+from store.dashboard_reads import SpendLine
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.demo import _print_dashboard, pipeline_failures
+from workers.demo import _print_dashboard, _spend_table, pipeline_failures
 from workers.pipeline import STAGE_NAMES, run_pipeline
 
 
@@ -22,6 +25,59 @@ def _dashboard(conn: Conn) -> list[str]:
     out = io.StringIO()
     _print_dashboard(conn, workspace, report, Console(file=out, width=80, color_system=None))
     return out.getvalue().splitlines()
+
+
+def _printed(table: Table) -> list[str]:
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(table)
+    return out.getvalue().splitlines()
+
+
+def _amount(cell: str) -> Decimal:
+    text = cell.strip()
+    return -Decimal(text[2:].replace(",", "")) if text.startswith("-$") else Decimal(text[1:].replace(",", ""))
+
+
+def _tables_with_totals(lines: list[str]) -> list[tuple[str, list[list[str]], list[str]]]:
+    """(title, rows, total row) of every table with a total row, cells stripped."""
+    tables = []
+    for at, line in enumerate(lines):
+        if line.startswith("│ total"):
+            header = max(i for i in range(at) if lines[i].startswith("┡"))
+            title = lines[header - 3].strip()  # above the top border and the header
+            rows = [[cell.strip() for cell in row.split("│")[1:-1]] for row in lines[header + 1:at - 1]]
+            tables.append((title, rows, [cell.strip() for cell in line.split("│")[1:-1]]))
+    return tables
+
+
+def _assert_rows_add_up(title: str, rows: list[list[str]], total: list[str]) -> None:
+    for column in (1, 2):  # requests, errors
+        assert sum(int(row[column].replace(",", "")) for row in rows) == int(total[column].replace(",", "")), title
+    assert sum(_amount(row[3]) for row in rows) == _amount(total[3]), title
+
+
+def test_spend_rows_add_up_to_the_total_printed_under_them() -> None:
+    # each $0.005 alone rounds to $0.01: three of them printed $0.03 of rows under a $0.02 total
+    halves = [SpendLine(f"p{i}", 1, 0, 5_000_000) for i in range(3)]
+    tables = _tables_with_totals(_printed(_spend_table("Spend", halves, "project")))
+    [(_, rows, total)] = tables
+    assert total[3] == "$0.02" and sorted(row[3] for row in rows) == ["$0.00", "$0.01", "$0.01"]
+    _assert_rows_add_up("Spend", rows, total)
+    # a top-N list under the workspace's total: the "other" row takes part in the rounding too
+    top = [SpendLine("a", 2, 1, 1_234_567_891), SpendLine("b", 3, 0, 4_995_000)]
+    whole = SpendLine("total", 9, 2, 1_234_567_891 + 4_995_000 + 4_995_000)
+    [(_, rows, total)] = _tables_with_totals(_printed(_spend_table("Top", top, "model", whole)))
+    assert [row[0] for row in rows] == ["a", "b", "other"] and total[3] == "$1.24"
+    _assert_rows_add_up("Top", rows, total)
+
+
+def test_every_dashboard_table_adds_up_to_its_total(db_conn: Conn) -> None:
+    tables = _tables_with_totals(_dashboard(db_conn))
+    assert [title for title, _, _ in tables] == ["Spend by provider", "Spend by project", "Top models",
+                                                 "Last 7 days"]
+    for title, rows, total in tables:
+        assert rows, title
+        _assert_rows_add_up(title, rows, total)
 
 
 def test_the_dashboard_fits_80_columns_with_one_line_per_run_and_totals(db_conn: Conn) -> None:
