@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -31,13 +32,12 @@ from workers.demo_reconciliation import print_reconciliation
 from workers.demo_reports import write_demo_reports
 from workers.embedded import CliProcess, as_role, local_servers
 from workers.pipeline import STAGE_NAMES
+from workers.run_summary import count, run_summary
 from workers.settings import role_names
 
 DEMO_SLUG = "acme"
 DEMO_DATABASE = "halton_demo"
 PIPELINE_TIMEOUT = 300
-BOOKKEEPING_STATS = {"basis"}  # a digest the next run compares with: nothing for a person to read
-
 
 
 def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) -> None:
@@ -168,26 +168,26 @@ def _sum_lines(label: str, lines: list[dashboard_reads.SpendLine]) -> dashboard_
 
 
 def _runs_table(conn: Conn, workspace_id: int, width: int) -> Table:
-    """One line per run in ``width`` columns: the full error stays in analysis.runs."""
-    runs = Table(title="Recent runs (UTC)", title_justify="left")
-    # The short columns keep their width; the last one gets what is left and ends in "…" (rich
-    # crops a table of no-wrap columns at the edge rather than shrinking them, so say how much).
-    short = (("run", 3), ("job", 10), ("status", 9), ("started", 7), ("took", 5))
-    for column, least in short:
-        runs.add_column(column, no_wrap=True, min_width=least)
-    left = width - sum(least + 3 for _, least in short) - 4  # 3 = padding and a rule per column
-    runs.add_column("stats / error", no_wrap=True, overflow="ellipsis", max_width=max(left, 12))
+    """One line per run in ``width`` columns, what it did in words: the raw stats and the full error stay
+    in analysis.runs."""
+    rows = []
     for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace_id, 5):
         took = f"{(finished - run_started).total_seconds():.2f}s" if finished else "…"
-        runs.add_row(str(run_id), job, status, f"{run_started:%H:%M}", took, error or _run_summary(stats))
+        what = " ".join(error.split()) if error else run_summary(job, stats or {})
+        rows.append((str(run_id), job, status, f"{run_started:%H:%M}", took, what))
+    runs = Table(title="Recent runs (UTC)", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                 collapse_padding=True, pad_edge=False)
+    # The short columns keep their width; the last gets what is left and ends in "…" (rich crops a table
+    # of no-wrap columns at the edge rather than shrinking them, so say how much).
+    short = ("run", "job", "status", "at", "took")
+    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(short)]
+    for name, least in zip(short, widths, strict=True):
+        runs.add_column(name, no_wrap=True, min_width=least)
+    left = width - sum(least + 2 for least in widths)  # 2 = the padding and rule between two columns
+    runs.add_column("what it did", no_wrap=True, overflow="ellipsis", max_width=max(left, 12))
+    for row in rows:
+        runs.add_row(*row)
     return runs
-
-
-def _run_summary(stats: dict[str, object]) -> str:
-    if "noop" in stats:  # a stage whose capability has not landed says so in one phrase
-        return str(stats["noop"])
-    return ", ".join(f"{key.removeprefix('rollup_')}={value}" for key, value in sorted(stats.items())
-                     if key not in BOOKKEEPING_STATS)
 
 
 def _print_planted(planted: list[tuple[str, str]], console: Console) -> None:
@@ -213,7 +213,7 @@ def _print_dashboard(conn: Conn, workspace: Workspace, report: SeedReport, conso
                                "provider / model", total))
     late, late_nanos = dashboard_reads.requests_synced_after(conn, workspace.id, datetime.now(UTC))
     if late:
-        console.print(f"Not in these tables yet: {late:,} requests ({money(late_nanos)}) that an offline laptop")
+        console.print(f"Not in these tables yet: {count(late, 'request')} ({money(late_nanos)}) that an offline laptop")
         console.print("syncs later. The next refresh adds them.")
     last_week = dashboard_reads.spend_by_day(conn, workspace.id, end - timedelta(days=7), end)
     console.print(_spend_table("Last 7 days", last_week, "day"))

@@ -84,9 +84,17 @@ def test_the_dashboard_fits_80_columns_with_one_line_per_run_and_totals(db_conn:
     lines = _dashboard(db_conn)
     assert max(len(line) for line in lines) <= 80
     title = next(i for i, line in enumerate(lines) if line.startswith("Recent runs"))
-    bottom = next(i for i in range(title, len(lines)) if lines[i].startswith("└"))
-    runs = lines[title + 4:bottom]  # below the top border, the header and the header's rule
+    assert lines[title + 1].split() == ["run", "job", "status", "at", "took", "what", "it", "did"]
+    runs = []
+    for line in lines[title + 3:]:  # below the header and its rule, one line per run
+        if not line[:1].isdigit():
+            break
+        runs.append(line)
     assert sorted(next(s for s in STAGE_NAMES if f" {s} " in line) for line in runs) == sorted(STAGE_NAMES)
+    # what each run did in words and dollars, not its raw stats (avoidable_nanos=…, full_rebuild=True)
+    assert not any(re.search(r"=|_|nanos|True|False", line) for line in runs), runs
+    did = {stage: next(line for line in runs if f" {stage} " in line) for stage in STAGE_NAMES}
+    assert re.search(r"\d+ days? rebuilt", did["rollup"]) and "$" in did["clustering"] and "$" in did["savings"]
     totals = [line for line in lines if line.startswith("│ total")]
     assert len(totals) == 4  # by provider, by project, top models, last 7 days
     assert totals[0].split("│")[-2] == totals[1].split("│")[-2] == totals[2].split("│")[-2]  # the same spend
