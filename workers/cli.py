@@ -212,11 +212,14 @@ def demo(
     requests_per_day: Annotated[int, typer.Option(min=1)] = 3000,
     data_dir: Annotated[Path, typer.Option(help="where embedded servers keep their data")] = Path(".halton"),
     out_dir: Annotated[Path, typer.Option(help="where artifacts (PDFs) go")] = Path("demo-out"),
+    keep: Annotated[bool, typer.Option("--keep", help="leave its database running afterwards, to try the "
+                                       "command line on (it prints how to use and stop it)")] = False,
 ) -> None:
     """The whole nightly pipeline on a demo workspace, through a real worker and beat."""
     from workers.demo import run_demo
 
-    run_demo(days=days, requests_per_day=requests_per_day, data_dir=data_dir.resolve(), out_dir=out_dir)
+    run_demo(days=days, requests_per_day=requests_per_day, data_dir=data_dir.resolve(), out_dir=out_dir,
+             keep=keep)
 
 
 def main() -> None:

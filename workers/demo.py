@@ -30,7 +30,7 @@ from workers.demo_checks import print_catalog
 from workers.demo_clustering import print_clustering
 from workers.demo_reconciliation import print_reconciliation
 from workers.demo_reports import write_demo_reports
-from workers.embedded import CliProcess, as_role, local_servers
+from workers.embedded import CliProcess, LocalServers, as_role, local_servers
 from workers.pipeline import STAGE_NAMES
 from workers.run_summary import count, run_summary
 from workers.settings import role_names
@@ -40,18 +40,14 @@ DEMO_DATABASE = "halton_demo"
 PIPELINE_TIMEOUT = 300
 
 
-def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) -> None:
+def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path, keep: bool = False) -> None:
     console = Console()
     out_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     started = datetime.now(UTC)
     try:
         with local_servers(data_dir, DEMO_DATABASE) as servers:
-            # soft_wrap: a long URL stays one line a person can copy, whatever the terminal's width
-            where = "embedded" if servers.postgres else "a database of its own on DATABASE_URL"
-            console.print(f"[bold]database[/] {where}: {redact_url(servers.database_url)}", soft_wrap=True)
-            console.print(f"[bold]broker[/]   {'embedded' if servers.redis else 'REDIS_URL'}: {servers.redis_url}",
-                          soft_wrap=True)
+            _print_servers(servers, data_dir, console)
             roles = role_names()
             with connect(servers.database_url) as conn:  # the owner: schemas, roles and the seed
                 migrate(conn)
@@ -76,6 +72,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
                 write_demo_reports(conn, workspace, out_dir, console)
                 failures = pipeline_failures(conn, workspace.id, started)
             console.print(f"artifacts: {out_dir.resolve()}")
+            _print_keep(servers, data_dir, keep, console)
             if failures:  # what printed above is partial: say so, and end the demo as failed
                 console.print("[bold red]the nightly refresh did not complete:[/] " + "; ".join(failures),
                               soft_wrap=True)
@@ -83,6 +80,49 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
     except KeyboardInterrupt:
         console.print("interrupted; stopping what the demo started")
         raise SystemExit(130) from None
+
+
+def _shown_path(path: Path) -> str:
+    """A path as a person types it here: under the current directory, relative to "$PWD"."""
+    try:
+        return f"$PWD/{path.resolve().relative_to(Path.cwd())}"
+    except ValueError:
+        return str(path.resolve())
+
+
+def _print_servers(servers: LocalServers, data_dir: Path, console: Console) -> None:
+    if servers.postgres is not None:
+        where = f"an embedded Postgres (data in {_shown_path(data_dir / 'pgdata').removeprefix('$PWD/')})"
+    else:
+        where = "the server of DATABASE_URL (recreated on each run)"
+    console.print(f"[bold]database[/] {DEMO_DATABASE} on {where}")
+    if servers.redis is not None:
+        console.print(f"[bold]broker[/]   an embedded Redis on 127.0.0.1:{servers.redis.port}")
+    else:
+        console.print("[bold]broker[/]   REDIS_URL, on queues of the demo's own (halton-demo-*)")
+
+
+def _print_keep(servers: LocalServers, data_dir: Path, keep: bool, console: Console) -> None:
+    """How to try the command line on the demo's database afterwards (kept), or how to keep it."""
+    if servers.postgres is None:  # a database of its own on the given server: it stays there anyway
+        console.print(f"{DEMO_DATABASE} stays on that server; to try the CLI on it (password elided):")
+        # one line however long the URL, so that it can be copied whole
+        console.print(f"  export DATABASE_URL={redact_url(servers.database_url)}", soft_wrap=True, highlight=False)
+    elif not keep:
+        console.print("Tip: `halton-workers demo --keep` leaves its database up to try the CLI on.")
+    else:
+        console.rule("Kept: the demo's database, to try the command line on")
+        servers.postgres.keep_running()  # only once the person is told how to use it and stop it
+        pgdata = _shown_path(data_dir / "pgdata")
+        console.print("Postgres keeps running. In a shell here, for example:")
+        # libpq takes the socket's directory from PGHOST, which keeps both lines short and copyable
+        for line in (f'  export PGHOST="{pgdata}"', f"  export DATABASE_URL=postgresql://postgres@/{DEMO_DATABASE}",
+                     f"  .venv/bin/halton-workers recommendations --workspace {DEMO_SLUG}",
+                     f"  .venv/bin/halton-workers refresh --workspace {DEMO_SLUG}"):
+            console.print(line, soft_wrap=True, highlight=False)
+        console.print("Stop it with", soft_wrap=True)
+        console.print(f'  kill -INT "$(head -1 "{pgdata}/postmaster.pid")"', soft_wrap=True, highlight=False)
+        console.print("and start it again (afresh) with `make demo DEMO_ARGS=--keep`.")
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

