@@ -208,14 +208,17 @@ def _sum_lines(label: str, lines: list[dashboard_reads.SpendLine]) -> dashboard_
 
 
 def _runs_table(conn: Conn, workspace_id: int, width: int) -> Table:
-    """One line per run in ``width`` columns, what it did in words: the raw stats and the full error stay
-    in analysis.runs."""
-    rows = []
-    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace_id, 5):
+    """The latest run of each job, one line each in ``width`` columns, what it did in words: the raw stats
+    and the full error stay in analysis.runs. (The last few runs mixed two refreshes when beat fired twice.)"""
+    rows, seen = [], set()
+    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace_id, 50):
+        if job in seen:
+            continue
+        seen.add(job)
         took = f"{(finished - run_started).total_seconds():.2f}s" if finished else "…"
         what = " ".join(error.split()) if error else run_summary(job, stats or {})
         rows.append((str(run_id), job, status, f"{run_started:%H:%M}", took, what))
-    runs = Table(title="Recent runs (UTC)", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+    runs = Table(title="Latest run of each job (UTC)", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
                  collapse_padding=True, pad_edge=False)
     # The short columns keep their width; the last gets what is left and ends in "…" (rich crops a table
     # of no-wrap columns at the edge rather than shrinking them, so say how much).

@@ -14,7 +14,7 @@ from store.dashboard_reads import SpendLine
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.demo import _print_dashboard, _spend_table, pipeline_failures
+from workers.demo import _print_dashboard, _runs_table, _spend_table, pipeline_failures
 from workers.pipeline import STAGE_NAMES, run_pipeline
 
 
@@ -83,7 +83,7 @@ def test_every_dashboard_table_adds_up_to_its_total(db_conn: Conn) -> None:
 def test_the_dashboard_fits_80_columns_with_one_line_per_run_and_totals(db_conn: Conn) -> None:
     lines = _dashboard(db_conn)
     assert max(len(line) for line in lines) <= 80
-    title = next(i for i, line in enumerate(lines) if line.startswith("Recent runs"))
+    title = next(i for i, line in enumerate(lines) if line.startswith("Latest run of each job"))
     assert lines[title + 1].split() == ["run", "job", "status", "at", "took", "what", "it", "did"]
     runs = []
     for line in lines[title + 3:]:  # below the header and its rule, one line per run
@@ -98,6 +98,18 @@ def test_the_dashboard_fits_80_columns_with_one_line_per_run_and_totals(db_conn:
     totals = [line for line in lines if line.startswith("│ total")]
     assert len(totals) == 4  # by provider, by project, top models, last 7 days
     assert totals[0].split("│")[-2] == totals[1].split("│")[-2] == totals[2].split("│")[-2]  # the same spend
+
+
+def test_the_runs_table_shows_the_latest_run_of_each_stage_once(db_conn: Conn) -> None:
+    """Beat may fire the nightly fan-out twice during the demo: the table shows the latest refresh's runs,
+    not the last five runs of two refreshes mixed."""
+    report = seed_workspace(db_conn, SeedOptions(slug="acme", days=3, requests_per_day=50))
+    for _ in range(2):
+        run_pipeline(db_conn, report.workspace_id, datetime.now(UTC), only=None, replay=False, worker="test")
+    lines = _printed(_runs_table(db_conn, report.workspace_id, 80))
+    shown = [line.split()[:3] for line in lines[3:] if line[:1].isdigit()]
+    second = len(STAGE_NAMES)  # run ids of the second refresh follow the first's
+    assert shown == [[str(second + i + 1), stage, "succeeded"] for i, stage in reversed(list(enumerate(STAGE_NAMES)))]
 
 
 def test_what_the_seed_planted_is_plain_sentences_with_figures(db_conn: Conn) -> None:
