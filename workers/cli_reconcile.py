@@ -61,8 +61,8 @@ def import_billing(workspace: Workspace, provider: Provider,
 
     with _connection() as conn:
         ws = _workspace(conn, workspace)
-        outcome = reconcile_jobs.import_billing_export(conn, ws, provider, file.read_text(encoding="utf-8-sig"),
-                                                       jobs.parse_as_of(None), name=file.name)
+        outcome = reconcile_jobs.import_billing_export(conn, ws, provider, file.read_bytes(), jobs.parse_as_of(None),
+                                                       name=file.name)
         _print_table(conn, ws, workspace)
     typer.echo(json.dumps(outcome.to_dict(), default=str))
 

@@ -173,9 +173,10 @@ def _reconcile_pulled(conn: Conn, workspace_id: int, providers: list[str], perio
     return failed
 
 
-def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str, as_of: dt.datetime,
+def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str | bytes, as_of: dt.datetime,
                           name: str = "export") -> JobOutcome:
-    """A Gemini or xAI billing export through the same path as a pull, then reconcile its months."""
+    """A Gemini or xAI billing export (its text, or the file's bytes) through the same path as a pull, then
+    reconcile its months."""
     check_provider(provider)
     if provider not in EXPORT_ORIGINS:
         raise UserError(f"{provider} bills through its API; export files are read for {', '.join(EXPORT_ORIGINS)}")
