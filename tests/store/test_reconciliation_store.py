@@ -236,7 +236,7 @@ def test_an_error_row_fails_its_run_as_a_user_error(db_conn: Conn) -> None:
     assert run is not None and run[:2] == ("failed", "user_error") and "another currency" in run[2] and run[3]
 
 
-def test_a_month_that_cannot_be_reconciled_stops_no_other_month_of_the_pull(
+def test_an_unreadable_paste_over_a_pulled_month_keeps_the_pull_and_stops_no_other_month(
         db_conn: Conn, fleet_settings: Fernet) -> None:
     ws = november(db_conn, provider="openai", model="gpt-4.1")
     connect_billing(db_conn, ws, "openai", fleet_settings.encrypt(b"sk-admin-openai-0123456789abcdefgh"))
@@ -248,16 +248,18 @@ def test_a_month_that_cannot_be_reconciled_stops_no_other_month_of_the_pull(
             return API_CLIENTS[provider](key, base, sleep=lambda s: None)
 
         jobs.pull_billing(db_conn, ws, AS_OF, client_for=client_for)
-        # a later paste for October counts over the unchanged pull, and cannot be read
+        # a later paste for October is a later word than the unchanged pull, and cannot be read
         insert_statement(db_conn, ws, "openai", october, "Total: $5.00\nTotal: $6.00", "finance")
         outcome = jobs.pull_billing(db_conn, ws, AS_OF, client_for=client_for)
-    assert outcome.stats["pulled"] == ["openai"]
-    assert len(outcome.stats["failed_months"]) == 1
-    assert outcome.stats["failed_months"][0].startswith("openai 2026-10: ")
-    assert "2 totals that differ" in outcome.stats["failed_months"][0]
-    rows: dict[dt.date, str] = dict(db_conn.execute(
-        "select period, status from analysis.reconciliation where provider = 'openai'"))
-    assert rows == {october: "error", NOV: "ok"}
+    assert outcome.stats["pulled"] == ["openai"] and outcome.stats["failed_months"] == []
+    rows = {row[0]: row[1:] for row in db_conn.execute(
+        """select period, status, billed_nanos, bill_reference, notice from analysis.reconciliation
+            where provider = 'openai'""")}
+    assert rows[NOV][:3] == ("ok", 1_250_000_000, "pull:openai_costs_api") and rows[NOV][3] is None
+    status, billed, reference, notice = rows[october]
+    assert (status, billed, reference) == ("ok", 0, "pull:openai_costs_api")  # the pull's empty October
+    assert "was refused: the paste has 2 totals that differ" in notice
+    assert notice.endswith("from OpenAI's Costs API ($0.00)")
 
 
 def test_a_future_month_is_refused_and_its_run_records_why(db_conn: Conn) -> None:
