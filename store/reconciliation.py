@@ -7,7 +7,8 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from decimal import Decimal
+from typing import NamedTuple
 
 import pandas as pd
 from psycopg import sql
@@ -246,18 +247,32 @@ def insert_statement(conn: Conn, workspace_id: int, provider: str, period: dt.da
 
 # -- the table people read ----------------------------------------------------------------------------
 
+class ReconciliationRow(NamedTuple):
+    provider: str
+    period: dt.date
+    logged_nanos: int
+    billed_nanos: int | None
+    billed_source: str | None
+    variance_nanos: int | None
+    variance_ratio: Decimal | None
+    band: str | None
+    status: str
+    error: str | None
+    notice: str | None
+
+
 def reconciliation_rows(conn: Conn, workspace_id: int, provider: str | None = None,
-                        period: dt.date | None = None) -> list[tuple[Any, ...]]:
-    """(provider, period, logged, billed, source, variance, ratio, band, status, error), newest month first;
-    of one provider and month when given."""
-    return conn.execute(
+                        period: dt.date | None = None) -> list[ReconciliationRow]:
+    """The table people read, newest month first; of one provider and month when given."""
+    rows = conn.execute(
         """select provider, period, logged_nanos, billed_nanos, billed_source, variance_nanos, variance_ratio,
-                  band, status, error
+                  band, status, error, notice
              from analysis.reconciliation
             where workspace_id = %s and (%s::text is null or provider = %s) and (%s::date is null or period = %s)
             order by period desc, provider""",
         (workspace_id, provider, provider, period, period),
     ).fetchall()
+    return [ReconciliationRow(*row) for row in rows]
 
 
 def findings_by_cause(conn: Conn, workspace_id: int, provider: str,
@@ -273,3 +288,13 @@ def findings_by_cause(conn: Conn, workspace_id: int, provider: str,
         (workspace_id, provider, period),
     ).fetchall()
     return [(str(c), int(n), int(d), list(ids or [])) for c, n, d, ids in rows]
+
+
+def findings_sums(conn: Conn, workspace_id: int) -> dict[tuple[str, dt.date, str], tuple[int, int]]:
+    """(provider, month, cause) → (findings, delta) over every reconciled month of the workspace."""
+    rows = conn.execute(
+        """select provider, period, cause, count(*), sum(delta_nanos)::bigint from analysis.reconciliation_findings
+            where workspace_id = %s group by 1, 2, 3""",
+        (workspace_id,),
+    ).fetchall()
+    return {(str(p), period, str(c)): (int(n), int(d)) for p, period, c, n, d in rows}

@@ -126,6 +126,5 @@ def _print_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) 
     console = Console(width=80)
     if rows:
         console.print(reconciliation_table(rows, reasons=False))  # a failure's reason is the stderr line
-        if rows[0][5] is not None:
-            console.print(findings_table(provider, period, rows[0][5],
-                                         findings_by_cause(conn, workspace_id, provider, period)))
+        if rows[0].billed_nanos is not None:
+            console.print(findings_table(rows[0], findings_by_cause(conn, workspace_id, provider, period)))
