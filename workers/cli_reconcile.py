@@ -71,7 +71,8 @@ def _paste_text(text: str | None, file: str | None) -> str:
     else:
         path = Path(file)
         if not path.is_file():
-            raise typer.BadParameter(f"{file}: no such file", param_hint="--file")
+            raise typer.BadParameter(f"{file}: {'not a file' if path.exists() else 'no such file'}",
+                                     param_hint="--file")
         data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -288,24 +287,22 @@ def test_a_bad_paste_says_why_once_on_stderr_and_prints_nothing_else(
 AMOUNT = re.compile(r"-?\$[\d,]+\.\d\d")
 
 
-def test_the_cli_tables_add_up_as_printed(db_conn: Conn, fleet_env: dict[str, str], tmp_path: Path) -> None:
-    november(db_conn, provider="xai", model="grok-4")
+def test_the_cli_tables_add_up_as_printed(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    ws = november(db_conn, provider="xai", model="grok-4")
     logged = sum(right_cost(day) for day in range(2, 12))
     # a bill with fractions of a cent whose variance, rounded on its own, is a cent off the printed
     # logged − billed: the case the tables must not show
     billed = next(logged - variance for variance in range(1_000_000_000, 1_010_000_000, 1_000_000)
                   if cents(logged) - cents(logged - variance) != cents(variance))
-    export = tmp_path / "usage.csv"
-    export.write_text(f"date,model,cost_usd\n2026-11-02,grok-4,{Decimal(billed) / D:.9f}\n", encoding="utf-8")
-    imported = run_cli(fleet_env, "import-billing", "--workspace", "acme", "--provider", "xai", "--file", str(export))
+    export = f"date,model,cost_usd\n2026-11-02,grok-4,{Decimal(billed) / D:.9f}\n"
+    jobs.import_billing_export(db_conn, ws, "xai", export, AS_OF)
     shown = run_cli(fleet_env, "reconcile", "--workspace", "acme", "--provider", "xai", "--period", "2026-11",
                     "--force")
-    assert imported.returncode == 0 and shown.returncode == 0, imported.stderr + shown.stderr
-    for out in (imported.stdout, shown.stdout):
-        row = next(line for line in out.splitlines() if line.startswith(" 2026-11"))
-        printed_logged, printed_billed, printed_variance = (Decimal(a.replace("$", "")) for a in AMOUNT.findall(row))
-        assert printed_logged - printed_billed == printed_variance
+    assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
+    row = next(line for line in lines if line.startswith(" 2026-11"))
+    printed_logged, printed_billed, printed_variance = (Decimal(a.replace("$", "")) for a in AMOUNT.findall(row))
+    assert printed_logged - printed_billed == printed_variance
     heading = next(i for i, line in enumerate(lines) if line.startswith("Why xai 2026-11 differs by"))
     total = next(i for i in range(heading, len(lines)) if lines[i].startswith(" total"))
     amounts = [Decimal(AMOUNT.findall(line)[0].replace("$", "")) for line in lines[heading + 1:total]
