@@ -261,7 +261,7 @@ def _print_dashboard(conn: Conn, workspace: Workspace, report: SeedReport, conso
     last_week = dashboard_reads.spend_by_day(conn, workspace.id, end - timedelta(days=7), end)
     console.print(_spend_table("Last 7 days", last_week, "day"))
     console.print(_runs_table(conn, workspace.id, console.width))
-    print_reconciliation(conn, workspace, console)
+    print_reconciliation(conn, workspace, report.planted, console)
     print_clustering(conn, workspace, report, console)
     print_catalog(conn, workspace, report.planted, console)
     planted = planted_story(report)
