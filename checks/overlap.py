@@ -56,7 +56,18 @@ class ScopeCombination:
         return self.subset_savings[sum(1 << i for i, fp in enumerate(self.fingerprints) if fp in taken)]
 
 
-def combine(findings: Sequence[Finding], inputs: CheckInputs) -> list[ScopeCombination]:
+@dataclass(frozen=True)
+class Combination:
+    """A catalog run's scopes and the days its quotes were scaled from (what store/ keeps of it)."""
+
+    scopes: tuple[ScopeCombination, ...] = ()
+    days_observed: int = MONTH_DAYS
+
+    def headline(self, open_quotes: Mapping[str, int]) -> int:
+        return monthly_headline(self.scopes, open_quotes, self.days_observed)
+
+
+def combine(findings: Sequence[Finding], inputs: CheckInputs) -> Combination:
     """Every scope a monthly finding's lever touches, with what each subset of its levers saves."""
     by_scope: dict[tuple[int, str], list[tuple[str, Lever]]] = {}
     for finding in findings:
@@ -71,7 +82,7 @@ def combine(findings: Sequence[Finding], inputs: CheckInputs) -> list[ScopeCombi
         savings = [0, taken[0].window_saving_nanos] if len(taken) == 1 else \
             subset_savings(_scope_rows(inputs, scope, taken), taken, inputs.rates)
         out.append(ScopeCombination(scope[0], scope[1], tuple(fp for fp, _ in entries), tuple(savings)))
-    return out
+    return Combination(tuple(out), inputs.days_observed)
 
 
 def monthly_headline(scopes: Iterable[ScopeCombination], open_quotes: Mapping[str, int], days_observed: int) -> int:

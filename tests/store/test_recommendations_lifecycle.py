@@ -17,7 +17,7 @@ AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 def finding(project_id: int, subject: str = "claude-sonnet-4-6->claude-haiku-4-5", saving: int = 600_000_000,
             check_id: str = "model-downgrade") -> Finding:
     return Finding(check_id=check_id, project_id=project_id, subject=subject, title="Swap", rationale="because",
-                   monthly_saving_nanos=saving, confidence="high", request_count=200, sample_request_ids=(1, 2),
+                   impact_nanos=saving, confidence="high", request_count=200, sample_request_ids=(1, 2),
                    evidence={"counterfactual": {"kind": "model", "from": "claude-sonnet-4-6",
                                                 "to": "claude-haiku-4-5"}})
 

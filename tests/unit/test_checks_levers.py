@@ -8,7 +8,7 @@ from itertools import pairwise
 
 from checks import levers, run_catalog
 from checks.base import MONTHLY, CheckInputs, Finding
-from checks.overlap import _scope_rows, actual_bill, apply, combine, monthly_headline
+from checks.overlap import _scope_rows, actual_bill, apply, combine
 from tests.unit.check_frames import START, cluster, inputs, rows
 
 MINUTE = timedelta(minutes=1)
@@ -58,11 +58,12 @@ def test_each_lever_alone_on_the_bill_saves_what_its_check_priced() -> None:
 def test_the_whole_catalog_saves_less_than_its_quotes_added_and_at_least_the_largest() -> None:
     data = workspace()
     found = monthly(run_catalog(data))
-    scopes = combine(found, data)
+    combination = combine(found, data)
+    scopes = combination.scopes
     shared = [s for s in scopes if len(s.fingerprints) > 1]
     assert [(s.project_id, s.model) for s in shared] == [(1, "claude-sonnet-4-6")]  # the swap and the cache
     quotes = {f.fingerprint: f.monthly_saving_nanos for f in found}
-    headline = monthly_headline(scopes, quotes, data.days_observed)
+    headline = combination.headline(quotes)
     assert max(quotes.values()) <= headline < sum(quotes.values())
     # the overlap is what a response cache would have saved on sonnet after the swap to haiku: the repeats
     # cost 1,500,000 instead of 4,500,000 a request, so the cache saves a third of its quote in company

@@ -33,7 +33,7 @@ def test_a_swap_and_batching_compound_on_one_bill() -> None:
     # swapped to haiku (1,500,000 a request), batching then halves the haiku bill: 100 x 750,000 more,
     # not the 225,000,000 it saves on the sonnet bill
     findings = [finding("model-downgrade", SWAP), finding("batch-api", BATCH)]
-    [scope] = combine(findings, inputs(rows(100)))
+    [scope] = combine(findings, inputs(rows(100))).scopes
     assert scope.fingerprints == ("model-downgrade:1:model-downgrade", "batch-api:1:batch-api")  # largest first
     assert scope.subset_savings == (0, 300_000_000, 225_000_000, 300_000_000 + 75_000_000)
     assert scope.saving({f.fingerprint for f in findings}) == 100 * (SONNET - 750_000)
@@ -41,7 +41,7 @@ def test_a_swap_and_batching_compound_on_one_bill() -> None:
 
 def test_a_downgrade_and_a_successor_of_the_same_model_are_alternatives() -> None:
     findings = [finding("legacy-model", SUCCESSOR), finding("model-downgrade", SWAP), finding("batch-api", BATCH)]
-    [scope] = combine(findings, inputs(rows(100)))
+    [scope] = combine(findings, inputs(rows(100))).scopes
     every = {f.fingerprint for f in findings}
     assert scope.saving(every) == 300_000_000 + 75_000_000  # the downgrade, batched; the successor not taken
     assert scope.saving(every - {"model-downgrade:1:model-downgrade"}) == 225_000_000 + 100 * 1_500_000 // 2
@@ -59,14 +59,14 @@ def test_a_response_cache_and_prompt_caching_on_the_same_prompts_overlap() -> No
     cache = Lever(levers.PROMPT_CACHE, 1, "claude-haiku-4-5", 19_300_000, request_ids=frozenset(ids),
                   reads=frozenset(ids[1:]), lifetime="5m")
     findings = [finding("prompt-caching", cache), finding("response-cache", drop)]
-    [scope] = combine(findings, inputs(session))
+    [scope] = combine(findings, inputs(session)).scopes
     assert scope.subset_savings == (0, 24_750_000, 19_300_000, 24_750_000)
 
 
 def test_levers_on_other_models_or_projects_are_scopes_of_their_own() -> None:
     other = Lever(levers.TIER, 2, "claude-sonnet-4-6", 10 * SONNET // 2, tier="standard", to="batch")
     findings = [finding("model-downgrade", SWAP), finding("batch-api", other)]
-    scopes = combine(findings, inputs(rows(100) + rows(10, project=2)))
+    scopes = combine(findings, inputs(rows(100) + rows(10, project=2))).scopes
     assert [(s.project_id, s.subset_savings) for s in scopes] == [(1, (0, 300_000_000)), (2, (0, 22_500_000))]
 
 
