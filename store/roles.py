@@ -127,3 +127,54 @@ def _compose(templates: list[str], roles: Roles) -> list[sql.Composed]:
 
 def _qualified(schema: str, names: tuple[str, ...] | list[str]) -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(schema, name) for name in names)
+
+
+@dataclass(frozen=True)
+class WriteAccess:
+    """One way the connected role can change `meter`: held by the login role itself or by a role it can
+    become (SET ROLE), as `superuser`, `owner` of `target`, or the privileges `what` on `target`."""
+
+    role: str
+    what: str
+    target: str
+
+
+def meter_write_access(conn: Conn) -> tuple[str, list[WriteAccess]]:
+    """The login role of `conn` and every way it can write `meter` (empty: it can only read it).
+
+    Counts superusers, owners (of the schema or a relation, which may grant themselves anything) and
+    INSERT, UPDATE (of any column), DELETE or TRUNCATE on a table, view or foreign table of `meter`,
+    granted directly, to PUBLIC, through pg_write_all_data or to a role it is a member of."""
+    login = conn.execute("select current_user").fetchone()
+    rows = conn.execute(
+        """with reachable as (   -- the login role and every role it can become
+               select oid, rolname, rolsuper from pg_roles where pg_has_role(current_user, oid, 'MEMBER')
+           ), relations as (
+               select c.oid, c.relname, c.relowner from pg_class c
+                 join pg_namespace n on n.oid = c.relnamespace
+                where n.nspname = 'meter' and c.relkind in ('r', 'p', 'v', 'f')
+           ), found (role, what, target, rank) as (
+               select r.rolname, 'superuser', '', 0 from reachable r where r.rolsuper
+               union all
+               select r.rolname, 'owner', 'schema meter', 1
+                 from pg_namespace n join reachable r on r.oid = n.nspowner where n.nspname = 'meter'
+               union all
+               select r.rolname, 'owner', 'meter.' || m.relname, 2
+                 from relations m join reachable r on r.oid = m.relowner
+               union all
+               select r.rolname, array_to_string(array_remove(array[
+                          case when has_any_column_privilege(r.oid, m.oid, 'INSERT') then 'INSERT' end,
+                          case when has_any_column_privilege(r.oid, m.oid, 'UPDATE') then 'UPDATE' end,
+                          case when has_table_privilege(r.oid, m.oid, 'DELETE') then 'DELETE' end,
+                          case when has_table_privilege(r.oid, m.oid, 'TRUNCATE') then 'TRUNCATE' end], null), ', '),
+                      'meter.' || m.relname, 3
+                 from relations m cross join reachable r
+                where has_any_column_privilege(r.oid, m.oid, 'INSERT, UPDATE')
+                   or has_table_privilege(r.oid, m.oid, 'DELETE, TRUNCATE')
+           )
+           -- the plainest reason first: superuser, ownership, privileges; the login role's own before others'
+           select role, what, target from found order by rank, role = current_user desc, target, role"""
+    ).fetchall()
+    assert login is not None
+    return str(login[0]), [WriteAccess(role=str(role), what=str(what), target=str(target))
+                           for role, what, target in rows]
