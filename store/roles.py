@@ -49,15 +49,13 @@ def _create_if_missing(conn: Conn, role: str) -> None:
                           f"with CREATE ROLE {role} LOGIN, then run migrate again") from None
 
 
-def ensure_roles(conn: Conn, roles: Roles, include_meter: bool = True) -> None:
-    """Create both roles if missing and grant exactly what each may do on this database.
+# The fleet's audit log is append-only for it: what it did stays recorded even if a worker is taken over.
+AUDIT_LOG = "audit_events"
 
-    Without `include_meter` (production, where the sync service owns `meter`) only `analysis` is
-    granted here; the owner of `meter` grants its part (the runbook lists the statements)."""
-    fleet, dashboard = sql.Identifier(roles.fleet), sql.Identifier(roles.dashboard)
-    for role in (roles.fleet, roles.dashboard):
-        _create_if_missing(conn, role)
-    analysis_grants = [
+
+def analysis_grant_statements(roles: Roles) -> list[sql.Composed]:
+    """What `migrate` grants on `analysis`, which the fleet owns in every deployment."""
+    return _compose([
         "grant usage on schema analysis to {fleet}, {dashboard}",
         # the fleet writes analysis; the dashboard only reads it
         "grant select, insert, update, delete on all tables in schema analysis to {fleet}",
@@ -66,32 +64,117 @@ def ensure_roles(conn: Conn, roles: Roles, include_meter: bool = True) -> None:
         "alter default privileges in schema analysis grant select, insert, update, delete on tables to {fleet}",
         "alter default privileges in schema analysis grant usage, select on sequences to {fleet}",
         "alter default privileges in schema analysis grant select on tables to {dashboard}",
-    ]
-    meter_grants = [
-        # both read meter; the dashboard writes its four tables (below), the fleet nothing
+        # after the grants above, which give every analysis table back on each run: the migration
+        # ledger is the owner's alone, and the audit log only grows
+        "revoke insert, update, delete on analysis.schema_migrations from {fleet}",
+        f"revoke update, delete, truncate on analysis.{AUDIT_LOG} from {{fleet}}",
+    ], roles)
+
+
+def meter_grant_statements(roles: Roles, dashboard_sequences: list[str]) -> list[sql.Composed]:
+    """What the owner of `meter` grants: `migrate` itself where it created `meter`; in production (the
+    sync service owns it) deploy/runbook.md lists these very statements, and a test keeps them equal.
+
+    `dashboard_sequences`: the sequences behind the identity columns of the dashboard's four tables,
+    which its inserts draw from (and no other)."""
+    statements = _compose([
+        # both read meter; the dashboard writes its four tables, the fleet nothing
         "grant usage on schema meter to {fleet}, {dashboard}",
         "grant select on all tables in schema meter to {fleet}, {dashboard}",
         "alter default privileges in schema meter grant select on tables to {fleet}, {dashboard}",
-    ]
-    statements = analysis_grants + (meter_grants if include_meter else [])
+    ], roles)
+    statements.append(sql.SQL("grant insert, update, delete on {} to {}").format(
+        _qualified("meter", DASHBOARD_WRITES), sql.Identifier(roles.dashboard)))
+    if dashboard_sequences:
+        statements.append(sql.SQL("grant usage on sequence {} to {}").format(
+            _qualified("meter", dashboard_sequences), sql.Identifier(roles.dashboard)))
+    return statements
+
+
+def dashboard_sequences(conn: Conn) -> list[str]:
+    """The sequences owned by the dashboard's four meter tables (their identity columns), by name."""
+    rows = conn.execute(
+        """select s.relname from pg_depend d
+             join pg_class s on s.oid = d.objid and s.relkind = 'S'
+             join pg_class t on t.oid = d.refobjid
+             join pg_namespace n on n.oid = t.relnamespace
+            where n.nspname = 'meter' and t.relname = any(%s)
+            order by s.relname""",
+        (list(DASHBOARD_WRITES),),
+    ).fetchall()
+    return [str(name) for (name,) in rows]
+
+
+def ensure_roles(conn: Conn, roles: Roles, include_meter: bool = True) -> None:
+    """Create both roles if missing and grant exactly what each may do on this database.
+
+    Without `include_meter` (production, where the sync service owns `meter`) only `analysis` is
+    granted here; the owner of `meter` grants its part (the runbook lists the statements)."""
+    for role in (roles.fleet, roles.dashboard):
+        _create_if_missing(conn, role)
     with conn.transaction():
+        statements = analysis_grant_statements(roles)
+        if include_meter:
+            statements += meter_grant_statements(roles, dashboard_sequences(conn))
         for statement in statements:
-            conn.execute(sql.SQL(statement).format(fleet=fleet, dashboard=dashboard))
-        # the migration ledger is the owner's alone
-        conn.execute(sql.SQL("revoke insert, update, delete on analysis.schema_migrations from {}").format(fleet))
-        if not include_meter:
-            return
-        for table in DASHBOARD_WRITES:
-            conn.execute(sql.SQL("grant insert, update, delete on meter.{} to {}").format(
-                sql.Identifier(table), dashboard))
-        # identity columns of those tables draw from sequences the inserts need
-        rows = conn.execute(
-            """select s.relname from pg_depend d
-                 join pg_class s on s.oid = d.objid and s.relkind = 'S'
-                 join pg_class t on t.oid = d.refobjid
-                 join pg_namespace n on n.oid = t.relnamespace
-                where n.nspname = 'meter' and t.relname = any(%s)""",
-            (list(DASHBOARD_WRITES),),
-        ).fetchall()
-        for (sequence,) in rows:
-            conn.execute(sql.SQL("grant usage on sequence meter.{} to {}").format(sql.Identifier(sequence), dashboard))
+            conn.execute(statement)
+
+
+def _compose(templates: list[str], roles: Roles) -> list[sql.Composed]:
+    fleet, dashboard = sql.Identifier(roles.fleet), sql.Identifier(roles.dashboard)
+    return [sql.SQL(template).format(fleet=fleet, dashboard=dashboard) for template in templates]
+
+
+def _qualified(schema: str, names: tuple[str, ...] | list[str]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(schema, name) for name in names)
+
+
+@dataclass(frozen=True)
+class WriteAccess:
+    """One way the connected role can change `meter`: held by the login role itself or by a role it can
+    become (SET ROLE), as `superuser`, `owner` of `target`, or the privileges `what` on `target`."""
+
+    role: str
+    what: str
+    target: str
+
+
+def meter_write_access(conn: Conn) -> tuple[str, list[WriteAccess]]:
+    """The login role of `conn` and every way it can write `meter` (empty: it can only read it).
+
+    Counts superusers, owners (of the schema or a relation, which may grant themselves anything) and
+    INSERT, UPDATE (of any column), DELETE or TRUNCATE on a table, view or foreign table of `meter`,
+    granted directly, to PUBLIC, through pg_write_all_data or to a role it is a member of."""
+    login = conn.execute("select current_user").fetchone()
+    rows = conn.execute(
+        """with reachable as (   -- the login role and every role it can become
+               select oid, rolname, rolsuper from pg_roles where pg_has_role(current_user, oid, 'MEMBER')
+           ), relations as (
+               select c.oid, c.relname, c.relowner from pg_class c
+                 join pg_namespace n on n.oid = c.relnamespace
+                where n.nspname = 'meter' and c.relkind in ('r', 'p', 'v', 'f')
+           ), found (role, what, target, rank) as (
+               select r.rolname, 'superuser', '', 0 from reachable r where r.rolsuper
+               union all
+               select r.rolname, 'owner', 'schema meter', 1
+                 from pg_namespace n join reachable r on r.oid = n.nspowner where n.nspname = 'meter'
+               union all
+               select r.rolname, 'owner', 'meter.' || m.relname, 2
+                 from relations m join reachable r on r.oid = m.relowner
+               union all
+               select r.rolname, array_to_string(array_remove(array[
+                          case when has_any_column_privilege(r.oid, m.oid, 'INSERT') then 'INSERT' end,
+                          case when has_any_column_privilege(r.oid, m.oid, 'UPDATE') then 'UPDATE' end,
+                          case when has_table_privilege(r.oid, m.oid, 'DELETE') then 'DELETE' end,
+                          case when has_table_privilege(r.oid, m.oid, 'TRUNCATE') then 'TRUNCATE' end], null), ', '),
+                      'meter.' || m.relname, 3
+                 from relations m cross join reachable r
+                where has_any_column_privilege(r.oid, m.oid, 'INSERT, UPDATE')
+                   or has_table_privilege(r.oid, m.oid, 'DELETE, TRUNCATE')
+           )
+           -- the plainest reason first: superuser, ownership, privileges; the login role's own before others'
+           select role, what, target from found order by rank, role = current_user desc, target, role"""
+    ).fetchall()
+    assert login is not None
+    return str(login[0]), [WriteAccess(role=str(role), what=str(what), target=str(target))
+                           for role, what, target in rows]

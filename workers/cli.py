@@ -181,11 +181,11 @@ def worker(
 ) -> None:
     """Start a Celery worker."""
     from workers.app import app
-    from workers.db import require_reachable
     from workers.settings import get_settings
+    from workers.worker_guard import require_unprivileged_role
 
     settings = get_settings()
-    require_reachable(settings.database_url)
+    require_unprivileged_role(settings)  # reachable, and a role that cannot write meter (exit 2 otherwise)
     names = queues or ",".join([settings.queue_analysis, settings.queue_billing, settings.queue_pdf])
     app.worker_main(["worker", "-Q", names, "-c", str(concurrency), f"--loglevel={loglevel}", f"--pool={pool}",
                      "--without-gossip", "--without-mingle"])

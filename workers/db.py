@@ -107,9 +107,4 @@ def pooled_connection(statement_timeout_s: float | None = None) -> Iterator[Conn
                 conn.execute("reset statement_timeout")
 
 
-def require_reachable(url: str) -> None:
-    with connect(url) as conn:
-        conn.execute("select 1")
-
-
 __all__ = ["Conn", "close_pool", "connect", "open_pool", "pooled_connection", "redact_url"]

@@ -7,7 +7,7 @@ import binascii
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from celery.schedules import crontab, schedule
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
 from store.roles import Roles
+from workers.broker_url import production_broker_problem
 
 
 class TimeLimits(BaseSettings):
@@ -119,6 +120,16 @@ def clustering_settings() -> ClusteringSettings:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
+    # production (the image sets it) holds the fleet to the hardening rules: a broker with a password and
+    # checked TLS certificates, and no privileged worker; development (the default: the demo, the tests,
+    # a laptop) lets them go
+    environment: Annotated[
+        Literal["development", "production"], Field(validation_alias=AliasChoices("HALTON_ENV"))
+    ] = "development"
+    # a worker may connect as a superuser or a role that can write meter (development only)
+    allow_privileged_worker: Annotated[
+        bool, Field(validation_alias=AliasChoices("HALTON_ALLOW_PRIVILEGED_WORKER"))
+    ] = False
     database_url: Annotated[str, Field(validation_alias=AliasChoices("DATABASE_URL"))]
     redis_url: Annotated[str, Field(validation_alias=AliasChoices("REDIS_URL"))]
     sentry_dsn: Annotated[SecretStr | None, Field(validation_alias=AliasChoices("SENTRY_DSN"))] = None
@@ -180,6 +191,18 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _hardened_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.allow_privileged_worker:
+            raise ValueError("HALTON_ALLOW_PRIVILEGED_WORKER=true is for development only; unset it and point "
+                             "DATABASE_URL at the fleet's role (HALTON_ENV is production)")
+        problem = production_broker_problem(self.redis_url)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
     def _visibility_exceeds_limits(self) -> Settings:
         if self.visibility_timeout <= self.limits.longest_hard():
             raise ValueError(
@@ -190,6 +213,8 @@ class Settings(BaseSettings):
 
 
 _ENV_NAMES = {
+    "environment": "HALTON_ENV",
+    "allow_privileged_worker": "HALTON_ALLOW_PRIVILEGED_WORKER",
     "database_url": "DATABASE_URL",
     "redis_url": "REDIS_URL",
     "sentry_dsn": "SENTRY_DSN",
@@ -280,6 +305,10 @@ def last_fire_time(text: str, now: datetime) -> datetime:
     return now
 
 
+# stands in for a REDIS_URL that a command without a broker does not need; it passes production's checks
+_UNUSED_BROKER = "redis://:unused@unused:6379/0"
+
+
 def database_url_only() -> str:
     """DATABASE_URL for commands that need only Postgres (migrate, seed, refresh in this process).
 
@@ -292,7 +321,7 @@ def database_url_only() -> str:
     # pydantic-settings has no per-call "this field is optional": stand in a well-formed URL for a
     # missing REDIS_URL, so the rest (and the checks across fields) is validated exactly as for a worker.
     try:
-        settings = Settings() if os.environ.get("REDIS_URL") else Settings(redis_url="redis://unused")
+        settings = Settings() if os.environ.get("REDIS_URL") else Settings(redis_url=_UNUSED_BROKER)
         return settings.database_url
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None

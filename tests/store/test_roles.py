@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from store.roles import dashboard_sequences, meter_grant_statements
 from tests.conftest import TEST_ROLES
 from tests.factories import Conn, make_workspace
 from workers.embedded import as_role
 
 DENIED = psycopg.errors.InsufficientPrivilege
+RUNBOOK = Path(__file__).resolve().parents[2] / "deploy" / "runbook.md"
 
 
 @pytest.fixture
@@ -83,3 +87,45 @@ def test_the_dashboard_reads_both_and_writes_its_four_meter_tables(dashboard: Co
 def test_the_dashboard_is_refused_everything_else(dashboard: Conn, statement: str) -> None:
     with pytest.raises(DENIED):
         dashboard.execute(statement)
+
+
+def insert_audit_event(conn: Conn, workspace_id: int) -> None:
+    conn.execute("""insert into analysis.audit_events (workspace_id, actor, event, resource, details, at)
+                    values (%s, 'worker:test', 'report.rendered', 'report_request:1', '{}', now())""",
+                 (workspace_id,))
+
+
+def test_the_fleet_appends_to_the_audit_log(fleet: Conn, db_conn: Conn) -> None:
+    ws = make_workspace(db_conn).workspace_id
+    insert_audit_event(fleet, ws)
+    assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("report.rendered",)]
+
+
+@pytest.mark.parametrize("statement", [
+    "update analysis.audit_events set event = 'nothing.happened'",
+    "delete from analysis.audit_events",
+    "truncate analysis.audit_events",
+])
+def test_the_fleet_cannot_rewrite_or_erase_the_audit_log(fleet: Conn, db_conn: Conn, statement: str) -> None:
+    insert_audit_event(db_conn, make_workspace(db_conn).workspace_id)
+    with pytest.raises(DENIED):
+        fleet.execute(statement)
+    assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("report.rendered",)]
+
+
+def canonical(statement: str) -> str:
+    """One statement as Postgres reads it: lower case, single spaces, no quotes around plain names."""
+    statement = re.sub(r'"([a-z_][a-z0-9_]*)"', r"\1", statement.strip().rstrip(";"))
+    return " ".join(statement.lower().split())
+
+
+def runbook_meter_grants() -> list[str]:
+    blocks = re.findall(r"^```sql\n(.*?)^```", RUNBOOK.read_text(), re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 1, "deploy/runbook.md should have exactly one ```sql block: the grants on meter"
+    return [canonical(statement) for statement in blocks[0].split(";") if statement.strip()]
+
+
+def test_the_runbooks_grants_on_meter_are_the_ones_migrate_issues(db_conn: Conn) -> None:
+    """Production's sync service runs the runbook's block; where `migrate` owns meter it issues these."""
+    issued = meter_grant_statements(TEST_ROLES, dashboard_sequences(db_conn))
+    assert runbook_meter_grants() == [canonical(statement.as_string(db_conn)) for statement in issued]

@@ -14,7 +14,8 @@ GOOD = {"DATABASE_URL": "postgresql://fleet@db/halton", "REDIS_URL": "redis://br
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_VISIBILITY_TIMEOUT",
-                 "HALTON_NIGHTLY_SCHEDULE", "HALTON_LIMIT_ANALYSIS_HARD", "HALTON_LIMIT_ANALYSIS_SOFT"):
+                 "HALTON_NIGHTLY_SCHEDULE", "HALTON_LIMIT_ANALYSIS_HARD", "HALTON_LIMIT_ANALYSIS_SOFT",
+                 "HALTON_ENV", "HALTON_ALLOW_PRIVILEGED_WORKER"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
 
