@@ -3,7 +3,7 @@ of the days a report reads are counted.
 
 A report prints sums of the rollup (analysis.daily_spend, analysis.daily_totals). It brings the rollup up to
 date first (workers/report_jobs.py runs the rollup stage), then asks here whether the rollup covers every
-day it reads, and which moment its footer can name. Every read is one index probe on meter.requests:
+day it reads, and which moment its footer can name. Each read is an index probe on meter.requests:
 (workspace_id, started_at) for the first request of a range, (workspace_id, synced_at) include (started_at)
 for the latest arrival.
 """
@@ -40,10 +40,9 @@ def first_request_day(conn: Conn, workspace_id: int, start: date | None = None, 
     """The first UTC day with a request of the workspace, within [start, end) when given."""
     row = conn.execute(
         """select min(started_at) from meter.requests
-           where workspace_id = %s and (%s::timestamptz is null or started_at >= %s)
-             and (%s::timestamptz is null or started_at < %s)""",
-        (workspace_id, *(2 * [None if start is None else utc_midnight(start)]),
-         *(2 * [None if end is None else utc_midnight(end)])),
+           where workspace_id = %s and started_at >= coalesce(%s, '-infinity'::timestamptz)
+             and started_at < coalesce(%s, 'infinity'::timestamptz)""",
+        (workspace_id, None if start is None else utc_midnight(start), None if end is None else utc_midnight(end)),
     ).fetchone()
     return None if row is None or row[0] is None else row[0].astimezone(UTC).date()
 
@@ -66,10 +65,21 @@ def refuse_uncovered(conn: Conn, workspace_id: int, coverage: RollupCoverage, st
 def counted_through(conn: Conn, workspace_id: int, start: date, end: date, as_of: datetime) -> datetime | None:
     """The latest arrival (synced_at, at most `as_of`) among the workspace's requests of [start, end): every
     request of those days received by then is counted. A figure of the data, not of the clock, so the same
-    report over the same data prints the same moment."""
+    report over the same data prints the same moment.
+
+    In two parts on the (workspace_id, synced_at) include (started_at) index, so that neither reads the days
+    themselves: the requests received before the days ended (read backwards from their end, the first one
+    found is the answer), and the ones received since, late (as many index entries as requests were received
+    since the days ended: little for the recent periods reports are asked for)."""
+    first, last = utc_midnight(start), utc_midnight(end)
     row = conn.execute(
-        """select max(synced_at) from meter.requests
-           where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s""",
-        (workspace_id, utc_midnight(start), utc_midnight(end), as_of),
+        """select greatest(
+               (select max(synced_at) from meter.requests
+                 where workspace_id = %(ws)s and synced_at <= least(%(end)s, %(as_of)s)
+                   and started_at >= %(start)s and started_at < %(end)s),
+               (select max(synced_at) from meter.requests
+                 where workspace_id = %(ws)s and synced_at > %(end)s and synced_at <= %(as_of)s
+                   and started_at >= %(start)s and started_at < %(end)s))""",
+        {"ws": workspace_id, "start": first, "end": last, "as_of": as_of},
     ).fetchone()
     return None if row is None else row[0]

@@ -81,6 +81,8 @@ def bring_rollup_up_to_date(conn: Conn, workspace_id: int, now: datetime, task_i
     except Exception as error:
         if is_transient(error):
             raise
+        if isinstance(error, UserError):  # something a person must fix: the report fails as theirs to fix
+            raise UserError(f"the daily rollup could not be brought up to date: {error}") from error
         raise RollupNotCurrent(f"the daily rollup could not be brought up to date ({describe_failure(error)}), so "
                                "the report was not rendered: its figures would miss requests") from error
     coverage = report_coverage.rollup_coverage(conn, workspace_id)
