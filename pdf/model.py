@@ -21,8 +21,8 @@ class Counting:
     # request of those days received by then is counted. None: none had been received.
     through: datetime | None = None
     # the workspace's first UTC day with requests (None: it has none): a span before it has no data to
-    # compare with, which is not the same as no spend
-    first_day: date | None = None
+    # compare with, which is not the same as no spend (date.min: not known, every span is compared)
+    first_day: date | None = date.min
     # the end (exclusive) of the period as asked, when the asked period runs into today, which is not over:
     # the rollup counts whole UTC days, so the report's period stops at the end of yesterday and says so
     asked_end: date | None = None
