@@ -16,6 +16,7 @@ from store import claims, rollup
 from store.claims import RunSpec
 from store.report_coverage import RollupCoverage, refuse_uncovered
 from store.report_writes import report_row
+from tests.conftest import TEST_ROLES
 from tests.factories import Conn, make_workspace
 from tests.store.report_scene import (
     AS_OF,
@@ -27,6 +28,7 @@ from tests.store.report_scene import (
     make_report_scene,
 )
 from tests.unit.pdf_text import pdf_text
+from workers.embedded import as_role
 from workers.jobs import refresh_workspace
 from workers.report_jobs import RollupNotCurrent, render_report
 from workers.settings import SigningSettings
@@ -110,7 +112,7 @@ def test_days_the_rollup_has_not_built_are_refused_when_they_have_requests(db_co
                      date(2026, 1, 1), date(2026, 11, 20))  # nothing before the first request is missing
 
 
-def test_the_stored_report_says_when_requests_of_its_days_arrived_later(db_conn: Conn) -> None:
+def test_the_stored_report_says_when_requests_of_its_days_arrived_later(db_conn: Conn, database_url: str) -> None:
     scene = make_report_scene(db_conn)
     project = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
     summary = insert_request(db_conn, scene.workspace_id, "executive", None)
@@ -128,6 +130,9 @@ def test_the_stored_report_says_when_requests_of_its_days_arrived_later(db_conn:
     assert [freshness(db_conn, r)[3] for r in (project, summary)] == [True, True]
     render_report(db_conn, project, signing=UNSIGNED, force=True)  # re-rendered: it counts them
     assert freshness(db_conn, project)[3] is False
+    with psycopg.connect(as_role(database_url, TEST_ROLES.dashboard), autocommit=True) as dashboard:
+        assert dashboard.execute("""select request_id, later_requests from analysis.report_freshness
+                                    order by request_id""").fetchall() == [(project, False), (summary, True)]
 
 
 def test_a_month_to_date_is_compared_with_the_same_days_of_last_month(db_conn: Conn) -> None:
