@@ -13,8 +13,9 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	touch $(STAMP)
 
 ## Run the demo: embedded Postgres and Redis (unless DATABASE_URL/REDIS_URL are set), a real worker and beat.
+## DEMO_ARGS=--keep leaves its database running afterwards.
 demo: $(STAMP)
-	$(BIN)/halton-workers demo
+	$(BIN)/halton-workers demo $(DEMO_ARGS)
 
 ## Run everything CI runs: lint, types, the whole test suite (starts its own servers when needed).
 test: $(STAMP) lint

@@ -2,7 +2,8 @@
 
 Prints, in one process on one database: the whole catalog for the window (bringing the catalog's daily
 sums up to date and reading them, the odd requests, the clustering stage's hashes' requests, the rollups,
-the clusters and loop incidents; every check with its sample ids; not the writes) next to one bare
+the clusters and loop incidents; every check with its sample ids; the monthly findings combined on one
+bill per project and model (checks/overlap.py); not the writes) next to one bare
 aggregate scan of the same window (`SELECT project_id, model, count(*), sum(…) … GROUP BY project_id,
 model`), and their ratio (target ≤ 2×), taking turns between the two.
 
@@ -12,8 +13,7 @@ rows synced since the last one. Rerunning at the same as_of, as the timed runs d
 that received rows in the last ten minutes before as_of (the late-commit margin), here two of thirty:
 about what a nightly run rebuilds (the new day and late rows).
 
-The clusters the catalog reads are filled once, untimed, by the tests' stand-in for the clustering
-stage (issue 7 builds the real one).
+The clusters and loop incidents the catalog reads are written once, untimed, by the clustering stage.
 
 Usage: python -m bench.bench_checks [--requests-per-day N]   (DATABASE_URL optional)
 """
@@ -28,8 +28,8 @@ import psycopg
 
 from bench.common import bench_database, best_of_interleaved, verdict
 from checks import run_catalog
+from checks.overlap import combine
 from synthetic import SeedOptions, seed_workspace
-from tests.clusters_standin import add_seeded_loop, fill_clusters
 from workers.pipeline import run_pipeline
 from workers.stages import StageContext
 from workers.stages.checks import catalog_inputs
@@ -53,17 +53,18 @@ def main() -> None:
                                                   seed=7, end_date=END))
         ws = report.workspace_id
         conn.execute("vacuum analyze meter.requests")
-        run_pipeline(conn, ws, AS_OF, only="rollup")
-        fill_clusters(conn, ws, AS_OF - timedelta(days=30), AS_OF)
-        loop = next(p for p in report.planted if p["pattern"] == "runaway_loop")
-        add_seeded_loop(conn, ws, loop["where"]["prompt_hash"])
+        for stage in ("rollup", "clustering"):
+            run_pipeline(conn, ws, AS_OF, only=stage)
         print(f"workspace: {report.requests:,} requests over 30 days (seeded in {time.perf_counter() - began:.0f}s)")
 
         ctx = StageContext(conn, ws, AS_OF)
         found: list[int] = []
 
         def catalog() -> None:
-            found.append(len(run_catalog(catalog_inputs(ctx))))
+            inputs = catalog_inputs(ctx)
+            findings = run_catalog(inputs)
+            combine(findings, inputs)
+            found.append(len(findings))
 
         params = (ws, AS_OF - timedelta(days=30), AS_OF, AS_OF)
         started = time.perf_counter()
@@ -78,9 +79,11 @@ def main() -> None:
         inputs = catalog_inputs(ctx)
         read = time.perf_counter() - started
         started = time.perf_counter()
-        run_catalog(inputs)
+        findings = run_catalog(inputs)
+        checked = time.perf_counter()
+        combine(findings, inputs)
         print(f"  of which reading the inputs               : {read * 1000:8.1f} ms; the checks: "
-              f"{(time.perf_counter() - started) * 1000:.1f} ms")
+              f"{(checked - started) * 1000:.1f} ms; combining: {(time.perf_counter() - checked) * 1000:.1f} ms")
         # the next night: the window moves a day; the daily sums rebuild the days that got rows synced since
         # (the seed's late rows) and drop the day that left the window
         started = time.perf_counter()

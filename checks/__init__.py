@@ -5,6 +5,7 @@ proves every module of the package is listed, so a check that was never imported
 never run (Django's system checks, made explicit).
 
     findings = run_catalog(inputs)     # every check, in registry order
+    scopes = combine(findings, inputs)   # checks/overlap.py: the monthly findings taken together
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from checks import (
     runaway_loop,
     spend_spike,
 )
-from checks.base import REQUEST_COLUMNS, Check, CheckInputs, Finding
+from checks.base import REQUEST_COLUMNS, Check, CheckInputs, Finding, short_window
 
 CHECKS: tuple[Check, ...] = (
     model_downgrade.CHECK,
@@ -37,12 +38,13 @@ CHECKS: tuple[Check, ...] = (
 )
 
 #: Modules of the package that hold no check.
-NOT_CHECKS = frozenset({"base", "overlap", "realised", "usage"})
+NOT_CHECKS = frozenset({"base", "levers", "overlap", "realised", "usage"})
 
 
 def run_catalog(inputs: CheckInputs) -> list[Finding]:
-    """Every check's findings, in registry order."""
-    return [finding for check in CHECKS for finding in check.run(inputs)]
+    """Every check's findings, in registry order; a monthly quote from fewer than 7 days of data says so
+    and is at most 'low' confidence (checks.base.short_window)."""
+    return [short_window(finding, inputs.days_observed) for check in CHECKS for finding in check.run(inputs)]
 
 
 __all__ = ["CHECKS", "REQUEST_COLUMNS", "Check", "CheckInputs", "Finding", "run_catalog"]

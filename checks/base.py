@@ -8,15 +8,21 @@ returns `Finding`s; the lifecycle (fingerprints, statuses) lives in store/.
 The pure tests hand a whole per-request frame instead: `CheckInputs.usage` is then built from it
 (`checks.usage.from_requests`) and sample ids are picked from it, so both paths run the same code.
 
-Quotes: a saving observed over the window is scaled to a 30-day month from the days observed
-(`CheckInputs.monthly`); a one-off waste (a loop) is quoted as what it cost. Never negative.
+Money: a finding says what kind it is about (`recurrence`) and how much (`impact_nanos`):
+- 'monthly': a saving that recurs; observed over the window and scaled to a 30-day month from the days
+  observed (`CheckInputs.monthly`). It states its counterfactual as `levers` (checks/levers.py), so that
+  checks/overlap.py can take every monthly finding together on one bill. A quote from fewer than 7 days
+  says so in its rationale and is at most 'low' confidence (`run_catalog` sees to it).
+- 'one_off': waste already spent that a fix stops from happening again (a loop), as it cost, not scaled.
+- 'anomaly': spend above its baseline (a spike), as observed, not scaled: it may be wanted.
+`monthly_saving_nanos` is the impact of a monthly finding and 0 for the others. Never negative.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Protocol
@@ -26,12 +32,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from checks import usage as usage_mod
+from checks.levers import Lever
 from checks.usage import Usage
 from core.money import money
 from pricing import PricedBatch, RateTable, price_requests
 
 MONTH_DAYS = 30
 MAX_SAMPLES = 20
+MONTHLY, ONE_OFF, ANOMALY = "monthly", "one_off", "anomaly"
+RECURRENCES = (MONTHLY, ONE_OFF, ANOMALY)
+FULL_CONFIDENCE_DAYS = 7  # a monthly quote from fewer days of data is at most 'low' confidence
 NO_PROJECT = usage_mod.NO_PROJECT  # store.frames' sentinel for an unattributed request
 
 #: The per-request columns of the requests the catalog reads one by one (store/frames.py names): the
@@ -149,27 +159,50 @@ class Finding:
     subject: str  # what within the project, stable across runs (a model, 'model->sibling', a device…)
     title: str
     rationale: str
-    monthly_saving_nanos: int
+    impact_nanos: int  # the money it is about: the monthly saving, the waste spent, or the excess (see above)
     confidence: str  # 'high', 'medium', 'low'
     request_count: int
     sample_request_ids: tuple[int, ...]
     evidence: dict[str, Any]
+    recurrence: str = MONTHLY
+    levers: tuple[Lever, ...] = ()  # a monthly finding's counterfactual, per project and model it touches
     model: str | None = None
     device_id: int | None = None
 
     def __post_init__(self) -> None:
-        if self.monthly_saving_nanos < 0:
+        if self.impact_nanos < 0:
             raise ValueError(f"{self.check_id}: a quote is never negative")
+        if self.recurrence not in RECURRENCES:
+            raise ValueError(f"{self.check_id}: unknown recurrence {self.recurrence!r}")
+        if self.levers and self.recurrence != MONTHLY:
+            raise ValueError(f"{self.check_id}: only a monthly saving states levers")
         if self.confidence not in ("high", "medium", "low"):
             raise ValueError(f"{self.check_id}: unknown confidence {self.confidence!r}")
         if len(self.sample_request_ids) > MAX_SAMPLES:
             raise ValueError(f"{self.check_id}: at most {MAX_SAMPLES} sample ids")
 
     @property
+    def monthly_saving_nanos(self) -> int:
+        """The quoted saving for a 30-day month; 0 unless the finding is a monthly one."""
+        return self.impact_nanos if self.recurrence == MONTHLY else 0
+
+    @property
     def fingerprint(self) -> str:
         """Stable across runs: check, project and subject (readable; the dashboard stores it)."""
         project = "ws" if self.project_id is None else str(self.project_id)
         return f"{self.check_id}:{project}:{self.subject}"
+
+
+def short_window(finding: Finding, days_observed: int) -> Finding:
+    """A monthly quote scaled from fewer than FULL_CONFIDENCE_DAYS days of data: said in its rationale, and
+    'low' confidence (a day or two of traffic says little about a month)."""
+    if finding.recurrence != MONTHLY or days_observed >= FULL_CONFIDENCE_DAYS:
+        return finding
+    days = "1 day" if days_observed == 1 else f"{days_observed} days"
+    note = (f" Quoted from {days} of data, scaled ×{MONTH_DAYS}/{days_observed} to a month: low confidence "
+            f"until {FULL_CONFIDENCE_DAYS} days are seen.")
+    return replace(finding, rationale=finding.rationale + note, confidence="low",
+                   evidence={**finding.evidence, "days_observed": days_observed, "short_window": True})
 
 
 @dataclass(frozen=True)

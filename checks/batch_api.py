@@ -4,7 +4,7 @@ Rule: per project and model on the standard tier whose model offers the batch ti
 requests, on at least 7 distinct days, with at least 80 % of them in the workspace's local night
 (00:00-06:00), the timing of scheduled jobs (nightly, cron-like) rather than of people waiting.
 Saving: the requests priced as they ran minus the same requests priced on the batch tier, scaled to a
-30-day month. Rows whose model has no batch price are left out and counted in the evidence.
+30-day month (lever: TIER). Rows whose model has no batch price are left out and counted in the evidence.
 Confidence: high when at least 95 % of the requests run at night, medium otherwise.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from checks import levers
 from checks.base import (
     Check,
     CheckInputs,
@@ -63,11 +64,13 @@ def run(inputs: CheckInputs) -> list[Finding]:
             rationale=(f"{share:.0%} of {count:,} standard-tier requests run between 00:00 and 06:00 local "
                        f"time from {', '.join(devices[:3])}: {dollars(d.actual_nanos)} now, "
                        f"{dollars(d.counterfactual_nanos)} at batch prices."),
-            monthly_saving_nanos=monthly, confidence="high" if share >= 0.95 else "medium",
+            impact_nanos=monthly, confidence="high" if share >= 0.95 else "medium",
             request_count=count,
             sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model),
                                                          service_tier="standard")),
             model=str(model),
+            levers=(levers.Lever(levers.TIER, int(project_id), str(model), d.saving_nanos, tier="standard",
+                                 to="batch"),),
             evidence={"model": str(model), "night_share": round(share, 4), "devices": devices,
                       "actual_nanos": d.actual_nanos, "counterfactual_nanos": d.counterfactual_nanos,
                       "window_saving_nanos": d.saving_nanos, "days_observed": inputs.days_observed,

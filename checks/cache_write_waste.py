@@ -4,7 +4,7 @@ Rule: per project and model with cache writes (at least 20 requests writing the 
 cached token (written or read) as plain input would cost less than the window's requests did, i.e. the
 write premium (1.25-2x input) exceeds what the few reads saved.
 Saving: the requests priced as they ran minus the same requests with cache reads and writes billed as
-input tokens, over the rows both can price, scaled to a 30-day month.
+input tokens, over the rows both can price, scaled to a 30-day month (lever: NO_CACHE).
 Confidence: high when nothing was read back at all; medium when some reads happened.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from checks import levers
 from checks.base import (
     Check,
     CheckInputs,
@@ -53,11 +54,12 @@ def run(inputs: CheckInputs) -> list[Finding]:
             rationale=(f"{writers:,} requests wrote {written:,} tokens to the cache but only {read:,} "
                        f"were read back; without caching the {count:,} requests would cost "
                        f"{dollars(d.counterfactual_nanos)} instead of {dollars(d.actual_nanos)}."),
-            monthly_saving_nanos=monthly, confidence="high" if read == 0 else "medium",
+            impact_nanos=monthly, confidence="high" if read == 0 else "medium",
             request_count=writers,
             sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model),
                                                          cache_writes=True)),
             model=str(model),
+            levers=(levers.Lever(levers.NO_CACHE, int(project_id), str(model), d.saving_nanos),),
             evidence={"model": str(model), "cache_write_tokens": written, "cache_read_tokens": read,
                       "writing_requests": writers, "actual_nanos": d.actual_nanos,
                       "counterfactual_nanos": d.counterfactual_nanos, "window_saving_nanos": d.saving_nanos,

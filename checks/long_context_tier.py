@@ -4,7 +4,7 @@ Rule: successful requests whose prompt (input + cache read + cache write) is abo
 long-context threshold but within a quarter of it (threshold < prompt <= 1.25 x threshold), at least
 5 per project. Trimming such a prompt below the line bills the whole request at base rates.
 Saving: what those requests paid minus the same tokens at the base (below-threshold) rates of their
-tier and date, scaled to a 30-day month.
+tier and date, scaled to a 30-day month (levers: BASE_RATES, one per model, naming the requests).
 Confidence: medium (trimming a prompt is work, and not every prompt can lose a fifth).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from checks import levers
 from checks.base import (
     Check,
     CheckInputs,
@@ -52,6 +53,11 @@ def run(inputs: CheckInputs) -> list[Finding]:
         monthly = inputs.monthly(actual - counterfactual)
         if monthly <= 0:
             continue
+        saved = np.where(both, paid.cost_nanos - base.cost_nanos, 0)
+        model_of, ids = rows["model"].astype(str).to_numpy(), np.asarray(rows["id"], dtype=np.int64)
+        trims = tuple(levers.Lever(levers.BASE_RATES, int(project_id), m, max(0, int(saved[model_of == m].sum())),
+                                   request_ids=frozenset(ids[model_of == m].tolist()))
+                      for m in sorted(set(model_of.tolist())))
         per_model = rows.groupby(rows["model"].astype(str))["threshold"].agg(["first", "count"])
         models = {str(m): {"threshold_tokens": int(r["first"]), "requests": int(r["count"])}
                   for m, r in per_model.iterrows()}
@@ -63,8 +69,8 @@ def run(inputs: CheckInputs) -> list[Finding]:
             rationale=(f"{len(rows):,} requests had prompts within a quarter above the long-context threshold "
                        f"({lines}) and paid long-context rates on every token: {dollars(actual)} instead of "
                        f"{dollars(counterfactual)} at base rates."),
-            monthly_saving_nanos=monthly, confidence="medium", request_count=len(rows),
-            sample_request_ids=samples(rows),
+            impact_nanos=monthly, confidence="medium", request_count=len(rows),
+            sample_request_ids=samples(rows), levers=trims,
             evidence={"models": models, "actual_nanos": actual, "counterfactual_nanos": counterfactual,
                       "window_saving_nanos": actual - counterfactual, "days_observed": inputs.days_observed,
                       "unpriced_requests": int((~both).sum())},

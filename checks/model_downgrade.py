@@ -4,9 +4,11 @@ Rule: per project and model, over successful requests: the model is premium (sta
 least $10 per million tokens) and the price table names a cheaper sibling of the same provider; at
 least 200 requests; median prompt (input + cache read + cache write) at most 8,000 tokens and its 90th
 percentile at most 16,000; 90th percentile of output (reasoning included) at most 1,024 tokens; no
-prompt above the sibling's context window or long-context threshold.
+prompt above the target's context window or long-context threshold. The target is the sibling, or the
+model its successors lead to when the table says the sibling is superseded (RateTable.current_model):
+a swap never targets a superseded model.
 Saving: the same requests (tokens, cache reads and writes, tier, date) priced as they ran minus priced
-on the sibling, over the rows both can price, scaled to a 30-day month.
+on the target, over the rows both can price, scaled to a 30-day month (lever: MODEL).
 Confidence: high with at least 1,000 requests and a 90th-percentile output of at most 512 tokens;
 medium otherwise.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from checks import levers
 from checks.base import (
     Check,
     CheckInputs,
@@ -52,13 +55,13 @@ def run(inputs: CheckInputs) -> list[Finding]:
         if count < MIN_REQUESTS:
             continue
         info = inputs.rates.model_info(str(model), at=inputs.as_of)
-        sibling = inputs.rates.model_info(info.cheaper_sibling, at=inputs.as_of) if info and info.cheaper_sibling \
+        target = inputs.rates.current_model(info.cheaper_sibling, at=inputs.as_of) if info and info.cheaper_sibling \
             else None
-        if info is None or sibling is None or sibling.provider != info.provider:
+        if info is None or target is None or target.provider != info.provider:
             continue
         if info.rates["standard"].output < PREMIUM_OUTPUT_PICO:
             continue
-        ceiling = min(sibling.context_window or 1 << 40, sibling.long_context_threshold or 1 << 40)
+        ceiling = min(target.context_window or 1 << 40, target.long_context_threshold or 1 << 40)
         # the smallest edge each percentile is at most: exact against rules whose limits are edges
         median_prompt = percentile_bound([int(row[c]) for c in prompt_le], PROMPT_EDGES, count, 50)
         p90_prompt = percentile_bound([int(row[c]) for c in prompt_le], PROMPT_EDGES, count, 90)
@@ -68,31 +71,35 @@ def run(inputs: CheckInputs) -> list[Finding]:
                 or int(row["max_prompt"]) > ceiling:
             continue
         rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model))
-        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, as_model=sibling.model),
+        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, as_model=target.model),
                   np.asarray(rows["requests"]))
         monthly = inputs.monthly(d.saving_nanos)
         if monthly <= 0:
             continue
         label = inputs.project_label(int(project_id))
         confidence = "high" if count >= 1000 and p90_output <= HIGH_P90_OUTPUT_MAX else "medium"
+        superseded = f" ({info.cheaper_sibling}, its cheaper sibling, is superseded by {target.model}.)" \
+            if target.model != inputs.rates.canonical(str(info.cheaper_sibling)) else ""
         findings.append(Finding(
-            check_id=ID, project_id=project_or_none(int(project_id)), subject=f"{info.model}->{sibling.model}",
-            title=f"Swap {info.model} → {sibling.model} on {label}",
+            check_id=ID, project_id=project_or_none(int(project_id)), subject=f"{info.model}->{target.model}",
+            title=f"Swap {info.model} → {target.model} on {label}",
             rationale=(f"{count:,} requests in {inputs.days_observed} days with median prompt at most "
                        f"{median_prompt:,} tokens (p90 at most {p90_prompt:,}, largest {int(row['max_prompt']):,}) "
                        f"and p90 output at most {p90_output:,}: "
                        f"{dollars(d.actual_nanos)} on {info.model}, {dollars(d.counterfactual_nanos)} on "
-                       f"{sibling.model}."),
-            monthly_saving_nanos=monthly, confidence=confidence, request_count=count,
+                       f"{target.model}.{superseded}"),
+            impact_nanos=monthly, confidence=confidence, request_count=count,
             sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model))),
             model=info.model,
-            evidence={"model": info.model, "to_model": sibling.model, "median_prompt_tokens": median_prompt,
+            levers=(levers.Lever(levers.MODEL, int(project_id), str(model), d.saving_nanos, to=target.model),),
+            evidence={"model": info.model, "to_model": target.model, "cheaper_sibling": info.cheaper_sibling,
+                      "median_prompt_tokens": median_prompt,
                       "p90_prompt_tokens": p90_prompt, "p90_output_tokens": p90_output,
                       "percentiles": "upper bounds: the smallest size edge each is at most",
                       "max_prompt_tokens": int(row["max_prompt"]),
                       "actual_nanos": d.actual_nanos, "counterfactual_nanos": d.counterfactual_nanos,
                       "window_saving_nanos": d.saving_nanos, "days_observed": inputs.days_observed,
-                      "counterfactual": {"kind": "model", "from": info.model, "to": sibling.model},
+                      "counterfactual": {"kind": "model", "from": info.model, "to": target.model},
                       **unpriced_evidence(d)},
         ))
     return findings

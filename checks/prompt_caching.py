@@ -11,7 +11,8 @@ Saving, per cache lifetime T (5 minutes or 1 hour): walk each hash's requests in
 less than T after the previous one reads its prompt from the cache (cache-read rate instead of input),
 any other writes it (5-minute or 1-hour write rate instead of input). Saving = the requests priced as
 they ran minus priced that way; the lifetime with the larger saving is quoted (the 1-hour cache pays
-only when gaps beyond 5 minutes are common enough to cover its 2x write), scaled to a 30-day month.
+only when gaps beyond 5 minutes are common enough to cover its 2x write), scaled to a 30-day month
+(lever: PROMPT_CACHE, naming the requests and which of them read the cache).
 Confidence: high with at least 100 hits, medium otherwise.
 """
 
@@ -23,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from checks import response_cache
+from checks import levers, response_cache
 from checks.base import Check, CheckInputs, Delta, Finding, delta, dollars, groups, price, project_or_none, samples
 
 ID = "prompt-caching"
@@ -81,6 +82,9 @@ def run(inputs: CheckInputs) -> list[Finding]:
         if hits < MIN_HITS or monthly <= 0:
             continue
         label = inputs.project_label(int(project_id))
+        ids = np.asarray(part["id"], dtype=np.int64)
+        lever = levers.Lever(levers.PROMPT_CACHE, int(project_id), str(model), saving,
+                             request_ids=frozenset(ids.tolist()), reads=frozenset(ids[hit].tolist()), lifetime=name)
         findings.append(Finding(
             check_id=ID, project_id=project_or_none(int(project_id)), subject=str(model),
             title=f"Turn on prompt caching ({name}) for {label} on {model}",
@@ -88,8 +92,8 @@ def run(inputs: CheckInputs) -> list[Finding]:
                        f"({int(part['prompt_key'].nunique())} prompts) without reading the cache; with the "
                        f"{name} cache they would cost {dollars(d.counterfactual_nanos)} instead of "
                        f"{dollars(d.actual_nanos)}."),
-            monthly_saving_nanos=monthly, confidence="high" if hits >= 100 else "medium",
-            request_count=len(part), sample_request_ids=samples(part[hit]), model=str(model),
+            impact_nanos=monthly, confidence="high" if hits >= 100 else "medium",
+            request_count=len(part), sample_request_ids=samples(part[hit]), model=str(model), levers=(lever,),
             evidence={"model": str(model), "cache_lifetime": name, "hits": hits, "requests": len(part),
                       "prompt_hashes": int(part["prompt_key"].nunique()),
                       "actual_nanos": d.actual_nanos, "counterfactual_nanos": d.counterfactual_nanos,

@@ -5,7 +5,8 @@ spend reasoning tokens; reasoning is at least 75 % of all output tokens; the med
 (output minus reasoning) is at most 400 tokens. Routine short answers rarely need long thinking, so a
 lower reasoning effort (or a thinking budget) would do.
 Saving: the requests priced as they ran minus the same requests with each request's reasoning capped
-at the size of its visible answer (output = visible + min(reasoning, visible)), scaled to a 30-day month.
+at the size of its visible answer (output = visible + min(reasoning, visible)), scaled to a 30-day month
+(lever: CAP_REASONING).
 Confidence: medium (answer quality at a lower effort has to be checked).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from checks import levers
 from checks.base import (
     Check,
     CheckInputs,
@@ -80,10 +82,11 @@ def run(inputs: CheckInputs) -> list[Finding]:
             rationale=(f"{token_share:.0%} of the output of {count:,} requests is reasoning while the median "
                        f"answer is at most {median_visible:,} tokens; capping reasoning at the answer's length "
                        f"would cost {dollars(d.counterfactual_nanos)} instead of {dollars(d.actual_nanos)}."),
-            monthly_saving_nanos=monthly, confidence="medium", request_count=count,
+            impact_nanos=monthly, confidence="medium", request_count=count,
             sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model),
                                                          with_output=True)),
             model=str(model),
+            levers=(levers.Lever(levers.CAP_REASONING, int(project_id), str(model), d.saving_nanos),),
             evidence={"model": str(model), "reasoning_token_share": round(token_share, 4),
                       "reasoning_request_share": round(request_share, 4), "median_visible_tokens": median_visible,
                       "percentiles": "upper bound: the smallest size edge the median is at most",

@@ -4,8 +4,9 @@ Reads the clustering stage's results: clusters of kind 'duplicate' (a prompt_has
 leaving out hashes with a loop incident (runaway-loop owns those). Rule: per project, model and hash,
 at least 5 successful requests on at least 2 distinct UTC days (a recurring question, not one session
 re-sending its context: that is prompt-caching), and at least 20 such repeats in the project.
-Saving: the logged cost of every repeat after the first request of each (project, model, hash), scaled
-to a 30-day month.
+Saving: what every repeat after the first request of each (project, model, hash) costs at the price
+table's rates, as the other checks price (as logged where the table cannot price it), scaled to a 30-day
+month (levers: DROP, one per model).
 Confidence: medium (the answers must be reusable: no personal data, no time-dependent facts); high
 when the repeats come from 3 or more devices.
 """
@@ -18,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from checks.base import Check, CheckInputs, Finding, dollars, groups, project_or_none, samples, successful
+from checks import levers
+from checks.base import Check, CheckInputs, Finding, dollars, groups, price, project_or_none, samples, successful
 
 ID = "response-cache"
 MIN_PER_HASH = 5
@@ -81,7 +83,9 @@ def run(inputs: CheckInputs) -> list[Finding]:
     for (project_id,), part in groups(repeats, ["project_id"]):
         if len(part) < MIN_REPEATS:
             continue
-        avoidable = int(part["cost_nanos"].sum())
+        paid = price(part, inputs.rates)
+        cost = np.where(paid.priced, paid.cost_nanos, np.asarray(part["cost_nanos"], dtype=np.int64))
+        avoidable = int(cost.sum())
         monthly = inputs.monthly(avoidable)
         if monthly <= 0:
             continue
@@ -89,16 +93,21 @@ def run(inputs: CheckInputs) -> list[Finding]:
         devices = int(rows[rows["project_id"] == project_id]["device_id"].nunique())
         models = sorted({str(m) for m in part["model"].unique()})
         label = inputs.project_label(int(project_id))
+        model_of = part["model"].astype(str).to_numpy()
+        ids = np.asarray(part["id"], dtype=np.int64)
+        drops = tuple(levers.Lever(levers.DROP, int(project_id), m, int(cost[model_of == m].sum()),
+                                   request_ids=frozenset(ids[model_of == m].tolist())) for m in models)
         findings.append(Finding(
             check_id=ID, project_id=project_or_none(int(project_id)), subject="exact-repeats",
             title=f"Cache the answers to {label}'s repeated prompts",
             rationale=(f"{hashes} prompts were sent word for word {len(part):,} more times after their first "
                        f"answer, on {len(models)} model(s) from {devices} device(s), costing "
                        f"{dollars(avoidable)} that a response cache would have saved."),
-            monthly_saving_nanos=monthly, confidence="high" if devices >= 3 else "medium",
-            request_count=len(part), sample_request_ids=samples(part),
+            impact_nanos=monthly, confidence="high" if devices >= 3 else "medium",
+            request_count=len(part), sample_request_ids=samples(part), levers=drops,
             evidence={"prompt_hashes": hashes, "repeats": len(part), "models": models, "devices": devices,
-                      "avoidable_nanos": avoidable, "window_saving_nanos": avoidable,
+                      "avoidable_nanos": avoidable, "logged_nanos": int(part["cost_nanos"].sum()),
+                      "window_saving_nanos": avoidable,
                       "days_observed": inputs.days_observed},
         ))
     return findings

@@ -1,9 +1,9 @@
 """runaway-loop: a burst of the same prompt from one device (the clustering stage's loop incidents).
 
 Rule: every loop incident the clustering stage recorded in the window (analysis.loop_incidents).
-Saving: the burst's cost beyond its first 3 requests (a caller may retry that often on purpose), from
-the requests of that hash and device between the incident's start and end; quoted as what it cost in
-the window, not scaled: a loop is a one-off.
+Impact: the burst's cost beyond its first 3 requests (a caller may retry that often on purpose), from
+the requests of that hash and device between the incident's start and end. Recurrence 'one_off': the
+impact is the waste already spent, not scaled and no monthly saving (monthly_saving_nanos 0).
 Confidence: high (the burst happened; a guard such as a retry budget stops the next one).
 """
 
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from checks.base import Check, CheckInputs, Finding, dollars, project_or_none, samples
+from checks.base import ONE_OFF, Check, CheckInputs, Finding, dollars, project_or_none, samples
 
 ID = "runaway-loop"
 ALLOWED_REQUESTS = 3
@@ -47,7 +47,7 @@ def run(inputs: CheckInputs) -> list[Finding]:
             rationale=(f"{count:,} identical requests from {device} in {minutes:.0f} minutes "
                        f"(peak {int(incident.peak_per_minute)}/min) cost {dollars(cost)}; all but the first "
                        f"{ALLOWED_REQUESTS} were waste. A retry budget or a loop guard stops the next one."),
-            monthly_saving_nanos=waste, confidence="high", request_count=count,
+            impact_nanos=waste, recurrence=ONE_OFF, confidence="high", request_count=count,
             sample_request_ids=samples(rows.sort_values("id")) if len(rows) else (),
             device_id=int(incident.device_id),
             evidence={"prompt_hash": incident.prompt_hash, "device_id": int(incident.device_id),

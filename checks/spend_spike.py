@@ -3,8 +3,9 @@
 Rule: from the daily rollups, the last 7 complete UTC days before as_of against the 7 days before
 those: spend at least doubled, the earlier week spent something, and the excess is at least $1. A
 device whose excess lies mostly (half or more) in projects that spiked themselves is left to those.
-Saving: the excess of the last week over the week before, scaled to a month (x 30 / 7): what the
-new rate costs above the old one if it goes on.
+Impact: the excess of the last week over the week before, as observed. Recurrence 'anomaly': not scaled
+to a month and no monthly saving (a spike may end tomorrow, or be the new normal; either way it is not a
+saving a lever brings).
 Confidence: low (a spike may be wanted: a launch, a backfill); medium when spend tripled or more.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from checks.base import MONTH_DAYS, Check, CheckInputs, Finding, SampleScope, dollars, project_or_none
+from checks.base import ANOMALY, Check, CheckInputs, Finding, SampleScope, dollars, project_or_none
 
 ID = "spend-spike"
 WEEK = 7
@@ -74,7 +75,7 @@ def _finding(inputs: CheckInputs, kind: str, scope_id: int, before: int, after: 
         subject=f"{kind}:{scope_id}", title=f"Spend of {label} up {ratio}× week over week",
         rationale=(f"{label} spent {dollars(after)} in the 7 days to {end - timedelta(days=1)} against "
                    f"{dollars(before)} the week before: {dollars(excess)} above its baseline."),
-        monthly_saving_nanos=excess * MONTH_DAYS // WEEK, confidence="medium" if after >= 3 * before else "low",
+        impact_nanos=excess, recurrence=ANOMALY, confidence="medium" if after >= 3 * before else "low",
         request_count=requests, sample_request_ids=inputs.sample(scope),
         device_id=scope_id if kind == "device" else None,
         evidence={"scope": kind, f"{kind}_id": scope_id, "baseline_week_nanos": before, "last_week_nanos": after,

@@ -36,6 +36,7 @@ import pandas as pd
 from pricing import RateTable
 
 NO_PROJECT = -1  # store.frames.NO_PROJECT: the checks read its frames (a test holds them equal)
+SUM_ID = -1  # the id column of a priceable row that stands for a sum of requests
 GROUP_KEYS: tuple[str, ...] = ("day", "project_id", "provider", "model", "service_tier", "status_code", "local_day",
                                "night")
 PROMPT_EDGES = (2_000, 8_000, 16_000)
@@ -153,60 +154,98 @@ def successful_of(project_id: Any, model: Any, service_tier: str | None = None) 
     return where
 
 
-def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only: bool = False) -> pd.DataFrame:
+def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only: bool = False,
+              apart: pd.DataFrame | None = None, timezone: str = "UTC") -> pd.DataFrame:
     """Rows to price for the requests `where` selects: each group's sums less its odd requests (one row
     per group, below every long-context threshold), then the odd requests one by one.
 
     Columns: GROUP_KEYS, TOKENS, reasoning_tokens, capped_output_tokens, started_at, threshold_prompt
-    (what price_requests compares with the thresholds), requests (how many requests the row stands for)
-    and odd. `with_output_only` leaves out the successful requests without output. A sum too large for
-    the cost function's int64 bound is cut into equal parts (rounded once per part)."""
+    (what price_requests compares with the thresholds), requests (how many requests the row stands for),
+    odd, and for a row of one request its id and logged cost_nanos (a sum: id SUM_ID, cost 0).
+    `with_output_only` leaves out the successful requests without output. `apart`: per-request rows
+    (checks.base.REQUEST_COLUMNS) of requests `where` selects, to price one by one as well: they leave
+    their group's sums (their time keys in the workspace's `timezone`). A sum too large for the cost
+    function's int64 bound is cut into equal parts (rounded once per part)."""
     rows = usage.priceable_rows
     rows = rows[np.asarray(where(rows), dtype=bool)]
     if with_output_only:
         rows = rows[~(rows["odd"] & (rows["status_code"] == 200) & (rows["output_tokens"] == 0))]
+    if apart is not None and len(apart):
+        rows = _take_apart(rows, apart, timezone)
     return _split_large(rows.reset_index(drop=True), rates.max_tokens_per_kind // 4)  # a counterfactual may
     # add three kinds of tokens into one
 
 
+_SUMS = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
+
+
+def _request_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-request rows with their time keys (odd_with_keys) as priceable rows of one request each."""
+    return pd.DataFrame({
+        "project_id": np.asarray(frame["project_id"], np.int64),
+        "provider": frame["provider"].astype(str).to_numpy(),
+        "model": frame["model"].astype(str).to_numpy(), "service_tier": frame["service_tier"].astype(str).to_numpy(),
+        "status_code": np.asarray(frame["status_code"], np.int64),
+        "day": frame["day"].to_numpy(), "local_day": frame["local_day"].to_numpy(),
+        "night": np.asarray(frame["night"], dtype=bool),
+        "requests": np.ones(len(frame), np.int64),
+        **{c: np.asarray(frame[c], np.int64) for c in (*TOKENS, "reasoning_tokens")},
+        "capped_output_tokens": capped_output(frame) if len(frame) else np.zeros(0, np.int64),
+        "started_at": frame["started_at"].to_numpy(dtype="datetime64[us]"),
+        "threshold_prompt": prompt_of(frame) if len(frame) else np.zeros(0, np.int64),
+        "odd": np.ones(len(frame), dtype=bool),
+        "id": np.asarray(frame["id"], np.int64), "cost_nanos": np.asarray(frame["cost_nanos"], np.int64),
+    })
+
+
+def _less(sums: pd.DataFrame, each: pd.DataFrame) -> pd.DataFrame:
+    """Group rows less the requests of `each` that belong to them (by GROUP_KEYS)."""
+    keys = list(GROUP_KEYS)
+    less = each.groupby(keys, observed=True, sort=False)[_SUMS].sum()
+    out = sums.set_index(keys)
+    out[_SUMS] = out[_SUMS].sub(less.reindex(out.index, fill_value=0), fill_value=0)
+    return out.reset_index()
+
+
 def _priceable_rows(usage: Usage) -> pd.DataFrame:
     groups, odd = usage.groups, usage.odd
-    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
-    keys = list(GROUP_KEYS)
-    odd_rows = pd.DataFrame({
-        "project_id": np.asarray(odd["project_id"], np.int64), "provider": odd["provider"].astype(str).to_numpy(),
-        "model": odd["model"].astype(str).to_numpy(), "service_tier": odd["service_tier"].astype(str).to_numpy(),
-        "status_code": np.asarray(odd["status_code"], np.int64),
-        "day": odd["day"].to_numpy(), "local_day": odd["local_day"].to_numpy(),
-        "night": np.asarray(odd["night"], dtype=bool),
-        "requests": np.ones(len(odd), np.int64),
-        **{c: np.asarray(odd[c], np.int64) for c in (*TOKENS, "reasoning_tokens")},
-        "capped_output_tokens": capped_output(odd) if len(odd) else np.zeros(0, np.int64),
-        "started_at": odd["started_at"].to_numpy(dtype="datetime64[us]"),
-        "threshold_prompt": prompt_of(odd) if len(odd) else np.zeros(0, np.int64),
-        "odd": np.ones(len(odd), dtype=bool),
-    })
-    rest = groups[[*keys, *sums, "first_at"]].copy()
+    odd_rows = _request_rows(odd)
+    rest = groups[[*GROUP_KEYS, *_SUMS, "first_at"]].copy()
     rest["project_id"] = rest["project_id"].astype(np.int64)
     rest["status_code"] = rest["status_code"].astype(np.int64)
     rest["night"] = rest["night"].astype(bool)
-    rest[sums] = rest[sums].astype(np.int64)
+    rest[_SUMS] = rest[_SUMS].astype(np.int64)
     if len(odd_rows):
-        less = odd_rows.groupby(keys, observed=True, sort=False)[sums].sum()
-        rest = rest.set_index(keys)
-        rest[sums] = rest[sums].sub(less.reindex(rest.index, fill_value=0), fill_value=0)
-        rest = rest.reset_index()
+        rest = _less(rest, odd_rows)
     rest = rest[rest["requests"] > 0]
     rest = rest.assign(started_at=pd.to_datetime(rest["first_at"], utc=True).to_numpy(dtype="datetime64[us]"),
-                       threshold_prompt=0, odd=False).drop(columns=["first_at"])
+                       threshold_prompt=0, odd=False, id=SUM_ID, cost_nanos=0).drop(columns=["first_at"])
     out = pd.concat([rest, odd_rows], ignore_index=True) if len(odd_rows) else rest.reset_index(drop=True)
     for name in ("model", "service_tier"):
         out[name] = out[name].astype(str).astype("category")
     return out
 
 
+def _take_apart(rows: pd.DataFrame, requests: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """`rows` (priceable) with `requests` priced one by one: out of their group's sums, a row each (a
+    request already apart, an odd one, stays as it is)."""
+    requests = requests[~requests["id"].isin(rows.loc[rows["odd"], "id"])]
+    if not len(requests):
+        return rows
+    each = _request_rows(odd_with_keys(requests, timezone))
+    summed = rows[~rows["odd"]]
+    summed = summed.assign(**{name: summed[name].astype(str) for name in ("provider", "model", "service_tier")})
+    rest = _less(summed, each)
+    if (rest[_SUMS].to_numpy() < 0).any() or int(rest["requests"].sum()) + len(each) != int(summed["requests"].sum()):
+        raise ValueError("requests taken apart are not all in the window's sums of their scope")
+    out = pd.concat([rest[rest["requests"] > 0], rows[rows["odd"]], each], ignore_index=True)
+    for name in ("model", "service_tier"):
+        out[name] = out[name].astype(str).astype("category")
+    return out
+
+
 def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
-    sums = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
+    sums = _SUMS
     largest = rows[list(TOKENS)].max(axis=1).to_numpy(np.int64) if len(rows) else np.zeros(0, np.int64)
     parts = np.maximum(1, -(-largest // bound))
     if not len(rows) or int(parts.max()) == 1:

@@ -419,6 +419,28 @@ class RateTable:
         u = compiled.used_version(v, compiled.model_position(canonical))
         return None if u < 0 else self._by_version[u][canonical]
 
+    def successors(self, model: str, at: date | datetime | None = None) -> list[ModelRates]:
+        """The chain of models that supersede a model at a date, oldest first: its `successor`, that one's
+        successor, and so on (empty: nothing supersedes it). The chain stops at a successor the table does
+        not list at that date or of another provider, and at a loop."""
+        info = self.model_info(model, at)
+        chain: list[ModelRates] = []
+        seen = {info.model} if info else set()
+        while info is not None and info.successor:
+            successor = self.model_info(info.successor, at)
+            if successor is None or successor.provider != info.provider or successor.model in seen:
+                break
+            chain.append(successor)
+            seen.add(successor.model)
+            info = successor
+        return chain
+
+    def current_model(self, model: str, at: date | datetime | None = None) -> ModelRates | None:
+        """What the table recommends instead of a model at a date: the model itself when nothing supersedes
+        it, else the last of its successors (see `successors`). None: the model is unknown."""
+        chain = self.successors(model, at)
+        return chain[-1] if chain else self.model_info(model, at)
+
     def models(self, provider: str | None = None, at: date | datetime | None = None) -> list[str]:
         """Canonical ids listed in the version in force at ``at`` (default latest), sorted."""
         v = len(self.versions) - 1 if at is None else self._version_index(at)

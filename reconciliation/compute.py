@@ -39,9 +39,10 @@ def variance_ratio(variance_nanos: int, billed_nanos: int) -> Decimal | None:
 
 
 def reconcile(provider: str, period: dt.date, requests: pd.DataFrame, bill: Bill | BillUnusable | None,
-              table: RateTable) -> Reconciliation:
+              table: RateTable, notice: str | None = None) -> Reconciliation:
     """Reconcile one month. `requests`: the month's rows of meter.requests (REQUEST_COLUMNS, started_at
-    in UTC); `bill`: what was billed, a bill that cannot be used, or None while nothing is billed yet."""
+    in UTC); `bill`: what was billed, a bill that cannot be used, or None while nothing is billed yet;
+    `notice`: what a person should know about the bill used (a later paste that was refused)."""
     logged_by_day = _logged_by_day(requests)
     logged = int(sum(logged_by_day.values()))
     if not isinstance(bill, Bill):
@@ -54,7 +55,7 @@ def reconcile(provider: str, period: dt.date, requests: pd.DataFrame, bill: Bill
     return Reconciliation(
         provider, period, logged, bill.total_nanos, bill.source, variance,
         variance_ratio(variance, bill.total_nanos), band(variance, bill.total_nanos), "ok", None,
-        _days(period, logged_by_day, bill), tuple(findings),
+        _days(period, logged_by_day, bill), tuple(findings), notice,
     )
 
 

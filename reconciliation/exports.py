@@ -7,7 +7,10 @@
 - xAI: the console's usage export as CSV. Its columns are matched loosely (case and punctuation
   ignored): a day (`date`/`day`/`timestamp`/`usage_date`), an amount in USD (`cost`/`cost_usd`/
   `amount`/`amount_usd`/`total`), and a line (`model`/`description`/`line_item`); a negative amount is a
-  credit. xAI does not publish the export's schema, so the reader says which column it could not find.
+  credit. xAI does not publish the export's schema, so the reader names every column it could not find.
+
+Either reader names every required column a file lacks, at once, with the columns it has; a file that is
+not UTF-8 text (a spreadsheet, a PDF) is refused as "not a UTF-8 CSV".
 
 Python's csv module does the splitting; amounts are Decimals, never floats.
 """
@@ -30,9 +33,14 @@ GEMINI_SERVICES = ("gemini", "generative language", "vertex ai")
 MAX_EXPORT_BYTES = 50_000_000
 
 
-def parse_export(provider: str, text: str) -> list[DayBill]:
+def parse_export(provider: str, data: str | bytes) -> list[DayBill]:
+    """The export's daily buckets; `data` as read from the file (bytes are decoded as UTF-8 here)."""
+    text = decode_export(data) if isinstance(data, bytes) else data
     if len(text) > MAX_EXPORT_BYTES:
         raise BillingFormatError(f"the export is {len(text):,} characters; split it by month")
+    if "\x00" in text:  # valid UTF-8 can still be a binary file (a spreadsheet, a zip): csv cannot read it
+        raise BillingFormatError("the file is not a UTF-8 CSV (it holds NUL bytes: a binary file?); export the "
+                                 "billing data as CSV")
     if provider == "gemini":
         return parse_gemini_billing_export(text)
     if provider == "xai":
@@ -40,8 +48,19 @@ def parse_export(provider: str, text: str) -> list[DayBill]:
     raise BillingFormatError(f"no export format for {provider}: import exports for gemini or xai")
 
 
+def decode_export(data: bytes) -> str:
+    """UTF-8 (a byte-order mark is dropped), or a message saying the file is not a UTF-8 CSV."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BillingFormatError(f"the file is not a UTF-8 CSV (byte 0x{data[error.start]:02x} at offset "
+                                 f"{error.start:,} is not UTF-8: a binary file, or another encoding?); export "
+                                 "the billing data as CSV in UTF-8") from None
+
+
 def parse_gemini_billing_export(text: str) -> list[DayBill]:
-    rows = _rows(text, required=("usage_start_time", "cost"))
+    columns, rows = _rows(text)
+    _require(columns, {"usage_start_time": ("usage_start_time",), "cost": ("cost",)})
     lines = []
     for number, row in rows:
         service = (row.get("service.description") or "").strip()
@@ -58,14 +77,15 @@ def parse_gemini_billing_export(text: str) -> list[DayBill]:
     return day_bills(lines)
 
 
+XAI_DAY = ("date", "day", "usage_date", "timestamp", "time", "start_time")
+XAI_AMOUNT = ("cost_usd", "cost", "amount_usd", "amount", "total_usd", "total")
+XAI_LABEL = ("model", "description", "line_item", "item")
+
+
 def parse_xai_usage_export(text: str) -> list[DayBill]:
-    rows = _rows(text, required=())
-    if not rows:
-        return []
-    columns = set(rows[0][1])
-    day_column = _pick(columns, ("date", "day", "usage_date", "timestamp", "time", "start_time"), "a day")
-    amount_column = _pick(columns, ("cost_usd", "cost", "amount_usd", "amount", "total_usd", "total"), "an amount")
-    label_column = next((c for c in ("model", "description", "line_item", "item") if c in columns), None)
+    columns, rows = _rows(text)
+    day_column, amount_column = _require(columns, {"a day": XAI_DAY, "an amount in USD": XAI_AMOUNT})
+    label_column = next((c for c in XAI_LABEL if c in columns), None)
     lines = []
     for number, row in rows:
         day = _day(row[day_column], number)
@@ -74,32 +94,38 @@ def parse_xai_usage_export(text: str) -> list[DayBill]:
     return day_bills(lines)
 
 
-def _rows(text: str, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+def _rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header's column names (normalised) and every data row by line number."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if reader.fieldnames is None:
-        raise BillingFormatError("the export is empty: it has no header line")
-    names = {raw: _norm(raw) for raw in reader.fieldnames if raw is not None}
-    missing = [column for column in required if column not in names.values()]
+    try:
+        if reader.fieldnames is None:
+            raise BillingFormatError("the export is empty: it has no header line")
+        names = {raw: _norm(raw) for raw in reader.fieldnames if raw is not None}
+        out = []
+        for number, raw in enumerate(reader, start=2):
+            out.append((number, {names[k]: (v if isinstance(v, str) else "") for k, v in raw.items() if k in names}))
+    except csv.Error as error:
+        raise BillingFormatError(f"line {reader.line_num}: the file is not a CSV the reader can split ({error})") \
+            from None
+    return list(names.values()), out
+
+
+def _require(columns: list[str], needs: dict[str, tuple[str, ...]]) -> list[str]:
+    """The first column found for each need, or one message naming every need no column meets."""
+    found = [next((name for name in candidates if name in columns), None) for candidates in needs.values()]
+    missing = [(what, candidates) for (what, candidates), name in zip(needs.items(), found, strict=True)
+               if name is None]
     if missing:
-        raise BillingFormatError(f"the export has no column {', '.join(missing)} "
-                                 f"(its columns: {', '.join(list(names)[:12])})")
-    out = []
-    for number, raw in enumerate(reader, start=2):
-        out.append((number, {names[k]: (v if isinstance(v, str) else "") for k, v in raw.items() if k in names}))
-    return out
+        said = " nor ".join(what if candidates == (what,) else f"for {what} (looked for {', '.join(candidates)})"
+                            for what, candidates in missing)
+        raise BillingFormatError(f"the export has no column {said} (its columns: "
+                                 f"{', '.join(columns[:12]) or 'none'}{', …' if len(columns) > 12 else ''})")
+    return [name for name in found if name is not None]
 
 
 def _norm(name: str) -> str:
     """'Cost (USD)' → 'cost_usd'; dots kept, so 'service.description' stays as the export writes it."""
     return re.sub(r"[^a-z0-9.]+", "_", name.strip().lower()).strip("_")
-
-
-def _pick(columns: set[str], candidates: tuple[str, ...], what: str) -> str:
-    for name in candidates:
-        if name in columns:
-            return name
-    raise BillingFormatError(f"the export has no column for {what} (looked for {', '.join(candidates)}; "
-                             f"found {', '.join(sorted(columns)[:12])})")
 
 
 def _day(value: str, number: int) -> dt.date:

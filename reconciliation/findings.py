@@ -8,9 +8,10 @@ In order, each cause takes the part of the variance the data proves:
 - promo_credit: a credit in the billed data (billed lower by it, so delta = −credit > 0);
 - unlogged_spend: a billed day with no logged traffic (delta = −what was charged that day);
 - unattributed: rows no project claims, then rows only the 'default' rule attributed, one finding per
-  attribution tier. The likeliest reason for spend that is logged here but not on this bill is a key
-  billed to another account, so they take what is left of a positive rest, up to their (re-priced)
-  cost; with nothing left they are listed with delta 0;
+  attribution tier. Not measured like the causes above: the likeliest reason for spend that is logged
+  here but not on this bill is a key billed to another account, so they take what is left of a positive
+  rest, capped at their (re-priced) cost; with nothing left they are listed with delta 0. Their detail
+  says so (measured false, left_before_nanos, cap_nanos);
 - unexplained: the rest, stated as such, so the findings always sum to the variance.
 """
 
@@ -149,15 +150,24 @@ def _unattributed_findings(requests: pd.DataFrame, basis: Ints, rest: int) -> li
         rows = groups[tier]
         cost = int(basis[rows].sum())
         taken = min(left, max(cost, 0))
-        left -= taken
         detail: dict[str, Any] = {
             "requests": len(rows), "cost_nanos": cost,
             "request_ids": [int(ids[i]) for i in rows[:REQUEST_IDS_IN_DETAIL]],
-            "note": ("logged spend no project claims, likely a key billed to another account: it takes "
-                     "what the other findings leave of logged > billed, up to its cost") if taken else
-                    ("logged spend no project claims; the bill gives no sign it was billed elsewhere")}
+            # not measured like the causes before it: what they leave, capped at these rows' cost
+            "measured": False, "left_before_nanos": left, "cap_nanos": max(cost, 0),
+            "note": _unattributed_note(taken, left, cost)}
+        left -= taken
         out.append(Finding("unattributed", taken, attribution_tier=tier, detail=detail))
     return out
+
+
+def _unattributed_note(taken: int, left: int, cost: int) -> str:
+    if not taken:
+        return ("not measured: the measured causes leave nothing of logged > billed, so none of the variance "
+                "is put on these rows, which no project claims")
+    capped = "capped at these rows' cost" if taken < left else "all of it (these rows cost at least that)"
+    return ("not measured: the variance left after the measured causes (stale rates, unpriced models, credits, "
+            f"unlogged days), {capped}; the likeliest reason is a key billed to another account")
 
 
 def _logged_days(requests: pd.DataFrame) -> set[dt.date]:

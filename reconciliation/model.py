@@ -55,7 +55,8 @@ class Bill:
 
 @dataclass(frozen=True)
 class BillUnusable:
-    """A bill that exists but cannot be used (a malformed paste): the month is reconciled as 'error'."""
+    """A bill that exists but cannot be used (a malformed paste) and nothing readable to fall back on:
+    the month is reconciled as 'error'."""
 
     source: str
     reason: str
@@ -98,6 +99,7 @@ class Reconciliation:
     error: str | None
     days: tuple[DayLine, ...]
     findings: tuple[Finding, ...]
+    notice: str | None = None  # a later paste was refused and this bill used instead (sources.refusal_notice)
 
     def summary(self) -> dict[str, Any]:
         """What the audit log and the run's stats say about it."""
@@ -107,4 +109,4 @@ class Reconciliation:
         return {"provider": self.provider, "period": self.period.isoformat(), "status": self.status,
                 "logged_nanos": self.logged_nanos, "billed_nanos": self.billed_nanos,
                 "variance_nanos": self.variance_nanos, "band": self.band, "error": self.error,
-                "findings": len(self.findings), "delta_by_cause": by_cause}
+                "findings": len(self.findings), "delta_by_cause": by_cause, "notice": self.notice}

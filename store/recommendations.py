@@ -7,6 +7,11 @@ catalog run. The status is derived, in this order: a decision in meter.recommend
 ('accepted', 'dismissed'); a suppression in meter.check_suppressions of its check for its project or
 the whole workspace ('suppressed'); a finding that no longer fires ('resolved'); else 'open'.
 `apply_statuses` re-derives it without recomputing anything (the dashboard's task after a decision).
+
+The catalog's headline (analysis.catalog_summary): what the open recommendations come to, by kind of money.
+Its monthly figure combines the open monthly findings on one bill per project and model
+(checks/overlap.py); the run keeps what every subset of each scope's findings saves
+(analysis.catalog_combinations), so `write_summary` follows a decision without recomputing the catalog.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from checks.base import Finding
+from checks.base import ANOMALY, MONTH_DAYS, MONTHLY, ONE_OFF, Finding
+from checks.overlap import Combination, ScopeCombination
+from checks.usage import NO_PROJECT
 from core.db import Conn
 from store.frames import PROMPT_KEY_SQL as PROMPT_KEY_SQL  # the key store.frames derives
 
@@ -100,21 +107,24 @@ def device_names(conn: Conn, workspace_id: int) -> dict[int, str]:
 # -- writes of the catalog --------------------------------------------------------------------------
 
 
-def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime,
-                   findings: Sequence[Finding]) -> dict[str, int]:
-    """Upsert the findings by fingerprint, mark the others absent, record check history, derive statuses."""
+def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, findings: Sequence[Finding],
+                   combination: Combination | None = None) -> dict[str, int]:
+    """Upsert the findings by fingerprint, mark the others absent, record check history, derive statuses,
+    and replace the workspace's combination and summary (`combination`: checks.overlap.combine's, for the
+    findings given; None: no finding combined, each quote on its own)."""
     rows = [(workspace_id, f.fingerprint, f.check_id, f.project_id, f.title, f.rationale, f.monthly_saving_nanos,
-             f.confidence, f.request_count, list(f.sample_request_ids), json.dumps(f.evidence, default=str),
-             as_of, as_of, run_id) for f in findings]
+             f.recurrence, f.impact_nanos, f.confidence, f.request_count, list(f.sample_request_ids),
+             json.dumps(f.evidence, default=str), as_of, as_of, run_id) for f in findings]
     with tx.cursor() as cursor:
         cursor.executemany(
             """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title,
-                   rationale, monthly_saving_nanos, confidence, request_count, sample_request_ids, evidence,
-                   status, first_seen_at, last_seen_at, run_id, present)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'open', %s, %s, %s, true)
+                   rationale, monthly_saving_nanos, recurrence, impact_nanos, confidence, request_count,
+                   sample_request_ids, evidence, status, first_seen_at, last_seen_at, run_id, present)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'open', %s, %s, %s, true)
                on conflict (workspace_id, fingerprint) do update set
                    check_id = excluded.check_id, project_id = excluded.project_id, title = excluded.title,
                    rationale = excluded.rationale, monthly_saving_nanos = excluded.monthly_saving_nanos,
+                   recurrence = excluded.recurrence, impact_nanos = excluded.impact_nanos,
                    confidence = excluded.confidence, request_count = excluded.request_count,
                    sample_request_ids = excluded.sample_request_ids, evidence = excluded.evidence,
                    first_seen_at = least(recommendations.first_seen_at, excluded.first_seen_at),
@@ -126,7 +136,11 @@ def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime,
                   where workspace_id = %s and present and not (fingerprint = any(%s))""",
                (workspace_id, [f.fingerprint for f in findings]))
     _record_history(tx, workspace_id, as_of, {(f.check_id, f.project_id) for f in findings})
-    return apply_statuses(tx, workspace_id)
+    statuses = apply_statuses(tx, workspace_id)
+    combination = combination or Combination()
+    _replace_combination(tx, workspace_id, run_id, combination)
+    write_summary(tx, workspace_id, run_id, as_of, combination.days_observed)
+    return statuses
 
 
 def _record_history(tx: Conn, workspace_id: int, as_of: datetime, fired: Iterable[tuple[str, int | None]]) -> None:
@@ -167,36 +181,128 @@ def apply_statuses(conn: Conn, workspace_id: int) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
+# -- the catalog's headline ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogSummary:
+    run_id: int  # the catalog run, or the apply_decisions run that brought it up to date
+    computed_at: datetime
+    open_recommendations: int
+    monthly_saving_nanos: int  # the open monthly recommendations taken together (checks/overlap.py)
+    one_off_nanos: int  # waste already spent, of the open one-off findings (runaway loops)
+    anomaly_nanos: int  # spend above the baseline, of the open anomalies (spikes)
+    days_observed: int  # the days the quotes were scaled from
+
+    def as_stats(self) -> dict[str, int]:
+        return {"open_recommendations": self.open_recommendations, "monthly_saving_nanos": self.monthly_saving_nanos,
+                "one_off_nanos": self.one_off_nanos, "anomaly_nanos": self.anomaly_nanos}
+
+
+def _replace_combination(tx: Conn, workspace_id: int, run_id: int, combination: Combination) -> None:
+    tx.execute("delete from analysis.catalog_combinations where workspace_id = %s", (workspace_id,))
+    with tx.cursor() as cursor:
+        cursor.executemany(
+            """insert into analysis.catalog_combinations (workspace_id, project_id, model, fingerprints,
+                   subset_savings_nanos, run_id) values (%s, %s, %s, %s, %s, %s)""",
+            [(workspace_id, None if s.project_id == NO_PROJECT else s.project_id, s.model, list(s.fingerprints),
+              list(s.subset_savings), run_id) for s in combination.scopes])
+
+
+def read_combination(conn: Conn, workspace_id: int, days_observed: int | None = None) -> Combination:
+    """The latest catalog run's combination of the workspace (empty before any run), with the days its
+    quotes were scaled from (given, or as the summary keeps them)."""
+    rows = conn.execute("""select coalesce(project_id, %s), model, fingerprints, subset_savings_nanos
+                           from analysis.catalog_combinations where workspace_id = %s
+                           order by coalesce(project_id, %s), model""",
+                        (NO_PROJECT, workspace_id, NO_PROJECT)).fetchall()
+    if days_observed is None:
+        row = conn.execute("select days_observed from analysis.catalog_summary where workspace_id = %s",
+                           (workspace_id,)).fetchone()
+        days_observed = int(row[0]) if row else MONTH_DAYS
+    return Combination(tuple(ScopeCombination(int(r[0]), str(r[1]), tuple(r[2]), tuple(int(x) for x in r[3]))
+                             for r in rows), days_observed)
+
+
+def write_summary(tx: Conn, workspace_id: int, run_id: int, computed_at: datetime,
+                  days_observed: int | None = None) -> CatalogSummary:
+    """Replace the workspace's analysis.catalog_summary from its open recommendations as they stand: after a
+    catalog run (its results transaction, with the days its quotes were scaled from) and after a decision
+    (halton.apply_decisions, keeping the run's days)."""
+    open_rows = tx.execute("""select fingerprint, recurrence, impact_nanos from analysis.recommendations
+                              where workspace_id = %s and status = 'open'""", (workspace_id,)).fetchall()
+    impact: dict[str, int] = {MONTHLY: 0, ONE_OFF: 0, ANOMALY: 0}
+    for _fp, recurrence, nanos in open_rows:
+        impact[str(recurrence)] += int(nanos)
+    combination = read_combination(tx, workspace_id, days_observed)
+    summary = CatalogSummary(
+        run_id, computed_at, len(open_rows),
+        combination.headline({str(fp): int(nanos) for fp, recurrence, nanos in open_rows if recurrence == MONTHLY}),
+        impact[ONE_OFF], impact[ANOMALY], combination.days_observed)
+    tx.execute(
+        """insert into analysis.catalog_summary (workspace_id, run_id, computed_at, open_recommendations,
+               monthly_saving_nanos, one_off_nanos, anomaly_nanos, days_observed)
+           values (%s, %s, %s, %s, %s, %s, %s, %s)
+           on conflict (workspace_id) do update set run_id = excluded.run_id, computed_at = excluded.computed_at,
+               open_recommendations = excluded.open_recommendations,
+               monthly_saving_nanos = excluded.monthly_saving_nanos, one_off_nanos = excluded.one_off_nanos,
+               anomaly_nanos = excluded.anomaly_nanos, days_observed = excluded.days_observed""",
+        (workspace_id, summary.run_id, summary.computed_at, summary.open_recommendations,
+         summary.monthly_saving_nanos, summary.one_off_nanos, summary.anomaly_nanos, summary.days_observed))
+    return summary
+
+
+def catalog_summary(conn: Conn, workspace_id: int) -> CatalogSummary | None:
+    """The headline the dashboard, the command line, the demo and the reports show (None: no catalog run)."""
+    row = conn.execute("""select run_id, computed_at, open_recommendations, monthly_saving_nanos, one_off_nanos,
+                                 anomaly_nanos, days_observed
+                          from analysis.catalog_summary where workspace_id = %s""", (workspace_id,)).fetchone()
+    return None if row is None else CatalogSummary(*row)
+
+
 # -- what the dashboard and the command line read -----------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Recommendation:
+    id: int
     fingerprint: str
     check_id: str
     project: str | None  # slug, None: workspace-wide
     title: str
     rationale: str
-    monthly_saving_nanos: int
+    recurrence: str  # 'monthly', 'one_off', 'anomaly'
+    impact_nanos: int  # the monthly saving, the waste spent, or the excess over the baseline
+    monthly_saving_nanos: int  # 0 unless monthly
     confidence: str
     request_count: int
     sample_request_ids: list[int]
     evidence: dict[str, Any]
     status: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+_READ = """select r.id, r.fingerprint, r.check_id, p.slug, r.title, r.rationale, r.recurrence, r.impact_nanos,
+                  r.monthly_saving_nanos, r.confidence, r.request_count, r.sample_request_ids, r.evidence, r.status,
+                  r.first_seen_at, r.last_seen_at
+           from analysis.recommendations r
+                left join meter.projects p on p.id = r.project_id and p.workspace_id = r.workspace_id"""
 
 
 def recommendations(conn: Conn, workspace_id: int, statuses: Sequence[str] = ("open",)) -> list[Recommendation]:
-    """The workspace's recommendations in the given statuses, largest saving first."""
-    rows = conn.execute(
-        """select r.fingerprint, r.check_id, p.slug, r.title, r.rationale, r.monthly_saving_nanos, r.confidence,
-                  r.request_count, r.sample_request_ids, r.evidence, r.status
-           from analysis.recommendations r
-                left join meter.projects p on p.id = r.project_id and p.workspace_id = r.workspace_id
-           where r.workspace_id = %s and r.status = any(%s)
-           order by r.monthly_saving_nanos desc, r.fingerprint""",
-        (workspace_id, list(statuses)),
-    ).fetchall()
+    """The workspace's recommendations in the given statuses, largest impact first."""
+    rows = conn.execute(f"""{_READ} where r.workspace_id = %s and r.status = any(%s)
+                            order by r.impact_nanos desc, r.fingerprint""",
+                        (workspace_id, list(statuses))).fetchall()
     return [Recommendation(*row) for row in rows]
+
+
+def recommendation(conn: Conn, workspace_id: int, recommendation_id: int) -> Recommendation | None:
+    """One recommendation of the workspace, whatever its status (None: no such id in this workspace)."""
+    row = conn.execute(f"{_READ} where r.workspace_id = %s and r.id = %s",
+                       (workspace_id, recommendation_id)).fetchone()
+    return None if row is None else Recommendation(*row)
 
 
 # -- realised savings ---------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from decimal import Decimal
+from typing import NamedTuple
 
 import pandas as pd
 from psycopg import sql
@@ -37,15 +38,15 @@ def provider_months(conn: Conn, workspace_id: int, provider: str) -> list[dt.dat
             where workspace_id = %s and provider = %s order by 1""", (workspace_id, provider)).fetchall()]
 
 
-def latest_statement(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> StatementRow | None:
-    """The latest paste (or statement row) for the month: the one that counts."""
-    row = conn.execute(
-        """select id, source, raw_text, amount_nanos, entered_at from meter.billing_statements
+def month_statements(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> list[StatementRow]:
+    """The month's pastes (and statement rows), newest first: the latest readable one counts."""
+    rows = conn.execute(
+        """select id, source, raw_text, amount_nanos, entered_at, entered_by from meter.billing_statements
             where workspace_id = %s and provider = %s and period = %s
-            order by entered_at desc, id desc limit 1""",
+            order by entered_at desc, id desc""",
         (workspace_id, provider, period),
-    ).fetchone()
-    return None if row is None else StatementRow(*row)
+    ).fetchall()
+    return [StatementRow(*row) for row in rows]
 
 
 def pulled_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> PulledMonth | None:
@@ -123,6 +124,16 @@ def stored_state(conn: Conn, workspace_id: int, provider: str,
 
 # -- writes -------------------------------------------------------------------------------------------
 
+def recorded_refusals(conn: Conn, workspace_id: int, references: Sequence[str]) -> set[str]:
+    """Which of these statements ('statement:<id>') already have their refusal in the audit log."""
+    if not references:
+        return set()
+    return {str(row[0]) for row in conn.execute(
+        """select distinct resource from analysis.audit_events
+            where workspace_id = %s and resource = any(%s) and event = 'billing.paste_refused'""",
+        (workspace_id, list(references))).fetchall()}
+
+
 def write_reconciliation(tx: Conn, workspace_id: int, result: Reconciliation, run_id: int, inputs: str,
                          reference: str, computed_at: dt.datetime) -> None:
     """Replace the month's row, days and findings (call inside the run's results transaction)."""
@@ -145,17 +156,17 @@ def write_reconciliation(tx: Conn, workspace_id: int, result: Reconciliation, ru
     tx.execute(
         """insert into analysis.reconciliation
                (workspace_id, provider, period, logged_nanos, billed_nanos, billed_source, variance_nanos,
-                variance_ratio, band, status, error, computed_at, run_id, inputs, bill_reference)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                variance_ratio, band, status, error, computed_at, run_id, inputs, bill_reference, notice)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            on conflict (workspace_id, provider, period) do update set
                logged_nanos = excluded.logged_nanos, billed_nanos = excluded.billed_nanos,
                billed_source = excluded.billed_source, variance_nanos = excluded.variance_nanos,
                variance_ratio = excluded.variance_ratio, band = excluded.band, status = excluded.status,
                error = excluded.error, computed_at = excluded.computed_at, run_id = excluded.run_id,
-               inputs = excluded.inputs, bill_reference = excluded.bill_reference""",
+               inputs = excluded.inputs, bill_reference = excluded.bill_reference, notice = excluded.notice""",
         (workspace_id, provider, period, result.logged_nanos, result.billed_nanos, result.billed_source,
          result.variance_nanos, result.variance_ratio, result.band, result.status, result.error, computed_at,
-         run_id, inputs, reference or None),
+         run_id, inputs, reference or None, result.notice),
     )
 
 
@@ -236,18 +247,32 @@ def insert_statement(conn: Conn, workspace_id: int, provider: str, period: dt.da
 
 # -- the table people read ----------------------------------------------------------------------------
 
+class ReconciliationRow(NamedTuple):
+    provider: str
+    period: dt.date
+    logged_nanos: int
+    billed_nanos: int | None
+    billed_source: str | None
+    variance_nanos: int | None
+    variance_ratio: Decimal | None
+    band: str | None
+    status: str
+    error: str | None
+    notice: str | None
+
+
 def reconciliation_rows(conn: Conn, workspace_id: int, provider: str | None = None,
-                        period: dt.date | None = None) -> list[tuple[Any, ...]]:
-    """(provider, period, logged, billed, source, variance, ratio, band, status, error), newest month first;
-    of one provider and month when given."""
-    return conn.execute(
+                        period: dt.date | None = None) -> list[ReconciliationRow]:
+    """The table people read, newest month first; of one provider and month when given."""
+    rows = conn.execute(
         """select provider, period, logged_nanos, billed_nanos, billed_source, variance_nanos, variance_ratio,
-                  band, status, error
+                  band, status, error, notice
              from analysis.reconciliation
             where workspace_id = %s and (%s::text is null or provider = %s) and (%s::date is null or period = %s)
             order by period desc, provider""",
         (workspace_id, provider, provider, period, period),
     ).fetchall()
+    return [ReconciliationRow(*row) for row in rows]
 
 
 def findings_by_cause(conn: Conn, workspace_id: int, provider: str,
@@ -263,3 +288,13 @@ def findings_by_cause(conn: Conn, workspace_id: int, provider: str,
         (workspace_id, provider, period),
     ).fetchall()
     return [(str(c), int(n), int(d), list(ids or [])) for c, n, d, ids in rows]
+
+
+def findings_sums(conn: Conn, workspace_id: int) -> dict[tuple[str, dt.date, str], tuple[int, int]]:
+    """(provider, month, cause) → (findings, delta) over every reconciled month of the workspace."""
+    rows = conn.execute(
+        """select provider, period, cause, count(*), sum(delta_nanos)::bigint from analysis.reconciliation_findings
+            where workspace_id = %s group by 1, 2, 3""",
+        (workspace_id,),
+    ).fetchall()
+    return {(str(p), period, str(c)): (int(n), int(d)) for p, period, c, n, d in rows}

@@ -7,7 +7,9 @@ traffic, except for three planted differences, each reported with the amount it 
   from a machine the daemon does not watch;
 - unattributed: the rows no attribution rule matched went through a key billed to another account,
   so they are logged here but absent from this bill.
-Written after the seed, from the seeded rows (priced with pricing/ at the rates in force each day).
+Written after the seed, from the seeded rows, priced by synthetic.billing_prices at the rates in force each
+day: a reference of its own, not pricing/, so that a mistake in the re-pricing the findings rest on
+(reconciliation.findings.reprice) shows as findings that differ from what was planted.
 """
 
 from __future__ import annotations
@@ -27,9 +29,8 @@ import pandas as pd
 from core.db import Conn
 from core.money import NANOS_PER_CENT, NANOS_PER_DOLLAR, money
 from core.periods import utc_midnight
-from pricing import RateTable, load_rates
-from reconciliation.findings import reprice
 from store.reconciliation import month_requests, provider_months
+from synthetic.billing_prices import ReferencePrices
 
 PROVIDER = "gemini"
 PROMO_SHARE = Decimal("0.05")
@@ -51,8 +52,8 @@ class PlantedExport:
                 if entry["where"]["period"] == period.isoformat()}
 
 
-def gemini_billing_export(conn: Conn, workspace_id: int, table: RateTable | None = None) -> PlantedExport:
-    table = table or load_rates()
+def gemini_billing_export(conn: Conn, workspace_id: int, prices: ReferencePrices | None = None) -> PlantedExport:
+    table = prices or ReferencePrices.load()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
@@ -65,11 +66,11 @@ def gemini_billing_export(conn: Conn, workspace_id: int, table: RateTable | None
     return export
 
 
-def _month(writer: Any, export: PlantedExport, period: dt.date, rows: pd.DataFrame, table: RateTable) -> None:
+def _month(writer: Any, export: PlantedExport, period: dt.date, rows: pd.DataFrame, table: ReferencePrices) -> None:
     started = pd.to_datetime(rows["started_at"], utc=True)
-    batch = reprice(rows, table)  # what the provider bills: the rates in force, whatever the daemon stamped
-    ok = (rows["status_code"].to_numpy() == 200) & batch.priced
-    cost = np.where(ok, batch.cost_nanos, 0)
+    # what the provider bills: the rates in force, whatever the daemon stamped; a row the table cannot
+    # price is not on the bill (reconciliation lists it as an unpriced model)
+    cost = np.array([table.cost_nanos(row) or 0 for row in rows.to_dict("records")], dtype=np.int64)
     elsewhere = rows["project_id"].isna().to_numpy()
     days = started.dt.date.to_numpy()
     billed: dict[tuple[dt.date, str], int] = defaultdict(int)

@@ -7,13 +7,13 @@ would not draw). Each plant reports the saving it expects the catalog to quote, 
 price table directly, independently of checks/:
 
 - legacy_model        a project on a superseded model (Opus 4.1); saving: its cost minus the same tokens
-                      on the table's successor;
+                      on the current model the table's successors lead to by the end of the seeded days;
 - cache_write_waste   every request writes its prefix to the prompt cache and none reads it; saving: its
                       cost minus the same tokens billed as plain input;
 - reasoning_overspend one-word classifications behind long reasoning; saving: its cost minus the same
                       requests with reasoning capped at the visible answer's length;
-- spend_spike         a project whose traffic triples in the workspace's days 23..29; saving: (that week
-                      minus the week before) x 30 / 7;
+- spend_spike         a project whose traffic triples in the workspace's days 23..29; its impact: that week
+                      minus the week before (an anomaly: not scaled to a month);
 - cacheable_prompts   agent sessions re-sending one long prompt every 1-4 minutes with no caching; saving:
                       its cost minus the same requests with the prompt cached (first of a session writes,
                       the rest read), with the better of the 5-minute and the 1-hour cache.
@@ -178,7 +178,8 @@ def adjust(plan: Plan, day: dt.date, part: str, rows: Columns) -> Columns:
 # -- what the plants report -------------------------------------------------------------------------
 
 
-def summarise(plan: Plan, slug: str, rows: Columns, table: RateTable) -> list[dict[str, Any]]:
+def summarise(plan: Plan, slug: str, rows: Columns, table: RateTable, as_of: dt.date) -> list[dict[str, Any]]:
+    """One entry per plant; `as_of`: the day after the last seeded day (the catalog's moment)."""
     names = plan.models.facts.names
     entries = []
     for spec in PLANT_SPECS:
@@ -187,7 +188,7 @@ def summarise(plan: Plan, slug: str, rows: Columns, table: RateTable) -> list[di
         mask = ((rows["mark"] & spec.mark) != 0) & (rows["status"] == 200)
         model = names[plan.models.role_model[spec.role]]
         where = {"project": project_slug(slug, spec.project), "model": model}
-        saving, what, detail = _REPORTS[spec.plant](plan, rows, mask, table, model)
+        saving, what, detail = _REPORTS[spec.plant](plan, rows, mask, table, model, as_of)
         entries.append({"pattern": spec.plant, "what": what, "where": where, "rows": int(mask.sum()),
                         "expected_nanos": saving, "detail": detail})
     return entries
@@ -205,18 +206,18 @@ def _price(rows: Columns, mask: NDArray[np.bool_], table: RateTable, names: tupl
 
 
 def _legacy(plan: Plan, rows: Columns, mask: NDArray[np.bool_], table: RateTable,
-            model: str) -> tuple[int, str, dict[str, Any]]:
+            model: str, as_of: dt.date) -> tuple[int, str, dict[str, Any]]:
     names = plan.models.facts.names
-    info = table.model_info(model, at=plan.first_day)
-    successor = info.successor if info else None
-    if successor is None:
+    chain = [m.model for m in table.successors(model, at=as_of)]
+    if not chain:
         return 0, f"{model} has no successor in the price table", {}
-    saving = _price(rows, mask, table, names) - _price(rows, mask, table, names, as_model=successor)
-    return saving, f"reports written on {model}, superseded by {successor}", {"successor": successor}
+    saving = _price(rows, mask, table, names) - _price(rows, mask, table, names, as_model=chain[-1])
+    what = f"reports written on {model}, superseded by {chain[0]}" + (f" (now {chain[-1]})" if len(chain) > 1 else "")
+    return saving, what, {"successor": chain[0], "current": chain[-1]}
 
 
 def _cache_waste(plan: Plan, rows: Columns, mask: NDArray[np.bool_], table: RateTable,
-                 model: str) -> tuple[int, str, dict[str, Any]]:
+                 model: str, as_of: dt.date) -> tuple[int, str, dict[str, Any]]:
     names = plan.models.facts.names
     zeros = np.zeros(int(mask.sum()), dtype=np.int64)
     plain = rows["input_tokens"][mask] + rows["cache_read_tokens"][mask] + rows["cache_write_tokens"][mask]
@@ -226,7 +227,7 @@ def _cache_waste(plan: Plan, rows: Columns, mask: NDArray[np.bool_], table: Rate
 
 
 def _reasoning(plan: Plan, rows: Columns, mask: NDArray[np.bool_], table: RateTable,
-               model: str) -> tuple[int, str, dict[str, Any]]:
+               model: str, as_of: dt.date) -> tuple[int, str, dict[str, Any]]:
     names = plan.models.facts.names
     reasoning = rows["reasoning_tokens"][mask]
     visible = rows["output_tokens"][mask] - reasoning
@@ -236,7 +237,7 @@ def _reasoning(plan: Plan, rows: Columns, mask: NDArray[np.bool_], table: RateTa
 
 
 def _spike(plan: Plan, rows: Columns, mask: NDArray[np.bool_], table: RateTable,
-           model: str) -> tuple[int, str, dict[str, Any]]:
+           model: str, as_of: dt.date) -> tuple[int, str, dict[str, Any]]:
     start, end = spike_days(plan.first_day)
     day = (rows["started"] // (24 * MICROS_PER_HOUR)).astype("datetime64[D]").astype(object)
     spiked = (rows["mark"] & Mark.SPIKE) != 0
@@ -245,11 +246,11 @@ def _spike(plan: Plan, rows: Columns, mask: NDArray[np.bool_], table: RateTable,
     after = int(cost[spiked & (day >= start) & (day < end)].sum())
     what = f"traffic x{SPIKE_FACTOR} from {start} to {end - dt.timedelta(days=1)}"
     detail = {"baseline_week_nanos": before, "spike_week_nanos": after, "spike_start": start.isoformat()}
-    return (after - before) * 30 // SPIKE_DAYS, what, detail
+    return after - before, what, detail
 
 
 def _cacheable(plan: Plan, rows: Columns, mask: NDArray[np.bool_], table: RateTable,
-               model: str) -> tuple[int, str, dict[str, Any]]:
+               model: str, as_of: dt.date) -> tuple[int, str, dict[str, Any]]:
     names = plan.models.facts.names
     idx = np.flatnonzero(mask)
     perm = np.lexsort((rows["started"][idx], rows["prompt_id"][idx]))  # by prompt, then time

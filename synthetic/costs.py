@@ -44,8 +44,13 @@ def price_rows(table: RateTable, facts: ModelFacts, rows: Columns, stale: PriceC
         other = _price(table, facts, rows, mask, **change)
         return int(np.where(other.priced, other.cost_nanos, cost[mask]).sum(dtype=np.int64))
 
+    def recommended(model: str, at: dt.date) -> str:
+        current = table.current_model(model, at)
+        return current.model if current else model
+
     return Priced(
         cost_as_model=lambda mask, model: what_if(mask, as_model=model),
+        recommended=recommended,
         cost_on_tier=lambda mask, tier: what_if(mask, tier=tier),
         stale=stale_detail,
     )

@@ -155,6 +155,7 @@ class Priced:
 
     cost_as_model: Callable[[NDArray[np.bool_], str], int]  # cost of the rows had they used that model
     cost_on_tier: Callable[[NDArray[np.bool_], str], int]  # cost of the rows on that service tier
+    recommended: Callable[[str, dt.date], str]  # the current model the table's successors lead to at a date
     stale: dict[str, Any] | None  # the stale-rate plant's versions and delta, when planted
 
 
@@ -163,7 +164,7 @@ def summarise(
 ) -> list[dict[str, Any]]:
     """One entry per requested pattern (billing is added once the statements are written)."""
     reports: dict[str, Callable[[], dict[str, Any]]] = {
-        "overpowered_model": lambda: _overpowered(plan, slug, rows, priced),
+        "overpowered_model": lambda: _overpowered(plan, slug, rows, priced, days[1] + dt.timedelta(days=1)),
         "repeated_prompts": lambda: _repeated(slug, rows),
         "runaway_loop": lambda: _loop(plan, slug, rows, days),
         "long_context": lambda: _long_context(plan, slug, rows),
@@ -188,9 +189,11 @@ def _cost(rows: Columns, mask: NDArray[np.bool_]) -> int:
     return int(rows["cost_nanos"][mask].sum(dtype=np.int64))
 
 
-def _overpowered(plan: Plan, slug: str, rows: Columns, priced: Priced) -> dict[str, Any]:
+def _overpowered(plan: Plan, slug: str, rows: Columns, priced: Priced, as_of: dt.date) -> dict[str, Any]:
+    """The summariser's model and the cheaper one it should use: the right-sized model, or what the table says
+    supersedes it by the end of the seeded days (a recommendation never targets a superseded model)."""
     mask = _marked(rows, Mark.OVERPOWERED) & (rows["status"] == 200)
-    heavy, light = plan.models.name(OVERPOWERED_ROLE), plan.models.name(RIGHT_SIZED_ROLE)
+    heavy, light = plan.models.name(OVERPOWERED_ROLE), priced.recommended(plan.models.name(RIGHT_SIZED_ROLE), as_of)
     saving = _cost(rows, mask) - priced.cost_as_model(mask, light)
     prompt = rows["input_tokens"] + rows["cache_read_tokens"] + rows["cache_write_tokens"]
     return _entry(

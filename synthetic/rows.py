@@ -37,7 +37,7 @@ def generate_rows(
     stale = models.price_change if plan.planted("stale_rate") else None
     priced = price_rows(table, models.facts, rows, stale)
     planted = summarise(plan, options.slug, rows, priced, (days[0], days[-1]))
-    planted += catalog_plants.summarise(plan, options.slug, rows, table)
+    planted += catalog_plants.summarise(plan, options.slug, rows, table, days[-1] + dt.timedelta(days=1))
     for entry in planted:  # the catalog quotes the premium on prompts just over the line, not their cost
         if entry["pattern"] == "long_context":
             entry["detail"]["cost_nanos"] = entry["expected_nanos"]

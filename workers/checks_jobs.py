@@ -2,8 +2,9 @@
 
 `apply_decisions` is what the dashboard triggers after a person suppresses a check or accepts or
 dismisses a recommendation: it re-derives the statuses of the workspace's recommendations from
-meter.check_suppressions and meter.recommendation_decisions, in one transaction with its run row,
-without recomputing the catalog, so it takes milliseconds.
+meter.check_suppressions and meter.recommendation_decisions, and the catalog's headline
+(analysis.catalog_summary: the open ones taken together, from the last catalog run's combination), in one
+transaction with its run row, without recomputing the catalog, so it takes milliseconds.
 """
 
 from __future__ import annotations
@@ -24,4 +25,5 @@ def apply_decisions(conn: Conn, workspace_id: int, task_id: str | None = None, a
                    task_id=task_id, worker=worker_name(), attempt=attempt)
     with claimed_run(conn, spec) as run, run.results() as tx:
         run.stats["statuses"] = recommendations.apply_statuses(tx, workspace_id)
+        run.stats.update(recommendations.write_summary(tx, workspace_id, run.id, spec.as_of).as_stats())
     return JobOutcome("apply_decisions", workspace_id, "succeeded", run.id, dict(run.stats))

@@ -8,7 +8,7 @@ import shutil
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -106,6 +106,7 @@ def refresh(
     timeout: Annotated[float, typer.Option(help="seconds to wait with --via-queue")] = 600,
     replay: Annotated[bool, typer.Option(help="recompute an --as-of older than the rollup's")] = False,
     stage: Annotated[str | None, typer.Option(help="run only this stage: rollup, clustering, checks, savings")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON (figures in nanos)")] = False,
 ) -> None:
     """Run the nightly refresh of one workspace: every stage in order, or one with --stage."""
     from store.workspaces import workspace_by_slug
@@ -139,11 +140,22 @@ def refresh(
             ran = run_pipeline(conn, ws.id, moment, only=stage, replay=replay, worker=jobs.worker_name())
             outcome = ran.to_dict()
             if ran.first_error is not None:
-                typer.echo(json.dumps(outcome, default=str))
+                _print_refresh(outcome, ws.slug, as_json)
                 failed = next(s for s in ran.stages if s.status == "failed")
                 raise UserError(f"stage {failed.stage} failed (run {failed.run_id}): {failed.error}") \
                     if isinstance(ran.first_error, UserError) else ran.first_error
-    typer.echo(json.dumps(outcome, default=str))
+    _print_refresh(outcome, ws.slug, as_json)
+
+
+def _print_refresh(outcome: dict[str, Any], slug: str, as_json: bool) -> None:
+    """Dollars and words for a person; the raw outcome (nanos, every stat) as one JSON line for scripts."""
+    from workers.run_summary import refresh_lines
+
+    if as_json:
+        typer.echo(json.dumps(outcome, default=str))
+    else:
+        for line in refresh_lines(outcome, slug, shutil.get_terminal_size().columns):
+            typer.echo(line)
 
 
 def _require_broker(app: Celery) -> None:
@@ -200,11 +212,14 @@ def demo(
     requests_per_day: Annotated[int, typer.Option(min=1)] = 3000,
     data_dir: Annotated[Path, typer.Option(help="where embedded servers keep their data")] = Path(".halton"),
     out_dir: Annotated[Path, typer.Option(help="where artifacts (PDFs) go")] = Path("demo-out"),
+    keep: Annotated[bool, typer.Option("--keep", help="leave its database running afterwards, to try the "
+                                       "command line on (it prints how to use and stop it)")] = False,
 ) -> None:
     """The whole nightly pipeline on a demo workspace, through a real worker and beat."""
     from workers.demo import run_demo
 
-    run_demo(days=days, requests_per_day=requests_per_day, data_dir=data_dir.resolve(), out_dir=out_dir)
+    run_demo(days=days, requests_per_day=requests_per_day, data_dir=data_dir.resolve(), out_dir=out_dir,
+             keep=keep)
 
 
 def main() -> None:

@@ -1,22 +1,31 @@
-"""`halton-workers recommendations`: the optimisation catalog's open recommendations as a table."""
+"""`halton-workers recommendations`: the optimisation catalog's recommendations by kind of money (monthly
+savings, one-off waste, anomalies), each with the id that `--id N` shows in full (rationale, evidence,
+sample requests), in 80 columns."""
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from checks.overlap import attainable_total
-from core.money import money
-from store.recommendations import Recommendation
+from core.errors import UserError
+from core.money import money, money_column
+from store.recommendations import CatalogSummary, Recommendation
 
 checks_app = typer.Typer(add_completion=False)
 
 WIDTH = 80
+KINDS = {  # recurrence: heading, amount column (and what one amount is), what the amounts are
+    "monthly": ("Monthly savings", "saving/mo", "each quoted for a 30-day month"),
+    "one_off": ("One-off waste", "waste", "already spent; a fix stops the next one"),
+    "anomaly": ("Anomalies", "excess", "spend above its baseline week; it may be wanted"),
+}
 
 
 class Status(StrEnum):
@@ -27,45 +36,105 @@ class Status(StrEnum):
     RESOLVED = "resolved"
 
 
-def quoted_total(rows: list[Recommendation]) -> str:
-    """'$X/month', saying so when two quotes were alternatives (checks.overlap) and counted once."""
-    total = attainable_total((r.fingerprint, r.monthly_saving_nanos) for r in rows)
-    listed = sum(r.monthly_saving_nanos for r in rows)
-    return f"{money(total)}/month" + (" (alternative swaps counted once)" if total < listed else "")
+def headline(summary: CatalogSummary | None, rows: list[Recommendation]) -> str:
+    """The monthly figure of the open recommendations, taken together, and what their quotes add up to."""
+    monthly = [r for r in rows if r.recurrence == "monthly"]
+    listed = sum(r.monthly_saving_nanos for r in monthly)
+    if summary is None:  # no catalog run wrote a summary: the quotes are all there is
+        return f"{len(monthly)} monthly quote(s) adding up to {money(listed)}/month"
+    together = f"saves {money(summary.monthly_saving_nanos)}/month taken together"
+    if summary.monthly_saving_nanos < listed:
+        return (f"{together}; the {len(monthly)} quotes below add up to {money(listed)}, but quotes on the same "
+                "traffic overlap (a swap and batching compound; alternatives count once)")
+    return together
 
 
-def recommendations_table(rows: list[Recommendation], title: str, workspace_slug: str = "") -> Table:
-    """Scope, monthly saving, confidence, requests and the rationale cut to one line (80 columns)."""
-    table = Table(title=title, title_justify="left", width=WIDTH, pad_edge=False, box=box.SIMPLE_HEAD)
-    table.add_column("scope", no_wrap=True, min_width=9, max_width=16, overflow="ellipsis")
-    table.add_column("saving/mo", justify="right", no_wrap=True, min_width=9)
+def kind_table(rows: list[Recommendation], recurrence: str) -> Table:
+    """One kind of money: id, amount, confidence and what to do; the amounts add up to the total row."""
+    heading, amount, meaning = KINDS[recurrence]
+    table = Table(title=f"{heading} ({meaning})", title_justify="left", width=WIDTH, pad_edge=False,
+                  box=box.SIMPLE_HEAD)
+    table.add_column("id", justify="right", no_wrap=True, min_width=3)
+    table.add_column(amount, justify="right", no_wrap=True, min_width=9)
     table.add_column("conf", no_wrap=True, min_width=4)
-    table.add_column("reqs", justify="right", no_wrap=True, min_width=6)
-    table.add_column("rationale", no_wrap=True, overflow="ellipsis", ratio=1)
-    for r in rows:
-        scope = (r.project or "workspace").removeprefix(f"{workspace_slug}-")  # 'acme-support-bot' -> 'support-bot'
-        confidence = r.confidence.replace("medium", "med")
-        table.add_row(scope, money(r.monthly_saving_nanos), confidence, f"{r.request_count:,}",
-                      f"{r.check_id}: {r.rationale}")
+    table.add_column("what (the rationale: --id N)", ratio=1)  # wraps: never cut
+    for r, shown in zip(rows, money_column([r.impact_nanos for r in rows]), strict=True):
+        table.add_row(str(r.id), shown, r.confidence.replace("medium", "med"), r.title)
+    table.add_section()
+    total = "sum of the quotes" if recurrence == "monthly" else "total"
+    table.add_row("", money(sum(r.impact_nanos for r in rows)), "", total, style="bold")
     return table
+
+
+def recommendations_view(rows: list[Recommendation], summary: CatalogSummary | None, status: str) -> RenderableType:
+    """The recommendations of one status as a table per kind of money; for open ones the catalog's headline."""
+    parts: list[RenderableType] = []
+    if status == Status.OPEN:
+        parts.append(Text(f"Monthly: {headline(summary, rows)}."))
+    for recurrence in KINDS:
+        of_kind = [r for r in rows if r.recurrence == recurrence]
+        if of_kind:
+            parts.append(kind_table(of_kind, recurrence))
+    if not rows:
+        parts.append(Text(f"no {status} recommendation"))
+    return Group(*parts)
+
+
+def recommendation_view(r: Recommendation) -> RenderableType:
+    """One recommendation in full: what, how much, why, the evidence and the sample requests."""
+    _heading, label, meaning = KINDS[r.recurrence]
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(no_wrap=True, style="bold")
+    facts.add_column(ratio=1)
+    amount = f"{money(r.impact_nanos)}/month" if r.recurrence == "monthly" else money(r.impact_nanos)
+    facts.add_row("check", f"{r.check_id} on {r.project or 'the whole workspace'}")
+    facts.add_row(label.removesuffix("/mo"), f"{amount} ({meaning.removeprefix('each ')}), {r.confidence} "
+                                             f"confidence, {r.request_count:,} requests")
+    facts.add_row("status", f"{r.status}; first seen {r.first_seen_at:%Y-%m-%d %H:%M} UTC, "
+                            f"last seen {r.last_seen_at:%Y-%m-%d %H:%M} UTC")
+    facts.add_row("fingerprint", r.fingerprint)
+    evidence = Table.grid(padding=(0, 2))
+    evidence.add_column(no_wrap=True)
+    evidence.add_column(ratio=1)
+    for key, value in r.evidence.items():
+        evidence.add_row(key, _evidence_value(key, value))
+    samples = ", ".join(str(i) for i in r.sample_request_ids) or "none"
+    return Group(Text(f"#{r.id} {r.title}", style="bold"), facts, Text(""), Text(r.rationale), Text(""),
+                 Text("evidence", style="bold"), evidence, Text(""),
+                 Text(f"sample requests ({len(r.sample_request_ids)}): {samples}"))
+
+
+def _evidence_value(key: str, value: Any) -> str:
+    if key.endswith("_nanos") and isinstance(value, int):
+        return money(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @checks_app.command("recommendations")
 def recommendations(
     workspace: Annotated[str, typer.Option(help="slug of the workspace")],
-    status: Annotated[Status, typer.Option(help="which recommendations to show")] = Status.OPEN,
+    status: Annotated[Status, typer.Option(help="which recommendations to list")] = Status.OPEN,
+    recommendation_id: Annotated[int | None, typer.Option("--id", help="show this one in full")] = None,
 ) -> None:
-    """Print the workspace's recommendations (open ones by default), largest saving first."""
+    """List the workspace's recommendations (open ones by default) by kind of money, largest first; `--id N`
+    shows one in full (rationale, evidence, sample requests)."""
     from store import recommendations as store
     from store.workspaces import workspace_by_slug
     from workers.db import connect
     from workers.settings import database_url_only
 
+    console = Console(width=WIDTH)
     with connect(database_url_only()) as conn:
         ws = workspace_by_slug(conn, workspace)
+        if recommendation_id is not None:
+            found = store.recommendation(conn, ws.id, recommendation_id)
+            if found is None:
+                raise UserError(f"no recommendation {recommendation_id} in workspace '{ws.slug}'")
+            console.print(recommendation_view(found))
+            return
         rows = store.recommendations(conn, ws.id, (status.value,))
-        total = store.realised_total(conn, ws.id)
-    console = Console(width=WIDTH)
-    console.print(recommendations_table(rows, f"{len(rows)} {status.value} recommendation(s) for {ws.slug}: "
-                                              f"{quoted_total(rows)}", ws.slug))
-    console.print(f"realised by accepted recommendations so far: {money(total)}")
+        summary = store.catalog_summary(conn, ws.id)
+        realised = store.realised_total(conn, ws.id)
+    console.print(f"{len(rows)} {status.value} recommendation(s) for {ws.slug}")
+    console.print(recommendations_view(rows, summary, status.value))
+    console.print(f"realised by accepted recommendations so far: {money(realised)}")

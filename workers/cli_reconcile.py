@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 
 from core.db import Conn
+from core.errors import UserError
 
 Workspace = Annotated[str, typer.Option("--workspace", help="slug of the workspace")]
 Provider = Annotated[str, typer.Option("--provider", help="anthropic, openai, gemini or xai")]
@@ -32,24 +34,62 @@ def reconcile(workspace: Workspace, provider: Provider, period: Period,
 
 
 def paste_bill(workspace: Workspace, provider: Provider, period: Period,
-               text: Annotated[str, typer.Option("--text", help="the paste, e.g. '$342.04'")],
+               text: Annotated[str | None, typer.Option("--text", help="the paste, e.g. '$342.04'")] = None,
+               file: Annotated[str | None, typer.Option(
+                   "--file", help="read the paste from a file (a statement block), or '-' for stdin")] = None,
                entered_by: Annotated[str, typer.Option(help="who pasted it")] = "cli") -> None:
-    """Enter a pasted bill the way the dashboard does, then reconcile that month."""
+    """Enter a pasted bill the way the dashboard does, then reconcile that month. A paste that cannot be
+    read is refused before anything is stored (exit 1), and the month keeps the bill it had."""
     from store.reconciliation import insert_statement
     from workers import jobs, reconcile_jobs
 
     month = _period(period)
+    reconcile_jobs.check_provider(provider)
+    paste = _paste_text(text, file)
+    _readable(paste)
     # the paste is the dashboard's write into meter: made with the owner's connection, as `seed` does
     with _connection(as_owner=True) as dashboard:
         ws = _workspace(dashboard, workspace)
-        statement = insert_statement(dashboard, ws, reconcile_jobs.check_provider(provider), month, text,
-                                     entered_by)
+        statement = insert_statement(dashboard, ws, provider, month, paste, entered_by)
     typer.echo(f"statement {statement} entered for {provider} {month:%Y-%m}")
     with _connection() as conn:
         try:
             reconcile_jobs.reconcile(conn, ws, provider, month, jobs.parse_as_of(None))
         finally:
             _print_month(conn, ws, provider, month)
+
+
+def _paste_text(text: str | None, file: str | None) -> str:
+    """The paste from --text, or from --file (a path, or '-' for stdin): exactly one of them."""
+    if (text is None) == (file is None):
+        raise typer.BadParameter("give the paste with --text or --file (one of them)", param_hint="--text/--file")
+    if text is not None:
+        return text
+    assert file is not None
+    if file == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise typer.BadParameter(f"{file}: {'not a file' if path.exists() else 'no such file'}",
+                                     param_hint="--file")
+        data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        where = "stdin" if file == "-" else file
+        raise UserError(f"the pasted bill could not be read: {where} is not UTF-8 text; paste the amount "
+                        "billed, like $342.04, or the statement as text") from None
+
+
+def _readable(paste: str) -> None:
+    """Refuse a paste the reconciliation could not read, before it is stored (the same parser reads it)."""
+    from reconciliation.statement import StatementError, parse_statement
+
+    try:
+        parse_statement(paste)
+    except StatementError as error:
+        raise UserError(f"the pasted bill could not be read: {error}") from None
 
 
 def import_billing(workspace: Workspace, provider: Provider,
@@ -61,8 +101,8 @@ def import_billing(workspace: Workspace, provider: Provider,
 
     with _connection() as conn:
         ws = _workspace(conn, workspace)
-        outcome = reconcile_jobs.import_billing_export(conn, ws, provider, file.read_text(encoding="utf-8-sig"),
-                                                       jobs.parse_as_of(None), name=file.name)
+        outcome = reconcile_jobs.import_billing_export(conn, ws, provider, file.read_bytes(), jobs.parse_as_of(None),
+                                                       name=file.name)
         _print_table(conn, ws, workspace)
     typer.echo(json.dumps(outcome.to_dict(), default=str))
 
@@ -126,6 +166,5 @@ def _print_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) 
     console = Console(width=80)
     if rows:
         console.print(reconciliation_table(rows, reasons=False))  # a failure's reason is the stderr line
-        if rows[0][5] is not None:
-            console.print(findings_table(provider, period, rows[0][5],
-                                         findings_by_cause(conn, workspace_id, provider, period)))
+        if rows[0].billed_nanos is not None:
+            console.print(findings_table(rows[0], findings_by_cause(conn, workspace_id, provider, period)))

@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from core.db import Conn
 from core.errors import FleetError
-from core.money import money
+from core.money import money, money_column
 from store import dashboard_reads
 from store.migrate import migrate
 from store.roles import ensure_roles
@@ -29,29 +30,24 @@ from workers.demo_checks import print_catalog
 from workers.demo_clustering import print_clustering
 from workers.demo_reconciliation import print_reconciliation
 from workers.demo_reports import write_demo_reports
-from workers.embedded import CliProcess, as_role, local_servers
+from workers.embedded import CliProcess, LocalServers, as_role, local_servers
 from workers.pipeline import STAGE_NAMES
+from workers.run_summary import count, run_summary
 from workers.settings import role_names
 
 DEMO_SLUG = "acme"
 DEMO_DATABASE = "halton_demo"
 PIPELINE_TIMEOUT = 300
-BOOKKEEPING_STATS = {"basis"}  # a digest the next run compares with: nothing for a person to read
 
 
-
-def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) -> None:
+def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path, keep: bool = False) -> None:
     console = Console()
     out_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     started = datetime.now(UTC)
     try:
         with local_servers(data_dir, DEMO_DATABASE) as servers:
-            # soft_wrap: a long URL stays one line a person can copy, whatever the terminal's width
-            where = "embedded" if servers.postgres else "a database of its own on DATABASE_URL"
-            console.print(f"[bold]database[/] {where}: {redact_url(servers.database_url)}", soft_wrap=True)
-            console.print(f"[bold]broker[/]   {'embedded' if servers.redis else 'REDIS_URL'}: {servers.redis_url}",
-                          soft_wrap=True)
+            _print_servers(servers, data_dir, console)
             roles = role_names()
             with connect(servers.database_url) as conn:  # the owner: schemas, roles and the seed
                 migrate(conn)
@@ -76,6 +72,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
                 write_demo_reports(conn, workspace, out_dir, console)
                 failures = pipeline_failures(conn, workspace.id, started)
             console.print(f"artifacts: {out_dir.resolve()}")
+            _print_keep(servers, data_dir, keep, console)
             if failures:  # what printed above is partial: say so, and end the demo as failed
                 console.print("[bold red]the nightly refresh did not complete:[/] " + "; ".join(failures),
                               soft_wrap=True)
@@ -83,6 +80,49 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path) ->
     except KeyboardInterrupt:
         console.print("interrupted; stopping what the demo started")
         raise SystemExit(130) from None
+
+
+def _shown_path(path: Path) -> str:
+    """A path as a person types it here: under the current directory, relative to "$PWD"."""
+    try:
+        return f"$PWD/{path.resolve().relative_to(Path.cwd())}"
+    except ValueError:
+        return str(path.resolve())
+
+
+def _print_servers(servers: LocalServers, data_dir: Path, console: Console) -> None:
+    if servers.postgres is not None:
+        where = f"an embedded Postgres (data in {_shown_path(data_dir / 'pgdata').removeprefix('$PWD/')})"
+    else:
+        where = "the server of DATABASE_URL (recreated on each run)"
+    console.print(f"[bold]database[/] {DEMO_DATABASE} on {where}")
+    if servers.redis is not None:
+        console.print(f"[bold]broker[/]   an embedded Redis on 127.0.0.1:{servers.redis.port}")
+    else:
+        console.print("[bold]broker[/]   REDIS_URL, on queues of the demo's own (halton-demo-*)")
+
+
+def _print_keep(servers: LocalServers, data_dir: Path, keep: bool, console: Console) -> None:
+    """How to try the command line on the demo's database afterwards (kept), or how to keep it."""
+    if servers.postgres is None:  # a database of its own on the given server: it stays there anyway
+        console.print(f"{DEMO_DATABASE} stays on that server; to try the CLI on it (password elided):")
+        # one line however long the URL, so that it can be copied whole
+        console.print(f"  export DATABASE_URL={redact_url(servers.database_url)}", soft_wrap=True, highlight=False)
+    elif not keep:
+        console.print("Tip: `halton-workers demo --keep` leaves its database up to try the CLI on.")
+    else:
+        console.rule("Kept: the demo's database, to try the command line on")
+        servers.postgres.keep_running()  # only once the person is told how to use it and stop it
+        pgdata = _shown_path(data_dir / "pgdata")
+        console.print("Postgres keeps running. In a shell here, for example:")
+        # libpq takes the socket's directory from PGHOST, which keeps both lines short and copyable
+        for line in (f'  export PGHOST="{pgdata}"', f"  export DATABASE_URL=postgresql://postgres@/{DEMO_DATABASE}",
+                     f"  .venv/bin/halton-workers recommendations --workspace {DEMO_SLUG}",
+                     f"  .venv/bin/halton-workers refresh --workspace {DEMO_SLUG}"):
+            console.print(line, soft_wrap=True, highlight=False)
+        console.print("Stop it with", soft_wrap=True)
+        console.print(f'  kill -INT "$(head -1 "{pgdata}/postmaster.pid")"', soft_wrap=True, highlight=False)
+        console.print("and start it again (afresh) with `make demo DEMO_ARGS=--keep`.")
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -148,13 +188,15 @@ def _spend_table(title: str, lines: list[dashboard_reads.SpendLine], label: str,
     table.add_column("requests", justify="right")
     table.add_column("errors", justify="right")
     table.add_column("spend", justify="right")
-    for line in lines:
-        table.add_row(line.label, f"{line.requests:,}", f"{line.errors:,}", money(line.cost_nanos))
     shown = _sum_lines("total", lines)
     total = total or shown
+    rows = list(lines)
     if total.requests != shown.requests or total.cost_nanos != shown.cost_nanos:
-        table.add_row("other", f"{total.requests - shown.requests:,}", f"{total.errors - shown.errors:,}",
-                      money(total.cost_nanos - shown.cost_nanos))
+        rows.append(dashboard_reads.SpendLine("other", total.requests - shown.requests, total.errors - shown.errors,
+                                              total.cost_nanos - shown.cost_nanos))
+    # each row to the cent such that the column adds up to the total printed under it
+    for line, spend in zip(rows, money_column([x.cost_nanos for x in rows], total.cost_nanos), strict=True):
+        table.add_row(line.label, f"{line.requests:,}", f"{line.errors:,}", spend)
     table.add_section()
     table.add_row("total", f"{total.requests:,}", f"{total.errors:,}", money(total.cost_nanos), style="bold")
     return table
@@ -166,26 +208,29 @@ def _sum_lines(label: str, lines: list[dashboard_reads.SpendLine]) -> dashboard_
 
 
 def _runs_table(conn: Conn, workspace_id: int, width: int) -> Table:
-    """One line per run in ``width`` columns: the full error stays in analysis.runs."""
-    runs = Table(title="Recent runs (UTC)", title_justify="left")
-    # The short columns keep their width; the last one gets what is left and ends in "…" (rich
-    # crops a table of no-wrap columns at the edge rather than shrinking them, so say how much).
-    short = (("run", 3), ("job", 10), ("status", 9), ("started", 7), ("took", 5))
-    for column, least in short:
-        runs.add_column(column, no_wrap=True, min_width=least)
-    left = width - sum(least + 3 for _, least in short) - 4  # 3 = padding and a rule per column
-    runs.add_column("stats / error", no_wrap=True, overflow="ellipsis", max_width=max(left, 12))
-    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace_id, 5):
+    """The latest run of each job, one line each in ``width`` columns, what it did in words: the raw stats
+    and the full error stay in analysis.runs. (The last few runs mixed two refreshes when beat fired twice.)"""
+    rows, seen = [], set()
+    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace_id, 50):
+        if job in seen:
+            continue
+        seen.add(job)
         took = f"{(finished - run_started).total_seconds():.2f}s" if finished else "…"
-        runs.add_row(str(run_id), job, status, f"{run_started:%H:%M}", took, error or _run_summary(stats))
+        what = " ".join(error.split()) if error else run_summary(job, stats or {})
+        rows.append((str(run_id), job, status, f"{run_started:%H:%M}", took, what))
+    runs = Table(title="Latest run of each job (UTC)", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                 collapse_padding=True, pad_edge=False)
+    # The short columns keep their width; the last gets what is left and ends in "…" (rich crops a table
+    # of no-wrap columns at the edge rather than shrinking them, so say how much).
+    short = ("run", "job", "status", "at", "took")
+    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(short)]
+    for name, least in zip(short, widths, strict=True):
+        runs.add_column(name, no_wrap=True, min_width=least)
+    left = width - sum(least + 2 for least in widths)  # 2 = the padding and rule between two columns
+    runs.add_column("what it did", no_wrap=True, overflow="ellipsis", max_width=max(left, 12))
+    for row in rows:
+        runs.add_row(*row)
     return runs
-
-
-def _run_summary(stats: dict[str, object]) -> str:
-    if "noop" in stats:  # a stage whose capability has not landed says so in one phrase
-        return str(stats["noop"])
-    return ", ".join(f"{key.removeprefix('rollup_')}={value}" for key, value in sorted(stats.items())
-                     if key not in BOOKKEEPING_STATS)
 
 
 def _print_planted(planted: list[tuple[str, str]], console: Console) -> None:
@@ -211,12 +256,12 @@ def _print_dashboard(conn: Conn, workspace: Workspace, report: SeedReport, conso
                                "provider / model", total))
     late, late_nanos = dashboard_reads.requests_synced_after(conn, workspace.id, datetime.now(UTC))
     if late:
-        console.print(f"Not in these tables yet: {late:,} requests ({money(late_nanos)}) that an offline laptop")
+        console.print(f"Not in these tables yet: {count(late, 'request')} ({money(late_nanos)}) that an offline laptop")
         console.print("syncs later. The next refresh adds them.")
     last_week = dashboard_reads.spend_by_day(conn, workspace.id, end - timedelta(days=7), end)
     console.print(_spend_table("Last 7 days", last_week, "day"))
     console.print(_runs_table(conn, workspace.id, console.width))
-    print_reconciliation(conn, workspace, console)
+    print_reconciliation(conn, workspace, report.planted, console)
     print_clustering(conn, workspace, report, console)
     print_catalog(conn, workspace, report.planted, console)
     planted = planted_story(report)

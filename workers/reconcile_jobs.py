@@ -2,8 +2,10 @@
 
 - reconcile: one workspace, provider and UTC month: read the requests and the bill that counts,
   compute (reconciliation.compute), write the row, its days and findings with the run row. The same
-  inputs twice change nothing (the row keeps the inputs it was computed from); a paste that cannot
-  be read writes an 'error' row and fails the run with the reason, in one transaction.
+  inputs twice change nothing (the row keeps the inputs it was computed from). A paste that cannot be
+  read does not displace the last bill that could (the row's notice says so, an audit event records
+  it); with no readable bill at all the run writes an 'error' row and fails with the reason, in one
+  transaction.
 - pull_billing: every live connection of a workspace (OpenAI, Anthropic), the previous and current
   month, then reconcile those months. One connection's failure does not stop the others, nor does one
   month that cannot be reconciled (it is listed in the outcome's failed_months).
@@ -26,9 +28,9 @@ from pricing import RateTable, load_rates
 from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
 from reconciliation.compute import reconcile as compute_reconciliation
 from reconciliation.exports import parse_export
-from reconciliation.model import PROVIDERS, BillUnusable
+from reconciliation.model import PROVIDERS, Bill, BillUnusable
 from reconciliation.parsers import BillingFormatError
-from reconciliation.sources import choose_bill
+from reconciliation.sources import BillChoice, choose_bill
 from store import reconciliation as store
 from store.audit import audit
 from store.runs import FailureKind, RunSpec, claimed_run, describe_failure
@@ -85,30 +87,49 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
             with run.results():
                 run.stats["unchanged"] = True
             return JobOutcome("reconcile", workspace_id, "succeeded", run.id, dict(run.stats))
-        bill = choose_bill(store.latest_statement(conn, workspace_id, provider, period),
-                           store.pulled_month(conn, workspace_id, provider, period))
+        choice = choose_bill(store.month_statements(conn, workspace_id, provider, period),
+                             store.pulled_month(conn, workspace_id, provider, period))
+        bill = choice.bill
         result = compute_reconciliation(provider, period, store.month_requests(conn, workspace_id, provider, period),
-                                        bill, table)
+                                        bill, table, choice.notice)
         summary = result.summary()
         run.stats.update(status=result.status, band=result.band, variance_nanos=result.variance_nanos,
-                         findings=len(result.findings))
+                         findings=len(result.findings), refused_pastes=len(choice.refused))
         reference = bill.reference if bill is not None else ""
         now = dt.datetime.now(dt.UTC)
         resource = f"reconciliation:{provider}:{period:%Y-%m}"
         if isinstance(bill, BillUnusable):
             with conn.transaction():
                 store.write_reconciliation(conn, workspace_id, result, run.id, inputs, reference, now)
+                _audit_refusals(conn, workspace_id, provider, period, choice, run.id, now)
                 audit(conn, workspace_id, worker_name(), "reconciliation.failed", resource,
                             {**summary, "bill": reference, "run_id": run.id}, now)
                 run.fail_within(conn, bill.reason, FailureKind.USER_ERROR)
             raise UserError(bill.reason)
         with run.results() as tx:
             store.write_reconciliation(tx, workspace_id, result, run.id, inputs, reference, now)
+            _audit_refusals(tx, workspace_id, provider, period, choice, run.id, now)
             audit(tx, workspace_id, worker_name(), "reconciliation.computed", resource,
                         {**summary, "bill": reference, "run_id": run.id,
                          "request_ids": sorted({f.request_id for f in result.findings if f.request_id})[:200]}, now)
         log.info("reconciled %s %s: %s", provider, period, summary)
         return JobOutcome("reconcile", workspace_id, "succeeded", run.id, dict(run.stats))
+
+
+def _audit_refusals(conn: Conn, workspace_id: int, provider: str, period: dt.date, choice: BillChoice, run_id: int,
+                    now: dt.datetime) -> None:
+    """One 'billing.paste_refused' event per refused paste, the first time a reconciliation meets it (a
+    month recomputed for new requests does not record the same paste again)."""
+    done = store.recorded_refusals(conn, workspace_id, [r.reference for r in choice.refused])
+    counted = choice.bill.reference if isinstance(choice.bill, Bill) else None
+    for refusal in choice.refused:
+        if refusal.reference in done:
+            continue
+        statement = refusal.statement
+        audit(conn, workspace_id, worker_name(), "billing.paste_refused", refusal.reference,
+              {"provider": provider, "period": period, "entered_at": statement.entered_at,
+               "entered_by": statement.entered_by, "reason": refusal.reason, "reconciled_against": counted,
+               "notice": choice.notice, "run_id": run_id}, now)
 
 
 def default_client(provider: str, key: AdminKey) -> BillingClient:
@@ -173,9 +194,10 @@ def _reconcile_pulled(conn: Conn, workspace_id: int, providers: list[str], perio
     return failed
 
 
-def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str, as_of: dt.datetime,
+def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str | bytes, as_of: dt.datetime,
                           name: str = "export") -> JobOutcome:
-    """A Gemini or xAI billing export through the same path as a pull, then reconcile its months."""
+    """A Gemini or xAI billing export (its text, or the file's bytes) through the same path as a pull, then
+    reconcile its months."""
     check_provider(provider)
     if provider not in EXPORT_ORIGINS:
         raise UserError(f"{provider} bills through its API; export files are read for {', '.join(EXPORT_ORIGINS)}")

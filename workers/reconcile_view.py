@@ -1,24 +1,33 @@
-"""The reconciliation table and a month's findings as people read them (80 columns, no wrapping)."""
+"""The reconciliation table and a month's findings as people read them (80 columns, no wrapping).
+
+Sums a reader can check hold on what is printed, and each table says its rule once. In the month
+table, billed and the variance are each rounded to the cent and logged is printed as their sum (three
+figures rounded on their own can disagree: $34.44 − $30.76 printed above a $3.67 variance). A month's
+findings are rounded so that they add up to that variance (largest remainder, `core.money.money_column`).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from rich import box
 from rich.table import Table
 
-from core.money import money, ratio_percent
+from core.money import cents, format_dollars, money, money_column, ratio_percent
+from store.reconciliation import ReconciliationRow
 
 CAUSE_WORDS = {
     "stale_rate": "stale rate (stored − re-priced)",
     "unpriced_model": "model with no rate",
-    "unattributed": "unattributed rows",
+    "unattributed": "unattributed (inferred)",
     "promo_credit": "promo credit",
     "unlogged_spend": "billed, never logged",
     "unexplained": "unexplained rest",
 }
+VARIANCE_RULE = "billed and variance rounded to the cent, logged = billed + variance as printed"
+FINDINGS_RULE = "amounts rounded to add up to the total (largest remainder)"
+UNATTRIBUTED_RULE = ("unattributed (inferred): not measured; what the measured causes leave of logged > billed, "
+                     "up to the cost of the rows no project claims")
 
 
 def ratio_text(ratio: Decimal | None) -> str:
@@ -33,30 +42,50 @@ def verdict(band: str | None, status: str) -> str:
     return band or ""
 
 
-def reconciliation_table(rows: list[tuple[Any, ...]], title: str = "Reconciliation", reasons: bool = True) -> Table:
+def printed_figures(logged_nanos: int, billed_nanos: int) -> tuple[Decimal, Decimal, Decimal]:
+    """(logged, billed, variance) as a row prints them: billed and the variance each rounded to the cent,
+    logged their sum. A pasted bill is whole cents, so logged is then its own rounding; a bill with
+    fractions of a cent (an API or an export) can move logged by a cent, never the bill or the variance."""
+    billed, variance = cents(billed_nanos), cents(logged_nanos - billed_nanos)
+    return billed + variance, billed, variance
+
+
+def reconciliation_table(rows: list[ReconciliationRow], title: str = "Reconciliation",
+                         reasons: bool = True) -> Table:
     """Rows of store.reconciliation.reconciliation_rows; an error's reason goes on its own line, unless
-    `reasons` is False (the command that just failed says why on stderr: once is enough)."""
+    `reasons` is False (the command that just failed says why on stderr: once is enough). A notice (a
+    later paste refused, an earlier bill used) is always shown."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in (("month", "left"), ("provider", "left"), ("logged", "right"), ("billed", "right"),
                           ("variance", "right"), ("ratio", "right"), ("band", "left")):
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     notes = []
-    for provider, period, logged, billed, source, variance, ratio, band, status, error in rows:
-        shown = verdict(band, status)
+    for row in rows:
+        shown = verdict(row.band, row.status)
         style = {"green": "green", "amber": "yellow", "red": "bold red", "error": "red"}.get(shown, "")
-        table.add_row(f"{period:%Y-%m}", provider, money(logged),
-                      "" if billed is None else f"{money(billed)}{'*' if source == 'manual' else ''}",
-                      "" if variance is None else money(variance), ratio_text(ratio), shown, style=style)
-        if error and reasons:
-            notes.append(f"{provider} {period:%Y-%m}: {error}")
-    table.caption = "\n".join(["* billed as pasted; otherwise from the API or an export", *notes])
+        logged, billed, variance = money(row.logged_nanos), "", ""
+        if row.billed_nanos is not None:
+            figures = printed_figures(row.logged_nanos, row.billed_nanos)
+            logged, billed, variance = (format_dollars(figure) for figure in figures)
+            billed += "*" if row.billed_source == "manual" else ""
+        table.add_row(f"{row.period:%Y-%m}", row.provider, logged, billed, variance, ratio_text(row.variance_ratio),
+                      shown, style=style)
+        if row.error and reasons:
+            notes.append(f"{row.provider} {row.period:%Y-%m}: {row.error}")
+        if row.notice:
+            notes.append(f"{row.provider} {row.period:%Y-%m}: {row.notice}")
+    table.caption = "\n".join([f"* billed as pasted; otherwise from the API or an export. {VARIANCE_RULE}.",
+                               *notes])
     table.caption_justify = "left"
     return table
 
 
-def findings_table(provider: str, period: dt.date, variance: int,
-                   causes: list[tuple[str, int, int, list[int]]]) -> Table:
-    title = f"Why {provider} {period:%Y-%m} differs by {money(variance)} (logged − billed)"
+def findings_table(row: ReconciliationRow, causes: list[tuple[str, int, int, list[int]]]) -> Table:
+    """`causes`: store.reconciliation.findings_by_cause of the row's month (their deltas sum to its variance)."""
+    if row.billed_nanos is None:
+        raise ValueError("a month without a bill has no findings")
+    variance = row.logged_nanos - row.billed_nanos
+    title = f"Why {row.provider} {row.period:%Y-%m} differs by {money(variance)} (logged − billed)"
     # rich wraps a title to its table's width, narrower than the heading when the columns are short:
     # as wide as the heading (at most 80), it stays one line
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
@@ -65,7 +94,14 @@ def findings_table(provider: str, period: dt.date, variance: int,
     table.add_column("findings", justify="right", no_wrap=True)
     table.add_column("amount", justify="right", no_wrap=True)
     table.add_column("e.g. requests", no_wrap=True, overflow="ellipsis", max_width=24)
-    for cause, count, delta, ids in causes:
-        table.add_row(CAUSE_WORDS.get(cause, cause), f"{count:,}", money(delta), ", ".join(map(str, ids)))
-    table.add_row("total", "", money(sum(c[2] for c in causes)), "", style="bold")
+    amounts = money_column([delta for _, _, delta, _ in causes], variance)
+    for (cause, count, _delta, ids), amount in zip(causes, amounts, strict=True):
+        table.add_row(CAUSE_WORDS.get(cause, cause), f"{count:,}", amount, ", ".join(map(str, ids)))
+    table.add_row("total", "", money(variance), "", style="bold")
+    notes = [f"{FINDINGS_RULE}."]
+    if any(cause == "unattributed" for cause, *_ in causes):
+        notes.append(f"{UNATTRIBUTED_RULE}.")
+    table.caption = "\n".join(notes)
+    table.caption_justify = "left"
     return table
+

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn, add_request, make_workspace, table_rows
+from workers.pipeline import STAGE_NAMES
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -91,7 +94,7 @@ def test_refresh_twice_for_the_same_as_of_leaves_identical_rows(db_conn: Conn, f
     outputs = []
     snapshots = []
     for _ in range(2):
-        done = run_cli(fleet_env, "refresh", "--workspace", "acme", "--as-of", "2026-11-21T03:00:00Z")
+        done = run_cli(fleet_env, "refresh", "--workspace", "acme", "--as-of", "2026-11-21T03:00:00Z", "--json")
         assert done.returncode == 0, done.stderr
         outputs.append(json.loads(done.stdout))
         snapshots.append(table_rows(db_conn, "analysis.daily_spend", "day, project_id nulls first, device_id"))
@@ -112,3 +115,29 @@ def test_seed_prints_plain_sentences_that_fit_the_terminal(db_conn: Conn, fleet_
     as_json = run_cli(fleet_env, "seed", "--workspace", "plain2", "--days", "2", "--requests-per-day", "100",
                       "--json")
     assert as_json.returncode == 0 and json.loads(as_json.stdout)["slug"] == "plain2"
+
+
+def test_refresh_says_what_each_stage_did_in_dollars_and_gives_json_to_scripts(
+    db_conn: Conn, fleet_env: dict[str, str]
+) -> None:
+    seed_workspace(db_conn, SeedOptions(slug="acme", days=3, requests_per_day=200, end_date=date(2026, 11, 21)))
+    done = run_cli({**fleet_env, "COLUMNS": "80"}, "refresh", "--workspace", "acme",
+                   "--as-of", "2026-11-21T03:00:00Z")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "refresh of 'acme' as of 2026-11-21 03:00 UTC: succeeded"
+    assert [line.split()[:2] for line in lines[1:]] == [[stage, "succeeded"] for stage in STAGE_NAMES]
+    assert max(len(line) for line in lines) <= 80
+    assert not re.search(r"nanos|[{}=_]|True|False", done.stdout)  # no raw stats, no JSON
+    did = dict(line.split(maxsplit=2)[::2] for line in lines[1:])
+    assert re.fullmatch(r"30 days rebuilt \(all\), [\d,]+ rows", did["rollup"])
+    assert re.match(r"\$[\d,]+\.\d\d avoidable, \d+ loops?, [\d,]+ clusters?", did["clustering"])
+    assert re.match(r"\d+ findings?, saves \$[\d,]+\.\d\d/month", did["checks"])
+    assert did["savings"] == "$0.00 saved, 0 accepted"
+
+    as_json = run_cli(fleet_env, "refresh", "--workspace", "acme", "--as-of", "2026-11-21T03:00:00Z",
+                      "--replay", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    outcome = json.loads(as_json.stdout)
+    assert outcome["status"] == "succeeded" and [s["stage"] for s in outcome["stages"]] == list(STAGE_NAMES)
+    assert isinstance(outcome["stages"][1]["stats"]["avoidable_nanos"], int)

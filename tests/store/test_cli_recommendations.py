@@ -1,51 +1,114 @@
-"""`halton-workers recommendations`: the open ones as a table of at most 80 columns, one line each."""
+"""`halton-workers recommendations`: the open ones by kind of money within 80 columns, the catalog's headline
+as analysis.catalog_summary has it, amounts that add up to the totals printed, and `--id N` in full."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from checks import Finding
-from store.recommendations import apply_statuses, write_findings
+from checks.overlap import Combination, ScopeCombination
+from store.recommendations import write_findings
 from tests.factories import Conn, make_workspace
 from tests.store.test_cli import run_cli
+from workers.checks_jobs import apply_decisions
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def test_open_recommendations_print_one_line_each_within_80_columns(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+def finding(check_id: str, project_id: int, impact: int, *, subject: str = "s", recurrence: str = "monthly",
+            rationale: str = "why", title: str | None = None) -> Finding:
+    return Finding(check_id=check_id, project_id=project_id, subject=subject, title=title or f"{check_id} title",
+                   rationale=rationale, impact_nanos=impact, recurrence=recurrence, confidence="high",
+                   request_count=4287, sample_request_ids=(11, 12), evidence={"waste_nanos": impact, "model": "m"})
+
+
+def amounts(lines: list[str], start: str, end: str) -> tuple[list[Decimal], Decimal]:
+    """The dollar amounts of a table's rows (from its heading to the line after `end`) and of its total row."""
+    first = next(i for i, line in enumerate(lines) if line.startswith(start))
+    last = next(i for i in range(first, len(lines)) if end in lines[i])
+    rows = [re.search(r"^\s*\d+\s+\$([\d,.]+)", line) for line in lines[first:last]]
+    total = re.search(r"\$([\d,.]+)", lines[last])
+    assert total is not None
+    return ([Decimal(m.group(1).replace(",", "")) for m in rows if m],
+            Decimal(total.group(1).replace(",", "")))
+
+
+def test_open_recommendations_by_kind_within_80_columns_adding_up_to_their_totals(
+        db_conn: Conn, fleet_env: dict[str, str]) -> None:
     scene = make_workspace(db_conn, "acme")
-    findings = [Finding(check_id="model-downgrade", project_id=scene.project_ids[i], subject="a->b", title="Swap",
-                        rationale="A long rationale with figures that goes on and on " * 4,
-                        monthly_saving_nanos=(i + 1) * 42_000_000_000, confidence="high", request_count=4287,
-                        sample_request_ids=(1,), evidence={}) for i in range(2)]
+    p0, p1 = scene.project_ids
+    long_title = "Move acme-p0 from claude-opus-4-1 to its current successor claude-opus-4-6 " * 2
+    # three quotes of half a cent each: $0.01 rounded one by one, $0.02 together (largest remainder: 1 + 1 + 0)
+    findings = [finding("legacy-model", p0, 5_000_000, subject=str(i), title=long_title) for i in range(3)]
+    findings += [finding("runaway-loop", p1, 6_690_000_000, recurrence="one_off"),
+                 finding("spend-spike", p1, 35_100_000_000, recurrence="anomaly"),
+                 finding("batch-api", p1, 42_000_000_000)]
     with db_conn.transaction():
-        write_findings(db_conn, scene.workspace_id, 1, datetime(2026, 11, 1, tzinfo=UTC), findings)
-    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision) "
-                    "values (%s, %s, 'dismissed')", (scene.workspace_id, findings[0].fingerprint))
-    apply_statuses(db_conn, scene.workspace_id)  # what halton.apply_decisions does
+        write_findings(db_conn, scene.workspace_id, 1, AS_OF, findings)
     done = run_cli(fleet_env, "recommendations", "--workspace", "acme")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
-    assert lines[0].startswith("1 open recommendation(s) for acme: $84.00/month")
-    rows = [line for line in lines if "model-downgrade:" in line]
-    assert len(rows) == 1 and "p1" in rows[0] and "$84.00" in rows[0] and "4,287" in rows[0]
+    assert lines[0] == "6 open recommendation(s) for acme"
+    # no combination was stored: each quote counts on its own, 42.015 -> $42.02
+    assert lines[1] == "Monthly: saves $42.02/month taken together."
+    rows, total = amounts(lines, "Monthly savings", "sum of the quotes")
+    assert rows == [Decimal("42.00"), Decimal("0.01"), Decimal("0.01"), Decimal("0.00")] and sum(rows) == total
+    assert amounts(lines, "One-off waste", "total") == ([Decimal("6.69")], Decimal("6.69"))
+    assert amounts(lines, "Anomalies", "total") == ([Decimal("35.10")], Decimal("35.10"))
+    assert done.stdout.count("claude-opus-4-6") == 3 * 2  # the long titles wrap, never cut
+    assert "…" not in done.stdout
 
 
-def test_two_swaps_of_one_model_are_counted_once_in_the_total(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+def test_the_headline_is_the_summary_of_the_open_ones_taken_together(db_conn: Conn, fleet_env: dict[str, str]) -> None:
     scene = make_workspace(db_conn, "acme")
-    quotes = {"model-downgrade": ("gpt-5->gpt-5-mini", 30_000_000_000),
-              "legacy-model": ("gpt-5->gpt-5.1", 20_000_000_000), "batch-api": ("gpt-5", 5_000_000_000)}
-    findings = [Finding(check_id=check_id, project_id=scene.project_ids[0], subject=subject, title=check_id,
-                        rationale="why", monthly_saving_nanos=saving, confidence="high", request_count=10,
-                        sample_request_ids=(1,), evidence={}) for check_id, (subject, saving) in quotes.items()]
+    p0 = scene.project_ids[0]
+    swap = finding("model-downgrade", p0, 30_000_000_000, subject="gpt-5->gpt-5-mini")
+    successor = finding("legacy-model", p0, 20_000_000_000, subject="gpt-5->gpt-5.1")
+    batch = finding("batch-api", p0, 5_000_000_000, subject="gpt-5")
+    # what checks.overlap.combine keeps for the scope (window savings over 30 days, so quotes are the same):
+    # the swaps are alternatives, batching then saves 2 on the swapped bill
+    scope = ScopeCombination(p0, "gpt-5", (swap.fingerprint, successor.fingerprint, batch.fingerprint),
+                             tuple(x * 1_000_000_000 for x in (0, 30, 20, 30, 5, 32, 23, 32)))
     with db_conn.transaction():
-        write_findings(db_conn, scene.workspace_id, 1, datetime(2026, 11, 1, tzinfo=UTC), findings)
+        write_findings(db_conn, scene.workspace_id, 1, AS_OF, [swap, successor, batch], Combination((scope,), 30))
     done = run_cli(fleet_env, "recommendations", "--workspace", "acme")
     assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "Monthly: saves $32.00/month taken together; the 3 quotes below add up to $55.00, but quotes on" in text
+    assert all(len(line) <= 80 for line in done.stdout.splitlines())
+    db_conn.execute("insert into meter.recommendation_decisions (workspace_id, fingerprint, decision) "
+                    "values (%s, %s, 'dismissed')", (scene.workspace_id, swap.fingerprint))
+    assert apply_decisions(db_conn, scene.workspace_id).stats["monthly_saving_nanos"] == 23_000_000_000
+    done = run_cli(fleet_env, "recommendations", "--workspace", "acme")
+    assert "saves $23.00/month taken together; the 2 quotes below add up to $25.00" in " ".join(done.stdout.split())
+
+
+def test_one_recommendation_in_full_with_its_rationale_evidence_and_samples(
+        db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    scene = make_workspace(db_conn, "acme")
+    rationale = "357 identical requests from dev-1 in 8 minutes cost $6.75; all but the first 3 were waste. " * 3
+    loop = finding("runaway-loop", scene.project_ids[1], 6_690_000_000, recurrence="one_off", rationale=rationale)
+    with db_conn.transaction():
+        write_findings(db_conn, scene.workspace_id, 1, AS_OF, [loop])
+    [(rid,)] = db_conn.execute("select id from analysis.recommendations").fetchall()
+    done = run_cli(fleet_env, "recommendations", "--workspace", "acme", "--id", str(rid))
+    assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("3 open recommendation(s) for acme: $35.00/month")  # 30 + 5, not 30 + 20 + 5
-    assert "alternative swaps counted once" in done.stdout and all(len(line) <= 80 for line in lines)
+    assert lines[0] == f"#{rid} runaway-loop title" and all(len(line) <= 80 for line in lines)
+    text = " ".join(done.stdout.split())
+    assert " ".join(rationale.split()) in text  # the whole rationale, wrapped
+    assert "waste $6.69 (already spent; a fix stops the next one), high confidence, 4,287 requests" in text
+    assert "waste_nanos $6.69" in text and "model m" in text
+    assert "sample requests (2): 11, 12" in text
+    assert "fingerprint runaway-loop:" in text and "status open; first seen 2026-11-01 00:00 UTC" in text
 
 
-def test_an_unknown_workspace_is_one_line(fleet_env: dict[str, str], db_conn: Conn) -> None:
+def test_an_unknown_workspace_or_id_is_one_line(fleet_env: dict[str, str], db_conn: Conn) -> None:
     done = run_cli(fleet_env, "recommendations", "--workspace", "nope")
     assert done.returncode == 1 and done.stderr.strip().startswith("error: no workspace with slug 'nope'")
+    make_workspace(db_conn, "acme")
+    done = run_cli(fleet_env, "recommendations", "--workspace", "acme", "--id", "999")
+    assert done.returncode == 1 and done.stderr.strip() == "error: no recommendation 999 in workspace 'acme'"

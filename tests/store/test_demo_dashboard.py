@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from rich.console import Console
+from rich.table import Table
 
+from store.dashboard_reads import SpendLine
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.demo import _print_dashboard, pipeline_failures
+from workers.demo import _print_dashboard, _runs_table, _spend_table, pipeline_failures
 from workers.pipeline import STAGE_NAMES, run_pipeline
 
 
@@ -24,16 +27,87 @@ def _dashboard(conn: Conn) -> list[str]:
     return out.getvalue().splitlines()
 
 
-def test_the_dashboard_fits_80_columns_with_one_line_per_run_and_totals(db_conn: Conn) -> None:
+def _printed(table: Table) -> list[str]:
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(table)
+    return out.getvalue().splitlines()
+
+
+def _amount(cell: str) -> Decimal:
+    text = cell.strip()
+    return -Decimal(text[2:].replace(",", "")) if text.startswith("-$") else Decimal(text[1:].replace(",", ""))
+
+
+def _tables_with_totals(lines: list[str]) -> list[tuple[str, list[list[str]], list[str]]]:
+    """(title, rows, total row) of every table with a total row, cells stripped."""
+    tables = []
+    for at, line in enumerate(lines):
+        if line.startswith("│ total"):
+            header = max(i for i in range(at) if lines[i].startswith("┡"))
+            title = lines[header - 3].strip()  # above the top border and the header
+            rows = [[cell.strip() for cell in row.split("│")[1:-1]] for row in lines[header + 1:at - 1]]
+            tables.append((title, rows, [cell.strip() for cell in line.split("│")[1:-1]]))
+    return tables
+
+
+def _assert_rows_add_up(title: str, rows: list[list[str]], total: list[str]) -> None:
+    for column in (1, 2):  # requests, errors
+        assert sum(int(row[column].replace(",", "")) for row in rows) == int(total[column].replace(",", "")), title
+    assert sum(_amount(row[3]) for row in rows) == _amount(total[3]), title
+
+
+def test_spend_rows_add_up_to_the_total_printed_under_them() -> None:
+    # each $0.005 alone rounds to $0.01: three of them printed $0.03 of rows under a $0.02 total
+    halves = [SpendLine(f"p{i}", 1, 0, 5_000_000) for i in range(3)]
+    tables = _tables_with_totals(_printed(_spend_table("Spend", halves, "project")))
+    [(_, rows, total)] = tables
+    assert total[3] == "$0.02" and sorted(row[3] for row in rows) == ["$0.00", "$0.01", "$0.01"]
+    _assert_rows_add_up("Spend", rows, total)
+    # a top-N list under the workspace's total: the "other" row takes part in the rounding too
+    top = [SpendLine("a", 2, 1, 1_234_567_891), SpendLine("b", 3, 0, 4_995_000)]
+    whole = SpendLine("total", 9, 2, 1_234_567_891 + 4_995_000 + 4_995_000)
+    [(_, rows, total)] = _tables_with_totals(_printed(_spend_table("Top", top, "model", whole)))
+    assert [row[0] for row in rows] == ["a", "b", "other"] and total[3] == "$1.24"
+    _assert_rows_add_up("Top", rows, total)
+
+
+def test_the_dashboard_fits_80_columns_with_one_line_per_run_and_totals_that_add_up(db_conn: Conn) -> None:
     lines = _dashboard(db_conn)
     assert max(len(line) for line in lines) <= 80
-    title = next(i for i, line in enumerate(lines) if line.startswith("Recent runs"))
-    bottom = next(i for i in range(title, len(lines)) if lines[i].startswith("└"))
-    runs = lines[title + 4:bottom]  # below the top border, the header and the header's rule
+    title = next(i for i, line in enumerate(lines) if line.startswith("Latest run of each job"))
+    assert lines[title + 1].split() == ["run", "job", "status", "at", "took", "what", "it", "did"]
+    runs = []
+    for line in lines[title + 3:]:  # below the header and its rule, one line per run
+        if not line[:1].isdigit():
+            break
+        runs.append(line)
     assert sorted(next(s for s in STAGE_NAMES if f" {s} " in line) for line in runs) == sorted(STAGE_NAMES)
+    # what each run did in words and dollars, not its raw stats (avoidable_nanos=…, full_rebuild=True)
+    assert not any(re.search(r"=|_|nanos|True|False", line) for line in runs), runs
+    did = {stage: next(line for line in runs if f" {stage} " in line) for stage in STAGE_NAMES}
+    assert re.search(r"\d+ days? rebuilt", did["rollup"]) and "$" in did["clustering"] and "$" in did["savings"]
     totals = [line for line in lines if line.startswith("│ total")]
     assert len(totals) == 4  # by provider, by project, top models, last 7 days
     assert totals[0].split("│")[-2] == totals[1].split("│")[-2] == totals[2].split("│")[-2]  # the same spend
+    # every table with a total row: its rows add up to it (one dashboard built for both checks: it is slow)
+    tables = _tables_with_totals(lines)
+    assert [name for name, _, _ in tables] == ["Spend by provider", "Spend by project", "Top models",
+                                               "Last 7 days"]
+    for name, rows, total in tables:
+        assert rows, name
+        _assert_rows_add_up(name, rows, total)
+
+
+def test_the_runs_table_shows_the_latest_run_of_each_stage_once(db_conn: Conn) -> None:
+    """Beat may fire the nightly fan-out twice during the demo: the table shows the latest refresh's runs,
+    not the last five runs of two refreshes mixed."""
+    report = seed_workspace(db_conn, SeedOptions(slug="acme", days=3, requests_per_day=50))
+    for _ in range(2):
+        run_pipeline(db_conn, report.workspace_id, datetime.now(UTC), only=None, replay=False, worker="test")
+    lines = _printed(_runs_table(db_conn, report.workspace_id, 80))
+    shown = [line.split()[:3] for line in lines[3:] if line[:1].isdigit()]
+    second = len(STAGE_NAMES)  # run ids of the second refresh follow the first's
+    assert shown == [[str(second + i + 1), stage, "succeeded"] for i, stage in reversed(list(enumerate(STAGE_NAMES)))]
 
 
 def test_what_the_seed_planted_is_plain_sentences_with_figures(db_conn: Conn) -> None:

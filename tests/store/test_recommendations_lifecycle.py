@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from checks import Finding
 from store import recommendations as store
 from tests.factories import Conn, add_request, make_workspace
+from workers.checks_jobs import apply_decisions
 from workers.pipeline import run_pipeline
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -17,7 +18,7 @@ AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 def finding(project_id: int, subject: str = "claude-sonnet-4-6->claude-haiku-4-5", saving: int = 600_000_000,
             check_id: str = "model-downgrade") -> Finding:
     return Finding(check_id=check_id, project_id=project_id, subject=subject, title="Swap", rationale="because",
-                   monthly_saving_nanos=saving, confidence="high", request_count=200, sample_request_ids=(1, 2),
+                   impact_nanos=saving, confidence="high", request_count=200, sample_request_ids=(1, 2),
                    evidence={"counterfactual": {"kind": "model", "from": "claude-sonnet-4-6",
                                                 "to": "claude-haiku-4-5"}})
 
@@ -148,3 +149,26 @@ def test_a_new_acceptance_recomputes_every_month(db_conn: Conn) -> None:
     accept(db_conn, ws, finding(p1), decided)
     assert savings_stats(db_conn, ws, AS_OF + timedelta(hours=1))["recomputed_from"] == decided.isoformat()
     assert {row[0] for row in realised_rows(db_conn)} == {finding(p0).fingerprint, finding(p1).fingerprint}
+
+
+def test_the_summary_keeps_one_off_and_anomaly_money_apart_and_follows_a_suppression(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    ws, p0, p1 = scene.workspace_id, scene.project_ids[0], scene.project_ids[1]
+    kinds = [Finding(check_id=check_id, project_id=p1, subject="s", title="t", rationale="r", impact_nanos=nanos,
+                     recurrence=recurrence, confidence="high", request_count=1, sample_request_ids=(), evidence={})
+             for check_id, recurrence, nanos in (("runaway-loop", "one_off", 50_000_000),
+                                                 ("spend-spike", "anomaly", 70_000_000))]
+    write(db_conn, ws, AS_OF, [finding(p0), *kinds])
+    assert db_conn.execute("""select recurrence, impact_nanos, monthly_saving_nanos from analysis.recommendations
+                              order by check_id""").fetchall() == [
+        ("monthly", 600_000_000, 600_000_000), ("one_off", 50_000_000, 0), ("anomaly", 70_000_000, 0)]
+    summary = store.catalog_summary(db_conn, ws)
+    assert summary is not None and summary.as_stats() == {
+        "open_recommendations": 3, "monthly_saving_nanos": 600_000_000, "one_off_nanos": 50_000_000,
+        "anomaly_nanos": 70_000_000}
+    db_conn.execute("insert into meter.check_suppressions (workspace_id, check_id, project_id, suppressed_by) "
+                    "values (%s, 'runaway-loop', null, 'alice')", (ws,))
+    outcome = apply_decisions(db_conn, ws)
+    assert (outcome.stats["open_recommendations"], outcome.stats["one_off_nanos"]) == (2, 0)
+    summary = store.catalog_summary(db_conn, ws)
+    assert summary is not None and summary.run_id == outcome.run_id and summary.one_off_nanos == 0

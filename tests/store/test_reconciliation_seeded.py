@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import replace
+from typing import Any
 
+import numpy as np
+import pytest
+
+import reconciliation.findings
+from pricing import PricedBatch, price_requests
 from synthetic import SeedOptions, seed_workspace
 from synthetic.billing_export import gemini_billing_export
 from tests.factories import Conn
@@ -52,3 +59,36 @@ def test_findings_name_every_planted_cause_with_its_amount_and_sum_to_the_varian
     stale_rows = db_conn.execute("""select count(*), count(distinct request_id) from analysis.reconciliation_findings
                                      where workspace_id = %s and cause = 'stale_rate'""", (ws,)).fetchone()
     assert stale_rows == (stale["rows"], stale["rows"])  # one finding per request, each naming it
+
+
+def gemini_findings(conn: Conn, ws: int) -> dict[dt.date, dict[str, int]]:
+    found: dict[dt.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for period, cause, delta in conn.execute(
+            """select period, cause, delta_nanos from analysis.reconciliation_findings
+                where workspace_id = %s and provider = 'gemini'""", (ws,)).fetchall():
+        found[period][cause] += delta
+    return found
+
+
+def test_the_plant_is_priced_on_its_own_so_a_bug_in_the_repricing_shows(
+        db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export bills the seeded rows through synthetic.billing_prices, not through the re-pricing the
+    findings rest on: with that re-pricing one nano-dollar off per request, the export is the same, and
+    the findings no longer match what was planted."""
+    report = seed_workspace(db_conn, SeedOptions(slug="acme", days=12, requests_per_day=400, end_date=END))
+    ws = report.workspace_id
+    export = gemini_billing_export(db_conn, ws)
+
+    def one_nano_too_much(*args: Any, **kwargs: Any) -> PricedBatch:
+        batch = price_requests(*args, **kwargs)
+        return replace(batch, cost_nanos=np.where(batch.priced, batch.cost_nanos + 1, 0))
+
+    monkeypatch.setattr(reconciliation.findings, "price_requests", one_nano_too_much)
+    assert gemini_billing_export(db_conn, ws).text == export.text  # the plant does not bill through it
+    jobs.import_billing_export(db_conn, ws, "gemini", export.text, AS_OF, name="gemini.csv")
+    found = gemini_findings(db_conn, ws)
+    assert found  # the gemini months were reconciled
+    for period in found:
+        expected = export.expected(period)
+        causes = found[period]
+        assert {cause: causes[cause] for cause in expected} != expected or causes["unexplained"] != 0, period

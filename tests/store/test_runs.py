@@ -105,9 +105,13 @@ def test_a_copy_of_the_same_work_is_retried_not_dropped(db_conn: Conn, other_con
 def test_different_workspaces_do_not_block_each_other(db_conn: Conn, other_conn: Conn) -> None:
     ws_a = make_workspace(db_conn, "a").workspace_id
     ws_b = make_workspace(db_conn, "b").workspace_id
-    with (claimed_run(db_conn, spec(ws_a)) as first, claimed_run(other_conn, spec(ws_b)) as second,
-          first.results(), second.results()):
-        pass
+    with claimed_run(db_conn, spec(ws_a)) as first, claimed_run(other_conn, spec(ws_b)) as second:
+        held = db_conn.execute("select workspace_id, status from analysis.runs order by workspace_id").fetchall()
+        assert held == [(ws_a, "running"), (ws_b, "running")]  # both claimed at once, neither waits
+        with first.results(), second.results():
+            pass
+    done = db_conn.execute("select workspace_id, status from analysis.runs order by workspace_id").fetchall()
+    assert done == [(ws_a, "succeeded"), (ws_b, "succeeded")]
 
 
 def test_a_run_left_running_by_a_dead_worker_is_marked_abandoned(db_conn: Conn, database_url: str) -> None:
@@ -144,8 +148,15 @@ def test_a_fresh_enqueue_counts_deaths_from_zero(db_conn: Conn, database_url: st
     ws = make_workspace(db_conn).workspace_id
     for _ in range(MAX_ABANDONED_DELIVERIES):
         die(db_conn, database_url, spec(ws, task_id="t-1"))
+    for _ in range(MAX_ABANDONED_DELIVERIES - 1):  # one death short of giving up, counting its own only
+        die(db_conn, database_url, spec(ws, task_id="t-2"))
     with claimed_run(db_conn, spec(ws, task_id="t-2")) as run, run.results():
         pass
+    rows = db_conn.execute("select task_id, status, failure_kind from analysis.runs order by id").fetchall()
+    deaths = MAX_ABANDONED_DELIVERIES * 2 - 1
+    assert rows[:deaths] == [("t-1", "failed", "abandoned")] * MAX_ABANDONED_DELIVERIES + \
+        [("t-2", "failed", "abandoned")] * (MAX_ABANDONED_DELIVERIES - 1)
+    assert rows[deaths:] == [("t-2", "succeeded", None)]
 
 
 def test_deaths_count_across_retries_of_one_task(db_conn: Conn, database_url: str) -> None:

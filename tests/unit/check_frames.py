@@ -48,9 +48,9 @@ def frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 def inputs(records: Sequence[dict[str, Any]], *, daily: pd.DataFrame | None = None,
            clusters: Sequence[dict[str, Any]] = (), loops: Sequence[dict[str, Any]] = (),
-           timezone: str = "UTC") -> CheckInputs:
+           timezone: str = "UTC", as_of: datetime = AS_OF) -> CheckInputs:
     return CheckInputs(
-        workspace_id=1, window_start=START, as_of=AS_OF, requests=frame(records),
+        workspace_id=1, window_start=as_of - timedelta(days=30), as_of=as_of, requests=frame(records),
         daily=daily if daily is not None else pd.DataFrame(columns=DAILY_COLUMNS),
         clusters=pd.DataFrame(list(clusters), columns=CLUSTER_COLUMNS),
         loops=pd.DataFrame(list(loops), columns=LOOP_COLUMNS), rates=load_rates(), timezone=timezone,

@@ -48,3 +48,31 @@ def test_an_xai_export_is_matched_by_loose_column_names() -> None:
 def test_a_malformed_export_says_what_it_could_not_read(provider: str, text: str, says: str) -> None:
     with pytest.raises(BillingFormatError, match=says):
         parse_export(provider, text)
+
+
+@pytest.mark.parametrize("text", ["when,price\n2026-11-01,1\n", "When,Price\n"])
+def test_an_xai_export_names_every_column_it_misses_like_a_gemini_one(text: str) -> None:
+    with pytest.raises(BillingFormatError) as refused:
+        parse_export("xai", text)
+    said = str(refused.value)
+    assert "no column for a day (looked for date, day," in said and "nor for an amount in USD (looked for cost_usd," \
+        in said and said.endswith("(its columns: when, price)")
+    with pytest.raises(BillingFormatError, match=r"no column usage_start_time nor cost \(its columns: when, price\)"):
+        parse_export("gemini", text)
+
+
+@pytest.mark.parametrize("provider", ["gemini", "xai"])
+@pytest.mark.parametrize("data", [
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",  # an image
+    b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00",  # a spreadsheet (a zip)
+    b"date,cost\n2026-11-01,1\x00\n",  # valid UTF-8 with a NUL byte
+    "date,cost\n".encode("utf-16"),  # another encoding
+])
+def test_a_binary_file_is_not_a_utf8_csv(provider: str, data: bytes) -> None:
+    with pytest.raises(BillingFormatError, match=r"^the file is not a UTF-8 CSV"):
+        parse_export(provider, data)
+
+
+def test_an_export_read_as_bytes_drops_a_byte_order_mark() -> None:
+    days = parse_export("xai", "\ufeffdate,cost\n2026-11-01,1.50\n".encode())
+    assert [(d.day, d.charges_nanos) for d in days] == [(dt.date(2026, 11, 1), 1_500_000_000)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from checks import legacy_model, long_context_tier, model_downgrade, reasoning_overspend
+from checks import legacy_model, long_context_tier, model_downgrade, reasoning_overspend, run_catalog
 from tests.unit.check_frames import AS_OF, inputs, rows
 
 # claude-sonnet-4-6 $3/$15, claude-haiku-4-5 $1/$5: 1000 in + 100 out = 4,500,000 vs 1,500,000 nanos
@@ -24,9 +24,33 @@ def test_model_downgrade_quotes_the_same_tokens_on_the_cheaper_sibling() -> None
                                                   "to": "claude-haiku-4-5"}
 
 
+def test_model_downgrade_targets_the_current_model_when_the_sibling_is_superseded() -> None:
+    # from 2026-11-26 the table supersedes claude-haiku-4-5 by claude-haiku-5-5 ($0.10/$0.50): 1000 in + 100
+    # out = 150,000 nanos a request, against 4,500,000 on claude-sonnet-4-6 (unchanged)
+    as_of = AS_OF + timedelta(days=40)
+    [finding] = model_downgrade.run(inputs(rows(200, start=as_of - timedelta(days=30)), as_of=as_of))
+    assert finding.subject == "claude-sonnet-4-6->claude-haiku-5-5"
+    assert finding.monthly_saving_nanos == 200 * (4_500_000 - 150_000)
+    assert "claude-haiku-4-5, its cheaper sibling, is superseded by claude-haiku-5-5" in finding.rationale
+    assert finding.levers[0].to == "claude-haiku-5-5"
+
+
 def test_a_saving_seen_over_ten_days_is_scaled_to_thirty() -> None:
     [finding] = model_downgrade.run(inputs(rows(200, start=AS_OF - timedelta(days=10), every=timedelta(minutes=30))))
     assert finding.monthly_saving_nanos == 3 * 200 * SONNET_VS_HAIKU
+
+
+def test_a_quote_from_fewer_than_seven_days_says_so_and_is_low_confidence() -> None:
+    two_days = rows(1000, start=AS_OF - timedelta(days=2), every=timedelta(minutes=2), output=50)
+    [finding] = [f for f in run_catalog(inputs(two_days)) if f.check_id == "model-downgrade"]
+    # 1000 x (1000x3e6 + 50x15e6 - 1000x1e6 - 50x5e6) = 2.5e12 pico over 2 days, x 15 to a month
+    assert finding.monthly_saving_nanos == 1000 * 2_500_000 * 30 // 2
+    assert finding.confidence == "low"  # would be high: 1,000 requests with short answers
+    assert finding.rationale.endswith("Quoted from 2 days of data, scaled ×30/2 to a month: low confidence "
+                                      "until 7 days are seen.")
+    week = rows(1000, start=AS_OF - timedelta(days=7), every=timedelta(minutes=10), output=50)
+    [finding] = [f for f in run_catalog(inputs(week)) if f.check_id == "model-downgrade"]
+    assert finding.confidence == "high" and "Quoted from" not in finding.rationale
 
 
 def test_model_downgrade_stays_silent_without_volume_sibling_premium_or_small_prompts() -> None:
@@ -37,12 +61,16 @@ def test_model_downgrade_stays_silent_without_volume_sibling_premium_or_small_pr
     assert model_downgrade.run(inputs(rows(300, output=2_000))) == []  # long answers
 
 
-def test_legacy_model_prices_cache_reads_and_writes_on_the_successor() -> None:
-    # opus-4-1: 1000x15e6 + 2000x1.5e6 + 400x18.75e6 + 100x75e6 = 33e9 pico; opus-4-5 a third: 11e9 pico
+def test_legacy_model_prices_cache_reads_and_writes_on_the_current_successor() -> None:
+    # opus-4-1: 1000x15e6 + 2000x1.5e6 + 400x18.75e6 + 100x75e6 = 33e9 pico; opus-4-6 a third: 11e9 pico.
+    # The table names opus-4-5 as its successor, and opus-4-6 as the successor of that: the move is to 4-6.
     data = rows(20, model="claude-opus-4-1", cache_read=2000, cache_write=400)
     [finding] = legacy_model.run(inputs(data))
     assert finding.monthly_saving_nanos == 20 * (33_000_000 - 11_000_000) == 440_000_000
-    assert finding.subject == "claude-opus-4-1->claude-opus-4-5" and finding.confidence == "high"
+    assert finding.subject == "claude-opus-4-1->claude-opus-4-6" and finding.confidence == "high"
+    assert finding.evidence["successors"] == ["claude-opus-4-5", "claude-opus-4-6"]
+    assert "current successor claude-opus-4-6" in finding.title
+    assert "superseded by claude-opus-4-5 and then claude-opus-4-6" in finding.rationale
 
 
 def test_legacy_model_stays_silent_below_volume_or_without_successor() -> None:

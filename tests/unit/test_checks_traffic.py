@@ -81,11 +81,25 @@ def faq(key: int, count: int, cost: int) -> list[dict[str, object]]:
     return rows(count, prompt_key=key, cost=cost, every=timedelta(hours=12), model="claude-haiku-4-5")
 
 
-def test_response_cache_quotes_every_repeat_after_the_first() -> None:
+def test_response_cache_quotes_every_repeat_after_the_first_at_the_tables_rates() -> None:
+    # claude-haiku-4-5 $1/$5: 1000 in + 100 out = 1,500,000 nanos a request, whatever a daemon logged for it
     data = faq(11, 10, 1_000_000) + faq(12, 12, 2_000_000)
     [finding] = response_cache.run(inputs(data, clusters=[cluster(11, "duplicate"), cluster(12, "duplicate")]))
-    assert finding.monthly_saving_nanos == 9 * 1_000_000 + 11 * 2_000_000 == 31_000_000
+    assert finding.monthly_saving_nanos == (9 + 11) * 1_500_000 == 30_000_000
+    assert finding.evidence["logged_nanos"] == 9 * 1_000_000 + 11 * 2_000_000
     assert finding.request_count == 20
+    [lever] = finding.levers
+    assert (lever.kind, lever.model, lever.window_saving_nanos) == ("drop", "claude-haiku-4-5", 30_000_000)
+    assert lever.request_ids == {r["id"] for r in data[1:10] + data[11:]}  # every request but each first
+
+
+def test_response_cache_counts_a_request_the_table_cannot_price_at_its_logged_cost() -> None:
+    unknown = [dict(r, model="claude-unreleased-9") for r in faq(12, 12, 2_000_000)]
+    data = faq(11, 10, 1_000_000) + unknown
+    [finding] = response_cache.run(inputs(data, clusters=[cluster(11, "duplicate"), cluster(12, "duplicate")]))
+    assert finding.monthly_saving_nanos == 9 * 1_500_000 + 11 * 2_000_000
+    assert sorted((lever.model, lever.window_saving_nanos) for lever in finding.levers) == [
+        ("claude-haiku-4-5", 9 * 1_500_000), ("claude-unreleased-9", 11 * 2_000_000)]
 
 
 def test_response_cache_leaves_loops_and_single_sessions_alone() -> None:
@@ -105,7 +119,8 @@ def test_runaway_loop_quotes_the_burst_beyond_its_first_three_requests_unscaled(
             "ended_at": start + 99 * timedelta(seconds=2), "requests": 100, "cost_nanos": 50_000_000,
             "peak_per_minute": 30}
     [finding] = runaway_loop.run(inputs(data, loops=[loop]))
-    assert finding.monthly_saving_nanos == 97 * 500_000  # a one-off: 3 days observed, not scaled
+    assert finding.impact_nanos == 97 * 500_000  # a one-off: 3 days observed, not scaled
+    assert finding.recurrence == "one_off" and finding.monthly_saving_nanos == 0 and finding.levers == ()
     assert finding.device_id == 2 and set(finding.sample_request_ids) <= {r["id"] for r in data}
 
 
@@ -129,9 +144,11 @@ def daily(before: int, after: int) -> pd.DataFrame:
                         columns=DAILY_COLUMNS)
 
 
-def test_spend_spike_quotes_the_excess_over_last_week_as_a_monthly_rate() -> None:
+def test_spend_spike_is_an_anomaly_of_the_excess_over_the_baseline_week_unscaled() -> None:
+    # 7 days at $3 against 7 days at $1: $14 above the baseline, not x 30/7 into a monthly figure
     [finding] = spend_spike.run(inputs(rows(3), daily=daily(1_000_000_000, 3_000_000_000)))
-    assert finding.monthly_saving_nanos == 14_000_000_000 * 30 // 7
+    assert finding.impact_nanos == 7 * 3_000_000_000 - 7 * 1_000_000_000 == 14_000_000_000
+    assert finding.recurrence == "anomaly" and finding.monthly_saving_nanos == 0 and finding.levers == ()
     assert (finding.project_id, finding.subject, finding.confidence) == (1, "project:1", "medium")
 
 

@@ -219,3 +219,27 @@ def test_table_is_not_mutated_by_reading_it() -> None:
     snapshot = copy.deepcopy(doc)
     RateTable(doc)
     assert doc == snapshot
+
+
+def test_a_superseded_model_leads_through_its_successors_to_the_current_one() -> None:
+    doc = _doc()
+    models = doc["versions"][0]["models"]
+    models["m"]["successor"] = "m2"
+    models["m2"] = {"provider": "openai", "rates": {"standard": {"input": "2", "output": "10"}}, "successor": "m3"}
+    models["m3"] = {"provider": "openai", "rates": {"standard": {"input": "2", "output": "8"}}, "successor": "other"}
+    models["other"] = {"provider": "anthropic", "rates": {"standard": {"input": "1", "output": "1"}}}
+    table = RateTable(doc)
+    at = date(2025, 3, 1)
+    assert [m.model for m in table.successors("m", at)] == ["m2", "m3"]  # not across providers
+    assert table.current_model("m", at).model == "m3"  # type: ignore[union-attr]
+    assert table.current_model("m3", at).model == "m3"  # type: ignore[union-attr]
+    assert table.successors("small", at) == [] and table.current_model("nope", at) is None
+
+
+def test_a_loop_of_successors_ends_before_it_repeats() -> None:
+    doc = _doc()
+    models = doc["versions"][0]["models"]
+    models["m"]["successor"] = "small"
+    models["small"]["successor"] = "m"
+    table = RateTable(doc)
+    assert [m.model for m in table.successors("m", date(2025, 3, 1))] == ["small"]

@@ -115,6 +115,26 @@ def test_unattributed_rows_take_only_what_is_left_of_logged_above_billed() -> No
     assert causes == {"unattributed": 0, "unexplained": -right}
 
 
+def test_an_unattributed_finding_says_it_is_the_rest_after_the_measured_causes_capped_at_its_rows_cost() -> None:
+    right = price()
+    rows = frame([{"started_at": at(3), "cost_nanos": right + 7_000_000},  # stale: 0.7 cent measured
+                  {"started_at": at(3, 1), "cost_nanos": right, "project_id": None, "attribution_tier": None}])
+    # billed: nothing of either row, so logged − billed is both rows; the stale part is measured, the
+    # unattributed row takes what is left up to its cost, and the rest stays unexplained
+    result = reconcile("anthropic", NOV, rows, Bill("manual", "paste", 0), TABLE)
+    finding = next(f for f in result.findings if f.cause == "unattributed")
+    logged, billed, stale = 2 * right + 7_000_000, 0, 7_000_000
+    rest = logged - billed - stale
+    assert finding.delta_nanos == right
+    assert (finding.detail["measured"], finding.detail["left_before_nanos"], finding.detail["cap_nanos"]) == (
+        False, rest, right)
+    assert finding.detail["note"].startswith("not measured: the variance left after the measured causes")
+    assert "capped at these rows' cost" in finding.detail["note"]
+    nothing_left = reconcile("anthropic", NOV, rows, Bill("manual", "paste", 3 * right), TABLE)
+    idle = next(f for f in nothing_left.findings if f.cause == "unattributed")
+    assert idle.delta_nanos == 0 and idle.detail["note"].startswith("not measured: the measured causes leave nothing")
+
+
 def test_a_paste_gives_days_without_billed_figures_and_an_empty_month_still_reconciles() -> None:
     rows = frame([{"started_at": at(3), "cost_nanos": price()}])
     pasted = reconcile("anthropic", NOV, rows, Bill("manual", "paste", price()), TABLE)

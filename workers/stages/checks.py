@@ -5,7 +5,9 @@ catalog's per-day sums, first brought up to date in a transaction of their own (
 rollup: a failure later in the stage leaves it consistent), and request by request only the requests
 sums cannot serve and those of the clustering stage's hashes; plus the daily rollups and the clusters
 and loop incidents. Runs every check of the registry (pure; sample ids come from store/ per finding),
-and writes the recommendations, their statuses and the check history with the run, in one transaction.
+combines the monthly findings on one bill per project and model (checks/overlap.py), and writes the
+recommendations, their statuses, the check history, the combination and the catalog's headline
+(analysis.catalog_summary) with the run, in one transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import timedelta
 
 from checks import CheckInputs, response_cache, run_catalog
 from checks.base import SampleScope
-from checks.overlap import attainable_total
+from checks.overlap import combine
 from checks.response_cache import hashes_to_read
 from pricing import load_rates
 from store import recommendations as store
@@ -59,11 +61,13 @@ def catalog_inputs(ctx: StageContext) -> CheckInputs:
 def run_checks(ctx: StageContext, run: Run) -> None:
     inputs = catalog_inputs(ctx)
     findings = run_catalog(inputs)
+    combination = combine(findings, inputs)
     with run.results() as tx:
-        statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings)
-        run.stats.update({"requests": inputs.usage.requests, "findings": len(findings),
-                          "monthly_saving_nanos": attainable_total((f.fingerprint, f.monthly_saving_nanos)
-                                                                   for f in findings),
+        statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination)
+        summary = store.catalog_summary(tx, ctx.workspace_id)
+        assert summary is not None  # write_findings wrote it
+        # monthly_saving_nanos: the headline (open monthly recommendations taken together), as the summary
+        run.stats.update({"requests": inputs.usage.requests, "findings": len(findings), **summary.as_stats(),
                           "statuses": statuses, "unpriced_models": unpriced_models(inputs)})
 
 
