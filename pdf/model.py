@@ -96,8 +96,8 @@ class ProjectReportData:
     models: list[ModelSpend] = field(default_factory=list)
     rates_versions: list[str] = field(default_factory=list)
     recommendations: list[OpenRecommendation] = field(default_factory=list)
-    # what the open monthly quotes save taken together, alternative swaps of one model counted once
-    # (checks.overlap); None: their plain sum
+    # what the open monthly quotes save taken together, as the catalog combines them (checks.overlap);
+    # None: their plain sum
     recommendations_total_nanos: int | None = None
     counting: Counting = field(default_factory=Counting)
 

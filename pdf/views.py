@@ -146,8 +146,9 @@ def recommendations_summary(data: ProjectReportData) -> str:
         parts.append(f"a monthly saving of {money(data.quoted_total_nanos)}")
     elif monthly:
         listed = sum(r.monthly_saving_nanos for r in monthly)
-        parts.append(f"monthly savings of at most {money(data.quoted_total_nanos)} a month taken together"
-                     + (" (alternative model swaps counted once)" if data.quoted_total_nanos < listed else ""))
+        parts.append(f"monthly savings of {money(data.quoted_total_nanos)} a month taken together"
+                     + (f" (not the {money(listed)} their quotes add up to: levers on the same requests are not "
+                        "added)" if data.quoted_total_nanos < listed else ""))
     one_off = [r for r in recs if r.recurrence == "one_off"]
     if one_off:
         parts.append(f"{money(sum(r.impact_nanos for r in one_off))} of one-off waste already spent")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from checks.overlap import attainable_total
+from checks.overlap import attainable_total, monthly_headline
 from core.db import Conn
 from core.errors import UserError
 from core.periods import month_start, next_month, previous_month, utc_midnight
@@ -31,6 +31,7 @@ from pdf.model import (
     SpanSpend,
 )
 from pdf.periods import Period
+from store.recommendations import read_combination
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,22 @@ def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: 
         models=[ModelSpend(*row) for row in models],
         rates_versions=_rates_versions(conn, workspace_id, period, project_id),
         recommendations=[OpenRecommendation(*row[:6]) for row in recommendations],
-        recommendations_total_nanos=attainable_total((row[6], row[2]) for row in recommendations
-                                                     if row[4] == "monthly"),
+        recommendations_total_nanos=_monthly_together(conn, workspace_id, project_id, {
+            str(row[6]): int(row[2]) for row in recommendations if row[4] == "monthly"}),
         counting=counting or Counting(),
     )
+
+
+def _monthly_together(conn: Conn, workspace_id: int, project_id: int, quotes: dict[str, int]) -> int:
+    """What the project's open monthly recommendations save taken together, as the catalog's headline
+    combines them (levers on the same requests on one counterfactual bill per model, checks.overlap); quotes
+    of findings the latest catalog run did not combine (none, or rows written before it kept combinations)
+    count with alternative swaps of one model once."""
+    combination = read_combination(conn, workspace_id)
+    scopes = [scope for scope in combination.scopes if scope.project_id == project_id]
+    combined = {fp for scope in scopes for fp in scope.fingerprints}
+    return (monthly_headline(scopes, {fp: q for fp, q in quotes.items() if fp in combined}, combination.days_observed)
+            + attainable_total((fp, q) for fp, q in quotes.items() if fp not in combined))
 
 
 def project_days_read(period: Period) -> tuple[date, date]:

@@ -85,8 +85,39 @@ def test_the_reports_total_counts_two_swaps_of_one_model_once(db_conn: Conn) -> 
     assert row is not None
     text = " ".join(pdf_text(bytes(row[2])).split())
     total = 45_000_000_000 + 12_345_678_901 + 30_000_000_000
-    assert (f"monthly savings of at most {money(total)} a month taken together (alternative model swaps counted "
-            "once)") in text
+    assert (f"monthly savings of {money(total)} a month taken together (not the "
+            f"{money(total + 20_000_000_000)} their quotes add up to") in text
+
+
+def test_the_projects_monthly_savings_are_combined_as_the_catalog_combines_them(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)  # open: fp-0 $45.00 and fp-1 $12.35 a month, both on project 0
+    # the latest catalog run: both levers touch the same requests; taken together they save $50.00 in its
+    # 15 days, $100.00 a month, which is more than their quotes: the headline is never above their sum
+    db_conn.execute("delete from analysis.catalog_combinations where workspace_id = %s", (scene.workspace_id,))
+    db_conn.execute(
+        """insert into analysis.catalog_combinations (workspace_id, project_id, model, fingerprints,
+               subset_savings_nanos, run_id)
+           values (%s, %s, 'claude-sonnet-4-6', '{fp-0,fp-1}', '{0,45000000000,12345678901,50000000000}', 0),
+                  (%s, %s, 'gpt-5-mini', '{fp-1}', '{0,9000000000}', 0)""",  # another project's: not this one's
+        (scene.workspace_id, scene.project_id, scene.workspace_id, scene.scene.project_ids[1]))
+    db_conn.execute(
+        """insert into analysis.catalog_summary (workspace_id, run_id, computed_at, open_recommendations,
+               monthly_saving_nanos, one_off_nanos, anomaly_nanos, days_observed)
+           values (%s, 0, now(), 2, 0, 0, 0, 15)
+           on conflict (workspace_id) do update set days_observed = excluded.days_observed""", (scene.workspace_id,))
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    render_report(db_conn, request, signing=UNSIGNED)
+    row = report_row(db_conn, request, scene.workspace_id)
+    assert row is not None
+    text = " ".join(pdf_text(bytes(row[2])).split())
+    assert f"monthly savings of {money(45_000_000_000 + 12_345_678_901)} a month taken together." in text
+    db_conn.execute("update analysis.catalog_summary set days_observed = 30")  # the run saw a whole month
+    render_report(db_conn, request, signing=UNSIGNED, force=True)
+    row = report_row(db_conn, request, scene.workspace_id)
+    assert row is not None
+    text = " ".join(pdf_text(bytes(row[2])).split())
+    assert ("monthly savings of $50.00 a month taken together (not the $57.35 their quotes add up to: levers on "
+            "the same requests are not added)") in text
 
 
 def test_rendering_the_same_request_again_gives_the_same_bytes(db_conn: Conn) -> None:
@@ -123,7 +154,7 @@ def test_the_executive_summary_is_signed_and_holds_the_tables_figures(db_conn: C
     assert "amber" in text and "$3.00" in text and "3.00 %" in text  # reconciliation variance, its size, band
     assert "October 2026 1 $20.00" in text  # realised savings
     assert "Since October 2026, 1 accepted recommendation saved $20.00 in all." in text
-    assert "The optimisation catalog has not run for this workspace yet" in text
+    assert "Taken together, the monthly ones save" in text  # the scene's catalog run: its headline
     assert f"{REQUESTED_AT:%Y-%m-%d %H:%M} UTC" in text
 
 

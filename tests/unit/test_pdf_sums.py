@@ -106,7 +106,7 @@ def test_every_table_of_the_project_report_adds_up() -> None:
     assert money(3 * TRAP) == "$10.01" and 3 * cents(TRAP) == Decimal("10.02")
     for rows in (amounts[0:3], amounts[3:6], amounts[6:9]):
         assert sum(dollars(a) for a in rows) == Decimal("10.01")
-    assert "monthly savings of at most $10.01 a month" in sentence
+    assert "monthly savings of $10.01 a month taken together" in sentence
     assert "$10.01 of one-off waste already spent" in sentence and "$10.01 above the usual spend in 3 anomalies" \
         in sentence
     assert all(a.endswith("/month") for a in amounts[:3]) and "one-off, already spent" in amounts[3] \
