@@ -201,7 +201,7 @@ def test_the_summary_carries_the_catalogs_headline(db_conn: Conn) -> None:
            values (%s, 0, '2026-11-20 02:05:00+00', 7, 612345678901, 6693412345, 0)""", (scene.workspace_id,))
     text = rendered_text(db_conn, scene, "executive")
     assert ("7 open recommendations. Taken together, the monthly ones save $612.35 a month (levers on the same "
-            "requests counted once).") in text
+            "requests combined, not added).") in text
     assert "Not monthly savings, and not added to them: $6.69 of one-off waste already spent" in text
     assert "anomalies" not in text and "From the optimisation catalog's latest run, 20 Nov 2026 02:05:00 UTC." in text
 
