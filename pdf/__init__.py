@@ -2,3 +2,6 @@
 the autoescaped templates and the WeasyPrint renderer (render), PAdES signing (signing).
 
 store/report_reads.py builds the data; workers/report_jobs.py renders, signs and stores it."""
+
+# Where the reports' methodology link points unless HALTON_DOCS_BASE_URL says otherwise (workers.settings)
+DEFAULT_DOCS_BASE_URL = "https://haltonmeter.com/docs"

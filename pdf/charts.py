@@ -66,10 +66,17 @@ def _dollars(nanos: int) -> float:
     return nanos / NANOS_PER_DOLLAR
 
 
-def _money_axis(value: float) -> str:
-    if abs(value) >= 10_000:
-        return f"${value / 1000:,.0f}k"
-    return f"${value:,.0f}" if abs(value) >= 10 or value == 0 else f"${value:,.2f}"
+def _money_axis(ticks: Sequence[float]) -> Callable[[float], str]:
+    """One format for every label of an axis: cents only when a tick is not a whole dollar ($0, $5, $10 rather
+    than $0, $5.00, $10; $0.00, $0.25, $0.50)."""
+    cents = any(abs(t) < 10_000 and t != int(t) for t in ticks)
+
+    def label(value: float) -> str:
+        if abs(value) >= 10_000:
+            return f"${value / 1000:,.0f}k"
+        return f"${value:,.2f}" if cents else f"${value:,.0f}"
+
+    return label
 
 
 def _count_axis(value: float) -> str:
@@ -278,7 +285,7 @@ def stacked_over_time(buckets: Sequence[StackedBucket], chart_id: str, height_in
         svg.path(_rectangles(frame, rects, horizontal=False), fill=palette.provider_colour(provider))
         bottoms = [a + b for a, b in zip(bottoms, values, strict=True)]
     _spines(svg, frame)
-    _value_labels(svg, frame, ticks, _money_axis)
+    _value_labels(svg, frame, ticks, _money_axis(ticks))
     _category_axis(svg, frame, [b.label for b in buckets], 12)
     _legend(svg, frame.left + 0.5 * FONT, frame.top / 2, [(p, palette.provider_colour(p)) for p in providers])
     return svg.document()
@@ -303,8 +310,9 @@ def horizontal_bars(bars: Sequence[Bar], chart_id: str) -> str:
     _spines(svg, frame)
     for position, label in enumerate(labels):
         svg.text(frame.left - PAD, frame.y(position) + BASELINE_CENTRE * FONT, label, "end")
+    money_label = _money_axis(ticks)
     for tick in ticks:
-        svg.text(frame.x(tick), frame.bottom + PAD + BASELINE_DOWN * FONT, _money_axis(tick), "middle")
+        svg.text(frame.x(tick), frame.bottom + PAD + BASELINE_DOWN * FONT, money_label(tick), "middle")
     return svg.document()
 
 
@@ -339,7 +347,7 @@ def volume_with_cost(labels: Sequence[str], requests: Sequence[int], cost_nanos:
         svg.path(_dots(cost_frame, list(enumerate(spend)), 1.75), fill=palette.ACCENT)
     _spines(svg, frame, right=True)
     widest = _value_labels(svg, frame, ticks, _count_axis)
-    _value_labels(svg, cost_frame, cost_ticks, _money_axis, side="right", colour=palette.ACCENT)
+    _value_labels(svg, cost_frame, cost_ticks, _money_axis(cost_ticks), side="right", colour=palette.ACCENT)
     # the axis title, turned to read upwards, clear of the widest value label
     svg.text(frame.left - PAD - widest - 0.5 * FONT - 2, (frame.top + frame.bottom) / 2, "requests", "middle",
              rotate=True)

@@ -1,7 +1,8 @@
 """The data a report is rendered from: plain dataclasses that store/report_reads.py builds.
 
 Money is integer nanos throughout; the renderer formats it with core.money and never adds floats, so
-every figure printed equals the sum the database returns, to the cent.
+every figure printed equals the sum the database returns, to the cent, and the rows of a table are
+rounded so that they add up to the total printed under them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from pdf.periods import Period
+
+
+@dataclass(frozen=True)
+class Counting:
+    """Which requests the figures count: what the footer, the comparisons and the header say about them."""
+
+    # the latest arrival (meter.requests.synced_at) among the requests of the days the report reads: every
+    # request of those days received by then is counted. None: none had been received.
+    through: datetime | None = None
+    # the workspace's first UTC day with requests (None: it has none): a span before it has no data to
+    # compare with, which is not the same as no spend (date.min: not known, every span is compared)
+    first_day: date | None = date.min
+    # the end (exclusive) of the period as asked, when the asked period runs into today, which is not over:
+    # the rollup counts whole UTC days, so the report's period stops at the end of yesterday and says so
+    asked_end: date | None = None
+
+    def data_before(self, day: date) -> bool:
+        """Whether the workspace had data on every day from `day` on (a comparison from there is fair)."""
+        return self.first_day is not None and self.first_day <= day
 
 
 @dataclass(frozen=True)
@@ -52,8 +72,15 @@ class ModelSpend:
 class OpenRecommendation:
     title: str
     rationale: str
-    monthly_saving_nanos: int
+    monthly_saving_nanos: int  # 0 unless recurrence is 'monthly'
     confidence: str
+    recurrence: str = "monthly"  # 'monthly' | 'one_off' (waste already spent) | 'anomaly' (spend above the baseline)
+    impact_nanos: int = 0  # the money the finding is about, whatever its kind
+
+    @property
+    def amount_nanos(self) -> int:
+        """The figure shown: the monthly saving, or the one-off or anomalous money."""
+        return self.monthly_saving_nanos if self.recurrence == "monthly" else self.impact_nanos
 
 
 @dataclass(frozen=True)
@@ -63,19 +90,20 @@ class ProjectReportData:
     project_name: str
     hourly_rate_nanos: int | None
     period: Period
-    previous_cost_nanos: int  # the same number of days just before the period
+    previous_cost_nanos: int  # over period.previous(): like for like
     days: list[DaySpend] = field(default_factory=list)
     devices: list[DeviceSpend] = field(default_factory=list)
     models: list[ModelSpend] = field(default_factory=list)
     rates_versions: list[str] = field(default_factory=list)
     recommendations: list[OpenRecommendation] = field(default_factory=list)
-    # what the open quotes add up to, alternative swaps of one model counted once (checks.overlap);
+    # what the open monthly quotes save taken together, as the catalog combines them (checks.overlap);
     # None: their plain sum
     recommendations_total_nanos: int | None = None
+    counting: Counting = field(default_factory=Counting)
 
     @property
     def quoted_total_nanos(self) -> int:
-        listed = sum(r.monthly_saving_nanos for r in self.recommendations)
+        listed = sum(r.monthly_saving_nanos for r in self.recommendations if r.recurrence == "monthly")
         return listed if self.recommendations_total_nanos is None else self.recommendations_total_nanos
 
     @property
@@ -126,6 +154,8 @@ class ReconciliationLine:
     variance_ratio: str | None  # numeric as text, e.g. '0.0123'; never a float
     band: str | None
     status: str
+    computed_at: datetime | None = None  # when the month was last reconciled: `logged_nanos` is as of then
+    notice: str | None = None  # e.g. a later paste that could not be read, and which bill counts instead
 
 
 @dataclass(frozen=True)
@@ -136,19 +166,52 @@ class SavingsMonth:
 
 
 @dataclass(frozen=True)
+class CatalogHeadline:
+    """analysis.catalog_summary: the catalog's latest run for the workspace."""
+
+    computed_at: datetime
+    open_recommendations: int
+    monthly_saving_nanos: int  # every open monthly recommendation taken together (never a plain sum)
+    one_off_nanos: int  # waste already spent (a runaway loop): not a monthly saving
+    anomaly_nanos: int  # spend above the baseline (a spike): not a monthly saving
+
+
+@dataclass(frozen=True)
+class RealisedTotal:
+    """analysis.realised_savings_total: what accepted recommendations have saved since the first."""
+
+    saved_nanos: int
+    recommendations: int
+    first_month: date
+
+
+@dataclass(frozen=True)
 class ExecutiveData:
     branding: Branding
     period: Period
-    this_month: SpanSpend
-    last_month: SpanSpend
+    this_month: SpanSpend  # the month of the period's last day, up to the period's end
+    last_month: SpanSpend  # like for like: the same days of the month before (all of it for a whole month)
     year_to_date: SpanSpend
     period_spend: SpanSpend
-    previous_period: SpanSpend
+    previous_period: SpanSpend  # period.previous()
     top_projects: list[ProjectShare]  # the three largest in the period
     months: list[MonthProviderSpend]  # year to date, for the one chart
     reconciliation: list[ReconciliationLine]
     savings: list[SavingsMonth]  # months of the year to date
     rates_versions: list[str] = field(default_factory=list)
+    # the whole month before, when this month is only part of a month (shown beside the like-for-like days)
+    last_month_whole: SpanSpend | None = None
+    other_projects: int = 0  # projects with spend in the period beyond the top three
+    unattributed_nanos: int = 0  # spend in the period the daemon could attribute to no project
+    catalog: CatalogHeadline | None = None  # None: the catalog has not run for the workspace
+    realised: RealisedTotal | None = None  # None: no accepted recommendation has measured savings
+    counting: Counting = field(default_factory=Counting)
+
+    @property
+    def other_projects_nanos(self) -> int:
+        """The period's spend of the projects beyond the top three: the rest, so the rows add up."""
+        shown = sum(p.cost_nanos for p in self.top_projects)
+        return self.period_spend.cost_nanos - shown - self.unattributed_nanos
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,16 @@ class Period:
         return self.end - timedelta(days=1)
 
     def previous(self) -> tuple[date, date]:
-        """The same number of days just before (not a Period: it may be refused as one only by length)."""
+        """What a change is measured against, like for like (not a Period: it may be refused as one only by
+        length): whole months against as many whole months just before (November against October), a
+        month to date against the same days of the month before (1–6 December against 1–6 November,
+        clipped to that month's length), any other range against the same number of days just before."""
+        if self.start.day == 1 and self.end.day == 1:
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+            return add_months(self.start, -months), self.start
+        if self.start.day == 1 and month_start(self.last_day) == self.start:
+            before = previous_month(self.start)
+            return before, min(before + timedelta(days=self.days), self.start)
         return self.start - timedelta(days=self.days), self.start
 
     def label(self) -> str:
@@ -55,6 +64,12 @@ class Period:
         if self.days == 1:
             return f"{self.start:%d %b %Y}"
         return f"{self.start:%d %b %Y} – {self.last_day:%d %b %Y}"
+
+
+def add_months(first: date, months: int) -> date:
+    """The first day of the month `months` after (or before) the month starting on `first`."""
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def add_years(day: date, years: int) -> date:

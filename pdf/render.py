@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from pdf import views
+from pdf import DEFAULT_DOCS_BASE_URL, views
 from pdf.model import Branding, ExecutiveData, ProjectReportData, Signature
 from pdf.periods import Period
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(str(resources.files("pdf")))
 STATIC_DIR = PACKAGE_DIR / "static"
-PRICING_DOCS = "/docs/concepts/pricing"
+PRICING_DOCS = "/concepts/pricing"  # under the docs' base URL: how requests are priced and figures made
 MAX_LOGO_PIXELS = 4096 * 4096
 PDF_VARIANT = "pdf/a-3b"
 
@@ -114,23 +114,27 @@ def _metadata_moment(period: Period) -> str:
     return datetime.combine(period.end, time(0), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _common(branding: Branding, period: Period, rates_versions: list[str]) -> dict[str, object]:
+def methodology_url(docs_base_url: str) -> str:
+    return docs_base_url.rstrip("/") + PRICING_DOCS
+
+
+def _common(branding: Branding, period: Period, rates_versions: list[str], docs_base_url: str) -> dict[str, object]:
     logo, logo_note = logo_data_uri(branding.logo_png)
     return {"workspace_name": branding.workspace_name, "workspace_slug": branding.workspace_slug,
             "logo": logo, "logo_note": logo_note, "period_label": period.label(),
             "period_first": period.start.isoformat(), "period_last": period.last_day.isoformat(),
             "metadata_date": _metadata_moment(period), "rates_versions": rates_versions,
-            "pricing_docs": PRICING_DOCS}
+            "methodology_url": methodology_url(docs_base_url)}
 
 
-def project_html(data: ProjectReportData) -> str:
-    context = _common(data.branding, data.period, data.rates_versions)
+def project_html(data: ProjectReportData, docs_base_url: str = DEFAULT_DOCS_BASE_URL) -> str:
+    context = _common(data.branding, data.period, data.rates_versions, docs_base_url)
     context.update(project_name=data.project_name, project_slug=data.project_slug, v=views.project_view(data))
     return _ENV.get_template("project.html").render(context)
 
 
-def executive_html(data: ExecutiveData, signature: Signature) -> str:
-    context = _common(data.branding, data.period, data.rates_versions)
+def executive_html(data: ExecutiveData, signature: Signature, docs_base_url: str = DEFAULT_DOCS_BASE_URL) -> str:
+    context = _common(data.branding, data.period, data.rates_versions, docs_base_url)
     context.update(v=views.executive_view(data), signature=signature,
                    signing_time=(signature.signing_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
                                  if signature.signing_time else None))
@@ -170,10 +174,11 @@ def html_to_pdf(html: str, period: Period, stylesheets: list[CSS] | None = None)
     return RenderedPdf(pdf=pdf, pages=len(document.pages), refused_urls=tuple(fetcher.refused))
 
 
-def render_project(data: ProjectReportData) -> RenderedPdf:
-    return html_to_pdf(project_html(data), data.period)
+def render_project(data: ProjectReportData, docs_base_url: str = DEFAULT_DOCS_BASE_URL) -> RenderedPdf:
+    return html_to_pdf(project_html(data, docs_base_url), data.period)
 
 
-def render_executive(data: ExecutiveData, signature: Signature) -> RenderedPdf:
-    return html_to_pdf(executive_html(data, signature), data.period)
+def render_executive(data: ExecutiveData, signature: Signature,
+                     docs_base_url: str = DEFAULT_DOCS_BASE_URL) -> RenderedPdf:
+    return html_to_pdf(executive_html(data, signature, docs_base_url), data.period)
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from checks.overlap import attainable_total
+from checks.overlap import attainable_total, monthly_headline
 from core.db import Conn
 from core.errors import UserError
-from core.periods import month_start, previous_month, utc_midnight
+from core.periods import month_start, next_month, previous_month, utc_midnight
 from pdf.model import (
     Branding,
+    CatalogHeadline,
+    Counting,
     DaySpend,
     DeviceSpend,
     ExecutiveData,
@@ -23,11 +25,13 @@ from pdf.model import (
     OpenRecommendation,
     ProjectReportData,
     ProjectShare,
+    RealisedTotal,
     ReconciliationLine,
     SavingsMonth,
     SpanSpend,
 )
 from pdf.periods import Period
+from store.recommendations import read_combination
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ def _rates_versions(conn: Conn, workspace_id: int, period: Period, project_id: i
     return [str(r[0]) for r in rows]
 
 
-def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: Period) -> ProjectReportData:
+def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: Period,
+                        counting: Counting | None = None) -> ProjectReportData:
     project = conn.execute(
         "select slug, name, hourly_rate_nanos from meter.projects where id = %s and workspace_id = %s",
         (project_id, workspace_id),
@@ -146,9 +151,12 @@ def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: 
         scope,
     ).fetchall()
     recommendations = conn.execute(
-        """select title, rationale, monthly_saving_nanos, confidence, fingerprint from analysis.recommendations
+        """select title, rationale, monthly_saving_nanos, confidence, recurrence, impact_nanos, fingerprint
+           from analysis.recommendations
            where workspace_id = %s and project_id = %s and status = 'open'
-           order by monthly_saving_nanos desc, fingerprint""",
+           order by array_position(array['monthly', 'one_off', 'anomaly'], recurrence),
+                    case when recurrence = 'monthly' then monthly_saving_nanos else impact_nanos end desc,
+                    fingerprint""",
         (workspace_id, project_id),
     ).fetchall()
     previous_start, previous_end = period.previous()
@@ -160,9 +168,28 @@ def project_report_data(conn: Conn, workspace_id: int, project_id: int, period: 
         devices=[DeviceSpend(*row) for row in devices],
         models=[ModelSpend(*row) for row in models],
         rates_versions=_rates_versions(conn, workspace_id, period, project_id),
-        recommendations=[OpenRecommendation(*row[:4]) for row in recommendations],
-        recommendations_total_nanos=attainable_total((row[4], row[2]) for row in recommendations),
+        recommendations=[OpenRecommendation(*row[:6]) for row in recommendations],
+        recommendations_total_nanos=_monthly_together(conn, workspace_id, project_id, {
+            str(row[6]): int(row[2]) for row in recommendations if row[4] == "monthly"}),
+        counting=counting or Counting(),
     )
+
+
+def _monthly_together(conn: Conn, workspace_id: int, project_id: int, quotes: dict[str, int]) -> int:
+    """What the project's open monthly recommendations save taken together, as the catalog's headline
+    combines them (levers on the same requests on one counterfactual bill per model, checks.overlap); quotes
+    of findings the latest catalog run did not combine (none, or rows written before it kept combinations)
+    count with alternative swaps of one model once."""
+    combination = read_combination(conn, workspace_id)
+    scopes = [scope for scope in combination.scopes if scope.project_id == project_id]
+    combined = {fp for scope in scopes for fp in scope.fingerprints}
+    return (monthly_headline(scopes, {fp: q for fp, q in quotes.items() if fp in combined}, combination.days_observed)
+            + attainable_total((fp, q) for fp, q in quotes.items() if fp not in combined))
+
+
+def project_days_read(period: Period) -> tuple[date, date]:
+    """The days a project report sums: the period and the one it is compared with."""
+    return min(period.previous()[0], period.start), period.end
 
 
 Daily = list[tuple[date, str, int | None, int, int]]  # day, provider, project id (None: unattributed), requests, spend
@@ -181,18 +208,26 @@ def _daily(conn: Conn, workspace_id: int, start: date, end: date) -> Daily:
             for row in rows]
 
 
-def _top_projects(conn: Conn, workspace_id: int, daily: Daily, start: date, end: date) -> list[ProjectShare]:
-    """The 3 projects of most spend in [start, end) (ties by slug), as `order by 3 desc, 1 limit 3` did."""
+def _top_projects(conn: Conn, workspace_id: int, daily: Daily, start: date,
+                  end: date) -> tuple[list[ProjectShare], int, int]:
+    """The 3 projects of most spend in [start, end) (ties by slug), how many other projects spent, and the
+    spend attributed to no project."""
     spend: dict[int, int] = {}
+    unattributed = 0
     for day, _provider, project_id, _requests, cost in daily:
-        if start <= day < end and project_id is not None:  # unattributed spend is no project's
+        if not start <= day < end:
+            continue
+        if project_id is None:  # unattributed spend is no project's
+            unattributed += cost
+        else:
             spend[project_id] = spend.get(project_id, 0) + cost
     names = {int(row[0]): (str(row[1]), str(row[2])) for row in conn.execute(
         "select id, slug, name from meter.projects where workspace_id = %s and id = any(%s)",
         (workspace_id, list(spend))).fetchall()}
     ranked = sorted(((-cost, names[pid][0], names[pid][1]) for pid, cost in spend.items()
                      if cost > 0 and pid in names))
-    return [ProjectShare(slug, name, -negative) for negative, slug, name in ranked[:3]]
+    others = sum(1 for cost in spend.values() if cost > 0) - len(ranked[:3])
+    return [ProjectShare(slug, name, -negative) for negative, slug, name in ranked[:3]], others, unattributed
 
 
 def _span(daily: Daily, label: str, start: date, end: date) -> SpanSpend:
@@ -209,19 +244,36 @@ def _months(daily: Daily, start: date, end: date) -> list[MonthProviderSpend]:
     return [MonthProviderSpend(month, provider, cost) for (month, provider), cost in sorted(sums.items())]
 
 
-def executive_data(conn: Conn, workspace_id: int, period: Period) -> ExecutiveData:
-    """This month is the month of the period's last day, up to the period's end; last month the whole month
-    before it; the year to date runs from 1 January of that year to the period's end."""
+def executive_spans(period: Period) -> dict[str, tuple[date, date]]:
+    """The spans the summary shows, like for like. This month is the month of the period's last day, up to
+    the period's end; last month the same days of the month before (all of it when this month is whole),
+    and all of last month beside it when this month is not; the year to date runs from 1 January of that
+    year to the period's end; the period is compared with `Period.previous()`."""
     reference = period.last_day
-    this_month, year_start = month_start(reference), date(reference.year, 1, 1)
-    previous_start, previous_end = period.previous()
-    wanted = [("This month", this_month, period.end), ("Last month", previous_month(reference), this_month),
-              ("Year to date", year_start, period.end), ("Period", period.start, period.end),
-              ("Previous period", previous_start, previous_end)]
-    daily = _daily(conn, workspace_id, min(w[1] for w in wanted), max(w[2] for w in wanted))
-    spans = [_span(daily, *w) for w in wanted]
+    this_month = month_start(reference)
+    spans = {"This month": (this_month, period.end),
+             "Last month": Period(this_month, period.end).previous(),
+             "Year to date": (date(reference.year, 1, 1), period.end),
+             "Period": (period.start, period.end),
+             "Previous period": period.previous()}
+    if period.end != next_month(this_month):
+        spans["Last month (whole)"] = (previous_month(reference), this_month)
+    return spans
+
+
+def executive_days_read(period: Period) -> tuple[date, date]:
+    spans = executive_spans(period).values()
+    return min(start for start, _ in spans), max(end for _, end in spans)
+
+
+def executive_data(conn: Conn, workspace_id: int, period: Period, counting: Counting | None = None) -> ExecutiveData:
+    wanted = executive_spans(period)
+    year_start = wanted["Year to date"][0]
+    daily = _daily(conn, workspace_id, *executive_days_read(period))
+    spans = {label: _span(daily, label, start, end) for label, (start, end) in wanted.items()}
     reconciliation = conn.execute(
-        """select provider, period, logged_nanos, billed_nanos, variance_nanos, variance_ratio::text, band, status
+        """select provider, period, logged_nanos, billed_nanos, variance_nanos, variance_ratio::text, band, status,
+                  computed_at, notice
            from analysis.reconciliation where workspace_id = %s and period >= %s and period < %s
            order by period, provider""",
         (workspace_id, month_start(period.start), period.end),
@@ -231,13 +283,35 @@ def executive_data(conn: Conn, workspace_id: int, period: Period) -> ExecutiveDa
            where workspace_id = %s and month >= %s and month < %s group by month order by month""",
         (workspace_id, year_start, period.end),
     ).fetchall()
+    top, others, unattributed = _top_projects(conn, workspace_id, daily, period.start, period.end)
     return ExecutiveData(
         branding=branding(conn, workspace_id), period=period,
-        this_month=spans[0], last_month=spans[1], year_to_date=spans[2], period_spend=spans[3],
-        previous_period=spans[4],
-        top_projects=_top_projects(conn, workspace_id, daily, period.start, period.end),
+        this_month=spans["This month"], last_month=spans["Last month"], year_to_date=spans["Year to date"],
+        period_spend=spans["Period"], previous_period=spans["Previous period"],
+        last_month_whole=spans.get("Last month (whole)"),
+        top_projects=top, other_projects=others, unattributed_nanos=unattributed,
         months=_months(daily, year_start, period.end),
         reconciliation=[ReconciliationLine(*row) for row in reconciliation],
         savings=[SavingsMonth(*row) for row in savings],
         rates_versions=_rates_versions(conn, workspace_id, period),
+        catalog=_catalog_headline(conn, workspace_id), realised=_realised_total(conn, workspace_id),
+        counting=counting or Counting(),
     )
+
+
+def _catalog_headline(conn: Conn, workspace_id: int) -> CatalogHeadline | None:
+    row = conn.execute(
+        """select computed_at, open_recommendations, monthly_saving_nanos, one_off_nanos, anomaly_nanos
+           from analysis.catalog_summary where workspace_id = %s""",
+        (workspace_id,),
+    ).fetchone()
+    return None if row is None else CatalogHeadline(*row)
+
+
+def _realised_total(conn: Conn, workspace_id: int) -> RealisedTotal | None:
+    row = conn.execute(
+        """select saved_nanos, recommendations, first_month from analysis.realised_savings_total
+           where workspace_id = %s""",
+        (workspace_id,),
+    ).fetchone()
+    return None if row is None else RealisedTotal(int(row[0]), int(row[1]), row[2])

@@ -4,6 +4,7 @@ Only record_success touches the PDF: a failed or interrupted re-render never tak
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from core.db import Conn
@@ -46,6 +47,18 @@ def record_success(tx: Conn, request_id: int, workspace_id: int, pdf: bytes, sha
                   pdf = %s, sha256 = %s, pages = %s, signed = %s
            where request_id = %s and workspace_id = %s""",
         (pdf, sha256, pages, signed, request_id, workspace_id),
+    )
+
+
+def record_counted(tx: Conn, request_id: int, workspace_id: int, through: datetime, first_day: date,
+                   end_day: date, project_id: int | None) -> None:
+    """What the stored PDF counts: the requests of [first_day, end_day) (of the project, if one) received by
+    `through` (analysis.report_freshness compares it with what has arrived since)."""
+    tx.execute(
+        """update analysis.reports
+              set counted_through = %s, counted_from = %s, counted_to = %s, counted_project_id = %s
+            where request_id = %s and workspace_id = %s""",
+        (through, first_day, end_day, project_id, request_id, workspace_id),
     )
 
 

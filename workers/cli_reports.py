@@ -1,8 +1,8 @@
 """``halton-workers report ...``: render the PDF reports from the command line.
 
-`report project` / `report executive` render straight to a file (nothing is written to the database);
-`report --request ID` renders a pending meter.report_requests row exactly as the worker would, into
-analysis.reports (and to --out when given)."""
+`report project` / `report executive` render straight to a file (the rollup is brought up to date first,
+as for any report; no report row is written); `report --request ID` renders a pending meter.report_requests
+row exactly as the worker would, into analysis.reports (and to --out when given)."""
 
 from __future__ import annotations
 

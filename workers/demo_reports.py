@@ -4,7 +4,7 @@ and the executive summary, signed with a throwaway self-signed certificate, writ
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -12,7 +12,6 @@ from rich.table import Table
 
 from core.db import Conn
 from store.report_reads import ReportRequest, project_slug, top_project
-from store.rollup import RollupWindow
 from store.workspaces import Workspace
 from workers.report_jobs import build_artifact
 from workers.settings import SigningSettings
@@ -47,9 +46,16 @@ def project_filename(workspace_slug: str, slug: str) -> str:
     return f"{named}-report.pdf"
 
 
+DEMO_DAYS = 30  # the reports cover the last 30 whole UTC days, the days the demo seeds
+
+
+def demo_period(now: datetime) -> tuple[date, date]:
+    end = now.astimezone(UTC).date()
+    return end - timedelta(days=DEMO_DAYS), end
+
+
 def write_demo_reports(conn: Conn, workspace: Workspace, out_dir: Path, console: Console) -> None:
-    window = RollupWindow.ending_before(datetime.now(UTC))
-    start, end = window.first_day, window.end_day
+    start, end = demo_period(datetime.now(UTC))
     top = top_project(conn, workspace.id, start, end)
     now = datetime.now(UTC).replace(microsecond=0)
     table = Table(title=f"PDF reports, last 30 days (in {out_dir})", title_justify="left")

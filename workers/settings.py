@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
+from pdf import DEFAULT_DOCS_BASE_URL
 from store.roles import Roles
 from workers.broker_url import production_broker_problem
 
@@ -77,6 +78,29 @@ class SigningSettings(BaseSettings):
     @property
     def configured(self) -> bool:
         return self.signing_cert is not None and self.signing_key is not None
+
+
+class ReportSettings(BaseSettings):
+    """What the PDF reports link to: HALTON_DOCS_BASE_URL, the docs site their methodology note points into."""
+
+    model_config = SettingsConfigDict(env_prefix="HALTON_", extra="ignore")
+
+    docs_base_url: str = DEFAULT_DOCS_BASE_URL
+
+    @field_validator("docs_base_url")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or len(value.split("/")[2]) == 0 or any(
+                c.isspace() for c in value):
+            raise ValueError("must be an http(s) URL like https://docs.example.com (the reports link to it)")
+        return value.rstrip("/")
+
+
+def get_report_settings() -> ReportSettings:
+    try:
+        return ReportSettings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
 
 
 class ClusteringSettings(BaseSettings):
@@ -237,7 +261,7 @@ def describe_validation_error(error: ValidationError) -> str:
         name = f"HALTON_LIMIT_{field.upper()}"
     elif field == "signing" and len(loc) > 1:
         name = f"HALTON_{loc[1].upper()}"
-    elif field in SigningSettings.model_fields:
+    elif field in SigningSettings.model_fields or field in ReportSettings.model_fields:
         name = f"HALTON_{field.upper()}"
     else:
         name = _ENV_NAMES.get(field, field.upper() or "settings")

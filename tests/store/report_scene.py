@@ -14,9 +14,36 @@ REQUESTED_AT = datetime(2026, 11, 20, 8, 15, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
+class Sent:
+    """One request the scene inserted, as the test knows it (figures are worked out from these)."""
+
+    started_at: datetime
+    project: int | None  # index into scene.project_ids; None: unattributed
+    device: int
+    provider: str
+    model: str
+    cost_nanos: int
+
+
+@dataclass(frozen=True)
 class ReportScene:
     scene: Scene
     other_workspace_project: int
+    sent: list[Sent]
+
+    def spend(self, start: date, end: date, *, project: int | str | None = "any", device: int | None = None,
+              model: str | None = None) -> int:
+        """What the inserted requests of [start, end) cost: a figure a report must print."""
+        return sum(s.cost_nanos for s in self.sent if start <= s.started_at.date() < end
+                   and (project == "any" or s.project == project) and (device is None or s.device == device)
+                   and (model is None or s.model == model))
+
+    def add(self, conn: Conn, started_at: datetime, *, project: int | None = 0, device: int = 0,
+            provider: str = "anthropic", model: str = "claude-sonnet-4-6", cost_nanos: int = 1_000_000,
+            synced_at: datetime | None = None) -> int:
+        self.sent.append(Sent(started_at, project, device, provider, model, cost_nanos))
+        return add_request(conn, self.scene, started_at, project=project, device=device, provider=provider,
+                           model=model, cost_nanos=cost_nanos, synced_at=synced_at)
 
     @property
     def workspace_id(self) -> int:
@@ -32,12 +59,15 @@ def make_report_scene(conn: Conn) -> ReportScene:
     conn.execute("update meter.projects set hourly_rate_nanos = 120000000000 where id = %s", (scene.project_ids[0],))
     conn.execute("update meter.devices set owner = 'alice@example.com' where id = %s", (scene.device_ids[0],))
     models = [("anthropic", "claude-sonnet-4-6"), ("anthropic", "claude-haiku-4-5"), ("openai", "gpt-5-mini")]
+    sent: list[Sent] = []
     for d in range(1, 30):
         for hour in range(0, 24, 4):
             provider, model = models[(d + hour) % 3]
-            add_request(conn, scene, AS_OF - timedelta(days=d) + timedelta(hours=hour), project=hour % 2,
-                        device=(d + hour) % 3, provider=provider, model=model, cost_nanos=7_654_321 * (d + hour + 1),
-                        status_code=500 if hour == 20 and d % 5 == 0 else 200)
+            started_at = AS_OF - timedelta(days=d) + timedelta(hours=hour)
+            cost = 7_654_321 * (d + hour + 1)
+            add_request(conn, scene, started_at, project=hour % 2, device=(d + hour) % 3, provider=provider,
+                        model=model, cost_nanos=cost, status_code=500 if hour == 20 and d % 5 == 0 else 200)
+            sent.append(Sent(started_at, hour % 2, (d + hour) % 3, provider, model, cost))
     refresh_workspace(conn, scene.workspace_id, AS_OF)
     for i, (status, saving) in enumerate([("open", 45_000_000_000), ("open", 12_345_678_901),
                                           ("dismissed", 99_000_000_000)]):
@@ -60,7 +90,7 @@ def make_report_scene(conn: Conn) -> ReportScene:
            values (%s, 'fp-old', '2026-10-01', 50000000000, 30000000000, 20000000000, now())""",
         (scene.workspace_id,))
     other = make_workspace(conn, "other", projects=1, devices=1)
-    return ReportScene(scene, other.project_ids[0])
+    return ReportScene(scene, other.project_ids[0], sent)
 
 
 def insert_request(conn: Conn, workspace_id: int, kind: str, project_id: int | None,

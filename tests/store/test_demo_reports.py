@@ -9,18 +9,16 @@ from pathlib import Path
 from rich.console import Console
 
 from store.report_reads import top_project
-from store.rollup import RollupWindow
 from store.workspaces import workspace_by_slug
 from tests.factories import Conn
 from tests.store.report_scene import make_report_scene
-from workers.demo_reports import write_demo_reports
+from workers.demo_reports import demo_period, write_demo_reports
 
 
 def test_the_project_report_is_named_after_its_project(db_conn: Conn, tmp_path: Path) -> None:
     make_report_scene(db_conn)
     workspace = workspace_by_slug(db_conn, "acme")
-    window = RollupWindow.ending_before(datetime.now(UTC))
-    top = top_project(db_conn, workspace.id, window.first_day, window.end_day)
+    top = top_project(db_conn, workspace.id, *demo_period(datetime.now(UTC)))
     assert top is not None
     row = db_conn.execute("select slug from meter.projects where id = %s", (top,)).fetchone()
     assert row is not None

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError, GiveUpError, TransientError, UserError
-from core.money import money
+from core.money import money, money_column
 from store import claims, report_writes
 from store.claims import MAX_ABANDONED_DELIVERIES, RunSpec
 from store.report_reads import top_project
 from store.report_writes import report_row
-from tests.factories import Conn, add_request
+from tests.factories import Conn
 from tests.store.report_scene import AS_OF, PERIOD_END, PERIOD_START, REQUESTED_AT, insert_request, make_report_scene
 from tests.unit.pdf_certs import self_signed
 from tests.unit.pdf_text import page_count, pdf_text
@@ -35,7 +35,7 @@ def one(conn: Conn, sql: str, *args: object) -> int:
     return int(row[0])
 
 
-def test_a_project_report_holds_the_rollups_figures(db_conn: Conn) -> None:
+def test_a_project_report_prints_what_its_requests_cost(db_conn: Conn) -> None:
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
     outcome = render_report(db_conn, request, signing=UNSIGNED)
@@ -44,25 +44,28 @@ def test_a_project_report_holds_the_rollups_figures(db_conn: Conn) -> None:
     pdf = bytes(pdf)
     assert hashlib.sha256(pdf).hexdigest() == sha256 and pages == page_count(pdf)
     text = pdf_text(pdf)
-    scope = (scene.workspace_id, scene.project_id, PERIOD_START, PERIOD_END)
-    where = "workspace_id = %s and project_id = %s and day >= %s and day < %s"
-    total = one(db_conn, f"select sum(cost_nanos) from analysis.daily_spend where {where}", *scope)
-    assert total > 0 and money(total) in text
-    for model, nanos in db_conn.execute(
-            f"select model, sum(cost_nanos) from analysis.daily_spend where {where} group by model", scope):
-        assert model in text and money(int(nanos)) in text
-    for device, nanos in db_conn.execute(
-            f"""select d.name, sum(s.cost_nanos) from analysis.daily_spend s join meter.devices d on d.id = s.device_id
-                where s.{where.replace(' and ', ' and s.')} group by d.name""", scope):
-        assert device in text and money(int(nanos)) in text
+    # the figures, worked out from the requests the scene sent (project 0 sends on even hours)
+    total = scene.spend(PERIOD_START, PERIOD_END, project=0)
+    assert total > 0 and f"{money(total)} spend in the period" in text
+    models = sorted(((scene.spend(PERIOD_START, PERIOD_END, project=0, model=m), m)
+                     for m in {s.model for s in scene.sent}), reverse=True)
+    for (_, model), shown in zip(models, money_column([nanos for nanos, _ in models]), strict=True):
+        assert f"{model} " in text and f" {shown} " in text
+    devices = sorted(((scene.spend(PERIOD_START, PERIOD_END, project=0, device=d), d) for d in range(3)), reverse=True)
+    for (_, device), shown in zip(devices, money_column([nanos for nanos, _ in devices]), strict=True):
+        assert f"dev-{device} " in text and f" {shown} " in text
+    assert f"total {sum(1 for s in scene.sent if s.project == 0 and s.started_at.date() >= PERIOD_START)}" in text
     assert "alice@example.com" in text and "$120.00" in text  # owner; hourly rate
-    assert "Recommendation open 0" in text and money(45_000_000_000) in text and "dismissed" not in text
+    assert "Recommendation open 0" in text and f"{money(45_000_000_000)}/month" in text and "dismissed" not in text
     assert "rates version test" in text
     audit = db_conn.execute("select actor, event, resource, details from analysis.audit_events").fetchall()
     assert len(audit) == 1 and audit[0][1] == "report.rendered" and audit[0][2] == f"report_request:{request}"
     assert audit[0][3]["requested_by"] == "carol@example.com" and audit[0][3]["sha256"] == sha256
     assert db_conn.execute("select job, status from analysis.runs where job = 'report'").fetchall() == [
         ("report", "succeeded")]
+    # the report brought the rollup up to date first, with a run of its own under the rollup's lock
+    assert db_conn.execute("select status from analysis.runs where job = 'rollup' and as_of > %s",
+                           (AS_OF,)).fetchall() == [("succeeded",)]
 
 
 def test_the_reports_total_counts_two_swaps_of_one_model_once(db_conn: Conn) -> None:
@@ -82,7 +85,39 @@ def test_the_reports_total_counts_two_swaps_of_one_model_once(db_conn: Conn) -> 
     assert row is not None
     text = " ".join(pdf_text(bytes(row[2])).split())
     total = 45_000_000_000 + 12_345_678_901 + 30_000_000_000
-    assert f"quoting {money(total)} a month in savings (alternative model swaps counted once)" in text
+    assert (f"monthly savings of {money(total)} a month taken together (not the "
+            f"{money(total + 20_000_000_000)} their quotes add up to") in text
+
+
+def test_the_projects_monthly_savings_are_combined_as_the_catalog_combines_them(db_conn: Conn) -> None:
+    scene = make_report_scene(db_conn)  # open: fp-0 $45.00 and fp-1 $12.35 a month, both on project 0
+    # the latest catalog run: both levers touch the same requests; taken together they save $50.00 in its
+    # 15 days, $100.00 a month, which is more than their quotes: the headline is never above their sum
+    db_conn.execute("delete from analysis.catalog_combinations where workspace_id = %s", (scene.workspace_id,))
+    db_conn.execute(
+        """insert into analysis.catalog_combinations (workspace_id, project_id, model, fingerprints,
+               subset_savings_nanos, run_id)
+           values (%s, %s, 'claude-sonnet-4-6', '{fp-0,fp-1}', '{0,45000000000,12345678901,50000000000}', 0),
+                  (%s, %s, 'gpt-5-mini', '{fp-1}', '{0,9000000000}', 0)""",  # another project's: not this one's
+        (scene.workspace_id, scene.project_id, scene.workspace_id, scene.scene.project_ids[1]))
+    db_conn.execute(
+        """insert into analysis.catalog_summary (workspace_id, run_id, computed_at, open_recommendations,
+               monthly_saving_nanos, one_off_nanos, anomaly_nanos, days_observed)
+           values (%s, 0, now(), 2, 0, 0, 0, 15)
+           on conflict (workspace_id) do update set days_observed = excluded.days_observed""", (scene.workspace_id,))
+    request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
+    render_report(db_conn, request, signing=UNSIGNED)
+    row = report_row(db_conn, request, scene.workspace_id)
+    assert row is not None
+    text = " ".join(pdf_text(bytes(row[2])).split())
+    assert f"monthly savings of {money(45_000_000_000 + 12_345_678_901)} a month taken together." in text
+    db_conn.execute("update analysis.catalog_summary set days_observed = 30")  # the run saw a whole month
+    render_report(db_conn, request, signing=UNSIGNED, force=True)
+    row = report_row(db_conn, request, scene.workspace_id)
+    assert row is not None
+    text = " ".join(pdf_text(bytes(row[2])).split())
+    assert ("monthly savings of $50.00 a month taken together (not the $57.35 their quotes add up to: levers on "
+            "the same requests are not added)") in text
 
 
 def test_rendering_the_same_request_again_gives_the_same_bytes(db_conn: Conn) -> None:
@@ -105,17 +140,21 @@ def test_the_executive_summary_is_signed_and_holds_the_tables_figures(db_conn: C
     again = render_report(db_conn, request, signing=signing, force=True)  # re-rendered: signing time is requested_at
     assert again["sha256"] == first["sha256"]
     text = pdf_text(bytes(pdf))
-    month = one(db_conn, """select sum(cost_nanos) from analysis.daily_spend
-                            where workspace_id = %s and day >= '2026-11-01' and day < %s""",
-                scene.workspace_id, PERIOD_END)
-    assert money(month) in text
-    top = db_conn.execute("""select p.slug, sum(s.cost_nanos) from analysis.daily_spend s join meter.projects p
-                             on p.id = s.project_id where s.workspace_id = %s and s.day >= %s and s.day < %s
-                             group by p.slug order by 2 desc""", (scene.workspace_id, PERIOD_START, PERIOD_END))
-    for slug, nanos in top:
-        assert slug in text and money(int(nanos)) in text
+    month = scene.spend(PERIOD_START, PERIOD_END)  # 1 to 19 November, the period's month to date
+    requests = sum(1 for s in scene.sent if PERIOD_START <= s.started_at.date() < PERIOD_END)
+    assert f"This month 01 Nov 2026 – 19 Nov 2026 {requests} {money(month)}" in text
+    # the top projects and the rest of the period's spend, rows that add up to the period's total
+    by_project = sorted(((nanos, p) for p in (0, 1) if (nanos := scene.spend(PERIOD_START, PERIOD_END, project=p))),
+                        reverse=True)
+    for (_, project), shown in zip(by_project, money_column([nanos for nanos, _ in by_project]), strict=True):
+        assert f"Project {project} acme-p{project} {shown}" in text
+    assert f"total {money(month)} 100.0 %" in text
+    # October has no data before the 22nd: no comparison with 1 to 19 October, rather than "−100 %"
+    assert "Change, this month to date against the same days of last month: no data before 22 Oct 2026." in text
     assert "amber" in text and "$3.00" in text and "3.00 %" in text  # reconciliation variance, its size, band
-    assert "$20.00" in text  # realised savings
+    assert "October 2026 1 $20.00" in text  # realised savings
+    assert "Since October 2026, 1 accepted recommendation saved $20.00 in all." in text
+    assert "Taken together, the monthly ones save" in text  # the scene's catalog run: its headline
     assert f"{REQUESTED_AT:%Y-%m-%d %H:%M} UTC" in text
 
 
@@ -214,7 +253,7 @@ def test_a_redelivery_of_a_rendered_request_returns_the_stored_report_without_re
     first = render_report(db_conn, request, signing=UNSIGNED)
     before = report_row(db_conn, request, scene.workspace_id)
 
-    def must_not_render(*_args: object) -> Artifact:
+    def must_not_render(*_args: object, **_kwargs: object) -> Artifact:
         raise AssertionError("a rendered request was rendered again")
 
     monkeypatch.setattr(report_jobs, "build_artifact", must_not_render)
@@ -231,7 +270,7 @@ def test_a_failed_forced_rerender_keeps_the_good_pdf(db_conn: Conn, monkeypatch:
     good = report_row(db_conn, request, scene.workspace_id)
     assert good is not None and good[0] == "succeeded"
 
-    def broken_while_the_pdf_is_still_shown(*_args: object) -> Artifact:
+    def broken_while_the_pdf_is_still_shown(*_args: object, **_kwargs: object) -> Artifact:
         assert report_row(db_conn, request, scene.workspace_id) == good  # nothing nulled while rendering
         raise RuntimeError("the renderer crashed")
 
@@ -253,11 +292,9 @@ def test_report_rows_are_read_within_their_workspace(db_conn: Conn) -> None:
 
 def test_the_top_project_is_the_one_that_spent_most_in_the_period(db_conn: Conn) -> None:
     scene = make_report_scene(db_conn)
-    spent = db_conn.execute("""select project_id, sum(cost_nanos) from analysis.daily_spend where workspace_id = %s
-                               and day >= %s and day < %s and project_id is not null group by 1 order by 2 desc""",
-                            (scene.workspace_id, PERIOD_START, PERIOD_END)).fetchall()
-    assert spent and (len(spent) == 1 or spent[0][1] > spent[1][1])
-    assert top_project(db_conn, scene.workspace_id, PERIOD_START, PERIOD_END) == spent[0][0]
+    spent = sorted(((scene.spend(PERIOD_START, PERIOD_END, project=p), p) for p in (0, 1)), reverse=True)
+    assert spent[0][0] > spent[1][0]
+    assert top_project(db_conn, scene.workspace_id, PERIOD_START, PERIOD_END) == scene.scene.project_ids[spent[0][1]]
     assert top_project(db_conn, scene.workspace_id, date(2025, 3, 1), date(2025, 4, 1)) is None
 
 
@@ -265,7 +302,7 @@ def test_a_transient_failure_on_the_last_retry_fails_the_report(db_conn: Conn, m
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
 
-    def provider_down(*_args: object) -> Artifact:
+    def provider_down(*_args: object, **_kwargs: object) -> Artifact:
         raise TransientError("the database is failing over")
 
     monkeypatch.setattr(report_jobs, "build_artifact", provider_down)
@@ -293,9 +330,9 @@ def test_unattributed_spend_counts_in_the_summary_but_is_no_top_project(db_conn:
     """Rows the daemon could not attribute (project_id null) are part of the workspace's spend; the
     summary must render with them and never rank them as a project."""
     scene = make_report_scene(db_conn)
-    add_request(db_conn, scene.scene, datetime(2026, 11, 5, 12, tzinfo=UTC), project=None,
-                cost_nanos=900_000_000_000,  # more than any project spent
-                synced_at=AS_OF + timedelta(minutes=30))  # a late row: the next refresh rolls it up
+    scene.add(db_conn, datetime(2026, 11, 5, 12, tzinfo=UTC), project=None,
+              cost_nanos=900_000_000_000,  # more than any project spent
+              synced_at=AS_OF + timedelta(minutes=30))  # a late row: the next refresh rolls it up
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + timedelta(hours=1))
     assert one(db_conn, "select count(*) from analysis.daily_spend where project_id is null") == 1
     request = insert_request(db_conn, scene.workspace_id, "executive", None)
@@ -303,6 +340,8 @@ def test_unattributed_spend_counts_in_the_summary_but_is_no_top_project(db_conn:
     status, error, pdf, _sha, _pages, _signed = report_row(db_conn, request, scene.workspace_id) or ()
     assert (status, error) == ("succeeded", None)
     text = pdf_text(bytes(pdf))
-    total = one(db_conn, """select sum(cost_nanos) from analysis.daily_spend where workspace_id = %s
-                            and day >= %s and day < %s""", scene.workspace_id, PERIOD_START, PERIOD_END)
-    assert money(total) in text and "$900.00" not in text.split("TOP PROJECTS")[-1].split("Share of")[0]
+    total = scene.spend(PERIOD_START, PERIOD_END)
+    assert total > 900_000_000_000 and money(total) in text
+    projects = text.split("TOP PROJECTS")[-1].split("The period's spend")[0]
+    assert "not attributed to a project $900.00" in projects and f"total {money(total)} 100.0 %" in projects
+    assert not any(f"{name} $900.00" in projects for name in ("Project 0", "Project 1"))

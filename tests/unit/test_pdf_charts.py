@@ -57,3 +57,10 @@ def test_empty_charts_still_draw_their_axes() -> None:
     for svg in (charts.stacked_over_time([], "e1"), charts.horizontal_bars([], "e2"),
                 charts.volume_with_cost([], [], [], "e3")):
         assert ET.fromstring(svg).find(f"{SVG}path") is not None
+
+
+def test_an_axis_writes_all_its_amounts_alike() -> None:
+    whole, small = charts._money_axis([0, 5, 10, 15]), charts._money_axis([0, 0.25, 0.5])
+    assert [whole(t) for t in (0, 5, 10, 15)] == ["$0", "$5", "$10", "$15"]  # not $5.00 beside $10
+    assert [small(t) for t in (0, 0.25, 0.5)] == ["$0.00", "$0.25", "$0.50"]
+    assert whole(20_000) == "$20k"

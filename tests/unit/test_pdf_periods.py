@@ -49,3 +49,20 @@ def test_bars_fit_the_range_daily_weekly_monthly() -> None:
     weeks = buckets(quarter, Granularity.WEEK)
     assert weeks[0] == date(2026, 7, 1) and all(w.weekday() == 0 for w in weeks[1:])  # clipped, then Mondays
     assert granularity_for(two_years) is Granularity.MONTH and len(buckets(two_years, Granularity.MONTH)) == 24
+
+
+@pytest.mark.parametrize(("start", "end", "before"), [
+    # a month to date against the same days of the month before, not all of it
+    (date(2026, 12, 1), date(2026, 12, 7), (date(2026, 11, 1), date(2026, 11, 7))),
+    # past the end of a shorter month before: all of it
+    (date(2026, 3, 1), date(2026, 3, 31), (date(2026, 2, 1), date(2026, 3, 1))),
+    # whole months against as many whole months just before, whatever their lengths
+    (date(2026, 11, 1), date(2026, 12, 1), (date(2026, 10, 1), date(2026, 11, 1))),
+    (date(2026, 3, 1), date(2026, 4, 1), (date(2026, 2, 1), date(2026, 3, 1))),
+    (date(2026, 1, 1), date(2026, 4, 1), (date(2025, 10, 1), date(2026, 1, 1))),
+    # any other range: as many days just before
+    (date(2026, 11, 7), date(2026, 12, 7), (date(2026, 10, 8), date(2026, 11, 7))),
+    (date(2026, 11, 15), date(2026, 12, 1), (date(2026, 10, 30), date(2026, 11, 15))),
+])
+def test_a_period_is_compared_like_for_like(start: date, end: date, before: tuple[date, date]) -> None:
+    assert Period(start, end).previous() == before

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import io
+import re
 import urllib.request
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 from PIL import Image
 from pypdf import PdfReader
 
-from core.money import money
+from core.money import money, money_column
 from pdf import render
-from pdf.model import Signature
+from pdf.model import Counting, Signature
 from pdf.periods import Period
 from tests.unit.pdf_samples import executive_data, project_data
-from tests.unit.pdf_text import listening_server, pdf_text
+from tests.unit.pdf_text import listening_server, page_count, pdf_text
 
 OCTOBER = Period(date(2026, 10, 1), date(2026, 11, 1))
 UNSIGNED = Signature(signer=None, signing_time=None)
@@ -31,15 +32,16 @@ def test_project_report_has_every_section_and_the_exact_figures() -> None:
     data = project_data(OCTOBER, devices=8, models=6, hourly_rate_nanos=150_000_000_000)
     text = pdf_text(render.render_project(data).pdf)
     for heading in ("Headline", "Spend over time", "Request volume and spend", "Share by developer",
-                    "Spend by model", "Open recommendations", "Methodology", "Hourly rate"):
+                    "Spend by model", "Open recommendations", "How these figures are made", "Hourly rate"):
         assert heading in text
     assert money(data.cost_nanos) in text
-    for model in data.models:
-        assert model.model in text and money(model.cost_nanos) in text
-    for device in data.devices:
-        assert device.device_name in text and money(device.cost_nanos) in text
+    # the rows as printed: rounded so that they add up to the total (tests/unit/test_pdf_sums.py)
+    for model, shown in zip(data.models, money_column([m.cost_nanos for m in data.models]), strict=True):
+        assert f"{model.model} {model.requests:,} 123,456 7,890 {shown}" in text
+    for device, shown in zip(data.devices, money_column([d.cost_nanos for d in data.devices]), strict=True):
+        assert f"{device.device_name} {device.owner} {device.requests:,} {shown}" in text
     assert "rates version 2026-10-01" in text and "/docs/concepts/pricing" in text
-    assert money(12_340_000_000) in text  # the quoted saving of an open recommendation
+    assert f"{money(12_340_000_000)}/month" in text  # the quoted saving of an open recommendation
 
 
 def test_same_data_renders_the_same_bytes_as_pdf_a() -> None:
@@ -133,3 +135,54 @@ def test_every_template_autoescapes() -> None:
     for name in env.list_templates(extensions=["html"]):
         assert env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;", name
         assert env.get_template(name).environment.autoescape is True
+
+
+def link_targets(pdf: bytes) -> list[set[str]]:
+    """Per page, the URIs of its link annotations: what a click in a PDF reader opens."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return [{str(annotation.get_object()["/A"]["/URI"]) for annotation in page.get("/Annots", [])
+             if "/A" in annotation.get_object()} for page in reader.pages]
+
+
+def test_the_methodology_note_speaks_to_a_reader_and_links_to_the_docs() -> None:
+    docs = "https://docs.example.test/halton"
+    project = render.render_project(project_data(OCTOBER), docs_base_url=docs).pdf
+    summary = render.render_executive(executive_data(OCTOBER), UNSIGNED, docs_base_url=docs).pdf
+    for pdf in (project, summary):
+        note = pdf_text(pdf).split("How these figures are made.")[1]
+        assert "analysis." not in note and "daily_spend" not in note and "nano" not in note.lower()
+        assert f"{docs}/concepts/pricing" in note
+        assert link_targets(pdf) == [{f"{docs}/concepts/pricing"}] * page_count(pdf)  # every page's footer links
+
+
+def test_every_page_says_up_to_which_moment_requests_are_counted() -> None:
+    counted = Counting(through=datetime(2026, 11, 1, 0, 4, 12, tzinfo=UTC), first_day=date(2026, 1, 1))
+    for pdf in (render.render_project(replace(project_data(OCTOBER), counting=counted)).pdf,
+                render.render_executive(replace(executive_data(OCTOBER), counting=counted), UNSIGNED).pdf):
+        pages = [re.sub(r"\s+", " ", page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
+        assert len(pages) > 1 and all("Counts the requests received by 1 Nov 2026 00:04:12 UTC." in p for p in pages)
+    nothing = render.render_project(project_data(OCTOBER, empty=True, recommendations=0)).pdf
+    assert "No request of these days had been received when this report was made." in pdf_text(nothing)
+
+
+def test_a_span_before_the_workspaces_first_day_has_no_data_rather_than_no_spend() -> None:
+    counted = Counting(through=datetime(2026, 11, 1, tzinfo=UTC), first_day=date(2026, 9, 20))
+    text = pdf_text(render.render_project(replace(project_data(OCTOBER), counting=counted)).pdf)
+    assert "no data before 20 Sep 2026 to compare with (the previous period: September 2026)" in text
+    assert "vs $" not in text
+    summary = replace(executive_data(OCTOBER), counting=counted)
+    text = pdf_text(render.render_executive(summary, UNSIGNED).pdf)
+    assert "Change, this month against last month: no data before 20 Sep 2026." in text
+    assert "Halton Meter has this workspace's requests from 20 Sep 2026 on." in text
+    # from the first day on, the comparison is a change again
+    counted = replace(counted, first_day=date(2026, 9, 1))
+    text = pdf_text(render.render_executive(replace(summary, counting=counted), UNSIGNED).pdf)
+    assert "Change, this month against last month: +11.1 %." in text and "no data" not in text
+
+
+def test_a_period_running_into_today_says_where_its_figures_stop() -> None:
+    counted = Counting(through=datetime(2026, 10, 31, 23, 59, tzinfo=UTC), first_day=date(2026, 1, 1),
+                       asked_end=date(2026, 11, 3))
+    text = pdf_text(render.render_project(replace(project_data(OCTOBER), counting=counted)).pdf)
+    assert ("The period asked for runs to 2 Nov 2026; the figures stop at the end of 31 Oct 2026 (UTC), the last "
+            "whole day so far.") in text

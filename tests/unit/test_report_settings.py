@@ -56,3 +56,16 @@ def test_the_worker_settings_refuse_a_bad_signing_path_too(clean_env: pytest.Mon
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+def test_the_methodology_link_points_at_the_docs_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pdf import DEFAULT_DOCS_BASE_URL
+    from workers.settings import get_report_settings
+
+    monkeypatch.delenv("HALTON_DOCS_BASE_URL", raising=False)
+    assert get_report_settings().docs_base_url == DEFAULT_DOCS_BASE_URL.rstrip("/")
+    monkeypatch.setenv("HALTON_DOCS_BASE_URL", "https://docs.example.test/halton/")
+    assert get_report_settings().docs_base_url == "https://docs.example.test/halton"
+    monkeypatch.setenv("HALTON_DOCS_BASE_URL", "/docs")
+    with pytest.raises(ConfigError, match=r"^HALTON_DOCS_BASE_URL: must be an http\(s\) URL"):
+        get_report_settings()
