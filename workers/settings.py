@@ -116,6 +116,28 @@ def clustering_settings() -> ClusteringSettings:
         raise ConfigError(f"{name}: {str(first['msg']).removeprefix('Value error, ')}") from None
 
 
+class RollupSettings(BaseSettings):
+    """How much history the daily rollup keeps (analysis.daily_spend, daily_totals). Only the rollup stage
+    and the report jobs read it, so it lives apart from Settings, like the clustering thresholds."""
+
+    model_config = SettingsConfigDict(env_prefix="HALTON_ROLLUP_", extra="ignore")
+
+    # whole calendar years kept before the current one: the rollup covers every day from 1 January of
+    # (this year - history_years); a report reading a day before that is refused. The default keeps a
+    # report of any period in the last two years with the period before it it compares with.
+    history_years: int = Field(default=4, ge=1, le=100)
+
+
+@lru_cache(maxsize=1)
+def rollup_settings() -> RollupSettings:
+    try:
+        return RollupSettings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = f"HALTON_ROLLUP_{str(first['loc'][0]).upper()}" if first["loc"] else "HALTON_ROLLUP_*"
+        raise ConfigError(f"{name}: {str(first['msg']).removeprefix('Value error, ')}") from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
