@@ -16,9 +16,9 @@ import psycopg
 
 from core.db import Conn
 from core.errors import ConfigError, GiveUpError, UserError
-from core.periods import utc_midnight
+from core.periods import history_start, utc_midnight
 from pdf.model import Signature
-from pdf.periods import refuse_future
+from pdf.periods import Period, refuse_before_history, refuse_future
 from pdf.render import RenderedPdf, render_executive, render_project
 from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
 from store import report_reads, report_writes
@@ -28,7 +28,7 @@ from store.runs import RunSpec, claimed_run, describe_failure
 from workers.failures import MAX_RETRIES, is_transient
 from workers.jobs import worker_name
 from workers.logs import bind_context
-from workers.settings import SigningSettings, get_signing_settings
+from workers.settings import SigningSettings, get_signing_settings, rollup_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def signing_time_for(request: ReportRequest) -> datetime:
 def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings) -> Artifact:
     period = request.period()  # UserError: reversed, or longer than two years
     refuse_future(period, datetime.now(UTC).date())
+    _refuse_before_rollup_history(period, request.kind)
     if request.kind == "project":
         if request.project_id is None:
             raise UserError("a project report needs a project; the request names none")
@@ -73,6 +74,12 @@ def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings)
     reason = f"Halton Meter executive summary of {executive.branding.workspace_slug}, {period.label()}"
     rendered = render_executive(executive, Signature(signer=signer_name(signer), signing_time=moment, reason=reason))
     return _artifact("executive", rendered, sign_pdf(rendered.pdf, signer, moment, reason), signed=True)
+
+
+def _refuse_before_rollup_history(period: Period, kind: str) -> None:
+    years = rollup_settings().history_years
+    refuse_before_history(period, kind, history_start(datetime.now(UTC).date(), years),
+                          f"HALTON_ROLLUP_HISTORY_YEARS={years} calendar years before this one")
 
 
 def _artifact(kind: str, rendered: RenderedPdf, pdf: bytes, signed: bool) -> Artifact:
