@@ -140,26 +140,28 @@ def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
     return ranges
 
 
-# date_bin is integer arithmetic on the timestamp; converting every row to a UTC date instead (a time
-# zone conversion per row) costs about a sixth of the whole scan, so the date is made once per group.
+# Day by day: each day's rows come from the index on (workspace_id, started_at) and are grouped in a hash
+# table of that day's few hundred combinations. One GROUP BY over a long range instead is planned from an
+# estimate of the groups as large as the rows (the day is a function of started_at, whose values are all
+# distinct), so Postgres sorts millions of rows on disk or spills its hash table; per day it does neither,
+# and each row needs no day of its own. Days are 24 hours in UTC whatever the session's time zone.
 _INSERT_RANGE = """
     insert into analysis.daily_spend
         (workspace_id, day, project_id, device_id, provider, model, service_tier, requests, errors,
          input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos)
-    select %(workspace)s, (utc_midnight at time zone 'UTC')::date, project_id, device_id, provider, model, service_tier,
-           requests, errors, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-           cost_nanos
-    from (
-        select date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') as utc_midnight,
-               project_id, device_id, provider, model, service_tier,
+    select %(workspace)s, (day_start at time zone 'UTC')::date, per_day.*
+    from generate_series(%(start)s::timestamptz, %(end)s::timestamptz - interval '24 hours', interval '24 hours')
+         as day_start
+    cross join lateral (
+        select project_id, device_id, provider, model, service_tier,
                count(*) as requests, count(*) filter (where status_code >= 400) as errors,
                sum(input_tokens) as input_tokens, sum(cache_read_tokens) as cache_read_tokens,
                sum(cache_write_tokens) as cache_write_tokens, sum(output_tokens) as output_tokens,
                sum(reasoning_tokens) as reasoning_tokens, sum(cost_nanos) as cost_nanos
         from meter.requests
-        where workspace_id = %(workspace)s and started_at >= %(start)s and started_at < %(end)s
-          and synced_at <= %(as_of)s
-        group by 1, project_id, device_id, provider, model, service_tier
+        where workspace_id = %(workspace)s and started_at >= day_start
+          and started_at < day_start + interval '24 hours' and synced_at <= %(as_of)s
+        group by project_id, device_id, provider, model, service_tier
     ) as per_day"""
 
 
@@ -217,8 +219,8 @@ def stale_ranges(conn: Conn, workspace_id: int, coverage: Coverage, as_of: datet
 
 
 def first_row_day(conn: Conn, workspace_id: int, days: DayRange, as_of: datetime) -> date | None:
-    """The day of the workspace's earliest row in `days` synced by as_of: a rebuild reaching back to the
-    history's first kept day spends nothing on the days before the workspace's first row."""
+    """The day of the workspace's earliest row in `days` synced by as_of (the first rows of the index on
+    (workspace_id, started_at) from the range's start)."""
     row = conn.execute(
         """select min(started_at) from meter.requests
            where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s""",
@@ -235,16 +237,19 @@ def drop_uncovered(conn: Conn, workspace_id: int, coverage: Coverage) -> None:
                      (workspace_id, coverage.first_day, coverage.end_day))
 
 
-def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of: datetime) -> int:
+def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of: datetime,
+                   rows_from: date | None = None) -> int:
     """Replace the rollup rows of the days in `ranges` (and their daily totals) with the sums of the rows
-    synced by as_of; the caller's transaction makes it atomic. One range predicate per run of consecutive
-    days (a whole history is one), so the planner picks a sequential, bitmap or index scan by how much of
-    the table the range covers."""
+    synced by as_of; the caller's transaction makes it atomic. No day before `rows_from` has rows: those
+    are only emptied."""
     written = 0
     for first, end in ranges:
         for table in ("daily_spend", "daily_totals"):
             conn.execute(f"delete from analysis.{table} where workspace_id = %s and day >= %s and day < %s",  # fixed
                          (workspace_id, first, end))
+        first = first if rows_from is None else max(first, rows_from)
+        if first >= end:
+            continue
         cursor = conn.execute(_INSERT_RANGE, {
             "workspace": workspace_id, "as_of": as_of, "start": utc_midnight(first), "end": utc_midnight(end),
         })
@@ -284,16 +289,22 @@ def refresh_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: 
     if state is None or coverage.first_day > state[1] or coverage.end_day < state[2]:
         drop_uncovered(conn, workspace_id, coverage)
     ranges = stale_ranges(conn, workspace_id, coverage, as_of, state)
-    rows = rebuild_ranges(conn, workspace_id, ranges, as_of)
+    rows_from = _rows_from(conn, workspace_id, ranges, coverage, as_of)
+    rows = rebuild_ranges(conn, workspace_id, ranges, as_of, rows_from)
     save_state(conn, workspace_id, coverage, as_of, run_id)
-    return RollupResult(days_recomputed=_days_with_rows(conn, workspace_id, ranges, coverage, as_of),
-                        full_rebuild=state is None, rows_written=rows)
+    days = [day for first, end in ranges for day in _days(max(first, rows_from), end)]
+    return RollupResult(days_recomputed=days, full_rebuild=state is None, rows_written=rows)
 
 
-def _days_with_rows(conn: Conn, workspace_id: int, ranges: list[DayRange], coverage: Coverage,
-                    as_of: datetime) -> list[date]:
-    """The days rebuilt, for the run's stats; a range from the first day kept counts from the first row."""
-    if ranges and ranges[0][0] == coverage.first_day:
-        first = first_row_day(conn, workspace_id, ranges[0], as_of)
-        ranges = ranges[1:] if first is None else [(first, ranges[0][1]), *ranges[1:]]
-    return [first + timedelta(days=i) for first, end in ranges for i in range((end - first).days)]
+def _rows_from(conn: Conn, workspace_id: int, ranges: list[DayRange], coverage: Coverage,
+               as_of: datetime) -> date:
+    """The first day that may hold rows: a rebuild reaching back to the history's first kept day (a first
+    build, more history kept) starts at the workspace's first row, not years before it."""
+    if not ranges or ranges[0][0] != coverage.first_day:
+        return coverage.first_day
+    first = first_row_day(conn, workspace_id, ranges[0], as_of)
+    return ranges[0][1] if first is None else first
+
+
+def _days(first: date, end: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((end - first).days)]
