@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
 from store.roles import Roles
+from store.rollup import DEFAULT_HISTORY_YEARS
 
 
 class TimeLimits(BaseSettings):
@@ -123,9 +124,9 @@ class RollupSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HALTON_ROLLUP_", extra="ignore")
 
     # whole calendar years kept before the current one: the rollup covers every day from 1 January of
-    # (this year - history_years); a report reading a day before that is refused. The default keeps a
-    # report of any period in the last two years with the period before it it compares with.
-    history_years: int = Field(default=4, ge=1, le=100)
+    # (this year - history_years); a report reading a day before that is refused. The default (4) keeps a
+    # report of any period in the last two years together with the period it is compared with.
+    history_years: int = Field(default=DEFAULT_HISTORY_YEARS, ge=1, le=100)
 
 
 @lru_cache(maxsize=1)
