@@ -104,7 +104,7 @@ def receiver(replies: Sequence[Reply] = (Reply(),), *, host: str = "127.0.0.1", 
 
     server = Server((host, port), Handler)
     state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield state
