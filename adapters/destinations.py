@@ -95,6 +95,12 @@ class SecretURL:
     def __reduce__(self) -> Any:
         raise TypeError("a SecretURL is never pickled or sent anywhere")
 
+    def __copy__(self) -> SecretURL:
+        return self  # immutable: copies (dataclasses.asdict, deepcopy) share it rather than fail
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SecretURL:
+        return self
+
 
 def shown(url: str) -> str:
     """What of a URL may appear in a message: scheme, host and port, never the path or query."""

@@ -58,6 +58,12 @@ class SigningSecret:
     def __reduce__(self) -> Any:
         raise TypeError("a SigningSecret is never pickled or sent anywhere")
 
+    def __copy__(self) -> SigningSecret:
+        return self  # immutable: copies (dataclasses.asdict, deepcopy) share it rather than fail
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SigningSecret:
+        return self
+
 
 class InvalidSignature(ValueError):
     """The request is not a genuine, fresh Halton webhook: answer 400 (or 401) and ignore it."""
