@@ -63,12 +63,17 @@ def test_loopback_by_address_is_refused_without_the_setting(scheme: str) -> None
 @pytest.mark.parametrize("answer", [["169.254.169.254"], ["::ffff:169.254.169.254"],
                                     [PUBLIC_ADDRESS, "169.254.169.254"]])
 def test_a_host_resolving_to_the_metadata_address_is_refused_even_with_the_setting(answer: list[str]) -> None:
-    network = RoutedNetwork({})
-    outbound = Outbound(LENIENT, OPTIONS, resolve=ScriptedResolver(answer), network=network)
-    outcome = deliver(f"https://{HOST}/latest/meta-data/", outbound)
+    """A local stand-in for the metadata service sits behind 169.254.169.254 (and the public address):
+    it sees nothing, and no connection is even attempted."""
+    with receiver() as metadata:
+        network = RoutedNetwork({"169.254.169.254": "127.0.0.1", "::ffff:169.254.169.254": "127.0.0.1",
+                                 PUBLIC_ADDRESS: "127.0.0.1"})
+        outbound = Outbound(LENIENT, OPTIONS, resolve=ScriptedResolver(answer), network=network)
+        outcome = deliver(f"http://{HOST}:{metadata.port}/latest/meta-data/", outbound)
     assert (outcome.status, outcome.attempts) == (DeliveryStatus.FAILED_PERMANENT, 0)
     assert "a cloud metadata service address" in str(outcome.last_error)
-    assert network.asked == []  # no connection was even attempted
+    assert network.asked == []
+    assert metadata.connections == 0
 
 
 def test_the_metadata_address_itself_is_refused_through_the_system_resolver() -> None:
@@ -94,11 +99,16 @@ def test_a_redirect_to_an_internal_address_is_not_followed(status: int) -> None:
 
 
 def test_a_redirect_to_the_metadata_address_is_not_followed() -> None:
-    with receiver([Reply(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})]) as hook:
+    """The metadata service's stand-in listens behind 169.254.169.254 on this network: it sees nothing."""
+    with receiver() as metadata, receiver([Reply(302)]) as hook:
+        hook.replies[0].headers["Location"] = f"http://169.254.169.254:{metadata.port}/latest/meta-data/"
+        network = RoutedNetwork({"169.254.169.254": "127.0.0.1"})
         outcome = deliver_webhook(hook.url(), SECRET, event_id="evt_1", payload=PAYLOAD,
-                                  outbound=Outbound(LENIENT, OPTIONS, sleep=no_sleep))
+                                  outbound=Outbound(LENIENT, OPTIONS, network=network, sleep=no_sleep))
     assert (outcome.status, outcome.attempts) == (DeliveryStatus.FAILED_PERMANENT, 1)
     assert "169.254.169.254" not in str(outcome.last_error)  # the Location is never echoed either
+    assert network.asked == ["127.0.0.1"]
+    assert metadata.connections == 0
 
 
 # -- DNS rebinding ---------------------------------------------------------------------------------------------
