@@ -9,6 +9,7 @@ Money is integer nano-USD (1 USD = 1_000_000_000); rates are integer pico-USD pe
 
 from pricing.compiled import CompiledRates
 from pricing.cost import PricedBatch, PricedOne, price_one, price_requests
+from pricing.providers import CacheLifetime, ProviderFacts
 from pricing.table import (
     PROVIDERS,
     SERVICE_TIERS,
@@ -27,10 +28,12 @@ __all__ = [
     "SERVICE_TIERS",
     "TOKEN_KINDS",
     "UNPRICED_VERSION",
+    "CacheLifetime",
     "CompiledRates",
     "ModelRates",
     "PricedBatch",
     "PricedOne",
+    "ProviderFacts",
     "RateTable",
     "RatesError",
     "TierRates",

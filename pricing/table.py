@@ -25,13 +25,14 @@ from pricing.compiled import INT64_MAX as INT64_MAX
 from pricing.compiled import SERVICE_TIERS as SERVICE_TIERS
 from pricing.compiled import TOKEN_KINDS as TOKEN_KINDS
 from pricing.compiled import CompiledRates, utc_date
+from pricing.providers import PROVIDERS as PROVIDERS
+from pricing.providers import ProviderFacts, ProviderFactsError, parse_providers
 
 DEFAULT_RATES_PATH = Path(__file__).with_name("rates.json")
 
 #: The rates_version given to a row that could not be priced.
 UNPRICED_VERSION = "unpriced"
 
-PROVIDERS = ("anthropic", "openai", "gemini", "xai")
 #: Kinds that may be left out of a tier. A kind left out of the standard tier falls back to its
 #: input rate (a model without a cache price bills its cached tokens like the prompt tokens they
 #: stand for, never as free). Another tier, or a long-context tier, may leave out only a kind its
@@ -333,6 +334,10 @@ class RateTable:
         ):
             raise RatesError("rates.json: 'aliases' must map strings to strings")
         self.aliases: Mapping[str, str] = dict(aliases)
+        try:
+            self._providers = parse_providers(document.get("providers"))
+        except ProviderFactsError as exc:
+            raise RatesError(str(exc)) from None
         self._canonical_cache: dict[str, str | None] = {}
         self._compiled = CompiledRates.build(self._effective, self._by_version)
 
@@ -381,6 +386,17 @@ class RateTable:
                 return None
             candidate = stripped
         return None
+
+    # -- providers ----------------------------------------------------------------------------
+
+    def provider(self, name: str) -> ProviderFacts:
+        """What the table says a provider does (pricing/providers.py); no facts: it knows nothing."""
+        return self._providers.get(name) or ProviderFacts(name)
+
+    def cache_lifetimes(self, *, extended: bool = False) -> dict[str, float]:
+        """Seconds a cached prompt lives per provider with facts: the default or the extended lifetime."""
+        return {name: float(f.extended_cache_lifetime_seconds if extended else f.cache_lifetime_seconds)
+                for name, f in self._providers.items()}
 
     # -- versions -----------------------------------------------------------------------------
 
