@@ -38,7 +38,7 @@ CHECKS: tuple[Check, ...] = (
 )
 
 #: Modules of the package that hold no check.
-NOT_CHECKS = frozenset({"base", "levers", "overlap", "realised", "usage"})
+NOT_CHECKS = frozenset({"base", "kit", "levers", "overlap", "realised", "usage"})
 
 
 def run_catalog(inputs: CheckInputs) -> list[Finding]:
