@@ -86,8 +86,8 @@ def test_the_cache_lifetimes_are_the_price_tables_facts_of_each_provider() -> No
     table = load_rates()
     assert ClusterRules().cache_lifetimes == table.cache_lifetimes()
     assert ClusterRules().extended_cache_lifetimes == table.cache_lifetimes(extended=True)
-    # a repeat every 2 hours: beyond Anthropic's hour, within OpenAI's 24-hour retention (gpt-5.1's minimum)
-    every_two_hours = [i * 7200 for i in range(4)]
+    # a repeat every 2 hours: beyond Anthropic's hour, within OpenAI's 24-hour retention
+    every_two_hours = [i * 7200.0 for i in range(4)]
     claude = timeline(every_two_hours)
     gpt = timeline(every_two_hours, prompt_hash=HASH_B, model="gpt-5.1", provider="openai")
     minimums = {"claude-sonnet-4-6": 1024, "gpt-5.1": 1024}
