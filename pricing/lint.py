@@ -15,19 +15,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricing.compiled import SERVICE_TIERS
 from pricing.cost import TIER_SYNONYMS
-from pricing.providers import ProviderFactsError, parse_facts
-from pricing.table import (
-    SERVICE_TIERS,
+from pricing.entries import (
     UNPRICED_VERSION,
     RatesError,
-    RateTable,
     iter_rate_strings,
     merge_patch,
     parse_model,
     tier_gaps,
     usd_per_mtok_to_pico,
 )
+from pricing.providers import ProviderFactsError, parse_facts
+from pricing.table import RateTable
 
 DOCUMENT_FIELDS = frozenset({"format", "about", "providers", "aliases", "same_price", "versions"})
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pricing import RatesError, RateTable, load_rates
-from pricing.table import merge_patch, pico_to_usd_per_mtok, usd_per_mtok_to_pico
+from pricing.entries import merge_patch, pico_to_usd_per_mtok, usd_per_mtok_to_pico
 
 
 def _doc() -> dict[str, Any]:
