@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,7 @@ class Counterfactual:
         if self.kind == levers.CAP_REASONING:
             return price(rows, rates, output_tokens=np.asarray(rows["capped_output_tokens"], np.int64))
         if self.kind == levers.PROMPT_CACHE and self.lifetime is not None:
-            hit = np.asarray(rows["id"].isin(list(self.reads)))
+            hit = np.isin(np.asarray(rows["id"], np.int64), np.fromiter(self.reads, np.int64, len(self.reads)))
             prompt = np.asarray(rows["input_tokens"], dtype=np.int64)
             write = np.where(hit, 0, prompt)
             default = self.lifetime.write == DEFAULT_WRITE
@@ -131,10 +132,10 @@ class Counterfactual:
         out = []
         for model in sorted(set(models.tolist())):
             mine = models == model
+            request_ids = frozenset(ids[mine].tolist()) if named else frozenset()
             out.append(levers.Lever(
                 self.kind, project_id, model, max(0, int(saved[mine].sum())), to=self.to, tier=self.tier,
-                request_ids=frozenset(ids[mine].tolist()) if named else frozenset(),
-                reads=self.reads & frozenset(ids[mine].tolist()) if self.reads else frozenset(),
+                request_ids=request_ids, reads=self.reads & request_ids if self.reads else frozenset(),
                 cache_write=self.lifetime.write if self.lifetime else None))
         return tuple(out)
 
@@ -166,10 +167,17 @@ class Quote:
 
     inputs: CheckInputs
     project_id: int  # NO_PROJECT: unattributed traffic
+    change: Counterfactual
     delta: Delta
-    levers: tuple[levers.Lever, ...]
+    saved: npt.NDArray[np.int64]  # per row of `rows`: actual minus counterfactual where both are priced
     rows: pd.DataFrame  # what was priced
     sample_scope: SampleScope | None = None  # where sample ids come from; None: the costliest rows
+
+    @cached_property
+    def levers(self) -> tuple[levers.Lever, ...]:
+        """The change stated per model for checks/overlap.py (built once asked: a check comparing
+        alternatives states only the one it quotes)."""
+        return self.change.levers(self.project_id, self.rows, self.saved)
 
     @property
     def monthly(self) -> int:
@@ -206,7 +214,7 @@ def price_change(inputs: CheckInputs, rows: pd.DataFrame, change: Counterfactual
                  weights: Any = None, sample_scope: SampleScope | None = None) -> Quote:
     """The change priced on the rows, whatever it saves (a check comparing alternatives picks one)."""
     d, saved = change.saved(rows, inputs.rates, weights)
-    return Quote(inputs, project_id, d, change.levers(project_id, rows, saved), rows, sample_scope)
+    return Quote(inputs, project_id, change, d, saved, rows, sample_scope)
 
 
 def quote(inputs: CheckInputs, project_id: int, model: str, change: Counterfactual, *,
