@@ -54,6 +54,7 @@ from checks.base import (
     successful,
     unpriced_evidence,
 )
+from checks.levers import Lever
 from checks.usage import (
     OUTPUT_EDGES,
     PROMPT_EDGES,
@@ -124,7 +125,7 @@ class Counterfactual:
         both = actual.priced & counterfactual.priced
         return delta(actual, counterfactual, weights), np.where(both, actual.cost_nanos - counterfactual.cost_nanos, 0)
 
-    def levers(self, project_id: int, rows: pd.DataFrame, saved: npt.NDArray[np.int64]) -> tuple[levers.Lever, ...]:
+    def as_levers(self, project_id: int, rows: pd.DataFrame, saved: npt.NDArray[np.int64]) -> tuple[Lever, ...]:
         """One lever per model of the rows (as reported), each with what it saves on that model's rows."""
         models = rows["model"].astype(str).to_numpy()
         ids = np.asarray(rows["id"], dtype=np.int64)
@@ -133,7 +134,7 @@ class Counterfactual:
         for model in sorted(set(models.tolist())):
             mine = models == model
             request_ids = frozenset(ids[mine].tolist()) if named else frozenset()
-            out.append(levers.Lever(
+            out.append(Lever(
                 self.kind, project_id, model, max(0, int(saved[mine].sum())), to=self.to, tier=self.tier,
                 request_ids=request_ids, reads=self.reads & request_ids if self.reads else frozenset(),
                 cache_write=self.lifetime.write if self.lifetime else None))
@@ -174,10 +175,10 @@ class Quote:
     sample_scope: SampleScope | None = None  # where sample ids come from; None: the costliest rows
 
     @cached_property
-    def levers(self) -> tuple[levers.Lever, ...]:
+    def levers(self) -> tuple[Lever, ...]:
         """The change stated per model for checks/overlap.py (built once asked: a check comparing
         alternatives states only the one it quotes)."""
-        return self.change.levers(self.project_id, self.rows, self.saved)
+        return self.change.as_levers(self.project_id, self.rows, self.saved)
 
     @property
     def monthly(self) -> int:
