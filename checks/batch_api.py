@@ -10,21 +10,7 @@ Confidence: high when at least 95 % of the requests run at night, medium otherwi
 
 from __future__ import annotations
 
-import numpy as np
-
-from checks import levers
-from checks.base import (
-    Check,
-    CheckInputs,
-    Finding,
-    SampleScope,
-    delta,
-    dollars,
-    price,
-    project_or_none,
-    unpriced_evidence,
-)
-from checks.usage import by_project_model, priceable, successful_of
+from checks import kit
 
 ID = "batch-api"
 MIN_REQUESTS = 100
@@ -32,8 +18,8 @@ MIN_DAYS = 7
 MIN_NIGHT_SHARE = 0.8
 
 
-def run(inputs: CheckInputs) -> list[Finding]:
-    findings: list[Finding] = []
+def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
+    findings: list[kit.Finding] = []
     groups = inputs.usage.groups
     if not len(groups):
         return findings
@@ -42,45 +28,34 @@ def run(inputs: CheckInputs) -> list[Finding]:
     groups = groups.assign(night_requests=groups["requests"].where(groups["night"].astype(bool), 0))
     per = groups.groupby(["project_id", "model"], observed=True, sort=True).agg(
         requests=("requests", "sum"), night=("night_requests", "sum"), days=("local_day", "nunique"))
-    for project_id, model, row in by_project_model(per):
-        info = inputs.rates.model_info(str(model), at=inputs.as_of)
+    for project_id, model, row in kit.by_project_model(per):
+        info = inputs.rates.model_info(model, at=inputs.as_of)
         count = int(row["requests"])
         if info is None or "batch" not in info.rates or count < MIN_REQUESTS:
             continue
         share = int(row["night"]) / count
         if share < MIN_NIGHT_SHARE or int(row["days"]) < MIN_DAYS:
             continue
-        rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model, "standard"))
-        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, service_tier="batch"),
-                  np.asarray(rows["requests"]))
-        monthly = inputs.monthly(d.saving_nanos)
-        if monthly <= 0:
+        quote = kit.quote(inputs, project_id, model, kit.on_tier("standard", "batch"), service_tier="standard")
+        if quote is None:
             continue
-        label = inputs.project_label(int(project_id))
-        devices = sorted({inputs.device_label(int(x)) for x in _devices(inputs, int(project_id), str(model))})
-        findings.append(Finding(
-            check_id=ID, project_id=project_or_none(int(project_id)), subject=f"{model}:standard->batch",
+        label = inputs.project_label(project_id)
+        devices = sorted({inputs.device_label(x) for x in _devices(inputs, project_id, model)})
+        findings.append(quote.finding(
+            ID, subject=f"{model}:standard->batch",
             title=f"Send {label}'s nightly {model} traffic through the batch API",
             rationale=(f"{share:.0%} of {count:,} standard-tier requests run between 00:00 and 06:00 local "
-                       f"time from {', '.join(devices[:3])}: {dollars(d.actual_nanos)} now, "
-                       f"{dollars(d.counterfactual_nanos)} at batch prices."),
-            impact_nanos=monthly, confidence="high" if share >= 0.95 else "medium",
-            request_count=count,
-            sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model),
-                                                         service_tier="standard")),
-            model=str(model),
-            levers=(levers.Lever(levers.TIER, int(project_id), str(model), d.saving_nanos, tier="standard",
-                                 to="batch"),),
-            evidence={"model": str(model), "night_share": round(share, 4), "devices": devices,
-                      "actual_nanos": d.actual_nanos, "counterfactual_nanos": d.counterfactual_nanos,
-                      "window_saving_nanos": d.saving_nanos, "days_observed": inputs.days_observed,
-                      "counterfactual": {"kind": "tier", "model": str(model), "from": "standard", "to": "batch"},
-                      **unpriced_evidence(d)},
+                       f"time from {', '.join(devices[:3])}: {kit.dollars(quote.delta.actual_nanos)} now, "
+                       f"{kit.dollars(quote.delta.counterfactual_nanos)} at batch prices."),
+            confidence="high" if share >= 0.95 else "medium", request_count=count, model=model,
+            evidence={"model": model, "night_share": round(share, 4), "devices": devices,
+                      "counterfactual": {"kind": "tier", "model": model, "from": "standard", "to": "batch"},
+                      **quote.evidence},
         ))
     return findings
 
 
-def _devices(inputs: CheckInputs, project_id: int, model: str) -> list[int]:
+def _devices(inputs: kit.CheckInputs, project_id: int, model: str) -> list[int]:
     devices = inputs.usage.devices
     if not len(devices):
         return []
@@ -89,5 +64,5 @@ def _devices(inputs: CheckInputs, project_id: int, model: str) -> list[int]:
     return [int(x) for x in mine["device_id"].unique()]
 
 
-CHECK = Check(ID, "Use the batch API", "Scheduled traffic nobody waits for, on the standard tier, that the "
-              "batch tier bills at about half.", ("tier", "cost"), run)
+CHECK = kit.Check(ID, "Use the batch API", "Scheduled traffic nobody waits for, on the standard tier, that the "
+                  "batch tier bills at about half.", ("tier", "cost"), run)

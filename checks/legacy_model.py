@@ -12,69 +12,39 @@ priced on the successor (a tier it does not offer).
 
 from __future__ import annotations
 
-import numpy as np
-
-from checks import levers
-from checks.base import (
-    Check,
-    CheckInputs,
-    Finding,
-    SampleScope,
-    delta,
-    dollars,
-    price,
-    project_or_none,
-    unpriced_evidence,
-)
-from checks.usage import by_project_model, priceable, successful_of, successful_sums
+from checks import kit
 
 ID = "legacy-model"
 MIN_REQUESTS = 20
 
 
-def run(inputs: CheckInputs) -> list[Finding]:
-    findings: list[Finding] = []
-    if not len(inputs.usage.groups):
-        return findings
-    counts = successful_sums(inputs.usage, ["requests"])
-    for project_id, model, row in by_project_model(counts):
+def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
+    findings: list[kit.Finding] = []
+    for project_id, model, row in kit.per_project_model(inputs, ["requests"]):
         count = int(row["requests"])
-        if count < MIN_REQUESTS:
-            continue
-        info = inputs.rates.model_info(str(model), at=inputs.as_of)
-        chain = inputs.rates.successors(str(model), at=inputs.as_of)
-        if info is None or not chain:
+        info = inputs.rates.model_info(model, at=inputs.as_of)
+        chain = inputs.rates.successors(model, at=inputs.as_of)
+        if count < MIN_REQUESTS or info is None or not chain:
             continue
         successor = chain[-1]
-        rows = priceable(inputs.usage, rates=inputs.rates, where=successful_of(project_id, model))
-        d = delta(price(rows, inputs.rates), price(rows, inputs.rates, as_model=successor.model),
-                  np.asarray(rows["requests"]))
-        monthly = inputs.monthly(d.saving_nanos)
-        if monthly <= 0:
+        quote = kit.quote(inputs, project_id, model, kit.on_model(successor.model))
+        if quote is None:
             continue
-        label = inputs.project_label(int(project_id))
-        findings.append(Finding(
-            check_id=ID, project_id=project_or_none(int(project_id)), subject=f"{info.model}->{successor.model}",
-            title=f"Move {label} from {info.model} to its {'current ' if len(chain) > 1 else ''}successor "
-                  f"{successor.model}",
+        findings.append(quote.finding(
+            ID, subject=f"{info.model}->{successor.model}",
+            title=f"Move {inputs.project_label(project_id)} from {info.model} to its "
+                  f"{'current ' if len(chain) > 1 else ''}successor {successor.model}",
             rationale=(f"{info.model} is superseded by {' and then '.join(m.model for m in chain)}; the same "
-                       f"{count:,} requests cost "
-                       f"{dollars(d.actual_nanos)} and would cost {dollars(d.counterfactual_nanos)} on "
-                       f"{successor.model} (cache reads and writes included)."),
-            impact_nanos=monthly, confidence="medium" if d.unpriced_rows else "high",
-            request_count=count,
-            sample_request_ids=inputs.sample(SampleScope(project_id=int(project_id), model=str(model))),
-            model=info.model,
-            levers=(levers.Lever(levers.MODEL, int(project_id), str(model), d.saving_nanos, to=successor.model),),
+                       f"{count:,} requests cost {kit.dollars(quote.delta.actual_nanos)} and would cost "
+                       f"{kit.dollars(quote.delta.counterfactual_nanos)} on {successor.model} (cache reads and "
+                       "writes included)."),
+            confidence="medium" if quote.delta.unpriced_rows else "high", request_count=count, model=info.model,
             evidence={"model": info.model, "to_model": successor.model, "successors": [m.model for m in chain],
-                      "actual_nanos": d.actual_nanos,
-                      "counterfactual_nanos": d.counterfactual_nanos, "window_saving_nanos": d.saving_nanos,
-                      "days_observed": inputs.days_observed,
                       "counterfactual": {"kind": "model", "from": info.model, "to": successor.model},
-                      **unpriced_evidence(d)},
+                      **quote.evidence},
         ))
     return findings
 
 
-CHECK = Check(ID, "Move off a superseded model", "A model its provider has replaced with a cheaper successor.",
-              ("model", "cost", "lifecycle"), run)
+CHECK = kit.Check(ID, "Move off a superseded model", "A model its provider has replaced with a cheaper successor.",
+                  ("model", "cost", "lifecycle"), run)

@@ -10,7 +10,7 @@ model, and their window savings add up to the finding's. Each kind is the change
     NO_CACHE       cache reads and writes billed as plain input (cache-write-waste)
     CAP_REASONING  each answer's reasoning capped at its visible length (reasoning-overspend)
     PROMPT_CACHE   `request_ids` send their prompt through the cache: `reads` read it, the others write it
-                   with `lifetime` (prompt-caching)
+                   at the `cache_write` rate of the lifetime chosen (prompt-caching)
     DROP           `request_ids` are not sent at all: a response cache answers them (response-cache)
     BASE_RATES     `request_ids` trimmed under the long-context line: priced at base rates (long-context-tier)
 """
@@ -28,6 +28,7 @@ DROP = "drop"
 BASE_RATES = "base_rates"
 KINDS = frozenset({MODEL, TIER, NO_CACHE, CAP_REASONING, PROMPT_CACHE, DROP, BASE_RATES})
 BY_REQUEST = frozenset({PROMPT_CACHE, DROP, BASE_RATES})  # levers that name the requests they change
+CACHE_WRITES = ("cache_write", "cache_write_1h")  # the price table's write rates (pricing/providers.py)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Lever:
     tier: str | None = None  # TIER: the tier the requests leave
     request_ids: frozenset[int] = frozenset()  # PROMPT_CACHE, DROP, BASE_RATES
     reads: frozenset[int] = frozenset()  # PROMPT_CACHE: the requests that read the cache
-    lifetime: str | None = None  # PROMPT_CACHE: '5m' or '1h'
+    cache_write: str | None = None  # PROMPT_CACHE: the writes' rate, 'cache_write' or 'cache_write_1h'
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -49,6 +50,8 @@ class Lever:
             raise ValueError(f"a {self.kind} lever names its requests exactly when it changes requests one by one")
         if self.kind in (MODEL, TIER) and not self.to:
             raise ValueError(f"a {self.kind} lever says what it moves to")
+        if (self.kind == PROMPT_CACHE) != (self.cache_write in CACHE_WRITES):
+            raise ValueError("a prompt_cache lever, and only one, says the rate its writes pay")
         if self.window_saving_nanos < 0:
             raise ValueError("a lever never saves a negative amount")
 

@@ -12,71 +12,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from checks import levers
-from checks.base import (
-    Check,
-    CheckInputs,
-    Finding,
-    dollars,
-    groups,
-    price,
-    project_or_none,
-    prompt_tokens,
-    samples,
-    successful,
-)
+from checks import kit
 
 ID = "long-context-tier"
 MIN_REQUESTS = 5
 MARGIN = 1.25
 
 
-def run(inputs: CheckInputs) -> list[Finding]:
-    findings: list[Finding] = []
-    frame = successful(inputs.usage.odd)  # every prompt above a threshold is one of the window's odd requests
+def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
+    findings: list[kit.Finding] = []
+    frame = kit.successful(inputs.usage.odd)  # every prompt above a threshold is one of the window's odd requests
     model = frame["model"].astype("category")
     infos = [inputs.rates.model_info(str(m), at=inputs.as_of) for m in model.cat.categories]
     # one look-up per model, then per row by the categorical's codes (a Python call per row is slow)
     by_code = np.array([(info.long_context_threshold or 0) if info else 0 for info in infos] + [0], dtype=np.int64)
     limit = by_code[np.asarray(model.cat.codes)]
-    prompts = prompt_tokens(frame)
+    prompts = kit.prompt_tokens(frame)
     near = (limit > 0) & (prompts > limit) & (prompts <= limit * MARGIN)
     frame = frame.assign(threshold=limit)[near]
-    for (project_id,), rows in groups(frame, ["project_id"]):
-        if len(rows) < MIN_REQUESTS:
+    for (project_id,), rows in kit.groups(frame, ["project_id"]):
+        quote = kit.quote_requests(inputs, rows, kit.BASE_RATES, project_id=int(project_id)) \
+            if len(rows) >= MIN_REQUESTS else None
+        if quote is None:
             continue
-        paid = price(rows, inputs.rates)
-        # the same tokens compared with no threshold: the tier's base rates (the cost function's own path)
-        base = price(rows.assign(threshold_prompt=0), inputs.rates)
-        both = paid.priced & base.priced
-        actual, counterfactual = int(paid.cost_nanos[both].sum()), int(base.cost_nanos[both].sum())
-        monthly = inputs.monthly(actual - counterfactual)
-        if monthly <= 0:
-            continue
-        saved = np.where(both, paid.cost_nanos - base.cost_nanos, 0)
-        model_of, ids = rows["model"].astype(str).to_numpy(), np.asarray(rows["id"], dtype=np.int64)
-        trims = tuple(levers.Lever(levers.BASE_RATES, int(project_id), m, max(0, int(saved[model_of == m].sum())),
-                                   request_ids=frozenset(ids[model_of == m].tolist()))
-                      for m in sorted(set(model_of.tolist())))
         per_model = rows.groupby(rows["model"].astype(str))["threshold"].agg(["first", "count"])
         models = {str(m): {"threshold_tokens": int(r["first"]), "requests": int(r["count"])}
                   for m, r in per_model.iterrows()}
         lines = ", ".join(f"{m} {v['threshold_tokens']:,}" for m, v in models.items())
-        label = inputs.project_label(int(project_id))
-        findings.append(Finding(
-            check_id=ID, project_id=project_or_none(int(project_id)), subject="prompts-over-threshold",
-            title=f"Trim {label}'s prompts under the long-context line",
+        findings.append(quote.finding(
+            ID, subject="prompts-over-threshold",
+            title=f"Trim {inputs.project_label(project_id)}'s prompts under the long-context line",
             rationale=(f"{len(rows):,} requests had prompts within a quarter above the long-context threshold "
-                       f"({lines}) and paid long-context rates on every token: {dollars(actual)} instead of "
-                       f"{dollars(counterfactual)} at base rates."),
-            impact_nanos=monthly, confidence="medium", request_count=len(rows),
-            sample_request_ids=samples(rows), levers=trims,
-            evidence={"models": models, "actual_nanos": actual, "counterfactual_nanos": counterfactual,
-                      "window_saving_nanos": actual - counterfactual, "days_observed": inputs.days_observed,
-                      "unpriced_requests": int((~both).sum())},
+                       f"({lines}) and paid long-context rates on every token: "
+                       f"{kit.dollars(quote.delta.actual_nanos)} instead of "
+                       f"{kit.dollars(quote.delta.counterfactual_nanos)} at base rates."),
+            confidence="medium", request_count=len(rows),
+            evidence={"models": models, **quote.evidence, "unpriced_requests": quote.delta.unpriced_rows},
         ))
     return findings
 
 
-CHECK = Check(ID, "Stay under the long-context threshold", "Prompts just over a long-context price line "
-              "that bill the whole request at the higher rate.", ("context", "cost"), run)
+CHECK = kit.Check(ID, "Stay under the long-context threshold", "Prompts just over a long-context price line "
+                  "that bill the whole request at the higher rate.", ("context", "cost"), run)

@@ -183,7 +183,7 @@ def apply(lever: Lever, bill: Bill, rows: pd.DataFrame, rates: RateTable) -> tup
         idx = np.flatnonzero(changeable & named)
         prompt = bill.tokens["input_tokens"][idx]
         hit = np.isin(ids[idx], np.fromiter(lever.reads, np.int64, len(lever.reads)))
-        written = "cache_write_tokens" if lever.lifetime == "5m" else "cache_write_1h_tokens"
+        written = f"{lever.cache_write}_tokens"
         tokens["input_tokens"][idx] = 0
         tokens["cache_read_tokens"][idx] = np.where(hit, prompt, 0)
         tokens["cache_write_tokens"][idx] = 0

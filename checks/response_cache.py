@@ -19,8 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from checks import levers
-from checks.base import Check, CheckInputs, Finding, dollars, groups, price, project_or_none, samples, successful
+from checks import kit
 
 ID = "response-cache"
 MIN_PER_HASH = 5
@@ -28,7 +27,7 @@ MIN_DAYS = 2
 MIN_REPEATS = 20
 
 
-def candidates(inputs: CheckInputs) -> set[int]:
+def candidates(inputs: kit.CheckInputs) -> set[int]:
     """prompt_keys of duplicate clusters that are not loops."""
     clusters = inputs.clusters
     if not len(clusters):
@@ -56,7 +55,7 @@ def hashes_to_read(clusters: pd.DataFrame, loops: pd.DataFrame) -> list[str]:
     return sorted(wanted)
 
 
-def recurring(inputs: CheckInputs) -> npt.NDArray[np.bool_]:
+def recurring(inputs: kit.CheckInputs) -> npt.NDArray[np.bool_]:
     """A mask over inputs.requests: successful rows of recurring (project, model, hash) groups."""
     frame = inputs.requests
     keys = candidates(inputs)
@@ -73,45 +72,34 @@ def recurring(inputs: CheckInputs) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def run(inputs: CheckInputs) -> list[Finding]:
-    findings: list[Finding] = []
-    rows = successful(inputs.requests[recurring(inputs)]).sort_values(["started_at", "id"])
+def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
+    findings: list[kit.Finding] = []
+    rows = kit.successful(inputs.requests[recurring(inputs)]).sort_values(["started_at", "id"])
     if not len(rows):
         return findings
     first = rows.groupby(["project_id", "model", "prompt_key"], observed=True).cumcount() == 0
-    repeats = rows[~first]
-    for (project_id,), part in groups(repeats, ["project_id"]):
-        if len(part) < MIN_REPEATS:
+    for (project_id,), part in kit.groups(rows[~first], ["project_id"]):
+        quote = kit.quote_requests(inputs, part, kit.DROPPED, project_id=int(project_id)) \
+            if len(part) >= MIN_REPEATS else None
+        if quote is None:
             continue
-        paid = price(part, inputs.rates)
-        cost = np.where(paid.priced, paid.cost_nanos, np.asarray(part["cost_nanos"], dtype=np.int64))
-        avoidable = int(cost.sum())
-        monthly = inputs.monthly(avoidable)
-        if monthly <= 0:
-            continue
+        avoidable = quote.delta.saving_nanos
         hashes = int(part["prompt_key"].nunique())
         devices = int(rows[rows["project_id"] == project_id]["device_id"].nunique())
         models = sorted({str(m) for m in part["model"].unique()})
-        label = inputs.project_label(int(project_id))
-        model_of = part["model"].astype(str).to_numpy()
-        ids = np.asarray(part["id"], dtype=np.int64)
-        drops = tuple(levers.Lever(levers.DROP, int(project_id), m, int(cost[model_of == m].sum()),
-                                   request_ids=frozenset(ids[model_of == m].tolist())) for m in models)
-        findings.append(Finding(
-            check_id=ID, project_id=project_or_none(int(project_id)), subject="exact-repeats",
-            title=f"Cache the answers to {label}'s repeated prompts",
+        findings.append(quote.finding(
+            ID, subject="exact-repeats", title=f"Cache the answers to {inputs.project_label(project_id)}'s repeated "
+                                               "prompts",
             rationale=(f"{hashes} prompts were sent word for word {len(part):,} more times after their first "
                        f"answer, on {len(models)} model(s) from {devices} device(s), costing "
-                       f"{dollars(avoidable)} that a response cache would have saved."),
-            impact_nanos=monthly, confidence="high" if devices >= 3 else "medium",
-            request_count=len(part), sample_request_ids=samples(part), levers=drops,
+                       f"{kit.dollars(avoidable)} that a response cache would have saved."),
+            confidence="high" if devices >= 3 else "medium", request_count=len(part),
             evidence={"prompt_hashes": hashes, "repeats": len(part), "models": models, "devices": devices,
                       "avoidable_nanos": avoidable, "logged_nanos": int(part["cost_nanos"].sum()),
-                      "window_saving_nanos": avoidable,
-                      "days_observed": inputs.days_observed},
+                      "window_saving_nanos": avoidable, "days_observed": inputs.days_observed},
         ))
     return findings
 
 
-CHECK = Check(ID, "Cache repeated answers", "The same prompt sent word for word on many days, whose answer a "
-              "response cache could serve.", ("caching", "duplicates"), run)
+CHECK = kit.Check(ID, "Cache repeated answers", "The same prompt sent word for word on many days, whose answer a "
+                  "response cache could serve.", ("caching", "duplicates"), run)

@@ -13,14 +13,14 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from checks.base import ONE_OFF, Check, CheckInputs, Finding, dollars, project_or_none, samples
+from checks import kit
 
 ID = "runaway-loop"
 ALLOWED_REQUESTS = 3
 
 
-def run(inputs: CheckInputs) -> list[Finding]:
-    findings: list[Finding] = []
+def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
+    findings: list[kit.Finding] = []
     frame = inputs.requests
     if len(inputs.loops):  # narrowed once to the looping hashes: each incident then masks only their rows
         frame = frame[frame["prompt_key"].isin(inputs.loops["prompt_key"])]
@@ -40,15 +40,15 @@ def run(inputs: CheckInputs) -> list[Finding]:
         project = -1 if pd.isna(incident.project_id) else int(incident.project_id)
         minutes = max((incident.ended_at - incident.started_at).total_seconds() / 60, 1 / 60)
         device = inputs.device_label(int(incident.device_id))
-        findings.append(Finding(
-            check_id=ID, project_id=project_or_none(project),
+        findings.append(kit.Finding(
+            check_id=ID, project_id=kit.project_or_none(project),
             subject=f"{incident.prompt_hash[:16]}@{int(incident.device_id)}:{incident.started_at:%Y-%m-%dT%H:%M}",
             title=f"Stop the loop on {device} ({inputs.project_label(project)})",
             rationale=(f"{count:,} identical requests from {device} in {minutes:.0f} minutes "
-                       f"(peak {int(incident.peak_per_minute)}/min) cost {dollars(cost)}; all but the first "
+                       f"(peak {int(incident.peak_per_minute)}/min) cost {kit.dollars(cost)}; all but the first "
                        f"{ALLOWED_REQUESTS} were waste. A retry budget or a loop guard stops the next one."),
-            impact_nanos=waste, recurrence=ONE_OFF, confidence="high", request_count=count,
-            sample_request_ids=samples(rows.sort_values("id")) if len(rows) else (),
+            impact_nanos=waste, recurrence=kit.ONE_OFF, confidence="high", request_count=count,
+            sample_request_ids=kit.samples(rows.sort_values("id")) if len(rows) else (),
             device_id=int(incident.device_id),
             evidence={"prompt_hash": incident.prompt_hash, "device_id": int(incident.device_id),
                       "started_at": incident.started_at.isoformat(), "ended_at": incident.ended_at.isoformat(),
@@ -58,5 +58,5 @@ def run(inputs: CheckInputs) -> list[Finding]:
     return findings
 
 
-CHECK = Check(ID, "Runaway loop", "A burst of the same prompt from one device: an agent or a script stuck "
-              "retrying.", ("anomaly", "duplicates"), run)
+CHECK = kit.Check(ID, "Runaway loop", "A burst of the same prompt from one device: an agent or a script stuck "
+                  "retrying.", ("anomaly", "duplicates"), run)

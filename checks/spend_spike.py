@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from checks.base import ANOMALY, Check, CheckInputs, Finding, SampleScope, dollars, project_or_none
+from checks import kit
 
 ID = "spend-spike"
 WEEK = 7
@@ -25,19 +25,19 @@ MIN_RATIO = 2
 MIN_EXCESS_NANOS = 1_000_000_000
 
 
-def weeks(inputs: CheckInputs) -> tuple[Any, Any, Any]:
+def weeks(inputs: kit.CheckInputs) -> tuple[Any, Any, Any]:
     end = inputs.as_of.date()
     return end - timedelta(days=2 * WEEK), end - timedelta(days=WEEK), end
 
 
-def run(inputs: CheckInputs) -> list[Finding]:
+def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     daily = inputs.daily
     if not len(daily):
         return []
     start, middle, end = weeks(inputs)
     day = pd.to_datetime(daily["day"]).dt.date
     daily = daily.assign(week=(day >= middle).astype(int))[(day >= start) & (day < end)]
-    findings: list[Finding] = []
+    findings: list[kit.Finding] = []
     spiking_projects: set[int] = set()
     for key, kind in (("project_id", "project"), ("device_id", "device")):
         sums = daily.pivot_table(index=key, columns="week", values="cost_nanos", aggfunc="sum", fill_value=0)
@@ -62,20 +62,20 @@ def _explained(daily: pd.DataFrame, device_id: int, projects: set[int], excess: 
     return inside * 2 >= excess
 
 
-def _finding(inputs: CheckInputs, kind: str, scope_id: int, before: int, after: int, start: Any,
-             end: Any, requests: int) -> Finding:
+def _finding(inputs: kit.CheckInputs, kind: str, scope_id: int, before: int, after: int, start: Any,
+             end: Any, requests: int) -> kit.Finding:
     excess = after - before
     middle = pd.Timestamp(end - timedelta(days=WEEK), tz="UTC").to_pydatetime()
-    scope = SampleScope(project_id=scope_id, successful=False, since=middle) if kind == "project" else \
-        SampleScope(device_id=scope_id, successful=False, since=middle)
+    scope = kit.SampleScope(project_id=scope_id, successful=False, since=middle) if kind == "project" else \
+        kit.SampleScope(device_id=scope_id, successful=False, since=middle)
     label = inputs.project_label(scope_id) if kind == "project" else inputs.device_label(scope_id)
     ratio = (Decimal(after) / Decimal(before)).quantize(Decimal("0.1"))  # for the title only
-    return Finding(
-        check_id=ID, project_id=project_or_none(scope_id) if kind == "project" else None,
+    return kit.Finding(
+        check_id=ID, project_id=kit.project_or_none(scope_id) if kind == "project" else None,
         subject=f"{kind}:{scope_id}", title=f"Spend of {label} up {ratio}× week over week",
-        rationale=(f"{label} spent {dollars(after)} in the 7 days to {end - timedelta(days=1)} against "
-                   f"{dollars(before)} the week before: {dollars(excess)} above its baseline."),
-        impact_nanos=excess, recurrence=ANOMALY, confidence="medium" if after >= 3 * before else "low",
+        rationale=(f"{label} spent {kit.dollars(after)} in the 7 days to {end - timedelta(days=1)} against "
+                   f"{kit.dollars(before)} the week before: {kit.dollars(excess)} above its baseline."),
+        impact_nanos=excess, recurrence=kit.ANOMALY, confidence="medium" if after >= 3 * before else "low",
         request_count=requests, sample_request_ids=inputs.sample(scope),
         device_id=scope_id if kind == "device" else None,
         evidence={"scope": kind, f"{kind}_id": scope_id, "baseline_week_nanos": before, "last_week_nanos": after,
@@ -83,5 +83,5 @@ def _finding(inputs: CheckInputs, kind: str, scope_id: int, before: int, after: 
     )
 
 
-CHECK = Check(ID, "Spend spike", "A project's or a device's spend doubling week over week.",
-              ("anomaly", "cost"), run)
+CHECK = kit.Check(ID, "Spend spike", "A project's or a device's spend doubling week over week.",
+                  ("anomaly", "cost"), run)

@@ -8,20 +8,18 @@ numpy, pandas, scikit-learn; no SQL, no Celery).
 from clustering.loops import INCIDENT_COLUMNS, LoopRules, find_loop_incidents
 from clustering.prompts import (
     CLUSTER_COLUMNS,
-    DEFAULT_CACHE_LIFETIMES,
-    EXTENDED_CACHE_LIFETIMES,
     KINDS,
     ClusterResult,
     ClusterRules,
     cluster_requests,
+    default_cache_lifetimes,
+    extended_cache_lifetimes,
 )
 from clustering.shapes import CELL_COLUMNS, SHAPE_COLUMNS, request_shapes, time_profile
 
 __all__ = [
     "CELL_COLUMNS",
     "CLUSTER_COLUMNS",
-    "DEFAULT_CACHE_LIFETIMES",
-    "EXTENDED_CACHE_LIFETIMES",
     "INCIDENT_COLUMNS",
     "KINDS",
     "SHAPE_COLUMNS",
@@ -29,6 +27,8 @@ __all__ = [
     "ClusterRules",
     "LoopRules",
     "cluster_requests",
+    "default_cache_lifetimes",
+    "extended_cache_lifetimes",
     "find_loop_incidents",
     "request_shapes",
     "time_profile",

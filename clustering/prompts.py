@@ -8,6 +8,7 @@ Definitions (what the checks of the catalog quote from):
   whose previous successful request was at most the provider's cache lifetime before, whose prompt
   reaches the model's minimum cacheable length, and which read nothing from the cache. The
   `_1h` columns use the extended lifetimes (Anthropic's 1-hour cache, OpenAI's 24-hour retention).
+  Both lifetimes are the price table's facts of each provider (pricing/providers.py).
 - loop (kind): the hash has at least one loop incident (clustering.loops).
 A prompt cache lives per model and organisation, so the gaps are measured per (hash, model) across
 the workspace's devices; a cluster never spans workspaces because its input is one workspace's rows.
@@ -37,20 +38,27 @@ from clustering.frame import (
     segment_sums,
 )
 from clustering.loops import LoopRules, find_loop_incidents
+from pricing import load_rates
 
-# Seconds a cached prefix lives after its last use (see shared/reference/cost-levers.md). OpenAI's
-# in-memory cache is "usually cleared after 5-10 minutes": the lower bound is what one can count on.
-DEFAULT_CACHE_LIFETIMES: Mapping[str, float] = {"anthropic": 300.0, "openai": 300.0, "gemini": 300.0, "xai": 300.0}
-EXTENDED_CACHE_LIFETIMES: Mapping[str, float] = {"anthropic": 3600.0, "openai": 86400.0, "gemini": 3600.0,
-                                                 "xai": 300.0}
 KINDS = ("duplicate", "cacheable", "loop")
+
+
+def default_cache_lifetimes() -> dict[str, float]:
+    """Seconds a cached prefix lives after its last use, per provider: the price table's facts."""
+    return load_rates().cache_lifetimes()
+
+
+def extended_cache_lifetimes() -> dict[str, float]:
+    """The longer lifetimes a caller can ask for (Anthropic's 1-hour cache, OpenAI's 24-hour retention)."""
+    return load_rates().cache_lifetimes(extended=True)
 
 
 @dataclass(frozen=True)
 class ClusterRules:
     loops: LoopRules = field(default_factory=LoopRules)
-    cache_lifetimes: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CACHE_LIFETIMES))
-    extended_cache_lifetimes: Mapping[str, float] = field(default_factory=lambda: dict(EXTENDED_CACHE_LIFETIMES))
+    # provider -> seconds; a provider absent caches nothing (the price table has no facts for it)
+    cache_lifetimes: Mapping[str, float] = field(default_factory=default_cache_lifetimes)
+    extended_cache_lifetimes: Mapping[str, float] = field(default_factory=extended_cache_lifetimes)
     # model -> minimum cacheable prompt (pricing's min_cacheable_tokens); a model absent has no prompt cache
     min_cacheable_tokens: Mapping[str, int] = field(default_factory=dict)
 

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from pricing.table import ModelRates
+    from pricing.entries import ModelRates
 
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 #: Token kinds in the order of the rate columns. Reasoning tokens are part of output.

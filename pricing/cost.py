@@ -24,7 +24,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from pricing.compiled import INT64_MAX, MODEL_OFFSET, SERVICE_TIERS, TIER_OFFSET, UNKNOWN_TIER
-from pricing.table import UNPRICED_VERSION, RateTable
+from pricing.entries import UNPRICED_VERSION
+from pricing.table import RateTable
 
 # 16k rows: the dozen int64 temporaries of a chunk (128 KiB each) stay in cache, which makes the
 # chunked pass about twice as fast as the same numpy calls over whole 10M-row columns.

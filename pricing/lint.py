@@ -15,20 +15,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pricing.compiled import SERVICE_TIERS
 from pricing.cost import TIER_SYNONYMS
-from pricing.table import (
-    SERVICE_TIERS,
+from pricing.entries import (
     UNPRICED_VERSION,
     RatesError,
-    RateTable,
     iter_rate_strings,
     merge_patch,
     parse_model,
     tier_gaps,
     usd_per_mtok_to_pico,
 )
+from pricing.providers import ProviderFactsError, parse_facts
+from pricing.table import RateTable
 
-DOCUMENT_FIELDS = frozenset({"format", "about", "aliases", "same_price", "versions"})
+DOCUMENT_FIELDS = frozenset({"format", "about", "providers", "aliases", "same_price", "versions"})
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def check_document(document: Any) -> list[Problem]:
             problems.append(Problem(f"alias {alias}", f"points to another alias {target!r}"))
         elif target not in known:
             problems.append(Problem(f"alias {alias}", f"target {target!r} is not a model in any version"))
+    problems += _check_providers(document.get("providers"), folded)
     if not problems:
         problems += _same_price_warnings(document, folded)
     if not errors(problems):
@@ -183,6 +185,25 @@ def check_document(document: Any) -> list[Problem]:
             RateTable(document)
         except RatesError as exc:
             problems.append(Problem("rates.json", str(exc)))
+    return problems
+
+
+def _check_providers(raw: Any, folded: list[tuple[str, dict[str, Any]]]) -> list[Problem]:
+    """Every provider's facts well formed, and facts for every provider a version prices (the checks and
+    the clustering read them: a provider without facts has no cache to turn on and no cache lifetime)."""
+    if raw is not None and not isinstance(raw, dict):
+        return [Problem("providers", "expected an object mapping a provider to its facts")]
+    problems = []
+    for provider, entry in (raw or {}).items():
+        try:
+            parse_facts(provider, entry)
+        except ProviderFactsError as exc:
+            where, _, message = str(exc).partition(": ")
+            problems.append(Problem(where, message))
+    priced = {str(e.get("provider")) for _, models in folded for e in models.values() if isinstance(e, dict)}
+    for provider in sorted(priced - set(raw or {})):
+        problems.append(Problem(f"providers.{provider}", "no facts for a provider the table prices: say how it "
+                                "caches prompts (prompt_cache, cache_lifetime_seconds, …)"))
     return problems
 
 

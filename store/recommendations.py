@@ -3,9 +3,11 @@ check history and realised savings.
 
 Lifecycle: a finding's fingerprint (check, project, subject) is the row's key, so a refresh updates
 yesterday's recommendation instead of adding a twin. `present` says whether it fired in the latest
-catalog run. The status is derived, in this order: a decision in meter.recommendation_decisions
-('accepted', 'dismissed'); a suppression in meter.check_suppressions of its check for its project or
-the whole workspace ('suppressed'); a finding that no longer fires ('resolved'); else 'open'.
+catalog run (a check that failed in it leaves its findings as they were: it said nothing of them;
+store/check_outcomes.py records how each check fared). The status is derived, in this order: a decision
+in meter.recommendation_decisions ('accepted', 'dismissed'); a suppression in meter.check_suppressions of
+its check for its project or the whole workspace ('suppressed'); a finding that no longer fires
+('resolved'); else 'open'.
 `apply_statuses` re-derives it without recomputing anything (the dashboard's task after a decision).
 
 The catalog's headline (analysis.catalog_summary): what the open recommendations come to, by kind of money.
@@ -24,10 +26,12 @@ from typing import Any
 
 import pandas as pd
 
+from checks import CheckOutcome
 from checks.base import ANOMALY, MONTH_DAYS, MONTHLY, ONE_OFF, Finding
 from checks.overlap import Combination, ScopeCombination
 from checks.usage import NO_PROJECT
 from core.db import Conn
+from store.check_outcomes import write_outcomes
 from store.frames import PROMPT_KEY_SQL as PROMPT_KEY_SQL  # the key store.frames derives
 
 
@@ -108,10 +112,13 @@ def device_names(conn: Conn, workspace_id: int) -> dict[int, str]:
 
 
 def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, findings: Sequence[Finding],
-                   combination: Combination | None = None) -> dict[str, int]:
+                   combination: Combination | None = None, outcomes: Sequence[CheckOutcome] = ()) -> dict[str, int]:
     """Upsert the findings by fingerprint, mark the others absent, record check history, derive statuses,
     and replace the workspace's combination and summary (`combination`: checks.overlap.combine's, for the
-    findings given; None: no finding combined, each quote on its own)."""
+    findings given; None: no finding combined, each quote on its own). `outcomes`: how each check fared
+    (analysis.check_outcomes); a check that failed says nothing of its earlier findings, which keep their
+    state, and the summary leaves it out."""
+    failed = sorted(o.check_id for o in outcomes if o.failed)
     rows = [(workspace_id, f.fingerprint, f.check_id, f.project_id, f.title, f.rationale, f.monthly_saving_nanos,
              f.recurrence, f.impact_nanos, f.confidence, f.request_count, list(f.sample_request_ids),
              json.dumps(f.evidence, default=str), as_of, as_of, run_id) for f in findings]
@@ -133,13 +140,15 @@ def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, fi
             rows,
         )
     tx.execute("""update analysis.recommendations set present = false
-                  where workspace_id = %s and present and not (fingerprint = any(%s))""",
-               (workspace_id, [f.fingerprint for f in findings]))
+                  where workspace_id = %s and present and not (fingerprint = any(%s)) and not (check_id = any(%s))""",
+               (workspace_id, [f.fingerprint for f in findings], failed))
     _record_history(tx, workspace_id, as_of, {(f.check_id, f.project_id) for f in findings})
+    if outcomes:
+        write_outcomes(tx, workspace_id, run_id, as_of, outcomes)
     statuses = apply_statuses(tx, workspace_id)
     combination = combination or Combination()
     _replace_combination(tx, workspace_id, run_id, combination)
-    write_summary(tx, workspace_id, run_id, as_of, combination.days_observed)
+    write_summary(tx, workspace_id, run_id, as_of, combination.days_observed, failed)
     return statuses
 
 
@@ -193,6 +202,7 @@ class CatalogSummary:
     one_off_nanos: int  # waste already spent, of the open one-off findings (runaway loops)
     anomaly_nanos: int  # spend above the baseline, of the open anomalies (spikes)
     days_observed: int  # the days the quotes were scaled from
+    failed_checks: tuple[str, ...] = ()  # checks that failed in the run: every figure above leaves them out
 
     def as_stats(self) -> dict[str, int]:
         return {"open_recommendations": self.open_recommendations, "monthly_saving_nanos": self.monthly_saving_nanos,
@@ -224,13 +234,19 @@ def read_combination(conn: Conn, workspace_id: int, days_observed: int | None = 
                              for r in rows), days_observed)
 
 
-def write_summary(tx: Conn, workspace_id: int, run_id: int, computed_at: datetime,
-                  days_observed: int | None = None) -> CatalogSummary:
+def write_summary(tx: Conn, workspace_id: int, run_id: int, computed_at: datetime, days_observed: int | None = None,
+                  failed_checks: Sequence[str] | None = None) -> CatalogSummary:
     """Replace the workspace's analysis.catalog_summary from its open recommendations as they stand: after a
-    catalog run (its results transaction, with the days its quotes were scaled from) and after a decision
-    (halton.apply_decisions, keeping the run's days)."""
+    catalog run (its results transaction, with the days its quotes were scaled from and the checks that
+    failed in it, whose recommendations it leaves out) and after a decision (halton.apply_decisions, keeping
+    the run's days and failed checks)."""
+    if failed_checks is None:
+        kept = tx.execute("select failed_checks from analysis.catalog_summary where workspace_id = %s",
+                          (workspace_id,)).fetchone()
+        failed_checks = list(kept[0]) if kept else []
     open_rows = tx.execute("""select fingerprint, recurrence, impact_nanos from analysis.recommendations
-                              where workspace_id = %s and status = 'open'""", (workspace_id,)).fetchall()
+                              where workspace_id = %s and status = 'open' and not (check_id = any(%s))""",
+                           (workspace_id, list(failed_checks))).fetchall()
     impact: dict[str, int] = {MONTHLY: 0, ONE_OFF: 0, ANOMALY: 0}
     for _fp, recurrence, nanos in open_rows:
         impact[str(recurrence)] += int(nanos)
@@ -238,26 +254,31 @@ def write_summary(tx: Conn, workspace_id: int, run_id: int, computed_at: datetim
     summary = CatalogSummary(
         run_id, computed_at, len(open_rows),
         combination.headline({str(fp): int(nanos) for fp, recurrence, nanos in open_rows if recurrence == MONTHLY}),
-        impact[ONE_OFF], impact[ANOMALY], combination.days_observed)
+        impact[ONE_OFF], impact[ANOMALY], combination.days_observed, tuple(failed_checks))
     tx.execute(
         """insert into analysis.catalog_summary (workspace_id, run_id, computed_at, open_recommendations,
-               monthly_saving_nanos, one_off_nanos, anomaly_nanos, days_observed)
-           values (%s, %s, %s, %s, %s, %s, %s, %s)
+               monthly_saving_nanos, one_off_nanos, anomaly_nanos, days_observed, failed_checks)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
            on conflict (workspace_id) do update set run_id = excluded.run_id, computed_at = excluded.computed_at,
                open_recommendations = excluded.open_recommendations,
                monthly_saving_nanos = excluded.monthly_saving_nanos, one_off_nanos = excluded.one_off_nanos,
-               anomaly_nanos = excluded.anomaly_nanos, days_observed = excluded.days_observed""",
+               anomaly_nanos = excluded.anomaly_nanos, days_observed = excluded.days_observed,
+               failed_checks = excluded.failed_checks""",
         (workspace_id, summary.run_id, summary.computed_at, summary.open_recommendations,
-         summary.monthly_saving_nanos, summary.one_off_nanos, summary.anomaly_nanos, summary.days_observed))
+         summary.monthly_saving_nanos, summary.one_off_nanos, summary.anomaly_nanos, summary.days_observed,
+         list(summary.failed_checks)))
     return summary
 
 
 def catalog_summary(conn: Conn, workspace_id: int) -> CatalogSummary | None:
     """The headline the dashboard, the command line, the demo and the reports show (None: no catalog run)."""
     row = conn.execute("""select run_id, computed_at, open_recommendations, monthly_saving_nanos, one_off_nanos,
-                                 anomaly_nanos, days_observed
+                                 anomaly_nanos, days_observed, failed_checks
                           from analysis.catalog_summary where workspace_id = %s""", (workspace_id,)).fetchone()
-    return None if row is None else CatalogSummary(*row)
+    if row is None:
+        return None
+    run_id, computed_at, open_count, monthly, one_off, anomaly, days, failed = row
+    return CatalogSummary(run_id, computed_at, open_count, monthly, one_off, anomaly, days, tuple(failed))
 
 
 # -- what the dashboard and the command line read -----------------------------------------------------

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pricing.compiled import SERVICE_TIERS
+from pricing.entries import tier_gaps
 from pricing.importer.lineage import ANTHROPIC_RENAMES, classify, infer_links, successor_fits, suffix_base
 from pricing.importer.prices import OVERRIDES, derive_long_context, fill_provider_rules
 from pricing.importer.upstream import convert_entry, excluded_reason, strip_prefix
-from pricing.table import SERVICE_TIERS, RateTable, tier_gaps
+from pricing.table import RateTable
 
 
 @dataclass

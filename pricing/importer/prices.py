@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pricing.table import SERVICE_TIERS, RatesError, usd_per_mtok_to_pico
+from pricing.compiled import SERVICE_TIERS
+from pricing.entries import RatesError, usd_per_mtok_to_pico
 
 # Gemini API models that Batch Mode serves (2.x and later, not experimental ids).
 _GEMINI_BATCH = re.compile(r"^gemini-([2-9]|\d{2,})(\.\d+)?-(pro|flash)")

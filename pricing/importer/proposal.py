@@ -8,9 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pricing.entries import RatesError, fold_versions
 from pricing.importer.convert import Conversion, complete_entries, convert, link_kept_models
 from pricing.importer.upstream import read_json
-from pricing.table import RatesError, RateTable, fold_versions
+from pricing.table import RateTable
 
 
 def diff_patch(old: Any, new: Any) -> Any:

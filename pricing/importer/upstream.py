@@ -28,7 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pricing.table import SERVICE_TIERS, RatesError, usd_per_mtok_to_pico
+from pricing.compiled import SERVICE_TIERS
+from pricing.entries import RatesError, usd_per_mtok_to_pico
 
 UPSTREAM_PROVIDERS = {"anthropic": "anthropic", "openai": "openai", "gemini": "gemini", "xai": "xai"}
 UPSTREAM_MODES = {"chat", "responses"}

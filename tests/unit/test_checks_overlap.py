@@ -57,7 +57,7 @@ def test_a_response_cache_and_prompt_caching_on_the_same_prompts_overlap() -> No
     ids = [r["id"] for r in session]
     drop = Lever(levers.DROP, 1, "claude-haiku-4-5", 11 * 2_250_000, request_ids=frozenset(ids[1:]))
     cache = Lever(levers.PROMPT_CACHE, 1, "claude-haiku-4-5", 19_300_000, request_ids=frozenset(ids),
-                  reads=frozenset(ids[1:]), lifetime="5m")
+                  reads=frozenset(ids[1:]), cache_write="cache_write")
     findings = [finding("prompt-caching", cache), finding("response-cache", drop)]
     [scope] = combine(findings, inputs(session)).scopes
     assert scope.subset_savings == (0, 24_750_000, 19_300_000, 24_750_000)

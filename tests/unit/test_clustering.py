@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from clustering import ClusterRules, LoopRules, cluster_requests
+from pricing import load_rates
 from tests.unit.clustering_frames import HASH_A, HASH_B, T0, joined, timeline
 
 SONNET_MINIMUM = {"claude-sonnet-4-6": 1024}
@@ -79,6 +80,23 @@ def test_a_repeat_every_20_minutes_is_not_cacheable_under_5_minutes_but_is_under
     assert short["cacheable_requests_1h"] == 5  # the default extended lifetime: Anthropic's 1-hour cache
     long = cluster_requests(frame, rules(cache_lifetimes=ONE_HOUR)).clusters.iloc[0]
     assert long["cacheable_requests"] == 5 and "cacheable" in long["kinds"]
+
+
+def test_the_cache_lifetimes_are_the_price_tables_facts_of_each_provider() -> None:
+    table = load_rates()
+    assert ClusterRules().cache_lifetimes == table.cache_lifetimes()
+    assert ClusterRules().extended_cache_lifetimes == table.cache_lifetimes(extended=True)
+    # a repeat every 2 hours: beyond Anthropic's hour, within OpenAI's 24-hour retention
+    every_two_hours = [i * 7200.0 for i in range(4)]
+    claude = timeline(every_two_hours)
+    gpt = timeline(every_two_hours, prompt_hash=HASH_B, model="gpt-5.1", provider="openai")
+    minimums = {"claude-sonnet-4-6": 1024, "gpt-5.1": 1024}
+    clusters = cluster_requests(joined(claude, gpt), ClusterRules(min_cacheable_tokens=minimums)).clusters
+    assert clusters.set_index("prompt_hash")["cacheable_requests_1h"].to_dict() == {HASH_A: 0, HASH_B: 3}
+    # a provider the table has no facts for caches nothing
+    silent = cluster_requests(claude, ClusterRules(min_cacheable_tokens=minimums, cache_lifetimes={},
+                                                   extended_cache_lifetimes={})).clusters.iloc[0]
+    assert silent["cacheable_requests_1h"] == 0
 
 
 def test_prompts_below_the_minimum_or_already_read_from_cache_are_not_cacheable() -> None:

@@ -229,3 +229,13 @@ def test_replaying_the_latest_import_reproduces_the_latest_version() -> None:
     assert proposed == latest["models"]
     assert latest["models"]["gpt-5.5"]["successor"] == "gpt-5.6-sol"
     assert "gpt-5.6" not in latest["models"] and shipped["aliases"]["gpt-5.6"] == "gpt-5.6-sol"
+
+
+def test_an_import_carries_the_providers_facts_it_cannot_know() -> None:
+    # litellm says nothing of how a provider caches: the reviewed facts stay as they are, import after import
+    with DEFAULT_RATES_PATH.open() as fh:
+        shipped = json.load(fh)
+    proposal = propose(shipped, UPSTREAM, effective=date(2027, 1, 1), source="t")
+    imported = apply(shipped, proposal)
+    assert imported["providers"] == shipped["providers"]
+    assert RateTable(imported).provider("anthropic").explicit_cache

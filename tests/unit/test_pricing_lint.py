@@ -14,6 +14,10 @@ from pricing.table import DEFAULT_RATES_PATH
 
 def _doc() -> dict[str, Any]:
     return {
+        "providers": {"anthropic": {"prompt_cache": "explicit", "cache_lifetime_seconds": 300,
+                                    "extended_cache_lifetime_seconds": 3600, "min_cacheable_tokens": 1024},
+                      **{p: {"prompt_cache": "automatic", "cache_lifetime_seconds": 300}
+                         for p in ("openai", "gemini", "xai")}},
         "aliases": {"big-2025": "big"},
         "versions": [
             {"id": "v1", "effective": "2025-01-01", "source": "test",
@@ -190,4 +194,20 @@ def test_traffic_lint_flags_a_service_tier_the_model_does_not_offer() -> None:
         "2026-11-26 (offers standard, batch)",
         "traffic: openai gpt-5 [turbo]: unknown service tier 'turbo'",
         "traffic: openai gpt-99: no rate in any version",
+    ]
+
+
+def test_a_provider_the_table_prices_needs_its_facts_and_they_must_be_well_formed() -> None:
+    doc = _doc()
+    doc["versions"][0]["models"]["gpt-x"] = {"provider": "openai", "rates": {"standard": {"input": "1", "output": "2"}}}
+    del doc["providers"]["openai"]
+    doc["providers"]["anthropic"] = {"prompt_cache": "explicit", "cache_lifetime_seconds": 300}
+    doc["providers"]["xai"] = {"prompt_cache": "sometimes", "cache_lifetime_seconds": 300}
+    doc["providers"]["gemini"] = {"prompt_cache": "automatic", "cache_lifetime_seconds": -5, "colour": "blue"}
+    assert _problems(doc) == [
+        "providers.anthropic.min_cacheable_tokens: required",
+        "providers.gemini: unknown field(s) ['colour']",
+        "providers.xai.prompt_cache: 'explicit' or 'automatic', got 'sometimes'",
+        "providers.openai: no facts for a provider the table prices: say how it caches prompts "
+        "(prompt_cache, cache_lifetime_seconds, …)",
     ]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pricing import RatesError, RateTable, load_rates
-from pricing.table import merge_patch, pico_to_usd_per_mtok, usd_per_mtok_to_pico
+from pricing.entries import merge_patch, pico_to_usd_per_mtok, usd_per_mtok_to_pico
 
 
 def _doc() -> dict[str, Any]:
@@ -243,3 +243,40 @@ def test_a_loop_of_successors_ends_before_it_repeats() -> None:
     models["small"]["successor"] = "m"
     table = RateTable(doc)
     assert [m.model for m in table.successors("m", date(2025, 3, 1))] == ["small"]
+
+
+# -- provider facts
+
+
+def test_the_shipped_table_says_which_provider_caches_on_request_and_for_how_long() -> None:
+    table = load_rates()
+    anthropic = table.provider("anthropic")
+    assert anthropic.explicit_cache and anthropic.min_cacheable_tokens == 1024
+    assert [(life.label, life.seconds, life.write) for life in anthropic.cache_lifetimes] == [
+        ("5m", 300, "cache_write"), ("1h", 3600, "cache_write_1h")]
+    assert not any(table.provider(p).explicit_cache for p in ("openai", "gemini", "xai"))
+    assert table.cache_lifetimes() == {"anthropic": 300, "openai": 300, "gemini": 300, "xai": 300}
+    assert table.cache_lifetimes(extended=True) == {"anthropic": 3600, "openai": 86400, "gemini": 3600, "xai": 300}
+    assert [life.label for life in table.provider("xai").cache_lifetimes] == ["5m"]  # nothing longer to ask for
+
+
+def test_a_provider_without_facts_has_no_cache_to_turn_on_and_no_lifetime() -> None:
+    facts = RateTable(_doc()).provider("openai")
+    assert facts.prompt_cache is None and not facts.explicit_cache and facts.cache_lifetime_seconds == 0
+    assert RateTable(_doc()).cache_lifetimes() == {}
+
+
+@pytest.mark.parametrize(("facts", "message"), [
+    ({"prompt_cache": "explicit", "cache_lifetime_seconds": 300}, "min_cacheable_tokens: required"),
+    ({"prompt_cache": "automatic"}, "cache_lifetime_seconds: required"),
+    ({"prompt_cache": "automatic", "cache_lifetime_seconds": 300.0}, "expected a positive integer"),
+    ({"prompt_cache": "automatic", "cache_lifetime_seconds": 300, "extended_cache_lifetime_seconds": 60},
+     "shorter than the default lifetime"),
+    ({"prompt_cache": "on", "cache_lifetime_seconds": 300}, "'explicit' or 'automatic'"),
+    ({"prompt_cache": "automatic", "cache_lifetime_seconds": 300, "ttl": 5}, r"unknown field\(s\) \['ttl'\]"),
+])
+def test_malformed_provider_facts_are_refused(facts: dict[str, Any], message: str) -> None:
+    with pytest.raises(RatesError, match=message):
+        RateTable({**_doc(), "providers": {"openai": facts}})
+    with pytest.raises(RatesError, match="unknown provider"):
+        RateTable({**_doc(), "providers": {"mistral": {"prompt_cache": "automatic", "cache_lifetime_seconds": 1}}})

@@ -6,16 +6,27 @@ rollup: a failure later in the stage leaves it consistent), and request by reque
 sums cannot serve and those of the clustering stage's hashes; plus the daily rollups and the clusters
 and loop incidents. Runs every check of the registry (pure; sample ids come from store/ per finding),
 combines the monthly findings on one bill per project and model (checks/overlap.py), and writes the
-recommendations, their statuses, the check history, the combination and the catalog's headline
-(analysis.catalog_summary) with the run, in one transaction.
+recommendations, their statuses, the check history, each check's outcome, the combination and the
+catalog's headline (analysis.catalog_summary) with the run, in one transaction.
+
+A check that raises does not sink the others: its error is logged (an ERROR with the traceback: Sentry
+gets it), kept in the run's stats (`failed_checks`) and in analysis.check_outcomes, its earlier
+recommendations keep their state, and the headline names it in `failed_checks` and leaves it out. The
+run still succeeds, so the nine other checks' findings and the savings stage after it are not lost. Not
+contained: a lost connection (the refresh is retried), the soft time limit, and every check failing (then
+the stage fails as any stage does and writes nothing).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from checks import CheckInputs, response_cache, run_catalog
+from celery.exceptions import SoftTimeLimitExceeded
+
+from checks import CHECKS, CatalogRun, Check, CheckInputs, response_cache, run_isolated
 from checks.base import SampleScope
 from checks.overlap import combine
 from checks.response_cache import hashes_to_read
@@ -25,7 +36,10 @@ from store.catalog_scan import read_hashed_requests, read_usage, sample_ids
 from store.runs import Run
 from store.workspaces import workspace_by_id
 from workers.db import sibling
+from workers.failures import is_transient
 from workers.stages import Stage, StageContext, trailing_window
+
+log = logging.getLogger(__name__)
 
 SPIKE_DAYS = 14  # spend-spike compares the last two weeks of rollups
 
@@ -58,17 +72,37 @@ def catalog_inputs(ctx: StageContext) -> CheckInputs:
     )
 
 
-def run_checks(ctx: StageContext, run: Run) -> None:
+def run_checks(ctx: StageContext, run: Run, checks: Sequence[Check] = CHECKS) -> None:
     inputs = catalog_inputs(ctx)
-    findings = run_catalog(inputs)
+    catalog = run_isolated(inputs, checks, contain=a_checks_own)
+    report_failures(catalog)
+    findings = catalog.findings
     combination = combine(findings, inputs)
     with run.results() as tx:
-        statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination)
+        statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination,
+                                        catalog.outcomes)
         summary = store.catalog_summary(tx, ctx.workspace_id)
         assert summary is not None  # write_findings wrote it
         # monthly_saving_nanos: the headline (open monthly recommendations taken together), as the summary
         run.stats.update({"requests": inputs.usage.requests, "findings": len(findings), **summary.as_stats(),
-                          "statuses": statuses, "unpriced_models": unpriced_models(inputs)})
+                          "statuses": statuses, "unpriced_models": unpriced_models(inputs),
+                          "failed_checks": [{"check_id": o.check_id, "error": o.error} for o in catalog.failed]})
+
+
+def a_checks_own(error: Exception) -> bool:
+    """An error to record as the check's failure: not a lost connection (retried) nor the time limit."""
+    return not is_transient(error) and not isinstance(error, SoftTimeLimitExceeded)
+
+
+def report_failures(catalog: CatalogRun) -> None:
+    """Each failed check as an ERROR with its traceback (Sentry's logging integration sends it); every check
+    failing is the stage's failure, not theirs."""
+    for outcome in catalog.failed:
+        log.error("check %s failed; the other checks' findings are written: %s", outcome.check_id, outcome.error,
+                  exc_info=outcome.exception)
+    if catalog.outcomes and len(catalog.failed) == len(catalog.outcomes):
+        raise RuntimeError(f"every check failed, the first with {catalog.failed[0].error}") \
+            from catalog.failed[0].exception
 
 
 def unpriced_models(inputs: CheckInputs) -> list[str]:
