@@ -1,0 +1,1 @@
+"""Budgets, forecasts and alerts, the pure part (issue 17): no SQL, no Celery, no HTTP."""
