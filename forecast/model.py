@@ -233,7 +233,8 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
     noise = (math.pi / 2) * spread * float(np.mean(1.0 / counts))  # variance of a median of k: π/2 σ²/k
     keep = max(0.0, 1.0 - noise / observed) if observed > 0 else 0.0
     factors: Floats = np.exp(keep * medians)
-    return factors / factors.mean()
+    factors /= factors.mean()
+    return factors
 
 
 def _running_median(values: Floats, width: int = 7) -> Floats:
@@ -243,8 +244,7 @@ def _running_median(values: Floats, width: int = 7) -> Floats:
         return np.full(n, float(np.median(values)))
     medians = np.median(sliding_window_view(values, width), axis=1)
     half = width // 2
-    edges: Floats = np.concatenate([np.full(half, medians[0]), medians, np.full(n - half - len(medians), medians[-1])])
-    return edges
+    return np.concatenate([np.full(half, medians[0]), medians, np.full(n - half - len(medians), medians[-1])])
 
 
 def _level_shift(values: Floats, sigma: float) -> int:

@@ -81,8 +81,8 @@ def _story(rng: np.random.Generator, start: dt.date, days: int, late_share: floa
 def steady_hourly(rng: np.random.Generator, start: dt.date, days: int, dollars_per_day: float, *,
                   dollars_per_request: float = 0.02, bucket_minutes: int = 10, cost_sigma: float = 1.0,
                   busy_day_sigma: float = 0.25, weekly_strength: float = 1.0, utc_offset_hours: int = 0
-                  ) -> NDArray[np.int64]:
-    """Spend per bucket (nanos) over `days` days from `start` at midnight UTC: `dollars_per_day` on an
+                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Spend (nanos) and requests per bucket over `days` days from `start` at midnight UTC: `dollars_per_day` on an
     average day, in requests of `dollars_per_request` on average with a log-normal spread `cost_sigma`
     (a few requests cost many times the median), on the working-day curve of a team `utc_offset_hours`
     east of UTC, with busy and quiet days (log-normal day factor `busy_day_sigma`)."""
@@ -100,4 +100,4 @@ def steady_hourly(rng: np.random.Generator, start: dt.date, days: int, dollars_p
     costs = np.exp(rng.normal(mu, cost_sigma, int(counts.sum())))
     owner = np.repeat(np.arange(buckets), counts)
     spend = np.bincount(owner, weights=costs, minlength=buckets)
-    return np.round(spend * NANOS_PER_DOLLAR).astype(np.int64)
+    return np.round(spend * NANOS_PER_DOLLAR).astype(np.int64), counts.astype(np.int64)
