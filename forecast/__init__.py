@@ -2,6 +2,7 @@
 
     daily = DailySpend.from_days({date(2026, 3, 1): 41_000_000_000, ...}, first_day=paired_on)
     fc = forecast_month_end(daily, as_of_day=date(2026, 3, 14))            # Forecast, integer nanos
+    fc = forecast_month_end(daily, now.date(), today_share=day_share(now, hourly))  # a pulse, mid-day
     rows = forecast_scopes(workspace, projects, cost_center_projects, Budgets(...), as_of_day)
     drafts = forecast_alerts(rows, thresholds)                              # budget alerts, fingerprinted
     anomaly = detect_anomaly(SpendBuckets("device", 7, end, 10, nanos))    # the last hour against history
@@ -32,7 +33,7 @@ from forecast.scopes import (
     forecast_scope,
     forecast_scopes,
 )
-from forecast.series import DailySpend, month_days, sum_daily
+from forecast.series import DailySpend, day_share, month_days, sum_daily
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -53,6 +54,7 @@ __all__ = [
     "budget_threshold_fingerprint",
     "cost_center_spend",
     "crossed_thresholds",
+    "day_share",
     "detect_anomalies",
     "detect_anomaly",
     "forecast_alerts",

@@ -226,7 +226,7 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
     counts = np.bincount(days, minlength=7)
     if counts.min() == 0:
         return np.ones(7)
-    medians = np.array([np.median(ratios[days == w]) for w in range(7)])
+    medians = _group_medians(ratios, days, counts)
     spread = _mad_sigma(ratios - medians[days]) ** 2
     medians -= medians.mean()
     observed = float(np.mean(medians**2))
@@ -235,6 +235,14 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
     factors: Floats = np.exp(keep * medians)
     factors /= factors.mean()
     return factors
+
+
+def _group_medians(values: Floats, groups: NDArray[np.int_], counts: NDArray[np.int_]) -> Floats:
+    """The median of the values of each group 0..k-1 (every group non-empty), with one sort."""
+    ordered = values[np.lexsort((values, groups))]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    medians: Floats = (ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]) / 2
+    return medians
 
 
 def _running_median(values: Floats, width: int = 7) -> Floats:

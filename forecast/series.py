@@ -89,3 +89,22 @@ def month_days(month: dt.date) -> tuple[dt.date, dt.date]:
     if month != month_start(month):
         raise ValueError(f"a month is named by its first day; got {month}")
     return month, next_month(month) - ONE_DAY
+
+
+def day_share(moment: dt.datetime, hourly_nanos: NDArray[np.int64] | None = None) -> float:
+    """The share of a UTC day's usual spend that falls before `moment` (`today_share` for a pulse's forecast):
+    from the scope's spend per UTC hour of day (24 figures, e.g. summed over the last 14 days) when given, else
+    the share of the day's hours gone. At least 1 % (a forecast needs some of today behind it), at most 1."""
+    if moment.tzinfo is None:
+        raise ValueError("the moment must be a UTC datetime, not a naive one")
+    utc = moment.astimezone(dt.UTC)
+    hours = utc.hour + (utc.minute * 60 + utc.second + utc.microsecond / 1e6) / 3600
+    if hourly_nanos is None or int(hourly_nanos.sum()) <= 0:
+        share = hours / 24
+    else:
+        if hourly_nanos.shape != (24,):
+            raise ValueError("hourly spend must have one figure per UTC hour of day (24)")
+        weights = hourly_nanos.astype(np.float64) / float(hourly_nanos.sum())
+        whole = int(hours)
+        share = float(weights[:whole].sum()) + (weights[whole] * (hours - whole) if whole < 24 else 0.0)
+    return min(max(share, 0.01), 1.0)

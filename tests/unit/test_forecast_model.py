@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from forecast import DailySpend, Forecast, forecast_month_end
+from forecast import DailySpend, Forecast, day_share, forecast_month_end
 
 DOLLAR = 1_000_000_000
 MARCH = dt.date(2026, 3, 1)  # 31 days, starting on a Sunday
@@ -174,3 +174,13 @@ def test_a_bad_month_or_share_is_refused(month: dt.date, share: float, message: 
 def test_negative_spend_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         DailySpend(MARCH, np.array([1, -1], dtype=np.int64))
+
+
+def test_the_share_of_today_gone_follows_the_hours_or_the_scopes_own_day() -> None:
+    noon = dt.datetime(2026, 3, 14, 12, 0, tzinfo=dt.UTC)
+    assert day_share(noon) == 0.5
+    office = np.zeros(24, dtype=np.int64)
+    office[8:18] = 1  # all spend between 08:00 and 18:00 UTC
+    assert day_share(noon, office) == pytest.approx(0.4)
+    assert day_share(dt.datetime(2026, 3, 14, 0, 5, tzinfo=dt.UTC), office) == 0.01  # never 0
+    assert day_share(dt.datetime(2026, 3, 14, 23, 0, tzinfo=dt.UTC), office) == 1.0
