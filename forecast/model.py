@@ -165,15 +165,17 @@ def _rest_of_month(history: Floats, first_weekday: int, horizons: Floats, weekda
 
 
 def _short(history: Floats, horizons: Floats, weights: Floats, event_var: float) -> _Rest:
-    """Under a week: the median day (robust to one burst from 3 days on), no weekly rhythm, wide interval."""
+    """Under a week: the median day (robust to one burst from 3 days on; the mean when most days spent
+    nothing), no weekly rhythm, a wide interval."""
     n = len(history)
-    typical = float(np.median(history)) if n >= 3 else float(history.mean())
+    median = float(np.median(history)) if n >= 3 else 0.0
+    typical = median if median > 0 else float(history.mean())  # spend on one day of three: its mean
     logs = np.log(history + max(typical * 0.01, 1.0))
     noise = max(_mad_sigma(logs), SHORT_NOISE) if n >= 3 else 2 * SHORT_NOISE
     shares = weights / weights.sum()
     var = (noise**2 / n + (math.exp(noise**2) - 1) * float(np.sum(shares**2))
            + WANDER_PRIOR * float(horizons @ shares) + event_var)
-    outliers = np.flatnonzero(history > 3 * typical).tolist() if n >= 3 else []
+    outliers = np.flatnonzero(history > 3 * typical).tolist() if median > 0 else []
     return _lognormal(typical * float(weights.sum()), var, "short_history", outliers)
 
 

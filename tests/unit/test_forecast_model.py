@@ -184,3 +184,8 @@ def test_the_share_of_today_gone_follows_the_hours_or_the_scopes_own_day() -> No
     assert day_share(noon, office) == pytest.approx(0.4)
     assert day_share(dt.datetime(2026, 3, 14, 0, 5, tzinfo=dt.UTC), office) == 0.01  # never 0
     assert day_share(dt.datetime(2026, 3, 14, 23, 0, tzinfo=dt.UTC), office) == 1.0
+
+
+def test_three_days_with_spend_on_one_forecast_its_mean_not_nothing() -> None:
+    fc = forecast_month_end(series([0.0, 0.0, 6.0], first_day=dt.date(2026, 3, 12)), dt.date(2026, 3, 14), MARCH)
+    assert (fc.method, rest(fc)) == ("short_history", 2 * 17 * DOLLAR)
