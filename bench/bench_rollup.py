@@ -1,12 +1,17 @@
-"""The daily rollup on a 1,000,000-request workspace (30 days).
+"""The daily rollup on a 1,000,000-request workspace (30 days), and on 400 days of history.
 
 Prints, side by side in one process on one database:
 - the full rollup step next to one bare `SELECT … GROUP BY day, project, model` over the same rows
   (target ratio ≤ 1.5×);
 - an incremental refresh after one more day of data next to the full rollup (target ratio ≤ 0.15×);
-- the whole refresh job, run row and all, for reference.
+- the whole refresh job, run row and all, for reference;
+- history (two more workspaces at one daily volume, 400 and 30 days): the nightly rollup step after one
+  more day of the 400-day workspace next to the 30-day one's (target ≤ 1.2×: the cost follows what was
+  synced, not the history's length), and the first build of the 400 days next to a bare GROUP BY over
+  the same rows (target ≤ 1.5×).
 
-Usage: python bench/bench_rollup.py [--requests-per-day N]   (DATABASE_URL optional)
+Usage: python bench/bench_rollup.py [--requests-per-day N] [--history-requests-per-day N]
+       (DATABASE_URL optional)
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ BARE_GROUP_BY_DATE_BIN = BARE_GROUP_BY.replace(
 def reset_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int) -> None:
     conn.execute("delete from analysis.rollup_state where workspace_id = %s", (workspace_id,))
     conn.execute("delete from analysis.daily_spend where workspace_id = %s", (workspace_id,))
-    conn.execute("vacuum analysis.daily_spend")  # untimed: each round starts from the same table state
+    conn.execute("delete from analysis.daily_totals where workspace_id = %s", (workspace_id,))
+    # untimed: each round starts from the same table state
+    conn.execute("vacuum analysis.daily_spend, analysis.daily_totals")
 
 
 def full_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int,
@@ -45,9 +52,72 @@ def full_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int,
         return rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id=0)
 
 
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+def rollup_state(conn: Conn, workspace_id: int) -> tuple[object, ...]:
+    state = conn.execute("select synced_through, window_start, window_end from analysis.rollup_state "
+                         "where workspace_id = %s", (workspace_id,)).fetchone()
+    assert state is not None
+    return state
+
+
+def restore_state(conn: Conn, workspace_id: int, state: tuple[object, ...]) -> None:
+    """Back to the rollup as the previous night left it (untimed): the next run rebuilds the same days."""
+    conn.execute("update analysis.rollup_state set synced_through = %s, window_start = %s, window_end = %s "
+                 "where workspace_id = %s", (*state, workspace_id))
+    conn.execute("vacuum analysis.daily_spend, analysis.daily_totals")
+
+
+def history(conn: Conn, per_day: int) -> None:
+    """400 days against 30 at the same daily volume: the nightly step, and the first build of 400 days."""
+    long = seed_workspace(conn, SeedOptions(slug="history-400", days=400, requests_per_day=per_day, seed=11,
+                                            end_date=END)).workspace_id
+    short = seed_workspace(conn, SeedOptions(slug="history-30", days=30, requests_per_day=per_day, seed=11,
+                                             end_date=END)).workspace_id
+    conn.execute("vacuum analyze meter.requests")
+    first = END - timedelta(days=400)
+    rows = conn.execute("select count(*) from meter.requests where workspace_id = %s", (long,)).fetchone()
+    assert rows is not None
+    print(f"history: {rows[0]:,} requests over 400 days ({per_day:,} a day), and 30 days at the same volume")
+
+    params = (long, rollup.utc_midnight(first), rollup.utc_midnight(END), AS_OF)
+    bare, build = best_of_interleaved(
+        3,
+        (lambda: conn.execute(BARE_GROUP_BY, params).fetchall(), None),
+        (lambda: full_rollup(conn, long, AS_OF), lambda: reset_rollup(conn, long)),
+    )
+    print(f"bare SELECT … GROUP BY over the 400 days   : {bare * 1000:8.1f} ms")
+    print(f"first build of the 400 days (written)      : {build * 1000:8.1f} ms"
+          f"   ratio {build / bare:.2f}× (target ≤ 1.5×: {verdict(build / bare, 1.5)})")
+
+    full_rollup(conn, short, AS_OF)
+    states = {ws: rollup_state(conn, ws) for ws in (long, short)}
+    for slug in ("history-400", "history-30"):
+        seed_workspace(conn, SeedOptions(slug=slug, days=1, requests_per_day=per_day, seed=11,
+                                         end_date=END + timedelta(days=1), append=True))
+    conn.execute("analyze meter.requests")
+    next_as_of = AS_OF + timedelta(days=1)
+    nightly_long, nightly_short = best_of_interleaved(
+        7,
+        (lambda: full_rollup(conn, long, next_as_of), lambda: restore_state(conn, long, states[long])),
+        (lambda: full_rollup(conn, short, next_as_of), lambda: restore_state(conn, short, states[short])),
+    )
+    days = {}
+    for ws in (long, short):
+        restore_state(conn, ws, states[ws])
+        days[ws] = len(full_rollup(conn, ws, next_as_of).days_recomputed)
+    print(f"nightly rollup, 30 days of history         : {nightly_short * 1000:8.1f} ms"
+          f"   ({days[short]} days rebuilt)")
+    print(f"nightly rollup, 400 days of history        : {nightly_long * 1000:8.1f} ms"
+          f"   ({days[long]} days rebuilt)   ratio {nightly_long / nightly_short:.2f}× of 30 days "
+          f"(target ≤ 1.2×: {verdict(nightly_long / nightly_short, 1.2)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests-per-day", type=int, default=33_334)
+    parser.add_argument("--history-requests-per-day", type=int, default=5_000)
     args = parser.parse_args()
     with bench_database("halton_bench_rollup") as url, psycopg.connect(url, autocommit=True) as conn:
         report = seed_workspace(conn, SeedOptions(slug="bench", days=30, requests_per_day=args.requests_per_day,
@@ -72,21 +142,15 @@ def main() -> None:
 
         reset_rollup(conn, ws)
         refresh_workspace(conn, ws, AS_OF)
-        state = conn.execute("select synced_through, window_start, window_end, run_id, updated_at "
-                             "from analysis.rollup_state where workspace_id = %s", (ws,)).fetchone()
-        assert state is not None
+        state = rollup_state(conn, ws)
         seed_workspace(conn, SeedOptions(slug="bench", days=1, requests_per_day=args.requests_per_day, seed=7,
                                          end_date=END + timedelta(days=1), append=True))
         conn.execute("analyze meter.requests")
         next_as_of = AS_OF + timedelta(days=1)
 
-        def restore_state() -> None:
-            conn.execute("update analysis.rollup_state set synced_through = %s, window_start = %s, window_end = %s "
-                         "where workspace_id = %s", (state[0], state[1], state[2], ws))
-            conn.execute("vacuum analysis.daily_spend")
-
-        incremental = best_of(5, lambda: full_rollup(conn, ws, next_as_of), before=restore_state)
-        restore_state()
+        incremental = best_of(5, lambda: full_rollup(conn, ws, next_as_of),
+                              before=lambda: restore_state(conn, ws, state))
+        restore_state(conn, ws, state)
         days = full_rollup(conn, ws, next_as_of).days_recomputed
         print(f"incremental rollup after one more day      : {incremental * 1000:8.1f} ms"
               f"   ratio {incremental / full:.3f}× of full (target ≤ 0.15×: {verdict(incremental / full, 0.15)})")
@@ -94,6 +158,8 @@ def main() -> None:
 
         job = best_of(5, lambda: refresh_workspace(conn, ws, AS_OF), before=lambda: reset_rollup(conn, ws))
         print(f"whole refresh job, first run (run row etc.) : {job * 1000:8.1f} ms")
+
+        history(conn, args.history_requests_per_day)
 
 
 if __name__ == "__main__":

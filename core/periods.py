@@ -42,6 +42,12 @@ def refuse_future_month(month: date, today: date) -> None:
                         "give the current month or an earlier one")
 
 
+def history_start(today: date, years: int) -> date:
+    """The first day the daily rollup keeps on `today`: 1 January of the year `years` before today's, so
+    whole calendar years are kept and a report's "year to date" or "same month last year" is never cut."""
+    return date(today.year - years, 1, 1)
+
+
 def utc_midnight(day: date) -> datetime:
     """The day's start in UTC: a bare date compared with timestamptz would take the session's time zone."""
     return datetime.combine(day, time(0), UTC)

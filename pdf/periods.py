@@ -110,6 +110,22 @@ def refuse_future(period: Period, today: date) -> None:
                         "there is nothing to report yet")
 
 
+def refuse_before_history(period: Period, kind: str, first_kept: date, setting: str) -> None:
+    """The rollup keeps days from `first_kept` on (`setting` says why): a report reading an earlier day (its
+    period, the previous period it compares with, and for the executive summary last month) is refused
+    rather than printed with zeros."""
+    if period.start < first_kept:
+        raise UserError(f"the period {period.start} to {period.last_day} starts before {first_kept}, the first "
+                        f"day the rollup keeps ({setting}); pick a later period or keep more history")
+    compared = period.previous()[0]
+    if kind == "executive":
+        compared = min(compared, previous_month(period.last_day))
+    if compared < first_kept:
+        raise UserError(f"a report of {period.start} to {period.last_day} compares with days from {compared}, "
+                        f"before {first_kept}, the first day the rollup keeps ({setting}); pick a later or "
+                        "shorter period, or keep more history")
+
+
 class Granularity(StrEnum):
     DAY = "day"
     WEEK = "week"

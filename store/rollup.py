@@ -1,17 +1,24 @@
 """analysis.daily_spend: the incremental daily rollup of meter.requests (and analysis.daily_totals, its
 sums per day, project and provider).
 
-A day is a UTC calendar day. The window of a refresh is the `days` complete days before the day of
-`as_of`; a row counts once it has been synced by `as_of` (synced_at <= as_of), so a replay for a past
-moment sees exactly what the fleet could have seen then.
+A day is a UTC calendar day. The rollup covers every day of the workspace's history, from 1 January of
+the year `history_years` before as_of's (a setting, HALTON_ROLLUP_HISTORY_YEARS) up to the day of
+`as_of`, exclusive; a row counts once it has been synced by `as_of` (synced_at <= as_of), so a replay
+for a past moment sees exactly what the fleet could have seen then. Reports that would read a day
+before the first one kept are refused where report periods are checked.
 
-Incremental: analysis.rollup_state remembers up to which synced_at the rollup is complete. A later
-refresh recomputes only the window days it has not built yet and the days that received rows synced
-since then (late-arriving rows from an offline daemon included). The look-back margin covers rows
+Incremental: analysis.rollup_state remembers the days built, [window_start, window_end), and up to
+which synced_at they are complete. A later refresh rebuilds the covered days it has not built yet (the
+new days; older ones when the history kept grew) and the built days that received rows synced since
+then, whatever their age: those are found on the index (workspace_id, synced_at) include (started_at),
+so the cost follows what was synced, not the length of the history. The look-back margin covers rows
 whose transaction committed after a refresh although their synced_at (the transaction's start) is
-older. A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already fresher:
-a queued nightly run must not rewind what an on-demand refresh brought forward), unless it is an
-explicit replay, which rebuilds its whole window as of that moment.
+older. A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already
+fresher: a queued nightly run must not rewind what an on-demand refresh brought forward), unless it is
+an explicit replay, which rebuilds the days whose rows changed since that moment and drops the days
+after it, so the tables are the rollup as of that moment.
+
+The other stages keep 30-day windows of their own with `RollupWindow` and `days_to_recompute`.
 """
 
 from __future__ import annotations
@@ -20,10 +27,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from core.db import Conn
+from core.periods import history_start
 from core.periods import utc_midnight as utc_midnight  # re-exported: store modules take it from here
 
-WINDOW_DAYS = 30
+WINDOW_DAYS = 30  # the other stages' windows
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
+# the setting's default (workers.settings.RollupSettings): a report of any period in the last two years
+# (two years at most) compares with the period just before it, so four calendar years before the current
+# one keep all of it
+DEFAULT_HISTORY_YEARS = 4
+DayRange = tuple[date, date]  # [first, end)
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,28 @@ class RollupWindow:
 
     def days(self) -> list[date]:
         return [self.first_day + timedelta(days=i) for i in range((self.end_day - self.first_day).days)]
+
+    @property
+    def start(self) -> datetime:
+        return utc_midnight(self.first_day)
+
+    @property
+    def end(self) -> datetime:
+        return utc_midnight(self.end_day)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The days the rollup covers as of a moment: [first_day, end_day), whole calendar years of history
+    up to the moment's UTC day, exclusive."""
+
+    first_day: date
+    end_day: date  # exclusive
+
+    @classmethod
+    def as_of(cls, moment: datetime, history_years: int = DEFAULT_HISTORY_YEARS) -> Coverage:
+        today = moment.astimezone(UTC).date()
+        return cls(first_day=history_start(today, history_years), end_day=today)
 
     @property
     def start(self) -> datetime:
@@ -87,15 +122,10 @@ def days_to_recompute(conn: Conn, workspace_id: int, window: RollupWindow, as_of
     synced_through, built_from, built_to = state
     unbuilt = [d for d in window.days() if d < built_from or d >= built_to]
     # Only the days already built can be stale; the unbuilt ones (the new day) are recomputed anyway.
-    built = RollupWindow(first_day=max(window.first_day, built_from), end_day=min(window.end_day, built_to))
-    late = conn.execute(
-        """select distinct date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00')
-           from meter.requests
-           where workspace_id = %s and synced_at > %s and synced_at <= %s
-             and started_at >= %s and started_at < %s""",
-        (workspace_id, synced_through - LATE_COMMIT_MARGIN, as_of, built.start, built.end),
-    ).fetchall() if built.first_day < built.end_day else []
-    changed = sorted(set(unbuilt) | {row[0].astimezone(UTC).date() for row in late})
+    built = (max(window.first_day, built_from), min(window.end_day, built_to))
+    late = late_days(conn, workspace_id, built, synced_through - LATE_COMMIT_MARGIN, as_of) \
+        if built[0] < built[1] else []
+    changed = sorted(set(unbuilt) | set(late))
     return changed, len(changed) == len(window.days())
 
 
@@ -110,26 +140,29 @@ def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
     return ranges
 
 
-# date_bin is integer arithmetic on the timestamp; converting every row to a UTC date instead (a time
-# zone conversion per row) costs about a sixth of the whole scan, so the date is made once per group.
-_INSERT_RANGE = """
+# Day by day: each day's rows come from the index on (workspace_id, started_at) and are grouped in a hash
+# table of that day's few hundred combinations. One GROUP BY over a long range instead is planned from an
+# estimate of the groups as large as the rows (the day is a function of started_at, whose values are all
+# distinct), so Postgres sorts millions of rows on disk or spills its hash table; per day it does neither,
+# and each row needs no day of its own. The days come as an array, whose length the planner knows (a
+# generate_series counts as 1000 rows, which made a 2-day refresh look costly enough to JIT-compile).
+# Days are 24 hours in UTC whatever the session's time zone.
+_INSERT_DAYS = """
     insert into analysis.daily_spend
         (workspace_id, day, project_id, device_id, provider, model, service_tier, requests, errors,
          input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos)
-    select %(workspace)s, (utc_midnight at time zone 'UTC')::date, project_id, device_id, provider, model, service_tier,
-           requests, errors, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-           cost_nanos
-    from (
-        select date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') as utc_midnight,
-               project_id, device_id, provider, model, service_tier,
+    select %(workspace)s, (day_start at time zone 'UTC')::date, per_day.*
+    from unnest(%(days)s::timestamptz[]) as day_start
+    cross join lateral (
+        select project_id, device_id, provider, model, service_tier,
                count(*) as requests, count(*) filter (where status_code >= 400) as errors,
                sum(input_tokens) as input_tokens, sum(cache_read_tokens) as cache_read_tokens,
                sum(cache_write_tokens) as cache_write_tokens, sum(output_tokens) as output_tokens,
                sum(reasoning_tokens) as reasoning_tokens, sum(cost_nanos) as cost_nanos
         from meter.requests
-        where workspace_id = %(workspace)s and started_at >= %(start)s and started_at < %(end)s
-          and synced_at <= %(as_of)s
-        group by 1, project_id, device_id, provider, model, service_tier
+        where workspace_id = %(workspace)s and started_at >= day_start
+          and started_at < day_start + interval '24 hours' and synced_at <= %(as_of)s
+        group by project_id, device_id, provider, model, service_tier
     ) as per_day"""
 
 
@@ -140,24 +173,91 @@ _TOTALS = """
     group by workspace_id, day, project_id, provider"""
 
 
-def rebuild_days(conn: Conn, workspace_id: int, days: list[date], as_of: datetime) -> int:
-    """Replace the rollup rows of `days`, and their daily totals; the caller's transaction makes it atomic."""
-    if not days:
-        return 0
+def merged(ranges: list[DayRange]) -> list[DayRange]:
+    """The union of day ranges as sorted, disjoint, non-adjacent ranges (empty ones dropped)."""
+    out: list[DayRange] = []
+    for first, end in sorted(r for r in ranges if r[0] < r[1]):
+        if out and first <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((first, end))
+    return out
+
+
+def late_days(conn: Conn, workspace_id: int, built: DayRange, synced_after: datetime,
+              synced_until: datetime) -> list[date]:
+    """The days of `built` that received rows synced in (synced_after, synced_until]: an index range on
+    (workspace_id, synced_at), whatever the age of the rows' days."""
+    rows = conn.execute(
+        """select distinct date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00')
+           from meter.requests
+           where workspace_id = %s and synced_at > %s and synced_at <= %s
+             and started_at >= %s and started_at < %s""",
+        (workspace_id, synced_after, synced_until, utc_midnight(built[0]), utc_midnight(built[1])),
+    ).fetchall()
+    return sorted(row[0].astimezone(UTC).date() for row in rows)
+
+
+def stale_ranges(conn: Conn, workspace_id: int, coverage: Coverage, as_of: datetime,
+                 state: RollupState | None) -> list[DayRange]:
+    """The days to rebuild for `as_of`: every covered day when none is built; otherwise the covered days
+    not built yet (new days, and older ones when more history is kept) and the built days whose rows
+    changed between the state's moment and as_of (rows synced since, or for a replay, rows synced after
+    the moment replayed)."""
+    if state is None:
+        return [(coverage.first_day, coverage.end_day)]
+    synced_through, built_from, built_to = state
+    unbuilt = [(coverage.first_day, min(built_from, coverage.end_day)),
+               (max(built_to, coverage.first_day), coverage.end_day)]
+    built = (max(coverage.first_day, built_from), min(coverage.end_day, built_to))
+    late: list[DayRange] = []
+    if built[0] < built[1]:
+        since = min(as_of, synced_through) - LATE_COMMIT_MARGIN
+        late = [(day, day + timedelta(days=1))
+                for day in late_days(conn, workspace_id, built, since, max(as_of, synced_through))]
+    return merged(unbuilt + late)
+
+
+def first_row_day(conn: Conn, workspace_id: int, days: DayRange, as_of: datetime) -> date | None:
+    """The day of the workspace's earliest row in `days` synced by as_of (the first rows of the index on
+    (workspace_id, started_at) from the range's start)."""
+    row = conn.execute(
+        """select min(started_at) from meter.requests
+           where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s""",
+        (workspace_id, utc_midnight(days[0]), utc_midnight(days[1]), as_of),
+    ).fetchone()
+    return None if row is None or row[0] is None else row[0].astimezone(UTC).date()
+
+
+def drop_uncovered(conn: Conn, workspace_id: int, coverage: Coverage) -> None:
+    """Delete the rollup's days outside the coverage: before the first day kept (the history bound moved
+    on, or was lowered) and from its end on (a replay of an earlier moment)."""
     for table in ("daily_spend", "daily_totals"):
-        conn.execute(f"delete from analysis.{table} where workspace_id = %s and day = any(%s)",  # fixed names
-                     (workspace_id, days))
-    # One range predicate per run of consecutive days (a full window is one), so the planner can pick a
-    # sequential, bitmap or index scan by how much of the table the range covers.
-    written = 0
-    for first, end in contiguous_ranges(days):
-        cursor = conn.execute(_INSERT_RANGE, {
-            "workspace": workspace_id, "as_of": as_of,
-            "start": utc_midnight(first), "end": utc_midnight(end),
-        })
-        written += cursor.rowcount
+        conn.execute(f"delete from analysis.{table} where workspace_id = %s and (day < %s or day >= %s)",  # fixed
+                     (workspace_id, coverage.first_day, coverage.end_day))
+
+
+def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of: datetime,
+                   rows_from: date | None = None) -> tuple[list[date], int]:
+    """Replace the rollup rows of the days in `ranges` (and their daily totals) with the sums of the rows
+    synced by as_of; the caller's transaction makes it atomic. No day before `rows_from` has rows: those
+    are only emptied. Returns the days summed and the rows written."""
+    for first, end in ranges:
+        for table in ("daily_spend", "daily_totals"):
+            conn.execute(f"delete from analysis.{table} where workspace_id = %s and day >= %s and day < %s",  # fixed
+                         (workspace_id, first, end))
+    days = [day for first, end in ranges
+            for day in _days(first if rows_from is None else max(first, rows_from), end)]
+    if not days:
+        return [], 0
+    # LLVM's inlining and optimisation take half a second to a second per statement, more than they save on
+    # these plain sums; compiled expressions alone pay off on a long rebuild and are kept
+    conn.execute("set local jit_inline_above_cost = -1")
+    conn.execute("set local jit_optimize_above_cost = -1")
+    cursor = conn.execute(_INSERT_DAYS, {"workspace": workspace_id, "as_of": as_of,
+                                         "days": [utc_midnight(day) for day in days]})
     sum_daily_totals(conn, workspace_id, days)
-    return written
+    return days, cursor.rowcount
 
 
 def sum_daily_totals(conn: Conn, workspace_id: int, days: list[date]) -> None:
@@ -165,30 +265,47 @@ def sum_daily_totals(conn: Conn, workspace_id: int, days: list[date]) -> None:
     conn.execute(_TOTALS, (workspace_id, days))
 
 
-def save_state(conn: Conn, workspace_id: int, window: RollupWindow, as_of: datetime, run_id: int) -> None:
+def save_state(conn: Conn, workspace_id: int, coverage: Coverage, as_of: datetime, run_id: int) -> None:
     conn.execute(
         """insert into analysis.rollup_state (workspace_id, synced_through, window_start, window_end, run_id,
                                               updated_at)
            values (%s, %s, %s, %s, %s, clock_timestamp())
            on conflict (workspace_id) do update
               set synced_through = excluded.synced_through,
-                  window_start = least(analysis.rollup_state.window_start, excluded.window_start),
+                  window_start = excluded.window_start,
                   window_end = excluded.window_end,
                   run_id = excluded.run_id, updated_at = excluded.updated_at""",
-        (workspace_id, as_of, window.first_day, window.end_day, run_id),
+        (workspace_id, as_of, coverage.first_day, coverage.end_day, run_id),
     )
 
 
 def refresh_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: int,
-                        days: int = WINDOW_DAYS, replay: bool = False) -> RollupResult:
-    """Bring the rollup of the window before `as_of` up to date. Call inside the results transaction.
+                        history_years: int = DEFAULT_HISTORY_YEARS, replay: bool = False) -> RollupResult:
+    """Bring the rollup of the whole history before `as_of` up to date. Call inside the results transaction.
 
-    With `replay`, an as_of older than the rollup's rebuilds the window as of that past moment."""
-    window = RollupWindow.ending_before(as_of, days)
+    With `replay`, an as_of older than the rollup's makes the tables the rollup as of that past moment."""
+    coverage = Coverage.as_of(as_of, history_years)
     state = load_state(conn, workspace_id)
     if state is not None and as_of < state[0] and not replay:
         return RollupResult(days_recomputed=[], full_rebuild=False, rows_written=0, already_current_to=state[0])
-    changed, full = days_to_recompute(conn, workspace_id, window, as_of, state)
-    rows = rebuild_days(conn, workspace_id, changed, as_of)
-    save_state(conn, workspace_id, window, as_of, run_id)
-    return RollupResult(days_recomputed=changed, full_rebuild=full, rows_written=rows)
+    if state is None or coverage.first_day > state[1] or coverage.end_day < state[2]:
+        drop_uncovered(conn, workspace_id, coverage)
+    ranges = stale_ranges(conn, workspace_id, coverage, as_of, state)
+    rows_from = _rows_from(conn, workspace_id, ranges, coverage, as_of)
+    days, rows = rebuild_ranges(conn, workspace_id, ranges, as_of, rows_from)
+    save_state(conn, workspace_id, coverage, as_of, run_id)
+    return RollupResult(days_recomputed=days, full_rebuild=state is None, rows_written=rows)
+
+
+def _rows_from(conn: Conn, workspace_id: int, ranges: list[DayRange], coverage: Coverage,
+               as_of: datetime) -> date:
+    """The first day that may hold rows: a rebuild reaching back to the history's first kept day (a first
+    build, more history kept) starts at the workspace's first row, not years before it."""
+    if not ranges or ranges[0][0] != coverage.first_day:
+        return coverage.first_day
+    first = first_row_day(conn, workspace_id, ranges[0], as_of)
+    return ranges[0][1] if first is None else first
+
+
+def _days(first: date, end: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((end - first).days)]

@@ -17,9 +17,9 @@ import psycopg
 
 from core.db import Conn
 from core.errors import ConfigError, FleetError, GiveUpError, JobBusy, UserError
-from core.periods import utc_midnight
+from core.periods import history_start, utc_midnight
 from pdf.model import Counting, Signature
-from pdf.periods import Period, refuse_future
+from pdf.periods import Period, refuse_before_history, refuse_future
 from pdf.render import RenderedPdf, render_executive, render_project
 from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
 from store import report_coverage, report_reads, report_writes
@@ -29,7 +29,7 @@ from store.runs import RunSpec, claimed_run, describe_failure
 from workers.failures import MAX_RETRIES, is_transient
 from workers.jobs import refresh_workspace, worker_name
 from workers.logs import bind_context
-from workers.settings import SigningSettings, get_report_settings, get_signing_settings
+from workers.settings import SigningSettings, get_report_settings, get_signing_settings, rollup_settings
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings,
     asked = request.period()  # UserError: reversed, or longer than two years
     now = datetime.now(UTC).replace(microsecond=0)
     refuse_future(asked, now.date())
+    _refuse_before_rollup_history(asked, request.kind)
     if request.kind == "project" and request.project_id is None:
         raise UserError("a project report needs a project; the request names none")
     coverage = bring_rollup_up_to_date(conn, request.workspace_id, now, task_id, attempt)
@@ -140,6 +141,12 @@ def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings,
                                 docs)
     return _artifact("executive", rendered, sign_pdf(rendered.pdf, signer, moment, reason), signed=True,
                      counted=counted)
+
+
+def _refuse_before_rollup_history(period: Period, kind: str) -> None:
+    years = rollup_settings().history_years
+    refuse_before_history(period, kind, history_start(datetime.now(UTC).date(), years),
+                          f"HALTON_ROLLUP_HISTORY_YEARS={years} calendar years before this one")
 
 
 def _artifact(kind: str, rendered: RenderedPdf, pdf: bytes, signed: bool, counted: CountedScope) -> Artifact:

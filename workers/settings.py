@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.errors import ConfigError
 from pdf import DEFAULT_DOCS_BASE_URL
 from store.roles import Roles
+from store.rollup import DEFAULT_HISTORY_YEARS
 from workers.broker_url import production_broker_problem
 
 
@@ -138,6 +139,28 @@ def clustering_settings() -> ClusteringSettings:
     except ValidationError as error:
         first = error.errors()[0]
         name = f"HALTON_CLUSTER_{str(first['loc'][0]).upper()}" if first["loc"] else "HALTON_CLUSTER_*"
+        raise ConfigError(f"{name}: {str(first['msg']).removeprefix('Value error, ')}") from None
+
+
+class RollupSettings(BaseSettings):
+    """How much history the daily rollup keeps (analysis.daily_spend, daily_totals). Only the rollup stage
+    and the report jobs read it, so it lives apart from Settings, like the clustering thresholds."""
+
+    model_config = SettingsConfigDict(env_prefix="HALTON_ROLLUP_", extra="ignore")
+
+    # whole calendar years kept before the current one: the rollup covers every day from 1 January of
+    # (this year - history_years); a report reading a day before that is refused. The default (4) keeps a
+    # report of any period in the last two years together with the period it is compared with.
+    history_years: int = Field(default=DEFAULT_HISTORY_YEARS, ge=1, le=100)
+
+
+@lru_cache(maxsize=1)
+def rollup_settings() -> RollupSettings:
+    try:
+        return RollupSettings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = f"HALTON_ROLLUP_{str(first['loc'][0]).upper()}" if first["loc"] else "HALTON_ROLLUP_*"
         raise ConfigError(f"{name}: {str(first['msg']).removeprefix('Value error, ')}") from None
 
 

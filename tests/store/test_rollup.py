@@ -1,14 +1,19 @@
-"""analysis.daily_spend: exact sums, idempotent reruns, incremental days, late rows, replays."""
+"""analysis.daily_spend: exact sums over the whole history, idempotent reruns, incremental days, late rows of
+any age, replays, the history kept and the rollup state of before migration 0011."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from core.errors import UserError
+from core.errors import ConfigError, UserError
+from store.migrate import bundled_migrations
 from tests.factories import Conn, Scene, add_request, make_workspace, table_rows
+from tests.store.rollup_sums import assert_rollup_equals_requests, totals_per_day
 from workers.jobs import refresh_workspace
+from workers.settings import rollup_settings
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -43,15 +48,18 @@ def window_start(as_of: datetime) -> datetime:
     return datetime.combine(as_of.date() - 30 * DAY, datetime.min.time(), tzinfo=UTC)
 
 
-def test_rollup_sums_equal_the_requests_exactly(db_conn: Conn) -> None:
+def test_the_first_refresh_rolls_up_every_day_with_rows_exactly(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
-    fill(db_conn, scene, window_start(AS_OF) - 2 * DAY, 34)  # some days outside the window on both sides
+    fill(db_conn, scene, window_start(AS_OF) - 70 * DAY, 102)  # 100 days of history, and rows of as_of's day
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
     midnight = datetime.combine(AS_OF.date(), datetime.min.time(), tzinfo=UTC)
-    expected = db_conn.execute(TOTALS, (scene.workspace_id, window_start(AS_OF), midnight, AS_OF)).fetchone()
+    expected = db_conn.execute(TOTALS, (scene.workspace_id, window_start(AS_OF) - 70 * DAY, midnight,
+                                        AS_OF)).fetchone()
     assert db_conn.execute(ROLLUP_TOTALS, (scene.workspace_id,)).fetchone() == expected
+    assert assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF) == 100
     days = db_conn.execute("select min(day), max(day), count(distinct day) from analysis.daily_spend").fetchone()
-    assert days == (date(2026, 10, 21), date(2026, 11, 19), 30)
+    assert days == (date(2026, 8, 12), date(2026, 11, 19), 100)
+    assert days_recomputed(db_conn) == 100  # the days from the first row on, not the years kept before it
 
 
 def test_unattributed_rows_roll_up_under_a_null_project(db_conn: Conn) -> None:
@@ -90,6 +98,8 @@ def refresh_after_late_rows(conn: Conn, scene: Scene, step: int) -> datetime:
     """Late rows for old days arrive (some within the look-back margin), then the refresh of day `step`."""
     moment = AS_OF + step * DAY
     add_request(conn, scene, moment - 9 * DAY, cost_nanos=11_000 + step, synced_at=moment - timedelta(hours=3))
+    add_request(conn, scene, moment - (60 + step) * DAY, cost_nanos=44_000 + step, device=1,
+                synced_at=moment - timedelta(hours=5))
     add_request(conn, scene, moment - 2 * DAY, cost_nanos=22_000 + step, project=None,
                 synced_at=moment - timedelta(minutes=2))
     refresh_workspace(conn, scene.workspace_id, moment)
@@ -98,16 +108,16 @@ def refresh_after_late_rows(conn: Conn, scene: Scene, step: int) -> datetime:
 
 def test_a_chain_of_incremental_refreshes_equals_a_rebuild_from_scratch(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
-    fill(db_conn, scene, window_start(AS_OF), 36)
+    fill(db_conn, scene, window_start(AS_OF) - 40 * DAY, 76)
     for step in range(6):
         moment = refresh_after_late_rows(db_conn, scene, step)
         # a transaction that began before the refresh and committed after it: synced_at is in the past
         add_request(db_conn, scene, moment - 4 * DAY, cost_nanos=33_000 + step, synced_at=moment - timedelta(minutes=4))
-    refresh_workspace(db_conn, scene.workspace_id, AS_OF + 5 * DAY + timedelta(hours=1))
-    chained = table_rows(db_conn, "analysis.daily_spend", ORDER)
     final = AS_OF + 5 * DAY + timedelta(hours=1)
-    in_window = [row for row in chained if row[1] >= final.date() - 30 * DAY]
-    assert in_window == from_scratch(db_conn, scene.workspace_id, final)
+    refresh_workspace(db_conn, scene.workspace_id, final)
+    chained = table_rows(db_conn, "analysis.daily_spend", ORDER)
+    assert chained == from_scratch(db_conn, scene.workspace_id, final)
+    assert chained[0][1] == (window_start(AS_OF) - 40 * DAY).date()  # the days long before the window are kept too
 
 
 def test_the_daily_totals_stay_the_sums_of_the_rollup_through_late_rows(db_conn: Conn) -> None:
@@ -142,38 +152,94 @@ def test_the_next_day_recomputes_only_the_new_day(db_conn: Conn) -> None:
     assert db_conn.execute("select max(day) from analysis.daily_spend").fetchone() == (date(2026, 11, 20),)
 
 
-def test_a_late_row_recomputes_its_old_day(db_conn: Conn) -> None:
+def test_a_late_row_recomputes_its_old_day_whatever_its_age(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
-    fill(db_conn, scene, window_start(AS_OF), 30)
+    fill(db_conn, scene, window_start(AS_OF) - 200 * DAY, 230)
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
-    old_day = datetime(2026, 11, 3, 15, tzinfo=UTC)
-    add_request(db_conn, scene, old_day, cost_nanos=5_000_000_000, synced_at=AS_OF + timedelta(hours=5))
+    for old_day in (datetime(2026, 11, 3, 15, tzinfo=UTC), AS_OF - 200 * DAY, AS_OF - 600 * DAY):
+        add_request(db_conn, scene, old_day, cost_nanos=5_000_000_000, synced_at=AS_OF + timedelta(hours=5))
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + DAY)
-    assert days_recomputed(db_conn) == 2  # the new day and the late row's day
-    total = db_conn.execute(
-        "select sum(cost_nanos) from analysis.daily_spend where day = '2026-11-03'"
-    ).fetchone()
-    expected = db_conn.execute(
-        """select sum(cost_nanos) from meter.requests
-           where started_at >= '2026-11-03' and started_at < '2026-11-04'"""
-    ).fetchone()
-    assert total == expected
+    assert days_recomputed(db_conn) == 4  # the new day and the late rows' days, 17, 200 and 600 days old
+    assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF + DAY)
 
 
 def test_rows_synced_after_as_of_are_left_out_so_a_replay_sees_the_past(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
-    fill(db_conn, scene, window_start(AS_OF), 30)
+    fill(db_conn, scene, window_start(AS_OF) - 60 * DAY, 90)
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
     before = table_rows(db_conn, "analysis.daily_spend", ORDER)
     add_request(db_conn, scene, datetime(2026, 11, 10, 12, tzinfo=UTC), synced_at=AS_OF + 3 * DAY)
+    add_request(db_conn, scene, AS_OF - 80 * DAY, synced_at=AS_OF + 2 * DAY)
+    fill(db_conn, scene, AS_OF, 4)
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + 4 * DAY)
+    assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF + 4 * DAY)
     refresh_workspace(db_conn, scene.workspace_id, AS_OF, replay=True)  # replay the past moment
-    after = table_rows(db_conn, "analysis.daily_spend", ORDER)
-    replayed_window = [row for row in after if row[1] < AS_OF.date()]
-    assert replayed_window == before
+    # the rollup as of that moment: the late rows' days without them, and none of the days after it
+    assert table_rows(db_conn, "analysis.daily_spend", ORDER) == before
+    assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF)
+    assert days_recomputed(db_conn) == 2
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF + 4 * DAY)  # and forward again
+    assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF + 4 * DAY)
 
 
 def test_an_unknown_workspace_fails_clearly_and_writes_nothing(db_conn: Conn) -> None:
     with pytest.raises(UserError, match="no workspace with id 999"):
         refresh_workspace(db_conn, 999, AS_OF)
     assert db_conn.execute("select count(*) from analysis.runs").fetchone() == (0,)
+
+
+@pytest.fixture
+def history_years(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    rollup_settings.cache_clear()
+    yield monkeypatch
+    rollup_settings.cache_clear()
+
+
+def test_the_history_kept_is_the_setting_and_days_leaving_it_are_dropped(
+        db_conn: Conn, history_years: pytest.MonkeyPatch) -> None:
+    history_years.setenv("HALTON_ROLLUP_HISTORY_YEARS", "1")  # from 1 January 2025 on, as of November 2026
+    scene = make_workspace(db_conn)
+    for moment in ("2024-12-31 23:00", "2025-01-01 00:30", "2025-06-01 12:00", "2026-11-19 12:00"):
+        add_request(db_conn, scene, datetime.fromisoformat(f"{moment}+00:00"))
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF)
+    assert [row[0] for row in totals_per_day(db_conn, scene.workspace_id)] == [
+        date(2025, 1, 1), date(2025, 6, 1), date(2026, 11, 19)]
+    run_window = db_conn.execute("select window_start, window_end from analysis.runs where job = 'rollup'")
+    assert run_window.fetchone() == (datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC))
+    # a new year: 2025 leaves the history kept, from the rollup as well as from the daily totals
+    new_year = datetime(2027, 1, 1, 2, 0, tzinfo=UTC)
+    refresh_workspace(db_conn, scene.workspace_id, new_year)
+    assert [row[0] for row in totals_per_day(db_conn, scene.workspace_id)] == [date(2026, 11, 19)]
+    assert_rollup_equals_requests(db_conn, scene.workspace_id, new_year, first_day=date(2026, 1, 1))
+    # more history kept: the older days come back on the next refresh
+    history_years.setenv("HALTON_ROLLUP_HISTORY_YEARS", "3")
+    rollup_settings.cache_clear()
+    refresh_workspace(db_conn, scene.workspace_id, new_year + DAY)
+    assert_rollup_equals_requests(db_conn, scene.workspace_id, new_year + DAY)
+    assert len(totals_per_day(db_conn, scene.workspace_id)) == 4
+
+
+def test_a_bad_history_setting_stops_the_rollup_naming_it(db_conn: Conn, history_years: pytest.MonkeyPatch) -> None:
+    history_years.setenv("HALTON_ROLLUP_HISTORY_YEARS", "0")
+    with pytest.raises(ConfigError, match="HALTON_ROLLUP_HISTORY_YEARS: Input should be greater than or equal to 1"):
+        rollup_settings()
+
+
+def test_a_rollup_built_by_the_30_day_window_gets_its_older_days_on_its_next_refresh(db_conn: Conn) -> None:
+    """What migration 0011 does with the state the 30-day rollup left: its first refresh built a window
+    from 45 days back, later ones kept only the last 30 days current, older days missed their late rows."""
+    scene = make_workspace(db_conn)
+    fill(db_conn, scene, window_start(AS_OF) - 60 * DAY, 91)
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF)
+    first_built = AS_OF.date() - 45 * DAY
+    for table in ("daily_spend", "daily_totals"):  # never built by the 30-day rollup
+        db_conn.execute(f"delete from analysis.{table} where day < %s", (first_built,))
+    # synced before that refresh, for a day that had left its window: the 30-day rollup never saw it
+    add_request(db_conn, scene, AS_OF - 40 * DAY, cost_nanos=3_000_000_000, synced_at=AS_OF - DAY)
+    db_conn.execute("update analysis.rollup_state set window_start = %s", (first_built,))
+
+    migration = next(m for m in bundled_migrations() if m.version == "0011")
+    db_conn.execute(migration.sql.encode())
+    assert db_conn.execute("select window_start from analysis.rollup_state").fetchone() == (AS_OF.date() - 30 * DAY,)
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF + DAY)
+    assert assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF + DAY) == 91

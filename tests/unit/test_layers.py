@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "pricing", "store", "schedules", "synthetic", "checks", "clustering", "reconciliation", "pdf",
-            "forecast", "workers")
+PACKAGES = ("core", "pricing", "store", "adapters", "schedules", "synthetic", "checks", "clustering", "reconciliation",
+            "pdf", "forecast", "workers")
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,5 @@
-"""Stage 1: the incremental daily rollup (analysis.daily_spend), and pruning of old runs."""
+"""Stage 1: the incremental daily rollup (analysis.daily_spend) of the whole history kept, and pruning of
+old runs."""
 
 from __future__ import annotations
 
@@ -6,19 +7,22 @@ from datetime import datetime, timedelta
 
 from store import rollup
 from store.runs import Run, prune_runs
+from workers.settings import rollup_settings
 from workers.stages import Stage, StageContext
 
 RUN_RETENTION = timedelta(days=90)
 
 
 def rollup_window(as_of: datetime) -> tuple[datetime, datetime]:
-    window = rollup.RollupWindow.ending_before(as_of)
-    return window.start, window.end
+    """The days the rollup covers as of `as_of` (the run row's window)."""
+    coverage = rollup.Coverage.as_of(as_of, rollup_settings().history_years)
+    return coverage.start, coverage.end
 
 
 def run_rollup(ctx: StageContext, run: Run) -> None:
     with run.results() as tx:
-        result = rollup.refresh_daily_spend(tx, ctx.workspace_id, ctx.as_of, run.id, replay=ctx.replay)
+        result = rollup.refresh_daily_spend(tx, ctx.workspace_id, ctx.as_of, run.id,
+                                            history_years=rollup_settings().history_years, replay=ctx.replay)
         run.stats.update(result.stats())
         run.stats["runs_pruned"] = prune_runs(tx, ctx.workspace_id, ctx.as_of - RUN_RETENTION)
 

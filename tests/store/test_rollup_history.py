@@ -1,0 +1,108 @@
+"""Issue 14's acceptance for the rollup: a workspace with 120 days of history and a row synced late for a
+day 90 days old is rolled up exactly on every day, and the executive summary of the last full month shows
+that month, the month before and the year to date exactly; a report reaching before the history kept is
+refused, never printed with zeros."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from core.errors import UserError
+from pdf.periods import Period
+from store.report_reads import ReportRequest, executive_data
+from synthetic import SeedOptions, seed_workspace
+from tests.factories import Conn
+from tests.store.rollup_sums import assert_rollup_equals_requests
+from workers.jobs import refresh_workspace
+from workers.report_jobs import build_artifact
+from workers.settings import SigningSettings, rollup_settings
+
+END = date(2026, 11, 20)  # the seed's days: 23 July to 19 November 2026
+AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+LATE_COST = 7_654_321_987
+
+
+def spend(conn: Conn, workspace_id: int, as_of: datetime, first: date, end: date) -> tuple[int, int]:
+    """(requests, cost) of the rows synced by as_of that started in [first, end), straight from meter."""
+    row = conn.execute(
+        """select count(*), coalesce(sum(cost_nanos), 0) from meter.requests
+           where workspace_id = %s and synced_at <= %s
+             and started_at >= %s::date::timestamp at time zone 'UTC'
+             and started_at < %s::date::timestamp at time zone 'UTC'""",
+        (workspace_id, as_of, first, end)).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def assert_summary_of_october_is_exact(conn: Conn, workspace_id: int, as_of: datetime) -> None:
+    """The figures the executive summary is rendered from (the renderer's own read), against meter."""
+    summary = executive_data(conn, workspace_id, Period(date(2026, 10, 1), date(2026, 11, 1)))
+    for span, (first, end) in [(summary.this_month, (date(2026, 10, 1), date(2026, 11, 1))),
+                               (summary.last_month, (date(2026, 9, 1), date(2026, 10, 1))),
+                               (summary.year_to_date, (date(2026, 1, 1), date(2026, 11, 1)))]:
+        assert (span.start, span.end) == (first, end)
+        assert (span.requests, span.cost_nanos) == spend(conn, workspace_id, as_of, first, end), span.label
+        assert span.requests > 0
+
+
+def add_late_row(conn: Conn, workspace_id: int, started_at: datetime, synced_at: datetime) -> None:
+    """One request of an offline laptop, on an existing device and project, synced long after it ran."""
+    conn.execute(
+        """insert into meter.requests (workspace_id, device_id, project_id, attribution_tier, provider, model,
+               started_at, status_code, service_tier, input_tokens, output_tokens, cost_nanos, rates_version,
+               synced_at)
+           select workspace_id, device_id, project_id, attribution_tier, provider, model, %s, 200, service_tier,
+                  1200, 300, %s, rates_version, %s
+           from meter.requests where workspace_id = %s and project_id is not null order by id limit 1""",
+        (started_at, LATE_COST, synced_at, workspace_id))
+
+
+def test_120_days_and_a_row_synced_late_for_a_day_90_days_old_are_rolled_up_exactly(db_conn: Conn) -> None:
+    seed = seed_workspace(db_conn, SeedOptions(slug="history", days=120, requests_per_day=300, seed=14,
+                                               end_date=END))
+    ws = seed.workspace_id
+    assert seed.first_day == date(2026, 7, 23)
+
+    refresh_workspace(db_conn, ws, AS_OF)
+    assert assert_rollup_equals_requests(db_conn, ws, AS_OF) == 120
+    assert_summary_of_october_is_exact(db_conn, ws, AS_OF)
+
+    late_day = AS_OF - timedelta(days=90)  # 22 August
+    add_late_row(db_conn, ws, late_day + timedelta(hours=9), synced_at=AS_OF + timedelta(hours=7))
+    before = spend(db_conn, ws, AS_OF, late_day.date(), late_day.date() + timedelta(days=1))
+    next_night = AS_OF + timedelta(days=1)
+    refresh_workspace(db_conn, ws, next_night)
+    assert assert_rollup_equals_requests(db_conn, ws, next_night) == 120  # no rows on 20 November
+    assert spend(db_conn, ws, next_night, late_day.date(), late_day.date() + timedelta(days=1)) == \
+        (before[0] + 1, before[1] + LATE_COST)
+    assert_summary_of_october_is_exact(db_conn, ws, next_night)
+
+
+@pytest.fixture
+def history_years(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    rollup_settings.cache_clear()
+    yield monkeypatch
+    rollup_settings.cache_clear()
+
+
+def request_for(workspace_id: int, kind: str, start: date, end: date) -> ReportRequest:
+    return ReportRequest(None, workspace_id, kind, None, start, end, "test", datetime.now(UTC))
+
+
+def test_a_report_reaching_before_the_history_kept_is_refused(db_conn: Conn,
+                                                             history_years: pytest.MonkeyPatch) -> None:
+    history_years.setenv("HALTON_ROLLUP_HISTORY_YEARS", "2")
+    first_kept = date(datetime.now(UTC).year - 2, 1, 1)
+    ws = seed_workspace(db_conn, SeedOptions(slug="short", days=2, requests_per_day=10)).workspace_id
+    before = first_kept - timedelta(days=1)
+    with pytest.raises(UserError, match=f"starts before {first_kept}, the first day the rollup keeps "
+                                        r"\(HALTON_ROLLUP_HISTORY_YEARS=2"):
+        build_artifact(db_conn, request_for(ws, "executive", before.replace(day=1), first_kept),
+                       SigningSettings())
+    # the executive summary of the first month kept compares with the month before it
+    february = first_kept.replace(month=2)
+    with pytest.raises(UserError, match=f"compares with days from {before.replace(day=1)}, before {first_kept}"):
+        build_artifact(db_conn, request_for(ws, "executive", first_kept, february), SigningSettings())
