@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("core", "pricing", "store", "adapters", "schedules", "synthetic", "checks", "clustering", "reconciliation",
-            "pdf", "workers")
+            "pdf", "forecast", "workers")
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
