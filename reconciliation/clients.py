@@ -34,6 +34,13 @@ ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 MAX_PAGES = 500  # a cursor that never ends is a provider bug, not a reason to loop forever
 
 
+def shown_hint(hint: str) -> str:
+    """What may be shown of an admin key: its last four characters after an ellipsis ('…f3a9'). A stored
+    hint ('sk-ant-admin…f3a9', as the dashboard writes it) is cut to the same: a key's first characters
+    narrow down whose key it is and add nothing for the person who must recognise it."""
+    return f"…{hint.rsplit('…', 1)[-1][-4:]}"
+
+
 class AdminKey:
     """A provider admin key that does not print itself."""
 
@@ -41,7 +48,7 @@ class AdminKey:
 
     def __init__(self, secret: str) -> None:
         self._secret = secret
-        self.hint = f"{secret[:12]}…{secret[-4:]}" if len(secret) > 20 else "…"
+        self.hint = shown_hint(secret) if len(secret) > 20 else "…"  # a short key would be mostly shown
 
     def reveal(self) -> str:
         return self._secret

@@ -25,7 +25,7 @@ from core.db import Conn
 from core.errors import FleetError, TransientError, UserError
 from core.periods import month_start, next_month, previous_month, refuse_future_month, utc_midnight
 from pricing import RateTable, load_rates
-from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
+from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient, shown_hint
 from reconciliation.compute import reconcile as compute_reconciliation
 from reconciliation.exports import parse_export
 from reconciliation.model import PROVIDERS, Bill, BillUnusable
@@ -163,7 +163,7 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
                                                        [start, current], run.id, now)
                     run.stats.update(provider=provider, days=len(days), months_changed=[str(p) for p in changed])
                     audit(tx, workspace_id, worker_name(), "billing.pulled", f"connection:{connection_id}",
-                                {"provider": provider, "key_hint": hint, "from": start, "to": end,
+                                {"provider": provider, "key_hint": shown_hint(hint), "from": start, "to": end,
                                  "days": len(days), "months_changed": changed, "run_id": run.id}, now)
             pulled.append(provider)
         except TransientError as error:

@@ -60,9 +60,15 @@ def test_a_key_round_trips_through_fernet_and_prints_only_its_hint(fleet_key: st
 
 def test_a_key_from_another_fleet_is_a_user_error_that_names_the_hint(fleet_key: str) -> None:
     other = Fernet(Fernet.generate_key()).encrypt(SECRET.encode())
-    with pytest.raises(UserError, match="sk-ant-admin…6789 cannot be decrypted") as raised:
-        billing_keys.decrypt_admin_key(other, "sk-ant-admin…6789")
-    assert SECRET not in str(raised.value)
+    with pytest.raises(UserError, match="the admin key …6789 cannot be decrypted") as raised:
+        billing_keys.decrypt_admin_key(other, "sk-ant-admin…6789")  # a stored hint shows its last four alone
+    assert SECRET not in str(raised.value) and "sk-ant" not in str(raised.value)
+
+
+def test_a_key_shows_its_last_four_characters_and_nothing_else() -> None:
+    key = AdminKey(SECRET)
+    assert key.hint == "…6789" and repr(key) == "AdminKey('…6789')"
+    assert AdminKey("sk-short-12345").hint == "…"  # a short key would be mostly shown by its last four
 
 
 def test_no_task_takes_a_key_as_an_argument(fleet_key: str) -> None:
