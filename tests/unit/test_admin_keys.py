@@ -16,6 +16,7 @@ from sentry_sdk.transport import Transport
 
 from core.errors import TransientError, UserError
 from reconciliation.clients import AdminKey, AnthropicCosts
+from reconciliation.limits import HttpPolicy
 from tests.unit.billing_server import Answer, Script, billing_server
 from workers import billing_keys
 from workers.settings import get_settings
@@ -87,7 +88,8 @@ def test_a_failing_pull_sends_sentry_an_event_without_the_key(caplog: pytest.Log
     caplog.set_level(logging.DEBUG)
     try:
         with billing_server(Script([Answer(503, {"error": SECRET})])) as base:
-            api = AnthropicCosts(AdminKey(SECRET), base, attempts=2, sleep=lambda s: None)
+            api = AnthropicCosts(AdminKey(SECRET), base, attempts=2, sleep=lambda s: None,
+                                 http=HttpPolicy(allow_insecure_http=True))
             try:
                 api.daily_costs(dt.date(2026, 11, 1), dt.date(2026, 12, 1))
             except TransientError as error:

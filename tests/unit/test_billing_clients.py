@@ -10,16 +10,19 @@ import pytest
 
 from core.errors import TransientError, UserError
 from reconciliation.clients import AdminKey, AnthropicCosts, OpenAICosts, retry_after_seconds
+from reconciliation.limits import HttpPolicy
 from tests.unit.billing_server import Answer, Script, anthropic_page, billing_server, openai_page
 
 NOV1 = 1_793_491_200  # 2026-11-01T00:00:00Z
 DAY = 86_400
 OPENAI_KEY = "sk-admin-OPENAISECRET0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-admin01-ANTHROPICSECRET0123456789"
+LOCAL_HTTP = HttpPolicy(allow_insecure_http=True)  # the local billing server speaks http
 
 
 def client(kind: type, base: str, sleeps: list[float], **options: object) -> OpenAICosts | AnthropicCosts:
     key = AdminKey(OPENAI_KEY if kind is OpenAICosts else ANTHROPIC_KEY)
+    options.setdefault("http", LOCAL_HTTP)
     return kind(key, base, sleep=sleeps.append, backoff=0.01, max_wait=5, **options)  # type: ignore[no-any-return]
 
 
