@@ -24,7 +24,7 @@ CSV_FIELD_LIMIT = 131_072  # Python's csv module refuses longer fields itself (c
 @dataclass(frozen=True)
 class BillingLimits:
     max_export_bytes: int = 50_000_000  # an export file, as uploaded (a month of a busy account is a few MB)
-    max_rows: int = 2_000_000  # data rows of an export, or results of a pull across its pages
+    max_rows: int = 1_000_000  # data rows of an export, or results of a pull across its pages
     max_field_chars: int = 16_384  # one CSV field or one JSON string (a label, a credits list)
     max_json_depth: int = 32  # nesting of a JSON answer or of an export's credits (the documented ones: 6)
     max_response_bytes: int = 16 * 2**20  # one page of a billing API's answer, decompressed
