@@ -98,7 +98,7 @@ class _Table:
     """The header's column names (normalised) and the data rows, read one at a time within the limits."""
 
     def __init__(self, text: IO[str], limits: BillingLimits) -> None:
-        self.limits = self._limits = limits
+        self.limits = limits
         self._line_chars = limits.max_field_chars * LINE_FIELDS
         self._reader = csv.reader(self._lines(text))
         header = self._next()
@@ -117,7 +117,7 @@ class _Table:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line number, fields) of every data row; blank lines are skipped."""
-        reader, longest, most = self._reader, self._limits.max_field_chars, self._limits.max_rows
+        reader, longest, most = self._reader, self.limits.max_field_chars, self.limits.max_rows
         count = 0
         try:
             for row in reader:
@@ -146,11 +146,11 @@ class _Table:
         return BillingFormatError(f"line {line}: the file is not a CSV the reader can split ({error})")
 
     def _check_fields(self, row: list[str]) -> None:
-        if row and max(map(len, row)) > self._limits.max_field_chars:
+        if row and max(map(len, row)) > self.limits.max_field_chars:
             raise self._too_long(self._reader.line_num)
 
     def _too_long(self, line: int) -> LimitExceeded:
-        return LimitExceeded(f"line {line}: a field is longer than the limit of {self._limits.max_field_chars:,} "
+        return LimitExceeded(f"line {line}: a field is longer than the limit of {self.limits.max_field_chars:,} "
                              "characters", "max_field_chars")
 
     def _lines(self, text: IO[str]) -> Iterator[str]:
@@ -160,7 +160,7 @@ class _Table:
             number += 1
             if len(line) > self._line_chars:
                 raise LimitExceeded(f"line {number} is longer than the limit of {self._line_chars:,} characters "
-                                    f"({LINE_FIELDS} fields of {self._limits.max_field_chars:,})", "max_field_chars")
+                                    f"({LINE_FIELDS} fields of {self.limits.max_field_chars:,})", "max_field_chars")
             yield line
 
 
@@ -174,7 +174,7 @@ def parse_gemini_billing_export(table: _Table) -> list[DayBill]:
         service = service_of(row).strip()
         if service and not any(name in service.lower() for name in GEMINI_SERVICES):
             continue
-        currency = currency_of(row).strip().upper() or "USD"
+        currency = (currency_of(row) or "USD").strip().upper()
         if currency != "USD":
             raise BillingFormatError(f"line {number}: a cost in {currency[:12]}, not USD")
         day = days.of(start_of(row), number)
