@@ -7,52 +7,84 @@ is worse than none: two totals that differ, another currency, a negative or empt
 amounts and no total, a number that is not written like an amount.
 
 Hand-written because no maintained library parses free-form invoice text with these refusals; the
-regular expressions are small and the property tests in tests/unit feed it arbitrary text.
+property tests in tests/unit feed it arbitrary text.
+
+Linear in the paste's length, whatever it holds (a paste is hostile input on a shared queue). Two rules
+keep it so, and tests/unit/test_statement_linear.py checks both:
+- no regular expression can backtrack into a run: every unbounded repeat is possessive (`*+`, `++`), and
+  a run can only start where the same run could not have started a character earlier (a lookbehind, or
+  a literal before it), so a failed attempt never rescans what another attempt scanned;
+- each expression runs once per paste, once per line, or once per amount on the amount's own number,
+  never on a copy of the rest of the line; what touches an amount (a sign, brackets, a run-on) is matched
+  with it, in the same pass.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple, NoReturn
 
 from core.errors import UserError
-from core.money import NANOS_PER_DOLLAR, dollars_to_nanos
+from core.money import NANOS_PER_DOLLAR
 
 MAX_PASTE_CHARS = 20_000
 # a plausible monthly bill is far below this; a larger number is a pasted id or a typo
 MAX_AMOUNT_NANOS = 10**9 * NANOS_PER_DOLLAR
 
-_NUMBER = r"\d[\d,.]*"
-# $ 1,234.56 | US$1,234.56 | USD 1,234.56 (with an optional trailing USD) | 1,234.56 USD
+_NUMBER = r"\d[\d,.]*+"
+# $ 1,234.56 | US$1,234.56 | USD 1,234.56 (with an optional trailing USD) | 1,234.56 USD; with what touches it:
+# a sign or an opening bracket before it (spaces apart), a closing bracket after it, and whether the
+# number runs on ('$1e9', '$12abc', '$ 1 114.16': _refuse_run_on says how). All in one pass: a paste can
+# hold ten thousand amounts.
 _MONEY = re.compile(
-    rf"(?P<pre>(?<![A-Za-z])(?:US\$|\$|USD(?![A-Za-z])))\s*(?P<sign_in>[-−–])?\s*(?P<num1>{_NUMBER})(?:\s*USD\b)?"
-    rf"|(?P<num2>(?<![\w.,]){_NUMBER})\s*USD(?![A-Za-z])",
+    r"(?:(?P<lead>[-−–(])\s*+)?"
+    rf"(?P<money>(?P<pre>(?<![A-Za-z])(?:US\$|\$|USD(?![A-Za-z])))\s*+(?P<sign_in>[-−–])?\s*+(?P<num1>{_NUMBER})"
+    rf"(?:\s*+USD\b)?|(?P<num2>(?<![\w.,]){_NUMBER})\s*+USD(?![A-Za-z]))"
+    r"(?P<close>(?=\s*+\)))?"
+    r"(?P<run_on>(?=(?-i:[A-Za-z0-9_])|[ \u00a0\u202f]\d{3}(?![\d,])))?",
     re.IGNORECASE,
 )
-_WELL_FORMED = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
-_BARE = re.compile(r"\s*(?P<num>\d[\d,.]*)\s*")
+_WELL_FORMED = re.compile(r"(?:\d{1,3}(?:,\d{3})++|\d++)(?:\.(\d++))?")
+_BARE = re.compile(r"\s*+(?P<num>\d[\d,.]*+)\s*+")
 _CURRENCY_SYMBOLS = re.compile(r"[€£¥₹₩₽₺₪฿₫₱]|\b(?:[ACHMNS]|CA|AU|NZ|HK|SG|MX|NT|R)\$")
 _FOREIGN_CODES = [
     "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "CNY", "INR", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "NZD",
     "SGD", "HKD", "KRW", "BRL", "MXN", "ZAR", "TRY", "ILS", "RUB", "AED", "SAR", "THB", "TWD", "IDR", "MYR",
     "PHP", "VND", "ARS", "CLP", "COP", "PEN", "UAH", "RON", "BGN",
 ]
-_FOREIGN_CODE = re.compile(rf"(?:\b({'|'.join(_FOREIGN_CODES)})\b\s*[-−]?\s*\d|\d\s*({'|'.join(_FOREIGN_CODES)})\b)")
-_TOTAL_LABEL = re.compile(r"(?<![a-z-])(?:grand\s+)?total(?!\s*(?:tokens|requests))|amount\s+due|balance\s+due",
+_FOREIGN_CODE = re.compile(rf"(?:\b({'|'.join(_FOREIGN_CODES)})\b\s*+[-−]?\s*+\d|\d\s*+({'|'.join(_FOREIGN_CODES)})\b)")
+_TOTAL_LABEL = re.compile(r"(?<![a-z-])(?:grand\s++)?total(?!\s*+(?:tokens|requests))|amount\s++due|balance\s++due",
                           re.IGNORECASE)
 _SUBTOTAL_LABEL = re.compile(r"sub[\s-]?total", re.IGNORECASE)
+
+
+_RUN_ON = re.compile(r"[A-Za-z0-9_]++")  # '$1e9', '$12abc': the amount does not end where the number does
+_SPACES = re.compile(r"\s*+")
+_NEXT_WORD = re.compile(r"\s*+(\S*+)")  # from a position: the spaces, then the word after them (a message's)
+_SIGNS = ("-", "−", "–")
+SHOWN_CHARS = 40  # a fragment of the paste quoted in a message is cut to this many characters
+SHOWN_AMOUNTS = 4  # and a message lists this many amounts at most
 
 
 class StatementError(UserError):
     """A paste that cannot be used: the message says what was not understood."""
 
 
-@dataclass(frozen=True)
-class Amount:
+class Amount(NamedTuple):  # a tuple, its text made only for a message: a paste can hold ten thousand
     nanos: int
     negative: bool
-    text: str
     line: int
+    shown: str  # the amount as pasted
+    lead: str | None  # the sign or bracket before it
+    bracketed: bool
+
+    @property
+    def text(self) -> str:
+        signed = self.lead is not None and self.lead != "("
+        text = _shown(f"{self.lead}{self.shown}" if signed else self.shown)
+        return f"({text})" if self.bracketed else text
 
 
 @dataclass(frozen=True)
@@ -71,27 +103,31 @@ def parse_statement(text: str | None) -> ParsedStatement:
     foreign = _foreign_currency(text)
     if foreign:
         raise StatementError(f"the paste is in {foreign}, not US dollars; paste the amount billed in USD")
-    amounts = _amounts(text)
+    lines = text.splitlines()
+    amounts = _amounts(lines)
     if not amounts:
         return _bare_number(text)
-    totals = [a for a in amounts if _is_total_line(text.splitlines()[a.line])]
+    total_lines = {number for number in {a.line for a in amounts} if _is_total_line(lines[number])}
+    totals = [a for a in amounts if a.line in total_lines]
     if totals:
         distinct = sorted({(a.nanos, a.negative) for a in totals})
         if len(distinct) > 1:
-            shown = ", ".join(a.text.strip() for a in totals)
-            raise StatementError(f"the paste has {len(totals)} totals that differ ({shown}); "
+            raise StatementError(f"the paste has {len(totals)} totals that differ ({_listed(totals)}); "
                                  "paste one statement with one total")
         return ParsedStatement(_usable(totals[0]), "total line")
     if len(amounts) > 1:
-        shown = ", ".join(a.text.strip() for a in amounts[:4])
-        raise StatementError(f"the paste has {len(amounts)} amounts ({shown}{', …' if len(amounts) > 4 else ''}) "
+        raise StatementError(f"the paste has {len(amounts)} amounts ({_listed(amounts)}) "
                              "and no Total line; paste the total billed, or the statement with its Total line")
     return ParsedStatement(_usable(amounts[0]), "single amount")
 
 
+def _listed(amounts: list[Amount]) -> str:
+    return ", ".join(a.text for a in amounts[:SHOWN_AMOUNTS]) + (", …" if len(amounts) > SHOWN_AMOUNTS else "")
+
+
 def _usable(amount: Amount) -> int:
     if amount.negative:
-        raise StatementError(f"the amount {amount.text.strip()} is negative; a bill is what was charged, "
+        raise StatementError(f"the amount {amount.text} is negative; a bill is what was charged, "
                              "paste it without a minus sign or parentheses")
     return amount.nanos
 
@@ -106,50 +142,53 @@ def _foreign_currency(text: str) -> str | None:
     return None
 
 
-def _amounts(text: str) -> list[Amount]:
+def _amounts(lines: list[str]) -> list[Amount]:
     found = []
-    for number, line in enumerate(text.splitlines()):
+    nanos_of: dict[str, int] = {}  # the same number read once
+    for number, line in enumerate(lines):
         for match in _MONEY.finditer(line):
-            _refuse_run_on(match.group(0), line[match.end():])
-            digits = match.group("num1") or match.group("num2")
-            nanos = _to_nanos(digits.rstrip(".,"), match.group(0))
-            before = line[:match.start()].rstrip()
-            after = line[match.end():].lstrip()
-            signed = before.endswith(("-", "−", "–"))
-            bracketed = before.endswith("(") and after.startswith(")")
-            shown = f"{before[-1] if signed else ''}{match.group(0).strip()}"
-            found.append(Amount(nanos, bool(match.group("sign_in")) or signed or bracketed,
-                                f"({shown})" if bracketed else shown, number))
+            lead, shown, sign_in, num1, num2, close, run_on = match.group(
+                "lead", "money", "sign_in", "num1", "num2", "close", "run_on")
+            if run_on is not None:
+                _refuse_run_on(shown, line, match.end())
+            digits = (num1 or num2).rstrip(".,")
+            nanos = nanos_of.get(digits)
+            if nanos is None:
+                nanos = nanos_of[digits] = _to_nanos(digits, shown)
+            bracketed = lead == "(" and close is not None
+            negative = sign_in is not None or bracketed or (lead is not None and lead != "(")
+            found.append(Amount(nanos, negative, number, shown, lead, bracketed))
     return found
 
 
-_RUN_ON = re.compile(r"[A-Za-z0-9_]+")  # '$1e9', '$12abc': the amount does not end where the number does
-_SPACE_GROUPED = re.compile(r"[ \u00a0\u202f]\d{3}(?![\d,])")  # '$ 1 114.16': thousands grouped with spaces
-
-
-def _refuse_run_on(shown: str, rest: str) -> None:
+def _refuse_run_on(shown: str, line: str, end: int) -> NoReturn:
     """An amount must end at its last digit: a letter or a space-grouped digit group after it means the
     number was not read whole, and a partial number is the worst kind of wrong bill."""
-    run_on = _RUN_ON.match(rest)
+    run_on = _RUN_ON.match(line, end)
     if run_on:
-        raise StatementError(f"'{shown.strip()}{run_on.group(0)}' is not written like an amount in dollars "
+        raise StatementError(f"'{_shown(shown + run_on.group(0))}' is not written like an amount in dollars "
                              "(expected 1,234.56)")
-    if _SPACE_GROUPED.match(rest):
-        raise StatementError(f"'{shown.strip()} {rest.split()[0]}' groups digits with spaces; write the amount "
-                             "like 1,234.56")
+    word = _NEXT_WORD.match(line, end).group(1)  # type: ignore[union-attr]
+    raise StatementError(f"'{_shown(f'{shown} {word}')}' groups digits with spaces; write the amount "
+                         "like 1,234.56")
 
 
 def _to_nanos(digits: str, shown: str) -> int:
     well = _WELL_FORMED.fullmatch(digits)
     if well is None:
-        raise StatementError(f"'{shown.strip()}' is not written like an amount in dollars (expected 1,234.56)")
-    try:
-        nanos = dollars_to_nanos(digits.replace(",", ""))
-    except ValueError:  # finer than a nano-dollar
-        raise StatementError(f"'{shown.strip()}' has more decimals than a billed amount can have") from None
-    if nanos > MAX_AMOUNT_NANOS:
-        raise StatementError(f"'{shown.strip()}' is larger than any monthly bill; paste the amount billed")
-    return nanos
+        raise StatementError(f"'{_shown(shown)}' is not written like an amount in dollars (expected 1,234.56)")
+    # core.money.dollars_to_nanos, with the size checked before int(): a 20,000-digit int costs milliseconds
+    value = Decimal(digits.replace(",", "")) * NANOS_PER_DOLLAR
+    if value != value.to_integral_value():
+        raise StatementError(f"'{_shown(shown)}' has more decimals than a billed amount can have")
+    if value > MAX_AMOUNT_NANOS:
+        raise StatementError(f"'{_shown(shown)}' is larger than any monthly bill; paste the amount billed")
+    return int(value)
+
+
+def _shown(fragment: str) -> str:
+    """A fragment of the paste as a message quotes it: cut, so a hostile paste cannot make a huge message."""
+    return fragment if len(fragment) <= SHOWN_CHARS else f"{fragment[:SHOWN_CHARS - 1]}…"
 
 
 def _bare_number(text: str) -> ParsedStatement:
@@ -157,7 +196,7 @@ def _bare_number(text: str) -> ParsedStatement:
     if bare is None:
         sign = text.strip()[:1]
         if sign in "-−–(" and _BARE.fullmatch(text.strip().strip("-−–()")):
-            raise StatementError(f"the amount {text.strip()} is negative; a bill is what was charged")
+            raise StatementError(f"the amount {_shown(text.strip())} is negative; a bill is what was charged")
         shown = text.strip().splitlines()[0][:60]
         raise StatementError(f"no amount in dollars was found in '{shown}'; paste something like $342.04 "
                              "or 342.04 USD")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken
 
 from core.errors import ConfigError, UserError
-from reconciliation.clients import AdminKey
+from reconciliation.clients import AdminKey, shown_hint
 from workers.settings import get_settings
 
 
@@ -22,8 +22,8 @@ def decrypt_admin_key(ciphertext: bytes, hint: str) -> AdminKey:
     try:
         return AdminKey(_fernet().decrypt(bytes(ciphertext)).decode())
     except InvalidToken:
-        raise UserError(f"the admin key {hint} cannot be decrypted with this fleet's HALTON_ENCRYPTION_KEY; "
-                        "reconnect billing or check the key") from None
+        raise UserError(f"the admin key {shown_hint(hint)} cannot be decrypted with this fleet's "
+                        "HALTON_ENCRYPTION_KEY; reconnect billing or check the key") from None
 
 
 def encrypt_admin_key(plaintext: str) -> bytes:

@@ -99,9 +99,9 @@ def import_billing(workspace: Workspace, provider: Provider,
     """Import a billing export file and reconcile the months it covers."""
     from workers import jobs, reconcile_jobs
 
-    with _connection() as conn:
+    with _connection() as conn, file.open("rb") as export:  # read as a stream, never whole
         ws = _workspace(conn, workspace)
-        outcome = reconcile_jobs.import_billing_export(conn, ws, provider, file.read_bytes(), jobs.parse_as_of(None),
+        outcome = reconcile_jobs.import_billing_export(conn, ws, provider, export, jobs.parse_as_of(None),
                                                        name=file.name)
         _print_table(conn, ws, workspace)
     typer.echo(json.dumps(outcome.to_dict(), default=str))

@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Callable
 from functools import lru_cache
 
 from core.db import Conn
-from core.errors import FleetError, TransientError, UserError
+from core.errors import ConfigError, FleetError, TransientError, UserError
 from core.periods import month_start, next_month, previous_month, refuse_future_month, utc_midnight
 from pricing import RateTable, load_rates
-from reconciliation.clients import API_CLIENTS, BASE_URLS, AdminKey, BillingClient
+from reconciliation.clients import API_CLIENTS, AdminKey, BillingClient, shown_hint
 from reconciliation.compute import reconcile as compute_reconciliation
-from reconciliation.exports import parse_export
+from reconciliation.exports import ExportSource, parse_export
 from reconciliation.model import PROVIDERS, Bill, BillUnusable
-from reconciliation.parsers import BillingFormatError
+from reconciliation.parsers import BillingFormatError, LimitExceeded
 from reconciliation.sources import BillChoice, choose_bill
 from store import reconciliation as store
 from store.audit import audit
@@ -39,13 +38,13 @@ from workers.billing_keys import decrypt_admin_key
 from workers.failures import is_transient
 from workers.jobs import JobOutcome, worker_name
 from workers.logs import bind_context
+from workers.settings import billing_settings
 
 log = logging.getLogger(__name__)
 
 API_ORIGINS = {"openai": "openai_costs_api", "anthropic": "anthropic_cost_report"}
 EXPORT_ORIGINS = {"gemini": "gemini_billing_export", "xai": "xai_usage_export"}
 SWEEP_MONTHS = 3  # the sweep looks at this many months up to the current one
-BASE_URL_ENV = {"openai": "HALTON_OPENAI_BASE_URL", "anthropic": "HALTON_ANTHROPIC_BASE_URL"}
 
 ClientFactory = Callable[[str, AdminKey], BillingClient]
 
@@ -133,7 +132,8 @@ def _audit_refusals(conn: Conn, workspace_id: int, provider: str, period: dt.dat
 
 
 def default_client(provider: str, key: AdminKey) -> BillingClient:
-    return API_CLIENTS[provider](key, os.environ.get(BASE_URL_ENV[provider]) or BASE_URLS[provider])
+    billing = billing_settings()
+    return API_CLIENTS[provider](key, billing.base_url(provider), http=billing.http(), limits=billing.limits())
 
 
 def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str | None = None, attempt: int = 0,
@@ -143,6 +143,7 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
     current = month_start(as_of.date())
     start, end = previous_month(current), next_month(current)
     transient: list[TransientError] = []
+    unexpected: list[str] = []
     pulled: list[str] = []
     failed: list[str] = []
     skipped: list[str] = []
@@ -163,18 +164,29 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
                                                        [start, current], run.id, now)
                     run.stats.update(provider=provider, days=len(days), months_changed=[str(p) for p in changed])
                     audit(tx, workspace_id, worker_name(), "billing.pulled", f"connection:{connection_id}",
-                                {"provider": provider, "key_hint": hint, "from": start, "to": end,
+                                {"provider": provider, "key_hint": shown_hint(hint), "from": start, "to": end,
                                  "days": len(days), "months_changed": changed, "run_id": run.id}, now)
             pulled.append(provider)
         except TransientError as error:
             transient.append(error)
             failed.append(f"{provider}: {error}")
         except (UserError, BillingFormatError) as error:  # this connection's problem; its run says why
-            log.warning("billing pull of %s for workspace %s failed: %s", provider, workspace_id, error)
+            limit = f" (HALTON_BILLING_{error.limit.upper()})" if isinstance(error, LimitExceeded) else ""
+            log.warning("billing pull of %s for workspace %s failed: %s%s", provider, workspace_id, error, limit)
             failed.append(f"{provider}: {error}")
+        except Exception as error:  # a fault of ours or of the fleet's set-up: the others still go on
+            if isinstance(error, ConfigError) or is_transient(error):
+                raise  # the same for every connection (a missing key, the database gone): stop here
+            log.exception("billing pull of %s for workspace %s failed; the other connections go on", provider,
+                          workspace_id)
+            unexpected.append(f"{provider}: {describe_failure(error)}")
+            failed.append(unexpected[-1])
     failed_months = _reconcile_pulled(conn, workspace_id, pulled, (start, current), as_of, task_id, attempt)
     if transient:
         raise TransientError(f"billing pull of workspace {workspace_id}: {transient[0]}")
+    if unexpected:  # the task is seen to fail, after the others were pulled and reconciled
+        raise FleetError(f"billing pull of workspace {workspace_id} failed for {'; '.join(unexpected)} (pulled: "
+                         f"{', '.join(pulled) or 'none'})")
     return JobOutcome("pull_billing", workspace_id, "succeeded", None,
                       {"pulled": pulled, "failed": failed, "skipped": skipped, "failed_months": failed_months})
 
@@ -194,16 +206,16 @@ def _reconcile_pulled(conn: Conn, workspace_id: int, providers: list[str], perio
     return failed
 
 
-def import_billing_export(conn: Conn, workspace_id: int, provider: str, text: str | bytes, as_of: dt.datetime,
+def import_billing_export(conn: Conn, workspace_id: int, provider: str, data: ExportSource, as_of: dt.datetime,
                           name: str = "export") -> JobOutcome:
-    """A Gemini or xAI billing export (its text, or the file's bytes) through the same path as a pull, then
-    reconcile its months."""
+    """A Gemini or xAI billing export (the open file, read as a stream; or its bytes or text) through the same
+    path as a pull, then reconcile its months."""
     check_provider(provider)
     if provider not in EXPORT_ORIGINS:
         raise UserError(f"{provider} bills through its API; export files are read for {', '.join(EXPORT_ORIGINS)}")
     workspace_by_id(conn, workspace_id)
     try:
-        days = parse_export(provider, text)
+        days = parse_export(provider, data, billing_settings().limits())
     except BillingFormatError as error:
         raise UserError(f"the {provider} export {name} could not be read: {error}") from None
     if not days:

@@ -62,7 +62,7 @@ def test_a_pull_decrypts_the_key_only_in_the_worker_and_reconciles_what_it_pulle
     script = Script([Answer(429, {"error": {"message": "slow down"}}, {"Retry-After": "1"}),
                      Answer(body=openai_page([(1_793_577_600, [(2, "gpt-4.1, input")])]))])
     with billing_server(script) as base:
-        env = {**fleet_env, "HALTON_OPENAI_BASE_URL": base}
+        env = {**fleet_env, "HALTON_OPENAI_BASE_URL": base, "HALTON_ALLOW_INSECURE_HTTP": "true"}
         worker = WorkerProcess.start(env, tmp_path / "worker.log")
         try:
             pulled = dashboard_client(env).send_task(

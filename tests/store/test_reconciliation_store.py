@@ -17,6 +17,7 @@ from core.errors import FleetError, TransientError, UserError
 from core.money import cents
 from pricing import load_rates, price_requests
 from reconciliation.clients import API_CLIENTS
+from reconciliation.limits import HttpPolicy
 from store.reconciliation import insert_statement
 from tests.factories import Conn, add_request, make_workspace
 from tests.unit.billing_server import Answer, Script, billing_server, openai_page
@@ -120,6 +121,9 @@ def fleet_settings(fleet_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     get_settings.cache_clear()
 
 
+LOCAL_HTTP = HttpPolicy(allow_insecure_http=True)  # the local billing server speaks http
+
+
 def connect_billing(conn: Conn, ws: int, provider: str, ciphertext: bytes) -> None:
     conn.execute("""insert into meter.provider_connections (workspace_id, provider, admin_key_ciphertext, key_hint)
                     values (%s, %s, %s, 'sk-…beef')""", (ws, provider, ciphertext))
@@ -136,7 +140,7 @@ def test_a_nightly_pull_stores_the_days_and_reconciles_and_a_bad_key_stops_no_ot
                      Answer(body=openai_page([(start + 2 * 86400, [(0.5, "gpt-4.1, output")])]))])
     with billing_server(script) as base:
         def client_for(provider: str, key: Any) -> Any:
-            return API_CLIENTS[provider](key, base, sleep=lambda s: None)
+            return API_CLIENTS[provider](key, base, sleep=lambda s: None, http=LOCAL_HTTP)
 
         outcome = jobs.pull_billing(db_conn, ws, AS_OF, client_for=client_for)
     assert outcome.stats["pulled"] == ["openai"] and "cannot be decrypted" in outcome.stats["failed"][0]
@@ -247,7 +251,7 @@ def test_an_unreadable_paste_over_a_pulled_month_keeps_the_pull_and_stops_no_oth
     script = Script([Answer(body=openai_page([(start + 86400, [(1.25, "gpt-4.1, input")])]))])
     with billing_server(script) as base:
         def client_for(provider: str, key: Any) -> Any:
-            return API_CLIENTS[provider](key, base, sleep=lambda s: None)
+            return API_CLIENTS[provider](key, base, sleep=lambda s: None, http=LOCAL_HTTP)
 
         jobs.pull_billing(db_conn, ws, AS_OF, client_for=client_for)
         # a later paste for October is a later word than the unchanged pull, and cannot be read

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,8 +16,12 @@ from urllib.parse import parse_qsl, urlsplit
 @dataclass
 class Answer:
     status: int = 200
-    body: Any = None
+    body: Any = None  # JSON, or a str sent as is, or bytes sent as is (a gzip body, say)
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the answer starts (a slow provider)
+    trickle: float = 0.0  # seconds between chunks of the body (an answer that never quite ends)
+    chunk: int = 1024
+    declare_length: bool = True  # False: no content-length, the body ends when the connection closes
 
 
 @dataclass
@@ -41,20 +46,31 @@ def billing_server(script: Script) -> Iterator[str]:
             url = urlsplit(self.path)
             script.seen.append(Seen(url.path, parse_qsl(url.query), {k.lower(): v for k, v in self.headers.items()}))
             answer = script.answers[min(len(script.seen), len(script.answers)) - 1]
-            body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
-            data = body.encode()
+            if isinstance(answer.body, bytes):
+                data = answer.body
+            else:
+                data = (answer.body if isinstance(answer.body, str) else json.dumps(answer.body)).encode()
+            time.sleep(answer.delay)
             self.send_response(answer.status)
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
+            if answer.declare_length:
+                self.send_header("content-length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            for start in range(0, len(data), answer.chunk if answer.trickle else len(data) or 1):
+                self.wfile.write(data[start:start + (answer.chunk if answer.trickle else len(data))])
+                self.wfile.flush()
+                time.sleep(answer.trickle)
 
         def log_message(self, *args: object) -> None:
             return
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            return  # a client that gave up (a timeout under test) breaks the pipe: expected here
+
+    server = Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -16,6 +16,7 @@ from sentry_sdk.transport import Transport
 
 from core.errors import TransientError, UserError
 from reconciliation.clients import AdminKey, AnthropicCosts
+from reconciliation.limits import HttpPolicy
 from tests.unit.billing_server import Answer, Script, billing_server
 from workers import billing_keys
 from workers.settings import get_settings
@@ -60,9 +61,15 @@ def test_a_key_round_trips_through_fernet_and_prints_only_its_hint(fleet_key: st
 
 def test_a_key_from_another_fleet_is_a_user_error_that_names_the_hint(fleet_key: str) -> None:
     other = Fernet(Fernet.generate_key()).encrypt(SECRET.encode())
-    with pytest.raises(UserError, match="sk-ant-admin…6789 cannot be decrypted") as raised:
-        billing_keys.decrypt_admin_key(other, "sk-ant-admin…6789")
-    assert SECRET not in str(raised.value)
+    with pytest.raises(UserError, match="the admin key …6789 cannot be decrypted") as raised:
+        billing_keys.decrypt_admin_key(other, "sk-ant-admin…6789")  # a stored hint shows its last four alone
+    assert SECRET not in str(raised.value) and "sk-ant" not in str(raised.value)
+
+
+def test_a_key_shows_its_last_four_characters_and_nothing_else() -> None:
+    key = AdminKey(SECRET)
+    assert key.hint == "…6789" and repr(key) == "AdminKey('…6789')"
+    assert AdminKey("sk-short-12345").hint == "…"  # a short key would be mostly shown by its last four
 
 
 def test_no_task_takes_a_key_as_an_argument(fleet_key: str) -> None:
@@ -81,7 +88,8 @@ def test_a_failing_pull_sends_sentry_an_event_without_the_key(caplog: pytest.Log
     caplog.set_level(logging.DEBUG)
     try:
         with billing_server(Script([Answer(503, {"error": SECRET})])) as base:
-            api = AnthropicCosts(AdminKey(SECRET), base, attempts=2, sleep=lambda s: None)
+            api = AnthropicCosts(AdminKey(SECRET), base, attempts=2, sleep=lambda s: None,
+                                 http=HttpPolicy(allow_insecure_http=True))
             try:
                 api.daily_costs(dt.date(2026, 11, 1), dt.date(2026, 12, 1))
             except TransientError as error:
