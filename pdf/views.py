@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from core.errors import UserError
-from core.money import cents_adding_up, format_dollars, money, money_column, ratio_percent
+from core.money import VARIANCE_RULE, format_dollars, money, money_column, ratio_percent, reconciled
 from pdf import charts, palette
 from pdf.model import (
     Counting,
@@ -269,6 +269,7 @@ def executive_view(data: ExecutiveData) -> dict[str, object]:
         "projects": _project_rows(data),
         "has_projects": data.period_spend.cost_nanos != 0 or bool(data.top_projects),
         "reconciliation": _reconciliation_rows(data),
+        "variance_rule": VARIANCE_RULE[0].upper() + VARIANCE_RULE[1:],
         "reconciled_at": _reconciled_at(data),
         "notices": [(r.provider, r.period.strftime("%B %Y"), r.notice) for r in data.reconciliation if r.notice],
         "savings": _savings_rows(data),
@@ -318,15 +319,13 @@ def _project_rows(data: ExecutiveData) -> list[tuple[str, str, str, str]]:
 
 
 def _reconciliation_rows(data: ExecutiveData) -> list[tuple[str, ...]]:
-    """Logged, billed and the variance as shown add up: logged = billed + variance, to the cent."""
+    """Logged, billed and the variance by core.money's one rule (`reconciled`), as the command line prints them."""
     rows: list[tuple[str, ...]] = []
     for r in data.reconciliation:
-        if r.billed_nanos is not None and r.variance_nanos is not None \
-                and r.billed_nanos + r.variance_nanos == r.logged_nanos:
-            billed, variance = (format_dollars(a) for a in cents_adding_up([r.billed_nanos, r.variance_nanos]))
-        else:
-            billed = money(r.billed_nanos) if r.billed_nanos is not None else "not billed yet"
-            variance = money(r.variance_nanos) if r.variance_nanos is not None else "—"
+        billed, variance = "not billed yet", "—"
+        if r.billed_nanos is not None:
+            shown = reconciled(r.logged_nanos, r.billed_nanos)
+            billed, variance = format_dollars(shown.billed), format_dollars(shown.variance)
         rows.append((r.provider, r.period.strftime("%B %Y"), money(r.logged_nanos), billed, variance,
                      _ratio(r.variance_ratio), r.band or r.status.replace("_", " ")))
     return rows

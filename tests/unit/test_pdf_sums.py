@@ -65,7 +65,7 @@ def trap_executive() -> ExecutiveData:
     period_total = sum(p.cost_nanos for p in projects) + 2 * TRAP + TRAP  # two other projects, unattributed
     month = span("This month", OCTOBER.start, OCTOBER.end, period_total)
     reconciliation = [
-        # $34.444 logged, $30.765 billed: one by one $34.44, $30.77 and $3.68 (30.77 + 3.68 = 34.45)
+        # $34.444 logged, $30.765 billed, $3.679 variance: one by one $34.44, $30.77 and $3.68 (30.77 + 3.68 = 34.45)
         ReconciliationLine("gemini", OCTOBER.start, 34_444_000_000, 30_765_000_000, 3_679_000_000, "0.1196",
                            "red", "ok", datetime(2026, 11, 2, tzinfo=UTC)),
         ReconciliationLine("openai", OCTOBER.start, 10_005_000_000, 10_000_000_000, 5_000_000, "0.0005",
@@ -123,10 +123,14 @@ def test_every_table_of_the_executive_summary_adds_up() -> None:
     add_up(projects, "share", percent)
     assert projects.total_of("spend") == money(data.period_spend.cost_nanos)
     assert [row[0] for row in projects.rows][-2:] == ["2 other projects", "not attributed to a project"]
-    for row in found["reconciliation"].rows:  # logged = billed + variance, as printed
+    for row, line in zip(found["reconciliation"].rows, data.reconciliation, strict=True):
         logged, billed, variance = row[2:5]
-        if billed.startswith("$"):
-            assert dollars(logged) == dollars(billed) + dollars(variance), row
-    assert found["reconciliation"].rows[0][2:5] == ["$34.44", "$30.76", "$3.68"]
+        assert logged == money(line.logged_nanos)  # logged and billed at their own rounding
+        if line.billed_nanos is not None:
+            assert billed == money(line.billed_nanos)
+            assert dollars(variance) == dollars(logged) - dollars(billed), row  # the variance as printed
+    # the trap: the variance rounded on its own is a cent off what a reader subtracts
+    assert found["reconciliation"].rows[0][2:5] == ["$34.44", "$30.77", "$3.67"] != [
+        money(34_444_000_000), money(30_765_000_000), money(3_679_000_000)]
     add_up(found["savings"], "saved", dollars)
     assert found["savings"].total_of("saved") == money(10 * TRAP) == "$33.35"
