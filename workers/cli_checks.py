@@ -103,17 +103,20 @@ def recommendation_view(r: Recommendation) -> RenderableType:
     evidence.add_column(no_wrap=True)
     evidence.add_column(ratio=1)
     for key, value in r.evidence.items():
-        evidence.add_row(key, _evidence_value(key, value))
+        evidence.add_row(*_evidence_row(key, value, r.evidence))
     samples = ", ".join(str(i) for i in r.sample_request_ids) or "none"
     return Group(Text(f"#{r.id} {r.title}", style="bold"), facts, Text(""), Text(r.rationale), Text(""),
                  Text("evidence", style="bold"), evidence, Text(""),
                  Text(f"sample requests ({len(r.sample_request_ids)}): {samples}"))
 
 
-def _evidence_value(key: str, value: Any) -> str:
-    if key.endswith("_nanos") and isinstance(value, int):
-        return money(value)
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+def _evidence_row(key: str, value: Any, evidence: dict[str, Any]) -> tuple[str, str]:
+    """(label, value): money in dollars under a label without the unit it is stored in ('actual $245.73');
+    'counterfactual amount' when the evidence also has a 'counterfactual' (the lever it describes)."""
+    if key.endswith("_nanos") and isinstance(value, int) and not isinstance(value, bool):
+        label = key.removesuffix("_nanos")
+        return (f"{label} amount" if label in evidence else label), money(value)
+    return key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @checks_app.command("recommendations")

@@ -112,7 +112,7 @@ def test_one_recommendation_in_full_with_its_rationale_evidence_and_samples(
     text = " ".join(done.stdout.split())
     assert " ".join(rationale.split()) in text  # the whole rationale, wrapped
     assert "waste $6.69 (already spent; a fix stops the next one), high confidence, 4,287 requests" in text
-    assert "waste_nanos $6.69" in text and "model m" in text
+    assert "waste $6.69" in text and "_nanos" not in text and "model m" in text  # dollars under a dollar label
     assert "sample requests (2): 11, 12" in text
     assert "fingerprint runaway-loop:" in text and "status open; first seen 2026-11-01 00:00 UTC" in text
 

@@ -4,6 +4,7 @@ whatever the cents the quotes round to."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from datetime import UTC, datetime
@@ -11,9 +12,9 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from core.money import cents
+from core.money import cents, money
 from store.recommendations import Recommendation
-from workers.cli_checks import WIDTH, kind_table
+from workers.cli_checks import WIDTH, kind_table, recommendation_view
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -50,3 +51,16 @@ def test_three_half_cents_show_as_a_cent_each_under_the_total_of_the_rows_shown(
     console = Console(width=WIDTH, record=True)
     console.print(kind_table([recommendation(1, 5_000_000, "one_off")], "one_off"))
     assert "total of the rows shown" in console.export_text()
+
+
+def test_evidence_in_dollars_is_labelled_without_its_storage_unit() -> None:
+    r = dataclasses.replace(recommendation(10, 139_974_924_300, "monthly"), evidence={
+        "actual_nanos": 245_730_000_000, "counterfactual_nanos": 105_755_075_700,
+        "counterfactual": {"kind": "model", "from": "a", "to": "b"}, "days_observed": 30})
+    console = Console(width=WIDTH, record=True)
+    console.print(recommendation_view(r))
+    text = " ".join(console.export_text().split())
+    assert f"saving {money(139_974_924_300)}/month" in text
+    assert "actual $245.73" in text and "counterfactual amount $105.76" in text
+    assert 'counterfactual {"kind": "model", "from": "a", "to": "b"}' in text and "days_observed 30" in text
+    assert "_nanos" not in text
