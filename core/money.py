@@ -76,7 +76,6 @@ def money_column(parts: list[int], total: int | None = None) -> list[str]:
     return [format_dollars(amount) for amount in cents_adding_up(parts, total)]
 
 
-
 # -- lists of items with an identity (recommendations) ------------------------------------------------
 
 ROWS_TOTAL = "total of the rows shown"

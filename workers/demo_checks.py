@@ -20,16 +20,17 @@ from workers.cli_checks import recommendations_view
 
 
 def planted_vs_found(conn: Conn, workspace: Workspace, planted: list[dict[str, Any]]) -> Table:
-    """Each plant next to the recommendations that found it, by their ids in the list above; what was found
-    and not planted after. A figure found is the total of those rows as the list shows them (each at its
-    own rounding), so a reader can check it against the list."""
+    """Each plant next to the recommendations that found it, by their ids in the list above; after it, what
+    was found and not planted, by project. A figure found is the total of those rows as the list shows them
+    (each at its own rounding), so a reader can check it against the list."""
     groups: dict[tuple[str, str | None], list[Recommendation]] = {}  # several findings of a check in a project
     for r in store.recommendations(conn, workspace.id, ("open", "accepted", "suppressed")):
         groups.setdefault((r.check_id, r.project), []).append(r)
     table = Table(title="Planted vs found ($/month; a loop's waste and a spike's excess as they are)",
                   title_justify="left", pad_edge=False, box=box.SIMPLE_HEAD, width=80)
-    table.add_column("planted", no_wrap=True)
-    table.add_column("found by (ids above)", ratio=1, overflow="fold")  # wraps, folds: a name is never cut
+    # names wrap and fold rather than being cut: they are what a row is
+    table.add_column("planted", min_width=max(len(p) for p in FOUND_BY), overflow="fold")
+    table.add_column("found by (ids above)", ratio=1, overflow="fold")
     for name in ("expected", "found", "diff"):
         table.add_column(name, justify="right", no_wrap=True)
     for entry in planted:
@@ -38,18 +39,18 @@ def planted_vs_found(conn: Conn, workspace: Workspace, planted: list[dict[str, A
             continue
         found = groups.pop((check_id, entry["where"].get("project")), [])
         expected = int(entry.get("expected_nanos") or 0)
-        table.add_row(entry["pattern"], _found_by(check_id, None, found), money(expected), *_found(found, expected))
+        table.add_row(entry["pattern"], _found_by(check_id, found), money(expected), *_found(found, expected))
+    if groups:
+        table.add_row("not planted, on:", style="italic")
     for (check_id, project), found in sorted(groups.items(), key=lambda item: -_nanos(item[1])):
-        table.add_row("(not planted)", _found_by(check_id, project or "the whole workspace", found), "-",
-                      *_found(found, None))
+        table.add_row(project or "(no project)", _found_by(check_id, found), "-", *_found(found, None))
     table.caption = "found: the total of the recommendations named, as the list shows them"
     table.caption_justify = "left"
     return table
 
 
-def _found_by(check_id: str, project: str | None, found: list[Recommendation]) -> str:
-    where = f"{check_id} on {project}" if project else check_id
-    return f"{where} {', '.join(f'#{r.id}' for r in found)}" if found else where
+def _found_by(check_id: str, found: list[Recommendation]) -> str:
+    return f"{check_id} {', '.join(f'#{r.id}' for r in found)}" if found else check_id
 
 
 def _nanos(found: list[Recommendation]) -> int:
@@ -59,7 +60,7 @@ def _nanos(found: list[Recommendation]) -> int:
 def _found(found: list[Recommendation], expected: int | None) -> tuple[str, str]:
     """(found, diff): the rows' total as printed, and how far it is from what was planted."""
     if not found:
-        return "-", "not found"
+        return "not found", ""
     shown = format_dollars(total_of_rows(r.impact_nanos for r in found))
     if not expected:
         return shown, ""

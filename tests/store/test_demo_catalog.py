@@ -27,16 +27,17 @@ def finding(check_id: str, project_id: int, impact: int, subject: str, recurrenc
                    sample_request_ids=(), evidence={})
 
 
-def cell(table: list[str], first: str) -> str:
-    """The "found by" cell of the row starting with `first`, its wrapped lines joined."""
+def row_of(table: list[str], first: str) -> tuple[str, list[str]]:
+    """The "found by" cell of the row whose first cell is `first` (its wrapped lines joined) and its amounts."""
     start = next(line for line in table if "found by" in line).index("found by")
-    at = next(i for i, line in enumerate(table) if line.startswith(f" {first}"))
+    at = next(i for i, line in enumerate(table) if line[:start].strip() == first)
     lines = [table[at]]
     for line in table[at + 1:]:  # the cell's next lines: nothing in the columns before it
         if line[:start].strip() or not line.strip():
             break
         lines.append(line)
-    return " ".join(re.split(r"\s{3,}", line[start:].strip())[0] for line in lines)
+    return (" ".join(re.split(r"\s{3,}", line[start:].strip())[0] for line in lines),
+            AMOUNT.findall(table[at]))
 
 
 def test_planted_vs_found_names_rows_in_full_and_agrees_with_the_list(db_conn: Conn) -> None:
@@ -65,20 +66,20 @@ def test_planted_vs_found_names_rows_in_full_and_agrees_with_the_list(db_conn: C
     listed = {int(m.group(1)): m.group(2) for line in lines if (m := re.match(r"^\s+(\d+)\s+(\$[\d,]+\.\d\d)\s", line))}
     start = next(i for i, line in enumerate(lines) if line.startswith("Planted vs found"))
     table = lines[start:]
-    text = " ".join(" ".join(table).split())
-    # the unplanted group: its whole name and the ids of its rows, and the total of those rows as listed
+    # what was not planted, by project: the check, the ids of its rows, and the total of those rows as listed
+    assert any(line.strip() == "not planted, on:" for line in table)
     group = [ids[f"m{i}"] for i in range(3)]
-    assert cell(table, "(not planted)") == f"legacy-model on acme-code-review-agent {', '.join(f'#{i}' for i in group)}"
     group_total = sum((Decimal(listed[i].replace("$", "").replace(",", "")) for i in group), Decimal(0))
     assert group_total == total_of_rows(f.impact_nanos for f in legacy) == Decimal("205.55")
-    row = next(line for line in table if line.startswith(" (not planted)"))
-    assert AMOUNT.findall(row) == [format_dollars(group_total)]
+    assert row_of(table, "acme-code-review-agent") == (f"legacy-model {', '.join(f'#{i}' for i in group)}",
+                                                        [format_dollars(group_total)])
     # a planted row: its plant, the check and id that found it, expected, found as listed, and the difference
-    planted_row = next(line for line in table if line.startswith(" legacy_model"))
-    assert f"legacy-model #{ids['opus']}" in planted_row
-    assert AMOUNT.findall(planted_row) == [money(390_560_000_000), listed[ids["opus"]]]
-    assert planted_row.endswith("-0.0%")
-    loop_row = next(line for line in table if line.startswith(" runaway_loop"))
-    assert AMOUNT.findall(loop_row) == [money(6_750_000_000), listed[ids["loop"]]] and loop_row.endswith("-0.9%")
-    assert next(line for line in table if line.startswith(" spend_spike")).endswith("not found")
-    assert "found: the total of the recommendations named, as the list shows them" in text
+    assert row_of(table, "legacy_model") == (f"legacy-model #{ids['opus']}",
+                                             [money(390_560_000_000), listed[ids["opus"]]])
+    assert next(line for line in table if line.startswith(" legacy_model")).endswith("-0.0%")
+    assert row_of(table, "runaway_loop") == (f"runaway-loop #{ids['loop']}",
+                                             [money(6_750_000_000), listed[ids["loop"]]])
+    assert next(line for line in table if line.startswith(" runaway_loop")).endswith("-0.9%")
+    spike = next(line for line in table if line.startswith(" spend_spike"))
+    assert spike.endswith(f"{money(38_390_000_000)}   not found")
+    assert "found: the total of the recommendations named, as the list shows them" in " ".join(table)
