@@ -93,7 +93,7 @@ def total_of_rows(parts: Iterable[int]) -> Decimal:
 
 # -- a reconciliation month: logged, billed and the variance --------------------------------------------
 
-VARIANCE_RULE = "logged and billed each rounded to the cent; the variance is their difference as printed"
+VARIANCE_RULE = "logged and billed are each rounded to the cent; the variance is their difference as printed"
 FINDINGS_RULE = "amounts rounded to add up to the variance as printed (largest remainder)"
 
 
