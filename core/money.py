@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 NANOS_PER_DOLLAR = 1_000_000_000
@@ -38,20 +40,26 @@ def dollars_to_nanos(amount: Decimal | str | int) -> int:
 def cents_adding_up(parts: list[int], total: int | None = None) -> list[Decimal]:
     """Each part in dollars to the cent, such that the shown parts add up to the shown total.
 
-    Rounding every part on its own can leave the column a cent off its total ($643.20 of rows under a
-    $643.21 total). This is the largest-remainder method (Hamilton's): every part is rounded down to
-    the cent, and the cents the total still needs go to the parts that lost the most. The total is
-    `sum(parts)` unless given (rows that do not cover the whole total: pass the total they belong to and
-    one more part for the rest). The total is rounded as `cents` rounds it, so a table shows `money(total)`
-    under rows that add up to it.
+    For anonymous breakdowns (spend by provider, project, model, day): rounding every part on its own can
+    leave the column a cent off its total ($643.20 of rows under a $643.21 total). This is the
+    largest-remainder method (Hamilton's): every part is rounded down to the cent, and the cents the total
+    still needs go to the parts that lost the most. The total is `sum(parts)` unless given (rows that do not
+    cover the whole total: pass the total they belong to and one more part for the rest). The total is
+    rounded as `cents` rounds it, so a table shows `money(total)` under rows that add up to it.
     """
     whole = sum(parts) if total is None else total
     if sum(parts) != whole:
         raise ValueError("the parts do not add up to the total; add a part for the rest")
+    return _largest_remainder(parts, cents(whole))
+
+
+def _largest_remainder(parts: list[int], shown_total: Decimal) -> list[Decimal]:
+    """`parts` to the cent adding up to `shown_total`, which must be sum(parts) rounded down or up to the cent."""
     floors = [part // NANOS_PER_CENT for part in parts]  # toward -inf: every remainder is >= 0
     remainders = [part - floor * NANOS_PER_CENT for part, floor in zip(parts, floors, strict=True)]
-    target = int(cents(whole) * 100)
-    missing = target - sum(floors)  # 0 <= missing <= len(parts)
+    missing = int(shown_total * 100) - sum(floors)
+    if not 0 <= missing <= len(parts):
+        raise ValueError(f"{format_dollars(shown_total)} is more than a cent from what the parts add up to")
     by_loss = sorted(range(len(parts)), key=lambda i: -remainders[i])  # stable: ties keep the row order
     for index in by_loss[:missing]:
         floors[index] += 1
@@ -66,3 +74,56 @@ def format_dollars(amount: Decimal) -> str:
 def money_column(parts: list[int], total: int | None = None) -> list[str]:
     """`money` for a column of rows whose printed figures must add up to `money(total)`."""
     return [format_dollars(amount) for amount in cents_adding_up(parts, total)]
+
+
+# -- lists of items with an identity (recommendations) ------------------------------------------------
+
+ROWS_TOTAL = "total of the rows shown"
+
+
+def total_of_rows(parts: Iterable[int]) -> Decimal:
+    """The total under a list of items with an identity, each printed at its own rounding (`money`).
+
+    A recommendation shows one amount wherever it appears (a list, the item alone, a PDF), so its row is
+    never moved by a cent to make a column add up (largest remainder moves different rows in different
+    sets). The total is then the sum of the rounded rows, and the table says so once (`ROWS_TOTAL`).
+    """
+    return sum((cents(part) for part in parts), Decimal("0.00"))
+
+
+# -- a reconciliation month: logged, billed and the variance --------------------------------------------
+
+VARIANCE_RULE = "logged and billed are each rounded to the cent; the variance is their difference as printed"
+FINDINGS_RULE = "amounts rounded to add up to the variance as printed (largest remainder)"
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """A reconciliation month's figures as every surface prints them (command line, demo, PDF)."""
+
+    logged: Decimal
+    billed: Decimal
+
+    @property
+    def variance(self) -> Decimal:
+        return self.logged - self.billed
+
+
+def reconciled(logged_nanos: int, billed_nanos: int) -> Reconciled:
+    """Logged and billed each at their own rounding, the variance their printed difference (`VARIANCE_RULE`).
+
+    Three figures rounded on their own can disagree ($34.44 − $30.76 above a $3.67 variance); of the ways
+    to make them agree, this one moves neither what was logged (the figure the rest of the product shows)
+    nor the bill (a paste is whole cents as typed); the variance is the figure a reader works out anyway.
+    """
+    return Reconciled(cents(logged_nanos), cents(billed_nanos))
+
+
+def findings_cents(deltas: list[int], logged_nanos: int, billed_nanos: int) -> list[Decimal]:
+    """A month's findings to the cent, adding up to its printed variance (largest remainder; `FINDINGS_RULE`).
+
+    The deltas sum to logged − billed; the printed variance is within a cent of that sum (it is the sum
+    rounded down or up), so no finding moves by a cent or more."""
+    if sum(deltas) != logged_nanos - billed_nanos:
+        raise ValueError("the findings do not add up to the variance; add a part for the rest")
+    return _largest_remainder(deltas, reconciled(logged_nanos, billed_nanos).variance)

@@ -1,8 +1,10 @@
 """What each section shows, computed from the report data: buckets, shares, changes, billable hours.
 
 Pure and exact: sums of integer nanos, percentages as Decimal; charts get their SVG here so the
-templates only place things. Wherever a reader can add a table's rows to a total, the rows are rounded
-so that they do (core.money.money_column for money, `shares` for percentages) and the total row says so.
+templates only place things. Wherever a reader can add a table's rows to a total, they add up: the rows
+of a breakdown (spend by device, model, project, month) are rounded so that they do (core.money.money_column
+for money, `shares` for percentages); a recommendation has an identity and shows its own amount everywhere,
+so its kind's figure is the total of the rows shown (core.money.total_of_rows). Each table says which.
 """
 
 from __future__ import annotations
@@ -13,7 +15,16 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from core.errors import UserError
-from core.money import cents_adding_up, format_dollars, money, money_column, ratio_percent
+from core.money import (
+    VARIANCE_RULE,
+    cents,
+    format_dollars,
+    money,
+    money_column,
+    ratio_percent,
+    reconciled,
+    total_of_rows,
+)
 from pdf import charts, palette
 from pdf.model import (
     Counting,
@@ -126,35 +137,38 @@ UNITS = {"monthly": "/month", "one_off": "one-off, already spent", "anomaly": "a
 
 
 def recommendation_rows(recommendations: list[OpenRecommendation]) -> list[tuple[str, str, str, str, str]]:
-    """(title, rationale, confidence, amount, what the amount is); within each kind the amounts add up to
-    the kind's figure in the sentence above the table."""
-    amounts: dict[int, str] = {}
-    for kind in UNITS:
-        indexes = [i for i, r in enumerate(recommendations) if r.recurrence == kind]
-        for i, shown in zip(indexes, money_column([recommendations[i].amount_nanos for i in indexes]), strict=True):
-            amounts[i] = shown
-    return [(r.title, r.rationale, r.confidence, amounts.get(i, money(r.amount_nanos)),
-             UNITS.get(r.recurrence, r.recurrence)) for i, r in enumerate(recommendations)]
+    """(title, rationale, confidence, amount, what the amount is): each amount the recommendation's own
+    (`money`, as the command line shows it); the sentence above gives each kind's total of these rows."""
+    return [(r.title, r.rationale, r.confidence, money(r.amount_nanos), UNITS.get(r.recurrence, r.recurrence))
+            for r in recommendations]
 
 
 def recommendations_summary(data: ProjectReportData) -> str:
-    """One sentence: how many, and each kind of money on its own (a one-off is never added to a month)."""
+    """One sentence: how many, and each kind of money on its own (a one-off is never added to a month). The
+    monthly figure is what the quotes save taken together (the catalog's); when it is not what the rows
+    shown add up to, the sentence says both and why."""
     recs = data.recommendations
     monthly = [r for r in recs if r.recurrence == "monthly"]
     parts: list[str] = []
+    listed = total_of_rows(r.monthly_saving_nanos for r in monthly)
+    together = listed if data.recommendations_total_nanos is None else cents(data.recommendations_total_nanos)
     if len(monthly) == 1:
-        parts.append(f"a monthly saving of {money(data.quoted_total_nanos)}")
+        parts.append(f"a monthly saving of {format_dollars(together)}")
     elif monthly:
-        listed = sum(r.monthly_saving_nanos for r in monthly)
-        parts.append(f"monthly savings of {money(data.quoted_total_nanos)} a month taken together"
-                     + (f" (not the {money(listed)} their quotes add up to: levers on the same requests are not "
-                        "added)" if data.quoted_total_nanos < listed else ""))
+        text = f"monthly savings of {format_dollars(together)} a month taken together"
+        if together != listed and data.quoted_total_nanos < sum(r.monthly_saving_nanos for r in monthly):
+            text += f" (not the {format_dollars(listed)} their quotes add up to: levers on the same requests are " \
+                    "not added)"
+        elif together != listed:
+            text += f" (the quotes below, each rounded to the cent, add up to {format_dollars(listed)})"
+        parts.append(text)
     one_off = [r for r in recs if r.recurrence == "one_off"]
     if one_off:
-        parts.append(f"{money(sum(r.impact_nanos for r in one_off))} of one-off waste already spent")
+        parts.append(f"{format_dollars(total_of_rows(r.impact_nanos for r in one_off))} of one-off waste already "
+                     "spent")
     anomalies = [r for r in recs if r.recurrence == "anomaly"]
     if anomalies:
-        parts.append(f"{money(sum(r.impact_nanos for r in anomalies))} above the usual spend in "
+        parts.append(f"{format_dollars(total_of_rows(r.impact_nanos for r in anomalies))} above the usual spend in "
                      f"{'an anomaly' if len(anomalies) == 1 else f'{len(anomalies)} anomalies'}")
     return f"{len(recs)} open recommendation{'s' if len(recs) > 1 else ''}: {'; '.join(parts)}."
 
@@ -269,6 +283,7 @@ def executive_view(data: ExecutiveData) -> dict[str, object]:
         "projects": _project_rows(data),
         "has_projects": data.period_spend.cost_nanos != 0 or bool(data.top_projects),
         "reconciliation": _reconciliation_rows(data),
+        "variance_rule": VARIANCE_RULE[0].upper() + VARIANCE_RULE[1:],
         "reconciled_at": _reconciled_at(data),
         "notices": [(r.provider, r.period.strftime("%B %Y"), r.notice) for r in data.reconciliation if r.notice],
         "savings": _savings_rows(data),
@@ -318,15 +333,13 @@ def _project_rows(data: ExecutiveData) -> list[tuple[str, str, str, str]]:
 
 
 def _reconciliation_rows(data: ExecutiveData) -> list[tuple[str, ...]]:
-    """Logged, billed and the variance as shown add up: logged = billed + variance, to the cent."""
+    """Logged, billed and the variance by core.money's one rule (`reconciled`), as the command line prints them."""
     rows: list[tuple[str, ...]] = []
     for r in data.reconciliation:
-        if r.billed_nanos is not None and r.variance_nanos is not None \
-                and r.billed_nanos + r.variance_nanos == r.logged_nanos:
-            billed, variance = (format_dollars(a) for a in cents_adding_up([r.billed_nanos, r.variance_nanos]))
-        else:
-            billed = money(r.billed_nanos) if r.billed_nanos is not None else "not billed yet"
-            variance = money(r.variance_nanos) if r.variance_nanos is not None else "—"
+        billed, variance = "not billed yet", "—"
+        if r.billed_nanos is not None:
+            shown = reconciled(r.logged_nanos, r.billed_nanos)
+            billed, variance = format_dollars(shown.billed), format_dollars(shown.variance)
         rows.append((r.provider, r.period.strftime("%B %Y"), money(r.logged_nanos), billed, variance,
                      _ratio(r.variance_ratio), r.band or r.status.replace("_", " ")))
     return rows

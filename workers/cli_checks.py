@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from core.errors import UserError
-from core.money import money, money_column
+from core.money import ROWS_TOTAL, format_dollars, money, total_of_rows
 from store.recommendations import CatalogSummary, Recommendation
 
 checks_app = typer.Typer(add_completion=False)
@@ -37,20 +37,25 @@ class Status(StrEnum):
 
 
 def headline(summary: CatalogSummary | None, rows: list[Recommendation]) -> str:
-    """The monthly figure of the open recommendations, taken together, and what their quotes add up to."""
+    """The monthly figure of the open recommendations taken together (the catalog's, analysis.catalog_summary),
+    and, when it differs, what the quotes listed below add up to and why the two differ."""
     monthly = [r for r in rows if r.recurrence == "monthly"]
-    listed = sum(r.monthly_saving_nanos for r in monthly)
+    listed = format_dollars(total_of_rows(r.monthly_saving_nanos for r in monthly))
     if summary is None:  # no catalog run wrote a summary: the quotes are all there is
-        return f"{len(monthly)} monthly quote(s) adding up to {money(listed)}/month"
-    together = f"saves {money(summary.monthly_saving_nanos)}/month taken together"
-    if summary.monthly_saving_nanos < listed:
-        return (f"{together}; the {len(monthly)} quotes below add up to {money(listed)}, but quotes on the same "
+        return f"{len(monthly)} monthly quote(s) adding up to {listed}/month"
+    together = money(summary.monthly_saving_nanos)
+    text = f"saves {together}/month taken together"
+    if together == listed:
+        return text
+    if summary.monthly_saving_nanos < sum(r.monthly_saving_nanos for r in monthly):
+        return (f"{text}; the {len(monthly)} quotes below add up to {listed}, but quotes on the same "
                 "traffic overlap (a swap and batching compound; alternatives count once)")
-    return together
+    return f"{text}; the {len(monthly)} quotes below, each rounded to the cent, add up to {listed}"
 
 
 def kind_table(rows: list[Recommendation], recurrence: str) -> Table:
-    """One kind of money: id, amount, confidence and what to do; the amounts add up to the total row."""
+    """One kind of money: id, amount, confidence and what to do. Each amount is the recommendation's own
+    (`money`, as `--id N` and the project report show it); the total row is the total of the rows shown."""
     heading, amount, meaning = KINDS[recurrence]
     table = Table(title=f"{heading} ({meaning})", title_justify="left", width=WIDTH, pad_edge=False,
                   box=box.SIMPLE_HEAD)
@@ -58,11 +63,12 @@ def kind_table(rows: list[Recommendation], recurrence: str) -> Table:
     table.add_column(amount, justify="right", no_wrap=True, min_width=9)
     table.add_column("conf", no_wrap=True, min_width=4)
     table.add_column("what (the rationale: --id N)", ratio=1)  # wraps: never cut
-    for r, shown in zip(rows, money_column([r.impact_nanos for r in rows]), strict=True):
-        table.add_row(str(r.id), shown, r.confidence.replace("medium", "med"), r.title)
+    for r in rows:
+        table.add_row(str(r.id), money(r.impact_nanos), r.confidence.replace("medium", "med"), r.title)
     table.add_section()
-    total = "sum of the quotes" if recurrence == "monthly" else "total"
-    table.add_row("", money(sum(r.impact_nanos for r in rows)), "", total, style="bold")
+    # a monthly column's total is not the saving: quotes on the same traffic overlap (the headline's figure)
+    label = f"{ROWS_TOTAL} (taken together: see above)" if recurrence == "monthly" else ROWS_TOTAL
+    table.add_row("", format_dollars(total_of_rows(r.impact_nanos for r in rows)), "", label, style="bold")
     return table
 
 
@@ -97,17 +103,20 @@ def recommendation_view(r: Recommendation) -> RenderableType:
     evidence.add_column(no_wrap=True)
     evidence.add_column(ratio=1)
     for key, value in r.evidence.items():
-        evidence.add_row(key, _evidence_value(key, value))
+        evidence.add_row(*_evidence_row(key, value, r.evidence))
     samples = ", ".join(str(i) for i in r.sample_request_ids) or "none"
     return Group(Text(f"#{r.id} {r.title}", style="bold"), facts, Text(""), Text(r.rationale), Text(""),
                  Text("evidence", style="bold"), evidence, Text(""),
                  Text(f"sample requests ({len(r.sample_request_ids)}): {samples}"))
 
 
-def _evidence_value(key: str, value: Any) -> str:
-    if key.endswith("_nanos") and isinstance(value, int):
-        return money(value)
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+def _evidence_row(key: str, value: Any, evidence: dict[str, Any]) -> tuple[str, str]:
+    """(label, value): money in dollars under a label without the unit it is stored in ('actual $245.73');
+    'counterfactual amount' when the evidence also has a 'counterfactual' (the lever it describes)."""
+    if key.endswith("_nanos") and isinstance(value, int) and not isinstance(value, bool):
+        label = key.removesuffix("_nanos")
+        return (f"{label} amount" if label in evidence else label), money(value)
+    return key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @checks_app.command("recommendations")

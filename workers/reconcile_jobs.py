@@ -92,7 +92,8 @@ def reconcile(conn: Conn, workspace_id: int, provider: str, period: dt.date, as_
         result = compute_reconciliation(provider, period, store.month_requests(conn, workspace_id, provider, period),
                                         bill, table, choice.notice)
         summary = result.summary()
-        run.stats.update(status=result.status, band=result.band, variance_nanos=result.variance_nanos,
+        run.stats.update(status=result.status, band=result.band, logged_nanos=result.logged_nanos,
+                         billed_nanos=result.billed_nanos, variance_nanos=result.variance_nanos,
                          findings=len(result.findings), refused_pastes=len(choice.refused))
         reference = bill.reference if bill is not None else ""
         now = dt.datetime.now(dt.UTC)

@@ -1,9 +1,8 @@
 """The reconciliation table and a month's findings as people read them (80 columns, no wrapping).
 
-Sums a reader can check hold on what is printed, and each table says its rule once. In the month
-table, billed and the variance are each rounded to the cent and logged is printed as their sum (three
-figures rounded on their own can disagree: $34.44 − $30.76 printed above a $3.67 variance). A month's
-findings are rounded so that they add up to that variance (largest remainder, `core.money.money_column`).
+Sums a reader can check hold on what is printed, and each table says its rule once. The month table
+prints logged, billed and the variance by core.money's one rule (`reconciled`, as the executive summary
+does); a month's findings add up to that printed variance (`findings_cents`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,15 @@ from decimal import Decimal
 from rich import box
 from rich.table import Table
 
-from core.money import cents, format_dollars, money, money_column, ratio_percent
+from core.money import (
+    FINDINGS_RULE,
+    VARIANCE_RULE,
+    findings_cents,
+    format_dollars,
+    money,
+    ratio_percent,
+    reconciled,
+)
 from store.reconciliation import ReconciliationRow
 
 CAUSE_WORDS = {
@@ -24,8 +31,6 @@ CAUSE_WORDS = {
     "unlogged_spend": "billed, never logged",
     "unexplained": "unexplained rest",
 }
-VARIANCE_RULE = "billed and variance rounded to the cent, logged = billed + variance as printed"
-FINDINGS_RULE = "amounts rounded to add up to the total (largest remainder)"
 UNATTRIBUTED_RULE = ("unattributed (inferred): not measured; what the measured causes leave of logged > billed, "
                      "up to the cost of the rows no project claims")
 
@@ -40,14 +45,6 @@ def verdict(band: str | None, status: str) -> str:
     if status == "error":
         return "error"
     return band or ""
-
-
-def printed_figures(logged_nanos: int, billed_nanos: int) -> tuple[Decimal, Decimal, Decimal]:
-    """(logged, billed, variance) as a row prints them: billed and the variance each rounded to the cent,
-    logged their sum. A pasted bill is whole cents, so logged is then its own rounding; a bill with
-    fractions of a cent (an API or an export) can move logged by a cent, never the bill or the variance."""
-    billed, variance = cents(billed_nanos), cents(logged_nanos - billed_nanos)
-    return billed + variance, billed, variance
 
 
 def reconciliation_table(rows: list[ReconciliationRow], title: str = "Reconciliation",
@@ -65,8 +62,8 @@ def reconciliation_table(rows: list[ReconciliationRow], title: str = "Reconcilia
         style = {"green": "green", "amber": "yellow", "red": "bold red", "error": "red"}.get(shown, "")
         logged, billed, variance = money(row.logged_nanos), "", ""
         if row.billed_nanos is not None:
-            figures = printed_figures(row.logged_nanos, row.billed_nanos)
-            logged, billed, variance = (format_dollars(figure) for figure in figures)
+            figures = reconciled(row.logged_nanos, row.billed_nanos)
+            logged, billed, variance = (format_dollars(f) for f in (figures.logged, figures.billed, figures.variance))
             billed += "*" if row.billed_source == "manual" else ""
         table.add_row(f"{row.period:%Y-%m}", row.provider, logged, billed, variance, ratio_text(row.variance_ratio),
                       shown, style=style)
@@ -74,7 +71,7 @@ def reconciliation_table(rows: list[ReconciliationRow], title: str = "Reconcilia
             notes.append(f"{row.provider} {row.period:%Y-%m}: {row.error}")
         if row.notice:
             notes.append(f"{row.provider} {row.period:%Y-%m}: {row.notice}")
-    table.caption = "\n".join([f"* billed as pasted; otherwise from the API or an export. {VARIANCE_RULE}.",
+    table.caption = "\n".join([f"* billed as pasted; otherwise from the API or an export; {VARIANCE_RULE}.",
                                *notes])
     table.caption_justify = "left"
     return table
@@ -84,8 +81,8 @@ def findings_table(row: ReconciliationRow, causes: list[tuple[str, int, int, lis
     """`causes`: store.reconciliation.findings_by_cause of the row's month (their deltas sum to its variance)."""
     if row.billed_nanos is None:
         raise ValueError("a month without a bill has no findings")
-    variance = row.logged_nanos - row.billed_nanos
-    title = f"Why {row.provider} {row.period:%Y-%m} differs by {money(variance)} (logged − billed)"
+    variance = format_dollars(reconciled(row.logged_nanos, row.billed_nanos).variance)
+    title = f"Why {row.provider} {row.period:%Y-%m} differs by {variance} (logged − billed)"
     # rich wraps a title to its table's width, narrower than the heading when the columns are short:
     # as wide as the heading (at most 80), it stays one line
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
@@ -94,10 +91,10 @@ def findings_table(row: ReconciliationRow, causes: list[tuple[str, int, int, lis
     table.add_column("findings", justify="right", no_wrap=True)
     table.add_column("amount", justify="right", no_wrap=True)
     table.add_column("e.g. requests", no_wrap=True, overflow="ellipsis", max_width=24)
-    amounts = money_column([delta for _, _, delta, _ in causes], variance)
+    amounts = findings_cents([delta for _, _, delta, _ in causes], row.logged_nanos, row.billed_nanos)
     for (cause, count, _delta, ids), amount in zip(causes, amounts, strict=True):
-        table.add_row(CAUSE_WORDS.get(cause, cause), f"{count:,}", amount, ", ".join(map(str, ids)))
-    table.add_row("total", "", money(variance), "", style="bold")
+        table.add_row(CAUSE_WORDS.get(cause, cause), f"{count:,}", format_dollars(amount), ", ".join(map(str, ids)))
+    table.add_row("total", "", variance, "", style="bold")
     notes = [f"{FINDINGS_RULE}."]
     if any(cause == "unattributed" for cause, *_ in causes):
         notes.append(f"{UNATTRIBUTED_RULE}.")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from core.money import money
+from core.money import format_dollars, money, reconciled
 
 Stats = Mapping[str, Any]
 
@@ -61,7 +61,11 @@ def _reconcile(stats: Stats) -> list[str]:
     if stats.get("unchanged"):
         return [where, "unchanged"]
     parts = [where, str(stats.get("band") or stats.get("status") or "")]
-    if "variance_nanos" in stats:
+    if stats.get("logged_nanos") is not None and stats.get("billed_nanos") is not None:
+        # as the reconciliation table prints it: logged and billed rounded, the variance their difference
+        variance = reconciled(int(stats["logged_nanos"]), int(stats["billed_nanos"])).variance
+        parts.append(f"{format_dollars(variance)} variance")
+    elif stats.get("variance_nanos") is not None:  # a run recorded before logged and billed were kept
         parts.append(f"{money(int(stats['variance_nanos']))} variance")
     return parts
 

@@ -73,15 +73,16 @@ def make_report_scene(conn: Conn) -> ReportScene:
                                           ("dismissed", 99_000_000_000)]):
         conn.execute(
             """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title, rationale,
-                   monthly_saving_nanos, confidence, request_count, sample_request_ids, evidence, status,
-                   first_seen_at, last_seen_at, run_id)
-               values (%s, %s, 'model_swap', %s, %s, 'Short prompts; the cheaper sibling does as well.', %s, 'high',
-                       100, '{}', '{}', %s, now(), now(), 0)""",
-            (scene.workspace_id, f"fp-{i}", scene.project_ids[0], f"Recommendation {status} {i}", saving, status))
+                   recurrence, impact_nanos, monthly_saving_nanos, confidence, request_count, sample_request_ids,
+                   evidence, status, first_seen_at, last_seen_at, run_id)
+               values (%s, %s, 'model_swap', %s, %s, 'Short prompts; the cheaper sibling does as well.', 'monthly',
+                       %s, %s, 'high', 100, '{}', '{}', %s, now(), now(), 0)""",
+            (scene.workspace_id, f"fp-{i}", scene.project_ids[0], f"Recommendation {status} {i}", saving, saving,
+             status))
     conn.execute(
         """insert into analysis.reconciliation (workspace_id, provider, period, logged_nanos, billed_nanos,
                billed_source, variance_nanos, variance_ratio, band, status, computed_at, run_id)
-           values (%s, 'anthropic', '2026-11-01', 100000000000, 103000000000, 'manual', 3000000000, 0.03, 'amber',
+           values (%s, 'anthropic', '2026-11-01', 100000000000, 101000000000, 'manual', -1000000000, 0.0099, 'amber',
                    'ok', now(), 0)""",
         (scene.workspace_id,))
     conn.execute(

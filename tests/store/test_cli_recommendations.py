@@ -4,15 +4,21 @@ as analysis.catalog_summary has it, amounts that add up to the totals printed, a
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from checks import Finding
 from checks.overlap import Combination, ScopeCombination
+from core.money import cents, format_dollars, money
 from store.recommendations import write_findings
+from store.report_writes import report_row
 from tests.factories import Conn, make_workspace
+from tests.store.report_scene import insert_request
 from tests.store.test_cli import run_cli
+from tests.unit.pdf_text import pdf_text
 from workers.checks_jobs import apply_decisions
+from workers.report_jobs import render_report
+from workers.settings import SigningSettings
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -40,7 +46,7 @@ def test_open_recommendations_by_kind_within_80_columns_adding_up_to_their_total
     scene = make_workspace(db_conn, "acme")
     p0, p1 = scene.project_ids
     long_title = "Move acme-p0 from claude-opus-4-1 to its current successor claude-opus-4-6 " * 2
-    # three quotes of half a cent each: $0.01 rounded one by one, $0.02 together (largest remainder: 1 + 1 + 0)
+    # three quotes of half a cent each: $0.01 each wherever shown, $0.015 together
     findings = [finding("legacy-model", p0, 5_000_000, subject=str(i), title=long_title) for i in range(3)]
     findings += [finding("runaway-loop", p1, 6_690_000_000, recurrence="one_off"),
                  finding("spend-spike", p1, 35_100_000_000, recurrence="anomaly"),
@@ -52,12 +58,17 @@ def test_open_recommendations_by_kind_within_80_columns_adding_up_to_their_total
     lines = done.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
     assert lines[0] == "6 open recommendation(s) for acme"
-    # no combination was stored: each quote counts on its own, 42.015 -> $42.02
-    assert lines[1] == "Monthly: saves $42.02/month taken together."
-    rows, total = amounts(lines, "Monthly savings", "sum of the quotes")
-    assert rows == [Decimal("42.00"), Decimal("0.01"), Decimal("0.01"), Decimal("0.00")] and sum(rows) == total
-    assert amounts(lines, "One-off waste", "total") == ([Decimal("6.69")], Decimal("6.69"))
-    assert amounts(lines, "Anomalies", "total") == ([Decimal("35.10")], Decimal("35.10"))
+    # no combination was stored: each quote counts on its own, 42.015 -> $42.02 taken together; the rows shown,
+    # each at its own rounding, add up to $42.03, and the headline says both
+    rows, total = amounts(lines, "Monthly savings", "total of the rows shown")
+    assert rows == [cents(f.impact_nanos) for f in (findings[5], *findings[:3])] and sum(rows) == total
+    together = money(sum(f.monthly_saving_nanos for f in findings))
+    assert (together, format_dollars(total)) == ("$42.02", "$42.03")
+    assert " ".join(" ".join(lines[1:3]).split()) == (
+        f"Monthly: saves {together}/month taken together; the 4 quotes below, each rounded to the cent, add up to "
+        f"{format_dollars(total)}.")
+    assert amounts(lines, "One-off waste", "total of the rows shown") == ([Decimal("6.69")], Decimal("6.69"))
+    assert amounts(lines, "Anomalies", "total of the rows shown") == ([Decimal("35.10")], Decimal("35.10"))
     assert done.stdout.count("claude-opus-4-6") == 3 * 2  # the long titles wrap, never cut
     assert "…" not in done.stdout
 
@@ -101,7 +112,7 @@ def test_one_recommendation_in_full_with_its_rationale_evidence_and_samples(
     text = " ".join(done.stdout.split())
     assert " ".join(rationale.split()) in text  # the whole rationale, wrapped
     assert "waste $6.69 (already spent; a fix stops the next one), high confidence, 4,287 requests" in text
-    assert "waste_nanos $6.69" in text and "model m" in text
+    assert "waste $6.69" in text and "_nanos" not in text and "model m" in text  # dollars under a dollar label
     assert "sample requests (2): 11, 12" in text
     assert "fingerprint runaway-loop:" in text and "status open; first seen 2026-11-01 00:00 UTC" in text
 
@@ -112,3 +123,39 @@ def test_an_unknown_workspace_or_id_is_one_line(fleet_env: dict[str, str], db_co
     make_workspace(db_conn, "acme")
     done = run_cli(fleet_env, "recommendations", "--workspace", "acme", "--id", "999")
     assert done.returncode == 1 and done.stderr.strip() == "error: no recommendation 999 in workspace 'acme'"
+
+
+def test_one_recommendation_shows_one_amount_in_the_list_alone_and_in_the_project_report(
+        db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    scene = make_workspace(db_conn, "acme")
+    p0, p1 = scene.project_ids
+    # the review's #10: $139.9749 a month. Next to a $1.004 quote on another project, largest remainder over the
+    # workspace's list would give it the cent the column needs ($139.98), over its project's report not ($139.97)
+    quote, other = 139_974_924_300, 1_004_000_000
+    with db_conn.transaction():
+        write_findings(db_conn, scene.workspace_id, 1, AS_OF,
+                       [finding("legacy-model", p0, quote), finding("batch-api", p1, other)])
+    rid = one_id(db_conn, "legacy-model")
+    listed = run_cli(fleet_env, "recommendations", "--workspace", "acme")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if re.match(rf"^\s*{rid}\s+\$", line))
+    alone = run_cli(fleet_env, "recommendations", "--workspace", "acme", "--id", str(rid))
+    assert alone.returncode == 0, alone.stderr
+    request = insert_request(db_conn, scene.workspace_id, "project", p0, date(2026, 10, 1), date(2026, 11, 1))
+    render_report(db_conn, request, signing=SigningSettings())
+    stored = report_row(db_conn, request, scene.workspace_id)
+    assert stored is not None and stored[0] == "succeeded", stored
+    shown = money(quote)
+    assert shown == "$139.97"
+    assert row.split()[1] == shown
+    assert f"saving {shown}/month" in " ".join(alone.stdout.split())
+    assert f"{shown}/month" in pdf_text(bytes(stored[2]))
+    # the total under the list is the total of the rows shown, and says so
+    total = next(line for line in listed.stdout.splitlines() if "total of the rows shown" in line)
+    assert total.split()[0] == format_dollars(cents(quote) + cents(other)) == "$140.97"
+
+
+def one_id(conn: Conn, check_id: str) -> int:
+    row = conn.execute("select id from analysis.recommendations where check_id = %s", (check_id,)).fetchone()
+    assert row is not None
+    return int(row[0])

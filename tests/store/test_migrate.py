@@ -63,3 +63,38 @@ def test_the_daily_totals_migration_fills_them_from_the_rollup_already_there(
                                order by day, project_id nulls first""").fetchall() == [
         ("2026-10-01", None, "openai", 9, 120), ("2026-10-01", 7, "openai", 5, 30),
         ("2026-10-02", 7, "anthropic", 6, 160)]
+
+
+RECOMMENDATION = """insert into analysis.recommendations (workspace_id, fingerprint, check_id, title, rationale,
+    monthly_saving_nanos, confidence, request_count, sample_request_ids, evidence, status, first_seen_at,
+    last_seen_at, run_id{columns})
+  values (1, %s, 'batch-api', 't', 'r', %s, 'high', 1, '{{}}', '{{}}', 'open', now(), now(), 0{values})"""
+
+
+def test_a_recommendations_money_cannot_contradict_itself(empty_db: psycopg.Connection[tuple[object, ...]]) -> None:
+    migrate(empty_db, [m for m in bundled_migrations() if m.version < "0016"])
+    # rows as writers stored them before 0016: relying on the defaults ('monthly', impact 0), or contradictory
+    stored = [("default", 45_000_000_000, None), ("monthly-differs", 30_000_000_000, ("monthly", 20_000_000_000)),
+              ("loop-saving", 6_690_000_000, ("one_off", 0)), ("spike-both", 5_000_000_000, ("anomaly", 9_000_000_000)),
+              ("consistent", 7_000_000_000, ("monthly", 7_000_000_000))]
+    for fingerprint, saving, kind in stored:
+        columns, values = (", recurrence, impact_nanos", ", %s, %s") if kind else ("", "")
+        empty_db.execute(RECOMMENDATION.format(columns=columns, values=values), (fingerprint, saving, *(kind or ())))
+    migrate(empty_db, bundled_migrations())
+    assert empty_db.execute("""select fingerprint, recurrence, impact_nanos, monthly_saving_nanos
+                               from analysis.recommendations order by id""").fetchall() == [
+        ("default", "monthly", 45_000_000_000, 45_000_000_000),  # the quote it stated is its impact
+        ("monthly-differs", "monthly", 20_000_000_000, 20_000_000_000),  # the impact, as the fleet writes both
+        ("loop-saving", "one_off", 6_690_000_000, 0),  # its money kept as what it is about, not a saving
+        ("spike-both", "anomaly", 9_000_000_000, 0),
+        ("consistent", "monthly", 7_000_000_000, 7_000_000_000)]
+    with pytest.raises(psycopg.errors.CheckViolation, match="recommendations_monthly_saving_is_the_monthly_impact"):
+        empty_db.execute(RECOMMENDATION.format(columns=", recurrence, impact_nanos", values=", 'monthly', 0"),
+                         ("monthly-without-impact", 45_000_000_000))
+    with pytest.raises(psycopg.errors.CheckViolation):
+        empty_db.execute(RECOMMENDATION.format(columns=", recurrence, impact_nanos", values=", 'one_off', %s"),
+                         ("loop-as-a-saving", 6_690_000_000, 6_690_000_000))
+    with pytest.raises(psycopg.errors.NotNullViolation):  # no default: a writer states the kind and the money
+        empty_db.execute(RECOMMENDATION.format(columns="", values=""), ("no-kind", 0))
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        empty_db.execute(RECOMMENDATION.format(columns=", recurrence", values=", 'monthly'"), ("no-impact", 0))

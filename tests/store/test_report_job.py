@@ -74,11 +74,12 @@ def test_the_reports_total_counts_two_swaps_of_one_model_once(db_conn: Conn) -> 
                                      ("legacy-model", "claude-sonnet-5", 20_000_000_000)):
         db_conn.execute(
             """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title, rationale,
-                   monthly_saving_nanos, confidence, request_count, sample_request_ids, evidence, status,
-                   first_seen_at, last_seen_at, run_id)
-               values (%s, %s, %s, %s, %s, 'why', %s, 'high', 10, '{}', '{}', 'open', now(), now(), 0)""",
+                   recurrence, impact_nanos, monthly_saving_nanos, confidence, request_count, sample_request_ids,
+                   evidence, status, first_seen_at, last_seen_at, run_id)
+               values (%s, %s, %s, %s, %s, 'why', 'monthly', %s, %s, 'high', 10, '{}', '{}', 'open', now(), now(),
+                       0)""",
             (scene.workspace_id, f"{check_id}:{scene.project_id}:claude-sonnet-4-6->{target}", check_id,
-             scene.project_id, f"Swap to {target}", saving))
+             scene.project_id, f"Swap to {target}", saving, saving))
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
     render_report(db_conn, request, signing=UNSIGNED)
     row = report_row(db_conn, request, scene.workspace_id)
@@ -151,7 +152,8 @@ def test_the_executive_summary_is_signed_and_holds_the_tables_figures(db_conn: C
     assert f"total {money(month)} 100.0 %" in text
     # October has no data before the 22nd: no comparison with 1 to 19 October, rather than "−100 %"
     assert "Change, this month to date against the same days of last month: no data before 22 Oct 2026." in text
-    assert "amber" in text and "$3.00" in text and "3.00 %" in text  # reconciliation variance, its size, band
+    # reconciliation: logged, billed, the variance (logged − billed), its size against the bill, the band
+    assert "anthropic November 2026 $100.00 $101.00 -$1.00 0.99 % amber" in text
     assert "October 2026 1 $20.00" in text  # realised savings
     assert "Since October 2026, 1 accepted recommendation saved $20.00 in all." in text
     assert "Taken together, the monthly ones save" in text  # the scene's catalog run: its headline

@@ -1,8 +1,10 @@
-"""The catalog's tables (the recommendations command and the demo print them): the amounts shown in a
-kind's table add up to the total row shown under them, whatever the cents the quotes round to."""
+"""The catalog's tables (the recommendations command and the demo print them): each recommendation shows its
+own amount (as `--id N` and the project report show it), and the total row is the total of the rows shown,
+whatever the cents the quotes round to."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from datetime import UTC, datetime
@@ -10,8 +12,9 @@ from decimal import Decimal
 
 from rich.console import Console
 
+from core.money import cents, money
 from store.recommendations import Recommendation
-from workers.cli_checks import WIDTH, kind_table
+from workers.cli_checks import WIDTH, kind_table, recommendation_view
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -31,17 +34,33 @@ def shown(rows: list[Recommendation], recurrence: str) -> tuple[list[Decimal], D
     return amounts[:-1], amounts[-1]
 
 
-def test_each_kinds_amounts_add_up_to_its_total_row() -> None:
+def test_each_row_shows_its_own_amount_and_the_total_row_adds_them_up() -> None:
     rng = random.Random(14)
     for recurrence in ("monthly", "one_off", "anomaly"):
         for _ in range(20):
             nanos = [rng.choice([5_000_000, 4_999_999, 15_000_000]) + rng.randrange(0, 10**11)
                      for _ in range(rng.randint(1, 12))]
             rows, total = shown([recommendation(i, n, recurrence) for i, n in enumerate(nanos)], recurrence)
-            assert len(rows) == len(nanos) and sum(rows) == total, (nanos, rows, total)
+            assert rows == [cents(n) for n in nanos] and sum(rows) == total, (nanos, rows, total)
 
 
-def test_three_half_cents_show_as_two_cents_not_three() -> None:
-    # rounded one by one each is $0.01 and the column would add to $0.03 under a $0.02 total
+def test_three_half_cents_show_as_a_cent_each_under_the_total_of_the_rows_shown() -> None:
+    # each is $0.01 wherever it is shown; the total is what the rows shown add up to, and says so
     rows, total = shown([recommendation(i, 5_000_000, "monthly") for i in range(3)], "monthly")
-    assert (rows, total) == ([Decimal("0.01"), Decimal("0.01"), Decimal("0.00")], Decimal("0.02"))
+    assert (rows, total) == ([Decimal("0.01")] * 3, Decimal("0.03"))
+    console = Console(width=WIDTH, record=True)
+    console.print(kind_table([recommendation(1, 5_000_000, "one_off")], "one_off"))
+    assert "total of the rows shown" in console.export_text()
+
+
+def test_evidence_in_dollars_is_labelled_without_its_storage_unit() -> None:
+    r = dataclasses.replace(recommendation(10, 139_974_924_300, "monthly"), evidence={
+        "actual_nanos": 245_730_000_000, "counterfactual_nanos": 105_755_075_700,
+        "counterfactual": {"kind": "model", "from": "a", "to": "b"}, "days_observed": 30})
+    console = Console(width=WIDTH, record=True)
+    console.print(recommendation_view(r))
+    text = " ".join(console.export_text().split())
+    assert f"saving {money(139_974_924_300)}/month" in text
+    assert "actual $245.73" in text and "counterfactual amount $105.76" in text
+    assert 'counterfactual {"kind": "model", "from": "a", "to": "b"}' in text and "days_observed 30" in text
+    assert "_nanos" not in text

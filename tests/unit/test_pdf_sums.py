@@ -6,11 +6,11 @@ check here fails the test."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
-from core.money import cents, money
+from core.money import cents, format_dollars, money, total_of_rows
 from pdf import render
 from pdf.model import (
     Branding,
@@ -65,7 +65,7 @@ def trap_executive() -> ExecutiveData:
     period_total = sum(p.cost_nanos for p in projects) + 2 * TRAP + TRAP  # two other projects, unattributed
     month = span("This month", OCTOBER.start, OCTOBER.end, period_total)
     reconciliation = [
-        # $34.444 logged, $30.765 billed: one by one $34.44, $30.77 and $3.68 (30.77 + 3.68 = 34.45)
+        # $34.444 logged, $30.765 billed, $3.679 variance: one by one $34.44, $30.77 and $3.68 (30.77 + 3.68 = 34.45)
         ReconciliationLine("gemini", OCTOBER.start, 34_444_000_000, 30_765_000_000, 3_679_000_000, "0.1196",
                            "red", "ok", datetime(2026, 11, 2, tzinfo=UTC)),
         ReconciliationLine("openai", OCTOBER.start, 10_005_000_000, 10_000_000_000, 5_000_000, "0.0005",
@@ -100,15 +100,17 @@ def test_every_table_of_the_project_report_adds_up() -> None:
     assert len(found["developers"].rows) == 16 and found["developers"].rows[-1][0] == "3 other devices"
     shown = [d.cost_nanos for d in data.devices[:15]] + [sum(d.cost_nanos for d in data.devices[15:])]
     assert sum(cents(n) for n in shown) != cents(data.cost_nanos)  # the trap: row by row, they would not add up
-    # each kind of money adds up to its figure in the sentence above the table, and is never added to another
+    # each recommendation shows its own amount (as the command line does); each kind adds up to its figure in
+    # the sentence above the table (the total of the rows shown), and is never added to another
     amounts = found["recommendations"].column("saving or cost")
     sentence = re.sub(r"\s+", " ", html.split('id="recommendations"')[1].split("<table")[0])
-    assert money(3 * TRAP) == "$10.01" and 3 * cents(TRAP) == Decimal("10.02")
-    for rows in (amounts[0:3], amounts[3:6], amounts[6:9]):
-        assert sum(dollars(a) for a in rows) == Decimal("10.01")
-    assert "monthly savings of $10.01 a month taken together" in sentence
-    assert "$10.01 of one-off waste already spent" in sentence and "$10.01 above the usual spend in 3 anomalies" \
-        in sentence
+    assert [dollars(a.split("/")[0].split()[0]) for a in amounts] == [cents(r.amount_nanos)
+                                                                       for r in data.recommendations]
+    rows_total = format_dollars(3 * cents(TRAP))
+    assert rows_total == "$10.02" != money(3 * TRAP)  # the trap: the rows' total is not the sum rounded once
+    assert f"monthly savings of {rows_total} a month taken together" in sentence  # no catalog figure: the quotes'
+    assert f"{rows_total} of one-off waste already spent" in sentence
+    assert f"{rows_total} above the usual spend in 3 anomalies" in sentence
     assert all(a.endswith("/month") for a in amounts[:3]) and "one-off, already spent" in amounts[3] \
         and "above the usual spend" in amounts[6]
 
@@ -123,10 +125,28 @@ def test_every_table_of_the_executive_summary_adds_up() -> None:
     add_up(projects, "share", percent)
     assert projects.total_of("spend") == money(data.period_spend.cost_nanos)
     assert [row[0] for row in projects.rows][-2:] == ["2 other projects", "not attributed to a project"]
-    for row in found["reconciliation"].rows:  # logged = billed + variance, as printed
+    for row, line in zip(found["reconciliation"].rows, data.reconciliation, strict=True):
         logged, billed, variance = row[2:5]
-        if billed.startswith("$"):
-            assert dollars(logged) == dollars(billed) + dollars(variance), row
-    assert found["reconciliation"].rows[0][2:5] == ["$34.44", "$30.76", "$3.68"]
+        assert logged == money(line.logged_nanos)  # logged and billed at their own rounding
+        if line.billed_nanos is not None:
+            assert billed == money(line.billed_nanos)
+            assert dollars(variance) == dollars(logged) - dollars(billed), row  # the variance as printed
+    # the trap: the variance rounded on its own is a cent off what a reader subtracts
+    assert found["reconciliation"].rows[0][2:5] == ["$34.44", "$30.77", "$3.67"] != [
+        money(34_444_000_000), money(30_765_000_000), money(3_679_000_000)]
     add_up(found["savings"], "saved", dollars)
     assert found["savings"].total_of("saved") == money(10 * TRAP) == "$33.35"
+
+
+def test_the_monthly_figure_taken_together_says_what_its_rows_add_up_to_when_the_two_differ() -> None:
+    together = 3 * TRAP  # the catalog's figure: no overlap, the quotes' exact sum, rounded once
+    data = dataclasses.replace(trap_project(), recommendations_total_nanos=together)
+    sentence = " ".join(render.project_html(data).split('id="recommendations"')[1].split("<table")[0].split())
+    rows_total = format_dollars(total_of_rows(r.monthly_saving_nanos for r in data.recommendations))
+    assert (f"monthly savings of {money(together)} a month taken together (the quotes below, each rounded to "
+            f"the cent, add up to {rows_total})") in sentence
+    assert money(together) != rows_total
+    overlapping = dataclasses.replace(data, recommendations_total_nanos=TRAP + 1)  # levers on the same requests
+    sentence = " ".join(render.project_html(overlapping).split('id="recommendations"')[1].split("<table")[0].split())
+    assert (f"monthly savings of {money(TRAP + 1)} a month taken together (not the {rows_total} their quotes add "
+            "up to: levers on the same requests are not added)") in sentence

@@ -25,6 +25,10 @@ def test_each_stage_says_what_it_did_in_words_and_dollars() -> None:
 def test_other_jobs_and_unknown_stats_read_as_words() -> None:
     assert run_summary("reconcile", {"provider": "gemini", "period": "2026-12-01", "status": "ok", "band": "red",
                                      "variance_nanos": 3_670_000_000}) == "gemini 2026-12, red, $3.67 variance"
+    # with logged and billed kept, the variance the reconciliation table prints ($34.44 − $30.76), not $3.67
+    assert run_summary("reconcile", {"provider": "gemini", "period": "2026-12-01", "status": "ok", "band": "red",
+                                     "logged_nanos": 34_436_838_820, "billed_nanos": 30_764_900_000,
+                                     "variance_nanos": 3_671_938_820}) == "gemini 2026-12, red, $3.68 variance"
     assert run_summary("report", {"kind": "executive", "pages": 2, "signed": True, "sha256": "ab" * 32}) == \
         "executive, 2 pages, signed"
     assert run_summary("someday_job", {"moved_nanos": 1_500_000_000, "rows_read": 1200, "forced": False,
