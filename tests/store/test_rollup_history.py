@@ -6,7 +6,7 @@ refused, never printed with zeros."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import pytest
 
@@ -14,8 +14,10 @@ from core.errors import UserError
 from pdf.periods import Period
 from store.report_reads import ReportRequest, executive_data
 from synthetic import SeedOptions, seed_workspace
-from tests.factories import Conn
+from tests.factories import Conn, add_request, make_workspace
 from tests.store.rollup_sums import assert_rollup_equals_requests
+from tests.unit.pdf_text import pdf_text
+from workers import report_jobs
 from workers.jobs import refresh_workspace
 from workers.report_jobs import build_artifact
 from workers.settings import SigningSettings, rollup_settings
@@ -106,3 +108,27 @@ def test_a_report_reaching_before_the_history_kept_is_refused(db_conn: Conn,
     february = first_kept.replace(month=2)
     with pytest.raises(UserError, match=f"compares with days from {before.replace(day=1)}, before {first_kept}"):
         build_artifact(db_conn, request_for(ws, "executive", first_kept, february), SigningSettings())
+
+
+def test_a_report_made_as_the_year_turns_keeps_the_one_moment_it_took(db_conn: Conn,
+                                                                      history_years: pytest.MonkeyPatch) -> None:
+    """Across midnight on 31 December, a second look at the clock would check the history kept against the
+    new year (the first day kept moves a year on) while the rollup counts as of the old one."""
+    history_years.setenv("HALTON_ROLLUP_HISTORY_YEARS", "2")  # kept from 1 January 2024 until the year turns
+    scene = make_workspace(db_conn, "turn", projects=1, devices=1)
+    for day in (3, 17):
+        add_request(db_conn, scene, datetime(2024, 12, day, 10, tzinfo=UTC), cost_nanos=2_500_000_000)
+    moments = [datetime(2026, 12, 31, 23, 59, 59, 900_000, tzinfo=UTC), datetime(2027, 1, 1, 0, 0, 0, 100_000,
+                                                                               tzinfo=UTC)]
+
+    class TurningClock(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+            return moments.pop(0) if len(moments) > 1 else moments[0]
+
+    history_years.setattr(report_jobs, "datetime", TurningClock)
+    artifact = build_artifact(db_conn, request_for(scene.workspace_id, "executive", date(2024, 12, 1),
+                                                   date(2025, 1, 1)), SigningSettings())
+    assert artifact.counted is not None and artifact.counted.end_day == date(2025, 1, 1)
+    text = pdf_text(artifact.pdf)
+    assert "This month December 2024; data from 3 Dec 2024 2 $5.00" in text, text
