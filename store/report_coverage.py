@@ -4,7 +4,8 @@ of the days a report reads are counted.
 A report prints sums of the rollup (analysis.daily_spend, analysis.daily_totals). It brings the rollup up to
 date first (workers/report_jobs.py runs the rollup stage), then, in the one snapshot it reads everything in
 (store/report_snapshot.py), re-reads the rollup's state, checks it still covers every day it reads, and
-works out which moment its footer can name.
+works out what it counts from the rollup's daily totals: the requests and spend, and the moment its footer
+names. Each read follows the report's days, never what was synced since they ended.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from core.db import Conn
 from core.errors import FleetError, TransientError, UserError
-from core.periods import utc_midnight
 from pdf.periods import Period
+from store.rollup import settled_moment
 
 
 class RollupNotCurrent(FleetError):
@@ -29,31 +30,38 @@ class RollupMoved(TransientError):
 
 @dataclass(frozen=True)
 class RollupCoverage:
-    """analysis.rollup_state: the rollup counts the requests synced by `synced_through`, on the days
-    [first_day, end_day)."""
+    """analysis.rollup_state: the rollup counts the requests synced by `synced_through` that had committed when
+    it read them (every one synced by `settled_through`), on the days [first_day, end_day)."""
 
     synced_through: datetime
+    settled_through: datetime
     first_day: date
     end_day: date  # exclusive
 
 
 @dataclass(frozen=True)
 class CountedScope:
-    """What the stored report counts, for analysis.report_freshness: the requests of [first_day, end_day)
-    received by `through`. end_day is the end of the period as asked, so requests of a day the report
-    could not count yet (today) make it one to re-render."""
+    """What the stored report counts, for analysis.report_freshness: `requests` requests costing `cost_nanos`
+    on the UTC days [first_day, end_day) (of its project, for a project report), every one received by
+    `through` among them. end_day is the end of the period as asked, so requests of a day the report could not
+    count yet (today) make it one to re-render."""
 
     through: datetime
     first_day: date
     end_day: date
+    requests: int = 0
+    cost_nanos: int = 0
 
 
 def rollup_coverage(conn: Conn, workspace_id: int) -> RollupCoverage | None:
     row = conn.execute(
-        "select synced_through, window_start, window_end from analysis.rollup_state where workspace_id = %s",
+        """select synced_through, settled_through, window_start, window_end from analysis.rollup_state where
+           workspace_id = %s""",
         (workspace_id,),
     ).fetchone()
-    return None if row is None else RollupCoverage(row[0], row[1], row[2])
+    if row is None:
+        return None
+    return RollupCoverage(row[0], row[1] or settled_moment(row[0]), row[2], row[3])
 
 
 def current_coverage(conn: Conn, workspace_id: int) -> RollupCoverage:
@@ -99,24 +107,33 @@ def first_request_day(conn: Conn, workspace_id: int) -> date | None:
     return None if row is None or row[0] is None else row[0].astimezone(UTC).date()
 
 
-def counted_through(conn: Conn, workspace_id: int, start: date, end: date, as_of: datetime) -> datetime | None:
-    """The latest arrival (synced_at, at most `as_of`) among the workspace's requests of [start, end): every
-    request of those days received by then is counted. A figure of the data, not of the clock, so the same
-    report over the same data prints the same moment.
+@dataclass(frozen=True)
+class Counted:
+    """What the rollup counts on a report's days: requests, spend, and the moment every request of those days
+    received by is counted (None: no request counted)."""
 
-    In two parts on the (workspace_id, synced_at) include (started_at) index, so that neither reads the days
-    themselves: the requests received before the days ended (read backwards from their end, the first one
-    found is the answer), and the ones received since, late (as many index entries as requests were received
-    since the days ended: little for the recent periods reports are asked for)."""
-    first, last = utc_midnight(start), utc_midnight(end)
+    requests: int
+    cost_nanos: int
+    through: datetime | None
+
+
+def counted(conn: Conn, workspace_id: int, project_id: int | None, start: date, end: date,
+            coverage: RollupCoverage) -> Counted:
+    """The rollup's count of the requests of [start, end) (of one project when given), from its daily totals.
+
+    The footer's moment is the latest arrival counted, but never after the rollup's settled moment: a request
+    received just before a refresh may commit after it read, so the requests received after that moment are
+    not all counted; a row without its latest arrival (built before they were kept) claims that moment too."""
     row = conn.execute(
-        """select greatest(
-               (select max(synced_at) from meter.requests
-                 where workspace_id = %(ws)s and synced_at <= least(%(end)s, %(as_of)s)
-                   and started_at >= %(start)s and started_at < %(end)s),
-               (select max(synced_at) from meter.requests
-                 where workspace_id = %(ws)s and synced_at > %(end)s and synced_at <= %(as_of)s
-                   and started_at >= %(start)s and started_at < %(end)s))""",
-        {"ws": workspace_id, "start": first, "end": last, "as_of": as_of},
+        """select coalesce(sum(requests), 0)::bigint, coalesce(sum(cost_nanos), 0)::bigint, max(last_synced_at),
+                  bool_or(last_synced_at is null)
+           from analysis.daily_totals
+           where workspace_id = %s and day >= %s and day < %s and (%s::bigint is null or project_id = %s)""",
+        (workspace_id, start, end, project_id, project_id),
     ).fetchone()
-    return None if row is None else row[0]
+    assert row is not None
+    requests, cost, latest, unknown = int(row[0]), int(row[1]), row[2], bool(row[3])
+    if requests == 0:
+        return Counted(0, cost, None)
+    through = coverage.settled_through if unknown or latest is None else min(latest, coverage.settled_through)
+    return Counted(requests, cost, through)

@@ -52,8 +52,9 @@ def read_report(conn: Conn, request: ReportRequest, asked: Period, as_of: dateti
         first, end = (report_reads.project_days_read(period) if request.kind == "project"
                       else report_reads.executive_days_read(period))
         report_coverage.refuse_uncovered(coverage, first, end, as_of)
-        through = report_coverage.counted_through(conn, workspace_id, first, end, coverage.synced_through)
-        counting = Counting(through=through, first_day=report_coverage.first_request_day(conn, workspace_id),
+        project_id = request.project_id if request.kind == "project" else None
+        counted = report_coverage.counted(conn, workspace_id, project_id, first, end, coverage)
+        counting = Counting(through=counted.through, first_day=report_coverage.first_request_day(conn, workspace_id),
                             asked_end=asked.end if period != asked else None)
         data: ProjectReportData | ExecutiveData
         if request.kind == "project":
@@ -62,4 +63,5 @@ def read_report(conn: Conn, request: ReportRequest, asked: Period, as_of: dateti
         else:
             data = report_reads.executive_data(conn, workspace_id, period, counting)
     # what the stored report counts: a moment of the data when it counted any, else the rollup's own
-    return Reading(period, data, CountedScope(through or coverage.synced_through, first, asked.end))
+    return Reading(period, data, CountedScope(counted.through or coverage.settled_through, first, asked.end,
+                                              counted.requests, counted.cost_nanos))

@@ -149,8 +149,7 @@ def _render_claimed(conn: Conn, request: ReportRequest, spec: RunSpec, signing: 
             report_writes.record_success(tx, request_id, request.workspace_id, artifact.pdf, artifact.sha256,
                                          artifact.pages, artifact.signed)
             if artifact.counted is not None:
-                report_writes.record_counted(tx, request_id, request.workspace_id, artifact.counted.through,
-                                             artifact.counted.first_day, artifact.counted.end_day,
+                report_writes.record_counted(tx, request_id, request.workspace_id, artifact.counted,
                                              request.project_id if request.kind == "project" else None)
             audit(tx, request.workspace_id, worker_name(), "report.rendered", f"report_request:{request_id}",
                   _details(request, sha256=artifact.sha256, pages=artifact.pages, signed=artifact.signed,
