@@ -16,10 +16,12 @@ whose transaction committed after a refresh although their synced_at (the transa
 older: a refresh as of T counts every row synced by T - margin (rollup_state.settled_through) and those
 synced after that had committed. Each row of the rollup keeps the latest arrival it counts
 (last_synced_at) and how many of its requests arrived after the settled moment (margin_requests; the next
-refresh rebuilds their days), so a report can say what it counts from the rollup's days alone. A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already
-fresher: a queued nightly run must not rewind what an on-demand refresh brought forward), unless it is
-an explicit replay, which rebuilds the days whose rows changed since that moment and drops the days
-after it, so the tables are the rollup as of that moment.
+refresh rebuilds their days), so a report can say what it counts from the rollup's days alone.
+
+A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already fresher: a
+queued nightly run must not rewind what an on-demand refresh brought forward), unless it is an explicit
+replay, which rebuilds the days whose rows changed since that moment and drops the days after it, so the
+tables are the rollup as of that moment.
 
 The other stages keep 30-day windows of their own with `RollupWindow` and `days_to_recompute`.
 """
