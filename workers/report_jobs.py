@@ -55,13 +55,14 @@ def signing_time_for(request: ReportRequest) -> datetime:
     return request.requested_at.astimezone(UTC).replace(microsecond=0)
 
 
-def bring_rollup_up_to_date(conn: Conn, workspace_id: int, now: datetime, task_id: str | None = None,
+def bring_rollup_up_to_date(conn: Conn, request: ReportRequest, now: datetime, task_id: str | None = None,
                             attempt: int = 0) -> None:
     """Run the rollup stage as of `now`, as the nightly refresh does (its own run row and lock), so the
     report counts every request received until now; JobBusy (retried) while another rollup of the
     workspace runs."""
     try:
-        refresh_workspace(conn, workspace_id, now, task_id=task_id, attempt=attempt, stage="rollup")
+        refresh_workspace(conn, request.workspace_id, now, task_id=task_id, attempt=attempt, stage="rollup",
+                          for_report=request.id if request.id is not None else request.requested_by)
     except JobBusy as error:
         raise JobBusy(f"the report waits for the daily rollup: {error}") from error
     except Exception as error:
@@ -81,7 +82,7 @@ def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings,
     _refuse_before_rollup_history(asked, request.kind, now)
     if request.kind == "project" and request.project_id is None:
         raise UserError("a project report needs a project; the request names none")
-    bring_rollup_up_to_date(conn, request.workspace_id, now, task_id, attempt)
+    bring_rollup_up_to_date(conn, request, now, task_id, attempt)
     reading = report_snapshot.read_report(conn, request, asked, now)
     period, counted = reading.period, reading.counted
     docs = docs_base_url if docs_base_url is not None else get_report_settings().docs_base_url
