@@ -5,6 +5,10 @@ views, charts, WeasyPrint, signing) next to WeasyPrint alone rendering the same 
 and no data work, as ratios (target ≤ 1.5×; the project report under 3 s), and the peak Python heap of each
 (tracemalloc, measured in a separate untimed run).
 
+Then a report of a year-old period on a workspace with 14 months of traffic since (one request a minute): what
+it counts and whether the stored report may be re-rendered, as 0012 worked them out from every request synced
+since the period ended (the two queries are kept below as the baseline) next to the rollup's days (0014).
+
 Usage: python -m bench.bench_reports   (DATABASE_URL optional)
 """
 
@@ -27,9 +31,9 @@ from core.db import Conn
 from pdf import render
 from pdf.model import Counting, Signature
 from pdf.periods import Period
-from store import report_reads
+from store import report_coverage, report_reads
 from store.report_reads import ReportRequest
-from store.rollup import sum_daily_totals
+from store.rollup import refresh_daily_spend, sum_daily_totals
 from workers.demo_reports import throwaway_certificate
 from workers.report_jobs import build_artifact
 from workers.settings import SigningSettings
@@ -89,6 +93,83 @@ def seed(conn: Conn) -> tuple[int, int]:
     return workspace_id, projects[0]
 
 
+OLD_PERIOD = Period(date(2025, 10, 1), date(2025, 11, 1))  # a year-old month, compared with September 2025
+HISTORY_FROM = date(2025, 9, 1)
+
+# 0012's counted moment, the baseline: its second part reads every index entry synced since the days ended
+BEFORE_COUNTED_THROUGH = """
+    select greatest(
+        (select max(synced_at) from meter.requests
+          where workspace_id = %(ws)s and synced_at <= least(%(end)s, %(as_of)s)
+            and started_at >= %(start)s and started_at < %(end)s),
+        (select max(synced_at) from meter.requests
+          where workspace_id = %(ws)s and synced_at > %(end)s and synced_at <= %(as_of)s
+            and started_at >= %(start)s and started_at < %(end)s))"""
+# 0012's freshness probe (still in the schema for reports rendered before 0014)
+BEFORE_FRESHNESS = "select analysis.requests_received_after(%s, %s, %s, %s, %s)"
+AFTER_FRESHNESS = "select analysis.report_counts_changed(%s, %s, %s, %s, %s, %s)"
+
+
+def seed_history(conn: Conn) -> tuple[int, int, int]:
+    """A workspace with a request a minute from September 2025 to now, on two projects, rolled up for real."""
+    ws = conn.execute("insert into meter.workspaces (slug, name) values ('history', 'History Co') returning id"
+                      ).fetchone()
+    assert ws is not None
+    workspace_id = int(ws[0])
+    projects = [int(row[0]) for row in conn.execute(
+        """insert into meter.projects (workspace_id, slug, name) select %s, 'h' || i, 'History ' || i
+           from generate_series(1, 2) i returning id""", (workspace_id,)).fetchall()]
+    device = conn.execute("""insert into meter.devices (workspace_id, name, status, paired_at)
+                             values (%s, 'laptop', 'ACTIVE', '2025-01-01') returning id""", (workspace_id,)).fetchone()
+    assert device is not None
+    conn.execute(
+        """insert into meter.requests (workspace_id, device_id, project_id, provider, model, started_at, status_code,
+               input_tokens, output_tokens, cost_nanos, rates_version, synced_at)
+           select %s, %s, case when i %% 2 = 0 then %s else %s end, 'anthropic', 'claude-sonnet-4-6', at, 200, 1000,
+                  100, 1000000 + i %% 997, '2025-09-01', at + interval '30 seconds'
+           from generate_series(%s::timestamptz, now() - interval '1 hour', '1 minute') with ordinality as g(at, i)""",
+        (workspace_id, device[0], projects[0], projects[1], datetime.combine(HISTORY_FROM, datetime.min.time(), UTC)))
+    requests = conn.execute("select count(*) from meter.requests where workspace_id = %s", (workspace_id,)).fetchone()
+    assert requests is not None
+    with conn.transaction():
+        refresh_daily_spend(conn, workspace_id, datetime.now(UTC), 0)
+    conn.execute("analyze")
+    return workspace_id, projects[0], int(requests[0])
+
+
+def year_old_report(conn: Conn) -> None:
+    """A report of a year-old month: what it counts and its freshness, before (0012) and after (0014)."""
+    workspace_id, project_id, requests = seed_history(conn)
+    coverage = report_coverage.rollup_coverage(conn, workspace_id)
+    assert coverage is not None
+    first, end = report_reads.project_days_read(OLD_PERIOD)
+    window = {"ws": workspace_id, "start": datetime.combine(first, datetime.min.time(), UTC),
+              "end": datetime.combine(end, datetime.min.time(), UTC), "as_of": coverage.synced_through}
+    counted = report_coverage.counted(conn, workspace_id, project_id, first, end, coverage)
+    before_through = conn.execute(BEFORE_COUNTED_THROUGH, window).fetchone()
+    assert before_through is not None and counted.through is not None
+    actions = (
+        (lambda: conn.execute(BEFORE_COUNTED_THROUGH, window).fetchone(), None),
+        (lambda: report_coverage.counted(conn, workspace_id, project_id, first, end, coverage), None),
+        (lambda: conn.execute(BEFORE_FRESHNESS, (workspace_id, project_id, before_through[0], first, end)).fetchone(),
+         None),
+        (lambda: conn.execute(AFTER_FRESHNESS, (workspace_id, project_id, first, end, counted.requests,
+                                                counted.cost_nanos)).fetchone(), None))
+    old_moment, new_moment, old_fresh, new_fresh = best_of_interleaved(7, *actions)
+    moment = datetime.now(UTC).replace(microsecond=0)
+    request = ReportRequest(None, workspace_id, "project", project_id, OLD_PERIOD.start, OLD_PERIOD.end, "bench",
+                            moment)
+    build_artifact(conn, request, SigningSettings())  # warm
+    whole = best_of_interleaved(3, (lambda: build_artifact(conn, request, SigningSettings()), gc.collect))[0]
+    print(f"project report of a year-old month ({OLD_PERIOD.label()}; {requests:,} requests, a year of them synced "
+          "since it ended)")
+    print(f"  footer's moment   0012, meter since the period ended: {old_moment * 1000:8.2f} ms   "
+          f"0014, the rollup's days: {new_moment * 1000:6.2f} ms   ({old_moment / new_moment:,.0f}× less)")
+    print(f"  freshness probe   0012, meter since the moment      : {old_fresh * 1000:8.2f} ms   "
+          f"0014, the rollup's days: {new_fresh * 1000:6.2f} ms   ({old_fresh / new_fresh:,.0f}× less)")
+    print(f"  whole render (rollup check, reads, charts, WeasyPrint): {whole * 1000:7.0f} ms")
+
+
 def bare_html(html: str) -> Callable[[], object]:
     """WeasyPrint alone: the same HTML and stylesheet, no chart images, no reads, no views."""
     without_charts = CHARTS.sub("", html)
@@ -142,6 +223,7 @@ def main() -> None:
               f"peak heap {memory[3]:6.1f} MiB")
         print(f"  ratio {full_s / base_s:.2f}× (target ≤ 1.5×: {verdict(full_s / base_s, 1.5)}); "
               f"memory ratio {memory[2] / memory[3]:.2f}×")
+        year_old_report(conn)
 
 
 if __name__ == "__main__":

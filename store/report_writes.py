@@ -4,11 +4,11 @@ Only record_success touches the PDF: a failed or interrupted re-render never tak
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from core.db import Conn
 from store.audit import audit
+from store.report_coverage import CountedScope
 from store.runs import ClosedRun
 
 ERROR_LIMIT = 2000
@@ -50,15 +50,17 @@ def record_success(tx: Conn, request_id: int, workspace_id: int, pdf: bytes, sha
     )
 
 
-def record_counted(tx: Conn, request_id: int, workspace_id: int, through: datetime, first_day: date,
-                   end_day: date, project_id: int | None) -> None:
-    """What the stored PDF counts: the requests of [first_day, end_day) (of the project, if one) received by
-    `through` (analysis.report_freshness compares it with what has arrived since)."""
+def record_counted(tx: Conn, request_id: int, workspace_id: int, counted: CountedScope, project_id: int | None) -> None:
+    """What the stored PDF counts: the requests and spend of [first_day, end_day) (of the project, if one), every
+    request received by `through` among them (analysis.report_freshness compares them with the rollup's days and
+    what has arrived since)."""
     tx.execute(
         """update analysis.reports
-              set counted_through = %s, counted_from = %s, counted_to = %s, counted_project_id = %s
+              set counted_through = %s, counted_from = %s, counted_to = %s, counted_project_id = %s,
+                  counted_requests = %s, counted_nanos = %s
             where request_id = %s and workspace_id = %s""",
-        (through, first_day, end_day, project_id, request_id, workspace_id),
+        (counted.through, counted.first_day, counted.end_day, project_id, counted.requests, counted.cost_nanos,
+         request_id, workspace_id),
     )
 
 

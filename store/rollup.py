@@ -13,10 +13,15 @@ new days; older ones when the history kept grew) and the built days that receive
 then, whatever their age: those are found on the index (workspace_id, synced_at) include (started_at),
 so the cost follows what was synced, not the length of the history. The look-back margin covers rows
 whose transaction committed after a refresh although their synced_at (the transaction's start) is
-older. A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already
-fresher: a queued nightly run must not rewind what an on-demand refresh brought forward), unless it is
-an explicit replay, which rebuilds the days whose rows changed since that moment and drops the days
-after it, so the tables are the rollup as of that moment.
+older: a refresh as of T counts every row synced by T - margin (rollup_state.settled_through) and those
+synced after that had committed. Each row of the rollup keeps the latest arrival it counts
+(last_synced_at) and how many of its requests arrived after the settled moment (margin_requests; the next
+refresh rebuilds their days), so a report can say what it counts from the rollup's days alone.
+
+A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already fresher: a
+queued nightly run must not rewind what an on-demand refresh brought forward), unless it is an explicit
+replay, which rebuilds the days whose rows changed since that moment and drops the days after it, so the
+tables are the rollup as of that moment.
 
 The other stages keep 30-day windows of their own with `RollupWindow` and `days_to_recompute`.
 """
@@ -150,7 +155,8 @@ def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
 _INSERT_DAYS = """
     insert into analysis.daily_spend
         (workspace_id, day, project_id, device_id, provider, model, service_tier, requests, errors,
-         input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos)
+         input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos,
+         last_synced_at, margin_requests)
     select %(workspace)s, (day_start at time zone 'UTC')::date, per_day.*
     from unnest(%(days)s::timestamptz[]) as day_start
     cross join lateral (
@@ -158,7 +164,8 @@ _INSERT_DAYS = """
                count(*) as requests, count(*) filter (where status_code >= 400) as errors,
                sum(input_tokens) as input_tokens, sum(cache_read_tokens) as cache_read_tokens,
                sum(cache_write_tokens) as cache_write_tokens, sum(output_tokens) as output_tokens,
-               sum(reasoning_tokens) as reasoning_tokens, sum(cost_nanos) as cost_nanos
+               sum(reasoning_tokens) as reasoning_tokens, sum(cost_nanos) as cost_nanos,
+               max(synced_at) as last_synced_at, count(*) filter (where synced_at > %(settled)s) as margin_requests
         from meter.requests
         where workspace_id = %(workspace)s and started_at >= day_start
           and started_at < day_start + interval '24 hours' and synced_at <= %(as_of)s
@@ -167,8 +174,10 @@ _INSERT_DAYS = """
 
 
 _TOTALS = """
-    insert into analysis.daily_totals (workspace_id, day, project_id, provider, requests, cost_nanos)
-    select workspace_id, day, project_id, provider, sum(requests), sum(cost_nanos)
+    insert into analysis.daily_totals (workspace_id, day, project_id, provider, requests, cost_nanos, last_synced_at,
+                                       margin_requests)
+    select workspace_id, day, project_id, provider, sum(requests), sum(cost_nanos), max(last_synced_at),
+           sum(margin_requests)
     from analysis.daily_spend where workspace_id = %s and day = any(%s)
     group by workspace_id, day, project_id, provider"""
 
@@ -254,7 +263,7 @@ def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of:
     # these plain sums; compiled expressions alone pay off on a long rebuild and are kept
     conn.execute("set local jit_inline_above_cost = -1")
     conn.execute("set local jit_optimize_above_cost = -1")
-    cursor = conn.execute(_INSERT_DAYS, {"workspace": workspace_id, "as_of": as_of,
+    cursor = conn.execute(_INSERT_DAYS, {"workspace": workspace_id, "as_of": as_of, "settled": settled_moment(as_of),
                                          "days": [utc_midnight(day) for day in days]})
     sum_daily_totals(conn, workspace_id, days)
     return days, cursor.rowcount
@@ -265,17 +274,24 @@ def sum_daily_totals(conn: Conn, workspace_id: int, days: list[date]) -> None:
     conn.execute(_TOTALS, (workspace_id, days))
 
 
+def settled_moment(as_of: datetime) -> datetime:
+    """The moment every request received by is counted by a refresh as of `as_of`: a request's synced_at is
+    when its sync transaction started, which may commit up to the margin later, after the refresh read."""
+    return as_of - LATE_COMMIT_MARGIN
+
+
 def save_state(conn: Conn, workspace_id: int, coverage: Coverage, as_of: datetime, run_id: int) -> None:
     conn.execute(
-        """insert into analysis.rollup_state (workspace_id, synced_through, window_start, window_end, run_id,
-                                              updated_at)
-           values (%s, %s, %s, %s, %s, clock_timestamp())
+        """insert into analysis.rollup_state (workspace_id, synced_through, settled_through, window_start, window_end,
+                                              run_id, updated_at)
+           values (%s, %s, %s, %s, %s, %s, clock_timestamp())
            on conflict (workspace_id) do update
               set synced_through = excluded.synced_through,
+                  settled_through = excluded.settled_through,
                   window_start = excluded.window_start,
                   window_end = excluded.window_end,
                   run_id = excluded.run_id, updated_at = excluded.updated_at""",
-        (workspace_id, as_of, coverage.first_day, coverage.end_day, run_id),
+        (workspace_id, as_of, settled_moment(as_of), coverage.first_day, coverage.end_day, run_id),
     )
 
 

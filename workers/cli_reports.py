@@ -90,7 +90,7 @@ def _adhoc(workspace: str, kind: str, project_slug: str | None, period_text: str
         # the signing time of a command-line summary is now; a stored request's is its requested_at
         request = ReportRequest(None, ws.id, kind, project_id, period.start, period.end,
                                 f"cli:{getpass.getuser()}", now)
-        artifact = build_artifact(conn, request, signing)
+        artifact = build_artifact(conn, request, signing, now=now)
     _write(out, artifact.pdf)
     typer.echo(f"wrote {out} ({artifact.pages} page{'s' if artifact.pages != 1 else ''}, "
                f"signed={'true' if artifact.signed else 'false'}, sha256 {artifact.sha256})")

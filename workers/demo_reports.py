@@ -55,9 +55,9 @@ def demo_period(now: datetime) -> tuple[date, date]:
 
 
 def write_demo_reports(conn: Conn, workspace: Workspace, out_dir: Path, console: Console) -> None:
-    start, end = demo_period(datetime.now(UTC))
+    now = datetime.now(UTC).replace(microsecond=0)  # one moment for the period and both reports
+    start, end = demo_period(now)
     top = top_project(conn, workspace.id, start, end)
-    now = datetime.now(UTC).replace(microsecond=0)
     table = Table(title=f"PDF reports, last 30 days (in {out_dir})", title_justify="left")
     for column in ("report", "file", "pages", "signed"):
         table.add_column(column)
@@ -71,7 +71,7 @@ def write_demo_reports(conn: Conn, workspace: Workspace, out_dir: Path, console:
                                                                               project_slug(conn, workspace.id, top))))
         for label, kind, project_id, filename in jobs:
             request = ReportRequest(None, workspace.id, kind, project_id, start, end, "demo", now)
-            artifact = build_artifact(conn, request, signing)
+            artifact = build_artifact(conn, request, signing, now=now)
             path = out_dir / filename
             path.write_bytes(artifact.pdf)
             table.add_row(label, path.name, str(artifact.pages), "true" if artifact.signed else "false")

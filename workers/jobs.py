@@ -58,14 +58,15 @@ def parse_as_of(value: str | datetime | None) -> datetime:
 
 
 def refresh_workspace(conn: Conn, workspace_id: int, as_of: datetime, task_id: str | None = None,
-                      replay: bool = False, attempt: int = 0, stage: str | None = None) -> PipelineOutcome:
+                      replay: bool = False, attempt: int = 0, stage: str | None = None,
+                      for_report: int | str | None = None) -> PipelineOutcome:
     """The nightly refresh of one workspace: every stage of workers.pipeline in order (or one).
 
     Raises the first stage's error once every stage that could run has run (their run rows say what
     happened); returns the outcome when all succeeded. `replay` recomputes a moment older than the
-    rollup's (otherwise such a refresh leaves the rollup alone)."""
+    rollup's (otherwise such a refresh leaves the rollup alone); `for_report` names the report it is run for."""
     outcome = run_pipeline(conn, workspace_id, as_of, only=stage, replay=replay, task_id=task_id,
-                           attempt=attempt, worker=worker_name())
+                           attempt=attempt, worker=worker_name(), for_report=for_report)
     if outcome.first_error is not None:
         raise outcome.first_error
     return outcome

@@ -90,8 +90,9 @@ def stage_named(name: str, stages: tuple[Stage, ...] = STAGES) -> Stage:
 
 def run_pipeline(conn: Conn, workspace_id: int, as_of: datetime, *, only: str | None = None, replay: bool = False,
                  task_id: str | None = None, attempt: int = 0, worker: str | None = None,
-                 stages: tuple[Stage, ...] = STAGES) -> PipelineOutcome:
-    """Run every stage (or only the one named) for the workspace as of `as_of`. `stages` is for tests."""
+                 stages: tuple[Stage, ...] = STAGES, for_report: int | str | None = None) -> PipelineOutcome:
+    """Run every stage (or only the one named) for the workspace as of `as_of`. `stages` is for tests;
+    `for_report` names the report a refresh is run for (its runs' stats say so)."""
     workspace_by_id(conn, workspace_id)  # a missing workspace is a user error, before any run row
     selected = [stage_named(only, stages)] if only else list(stages)
     outcome = PipelineOutcome(workspace_id, as_of)
@@ -104,7 +105,7 @@ def run_pipeline(conn: Conn, workspace_id: int, as_of: datetime, *, only: str | 
             outcome.stages.append(StageOutcome(stage.name, "skipped", record_skipped(conn, spec, reason), reason))
             done[stage.name] = "skipped"
             continue
-        result = _run_stage(conn, stage, spec, StageContext(conn, workspace_id, as_of, replay))
+        result = _run_stage(conn, stage, spec, StageContext(conn, workspace_id, as_of, replay, for_report))
         outcome.stages.append(result[0])
         done[stage.name] = result[0].status
         if result[1] is not None and outcome.first_error is None:

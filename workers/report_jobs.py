@@ -1,29 +1,30 @@
 """The report job: a pending meter.report_requests row → a PDF in analysis.reports.
 
-Bring the rollup up to date (the rollup stage, under its own lock) → check it covers every day the report
-reads → read (store.report_reads) → render (pdf/, pure) → sign when configured (executive summary) → write
-the PDF, what it counts, the run and an audit event in one transaction. The command line renders through
-the same `build_artifact`, so a file made there is the file the worker would store."""
+Bring the rollup up to date (the rollup stage, under its own lock) → in one snapshot, check it covers every
+day the report reads and read (store.report_snapshot) → render (pdf/, pure) → sign when configured (executive
+summary) → write the PDF, what it counts, the run and an audit event in one transaction. The command line
+renders through the same `build_artifact`, so a file made there is the file the worker would store."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from core.db import Conn
-from core.errors import ConfigError, FleetError, GiveUpError, JobBusy, UserError
+from core.errors import ConfigError, GiveUpError, JobBusy, UserError
 from core.periods import history_start, utc_midnight
-from pdf.model import Counting, Signature
+from pdf.model import ExecutiveData, ProjectReportData, Signature
 from pdf.periods import Period, refuse_before_history, refuse_future
 from pdf.render import RenderedPdf, render_executive, render_project
 from pdf.signing import SigningFiles, load_signer, sign_pdf, signer_name
-from store import report_coverage, report_reads, report_writes
+from store import report_reads, report_snapshot, report_writes
 from store.audit import audit
+from store.report_coverage import CountedScope, RollupNotCurrent
 from store.report_reads import ReportRequest
 from store.runs import RunSpec, claimed_run, describe_failure
 from workers.failures import MAX_RETRIES, is_transient
@@ -36,21 +37,6 @@ log = logging.getLogger(__name__)
 REQUIRE_SIGNED_MESSAGE = ("HALTON_REQUIRE_SIGNED is set but no signing certificate is configured: set "
                           "HALTON_SIGNING_CERT and HALTON_SIGNING_KEY to the PEM certificate and key "
                           "(HALTON_SIGNING_CHAIN optional), or unset HALTON_REQUIRE_SIGNED to allow unsigned summaries")
-
-
-class RollupNotCurrent(FleetError):
-    """The rollup could not be brought up to date, so a report would print figures it does not have."""
-
-
-@dataclass(frozen=True)
-class CountedScope:
-    """What the stored report counts, for analysis.report_freshness: the requests of [first_day, end_day)
-    received by `through`. end_day is the end of the period as asked, so requests of a day the report
-    could not count yet (today) make it one to re-render."""
-
-    through: datetime
-    first_day: date
-    end_day: date
 
 
 @dataclass(frozen=True)
@@ -69,13 +55,14 @@ def signing_time_for(request: ReportRequest) -> datetime:
     return request.requested_at.astimezone(UTC).replace(microsecond=0)
 
 
-def bring_rollup_up_to_date(conn: Conn, workspace_id: int, now: datetime, task_id: str | None = None,
-                            attempt: int = 0) -> report_coverage.RollupCoverage:
+def bring_rollup_up_to_date(conn: Conn, request: ReportRequest, now: datetime, task_id: str | None = None,
+                            attempt: int = 0) -> None:
     """Run the rollup stage as of `now`, as the nightly refresh does (its own run row and lock), so the
     report counts every request received until now; JobBusy (retried) while another rollup of the
     workspace runs."""
     try:
-        refresh_workspace(conn, workspace_id, now, task_id=task_id, attempt=attempt, stage="rollup")
+        refresh_workspace(conn, request.workspace_id, now, task_id=task_id, attempt=attempt, stage="rollup",
+                          for_report=request.id if request.id is not None else request.requested_by)
     except JobBusy as error:
         raise JobBusy(f"the report waits for the daily rollup: {error}") from error
     except Exception as error:
@@ -85,49 +72,24 @@ def bring_rollup_up_to_date(conn: Conn, workspace_id: int, now: datetime, task_i
             raise UserError(f"the daily rollup could not be brought up to date: {error}") from error
         raise RollupNotCurrent(f"the daily rollup could not be brought up to date ({describe_failure(error)}), so "
                                "the report was not rendered: its figures would miss requests") from error
-    coverage = report_coverage.rollup_coverage(conn, workspace_id)
-    if coverage is None:
-        raise RollupNotCurrent("the daily rollup has no state after its refresh; the report was not rendered")
-    return coverage
-
-
-def counted_period(asked: Period, coverage: report_coverage.RollupCoverage) -> Period:
-    """The period the figures can cover: the period asked, up to the last whole day the rollup has built
-    (today is not over)."""
-    if asked.end <= coverage.end_day:
-        return asked
-    if asked.start >= coverage.end_day:
-        raise UserError(f"the period {asked.start} to {asked.last_day} has no whole day yet: the rollup counts "
-                        f"whole UTC days, up to {coverage.end_day - timedelta(days=1)} now; ask again after "
-                        "midnight UTC")
-    return Period(asked.start, coverage.end_day)
 
 
 def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings, *, task_id: str | None = None,
-                   attempt: int = 0, docs_base_url: str | None = None) -> Artifact:
+                   attempt: int = 0, docs_base_url: str | None = None, now: datetime | None = None) -> Artifact:
     asked = request.period()  # UserError: reversed, or longer than two years
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = now or datetime.now(UTC).replace(microsecond=0)  # the build's one moment: every check and the rollup
     refuse_future(asked, now.date())
-    _refuse_before_rollup_history(asked, request.kind)
+    _refuse_before_rollup_history(asked, request.kind, now)
     if request.kind == "project" and request.project_id is None:
         raise UserError("a project report needs a project; the request names none")
-    coverage = bring_rollup_up_to_date(conn, request.workspace_id, now, task_id, attempt)
-    period = counted_period(asked, coverage)
-    first, end = (report_reads.project_days_read(period) if request.kind == "project"
-                  else report_reads.executive_days_read(period))
-    report_coverage.refuse_uncovered(conn, request.workspace_id, coverage, first, end)
-    through = report_coverage.counted_through(conn, request.workspace_id, first, end, coverage.synced_through)
-    counting = Counting(through=through, first_day=report_coverage.first_request_day(conn, request.workspace_id),
-                        asked_end=asked.end if period != asked else None)
-    # what the stored report counts: a moment of the data when it counted any, else the rollup's own
-    counted = CountedScope(through or coverage.synced_through, first, asked.end)
+    bring_rollup_up_to_date(conn, request, now, task_id, attempt)
+    reading = report_snapshot.read_report(conn, request, asked, now)
+    period, counted = reading.period, reading.counted
     docs = docs_base_url if docs_base_url is not None else get_report_settings().docs_base_url
-    if request.kind == "project":
-        assert request.project_id is not None
-        data = report_reads.project_report_data(conn, request.workspace_id, request.project_id, period, counting)
-        rendered = render_project(data, docs)
+    if isinstance(reading.data, ProjectReportData):
+        rendered = render_project(reading.data, docs)
         return _artifact("project", rendered, rendered.pdf, signed=False, counted=counted)
-    executive = report_reads.executive_data(conn, request.workspace_id, period, counting)
+    executive: ExecutiveData = reading.data
     if not signing.configured:
         if signing.require_signed:
             raise ConfigError(REQUIRE_SIGNED_MESSAGE)
@@ -143,9 +105,9 @@ def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings,
                      counted=counted)
 
 
-def _refuse_before_rollup_history(period: Period, kind: str) -> None:
+def _refuse_before_rollup_history(period: Period, kind: str, now: datetime) -> None:
     years = rollup_settings().history_years
-    refuse_before_history(period, kind, history_start(datetime.now(UTC).date(), years),
+    refuse_before_history(period, kind, history_start(now.date(), years),
                           f"HALTON_ROLLUP_HISTORY_YEARS={years} calendar years before this one")
 
 
@@ -188,8 +150,7 @@ def _render_claimed(conn: Conn, request: ReportRequest, spec: RunSpec, signing: 
             report_writes.record_success(tx, request_id, request.workspace_id, artifact.pdf, artifact.sha256,
                                          artifact.pages, artifact.signed)
             if artifact.counted is not None:
-                report_writes.record_counted(tx, request_id, request.workspace_id, artifact.counted.through,
-                                             artifact.counted.first_day, artifact.counted.end_day,
+                report_writes.record_counted(tx, request_id, request.workspace_id, artifact.counted,
                                              request.project_id if request.kind == "project" else None)
             audit(tx, request.workspace_id, worker_name(), "report.rendered", f"report_request:{request_id}",
                   _details(request, sha256=artifact.sha256, pages=artifact.pages, signed=artifact.signed,

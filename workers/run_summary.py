@@ -29,6 +29,9 @@ def _rollup(stats: Stats) -> list[str]:
     else:
         rebuilt = count(days, "day") + " rebuilt" + (" (all)" if stats.get("rollup_full_rebuild") else "")
     parts = [rebuilt]
+    if "for_report" in stats:  # first, so a line cut at the edge still tells it from the nightly's
+        report = stats["for_report"]
+        parts.insert(0, f"for report {report}" if isinstance(report, int) else f"for a report by {report}")
     if days:
         parts.append(count(stats.get("rollup_rows", 0), "row"))
     if stats.get("runs_pruned"):

@@ -98,3 +98,33 @@ def test_a_recommendations_money_cannot_contradict_itself(empty_db: psycopg.Conn
         empty_db.execute(RECOMMENDATION.format(columns="", values=""), ("no-kind", 0))
     with pytest.raises(psycopg.errors.NotNullViolation):
         empty_db.execute(RECOMMENDATION.format(columns=", recurrence", values=", 'monthly'"), ("no-impact", 0))
+
+
+def test_the_report_counting_migration_fills_the_latest_arrival_of_the_days_already_rolled_up(
+        empty_db: psycopg.Connection[tuple[object, ...]]) -> None:
+    migrate(empty_db, [m for m in bundled_migrations() if m.version < "0014"])
+    empty_db.execute(
+        """insert into meter.requests (workspace_id, device_id, project_id, provider, model, started_at, status_code,
+               input_tokens, output_tokens, cost_nanos, rates_version, synced_at)
+           values (1, 1, 7, 'openai', 'gpt-5', '2026-10-01 09:00+00', 200, 1, 1, 10, 'v', '2026-10-01 09:01+00'),
+                  (1, 1, 7, 'openai', 'gpt-5', '2026-10-01 10:00+00', 200, 1, 1, 20, 'v', '2026-11-20 01:55+00'),
+                  (1, 1, null, 'openai', 'gpt-5', '2026-10-01 11:00+00', 200, 1, 1, 40, 'v', '2026-10-02 08:00+00'),
+                  (1, 1, null, 'openai', 'gpt-5', '2026-10-01 12:00+00', 200, 1, 1, 80, 'v', '2026-11-20 03:00+00')""")
+    empty_db.execute("""insert into analysis.daily_totals (workspace_id, day, project_id, provider, requests,
+                            cost_nanos)
+                        values (1, '2026-10-01', 7, 'openai', 2, 30), (1, '2026-10-01', null, 'openai', 1, 40)""")
+    empty_db.execute("""insert into analysis.rollup_state (workspace_id, synced_through, window_start, window_end,
+                            run_id, updated_at)
+                        values (1, '2026-11-20 02:00+00', '2022-01-01', '2026-11-20', 1, now())""")
+    # a report rendered before the migration: it keeps 0012's probe (the unattributed request came after it)
+    empty_db.execute("""insert into analysis.reports (request_id, workspace_id, status, counted_through, counted_from,
+                            counted_to)
+                        values (5, 1, 'succeeded', '2026-11-20 01:55+00', '2026-10-01', '2026-11-01')""")
+    assert migrate(empty_db, [m for m in bundled_migrations() if m.version <= "0014"]) == ["0014"]
+    # the latest arrival the rollup counted per row, and how many arrived within the margin before its refresh
+    assert empty_db.execute("""select project_id, (last_synced_at at time zone 'UTC')::text, margin_requests
+                               from analysis.daily_totals order by project_id nulls first""").fetchall() == [
+        (None, "2026-10-02 08:00:00", 0), (7, "2026-11-20 01:55:00", 1)]
+    assert empty_db.execute("select (settled_through at time zone 'UTC')::text from analysis.rollup_state"
+                            ).fetchone() == ("2026-11-20 01:50:00",)
+    assert empty_db.execute("select later_requests from analysis.report_freshness").fetchone() == (True,)

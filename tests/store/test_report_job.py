@@ -63,9 +63,14 @@ def test_a_project_report_prints_what_its_requests_cost(db_conn: Conn) -> None:
     assert audit[0][3]["requested_by"] == "carol@example.com" and audit[0][3]["sha256"] == sha256
     assert db_conn.execute("select job, status from analysis.runs where job = 'report'").fetchall() == [
         ("report", "succeeded")]
-    # the report brought the rollup up to date first, with a run of its own under the rollup's lock
-    assert db_conn.execute("select status from analysis.runs where job = 'rollup' and as_of > %s",
-                           (AS_OF,)).fetchall() == [("succeeded",)]
+    # the report brought the rollup up to date first, with a run of its own under the rollup's lock, which says
+    # which report it was for (the nightly's do not) and leaves the pruning of old runs to the nightly
+    assert db_conn.execute("""select status, stats->'for_report', stats ? 'runs_pruned' from analysis.runs
+                              where job = 'rollup' and as_of > %s""", (AS_OF,)).fetchall() == [
+        ("succeeded", request, False)]
+    assert db_conn.execute("""select count(*) from analysis.runs
+                              where job = 'rollup' and as_of = %s and not stats ? 'for_report'""",
+                           (AS_OF,)).fetchone() == (1,)
 
 
 def test_the_reports_total_counts_two_swaps_of_one_model_once(db_conn: Conn) -> None:

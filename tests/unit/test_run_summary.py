@@ -12,6 +12,11 @@ def test_each_stage_says_what_it_did_in_words_and_dollars() -> None:
                                   "runs_pruned": 2}) == "1 day rebuilt, 90 rows, 2 old runs pruned"
     assert run_summary("rollup", {"rollup_days_recomputed": 0, "rollup_full_rebuild": False,
                                   "rollup_rows": 0}) == "no day changed"
+    # a rollup a report brought up to date says so first, so it is not read as the nightly's
+    assert run_summary("rollup", {"rollup_days_recomputed": 2, "rollup_full_rebuild": False, "rollup_rows": 40,
+                                  "for_report": 42}) == "for report 42, 2 days rebuilt, 40 rows"
+    assert run_summary("rollup", {"rollup_days_recomputed": 0, "rollup_full_rebuild": False, "rollup_rows": 0,
+                                  "for_report": "cli:alice"}) == "for a report by cli:alice, no day changed"
     assert run_summary("clustering", {"days_rebuilt": 31, "clusters": 412, "loop_incidents": 1, "request_shapes": 8,
                                       "avoidable_nanos": 40_565_000_001}) == \
         "$40.57 avoidable, 1 loop, 412 clusters, 8 shapes"

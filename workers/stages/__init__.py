@@ -24,6 +24,8 @@ class StageContext:
     workspace_id: int
     as_of: datetime
     replay: bool = False
+    # the report a refresh was run for (its request id, or who asked on the command line), not the nightly's
+    for_report: int | str | None = None
 
 
 def trailing_window(as_of: datetime) -> tuple[datetime, datetime]:

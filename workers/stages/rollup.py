@@ -24,7 +24,10 @@ def run_rollup(ctx: StageContext, run: Run) -> None:
         result = rollup.refresh_daily_spend(tx, ctx.workspace_id, ctx.as_of, run.id,
                                             history_years=rollup_settings().history_years, replay=ctx.replay)
         run.stats.update(result.stats())
-        run.stats["runs_pruned"] = prune_runs(tx, ctx.workspace_id, ctx.as_of - RUN_RETENTION)
+        if ctx.for_report is not None:  # a report's refresh says so; pruning is the nightly's
+            run.stats["for_report"] = ctx.for_report
+        else:
+            run.stats["runs_pruned"] = prune_runs(tx, ctx.workspace_id, ctx.as_of - RUN_RETENTION)
 
 
 STAGE = Stage(name="rollup", needs=(), run=run_rollup, window=rollup_window)
