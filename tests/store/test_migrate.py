@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -14,11 +15,13 @@ from workers.embedded import drop_database, recreate_database, with_database
 
 @pytest.fixture
 def empty_db(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    # a name of this run alone: runs on one shared server (parallel checkouts) must not drop each other's
+    name = f"halton_migrate_test_{uuid.uuid4().hex[:10]}"
     admin = with_database(database_url, "postgres")
-    recreate_database(admin, "halton_migrate_test")
-    with psycopg.connect(with_database(database_url, "halton_migrate_test"), autocommit=True) as conn:
+    recreate_database(admin, name)
+    with psycopg.connect(with_database(database_url, name), autocommit=True) as conn:
         yield conn
-    drop_database(admin, "halton_migrate_test")
+    drop_database(admin, name)
 
 
 def schemas(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
