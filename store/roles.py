@@ -1,7 +1,7 @@
 """The Postgres roles of CONTRACT.md's "Who may touch what", created and granted idempotently.
 
 - the fleet's role reads `meter` and writes `analysis`;
-- the dashboard's role reads both and writes only the four dashboard-owned `meter` tables.
+- the dashboard's role reads both and writes only the dashboard-owned `meter` tables (`DASHBOARD_WRITES`).
 
 Roles belong to the whole server, not one database, so `migrate` creates them if they are missing and
 (re)grants on this database every time: a table a later migration adds is covered by the next
@@ -20,7 +20,9 @@ from psycopg import sql
 from core.db import Conn
 from core.errors import ConfigError
 
-DASHBOARD_WRITES = ("billing_statements", "check_suppressions", "recommendation_decisions", "report_requests")
+# the shared contract's four, and issue 17's budgets and alert channels (0017)
+DASHBOARD_WRITES = ("billing_statements", "check_suppressions", "recommendation_decisions", "report_requests",
+                    "budgets", "alert_channels")
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -75,10 +77,10 @@ def meter_grant_statements(roles: Roles, dashboard_sequences: list[str]) -> list
     """What the owner of `meter` grants: `migrate` itself where it created `meter`; in production (the
     sync service owns it) deploy/runbook.md lists these very statements, and a test keeps them equal.
 
-    `dashboard_sequences`: the sequences behind the identity columns of the dashboard's four tables,
+    `dashboard_sequences`: the sequences behind the identity columns of the dashboard's tables,
     which its inserts draw from (and no other)."""
     statements = _compose([
-        # both read meter; the dashboard writes its four tables, the fleet nothing
+        # both read meter; the dashboard writes its tables, the fleet nothing
         "grant usage on schema meter to {fleet}, {dashboard}",
         "grant select on all tables in schema meter to {fleet}, {dashboard}",
         "alter default privileges in schema meter grant select on tables to {fleet}, {dashboard}",
@@ -92,7 +94,7 @@ def meter_grant_statements(roles: Roles, dashboard_sequences: list[str]) -> list
 
 
 def dashboard_sequences(conn: Conn) -> list[str]:
-    """The sequences owned by the dashboard's four meter tables (their identity columns), by name."""
+    """The sequences owned by the dashboard's meter tables (their identity columns), by name."""
     rows = conn.execute(
         """select s.relname from pg_depend d
              join pg_class s on s.oid = d.objid and s.relkind = 'S'

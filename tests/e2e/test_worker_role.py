@@ -82,7 +82,7 @@ def test_a_superuser_worker_is_refused_with_one_line(superuser: str, fleet_env: 
     ("grant delete, truncate on meter.requests, meter.projects to {role}",
      "which has DELETE, TRUNCATE on meter.projects (and 1 more table), "),
     # Postgres's predefined role: write access to every table
-    ("grant pg_write_all_data to {role}", "which has INSERT, UPDATE, DELETE on meter.billing_statements (and "),
+    ("grant pg_write_all_data to {role}", "which has INSERT, UPDATE, DELETE on meter.alert_channels (and "),
 ])
 def test_a_role_that_can_write_a_meter_table_is_refused(scratch_role: str, db_conn: Conn, database_url: str,
                                                          fleet_env: dict[str, str], grant: str, held: str) -> None:
