@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.e2e
 SECRET = "whsec_e2e_s1gn1ng_s3cr3t_0123456789"
 
 
-def wait_for_deliveries(conn: Conn, count: int, timeout: float = 60) -> list[tuple[object, ...]]:
+def wait_for_deliveries(conn: Conn, count: int, timeout: float = 60) -> list[tuple[Any, ...]]:
     """The delivery rows once `count` of them are delivered (the task runs after the refresh returns)."""
     deadline = time.monotonic() + timeout
     while True:
