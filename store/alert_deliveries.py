@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.db import Conn
@@ -44,8 +44,8 @@ class ClaimedDelivery:
     amount_nanos: int
     details: dict[str, Any]
     channel_kind: str
-    url_ciphertext: bytes
-    secret_ciphertext: bytes | None
+    url_ciphertext: bytes = field(repr=False)  # encrypted, and still kept out of logs and Sentry's frame locals
+    secret_ciphertext: bytes | None = field(repr=False)
 
     @property
     def key(self) -> tuple[int, int]:

@@ -5,6 +5,7 @@ channel, and no URL or secret in a row or a log line."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,10 @@ from typing import Any
 
 import psycopg
 import pytest
+import sentry_sdk
 from cryptography.fernet import Fernet
+from sentry_sdk.envelope import Envelope
+from sentry_sdk.transport import Transport
 
 from adapters.alert_delivery import alert_event_id
 from adapters.delivery import DeliveryOptions, Outbound
@@ -238,6 +242,41 @@ def test_no_url_or_secret_reaches_a_row_or_a_log_line(db_conn: Conn, fernet: Fer
     for secret in (TOKEN, SECRET, "/hook", "/other", "s3cr3t"):
         assert secret not in text
     assert "cannot be decrypted with this fleet's HALTON_ENCRYPTION_KEY" in text
+
+
+def test_a_delivery_that_breaks_midway_sends_sentry_no_url_or_secret(db_conn: Conn, fernet: Fernet) -> None:
+    class Recorder(Transport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.envelopes: list[Envelope] = []
+
+        def capture_envelope(self, envelope: Envelope) -> None:
+            self.envelopes.append(envelope)
+
+    def broken_clock() -> dt.datetime:  # called while signing, with the URL and secret in the frames below
+        raise RuntimeError("the clock broke while signing")
+
+    ws = workspace(db_conn, spent=60)
+    recorder = Recorder()
+    # the frames' variables as Sentry sends them; not their source lines, for this test's own name the URL
+    sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", transport=recorder, include_local_variables=True,
+                    include_source_context=False, default_integrations=False)
+    try:
+        with receiver() as hook:
+            add_channel(db_conn, fernet, ws, "webhook", hook.url(f"/hook?token={TOKEN}"), SECRET)
+            raise_now(db_conn, ws)
+            try:
+                deliver_pending(db_conn, ws, lenient(now=broken_clock))
+            except RuntimeError as error:
+                sentry_sdk.capture_exception(error)
+        sentry_sdk.flush(timeout=5)
+    finally:
+        sentry_sdk.init()
+    sent = b"".join(envelope.serialize() for envelope in recorder.envelopes)
+    assert b"the clock broke while signing" in sent and b"deliver_pending" in sent  # the event, with its frames
+    for secret in (TOKEN, SECRET, "/hook"):
+        assert secret.encode() not in sent
+    assert deliveries(db_conn)[0][2] == "pending"  # the round's transaction rolled back: sent again later
 
 
 def test_the_alerts_command_lists_and_delivers_in_80_columns(db_conn: Conn, fleet_env: dict[str, str]) -> None:
