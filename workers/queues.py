@@ -24,6 +24,8 @@ TASK_FAMILIES: dict[str, Family] = {
     "halton.pull_billing_fanout": Family.FANOUT,
     "halton.reconcile_sweep": Family.BILLING,
     "halton.apply_decisions": Family.ANALYSIS,
+    "halton.pulse": Family.FANOUT,
+    "halton.pulse_workspace": Family.ANALYSIS,
 }
 
 

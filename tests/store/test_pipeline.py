@@ -37,7 +37,7 @@ def test_the_stages_run_in_order_each_with_a_run_of_its_own(db_conn: Conn) -> No
     ws = seeded_workspace(db_conn)
     outcome = jobs.refresh_workspace(db_conn, ws, AS_OF)
     assert outcome.status == "succeeded"
-    assert STAGE_NAMES == ("rollup", "clustering", "checks", "savings")
+    assert STAGE_NAMES == ("rollup", "forecast", "clustering", "checks", "savings")
     runs = db_conn.execute("select job, status, failure_kind from analysis.runs order by id").fetchall()
     assert runs == [(name, "succeeded", None) for name in STAGE_NAMES]
 
@@ -48,13 +48,15 @@ def test_a_failing_stage_fails_alone_and_its_dependants_are_skipped(db_conn: Con
     outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
 
     assert [(s.stage, s.status) for s in outcome.stages] == [
-        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "skipped"), ("savings", "skipped")]
+        ("rollup", "succeeded"), ("forecast", "succeeded"), ("clustering", "failed"), ("checks", "skipped"),
+        ("savings", "skipped")]
     assert isinstance(outcome.first_error, RuntimeError)
     runs = db_conn.execute("select job, status, failure_kind, error from analysis.runs order by id").fetchall()
     assert runs[0][:3] == ("rollup", "succeeded", None)
-    assert runs[1] == ("clustering", "failed", "error", "RuntimeError: the clustering exploded half-way")
-    assert runs[2] == ("checks", "failed", "skipped", "skipped because clustering failed")
-    assert runs[3] == ("savings", "failed", "skipped", "skipped because checks skipped")
+    assert runs[1][:3] == ("forecast", "succeeded", None)
+    assert runs[2] == ("clustering", "failed", "error", "RuntimeError: the clustering exploded half-way")
+    assert runs[3] == ("checks", "failed", "skipped", "skipped because clustering failed")
+    assert runs[4] == ("savings", "failed", "skipped", "skipped because checks skipped")
     # the rollup's rows are intact and nothing of the failed stage is visible
     logged = db_conn.execute("select count(*), sum(cost_nanos) from meter.requests").fetchone()
     assert db_conn.execute("select sum(requests), sum(cost_nanos) from analysis.daily_spend").fetchone() == logged
@@ -110,4 +112,5 @@ def test_the_refresh_job_raises_the_first_failure_after_every_stage_ran(db_conn:
     with pytest.raises(RuntimeError, match="the clustering exploded half-way"):
         jobs.refresh_workspace(db_conn, ws, AS_OF)
     assert db_conn.execute("select job, status from analysis.runs order by id").fetchall() == [
-        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "failed"), ("savings", "failed")]
+        ("rollup", "succeeded"), ("forecast", "succeeded"), ("clustering", "failed"), ("checks", "failed"),
+        ("savings", "failed")]
