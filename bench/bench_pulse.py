@@ -4,8 +4,8 @@ Prints, side by side in one process on one database:
 - the nightly refresh of the workspace (every stage: rollup, forecast, clustering, checks, savings) after one
   more day of requests, each stage's time from its run row;
 - a pulse after 10 minutes of new requests (the same minutes of the day before, around midday), the median of
-  several successive pulses, each with its own 10 minutes; ratio to the nightly refresh (target ≤ 0.05×), and, stricter, to the
-  nightly's rollup stage alone.
+  several successive pulses, each with its own 10 minutes; ratio to the nightly refresh (target ≤ 0.05×), and,
+  for reference, to the nightly's rollup stage alone.
 
 The workspace is seeded once per run by COPY (synthetic.seed_workspace, a chunk of days at a time so memory
 stays bounded), into a database of the bench's own. Seeding 10M requests takes a while on a busy machine:
