@@ -76,7 +76,7 @@ def stage_seconds(conn: Conn, workspace_id: int, since: datetime) -> list[tuple[
         """select job, extract(epoch from finished_at - started_at) from analysis.runs
            where workspace_id = %s and started_at >= %s and job <> 'pulse' order by id""",
         (workspace_id, since)).fetchall()
-    return [(str(job), float(seconds)) for job, seconds in rows]
+    return [(str(job), float(str(seconds))) for job, seconds in rows]
 
 
 def main() -> None:
