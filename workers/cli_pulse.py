@@ -86,29 +86,33 @@ def _json(row: StoredForecast) -> dict[str, Any]:
             "status": row.status, "method": row.method, "run_id": row.run_id}
 
 
-def dollars(nanos: int) -> str:
-    """Whole dollars ('$12,346') for a forecast, an estimate; cents below $100, where they still show."""
-    if nanos < 100 * NANOS_PER_DOLLAR:
+def dollars(nanos: int, cents: bool = False) -> str:
+    """Whole dollars ('$12,346') for a forecast, an estimate; with `cents`, '$12,345.68'."""
+    if cents:
         return money(nanos)
     whole = (Decimal(nanos) / NANOS_PER_DOLLAR).quantize(Decimal(1), ROUND_HALF_UP)
     return f"${whole:,}"
 
 
+CENTS_BELOW = 1_000 * NANOS_PER_DOLLAR  # a table whose amounts are all below $1,000 shows cents (they still count)
+
+
 def forecast_lines(rows: list[StoredForecast], slug: str) -> list[str]:
-    """The forecasts as a table of at most 78 columns: scope, month to date, forecast, 80 % interval, budget,
-    status."""
+    """The forecasts as a table of 80 columns: scope, month to date, forecast, 80 % interval, budget, status;
+    whole dollars, or cents when every amount is below $1,000."""
     if not rows:
         return [f"{slug}: no forecast yet; run `halton-workers refresh --workspace {slug}` or a pulse"]
     first = rows[0]
     lines = [f"{slug}: month-end forecasts for {first.period:%B %Y}, as of {first.as_of:%Y-%m-%d %H:%M} UTC",
-             f"{'':<17} {'to date':>9} {'forecast':>9} {'80 % interval':>17} {'budget':>9}  status"]
+             f"{'':<19} {'to date':>9} {'forecast':>9} {'80 % interval':>15} {'budget':>9}  status"]
+    cents = all(max(r.high_nanos, r.budget_nanos or 0) < CENTS_BELOW for r in rows)
     for row in rows:
         name = f"{SCOPE_WORDS[row.scope]}{row.name}"
-        name = name if len(name) <= 17 else name[:16] + "…"
-        interval = f"{dollars(row.low_nanos)}-{dollars(row.high_nanos)}"
-        budget_text = "-" if row.budget_nanos is None else dollars(row.budget_nanos)
-        lines.append(f"{name:<17} {dollars(row.spent_nanos):>9} {dollars(row.forecast_nanos):>9} {interval:>17} "
-                     f"{budget_text:>9}  {STATUS_WORDS[row.status]}")
+        name = name if len(name) <= 19 else name[:18] + "…"
+        interval = f"{dollars(row.low_nanos, cents)}-{dollars(row.high_nanos, cents)}"
+        budget_text = "-" if row.budget_nanos is None else dollars(row.budget_nanos, cents)
+        lines.append(f"{name:<19} {dollars(row.spent_nanos, cents):>9} {dollars(row.forecast_nanos, cents):>9} "
+                     f"{interval:>15} {budget_text:>9}  {STATUS_WORDS[row.status]}")
     return lines
 
 
