@@ -68,7 +68,7 @@ def test_the_outcome_says_failed_and_carries_the_stage_error(db_conn: Conn) -> N
     stages = tuple(replace(s, run=broken_clustering) if s.name == "clustering" else s for s in STAGES)
     outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
     assert outcome.status == "failed"
-    assert outcome.to_dict()["stages"][1]["error"] == "the clustering exploded half-way"
+    assert outcome.to_dict()["stages"][2]["error"] == "the clustering exploded half-way"
 
 
 def test_one_stage_runs_alone_when_named(db_conn: Conn) -> None:
@@ -80,7 +80,7 @@ def test_one_stage_runs_alone_when_named(db_conn: Conn) -> None:
 
 def test_an_unknown_stage_is_refused_with_the_stage_names(db_conn: Conn) -> None:
     ws = seeded_workspace(db_conn)
-    with pytest.raises(UserError, match="no stage named 'rolup'; the stages are rollup, clustering"):
+    with pytest.raises(UserError, match="no stage named 'rolup'; the stages are rollup, forecast, clustering"):
         run_pipeline(db_conn, ws, AS_OF, only="rolup")
 
 

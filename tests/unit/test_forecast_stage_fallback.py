@@ -30,3 +30,10 @@ def test_a_series_the_model_overflows_on_gets_the_run_rate_with_a_wide_interval(
 def test_a_series_the_model_handles_keeps_the_model() -> None:
     daily = DailySpend(TODAY - dt.timedelta(days=40), np.full(41, 10 * DOLLAR, dtype=np.int64))
     assert forecast_one_scope("workspace", None, daily, None, TODAY, 0.5).forecast.method != FALLBACK_METHOD
+
+
+def test_an_interval_beyond_a_bigint_gets_the_run_rate_too() -> None:
+    # nothing, a tenth of a cent twice, then a dollar: the model's interval runs past 2**63 nanos
+    daily = DailySpend(TODAY - dt.timedelta(days=4), np.array([0, 1_000_000, 1_000_000, DOLLAR, 0], dtype=np.int64))
+    row = forecast_one_scope("workspace", None, daily, None, TODAY, 0.5)
+    assert row.forecast.method == FALLBACK_METHOD and row.forecast.high_nanos < 2**63

@@ -34,6 +34,7 @@ from workers.stages import Stage, StageContext
 
 log = logging.getLogger(__name__)
 FALLBACK_METHOD = "run_rate_fallback"
+BIGINT_MAX = 2**63 - 1
 
 
 def forecast_rows(conn: Conn, workspace_id: int, as_of: datetime) -> tuple[date, list[ScopeForecast]]:
@@ -60,11 +61,15 @@ def forecast_rows(conn: Conn, workspace_id: int, as_of: datetime) -> tuple[date,
 
 def forecast_one_scope(scope: str, scope_id: int | None, daily: DailySpend, budget: int | None, today: date,
            share: float) -> ScopeForecast:
-    """One scope's forecast. A scope the model cannot forecast (a float overflow on a strange short series)
-    gets the run rate instead, its interval from what is spent to every day left costing the dearest day seen,
-    and says so in `method`, rather than leaving the other scopes unforecast."""
+    """One scope's forecast. A scope the model cannot forecast (a float overflow on a strange short series, or
+    an interval beyond what a bigint holds) gets the run rate instead, its interval from what is spent to every
+    day left costing the dearest day seen, and says so in `method`, rather than leaving the other scopes
+    unforecast."""
     try:
-        return forecast_scope(scope, scope_id, daily, budget, today, today_share=share)
+        row = forecast_scope(scope, scope_id, daily, budget, today, today_share=share)
+        if row.forecast.high_nanos > BIGINT_MAX:
+            raise ArithmeticError(f"the interval's top ({row.forecast.high_nanos:.3e} nanos) is beyond a bigint")
+        return row
     except ArithmeticError:
         log.warning("the forecast model failed on %s %s; its run rate is used instead", scope, scope_id or "",
                     exc_info=True)
