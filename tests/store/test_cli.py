@@ -142,4 +142,4 @@ def test_refresh_says_what_each_stage_did_in_dollars_and_gives_json_to_scripts(
     assert as_json.returncode == 0, as_json.stderr
     outcome = json.loads(as_json.stdout)
     assert outcome["status"] == "succeeded" and [s["stage"] for s in outcome["stages"]] == list(STAGE_NAMES)
-    assert isinstance(outcome["stages"][1]["stats"]["avoidable_nanos"], int)
+    assert isinstance(outcome["stages"][2]["stats"]["avoidable_nanos"], int)  # clustering, after the forecast
