@@ -133,7 +133,7 @@ def print_budgets(conn: Conn, workspace: Workspace, planted: PlantedBudgets, con
     grid.add_column(no_wrap=True, style="bold")
     grid.add_column(ratio=1)
     grid.add_row("workspace", f"budget {dollars(planted.workspace_nanos)} a month, between the "
-                              f"{dollars(planted.by_tonight_nanos)} spent by tonight (the burst too) and the "
+                              f"about {dollars(planted.by_tonight_nanos)} spent by tonight (the burst too) and the "
                               f"{dollars(planted.heading_nanos)} the month's pace leads to: heading over it")
     if planted.center is not None:
         _, name, budget, spent = planted.center
