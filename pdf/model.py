@@ -206,12 +206,27 @@ class ExecutiveData:
     catalog: CatalogHeadline | None = None  # None: the catalog has not run for the workspace
     realised: RealisedTotal | None = None  # None: no accepted recommendation has measured savings
     counting: Counting = field(default_factory=Counting)
+    budget_nanos: int | None = None  # the workspace's monthly budget (meter.workspaces), None when none is set
+    forecast: MonthForecast | None = None  # the month-end forecast of this_month's month, when there is one
 
     @property
     def other_projects_nanos(self) -> int:
         """The period's spend of the projects beyond the top three: the rest, so the rows add up."""
         shown = sum(p.cost_nanos for p in self.top_projects)
         return self.period_spend.cost_nanos - shown - self.unattributed_nanos
+
+
+@dataclass(frozen=True)
+class MonthForecast:
+    """The workspace's month-end forecast (analysis.spend_forecasts, issue 17) for the summary's month, as of
+    the latest refresh or pulse: its month to date counts today so far, the summary's stops at yesterday."""
+
+    as_of: datetime
+    spent_nanos: int
+    forecast_nanos: int
+    low_nanos: int  # the 80 % interval
+    high_nanos: int
+    status: str  # 'no_budget', 'on_track', 'at_risk', 'over_forecast', 'over_budget'
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from pdf.model import (
     ProjectReportData,
     SpanSpend,
 )
+from pdf.outlook import outlook
 from pdf.periods import Granularity, Period, bucket_start, buckets, granularity_for
 
 DEVICE_ROWS = 15  # the rest are summed into one "others" row
@@ -265,12 +266,15 @@ def executive_view(data: ExecutiveData) -> dict[str, object]:
     chart = (charts.stacked_over_time([charts.StackedBucket(m.strftime("%b"), dict(by_month[m])) for m in months],
                                       "chart-year-to-date", height_in=2.4) if months else None)
     last_label = f"{last_month.label} (same days)" if partial else last_month.label
+    budget = outlook(data)
     return {
         "headline": [
             (this_month.label, _span(this_month.start, this_month.end), money(this_month.cost_nanos)),
+            *([budget.figure] if budget is not None and budget.figure is not None else []),
             _compared(last_label, last_month, counting),
             (data.year_to_date.label, _span_since(data.year_to_date, counting), money(data.year_to_date.cost_nanos)),
         ],
+        "outlook": budget,
         "spans": [_span_row(s, counting, last_label if s is last_month else s.label) for s in spans],
         "data_from": (day_label(counting.first_day) if counting.first_day is not None
                       and any(s.start < counting.first_day for s in spans) else None),

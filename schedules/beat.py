@@ -11,6 +11,9 @@ DEFAULT_NIGHTLY = "0 2 * * *"
 HOURLY = "17 * * * *"
 # after the nightly refresh's default hour; its own time, so a demo's fast nightly schedule leaves it alone
 NIGHTLY_BILLING = "30 3 * * *"
+DEFAULT_PULSE = "*/10 * * * *"
+# a pulse still queued when the next fires is dropped: the next one brings the same workspaces up to date
+PULSE_EXPIRES = 9 * 60
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class BeatEntry:
     expires: int  # seconds after which a queued run is dropped
 
 
-def beat_entries(nightly: str = DEFAULT_NIGHTLY) -> list[BeatEntry]:
+def beat_entries(nightly: str = DEFAULT_NIGHTLY, pulse: str = DEFAULT_PULSE) -> list[BeatEntry]:
     entries = [
         # a fan-out still queued 6 hours later is dropped: the next night's replaces it
         BeatEntry(name="nightly-refresh", task="halton.nightly_fanout", schedule=nightly, expires=6 * 3600),
@@ -37,4 +40,6 @@ def beat_entries(nightly: str = DEFAULT_NIGHTLY) -> list[BeatEntry]:
                   expires=6 * 3600),
         # a missed trigger (a paste whose task was lost, late rows) is caught within the hour
         BeatEntry(name="hourly-reconcile-sweep", task="halton.reconcile_sweep", schedule=HOURLY, expires=50 * 60),
+        # today's rollup and the month-end forecasts of every workspace with requests since its last pulse
+        BeatEntry(name="pulse", task="halton.pulse", schedule=pulse, expires=PULSE_EXPIRES),
     ]

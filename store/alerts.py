@@ -184,6 +184,17 @@ def insert_alerts(tx: Conn, workspace_id: int, drafts: Sequence[AlertDraft], ope
     return InsertedAlerts(alert_ids, deliveries, pending_deliveries(tx, workspace_id))
 
 
+def anomalies_alerted_since(conn: Conn, workspace_id: int, since: dt.datetime) -> set[tuple[str, int | None]]:
+    """The scopes with a spend anomaly raised over a window that ends after `since`."""
+    rows = conn.execute(
+        """select scope, scope_id from analysis.alerts
+            where workspace_id = %s and kind = 'spend_anomaly' and opened_at > %s - interval '1 day'
+              and (details ->> 'window_end')::timestamptz > %s""",
+        (workspace_id, since, since),
+    ).fetchall()
+    return {(str(scope), None if scope_id is None else int(scope_id)) for scope, scope_id in rows}
+
+
 def pending_deliveries(conn: Conn, workspace_id: int) -> int:
     row = conn.execute(
         """select count(*) from analysis.alert_deliveries d join analysis.alerts a on a.id = d.alert_id

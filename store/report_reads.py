@@ -21,6 +21,7 @@ from pdf.model import (
     DeviceSpend,
     ExecutiveData,
     ModelSpend,
+    MonthForecast,
     MonthProviderSpend,
     OpenRecommendation,
     ProjectReportData,
@@ -295,8 +296,26 @@ def executive_data(conn: Conn, workspace_id: int, period: Period, counting: Coun
         savings=[SavingsMonth(*row) for row in savings],
         rates_versions=_rates_versions(conn, workspace_id, period),
         catalog=_catalog_headline(conn, workspace_id), realised=_realised_total(conn, workspace_id),
-        counting=counting or Counting(),
+        counting=counting or Counting(), budget_nanos=_budget(conn, workspace_id),
+        forecast=_month_forecast(conn, workspace_id, spans["This month"].start),
     )
+
+
+def _budget(conn: Conn, workspace_id: int) -> int | None:
+    row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _month_forecast(conn: Conn, workspace_id: int, month_day: date) -> MonthForecast | None:
+    """The workspace's month-end forecast of the month of `month_day` (issue 17), from the latest refresh or pulse."""
+    row = conn.execute(
+        """select as_of, spent_nanos, forecast_nanos, low_nanos, high_nanos, status from analysis.spend_forecasts
+           where workspace_id = %s and scope = 'workspace' and period = %s""",
+        (workspace_id, month_start(month_day)),
+    ).fetchone()
+    if row is None:
+        return None
+    return MonthForecast(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), str(row[5]))
 
 
 def _catalog_headline(conn: Conn, workspace_id: int) -> CatalogHeadline | None:

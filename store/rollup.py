@@ -3,9 +3,12 @@ sums per day, project and provider).
 
 A day is a UTC calendar day. The rollup covers every day of the workspace's history, from 1 January of
 the year `history_years` before as_of's (a setting, HALTON_ROLLUP_HISTORY_YEARS) up to the day of
-`as_of`, exclusive; a row counts once it has been synced by `as_of` (synced_at <= as_of), so a replay
-for a past moment sees exactly what the fleet could have seen then. Reports that would read a day
-before the first one kept are refused where report periods are checked.
+`as_of`, inclusive: today so far (issue 17), the requests synced by as_of, rebuilt by every refresh and
+brought forward between refreshes by the pulse (store/pulse.py). A row counts once it has been synced by
+`as_of` (synced_at <= as_of), so a replay for a past moment sees exactly what the fleet could have seen
+then. Today is complete up to synced_through like every other built day, but it is not over: reports count
+whole days only (store/report_coverage.counted_period), so none counts a partial day as complete. Reports
+that would read a day before the first one kept are refused where report periods are checked.
 
 Incremental: analysis.rollup_state remembers the days built, [window_start, window_end), and up to
 which synced_at they are complete. A later refresh rebuilds the covered days it has not built yet (the
@@ -69,7 +72,7 @@ class RollupWindow:
 @dataclass(frozen=True)
 class Coverage:
     """The days the rollup covers as of a moment: [first_day, end_day), whole calendar years of history
-    up to the moment's UTC day, exclusive."""
+    up to the moment's UTC day, inclusive (today so far)."""
 
     first_day: date
     end_day: date  # exclusive
@@ -77,7 +80,7 @@ class Coverage:
     @classmethod
     def as_of(cls, moment: datetime, history_years: int = DEFAULT_HISTORY_YEARS) -> Coverage:
         today = moment.astimezone(UTC).date()
-        return cls(first_day=history_start(today, history_years), end_day=today)
+        return cls(first_day=history_start(today, history_years), end_day=today + timedelta(days=1))
 
     @property
     def start(self) -> datetime:
@@ -153,6 +156,15 @@ def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
 # generate_series counts as 1000 rows, which made a 2-day refresh look costly enough to JIT-compile).
 # Days are 24 hours in UTC whatever the session's time zone.
 _INSERT_DAYS = """
+    with listed as (
+        -- the requests counted that were synced after the settled moment, in the same snapshot as the sums:
+        -- the pulse adds the others (analysis.rollup_margin, 0021)
+        insert into analysis.rollup_margin (workspace_id, request_id)
+        select %(workspace)s, id from meter.requests
+        where workspace_id = %(workspace)s and synced_at > %(settled)s and synced_at <= %(as_of)s
+          and date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') = any(%(days)s::timestamptz[])
+        on conflict do nothing
+    )
     insert into analysis.daily_spend
         (workspace_id, day, project_id, device_id, provider, model, service_tier, requests, errors,
          input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nanos,
@@ -308,6 +320,9 @@ def refresh_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: 
         drop_uncovered(conn, workspace_id, coverage)
     ranges = stale_ranges(conn, workspace_id, coverage, as_of, state)
     rows_from = _rows_from(conn, workspace_id, ranges, coverage, as_of)
+    # every request synced after the settled moment lies on a stale day, which the rebuild lists again; a
+    # replay's list must not keep requests it no longer counts
+    conn.execute("delete from analysis.rollup_margin where workspace_id = %s", (workspace_id,))
     days, rows = rebuild_ranges(conn, workspace_id, ranges, as_of, rows_from)
     save_state(conn, workspace_id, coverage, as_of, run_id)
     return RollupResult(days_recomputed=days, full_rebuild=state is None, rows_written=rows)

@@ -74,10 +74,14 @@ def _anomaly_drafts(conn: Conn, workspace_id: int, as_of: dt.datetime, rule: Ano
                     ) -> tuple[list[AlertDraft], int]:
     """The anomaly rule on each project and device whose last hour could be one: the rule never calls an hour
     below `min_excess_nanos` (or, with counts, below `min_requests` requests) an anomaly, so only those that
-    reach both need their history read."""
+    reach both need their history read. A scope whose anomaly was raised over an hour overlapping this one
+    is not raised again: consecutive pulses see the same runaway across a clock hour (a loop still burning an
+    hour after its alert is raised anew)."""
     candidates = [s for s in store.last_hour_spend(conn, workspace_id, as_of)
                   if s.nanos >= rule.min_excess_nanos and s.requests >= rule.min_requests]
     series = store.spend_buckets(conn, workspace_id, as_of, dt.timedelta(days=rule.history_days),
                                  [s.scope_id for s in candidates if s.scope == "project"],
                                  [s.scope_id for s in candidates if s.scope == "device"])
-    return [spend_anomaly_alert(anomaly) for anomaly in detect_anomalies(series, rule)], len(candidates)
+    alerted = store.anomalies_alerted_since(conn, workspace_id, as_of - dt.timedelta(hours=1))
+    return [spend_anomaly_alert(anomaly) for anomaly in detect_anomalies(series, rule)
+            if (anomaly.scope, anomaly.scope_id) not in alerted], len(candidates)

@@ -75,7 +75,8 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
-        "beat_schedule": {entry.name: _celery_entry(entry) for entry in beat_entries(settings.nightly_schedule)},
+        "beat_schedule": {entry.name: _celery_entry(entry)
+                          for entry in beat_entries(settings.nightly_schedule, settings.pulse_schedule)},
     }
 
 

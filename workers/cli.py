@@ -16,6 +16,7 @@ from core.errors import ConfigError, UserError
 from workers.cli_alerts import alerts
 from workers.cli_checks import checks_app
 from workers.cli_clustering import clusters
+from workers.cli_pulse import register as register_pulse_commands
 from workers.cli_rates import first_line, rates_app
 from workers.cli_reconcile import register as register_reconcile_commands
 from workers.cli_reports import report_app
@@ -32,6 +33,7 @@ register_reconcile_commands(cli)
 cli.registered_commands += checks_app.registered_commands  # `recommendations` (workers/cli_checks.py)
 cli.command()(clusters)
 cli.command()(alerts)
+register_pulse_commands(cli)  # `pulse`, `budget` (workers/cli_pulse.py)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
@@ -107,7 +109,8 @@ def refresh(
     via_queue: Annotated[bool, typer.Option(help="send it through Redis to a worker and wait")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait with --via-queue")] = 600,
     replay: Annotated[bool, typer.Option(help="recompute an --as-of older than the rollup's")] = False,
-    stage: Annotated[str | None, typer.Option(help="run only this stage: rollup, clustering, checks, savings")] = None,
+    stage: Annotated[str | None, typer.Option(
+        help="run only this stage: rollup, forecast, clustering, checks, savings")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON (figures in nanos)")] = False,
 ) -> None:
     """Run the nightly refresh of one workspace: every stage in order, or one with --stage."""

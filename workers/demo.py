@@ -26,6 +26,7 @@ from store.workspaces import Workspace
 from synthetic.report import SeedReport
 from synthetic.story import planted_story
 from workers.db import connect, redact_url
+from workers.demo_budget import plant_budgets, print_budgets
 from workers.demo_checks import print_catalog
 from workers.demo_clustering import print_clustering
 from workers.demo_reconciliation import print_reconciliation
@@ -53,6 +54,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path, ke
                 migrate(conn)
                 ensure_roles(conn, roles)
                 workspace, seeded = _demo_workspace(conn, days, requests_per_day, console)
+                budgets = plant_budgets(conn, workspace, datetime.now(UTC))  # the dashboard's and a runaway's
             # the worker and beat connect as the fleet's role, as in production
             env = _child_env(as_role(servers.database_url, roles.fleet), servers.redis_url,
                              shared_broker=servers.redis is None)
@@ -69,6 +71,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path, ke
                     child.stop()
             with connect(servers.database_url) as conn:
                 _print_dashboard(conn, workspace, seeded, console)
+                print_budgets(conn, workspace, budgets, console)
                 write_demo_reports(conn, workspace, out_dir, console)
                 failures = pipeline_failures(conn, workspace.id, started)
             console.print(f"artifacts: {out_dir.resolve()}")

@@ -36,14 +36,15 @@ from workers.stages import Stage, StageContext
 from workers.stages import alerts as alerts_stage
 from workers.stages import checks as checks_stage
 from workers.stages import clustering as clustering_stage
+from workers.stages import forecast as forecast_stage
 from workers.stages import rollup as rollup_stage
 from workers.stages import savings as savings_stage
 
 log = logging.getLogger(__name__)
 
 # The order is the order they run in; `needs` may only name stages before it.
-STAGES: tuple[Stage, ...] = (rollup_stage.STAGE, clustering_stage.STAGE, checks_stage.STAGE,
-                             savings_stage.STAGE, alerts_stage.STAGE)
+STAGES: tuple[Stage, ...] = (rollup_stage.STAGE, forecast_stage.STAGE, clustering_stage.STAGE,
+                             checks_stage.STAGE, savings_stage.STAGE, alerts_stage.STAGE)
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
 # what a stage killed by the hard time limit "did", as the skipped stages after it say: "skipped because
 # clustering timed out (hard time limit)"

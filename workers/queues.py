@@ -26,6 +26,8 @@ TASK_FAMILIES: dict[str, Family] = {
     "halton.apply_decisions": Family.ANALYSIS,
     # the billing queue's workers hold HALTON_ENCRYPTION_KEY, which decrypts the alert channels
     "halton.deliver_alerts": Family.BILLING,
+    "halton.pulse": Family.FANOUT,
+    "halton.pulse_workspace": Family.ANALYSIS,
 }
 
 

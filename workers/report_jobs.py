@@ -74,6 +74,21 @@ def bring_rollup_up_to_date(conn: Conn, request: ReportRequest, now: datetime, t
                                "the report was not rendered: its figures would miss requests") from error
 
 
+def bring_forecast_up_to_date(conn: Conn, request: ReportRequest, now: datetime, task_id: str | None = None,
+                              attempt: int = 0) -> None:
+    """The forecast stage as of `now` (issue 17), so the summary's month-end forecast counts today so far. Its
+    failure does not stop the summary: the forecast of the latest refresh or pulse is printed with its moment,
+    and the failed run says why (the log line carries the traceback for Sentry)."""
+    try:
+        refresh_workspace(conn, request.workspace_id, now, task_id=task_id, attempt=attempt, stage="forecast",
+                          for_report=request.id if request.id is not None else request.requested_by)
+    except Exception as error:
+        if is_transient(error) or isinstance(error, JobBusy):
+            raise
+        log.error("the month-end forecast could not be brought up to date for report %s; the summary shows the "
+                  "latest one", request.id, exc_info=error)
+
+
 def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings, *, task_id: str | None = None,
                    attempt: int = 0, docs_base_url: str | None = None, now: datetime | None = None) -> Artifact:
     asked = request.period()  # UserError: reversed, or longer than two years
@@ -83,6 +98,8 @@ def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings,
     if request.kind == "project" and request.project_id is None:
         raise UserError("a project report needs a project; the request names none")
     bring_rollup_up_to_date(conn, request, now, task_id, attempt)
+    if request.kind == "executive":
+        bring_forecast_up_to_date(conn, request, now, task_id, attempt)
     reading = report_snapshot.read_report(conn, request, asked, now)
     period, counted = reading.period, reading.counted
     docs = docs_base_url if docs_base_url is not None else get_report_settings().docs_base_url

@@ -90,8 +90,22 @@ def _report(stats: Stats) -> list[str]:
             "signed" if stats.get("signed") else "unsigned"]
 
 
+def _forecast(stats: Stats) -> list[str]:
+    if "forecast_nanos" not in stats:
+        return []
+    status = str(stats.get("forecast_status", "")).replace("_", " ")
+    return [f"month-end {money(int(stats['forecast_nanos']))}" + (f" ({status})" if status else ""),
+            f"{money(int(stats.get('forecast_spent_nanos', 0)))} so far",
+            count(stats.get("forecast_rows", 0), "scope")]
+
+
+def _pulse(stats: Stats) -> list[str]:
+    return [count(stats.get("pulse_requests_added", 0), "request") + " added", *_forecast(stats)[:1]]
+
+
 DESCRIBE: dict[str, Callable[[Stats], list[str]]] = {
-    "rollup": _rollup, "clustering": _clustering, "checks": _checks, "savings": _savings, "alerts": _alerts,
+    "rollup": _rollup, "forecast": _forecast, "pulse": _pulse, "clustering": _clustering, "checks": _checks,
+    "savings": _savings, "alerts": _alerts,
     "reconcile": _reconcile, "pull_billing": _billing, "import_billing": _billing, "report": _report,
 }
 

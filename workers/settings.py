@@ -291,6 +291,8 @@ class Settings(BaseSettings):
     ] = 10
     # crontab "m h dom mon dow" in UTC, or "every:N" seconds (the demo uses that to fire at once)
     nightly_schedule: Annotated[str, Field(validation_alias=AliasChoices("HALTON_NIGHTLY_SCHEDULE"))] = "0 2 * * *"
+    # the pulse (issue 17): today's rollup and the month-end forecasts of every workspace with new requests
+    pulse_schedule: Annotated[str, Field(validation_alias=AliasChoices("HALTON_PULSE_SCHEDULE"))] = "*/10 * * * *"
     db_pool_max: Annotated[int, Field(validation_alias=AliasChoices("HALTON_DB_POOL_MAX"), gt=0)] = 4
     limits: TimeLimits = Field(default_factory=TimeLimits)
     signing: SigningSettings = Field(default_factory=SigningSettings)
@@ -313,7 +315,7 @@ class Settings(BaseSettings):
             raise ValueError("a rediss:// URL needs ?ssl_cert_reqs=required (or optional, none) for Celery")
         return value
 
-    @field_validator("nightly_schedule")
+    @field_validator("nightly_schedule", "pulse_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
         parse_schedule(value)
@@ -364,6 +366,7 @@ _ENV_NAMES = {
     "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
     "db_pool_max": "HALTON_DB_POOL_MAX",
     "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",
+    "pulse_schedule": "HALTON_PULSE_SCHEDULE",
     "unacked_restore_interval": "HALTON_UNACKED_RESTORE_INTERVAL",
 }
 

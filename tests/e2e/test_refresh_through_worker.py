@@ -48,8 +48,8 @@ def test_refresh_enqueued_by_name_fills_the_rollup(db_conn: Conn, fleet_env: dic
         worker.stop()
     assert outcome["status"] == "succeeded"
     stages = db_conn.execute("select job, status from analysis.runs order by id").fetchall()
-    assert stages == [("rollup", "succeeded"), ("clustering", "succeeded"), ("checks", "succeeded"),
-                      ("savings", "succeeded"), ("alerts", "succeeded")]
+    assert stages == [("rollup", "succeeded"), ("forecast", "succeeded"), ("clustering", "succeeded"),
+                      ("checks", "succeeded"), ("savings", "succeeded"), ("alerts", "succeeded")]
     logged = db_conn.execute("select count(*), sum(cost_nanos) from meter.requests").fetchone()
     rolled = db_conn.execute("select sum(requests), sum(cost_nanos) from analysis.daily_spend").fetchone()
     assert rolled == logged

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from store.rollup import LATE_COMMIT_MARGIN
@@ -14,7 +14,7 @@ DayRow = tuple[Any, ...]
 
 def requests_per_day(conn: Conn, workspace_id: int, as_of: datetime, first_day: date) -> list[DayRow]:
     """(day, requests, errors, input tokens, output tokens, cost) of the rows synced by as_of, per UTC day
-    from first_day to the day before as_of's."""
+    from first_day to as_of's day (today so far: issue 17)."""
     return conn.execute(
         """select (started_at at time zone 'UTC')::date, count(*), count(*) filter (where status_code >= 400),
                   sum(input_tokens), sum(output_tokens), sum(cost_nanos)
@@ -22,7 +22,7 @@ def requests_per_day(conn: Conn, workspace_id: int, as_of: datetime, first_day: 
            where workspace_id = %s and synced_at <= %s and started_at >= %s and started_at < %s
            group by 1 order by 1""",
         (workspace_id, as_of, datetime.combine(first_day, time(0), UTC),
-         datetime.combine(as_of.astimezone(UTC).date(), time(0), UTC)),
+         datetime.combine(as_of.astimezone(UTC).date() + timedelta(days=1), time(0), UTC)),
     ).fetchall()
 
 
@@ -41,14 +41,14 @@ def totals_per_day(conn: Conn, workspace_id: int) -> list[DayRow]:
 
 def arrivals_per_day(conn: Conn, workspace_id: int, as_of: datetime, first_day: date) -> list[DayRow]:
     """(day, latest arrival, requests received within the late-commit margin before as_of) of the rows synced
-    by as_of, per UTC day from first_day to the day before as_of's."""
+    by as_of, per UTC day from first_day to as_of's day."""
     return conn.execute(
         """select (started_at at time zone 'UTC')::date, max(synced_at), count(*) filter (where synced_at > %s)
            from meter.requests
            where workspace_id = %s and synced_at <= %s and started_at >= %s and started_at < %s
            group by 1 order by 1""",
         (as_of - LATE_COMMIT_MARGIN, workspace_id, as_of, datetime.combine(first_day, time(0), UTC),
-         datetime.combine(as_of.astimezone(UTC).date(), time(0), UTC)),
+         datetime.combine(as_of.astimezone(UTC).date() + timedelta(days=1), time(0), UTC)),
     ).fetchall()
 
 

@@ -31,7 +31,8 @@ def seed_and_refresh(conn: Conn, end: date = END) -> SeedReport:
     as_of = datetime.combine(end, datetime.min.time(), tzinfo=UTC)
     outcome = run_pipeline(conn, report.workspace_id, as_of)  # every stage, as the nightly refresh runs them
     assert [(s.stage, s.status) for s in outcome.stages] == [
-        ("rollup", "succeeded"), ("clustering", "succeeded"), ("checks", "succeeded"), ("savings", "succeeded")]
+        ("rollup", "succeeded"), ("forecast", "succeeded"), ("clustering", "succeeded"),
+        ("checks", "succeeded"), ("savings", "succeeded")]
     return report
 
 

@@ -130,8 +130,9 @@ def test_refresh_says_what_each_stage_did_in_dollars_and_gives_json_to_scripts(
     assert max(len(line) for line in lines) <= 80
     assert not re.search(r"nanos|[{}=_]|True|False", done.stdout)  # no raw stats, no JSON
     did = dict(line.split(maxsplit=2)[::2] for line in lines[1:])
-    # the first refresh builds every day with rows: the three seeded days
-    assert re.fullmatch(r"3 days rebuilt \(all\), [\d,]+ rows", did["rollup"])
+    # the first refresh builds every day with rows: the three seeded days, and today so far (none yet)
+    assert re.fullmatch(r"4 days rebuilt \(all\), [\d,]+ rows", did["rollup"])
+    assert re.fullmatch(r"month-end \$[\d,]+\.\d\d \([a-z ]+\), \$[\d,]+\.\d\d so far, \d+ scopes", did["forecast"])
     assert re.match(r"\$[\d,]+\.\d\d avoidable, \d+ loops?, [\d,]+ clusters?", did["clustering"])
     assert re.match(r"\d+ findings?, saves \$[\d,]+\.\d\d/month", did["checks"])
     assert did["savings"] == "$0.00 saved, 0 accepted"
@@ -142,4 +143,4 @@ def test_refresh_says_what_each_stage_did_in_dollars_and_gives_json_to_scripts(
     assert as_json.returncode == 0, as_json.stderr
     outcome = json.loads(as_json.stdout)
     assert outcome["status"] == "succeeded" and [s["stage"] for s in outcome["stages"]] == list(STAGE_NAMES)
-    assert isinstance(outcome["stages"][1]["stats"]["avoidable_nanos"], int)
+    assert isinstance(outcome["stages"][2]["stats"]["avoidable_nanos"], int)  # clustering, after the forecast

@@ -37,7 +37,7 @@ def test_the_stages_run_in_order_each_with_a_run_of_its_own(db_conn: Conn) -> No
     ws = seeded_workspace(db_conn)
     outcome = jobs.refresh_workspace(db_conn, ws, AS_OF)
     assert outcome.status == "succeeded"
-    assert STAGE_NAMES == ("rollup", "clustering", "checks", "savings", "alerts")
+    assert STAGE_NAMES == ("rollup", "forecast", "clustering", "checks", "savings", "alerts")
     runs = db_conn.execute("select job, status, failure_kind from analysis.runs order by id").fetchall()
     assert runs == [(name, "succeeded", None) for name in STAGE_NAMES]
 
@@ -48,14 +48,16 @@ def test_a_failing_stage_fails_alone_and_its_dependants_are_skipped(db_conn: Con
     outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
 
     assert [(s.stage, s.status) for s in outcome.stages] == [
-        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "skipped"), ("savings", "skipped"),
-        ("alerts", "succeeded")]  # the alerts need no stage before them: a loop is caught on a bad night too
+        ("rollup", "succeeded"), ("forecast", "succeeded"), ("clustering", "failed"), ("checks", "skipped"),
+        # the alerts need no stage before them: a loop is caught on a bad night too
+        ("savings", "skipped"), ("alerts", "succeeded")]
     assert isinstance(outcome.first_error, RuntimeError)
     runs = db_conn.execute("select job, status, failure_kind, error from analysis.runs order by id").fetchall()
     assert runs[0][:3] == ("rollup", "succeeded", None)
-    assert runs[1] == ("clustering", "failed", "error", "RuntimeError: the clustering exploded half-way")
-    assert runs[2] == ("checks", "failed", "skipped", "skipped because clustering failed")
-    assert runs[3] == ("savings", "failed", "skipped", "skipped because checks skipped")
+    assert runs[1][:3] == ("forecast", "succeeded", None)
+    assert runs[2] == ("clustering", "failed", "error", "RuntimeError: the clustering exploded half-way")
+    assert runs[3] == ("checks", "failed", "skipped", "skipped because clustering failed")
+    assert runs[4] == ("savings", "failed", "skipped", "skipped because checks skipped")
     # the rollup's rows are intact and nothing of the failed stage is visible
     logged = db_conn.execute("select count(*), sum(cost_nanos) from meter.requests").fetchone()
     assert db_conn.execute("select sum(requests), sum(cost_nanos) from analysis.daily_spend").fetchone() == logged
@@ -67,7 +69,7 @@ def test_the_outcome_says_failed_and_carries_the_stage_error(db_conn: Conn) -> N
     stages = tuple(replace(s, run=broken_clustering) if s.name == "clustering" else s for s in STAGES)
     outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
     assert outcome.status == "failed"
-    assert outcome.to_dict()["stages"][1]["error"] == "the clustering exploded half-way"
+    assert outcome.to_dict()["stages"][2]["error"] == "the clustering exploded half-way"
 
 
 def test_one_stage_runs_alone_when_named(db_conn: Conn) -> None:
@@ -79,7 +81,7 @@ def test_one_stage_runs_alone_when_named(db_conn: Conn) -> None:
 
 def test_an_unknown_stage_is_refused_with_the_stage_names(db_conn: Conn) -> None:
     ws = seeded_workspace(db_conn)
-    with pytest.raises(UserError, match="no stage named 'rolup'; the stages are rollup, clustering"):
+    with pytest.raises(UserError, match="no stage named 'rolup'; the stages are rollup, forecast, clustering"):
         run_pipeline(db_conn, ws, AS_OF, only="rolup")
 
 
@@ -111,5 +113,5 @@ def test_the_refresh_job_raises_the_first_failure_after_every_stage_ran(db_conn:
     with pytest.raises(RuntimeError, match="the clustering exploded half-way"):
         jobs.refresh_workspace(db_conn, ws, AS_OF)
     assert db_conn.execute("select job, status from analysis.runs order by id").fetchall() == [
-        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "failed"), ("savings", "failed"),
-        ("alerts", "succeeded")]
+        ("rollup", "succeeded"), ("forecast", "succeeded"), ("clustering", "failed"), ("checks", "failed"),
+        ("savings", "failed"), ("alerts", "succeeded")]

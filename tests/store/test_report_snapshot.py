@@ -104,7 +104,7 @@ def test_a_replay_committed_before_the_reads_makes_the_report_wait_not_print_zer
 
     with before_statement(db_conn, "from analysis.rollup_state where", replay_of_the_first_night), \
             pytest.raises(RollupMoved, match="the daily rollup changed while this report was being prepared: it "
-                                             "now covers 2022-01-01 to 2026-10-20"):
+                                             "now covers 2022-01-01 to 2026-10-21"):  # 21 October so far
         render_report(db_conn, request, signing=SigningSettings())
     status, error, pdf, *_ = report_row(db_conn, request, scene.workspace_id) or ()
     assert status == "running" and pdf is None and error.startswith("retrying after: RollupMoved")

@@ -52,14 +52,15 @@ def test_the_first_refresh_rolls_up_every_day_with_rows_exactly(db_conn: Conn) -
     scene = make_workspace(db_conn)
     fill(db_conn, scene, window_start(AS_OF) - 70 * DAY, 102)  # 100 days of history, and rows of as_of's day
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
-    midnight = datetime.combine(AS_OF.date(), datetime.min.time(), tzinfo=UTC)
+    # today so far (issue 17): as_of's day up to as_of, not the rows of the day after it
+    midnight = datetime.combine(AS_OF.date() + DAY, datetime.min.time(), tzinfo=UTC)
     expected = db_conn.execute(TOTALS, (scene.workspace_id, window_start(AS_OF) - 70 * DAY, midnight,
                                         AS_OF)).fetchone()
     assert db_conn.execute(ROLLUP_TOTALS, (scene.workspace_id,)).fetchone() == expected
-    assert assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF) == 100
+    assert assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF) == 101
     days = db_conn.execute("select min(day), max(day), count(distinct day) from analysis.daily_spend").fetchone()
-    assert days == (date(2026, 8, 12), date(2026, 11, 19), 100)
-    assert days_recomputed(db_conn) == 100  # the days from the first row on, not the years kept before it
+    assert days == (date(2026, 8, 12), date(2026, 11, 20), 101)
+    assert days_recomputed(db_conn) == 101  # the days from the first row on, not the years kept before it
 
 
 def test_unattributed_rows_roll_up_under_a_null_project(db_conn: Conn) -> None:
@@ -146,9 +147,9 @@ def test_the_next_day_recomputes_only_the_new_day(db_conn: Conn) -> None:
     scene = make_workspace(db_conn)
     fill(db_conn, scene, window_start(AS_OF), 31)
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
-    assert days_recomputed(db_conn) == 30
+    assert days_recomputed(db_conn) == 31  # 30 days and today so far
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + DAY)
-    assert days_recomputed(db_conn) == 1
+    assert days_recomputed(db_conn) == 2  # yesterday's rest, and the new day so far (no request yet)
     assert db_conn.execute("select max(day) from analysis.daily_spend").fetchone() == (date(2026, 11, 20),)
 
 
@@ -177,7 +178,7 @@ def test_rows_synced_after_as_of_are_left_out_so_a_replay_sees_the_past(db_conn:
     # the rollup as of that moment: the late rows' days without them, and none of the days after it
     assert table_rows(db_conn, "analysis.daily_spend", ORDER) == before
     assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF)
-    assert days_recomputed(db_conn) == 2
+    assert days_recomputed(db_conn) == 3  # the late rows' two days, and as_of's day without what came after
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + 4 * DAY)  # and forward again
     assert_rollup_equals_requests(db_conn, scene.workspace_id, AS_OF + 4 * DAY)
 
@@ -205,7 +206,7 @@ def test_the_history_kept_is_the_setting_and_days_leaving_it_are_dropped(
     assert [row[0] for row in totals_per_day(db_conn, scene.workspace_id)] == [
         date(2025, 1, 1), date(2025, 6, 1), date(2026, 11, 19)]
     run_window = db_conn.execute("select window_start, window_end from analysis.runs where job = 'rollup'")
-    assert run_window.fetchone() == (datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC))
+    assert run_window.fetchone() == (datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))
     # a new year: 2025 leaves the history kept, from the rollup as well as from the daily totals
     new_year = datetime(2027, 1, 1, 2, 0, tzinfo=UTC)
     refresh_workspace(db_conn, scene.workspace_id, new_year)
@@ -236,7 +237,10 @@ def test_a_rollup_built_by_the_30_day_window_gets_its_older_days_on_its_next_ref
         db_conn.execute(f"delete from analysis.{table} where day < %s", (first_built,))
     # synced before that refresh, for a day that had left its window: the 30-day rollup never saw it
     add_request(db_conn, scene, AS_OF - 40 * DAY, cost_nanos=3_000_000_000, synced_at=AS_OF - DAY)
-    db_conn.execute("update analysis.rollup_state set window_start = %s", (first_built,))
+    # the state as the rollup of then left it: built up to as_of's day, exclusive
+    db_conn.execute("delete from analysis.daily_spend where day >= %s", (AS_OF.date(),))
+    db_conn.execute("delete from analysis.daily_totals where day >= %s", (AS_OF.date(),))
+    db_conn.execute("update analysis.rollup_state set window_start = %s, window_end = %s", (first_built, AS_OF.date()))
 
     migration = next(m for m in bundled_migrations() if m.version == "0011")
     db_conn.execute(migration.sql.encode())

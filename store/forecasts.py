@@ -1,0 +1,138 @@
+"""analysis.spend_forecasts (0018): what the month-end forecast reads and writes (issue 17 item 2).
+
+Reads come from the rollup's daily totals (a few thousand rows for 13 weeks of a workspace with 20 projects:
+cheap enough for every pulse), the projects' cost centers and the budgets: the workspace's
+(meter.workspaces.monthly_budget_nanos) and meter.budgets' (0017, dashboard-owned). A forecast replaces the
+rows of its month: one per scope (the workspace, each project, each cost center), upserted on the
+(workspace_id, scope, coalesce(scope_id, 0), period) key, so the nightly stage and a pulse writing at once
+never collide; a row of a later as_of is never overwritten by an earlier one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from core.db import Conn
+from forecast import Budgets, ScopeForecast
+
+
+@dataclass(frozen=True)
+class ForecastInputs:
+    """A workspace's spend per UTC day (today so far included) and what its scopes are."""
+
+    workspace: dict[date, int]  # day -> nanos, every request (unattributed too)
+    projects: dict[int, dict[date, int]]  # project -> day -> nanos: every live project, and any that spent
+    cost_centers: dict[int, list[int]]  # cost center -> its projects (every cost center of the workspace)
+    budgets: Budgets
+    thresholds: dict[tuple[str, int | None], list[int]] = field(default_factory=dict)  # meter.budgets' thresholds
+
+
+def read_inputs(conn: Conn, workspace_id: int, first_day: date, last_day: date) -> ForecastInputs:
+    """The daily spend of [first_day, last_day] (inclusive) per project, and the scopes and budgets."""
+    workspace: dict[date, int] = defaultdict(int)
+    projects: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for day, project_id, nanos in conn.execute(
+        """select day, project_id, sum(cost_nanos)::bigint from analysis.daily_totals
+           where workspace_id = %s and day >= %s and day <= %s group by day, project_id""",
+        (workspace_id, first_day, last_day),
+    ).fetchall():
+        workspace[day] += int(nanos)
+        if project_id is not None:
+            projects[int(project_id)][day] += int(nanos)
+    centers: dict[int, list[int]] = {int(cid): [] for (cid,) in conn.execute(
+        "select id from meter.cost_centers where workspace_id = %s order by id", (workspace_id,)).fetchall()}
+    for project_id, center_id, archived in conn.execute(
+        "select id, cost_center_id, archived_at is not null from meter.projects where workspace_id = %s order by id",
+        (workspace_id,),
+    ).fetchall():
+        if not archived:
+            projects.setdefault(int(project_id), defaultdict(int))
+        if center_id is not None:
+            centers.setdefault(int(center_id), []).append(int(project_id))
+    return ForecastInputs(dict(workspace), {p: dict(days) for p, days in projects.items()}, centers,
+                          *_budgets(conn, workspace_id))
+
+
+def _budgets(conn: Conn, workspace_id: int) -> tuple[Budgets, dict[tuple[str, int | None], list[int]]]:
+    row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
+    workspace = None if row is None or row[0] is None else int(row[0])
+    by_scope: dict[str, dict[int, int]] = {"project": {}, "cost_center": {}}
+    thresholds: dict[tuple[str, int | None], list[int]] = {}
+    for scope, scope_id, nanos, percents in conn.execute(
+        "select scope, scope_id, monthly_nanos, thresholds_percent from meter.budgets where workspace_id = %s",
+        (workspace_id,),
+    ).fetchall():
+        by_scope[scope][int(scope_id)] = int(nanos)
+        thresholds[(scope, int(scope_id))] = [int(p) for p in percents]
+    return Budgets(workspace, by_scope["project"], by_scope["cost_center"]), thresholds
+
+
+_UPSERT = """
+    insert into analysis.spend_forecasts as f
+        (workspace_id, scope, scope_id, period, as_of, spent_nanos, forecast_nanos, low_nanos, high_nanos,
+         budget_nanos, status, method, run_id)
+    values (%(workspace_id)s, %(scope)s, %(scope_id)s, %(period)s, %(as_of)s, %(spent_nanos)s, %(forecast_nanos)s,
+            %(low_nanos)s, %(high_nanos)s, %(budget_nanos)s, %(status)s, %(method)s, %(run_id)s)
+    on conflict (workspace_id, scope, coalesce(scope_id, 0), period) do update
+       set as_of = excluded.as_of, spent_nanos = excluded.spent_nanos, forecast_nanos = excluded.forecast_nanos,
+           low_nanos = excluded.low_nanos, high_nanos = excluded.high_nanos, budget_nanos = excluded.budget_nanos,
+           status = excluded.status, method = excluded.method, run_id = excluded.run_id
+     where f.as_of <= excluded.as_of"""
+
+
+def write_forecasts(conn: Conn, workspace_id: int, period: date, as_of: datetime, rows: Sequence[ScopeForecast],
+                    run_id: int) -> int:
+    """Replace the month's rows with `rows` (inside the run's results transaction); returns how many were
+    written. A scope no longer forecast (a project archived without spend) loses its row."""
+    values = [{**r.row(), "workspace_id": workspace_id, "as_of": as_of, "run_id": run_id} for r in rows]
+    with conn.cursor() as cursor:
+        cursor.executemany(_UPSERT, values)
+    conn.execute(
+        """delete from analysis.spend_forecasts
+           where workspace_id = %s and period = %s and as_of <= %s
+             and (scope, coalesce(scope_id, 0)) not in (select * from unnest(%s::text[], %s::bigint[]))""",
+        (workspace_id, period, as_of, [r.scope for r in rows], [r.scope_id or 0 for r in rows]),
+    )
+    return len(values)
+
+
+@dataclass(frozen=True)
+class StoredForecast:
+    """A row of analysis.spend_forecasts with the scope's name (a project's slug, a cost center's name)."""
+
+    scope: str
+    scope_id: int | None
+    name: str
+    period: date
+    as_of: datetime
+    spent_nanos: int
+    forecast_nanos: int
+    low_nanos: int
+    high_nanos: int
+    budget_nanos: int | None
+    status: str
+    method: str
+    run_id: int
+
+
+def read_forecasts(conn: Conn, workspace_id: int, period: date | None = None) -> list[StoredForecast]:
+    """The forecasts of `period` (default: the latest month forecast): the workspace, then cost centers and
+    projects by name."""
+    rows = conn.execute(
+        """select f.scope, f.scope_id, coalesce(p.slug, c.name, w.slug), f.period, f.as_of, f.spent_nanos,
+                  f.forecast_nanos, f.low_nanos, f.high_nanos, f.budget_nanos, f.status, f.method, f.run_id
+           from analysis.spend_forecasts f
+           join meter.workspaces w on w.id = f.workspace_id
+           left join meter.projects p on f.scope = 'project' and p.id = f.scope_id
+           left join meter.cost_centers c on f.scope = 'cost_center' and c.id = f.scope_id
+           where f.workspace_id = %(ws)s
+             and f.period = coalesce(%(period)s::date,
+                                     (select max(period) from analysis.spend_forecasts where workspace_id = %(ws)s))
+           order by case f.scope when 'workspace' then 0 when 'cost_center' then 1 else 2 end, 3""",
+        {"ws": workspace_id, "period": period},
+    ).fetchall()
+    return [StoredForecast(r[0], r[1], r[2], r[3], r[4], int(r[5]), int(r[6]), int(r[7]), int(r[8]),
+                           None if r[9] is None else int(r[9]), r[10], r[11], int(r[12])) for r in rows]

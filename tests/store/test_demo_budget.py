@@ -1,0 +1,51 @@
+"""The demo's budgets (issue 17 item 6): what it plants (a month heading over the workspace's budget, a cost
+center over its budget, a project on track, a loop burning about $80 in 20 minutes within the last hour) and
+the forecasts it prints next to them, in 80 columns."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+
+from core.money import NANOS_PER_DOLLAR
+from store.forecasts import read_forecasts
+from store.workspaces import workspace_by_slug
+from synthetic import SeedOptions, seed_workspace
+from tests.factories import Conn
+from workers.demo_budget import plant_budgets, print_budgets
+from workers.jobs import refresh_workspace
+
+NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+
+
+def test_the_planted_budgets_and_burst_give_the_statuses_the_demo_prints_in_80_columns(db_conn: Conn) -> None:
+    seed_workspace(db_conn, SeedOptions(slug="acme", days=30, requests_per_day=300, end_date=NOW.date()))
+    workspace = workspace_by_slug(db_conn, "acme")
+    planted = plant_budgets(db_conn, workspace, NOW)
+    refresh_workspace(db_conn, workspace.id, NOW + timedelta(minutes=1), stage="rollup")
+    refresh_workspace(db_conn, workspace.id, NOW + timedelta(minutes=1), stage="forecast")
+
+    burst = planted.burst
+    assert burst is not None and 80 * NANOS_PER_DOLLAR <= burst.cost_nanos < 81 * NANOS_PER_DOLLAR
+    assert burst.end - burst.start == timedelta(minutes=20) and NOW - timedelta(hours=1) <= burst.start
+    in_burst = db_conn.execute(
+        """select count(distinct device_id), count(*), sum(cost_nanos) from meter.requests
+           where workspace_id = %s and started_at >= %s and started_at <= %s""",
+        (workspace.id, burst.start, burst.end)).fetchone()
+    assert in_burst is not None and in_burst[0] == 1 and in_burst[1] == burst.requests  # one device, alone then
+
+    statuses = {(r.scope, r.scope_id): r.status for r in read_forecasts(db_conn, workspace.id)}
+    assert statuses[("workspace", None)] == "over_forecast"  # heading over its budget, not over it yet
+    assert planted.center is not None and statuses[("cost_center", planted.center[0])] == "over_budget"
+    assert planted.project is not None and statuses[("project", planted.project[0])] == "on_track"
+
+    out = io.StringIO()
+    print_budgets(db_conn, workspace, planted, Console(file=out, width=80, color_system=None))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    text = "\n".join(lines)
+    assert "acme: month-end forecasts for November 2026, as of 2026-11-16 12:01 UTC" in text
+    assert planted.center[1] in text and "OVER BUDGET" in text and "on track" in text
+    assert f"a loop on {burst.device}" in text
