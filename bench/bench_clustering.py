@@ -31,10 +31,10 @@ from clustering.keys import day_parts
 from pricing import load_rates
 from store import clustering as store
 from store.rollup import RollupWindow
-from workers import clustering_jobs
+from workers.jobs import clustering as clustering_jobs
 from workers.jobs import refresh_workspace
+from workers.jobs.stage import trailing_window
 from workers.settings import clustering_settings
-from workers.stages import trailing_window
 
 AS_OF = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 START = AS_OF - timedelta(days=30)

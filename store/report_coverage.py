@@ -2,7 +2,7 @@
 of the days a report reads are counted.
 
 A report prints sums of the rollup (analysis.daily_spend, analysis.daily_totals). It brings the rollup up to
-date first (workers/report_jobs.py runs the rollup stage), then, in the one snapshot it reads everything in
+date first (workers/jobs/reports.py runs the rollup stage), then, in the one snapshot it reads everything in
 (store/report_snapshot.py), re-reads the rollup's state, checks it still covers every day it reads, and
 works out what it counts from the rollup's daily totals: the requests and spend, and the moment its footer
 names. Each read follows the report's days, never what was synced since they ended.

@@ -18,7 +18,7 @@ from pdf import DEFAULT_DOCS_BASE_URL
 from reconciliation.limits import BASE_URLS, CSV_FIELD_LIMIT, BillingLimits, HttpPolicy, checked_base_url
 from store.roles import Roles
 from store.rollup import DEFAULT_HISTORY_YEARS
-from workers.broker_url import production_broker_problem
+from workers.app.broker_url import production_broker_problem
 
 
 class TimeLimits(BaseSettings):

@@ -21,7 +21,7 @@ from reconciliation.limits import HttpPolicy
 from store.reconciliation import insert_statement
 from tests.factories import Conn, add_request, make_workspace
 from tests.unit.billing_server import Answer, Script, billing_server, openai_page
-from workers import reconcile_jobs as jobs
+from workers.jobs import reconcile as jobs
 from workers.settings import get_settings
 
 NOV = dt.date(2026, 11, 1)

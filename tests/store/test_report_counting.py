@@ -29,9 +29,9 @@ from tests.store.report_scene import (
     make_report_scene,
 )
 from tests.unit.pdf_text import pdf_text
-from workers.embedded import as_role
 from workers.jobs import refresh_workspace
-from workers.report_jobs import render_report
+from workers.jobs.reports import render_report
+from workers.runtime.embedded import as_role
 from workers.settings import SigningSettings
 
 UNSIGNED = SigningSettings()

@@ -19,12 +19,12 @@ from tests.store.report_scene import AS_OF, PERIOD_END, PERIOD_START, REQUESTED_
 from tests.unit.pdf_certs import self_signed
 from tests.unit.pdf_text import page_count, pdf_text
 from tests.unit.test_pdf_signing import validate
-from workers import report_jobs
-from workers.failures import MAX_RETRIES
 from workers.jobs import refresh_workspace
-from workers.report_jobs import Artifact, render_report
+from workers.jobs import reports as report_jobs
+from workers.jobs.reports import Artifact, render_report
+from workers.runtime.failures import MAX_RETRIES
 from workers.settings import SigningSettings
-from workers.taskbase import close_runs_of_killed_task
+from workers.tasks.base import close_runs_of_killed_task
 
 UNSIGNED = SigningSettings()
 

@@ -55,7 +55,7 @@ def test_store_importing_celery_breaks_the_celery_contract(tmp_path: Path) -> No
 
 
 # the connection plumbing may run a statement of its own (a session setting, a test database); nothing else
-SQL_PLUMBING = {"workers/db.py", "workers/embedded.py"}
+SQL_PLUMBING = {"workers/runtime/db.py", "workers/runtime/embedded.py"}
 QUERY = re.compile(r"\.(execute|executemany|copy)\(|\bsql\.SQL\(")
 
 
