@@ -18,10 +18,10 @@ synced after that had committed. Each row of the rollup keeps the latest arrival
 (last_synced_at) and how many of its requests arrived after the settled moment (margin_requests; the next
 refresh rebuilds their days), so a report can say what it counts from the rollup's days alone.
 
-A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already fresher: a
-queued nightly run must not rewind what an on-demand refresh brought forward), unless it is an explicit
-replay, which rebuilds the days whose rows changed since that moment and drops the days after it, so the
-tables are the rollup as of that moment.
+A refresh for an earlier as_of than the one recorded (`synced_through`) is left alone by the pipeline (the
+rollup is already fresher: a queued nightly run must not rewind what an on-demand refresh brought forward),
+unless it is an explicit replay, which rebuilds the days whose rows changed since that moment and drops the
+days after it, so the tables are the rollup as of that moment.
 
 The other stages keep 30-day windows of their own with `RollupWindow` and `days_to_recompute`.
 """
@@ -93,18 +93,13 @@ class RollupResult:
     days_recomputed: list[date]
     full_rebuild: bool
     rows_written: int
-    # set when the rollup was already complete beyond this as_of and nothing was changed
-    already_current_to: datetime | None = None
 
     def stats(self) -> dict[str, object]:
-        stats: dict[str, object] = {
+        return {
             "rollup_days_recomputed": len(self.days_recomputed),
             "rollup_full_rebuild": self.full_rebuild,
             "rollup_rows": self.rows_written,
         }
-        if self.already_current_to is not None:
-            stats["rollup_already_current_to"] = self.already_current_to.isoformat()
-        return stats
 
 
 RollupState = tuple[datetime, date, date]  # synced_through, first built day, end of built days
@@ -117,6 +112,13 @@ def load_state(conn: Conn, workspace_id: int) -> RollupState | None:
         (workspace_id,),
     ).fetchone()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def synced_through(conn: Conn, workspace_id: int) -> datetime | None:
+    """The moment the rollup is current to, if it was built."""
+    row = conn.execute("select synced_through from analysis.rollup_state where workspace_id = %s",
+                       (workspace_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 def days_to_recompute(conn: Conn, workspace_id: int, window: RollupWindow, as_of: datetime,
@@ -296,14 +298,13 @@ def save_state(conn: Conn, workspace_id: int, coverage: Coverage, as_of: datetim
 
 
 def refresh_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: int,
-                        history_years: int = DEFAULT_HISTORY_YEARS, replay: bool = False) -> RollupResult:
+                        history_years: int = DEFAULT_HISTORY_YEARS) -> RollupResult:
     """Bring the rollup of the whole history before `as_of` up to date. Call inside the results transaction.
 
-    With `replay`, an as_of older than the rollup's makes the tables the rollup as of that past moment."""
+    An as_of older than the rollup's makes the tables the rollup as of that past moment (a replay: the
+    pipeline leaves a fresher rollup alone otherwise, Stage.current_to)."""
     coverage = Coverage.as_of(as_of, history_years)
     state = load_state(conn, workspace_id)
-    if state is not None and as_of < state[0] and not replay:
-        return RollupResult(days_recomputed=[], full_rebuild=False, rows_written=0, already_current_to=state[0])
     if state is None or coverage.first_day > state[1] or coverage.end_day < state[2]:
         drop_uncovered(conn, workspace_id, coverage)
     ranges = stale_ranges(conn, workspace_id, coverage, as_of, state)

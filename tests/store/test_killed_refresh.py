@@ -142,6 +142,9 @@ def test_a_killed_report_task_leaves_no_pipeline_rows(db_conn: Conn) -> None:
     hit_hard_limit(registered("halton.render_report"), "t-report", [], {"request_id": request})
 
     assert [row[:3] for row in runs(db_conn, after=report_run - 1)] == [("report", "failed", "timeout")]
+    # the report task's own hook fails the report it was rendering, found by the task's request_id argument
+    status, error, *_ = report_writes.report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "failed" and error.startswith("hard time limit")
 
 
 @pytest.mark.usefixtures("parent_env")

@@ -8,6 +8,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import beat_init, celeryd_init, setup_logging, worker_process_init, worker_process_shutdown
 
+from workers.app.config import build_config
 from workers.runtime import db
 from workers.runtime.logs import configure_logging
 from workers.runtime.sentry import init_sentry
@@ -15,8 +16,9 @@ from workers.settings import get_settings
 
 app = Celery("halton", include=["workers.tasks.refresh", "workers.tasks.reports", "workers.tasks.reconcile",
                                    "workers.tasks.checks"])
-# Loaded on first use of app.conf, so importing this module needs no environment.
-app.config_from_object("workers.app.celery_settings")
+# A promise Celery evaluates on first use of app.conf, so importing this module needs no environment; a
+# missing or malformed setting then raises ConfigError with one clear line.
+app.add_defaults(lambda: build_config(get_settings()))
 
 
 @setup_logging.connect

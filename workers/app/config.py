@@ -1,4 +1,4 @@
-"""Celery configuration, built from the typed settings when the app first needs it."""
+"""The Celery configuration, built from the typed settings when the app first needs it (workers.app.celery)."""
 
 from __future__ import annotations
 

@@ -111,4 +111,4 @@ def unpriced_models(inputs: CheckInputs) -> list[str]:
     return sorted(str(m) for m in models if inputs.rates.canonical(str(m)) is None)
 
 
-STAGE = Stage(name="checks", needs=("rollup", "clustering"), run=run_checks, keep_newer=True)
+STAGE = Stage(name="checks", needs=("rollup", "clustering"), run=run_checks)

@@ -11,7 +11,7 @@ repeated hashes come from those arrays, part by part (first hex digit), and only
 hashes are fetched again: by prefix ranges on the prompt_hash index a batch at a time, or, when they
 are more than HALTON_CLUSTER_INDEX_SHARE of the window, by one scan per group of parts.
 An as_of older than the state's is left alone unless it is a replay (a queued nightly run must not
-rewind what a later refresh wrote), as the rollup does.
+rewind what a later refresh wrote): the pipeline's rule, with the state's moment as the stage's current_to.
 """
 
 from __future__ import annotations
@@ -47,11 +47,7 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
     settings = clustering_settings()
     conn, ws, as_of = ctx.conn, ctx.workspace_id, ctx.as_of
     start, end = trailing_window(as_of)
-    state = store.load_state(conn, ws)
-    if state is not None and as_of < state.synced_through and not ctx.replay:
-        with run.results():
-            run.stats["already_current_to"] = state.synced_through.isoformat()
-        return
+    state = store.load_state(conn, ws)  # an older as_of than the state's is a replay here (Stage.current_to)
     first_day, end_day = aggregate_days(as_of)
     run.stats.update(refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state))
     rules = ClusterRules(loops=LoopRules(settings.loop_max_gap_seconds, settings.loop_min_requests,
@@ -145,4 +141,9 @@ def _joined(frames: list[pd.DataFrame], empty: pd.DataFrame, order: list[str]) -
     return pd.concat(frames, ignore_index=True).sort_values(order, kind="stable").reset_index(drop=True)
 
 
-STAGE = Stage(name="clustering", needs=("rollup",), run=run_clustering)
+def clustering_current_to(conn: Conn, workspace_id: int) -> datetime | None:
+    state = store.load_state(conn, workspace_id)
+    return None if state is None else state.synced_through
+
+
+STAGE = Stage(name="clustering", needs=("rollup",), run=run_clustering, current_to=clustering_current_to)

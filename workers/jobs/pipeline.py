@@ -154,13 +154,20 @@ def _blocked_by(stage: Stage, done: dict[str, str]) -> str | None:
     return next((need for need in stage.needs if done.get(need, "succeeded") != "succeeded"), None)
 
 
+def current_to(conn: Conn, stage: Stage, workspace_id: int) -> datetime | None:
+    """The moment `stage`'s results are current to (Stage.current_to), if it has any."""
+    if stage.current_to is not None:
+        return stage.current_to(conn, workspace_id)
+    return latest_succeeded_as_of(conn, workspace_id, stage.name)
+
+
 def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
                ctx: StageContext) -> tuple[StageOutcome, BaseException | None]:
     run_id: int | None = None
     try:
         with claimed_run(conn, spec) as run, bind_context(run=run.id, stage=stage.name):
             run_id = run.id
-            newer = latest_succeeded_as_of(conn, spec.workspace_id, stage.name) if stage.keep_newer else None
+            newer = current_to(conn, stage, spec.workspace_id)
             if newer is not None and newer > ctx.as_of and not ctx.replay:
                 with run.results():
                     run.stats["already_current_to"] = newer.isoformat()  # results of a later moment stay

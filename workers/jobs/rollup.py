@@ -22,7 +22,7 @@ def rollup_window(as_of: datetime) -> tuple[datetime, datetime]:
 def run_rollup(ctx: StageContext, run: Run) -> None:
     with run.results() as tx:
         result = rollup.refresh_daily_spend(tx, ctx.workspace_id, ctx.as_of, run.id,
-                                            history_years=rollup_settings().history_years, replay=ctx.replay)
+                                            history_years=rollup_settings().history_years)
         run.stats.update(result.stats())
         if ctx.for_report is not None:  # a report's refresh says so; pruning is the nightly's
             run.stats["for_report"] = ctx.for_report
@@ -30,4 +30,4 @@ def run_rollup(ctx: StageContext, run: Run) -> None:
             run.stats["runs_pruned"] = prune_runs(tx, ctx.workspace_id, ctx.as_of - RUN_RETENTION)
 
 
-STAGE = Stage(name="rollup", needs=(), run=run_rollup, window=rollup_window)
+STAGE = Stage(name="rollup", needs=(), run=run_rollup, window=rollup_window, current_to=rollup.synced_through)

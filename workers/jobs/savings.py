@@ -71,4 +71,4 @@ def _basis(decisions: Sequence[Decision], rates: RateTable) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-STAGE = Stage(name="savings", needs=("checks",), run=run_savings, keep_newer=True)
+STAGE = Stage(name="savings", needs=("checks",), run=run_savings)

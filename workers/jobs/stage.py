@@ -38,7 +38,8 @@ class Stage:
     needs: tuple[str, ...]  # stages that must have succeeded in the same refresh
     run: Callable[[StageContext, Run], None]  # must close the run with run.results()
     window: Callable[[datetime], tuple[datetime, datetime]] = trailing_window
-    # True for a stage that keeps no state of its own to tell a stale moment by (the rollup and the
-    # clustering do): the pipeline then leaves its results alone when a run for a later as_of already
-    # succeeded, unless it is a replay, so a refresh that waited in the queue never rewinds them
-    keep_newer: bool = False
+    # The moment the stage's results are current to: a stage with a state of its own (the rollup, the
+    # clustering) reads it there; by default, the as_of of its latest successful run. The pipeline leaves
+    # the results alone when they are current to a later moment than a refresh's as_of, unless it is a
+    # replay, so a refresh that waited in the queue never rewinds them.
+    current_to: Callable[[Conn, int], datetime | None] | None = None

@@ -69,14 +69,16 @@ KILL_GRACE = 5.0  # seconds for Celery to kill the timed-out child and Postgres 
 
 
 def close_runs_of_killed_task(conn: Conn, task_id: str, message: str) -> list[ClosedRun]:
-    """Fail the runs the killed delivery left open, and the reports those runs were rendering."""
-    from store.report_writes import fail_reports_of_runs
+    """Fail the runs the killed delivery left open (what else it owned is its task's after_hard_limit)."""
     from store.runs import fail_running_runs_of_task
-    from workers.jobs import worker_name
 
-    closed = fail_running_runs_of_task(conn, task_id, message)
-    fail_reports_of_runs(conn, closed, message, worker_name())
-    return closed
+    return fail_running_runs_of_task(conn, task_id, message)
+
+
+def hard_limit_message(limit: float | None) -> str:
+    """What a run (and whatever the task closes after it) says when the hard time limit killed it."""
+    return (f"hard time limit ({limit:.0f}s) exceeded: the worker process was killed; raise the limit or "
+            "look at why the job is slow") if limit else "hard time limit exceeded: the worker process was killed"
 
 
 def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float = 0.0,
@@ -86,8 +88,7 @@ def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float =
     from workers.runtime.db import connect
     from workers.settings import get_settings
 
-    message = (f"hard time limit ({limit:.0f}s) exceeded: the worker process was killed; raise the limit or "
-               "look at why the job is slow") if limit else "hard time limit exceeded: the worker process was killed"
+    message = hard_limit_message(limit)
     time.sleep(wait)
     try:
         # a one-off connection (no pool in the parent), with short limits so a stuck row cannot hold it
