@@ -27,8 +27,9 @@ from psycopg.pq import TransactionStatus
 from clustering.keys import KeyPart, keys_from_heads
 from core.db import Conn
 from core.errors import UserError
+from core.periods import utc_midnight
 from store.frames import Chunk, request_frames
-from store.rollup import contiguous_ranges, utc_midnight
+from store.incremental import contiguous_ranges
 
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
                      "status_code", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from core.db import Conn
 from core.errors import FleetError, TransientError, UserError
 from pdf.periods import Period
-from store.rollup import settled_moment
+from store.incremental import settled_moment
 
 
 class RollupNotCurrent(FleetError):

@@ -14,9 +14,9 @@ from core.errors import JobBusy, UserError
 from core.money import money
 from store import claims, rollup
 from store.claims import RunSpec
+from store.incremental import settled_moment
 from store.report_coverage import RollupCoverage, RollupMoved, RollupNotCurrent, refuse_uncovered
 from store.report_writes import report_row
-from store.rollup import settled_moment
 from tests.conftest import TEST_ROLES
 from tests.factories import Conn, make_workspace
 from tests.store.report_scene import (

@@ -18,9 +18,9 @@ from core.db import Conn
 from core.errors import FleetError
 from core.money import money, money_column
 from store import dashboard_reads
+from store.incremental import DayWindow
 from store.migrate import migrate
 from store.roles import ensure_roles
-from store.rollup import RollupWindow
 from store.runs import latest_finished_run, latest_runs
 from store.workspaces import Workspace
 from synthetic.report import SeedReport
@@ -244,7 +244,7 @@ def _print_planted(planted: list[tuple[str, str]], console: Console) -> None:
 
 
 def _print_dashboard(conn: Conn, workspace: Workspace, report: SeedReport, console: Console) -> None:
-    window = RollupWindow.ending_before(datetime.now(UTC))
+    window = DayWindow.ending_before(datetime.now(UTC))
     first, end = window.first_day, window.end_day
     console.rule(f"{workspace.name} ({workspace.slug}) — last 30 days, {first} to {end - timedelta(days=1)}")
     providers = dashboard_reads.spend_by_provider(conn, workspace.id, first, end)

@@ -5,7 +5,7 @@ Window: [as_of − 30 days, as_of) for clusters and incidents; the request shape
 UTC days before as_of's day (the rollup's days), since they are fitted on per-day cells.
 
 Incremental: the per-day key arrays and shape cells (store/clustering.py) are rebuilt only for the
-days that are new or received late rows (the rollup's rule, store.rollup.days_to_recompute), in their
+days that are new or received late rows (store.incremental.days_to_recompute), in their
 own transaction: they are a cache of meter, consistent with analysis.clustering_state. The window's
 repeated hashes come from those arrays, part by part (first hex digit), and only the rows of repeated
 hashes are fetched again: by prefix ranges on the prompt_hash index a batch at a time, or, when they
@@ -30,7 +30,7 @@ from clustering.prompts import empty_clusters
 from core.db import Conn
 from pricing import RateTable, load_rates
 from store import clustering as store
-from store.rollup import RollupWindow, days_to_recompute
+from store.incremental import DayWindow, days_to_recompute
 from store.runs import Run
 from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
@@ -53,7 +53,7 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
     rules = ClusterRules(loops=LoopRules(settings.loop_max_gap_seconds, settings.loop_min_requests,
                                          settings.loop_min_duration_seconds))
     clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates())
-    shape_end = RollupWindow.ending_before(as_of)
+    shape_end = DayWindow.ending_before(as_of)
     shapes = request_shapes(store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
                             seed=settings.shape_seed)
     hashed, unhashed = store.day_totals(conn, ws, first_day, end_day)
@@ -68,7 +68,7 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
 def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_of: datetime, run_id: int,
                        state: store.ClusteringState | None) -> dict[str, Any]:
     """Rebuild the per-day key arrays and shape cells of the days that need it, in one transaction."""
-    window = RollupWindow(first_day=first_day, end_day=end_day)
+    window = DayWindow(first_day=first_day, end_day=end_day)
     if state is not None and as_of < state.synced_through:
         state = None  # a replay of an earlier moment rebuilds every day as of then
     changed, full = days_to_recompute(conn, ws, window, as_of, None if state is None else state.as_tuple())

@@ -15,7 +15,7 @@ RUN_RETENTION = timedelta(days=90)
 
 def rollup_window(as_of: datetime) -> tuple[datetime, datetime]:
     """The days the rollup covers as of `as_of` (the run row's window)."""
-    coverage = rollup.Coverage.as_of(as_of, rollup_settings().history_years)
+    coverage = rollup.history_window(as_of, rollup_settings().history_years)
     return coverage.start, coverage.end
 
 

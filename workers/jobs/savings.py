@@ -23,7 +23,7 @@ from core.periods import month_start, utc_midnight
 from pricing import RateTable, load_rates
 from store import recommendations as store
 from store.frames import empty_frame, read_requests
-from store.rollup import LATE_COMMIT_MARGIN
+from store.incremental import LATE_COMMIT_MARGIN
 from store.runs import Run, latest_succeeded
 from workers.jobs.stage import Stage, StageContext
 
