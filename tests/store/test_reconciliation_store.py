@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from adapters.billing import API_CLIENTS
 from core.errors import FleetError, TransientError, UserError
 from core.money import cents
 from pricing import load_rates, price_requests
-from reconciliation.clients import API_CLIENTS
 from reconciliation.limits import HttpPolicy
 from store.reconciliation import insert_statement
 from tests.factories import Conn, add_request, make_workspace

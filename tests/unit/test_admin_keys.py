@@ -14,8 +14,8 @@ from cryptography.fernet import Fernet
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
+from adapters.billing import AdminKey, AnthropicCosts
 from core.errors import TransientError, UserError
-from reconciliation.clients import AdminKey, AnthropicCosts
 from reconciliation.limits import HttpPolicy
 from tests.unit.billing_server import Answer, Script, billing_server
 from workers.runtime import billing_keys

@@ -20,11 +20,11 @@ import logging
 from collections.abc import Callable
 from functools import lru_cache
 
+from adapters.billing import API_CLIENTS, AdminKey, BillingClient, shown_hint
 from core.db import Conn
 from core.errors import ConfigError, FleetError, TransientError, UserError
 from core.periods import month_start, next_month, previous_month, refuse_future_month, utc_midnight
 from pricing import RateTable, load_rates
-from reconciliation.clients import API_CLIENTS, AdminKey, BillingClient, shown_hint
 from reconciliation.compute import reconcile as compute_reconciliation
 from reconciliation.exports import ExportSource, parse_export
 from reconciliation.model import PROVIDERS, Bill, BillUnusable

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from adapters.billing import AdminKey, shown_hint
 from core.errors import ConfigError, UserError
-from reconciliation.clients import AdminKey, shown_hint
 from workers.settings import get_settings
 
 
