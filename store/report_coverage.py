@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from core.db import Conn
-from core.errors import FleetError, TransientError, UserError
+from core.errors import FleetError, TransientError, UserError, present
 from pdf.periods import Period
 from store.incremental import settled_moment
 
@@ -131,7 +131,7 @@ def counted(conn: Conn, workspace_id: int, project_id: int | None, start: date, 
            where workspace_id = %s and day >= %s and day < %s and (%s::bigint is null or project_id = %s)""",
         (workspace_id, start, end, project_id, project_id),
     ).fetchone()
-    assert row is not None
+    row = present(row, "the sums' row")
     requests, cost, latest, unknown = int(row[0]), int(row[1]), row[2], bool(row[3])
     if requests == 0:
         return Counted(0, cost, None)

@@ -411,7 +411,8 @@ def last_fire_time(text: str, now: datetime) -> datetime:
         epoch = int(now.timestamp())
         return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
     cron = parse_schedule(text)
-    assert isinstance(cron, crontab)
+    if not isinstance(cron, crontab):  # parse_schedule gives a crontab for anything but every:N
+        raise ConfigError(f"schedule '{text}' is neither every:SECONDS nor a crontab")
     moment = now.replace(second=0, microsecond=0)
     for _ in range(366 * 24 * 60):
         if (moment.minute in cron.minute and moment.hour in cron.hour  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from core.db import Conn
-from core.errors import UserError
+from core.errors import UserError, present
 
 Workspace = Annotated[str, typer.Option("--workspace", help="slug of the workspace")]
 Provider = Annotated[str, typer.Option("--provider", help="anthropic, openai, gemini or xai")]
@@ -67,7 +67,7 @@ def _paste_text(text: str | None, file: str | None) -> str:
         raise typer.BadParameter("give the paste with --text or --file (one of them)", param_hint="--text/--file")
     if text is not None:
         return text
-    assert file is not None
+    file = present(file, "--file (checked above)")
     if file == "-":
         data = sys.stdin.buffer.read()
     else:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from core.errors import UserError
+from core.errors import UserError, present
 
 report_app = typer.Typer(no_args_is_help=False, invoke_without_command=True,
                          help="PDF reports: a project's report, the signed executive summary.")
@@ -51,8 +51,8 @@ def report(
         outcome = render_report(conn, request, force=force)
         if out is not None:
             row = report_row(conn, request, int(outcome["workspace_id"]))
-            assert row is not None and row[2] is not None
-            _write(out, bytes(row[2]))
+            pdf = present(row, "the rendered report's row")[2]
+            _write(out, bytes(present(pdf, "the rendered report's PDF")))
     typer.echo(json.dumps(outcome, default=str))
 
 

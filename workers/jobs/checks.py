@@ -30,6 +30,7 @@ from checks import CHECKS, CatalogRun, Check, CheckInputs, response_cache, run_i
 from checks.base import SampleScope
 from checks.overlap import combine
 from checks.response_cache import hashes_to_read
+from core.errors import present
 from pricing import load_rates
 from store import recommendations as store
 from store.catalog_scan import read_hashed_requests, read_usage, sample_ids
@@ -81,8 +82,7 @@ def run_checks(ctx: StageContext, run: Run, checks: Sequence[Check] = CHECKS) ->
     with run.results() as tx:
         statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination,
                                         catalog.outcomes)
-        summary = store.catalog_summary(tx, ctx.workspace_id)
-        assert summary is not None  # write_findings wrote it
+        summary = present(store.catalog_summary(tx, ctx.workspace_id), "the summary write_findings wrote")
         # monthly_saving_nanos: the headline (open monthly recommendations taken together), as the summary
         run.stats.update({"requests": inputs.usage.requests, "findings": len(findings), **summary.as_stats(),
                           "statuses": statuses, "unpriced_models": unpriced_models(inputs),

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from core.db import Conn
-from core.errors import ConfigError, GiveUpError, JobBusy, UserError
+from core.errors import ConfigError, GiveUpError, JobBusy, UserError, present
 from core.periods import history_start, utc_midnight
 from pdf.model import ExecutiveData, ProjectReportData, Signature
 from pdf.periods import Period, refuse_before_history, refuse_future
@@ -95,8 +95,8 @@ def build_artifact(conn: Conn, request: ReportRequest, signing: SigningSettings,
             raise ConfigError(REQUIRE_SIGNED_MESSAGE)
         rendered = render_executive(executive, Signature(signer=None, signing_time=None), docs)
         return _artifact("executive", rendered, rendered.pdf, signed=False, counted=counted)
-    assert signing.signing_cert is not None and signing.signing_key is not None
-    signer = load_signer(SigningFiles(signing.signing_cert, signing.signing_key, signing.signing_chain))
+    signer = load_signer(SigningFiles(present(signing.signing_cert, "the signing certificate"),
+                                      present(signing.signing_key, "the signing key"), signing.signing_chain))
     moment = signing_time_for(request)
     reason = f"Halton Meter executive summary of {executive.branding.workspace_slug}, {period.label()}"
     rendered = render_executive(executive, Signature(signer=signer_name(signer), signing_time=moment, reason=reason),
@@ -141,8 +141,7 @@ def render_report(conn: Conn, request_id: int, task_id: str | None = None, attem
 
 
 def _render_claimed(conn: Conn, request: ReportRequest, spec: RunSpec, signing: SigningSettings) -> dict[str, Any]:
-    assert request.id is not None
-    request_id = request.id
+    request_id = present(request.id, "a stored request's id")
     with claimed_run(conn, spec) as run, bind_context(run=run.id, report_request=request_id):
         report_writes.mark_running(conn, request_id, request.workspace_id)
         artifact = build_artifact(conn, request, signing, task_id=spec.task_id, attempt=spec.attempt)
@@ -181,15 +180,15 @@ def failure_message(request_id: int, error: BaseException) -> str:
 def _record_failure(conn: Conn, request: ReportRequest, error: BaseException, final: bool) -> None:
     """The report row says what went wrong; a transient failure leaves it 'running' for the retry, unless
     this was the last retry."""
-    assert request.id is not None
-    message = failure_message(request.id, error)
+    request_id = present(request.id, "a stored request's id")
+    message = failure_message(request_id, error)
     try:
         if is_transient(error) and not final:
-            report_writes.note_retrying(conn, request.id, request.workspace_id, message)
+            report_writes.note_retrying(conn, request_id, request.workspace_id, message)
             return
         with conn.transaction():
-            report_writes.record_failure(conn, request.id, request.workspace_id, message)
-            audit(conn, request.workspace_id, worker_name(), "report.failed", f"report_request:{request.id}",
+            report_writes.record_failure(conn, request_id, request.workspace_id, message)
+            audit(conn, request.workspace_id, worker_name(), "report.failed", f"report_request:{request_id}",
                   _details(request, error=message))
     except psycopg.Error:  # the connection itself failed: the run row still records the failure
         log.warning("could not record the failure of report request %s", request.id, exc_info=True)

@@ -9,10 +9,27 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from core.db import Conn
 from core.errors import ConfigError
+
+# Every worker connection's session: the pool's, and the checks stage's second connection (sibling)
+SESSION_OPTIONS = (
+    # a backend notices within 2 s that its worker died, even while it waits on a lock,
+    # so the transaction rolls back and the advisory lock frees at once
+    "-c client_connection_check_interval=2000 -c idle_in_transaction_session_timeout=600000"
+)
+SESSION_KWARGS: dict[str, Any] = {
+    "autocommit": True,
+    "application_name": "halton-worker",
+    "options": SESSION_OPTIONS,
+    # a worker cut off by the network is noticed in about a minute, and its lock freed
+    "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+}
+# what a sibling copies from its first connection's session (the task's statement timeout, any lock timeout)
+COPIED_TIMEOUTS = ("statement_timeout", "lock_timeout")
 
 _pool: ConnectionPool[Conn] | None = None
 _pool_pid: int | None = None
@@ -37,14 +54,21 @@ def connect(url: str, connect_timeout: int = 10, options: str | None = None) -> 
 @contextmanager
 def sibling(conn: Conn) -> Iterator[Conn]:
     """A second autocommit connection to the same database as the same user, for a read that runs beside
-    `conn`'s work (Postgres runs the two in two backends); closed on exit."""
+    `conn`'s work (Postgres runs the two in two backends); closed on exit. It has the pool's session
+    settings and `conn`'s timeouts, so a statement on it is bounded like one on `conn`."""
     password = conn.pgconn.password
     extra: dict[str, Any] = {"password": password.decode()} if password else {}
-    other = psycopg.connect(conn.info.dsn, autocommit=True, **extra)
+    copied = " ".join(f"-c {name}={_session_setting(conn, name)}" for name in COPIED_TIMEOUTS)
+    other = psycopg.connect(conn.info.dsn, **{**SESSION_KWARGS, "options": f"{SESSION_OPTIONS} {copied}"}, **extra)
     try:
         yield other
     finally:
         other.close()
+
+
+def _session_setting(conn: Conn, name: str) -> str:
+    row = conn.execute(sql.SQL("show {}").format(sql.Identifier(name))).fetchone()
+    return "0" if row is None else str(row[0])
 
 
 def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:
@@ -56,15 +80,7 @@ def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:
         url,
         min_size=1,
         max_size=max_size,
-        kwargs={
-            "autocommit": True,
-            "application_name": "halton-worker",
-            # a backend notices within 2 s that its worker died, even while it waits on a lock,
-            # so the transaction rolls back and the advisory lock frees at once
-            "options": "-c client_connection_check_interval=2000 -c idle_in_transaction_session_timeout=600000",
-            # a worker cut off by the network is noticed in about a minute, and its lock freed
-            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
-        },
+        kwargs=SESSION_KWARGS,
         open=True,
         # a connection that broke while idle (database restart) is replaced, not handed out
         check=ConnectionPool.check_connection,

@@ -32,7 +32,8 @@ def _scrub(value: Any) -> Any:
 
 def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     scrubbed = _scrub(event)
-    assert isinstance(scrubbed, dict)
+    if not isinstance(scrubbed, dict):  # _scrub keeps a value's type
+        raise TypeError(f"scrubbing turned a Sentry event into a {type(scrubbed).__name__}")
     return scrubbed
 
 
