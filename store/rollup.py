@@ -36,7 +36,7 @@ from core.db import Conn
 from core.periods import utc_midnight as utc_midnight  # re-exported: store modules take it from here
 from store.incremental import CacheState, DayRange, DayWindow, days_between, settled_moment, stale_ranges
 
-# the setting's default (workers.settings.RollupSettings): a report of any period in the last two years
+# the setting's default (workers.settings.analysis.RollupSettings): a report of any period in the last two years
 # (two years at most) compares with the period just before it, so four calendar years before the current
 # one keep all of it
 DEFAULT_HISTORY_YEARS = 4
