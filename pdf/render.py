@@ -91,7 +91,7 @@ def logo_data_uri(logo: bytes | None) -> tuple[str | None, str | None]:
     Re-encoded with Pillow, so what reaches WeasyPrint is a clean PNG made here, never the stored bytes."""
     if not logo:
         return None, None
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # heavy: Pillow, logos only
 
     try:
         with Image.open(io.BytesIO(logo)) as probe:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -10,9 +11,13 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import psycopg
 import typer
 
-from core.errors import ConfigError, UserError
+# typer vendors click; it re-exports only part of click's exceptions under public names.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+from core.errors import ConfigError, FleetError, TransientError, UserError
 from workers.cli.checks import checks_app
 from workers.cli.clustering import clusters
 from workers.cli.rates import first_line, rates_app
@@ -41,7 +46,7 @@ def migrate(
     ] = False,
 ) -> None:
     """Create or update the meter and analysis schemas and the fleet's and dashboard's roles (idempotent)."""
-    from store.migrate import migrate as apply
+    from store.migrate import migrate as apply  # CLI start-up
     from store.roles import ensure_roles
     from workers.runtime.db import connect
     from workers.settings import owner_database_url, role_names
@@ -68,7 +73,7 @@ def seed(
     as_json: Annotated[bool, typer.Option("--json", help="print the seed report as JSON")] = False,
 ) -> None:
     """Fill meter with a realistic, deterministic synthetic workspace."""
-    from synthetic import PLANTS, SeedOptions, seed_workspace
+    from synthetic import PLANTS, SeedOptions, seed_workspace  # CLI start-up
     from synthetic.story import told
     from workers.runtime.db import connect
     from workers.settings import owner_database_url
@@ -109,7 +114,7 @@ def refresh(
     as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON (figures in nanos)")] = False,
 ) -> None:
     """Run the nightly refresh of one workspace: every stage in order, or one with --stage."""
-    from store.workspaces import workspace_by_slug
+    from store.workspaces import workspace_by_slug  # CLI start-up
     from workers import jobs
     from workers.runtime.db import connect
     from workers.settings import database_url_only, get_settings
@@ -119,7 +124,7 @@ def refresh(
     with connect(url) as conn:
         ws = workspace_by_slug(conn, workspace)
         if via_queue:
-            from celery.exceptions import TimeoutError as CeleryTimeout
+            from celery.exceptions import TimeoutError as CeleryTimeout  # CLI start-up
 
             from workers.app.celery import app
 
@@ -135,7 +140,7 @@ def refresh(
                                   f"on the analysis queue? The task stays queued and runs when one starts "
                                   f"(task id {result.id})") from None
         else:
-            from workers.jobs.pipeline import run_pipeline
+            from workers.jobs.pipeline import run_pipeline  # CLI start-up
 
             ran = run_pipeline(conn, ws.id, moment, only=stage, replay=replay, worker=jobs.worker_name())
             outcome = ran.to_dict()
@@ -149,7 +154,7 @@ def refresh(
 
 def _print_refresh(outcome: dict[str, Any], slug: str, as_json: bool) -> None:
     """Dollars and words for a person; the raw outcome (nanos, every stat) as one JSON line for scripts."""
-    from workers.jobs.run_summary import refresh_lines
+    from workers.jobs.run_summary import refresh_lines  # CLI start-up
 
     if as_json:
         typer.echo(json.dumps(outcome, default=str))
@@ -160,7 +165,7 @@ def _print_refresh(outcome: dict[str, Any], slug: str, as_json: bool) -> None:
 
 def _require_broker(app: Celery) -> None:
     """Fail in seconds with one line when Redis is unreachable (Celery would retry for long)."""
-    import kombu.exceptions
+    import kombu.exceptions  # CLI start-up
 
     from workers.runtime.db import redact_url
     from workers.settings import get_settings
@@ -180,7 +185,7 @@ def worker(
     pool: Annotated[str, typer.Option(help="prefork (default) or solo")] = "prefork",
 ) -> None:
     """Start a Celery worker."""
-    from workers.app.celery import app
+    from workers.app.celery import app  # CLI start-up
     from workers.runtime.worker_guard import require_unprivileged_role
     from workers.settings import get_settings
 
@@ -198,7 +203,7 @@ def beat(
     loglevel: Annotated[str, typer.Option()] = "INFO",
 ) -> None:
     """Start Celery beat (the nightly schedule)."""
-    from workers.app.celery import app
+    from workers.app.celery import app  # CLI start-up
     from workers.settings import get_settings
 
     get_settings()
@@ -216,22 +221,13 @@ def demo(
                                        "command line on (it prints how to use and stop it)")] = False,
 ) -> None:
     """The whole nightly pipeline on a demo workspace, through a real worker and beat."""
-    from workers.demo import run_demo
+    from workers.demo import run_demo  # CLI start-up
 
     run_demo(days=days, requests_per_day=requests_per_day, data_dir=data_dir.resolve(), out_dir=out_dir,
              keep=keep)
 
 
 def main() -> None:
-    import os
-
-    import psycopg
-
-    # typer vendors click; it re-exports only part of click's exceptions under public names.
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError
-
-    from core.errors import FleetError, TransientError
-
     try:
         # Not standalone: click would print usage errors as a boxed, multi-line panel; here they
         # become one line like every other error. A command's typer.Exit comes back as its code.

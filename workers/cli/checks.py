@@ -127,7 +127,7 @@ def recommendations(
 ) -> None:
     """List the workspace's recommendations (open ones by default) by kind of money, largest first; `--id N`
     shows one in full (rationale, evidence, sample requests)."""
-    from store import recommendations as store
+    from store import recommendations as store  # CLI start-up
     from store.workspaces import workspace_by_slug
     from workers.runtime.db import connect
     from workers.settings import database_url_only

@@ -12,7 +12,7 @@ def clusters(
     limit: Annotated[int, typer.Option(min=1, max=100, help="rows per table")] = 10,
 ) -> None:
     """Print the top prompt clusters and loop incidents by avoidable cost (from the last refresh)."""
-    from rich.console import Console
+    from rich.console import Console  # CLI start-up
 
     from store.workspaces import workspace_by_slug
     from workers.demo.clustering import print_clusters

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -48,8 +49,6 @@ def first_line(text: str) -> str:
 
 def _os_words(exc: OSError) -> str:
     """'<file>: no such file' and the like, for a person rather than a programmer."""
-    import errno
-
     words = {errno.ENOENT: "no such file", errno.EACCES: "permission denied", errno.EISDIR: "is a directory",
              errno.ENOTDIR: "a part of the path is not a directory"}
     reason = words.get(exc.errno or 0, (exc.strerror or str(exc)).lower())
@@ -114,7 +113,7 @@ def check(
     if traffic and not problems:
         if not database_url:
             raise _fail("--traffic needs --database-url or DATABASE_URL")
-        import psycopg
+        import psycopg  # CLI start-up
 
         from store.pricing_reads import distinct_provider_model_tiers
 

@@ -22,7 +22,7 @@ Period = Annotated[str, typer.Option("--period", help="the UTC month, YYYY-MM")]
 def reconcile(workspace: Workspace, provider: Provider, period: Period,
               force: Annotated[bool, typer.Option(help="recompute even if no input changed")] = False) -> None:
     """Reconcile one workspace, provider and month in this process and print the result."""
-    from workers import jobs
+    from workers import jobs  # CLI start-up
     from workers.jobs import reconcile as reconcile_jobs
 
     month = _period(period)
@@ -41,7 +41,7 @@ def paste_bill(workspace: Workspace, provider: Provider, period: Period,
                entered_by: Annotated[str, typer.Option(help="who pasted it")] = "cli") -> None:
     """Enter a pasted bill the way the dashboard does, then reconcile that month. A paste that cannot be
     read is refused before anything is stored (exit 1), and the month keeps the bill it had."""
-    from store.reconciliation import insert_statement
+    from store.reconciliation import insert_statement  # CLI start-up
     from workers import jobs
     from workers.jobs import reconcile as reconcile_jobs
 
@@ -86,7 +86,7 @@ def _paste_text(text: str | None, file: str | None) -> str:
 
 def _readable(paste: str) -> None:
     """Refuse a paste the reconciliation could not read, before it is stored (the same parser reads it)."""
-    from reconciliation.statement import StatementError, parse_statement
+    from reconciliation.statement import StatementError, parse_statement  # CLI start-up
 
     try:
         parse_statement(paste)
@@ -99,7 +99,7 @@ def import_billing(workspace: Workspace, provider: Provider,
                        "--file", exists=True, dir_okay=False,
                        help="a Gemini billing export or xAI usage export (CSV)")]) -> None:
     """Import a billing export file and reconcile the months it covers."""
-    from workers import jobs
+    from workers import jobs  # CLI start-up
     from workers.jobs import reconcile as reconcile_jobs
 
     with _connection() as conn, file.open("rb") as export:  # read as a stream, never whole
@@ -124,14 +124,14 @@ def register(cli: typer.Typer) -> None:
 
 
 def _connection(as_owner: bool = False) -> Conn:
-    from workers.runtime.db import connect
+    from workers.runtime.db import connect  # CLI start-up
     from workers.settings import database_url_only, owner_database_url
 
     return connect(owner_database_url() if as_owner else database_url_only())
 
 
 def _workspace(conn: Conn, slug: str) -> int:
-    from store.workspaces import workspace_by_slug
+    from store.workspaces import workspace_by_slug  # CLI start-up
 
     return workspace_by_slug(conn, slug).id
 
@@ -139,7 +139,7 @@ def _workspace(conn: Conn, slug: str) -> int:
 def _period(text: str) -> dt.date:
     """The month of --period, checked before anything connects: malformed text is a usage error (exit 2,
     like --at and --end-date); a month after the current UTC month is refused as bad input (exit 1)."""
-    from core.periods import parse_month, refuse_future_month
+    from core.periods import parse_month, refuse_future_month  # CLI start-up
 
     try:
         month = parse_month(text)
@@ -150,7 +150,7 @@ def _period(text: str) -> dt.date:
 
 
 def _print_table(conn: Conn, workspace_id: int, slug: str) -> None:
-    from store.reconciliation import reconciliation_rows
+    from store.reconciliation import reconciliation_rows  # CLI start-up
     from workers.cli.reconcile_view import reconciliation_table
 
     rows = reconciliation_rows(conn, workspace_id)
@@ -162,7 +162,7 @@ def _print_table(conn: Conn, workspace_id: int, slug: str) -> None:
 
 
 def _print_month(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> None:
-    from store.reconciliation import findings_by_cause, reconciliation_rows
+    from store.reconciliation import findings_by_cause, reconciliation_rows  # CLI start-up
     from workers.cli.reconcile_view import findings_table, reconciliation_table
 
     rows = reconciliation_rows(conn, workspace_id, provider, period)

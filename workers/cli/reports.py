@@ -42,7 +42,7 @@ def report(
     if request is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
-    from store.report_writes import report_row
+    from store.report_writes import report_row  # CLI start-up
     from workers.jobs.reports import render_report
     from workers.runtime.db import connect
     from workers.settings import database_url_only
@@ -70,7 +70,7 @@ def executive(workspace: Workspace, period: PeriodOption, out: Out) -> None:
 
 
 def _adhoc(workspace: str, kind: str, project_slug: str | None, period_text: str, out: Path) -> None:
-    from pdf.periods import PeriodSyntaxError, parse_period, refuse_future
+    from pdf.periods import PeriodSyntaxError, parse_period, refuse_future  # CLI start-up
     from store.report_reads import ReportRequest, project_id_by_slug
     from store.workspaces import workspace_by_slug
     from workers.jobs.reports import build_artifact

@@ -131,7 +131,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Console) -> tuple[Workspace, SeedReport]:
     """Seed the demo workspace into the demo's fresh database."""
-    from store.workspaces import workspace_by_slug
+    from store.workspaces import workspace_by_slug  # CLI start-up
     from synthetic import SeedOptions, seed_workspace
 
     began = time.monotonic()
@@ -149,7 +149,7 @@ def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[s
     if shared_broker:  # on someone's Redis, queues of the demo's own: take no one's tasks
         env.update({f"HALTON_QUEUE_{q.upper()}": f"halton-demo-{q}" for q in ("analysis", "billing", "pdf")})
     if not env.get("HALTON_ENCRYPTION_KEY"):
-        from cryptography.fernet import Fernet
+        from cryptography.fernet import Fernet  # demo only: cryptography
 
         env["HALTON_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
     return env

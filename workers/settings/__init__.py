@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -215,8 +216,6 @@ def database_url_only() -> str:
     that is not a number, a negative time limit) stops the command with one line naming it; only
     REDIS_URL may be absent, since these commands never reach the broker.
     """
-    import os
-
     # pydantic-settings has no per-call "this field is optional": stand in a well-formed URL for a
     # missing REDIS_URL, so the rest (and the checks across fields) is validated exactly as for a worker.
     try:
@@ -230,8 +229,6 @@ def owner_database_url() -> str:
     """`migrate` and `seed` write as the schemas' owner: HALTON_OWNER_DATABASE_URL, else DATABASE_URL.
 
     Workers connect with DATABASE_URL as the fleet's role, which may not create tables or write meter."""
-    import os
-
     fleet_url = database_url_only()  # every setting checked, as for any database command
     url = os.environ.get("HALTON_OWNER_DATABASE_URL")
     if url is None:
@@ -243,8 +240,6 @@ def owner_database_url() -> str:
 
 def role_names() -> Roles:
     """The database roles `migrate` creates and grants (HALTON_FLEET_ROLE, HALTON_DASHBOARD_ROLE)."""
-    import os
-
     return Roles(fleet=os.environ.get("HALTON_FLEET_ROLE", "halton_fleet"),
                  dashboard=os.environ.get("HALTON_DASHBOARD_ROLE", "halton_dashboard"))
 

@@ -9,20 +9,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from celery import Task
 from celery.exceptions import TimeLimitExceeded
 
 from core.db import Conn
 from core.errors import TransientError, UserError
+from store.runs import ClosedRun, fail_running_runs_of_task
 from workers.app.celery import app
 from workers.app.queues import TASK_FAMILIES, Family
+from workers.runtime.db import connect
 from workers.runtime.failures import MAX_RETRIES, is_transient
 from workers.runtime.logs import bind_context
-
-if TYPE_CHECKING:
-    from store.runs import ClosedRun
+from workers.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,6 @@ KILL_GRACE = 5.0  # seconds for Celery to kill the timed-out child and Postgres 
 
 def close_runs_of_killed_task(conn: Conn, task_id: str, message: str) -> list[ClosedRun]:
     """Fail the runs the killed delivery left open (what else it owned is its task's after_hard_limit)."""
-    from store.runs import fail_running_runs_of_task
-
     return fail_running_runs_of_task(conn, task_id, message)
 
 
@@ -85,9 +83,6 @@ def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float =
                                 after: Callable[[Conn, list[ClosedRun]], None] | None = None) -> None:
     """Close the runs of a delivery the hard time limit killed, then let `after` (the task's
     after_hard_limit) write what it needs; never raises, for it runs in the worker's parent."""
-    from workers.runtime.db import connect
-    from workers.settings import get_settings
-
     message = hard_limit_message(limit)
     time.sleep(wait)
     try:
