@@ -36,6 +36,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from adapters.billing import retry_after_seconds
 from adapters.destinations import (
     CheckedDestination,
     DestinationPolicy,
@@ -46,7 +47,6 @@ from adapters.destinations import (
     check_destination,
 )
 from adapters.pinned_http import pinned_pool
-from reconciliation.clients import retry_after_seconds
 
 log = logging.getLogger(__name__)
 

@@ -62,7 +62,7 @@ class DestinationPolicy:
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> DestinationPolicy:
         """The policy HALTON_ALLOW_PRIVATE_DESTINATIONS asks for; refused in production (HALTON_ENV).
 
-        A bridge until workers/settings.py carries the field (see docs/SECURITY.md).
+        A bridge until workers/settings/ carries the field (see docs/SECURITY.md).
         """
         env = os.environ if environ is None else environ
         raw = env.get(ALLOW_PRIVATE_VARIABLE, "").strip().lower()

@@ -25,6 +25,7 @@ import httpcore
 import httpx
 
 from adapters.destinations import CheckedDestination
+from core.errors import present
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ class PinnedNetworkBackend(httpcore.NetworkBackend):
             self.connected_to.append(str(address))
             log.debug("%s:%d connected to its checked address %s", host, port, address)
             return stream
-        assert failure is not None  # a CheckedDestination has at least one address
-        raise failure
+        raise present(failure, "a connection failure")  # a CheckedDestination has at least one address
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:

@@ -30,9 +30,9 @@ from bench.common import bench_database, best_of_interleaved, verdict
 from checks import run_catalog
 from checks.overlap import combine
 from synthetic import SeedOptions, seed_workspace
-from workers.pipeline import run_pipeline
-from workers.stages import StageContext
-from workers.stages.checks import catalog_inputs
+from workers.jobs.checks import catalog_inputs
+from workers.jobs.pipeline import run_pipeline
+from workers.jobs.stage import StageContext
 
 END = date(2026, 11, 1)  # first day not seeded; fixed so every run measures the same rows
 AS_OF = datetime.combine(END, datetime.min.time(), tzinfo=UTC)

@@ -30,11 +30,11 @@ from clustering import ClusterRules, request_shapes
 from clustering.keys import day_parts
 from pricing import load_rates
 from store import clustering as store
-from store.rollup import RollupWindow
-from workers import clustering_jobs
+from store.incremental import DayWindow
+from workers.jobs import clustering as clustering_jobs
 from workers.jobs import refresh_workspace
+from workers.jobs.stage import trailing_window
 from workers.settings import clustering_settings
-from workers.stages import trailing_window
 
 AS_OF = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 START = AS_OF - timedelta(days=30)
@@ -131,7 +131,7 @@ def main() -> None:
               f"(target ≤ 2×: {verdict(ours / bare, 2.0)})")
         print(f"peak memory of the process: {peak_mb():.0f} MB (before clustering: {before:.0f} MB)")
 
-        shape_window = RollupWindow.ending_before(AS_OF)
+        shape_window = DayWindow.ending_before(AS_OF)
         began = time.perf_counter()
         with conn.transaction():
             store.rebuild_shape_days(conn, ws, "UTC", shape_window.days(), AS_OF)

@@ -27,7 +27,7 @@ from bench.bench_seed import requests_per_day_for
 from bench.common import bench_database, verdict
 from synthetic import SeedOptions, seed_workspace
 from workers.jobs import refresh_workspace
-from workers.pulse_jobs import pulse_workspace
+from workers.jobs.pulse import pulse_workspace
 
 END = date(2026, 11, 1)  # the nightly refreshes as of END + 1 day, 02:00; fixed so every run measures the same
 TEN_MINUTES = timedelta(minutes=10)

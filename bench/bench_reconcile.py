@@ -21,7 +21,7 @@ from bench.common import bench_database, best_of, best_of_interleaved, verdict
 from reconciliation.findings import reprice
 from store.reconciliation import insert_statement, month_requests
 from synthetic import SeedOptions, seed_workspace
-from workers import reconcile_jobs
+from workers.jobs import reconcile as reconcile_jobs
 
 END = date(2026, 11, 1)  # fixed, so every run measures the same rows: October is the month
 PERIOD = date(2026, 10, 1)

@@ -34,8 +34,8 @@ from pdf.periods import Period
 from store import report_coverage, report_reads
 from store.report_reads import ReportRequest
 from store.rollup import refresh_daily_spend, sum_daily_totals
-from workers.demo_reports import throwaway_certificate
-from workers.report_jobs import build_artifact
+from workers.demo.reports import throwaway_certificate
+from workers.jobs.reports import build_artifact
 from workers.settings import SigningSettings
 
 PERIOD = Period(date(2026, 10, 1), date(2026, 11, 1))

@@ -23,6 +23,7 @@ import psycopg
 
 from bench.common import bench_database, best_of, best_of_interleaved, verdict
 from store import rollup
+from store.incremental import DayWindow
 from synthetic import SeedOptions, seed_workspace
 from workers.jobs import refresh_workspace
 
@@ -124,7 +125,7 @@ def main() -> None:
                                                   seed=7, end_date=END))
         ws = report.workspace_id
         conn.execute("vacuum analyze meter.requests")
-        window = rollup.RollupWindow.ending_before(AS_OF)
+        window = DayWindow.ending_before(AS_OF)
         print(f"workspace: {report.requests:,} requests over 30 days")
 
         params = (ws, window.start, window.end, AS_OF)

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 
 from store.migrate import migrate
-from workers.embedded import recreate_database, start_postgres, with_database
+from workers.runtime.embedded import recreate_database, start_postgres, with_database
 
 
 @contextmanager

@@ -1,5 +1,9 @@
 """The failure classes every job speaks. No Celery here: domain code may raise these."""
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class FleetError(Exception):
     """Base for errors the fleet raises on purpose."""
@@ -26,3 +30,11 @@ class JobBusy(TransientError):
 
 class GiveUpError(FleetError):
     """A job that keeps killing its worker (out of memory, a hard time limit): stop redelivering it."""
+
+
+def present(value: T | None, what: str) -> T:
+    """`value`, which the code around it guarantees is there (a row an INSERT … RETURNING returns, an id a
+    stored request has). An explicit check, not an `assert`: `python -O` would strip that."""
+    if value is None:
+        raise RuntimeError(f"{what} is missing, which the code guarantees cannot happen")
+    return value

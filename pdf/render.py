@@ -91,7 +91,7 @@ def logo_data_uri(logo: bytes | None) -> tuple[str | None, str | None]:
     Re-encoded with Pillow, so what reaches WeasyPrint is a clean PNG made here, never the stored bytes."""
     if not logo:
         return None, None
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # heavy: Pillow, logos only
 
     try:
         with Image.open(io.BytesIO(logo)) as probe:
@@ -170,7 +170,8 @@ def html_to_pdf(html: str, period: Period, stylesheets: list[CSS] | None = None)
         document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher).render(
             stylesheets=stylesheets if stylesheets is not None else [stylesheet()])
         pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
-    assert isinstance(pdf, bytes)
+    if not isinstance(pdf, bytes):  # write_pdf without a target returns the bytes
+        raise TypeError(f"WeasyPrint returned {type(pdf).__name__}, not the PDF's bytes")
     return RenderedPdf(pdf=pdf, pages=len(document.pages), refused_urls=tuple(fetcher.refused))
 
 

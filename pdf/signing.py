@@ -32,7 +32,7 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
-from core.errors import ConfigError
+from core.errors import ConfigError, present
 
 FIELD_NAME = "HaltonSignature"
 DIGEST = "sha256"
@@ -98,8 +98,7 @@ class _KeyCachingSigner(signers.SimpleSigner):
 
 
 def signer_name(signer: signers.SimpleSigner) -> str:
-    cert = signer.signing_cert
-    assert cert is not None
+    cert = present(signer.signing_cert, "the signer's certificate")
     names = cert.subject.native
     return str(names.get("common_name") or cert.subject.human_friendly)
 

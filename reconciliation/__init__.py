@@ -1,7 +1,7 @@
 """Reconciliation: what was logged against what the provider billed, explained request by request. Pure.
 
     statement.parse_statement(raw_text)      a manual paste → nanos, or a StatementError saying why not
-    clients.OpenAICosts / AnthropicCosts      the billing APIs → daily buckets (DayBill)
+    (adapters.billing: OpenAICosts / AnthropicCosts, the billing APIs over HTTP → daily buckets, DayBill)
     exports.parse_export(provider, file)      a Gemini or xAI billing export, streamed → the same daily buckets
     limits.BillingLimits / HttpPolicy         the bounds on exports and answers, and how the clients use HTTP
     sources.choose_bill(statements, pulled)   the bill that counts for a month (the latest readable word)

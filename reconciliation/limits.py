@@ -2,7 +2,7 @@
 
 An export file and an API answer are input from outside: the bounds keep a hostile or broken one from
 stalling the billing queue or taking the worker's memory. Each refusal names the limit it met, as a
-quantity a person can act on ("split it by month"); workers/settings.py reads them from HALTON_BILLING_*.
+quantity a person can act on ("split it by month"); workers/settings/billing.py reads them from HALTON_BILLING_*.
 
 The defaults let a 1 GiB pod read the largest export allowed (bench/bench_exports.py measures it): the
 reader streams, so memory follows the days and line items kept, not the file.

@@ -1,4 +1,4 @@
-"""The beat schedule as data (no Celery here: workers/celeryconfig.py turns it into Celery entries).
+"""The beat schedule as data (no Celery here: workers/app/config.py turns it into Celery entries).
 
 Every periodic task carries `expires`, so a backlog (a worker fleet that was down overnight) does not
 run yesterday's fan-out when it comes back."""

@@ -47,7 +47,7 @@ from core.periods import utc_midnight
 from pricing import RateTable
 from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
 from store.frames import Condition, concat_frames, copy_table, read_requests
-from store.rollup import RollupWindow, contiguous_ranges, days_to_recompute
+from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
 _SUMS: dict[str, str] = {
@@ -166,7 +166,7 @@ def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: date
         return False
     same_rules = state is not None and state[3] == timezone and state[4] == line
     # the rollup's rule: new days, and built days that received rows since the last run
-    stale, _ = days_to_recompute(conn, workspace_id, RollupWindow(days.first, days.end), as_of,
+    stale, _ = days_to_recompute(conn, workspace_id, DayWindow(days.first, days.end), as_of,
                                  (state[0], state[1], state[2]) if state is not None and same_rules else None)
     for table in ("catalog_daily", "catalog_odd_requests"):
         conn.execute(sql.SQL("delete from analysis.{} where workspace_id = %s and (day = any(%s) or day < %s)").format(

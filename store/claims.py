@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from core.db import Conn
-from core.errors import GiveUpError, JobBusy
+from core.errors import GiveUpError, JobBusy, present
 
 # Deliveries of one task (same task id) that may die mid-run before it is given up on.
 MAX_ABANDONED_DELIVERIES = 3
@@ -84,7 +84,7 @@ def open_run(conn: Conn, spec: RunSpec) -> int:
             (spec.workspace_id, spec.job, spec.window_start, spec.window_end, spec.as_of, spec.task_id,
              spec.worker, spec.lock_scope, spec.lock_key(), spec.attempt, spec.replay),
         ).fetchone()
-        assert row is not None
+        row = present(row, "the new run's id")
         run_id = int(row[0])
         conn.execute(
             """update analysis.runs
@@ -136,5 +136,5 @@ def record_skipped(conn: Conn, spec: RunSpec, reason: str) -> int:
         (spec.workspace_id, spec.job, spec.window_start, spec.window_end, spec.as_of, spec.task_id, spec.worker,
          spec.lock_scope, spec.lock_key(), spec.attempt, spec.replay, reason),
     ).fetchone()
-    assert row is not None
+    row = present(row, "the skipped run's id")
     return int(row[0])

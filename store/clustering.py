@@ -26,9 +26,10 @@ from psycopg.pq import TransactionStatus
 
 from clustering.keys import KeyPart, keys_from_heads
 from core.db import Conn
-from core.errors import UserError
+from core.errors import UserError, present
+from core.periods import utc_midnight
 from store.frames import Chunk, request_frames
-from store.rollup import contiguous_ranges, utc_midnight
+from store.incremental import contiguous_ranges
 
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
                      "status_code", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
@@ -346,5 +347,5 @@ def cluster_summary(conn: Conn, workspace_id: int) -> tuple[int, int, int, datet
     row = conn.execute(
         """select count(*), coalesce(sum(avoidable_nanos), 0), coalesce(sum(duplicate_requests), 0), max(window_end)
            from analysis.prompt_clusters where workspace_id = %s""", (workspace_id,)).fetchone()
-    assert row is not None
+    row = present(row, "the clusters' totals row")
     return int(row[0]), int(row[1]), int(row[2]), row[3]

@@ -118,6 +118,13 @@ class StoredForecast:
     run_id: int
 
 
+def forecasts_current_to(conn: Conn, workspace_id: int) -> datetime | None:
+    """The latest moment the workspace's forecasts were written for (by the nightly stage or a pulse)."""
+    row = conn.execute("select max(as_of) from analysis.spend_forecasts where workspace_id = %s",
+                       (workspace_id,)).fetchone()
+    return None if row is None else row[0]
+
+
 def read_forecasts(conn: Conn, workspace_id: int, period: date | None = None) -> list[StoredForecast]:
     """The forecasts of `period` (default: the latest month forecast): the workspace, then cost centers and
     projects by name."""

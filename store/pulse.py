@@ -22,7 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from core.db import Conn
 from store import rollup
-from store.rollup import Coverage, RollupResult, settled_moment, utc_midnight
+from store.incremental import settled_moment
+from store.rollup import RollupResult, history_window, utc_midnight
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def pulse_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: in
                       history_years: int = rollup.DEFAULT_HISTORY_YEARS) -> PulseResult:
     """Bring the rollup forward to `as_of` by adding what was synced since its last moment. Call inside the
     pulse's results transaction. An as_of not after the rollup's changes nothing."""
-    coverage = Coverage.as_of(as_of, history_years)
+    coverage = history_window(as_of, history_years)
     state = rollup.load_state(conn, workspace_id)  # for update: one pulse or refresh of a workspace at a time
     if state is None or coverage.first_day != state[1] or coverage.end_day < state[2] or not _lists_margin(state):
         result = rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id, history_years)

@@ -14,6 +14,7 @@ import pandas as pd
 from psycopg import sql
 
 from core.db import Conn
+from core.errors import present
 from core.periods import next_month, utc_midnight
 from reconciliation.compute import REQUEST_COLUMNS
 from reconciliation.model import DayBill, LineItem, Reconciliation
@@ -241,7 +242,7 @@ def insert_statement(conn: Conn, workspace_id: int, provider: str, period: dt.da
                entered_at) values (%s, %s, %s, 'manual', %s, %s, clock_timestamp()) returning id""",
         (workspace_id, provider, period, raw_text, entered_by),
     ).fetchone()
-    assert row is not None
+    row = present(row, "the new statement's id")
     return int(row[0])
 
 

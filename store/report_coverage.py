@@ -2,7 +2,7 @@
 of the days a report reads are counted.
 
 A report prints sums of the rollup (analysis.daily_spend, analysis.daily_totals). It brings the rollup up to
-date first (workers/report_jobs.py runs the rollup stage), then, in the one snapshot it reads everything in
+date first (workers/jobs/reports.py runs the rollup stage), then, in the one snapshot it reads everything in
 (store/report_snapshot.py), re-reads the rollup's state, checks it still covers every day it reads, and
 works out what it counts from the rollup's daily totals: the requests and spend, and the moment its footer
 names. Each read follows the report's days, never what was synced since they ended.
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from core.db import Conn
-from core.errors import FleetError, TransientError, UserError
+from core.errors import FleetError, TransientError, UserError, present
 from pdf.periods import Period
-from store.rollup import settled_moment
+from store.incremental import settled_moment
 
 
 class RollupNotCurrent(FleetError):
@@ -131,7 +131,7 @@ def counted(conn: Conn, workspace_id: int, project_id: int | None, start: date, 
            where workspace_id = %s and day >= %s and day < %s and (%s::bigint is null or project_id = %s)""",
         (workspace_id, start, end, project_id, project_id),
     ).fetchone()
-    assert row is not None
+    row = present(row, "the sums' row")
     requests, cost, latest, unknown = int(row[0]), int(row[1]), row[2], bool(row[3])
     if requests == 0:
         return Counted(0, cost, None)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from checks.overlap import attainable_total, monthly_headline
 from core.db import Conn
-from core.errors import UserError
+from core.errors import UserError, present
 from core.periods import month_start, next_month, previous_month, utc_midnight
 from pdf.model import (
     Branding,
@@ -104,7 +104,7 @@ def _spend(conn: Conn, workspace_id: int, start: date, end: date, project_id: in
            where workspace_id = %s and day >= %s and day < %s and (%s::bigint is null or project_id = %s)""",
         (workspace_id, start, end, project_id, project_id),
     ).fetchone()
-    assert row is not None
+    row = present(row, "the sums' row")
     return int(row[0]), int(row[1])
 
 

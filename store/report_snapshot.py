@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.db import Conn
+from core.errors import present
 from pdf.model import Counting, ExecutiveData, ProjectReportData
 from pdf.periods import Period
 from store import report_coverage, report_reads
@@ -58,8 +59,8 @@ def read_report(conn: Conn, request: ReportRequest, asked: Period, as_of: dateti
                             asked_end=asked.end if period != asked else None)
         data: ProjectReportData | ExecutiveData
         if request.kind == "project":
-            assert request.project_id is not None
-            data = report_reads.project_report_data(conn, workspace_id, request.project_id, period, counting)
+            project_id = present(request.project_id, "a project report's project")
+            data = report_reads.project_report_data(conn, workspace_id, project_id, period, counting)
         else:
             data = report_reads.executive_data(conn, workspace_id, period, counting)
     # what the stored report counts: a moment of the data when it counted any, else the rollup's own

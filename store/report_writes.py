@@ -97,17 +97,10 @@ def report_row(conn: Conn, request_id: int, workspace_id: int) -> tuple[Any, ...
     ).fetchone()
 
 
-def fail_reports_of_runs(conn: Conn, closed: list[ClosedRun], message: str, actor: str) -> int:
-    """Runs closed from outside their job (a killed delivery): fail the reports their 'report' runs were
-    rendering, so none stays 'running' (one that already succeeded keeps its PDF)."""
-    failed = 0
-    for run in closed:
-        if run.job != "report" or not (run.lock_scope or "").startswith(REQUEST_SCOPE):
-            continue
-        request_id = int((run.lock_scope or "").removeprefix(REQUEST_SCOPE))
-        with conn.transaction():
-            record_failure(conn, request_id, run.workspace_id, message)
-            audit(conn, run.workspace_id, actor, "report.failed", f"report_request:{request_id}",
-                  {"request_id": request_id, "run_id": run.id, "error": message})
-        failed += 1
-    return failed
+def fail_killed_report(conn: Conn, request_id: int, run: ClosedRun, message: str, actor: str) -> None:
+    """The report run of request `request_id` was closed from outside its job (a killed delivery): fail the
+    report too, so it does not stay 'running' (one that already succeeded keeps its PDF)."""
+    with conn.transaction():
+        record_failure(conn, request_id, run.workspace_id, message)
+        audit(conn, run.workspace_id, actor, "report.failed", f"report_request:{request_id}",
+              {"request_id": request_id, "run_id": run.id, "error": message})

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from core.db import Conn
-from core.errors import ConfigError
+from core.errors import ConfigError, present
 
 # the shared contract's four, and issue 17's budgets and alert channels (0017)
 DASHBOARD_WRITES = ("billing_statements", "check_suppressions", "recommendation_decisions", "report_requests",
@@ -177,6 +177,6 @@ def meter_write_access(conn: Conn) -> tuple[str, list[WriteAccess]]:
            -- the plainest reason first: superuser, ownership, privileges; the login role's own before others'
            select role, what, target from found order by rank, role = current_user desc, target, role"""
     ).fetchall()
-    assert login is not None
+    login = present(login, "the login role's row")
     return str(login[0]), [WriteAccess(role=str(role), what=str(what), target=str(target))
                            for role, what, target in rows]

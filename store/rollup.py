@@ -21,74 +21,28 @@ synced after that had committed. Each row of the rollup keeps the latest arrival
 (last_synced_at) and how many of its requests arrived after the settled moment (margin_requests; the next
 refresh rebuilds their days), so a report can say what it counts from the rollup's days alone.
 
-A refresh for an earlier as_of than the one recorded changes nothing (the rollup is already fresher: a
-queued nightly run must not rewind what an on-demand refresh brought forward), unless it is an explicit
-replay, which rebuilds the days whose rows changed since that moment and drops the days after it, so the
-tables are the rollup as of that moment.
+A refresh for an earlier as_of than the one recorded (`synced_through`) is left alone by the pipeline (the
+rollup is already fresher: a queued nightly run must not rewind what an on-demand refresh brought forward),
+unless it is an explicit replay, which rebuilds the days whose rows changed since that moment and drops the
+days after it, so the tables are the rollup as of that moment.
 
-The other stages keep 30-day windows of their own with `RollupWindow` and `days_to_recompute`.
+The windows, the days that changed and the late-commit margin are store/incremental.py's, shared with
+the other day caches.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from core.db import Conn
-from core.periods import history_start
 from core.periods import utc_midnight as utc_midnight  # re-exported: store modules take it from here
+from store.incremental import CacheState, DayRange, DayWindow, days_between, settled_moment, stale_ranges
 
-WINDOW_DAYS = 30  # the other stages' windows
-LATE_COMMIT_MARGIN = timedelta(minutes=10)
-# the setting's default (workers.settings.RollupSettings): a report of any period in the last two years
+# the setting's default (workers.settings.analysis.RollupSettings): a report of any period in the last two years
 # (two years at most) compares with the period just before it, so four calendar years before the current
 # one keep all of it
 DEFAULT_HISTORY_YEARS = 4
-DayRange = tuple[date, date]  # [first, end)
-
-
-@dataclass(frozen=True)
-class RollupWindow:
-    first_day: date
-    end_day: date  # exclusive
-
-    @classmethod
-    def ending_before(cls, as_of: datetime, days: int = WINDOW_DAYS) -> RollupWindow:
-        end_day = as_of.astimezone(UTC).date()
-        return cls(first_day=end_day - timedelta(days=days), end_day=end_day)
-
-    def days(self) -> list[date]:
-        return [self.first_day + timedelta(days=i) for i in range((self.end_day - self.first_day).days)]
-
-    @property
-    def start(self) -> datetime:
-        return utc_midnight(self.first_day)
-
-    @property
-    def end(self) -> datetime:
-        return utc_midnight(self.end_day)
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """The days the rollup covers as of a moment: [first_day, end_day), whole calendar years of history
-    up to the moment's UTC day, inclusive (today so far)."""
-
-    first_day: date
-    end_day: date  # exclusive
-
-    @classmethod
-    def as_of(cls, moment: datetime, history_years: int = DEFAULT_HISTORY_YEARS) -> Coverage:
-        today = moment.astimezone(UTC).date()
-        return cls(first_day=history_start(today, history_years), end_day=today + timedelta(days=1))
-
-    @property
-    def start(self) -> datetime:
-        return utc_midnight(self.first_day)
-
-    @property
-    def end(self) -> datetime:
-        return utc_midnight(self.end_day)
 
 
 @dataclass(frozen=True)
@@ -96,21 +50,16 @@ class RollupResult:
     days_recomputed: list[date]
     full_rebuild: bool
     rows_written: int
-    # set when the rollup was already complete beyond this as_of and nothing was changed
-    already_current_to: datetime | None = None
 
     def stats(self) -> dict[str, object]:
-        stats: dict[str, object] = {
+        return {
             "rollup_days_recomputed": len(self.days_recomputed),
             "rollup_full_rebuild": self.full_rebuild,
             "rollup_rows": self.rows_written,
         }
-        if self.already_current_to is not None:
-            stats["rollup_already_current_to"] = self.already_current_to.isoformat()
-        return stats
 
 
-RollupState = tuple[datetime, date, date]  # synced_through, first built day, end of built days
+RollupState = CacheState
 
 
 def load_state(conn: Conn, workspace_id: int) -> RollupState | None:
@@ -122,30 +71,16 @@ def load_state(conn: Conn, workspace_id: int) -> RollupState | None:
     return None if row is None else (row[0], row[1], row[2])
 
 
-def days_to_recompute(conn: Conn, workspace_id: int, window: RollupWindow, as_of: datetime,
-                      state: RollupState | None) -> tuple[list[date], bool]:
-    """The window days whose rollup is missing or stale, and whether that is the whole window."""
-    if state is None or as_of < state[0]:
-        return window.days(), True
-    synced_through, built_from, built_to = state
-    unbuilt = [d for d in window.days() if d < built_from or d >= built_to]
-    # Only the days already built can be stale; the unbuilt ones (the new day) are recomputed anyway.
-    built = (max(window.first_day, built_from), min(window.end_day, built_to))
-    late = late_days(conn, workspace_id, built, synced_through - LATE_COMMIT_MARGIN, as_of) \
-        if built[0] < built[1] else []
-    changed = sorted(set(unbuilt) | set(late))
-    return changed, len(changed) == len(window.days())
+def history_window(as_of: datetime, history_years: int = DEFAULT_HISTORY_YEARS) -> DayWindow:
+    """The days the rollup covers as of a moment: whole calendar years of history up to its UTC day."""
+    return DayWindow.history(as_of, history_years)
 
 
-def contiguous_ranges(days: list[date]) -> list[tuple[date, date]]:
-    """[(first, end_exclusive)] covering the sorted distinct `days` with as few ranges as possible."""
-    ranges: list[tuple[date, date]] = []
-    for day in sorted(set(days)):
-        if ranges and ranges[-1][1] == day:
-            ranges[-1] = (ranges[-1][0], day + timedelta(days=1))
-        else:
-            ranges.append((day, day + timedelta(days=1)))
-    return ranges
+def synced_through(conn: Conn, workspace_id: int) -> datetime | None:
+    """The moment the rollup is current to, if it was built."""
+    row = conn.execute("select synced_through from analysis.rollup_state where workspace_id = %s",
+                       (workspace_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 # Day by day: each day's rows come from the index on (workspace_id, started_at) and are grouped in a hash
@@ -194,51 +129,6 @@ _TOTALS = """
     group by workspace_id, day, project_id, provider"""
 
 
-def merged(ranges: list[DayRange]) -> list[DayRange]:
-    """The union of day ranges as sorted, disjoint, non-adjacent ranges (empty ones dropped)."""
-    out: list[DayRange] = []
-    for first, end in sorted(r for r in ranges if r[0] < r[1]):
-        if out and first <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((first, end))
-    return out
-
-
-def late_days(conn: Conn, workspace_id: int, built: DayRange, synced_after: datetime,
-              synced_until: datetime) -> list[date]:
-    """The days of `built` that received rows synced in (synced_after, synced_until]: an index range on
-    (workspace_id, synced_at), whatever the age of the rows' days."""
-    rows = conn.execute(
-        """select distinct date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00')
-           from meter.requests
-           where workspace_id = %s and synced_at > %s and synced_at <= %s
-             and started_at >= %s and started_at < %s""",
-        (workspace_id, synced_after, synced_until, utc_midnight(built[0]), utc_midnight(built[1])),
-    ).fetchall()
-    return sorted(row[0].astimezone(UTC).date() for row in rows)
-
-
-def stale_ranges(conn: Conn, workspace_id: int, coverage: Coverage, as_of: datetime,
-                 state: RollupState | None) -> list[DayRange]:
-    """The days to rebuild for `as_of`: every covered day when none is built; otherwise the covered days
-    not built yet (new days, and older ones when more history is kept) and the built days whose rows
-    changed between the state's moment and as_of (rows synced since, or for a replay, rows synced after
-    the moment replayed)."""
-    if state is None:
-        return [(coverage.first_day, coverage.end_day)]
-    synced_through, built_from, built_to = state
-    unbuilt = [(coverage.first_day, min(built_from, coverage.end_day)),
-               (max(built_to, coverage.first_day), coverage.end_day)]
-    built = (max(coverage.first_day, built_from), min(coverage.end_day, built_to))
-    late: list[DayRange] = []
-    if built[0] < built[1]:
-        since = min(as_of, synced_through) - LATE_COMMIT_MARGIN
-        late = [(day, day + timedelta(days=1))
-                for day in late_days(conn, workspace_id, built, since, max(as_of, synced_through))]
-    return merged(unbuilt + late)
-
-
 def first_row_day(conn: Conn, workspace_id: int, days: DayRange, as_of: datetime) -> date | None:
     """The day of the workspace's earliest row in `days` synced by as_of (the first rows of the index on
     (workspace_id, started_at) from the range's start)."""
@@ -250,7 +140,7 @@ def first_row_day(conn: Conn, workspace_id: int, days: DayRange, as_of: datetime
     return None if row is None or row[0] is None else row[0].astimezone(UTC).date()
 
 
-def drop_uncovered(conn: Conn, workspace_id: int, coverage: Coverage) -> None:
+def drop_uncovered(conn: Conn, workspace_id: int, coverage: DayWindow) -> None:
     """Delete the rollup's days outside the coverage: before the first day kept (the history bound moved
     on, or was lowered) and from its end on (a replay of an earlier moment)."""
     for table in ("daily_spend", "daily_totals"):
@@ -268,7 +158,7 @@ def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of:
             conn.execute(f"delete from analysis.{table} where workspace_id = %s and day >= %s and day < %s",  # fixed
                          (workspace_id, first, end))
     days = [day for first, end in ranges
-            for day in _days(first if rows_from is None else max(first, rows_from), end)]
+            for day in days_between(first if rows_from is None else max(first, rows_from), end)]
     if not days:
         return [], 0
     # LLVM's inlining and optimisation take half a second to a second per statement, more than they save on
@@ -286,13 +176,7 @@ def sum_daily_totals(conn: Conn, workspace_id: int, days: list[date]) -> None:
     conn.execute(_TOTALS, (workspace_id, days))
 
 
-def settled_moment(as_of: datetime) -> datetime:
-    """The moment every request received by is counted by a refresh as of `as_of`: a request's synced_at is
-    when its sync transaction started, which may commit up to the margin later, after the refresh read."""
-    return as_of - LATE_COMMIT_MARGIN
-
-
-def save_state(conn: Conn, workspace_id: int, coverage: Coverage, as_of: datetime, run_id: int) -> None:
+def save_state(conn: Conn, workspace_id: int, coverage: DayWindow, as_of: datetime, run_id: int) -> None:
     conn.execute(
         """insert into analysis.rollup_state (workspace_id, synced_through, settled_through, window_start, window_end,
                                               run_id, updated_at)
@@ -308,14 +192,13 @@ def save_state(conn: Conn, workspace_id: int, coverage: Coverage, as_of: datetim
 
 
 def refresh_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: int,
-                        history_years: int = DEFAULT_HISTORY_YEARS, replay: bool = False) -> RollupResult:
+                        history_years: int = DEFAULT_HISTORY_YEARS) -> RollupResult:
     """Bring the rollup of the whole history before `as_of` up to date. Call inside the results transaction.
 
-    With `replay`, an as_of older than the rollup's makes the tables the rollup as of that past moment."""
-    coverage = Coverage.as_of(as_of, history_years)
+    An as_of older than the rollup's makes the tables the rollup as of that past moment (a replay: the
+    pipeline leaves a fresher rollup alone otherwise, Stage.current_to)."""
+    coverage = history_window(as_of, history_years)
     state = load_state(conn, workspace_id)
-    if state is not None and as_of < state[0] and not replay:
-        return RollupResult(days_recomputed=[], full_rebuild=False, rows_written=0, already_current_to=state[0])
     if state is None or coverage.first_day > state[1] or coverage.end_day < state[2]:
         drop_uncovered(conn, workspace_id, coverage)
     ranges = stale_ranges(conn, workspace_id, coverage, as_of, state)
@@ -328,7 +211,7 @@ def refresh_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: 
     return RollupResult(days_recomputed=days, full_rebuild=state is None, rows_written=rows)
 
 
-def _rows_from(conn: Conn, workspace_id: int, ranges: list[DayRange], coverage: Coverage,
+def _rows_from(conn: Conn, workspace_id: int, ranges: list[DayRange], coverage: DayWindow,
                as_of: datetime) -> date:
     """The first day that may hold rows: a rebuild reaching back to the history's first kept day (a first
     build, more history kept) starts at the workspace's first row, not years before it."""
@@ -338,5 +221,3 @@ def _rows_from(conn: Conn, workspace_id: int, ranges: list[DayRange], coverage: 
     return ranges[0][1] if first is None else first
 
 
-def _days(first: date, end: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((end - first).days)]

@@ -14,6 +14,7 @@ import pandas as pd
 from psycopg.copy import QueuedLibpqWriter
 
 from core.db import Conn
+from core.errors import present
 
 # meter.requests columns written by a seed, with their binary COPY encoding
 REQUEST_COLUMNS: dict[str, str] = {
@@ -104,7 +105,7 @@ def insert_workspace(conn: Conn, slug: str, name: str, timezone: str, monthly_bu
         """,
         (slug, name, timezone, monthly_budget_nanos),
     ).fetchone()
-    assert row is not None
+    row = present(row, "the new workspace's id")
     return int(row[0])
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from core.db import Conn
+from core.errors import present
 from pricing import RateTable, load_rates
 from store import seed_writes
 from synthetic import billing
@@ -96,8 +97,8 @@ def resolve_target(
         raise ValueError(f"workspace '{slug}' already has days up to {existing.last_day}; an append of "
                          f"{options.days} days must end on or after {after + dt.timedelta(days=options.days)} "
                          "(leave out the end date to continue from the last day)")
-    assert existing.first_day is not None
-    return Target(_day_range(start, end), existing.first_day, existing.timezone, existing)
+    first_day = present(existing.first_day, "the workspace's first day")
+    return Target(_day_range(start, end), first_day, existing.timezone, existing)
 
 
 def _day_range(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:

@@ -22,7 +22,7 @@ import pytest
 from store.migrate import migrate
 from store.roles import Roles, ensure_roles
 from tests.factories import Conn
-from workers.embedded import LocalServers, as_role, local_servers
+from workers.runtime.embedded import LocalServers, as_role, local_servers
 
 # the roles of CONTRACT.md's "Who may touch what"; workers of the test run connect as the fleet's
 TEST_ROLES = Roles(fleet="halton_fleet", dashboard="halton_dashboard")

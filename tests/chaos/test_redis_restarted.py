@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import RunServers
 from tests.e2e.worker_process import WorkerProcess, dashboard_client, enqueue
 from tests.factories import Conn, add_request, make_workspace
-from workers.embedded import start_redis
+from workers.runtime.embedded import start_redis
 
 pytestmark = pytest.mark.chaos
 

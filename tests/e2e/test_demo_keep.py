@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 
 from workers.demo import _print_keep, _print_servers
-from workers.embedded import LocalServers
+from workers.runtime.embedded import LocalServers
 
 CLI = f"{sys.executable} -m workers.cli"
 

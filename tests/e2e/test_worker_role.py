@@ -18,8 +18,8 @@ from store.roles import meter_write_access
 from tests.conftest import TEST_ROLES
 from tests.e2e.worker_process import WorkerProcess
 from tests.factories import Conn
-from workers.embedded import as_role
-from workers.worker_guard import privileged_reason
+from workers.runtime.embedded import as_role
+from workers.runtime.worker_guard import privileged_reason
 
 pytestmark = pytest.mark.e2e
 

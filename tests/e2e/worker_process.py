@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Celery
 
-from workers.embedded import CliProcess
+from workers.runtime.embedded import CliProcess
 
 
 class WorkerProcess(CliProcess):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from store.rollup import LATE_COMMIT_MARGIN
+from store.incremental import LATE_COMMIT_MARGIN
 from tests.factories import Conn
 
 DayRow = tuple[Any, ...]

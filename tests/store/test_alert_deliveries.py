@@ -26,8 +26,8 @@ from core.errors import ConfigError
 from tests.factories import Conn, make_workspace
 from tests.store.alert_scene import AS_OF, DOLLAR, add_channel, put_forecast, set_workspace_budget
 from tests.unit.webhook_receiver import Reply, RoutedNetwork, ScriptedResolver, receiver
-from workers.alert_delivery_jobs import MAX_ATTEMPTS, deliver_pending
-from workers.alert_jobs import raise_alerts
+from workers.jobs.alert_delivery import MAX_ATTEMPTS, deliver_pending
+from workers.jobs.alerts import raise_alerts
 from workers.settings import get_settings
 
 SECRET = "whsec_d3l1very_s3cr3t_0123456789"
@@ -152,7 +152,7 @@ def test_loopback_is_refused_unless_the_setting_admits_it_and_the_setting_is_ref
         add_channel(db_conn, fernet, ws, "webhook", f"https://localhost.test:{local.port}/x", SECRET)
         raise_now(db_conn, ws)
         # the task's own Outbound (the setting unset), with DNS answering loopback for the name
-        from workers import alert_delivery_jobs
+        from workers.jobs import alert_delivery as alert_delivery_jobs
 
         default = alert_delivery_jobs.default_outbound()
         refused = deliver_pending(db_conn, ws, dataclasses.replace(default, resolve=ScriptedResolver(["127.0.0.1"])))

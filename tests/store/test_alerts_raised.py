@@ -23,7 +23,7 @@ from tests.store.alert_scene import (
     steady_history,
 )
 from workers import jobs
-from workers.alert_jobs import raise_alerts
+from workers.jobs.alerts import raise_alerts
 
 FERNET = Fernet(Fernet.generate_key())
 

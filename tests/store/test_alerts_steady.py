@@ -11,7 +11,7 @@ from forecast.anomaly import AnomalyRule, SpendBuckets, detect_anomaly
 from store.alerts import BUCKET_MINUTES, spend_buckets
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.alert_jobs import raise_alerts
+from workers.jobs.alerts import raise_alerts
 
 END = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 MONTH = dt.timedelta(days=30)

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from adapters.billing import API_CLIENTS, AdminKey, BillingClient
 from core.errors import FleetError, UserError
-from reconciliation.clients import API_CLIENTS, AdminKey, BillingClient
 from reconciliation.limits import BillingLimits, HttpPolicy
 from tests.factories import Conn, add_request, make_workspace
 from tests.unit.billing_server import Answer, Script, anthropic_page, billing_server, openai_page
-from workers import reconcile_jobs as jobs
+from workers.jobs import reconcile as jobs
 from workers.settings import get_settings
 
 AS_OF = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)

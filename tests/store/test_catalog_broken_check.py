@@ -18,9 +18,9 @@ from store.check_outcomes import check_outcomes
 from store.recommendations import catalog_summary, read_combination
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.checks_jobs import apply_decisions
-from workers.pipeline import STAGES, run_pipeline
-from workers.stages import checks as checks_stage
+from workers.jobs import checks as checks_stage
+from workers.jobs.decisions import apply_decisions
+from workers.jobs.pipeline import STAGES, run_pipeline
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 BROKEN = "prompt-caching"
@@ -59,7 +59,7 @@ def test_a_broken_check_leaves_the_other_nine_findings_written_and_its_error_rec
     assert {r[0] for r in earlier.values()} == {c.id for c in CHECKS}  # each of the ten checks fired
 
     later = AS_OF + timedelta(hours=1)
-    with caplog.at_level(logging.ERROR, logger="workers.stages.checks"):
+    with caplog.at_level(logging.ERROR, logger="workers.jobs.checks"):
         outcome = run_pipeline(db_conn, ws, later, stages=WITH_BROKEN_CHECK)
     # the stage and the refresh succeed: the savings stage after it ran too
     assert [(s.stage, s.status) for s in outcome.stages] == [

@@ -16,8 +16,8 @@ from synthetic import SeedOptions, SeedReport, seed_workspace
 from synthetic.catalog import project_slug
 from synthetic.catalog_plants import CONTROL_PROJECTS, FOUND_BY
 from tests.factories import Conn
-from workers.checks_jobs import apply_decisions
-from workers.pipeline import run_pipeline
+from workers.jobs.decisions import apply_decisions
+from workers.jobs.pipeline import run_pipeline
 
 END = date(2026, 11, 1)
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)

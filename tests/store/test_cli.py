@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn, add_request, make_workspace, table_rows
-from workers.pipeline import STAGE_NAMES
+from workers.jobs.pipeline import STAGE_NAMES
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,8 +16,8 @@ from tests.factories import Conn, make_workspace
 from tests.store.report_scene import insert_request
 from tests.store.test_cli import run_cli
 from tests.unit.pdf_text import pdf_text
-from workers.checks_jobs import apply_decisions
-from workers.report_jobs import render_report
+from workers.jobs.decisions import apply_decisions
+from workers.jobs.reports import render_report
 from workers.settings import SigningSettings
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)

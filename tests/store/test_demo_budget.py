@@ -14,7 +14,7 @@ from store.forecasts import read_forecasts
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.demo_budget import plant_budgets, print_budgets
+from workers.demo.budget import plant_budgets, print_budgets
 from workers.jobs import refresh_workspace
 
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)

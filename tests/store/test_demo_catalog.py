@@ -15,7 +15,7 @@ from core.money import format_dollars, money, total_of_rows
 from store.recommendations import write_findings
 from store.workspaces import workspace_by_slug
 from tests.factories import Conn, make_workspace
-from workers.demo_checks import print_catalog
+from workers.demo.checks import print_catalog
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 AMOUNT = re.compile(r"\$[\d,]+\.\d\d")

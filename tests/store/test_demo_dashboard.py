@@ -15,7 +15,7 @@ from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
 from workers.demo import _print_dashboard, _runs_table, _spend_table, pipeline_failures
-from workers.pipeline import STAGE_NAMES, run_pipeline
+from workers.jobs.pipeline import STAGE_NAMES, run_pipeline
 
 
 def _dashboard(conn: Conn) -> list[str]:

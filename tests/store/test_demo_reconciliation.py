@@ -14,7 +14,7 @@ from rich.console import Console
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.demo_reconciliation import print_reconciliation
+from workers.demo.reconciliation import print_reconciliation
 
 AMOUNT = re.compile(r"-?\$[\d,]+\.\d\d")
 MONTH_ROW = re.compile(r"^ (\d{4}-\d\d)\s+(\w+)\s")

@@ -12,7 +12,7 @@ from store.report_reads import top_project
 from store.workspaces import workspace_by_slug
 from tests.factories import Conn
 from tests.store.report_scene import make_report_scene
-from workers.demo_reports import demo_period, write_demo_reports
+from workers.demo.reports import demo_period, write_demo_reports
 
 
 def test_the_project_report_is_named_after_its_project(db_conn: Conn, tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ from store.claims import RunSpec
 from store.runs import ClosedRun
 from tests.factories import Conn, add_request, make_workspace
 from tests.store.report_scene import insert_request, make_report_scene
-from workers import taskbase
-from workers.pipeline import STAGE_NAMES, run_pipeline, stage_named
+from workers.jobs.pipeline import STAGE_NAMES, run_pipeline, stage_named
 from workers.settings import get_settings
+from workers.tasks import base as taskbase
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 WORKER = "worker:killed-host"
@@ -43,7 +43,7 @@ def registered(name: str) -> Any:
     """The task as the worker has it, looked up inside a test: a task imported at module level is made
     (and annotated with its time limits) while pytest collects, before any test set the environment,
     and would stay without its limits for the rest of the run."""
-    from workers.app import app
+    from workers.app.celery import app
 
     app.loader.import_default_modules()
     return app.tasks[name]
@@ -143,6 +143,9 @@ def test_a_killed_report_task_leaves_no_pipeline_rows(db_conn: Conn) -> None:
     hit_hard_limit(registered("halton.render_report"), "t-report", [], {"request_id": request})
 
     assert [row[:3] for row in runs(db_conn, after=report_run - 1)] == [("report", "failed", "timeout")]
+    # the report task's own hook fails the report it was rendering, found by the task's request_id argument
+    status, error, *_ = report_writes.report_row(db_conn, request, scene.workspace_id) or ()
+    assert status == "failed" and error.startswith("hard time limit")
 
 
 @pytest.mark.usefixtures("parent_env")

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import ConfigError
 from store.migrate import Migration, bundled_migrations, migrate
-from workers.embedded import drop_database, recreate_database, with_database
+from workers.runtime.embedded import drop_database, recreate_database, with_database
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from core.errors import UserError
 from store.runs import Run
 from tests.factories import Conn, add_request, make_workspace, table_rows
 from workers import jobs
-from workers.pipeline import STAGE_NAMES, STAGES, run_pipeline
-from workers.stages import StageContext
+from workers.jobs.pipeline import STAGE_NAMES, STAGES, run_pipeline
+from workers.jobs.stage import StageContext
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 

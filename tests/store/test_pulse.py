@@ -13,7 +13,7 @@ from tests.factories import Conn, Scene, add_request, make_workspace, table_rows
 from tests.store.alert_scene import add_channel, burst, steady_history
 from tests.store.rollup_sums import assert_rollup_equals_requests
 from workers.jobs import refresh_workspace
-from workers.pulse_jobs import pulse_workspace
+from workers.jobs.pulse import pulse_workspace
 
 AS_OF = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

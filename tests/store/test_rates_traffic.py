@@ -16,7 +16,7 @@ from pricing import load_rates
 from pricing.lint import missing_rates
 from store.pricing_reads import distinct_provider_model_tiers
 from tests.factories import Conn, add_request, make_workspace
-from workers.cli_rates import rates_app
+from workers.cli.rates import rates_app
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from checks import Finding
 from store import recommendations as store
 from tests.factories import Conn, add_request, make_workspace
-from workers.checks_jobs import apply_decisions
-from workers.pipeline import run_pipeline
+from workers.jobs.decisions import apply_decisions
+from workers.jobs.pipeline import run_pipeline
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 

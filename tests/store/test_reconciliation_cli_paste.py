@@ -13,7 +13,7 @@ from store.reconciliation import insert_statement
 from tests.factories import Conn
 from tests.store.test_reconciliation_notice import REFUSED
 from tests.store.test_reconciliation_store import AS_OF, NOV, november
-from workers import reconcile_jobs as jobs
+from workers.jobs import reconcile as jobs
 
 D = 1_000_000_000
 

@@ -10,7 +10,7 @@ from core.money import money
 from store.reconciliation import insert_statement
 from tests.factories import Conn, Scene, add_request
 from tests.store.test_reconciliation_store import AS_OF, NOV, november, right_cost
-from workers import reconcile_jobs as jobs
+from workers.jobs import reconcile as jobs
 
 D = 1_000_000_000
 REFUSED = ("no amount in dollars was found in 'about three hundred dollars'; paste something like $342.04 or "

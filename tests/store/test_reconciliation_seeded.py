@@ -17,7 +17,7 @@ from pricing import PricedBatch, price_requests
 from synthetic import SeedOptions, seed_workspace
 from synthetic.billing_export import gemini_billing_export
 from tests.factories import Conn
-from workers import reconcile_jobs as jobs
+from workers.jobs import reconcile as jobs
 
 END = dt.date(2026, 11, 10)
 AS_OF = dt.datetime(2026, 11, 10, 3, 0, tzinfo=dt.UTC)

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from adapters.billing import API_CLIENTS
 from core.errors import FleetError, TransientError, UserError
 from core.money import cents
 from pricing import load_rates, price_requests
-from reconciliation.clients import API_CLIENTS
 from reconciliation.limits import HttpPolicy
 from store.reconciliation import insert_statement
 from tests.factories import Conn, add_request, make_workspace
 from tests.unit.billing_server import Answer, Script, billing_server, openai_page
-from workers import reconcile_jobs as jobs
+from workers.jobs import reconcile as jobs
 from workers.settings import get_settings
 
 NOV = dt.date(2026, 11, 1)

@@ -14,9 +14,9 @@ from core.errors import JobBusy, UserError
 from core.money import money
 from store import claims, rollup
 from store.claims import RunSpec
+from store.incremental import settled_moment
 from store.report_coverage import RollupCoverage, RollupMoved, RollupNotCurrent, refuse_uncovered
 from store.report_writes import report_row
-from store.rollup import settled_moment
 from tests.conftest import TEST_ROLES
 from tests.factories import Conn, make_workspace
 from tests.store.report_scene import (
@@ -29,9 +29,9 @@ from tests.store.report_scene import (
     make_report_scene,
 )
 from tests.unit.pdf_text import pdf_text
-from workers.embedded import as_role
 from workers.jobs import refresh_workspace
-from workers.report_jobs import render_report
+from workers.jobs.reports import render_report
+from workers.runtime.embedded import as_role
 from workers.settings import SigningSettings
 
 UNSIGNED = SigningSettings()

@@ -19,12 +19,13 @@ from tests.store.report_scene import AS_OF, PERIOD_END, PERIOD_START, REQUESTED_
 from tests.unit.pdf_certs import self_signed
 from tests.unit.pdf_text import page_count, pdf_text
 from tests.unit.test_pdf_signing import validate
-from workers import report_jobs
-from workers.failures import MAX_RETRIES
 from workers.jobs import refresh_workspace
-from workers.report_jobs import Artifact, render_report
+from workers.jobs import reports as report_jobs
+from workers.jobs.reports import Artifact, render_report
+from workers.runtime.failures import MAX_RETRIES
 from workers.settings import SigningSettings
-from workers.taskbase import close_runs_of_killed_task
+from workers.tasks.base import close_runs_of_killed_task, hard_limit_message
+from workers.tasks.reports import render_report_task
 
 UNSIGNED = SigningSettings()
 
@@ -246,11 +247,12 @@ def test_a_hard_time_limit_fails_the_report_as_well_as_its_run(db_conn: Conn) ->
                    task_id="t-killed")
     claims.open_run(db_conn, spec)  # what the killed child left: a running run and a running report
     report_writes.mark_running(db_conn, request, scene.workspace_id)
-    close_runs_of_killed_task(db_conn, "t-killed", "hard time limit (600s) exceeded: the worker process was killed")
+    closed = close_runs_of_killed_task(db_conn, "t-killed", hard_limit_message(600))
+    render_report_task.after_hard_limit(db_conn, closed, {"request_id": request})  # the report task's hook
     status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
-    assert status == "failed" and error.startswith("hard time limit (600s) exceeded")
-    assert db_conn.execute("select status, failure_kind from analysis.runs where job = 'report'").fetchall() == [
-        ("failed", "timeout")]
+    assert status == "failed" and error.startswith("hard time limit")
+    assert db_conn.execute("select status, failure_kind, error like 'hard time limit (600s) exceeded%'"
+                           " from analysis.runs where job = 'report'").fetchall() == [("failed", "timeout", True)]
 
 
 def test_a_redelivery_of_a_rendered_request_returns_the_stored_report_without_rendering(

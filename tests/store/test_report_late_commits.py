@@ -16,7 +16,7 @@ from tests.factories import Conn
 from tests.store.report_scene import PERIOD_END, PERIOD_START, ReportScene, insert_request, make_report_scene
 from tests.unit.pdf_text import pdf_text
 from workers.jobs import refresh_workspace
-from workers.report_jobs import render_report
+from workers.jobs.reports import render_report
 from workers.settings import SigningSettings
 
 UNSIGNED = SigningSettings()

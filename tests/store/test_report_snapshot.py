@@ -18,7 +18,7 @@ from tests.store.interleave import before_statement
 from tests.store.report_scene import PERIOD_END, PERIOD_START, ReportScene, insert_request, make_report_scene
 from tests.unit.pdf_text import pdf_text
 from workers.jobs import refresh_workspace
-from workers.report_jobs import render_report
+from workers.jobs.reports import render_report
 from workers.settings import SigningSettings
 
 LATE_COST = 100_000_000_000  # $100.00 of 3 November, received while the report reads

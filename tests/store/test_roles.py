@@ -12,7 +12,7 @@ import pytest
 from store.roles import dashboard_sequences, meter_grant_statements
 from tests.conftest import TEST_ROLES
 from tests.factories import Conn, make_workspace
-from workers.embedded import as_role
+from workers.runtime.embedded import as_role
 
 DENIED = psycopg.errors.InsufficientPrivilege
 RUNBOOK = Path(__file__).resolve().parents[2] / "deploy" / "runbook.md"

@@ -139,7 +139,7 @@ def test_an_older_as_of_leaves_a_fresher_rollup_untouched(db_conn: Conn) -> None
     refresh_workspace(db_conn, scene.workspace_id, AS_OF + DAY)
     fresher = table_rows(db_conn, "analysis.daily_spend", ORDER)
     outcome = refresh_workspace(db_conn, scene.workspace_id, AS_OF)  # a nightly run that waited in the queue
-    assert outcome.stage("rollup").stats["rollup_already_current_to"] == (AS_OF + DAY).isoformat()
+    assert outcome.stage("rollup").stats["already_current_to"] == (AS_OF + DAY).isoformat()
     assert table_rows(db_conn, "analysis.daily_spend", ORDER) == fresher
 
 

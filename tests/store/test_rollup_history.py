@@ -20,9 +20,9 @@ from tests.factories import Conn, add_request, make_workspace
 from tests.store.report_scene import insert_request
 from tests.store.rollup_sums import assert_rollup_equals_requests
 from tests.unit.pdf_text import pdf_text
-from workers import report_jobs
 from workers.jobs import refresh_workspace
-from workers.report_jobs import build_artifact, render_report
+from workers.jobs import reports as report_jobs
+from workers.jobs.reports import build_artifact, render_report
 from workers.settings import SigningSettings, rollup_settings
 
 END = date(2026, 11, 20)  # the seed's days: 23 July to 19 November 2026

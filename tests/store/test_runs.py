@@ -217,7 +217,7 @@ def test_a_hard_time_limit_closes_the_run_its_killed_delivery_left_open(
     db_conn: Conn, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from workers.settings import get_settings
-    from workers.taskbase import close_runs_after_hard_limit
+    from workers.tasks.base import close_runs_after_hard_limit
 
     ws = make_workspace(db_conn).workspace_id
     die(db_conn, database_url, spec(ws, task_id="t-hard"))

@@ -14,11 +14,11 @@ from cryptography.fernet import Fernet
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
+from adapters.billing import AdminKey, AnthropicCosts
 from core.errors import TransientError, UserError
-from reconciliation.clients import AdminKey, AnthropicCosts
 from reconciliation.limits import HttpPolicy
 from tests.unit.billing_server import Answer, Script, billing_server
-from workers import billing_keys
+from workers.runtime import billing_keys
 from workers.settings import get_settings
 
 
@@ -73,7 +73,7 @@ def test_a_key_shows_its_last_four_characters_and_nothing_else() -> None:
 
 
 def test_no_task_takes_a_key_as_an_argument(fleet_key: str) -> None:
-    from workers import tasks_reconcile
+    from workers.tasks import reconcile as tasks_reconcile
 
     for task in (tasks_reconcile.reconcile_task, tasks_reconcile.pull_billing_task,
                  tasks_reconcile.pull_billing_fanout_task, tasks_reconcile.reconcile_sweep_task):

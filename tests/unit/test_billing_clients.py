@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from adapters.billing import AdminKey, AnthropicCosts, OpenAICosts, retry_after_seconds
 from core.errors import TransientError, UserError
-from reconciliation.clients import AdminKey, AnthropicCosts, OpenAICosts, retry_after_seconds
 from reconciliation.limits import HttpPolicy
 from tests.unit.billing_server import Answer, Script, anthropic_page, billing_server, openai_page
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from adapters.billing import AdminKey, AnthropicCosts, BillingClient, OpenAICosts
 from core.errors import ConfigError, TransientError
-from reconciliation.clients import AdminKey, AnthropicCosts, BillingClient, OpenAICosts
 from reconciliation.limits import BillingLimits, HttpPolicy
 from reconciliation.parsers import BillingFormatError, LimitExceeded
 from tests.unit.billing_server import Answer, Script, anthropic_page, billing_server, openai_page

@@ -10,8 +10,8 @@ from celery.schedules import crontab, schedule
 
 from schedules.beat import beat_entries
 from schedules.fanout import dispatch, plan_fanout
-from workers.celeryconfig import FamilyRouter, build_config
-from workers.queues import TASK_FAMILIES
+from workers.app.config import FamilyRouter, build_config
+from workers.app.queues import TASK_FAMILIES
 from workers.settings import Settings, last_fire_time, parse_schedule
 
 
@@ -43,7 +43,7 @@ def test_registered_tasks_match_the_family_table_and_carry_their_limits(monkeypa
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@db/h")
     monkeypatch.setenv("REDIS_URL", "redis://r:6379/0")
 
-    from workers.app import app
+    from workers.app.celery import app
 
     app.loader.import_default_modules()  # and every capability's task module in the app's include list
 
@@ -115,7 +115,9 @@ def test_the_billing_fanout_sends_its_pulls_as_one_batch_like_the_nightly_fanout
     from contextlib import nullcontext
     from typing import Any
 
-    from workers import db, tasks, tasks_reconcile
+    from workers.runtime import db
+    from workers.tasks import reconcile as tasks_reconcile
+    from workers.tasks import refresh as tasks
 
     sent: list[tuple[str, dict[str, Any]]] = []
 
@@ -140,9 +142,11 @@ def test_apply_decisions_runs_with_the_statement_timeout_of_its_soft_limit(
     from contextlib import nullcontext
     from typing import Any
 
-    from workers import checks_jobs, db, tasks_checks
     from workers.jobs import JobOutcome
-    from workers.tasks import statement_timeout
+    from workers.jobs import decisions as checks_jobs
+    from workers.runtime import db
+    from workers.tasks import checks as tasks_checks
+    from workers.tasks.refresh import statement_timeout
 
     timeouts: list[Any] = []
 

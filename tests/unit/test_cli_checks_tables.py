@@ -14,7 +14,7 @@ from rich.console import Console
 
 from core.money import cents, money
 from store.recommendations import Recommendation
-from workers.cli_checks import WIDTH, kind_table, recommendation_view
+from workers.cli.checks import WIDTH, kind_table, recommendation_view
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 

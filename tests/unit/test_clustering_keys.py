@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from clustering.keys import PARTS, KeyPart, day_parts, hash_prefixes, keys_from_heads, part_of, repeated_keys
-from workers.clustering_jobs import fetch_batches
+from workers.jobs.clustering import fetch_batches
 from workers.settings import ClusteringSettings
 
 

@@ -12,12 +12,12 @@ import pytest
 import yaml
 
 from core.errors import ConfigError
-from workers.queues import TASK_FAMILIES, Family
+from workers.app.queues import TASK_FAMILIES, Family
 from workers.settings import get_settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 OWNER_DB, FLEET_DB, BROKER, KEY = "halton-owner-db", "halton-fleet-db", "halton-broker", "halton-encryption-key"
-# the tasks that decrypt with the fleet's key (workers/billing_keys.py: admin keys, alert channels): their queue
+# the tasks that decrypt with the fleet's key (workers/runtime/billing_keys.py: admin keys, alert channels): their queue
 # alone may hold the key
 DECRYPTING_TASKS = ("halton.pull_billing", "halton.deliver_alerts")
 

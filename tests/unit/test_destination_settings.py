@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ConfigError
-from workers.alert_delivery_jobs import default_outbound
+from workers.jobs.alert_delivery import default_outbound
 from workers.settings import destination_settings
 
 

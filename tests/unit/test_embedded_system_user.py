@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from workers.embedded import SBIN_DIRS, ensure_system_user, find_useradd
+from workers.runtime.embedded import SBIN_DIRS, ensure_system_user, find_useradd
 
 PATH_WITHOUT_SBIN = "/usr/local/bin:/usr/bin:/bin"
 

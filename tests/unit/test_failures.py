@@ -8,7 +8,7 @@ import pytest
 from psycopg import errors
 
 from core.errors import JobBusy, UserError
-from workers.failures import is_transient
+from workers.runtime.failures import is_transient
 
 
 @pytest.mark.parametrize("error", [

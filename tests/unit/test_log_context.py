@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from workers.logs import ContextFilter, bind_context
+from workers.runtime.logs import ContextFilter, bind_context
 
 
 def test_bound_fields_appear_on_each_line_and_unbind_afterwards(caplog: pytest.LogCaptureFixture) -> None:

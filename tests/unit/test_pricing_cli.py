@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import pricing
 from pricing.table import DEFAULT_RATES_PATH
-from workers.cli_rates import rates_app
+from workers.cli.rates import rates_app
 
 runner = CliRunner()
 UPSTREAM = Path(pricing.__file__).parent / "upstream" / "litellm-1.110.2-subset.json"

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from core.money import FINDINGS_RULE, VARIANCE_RULE, cents, format_dollars, money
 from store.reconciliation import ReconciliationRow
-from workers.reconcile_view import findings_table, reconciliation_table
+from workers.cli.reconcile_view import findings_table, reconciliation_table
 
 DEC = dt.date(2026, 12, 1)
 AMOUNT = re.compile(r"-?\$[\d,]+\.\d\d")

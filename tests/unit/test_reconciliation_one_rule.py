@@ -20,7 +20,7 @@ from pdf.model import Branding, ExecutiveData, ReconciliationLine, Signature, Sp
 from pdf.periods import Period
 from store.reconciliation import ReconciliationRow
 from tests.unit.pdf_tables import tables
-from workers.reconcile_view import findings_table, reconciliation_table
+from workers.cli.reconcile_view import findings_table, reconciliation_table
 
 DECEMBER = dt.date(2026, 12, 1)
 # the demo's gemini 2026-12: what was logged, and the Gemini export's bill (fractions of a cent: an export)

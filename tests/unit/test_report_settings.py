@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from workers.celeryconfig import FamilyRouter
+from workers.app.config import FamilyRouter
 from workers.settings import Settings, get_signing_settings
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from core.errors import UserError
 from core.periods import history_start
 from pdf.periods import Period, add_years, refuse_before_history
-from store.rollup import DEFAULT_HISTORY_YEARS, Coverage
+from store.incremental import DayWindow
+from store.rollup import DEFAULT_HISTORY_YEARS, history_window
 from workers.settings import RollupSettings
 
 TODAY = date(2026, 11, 20)
@@ -20,7 +21,9 @@ SETTING = "HALTON_ROLLUP_HISTORY_YEARS=4 calendar years before this one"
 def test_the_history_kept_is_whole_calendar_years_before_the_current_one() -> None:
     assert history_start(TODAY, 4) == date(2022, 1, 1)
     assert history_start(date(2027, 1, 1), 4) == date(2023, 1, 1)
-    assert Coverage.as_of(datetime(2026, 11, 20, 2, tzinfo=UTC)) == Coverage(date(2022, 1, 1), TODAY)
+    # up to today inclusive: the rollup keeps today so far (issue 17)
+    assert history_window(datetime(2026, 11, 20, 2, tzinfo=UTC)) == DayWindow(date(2022, 1, 1),
+                                                                          TODAY + timedelta(days=1))
 
 
 def test_the_default_keeps_at_least_two_calendar_years_and_is_the_rollups_default() -> None:

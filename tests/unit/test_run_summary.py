@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.run_summary import refresh_lines, run_summary
+from workers.jobs.run_summary import refresh_lines, run_summary
 
 
 def test_each_stage_says_what_it_did_in_words_and_dollars() -> None:

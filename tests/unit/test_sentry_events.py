@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 import sentry_sdk
 
-from workers.sentry import init_sentry
+from workers.runtime.sentry import init_sentry
 from workers.settings import Settings
 
 

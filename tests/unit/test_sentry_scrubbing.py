@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from workers.db import redact_url
-from workers.sentry import before_send, scrub_text
+from workers.runtime.db import redact_url
+from workers.runtime.sentry import before_send, scrub_text
 
 
 def test_url_passwords_are_removed() -> None:

@@ -1,0 +1,114 @@
+"""Stage 3: the optimisation catalog (issue 8).
+
+Reads the window [as_of - 30 days, as_of) through store/, aggregate first (store/catalog_scan.py): the
+catalog's per-day sums, first brought up to date in a transaction of their own (a cache, like the
+rollup: a failure later in the stage leaves it consistent), and request by request only the requests
+sums cannot serve and those of the clustering stage's hashes; plus the daily rollups and the clusters
+and loop incidents. Runs every check of the registry (pure; sample ids come from store/ per finding),
+combines the monthly findings on one bill per project and model (checks/overlap.py), and writes the
+recommendations, their statuses, the check history, each check's outcome, the combination and the
+catalog's headline (analysis.catalog_summary) with the run, in one transaction.
+
+A check that raises does not sink the others: its error is logged (an ERROR with the traceback: Sentry
+gets it), kept in the run's stats (`failed_checks`) and in analysis.check_outcomes, its earlier
+recommendations keep their state, and the headline names it in `failed_checks` and leaves it out. The
+run still succeeds, so the nine other checks' findings and the savings stage after it are not lost. Not
+contained: a lost connection (the refresh is retried), the soft time limit, and every check failing (then
+the stage fails as any stage does and writes nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from checks import CHECKS, CatalogRun, Check, CheckInputs, response_cache, run_isolated
+from checks.base import SampleScope
+from checks.overlap import combine
+from checks.response_cache import hashes_to_read
+from core.errors import present
+from pricing import load_rates
+from store import recommendations as store
+from store.catalog_scan import read_hashed_requests, read_usage, sample_ids
+from store.runs import Run
+from store.workspaces import workspace_by_id
+from workers.jobs.stage import Stage, StageContext, trailing_window
+from workers.runtime.db import sibling
+from workers.runtime.failures import is_transient
+
+log = logging.getLogger(__name__)
+
+SPIKE_DAYS = 14  # spend-spike compares the last two weeks of rollups
+
+
+def catalog_inputs(ctx: StageContext) -> CheckInputs:
+    start, end = trailing_window(ctx.as_of)
+    conn, ws = ctx.conn, ctx.workspace_id
+    end_day = ctx.as_of.date()
+    rates, timezone = load_rates(), workspace_by_id(conn, ws).timezone
+    # only the clusters a check can use; the others' hashes have no rows read (response_cache.hashes_to_read)
+    clusters = store.read_clusters(conn, ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS))
+    loops = store.read_loops(conn, ws, start, end)
+
+    def sampler(scope: SampleScope) -> tuple[int, ...]:
+        return sample_ids(conn, ws, start, end, scope, synced_by=ctx.as_of)
+
+    # The hashes' requests are scattered over the table (an index read of random pages) while the daily
+    # sums are mostly CPU: read them at the same time, on a second connection.
+    with sibling(conn) as other, ThreadPoolExecutor(max_workers=1) as pool:
+        hashed = pool.submit(read_hashed_requests, other, ws, start, end, hashes_to_read(clusters, loops),
+                             synced_by=ctx.as_of)
+        usage = read_usage(conn, ws, start, end, synced_by=ctx.as_of, timezone=timezone, rates=rates)
+        daily = store.read_daily(conn, ws, end_day - timedelta(days=SPIKE_DAYS), end_day)
+        names = store.project_names(conn, ws), store.device_names(conn, ws)
+        requests = hashed.result()
+    return CheckInputs(
+        workspace_id=ws, window_start=start, as_of=end, requests=requests, daily=daily,
+        clusters=clusters, loops=loops, rates=rates, timezone=timezone,
+        project_names=names[0], device_names=names[1], usage_scan=usage, sampler=sampler,
+    )
+
+
+def run_checks(ctx: StageContext, run: Run, checks: Sequence[Check] = CHECKS) -> None:
+    inputs = catalog_inputs(ctx)
+    catalog = run_isolated(inputs, checks, contain=a_checks_own)
+    report_failures(catalog)
+    findings = catalog.findings
+    combination = combine(findings, inputs)
+    with run.results() as tx:
+        statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination,
+                                        catalog.outcomes)
+        summary = present(store.catalog_summary(tx, ctx.workspace_id), "the summary write_findings wrote")
+        # monthly_saving_nanos: the headline (open monthly recommendations taken together), as the summary
+        run.stats.update({"requests": inputs.usage.requests, "findings": len(findings), **summary.as_stats(),
+                          "statuses": statuses, "unpriced_models": unpriced_models(inputs),
+                          "failed_checks": [{"check_id": o.check_id, "error": o.error} for o in catalog.failed]})
+
+
+def a_checks_own(error: Exception) -> bool:
+    """An error to record as the check's failure: not a lost connection (retried) nor the time limit."""
+    return not is_transient(error) and not isinstance(error, SoftTimeLimitExceeded)
+
+
+def report_failures(catalog: CatalogRun) -> None:
+    """Each failed check as an ERROR with its traceback (Sentry's logging integration sends it); every check
+    failing is the stage's failure, not theirs."""
+    for outcome in catalog.failed:
+        log.error("check %s failed; the other checks' findings are written: %s", outcome.check_id, outcome.error,
+                  exc_info=outcome.exception)
+    if catalog.outcomes and len(catalog.failed) == len(catalog.outcomes):
+        raise RuntimeError(f"every check failed, the first with {catalog.failed[0].error}") \
+            from catalog.failed[0].exception
+
+
+def unpriced_models(inputs: CheckInputs) -> list[str]:
+    """Models of the window the price table does not know: no check quotes anything on them."""
+    models = inputs.usage.groups["model"].astype(str).unique()
+    return sorted(str(m) for m in models if inputs.rates.canonical(str(m)) is None)
+
+
+STAGE = Stage(name="checks", needs=("rollup", "clustering"), run=run_checks)

@@ -1,0 +1,149 @@
+"""Stage 2: prompt clusters, loop incidents and request shapes (issue 7): read via store → pure clustering →
+write via store.
+
+Window: [as_of − 30 days, as_of) for clusters and incidents; the request shapes cover the 30 complete
+UTC days before as_of's day (the rollup's days), since they are fitted on per-day cells.
+
+Incremental: the per-day key arrays and shape cells (store/clustering.py) are rebuilt only for the
+days that are new or received late rows (store.incremental.days_to_recompute), in their
+own transaction: they are a cache of meter, consistent with analysis.clustering_state. The window's
+repeated hashes come from those arrays, part by part (first hex digit), and only the rows of repeated
+hashes are fetched again: by prefix ranges on the prompt_hash index a batch at a time, or, when they
+are more than HALTON_CLUSTER_INDEX_SHARE of the window, by one scan per group of parts.
+An as_of older than the state's is left alone unless it is a replay (a queued nightly run must not
+rewind what a later refresh wrote): the pipeline's rule, with the state's moment as the stage's current_to.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from clustering import ClusterRules, LoopRules, cluster_requests, request_shapes
+from clustering.keys import PARTS, day_parts, hash_prefixes, repeated_keys
+from clustering.loops import empty_incidents
+from clustering.prompts import empty_clusters
+from core.db import Conn
+from pricing import RateTable, load_rates
+from store import clustering as store
+from store.incremental import DayWindow, days_to_recompute
+from store.runs import Run
+from store.workspaces import workspace_by_id
+from workers.jobs.stage import Stage, StageContext, trailing_window
+from workers.settings import ClusteringSettings, clustering_settings
+
+
+def aggregate_days(as_of: datetime) -> tuple[date, date]:
+    """[first, end) of the UTC days the window touches (its first and its last day are partial)."""
+    start, end = trailing_window(as_of)
+    return start.astimezone(UTC).date(), end.astimezone(UTC).date() + timedelta(days=1)
+
+
+def run_clustering(ctx: StageContext, run: Run) -> None:
+    settings = clustering_settings()
+    conn, ws, as_of = ctx.conn, ctx.workspace_id, ctx.as_of
+    start, end = trailing_window(as_of)
+    state = store.load_state(conn, ws)  # an older as_of than the state's is a replay here (Stage.current_to)
+    first_day, end_day = aggregate_days(as_of)
+    run.stats.update(refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state))
+    rules = ClusterRules(loops=LoopRules(settings.loop_max_gap_seconds, settings.loop_min_requests,
+                                         settings.loop_min_duration_seconds))
+    clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates())
+    shape_end = DayWindow.ending_before(as_of)
+    shapes = request_shapes(store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
+                            seed=settings.shape_seed)
+    hashed, unhashed = store.day_totals(conn, ws, first_day, end_day)
+    with run.results() as tx:
+        run.stats.update(store.replace_results(tx, ws, end, run.id, clusters, incidents, shapes,
+                                               settings.shape_seed))
+        run.stats.update({"repeated_hash_requests": looked_at, "hashed_requests_in_days": hashed,
+                          "null_hash_requests_in_days": unhashed,
+                          "avoidable_nanos": int(clusters["avoidable_nanos"].sum()) if len(clusters) else 0})
+
+
+def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_of: datetime, run_id: int,
+                       state: store.ClusteringState | None) -> dict[str, Any]:
+    """Rebuild the per-day key arrays and shape cells of the days that need it, in one transaction."""
+    window = DayWindow(first_day=first_day, end_day=end_day)
+    if state is not None and as_of < state.synced_through:
+        state = None  # a replay of an earlier moment rebuilds every day as of then
+    changed, full = days_to_recompute(conn, ws, window, as_of, None if state is None else state.as_tuple())
+    timezone = workspace_by_id(conn, ws).timezone
+    keys_read = 0
+    with conn.transaction():
+        store.forget_days(conn, ws, first_day, end_day, changed)
+        for day in store.day_prompt_keys(conn, ws, changed, as_of):
+            store.write_key_day(conn, ws, day.day, day_parts(day.keys), day.unhashed)
+            keys_read += len(day.keys) + day.unhashed
+        cells = store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
+        store.save_state(conn, ws, first_day, end_day, as_of, run_id)
+    return {"days_rebuilt": len(changed), "full_rebuild": full, "rows_read_for_days": keys_read,
+            "shape_cells_written": cells}
+
+
+def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: datetime, rules: ClusterRules,
+                  settings: ClusteringSettings, rates: RateTable) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Clusters and incidents of the window, a batch of repeated hashes at a time."""
+    first_day, end_day = aggregate_days(as_of)
+    hashed, _ = store.day_totals(conn, ws, first_day, end_day)
+    parts = [repeated_keys(store.read_key_part(conn, ws, first_day, end_day, part)) for part in range(PARTS)]
+    scan = sum(rows for _, rows in parts) > settings.index_share * hashed
+    clusters, incidents, looked_at = [], [], 0
+    for frame in store.candidate_frames(conn, ws, start, end, as_of, fetch_batches(parts, settings, scan), scan=scan):
+        models = frame["model"].astype(str).unique().tolist()
+        result = cluster_requests(frame, ClusterRules(rules.loops, rules.cache_lifetimes,
+                                                      rules.extended_cache_lifetimes, cache_minimums(rates, models)))
+        clusters.append(result.clusters)
+        incidents.append(result.incidents)
+        looked_at += result.requests
+    return (_joined(clusters, empty_clusters(), ["prompt_hash"]),
+            _joined(incidents, empty_incidents(), ["prompt_hash", "device_id", "started_at"]), looked_at)
+
+
+def fetch_batches(parts: list[tuple[NDArray[np.int64], int]], settings: ClusteringSettings,
+                  scan: bool) -> list[list[str]]:
+    """Prefixes to fetch per COPY. By index: `fetch_batch` hashes at a time. By scan (the repeated
+    hashes cover much of the window, so probing the index per hash would cost more than reading the
+    window once): whole parts together, as long as their rows stay under `scan_rows` (memory)."""
+    if not scan:
+        prefixes = [p for keys, _ in parts for p in hash_prefixes(keys)]
+        return [prefixes[i:i + settings.fetch_batch] for i in range(0, len(prefixes), settings.fetch_batch)]
+    batches: list[list[str]] = [[]]
+    rows_in_batch = 0
+    for keys, rows in parts:
+        if batches[-1] and rows_in_batch + rows > settings.scan_rows:
+            batches.append([])
+            rows_in_batch = 0
+        batches[-1].extend(hash_prefixes(keys))
+        rows_in_batch += rows
+    return batches
+
+
+def cache_minimums(rates: RateTable, models: list[str]) -> dict[str, int]:
+    """Minimum cacheable prompt per model as logged (aliases resolved); a model without one has no cache."""
+    minimums = {}
+    for model in models:
+        info = rates.model_info(model)
+        if info is not None and info.min_cacheable_tokens:
+            minimums[model] = int(info.min_cacheable_tokens)
+    return minimums
+
+
+def _joined(frames: list[pd.DataFrame], empty: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """The batches' rows as one frame in a fixed order, so a rerun writes the same rows."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty
+    return pd.concat(frames, ignore_index=True).sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def clustering_current_to(conn: Conn, workspace_id: int) -> datetime | None:
+    state = store.load_state(conn, workspace_id)
+    return None if state is None else state.synced_through
+
+
+STAGE = Stage(name="clustering", needs=("rollup",), run=run_clustering, current_to=clustering_current_to)

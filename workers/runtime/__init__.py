@@ -1,0 +1,1 @@
+"""What every process needs: the database pool, logging, Sentry, embedded servers, the role guard."""

@@ -1,0 +1,278 @@
+"""The fleet's settings, read from the environment (pydantic-settings), by area:
+
+    __init__   Settings: what every process needs (DATABASE_URL, REDIS_URL, the environment, the pool,
+               the queues, Sentry, the encryption key), the nested areas, and the readers below
+    limits     TimeLimits: soft and hard limits per task family (HALTON_LIMIT_*)
+    reports    SigningSettings, ReportSettings: signing the executive summary, the docs the PDFs link to
+    billing    BillingSettings: the billing pulls' bounds and HTTP policy (HALTON_BILLING_*)
+    analysis   ClusteringSettings, RollupSettings: the stages' own thresholds (HALTON_CLUSTER_*, HALTON_ROLLUP_*)
+    schedule   parse_schedule, last_fire_time: the nightly schedule's text
+
+A new setting goes in the area it belongs to, with a HALTON_ prefix and a README line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+from store.roles import Roles
+from workers.app.broker_url import production_broker_problem
+from workers.settings.analysis import ClusteringSettings, RollupSettings, clustering_settings, rollup_settings
+from workers.settings.billing import BillingSettings
+from workers.settings.destinations import DestinationSettings
+from workers.settings.limits import TimeLimits
+from workers.settings.reports import ReportSettings, SigningSettings
+from workers.settings.schedule import last_fire_time, parse_schedule
+
+__all__ = [
+    "BillingSettings",
+    "ClusteringSettings",
+    "DestinationSettings",
+    "ReportSettings",
+    "RollupSettings",
+    "Settings",
+    "SigningSettings",
+    "TimeLimits",
+    "billing_settings",
+    "clustering_settings",
+    "database_url_only",
+    "describe_validation_error",
+    "get_report_settings",
+    "get_settings",
+    "get_signing_settings",
+    "last_fire_time",
+    "owner_database_url",
+    "parse_schedule",
+    "role_names",
+    "rollup_settings",
+]
+
+
+def get_report_settings() -> ReportSettings:
+    try:
+        return ReportSettings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+def billing_settings() -> BillingSettings:
+    """Read at each pull or import (not cached: cheap, and a test may change the environment)."""
+    try:
+        return BillingSettings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # production (the image sets it) holds the fleet to the hardening rules: a broker with a password and
+    # checked TLS certificates, and no privileged worker; development (the default: the demo, the tests,
+    # a laptop) lets them go
+    environment: Annotated[
+        Literal["development", "production"], Field(validation_alias=AliasChoices("HALTON_ENV"))
+    ] = "development"
+    # a worker may connect as a superuser or a role that can write meter (development only)
+    allow_privileged_worker: Annotated[
+        bool, Field(validation_alias=AliasChoices("HALTON_ALLOW_PRIVILEGED_WORKER"))
+    ] = False
+    database_url: Annotated[str, Field(validation_alias=AliasChoices("DATABASE_URL"))]
+    redis_url: Annotated[str, Field(validation_alias=AliasChoices("REDIS_URL"))]
+    sentry_dsn: Annotated[SecretStr | None, Field(validation_alias=AliasChoices("SENTRY_DSN"))] = None
+    sentry_environment: Annotated[str, Field(validation_alias=AliasChoices("SENTRY_ENVIRONMENT"))] = "production"
+    # Fernet key (urlsafe base64 of 32 bytes) that decrypts meter.provider_connections.admin_key_ciphertext
+    encryption_key: Annotated[
+        SecretStr | None, Field(validation_alias=AliasChoices("HALTON_ENCRYPTION_KEY"))
+    ] = None
+    queue_analysis: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_ANALYSIS"))] = "analysis"
+    queue_billing: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_BILLING"))] = "billing"
+    queue_pdf: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_PDF"))] = "pdf"
+    # Redis redelivers an unacknowledged task after this long; it must exceed every hard limit
+    visibility_timeout: Annotated[
+        int, Field(validation_alias=AliasChoices("HALTON_VISIBILITY_TIMEOUT"), gt=0)
+    ] = 2 * 60 * 60
+    # how often a worker sweeps Redis for tasks whose worker died (older than the visibility timeout)
+    unacked_restore_interval: Annotated[
+        int, Field(validation_alias=AliasChoices("HALTON_UNACKED_RESTORE_INTERVAL"), gt=0)
+    ] = 10
+    # crontab "m h dom mon dow" in UTC, or "every:N" seconds (the demo uses that to fire at once)
+    nightly_schedule: Annotated[str, Field(validation_alias=AliasChoices("HALTON_NIGHTLY_SCHEDULE"))] = "0 2 * * *"
+    # the pulse (issue 17): today's rollup and the month-end forecasts of every workspace with new requests
+    pulse_schedule: Annotated[str, Field(validation_alias=AliasChoices("HALTON_PULSE_SCHEDULE"))] = "*/10 * * * *"
+    db_pool_max: Annotated[int, Field(validation_alias=AliasChoices("HALTON_DB_POOL_MAX"), gt=0)] = 4
+    limits: TimeLimits = Field(default_factory=TimeLimits)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
+    destinations: DestinationSettings = Field(default_factory=DestinationSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "redis+socket://")):
+            raise ValueError("must be a redis://, rediss:// or redis+socket:// URL")
+        if value.startswith("rediss://") and "ssl_cert_reqs=" not in value:
+            raise ValueError("a rediss:// URL needs ?ssl_cert_reqs=required (or optional, none) for Celery")
+        return value
+
+    @field_validator("nightly_schedule", "pulse_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
+        except (binascii.Error, ValueError):
+            raise ValueError("must be a Fernet key (urlsafe base64 of 32 bytes)") from None
+        if len(raw) != 32:
+            raise ValueError("must be a Fernet key (urlsafe base64 of 32 bytes)")
+        return value
+
+    @model_validator(mode="after")
+    def _hardened_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.allow_privileged_worker:
+            raise ValueError("HALTON_ALLOW_PRIVILEGED_WORKER=true is for development only; unset it and point "
+                             "DATABASE_URL at the fleet's role (HALTON_ENV is production)")
+        problem = production_broker_problem(self.redis_url)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _visibility_exceeds_limits(self) -> Settings:
+        if self.visibility_timeout <= self.limits.longest_hard():
+            raise ValueError(
+                f"HALTON_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must exceed the longest hard "
+                f"time limit ({self.limits.longest_hard()}s), or Redis redelivers tasks that are still running"
+            )
+        return self
+
+
+_ENV_NAMES = {
+    "environment": "HALTON_ENV",
+    "allow_privileged_worker": "HALTON_ALLOW_PRIVILEGED_WORKER",
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "sentry_dsn": "SENTRY_DSN",
+    "encryption_key": "HALTON_ENCRYPTION_KEY",
+    "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
+    "db_pool_max": "HALTON_DB_POOL_MAX",
+    "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",
+    "pulse_schedule": "HALTON_PULSE_SCHEDULE",
+    "unacked_restore_interval": "HALTON_UNACKED_RESTORE_INTERVAL",
+}
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming the variable, e.g. 'DATABASE_URL is missing'."""
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    field = loc[0] if loc else ""
+    if field == "limits" and len(loc) > 1:
+        name = f"HALTON_LIMIT_{loc[1].upper()}"
+    elif field in TimeLimits.model_fields:  # raised by the nested settings' own default factory
+        name = f"HALTON_LIMIT_{field.upper()}"
+    elif field == "signing" and len(loc) > 1:
+        name = f"HALTON_{loc[1].upper()}"
+    elif field in SigningSettings.model_fields or field in ReportSettings.model_fields:
+        name = f"HALTON_{field.upper()}"
+    elif field == "billing" and len(loc) > 1:
+        name = loc[1] if loc[1].startswith("HALTON_") else f"HALTON_BILLING_{loc[1].upper()}"
+    elif field in BillingSettings.model_fields and field != "environment":
+        name = f"HALTON_BILLING_{field.upper()}"
+    elif field in DestinationSettings.model_fields and field != "environment":
+        name = f"HALTON_{field.upper()}"
+    else:
+        name = _ENV_NAMES.get(field, field.upper() or "settings")
+    if first["type"] == "missing":
+        return f"{name} is missing: set it in the environment"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name}: {message}" if field else message
+
+
+def destination_settings() -> DestinationSettings:
+    """Read at each delivery (not cached: cheap, and a test may change the environment)."""
+    try:
+        return DestinationSettings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process; raises ConfigError with one clear line."""
+    try:
+        return Settings()  # filled from the environment
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+
+def get_signing_settings() -> SigningSettings:
+    """The signing settings alone: commands that render without a broker need no REDIS_URL."""
+    try:
+        return SigningSettings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+# stands in for a REDIS_URL that a command without a broker does not need; it passes production's checks
+_UNUSED_BROKER = "redis://:unused@unused:6379/0"
+
+
+def database_url_only() -> str:
+    """DATABASE_URL for commands that need only Postgres (migrate, seed, refresh in this process).
+
+    Every setting is checked as a worker checks it at start-up, so a malformed one (a pool size
+    that is not a number, a negative time limit) stops the command with one line naming it; only
+    REDIS_URL may be absent, since these commands never reach the broker.
+    """
+    # pydantic-settings has no per-call "this field is optional": stand in a well-formed URL for a
+    # missing REDIS_URL, so the rest (and the checks across fields) is validated exactly as for a worker.
+    try:
+        settings = Settings() if os.environ.get("REDIS_URL") else Settings(redis_url=_UNUSED_BROKER)
+        return settings.database_url
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+def owner_database_url() -> str:
+    """`migrate` and `seed` write as the schemas' owner: HALTON_OWNER_DATABASE_URL, else DATABASE_URL.
+
+    Workers connect with DATABASE_URL as the fleet's role, which may not create tables or write meter."""
+    fleet_url = database_url_only()  # every setting checked, as for any database command
+    url = os.environ.get("HALTON_OWNER_DATABASE_URL")
+    if url is None:
+        return fleet_url
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("HALTON_OWNER_DATABASE_URL: must be a postgresql:// URL")
+    return url
+
+
+def role_names() -> Roles:
+    """The database roles `migrate` creates and grants (HALTON_FLEET_ROLE, HALTON_DASHBOARD_ROLE)."""
+    return Roles(fleet=os.environ.get("HALTON_FLEET_ROLE", "halton_fleet"),
+                 dashboard=os.environ.get("HALTON_DASHBOARD_ROLE", "halton_dashboard"))
+
