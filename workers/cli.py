@@ -15,6 +15,7 @@ import typer
 from core.errors import ConfigError, UserError
 from workers.cli_checks import checks_app
 from workers.cli_clustering import clusters
+from workers.cli_keys import keys_app
 from workers.cli_rates import first_line, rates_app
 from workers.cli_reconcile import register as register_reconcile_commands
 from workers.cli_reports import report_app
@@ -27,6 +28,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
 cli.add_typer(report_app, name="report", help="PDF reports: a project's report, the signed executive summary.")
+cli.add_typer(keys_app, name="keys", help="The encryption keys of stored secrets: rotate.")
 register_reconcile_commands(cli)
 cli.registered_commands += checks_app.registered_commands  # `recommendations` (workers/cli_checks.py)
 cli.command()(clusters)

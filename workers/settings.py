@@ -246,7 +246,12 @@ class Settings(BaseSettings):
     redis_url: Annotated[str, Field(validation_alias=AliasChoices("REDIS_URL"))]
     sentry_dsn: Annotated[SecretStr | None, Field(validation_alias=AliasChoices("SENTRY_DSN"))] = None
     sentry_environment: Annotated[str, Field(validation_alias=AliasChoices("SENTRY_ENVIRONMENT"))] = "production"
-    # Fernet key (urlsafe base64 of 32 bytes) that decrypts meter.provider_connections.admin_key_ciphertext
+    # Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first: the first seals, every one
+    # opens (workers/stored_secrets.py); `keys rotate` re-seals everything under the first
+    encryption_keys: Annotated[
+        SecretStr | None, Field(validation_alias=AliasChoices("HALTON_ENCRYPTION_KEYS"))
+    ] = None
+    # the single key of before rotation, still read: alone it is the list; with the list it must be in it
     encryption_key: Annotated[
         SecretStr | None, Field(validation_alias=AliasChoices("HALTON_ENCRYPTION_KEY"))
     ] = None
@@ -293,15 +298,37 @@ class Settings(BaseSettings):
     @field_validator("encryption_key")
     @classmethod
     def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
-        except (binascii.Error, ValueError):
-            raise ValueError("must be a Fernet key (urlsafe base64 of 32 bytes)") from None
-        if len(raw) != 32:
-            raise ValueError("must be a Fernet key (urlsafe base64 of 32 bytes)")
+        if value is not None:
+            _check_fernet_key(value.get_secret_value(), "must be a Fernet key (urlsafe base64 of 32 bytes)")
         return value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # set but empty (compose's ${HALTON_ENCRYPTION_KEYS:-}): not set
+        keys = _split_keys(value.get_secret_value())
+        if not keys:
+            raise ValueError("is empty: give one Fernet key or more, comma-separated, newest first")
+        for position, key in enumerate(keys, 1):  # the position, never the key, in the message
+            _check_fernet_key(key, f"key {position} of the list is not a Fernet key (urlsafe base64 of 32 bytes)")
+        if len(set(keys)) != len(keys):
+            raise ValueError("names a key twice")
+        return value
+
+    @model_validator(mode="after")
+    def _single_key_in_the_list(self) -> Settings:
+        if self.encryption_keys is not None and self.encryption_key is not None and (
+                self.encryption_key.get_secret_value().strip() not in self.fernet_keys()):
+            raise ValueError("HALTON_ENCRYPTION_KEY is set and is not in HALTON_ENCRYPTION_KEYS: put it in the list "
+                             "(last, to keep opening what it sealed) or unset it")
+        return self
+
+    def fernet_keys(self) -> list[str]:
+        """The keys, newest first: HALTON_ENCRYPTION_KEYS, else HALTON_ENCRYPTION_KEY alone, else none."""
+        if self.encryption_keys is not None:
+            return _split_keys(self.encryption_keys.get_secret_value())
+        return [self.encryption_key.get_secret_value().strip()] if self.encryption_key is not None else []
 
     @model_validator(mode="after")
     def _hardened_in_production(self) -> Settings:
@@ -325,6 +352,19 @@ class Settings(BaseSettings):
         return self
 
 
+def _split_keys(text: str) -> list[str]:
+    return [key.strip() for key in text.split(",") if key.strip()]
+
+
+def _check_fernet_key(key: str, problem: str) -> None:
+    try:
+        raw = base64.urlsafe_b64decode(key.strip().encode())
+    except (binascii.Error, ValueError):
+        raise ValueError(problem) from None
+    if len(raw) != 32:
+        raise ValueError(problem)
+
+
 _ENV_NAMES = {
     "environment": "HALTON_ENV",
     "allow_privileged_worker": "HALTON_ALLOW_PRIVILEGED_WORKER",
@@ -332,6 +372,7 @@ _ENV_NAMES = {
     "redis_url": "REDIS_URL",
     "sentry_dsn": "SENTRY_DSN",
     "encryption_key": "HALTON_ENCRYPTION_KEY",
+    "encryption_keys": "HALTON_ENCRYPTION_KEYS",
     "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
     "db_pool_max": "HALTON_DB_POOL_MAX",
     "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",
@@ -427,7 +468,12 @@ _UNUSED_BROKER = "redis://:unused@unused:6379/0"
 
 
 def database_url_only() -> str:
-    """DATABASE_URL for commands that need only Postgres (migrate, seed, refresh in this process).
+    """DATABASE_URL for commands that need only Postgres (migrate, seed, refresh in this process)."""
+    return command_settings().database_url
+
+
+def command_settings() -> Settings:
+    """The settings of a command that needs no broker (migrate, seed, refresh in this process, keys rotate).
 
     Every setting is checked as a worker checks it at start-up, so a malformed one (a pool size
     that is not a number, a negative time limit) stops the command with one line naming it; only
@@ -438,8 +484,7 @@ def database_url_only() -> str:
     # pydantic-settings has no per-call "this field is optional": stand in a well-formed URL for a
     # missing REDIS_URL, so the rest (and the checks across fields) is validated exactly as for a worker.
     try:
-        settings = Settings() if os.environ.get("REDIS_URL") else Settings(redis_url=_UNUSED_BROKER)
-        return settings.database_url
+        return Settings() if os.environ.get("REDIS_URL") else Settings(redis_url=_UNUSED_BROKER)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
 
