@@ -59,7 +59,7 @@ def init_sentry(settings: Settings, component: str) -> bool:
         event_scrubber=EventScrubber(denylist=[*DEFAULT_DENYLIST, *SECRET_KEYS], recursive=True),
         before_send=before_send,  # type: ignore[arg-type]
         before_send_transaction=before_send,  # type: ignore[arg-type]
-        before_breadcrumb=_scrub_breadcrumb,  # type: ignore[arg-type]
+        before_breadcrumb=_scrub_breadcrumb,
     )
     return True
 
