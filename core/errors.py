@@ -1,8 +1,17 @@
 """The failure classes every job speaks. No Celery here: domain code may raise these."""
 
+from __future__ import annotations
+
+import contextlib
+import secrets
+
 
 class FleetError(Exception):
     """Base for errors the fleet raises on purpose."""
+
+    # True: the message is written for the workspace's people (what happened, what to do; no exception
+    # type, library text or setting name), so it is stored as is where they read it (store.runs)
+    for_customers = False
 
 
 class UserError(FleetError):
@@ -10,6 +19,8 @@ class UserError(FleetError):
 
     Never retried: the run fails at once and stores this message for the dashboard.
     """
+
+    for_customers = True
 
 
 class ConfigError(FleetError):
@@ -26,3 +37,18 @@ class JobBusy(TransientError):
 
 class GiveUpError(FleetError):
     """A job that keeps killing its worker (out of memory, a hard time limit): stop redelivering it."""
+
+    for_customers = True
+
+
+def correlation_id(error: BaseException) -> str:
+    """The reference of this failure: stored beside the customer's sentence, logged (and so sent to Sentry)
+    with the details. Kept on the exception, so every place that records the same failure quotes the same
+    reference."""
+    ref = getattr(error, "halton_ref", None)
+    if isinstance(ref, str):
+        return ref
+    ref = f"ref-{secrets.token_hex(5)}"
+    with contextlib.suppress(AttributeError):  # a type without a __dict__: each record gets its own reference
+        error.halton_ref = ref  # type: ignore[attr-defined]
+    return ref
