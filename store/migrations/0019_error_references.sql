@@ -4,3 +4,5 @@
 -- fleet's own notes (superseded, abandoned, skipped) that need no details.
 alter table analysis.runs add column error_ref text null;
 alter table analysis.reports add column error_ref text null;
+-- a check that raised: check_outcomes.error says so in a sentence, its details are logged under error_ref
+alter table analysis.check_outcomes add column error_ref text null;
