@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 import httpcore
 import httpx
@@ -103,12 +104,19 @@ class Outbound:
 Headers = list[tuple[bytes, bytes]]
 
 
+class Concealed(Protocol):
+    """A secret that does not print itself (a SigningSecret): revealed only where it is used."""
+
+    def reveal(self) -> str: ...
+
+
 def deliver_json(url: SecretURL | str, body: bytes, headers_for_attempt: Callable[[], Headers], outbound: Outbound, *,
-                 label: str, required_host: str | None = None, hidden: Sequence[str] = ()) -> DeliveryOutcome:
+                 label: str, required_host: str | None = None, hidden: Sequence[Concealed] = ()) -> DeliveryOutcome:
     """Check `url`, then POST `body` (JSON) with `headers_for_attempt()` (called per try: a fresh signature).
 
-    `hidden` are strings the outcome must never contain (a signing secret); the URL's path and query are
-    always hidden.
+    `hidden` are secrets the outcome must never contain (a signing secret); the URL's path and query are
+    always hidden. They come concealed and are revealed only to scrub: a plain string here would sit in this
+    frame's locals, which Sentry sends with an error raised below it.
     """
     try:
         destination = check_destination(url, outbound.policy, label=label, required_host=required_host,
@@ -142,7 +150,7 @@ class _Final(Exception):
 
 class _Delivery:
     def __init__(self, destination: CheckedDestination, body: bytes, headers_for_attempt: Callable[[], Headers],
-                 outbound: Outbound, hidden: Iterable[str]) -> None:
+                 outbound: Outbound, hidden: Iterable[Concealed]) -> None:
         self.destination = destination
         self.body = body
         self.headers_for_attempt = headers_for_attempt
@@ -265,10 +273,11 @@ class _Delivery:
         return text
 
 
-def _hidden_parts(parsed: httpx.URL, hidden: Iterable[str]) -> list[str]:
+def _hidden_parts(parsed: httpx.URL, hidden: Iterable[Concealed]) -> list[str]:
     """The secrets, the URL's path and query and their longer pieces, longest first."""
     pieces = re.split(r"[/?&=]", f"{parsed.path}?{parsed.query.decode('ascii', 'replace')}")
-    parts = [*hidden, parsed.path, parsed.query.decode("ascii", "replace"), *(p for p in pieces if len(p) >= 8)]
+    parts = [*(secret.reveal() for secret in hidden), parsed.path, parsed.query.decode("ascii", "replace"),
+             *(p for p in pieces if len(p) >= 8)]
     return sorted({part for part in parts if len(part) >= 4}, key=len, reverse=True)
 
 

@@ -128,4 +128,4 @@ def deliver_webhook(url: SecretURL | str, secret: SigningSecret, *, event_id: st
         return [(name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()]
 
     return deliver_json(url, body, headers_for_attempt, outbound, label="webhook destination",
-                        hidden=[secret.reveal()])
+                        hidden=[secret])

@@ -2,21 +2,32 @@
 
 Forecast: synthetic workspaces (synthetic.spend: weekly rhythm, growth, a wandering level, noise, one step
 change and one one-off burst each, some paired late), January to May 2026; the step and the burst fall in
-March to May. For forecasts made on days 7, 14 and 21 of March, April and May it prints the mean absolute
-percentage error of the month-end figure, the share of months whose actual lies inside the 80 % interval,
-the same error for the naive run rate (month to date ÷ days elapsed × days in the month), and the ratio,
-each next to its target; then the forecasts whose month has a step or a burst still to come (which no
-model can see) apart from the others. Speed: every forecast timed in this process, per series and
-extrapolated to 10,000 workspaces × 20 projects on one core.
+March to May. The workspaces come from seeds, in two sets: the model's figures were chosen looking only at
+TUNING_SEEDS; HELD_OUT_SEEDS are the out-of-sample check and were never used to choose anything (a change
+made because of them would make them tuning seeds: add new held-out ones then). The scenario mix is the
+one the model was first built against, unchanged: one step (×0.5 to ×2.2) and one burst (2 to 12 days of
+spend in a day) per workspace in the three backtested months, so about a third of the day-14 forecasts
+have one still to come, which no model can see.
+
+For forecasts made on days 7, 14 and 21 of March, April and May, per seed set: the mean absolute
+percentage error of the month-end figure, the same error for the naive run rate (month to date ÷ days
+elapsed × days in the month), their ratio, and the share of months whose actual lies inside the 80 %
+interval, each next to its target; the day-14 ratio of each seed; then the day-14 forecasts whose month has
+a step or a burst still to come apart from the others; and the floor under those figures: an
+"informed filter", the optimal (Kalman) filter told each workspace's true noise, wander, growth and weekly
+rhythm and the day of any past step and burst: a practical floor (not a proof) for a forecast from the
+spend alone, which must estimate all of that.
+Speed: every forecast timed in this process, per
+series and extrapolated to 10,000 workspaces × 20 projects on one core.
 
 Anomaly rule: months of steady 10-minute traffic (synthetic.spend.steady_hourly) of devices and projects
 from $0.50 to $2,000 a day, the rule applied at every 10-minute pulse after two weeks of history: how many
 alerts (distinct fingerprints) it raises; then the same series with a loop burning $80 in 20 minutes
 planted in each: how many it catches.
 
-Usage: python -m bench.bench_forecast [--workspaces N] [--series N] [--statsmodels]
-(--statsmodels also runs statsmodels' ETSModel on 600 of the forecasts when it is installed; it is not a
-dependency: see forecast/model.py for why.)
+Usage: python -m bench.bench_forecast [--workspaces N] [--series N] [--statsmodels N]
+(--statsmodels N also runs statsmodels' ETSModel on N of the first tuning seed's forecasts when it is
+installed; it is not a dependency: see forecast/model.py for why.)
 """
 
 from __future__ import annotations
@@ -34,14 +45,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecast import AnomalyRule, DailySpend, SpendBuckets, detect_anomaly, forecast_month_end, spend_anomaly_alert
+from synthetic.rhythm import WEEKDAY_FACTORS
 from synthetic.spend import SpendStory, daily_stories, steady_hourly
 
 START = dt.date(2026, 1, 1)
 MONTHS = (dt.date(2026, 3, 1), dt.date(2026, 4, 1), dt.date(2026, 5, 1))
 END = dt.date(2026, 6, 1)
 FORECAST_DAYS = (7, 14, 21)
-SEED = 2026  # the model's one calibrated figure was fitted on seed 17: this backtest is out of sample
+TUNING_SEEDS = (11, 17, 23)  # the model's figures were chosen on these
+HELD_OUT_SEEDS = (2026, 4099, 7919)  # and checked on these (2026: the seed of the first version's figures)
+ANOMALY_SEED = 2026
 NANOS = 1_000_000_000
+TARGET_RATIO = 0.7  # day 14: at most 0.7x the run rate's error
+TARGET_COVERAGE = (0.7, 0.9)
+TARGET_MS = 5.0
 
 
 @dataclass(frozen=True)
@@ -61,8 +78,8 @@ class Case:
         return any(self.as_of < d <= last for d in (self.story.step_day, self.story.burst_day))
 
 
-def cases(workspaces: int) -> list[Case]:
-    stories = daily_stories(workspaces, SEED, START, (END - START).days, events_from=(MONTHS[0] - START).days)
+def cases(workspaces: int, seed: int) -> list[Case]:
+    stories = daily_stories(workspaces, seed, START, (END - START).days, events_from=(MONTHS[0] - START).days)
     out = []
     for story in stories:
         series = DailySpend(story.first_day, story.nanos)
@@ -79,42 +96,105 @@ def run_rate(case: Case) -> int:
     return spent * days // case.day
 
 
-def backtest(all_cases: list[Case]) -> None:
-    started = time.perf_counter()
-    forecasts = [forecast_month_end(DailySpend(c.story.first_day, c.story.nanos), c.as_of, c.month)
-                 for c in all_cases]
-    elapsed = time.perf_counter() - started
-    naive = [run_rate(c) for c in all_cases]
-    print(f"{len({id(c.story) for c in all_cases})} workspaces, {len(all_cases)} forecasts "
+@dataclass(frozen=True)
+class Scored:
+    case: Case
+    seed: int
+    error: float  # |forecast - actual| / actual
+    naive_error: float  # the same for the run rate
+    inside: bool  # the actual lies in the 80 % interval
+    informed_error: float  # the same for the informed filter
+
+
+def score(seeds: tuple[int, ...], workspaces: int) -> tuple[list[Scored], float, dict[str, int]]:
+    """Every forecast of the seeds' workspaces, scored; the seconds spent forecasting; the methods used."""
+    scored, elapsed, methods = [], 0.0, dict[str, int]()
+    for seed in seeds:
+        for c in cases(workspaces, seed):
+            daily = DailySpend(c.story.first_day, c.story.nanos)
+            started = time.perf_counter()
+            f = forecast_month_end(daily, c.as_of, c.month)
+            elapsed += time.perf_counter() - started
+            methods[f.method] = methods.get(f.method, 0) + 1
+            scored.append(Scored(c, seed, abs(f.forecast_nanos - c.actual) / c.actual,
+                                 abs(run_rate(c) - c.actual) / c.actual, f.low_nanos <= c.actual <= f.high_nanos,
+                                 abs(informed_filter(c) - c.actual) / c.actual))
+    return scored, elapsed, methods
+
+
+def backtest(title: str, seeds: tuple[int, ...], workspaces: int) -> float:
+    """Print the seed set's figures against the targets; return the seconds per forecast series."""
+    scored, elapsed, methods = score(seeds, workspaces)
+    print(f"{title} seeds {', '.join(map(str, seeds))}: {workspaces} workspaces each, {len(scored)} forecasts "
           f"(months {MONTHS[0]:%b}-{MONTHS[-1]:%b} {MONTHS[0]:%Y}, days {', '.join(map(str, FORECAST_DAYS))})")
-    print("day  model MAPE  run-rate MAPE  ratio (target <= 0.7 on day 14)  80% coverage (target 70-90%)")
+    print(f"  day  model MAPE  run-rate MAPE  ratio (target <= {TARGET_RATIO} on day 14)   "
+          f"80% coverage (target {TARGET_COVERAGE[0]:.0%}-{TARGET_COVERAGE[1]:.0%})")
     for day in FORECAST_DAYS:
-        rows = [i for i, c in enumerate(all_cases) if c.day == day]
-        model = _mape([forecasts[i].forecast_nanos for i in rows], [all_cases[i].actual for i in rows])
-        base = _mape([naive[i] for i in rows], [all_cases[i].actual for i in rows])
-        inside = np.mean([forecasts[i].low_nanos <= all_cases[i].actual <= forecasts[i].high_nanos for i in rows])
-        ratio = model / base
-        ratio_note = ("meets target" if ratio <= 0.7 else "MISSES target") if day == 14 else "(no target)"
-        cover_note = "meets target" if 0.7 <= inside <= 0.9 else "MISSES target"
-        print(f"{day:>3}  {100 * model:9.2f}%  {100 * base:12.2f}%  {ratio:5.2f} {ratio_note:<26} "
-              f"{100 * inside:5.1f}% {cover_note}")
+        rows = [s for s in scored if s.case.day == day]
+        model, base = _mean(rows, "error"), _mean(rows, "naive_error")
+        inside = float(np.mean([s.inside for s in rows]))
+        ratio_note = _mark(model / base <= TARGET_RATIO) if day == 14 else "(no target)"
+        print(f"  {day:>3}  {100 * model:9.2f}%  {100 * base:12.2f}%  {model / base:5.3f} {ratio_note:<27} "
+              f"{100 * inside:5.1f}% {_mark(TARGET_COVERAGE[0] <= inside <= TARGET_COVERAGE[1])}")
+    day14 = [s for s in scored if s.case.day == 14]
+    floor = _mean(day14, "informed_error")
+    print(f"  day 14, the informed filter (told what a forecast cannot know; a practical floor): {100 * floor:.2f}%, "
+          f"ratio {floor / _mean(day14, 'naive_error'):.3f}")
+    per_seed = [f"{seed}: {_mean(r, 'error') / _mean(r, 'naive_error'):.3f}"
+                for seed in seeds for r in [[s for s in day14 if s.seed == seed]]]
+    print(f"  day-14 ratio per seed: {', '.join(per_seed)}")
     for ahead in (False, True):
-        rows = [i for i, c in enumerate(all_cases) if c.day == 14 and c.event_ahead == ahead]
-        model = _mape([forecasts[i].forecast_nanos for i in rows], [all_cases[i].actual for i in rows])
-        base = _mape([naive[i] for i in rows], [all_cases[i].actual for i in rows])
+        rows = [s for s in day14 if s.case.event_ahead == ahead]
+        model, base = _mean(rows, "error"), _mean(rows, "naive_error")
         print(f"  day 14, {'a step or burst still to come' if ahead else 'nothing unforeseeable ahead '} "
               f"({len(rows):4} forecasts): model {100 * model:5.2f}%, run rate {100 * base:5.2f}%, "
-              f"ratio {model / base:.2f}")
-    methods: dict[str, int] = {}
-    for f in forecasts:
-        methods[f.method] = methods.get(f.method, 0) + 1
-    print("methods used: " + ", ".join(f"{m} {n}" for m, n in sorted(methods.items())))
-    per_series = elapsed / len(all_cases)
+              f"ratio {model / base:.3f}, coverage {100 * float(np.mean([s.inside for s in rows])):.1f}%")
+    print("  methods used: " + ", ".join(f"{m} {n}" for m, n in sorted(methods.items())))
+    return elapsed / len(scored)
+
+
+def speed(per_series: float) -> None:
     fleet = per_series * 10_000 * 20
-    print(f"time per forecast series: {per_series * 1000:.3f} ms (target < 5 ms: "
-          f"{'meets target' if per_series < 0.005 else 'MISSES target'})")
+    print(f"time per forecast series: {per_series * 1000:.3f} ms (target < {TARGET_MS:.0f} ms: "
+          f"{_mark(per_series * 1000 < TARGET_MS)})")
     print(f"10,000 workspaces x 20 projects on one core: {fleet / 60:.1f} min (target < 20 min: "
-          f"{'meets target' if fleet < 20 * 60 else 'MISSES target'})")
+          f"{_mark(fleet < 20 * 60)})")
+
+
+def informed_filter(case: Case) -> int:
+    """The month end forecast by a local-level Kalman filter on the log of the deseasonalised spend, told the
+    story's true parameters; it starts afresh at a past step and skips a past burst (the days it knows)."""
+    story = case.story
+    spent = DailySpend(story.first_day, story.nanos).total(case.month, case.as_of)
+    last = case.month + dt.timedelta(days=calendar.monthrange(case.month.year, case.month.month)[1] - 1)
+    days = [story.first_day + dt.timedelta(days=i) for i in range((last - story.first_day).days + 1)]
+    rhythm = 1.0 + story.weekly_strength * (np.array(WEEKDAY_FACTORS)[[d.weekday() for d in days]] - 1.0)
+    known = (case.as_of - story.first_day).days + 1
+    logs = np.log(story.nanos[:known] / NANOS / rhythm[:known]) + story.noise**2 / 2
+    drift, noise_var, wander_var = np.log1p(story.growth_per_month) / 30, story.noise**2, story.wander**2
+    step = (story.step_day - story.first_day).days
+    level, var = float("nan"), float("inf")
+    for t in range(step if step < known else max(known - 91, 0), known):
+        if story.first_day + dt.timedelta(days=t) == story.burst_day:
+            level, var = level + drift, var + wander_var
+        elif var == float("inf"):
+            level, var = float(logs[t]), noise_var
+        else:
+            gain = (var + wander_var) / (var + wander_var + noise_var)
+            level, var = level + drift + gain * (logs[t] - level - drift), (1 - gain) * (var + wander_var)
+    if var == float("inf"):
+        return run_rate(case)
+    ahead = np.arange(1, len(days) - known + 1)
+    rest = np.exp(level + ahead * drift + (var + ahead * wander_var) / 2) * rhythm[known:]
+    return spent + round(float(rest.sum()) * NANOS)
+
+
+def _mean(rows: list[Scored], attribute: str) -> float:
+    return float(np.mean([getattr(s, attribute) for s in rows]))
+
+
+def _mark(passed: bool) -> str:
+    return "PASS" if passed else "MISS"
 
 
 def _mape(forecast: list[int], actual: list[int]) -> float:
@@ -122,7 +202,7 @@ def _mape(forecast: list[int], actual: list[int]) -> float:
 
 
 def anomalies(series_count: int) -> None:
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(ANOMALY_SEED)
     rule = AnomalyRule()
     days, history_days = 44, rule.history_days
     start = dt.date(2026, 3, 2)
@@ -177,13 +257,13 @@ def _alerts(spend: np.ndarray, counts: np.ndarray | None, rule: AnomalyRule, his
     return raised
 
 
-def statsmodels_comparison(all_cases: list[Case]) -> None:
+def statsmodels_comparison(all_cases: list[Case], count: int) -> None:
     try:
         ets = importlib.import_module("statsmodels.tsa.exponential_smoothing.ets")
     except ImportError:
         print("statsmodels is not installed: pip install statsmodels to compare")
         return
-    sample = [all_cases[i] for i in np.random.default_rng(0).choice(len(all_cases), 600, replace=False)]
+    sample = [all_cases[i] for i in np.random.default_rng(0).choice(len(all_cases), count, replace=False)]
 
     def fit(case: Case) -> tuple[int, int, int]:
         history = DailySpend(case.story.first_day, case.story.nanos).between(
@@ -226,16 +306,18 @@ def _naive(case: Case) -> tuple[int, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--workspaces", type=int, default=400)
+    parser.add_argument("--workspaces", type=int, default=400, help="workspaces per seed")
     parser.add_argument("--series", type=int, default=200)
-    parser.add_argument("--statsmodels", action="store_true")
+    parser.add_argument("--statsmodels", type=int, default=0, metavar="N", help="forecasts to compare with ETS")
     args = parser.parse_args()
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    all_cases = cases(args.workspaces)
-    timed: list[tuple[str, Callable[[], None]]] = [("forecast backtest", lambda: backtest(all_cases)),
-                                                   ("spend anomaly rule", lambda: anomalies(args.series))]
+    timed: list[tuple[str, Callable[[], None]]] = [
+        ("forecast backtest", lambda: speed(max(backtest("tuning", TUNING_SEEDS, args.workspaces),
+                                                backtest("held-out", HELD_OUT_SEEDS, args.workspaces)))),
+        ("spend anomaly rule", lambda: anomalies(args.series))]
     if args.statsmodels:
-        timed.append(("library comparison", lambda: statsmodels_comparison(all_cases)))
+        timed.append(("library comparison", lambda: statsmodels_comparison(cases(args.workspaces, TUNING_SEEDS[0]),
+                                                                           args.statsmodels)))
     for title, action in timed:
         print(f"-- {title}")
         action()

@@ -3,7 +3,7 @@
 Units differ and are easy to get wrong: OpenAI's Costs API answers dollars as a JSON number
 (`amount.value`, read as a Decimal, never a float), Anthropic's cost report answers cents as a decimal
 string (`"123.78912"` is $1.2378912). Unknown fields are ignored and optional ones may be missing
-(see shared/reference/providers/). A negative amount is a credit.
+(as OpenAI's Costs API and Anthropic's Admin API references document them). A negative amount is a credit.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ row by row, written apart from pricing/ so that the Gemini export plant does not
 function its findings are checked against (reconciliation.findings.reprice → pricing.price_requests).
 A bug there then shows as findings that no longer match the plant.
 
-The rules, as the price table's README states them:
+The rules, as pricing/ states them (its entries and cost modules):
 - the versions are RFC 7396 merge patches, oldest first; a request is priced by the last version
   effective (UTC midnight) at or before it started, or by the first one before that;
 - a model listed only in a later version is priced at its first listed rates; one removed is unpriced;

@@ -36,6 +36,7 @@ class SpendStory:
     weekly_strength: float  # 0: flat week, 1: the seed's rhythm (weekdays 1.2, weekends 0.5)
     growth_per_month: float  # e.g. 0.05: +5 % a month, compounding daily
     noise: float  # standard deviation of the daily log-normal noise
+    wander: float  # standard deviation of the log level's daily random walk
     step_day: dt.date
     step_factor: float  # the level is multiplied by it from step_day on
     burst_day: dt.date
@@ -73,7 +74,7 @@ def _story(rng: np.random.Generator, start: dt.date, days: int, late_share: floa
     spend[burst_at] += burst
     nanos = np.round(spend * NANOS_PER_DOLLAR).astype(np.int64)
     return SpendStory(first_day=first, nanos=nanos, base_dollars_per_day=base, weekly_strength=strength,
-                      growth_per_month=growth, noise=noise, step_day=first + dt.timedelta(days=step_at),
+                      growth_per_month=growth, noise=noise, wander=wander, step_day=first + dt.timedelta(days=step_at),
                       step_factor=step, burst_day=first + dt.timedelta(days=burst_at),
                       burst_nanos=round(burst * NANOS_PER_DOLLAR))
 

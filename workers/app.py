@@ -14,7 +14,7 @@ from workers.sentry import init_sentry
 from workers.settings import get_settings
 
 app = Celery("halton", include=["workers.tasks", "workers.tasks_reports", "workers.tasks_reconcile",
-                                   "workers.tasks_checks"])
+                                   "workers.tasks_checks", "workers.tasks_alerts"])
 # Loaded on first use of app.conf, so importing this module needs no environment.
 app.config_from_object("workers.celery_settings")
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from core.errors import ConfigError, UserError
+from workers.cli_alerts import alerts
 from workers.cli_checks import checks_app
 from workers.cli_clustering import clusters
 from workers.cli_keys import keys_app
@@ -32,6 +33,7 @@ cli.add_typer(keys_app, name="keys", help="The encryption keys of stored secrets
 register_reconcile_commands(cli)
 cli.registered_commands += checks_app.registered_commands  # `recommendations` (workers/cli_checks.py)
 cli.command()(clusters)
+cli.command()(alerts)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 

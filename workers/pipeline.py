@@ -33,6 +33,7 @@ from store.workspaces import workspace_by_id
 from workers.failures import is_transient
 from workers.logs import bind_context
 from workers.stages import Stage, StageContext
+from workers.stages import alerts as alerts_stage
 from workers.stages import checks as checks_stage
 from workers.stages import clustering as clustering_stage
 from workers.stages import rollup as rollup_stage
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 # The order is the order they run in; `needs` may only name stages before it.
 STAGES: tuple[Stage, ...] = (rollup_stage.STAGE, clustering_stage.STAGE, checks_stage.STAGE,
-                             savings_stage.STAGE)
+                             savings_stage.STAGE, alerts_stage.STAGE)
 STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
 # what a stage killed by the hard time limit "did", as the skipped stages after it say: "skipped because
 # clustering timed out (hard time limit)"

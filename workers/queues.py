@@ -9,7 +9,7 @@ from workers.settings import Settings
 
 class Family(StrEnum):
     ANALYSIS = "analysis"  # refreshes: rollups, clustering, checks (CPU and Postgres)
-    BILLING = "billing"  # provider billing pulls and reconciliation (HTTP)
+    BILLING = "billing"  # provider billing pulls, reconciliation, alert delivery (HTTP; holds the key)
     PDF = "pdf"  # WeasyPrint rendering (memory-heavy)
     FANOUT = "fanout"  # the scheduler's cheap fan-out over workspaces
 
@@ -24,6 +24,8 @@ TASK_FAMILIES: dict[str, Family] = {
     "halton.pull_billing_fanout": Family.FANOUT,
     "halton.reconcile_sweep": Family.BILLING,
     "halton.apply_decisions": Family.ANALYSIS,
+    # the billing queue's workers hold HALTON_ENCRYPTION_KEYS, which decrypts the alert channels
+    "halton.deliver_alerts": Family.BILLING,
 }
 
 

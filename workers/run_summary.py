@@ -59,6 +59,13 @@ def _savings(stats: Stats) -> list[str]:
     return [f"{money(int(stats.get('saved_nanos', 0)))} saved", taken]
 
 
+def _alerts(stats: Stats) -> list[str]:
+    parts = [count(stats.get("alerts_raised", 0), "alert") + " raised"]
+    if stats.get("deliveries_pending"):
+        parts.append(count(stats["deliveries_pending"], "delivery", "deliveries") + " pending")
+    return parts
+
+
 def _reconcile(stats: Stats) -> list[str]:
     where = f"{stats.get('provider', '?')} {str(stats.get('period', ''))[:7]}".strip()
     if stats.get("unchanged"):
@@ -84,7 +91,7 @@ def _report(stats: Stats) -> list[str]:
 
 
 DESCRIBE: dict[str, Callable[[Stats], list[str]]] = {
-    "rollup": _rollup, "clustering": _clustering, "checks": _checks, "savings": _savings,
+    "rollup": _rollup, "clustering": _clustering, "checks": _checks, "savings": _savings, "alerts": _alerts,
     "reconcile": _reconcile, "pull_billing": _billing, "import_billing": _billing, "report": _report,
 }
 

@@ -169,6 +169,34 @@ def billing_settings() -> BillingSettings:
         raise ConfigError(describe_validation_error(error)) from None
 
 
+class DestinationSettings(BaseSettings):
+    """Where alert deliveries may go (adapters/destinations.py). HALTON_ALLOW_PRIVATE_DESTINATIONS=true admits
+    http and loopback or private addresses, for tests and the demo (local receivers); link-local and metadata
+    addresses stay refused. Refused in production, like HALTON_ALLOW_INSECURE_HTTP."""
+
+    model_config = SettingsConfigDict(env_prefix="HALTON_", extra="ignore")
+
+    environment: Annotated[
+        Literal["development", "production"], Field(validation_alias=AliasChoices("HALTON_ENV"))
+    ] = "development"
+    allow_private_destinations: bool = False
+
+    @model_validator(mode="after")
+    def _not_in_production(self) -> DestinationSettings:
+        if self.allow_private_destinations and self.environment == "production":
+            raise ValueError("HALTON_ALLOW_PRIVATE_DESTINATIONS=true is for tests and the demo only; unset it "
+                             "(HALTON_ENV is production)")
+        return self
+
+
+def destination_settings() -> DestinationSettings:
+    """Read at each delivery (not cached: cheap, and a test may change the environment)."""
+    try:
+        return DestinationSettings()
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
 class ClusteringSettings(BaseSettings):
     """Thresholds of the clustering stage (issue 7). Only the stage reads them, and it needs neither
     DATABASE_URL nor REDIS_URL from here, so they live apart from Settings.
@@ -272,6 +300,7 @@ class Settings(BaseSettings):
     limits: TimeLimits = Field(default_factory=TimeLimits)
     signing: SigningSettings = Field(default_factory=SigningSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    destinations: DestinationSettings = Field(default_factory=DestinationSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -397,6 +426,8 @@ def describe_validation_error(error: ValidationError) -> str:
         name = loc[1] if loc[1].startswith("HALTON_") else f"HALTON_BILLING_{loc[1].upper()}"
     elif field in BillingSettings.model_fields and field != "environment":
         name = f"HALTON_BILLING_{field.upper()}"
+    elif field in DestinationSettings.model_fields and field != "environment":
+        name = f"HALTON_{field.upper()}"
     else:
         name = _ENV_NAMES.get(field, field.upper() or "settings")
     if first["type"] == "missing":

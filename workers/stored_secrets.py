@@ -66,8 +66,8 @@ def open_stored_secret(conn: Conn, table: str, column: str, workspace_id: int, r
         secret, sealed_for = unseal(fleet_keys().decrypt(bytes(ciphertext)))
     except (InvalidToken, MalformedEnvelope) as error:
         log.warning("%s (%s) cannot be opened: %s", name, here.describe(), type(error).__name__)
-        raise SecretUnreadable(f"{name} cannot be decrypted by this fleet; store it again (reconnect it), or ask "
-                               "the operators to check the fleet's encryption keys") from None
+        raise SecretUnreadable(f"{name} cannot be decrypted by this fleet; {_remedy(table)}, or ask the operators "
+                               "to check the fleet's encryption keys") from None
     if sealed_for is None:
         log.warning("%s (%s) is not sealed for its row (stored before sealing); `halton-workers keys rotate` "
                     "seals it", name, here.describe())
@@ -78,8 +78,8 @@ def open_stored_secret(conn: Conn, table: str, column: str, workspace_id: int, r
         audit(conn, workspace_id, worker_name(), "secret.misplaced", f"{table}:{row_id}",
               {"column": column, "sealed_for_this_workspace": sealed_for.workspace_id == workspace_id,
                "action": "refused before use"})
-        raise SecretMisplaced(f"{name} was not stored for this {_noun(table)}, so it was not used; store it "
-                              "again (reconnect it)")
+        raise SecretMisplaced(f"{name} was not stored for this {_noun(table)}, so it was not used; "
+                              f"{_remedy(table)}")
     return secret
 
 
@@ -87,6 +87,11 @@ def _binding(table: str, column: str, workspace_id: int, row_id: int) -> Binding
     if column not in SECRET_COLUMNS.get(table, ()):
         raise ValueError(f"{table}.{column} is not a stored secret (see store.stored_secrets.SECRET_COLUMNS)")
     return Binding(int(workspace_id), table, column, int(row_id))
+
+
+def _remedy(table: str) -> str:
+    return {"meter.provider_connections": "reconnect billing in the dashboard",
+            "meter.alert_channels": "enter the channel again in the dashboard"}.get(table, "store it again")
 
 
 def _noun(table: str) -> str:

@@ -17,6 +17,7 @@ from workers import db, jobs, pipeline
 from workers.queues import Family
 from workers.settings import get_settings, last_fire_time
 from workers.taskbase import FleetTask, fleet_task
+from workers.tasks_alerts import enqueue_after_refresh
 
 
 def statement_timeout(task: Task[Any, Any]) -> float | None:
@@ -38,6 +39,7 @@ def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str |
     with db.pooled_connection(statement_timeout(self)) as conn:
         outcome = jobs.refresh_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id,
                                          replay=bool(replay), attempt=self.request.retries or 0, stage=stage)
+    enqueue_after_refresh(outcome)  # committed: a worker of the billing queue delivers what was raised
     return outcome.to_dict()
 
 

@@ -29,7 +29,7 @@ def wait_for_runs(conn: Conn, count: int, timeout: float = 60) -> list[tuple[obj
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = conn.execute(
-            "select workspace_id, status, error from analysis.runs where job = 'savings' and status <> 'running'"
+            "select workspace_id, status, error from analysis.runs where job = 'alerts' and status <> 'running'"
         ).fetchall()
         if len(rows) >= count:
             return rows
@@ -49,7 +49,7 @@ def test_refresh_enqueued_by_name_fills_the_rollup(db_conn: Conn, fleet_env: dic
     assert outcome["status"] == "succeeded"
     stages = db_conn.execute("select job, status from analysis.runs order by id").fetchall()
     assert stages == [("rollup", "succeeded"), ("clustering", "succeeded"), ("checks", "succeeded"),
-                      ("savings", "succeeded")]
+                      ("savings", "succeeded"), ("alerts", "succeeded")]
     logged = db_conn.execute("select count(*), sum(cost_nanos) from meter.requests").fetchone()
     rolled = db_conn.execute("select sum(requests), sum(cost_nanos) from analysis.daily_spend").fetchone()
     assert rolled == logged

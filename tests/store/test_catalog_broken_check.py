@@ -63,7 +63,8 @@ def test_a_broken_check_leaves_the_other_nine_findings_written_and_its_error_rec
         outcome = run_pipeline(db_conn, ws, later, stages=WITH_BROKEN_CHECK)
     # the stage and the refresh succeed: the savings stage after it ran too
     assert [(s.stage, s.status) for s in outcome.stages] == [
-        ("rollup", "succeeded"), ("clustering", "succeeded"), ("checks", "succeeded"), ("savings", "succeeded")]
+        ("rollup", "succeeded"), ("clustering", "succeeded"), ("checks", "succeeded"), ("savings", "succeeded"),
+        ("alerts", "succeeded")]
     stats = checks_stats(db_conn, outcome.stage("checks").run_id)
     [failed_check] = stats["failed_checks"]
     ref = failed_check["error_ref"]

@@ -135,6 +135,7 @@ def test_refresh_says_what_each_stage_did_in_dollars_and_gives_json_to_scripts(
     assert re.match(r"\$[\d,]+\.\d\d avoidable, \d+ loops?, [\d,]+ clusters?", did["clustering"])
     assert re.match(r"\d+ findings?, saves \$[\d,]+\.\d\d/month", did["checks"])
     assert did["savings"] == "$0.00 saved, 0 accepted"
+    assert did["alerts"] == "0 alerts raised"
 
     as_json = run_cli(fleet_env, "refresh", "--workspace", "acme", "--as-of", "2026-11-21T03:00:00Z",
                       "--replay", "--json")

@@ -37,7 +37,7 @@ def test_the_stages_run_in_order_each_with_a_run_of_its_own(db_conn: Conn) -> No
     ws = seeded_workspace(db_conn)
     outcome = jobs.refresh_workspace(db_conn, ws, AS_OF)
     assert outcome.status == "succeeded"
-    assert STAGE_NAMES == ("rollup", "clustering", "checks", "savings")
+    assert STAGE_NAMES == ("rollup", "clustering", "checks", "savings", "alerts")
     runs = db_conn.execute("select job, status, failure_kind from analysis.runs order by id").fetchall()
     assert runs == [(name, "succeeded", None) for name in STAGE_NAMES]
 
@@ -49,7 +49,8 @@ def test_a_failing_stage_fails_alone_and_its_dependants_are_skipped(db_conn: Con
     outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
 
     assert [(s.stage, s.status) for s in outcome.stages] == [
-        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "skipped"), ("savings", "skipped")]
+        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "skipped"), ("savings", "skipped"),
+        ("alerts", "succeeded")]  # the alerts need no stage before them: a loop is caught on a bad night too
     assert isinstance(outcome.first_error, RuntimeError)
     runs = db_conn.execute("select job, status, failure_kind, error, error_ref from analysis.runs order by id"
                            ).fetchall()
@@ -114,4 +115,5 @@ def test_the_refresh_job_raises_the_first_failure_after_every_stage_ran(db_conn:
     with pytest.raises(RuntimeError, match="the clustering exploded half-way"):
         jobs.refresh_workspace(db_conn, ws, AS_OF)
     assert db_conn.execute("select job, status from analysis.runs order by id").fetchall() == [
-        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "failed"), ("savings", "failed")]
+        ("rollup", "succeeded"), ("clustering", "failed"), ("checks", "failed"), ("savings", "failed"),
+        ("alerts", "succeeded")]

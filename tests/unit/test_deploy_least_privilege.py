@@ -17,8 +17,9 @@ from workers.settings import get_settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 OWNER_DB, FLEET_DB, BROKER, KEY = "halton-owner-db", "halton-fleet-db", "halton-broker", "halton-encryption-key"
-# the tasks that decrypt admin keys (workers/billing_keys.py): their queue alone may hold the key
-DECRYPTING_TASKS = ("halton.pull_billing",)
+# the tasks that decrypt with the fleet's key (workers/billing_keys.py: admin keys, alert channels): their queue
+# alone may hold the key
+DECRYPTING_TASKS = ("halton.pull_billing", "halton.deliver_alerts")
 
 
 def manifests() -> dict[str, dict[str, Any]]:

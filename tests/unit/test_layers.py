@@ -1,4 +1,4 @@
-"""The import layers of DESIGN.md hold, and the checker really catches a forbidden import."""
+"""The import layers of docs/DESIGN.md hold, and the checker really catches a forbidden import."""
 
 from __future__ import annotations
 

@@ -1,0 +1,75 @@
+"""`halton-workers alerts --workspace SLUG [--deliver]`: a workspace's alerts, and delivering the pending ones
+in this process exactly as the `deliver_alerts` task does (same claims, same checks, same records)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from typing import Annotated
+
+import typer
+
+from core.money import money
+from store.alert_deliveries import ListedAlert
+
+WIDTH = 80
+KIND_WORDS = {"budget_threshold": "budget", "forecast_over_budget": "forecast over budget",
+              "spend_anomaly": "anomaly"}
+
+
+def alerts(
+    workspace: Annotated[str, typer.Option(help="slug of the workspace")],
+    deliver: Annotated[bool, typer.Option("--deliver", help="deliver the pending alerts now, in this process "
+                                                             "(needs HALTON_ENCRYPTION_KEYS)")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="alerts listed, newest first")] = 20,
+) -> None:
+    """List a workspace's alerts and how their deliveries stand; --deliver sends the pending ones first."""
+    from store.alert_deliveries import workspace_alerts
+    from store.workspaces import workspace_by_slug
+    from workers.db import connect
+    from workers.settings import database_url_only
+
+    with connect(database_url_only()) as conn:
+        ws = workspace_by_slug(conn, workspace)
+        if deliver:
+            from workers.alert_delivery_jobs import deliver_pending
+
+            result = deliver_pending(conn, ws.id)
+            typer.echo(f"delivered {result.delivered}, failed {result.failed}, to try again {result.retry_later}"
+                       + (f", {result.revoked} to revoked channels" if result.revoked else ""))
+            for error in result.errors:
+                for line in textwrap.wrap(error, WIDTH, initial_indent="  ", subsequent_indent="    "):
+                    typer.echo(line)
+        listed = workspace_alerts(conn, ws.id, limit)
+    for line in alert_lines(ws.slug, listed):
+        typer.echo(line)
+
+
+def alert_lines(slug: str, listed: list[ListedAlert]) -> list[str]:
+    """The table, at most 80 columns: when, what, how much, deliveries; a failure's reason below its row."""
+    if not listed:
+        return [f"no alerts in '{slug}'"]
+    lines = [f"alerts of '{slug}', newest first; deliveries sent, pending and failed",
+             f"{'opened (UTC)':<16}  {'alert':<30} {'amount':>12}  {'sent':>4}  {'pend':>4}  {'fail':>4}"]
+    for alert in listed:
+        lines.append(f"{_moment(alert.opened_at):<16}  {_cut(_what(alert), 30):<30} {money(alert.amount_nanos):>12}  "
+                     f"{alert.delivered:>4}  {alert.pending:>4}  {alert.failed:>4}")
+        if alert.last_error and (alert.failed or alert.pending):
+            lines += textwrap.wrap(alert.last_error, WIDTH, initial_indent="    ", subsequent_indent="    ")
+    return lines
+
+
+def _what(alert: ListedAlert) -> str:
+    kind = KIND_WORDS.get(alert.kind, alert.kind)
+    if alert.threshold_percent is not None:
+        kind += f" {alert.threshold_percent}%"
+    scope = "workspace" if alert.scope_id is None else f"{alert.scope.replace('_', ' ')} {alert.scope_id}"
+    return f"{kind}, {scope}"
+
+
+def _moment(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M}"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
