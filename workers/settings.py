@@ -283,6 +283,10 @@ class Settings(BaseSettings):
     encryption_key: Annotated[
         SecretStr | None, Field(validation_alias=AliasChoices("HALTON_ENCRYPTION_KEY"))
     ] = None
+    # refuse stored secrets encrypted before they were sealed for their row (set once `keys rotate` has run)
+    require_sealed_secrets: Annotated[
+        bool, Field(validation_alias=AliasChoices("HALTON_REQUIRE_SEALED_SECRETS"))
+    ] = False
     queue_analysis: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_ANALYSIS"))] = "analysis"
     queue_billing: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_BILLING"))] = "billing"
     queue_pdf: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_PDF"))] = "pdf"
@@ -402,6 +406,7 @@ _ENV_NAMES = {
     "sentry_dsn": "SENTRY_DSN",
     "encryption_key": "HALTON_ENCRYPTION_KEY",
     "encryption_keys": "HALTON_ENCRYPTION_KEYS",
+    "require_sealed_secrets": "HALTON_REQUIRE_SEALED_SECRETS",
     "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
     "db_pool_max": "HALTON_DB_POOL_MAX",
     "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",

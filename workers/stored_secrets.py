@@ -12,7 +12,8 @@ Legacy ciphertexts (encrypted before the envelope: the plaintext is the bare sec
 warning, and `keys rotate` seals them for the row they are in. Refusing them would have broken every
 connection on the day this shipped, with no way for the fleet to repair them (it cannot write `meter`);
 the rotation, run by an operator as the owner, is the one moment their place is trusted, and it is
-reported (`rebound`).
+reported (`rebound`). Once it has run, HALTON_REQUIRE_SEALED_SECRETS=true refuses them like a misplaced
+one (audit event `secret.unsealed`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from core.sealed import Binding, MalformedEnvelope, seal, unseal
 from store.audit import audit
 from store.stored_secrets import SECRET_COLUMNS, locked_secret_rows, replace_ciphertexts
 from workers.jobs import worker_name
-from workers.settings import command_settings
+from workers.settings import Settings, command_settings
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,8 @@ class SecretMisplaced(UserError):
     """The ciphertext was sealed for another row (copied): refused, with an audit event."""
 
 
-def fleet_keys() -> MultiFernet:
-    keys = command_settings().fernet_keys()
+def fleet_keys(settings: Settings | None = None) -> MultiFernet:
+    keys = (settings or command_settings()).fernet_keys()
     if not keys:
         raise ConfigError("HALTON_ENCRYPTION_KEYS is missing: set it (or HALTON_ENCRYPTION_KEY) to read stored "
                           "secrets")
@@ -62,12 +63,20 @@ def open_stored_secret(conn: Conn, table: str, column: str, workspace_id: int, r
     any outbound use and on an autocommit connection (outside a transaction block): the audit event of a
     refusal must outlive the refusal."""
     here = _binding(table, column, workspace_id, row_id)
+    settings = command_settings()
     try:
-        secret, sealed_for = unseal(fleet_keys().decrypt(bytes(ciphertext)))
+        secret, sealed_for = unseal(fleet_keys(settings).decrypt(bytes(ciphertext)))
     except (InvalidToken, MalformedEnvelope) as error:
         log.warning("%s (%s) cannot be opened: %s", name, here.describe(), type(error).__name__)
         raise SecretUnreadable(f"{name} cannot be decrypted by this fleet; {_remedy(table)}, or ask the operators "
                                "to check the fleet's encryption keys") from None
+    if sealed_for is None and settings.require_sealed_secrets:
+        log.error("%s (%s) is not sealed for its row and HALTON_REQUIRE_SEALED_SECRETS is set: refused", name,
+                  here.describe())
+        audit(conn, workspace_id, worker_name(), "secret.unsealed", f"{table}:{row_id}",
+              {"column": column, "action": "refused before use"})
+        raise SecretMisplaced(f"{name} was stored in an older form this fleet no longer accepts, so it was not "
+                              f"used; {_remedy(table)}")
     if sealed_for is None:
         log.warning("%s (%s) is not sealed for its row (stored before sealing); `halton-workers keys rotate` "
                     "seals it", name, here.describe())

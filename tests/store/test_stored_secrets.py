@@ -208,3 +208,16 @@ def test_keys_rotate_leaves_what_it_cannot_reseal_and_says_to_keep_the_old_key(
 def test_keys_rotate_says_it_connects_as_the_owner(fleet_env: dict[str, str]) -> None:
     done = run_cli(fleet_env, "keys", "rotate", "--help")
     assert done.returncode == 0 and "HALTON_OWNER_DATABASE_URL" in done.stdout
+
+
+def test_once_sealing_is_required_a_legacy_ciphertext_is_refused_and_audited(
+        db_conn: Conn, fleet_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, {**fleet_env, "HALTON_REQUIRE_SEALED_SECRETS": "true"})
+    scene = make_workspace(db_conn, "acme")
+    sealed = add_channel(db_conn, scene.workspace_id, "https://hooks.example.com/h/SEALED", "s1")
+    assert channel_secrets(db_conn, scene.workspace_id, sealed) == ("https://hooks.example.com/h/SEALED", "s1")
+    legacy = Fernet(fleet_env["HALTON_ENCRYPTION_KEY"].encode()).encrypt(b"https://hooks.example.com/h/OLD")
+    with pytest.raises(SecretMisplaced, match="stored in an older form this fleet no longer accepts"):
+        open_stored_secret(db_conn, CHANNELS, "url_ciphertext", scene.workspace_id, sealed, legacy)
+    assert db_conn.execute("select event, resource from analysis.audit_events").fetchall() == [
+        ("secret.unsealed", f"meter.alert_channels:{sealed}")]
