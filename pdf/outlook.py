@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from core.money import money
 from core.periods import next_month
-from pdf.model import ExecutiveData
+from pdf.model import ExecutiveData, SpanSpend
 
 STATUS_WORDS = {
     "on_track": "on track: even the top of the interval stays within the budget",
@@ -36,17 +36,8 @@ def outlook(data: ExecutiveData) -> Outlook | None:
     running = month.end < next_month(month.start)
     forecast = data.forecast if running else None
     budget = data.budget_nanos
-    if forecast is None and budget is None:
-        return None
     if forecast is None:
-        assert budget is not None
-        status = "over_budget" if month.cost_nanos > budget else "on_track"
-        if running:  # no forecast yet (no refresh since the month began): the budget and what is spent of it
-            return Outlook(None, f"Budget {money(budget)} a month: {month.label.lower()} to date has spent "
-                                 f"{money(month.cost_nanos)}, {_percent(month.cost_nanos, budget)} of it; no "
-                                 "month-end forecast has been made yet.", status)
-        return Outlook(None, f"Budget {money(budget)} a month: {month.label.lower()} spent {money(month.cost_nanos)}, "
-                             f"{_percent(month.cost_nanos, budget)} of it.", status)
+        return None if budget is None else _budget_only(month, budget, running)
     interval = f"80 %: {money(forecast.low_nanos)} – {money(forecast.high_nanos)}"
     at = f"{forecast.as_of.day} {forecast.as_of:%b %H:%M} UTC"
     counted = (f"Month-end forecast {money(forecast.forecast_nanos)}, 80 % likely between "
@@ -64,3 +55,14 @@ def outlook(data: ExecutiveData) -> Outlook | None:
 
 def _percent(part: int, whole: int) -> str:
     return f"{(Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(1), ROUND_HALF_UP)} %"
+
+
+def _budget_only(month: SpanSpend, budget: int, running: bool) -> Outlook:
+    """No forecast (a closed month, or none made yet this month): the budget and what is spent of it."""
+    status = "over_budget" if month.cost_nanos > budget else "on_track"
+    if running:  # no forecast yet (no refresh since the month began): the budget and what is spent of it
+        return Outlook(None, f"Budget {money(budget)} a month: {month.label.lower()} to date has spent "
+                             f"{money(month.cost_nanos)}, {_percent(month.cost_nanos, budget)} of it; no "
+                             "month-end forecast has been made yet.", status)
+    return Outlook(None, f"Budget {money(budget)} a month: {month.label.lower()} spent {money(month.cost_nanos)}, "
+                         f"{_percent(month.cost_nanos, budget)} of it.", status)

@@ -26,6 +26,9 @@ DEFAULT_LIMITS = BillingLimits()
 class BillingFormatError(ValueError):
     """A provider answer or an export file that does not have the documented shape."""
 
+    # its messages say what was wrong with the answer or file, in words (limits as quantities): stored as is
+    for_customers = True
+
 
 class LimitExceeded(BillingFormatError):
     """An answer or an export beyond a bound of reconciliation.limits; the message names the bound."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from core.db import Conn
+from core.errors import present
 from store import rollup
 from store.incremental import settled_moment
 from store.rollup import RollupResult, history_window, utc_midnight
@@ -153,7 +154,7 @@ def pulse_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: in
     since = _settled_through(conn, workspace_id, synced_through)
     row = conn.execute(_ADD, {"ws": workspace_id, "since": since, "as_of": as_of, "settled": settled_moment(as_of),
                               "first": utc_midnight(built_from), "end": utc_midnight(built_to)}).fetchone()
-    assert row is not None
+    row = present(row, "the pulse's summary row")
     added, touched, rows = int(row[0]), list(row[1]), int(row[2])
     # a day begun since the last moment is built whole (its requests listed as the refresh lists them)
     built, new_rows = rollup.rebuild_ranges(conn, workspace_id, [(built_to, coverage.end_day)], as_of) \

@@ -22,6 +22,8 @@ from store.incremental import settled_moment
 class RollupNotCurrent(FleetError):
     """The rollup could not be brought up to date, so a report would print figures it does not have."""
 
+    for_customers = True  # its messages say so in words; the cause is logged under the reference
+
 
 class RollupMoved(TransientError):
     """The rollup's state changed between the report's refresh of it and its reads (a replay, or the history

@@ -33,17 +33,18 @@ def mark_running(conn: Conn, request_id: int, workspace_id: int) -> None:
     )
 
 
-def note_retrying(conn: Conn, request_id: int, workspace_id: int, message: str) -> None:
+def note_retrying(conn: Conn, request_id: int, workspace_id: int, message: str, ref: str | None = None) -> None:
     """A transient failure: the report stays 'running' (a retry follows) and says why it is late."""
-    conn.execute("""update analysis.reports set error = %s
+    conn.execute("""update analysis.reports set error = %s, error_ref = %s
                      where request_id = %s and workspace_id = %s and status = 'running'""",
-                 (f"retrying after: {message}"[:ERROR_LIMIT], request_id, workspace_id))
+                 (f"retrying after: {message}"[:ERROR_LIMIT], ref, request_id, workspace_id))
 
 
 def record_success(tx: Conn, request_id: int, workspace_id: int, pdf: bytes, sha256: str, pages: int,
                    signed: bool) -> None:
     tx.execute(
         """update analysis.reports set status = 'succeeded', finished_at = clock_timestamp(), error = null,
+                  error_ref = null,
                   pdf = %s, sha256 = %s, pages = %s, signed = %s
            where request_id = %s and workspace_id = %s""",
         (pdf, sha256, pages, signed, request_id, workspace_id),
@@ -64,17 +65,20 @@ def record_counted(tx: Conn, request_id: int, workspace_id: int, counted: Counte
     )
 
 
-def record_failure(conn: Conn, request_id: int, workspace_id: int, message: str) -> None:
+def record_failure(conn: Conn, request_id: int, workspace_id: int, message: str, ref: str | None = None) -> None:
     """The report failed; a report that already succeeded keeps its PDF and its status (the failed
-    re-render is on its run row and in the audit log)."""
+    re-render is on its run row and in the audit log). `message` is a sentence for the workspace's people,
+    `ref` where the logs keep the details."""
     conn.execute(
-        """insert into analysis.reports (request_id, workspace_id, status, started_at, finished_at, error)
-           values (%s, %s, 'failed', clock_timestamp(), clock_timestamp(), %s)
+        """insert into analysis.reports (request_id, workspace_id, status, started_at, finished_at, error,
+                                         error_ref)
+           values (%s, %s, 'failed', clock_timestamp(), clock_timestamp(), %s, %s)
            on conflict (request_id) do update
-              set status = 'failed', finished_at = clock_timestamp(), error = excluded.error
+              set status = 'failed', finished_at = clock_timestamp(), error = excluded.error,
+                  error_ref = excluded.error_ref
               where analysis.reports.workspace_id = excluded.workspace_id
                 and analysis.reports.status <> 'succeeded'""",
-        (request_id, workspace_id, message[:ERROR_LIMIT]),
+        (request_id, workspace_id, message[:ERROR_LIMIT], ref),
     )
 
 

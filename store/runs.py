@@ -15,6 +15,7 @@ store/claims.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from typing import Any
 import psycopg
 
 from core.db import Conn
-from core.errors import GiveUpError, UserError
+from core.errors import ConfigError, GiveUpError, TransientError, UserError, correlation_id
 from store import claims
 from store.claims import MAX_ABANDONED_DELIVERIES, FailureKind, RunSpec
 
@@ -58,22 +59,62 @@ class Run:
             )
         self.closed = True
 
-    def fail_within(self, tx: Conn, message: str, kind: FailureKind) -> None:
+    def fail_within(self, tx: Conn, message: str, kind: FailureKind, ref: str | None = None) -> None:
         """Mark the run failed inside a transaction the job opened for rows that say why (reconciliation's
         'error' row), so the dashboard sees both or neither. The job then raises: claimed_run's failure
-        path finds the run closed and leaves it."""
-        tx.execute(_FAIL_RUN, (message[:ERROR_MESSAGE_LIMIT], kind.value, self.id))
+        path finds the run closed and leaves it. `message` is a sentence for the workspace's people."""
+        tx.execute(_FAIL_RUN, (message[:ERROR_MESSAGE_LIMIT], kind.value, ref, self.id))
 
 
 _FAIL_RUN = """update analysis.runs set status = 'failed', finished_at = clock_timestamp(), error = %s,
-                      failure_kind = %s
+                      failure_kind = %s, error_ref = %s
                where id = %s and status = 'running'"""
+
+# what the workspace's people read for a failure that is not theirs to fix; the details (exception type,
+# library text, setting names) are in the fleet's logs and Sentry under the reference stored beside it
+FAULT_OF_OURS = ("it failed because of a fault on our side, not because of your data; it runs again at the next "
+                 "schedule. If it keeps failing, contact support quoting the reference of this error")
+NOT_CONFIGURED = ("the fleet is not set up to do this yet; its operators have to change its settings. Contact "
+                  "support quoting the reference of this error")
+TOO_LONG = "it took longer than its time limit and was stopped; it runs again at the next schedule"
 
 
 def describe_failure(error: BaseException) -> str:
-    """The message stored on the run: a user error verbatim, anything else with its type."""
-    text = str(error) if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
+    """The failure for logs, Sentry and operators: a message written for people verbatim, anything else
+    with its type."""
+    text = str(error) if getattr(error, "for_customers", False) else f"{type(error).__name__}: {error}"
     return text[:ERROR_MESSAGE_LIMIT]
+
+
+def customer_failure(error: BaseException) -> str:
+    """The failure as stored where the workspace's people read it (analysis.runs.error,
+    analysis.reports.error): a sentence they can act on, never an exception type, a library's text or a
+    setting name. Their own errors (UserError, an unreadable bill) are verbatim; a temporary failure says
+    what was temporary (its messages are the fleet's own)."""
+    if getattr(error, "for_customers", False) or isinstance(error, TransientError):
+        text = str(error)  # a temporary failure's messages are the fleet's own: what was temporary, in words
+    elif isinstance(error, ConfigError):
+        text = NOT_CONFIGURED
+    elif isinstance(error, TimeoutError) or type(error).__name__ in ("SoftTimeLimitExceeded", "TimeLimitExceeded"):
+        text = TOO_LONG
+    else:
+        text = FAULT_OF_OURS
+    return text[:ERROR_MESSAGE_LIMIT]
+
+
+def log_failure(what: str, error: BaseException) -> str:
+    """Log the failure's details under its reference (an ERROR with the traceback reaches Sentry), once per
+    exception, and return the reference to store beside the customer's sentence."""
+    ref = correlation_id(error)
+    if getattr(error, "halton_logged", False):
+        return ref  # one failure recorded in two places (a run and a report) is logged once
+    with contextlib.suppress(AttributeError):
+        error.halton_logged = True  # type: ignore[attr-defined]
+    if getattr(error, "for_customers", False) or isinstance(error, TransientError):
+        log.warning("%s failed [%s]: %s", what, ref, describe_failure(error))
+    else:
+        log.error("%s failed [%s]: %s", what, ref, describe_failure(error), exc_info=error)
+    return ref
 
 
 def failure_kind(error: BaseException) -> FailureKind:
@@ -100,10 +141,11 @@ def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run]:
         except BaseException as error:
             if _mid_statement(conn) and not _recover(conn):
                 conn.close()  # rolls back and frees the lock; the next run marks this one abandoned
-            _mark_failed(conn, run.id, describe_failure(error), failure_kind(error))
+            ref = log_failure(f"run {run.id} ({spec.job}, workspace {spec.workspace_id})", error)
+            _mark_failed(conn, run.id, customer_failure(error), failure_kind(error), ref)
             raise
         if not run.closed:
-            _mark_failed(conn, run.id, "the job ended without writing its results", FailureKind.ERROR)
+            _mark_failed(conn, run.id, "the job ended without writing its results", FailureKind.ERROR, None)
             raise RuntimeError(f"job {spec.job} ended without closing run {run.id}")
     finally:
         _unlock(conn, spec)
@@ -131,9 +173,9 @@ def _recover(conn: Conn) -> bool:
         return False
 
 
-def _mark_failed(conn: Conn, run_id: int, message: str, kind: FailureKind) -> None:
+def _mark_failed(conn: Conn, run_id: int, message: str, kind: FailureKind, ref: str | None) -> None:
     try:
-        conn.execute(_FAIL_RUN, (message, kind.value, run_id))
+        conn.execute(_FAIL_RUN, (message, kind.value, ref, run_id))
     except psycopg.Error:
         # The connection itself is gone; the next claim of this job marks the run abandoned.
         log.warning("could not mark run %s failed; the next run of this job will", run_id, exc_info=True)

@@ -63,3 +63,12 @@ def add_request(conn: Conn, scene: Scene, started_at: datetime, *, cost_nanos: i
 
 def table_rows(conn: Conn, table: str, order_by: str) -> list[tuple[Any, ...]]:
     return conn.execute(f"select * from {table} order by {order_by}").fetchall()
+
+
+def logged_failure(caplog: Any, ref: str | None) -> str:
+    """The log line that keeps a failure's details under the reference stored beside its customer sentence
+    (store.runs.log_failure): every line logged under it, one per place that recorded the failure."""
+    assert ref is not None and ref.startswith("ref-"), ref
+    lines = [record for record in caplog.records if f"[{ref}]" in record.getMessage()]
+    assert lines, [r.getMessage() for r in caplog.records]
+    return "\n".join(record.getMessage() for record in lines)

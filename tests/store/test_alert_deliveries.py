@@ -28,6 +28,7 @@ from tests.store.alert_scene import AS_OF, DOLLAR, add_channel, put_forecast, se
 from tests.unit.webhook_receiver import Reply, RoutedNetwork, ScriptedResolver, receiver
 from workers.jobs.alert_delivery import MAX_ATTEMPTS, deliver_pending
 from workers.jobs.alerts import raise_alerts
+from workers.runtime.stored_secrets import rotate_stored_secrets
 from workers.settings import get_settings
 
 SECRET = "whsec_d3l1very_s3cr3t_0123456789"
@@ -241,7 +242,8 @@ def test_no_url_or_secret_reaches_a_row_or_a_log_line(db_conn: Conn, fernet: Fer
     text = " ".join(str(row) for row in deliveries(db_conn)) + caplog.text + " ".join(result.errors)
     for secret in (TOKEN, SECRET, "/hook", "/other", "s3cr3t"):
         assert secret not in text
-    assert "cannot be decrypted with this fleet's HALTON_ENCRYPTION_KEY" in text
+    assert "cannot be decrypted by this fleet; enter the channel again in the dashboard" in text
+    assert "HALTON_" not in " ".join(str(row) for row in deliveries(db_conn)), "no setting name where people read"
 
 
 def test_a_delivery_that_breaks_midway_sends_sentry_no_url_or_secret(db_conn: Conn, fernet: Fernet) -> None:
@@ -300,3 +302,27 @@ def test_the_alerts_command_lists_and_delivers_in_80_columns(db_conn: Conn, flee
     assert lines[0] == "alerts of 'acme', newest first; deliveries sent, pending and failed"
     assert max(len(line) for line in lines) <= 80
     assert lines[2].split()[2:] == ["budget", "80%,", "workspace", "$85.00", "1", "0", "0"]
+
+
+def test_a_channel_url_copied_from_another_workspace_is_refused_before_any_request(db_conn: Conn,
+                                                                                   fernet: Fernet) -> None:
+    """Issue 16 item 3: the delivery opens channels through the one function that checks where a secret
+    was sealed for; a URL token copied from workspace beta's channel into acme's reaches nobody."""
+    ws = workspace(db_conn)
+    beta = make_workspace(db_conn, "beta").workspace_id
+    with receiver() as hook:
+        theirs = add_channel(db_conn, fernet, beta, "webhook", hook.url(f"/beta?token={TOKEN}"), SECRET)
+        mine = add_channel(db_conn, fernet, ws, "webhook", "https://hooks.acme.example/in", SECRET)
+        assert all(r.complete for r in rotate_stored_secrets(db_conn))  # each sealed for its own row
+        db_conn.execute("""update meter.alert_channels set url_ciphertext =
+                               (select url_ciphertext from meter.alert_channels where id = %s) where id = %s""",
+                        (theirs, mine))
+        alerts = raise_now(db_conn, ws)
+        result = deliver_pending(db_conn, ws, lenient())
+    assert hook.received == [] and result.failed == len(alerts) == 2
+    assert {(row[2], row[4]) for row in deliveries(db_conn)} == {
+        ("failed", f"the URL of alert channel {mine} was not stored for this alert channel, so it was not used; "
+                   "enter the channel again in the dashboard")}
+    events = db_conn.execute("""select workspace_id, resource, details->>'column' from analysis.audit_events
+                                 where event = 'secret.misplaced'""").fetchall()
+    assert events == [(ws, f"meter.alert_channels:{mine}", "url_ciphertext")] * 2

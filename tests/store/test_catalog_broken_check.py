@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from checks import CHECKS, CheckInputs, Finding, prompt_caching
-from store.check_outcomes import check_outcomes
+from store.check_outcomes import CHECK_FAILED, check_outcomes
 from store.recommendations import catalog_summary, read_combination
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
@@ -66,9 +66,12 @@ def test_a_broken_check_leaves_the_other_nine_findings_written_and_its_error_rec
         ("rollup", "succeeded"), ("forecast", "succeeded"), ("clustering", "succeeded"), ("checks", "succeeded"),
         ("savings", "succeeded"), ("alerts", "succeeded")]
     stats = checks_stats(db_conn, outcome.stage("checks").run_id)
-    assert stats["failed_checks"] == [{"check_id": BROKEN, "error": "KeyError: 'kinds'"}]
+    [failed_check] = stats["failed_checks"]
+    ref = failed_check["error_ref"]
+    assert failed_check == {"check_id": BROKEN, "error": CHECK_FAILED, "error_ref": ref}
     [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert BROKEN in logged.getMessage() and logged.exc_info is not None
+    assert f"[{ref}]" in logged.getMessage() and "KeyError: 'kinds'" in logged.getMessage()  # the details
     assert logged.exc_info[0] is KeyError  # the traceback Sentry's logging integration sends
     with_broken = recommendations(db_conn, ws)
     outcomes = {o.check_id: o for o in check_outcomes(db_conn, ws)}
@@ -88,13 +91,14 @@ def test_a_broken_check_leaves_the_other_nine_findings_written_and_its_error_rec
             assert row == healthy[fingerprint] and row[-1] == later
 
     failed = outcomes[BROKEN]
-    assert (failed.status, failed.findings, failed.error) == ("failed", 0, "KeyError: 'kinds'")
+    assert (failed.status, failed.findings, failed.error, failed.error_ref) == ("failed", 0, CHECK_FAILED, ref)
     assert failed.failing_since == later and failed.last_ok_at == AS_OF
     assert outcomes.keys() == {c.id for c in CHECKS}
     assert all(o.status == "ok" and o.findings == 1 and o.last_ok_at == later
                for o in outcomes.values() if o.check_id != BROKEN)
     repaired = {o.check_id: o for o in check_outcomes(db_conn, ws)}[BROKEN]
-    assert (repaired.status, repaired.error, repaired.failing_since, repaired.last_ok_at) == ("ok", None, None, later)
+    assert (repaired.status, repaired.error, repaired.error_ref, repaired.failing_since, repaired.last_ok_at) == (
+        "ok", None, None, None, later)
 
     # the headline says it leaves the broken check out, and every figure of it does
     whole = catalog_summary(db_conn, ws)

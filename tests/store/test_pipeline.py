@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.errors import UserError
-from store.runs import Run
-from tests.factories import Conn, add_request, make_workspace, table_rows
+from store.runs import FAULT_OF_OURS, Run
+from tests.factories import Conn, add_request, logged_failure, make_workspace, table_rows
 from workers import jobs
 from workers.jobs.pipeline import STAGE_NAMES, STAGES, run_pipeline
 from workers.jobs.stage import StageContext
@@ -42,7 +42,8 @@ def test_the_stages_run_in_order_each_with_a_run_of_its_own(db_conn: Conn) -> No
     assert runs == [(name, "succeeded", None) for name in STAGE_NAMES]
 
 
-def test_a_failing_stage_fails_alone_and_its_dependants_are_skipped(db_conn: Conn) -> None:
+def test_a_failing_stage_fails_alone_and_its_dependants_are_skipped(db_conn: Conn,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
     ws = seeded_workspace(db_conn)
     stages = tuple(replace(s, run=broken_clustering) if s.name == "clustering" else s for s in STAGES)
     outcome = run_pipeline(db_conn, ws, AS_OF, stages=stages)
@@ -52,10 +53,13 @@ def test_a_failing_stage_fails_alone_and_its_dependants_are_skipped(db_conn: Con
         # the alerts need no stage before them: a loop is caught on a bad night too
         ("savings", "skipped"), ("alerts", "succeeded")]
     assert isinstance(outcome.first_error, RuntimeError)
-    runs = db_conn.execute("select job, status, failure_kind, error from analysis.runs order by id").fetchall()
+    runs = db_conn.execute("select job, status, failure_kind, error, error_ref from analysis.runs order by id"
+                           ).fetchall()
     assert runs[0][:3] == ("rollup", "succeeded", None)
     assert runs[1][:3] == ("forecast", "succeeded", None)
-    assert runs[2] == ("clustering", "failed", "error", "RuntimeError: the clustering exploded half-way")
+    assert runs[2][:4] == ("clustering", "failed", "error", FAULT_OF_OURS)
+    assert "RuntimeError: the clustering exploded half-way" in logged_failure(caplog, runs[2][4])
+    runs = [row[:4] for row in runs]
     assert runs[3] == ("checks", "failed", "skipped", "skipped because clustering failed")
     assert runs[4] == ("savings", "failed", "skipped", "skipped because checks skipped")
     # the rollup's rows are intact and nothing of the failed stage is visible

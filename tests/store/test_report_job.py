@@ -14,7 +14,8 @@ from store import claims, report_writes
 from store.claims import MAX_ABANDONED_DELIVERIES, RunSpec
 from store.report_reads import top_project
 from store.report_writes import report_row
-from tests.factories import Conn
+from store.runs import FAULT_OF_OURS, NOT_CONFIGURED
+from tests.factories import Conn, logged_failure
 from tests.store.report_scene import AS_OF, PERIOD_END, PERIOD_START, REQUESTED_AT, insert_request, make_report_scene
 from tests.unit.pdf_certs import self_signed
 from tests.unit.pdf_text import page_count, pdf_text
@@ -166,13 +167,20 @@ def test_the_executive_summary_is_signed_and_holds_the_tables_figures(db_conn: C
     assert f"{REQUESTED_AT:%Y-%m-%d %H:%M} UTC" in text
 
 
-def test_require_signed_without_a_certificate_fails_saying_what_to_set(db_conn: Conn) -> None:
+def test_require_signed_without_a_certificate_fails_saying_what_to_set(db_conn: Conn,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """The operator reads which settings to set (the command's error, the log under the reference); the
+    customer reads a sentence without setting names, and the reference."""
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "executive", None)
     with pytest.raises(ConfigError, match="HALTON_SIGNING_CERT"):
         render_report(db_conn, request, signing=SigningSettings(require_signed=True))
     status, error, pdf, *_ = report_row(db_conn, request, scene.workspace_id) or ()
-    assert status == "failed" and "HALTON_SIGNING_CERT and HALTON_SIGNING_KEY" in error and pdf is None
+    assert status == "failed" and error == NOT_CONFIGURED and pdf is None
+    [(ref, run_ref)] = db_conn.execute("""select r.error_ref, (select error_ref from analysis.runs where job = 'report')
+                                            from analysis.reports r""").fetchall()
+    assert ref == run_ref, "the report and its run quote one reference"
+    assert "HALTON_SIGNING_CERT and HALTON_SIGNING_KEY" in logged_failure(caplog, ref)
     assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("report.failed",)]
 
 
@@ -272,7 +280,8 @@ def test_a_redelivery_of_a_rendered_request_returns_the_stored_report_without_re
     assert one(db_conn, "select count(*) from analysis.runs where job = 'report'") == 1
 
 
-def test_a_failed_forced_rerender_keeps_the_good_pdf(db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_forced_rerender_keeps_the_good_pdf(db_conn: Conn, monkeypatch: pytest.MonkeyPatch,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
     render_report(db_conn, request, signing=UNSIGNED)
@@ -287,8 +296,10 @@ def test_a_failed_forced_rerender_keeps_the_good_pdf(db_conn: Conn, monkeypatch:
     with pytest.raises(RuntimeError, match="the renderer crashed"):
         render_report(db_conn, request, signing=UNSIGNED, force=True)
     assert report_row(db_conn, request, scene.workspace_id) == good
-    runs = db_conn.execute("select status, error from analysis.runs where job = 'report' order by id").fetchall()
-    assert runs == [("succeeded", None), ("failed", "RuntimeError: the renderer crashed")]
+    runs = db_conn.execute("select status, error, error_ref from analysis.runs where job = 'report' order by id"
+                           ).fetchall()
+    assert runs[0] == ("succeeded", None, None) and runs[1][:2] == ("failed", FAULT_OF_OURS)
+    assert "RuntimeError: the renderer crashed" in logged_failure(caplog, runs[1][2])
 
 
 def test_report_rows_are_read_within_their_workspace(db_conn: Conn) -> None:
@@ -318,11 +329,11 @@ def test_a_transient_failure_on_the_last_retry_fails_the_report(db_conn: Conn, m
     with pytest.raises(TransientError):
         render_report(db_conn, request, signing=UNSIGNED, attempt=0)
     status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
-    assert status == "running" and error.startswith("retrying after: TransientError")  # a retry follows
+    assert status == "running" and error == "retrying after: the database is failing over"  # a retry follows
     with pytest.raises(TransientError):
         render_report(db_conn, request, signing=UNSIGNED, attempt=MAX_RETRIES)
     status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
-    assert status == "failed" and error == "TransientError: the database is failing over"
+    assert status == "failed" and error == "the database is failing over"
 
 
 def test_a_request_for_a_period_starting_after_today_fails_saying_so(db_conn: Conn) -> None:

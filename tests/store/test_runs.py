@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from core.errors import GiveUpError, JobBusy, UserError
-from store.runs import MAX_ABANDONED_DELIVERIES, RunSpec, claimed_run
-from tests.factories import Conn, make_workspace
+from store.runs import FAULT_OF_OURS, MAX_ABANDONED_DELIVERIES, TOO_LONG, RunSpec, claimed_run
+from tests.factories import Conn, logged_failure, make_workspace
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
@@ -61,15 +61,18 @@ def test_results_and_run_row_commit_together(db_conn: Conn) -> None:
     assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("done",)]
 
 
-def test_a_failure_marks_the_run_failed_and_keeps_earlier_results(db_conn: Conn) -> None:
+def test_a_failure_marks_the_run_failed_and_keeps_earlier_results(db_conn: Conn,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
     ws = make_workspace(db_conn).workspace_id
     with claimed_run(db_conn, spec(ws)) as run, run.results() as tx:
         write_marker(tx, ws, "first")
     with pytest.raises(RuntimeError), claimed_run(db_conn, spec(ws)) as run, run.results() as tx:
         write_marker(tx, ws, "half-written")
         raise RuntimeError("boom")
-    runs = db_conn.execute("select status, error from analysis.runs order by id").fetchall()
-    assert runs == [("succeeded", None), ("failed", "RuntimeError: boom")]
+    runs = db_conn.execute("select status, error, error_ref from analysis.runs order by id").fetchall()
+    assert runs[0] == ("succeeded", None, None)
+    assert runs[1][:2] == ("failed", FAULT_OF_OURS), "a sentence for the customer, no exception type"
+    assert "RuntimeError: boom" in logged_failure(caplog, runs[1][2]), "the details, under its reference"
     assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("first",)]
 
 
@@ -77,8 +80,8 @@ def test_a_user_error_is_stored_verbatim(db_conn: Conn) -> None:
     ws = make_workspace(db_conn).workspace_id
     with pytest.raises(UserError), claimed_run(db_conn, spec(ws)):
         raise UserError("the paste '$3x' is not an amount; enter it like $342.04")
-    error = db_conn.execute("select error from analysis.runs").fetchone()
-    assert error == ("the paste '$3x' is not an amount; enter it like $342.04",)
+    error = db_conn.execute("select error, error_ref like 'ref-%' from analysis.runs").fetchone()
+    assert error == ("the paste '$3x' is not an amount; enter it like $342.04", True)
 
 
 def test_a_copy_of_a_running_job_for_another_moment_is_busy_not_dropped(db_conn: Conn, other_conn: Conn) -> None:
@@ -186,7 +189,8 @@ def test_a_job_that_never_writes_results_fails_its_run(db_conn: Conn) -> None:
     assert db_conn.execute("select status from analysis.runs").fetchone() == ("failed",)
 
 
-def test_a_job_interrupted_inside_a_statement_frees_its_lock(db_conn: Conn, database_url: str) -> None:
+def test_a_job_interrupted_inside_a_statement_frees_its_lock(db_conn: Conn, database_url: str,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
     """A soft time limit fires while a statement runs: the statement is cancelled and drained, so the run
     is marked failed with its real reason and the lock released, instead of a wedged, busy connection."""
     ws = make_workspace(db_conn).workspace_id
@@ -208,8 +212,9 @@ def test_a_job_interrupted_inside_a_statement_frees_its_lock(db_conn: Conn, data
     assert conn.info.backend_pid == pid
     with claimed_run(db_conn, spec(ws)) as again, again.results():  # the lock was released as usual
         pass
-    statuses = db_conn.execute("select status, error from analysis.runs order by id").fetchall()
-    assert statuses == [("failed", "TimeoutError: soft time limit"), ("succeeded", None)]
+    statuses = db_conn.execute("select status, error, error_ref from analysis.runs order by id").fetchall()
+    assert [row[:2] for row in statuses] == [("failed", TOO_LONG), ("succeeded", None)]
+    assert "TimeoutError: soft time limit" in logged_failure(caplog, statuses[0][2])
     conn.close()
 
 

@@ -17,6 +17,7 @@ from sentry_sdk.transport import Transport
 from adapters.billing import AdminKey, AnthropicCosts
 from core.errors import TransientError, UserError
 from reconciliation.limits import HttpPolicy
+from tests.factories import Conn
 from tests.unit.billing_server import Answer, Script, billing_server
 from workers.runtime import billing_keys
 from workers.settings import get_settings
@@ -47,10 +48,10 @@ def fleet_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
 
 
-def test_a_key_round_trips_through_fernet_and_prints_only_its_hint(fleet_key: str) -> None:
-    ciphertext = billing_keys.encrypt_admin_key(SECRET)
+def test_a_key_round_trips_through_fernet_and_prints_only_its_hint(fleet_key: str, db_conn: Conn) -> None:
+    ciphertext = billing_keys.seal_admin_key(SECRET, 1, 7)
     assert SECRET.encode() not in ciphertext
-    key = billing_keys.decrypt_admin_key(ciphertext, "sk-ant-admin…6789")
+    key = billing_keys.open_admin_key(db_conn, 1, 7, ciphertext, "sk-ant-admin…6789")
     assert key.reveal() == SECRET
     assert SECRET not in repr(key) and SECRET not in str(key) and SECRET not in f"{key!r} {[key]}"
     with pytest.raises(TypeError):
@@ -59,10 +60,10 @@ def test_a_key_round_trips_through_fernet_and_prints_only_its_hint(fleet_key: st
         pickle.dumps(key)
 
 
-def test_a_key_from_another_fleet_is_a_user_error_that_names_the_hint(fleet_key: str) -> None:
+def test_a_key_from_another_fleet_is_a_user_error_that_names_the_hint(fleet_key: str, db_conn: Conn) -> None:
     other = Fernet(Fernet.generate_key()).encrypt(SECRET.encode())
     with pytest.raises(UserError, match="the admin key …6789 cannot be decrypted") as raised:
-        billing_keys.decrypt_admin_key(other, "sk-ant-admin…6789")  # a stored hint shows its last four alone
+        billing_keys.open_admin_key(db_conn, 1, 7, other, "sk-ant-admin…6789")  # a stored hint: its last four
     assert SECRET not in str(raised.value) and "sk-ant" not in str(raised.value)
 
 

@@ -124,7 +124,8 @@ def test_compose_migrate_alone_logs_in_as_the_owner() -> None:
 def test_compose_only_the_billing_worker_holds_the_encryption_key() -> None:
     services = fleet_services()
     assert set(services) == {"worker-analysis", "worker-billing", "worker-pdf", "beat"}
-    assert {name for name, env in services.items() if "HALTON_ENCRYPTION_KEY" in env} == {"worker-billing"}
+    holding = {name for name, env in services.items() if any(n.startswith("HALTON_ENCRYPTION_KEY") for n in env)}
+    assert holding == {"worker-billing"}  # the single key and the list of keys of a rotation
     assert "--queues" in compose_services()["worker-billing"]["command"]
     assert Family.BILLING.value in compose_services()["worker-billing"]["command"]
 
@@ -138,9 +139,11 @@ def test_compose_redis_requires_the_password_the_fleet_sends() -> None:
 def test_compose_settings_pass_production_checks(monkeypatch: pytest.MonkeyPatch, service: str) -> None:
     """What each fleet service receives loads as production settings (a broker with a password)."""
     env = fleet_services()[service]
-    if "HALTON_ENCRYPTION_KEY" in env:
-        env["HALTON_ENCRYPTION_KEY"] = "A" * 43 + "="  # a well-formed Fernet key in place of the operator's
-    for name in ("REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_ALLOW_PRIVILEGED_WORKER"):
+    for name in ("HALTON_ENCRYPTION_KEY", "HALTON_ENCRYPTION_KEYS"):
+        if name in env:  # a well-formed Fernet key in place of the operator's (the list holds the same one)
+            env[name] = "A" * 43 + "="
+    for name in ("REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_ENCRYPTION_KEYS",
+                 "HALTON_ALLOW_PRIVILEGED_WORKER"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         if value:

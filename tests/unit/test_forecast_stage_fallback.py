@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from workers.jobs.forecast import FALLBACK_METHOD, forecast_one_scope
 
 from forecast import DailySpend
+from workers.jobs.forecast import FALLBACK_METHOD, forecast_one_scope
 
 TODAY = dt.date(2026, 11, 16)
 DOLLAR = 1_000_000_000

@@ -13,7 +13,8 @@ GOOD = {"DATABASE_URL": "postgresql://fleet@db/halton", "REDIS_URL": "redis://br
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_VISIBILITY_TIMEOUT",
+    for name in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_ENCRYPTION_KEYS",
+                 "HALTON_VISIBILITY_TIMEOUT",
                  "HALTON_NIGHTLY_SCHEDULE", "HALTON_LIMIT_ANALYSIS_HARD", "HALTON_LIMIT_ANALYSIS_SOFT",
                  "HALTON_ENV", "HALTON_ALLOW_PRIVILEGED_WORKER"):
         monkeypatch.delenv(name, raising=False)
@@ -60,6 +61,30 @@ def test_a_real_fernet_key_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {**GOOD, "HALTON_ENCRYPTION_KEY": Fernet.generate_key().decode()}.items():
         monkeypatch.setenv(name, value)
     assert get_settings().encryption_key is not None
+
+
+def test_the_key_list_is_newest_first_and_the_single_key_alone_is_a_list_of_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    for name, value in {**GOOD, "HALTON_ENCRYPTION_KEY": old}.items():
+        monkeypatch.setenv(name, value)
+    assert get_settings().fernet_keys() == [old]
+    monkeypatch.setenv("HALTON_ENCRYPTION_KEYS", f" {new} , {old} ")  # the old single key may stay, if listed
+    get_settings.cache_clear()
+    assert get_settings().fernet_keys() == [new, old]
+
+
+@pytest.mark.parametrize(("keys", "says"), [
+    ("{new},not-a-key", "HALTON_ENCRYPTION_KEYS: key 2 of the list is not a Fernet key"),
+    ("{new},{new}", "HALTON_ENCRYPTION_KEYS: names a key twice"),
+    (" , ", "HALTON_ENCRYPTION_KEYS: is empty"),
+    ("{new}", "HALTON_ENCRYPTION_KEY is set and is not in HALTON_ENCRYPTION_KEYS"),
+])
+def test_a_bad_key_list_is_refused_without_repeating_a_key(monkeypatch: pytest.MonkeyPatch, keys: str,
+                                                           says: str) -> None:
+    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    message = load(monkeypatch, **GOOD, HALTON_ENCRYPTION_KEY=old, HALTON_ENCRYPTION_KEYS=keys.format(new=new))
+    assert message.startswith(says) and new not in message and old not in message
 
 
 def test_visibility_timeout_must_exceed_every_hard_limit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,7 +24,7 @@ TASK_FAMILIES: dict[str, Family] = {
     "halton.pull_billing_fanout": Family.FANOUT,
     "halton.reconcile_sweep": Family.BILLING,
     "halton.apply_decisions": Family.ANALYSIS,
-    # the billing queue's workers hold HALTON_ENCRYPTION_KEY, which decrypts the alert channels
+    # the billing queue's workers hold HALTON_ENCRYPTION_KEYS, which decrypts the alert channels
     "halton.deliver_alerts": Family.BILLING,
     "halton.pulse": Family.FANOUT,
     "halton.pulse_workspace": Family.ANALYSIS,

@@ -21,6 +21,7 @@ from core.errors import ConfigError, FleetError, TransientError, UserError
 from workers.cli.alerts import alerts
 from workers.cli.checks import checks_app
 from workers.cli.clustering import clusters
+from workers.cli.keys import keys_app
 from workers.cli.pulse import register as register_pulse_commands
 from workers.cli.rates import first_line, rates_app
 from workers.cli.reconcile import register as register_reconcile_commands
@@ -34,6 +35,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
 cli.add_typer(report_app, name="report", help="PDF reports: a project's report, the signed executive summary.")
+cli.add_typer(keys_app, name="keys", help="The encryption keys of stored secrets: rotate.")
 register_reconcile_commands(cli)
 cli.registered_commands += checks_app.registered_commands  # `recommendations` (workers/cli/checks.py)
 cli.command()(clusters)

@@ -20,7 +20,7 @@ KIND_WORDS = {"budget_threshold": "budget", "forecast_over_budget": "forecast ov
 def alerts(
     workspace: Annotated[str, typer.Option(help="slug of the workspace")],
     deliver: Annotated[bool, typer.Option("--deliver", help="deliver the pending alerts now, in this process "
-                                                             "(needs HALTON_ENCRYPTION_KEY)")] = False,
+                                                             "(needs HALTON_ENCRYPTION_KEYS)")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500, help="alerts listed, newest first")] = 20,
 ) -> None:
     """List a workspace's alerts and how their deliveries stand; --deliver sends the pending ones first."""

@@ -1,4 +1,5 @@
-"""`halton-workers reconcile | paste-bill | reconciliation | import-billing`: reconciliation by hand."""
+"""`halton-workers reconcile | paste-bill | reconciliation | import-billing | pull-billing`: reconciliation by
+hand."""
 
 from __future__ import annotations
 
@@ -94,6 +95,24 @@ def _readable(paste: str) -> None:
         raise UserError(f"the pasted bill could not be read: {error}") from None
 
 
+def pull_billing(workspace: Workspace,
+                 as_of: Annotated[str | None, typer.Option(help="ISO moment of the pull (default now, UTC)")] = None,
+                 ) -> None:
+    """Run the nightly billing pull of one workspace in this process: every live connection (OpenAI,
+    Anthropic), the previous and current month, then reconcile them; print the outcome."""
+    from workers import jobs  # CLI start-up
+    from workers.jobs import reconcile as reconcile_jobs
+
+    moment = jobs.parse_as_of(as_of)
+    with _connection() as conn:
+        ws = _workspace(conn, workspace)
+        outcome = reconcile_jobs.pull_billing(conn, ws, moment)
+        _print_table(conn, ws, workspace)
+    typer.echo(json.dumps(outcome.to_dict(), default=str))
+    if outcome.stats["failed"]:
+        raise UserError(f"the pull failed for {'; '.join(outcome.stats['failed'])}")
+
+
 def import_billing(workspace: Workspace, provider: Provider,
                    file: Annotated[Path, typer.Option(
                        "--file", exists=True, dir_okay=False,
@@ -120,6 +139,7 @@ def register(cli: typer.Typer) -> None:
     cli.command("reconcile")(reconcile)
     cli.command("paste-bill")(paste_bill)
     cli.command("import-billing")(import_billing)
+    cli.command("pull-billing")(pull_billing)
     cli.command("reconciliation")(reconciliation)
 
 

@@ -151,7 +151,7 @@ def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[s
                 "HALTON_NIGHTLY_SCHEDULE": "every:5"})
     if shared_broker:  # on someone's Redis, queues of the demo's own: take no one's tasks
         env.update({f"HALTON_QUEUE_{q.upper()}": f"halton-demo-{q}" for q in ("analysis", "billing", "pdf")})
-    if not env.get("HALTON_ENCRYPTION_KEY"):
+    if not env.get("HALTON_ENCRYPTION_KEY") and not env.get("HALTON_ENCRYPTION_KEYS"):
         from cryptography.fernet import Fernet  # demo only: cryptography
 
         env["HALTON_ENCRYPTION_KEY"] = Fernet.generate_key().decode()

@@ -23,8 +23,9 @@ from adapters.delivery import DeliveryOutcome, DeliveryStatus, Outbound
 from adapters.destinations import DestinationPolicy, SecretURL
 from adapters.webhooks import SigningSecret
 from core.db import Conn
-from core.errors import UserError
+from core.errors import UserError, present
 from store import alert_deliveries as store
+from workers.runtime.stored_secrets import open_stored_secret
 from workers.settings import destination_settings
 
 log = logging.getLogger(__name__)
@@ -40,16 +41,16 @@ def default_outbound() -> Outbound:
     return Outbound(DestinationPolicy(allow_private=destination_settings().allow_private_destinations))
 
 
-def decrypt_channel_field(ciphertext: bytes, channel_id: int, what: str) -> str:
-    """A channel's URL or secret in clear. The ONE place alert channels are decrypted: with the fleet's key,
-    through the admin keys' helper, so a change of how ciphertexts are bound lands here alone."""
-    from workers.runtime.billing_keys import decrypt_admin_key
-
-    try:
-        return decrypt_admin_key(ciphertext, "").reveal()
-    except UserError:
-        raise UserError(f"the {what} of alert channel {channel_id} cannot be decrypted with this fleet's "
-                        "HALTON_ENCRYPTION_KEY; enter the channel again in the dashboard") from None
+def decrypt_channel_field(conn: Conn, claimed: store.ClaimedDelivery, column: str) -> str:
+    """A channel's URL (`url_ciphertext`) or secret (`secret_ciphertext`) in clear, through the one function
+    that opens stored secrets: refused, with a `secret.misplaced` audit event, when the ciphertext was sealed
+    for another channel, column or workspace (workers/runtime/stored_secrets.py). Called inside the delivery's
+    transaction, which commits the refusal's outcome and so its audit event."""
+    ciphertext = claimed.url_ciphertext if column == "url_ciphertext" else claimed.secret_ciphertext
+    ciphertext = present(ciphertext, f"alert channel {claimed.channel_id}'s {column}")
+    what = "URL" if column == "url_ciphertext" else "signing secret"
+    return open_stored_secret(conn, "meter.alert_channels", column, claimed.workspace_id, claimed.channel_id,
+                              ciphertext, name=f"the {what} of alert channel {claimed.channel_id}")
 
 
 @dataclass
@@ -78,7 +79,7 @@ def deliver_pending(conn: Conn, workspace_id: int, outbound: Outbound | None = N
             if claimed is None:
                 break
             tried.append(claimed.key)
-            outcome = _deliver(claimed, outbound)
+            outcome = _deliver(conn, claimed, outbound)
             tries = _tries(outcome)
             status = _status(claimed, outcome, tries)
             store.record_outcome(conn, claimed, status, tries, outcome.last_error, outcome.delivered_at)
@@ -93,13 +94,13 @@ def deliver_pending(conn: Conn, workspace_id: int, outbound: Outbound | None = N
     return result
 
 
-def _deliver(claimed: store.ClaimedDelivery, outbound: Outbound) -> DeliveryOutcome:
+def _deliver(conn: Conn, claimed: store.ClaimedDelivery, outbound: Outbound) -> DeliveryOutcome:
     try:
         channel = AlertChannel(
             claimed.channel_id, claimed.workspace_id, claimed.channel_kind,
-            SecretURL(decrypt_channel_field(claimed.url_ciphertext, claimed.channel_id, "URL")),
+            SecretURL(decrypt_channel_field(conn, claimed, "url_ciphertext")),
             None if claimed.secret_ciphertext is None else SigningSecret(
-                decrypt_channel_field(claimed.secret_ciphertext, claimed.channel_id, "signing secret")))
+                decrypt_channel_field(conn, claimed, "secret_ciphertext")))
     except (UserError, ValueError) as error:  # ValueError: an empty secret
         return DeliveryOutcome(DeliveryStatus.FAILED_PERMANENT, 0, str(error))
     return deliver_alert(notice(claimed), channel, outbound)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.db import Conn
+from core.errors import present
 from core.periods import month_start
 from forecast.alerts import DEFAULT_THRESHOLDS, AlertDraft, forecast_alerts, spend_anomaly_alert
 from forecast.anomaly import AnomalyRule, detect_anomalies
@@ -69,8 +70,9 @@ def _budget_drafts(conn: Conn, workspace_id: int, period: dt.date) -> list[Alert
         if row.scope == "workspace":
             budget, percent = budgets.workspace_nanos, DEFAULT_THRESHOLDS
         else:
-            assert row.scope_id is not None  # the table's check: only the workspace has no id
-            budget, percent = budgets.scoped.get((row.scope, row.scope_id), (None, DEFAULT_THRESHOLDS))
+            # the table's check: only the workspace has no id
+            scope_id = present(row.scope_id, "a project's or cost center's forecast scope id")
+            budget, percent = budgets.scoped.get((row.scope, scope_id), (None, DEFAULT_THRESHOLDS))
         scopes.append(ScopeForecast(row.scope, row.scope_id, row.period, row.forecast, budget,
                                     budget_status(row.forecast, budget)))
         thresholds[(row.scope, row.scope_id)] = percent

@@ -34,6 +34,7 @@ from core.errors import present
 from pricing import load_rates
 from store import recommendations as store
 from store.catalog_scan import read_hashed_requests, read_usage, sample_ids
+from store.check_outcomes import outcome_error
 from store.runs import Run
 from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
@@ -86,7 +87,8 @@ def run_checks(ctx: StageContext, run: Run, checks: Sequence[Check] = CHECKS) ->
         # monthly_saving_nanos: the headline (open monthly recommendations taken together), as the summary
         run.stats.update({"requests": inputs.usage.requests, "findings": len(findings), **summary.as_stats(),
                           "statuses": statuses, "unpriced_models": unpriced_models(inputs),
-                          "failed_checks": [{"check_id": o.check_id, "error": o.error} for o in catalog.failed]})
+                          "failed_checks": [{"check_id": o.check_id, "error": outcome_error(o)[0],
+                                             "error_ref": outcome_error(o)[1]} for o in catalog.failed]})
 
 
 def a_checks_own(error: Exception) -> bool:
@@ -98,8 +100,8 @@ def report_failures(catalog: CatalogRun) -> None:
     """Each failed check as an ERROR with its traceback (Sentry's logging integration sends it); every check
     failing is the stage's failure, not theirs."""
     for outcome in catalog.failed:
-        log.error("check %s failed; the other checks' findings are written: %s", outcome.check_id, outcome.error,
-                  exc_info=outcome.exception)
+        log.error("check %s failed [%s]; the other checks' findings are written: %s", outcome.check_id,
+                  outcome_error(outcome)[1], outcome.error, exc_info=outcome.exception)
     if catalog.outcomes and len(catalog.failed) == len(catalog.outcomes):
         raise RuntimeError(f"every check failed, the first with {catalog.failed[0].error}") \
             from catalog.failed[0].exception

@@ -35,7 +35,7 @@ from store.audit import audit
 from store.runs import FailureKind, RunSpec, claimed_run, describe_failure
 from store.workspaces import all_workspace_ids, workspace_by_id
 from workers.jobs import JobOutcome, worker_name
-from workers.runtime.billing_keys import decrypt_admin_key
+from workers.runtime.billing_keys import open_admin_key
 from workers.runtime.failures import is_transient
 from workers.runtime.logs import bind_context
 from workers.settings import billing_settings
@@ -157,7 +157,8 @@ def pull_billing(conn: Conn, workspace_id: int, as_of: dt.datetime, task_id: str
                        task_id=task_id, worker=worker_name(), attempt=attempt)
         try:
             with claimed_run(conn, spec) as run, bind_context(run=run.id):
-                with client_for(provider, decrypt_admin_key(ciphertext, hint)) as client:
+                key = open_admin_key(conn, workspace_id, connection_id, ciphertext, hint)  # refused before use
+                with client_for(provider, key) as client:
                     days = client.daily_costs(start, end)
                 now = dt.datetime.now(dt.UTC)
                 with run.results() as tx:

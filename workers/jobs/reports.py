@@ -26,7 +26,7 @@ from store import report_reads, report_snapshot, report_writes
 from store.audit import audit
 from store.report_coverage import CountedScope, RollupNotCurrent
 from store.report_reads import ReportRequest
-from store.runs import RunSpec, claimed_run, describe_failure
+from store.runs import RunSpec, claimed_run, customer_failure, log_failure
 from workers.jobs import refresh_workspace, worker_name
 from workers.runtime.failures import MAX_RETRIES, is_transient
 from workers.runtime.logs import bind_context
@@ -70,8 +70,12 @@ def bring_rollup_up_to_date(conn: Conn, request: ReportRequest, now: datetime, t
             raise
         if isinstance(error, UserError):  # something a person must fix: the report fails as theirs to fix
             raise UserError(f"the daily rollup could not be brought up to date: {error}") from error
-        raise RollupNotCurrent(f"the daily rollup could not be brought up to date ({describe_failure(error)}), so "
-                               "the report was not rendered: its figures would miss requests") from error
+        ref = log_failure(f"the rollup before report request {request.id}", error)  # the details, for us
+        not_current = RollupNotCurrent("the daily rollup could not be brought up to date, so the report was not "
+                                       "rendered: its figures would miss requests; it is tried again at the next "
+                                       "schedule")
+        not_current.halton_ref = ref  # type: ignore[attr-defined]  # one failure, one reference
+        raise not_current from error
 
 
 def bring_forecast_up_to_date(conn: Conn, request: ReportRequest, now: datetime, task_id: str | None = None,
@@ -187,7 +191,7 @@ def _details(request: ReportRequest, **extra: Any) -> dict[str, Any]:
 
 def failure_message(request_id: int, error: BaseException) -> str:
     """What the report row says: the reason, and for a delivery given up on, how to get the report."""
-    message = describe_failure(error)
+    message = customer_failure(error)
     if isinstance(error, GiveUpError):
         message = (f"{message}; or render it by hand with `halton-workers report --request {request_id}` "
                    "to see the error")
@@ -199,14 +203,15 @@ def _record_failure(conn: Conn, request: ReportRequest, error: BaseException, fi
     this was the last retry."""
     request_id = present(request.id, "a stored request's id")
     message = failure_message(request_id, error)
+    ref = log_failure(f"report request {request_id}", error)  # once: the run's failure may have logged it
     try:
         if is_transient(error) and not final:
-            report_writes.note_retrying(conn, request_id, request.workspace_id, message)
+            report_writes.note_retrying(conn, request_id, request.workspace_id, message, ref)
             return
         with conn.transaction():
-            report_writes.record_failure(conn, request_id, request.workspace_id, message)
+            report_writes.record_failure(conn, request_id, request.workspace_id, message, ref)
             audit(conn, request.workspace_id, worker_name(), "report.failed", f"report_request:{request_id}",
-                  _details(request, error=message))
+                  _details(request, error=message, error_ref=ref))
     except psycopg.Error:  # the connection itself failed: the run row still records the failure
         log.warning("could not record the failure of report request %s", request.id, exc_info=True)
 

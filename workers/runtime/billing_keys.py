@@ -1,31 +1,22 @@
-"""Admin keys of meter.provider_connections: Fernet-encrypted with HALTON_ENCRYPTION_KEY, decrypted only
-here, in the worker that pulls, into an AdminKey that never prints itself. Tasks carry the workspace id,
-never a key; error messages name the key by its hint."""
+"""Admin keys of meter.provider_connections: sealed for their row and encrypted with the fleet's keys
+(workers/runtime/stored_secrets.py), opened only here, in the worker that pulls, into an AdminKey that never
+prints itself. Tasks carry the workspace id, never a key; messages name the key by its hint."""
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet, InvalidToken
-
 from adapters.billing import AdminKey, shown_hint
-from core.errors import ConfigError, UserError
-from workers.settings import get_settings
+from core.db import Conn
+from workers.runtime.stored_secrets import open_stored_secret, seal_stored_secret
+
+TABLE, COLUMN = "meter.provider_connections", "admin_key_ciphertext"
 
 
-def _fernet() -> Fernet:
-    key = get_settings().encryption_key
-    if key is None:
-        raise ConfigError("HALTON_ENCRYPTION_KEY is missing: set it to pull billing APIs")
-    return Fernet(key.get_secret_value().encode())
+def open_admin_key(conn: Conn, workspace_id: int, connection_id: int, ciphertext: bytes, hint: str) -> AdminKey:
+    """The connection's key, refused (with an audit event) if it was sealed for another connection."""
+    return AdminKey(open_stored_secret(conn, TABLE, COLUMN, workspace_id, connection_id, ciphertext,
+                                       name=f"the admin key {shown_hint(hint)}"))
 
 
-def decrypt_admin_key(ciphertext: bytes, hint: str) -> AdminKey:
-    try:
-        return AdminKey(_fernet().decrypt(bytes(ciphertext)).decode())
-    except InvalidToken:
-        raise UserError(f"the admin key {shown_hint(hint)} cannot be decrypted with this fleet's "
-                        "HALTON_ENCRYPTION_KEY; reconnect billing or check the key") from None
-
-
-def encrypt_admin_key(plaintext: str) -> bytes:
+def seal_admin_key(plaintext: str, workspace_id: int, connection_id: int) -> bytes:
     """What the dashboard does when someone connects billing (used by tests and the demo)."""
-    return _fernet().encrypt(plaintext.encode())
+    return seal_stored_secret(plaintext, TABLE, COLUMN, workspace_id, connection_id)

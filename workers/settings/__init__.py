@@ -13,8 +13,6 @@ A new setting goes in the area it belongs to, with a HALTON_ prefix and a README
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -28,6 +26,7 @@ from workers.app.broker_url import production_broker_problem
 from workers.settings.analysis import ClusteringSettings, RollupSettings, clustering_settings, rollup_settings
 from workers.settings.billing import BillingSettings
 from workers.settings.destinations import DestinationSettings
+from workers.settings.keys import check_fernet_key, split_keys
 from workers.settings.limits import TimeLimits
 from workers.settings.reports import ReportSettings, SigningSettings
 from workers.settings.schedule import last_fire_time, parse_schedule
@@ -43,6 +42,7 @@ __all__ = [
     "TimeLimits",
     "billing_settings",
     "clustering_settings",
+    "command_settings",
     "database_url_only",
     "describe_validation_error",
     "get_report_settings",
@@ -88,10 +88,19 @@ class Settings(BaseSettings):
     redis_url: Annotated[str, Field(validation_alias=AliasChoices("REDIS_URL"))]
     sentry_dsn: Annotated[SecretStr | None, Field(validation_alias=AliasChoices("SENTRY_DSN"))] = None
     sentry_environment: Annotated[str, Field(validation_alias=AliasChoices("SENTRY_ENVIRONMENT"))] = "production"
-    # Fernet key (urlsafe base64 of 32 bytes) that decrypts meter.provider_connections.admin_key_ciphertext
+    # Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first: the first seals, every one
+    # opens (workers/runtime/stored_secrets.py); `keys rotate` re-seals everything under the first
+    encryption_keys: Annotated[
+        SecretStr | None, Field(validation_alias=AliasChoices("HALTON_ENCRYPTION_KEYS"))
+    ] = None
+    # the single key of before rotation, still read: alone it is the list; with the list it must be in it
     encryption_key: Annotated[
         SecretStr | None, Field(validation_alias=AliasChoices("HALTON_ENCRYPTION_KEY"))
     ] = None
+    # refuse stored secrets encrypted before they were sealed for their row (set once `keys rotate` has run)
+    require_sealed_secrets: Annotated[
+        bool, Field(validation_alias=AliasChoices("HALTON_REQUIRE_SEALED_SECRETS"))
+    ] = False
     queue_analysis: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_ANALYSIS"))] = "analysis"
     queue_billing: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_BILLING"))] = "billing"
     queue_pdf: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_PDF"))] = "pdf"
@@ -138,15 +147,37 @@ class Settings(BaseSettings):
     @field_validator("encryption_key")
     @classmethod
     def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        try:
-            raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
-        except (binascii.Error, ValueError):
-            raise ValueError("must be a Fernet key (urlsafe base64 of 32 bytes)") from None
-        if len(raw) != 32:
-            raise ValueError("must be a Fernet key (urlsafe base64 of 32 bytes)")
+        if value is not None:
+            check_fernet_key(value.get_secret_value(), "must be a Fernet key (urlsafe base64 of 32 bytes)")
         return value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # set but empty (compose's ${HALTON_ENCRYPTION_KEYS:-}): not set
+        keys = split_keys(value.get_secret_value())
+        if not keys:
+            raise ValueError("is empty: give one Fernet key or more, comma-separated, newest first")
+        for position, key in enumerate(keys, 1):  # the position, never the key, in the message
+            check_fernet_key(key, f"key {position} of the list is not a Fernet key (urlsafe base64 of 32 bytes)")
+        if len(set(keys)) != len(keys):
+            raise ValueError("names a key twice")
+        return value
+
+    @model_validator(mode="after")
+    def _single_key_in_the_list(self) -> Settings:
+        if self.encryption_keys is not None and self.encryption_key is not None and (
+                self.encryption_key.get_secret_value().strip() not in self.fernet_keys()):
+            raise ValueError("HALTON_ENCRYPTION_KEY is set and is not in HALTON_ENCRYPTION_KEYS: put it in the list "
+                             "(last, to keep opening what it sealed) or unset it")
+        return self
+
+    def fernet_keys(self) -> list[str]:
+        """The keys, newest first: HALTON_ENCRYPTION_KEYS, else HALTON_ENCRYPTION_KEY alone, else none."""
+        if self.encryption_keys is not None:
+            return split_keys(self.encryption_keys.get_secret_value())
+        return [self.encryption_key.get_secret_value().strip()] if self.encryption_key is not None else []
 
     @model_validator(mode="after")
     def _hardened_in_production(self) -> Settings:
@@ -177,6 +208,8 @@ _ENV_NAMES = {
     "redis_url": "REDIS_URL",
     "sentry_dsn": "SENTRY_DSN",
     "encryption_key": "HALTON_ENCRYPTION_KEY",
+    "encryption_keys": "HALTON_ENCRYPTION_KEYS",
+    "require_sealed_secrets": "HALTON_REQUIRE_SEALED_SECRETS",
     "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
     "db_pool_max": "HALTON_DB_POOL_MAX",
     "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",
@@ -243,7 +276,12 @@ _UNUSED_BROKER = "redis://:unused@unused:6379/0"
 
 
 def database_url_only() -> str:
-    """DATABASE_URL for commands that need only Postgres (migrate, seed, refresh in this process).
+    """DATABASE_URL for commands that need only Postgres (migrate, seed, refresh in this process)."""
+    return command_settings().database_url
+
+
+def command_settings() -> Settings:
+    """The settings of a command that needs no broker (migrate, seed, refresh in this process, keys rotate).
 
     Every setting is checked as a worker checks it at start-up, so a malformed one (a pool size
     that is not a number, a negative time limit) stops the command with one line naming it; only
@@ -252,8 +290,7 @@ def database_url_only() -> str:
     # pydantic-settings has no per-call "this field is optional": stand in a well-formed URL for a
     # missing REDIS_URL, so the rest (and the checks across fields) is validated exactly as for a worker.
     try:
-        settings = Settings() if os.environ.get("REDIS_URL") else Settings(redis_url=_UNUSED_BROKER)
-        return settings.database_url
+        return Settings() if os.environ.get("REDIS_URL") else Settings(redis_url=_UNUSED_BROKER)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
 

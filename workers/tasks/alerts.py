@@ -1,6 +1,6 @@
 """The thin alert delivery task (issue 17 item 5) and how the raising side enqueues it.
 
-`halton.deliver_alerts` runs on the billing queue: the only workers that hold HALTON_ENCRYPTION_KEY
+`halton.deliver_alerts` runs on the billing queue: the only workers that hold HALTON_ENCRYPTION_KEYS
 (deploy/), which decrypts the channels' URLs and secrets. It takes a workspace id, never a URL or a secret.
 """
 
