@@ -93,7 +93,8 @@ def total_of_rows(parts: Iterable[int]) -> Decimal:
 
 # -- a reconciliation month: logged, billed and the variance --------------------------------------------
 
-VARIANCE_RULE = "logged and billed are each rounded to the cent; the variance is their difference as printed"
+VARIANCE_RULE = ("logged and billed are each rounded to the cent; the variance is their difference as printed, "
+                 "and the ratio that variance over the bill as printed")
 FINDINGS_RULE = "amounts rounded to add up to the variance as printed (largest remainder)"
 
 
@@ -107,6 +108,14 @@ class Reconciled:
     @property
     def variance(self) -> Decimal:
         return self.logged - self.billed
+
+    @property
+    def ratio(self) -> Decimal | None:
+        """The printed variance over the printed bill, signed as the variance is (negative: billed more than
+        logged), so a reader dividing the two figures shown finds the percentage shown. None for no bill
+        to divide by. (analysis.reconciliation.variance_ratio stays the exact, unsigned size the band is
+        decided on.)"""
+        return None if self.billed <= 0 else self.variance / self.billed
 
 
 def reconciled(logged_nanos: int, billed_nanos: int) -> Reconciled:

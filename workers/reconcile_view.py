@@ -60,13 +60,13 @@ def reconciliation_table(rows: list[ReconciliationRow], title: str = "Reconcilia
     for row in rows:
         shown = verdict(row.band, row.status)
         style = {"green": "green", "amber": "yellow", "red": "bold red", "error": "red"}.get(shown, "")
-        logged, billed, variance = money(row.logged_nanos), "", ""
+        logged, billed, variance, ratio = money(row.logged_nanos), "", "", ""
         if row.billed_nanos is not None:
             figures = reconciled(row.logged_nanos, row.billed_nanos)
             logged, billed, variance = (format_dollars(f) for f in (figures.logged, figures.billed, figures.variance))
             billed += "*" if row.billed_source == "manual" else ""
-        table.add_row(f"{row.period:%Y-%m}", row.provider, logged, billed, variance, ratio_text(row.variance_ratio),
-                      shown, style=style)
+            ratio = ratio_text(figures.ratio)  # from the figures printed beside it, signed (VARIANCE_RULE)
+        table.add_row(f"{row.period:%Y-%m}", row.provider, logged, billed, variance, ratio, shown, style=style)
         if row.error and reasons:
             notes.append(f"{row.provider} {row.period:%Y-%m}: {row.error}")
         if row.notice:

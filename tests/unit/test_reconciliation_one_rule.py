@@ -94,3 +94,37 @@ def test_any_month_prints_logged_and_billed_at_their_own_rounding_and_findings_a
     assert sum(amounts) == shown.variance
     for part, amount in zip(parts, amounts, strict=True):  # no finding moves by a cent or more
         assert abs(amount * 10**9 - part) < 10**7
+
+
+def month_row(logged: int, billed: int) -> ReconciliationRow:
+    ratio = (Decimal(abs(logged - billed)) / billed).quantize(Decimal("1e-12"))  # as stored: exact, unsigned
+    return ReconciliationRow("gemini", DECEMBER, logged, billed, "api", logged - billed, ratio, "red", "ok", None,
+                             None)
+
+
+def printed_ratio(logged: int, billed: int) -> tuple[list[str], list[str]]:
+    """(figures, ratio) of the month's row in the command line's table and in the executive summary."""
+    lines = printed(reconciliation_table([month_row(logged, billed)]))
+    cli = next(line for line in lines if line.startswith(" 2026-12"))
+    ratio = str((Decimal(abs(logged - billed)) / billed).quantize(Decimal("1e-6")))
+    line = ReconciliationLine("gemini", DECEMBER, logged, billed, logged - billed, ratio, "red", "ok",
+                              dt.datetime(2027, 1, 2, tzinfo=dt.UTC))
+    row = tables(render.executive_html(executive(line), Signature(signer=None, signing_time=None)))[
+        "reconciliation"].rows[0]
+    return [AMOUNT.findall(cli)[2], re.findall(r"-?[\d.]+%", cli)[0]], [row[4], row[5]]
+
+
+def test_the_ratio_is_the_printed_variance_over_the_printed_bill_with_its_sign() -> None:
+    # the review's 2026-12 gemini: $3.68 of $30.76 is 11.96 %, not the exact nanos' 11.94 %
+    cli, pdf = printed_ratio(LOGGED, BILLED)
+    assert cli == ["$3.68", "11.96%"] and pdf == ["$3.68", "11.96 %"]
+    # billed more than logged: the ratio carries the variance's sign (-$1.08 of $360.00 is -0.30 %)
+    cli, pdf = printed_ratio(358_920_000_000, 360_000_000_000)
+    assert cli == ["-$1.08", "-0.30%"] and pdf == ["-$1.08", "-0.30 %"]
+
+
+@given(logged=st.integers(0, 10**13), billed=st.integers(10**7, 10**13))
+def test_any_months_ratio_is_worked_out_from_the_figures_printed_next_to_it(logged: int, billed: int) -> None:
+    shown = reconciled(logged, billed)
+    assert shown.ratio == shown.variance / shown.billed
+    assert (shown.ratio < 0) == (logged < billed) or shown.variance == 0
