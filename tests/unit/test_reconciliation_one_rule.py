@@ -92,7 +92,8 @@ def test_a_finding_shows_one_amount_in_its_months_table_and_next_to_what_was_pla
     # the month's table) while the planted table, next to it on the same screen, printed $2.39
     names = ("unattributed", "promo_credit", "unlogged_spend", "unexplained")
     deltas = [2_392_100_000, 1_600_000_000, -320_000_000, LOGGED - BILLED - 3_672_100_000]
-    causes = [(cause, 1, delta, []) for cause, delta in zip(names, deltas, strict=True)]
+    causes: list[tuple[str, int, int, list[int]]] = [(cause, 1, delta, [])
+                                                     for cause, delta in zip(names, deltas, strict=True)]
     why = printed(findings_table(cli_row(), causes))
     plants = [{"pattern": cause, "expected_nanos": delta, "where": {"provider": "gemini", "period": "2026-12-01"}}
               for cause, delta in zip(names[:3], deltas[:3], strict=True)]
