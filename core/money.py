@@ -93,8 +93,10 @@ def total_of_rows(parts: Iterable[int]) -> Decimal:
 
 # -- a reconciliation month: logged, billed and the variance --------------------------------------------
 
-VARIANCE_RULE = "logged and billed are each rounded to the cent; the variance is their difference as printed"
-FINDINGS_RULE = "amounts rounded to add up to the variance as printed (largest remainder)"
+VARIANCE_RULE = ("logged and billed are each rounded to the cent; the variance is their difference as printed, "
+                 "and the ratio that variance over the bill as printed")
+FINDINGS_RULE = "each finding is rounded to the cent on its own, as it is shown everywhere"
+ROUNDING_ROW = "'rounding' is what that leaves of the variance as printed"
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,14 @@ class Reconciled:
     def variance(self) -> Decimal:
         return self.logged - self.billed
 
+    @property
+    def ratio(self) -> Decimal | None:
+        """The printed variance over the printed bill, signed as the variance is (negative: billed more than
+        logged), so a reader dividing the two figures shown finds the percentage shown. None for no bill
+        to divide by. (analysis.reconciliation.variance_ratio stays the exact, unsigned size the band is
+        decided on.)"""
+        return None if self.billed <= 0 else self.variance / self.billed
+
 
 def reconciled(logged_nanos: int, billed_nanos: int) -> Reconciled:
     """Logged and billed each at their own rounding, the variance their printed difference (`VARIANCE_RULE`).
@@ -119,11 +129,16 @@ def reconciled(logged_nanos: int, billed_nanos: int) -> Reconciled:
     return Reconciled(cents(logged_nanos), cents(billed_nanos))
 
 
-def findings_cents(deltas: list[int], logged_nanos: int, billed_nanos: int) -> list[Decimal]:
-    """A month's findings to the cent, adding up to its printed variance (largest remainder; `FINDINGS_RULE`).
+def findings_cents(deltas: list[int], logged_nanos: int, billed_nanos: int) -> tuple[list[Decimal], Decimal]:
+    """A month's findings to the cent, each at its own rounding (`FINDINGS_RULE`), and the rounding: what
+    they leave of the month's printed variance, so that a table of them adds up to that variance with a
+    row of its own for it (`ROUNDING_ROW`).
 
-    The deltas sum to logged − billed; the printed variance is within a cent of that sum (it is the sum
-    rounded down or up), so no finding moves by a cent or more."""
+    A finding is also printed on its own (next to what was planted, in a run's summary): moving one by a
+    cent to make this table add up (largest remainder) would show one finding at two amounts on one
+    screen ($2.40 here, $2.39 there). The deltas sum to logged − billed, so the rounding is at most half
+    a cent per finding and one for the variance."""
     if sum(deltas) != logged_nanos - billed_nanos:
         raise ValueError("the findings do not add up to the variance; add a part for the rest")
-    return _largest_remainder(deltas, reconciled(logged_nanos, billed_nanos).variance)
+    amounts = [cents(delta) for delta in deltas]
+    return amounts, reconciled(logged_nanos, billed_nanos).variance - sum(amounts, Decimal("0.00"))

@@ -340,12 +340,12 @@ def _reconciliation_rows(data: ExecutiveData) -> list[tuple[str, ...]]:
     """Logged, billed and the variance by core.money's one rule (`reconciled`), as the command line prints them."""
     rows: list[tuple[str, ...]] = []
     for r in data.reconciliation:
-        billed, variance = "not billed yet", "—"
+        billed, variance, ratio = "not billed yet", "—", "—"
         if r.billed_nanos is not None:
             shown = reconciled(r.logged_nanos, r.billed_nanos)
-            billed, variance = format_dollars(shown.billed), format_dollars(shown.variance)
-        rows.append((r.provider, r.period.strftime("%B %Y"), money(r.logged_nanos), billed, variance,
-                     _ratio(r.variance_ratio), r.band or r.status.replace("_", " ")))
+            billed, variance, ratio = format_dollars(shown.billed), format_dollars(shown.variance), _ratio(shown.ratio)
+        rows.append((r.provider, r.period.strftime("%B %Y"), money(r.logged_nanos), billed, variance, ratio,
+                     r.band or r.status.replace("_", " ")))
     return rows
 
 
@@ -369,8 +369,8 @@ def _catalog(data: ExecutiveData) -> dict[str, str] | None:
             "anomaly": money(c.anomaly_nanos) if c.anomaly_nanos else ""}
 
 
-def _ratio(text: str | None) -> str:
-    """analysis.reconciliation.variance_ratio is |logged − billed| / billed: a size, shown unsigned."""
-    if text is None:
+def _ratio(ratio: Decimal | None) -> str:
+    """The printed variance over the printed bill, signed (core.money.Reconciled.ratio, as the command line)."""
+    if ratio is None:
         return "—"
-    return f"{ratio_percent(Decimal(text))} %"
+    return f"{ratio_percent(ratio)} %"

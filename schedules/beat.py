@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 DEFAULT_NIGHTLY = "0 2 * * *"
 HOURLY = "17 * * * *"
+NIGHTLY_ENTRY = "nightly-refresh"
 # after the nightly refresh's default hour; its own time, so a demo's fast nightly schedule leaves it alone
 NIGHTLY_BILLING = "30 3 * * *"
 DEFAULT_PULSE = "*/10 * * * *"
@@ -27,7 +28,7 @@ class BeatEntry:
 def beat_entries(nightly: str = DEFAULT_NIGHTLY, pulse: str = DEFAULT_PULSE) -> list[BeatEntry]:
     entries = [
         # a fan-out still queued 6 hours later is dropped: the next night's replaces it
-        BeatEntry(name="nightly-refresh", task="halton.nightly_fanout", schedule=nightly, expires=6 * 3600),
+        BeatEntry(name=NIGHTLY_ENTRY, task="halton.nightly_fanout", schedule=nightly, expires=6 * 3600),
     ]
     if nightly.startswith("every:"):
         # an interval is the demo's fast-forward: it reconciles in its own section, and billing runs

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,6 +194,49 @@ def latest_runs(conn: Conn, workspace_id: int, limit: int = 10) -> list[tuple[An
            from analysis.runs where workspace_id = %s order by id desc limit %s""",
         (workspace_id, limit),
     ).fetchall()
+
+
+def latest_refresh_runs(conn: Conn, workspace_id: int, last_stage: str) -> list[tuple[Any, ...]]:
+    """The runs of one refresh, newest first, as `latest_runs` returns them: the refresh as of the latest
+    moment whose last stage has finished (one refresh is one as_of and one task; a retried stage shows its
+    latest attempt). Two refreshes that overlap (a second one beat fired while the first ran) interleave
+    their run ids: the latest run of each job can then mix the two and show one still running."""
+    return conn.execute(
+        """with refresh as (
+               select as_of, task_id from analysis.runs
+               where workspace_id = %s and job = %s and status <> 'running' and as_of is not null
+               order by as_of desc, finished_at desc, id desc limit 1)
+           select * from (
+               select distinct on (r.job) r.id, r.job, r.status, r.window_start, r.window_end, r.started_at,
+                      r.finished_at, r.error, r.stats
+               from analysis.runs r join refresh on r.as_of = refresh.as_of
+                    and r.task_id is not distinct from refresh.task_id
+               where r.workspace_id = %s
+               order by r.job, r.id desc) runs
+           order by id desc""",
+        (workspace_id, last_stage, workspace_id),
+    ).fetchall()
+
+
+@dataclass(frozen=True)
+class RefreshProgress:
+    """The refreshes of a workspace since a moment: how many started (one per task, its retries included),
+    how many of them finished their last stage, and how many of their runs are still running."""
+    started: int
+    finished: int
+    running: int
+
+
+def refresh_progress(conn: Conn, workspace_id: int, stages: Sequence[str], since: datetime) -> RefreshProgress:
+    """`stages`: the refresh's stages in order (workers.jobs.pipeline.STAGE_NAMES); other jobs do not count."""
+    row = conn.execute(
+        """select count(distinct coalesce(task_id, id::text)),
+                  count(distinct coalesce(task_id, id::text)) filter (where job = %s and status <> 'running'),
+                  count(*) filter (where status = 'running')
+           from analysis.runs where workspace_id = %s and job = any(%s) and started_at >= %s""",
+        (stages[-1], workspace_id, list(stages), since),
+    ).fetchone()
+    return RefreshProgress(0, 0, 0) if row is None else RefreshProgress(int(row[0]), int(row[1]), int(row[2]))
 
 
 @dataclass(frozen=True)

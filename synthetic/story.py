@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from core.money import money, ratio_percent
+from core.money import format_dollars, money, ratio_percent, reconciled
 from synthetic.report import SeedReport
 
 Entry = Mapping[str, Any]
@@ -110,12 +110,13 @@ def _billing(statements: list[Entry]) -> list[tuple[str, str]]:
     for provider, entry in latest.items():
         d = entry["detail"]
         billed, logged = int(d["billed_nanos"]), int(d["logged_nanos"])
-        # as the reconciliation shows it: variance = logged − billed, its size against the bill
-        ratio = ratio_percent(Decimal(abs(logged - billed)) / billed) if billed else Decimal(0)
+        # as the reconciliation table prints it: the variance and its ratio from the two figures printed
+        shown = reconciled(logged, billed)
+        ratio = ratio_percent(shown.ratio) if shown.ratio is not None else Decimal(0)
         month = f"Bill {entry['where']['period'][:7]}"
         lines.append(("" if month == heading else month,
                       f"{provider} pasted {money(billed)} billed against {money(logged)} logged: variance "
-                      f"{money(logged - billed)}, {ratio}%, {d['band']}."
+                      f"{format_dollars(shown.variance)}, {ratio}%, {d['band']}."
                       if logged != billed else f"{provider} pasted what it logged, {money(billed)}."))
         heading = month
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from rich.console import Console
 
 from workers.demo import _print_keep, _print_servers
+from workers.jobs.pipeline import STAGE_NAMES
 from workers.runtime.embedded import LocalServers
 
 CLI = f"{sys.executable} -m workers.cli"
@@ -63,6 +65,11 @@ def test_the_demo_fits_80_columns_and_keeps_its_database_for_the_cli(tmp_path: P
         lines = done.stdout.splitlines()
         assert [line for line in lines if len(line) > 80] == []
         assert lines[0] == "database halton_demo on an embedded Postgres (data in .halton/pgdata)"
+        # one refresh, every stage of it finished: beat fires once and the worker stops after the last stage
+        title = next(i for i, line in enumerate(lines) if line.startswith("The latest refresh, one run per stage"))
+        runs = [line.split()[:3] for line in itertools.takewhile(lambda line: line[:1].isdigit(), lines[title + 3:])]
+        assert sorted(run[1] for run in runs) == sorted(STAGE_NAMES), lines[title:title + 8]
+        assert all(run[2] == "succeeded" for run in runs), lines[title:title + 8]
 
         kept = lines[next(i for i, line in enumerate(lines) if line.startswith("─") and "Kept" in line):]
         exports = [line.strip() for line in kept if line.startswith("  export ")]

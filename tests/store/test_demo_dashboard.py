@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
 
+from store.claims import RunSpec, open_run
 from store.dashboard_reads import SpendLine
+from store.runs import refresh_progress
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
-from workers.demo import _print_dashboard, _runs_table, _spend_table, pipeline_failures
-from workers.jobs.pipeline import STAGE_NAMES, run_pipeline
+from workers.demo import _print_dashboard, _runs_table, _spend_table, beat_sends, pipeline_failures, refreshes_done
+from workers.jobs.pipeline import STAGE_NAMES, STAGES, run_pipeline, stage_named
 
 
 def _dashboard(conn: Conn) -> list[str]:
@@ -74,7 +76,7 @@ def test_spend_rows_add_up_to_the_total_printed_under_them() -> None:
 def test_the_dashboard_fits_80_columns_with_one_line_per_run_and_totals_that_add_up(db_conn: Conn) -> None:
     lines = _dashboard(db_conn)
     assert max(len(line) for line in lines) <= 80
-    title = next(i for i, line in enumerate(lines) if line.startswith("Latest run of each job"))
+    title = next(i for i, line in enumerate(lines) if line.startswith("The latest refresh, one run per stage"))
     assert lines[title + 1].split() == ["run", "job", "status", "at", "took", "what", "it", "did"]
     runs = []
     for line in lines[title + 3:]:  # below the header and its rule, one line per run
@@ -108,6 +110,55 @@ def test_the_runs_table_shows_the_latest_run_of_each_stage_once(db_conn: Conn) -
     shown = [line.split()[:3] for line in lines[3:] if line[:1].isdigit()]
     second = len(STAGE_NAMES)  # run ids of the second refresh follow the first's
     assert shown == [[str(second + i + 1), stage, "succeeded"] for i, stage in reversed(list(enumerate(STAGE_NAMES)))]
+
+
+def _cut_off(conn: Conn, workspace_id: int, as_of: datetime, task_id: str) -> None:
+    """A refresh's checks stage claimed, then left 'running': the worker was stopped under it."""
+    start, end = stage_named("checks").window(as_of)
+    open_run(conn, RunSpec(job="checks", workspace_id=workspace_id, as_of=as_of, window_start=start, window_end=end,
+                           lock_scope="workspace", task_id=task_id, worker="test"))
+
+
+def test_two_refreshes_that_overlapped_show_as_the_latest_one_with_no_run_cut_off(db_conn: Conn) -> None:
+    """The review's demo: beat fired every 5 seconds, a second refresh ran beside the first, and the worker was
+    stopped under one of them. The table read `checks running … 0 findings` next to another refresh's rollup."""
+    report = seed_workspace(db_conn, SeedOptions(slug="acme", days=3, requests_per_day=50))
+    ws, now = report.workspace_id, datetime.now(UTC)
+    earlier = now - timedelta(seconds=5)  # the fan-out beat sent first; its refresh took its stages slowly
+    run_pipeline(db_conn, ws, earlier, task_id="first", worker="test", stages=STAGES[:2])
+    run_pipeline(db_conn, ws, now, task_id="second", worker="test")
+    _cut_off(db_conn, ws, earlier, "first")
+    lines = _printed(_runs_table(db_conn, ws, 80))
+    shown = [line.split() for line in lines[3:] if line[:1].isdigit()]
+    second = {row[0]: row[1] for row in db_conn.execute(
+        "select job, id::text from analysis.runs where task_id = 'second'").fetchall()}
+    assert [row[:3] for row in shown] == [[second[stage], stage, "succeeded"] for stage in reversed(STAGE_NAMES)]
+    assert not any("already current" in line for line in lines)
+
+
+def test_the_demo_stops_its_worker_only_once_every_refresh_beat_sent_has_finished(db_conn: Conn) -> None:
+    report = seed_workspace(db_conn, SeedOptions(slug="acme", days=3, requests_per_day=50))
+    ws, since = report.workspace_id, datetime.now(UTC)
+    assert not refreshes_done(refresh_progress(db_conn, ws, STAGE_NAMES, since), sent=1)  # none started yet
+    run_pipeline(db_conn, ws, since, task_id="first", worker="test")
+    assert refreshes_done(refresh_progress(db_conn, ws, STAGE_NAMES, since), sent=1)
+    # beat had sent a second fan-out before it was stopped: its refresh is under way, one stage running
+    later = datetime.now(UTC)
+    _cut_off(db_conn, ws, later, "second")
+    progress = refresh_progress(db_conn, ws, STAGE_NAMES, since)
+    assert (progress.started, progress.finished, progress.running) == (2, 1, 1)
+    assert not refreshes_done(progress, sent=2)
+    run_pipeline(db_conn, ws, later, task_id="second", worker="test")  # the worker finishes it
+    assert refreshes_done(refresh_progress(db_conn, ws, STAGE_NAMES, since), sent=2)
+
+
+def test_beat_sends_are_counted_from_its_log() -> None:
+    log = b"""2026-12-07 10:25:11,840 INFO celery.beat beat: Starting...
+2026-12-07 10:25:16,846 INFO celery.beat Scheduler: Sending due task nightly-refresh (halton.nightly_fanout)
+2026-12-07 10:25:18,001 INFO celery.beat Scheduler: Sending due task nightly-billing (halton.pull_billing_fanout)
+2026-12-07 10:25:21,857 INFO celery.beat Scheduler: Sending due task nightly-refresh (halton.nightly_fanout)
+"""
+    assert beat_sends(log) == 2 and beat_sends(log[:200]) == 1 and beat_sends(b"") == 0
 
 
 def test_what_the_seed_planted_is_plain_sentences_with_figures(db_conn: Conn) -> None:

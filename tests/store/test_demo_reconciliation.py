@@ -14,6 +14,7 @@ from rich.console import Console
 from store.workspaces import workspace_by_slug
 from synthetic import SeedOptions, seed_workspace
 from tests.factories import Conn
+from workers.cli.reconcile_view import CAUSE_WORDS
 from workers.demo.reconciliation import print_reconciliation
 
 AMOUNT = re.compile(r"-?\$[\d,]+\.\d\d")
@@ -58,7 +59,7 @@ def test_every_table_of_the_section_adds_up_as_printed(section: tuple[list[str],
         assert sum(amounts) == total == dollars(shown) == variances[(provider, month)], lines[start]
 
 
-def test_the_planted_stale_prices_and_the_exports_causes_are_shown_next_to_what_was_found(
+def test_the_planted_stale_prices_and_the_exports_causes_are_shown_next_to_what_was_found_at_one_amount(
         section: tuple[list[str], list[dict[str, object]]]) -> None:
     lines, planted = section
     stale = next(entry for entry in planted if entry["pattern"] == "stale_rate")
@@ -71,5 +72,18 @@ def test_the_planted_stale_prices_and_the_exports_causes_are_shown_next_to_what_
     assert planted_figure == found_figure
     causes = [line for line in table if line.startswith(" gemini ")]
     assert len(causes) >= 3 and all(line.endswith(" exact") for line in causes)
+    # a finding shows one amount on the screen: what was found here is what its month's "Why" table prints
+    compared = 0
+    for line in causes:
+        month = line.split()[1]
+        why = next((i for i, at in enumerate(lines) if at.startswith(f"Why gemini {month} differs by")), None)
+        if why is None:
+            continue  # a month that is not red has no "Why" table
+        total = next(i for i in range(why, len(lines)) if lines[i].startswith(" total"))
+        label = next(words for words in CAUSE_WORDS.values() if f" {words.split(' (')[0]} " in line)
+        [row] = [at for at in lines[why:total] if at.startswith(f" {label} ")]
+        assert AMOUNT.findall(row)[0] == AMOUNT.findall(line)[1], (row, line)
+        compared += 1
+    assert compared >= 3
     text = " ".join(" ".join(table).split())
     assert "olivia-mbp runs an old daemon" in text and "unattributed: inferred, not measured" in text

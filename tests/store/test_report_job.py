@@ -159,8 +159,9 @@ def test_the_executive_summary_is_signed_and_holds_the_tables_figures(db_conn: C
     assert f"total {money(month)} 100.0 %" in text
     # October has no data before the 22nd: no comparison with 1 to 19 October, rather than "−100 %"
     assert "Change, this month to date against the same days of last month: no data before 22 Oct 2026." in text
-    # reconciliation: logged, billed, the variance (logged − billed), its size against the bill, the band
-    assert "anthropic November 2026 $100.00 $101.00 -$1.00 0.99 % amber" in text
+    # reconciliation: logged, billed, the variance (logged − billed), the variance against the bill with its
+    # sign (-$1.00 / $101.00), the band
+    assert "anthropic November 2026 $100.00 $101.00 -$1.00 -0.99 % amber" in text
     assert "October 2026 1 $20.00" in text  # realised savings
     assert "Since October 2026, 1 accepted recommendation saved $20.00 in all." in text
     assert "Taken together, the monthly ones save" in text  # the scene's catalog run: its headline

@@ -64,3 +64,21 @@ def test_evidence_in_dollars_is_labelled_without_its_storage_unit() -> None:
     assert "actual $245.73" in text and "counterfactual amount $105.76" in text
     assert 'counterfactual {"kind": "model", "from": "a", "to": "b"}' in text and "days_observed 30" in text
     assert "_nanos" not in text
+
+
+def test_one_recommendation_in_full_wraps_long_evidence_values_instead_of_cutting_them() -> None:
+    # the demo's repeated-prompt quote: a prompt hash and a list of hashes, wider than the value's column
+    digest = "3cbadfd" + "0123456789abcdef" * 3 + "127b4e0d1"
+    hashes = [digest[::-1], digest.upper(), "f" * 70]
+    long_fingerprint = "repeated-prompts:" + "e" * 90
+    r = dataclasses.replace(recommendation(26, 1_000_000_000, "monthly"), fingerprint=long_fingerprint,
+                            evidence={"prompt_hash": digest, "prompt_hashes": hashes,
+                                      "note": "word " * 40})
+    console = Console(width=WIDTH, record=True)
+    console.print(recommendation_view(r))
+    printed = console.export_text()
+    assert all(len(line) <= WIDTH for line in printed.splitlines())
+    assert "…" not in printed
+    unbroken = "".join(printed.split())  # the value folded over lines, every character kept
+    for value in (digest, *hashes, long_fingerprint, "word" * 40):
+        assert value in unbroken, value

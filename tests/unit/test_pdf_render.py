@@ -76,7 +76,8 @@ def test_executive_summary_sections_and_unsigned_footer() -> None:
                     "Realised savings", "not signed", "NOT SIGNED"):
         assert heading in text
     assert money(data.this_month.cost_nanos) in text and money(data.year_to_date.cost_nanos) in text
-    assert "amber" in text and "1.50 %" in text and "+1.5" not in text and "48.6 %" in text
+    # the ratio from the figures printed beside it, signed: -$12.00 of $812.00 (not the stored unsigned 0.015)
+    assert "amber" in text and "-1.48 %" in text and "+1.4" not in text and "48.6 %" in text
 
 
 def test_hostile_names_are_escaped_and_fetch_nothing() -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from synthetic.billing import billed_nanos, dollars_text, report_entry, statements
+from synthetic.billing import Statement, billed_nanos, dollars_text, report_entry, statements
 from synthetic.options import DEFAULT_BILLING_VARIANCE
 
 NOV = dt.date(2026, 11, 1)
@@ -54,3 +54,18 @@ def test_report_entry_says_what_was_billed_and_logged() -> None:
     assert entry["expected_nanos"] == -4 * DOLLAR
     assert entry["detail"]["band"] == "red" and entry["detail"]["raw_text"] == "$96.00"
     assert "month to date" in entry["what"]
+
+
+def test_the_planted_story_prints_the_ratio_of_the_figures_it_prints_with_the_variances_sign() -> None:
+    from synthetic.report import SeedReport
+    from synthetic.story import planted_story
+
+    # the review's story line: $1.38 over a $33.06 bill is 4.17 % (the exact nanos give 4.16 %); and a bill
+    # above what was logged: -$1.08 of $360.00 is -0.30 %
+    over = Statement("openai", NOV, 34_435_000_000, 33_060_000_000, "$33.06")
+    under = Statement("anthropic", NOV, 358_920_000_000, 360_000_000_000, "$360.00")
+    report = SeedReport(1, "acme", 0, 30, NOV, NOV, 0, planted=[
+        report_entry(over, False, Decimal("-0.04")), report_entry(under, False, Decimal("0.003"))])
+    text = " ".join(sentence for _, sentence in planted_story(report))
+    assert "$33.06 billed against $34.44 logged: variance $1.38, 4.17%" in text, text
+    assert "$360.00 billed against $358.92 logged: variance -$1.08, -0.30%" in text, text

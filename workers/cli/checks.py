@@ -91,7 +91,9 @@ def recommendation_view(r: Recommendation) -> RenderableType:
     _heading, label, meaning = KINDS[r.recurrence]
     facts = Table.grid(padding=(0, 2))
     facts.add_column(no_wrap=True, style="bold")
-    facts.add_column(ratio=1)
+    # in full means every character: a value wraps at its spaces, and a word wider than the column (a
+    # hash, a fingerprint) folds onto the next line instead of ending in "…" (a column's default)
+    facts.add_column(ratio=1, overflow="fold")
     amount = f"{money(r.impact_nanos)}/month" if r.recurrence == "monthly" else money(r.impact_nanos)
     facts.add_row("check", f"{r.check_id} on {r.project or 'the whole workspace'}")
     facts.add_row(label.removesuffix("/mo"), f"{amount} ({meaning.removeprefix('each ')}), {r.confidence} "
@@ -101,7 +103,7 @@ def recommendation_view(r: Recommendation) -> RenderableType:
     facts.add_row("fingerprint", r.fingerprint)
     evidence = Table.grid(padding=(0, 2))
     evidence.add_column(no_wrap=True)
-    evidence.add_column(ratio=1)
+    evidence.add_column(ratio=1, overflow="fold")
     for key, value in r.evidence.items():
         evidence.add_row(*_evidence_row(key, value, r.evidence))
     samples = ", ".join(str(i) for i in r.sample_request_ids) or "none"

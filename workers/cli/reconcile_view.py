@@ -2,7 +2,8 @@
 
 Sums a reader can check hold on what is printed, and each table says its rule once. The month table
 prints logged, billed and the variance by core.money's one rule (`reconciled`, as the executive summary
-does); a month's findings add up to that printed variance (`findings_cents`).
+does); a month's findings, each at its own rounding and with a row for the cents that leaves, add up to
+that printed variance (`findings_cents`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from core.money import (
     FINDINGS_RULE,
+    ROUNDING_ROW,
     VARIANCE_RULE,
     findings_cents,
     format_dollars,
@@ -60,13 +62,13 @@ def reconciliation_table(rows: list[ReconciliationRow], title: str = "Reconcilia
     for row in rows:
         shown = verdict(row.band, row.status)
         style = {"green": "green", "amber": "yellow", "red": "bold red", "error": "red"}.get(shown, "")
-        logged, billed, variance = money(row.logged_nanos), "", ""
+        logged, billed, variance, ratio = money(row.logged_nanos), "", "", ""
         if row.billed_nanos is not None:
             figures = reconciled(row.logged_nanos, row.billed_nanos)
             logged, billed, variance = (format_dollars(f) for f in (figures.logged, figures.billed, figures.variance))
             billed += "*" if row.billed_source == "manual" else ""
-        table.add_row(f"{row.period:%Y-%m}", row.provider, logged, billed, variance, ratio_text(row.variance_ratio),
-                      shown, style=style)
+            ratio = ratio_text(figures.ratio)  # from the figures printed beside it, signed (VARIANCE_RULE)
+        table.add_row(f"{row.period:%Y-%m}", row.provider, logged, billed, variance, ratio, shown, style=style)
         if row.error and reasons:
             notes.append(f"{row.provider} {row.period:%Y-%m}: {row.error}")
         if row.notice:
@@ -91,11 +93,13 @@ def findings_table(row: ReconciliationRow, causes: list[tuple[str, int, int, lis
     table.add_column("findings", justify="right", no_wrap=True)
     table.add_column("amount", justify="right", no_wrap=True)
     table.add_column("e.g. requests", no_wrap=True, overflow="ellipsis", max_width=24)
-    amounts = findings_cents([delta for _, _, delta, _ in causes], row.logged_nanos, row.billed_nanos)
+    amounts, rounding = findings_cents([delta for _, _, delta, _ in causes], row.logged_nanos, row.billed_nanos)
     for (cause, count, _delta, ids), amount in zip(causes, amounts, strict=True):
         table.add_row(CAUSE_WORDS.get(cause, cause), f"{count:,}", format_dollars(amount), ", ".join(map(str, ids)))
+    if rounding:
+        table.add_row("rounding", "", format_dollars(rounding), "", style="dim")
     table.add_row("total", "", variance, "", style="bold")
-    notes = [f"{FINDINGS_RULE}."]
+    notes = [f"{FINDINGS_RULE}" + (f"; {ROUNDING_ROW}." if rounding else ".")]
     if any(cause == "unattributed" for cause, *_ in causes):
         notes.append(f"{UNATTRIBUTED_RULE}.")
     table.caption = "\n".join(notes)

@@ -17,11 +17,12 @@ from rich.table import Table
 from core.db import Conn
 from core.errors import FleetError
 from core.money import money, money_column
+from schedules.beat import NIGHTLY_ENTRY
 from store import dashboard_reads
 from store.incremental import DayWindow
 from store.migrate import migrate
 from store.roles import ensure_roles
-from store.runs import latest_finished_run, latest_runs
+from store.runs import RefreshProgress, latest_finished_run, latest_refresh_runs, refresh_progress
 from store.workspaces import Workspace
 from synthetic.report import SeedReport
 from synthetic.story import planted_story
@@ -59,13 +60,18 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path, ke
             env = _child_env(as_role(servers.database_url, roles.fleet), servers.redis_url,
                              shared_broker=servers.redis is None)
             children: list[CliProcess] = []
+            beat_log = data_dir / "logs" / "beat.log"
+            beat_log_from = beat_log.stat().st_size if beat_log.exists() else 0  # the log is appended to
             try:  # children stop before the servers they use
                 for name, args in (("worker", ["worker", "--concurrency", "2", "--loglevel", "INFO"]),
                                    ("beat", ["beat", "--schedule-file", str(data_dir / "celerybeat-schedule")])):
                     children.append(CliProcess.spawn(name, args, env, data_dir / "logs" / f"{name}.log"))
                 console.print("worker and beat started; waiting for beat's nightly refresh…")
                 with connect(servers.database_url) as conn:
-                    _wait_for_refresh(conn, workspace.id, started, children)
+                    sent = _fire_once(conn, workspace.id, started, children, beat_log_from)
+                    _wait_for_refreshes(conn, workspace.id, started, sent, children)
+                if sent > 1:
+                    console.print(f"(beat fired {sent} refreshes before it stopped; all finished, the latest shows)")
             finally:
                 for child in children:
                     child.stop()
@@ -147,7 +153,7 @@ def _demo_workspace(conn: Conn, days: int, requests_per_day: int, console: Conso
 def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                # beat fires the nightly fan-out within seconds instead of at 02:00
+                # beat fires the nightly fan-out within seconds instead of at 02:00 (then the demo stops it)
                 "HALTON_NIGHTLY_SCHEDULE": "every:5"})
     if shared_broker:  # on someone's Redis, queues of the demo's own: take no one's tasks
         env.update({f"HALTON_QUEUE_{q.upper()}": f"halton-demo-{q}" for q in ("analysis", "billing", "pdf")})
@@ -158,18 +164,45 @@ def _child_env(database_url: str, redis_url: str, shared_broker: bool) -> dict[s
     return env
 
 
-def _wait_for_refresh(conn: Conn, workspace_id: int, since: datetime, children: list[CliProcess]) -> None:
+def _fire_once(conn: Conn, workspace_id: int, since: datetime, children: list[CliProcess], log_from: int) -> int:
+    """Let beat fire the nightly refresh, then stop it: a reader expects one refresh, and a beat left firing
+    every few seconds started refreshes that the worker's stop then cut off halfway (a run left 'running'
+    in the runs table). Beat is stopped once the refresh has started (its fan-out surely sent); how many
+    it sent by then (another, if the worker was slow to take the first) is what the demo waits for."""
+    beat = children[1]
     deadline = time.monotonic() + PIPELINE_TIMEOUT
-    while time.monotonic() < deadline:
-        for child in children:
-            if child.process.poll() is not None:
-                raise FleetError(f"the {child.name} exited early; see {child.log_path}")
-        # the pipeline's last stage finishes (or is skipped) last; the runs table shows every stage
-        finished = latest_finished_run(conn, workspace_id, STAGE_NAMES[-1], since)
-        if finished is not None:
-            return
+    while refresh_progress(conn, workspace_id, STAGE_NAMES, since).started == 0:
+        _check_alive(children, deadline)
+        time.sleep(0.2)
+    beat.stop()
+    return beat_sends(beat.log_path.read_bytes()[log_from:])
+
+
+def beat_sends(log: bytes) -> int:
+    """How many times beat's log says it sent the nightly fan-out (celery beat logs each send at INFO)."""
+    return log.count(f"Sending due task {NIGHTLY_ENTRY} ".encode())
+
+
+def _wait_for_refreshes(conn: Conn, workspace_id: int, since: datetime, sent: int, children: list[CliProcess]) -> None:
+    """Until every refresh beat sent has finished, so that stopping the worker cuts none off."""
+    deadline = time.monotonic() + PIPELINE_TIMEOUT
+    while not refreshes_done(refresh_progress(conn, workspace_id, STAGE_NAMES, since), sent):
+        _check_alive(children[:1], deadline)
         time.sleep(0.5)
-    raise FleetError(f"no refresh finished within {PIPELINE_TIMEOUT}s; see the logs in {children[0].log_path.parent}")
+
+
+def refreshes_done(progress: RefreshProgress, sent: int) -> bool:
+    """Every refresh beat sent finished its last stage, and no run is left running."""
+    return progress.finished >= max(sent, 1) and progress.running == 0
+
+
+def _check_alive(children: list[CliProcess], deadline: float) -> None:
+    for child in children:
+        if child.process.poll() is not None:
+            raise FleetError(f"the {child.name} exited early; see {child.log_path}")
+    if time.monotonic() > deadline:
+        raise FleetError(f"no refresh finished within {PIPELINE_TIMEOUT}s; see the logs in "
+                         f"{children[0].log_path.parent}")
 
 
 def pipeline_failures(conn: Conn, workspace_id: int, since: datetime) -> list[str]:
@@ -211,18 +244,17 @@ def _sum_lines(label: str, lines: list[dashboard_reads.SpendLine]) -> dashboard_
 
 
 def _runs_table(conn: Conn, workspace_id: int, width: int) -> Table:
-    """The latest run of each job, one line each in ``width`` columns, what it did in words: the raw stats
-    and the full error stay in analysis.runs. (The last few runs mixed two refreshes when beat fired twice.)"""
-    rows, seen = [], set()
-    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_runs(conn, workspace_id, 50):
-        if job in seen:
-            continue
-        seen.add(job)
+    """The latest refresh's run of each stage, one line each in ``width`` columns, what it did in words: the
+    raw stats and the full error stay in analysis.runs. One refresh, never the latest run of each job: two
+    refreshes that overlapped would mix (and could show one cut off)."""
+    rows = []
+    for run_id, job, status, _ws, _we, run_started, finished, error, stats in latest_refresh_runs(
+            conn, workspace_id, STAGE_NAMES[-1]):
         took = f"{(finished - run_started).total_seconds():.2f}s" if finished else "…"
         what = " ".join(error.split()) if error else run_summary(job, stats or {})
         rows.append((str(run_id), job, status, f"{run_started:%H:%M}", took, what))
-    runs = Table(title="Latest run of each job (UTC)", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-                 collapse_padding=True, pad_edge=False)
+    runs = Table(title="The latest refresh, one run per stage (UTC)", title_justify="left", box=box.SIMPLE_HEAD,
+                 show_edge=False, collapse_padding=True, pad_edge=False)
     # The short columns keep their width; the last gets what is left and ends in "…" (rich crops a table
     # of no-wrap columns at the edge rather than shrinking them, so say how much).
     short = ("run", "job", "status", "at", "took")
