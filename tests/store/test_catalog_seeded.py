@@ -32,7 +32,7 @@ def seed_and_refresh(conn: Conn, end: date = END) -> SeedReport:
     outcome = run_pipeline(conn, report.workspace_id, as_of)  # every stage, as the nightly refresh runs them
     assert [(s.stage, s.status) for s in outcome.stages] == [
         ("rollup", "succeeded"), ("forecast", "succeeded"), ("clustering", "succeeded"),
-        ("checks", "succeeded"), ("savings", "succeeded")]
+        ("checks", "succeeded"), ("savings", "succeeded"), ("alerts", "succeeded")]
     return report
 
 
