@@ -18,6 +18,7 @@ from core.periods import next_month, utc_midnight
 from reconciliation.compute import REQUEST_COLUMNS
 from reconciliation.model import DayBill, LineItem, Reconciliation
 from reconciliation.sources import PulledMonth, StatementRow
+from store.bulk import copy_into
 from store.frames import NO_PROJECT, Condition, read_requests
 
 # -- reads of one month -------------------------------------------------------------------------------
@@ -143,13 +144,12 @@ def write_reconciliation(tx: Conn, workspace_id: int, result: Reconciliation, ru
                (workspace_id, provider, period, next_month(period)))
     tx.execute("""delete from analysis.reconciliation_findings
                    where workspace_id = %s and provider = %s and period = %s""", (workspace_id, provider, period))
-    cursor = tx.cursor()
-    with cursor.copy("""copy analysis.reconciliation_days (workspace_id, provider, day, logged_nanos, billed_nanos,
-                        variance_nanos) from stdin""") as copy:
+    with copy_into(tx, "reconciliation_days", ("workspace_id", "provider", "day", "logged_nanos", "billed_nanos",
+                                                "variance_nanos")) as copy:
         for day in result.days:
             copy.write_row((workspace_id, provider, day.day, day.logged_nanos, day.billed_nanos, day.variance_nanos))
-    with cursor.copy("""copy analysis.reconciliation_findings (workspace_id, provider, period, cause, request_id,
-                        day, attribution_tier, delta_nanos, detail) from stdin""") as copy:
+    with copy_into(tx, "reconciliation_findings", ("workspace_id", "provider", "period", "cause", "request_id",
+                                                    "day", "attribution_tier", "delta_nanos", "detail")) as copy:
         for finding in result.findings:
             copy.write_row((workspace_id, provider, period, finding.cause, finding.request_id, finding.day,
                             finding.attribution_tier, finding.delta_nanos, json.dumps(finding.detail, default=str)))
@@ -227,10 +227,9 @@ def active_connections(conn: Conn, workspace_id: int) -> list[tuple[int, str, by
 
 
 def workspaces_with_connections(conn: Conn) -> list[int]:
-    """The nightly pull's fan-out (a read across workspaces, like the scheduler's list)."""
-    return [int(r[0]) for r in conn.execute(
-        """select distinct workspace_id from meter.provider_connections where revoked_at is null
-            order by 1""").fetchall()]
+    """The nightly pull's fan-out (a read across workspaces, like the scheduler's list, through its narrow
+    function: store/row_security.py)."""
+    return [int(r[0]) for r in conn.execute("select meter.fleet_workspaces_with_connections()").fetchall()]
 
 
 def insert_statement(conn: Conn, workspace_id: int, provider: str, period: dt.date, raw_text: str,

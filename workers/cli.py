@@ -109,7 +109,7 @@ def refresh(
     as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON (figures in nanos)")] = False,
 ) -> None:
     """Run the nightly refresh of one workspace: every stage in order, or one with --stage."""
-    from store.workspaces import workspace_by_slug
+    from store.tenancy import enter_workspace
     from workers import jobs
     from workers.db import connect
     from workers.settings import database_url_only, get_settings
@@ -117,7 +117,7 @@ def refresh(
     moment = jobs.parse_as_of(as_of)
     url = get_settings().database_url if via_queue else database_url_only()
     with connect(url) as conn:
-        ws = workspace_by_slug(conn, workspace)
+        ws = enter_workspace(conn, workspace)
         if via_queue:
             from celery.exceptions import TimeoutError as CeleryTimeout
 

@@ -128,9 +128,9 @@ def _connection(as_owner: bool = False) -> Conn:
 
 
 def _workspace(conn: Conn, slug: str) -> int:
-    from store.workspaces import workspace_by_slug
+    from store.tenancy import enter_workspace
 
-    return workspace_by_slug(conn, slug).id
+    return enter_workspace(conn, slug).id
 
 
 def _period(text: str) -> dt.date:

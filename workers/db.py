@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 
 from core.db import Conn
 from core.errors import ConfigError
+from store.tenancy import scoped_workspace, set_workspace
 
 _pool: ConnectionPool[Conn] | None = None
 _pool_pid: int | None = None
@@ -42,6 +43,7 @@ def sibling(conn: Conn) -> Iterator[Conn]:
     extra: dict[str, Any] = {"password": password.decode()} if password else {}
     other = psycopg.connect(conn.info.dsn, autocommit=True, **extra)
     try:
+        set_workspace(other, scoped_workspace(conn))  # the same workspace as `conn` (row-level security)
         yield other
     finally:
         other.close()
@@ -68,10 +70,16 @@ def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:
         open=True,
         # a connection that broke while idle (database restart) is replaced, not handed out
         check=ConnectionPool.check_connection,
+        # a connection comes back scoped to no workspace, whatever the job did (row-level security)
+        reset=_scoped_to_none,
         name=f"halton-{os.getpid()}",
     )
     _pool_pid = os.getpid()
     return _pool
+
+
+def _scoped_to_none(conn: Conn) -> None:
+    set_workspace(conn, None)
 
 
 def close_pool() -> None:

@@ -17,6 +17,7 @@ from workers import db, jobs, pipeline
 from workers.queues import Family
 from workers.settings import get_settings, last_fire_time
 from workers.taskbase import FleetTask, fleet_task
+from workers.tenancy import workspace_connection
 
 
 def statement_timeout(task: Task[Any, Any]) -> float | None:
@@ -35,7 +36,7 @@ class RefreshTask(FleetTask):
 def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None,
                            replay: bool = False, stage: str | None = None) -> dict[str, Any]:
     """The nightly pipeline of one workspace (workers.pipeline), or one `stage` of it."""
-    with db.pooled_connection(statement_timeout(self)) as conn:
+    with workspace_connection(workspace_id, statement_timeout(self)) as conn:
         outcome = jobs.refresh_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id,
                                          replay=bool(replay), attempt=self.request.retries or 0, stage=stage)
     return outcome.to_dict()

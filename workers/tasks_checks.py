@@ -6,16 +6,17 @@ from typing import Any
 
 from celery import Task
 
-from workers import checks_jobs, db
+from workers import checks_jobs
 from workers.queues import Family
 from workers.taskbase import fleet_task
 from workers.tasks import statement_timeout
+from workers.tenancy import workspace_connection
 
 
 @fleet_task("apply_decisions", Family.ANALYSIS)
 def apply_decisions_task(self: Task[Any, Any], workspace_id: int) -> dict[str, Any]:
     """Bring the workspace's recommendation statuses up to date (no catalog recomputation)."""
-    with db.pooled_connection(statement_timeout(self)) as conn:
+    with workspace_connection(workspace_id, statement_timeout(self)) as conn:
         outcome = checks_jobs.apply_decisions(conn, int(workspace_id), task_id=self.request.id,
                                               attempt=self.request.retries or 0)
     return outcome.to_dict()
