@@ -18,6 +18,7 @@ from core.periods import next_month, utc_midnight
 from reconciliation.compute import REQUEST_COLUMNS
 from reconciliation.model import DayBill, LineItem, Reconciliation
 from reconciliation.sources import PulledMonth, StatementRow
+from reconciliation.statement import MAX_PASTE_CHARS
 from store.bulk import copy_into
 from store.frames import NO_PROJECT, Condition, read_requests
 
@@ -42,10 +43,18 @@ def provider_months(conn: Conn, workspace_id: int, provider: str) -> list[dt.dat
 def month_statements(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> list[StatementRow]:
     """The month's pastes (and statement rows), newest first: the latest readable one counts."""
     rows = conn.execute(
-        """select id, source, raw_text, amount_nanos, entered_at, entered_by from meter.billing_statements
-            where workspace_id = %s and provider = %s and period = %s
+        # a paste over the parser's cap stays in the database, only its length comes out; a byte count
+        # within the cap needs no character count (the cheap test first: CASE evaluates in order)
+        """select id, source,
+                  case when octet_length(raw_text) <= %(cap)s then raw_text
+                       when char_length(raw_text) <= %(cap)s then raw_text end,
+                  amount_nanos, entered_at, entered_by,
+                  case when octet_length(raw_text) <= %(cap)s then null
+                       when char_length(raw_text) > %(cap)s then char_length(raw_text) end
+             from meter.billing_statements
+            where workspace_id = %(ws)s and provider = %(provider)s and period = %(period)s
             order by entered_at desc, id desc""",
-        (workspace_id, provider, period),
+        {"cap": MAX_PASTE_CHARS, "ws": workspace_id, "provider": provider, "period": period},
     ).fetchall()
     return [StatementRow(*row) for row in rows]
 
