@@ -25,10 +25,10 @@ def copy_into(conn: Conn, table: str, columns: Sequence[str], *, binary: bool = 
     target, staging = sql.Identifier("analysis", table), sql.Identifier(f"copy_{table}")
     names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
     with conn.transaction():
-        # dropped at the end of the outermost transaction; emptied after each use, so a second write in
-        # the same transaction starts empty
-        conn.execute(sql.SQL("create temporary table if not exists {} (like {}) on commit drop").format(
-            staging, target))
+        # the listed columns only, with no constraint (those are the target's to check); dropped at the end
+        # of the outermost transaction, emptied after each use so a second write in it starts empty
+        conn.execute(sql.SQL("create temporary table if not exists {} on commit drop as select {} from {} with no data"
+                             ).format(staging, names, target))
         form = sql.SQL(" (format binary)") if binary else sql.SQL("")
         with conn.cursor() as cursor, cursor.copy(
                 sql.SQL("copy {} ({}) from stdin{}").format(staging, names, form)) as copy:

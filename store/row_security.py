@@ -40,7 +40,7 @@ METER_TABLES: dict[str, str] = {
     "report_requests": "workspace_id", "budgets": "workspace_id", "alert_channels": "workspace_id",
 }
 METER_FUNCTIONS = ("fleet_workspace_ids()", "fleet_workspaces_with_connections()", "fleet_workspace_of_slug(text)",
-                   "fleet_workspace_of_report_request(bigint)")
+                   "fleet_workspace_of_report_request(bigint)", "fleet_models_in_traffic()")
 ANALYSIS_FUNCTIONS = ("fleet_workspaces_of_running_task(text)",)
 # analysis tables without a workspace_id, and the row of their parent that scopes them (the parent's own
 # policy applies inside the subquery)
@@ -59,8 +59,9 @@ def _fleet_policy(schema: str, table: str, predicate: str, roles: Roles) -> list
     target = sql.Identifier(schema, table)
     return [
         sql.SQL("drop policy if exists fleet_one_workspace on {}").format(target),
-        sql.SQL("create policy fleet_one_workspace on {} as restrictive to {} using ({}) with check ({})").format(
-            target, sql.Identifier(roles.fleet), sql.SQL(predicate), sql.SQL(predicate)),
+        # for all commands; without a WITH CHECK, USING checks the rows written too
+        sql.SQL("create policy fleet_one_workspace on {} as restrictive to {} using ({})").format(
+            target, sql.Identifier(roles.fleet), sql.SQL(predicate)),
     ]
 
 
@@ -107,7 +108,7 @@ def analysis_row_security_statements(roles: Roles, tables: dict[str, str]) -> li
         statements += [
             sql.SQL("alter table {} enable row level security").format(target),
             sql.SQL("drop policy if exists every_role on {}").format(target),
-            sql.SQL("create policy every_role on {} using (true) with check (true)").format(target),
+            sql.SQL("create policy every_role on {} using (true)").format(target),
         ]
         statements += _fleet_policy("analysis", table, predicate, roles)
     return statements

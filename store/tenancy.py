@@ -74,16 +74,20 @@ def enter_report_request(conn: Conn, request_id: int) -> int:
     return workspace_id
 
 
+def may_execute(conn: Conn, signature: str) -> bool:
+    """Whether the connected role may call the function `signature` (which may not exist)."""
+    row = conn.execute(
+        "select p is not null and has_function_privilege(p, 'execute') from to_regprocedure(%s) p", (signature,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def _lookup(conn: Conn, plain: LiteralString, function: str, call: LiteralString, argument: object) -> int | None:
     """`plain`'s answer when the role sees the row (an owner, the dashboard, a superuser); otherwise, for
     the fleet's role scoped to no workspace yet, the narrow function's, if this role may call it."""
     row = conn.execute(plain, (argument,)).fetchone()
-    if row is None:
-        allowed = conn.execute(
-            "select p is not null and has_function_privilege(p, 'execute') from to_regprocedure(%s) p",
-            (function,)).fetchone()
-        if allowed and allowed[0]:
-            row = conn.execute(call, (argument,)).fetchone()
+    if row is None and may_execute(conn, function):
+        row = conn.execute(call, (argument,)).fetchone()
     return None if row is None or row[0] is None else int(row[0])
 
 

@@ -53,6 +53,7 @@ def paste_bill(workspace: Workspace, provider: Provider, period: Period,
         statement = insert_statement(dashboard, ws, provider, month, paste, entered_by)
     typer.echo(f"statement {statement} entered for {provider} {month:%Y-%m}")
     with _connection() as conn:
+        _workspace(conn, workspace)  # the fleet's connection enters the workspace too (row-level security)
         try:
             reconcile_jobs.reconcile(conn, ws, provider, month, jobs.parse_as_of(None))
         finally:

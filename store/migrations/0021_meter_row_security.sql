@@ -34,7 +34,7 @@ create policy every_role on meter.budgets using (true) with check (true);
 create policy every_role on meter.alert_channels using (true) with check (true);
 
 -- The reads across workspaces the fleet needs, each as narrow as its caller: ids only (and the id of one
--- slug or one report request). They run as the owner of meter, which row-level security does not restrict.
+-- slug or one report request), and the price table's lint its models. They run as the owner of meter, which row-level security does not restrict.
 
 -- the scheduler's nightly fan-out and the reconcile sweep
 create function meter.fleet_workspace_ids() returns setof bigint
@@ -56,5 +56,11 @@ create function meter.fleet_workspace_of_report_request(p_request_id bigint) ret
     language sql stable security definer set search_path = pg_catalog, pg_temp
     as $$ select workspace_id from meter.report_requests where id = p_request_id $$;
 
+-- `rates check --traffic`: the models and tiers any workspace sent, for gaps in the shared price table
+create function meter.fleet_models_in_traffic() returns table (provider text, model text, service_tier text)
+    language sql stable security definer set search_path = pg_catalog, pg_temp
+    as $$ select distinct provider, model, service_tier from meter.requests order by 1, 2, 3 $$;
+
 revoke execute on function meter.fleet_workspace_ids(), meter.fleet_workspaces_with_connections(),
-    meter.fleet_workspace_of_slug(text), meter.fleet_workspace_of_report_request(bigint) from public;
+    meter.fleet_workspace_of_slug(text), meter.fleet_workspace_of_report_request(bigint),
+    meter.fleet_models_in_traffic() from public;

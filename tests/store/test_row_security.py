@@ -15,6 +15,7 @@ from core.errors import UserError
 from store import rollup
 from store.dashboard_reads import spend_by_project
 from store.frames import read_requests
+from store.pricing_reads import distinct_provider_model_tiers
 from store.reconciliation import workspaces_with_connections
 from store.row_security import METER_TABLES, analysis_tables
 from store.tenancy import (
@@ -174,6 +175,7 @@ def test_the_reads_across_workspaces_go_through_their_narrow_functions(fleet: Co
     db_conn.execute("""insert into analysis.runs (workspace_id, job, status, started_at, task_id)
                        values (%s, 'test', 'running', now(), 'task-1')""", (beta.workspace_id,))
     assert workspaces_of_running_task(fleet, "task-1") == [beta.workspace_id]
+    assert distinct_provider_model_tiers(fleet) == distinct_provider_model_tiers(db_conn) != []  # rates --traffic
     assert scoped_workspace(fleet) is None  # none of them scoped the connection
     # the dashboard sees every row, as before, and may not call the fleet's functions
     assert count(dashboard, "meter.requests") == count(db_conn, "meter.requests") == 84
