@@ -15,6 +15,9 @@ about what a nightly run rebuilds (the new day and late rows).
 
 The clusters and loop incidents the catalog reads are written once, untimed, by the clustering stage.
 
+Then the same whole catalog as the fleet's role, under row-level security, next to a member of that role
+with BYPASSRLS, and their ratio (target ≤ 1.05×, issue 16 item 6).
+
 Usage: python -m bench.bench_checks [--requests-per-day N]   (DATABASE_URL optional)
 """
 
@@ -26,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
-from bench.common import bench_database, best_of_interleaved, verdict
+from bench.common import bench_database, best_of_interleaved, rls_on_and_off, verdict
 from checks import run_catalog
 from checks.overlap import combine
 from synthetic import SeedOptions, seed_workspace
@@ -89,6 +92,22 @@ def main() -> None:
         started = time.perf_counter()
         run_catalog(catalog_inputs(StageContext(conn, ws, AS_OF + timedelta(days=1))))
         print(f"the next night's catalog (as_of + 1 day, once): {(time.perf_counter() - started) * 1000:8.1f} ms")
+
+        # issue 16 item 6: the whole catalog as the fleet's role (row-level security on) next to a member of
+        # it with BYPASSRLS (off), taking turns, at the next night's as_of (the daily sums are up to date for
+        # it, as for the timed runs above: an earlier as_of would rebuild all thirty days each time)
+        with rls_on_and_off(url, ws) as (on, off):
+            timed = {}
+            for name, role_conn in (("on", on), ("off", off)):
+                context = StageContext(role_conn, ws, AS_OF + timedelta(days=1))
+                catalog_inputs(context)
+                timed[name] = context
+            with_rls, without = best_of_interleaved(
+                5, (lambda: run_catalog(catalog_inputs(timed["on"])), None),
+                (lambda: run_catalog(catalog_inputs(timed["off"])), None))
+        print(f"whole catalog, row-level security off (BYPASSRLS): {without * 1000:8.1f} ms")
+        print(f"whole catalog, row-level security on (the fleet) : {with_rls * 1000:8.1f} ms"
+              f"   ratio {with_rls / without:.3f}× (target ≤ 1.05×: {verdict(with_rls / without, 1.05)})")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ Prints, side by side in one process on one database:
   more day of the 400-day workspace next to the 30-day one's (target ≤ 1.2×: the cost follows what was
   synced, not the history's length), and the first build of the 400 days next to a bare GROUP BY over
   the same rows (target ≤ 1.5×).
+- row-level security (issue 16 item 6): the full and the incremental rollup step as the fleet's role next
+  to a member of it with BYPASSRLS, taking turns (target ≤ 1.05×).
 
 Usage: python bench/bench_rollup.py [--requests-per-day N] [--history-requests-per-day N]
        (DATABASE_URL optional)
@@ -21,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
-from bench.common import bench_database, best_of, best_of_interleaved, verdict
+from bench.common import bench_database, best_of, best_of_interleaved, rls_on_and_off, verdict
 from store import rollup
 from store.incremental import DayWindow
 from synthetic import SeedOptions, seed_workspace
@@ -115,6 +117,24 @@ def history(conn: Conn, per_day: int) -> None:
           f"(target ≤ 1.2×: {verdict(nightly_long / nightly_short, 1.2)})")
 
 
+def row_security(url: str, conn: Conn, ws: int, state: tuple[object, ...], next_as_of: datetime) -> None:
+    """The rollup step as the fleet's role (row-level security on) next to a member of it with BYPASSRLS
+    (off), taking turns: the full build and the nightly incremental one (target: at most 1.05×)."""
+    with rls_on_and_off(url, ws) as (on, off):
+        full_on, full_off = best_of_interleaved(
+            5, (lambda: full_rollup(on, ws, AS_OF), lambda: reset_rollup(conn, ws)),
+            (lambda: full_rollup(off, ws, AS_OF), lambda: reset_rollup(conn, ws)))
+        full_rollup(conn, ws, AS_OF)
+        night_on, night_off = best_of_interleaved(
+            7, (lambda: full_rollup(on, ws, next_as_of), lambda: restore_state(conn, ws, state)),
+            (lambda: full_rollup(off, ws, next_as_of), lambda: restore_state(conn, ws, state)))
+    for label, with_rls, without in (("full rollup step", full_on, full_off),
+                                     ("incremental rollup, one more day", night_on, night_off)):
+        print(f"{label}, row-level security off (BYPASSRLS): {without * 1000:8.1f} ms")
+        print(f"{label}, row-level security on (the fleet) : {with_rls * 1000:8.1f} ms"
+              f"   ratio {with_rls / without:.3f}× (target ≤ 1.05×: {verdict(with_rls / without, 1.05)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests-per-day", type=int, default=33_334)
@@ -159,6 +179,8 @@ def main() -> None:
 
         job = best_of(5, lambda: refresh_workspace(conn, ws, AS_OF), before=lambda: reset_rollup(conn, ws))
         print(f"whole refresh job, first run (run row etc.) : {job * 1000:8.1f} ms")
+
+        row_security(url, conn, ws, state, next_as_of)
 
         history(conn, args.history_requests_per_day)
 

@@ -72,3 +72,34 @@ def median_of(timings: list[float]) -> float:
 
 def verdict(ratio: float, target: float) -> str:
     return "meets target" if ratio <= target else "MISSES target"
+
+
+# A role with the fleet's grants (a member of it) that bypasses row-level security: the same queries and
+# plans as the fleet's, without the policies, for the side-by-side figure of issue 16 item 6.
+BYPASS_ROLE = "halton_bench_bypassrls"
+
+
+@contextmanager
+def rls_on_and_off(url: str, workspace_id: int) -> Iterator[tuple[psycopg.Connection[tuple[object, ...]],
+                                                                 psycopg.Connection[tuple[object, ...]]]]:
+    """(the fleet's role, row-level security on; a member of it with BYPASSRLS, off), both connected to the
+    benchmark's database and scoped to `workspace_id`, as a job's connection is. Needs a superuser URL
+    (BYPASSRLS is a superuser's to give)."""
+    from store.roles import Roles, ensure_roles
+    from store.tenancy import set_workspace
+    from workers.runtime.embedded import as_role
+
+    roles = Roles()
+    with psycopg.connect(url, autocommit=True) as owner:
+        ensure_roles(owner, roles)
+        if owner.execute("select 1 from pg_roles where rolname = %s", (BYPASS_ROLE,)).fetchone() is None:
+            owner.execute(f"create role {BYPASS_ROLE} login bypassrls in role {roles.fleet}")
+    with psycopg.connect(as_role(url, roles.fleet), autocommit=True) as on, \
+            psycopg.connect(as_role(url, BYPASS_ROLE), autocommit=True) as off:
+        for conn in (on, off):
+            set_workspace(conn, workspace_id)
+        row = on.execute("select row_security_active('meter.requests'), current_user").fetchone()
+        assert row == (True, roles.fleet), row
+        row = off.execute("select row_security_active('meter.requests'), current_user").fetchone()
+        assert row == (False, BYPASS_ROLE), row
+        yield on, off

@@ -25,7 +25,7 @@ from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from pdf import DEFAULT_DOCS_BASE_URL, views
-from pdf.model import Branding, ExecutiveData, ProjectReportData, Signature
+from pdf.model import MAX_LOGO_BYTES, Branding, ExecutiveData, ProjectReportData, Signature
 from pdf.periods import Period
 
 log = logging.getLogger(__name__)
@@ -85,20 +85,25 @@ def _environment() -> Environment:
 _ENV = _environment()
 
 
-def logo_data_uri(logo: bytes | None) -> tuple[str | None, str | None]:
-    """(a PNG data URI, None) for a valid raster logo; (None, a note for the reader) otherwise.
+def logo_data_uri(logo: bytes | None, too_large: int | None = None) -> tuple[str | None, str | None]:
+    """(a PNG data URI, None) for a valid PNG logo; (None, a note for the reader) otherwise: a logo over
+    MAX_LOGO_BYTES (`too_large`: its stored size, when the query left it in the database) or one that is
+    not a PNG.
 
-    Re-encoded with Pillow, so what reaches WeasyPrint is a clean PNG made here, never the stored bytes."""
+    Pillow opens it with its PNG decoder only (`formats=["PNG"]`): no other decoder ever parses the stored
+    bytes. Re-encoded, so what reaches WeasyPrint is a clean PNG made here, never the stored bytes."""
+    size = too_large if too_large is not None else len(logo or b"")
+    if size > MAX_LOGO_BYTES:
+        return None, (f"The workspace logo is larger than the limit of {MAX_LOGO_BYTES // 1024:,} KiB "
+                      f"({size:,} bytes), so this report is shown without it.")
     if not logo:
         return None, None
     from PIL import Image, UnidentifiedImageError  # heavy: Pillow, logos only
 
     try:
-        with Image.open(io.BytesIO(logo)) as probe:
+        with Image.open(io.BytesIO(logo), formats=["PNG"]) as probe:
             probe.verify()
-        with Image.open(io.BytesIO(logo)) as image:
-            if image.format not in {"PNG", "JPEG", "GIF", "WEBP"}:
-                raise ValueError(f"{image.format} is not a raster logo format")
+        with Image.open(io.BytesIO(logo), formats=["PNG"]) as image:
             if image.width * image.height > MAX_LOGO_PIXELS:
                 raise ValueError("too large")
             image.thumbnail((600, 240))
@@ -119,7 +124,7 @@ def methodology_url(docs_base_url: str) -> str:
 
 
 def _common(branding: Branding, period: Period, rates_versions: list[str], docs_base_url: str) -> dict[str, object]:
-    logo, logo_note = logo_data_uri(branding.logo_png)
+    logo, logo_note = logo_data_uri(branding.logo_png, branding.logo_too_large)
     return {"workspace_name": branding.workspace_name, "workspace_slug": branding.workspace_slug,
             "logo": logo, "logo_note": logo_note, "period_label": period.label(),
             "period_first": period.start.isoformat(), "period_last": period.last_day.isoformat(),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from core.money import money
 from reconciliation.model import Bill, BillUnusable, DayBill
-from reconciliation.statement import StatementError, parse_statement
+from reconciliation.statement import StatementError, parse_statement, too_long
 
 ORIGIN_WORDS = {
     "openai_costs_api": "pulled {when} from OpenAI's Costs API",
@@ -36,6 +36,9 @@ class StatementRow:
     amount_nanos: int | None
     entered_at: dt.datetime
     entered_by: str | None = None
+    # a paste longer than MAX_PASTE_CHARS is not read from the database: raw_text is then None and this
+    # is its length in characters
+    too_long: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ def read_statement(statement: StatementRow) -> Bill | str:
         if statement.amount_nanos < 0:
             return f"statement {statement.id} has a negative amount"
         return Bill(source, "statement", statement.amount_nanos, (), reference)
+    if statement.too_long is not None:
+        return str(too_long(statement.too_long))
     try:
         parsed = parse_statement(statement.raw_text)
     except StatementError as error:

@@ -93,13 +93,19 @@ class ParsedStatement:
     how: str  # 'single amount', 'total line', 'bare number'
 
 
+def too_long(length: int) -> StatementError:
+    """The refusal of a paste of `length` characters, over MAX_PASTE_CHARS (also for one whose text was
+    left in the database for its length: store/reconciliation.py)."""
+    return StatementError(f"the paste is {length:,} characters long; paste the statement's total "
+                          f"(at most {MAX_PASTE_CHARS:,} characters)")
+
+
 def parse_statement(text: str | None) -> ParsedStatement:
     """The billed amount of a paste in nano-USD, or StatementError saying why it cannot be used."""
     if text is None or not text.strip():
         raise StatementError("the paste is empty: type the amount billed, like $342.04")
     if len(text) > MAX_PASTE_CHARS:
-        raise StatementError(f"the paste is {len(text):,} characters long; paste the statement's total "
-                             f"(at most {MAX_PASTE_CHARS:,} characters)")
+        raise too_long(len(text))
     foreign = _foreign_currency(text)
     if foreign:
         raise StatementError(f"the paste is in {foreign}, not US dollars; paste the amount billed in USD")

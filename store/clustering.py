@@ -28,6 +28,7 @@ from clustering.keys import KeyPart, keys_from_heads
 from core.db import Conn
 from core.errors import UserError, present
 from core.periods import utc_midnight
+from store.bulk import copy_into
 from store.frames import Chunk, request_frames
 from store.incremental import contiguous_ranges
 
@@ -142,9 +143,9 @@ def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, r
 
 def write_key_day(conn: Conn, workspace_id: int, day: date, parts: Sequence[KeyPart], unhashed: int) -> None:
     # binary: the arrays travel as they are (the text format would double them into hex)
-    with conn.cursor() as cursor, cursor.copy(
-            """copy analysis.prompt_key_days (workspace_id, day, part, keys, counts, requests, unhashed_requests)
-               from stdin (format binary)""") as copy:
+    with copy_into(conn, "prompt_key_days",
+                   ("workspace_id", "day", "part", "keys", "counts", "requests", "unhashed_requests"),
+                   binary=True) as copy:
         copy.set_types(["bigint", "date", "smallint", "bytea", "bytea", "bigint", "bigint"])
         for p in parts:
             copy.write_row((workspace_id, day, p.part, p.keys_bytes(), p.counts_bytes(), int(p.counts.sum()),
@@ -264,9 +265,8 @@ def _copy_rows(conn: Conn, table: str, fields: tuple[str, ...], frame: pd.DataFr
     """COPY the result rows, each column converted whole: a conversion per cell cost seconds for the
     100,000 clusters of a large workspace (22 fields each)."""
     columns = [*fixed, *fields]
-    statement = f"copy analysis.{table} ({', '.join(columns)}) from stdin"  # names from the fixed lists above
     values = [repeat(v, len(frame)) for v in fixed.values()] + [_column(name, frame[name]) for name in fields]
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+    with copy_into(conn, table, columns) as copy:
         for row in zip(*values, strict=True):
             copy.write_row(row)
 

@@ -29,9 +29,11 @@ def spend_by_provider(conn: Conn, workspace_id: int, first_day: date, end_day: d
 def spend_by_project(conn: Conn, workspace_id: int, first_day: date, end_day: date,
                      limit: int = 12) -> list[SpendLine]:
     rows = conn.execute(
-        """select coalesce(p.slug, '(unattributed)'), sum(d.requests)::bigint, sum(d.errors)::bigint,
-                  sum(d.cost_nanos)::bigint
-           from analysis.daily_spend d left join meter.projects p on p.id = d.project_id
+        """select case when d.project_id is null then '(unattributed)' else coalesce(p.slug, '(unknown project)') end,
+                  sum(d.requests)::bigint, sum(d.errors)::bigint, sum(d.cost_nanos)::bigint
+           from analysis.daily_spend d
+           -- the project of the row's own workspace: an id of another workspace names nothing here
+           left join meter.projects p on p.id = d.project_id and p.workspace_id = d.workspace_id
            where d.workspace_id = %s and d.day >= %s and d.day < %s
            group by 1 order by 4 desc limit %s""",
         (workspace_id, first_day, end_day, limit),

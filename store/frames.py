@@ -122,10 +122,12 @@ def _select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
     source = sql.SQL("meter.requests")
     params: list[object] = [workspace_id, chunk.start, chunk.end]
     if chunk.prompt_prefixes is not None:
-        # 'g' sorts after every hex digit: [prefix, prefix || 'g') is every hash starting with prefix
-        source = sql.SQL("meter.requests join unnest(%s::text[]) as wanted(prefix) "
-                         "on prompt_hash >= wanted.prefix and prompt_hash < wanted.prefix || 'g'")
-        params.insert(0, list(chunk.prompt_prefixes))
+        # 'g' sorts after every hex digit: [prefix, prefix + 'g') is every hash starting with prefix. Both
+        # bounds come as parameters: `prefix || 'g'` in the query is not leakproof, so under the fleet's
+        # row-level security Postgres could not bound the index scan with it
+        source = sql.SQL("meter.requests join unnest(%s::text[], %s::text[]) as wanted(prefix, past) "
+                         "on prompt_hash >= wanted.prefix and prompt_hash < wanted.past")
+        params[:0] = [list(chunk.prompt_prefixes), [prefix + "g" for prefix in chunk.prompt_prefixes]]
     if synced_by is not None:
         where.append(sql.SQL("synced_at <= %s"))
         params.append(synced_by)

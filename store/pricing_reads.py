@@ -24,7 +24,12 @@ def distinct_provider_models(conn: Connection[Any]) -> list[tuple[str, str]]:
 
 
 def distinct_provider_model_tiers(conn: Connection[Any]) -> list[tuple[str, str, str]]:
-    """Every (provider, model, service_tier) in meter.requests, across all workspaces (see above)."""
+    """Every (provider, model, service_tier) in meter.requests, across all workspaces (see above). The
+    fleet's role, which row-level security confines to one workspace, reads them through the narrow
+    function that returns these and nothing else (store/row_security.py)."""
+    from store.tenancy import may_execute
+
     with conn.cursor() as cur:
-        cur.execute(DISTINCT_MODEL_TIERS_SQL)
+        narrow = may_execute(conn, "meter.fleet_models_in_traffic()")
+        cur.execute("select * from meter.fleet_models_in_traffic()" if narrow else DISTINCT_MODEL_TIERS_SQL)
         return [(str(provider), str(model), str(tier)) for provider, model, tier in cur.fetchall()]

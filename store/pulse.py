@@ -25,6 +25,8 @@ from core.errors import present
 from store import rollup
 from store.incremental import settled_moment
 from store.rollup import RollupResult, history_window, utc_midnight
+from store.tenancy import workspace_scope
+from store.workspaces import all_workspace_ids
 
 
 @dataclass(frozen=True)
@@ -68,18 +70,25 @@ def has_new_requests(conn: Conn, workspace_id: int, as_of: datetime) -> bool:
 
 def workspaces_with_new_requests(conn: Conn, as_of: datetime) -> list[int]:
     """The scheduler's fan-out: every rolled-up workspace with requests its rollup has not counted (one index
-    probe per workspace). A workspace never rolled up waits for the nightly refresh."""
-    rows = conn.execute(
-        """select s.workspace_id from analysis.rollup_state s
-           where s.synced_through < %(as_of)s and exists (
+    probe per workspace). A workspace never rolled up waits for the nightly refresh. Row-level security shows
+    the fleet's role one workspace at a time, so the workspaces come from the narrow function that lists them
+    and each is probed in its own scope."""
+    found = []
+    for workspace_id in all_workspace_ids(conn):
+        with workspace_scope(conn, workspace_id):
+            row = conn.execute(_NEW_SINCE_ROLLUP, {"ws": workspace_id, "as_of": as_of}).fetchone()
+        if row is not None and row[0]:
+            found.append(workspace_id)
+    return found
+
+
+_NEW_SINCE_ROLLUP = """
+    select s.synced_through < %(as_of)s and exists (
                select 1 from meter.requests r
                where r.workspace_id = s.workspace_id and r.synced_at > s.settled_through and r.synced_at <= %(as_of)s
                  and not exists (select 1 from analysis.rollup_margin m
                                  where m.workspace_id = s.workspace_id and m.request_id = r.id))
-           order by s.workspace_id""",
-        {"as_of": as_of},
-    ).fetchall()
-    return [int(r[0]) for r in rows]
+      from analysis.rollup_state s where s.workspace_id = %(ws)s"""
 
 
 # One statement, so the sums and the list come from one snapshot. `fresh`: the requests synced after the last

@@ -19,6 +19,8 @@ from core.periods import next_month, utc_midnight
 from reconciliation.compute import REQUEST_COLUMNS
 from reconciliation.model import DayBill, LineItem, Reconciliation
 from reconciliation.sources import PulledMonth, StatementRow
+from reconciliation.statement import MAX_PASTE_CHARS
+from store.bulk import copy_into
 from store.frames import NO_PROJECT, Condition, read_requests
 
 # -- reads of one month -------------------------------------------------------------------------------
@@ -42,10 +44,18 @@ def provider_months(conn: Conn, workspace_id: int, provider: str) -> list[dt.dat
 def month_statements(conn: Conn, workspace_id: int, provider: str, period: dt.date) -> list[StatementRow]:
     """The month's pastes (and statement rows), newest first: the latest readable one counts."""
     rows = conn.execute(
-        """select id, source, raw_text, amount_nanos, entered_at, entered_by from meter.billing_statements
-            where workspace_id = %s and provider = %s and period = %s
+        # a paste over the parser's cap stays in the database, only its length comes out; a byte count
+        # within the cap needs no character count (the cheap test first: CASE evaluates in order)
+        """select id, source,
+                  case when octet_length(raw_text) <= %(cap)s then raw_text
+                       when char_length(raw_text) <= %(cap)s then raw_text end,
+                  amount_nanos, entered_at, entered_by,
+                  case when octet_length(raw_text) <= %(cap)s then null
+                       when char_length(raw_text) > %(cap)s then char_length(raw_text) end
+             from meter.billing_statements
+            where workspace_id = %(ws)s and provider = %(provider)s and period = %(period)s
             order by entered_at desc, id desc""",
-        (workspace_id, provider, period),
+        {"cap": MAX_PASTE_CHARS, "ws": workspace_id, "provider": provider, "period": period},
     ).fetchall()
     return [StatementRow(*row) for row in rows]
 
@@ -144,13 +154,12 @@ def write_reconciliation(tx: Conn, workspace_id: int, result: Reconciliation, ru
                (workspace_id, provider, period, next_month(period)))
     tx.execute("""delete from analysis.reconciliation_findings
                    where workspace_id = %s and provider = %s and period = %s""", (workspace_id, provider, period))
-    cursor = tx.cursor()
-    with cursor.copy("""copy analysis.reconciliation_days (workspace_id, provider, day, logged_nanos, billed_nanos,
-                        variance_nanos) from stdin""") as copy:
+    with copy_into(tx, "reconciliation_days", ("workspace_id", "provider", "day", "logged_nanos", "billed_nanos",
+                                                "variance_nanos")) as copy:
         for day in result.days:
             copy.write_row((workspace_id, provider, day.day, day.logged_nanos, day.billed_nanos, day.variance_nanos))
-    with cursor.copy("""copy analysis.reconciliation_findings (workspace_id, provider, period, cause, request_id,
-                        day, attribution_tier, delta_nanos, detail) from stdin""") as copy:
+    with copy_into(tx, "reconciliation_findings", ("workspace_id", "provider", "period", "cause", "request_id",
+                                                    "day", "attribution_tier", "delta_nanos", "detail")) as copy:
         for finding in result.findings:
             copy.write_row((workspace_id, provider, period, finding.cause, finding.request_id, finding.day,
                             finding.attribution_tier, finding.delta_nanos, json.dumps(finding.detail, default=str)))
@@ -228,10 +237,9 @@ def active_connections(conn: Conn, workspace_id: int) -> list[tuple[int, str, by
 
 
 def workspaces_with_connections(conn: Conn) -> list[int]:
-    """The nightly pull's fan-out (a read across workspaces, like the scheduler's list)."""
-    return [int(r[0]) for r in conn.execute(
-        """select distinct workspace_id from meter.provider_connections where revoked_at is null
-            order by 1""").fetchall()]
+    """The nightly pull's fan-out (a read across workspaces, like the scheduler's list, through its narrow
+    function: store/row_security.py)."""
+    return [int(r[0]) for r in conn.execute("select meter.fleet_workspaces_with_connections()").fetchall()]
 
 
 def insert_statement(conn: Conn, workspace_id: int, provider: str, period: dt.date, raw_text: str,

@@ -14,6 +14,7 @@ from core.db import Conn
 from core.errors import UserError, present
 from core.periods import month_start, next_month, previous_month, utc_midnight
 from pdf.model import (
+    MAX_LOGO_BYTES,
     Branding,
     CatalogHeadline,
     Counting,
@@ -90,10 +91,14 @@ def top_project(conn: Conn, workspace_id: int, start: date, end: date) -> int | 
 
 
 def branding(conn: Conn, workspace_id: int) -> Branding:
-    row = conn.execute("select slug, name, logo_png from meter.workspaces where id = %s", (workspace_id,)).fetchone()
+    """The workspace's name and logo; a logo over MAX_LOGO_BYTES never leaves the database, only its size."""
+    row = conn.execute(
+        """select slug, name, case when octet_length(logo_png) <= %(cap)s then logo_png end,
+                  case when octet_length(logo_png) > %(cap)s then octet_length(logo_png) end
+           from meter.workspaces where id = %(id)s""", {"cap": MAX_LOGO_BYTES, "id": workspace_id}).fetchone()
     if row is None:
         raise UserError(f"no workspace with id {workspace_id}")
-    return Branding(row[0], row[1], bytes(row[2]) if row[2] is not None else None)
+    return Branding(row[0], row[1], bytes(row[2]) if row[2] is not None else None, row[3])
 
 
 def _spend(conn: Conn, workspace_id: int, start: date, end: date, project_id: int | None = None) -> tuple[int, int]:

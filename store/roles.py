@@ -111,13 +111,18 @@ def ensure_roles(conn: Conn, roles: Roles, include_meter: bool = True) -> None:
     """Create both roles if missing and grant exactly what each may do on this database.
 
     Without `include_meter` (production, where the sync service owns `meter`) only `analysis` is
-    granted here; the owner of `meter` grants its part (the runbook lists the statements)."""
+    granted here; the owner of `meter` grants its part (the runbook lists the statements). Row-level
+    security's policies for the fleet's role are issued here too (store/row_security.py), as they name it."""
     for role in (roles.fleet, roles.dashboard):
         _create_if_missing(conn, role)
+    from store.row_security import analysis_row_security_statements, analysis_tables, meter_row_security_statements
+
     with conn.transaction():
         statements = analysis_grant_statements(roles)
+        statements += analysis_row_security_statements(roles, analysis_tables(conn))
         if include_meter:
             statements += meter_grant_statements(roles, dashboard_sequences(conn))
+            statements += meter_row_security_statements(roles)
         for statement in statements:
             conn.execute(statement)
 

@@ -34,5 +34,6 @@ def _one(conn: Conn, column: str, value: object, missing: str) -> Workspace:
 
 
 def all_workspace_ids(conn: Conn) -> list[int]:
-    """The scheduler's fan-out: the only read of the fleet that spans workspaces."""
-    return [row[0] for row in conn.execute("select id from meter.workspaces order by id").fetchall()]
+    """The scheduler's fan-out (and the reconcile sweep's): a read across workspaces, so through the narrow
+    function that row-level security lets the fleet's role call (store/row_security.py)."""
+    return [int(row[0]) for row in conn.execute("select meter.fleet_workspace_ids()").fetchall()]

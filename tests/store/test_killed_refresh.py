@@ -14,9 +14,11 @@ from celery.exceptions import TimeLimitExceeded
 from store import claims, report_writes
 from store.claims import RunSpec
 from store.runs import ClosedRun
+from tests.conftest import TEST_ROLES
 from tests.factories import Conn, add_request, make_workspace
 from tests.store.report_scene import insert_request, make_report_scene
 from workers.jobs.pipeline import STAGE_NAMES, run_pipeline, stage_named
+from workers.runtime.embedded import as_role
 from workers.settings import get_settings
 from workers.tasks import base as taskbase
 
@@ -27,9 +29,9 @@ UNREACHABLE = "postgresql://nobody@127.0.0.1:9/none"
 
 @pytest.fixture
 def parent_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """What the worker's parent process has: the settings (its database), and no wait for a kill that
-    a test does not make."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    """What the worker's parent process has: the settings (its database, as the fleet's role, under row-level
+    security), and no wait for a kill that a test does not make."""
+    monkeypatch.setenv("DATABASE_URL", as_role(database_url, TEST_ROLES.fleet))
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
     monkeypatch.setattr(taskbase, "KILL_GRACE", 0.0)
     get_settings.cache_clear()

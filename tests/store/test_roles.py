@@ -9,7 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from store.migrate import bundled_migrations
 from store.roles import dashboard_sequences, meter_grant_statements
+from store.row_security import meter_row_security_statements
+from store.tenancy import set_workspace
 from tests.conftest import TEST_ROLES
 from tests.factories import Conn, make_workspace
 from workers.runtime.embedded import as_role
@@ -37,6 +40,7 @@ def insert_run(conn: Conn, workspace_id: int) -> None:
 
 def test_the_fleet_reads_meter_and_writes_analysis(fleet: Conn, db_conn: Conn) -> None:
     ws = make_workspace(db_conn).workspace_id
+    set_workspace(fleet, ws)  # as every job's connection is (row-level security: tests/store/test_row_security.py)
     assert fleet.execute("select count(*) from meter.workspaces").fetchone() == (1,)
     insert_run(fleet, ws)
     fleet.execute("update analysis.runs set status = 'succeeded'")
@@ -97,6 +101,7 @@ def insert_audit_event(conn: Conn, workspace_id: int) -> None:
 
 def test_the_fleet_appends_to_the_audit_log(fleet: Conn, db_conn: Conn) -> None:
     ws = make_workspace(db_conn).workspace_id
+    set_workspace(fleet, ws)
     insert_audit_event(fleet, ws)
     assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("report.rendered",)]
 
@@ -119,13 +124,29 @@ def canonical(statement: str) -> str:
     return " ".join(statement.lower().split())
 
 
-def runbook_meter_grants() -> list[str]:
+def runbook_sql_blocks() -> list[list[str]]:
+    """The runbook's ```sql blocks: what the owner of meter runs in production, statement by statement."""
     blocks = re.findall(r"^```sql\n(.*?)^```", RUNBOOK.read_text(), re.MULTILINE | re.DOTALL)
-    assert len(blocks) == 1, "deploy/runbook.md should have exactly one ```sql block: the grants on meter"
-    return [canonical(statement) for statement in blocks[0].split(";") if statement.strip()]
+    assert len(blocks) == 2, ("deploy/runbook.md should have exactly two ```sql blocks: the grants on meter, "
+                              "then its row-level security")
+    return [[canonical(statement) for statement in block.split(";") if statement.strip()] for block in blocks]
+
+
+def runbook_meter_grants() -> list[str]:
+    return runbook_sql_blocks()[0]
 
 
 def test_the_runbooks_grants_on_meter_are_the_ones_migrate_issues(db_conn: Conn) -> None:
     """Production's sync service runs the runbook's block; where `migrate` owns meter it issues these."""
     issued = meter_grant_statements(TEST_ROLES, dashboard_sequences(db_conn))
     assert runbook_meter_grants() == [canonical(statement.as_string(db_conn)) for statement in issued]
+
+
+def test_the_runbooks_row_security_on_meter_is_what_migrate_issues(db_conn: Conn) -> None:
+    """With --skip-meter the owner of meter runs migration 0022 (a meter migration, so skipped) and the
+    runbook's second block; where `migrate` owns meter it applies the file and issues these statements."""
+    issued = meter_row_security_statements(TEST_ROLES)
+    assert runbook_sql_blocks()[1] == [canonical(statement.as_string(db_conn)) for statement in issued]
+    named = re.findall(r"store/migrations/(\d{4})_(\w+)\.sql", RUNBOOK.read_text())
+    meter_files = {(m.version, m.name) for m in bundled_migrations() if m.creates_meter and m.version >= "0022"}
+    assert meter_files == {("0022", "meter_row_security")} and set(named) >= meter_files

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from core.money import money, money_column
 from pdf import render
-from pdf.model import Counting, Signature
+from pdf.model import MAX_LOGO_BYTES, Counting, Signature
 from pdf.periods import Period
 from tests.unit.pdf_samples import executive_data, project_data
 from tests.unit.pdf_text import listening_server, page_count, pdf_text
@@ -122,6 +122,27 @@ def test_a_logo_that_is_not_an_image_is_left_out_and_the_report_says_so() -> Non
             rendered = render.render_project(project_data(OCTOBER, logo=logo))
             assert "logo is not a valid PNG image" in pdf_text(rendered.pdf)
         assert hits == []
+
+
+def test_a_logo_in_another_image_format_than_png_is_left_out() -> None:
+    """Pillow opens logos with its PNG decoder only: a JPEG, GIF, WEBP or BMP is never decoded."""
+    for form in ("JPEG", "GIF", "WEBP", "BMP"):
+        out = io.BytesIO()
+        Image.new("RGB", (60, 20), "navy").save(out, format=form)
+        assert render.logo_data_uri(out.getvalue()) == (
+            None, "The workspace logo is not a valid PNG image, so this report is shown without it.")
+    assert render.logo_data_uri(png())[0] is not None
+
+
+def test_a_logo_over_the_byte_cap_is_left_out_and_the_report_says_so() -> None:
+    limit = MAX_LOGO_BYTES
+    note = f"The workspace logo is larger than the limit of 1,024 KiB ({limit + 1:,} bytes), so this report is shown"
+    # a size the query reported while leaving the bytes in the database, or bytes handed over directly
+    assert render.logo_data_uri(None, too_large=limit + 1) == (None, note + " without it.")
+    assert render.logo_data_uri(png() + b"\0" * (limit + 1 - len(png()))) == (None, note + " without it.")
+    rendered = render.render_project(replace(project_data(OCTOBER), branding=replace(
+        project_data(OCTOBER).branding, logo_too_large=limit + 1)))
+    assert "logo is larger than the limit of 1,024 KiB" in " ".join(pdf_text(rendered.pdf).split())
 
 
 def test_a_valid_logo_is_embedded_without_a_note() -> None:

@@ -121,7 +121,7 @@ def refresh(
     as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON (figures in nanos)")] = False,
 ) -> None:
     """Run the nightly refresh of one workspace: every stage in order, or one with --stage."""
-    from store.workspaces import workspace_by_slug  # CLI start-up
+    from store.tenancy import enter_workspace  # CLI start-up
     from workers import jobs
     from workers.runtime.db import connect
     from workers.settings import database_url_only, get_settings
@@ -129,7 +129,7 @@ def refresh(
     moment = jobs.parse_as_of(as_of)
     url = get_settings().database_url if via_queue else database_url_only()
     with connect(url) as conn:
-        ws = workspace_by_slug(conn, workspace)
+        ws = enter_workspace(conn, workspace)
         if via_queue:
             from celery.exceptions import TimeoutError as CeleryTimeout  # CLI start-up
 

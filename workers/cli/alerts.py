@@ -25,12 +25,12 @@ def alerts(
 ) -> None:
     """List a workspace's alerts and how their deliveries stand; --deliver sends the pending ones first."""
     from store.alert_deliveries import workspace_alerts
-    from store.workspaces import workspace_by_slug
+    from store.tenancy import enter_workspace
     from workers.runtime.db import connect
     from workers.settings import database_url_only
 
     with connect(database_url_only()) as conn:
-        ws = workspace_by_slug(conn, workspace)
+        ws = enter_workspace(conn, workspace)
         if deliver:
             from workers.jobs.alert_delivery import deliver_pending
 

@@ -130,13 +130,13 @@ def recommendations(
     """List the workspace's recommendations (open ones by default) by kind of money, largest first; `--id N`
     shows one in full (rationale, evidence, sample requests)."""
     from store import recommendations as store  # CLI start-up
-    from store.workspaces import workspace_by_slug
+    from store.tenancy import enter_workspace
     from workers.runtime.db import connect
     from workers.settings import database_url_only
 
     console = Console(width=WIDTH)
     with connect(database_url_only()) as conn:
-        ws = workspace_by_slug(conn, workspace)
+        ws = enter_workspace(conn, workspace)
         if recommendation_id is not None:
             found = store.recommendation(conn, ws.id, recommendation_id)
             if found is None:

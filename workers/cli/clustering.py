@@ -14,10 +14,10 @@ def clusters(
     """Print the top prompt clusters and loop incidents by avoidable cost (from the last refresh)."""
     from rich.console import Console  # CLI start-up
 
-    from store.workspaces import workspace_by_slug
+    from store.tenancy import enter_workspace  # CLI start-up
     from workers.demo.clustering import print_clusters
     from workers.runtime.db import connect
     from workers.settings import database_url_only
 
     with connect(database_url_only()) as conn:
-        print_clusters(conn, workspace_by_slug(conn, workspace), Console(width=80), limit=limit)
+        print_clusters(conn, enter_workspace(conn, workspace), Console(width=80), limit=limit)

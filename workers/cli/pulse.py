@@ -27,7 +27,7 @@ def pulse(workspace: Workspace,
           as_json: AsJson = False) -> None:
     """Bring today's rollup and the month's forecasts up to date with the requests synced since the last
     refresh or pulse, in this process (what halton.pulse does for every workspace every 10 minutes)."""
-    from store.workspaces import workspace_by_slug
+    from store.tenancy import enter_workspace
     from workers import jobs
     from workers.jobs import pulse as pulse_jobs
     from workers.runtime.db import connect
@@ -35,7 +35,7 @@ def pulse(workspace: Workspace,
 
     moment = jobs.parse_as_of(as_of)
     with connect(database_url_only()) as conn:
-        ws = workspace_by_slug(conn, workspace)
+        ws = enter_workspace(conn, workspace)
         outcome = pulse_jobs.pulse_workspace(conn, ws.id, moment)
     if as_json:
         typer.echo(json.dumps(outcome.to_dict(), default=str))
@@ -60,7 +60,7 @@ def budget(workspace: Workspace,
     import datetime as dt
 
     from store.forecasts import read_forecasts
-    from store.workspaces import workspace_by_slug
+    from store.tenancy import enter_workspace
     from workers.runtime.db import connect
     from workers.settings import database_url_only
 
@@ -71,7 +71,7 @@ def budget(workspace: Workspace,
         except ValueError:
             raise typer.BadParameter(f"'{period}' is not a month like 2026-03", param_hint="--period") from None
     with connect(database_url_only()) as conn:
-        ws = workspace_by_slug(conn, workspace)
+        ws = enter_workspace(conn, workspace)
         rows = read_forecasts(conn, ws.id, month)
     if as_json:
         typer.echo(json.dumps([_json(row) for row in rows], default=str))

@@ -56,6 +56,7 @@ def paste_bill(workspace: Workspace, provider: Provider, period: Period,
         statement = insert_statement(dashboard, ws, provider, month, paste, entered_by)
     typer.echo(f"statement {statement} entered for {provider} {month:%Y-%m}")
     with _connection() as conn:
+        _workspace(conn, workspace)  # the fleet's connection enters the workspace too (row-level security)
         try:
             reconcile_jobs.reconcile(conn, ws, provider, month, jobs.parse_as_of(None))
         finally:
@@ -151,9 +152,9 @@ def _connection(as_owner: bool = False) -> Conn:
 
 
 def _workspace(conn: Conn, slug: str) -> int:
-    from store.workspaces import workspace_by_slug  # CLI start-up
+    from store.tenancy import enter_workspace  # CLI start-up
 
-    return workspace_by_slug(conn, slug).id
+    return enter_workspace(conn, slug).id
 
 
 def _period(text: str) -> dt.date:

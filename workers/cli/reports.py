@@ -43,11 +43,13 @@ def report(
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
     from store.report_writes import report_row  # CLI start-up
+    from store.tenancy import enter_report_request
     from workers.jobs.reports import render_report
     from workers.runtime.db import connect
     from workers.settings import database_url_only
 
     with connect(database_url_only()) as conn:
+        enter_report_request(conn, request)
         outcome = render_report(conn, request, force=force)
         if out is not None:
             row = report_row(conn, request, int(outcome["workspace_id"]))
@@ -72,7 +74,7 @@ def executive(workspace: Workspace, period: PeriodOption, out: Out) -> None:
 def _adhoc(workspace: str, kind: str, project_slug: str | None, period_text: str, out: Path) -> None:
     from pdf.periods import PeriodSyntaxError, parse_period, refuse_future  # CLI start-up
     from store.report_reads import ReportRequest, project_id_by_slug
-    from store.workspaces import workspace_by_slug
+    from store.tenancy import enter_workspace  # CLI start-up
     from workers.jobs.reports import build_artifact
     from workers.runtime.db import connect
     from workers.settings import database_url_only, get_signing_settings
@@ -85,7 +87,7 @@ def _adhoc(workspace: str, kind: str, project_slug: str | None, period_text: str
     refuse_future(period, now.date())
     signing = get_signing_settings()
     with connect(database_url_only()) as conn:
-        ws = workspace_by_slug(conn, workspace)
+        ws = enter_workspace(conn, workspace)
         project_id = project_id_by_slug(conn, ws.id, project_slug) if project_slug is not None else None
         # the signing time of a command-line summary is now; a stored request's is its requested_at
         request = ReportRequest(None, ws.id, kind, project_id, period.start, period.end,

@@ -33,6 +33,7 @@ from reconciliation.sources import BillChoice, choose_bill
 from store import reconciliation as store
 from store.audit import audit
 from store.runs import FailureKind, RunSpec, claimed_run, describe_failure
+from store.tenancy import workspace_scope
 from store.workspaces import all_workspace_ids, workspace_by_id
 from workers.jobs import JobOutcome, worker_name
 from workers.runtime.billing_keys import open_admin_key
@@ -259,7 +260,9 @@ def sweep(conn: Conn, as_of: dt.datetime, send: Callable[[int, str, dt.date], No
     failed: list[str] = []
     for workspace_id in all_workspace_ids(conn):
         try:
-            for provider, period in stale_months(conn, workspace_id, as_of):
+            with workspace_scope(conn, workspace_id):
+                months = stale_months(conn, workspace_id, as_of)
+            for provider, period in months:
                 send(workspace_id, provider, period)
                 sent += 1
         except Exception as error:

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from core.db import Conn
 from core.errors import ConfigError
+from store.tenancy import scoped_workspace, set_workspace
 from workers.settings import get_settings
 
 # Every worker connection's session: the pool's, and the checks stage's second connection (sibling)
@@ -62,6 +63,7 @@ def sibling(conn: Conn) -> Iterator[Conn]:
     copied = " ".join(f"-c {name}={_session_setting(conn, name)}" for name in COPIED_TIMEOUTS)
     other = psycopg.connect(conn.info.dsn, **{**SESSION_KWARGS, "options": f"{SESSION_OPTIONS} {copied}"}, **extra)
     try:
+        set_workspace(other, scoped_workspace(conn))  # the same workspace as `conn` (row-level security)
         yield other
     finally:
         other.close()
@@ -85,10 +87,16 @@ def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:
         open=True,
         # a connection that broke while idle (database restart) is replaced, not handed out
         check=ConnectionPool.check_connection,
+        # a connection comes back scoped to no workspace, whatever the job did (row-level security)
+        reset=_scoped_to_none,
         name=f"halton-{os.getpid()}",
     )
     _pool_pid = os.getpid()
     return _pool
+
+
+def _scoped_to_none(conn: Conn) -> None:
+    set_workspace(conn, None)
 
 
 def close_pool() -> None:

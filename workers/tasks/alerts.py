@@ -16,7 +16,7 @@ from store.alerts import pending_deliveries
 from workers.app.queues import Family
 from workers.jobs import alert_delivery as alert_delivery_jobs
 from workers.jobs.pipeline import PipelineOutcome
-from workers.runtime import db
+from workers.runtime.tenancy import workspace_connection
 from workers.tasks.base import fleet_task
 
 # a delivery message still queued after this is dropped: its rows stay pending for the next one
@@ -32,7 +32,7 @@ def deliver_alerts_task(self: Task[Any, Any], workspace_id: int) -> dict[str, An
     the task retries (the house backoff, 15 s to 10 min); rows a round had no time for go to a new task."""
     soft = self.soft_time_limit
     deadline = time.monotonic() + max((soft or 0) - DELIVERY_HEADROOM, 30.0)
-    with db.pooled_connection() as conn:
+    with workspace_connection(int(workspace_id)) as conn:
         result = alert_delivery_jobs.deliver_pending(conn, int(workspace_id), deadline=deadline)
         left = pending_deliveries(conn, int(workspace_id))
     if left > result.retry_later:  # not reached in this round: go on at once

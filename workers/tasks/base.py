@@ -17,6 +17,7 @@ from celery.exceptions import TimeLimitExceeded
 from core.db import Conn
 from core.errors import TransientError, UserError
 from store.runs import ClosedRun, fail_running_runs_of_task
+from store.tenancy import workspace_scope, workspaces_of_running_task
 from workers.app.celery import app
 from workers.app.queues import TASK_FAMILIES, Family
 from workers.runtime.db import connect
@@ -89,13 +90,16 @@ def close_runs_after_hard_limit(task_id: str, limit: float | None, wait: float =
         # a one-off connection (no pool in the parent), with short limits so a stuck row cannot hold it
         with connect(get_settings().database_url, connect_timeout=3,
                      options="-c lock_timeout=2000 -c statement_timeout=5000") as conn:
-            closed = close_runs_of_killed_task(conn, task_id, message)
-            try:
-                if after is not None:
-                    after(conn, closed)
-            except Exception:  # the runs are closed (autocommit); only what the task adds is missing
-                log.warning("closed the runs of task %s after its hard time limit, but not what it adds",
-                            task_id, exc_info=True)
+            # one delivery, one workspace; the parent learns it from the runs (row-level security)
+            for workspace_id in workspaces_of_running_task(conn, task_id):
+                with workspace_scope(conn, workspace_id):
+                    closed = close_runs_of_killed_task(conn, task_id, message)
+                    try:
+                        if after is not None:
+                            after(conn, closed)
+                    except Exception:  # the runs are closed (autocommit); only what the task adds is missing
+                        log.warning("closed the runs of task %s after its hard time limit, but not what it adds",
+                                    task_id, exc_info=True)
     except Exception:  # the parent must keep serving; the next run marks the run abandoned instead
         log.warning("could not close the runs of task %s after its hard time limit", task_id, exc_info=True)
 

@@ -8,7 +8,7 @@ from celery import Task
 
 from workers.app.queues import Family
 from workers.jobs import decisions as checks_jobs
-from workers.runtime import db
+from workers.runtime.tenancy import workspace_connection
 from workers.tasks.base import fleet_task
 from workers.tasks.refresh import statement_timeout
 
@@ -16,7 +16,7 @@ from workers.tasks.refresh import statement_timeout
 @fleet_task("apply_decisions", Family.ANALYSIS)
 def apply_decisions_task(self: Task[Any, Any], workspace_id: int) -> dict[str, Any]:
     """Bring the workspace's recommendation statuses up to date (no catalog recomputation)."""
-    with db.pooled_connection(statement_timeout(self)) as conn:
+    with workspace_connection(workspace_id, statement_timeout(self)) as conn:
         outcome = checks_jobs.apply_decisions(conn, int(workspace_id), task_id=self.request.id,
                                               attempt=self.request.retries or 0)
     return outcome.to_dict()

@@ -16,6 +16,7 @@ from workers import jobs
 from workers.app.queues import Family
 from workers.jobs import pulse as pulse_jobs
 from workers.runtime import db
+from workers.runtime.tenancy import workspace_connection
 from workers.settings import get_settings, last_fire_time
 from workers.tasks.alerts import enqueue_alert_delivery
 from workers.tasks.base import fleet_task
@@ -25,7 +26,7 @@ from workers.tasks.refresh import statement_timeout
 @fleet_task("pulse_workspace", Family.ANALYSIS)
 def pulse_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None) -> dict[str, Any]:
     """One workspace's pulse (workers.jobs.pulse)."""
-    with db.pooled_connection(statement_timeout(self)) as conn:
+    with workspace_connection(int(workspace_id), statement_timeout(self)) as conn:
         outcome = pulse_jobs.pulse_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id,
                                              attempt=self.request.retries or 0)
     if outcome.deliveries_pending:  # after the pulse's transaction committed

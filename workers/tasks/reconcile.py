@@ -15,6 +15,7 @@ from workers import jobs
 from workers.app.queues import Family
 from workers.jobs import reconcile as reconcile_jobs
 from workers.runtime import db
+from workers.runtime.tenancy import workspace_connection
 from workers.tasks.base import fleet_task
 from workers.tasks.refresh import FANOUT_EXPIRES, fan_out, fanout_as_of, statement_timeout
 
@@ -30,7 +31,7 @@ def _period(value: str) -> Any:
 def reconcile_task(self: Task[Any, Any], workspace_id: int, provider: str, period: str,
                    as_of: str | None = None, force: bool = False) -> dict[str, Any]:
     """What the dashboard enqueues right after a paste; the pull and the sweep enqueue it too."""
-    with db.pooled_connection(statement_timeout(self)) as conn:
+    with workspace_connection(workspace_id, statement_timeout(self)) as conn:
         outcome = reconcile_jobs.reconcile(conn, int(workspace_id), str(provider), _period(period),
                                            jobs.parse_as_of(as_of), task_id=self.request.id,
                                            attempt=self.request.retries or 0, force=bool(force))
@@ -39,7 +40,7 @@ def reconcile_task(self: Task[Any, Any], workspace_id: int, provider: str, perio
 
 @fleet_task("pull_billing", Family.BILLING)
 def pull_billing_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None) -> dict[str, Any]:
-    with db.pooled_connection(statement_timeout(self)) as conn:
+    with workspace_connection(workspace_id, statement_timeout(self)) as conn:
         outcome = reconcile_jobs.pull_billing(conn, int(workspace_id), jobs.parse_as_of(as_of),
                                               task_id=self.request.id, attempt=self.request.retries or 0)
     return outcome.to_dict()

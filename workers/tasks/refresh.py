@@ -17,6 +17,7 @@ from workers import jobs
 from workers.app.queues import Family
 from workers.jobs import pipeline
 from workers.runtime import db
+from workers.runtime.tenancy import workspace_connection
 from workers.settings import get_settings, last_fire_time
 from workers.tasks.alerts import enqueue_after_refresh
 from workers.tasks.base import FleetTask, fleet_task
@@ -38,7 +39,7 @@ class RefreshTask(FleetTask):
 def refresh_workspace_task(self: Task[Any, Any], workspace_id: int, as_of: str | None = None,
                            replay: bool = False, stage: str | None = None) -> dict[str, Any]:
     """The nightly pipeline of one workspace (workers.jobs.pipeline), or one `stage` of it."""
-    with db.pooled_connection(statement_timeout(self)) as conn:
+    with workspace_connection(workspace_id, statement_timeout(self)) as conn:
         outcome = jobs.refresh_workspace(conn, int(workspace_id), jobs.parse_as_of(as_of), task_id=self.request.id,
                                          replay=bool(replay), attempt=self.request.retries or 0, stage=stage)
     enqueue_after_refresh(outcome)  # committed: a worker of the billing queue delivers what was raised

@@ -13,7 +13,7 @@ from store.runs import ClosedRun
 from workers.app.queues import Family
 from workers.jobs import reports as report_jobs
 from workers.jobs import worker_name
-from workers.runtime import db
+from workers.runtime.tenancy import report_request_connection
 from workers.tasks.base import FleetTask, fleet_task, hard_limit_message
 from workers.tasks.refresh import statement_timeout
 
@@ -30,6 +30,6 @@ class ReportTask(FleetTask):
 
 @fleet_task("render_report", Family.PDF, base=ReportTask)
 def render_report_task(self: Task[Any, Any], request_id: int) -> dict[str, Any]:
-    with db.pooled_connection(statement_timeout(self)) as conn:
+    with report_request_connection(request_id, statement_timeout(self)) as conn:
         return report_jobs.render_report(conn, int(request_id), task_id=self.request.id,
                                          attempt=self.request.retries or 0)
