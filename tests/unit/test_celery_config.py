@@ -144,17 +144,16 @@ def test_apply_decisions_runs_with_the_statement_timeout_of_its_soft_limit(
 
     from workers.jobs import JobOutcome
     from workers.jobs import decisions as checks_jobs
-    from workers.runtime import db
     from workers.tasks import checks as tasks_checks
     from workers.tasks.refresh import statement_timeout
 
     timeouts: list[Any] = []
 
-    def pooled_connection(*args: Any) -> Any:
+    def workspace_connection(workspace_id: int, *args: Any) -> Any:  # the pooled connection, scoped
         timeouts.append(args[0] if args else None)
         return nullcontext()
 
-    monkeypatch.setattr(db, "pooled_connection", pooled_connection)
+    monkeypatch.setattr(tasks_checks, "workspace_connection", workspace_connection)
     monkeypatch.setattr(checks_jobs, "apply_decisions",
                         lambda conn, ws, task_id=None, attempt=0: JobOutcome("apply_decisions", ws, "succeeded"))
     task = tasks_checks.apply_decisions_task
