@@ -299,9 +299,9 @@ def test_the_alerts_command_lists_and_delivers_in_80_columns(db_conn: Conn, flee
     assert done.stdout.splitlines()[0] == "delivered 2, failed 0, to try again 0"
     assert len(hook.received) == 2
     lines = listed.stdout.splitlines()
-    assert lines[0] == "alerts of 'acme', newest first; deliveries sent, pending and failed"
+    assert lines[0] == "alerts of 'acme', newest first (UTC); deliveries sent/pending/failed"
     assert max(len(line) for line in lines) <= 80
-    assert lines[2].split()[2:] == ["budget", "80%,", "workspace", "$85.00", "1", "0", "0"]
+    assert lines[2].split()[2:] == ["budget", "80%,", "workspace", "$85.00", "1/0/0"]
 
 
 def test_a_channel_url_copied_from_another_workspace_is_refused_before_any_request(db_conn: Conn,

@@ -26,6 +26,7 @@ def test_the_planted_budgets_and_burst_give_the_statuses_the_demo_prints_in_80_c
     planted = plant_budgets(db_conn, workspace, NOW)
     refresh_workspace(db_conn, workspace.id, NOW + timedelta(minutes=1), stage="rollup")
     refresh_workspace(db_conn, workspace.id, NOW + timedelta(minutes=1), stage="forecast")
+    refresh_workspace(db_conn, workspace.id, NOW + timedelta(minutes=1), stage="alerts")
 
     burst = planted.burst
     assert burst is not None and 80 * NANOS_PER_DOLLAR <= burst.cost_nanos < 81 * NANOS_PER_DOLLAR
@@ -49,3 +50,11 @@ def test_the_planted_budgets_and_burst_give_the_statuses_the_demo_prints_in_80_c
     assert "acme: month-end forecasts for November 2026, as of 2026-11-16 12:01 UTC" in text
     assert planted.center[1] in text and "OVER BUDGET" in text and "on track" in text
     assert f"a loop on {burst.device}" in text
+    # the alerts the plants raise, next to them: the cost center over budget, the workspace's forecast over
+    # its budget, and the loop as an anomaly of its device
+    raised = {(kind, scope) for kind, scope in db_conn.execute(
+        "select kind, scope from analysis.alerts where workspace_id = %s", (workspace.id,)).fetchall()}
+    assert {("budget_threshold", "cost_center"), ("forecast_over_budget", "workspace"),
+            ("spend_anomaly", "device")} <= raised
+    assert "alerts of 'acme', newest first" in text and "forecast over budget, workspace" in text
+    assert "anomaly, device" in text

@@ -46,14 +46,20 @@ def alerts(
 
 
 def alert_lines(slug: str, listed: list[ListedAlert]) -> list[str]:
-    """The table, at most 80 columns: when, what, how much, deliveries; a failure's reason below its row."""
+    """The table, at most 80 columns, nothing cut: when, what, how much, deliveries; a failure's reason below
+    its row."""
     if not listed:
         return [f"no alerts in '{slug}'"]
-    lines = [f"alerts of '{slug}', newest first; deliveries sent, pending and failed",
-             f"{'opened (UTC)':<16}  {'alert':<30} {'amount':>12}  {'sent':>4}  {'pend':>4}  {'fail':>4}"]
+    lines = [f"alerts of '{slug}', newest first (UTC); deliveries sent/pending/failed",
+             f"{'opened':<11}  {'alert':<38} {'amount':>12}  {'deliveries':>12}"]
     for alert in listed:
-        lines.append(f"{_moment(alert.opened_at):<16}  {_cut(_what(alert), 30):<30} {money(alert.amount_nanos):>12}  "
-                     f"{alert.delivered:>4}  {alert.pending:>4}  {alert.failed:>4}")
+        sent = f"{alert.delivered}/{alert.pending}/{alert.failed}"
+        what = _what(alert)
+        if len(what) > 38:  # a long scope name: on a line of its own, in full
+            lines.append(f"{_moment(alert.opened_at):<11}  {what}")
+            what = ""
+        lines.append(f"{'' if not what else _moment(alert.opened_at):<11}  {what:<38} "
+                     f"{money(alert.amount_nanos):>12}  {sent:>12}")
         if alert.last_error and (alert.failed or alert.pending):
             lines += textwrap.wrap(alert.last_error, WIDTH, initial_indent="    ", subsequent_indent="    ")
     return lines
@@ -68,8 +74,4 @@ def _what(alert: ListedAlert) -> str:
 
 
 def _moment(moment: dt.datetime) -> str:
-    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M}"
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return f"{moment.astimezone(dt.UTC):%m-%d %H:%M}"

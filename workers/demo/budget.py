@@ -16,8 +16,10 @@ from core.db import Conn
 from core.money import NANOS_PER_DOLLAR, money
 from core.periods import month_start, utc_midnight
 from store import demo_plants as plants
+from store.alert_deliveries import workspace_alerts
 from store.forecasts import read_forecasts
 from store.workspaces import Workspace
+from workers.cli.alerts import alert_lines
 from workers.cli.pulse import dollars, forecast_lines
 
 BURST_NANOS = 80 * NANOS_PER_DOLLAR  # a loop burning about $80 …
@@ -122,3 +124,8 @@ def print_budgets(conn: Conn, workspace: Workspace, planted: PlantedBudgets, con
     if others:
         console.print(f"… and {others} scopes without a budget: `halton-workers budget --workspace {workspace.slug}`",
                       highlight=False)
+    # what the refresh's alerts stage raised from the plants above (each once: a rerun raises none again);
+    # the demo plants no channel, so nothing is delivered (`halton-workers alerts --deliver` sends them)
+    console.print()
+    for line in alert_lines(workspace.slug, workspace_alerts(conn, workspace.id, 10)):
+        console.print(line, highlight=False, soft_wrap=True)
