@@ -24,9 +24,8 @@ from workers.jobs import refresh_workspace
 from workers.jobs import reports as report_jobs
 from workers.jobs.reports import Artifact, render_report
 from workers.runtime.failures import MAX_RETRIES
-from workers.settings import SigningSettings
+from workers.settings import SigningSettings, get_settings
 from workers.tasks.base import close_runs_of_killed_task, hard_limit_message
-from workers.tasks.reports import render_report_task
 
 UNSIGNED = SigningSettings()
 
@@ -249,7 +248,8 @@ def test_a_given_up_delivery_fails_the_report_with_a_message_saying_what_to_do(d
     assert db_conn.execute("select event from analysis.audit_events").fetchall() == [("report.failed",)]
 
 
-def test_a_hard_time_limit_fails_the_report_as_well_as_its_run(db_conn: Conn) -> None:
+def test_a_hard_time_limit_fails_the_report_as_well_as_its_run(db_conn: Conn, database_url: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     scene = make_report_scene(db_conn)
     request = insert_request(db_conn, scene.workspace_id, "project", scene.project_id)
     spec = RunSpec(job="report", workspace_id=scene.workspace_id, as_of=REQUESTED_AT, lock_scope=f"request:{request}",
@@ -257,7 +257,21 @@ def test_a_hard_time_limit_fails_the_report_as_well_as_its_run(db_conn: Conn) ->
     claims.open_run(db_conn, spec)  # what the killed child left: a running run and a running report
     report_writes.mark_running(db_conn, request, scene.workspace_id)
     closed = close_runs_of_killed_task(db_conn, "t-killed", hard_limit_message(600))
+    # the task as the worker has it, made here with the worker's settings in the environment: a task made
+    # while pytest collects is annotated before any test set them, and every task of the app made then stays
+    # without its time limits for the whole run
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
+    get_settings.cache_clear()
+    from workers.app.celery import app
+    from workers.tasks.reports import ReportTask
+
+    app.loader.import_default_modules()
+    render_report_task = app.tasks["halton.render_report"]
+    assert isinstance(render_report_task, ReportTask)
+
     render_report_task.after_hard_limit(db_conn, closed, {"request_id": request})  # the report task's hook
+    get_settings.cache_clear()
     status, error, *_ = report_row(db_conn, request, scene.workspace_id) or ()
     assert status == "failed" and error.startswith("hard time limit")
     assert db_conn.execute("select status, failure_kind, error like 'hard time limit (600s) exceeded%'"
