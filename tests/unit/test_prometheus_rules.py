@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from prometheus_client.registry import Collector
+from prometheus_client import Counter, Histogram
 
 from workers.runtime import metrics
 
@@ -22,11 +22,10 @@ def rules() -> list[dict[str, Any]]:
 
 
 def exported_series() -> set[str]:
-    collectors: list[Collector] = [value for value in vars(metrics).values()
-                                   if isinstance(value, (metrics.Counter, metrics.Histogram))]
-    collectors.append(metrics.FleetCollector("redis://unused", [], "postgresql://unused"))
-    return {family.name + suffix for collector in collectors for family in collector.describe()
-            for suffix in SUFFIXES[family.type]}
+    families = [family for value in vars(metrics).values() if isinstance(value, (Counter, Histogram))
+                for family in value.describe()]
+    families += metrics.FleetCollector("redis://unused", [], "postgresql://unused").describe()
+    return {family.name + suffix for family in families for suffix in SUFFIXES[family.type]}
 
 
 def anchors(markdown: str) -> set[str]:
