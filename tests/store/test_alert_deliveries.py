@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import sentry_sdk
 from cryptography.fernet import Fernet
+from prometheus_client import REGISTRY
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
@@ -97,6 +98,25 @@ def test_a_503_is_retried_and_the_alert_delivered_once(db_conn: Conn, fernet: Fe
     first, second = hook.received
     assert first.headers["x-halton-event-id"] == second.headers["x-halton-event-id"] == alert_event_id(alert, channel)
     assert verify_signature(SECRET, second.headers, second.body) == alert_event_id(alert, channel)
+
+
+def delivery_counts() -> dict[str, float]:
+    """halton_alert_deliveries_total by outcome, in this process (the default registry)."""
+    return {outcome: REGISTRY.get_sample_value("halton_alert_deliveries_total", {"outcome": outcome}) or 0.0
+            for outcome in ("delivered", "failed", "retry_later", "revoked")}
+
+
+def test_each_rounds_outcomes_are_counted_for_the_metrics(db_conn: Conn, fernet: Fernet) -> None:
+    ws = workspace(db_conn, spent=60)
+    before = delivery_counts()
+    # a round's four tries all answered 500, then the next round's first is accepted
+    with receiver([Reply(500)] * OPTIONS.attempts + [Reply(200)]) as hook:
+        add_channel(db_conn, fernet, ws, "webhook", hook.url(), SECRET)
+        raise_now(db_conn, ws)
+        rounds = [deliver_pending(db_conn, ws, lenient()) for _ in range(2)]
+    after = delivery_counts()
+    assert [(r.delivered, r.retry_later) for r in rounds] == [(0, 1), (1, 0)]
+    assert {k: after[k] - before[k] for k in after} == {"delivered": 1, "failed": 0, "retry_later": 1, "revoked": 0}
 
 
 def test_a_receiver_that_keeps_failing_stays_pending_then_is_given_up(db_conn: Conn, fernet: Fernet) -> None:

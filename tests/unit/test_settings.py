@@ -16,7 +16,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_ENCRYPTION_KEYS",
                  "HALTON_VISIBILITY_TIMEOUT",
                  "HALTON_NIGHTLY_SCHEDULE", "HALTON_LIMIT_ANALYSIS_HARD", "HALTON_LIMIT_ANALYSIS_SOFT",
-                 "HALTON_ENV", "HALTON_ALLOW_PRIVILEGED_WORKER"):
+                 "HALTON_ENV", "HALTON_ALLOW_PRIVILEGED_WORKER", "HALTON_METRICS_PORT"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
 
@@ -110,3 +110,13 @@ def test_a_crontab_with_impossible_values_is_refused_at_start_up(monkeypatch: py
 def test_a_soft_limit_at_or_above_its_hard_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     message = load(monkeypatch, **GOOD, HALTON_LIMIT_ANALYSIS_HARD="600", HALTON_LIMIT_ANALYSIS_SOFT="900")
     assert "HALTON_LIMIT_ANALYSIS_SOFT (900s) must be positive and below HALTON_LIMIT_ANALYSIS_HARD (600s)" in message
+
+
+def test_the_metrics_port_is_off_unless_set_and_must_be_a_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    assert get_settings().metrics_port is None
+    monkeypatch.setenv("HALTON_METRICS_PORT", "9808")
+    get_settings.cache_clear()
+    assert get_settings().metrics_port == 9808
+    assert load(monkeypatch, HALTON_METRICS_PORT="70000").startswith("HALTON_METRICS_PORT: ")

@@ -3,13 +3,14 @@ until something is sent or a worker starts."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import Celery
 from celery.signals import beat_init, celeryd_init, setup_logging, worker_process_init, worker_process_shutdown
 
 from workers.app.config import build_config
-from workers.runtime import db
+from workers.runtime import db, metrics
 from workers.runtime.logs import configure_logging
 from workers.runtime.sentry import init_sentry
 from workers.settings import get_settings
@@ -44,5 +45,6 @@ def _open_pool_after_fork(**kwargs: Any) -> None:
 
 
 @worker_process_shutdown.connect
-def _close_pool(**kwargs: Any) -> None:
+def _close_pool(pid: int | None = None, **kwargs: Any) -> None:
     db.close_pool()
+    metrics.child_exited(pid or os.getpid())  # a child killed outright never gets here: it has no live gauge

@@ -192,13 +192,20 @@ def worker(
     pool: Annotated[str, typer.Option(help="prefork (default) or solo")] = "prefork",
 ) -> None:
     """Start a Celery worker."""
-    from workers.app.celery import app  # CLI start-up
+    from workers.runtime import metrics  # CLI start-up
     from workers.runtime.worker_guard import require_unprivileged_role
     from workers.settings import get_settings
 
     settings = get_settings()
     require_unprivileged_role(settings)  # reachable, and a role that cannot write meter (exit 2 otherwise)
+    if settings.metrics_port is not None:
+        metrics.prepare_multiprocess_dir()  # before the tasks are imported and the pool forks
+    from workers.app.celery import app  # CLI start-up
+
     names = queues or ",".join([settings.queue_analysis, settings.queue_billing, settings.queue_pdf])
+    if settings.metrics_port is not None:
+        metrics.start_metrics_server(settings.metrics_port, metrics.FleetCollector(
+            settings.redis_url, names.split(","), settings.database_url))
     app.worker_main(["worker", "-Q", names, "-c", str(concurrency), f"--loglevel={loglevel}", f"--pool={pool}",
                      "--without-gossip", "--without-mingle"])
 

@@ -25,6 +25,7 @@ from adapters.webhooks import SigningSecret
 from core.db import Conn
 from core.errors import UserError, present
 from store import alert_deliveries as store
+from workers.runtime import metrics
 from workers.runtime.stored_secrets import open_stored_secret
 from workers.settings import destination_settings
 
@@ -72,6 +73,7 @@ def deliver_pending(conn: Conn, workspace_id: int, outbound: Outbound | None = N
     ones so a task ends before its time limit (the rest stay pending). `conn` must be autocommit."""
     outbound = outbound or default_outbound()
     result = DeliveryRound(revoked=store.fail_revoked(conn, workspace_id))
+    metrics.count_alert_deliveries("revoked", result.revoked)
     tried: list[tuple[int, int]] = []
     while deadline is None or time.monotonic() < deadline:
         with conn.transaction():
@@ -89,6 +91,7 @@ def deliver_pending(conn: Conn, workspace_id: int, outbound: Outbound | None = N
             result.failed += 1
         else:
             result.retry_later += 1
+        metrics.count_alert_deliveries("retry_later" if status == "pending" else status)
         if outcome.last_error and status != "delivered":
             result.errors.append(f"alert {claimed.alert_id} to channel {claimed.channel_id}: {outcome.last_error}")
     return result

@@ -20,6 +20,7 @@ that needed it, as a failed stage's would have been.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,7 @@ from workers.jobs import forecast as forecast_stage
 from workers.jobs import rollup as rollup_stage
 from workers.jobs import savings as savings_stage
 from workers.jobs.stage import Stage, StageContext
+from workers.runtime import metrics
 from workers.runtime.failures import is_transient
 from workers.runtime.logs import bind_context
 
@@ -49,6 +51,15 @@ STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
 # what a stage killed by the hard time limit "did", as the skipped stages after it say: "skipped because
 # clustering timed out (hard time limit)"
 TIMED_OUT = "timed out (hard time limit)"
+# halton_rows_processed_total{stage}: the stats of a stage's run that count the rows it processed (summed)
+ROWS_STATS: dict[str, tuple[str, ...]] = {
+    "rollup": ("rollup_rows",),  # rollup rows written
+    "forecast": ("forecast_rows",),  # forecast rows written
+    "clustering": ("hashed_requests_in_days", "null_hash_requests_in_days"),  # requests of the days aggregated
+    "checks": ("requests",),  # requests in the checks' window
+    "savings": ("measured",),  # accepted recommendations measured
+    "alerts": ("anomaly_scopes_checked",),  # scopes the anomaly check looked at
+}
 
 
 @dataclass
@@ -166,6 +177,7 @@ def current_to(conn: Conn, stage: Stage, workspace_id: int) -> datetime | None:
 def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
                ctx: StageContext) -> tuple[StageOutcome, BaseException | None]:
     run_id: int | None = None
+    started = time.perf_counter()
     try:
         with claimed_run(conn, spec) as run, bind_context(run=run.id, stage=stage.name):
             run_id = run.id
@@ -176,10 +188,19 @@ def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
             else:
                 stage.run(ctx, run)
             log.info("stage %s done: %s", stage.name, run.stats)
+            metrics.observe_stage(stage.name, time.perf_counter() - started, rows_processed(stage.name, run.stats))
             return StageOutcome(stage.name, "succeeded", run.id, None, dict(run.stats)), None
     except Exception as error:
+        metrics.observe_stage(stage.name, time.perf_counter() - started, None)
         if is_transient(error):
             raise  # the whole pipeline is retried; the stages before this one are idempotent
         log.log(logging.WARNING if isinstance(error, UserError) else logging.ERROR,
                 "stage %s failed: %s", stage.name, error, exc_info=not isinstance(error, UserError))
         return StageOutcome(stage.name, "failed", run_id, str(error)), error
+
+
+def rows_processed(stage: str, stats: dict[str, Any]) -> int:
+    """What the stage's run stats count of the rows it processed (ROWS_STATS); 0 when it counts none (a
+    stage whose results were already current)."""
+    return sum(value for key in ROWS_STATS.get(stage, ()) if isinstance(value := stats.get(key), int)
+               and not isinstance(value, bool))

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # the pulse (issue 17): today's rollup and the month-end forecasts of every workspace with new requests
     pulse_schedule: Annotated[str, Field(validation_alias=AliasChoices("HALTON_PULSE_SCHEDULE"))] = "*/10 * * * *"
     db_pool_max: Annotated[int, Field(validation_alias=AliasChoices("HALTON_DB_POOL_MAX"), gt=0)] = 4
+    # a worker serves Prometheus metrics on this port (workers/runtime/metrics.py); unset: no metrics server
+    metrics_port: Annotated[
+        int | None, Field(validation_alias=AliasChoices("HALTON_METRICS_PORT"), gt=0, lt=65536)
+    ] = None
     limits: TimeLimits = Field(default_factory=TimeLimits)
     signing: SigningSettings = Field(default_factory=SigningSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
@@ -212,6 +216,7 @@ _ENV_NAMES = {
     "require_sealed_secrets": "HALTON_REQUIRE_SEALED_SECRETS",
     "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
     "db_pool_max": "HALTON_DB_POOL_MAX",
+    "metrics_port": "HALTON_METRICS_PORT",
     "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",
     "pulse_schedule": "HALTON_PULSE_SCHEDULE",
     "unacked_restore_interval": "HALTON_UNACKED_RESTORE_INTERVAL",

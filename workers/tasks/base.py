@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from celery import Task
 from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure, task_retry, task_success
 
 from core.db import Conn
 from core.errors import TransientError, UserError
@@ -20,6 +21,7 @@ from store.runs import ClosedRun, fail_running_runs_of_task
 from store.tenancy import workspace_scope, workspaces_of_running_task
 from workers.app.celery import app
 from workers.app.queues import TASK_FAMILIES, Family
+from workers.runtime import metrics
 from workers.runtime.db import connect
 from workers.runtime.failures import MAX_RETRIES, is_transient
 from workers.runtime.logs import bind_context
@@ -118,6 +120,7 @@ def fleet_task(name: str, family: Family, base: type[FleetTask] = FleetTask) -> 
             context = {"task": full_name, "task_id": self.request.id}
             if "workspace_id" in kwargs:
                 context["workspace"] = kwargs["workspace_id"]
+            started = time.perf_counter()
             with bind_context(**context):
                 try:
                     return fn(self, *args, **kwargs)
@@ -127,7 +130,32 @@ def fleet_task(name: str, family: Family, base: type[FleetTask] = FleetTask) -> 
                     if is_transient(error):
                         raise TransientError(f"{type(error).__name__}: {error}") from error
                     raise
+                finally:
+                    metrics.observe_task(full_name, time.perf_counter() - started)
 
         return app.task(name=full_name, base=base, bind=True)(logged)
 
     return decorate
+
+
+# halton_tasks_total: Celery's signals, since only Celery knows whether an error ends the task or retries it
+# (autoretry_for); they fire in the process that ran the task (the parent, for one its hard time limit killed)
+def _count(sender: Any, outcome: str) -> None:
+    name = getattr(sender, "name", None)
+    if isinstance(name, str) and name.startswith("halton."):
+        metrics.count_task(name, outcome)
+
+
+@task_success.connect
+def _succeeded(sender: Any = None, **kwargs: Any) -> None:
+    _count(sender, "succeeded")
+
+
+@task_failure.connect
+def _failed(sender: Any = None, **kwargs: Any) -> None:
+    _count(sender, "failed")
+
+
+@task_retry.connect
+def _retried(sender: Any = None, **kwargs: Any) -> None:
+    _count(sender, "retried")
