@@ -129,3 +129,4 @@ def print_budgets(conn: Conn, workspace: Workspace, planted: PlantedBudgets, con
     console.print()
     for line in alert_lines(workspace.slug, workspace_alerts(conn, workspace.id, 10)):
         console.print(line, highlight=False, soft_wrap=True)
+    console.print()
