@@ -127,6 +127,7 @@ class ListedAlert:
     pending: int
     failed: int
     last_error: str | None  # of a failed or retried delivery, for the person reading the list
+    scope_name: str | None = None  # the project's slug, the cost center's or the device's name
 
 
 def workspace_alerts(conn: Conn, workspace_id: int, limit: int = 50) -> list[ListedAlert]:
@@ -137,7 +138,14 @@ def workspace_alerts(conn: Conn, workspace_id: int, limit: int = 50) -> list[Lis
                   count(*) filter (where d.status in ('pending', 'delivering')),
                   count(*) filter (where d.status = 'failed'),
                   (array_agg(d.last_error order by d.channel_id) filter (where d.last_error is not null
-                                                                         and d.status <> 'delivered'))[1]
+                                                                         and d.status <> 'delivered'))[1],
+                  case a.scope when 'project' then (select p.slug from meter.projects p
+                                                     where p.workspace_id = a.workspace_id and p.id = a.scope_id)
+                               when 'cost_center' then (select c.name from meter.cost_centers c
+                                                         where c.workspace_id = a.workspace_id and c.id = a.scope_id)
+                               when 'device' then (select v.name from meter.devices v
+                                                    where v.workspace_id = a.workspace_id and v.id = a.scope_id)
+                  end
              from analysis.alerts a
              left join analysis.alert_deliveries d on d.alert_id = a.id
             where a.workspace_id = %s

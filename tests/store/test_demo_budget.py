@@ -57,4 +57,6 @@ def test_the_planted_budgets_and_burst_give_the_statuses_the_demo_prints_in_80_c
     assert {("budget_threshold", "cost_center"), ("forecast_over_budget", "workspace"),
             ("spend_anomaly", "device")} <= raised
     assert "alerts of 'acme', newest first" in text and "forecast over budget, workspace" in text
-    assert "anomaly, device" in text
+    # by the names people know them by: the loop's device, the cost center
+    assert f"anomaly, device {burst.device}" in text
+    assert f"forecast over budget, cost center {planted.center[1]}" in text

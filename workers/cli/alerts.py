@@ -69,7 +69,9 @@ def _what(alert: ListedAlert) -> str:
     kind = KIND_WORDS.get(alert.kind, alert.kind)
     if alert.threshold_percent is not None:
         kind += f" {alert.threshold_percent}%"
-    scope = "workspace" if alert.scope_id is None else f"{alert.scope.replace('_', ' ')} {alert.scope_id}"
+    # by name where it has one (the project's slug, the device's name), else by id
+    named = alert.scope_name or alert.scope_id
+    scope = "workspace" if alert.scope_id is None else f"{alert.scope.replace('_', ' ')} {named}"
     return f"{kind}, {scope}"
 
 
