@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import ipaddress
-import os
 import re
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from core.errors import ConfigError, TransientError, UserError
+from core.errors import TransientError, UserError
 
 SLACK_HOOKS_HOST = "hooks.slack.com"
-ALLOW_PRIVATE_VARIABLE = "HALTON_ALLOW_PRIVATE_DESTINATIONS"
 PUBLIC_ONLY = "only public internet addresses are allowed"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -57,23 +55,6 @@ class DestinationPolicy:
 
     allow_private: bool = False
     resolve_timeout: float = 5.0
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> DestinationPolicy:
-        """The policy HALTON_ALLOW_PRIVATE_DESTINATIONS asks for; refused in production (HALTON_ENV).
-
-        A bridge until workers/settings/ carries the field (see docs/SECURITY.md).
-        """
-        env = os.environ if environ is None else environ
-        raw = env.get(ALLOW_PRIVATE_VARIABLE, "").strip().lower()
-        if raw in ("", "0", "false", "no", "off"):
-            return cls()
-        if raw not in ("1", "true", "yes", "on"):
-            raise ConfigError(f"{ALLOW_PRIVATE_VARIABLE} must be true or false")
-        if env.get("HALTON_ENV", "development").strip().lower() == "production":
-            raise ConfigError(f"{ALLOW_PRIVATE_VARIABLE}=true is for tests and the demo only; unset it "
-                              "(HALTON_ENV is production)")
-        return cls(allow_private=True)
 
 
 class SecretURL:

@@ -188,16 +188,9 @@ def _unlock(conn: Conn, spec: RunSpec) -> None:
         log.warning("could not release the lock of %s; it is released when the session ends", spec.job)
 
 
-def latest_runs(conn: Conn, workspace_id: int, limit: int = 10) -> list[tuple[Any, ...]]:
-    return conn.execute(
-        """select id, job, status, window_start, window_end, started_at, finished_at, error, stats
-           from analysis.runs where workspace_id = %s order by id desc limit %s""",
-        (workspace_id, limit),
-    ).fetchall()
-
-
 def latest_refresh_runs(conn: Conn, workspace_id: int, last_stage: str) -> list[tuple[Any, ...]]:
-    """The runs of one refresh, newest first, as `latest_runs` returns them: the refresh as of the latest
+    """The runs of one refresh, newest first (id, job, status, window_start, window_end, started_at,
+    finished_at, error, stats): the refresh as of the latest
     moment whose last stage has finished (one refresh is one as_of and one task; a retried stage shows its
     latest attempt). Two refreshes that overlap (a second one beat fired while the first ran) interleave
     their run ids: the latest run of each job can then mix the two and show one still running."""

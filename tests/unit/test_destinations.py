@@ -17,7 +17,6 @@ from adapters.destinations import (
     check_destination,
     check_slack_destination,
 )
-from core.errors import ConfigError
 from tests.unit.webhook_receiver import ScriptedResolver
 
 STRICT = DestinationPolicy()
@@ -211,15 +210,3 @@ def test_a_url_and_a_checked_destination_never_print_their_path_or_query() -> No
         pickle.dumps(url)
     with pytest.raises(TypeError):
         pickle.dumps(checked)
-
-
-# -- the setting -----------------------------------------------------------------------------------------------
-
-def test_the_setting_is_read_strictly_and_refused_in_production() -> None:
-    assert DestinationPolicy.from_environment({}) == STRICT
-    assert DestinationPolicy.from_environment({"HALTON_ALLOW_PRIVATE_DESTINATIONS": "false"}) == STRICT
-    assert DestinationPolicy.from_environment({"HALTON_ALLOW_PRIVATE_DESTINATIONS": "true"}) == LENIENT
-    with pytest.raises(ConfigError, match="must be true or false"):
-        DestinationPolicy.from_environment({"HALTON_ALLOW_PRIVATE_DESTINATIONS": "sometimes"})
-    with pytest.raises(ConfigError, match="for tests and the demo only"):
-        DestinationPolicy.from_environment({"HALTON_ALLOW_PRIVATE_DESTINATIONS": "1", "HALTON_ENV": "production"})
