@@ -4,7 +4,7 @@ its tests call these; they need the owner's connection (the fleet's role cannot 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from core.db import Conn
 
@@ -47,15 +47,17 @@ def set_budget(conn: Conn, workspace_id: int, scope: str, scope_id: int, nanos: 
 
 
 def recent_priced_request(conn: Conn, workspace_id: int, min_nanos: int, max_nanos: int
-                          ) -> tuple[int, int, str] | None:
-    """The latest successful request with a prompt hash costing between the two: id, cost, device name."""
+                          ) -> tuple[int, int, str, str] | None:
+    """The latest successful request with a prompt hash costing between the two: id, cost, device name,
+    provider."""
     row = conn.execute(
-        """select r.id, r.cost_nanos, d.name from meter.requests r join meter.devices d on d.id = r.device_id
+        """select r.id, r.cost_nanos, d.name, r.provider from meter.requests r
+           join meter.devices d on d.id = r.device_id
            where r.workspace_id = %s and r.status_code = 200 and r.prompt_hash is not null
              and r.cost_nanos between %s and %s
            order by r.started_at desc limit 1""",
         (workspace_id, min_nanos, max_nanos)).fetchone()
-    return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
+    return None if row is None else (int(row[0]), int(row[1]), str(row[2]), str(row[3]))
 
 
 def repeat_request(conn: Conn, request_id: int, start: datetime, step: timedelta, count: int) -> None:
@@ -71,3 +73,23 @@ def repeat_request(conn: Conn, request_id: int, start: datetime, step: timedelta
                   %(start)s + i * %(step)s + interval '5 seconds'
            from meter.requests, generate_series(0, %(last)s) as i where id = %(id)s""",
         {"start": start, "step": step, "last": count - 1, "id": request_id})
+
+
+def bill_more(conn: Conn, workspace_id: int, provider: str, period: date, extra_nanos: int) -> int | None:
+    """A paste entered after the month's latest one, `extra_nanos` higher (to the cent): what the provider
+    bills once it has counted more requests. Its amount, or None when the month had no paste."""
+    row = conn.execute(
+        """insert into meter.billing_statements (workspace_id, provider, period, source, raw_text, amount_nanos,
+                                                 entered_by, entered_at)
+           select workspace_id, provider, period, 'manual',
+                  '$' || to_char(round((amount + %(extra)s) / 1e9, 2), 'FM999999990.00'),
+                  null, entered_by, greatest(now(), entered_at + interval '1 second')
+             from (select s.*, coalesce(s.amount_nanos,
+                                        round(replace(replace(s.raw_text, '$', ''), ',', '')::numeric * 1e9))
+                                        as amount
+                     from meter.billing_statements s
+                    where s.workspace_id = %(ws)s and s.provider = %(provider)s and s.period = %(period)s
+                    order by s.entered_at desc limit 1) latest
+           returning round(replace(raw_text, '$', '')::numeric * 1e9)::bigint""",
+        {"ws": workspace_id, "provider": provider, "period": period, "extra": extra_nanos}).fetchone()
+    return None if row is None else int(row[0])

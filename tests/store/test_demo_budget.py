@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from rich.console import Console
 
@@ -36,6 +37,15 @@ def test_the_planted_budgets_and_burst_give_the_statuses_the_demo_prints_in_80_c
            where workspace_id = %s and started_at >= %s and started_at <= %s""",
         (workspace.id, burst.start, burst.end)).fetchone()
     assert in_burst is not None and in_burst[0] == 1 and in_burst[1] == burst.requests  # one device, alone then
+    # the provider bills the loop: the month's latest paste is the one before it plus the loop, to the cent
+    pastes = db_conn.execute(
+        """select raw_text from meter.billing_statements where workspace_id = %s and provider = %s
+             and period = %s order by entered_at desc limit 2""",
+        (workspace.id, burst.provider, burst.start.date().replace(day=1))).fetchall()
+    assert len(pastes) == 2 and burst.billed_nanos is not None
+    before = Decimal(pastes[1][0].replace("$", "").replace(",", "")) * NANOS_PER_DOLLAR
+    assert burst.billed_nanos == round((before + burst.cost_nanos) / NANOS_PER_DOLLAR, 2) * NANOS_PER_DOLLAR
+    assert pastes[0][0] == f"${Decimal(burst.billed_nanos) / NANOS_PER_DOLLAR:.2f}"
 
     statuses = {(r.scope, r.scope_id): r.status for r in read_forecasts(db_conn, workspace.id)}
     assert statuses[("workspace", None)] == "over_forecast"  # heading over its budget, not over it yet

@@ -34,6 +34,8 @@ class Burst:
     cost_nanos: int
     start: datetime
     end: datetime
+    provider: str = ""
+    billed_nanos: int | None = None  # the month's new paste, the loop included
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,15 @@ def _plant_burst(conn: Conn, workspace: Workspace, now: datetime) -> Burst | Non
     model = plants.recent_priced_request(conn, workspace.id, NANOS_PER_DOLLAR // 20, NANOS_PER_DOLLAR // 2)
     if model is None:
         return None
-    request_id, cost, device = model
+    request_id, cost, device, provider = model
     count = -(-BURST_NANOS // cost)
     end = now.astimezone(UTC).replace(microsecond=0) - BURST_ENDS_BEFORE
     start = end - timedelta(minutes=BURST_MINUTES)
     plants.repeat_request(conn, request_id, start, timedelta(minutes=BURST_MINUTES) / count, count)
-    return Burst(device, count, count * cost, start, end)
+    # the provider bills the loop too: without it the month's reconciliation would turn red on a variance
+    # nobody planted (the loop logged, not billed)
+    billed = plants.bill_more(conn, workspace.id, provider, month_start(start.date()), count * cost)
+    return Burst(device, count, count * cost, start, end, provider, billed)
 
 
 def print_budgets(conn: Conn, workspace: Workspace, planted: PlantedBudgets, console: Console) -> None:
@@ -113,7 +118,9 @@ def print_budgets(conn: Conn, workspace: Workspace, planted: PlantedBudgets, con
     if planted.burst is not None:
         burst = planted.burst
         grid.add_row("burst", f"a loop on {burst.device}: {burst.requests:,} requests, {money(burst.cost_nanos)}, "
-                              f"{burst.start:%H:%M}-{burst.end:%H:%M} UTC today (for the spend-anomaly alert)")
+                              f"{burst.start:%H:%M}-{burst.end:%H:%M} UTC today (for the spend-anomaly alert)"
+                              + (f"; {burst.provider} bills it: the month's paste raised to "
+                                 f"{money(burst.billed_nanos)}" if burst.billed_nanos is not None else ""))
     console.print(grid)
     rows = read_forecasts(conn, workspace.id)
     shown = [r for r in rows if r.scope == "workspace" or r.budget_nanos is not None]
