@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -15,22 +14,9 @@ from store.row_security import meter_row_security_statements
 from store.tenancy import set_workspace
 from tests.conftest import TEST_ROLES
 from tests.factories import Conn, make_workspace
-from workers.runtime.embedded import as_role
 
 DENIED = psycopg.errors.InsufficientPrivilege
 RUNBOOK = Path(__file__).resolve().parents[2] / "deploy" / "runbook.md"
-
-
-@pytest.fixture
-def fleet(database_url: str, db_conn: Conn) -> Iterator[Conn]:
-    with psycopg.connect(as_role(database_url, TEST_ROLES.fleet), autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def dashboard(database_url: str, db_conn: Conn) -> Iterator[Conn]:
-    with psycopg.connect(as_role(database_url, TEST_ROLES.dashboard), autocommit=True) as conn:
-        yield conn
 
 
 def insert_run(conn: Conn, workspace_id: int) -> None:

@@ -5,7 +5,6 @@ The owner (the tests' superuser, `db_conn`) bypasses row-level security: it seed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
@@ -33,22 +32,9 @@ from tests.factories import Conn, Scene, add_request, make_workspace
 from tests.store.rollup_sums import assert_rollup_equals_requests
 from workers.jobs import refresh_workspace
 from workers.runtime.db import sibling
-from workers.runtime.embedded import as_role
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 REFUSED = psycopg.errors.InsufficientPrivilege  # "new row violates row-level security policy"
-
-
-@pytest.fixture
-def fleet(database_url: str, db_conn: Conn) -> Iterator[Conn]:
-    with psycopg.connect(as_role(database_url, TEST_ROLES.fleet), autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
-def dashboard(database_url: str, db_conn: Conn) -> Iterator[Conn]:
-    with psycopg.connect(as_role(database_url, TEST_ROLES.dashboard), autocommit=True) as conn:
-        yield conn
 
 
 def two_workspaces(conn: Conn) -> tuple[Scene, Scene]:
