@@ -16,8 +16,6 @@ import pytest
 import sentry_sdk
 from cryptography.fernet import Fernet
 from prometheus_client import REGISTRY
-from sentry_sdk.envelope import Envelope
-from sentry_sdk.transport import Transport
 
 from adapters.alert_delivery import alert_event_id
 from adapters.delivery import DeliveryOptions, Outbound
@@ -25,6 +23,7 @@ from adapters.destinations import DestinationPolicy
 from adapters.webhooks import verify_signature
 from core.errors import ConfigError
 from tests.factories import Conn, make_workspace
+from tests.sentry_recorder import Recorder
 from tests.store.alert_scene import AS_OF, DOLLAR, add_channel, put_forecast, set_workspace_budget
 from tests.unit.webhook_receiver import Reply, RoutedNetwork, ScriptedResolver, receiver
 from workers.jobs.alert_delivery import MAX_ATTEMPTS, deliver_pending
@@ -267,14 +266,6 @@ def test_no_url_or_secret_reaches_a_row_or_a_log_line(db_conn: Conn, fernet: Fer
 
 
 def test_a_delivery_that_breaks_midway_sends_sentry_no_url_or_secret(db_conn: Conn, fernet: Fernet) -> None:
-    class Recorder(Transport):
-        def __init__(self) -> None:
-            super().__init__()
-            self.envelopes: list[Envelope] = []
-
-        def capture_envelope(self, envelope: Envelope) -> None:
-            self.envelopes.append(envelope)
-
     def broken_clock() -> dt.datetime:  # called while signing, with the URL and secret in the frames below
         raise RuntimeError("the clock broke while signing")
 

@@ -11,28 +11,15 @@ from collections.abc import Iterator
 import pytest
 import sentry_sdk
 from cryptography.fernet import Fernet
-from sentry_sdk.envelope import Envelope
-from sentry_sdk.transport import Transport
 
 from adapters.billing import AdminKey, AnthropicCosts
 from core.errors import TransientError, UserError
 from reconciliation.limits import HttpPolicy
 from tests.factories import Conn
+from tests.sentry_recorder import Recorder
 from tests.unit.billing_server import Answer, Script, billing_server
 from workers.runtime import billing_keys
 from workers.settings import get_settings
-
-
-class Recorder(Transport):
-    """Keeps what Sentry would send, to look for the key in it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.envelopes: list[Envelope] = []
-
-    def capture_envelope(self, envelope: Envelope) -> None:
-        self.envelopes.append(envelope)
-
 
 SECRET = "sk-ant-admin01-TOPSECRETKEYMATERIAL0123456789"
 
