@@ -6,25 +6,15 @@ from typing import Any
 
 from psycopg import Connection
 
-DISTINCT_MODELS_SQL = "select distinct provider, model from meter.requests order by provider, model"
 DISTINCT_MODEL_TIERS_SQL = (
     "select distinct provider, model, service_tier from meter.requests order by provider, model, service_tier"
 )
 
 
-def distinct_provider_models(conn: Connection[Any]) -> list[tuple[str, str]]:
-    """Every (provider, model) pair in meter.requests, across all workspaces.
-
-    This is the one read of the fleet that crosses workspaces on purpose: a model without a
-    rate is a gap in the shared price table, whoever sent the request.
-    """
-    with conn.cursor() as cur:
-        cur.execute(DISTINCT_MODELS_SQL)
-        return [(str(provider), str(model)) for provider, model in cur.fetchall()]
-
-
 def distinct_provider_model_tiers(conn: Connection[Any]) -> list[tuple[str, str, str]]:
-    """Every (provider, model, service_tier) in meter.requests, across all workspaces (see above). The
+    """Every (provider, model, service_tier) in meter.requests, across all workspaces: the one read of the
+    fleet that crosses workspaces on purpose (a model without a rate is a gap in the shared price table,
+    whoever sent the request). The
     fleet's role, which row-level security confines to one workspace, reads them through the narrow
     function that returns these and nothing else (store/row_security.py)."""
     from store.tenancy import may_execute
