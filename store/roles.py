@@ -20,9 +20,9 @@ from psycopg import sql
 from core.db import Conn
 from core.errors import ConfigError, present
 
-# the shared contract's four, and issue 17's budgets and alert channels (0017)
+# the shared contract's four, issue 17's budgets and alert channels (0017), issue 19's exports (0024)
 DASHBOARD_WRITES = ("billing_statements", "check_suppressions", "recommendation_decisions", "report_requests",
-                    "budgets", "alert_channels")
+                    "budgets", "alert_channels", "export_destinations", "export_requests")
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 

@@ -11,7 +11,7 @@ policies:
 
 The explicit `workspace_id = %s` of every query stays: the policy is the second guard, for the query that
 forgets it. The reads across workspaces (the fan-outs, a task that knows only a task or request id) go
-through narrow SECURITY DEFINER functions (migrations 0020, 0022 and 0023) that return ids only.
+through narrow SECURITY DEFINER functions (migrations 0020, 0022, 0023 and 0024) that return ids only.
 
 Where they are issued: `meter` in migration 0022 (row-level security on, `every_role`, the functions) and
 `meter_row_security_statements` here (the fleet's policies and its EXECUTE), which `migrate` runs when it
@@ -40,9 +40,11 @@ METER_TABLES: dict[str, str] = {
     "requests": "workspace_id", "billing_statements": "workspace_id", "provider_connections": "workspace_id",
     "check_suppressions": "workspace_id", "recommendation_decisions": "workspace_id",
     "report_requests": "workspace_id", "budgets": "workspace_id", "alert_channels": "workspace_id",
+    "export_destinations": "workspace_id", "export_requests": "workspace_id",
 }
 METER_FUNCTIONS = ("fleet_workspace_ids()", "fleet_workspaces_with_connections()", "fleet_workspace_of_slug(text)",
-                   "fleet_workspace_of_report_request(bigint)", "fleet_models_in_traffic()")
+                   "fleet_workspace_of_report_request(bigint)", "fleet_models_in_traffic()",
+                   "fleet_workspaces_with_export_destinations()", "fleet_workspace_of_export_request(bigint)")
 ANALYSIS_FUNCTIONS = ("fleet_workspaces_of_running_task(text)", "fleet_oldest_success(bigint[], text)")
 # analysis tables without a workspace_id, and the row of their parent that scopes them (the parent's own
 # policy applies inside the subquery)

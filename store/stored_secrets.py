@@ -14,6 +14,7 @@ from core.db import Conn
 SECRET_COLUMNS: dict[str, tuple[str, ...]] = {
     "meter.provider_connections": ("admin_key_ciphertext",),
     "meter.alert_channels": ("url_ciphertext", "secret_ciphertext"),
+    "meter.export_destinations": ("credentials_ciphertext",),
 }
 
 

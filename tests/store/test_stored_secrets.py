@@ -103,6 +103,8 @@ def test_a_rotated_key_keeps_every_connection_working_and_then_the_old_key_can_g
         "0 sealed for another row, 0 unreadable",
         "meter.alert_channels: 2 re-sealed under the newest key (0 of them legacy, now bound to their row), "
         "0 sealed for another row, 0 unreadable",
+        "meter.export_destinations: 0 re-sealed under the newest key (0 of them legacy, now bound to their row), "
+        "0 sealed for another row, 0 unreadable",
         "every stored secret is under the newest key: the older keys can be dropped"]
 
     alone = with_keys(fleet_env, new)  # the old key dropped

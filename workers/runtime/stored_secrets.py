@@ -100,11 +100,14 @@ def _binding(table: str, column: str, workspace_id: int, row_id: int) -> Binding
 
 def _remedy(table: str) -> str:
     return {"meter.provider_connections": "reconnect billing in the dashboard",
-            "meter.alert_channels": "enter the channel again in the dashboard"}.get(table, "store it again")
+            "meter.alert_channels": "enter the channel again in the dashboard",
+            "meter.export_destinations": "enter the bucket's credentials again in the dashboard"}.get(
+        table, "store it again")
 
 
 def _noun(table: str) -> str:
-    return {"meter.provider_connections": "billing connection", "meter.alert_channels": "alert channel"}.get(
+    return {"meter.provider_connections": "billing connection", "meter.alert_channels": "alert channel",
+            "meter.export_destinations": "export destination"}.get(
         table, "row")
 
 
