@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from store.tenancy import workspace_scope
 from store.workspace_sizes import window_requests, workspace_sizes
 from tests.factories import Conn, Scene, add_request, make_workspace
 from workers.jobs import refresh_workspace
@@ -32,6 +35,8 @@ def test_each_workspace_is_sized_in_its_own_scope_as_the_fleet(db_conn: Conn, fl
     # and the connection is left in no workspace's scope, as it came
     row = fleet.execute("select count(*) from meter.requests").fetchone()
     assert row is not None and row[0] == 0
+    with workspace_scope(fleet, small), pytest.raises(RuntimeError, match="unscoped connection"):
+        workspace_sizes(fleet, [large], start, end, cap=1000)
 
 
 def test_after_its_rollup_a_workspace_is_sized_by_the_rollups_daily_totals(db_conn: Conn) -> None:
