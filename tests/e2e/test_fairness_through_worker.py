@@ -22,7 +22,7 @@ from tests.factories import Conn, add_request, make_workspace
 
 pytestmark = pytest.mark.e2e
 
-LARGE, SMALL = 2, 12  # workspaces (the acceptance says hundreds of small ones: the order is the same)
+LARGE, SMALL = 2, 8  # workspaces (the acceptance says hundreds of small ones: the order is the same)
 LARGE_ROWS, SMALL_ROWS = 30_000, 6  # requests each, in the refresh's 30-day window
 THRESHOLD = 1_000  # HALTON_HEAVY_WORKSPACE_REQUESTS for the test
 
