@@ -23,7 +23,8 @@ The model, "robust level" (a small one of our own), reads at most the last 13 we
 5. The rest of the month: the level, grown, times each remaining day's weekday factor. The 80 % interval is
    log-normal around it, from the level's uncertainty, the wander over the horizon, the daily noise, and
    what a daily series cannot foresee (a step or a burst still to come: 0.25 in log over a whole month,
-   in proportion to the days left).
+   in proportion to the days left). A day's log noise is believed up to 1.5 and the interval's log spread up
+   to log 20 (see MAX_NOISE): beyond, an odd series of floored zeros overflowed a float.
 Fallbacks, named in `method`: no day observed yet (`no_history`: the forecast is month to date); fewer than
 7 days (`short_history`: the median day, wide interval); more than 30 % of days without spend
 (`intermittent`: a capped mean per day, interval from the days' spread); 7-13 days (`robust_level`, flat
@@ -85,6 +86,13 @@ WANDER_PRIOR = 1e-4  # prior variance of the log level's daily random walk (abou
 WANDER_PRIOR_DAYS = 28  # weight of that prior, in days of data
 NOISE_FLOOR = 0.02  # a log standard deviation below 2 % a day is not believed
 SHORT_NOISE = 0.35  # the least daily noise assumed when a week of data cannot tell
+# The log-normal picture has limits. A day's log noise beyond 1.5 (a day 0.15x to 7x its level at 80 %) is not
+# noise of a level but an on/off series whose zeros or micro-spend days were floored into the logs; taken at its
+# word, exp(noise²) ran past a float on such short or odd series. And an 80 % interval wider than 1/20 to 20x
+# the rest of the month's forecast says nothing more, so the log spread stops there (exp() stays finite and the
+# top inside a bigint). Neither cap binds on the benchmark's workspaces (daily noise at most 0.35).
+MAX_NOISE = 1.5
+MAX_SPREAD = math.log(20.0)
 EVENT_SIGMA = 0.25  # unforeseeable change over a whole month (log), chosen for coverage on tuning seed 17
 WEEKDAY_CLIP = 3.0  # a day's ratio to its week is clipped this many robust deviations from its weekday's median
 GAINS = np.array([0.03, 0.05, 0.08, 0.12, 0.17, 0.23, 0.3, 0.4, 0.5, 0.65])  # smoothing gains tried on the history
@@ -180,7 +188,7 @@ def _short(history: Floats, horizons: Floats, weights: Floats, event_var: float)
     median = float(np.median(history)) if n >= 3 else 0.0
     typical = median if median > 0 else float(history.mean())  # spend on one day of three: its mean
     logs = np.log(history + max(typical * 0.01, 1.0))
-    noise = max(_mad_sigma(logs), SHORT_NOISE) if n >= 3 else 2 * SHORT_NOISE
+    noise = min(max(_mad_sigma(logs), SHORT_NOISE), MAX_NOISE) if n >= 3 else 2 * SHORT_NOISE
     shares = weights / weights.sum()
     var = (noise**2 / n + (math.exp(noise**2) - 1) * float(np.sum(shares**2))
            + WANDER_PRIOR * float(horizons @ shares) + event_var)
@@ -303,12 +311,12 @@ def _noise_and_wander(values: Floats, sigma: float) -> tuple[float, float]:
     difference has variance 2·noise + k·wander. The wander estimate leans on a prior on short windows."""
     n = len(values)
     if n < 4:
-        return sigma**2, WANDER_PRIOR
+        return min(sigma, MAX_NOISE) ** 2, WANDER_PRIOR
     lag1 = _mad_sigma(np.diff(values)) ** 2
     seen = max(n - 7, 0)
     lag7 = _mad_sigma(values[7:] - values[:-7]) ** 2 if n >= 10 else lag1 + 6 * WANDER_PRIOR
     wander = (max((lag7 - lag1) / 6, 0.0) * seen + WANDER_PRIOR * WANDER_PRIOR_DAYS) / (seen + WANDER_PRIOR_DAYS)
-    noise = max((lag1 - wander) / 2, NOISE_FLOOR**2)
+    noise = min(max((lag1 - wander) / 2, NOISE_FLOOR**2), MAX_NOISE**2)
     return noise, wander
 
 
@@ -351,7 +359,7 @@ def _backtested_gain(values: Floats) -> float:
 
 
 def _lognormal(expected: float, var: float, method: str, outliers: list[int], shift_at: int | None = None) -> _Rest:
-    spread = Z80 * math.sqrt(var)
+    spread = min(Z80 * math.sqrt(var), MAX_SPREAD)
     return _Rest(expected, expected * math.exp(-spread), expected * math.exp(spread), method, outliers, shift_at)
 
 
