@@ -78,6 +78,7 @@ SHORT_DAYS = 7  # fewer days than this: short_history
 WEEKLY_DAYS = 14  # weekday factors need two weeks
 INTERMITTENT_ZERO_SHARE = 0.3  # more days without spend than this: intermittent
 CLIP_SIGMAS = 2.5  # a day this many robust standard deviations off its running median is a burst (or a dip)
+DROP_SIGMAS = 5.0  # and a day this far above it is a loop, not a loud day: it says nothing of the level
 STEP_T = 4.0  # t statistic of a level shift
 STEP_MIN_DAYS = 3  # a shift must have lasted this long (a loop rarely spans 3 UTC days; a new level does)
 DAMPING = 0.9  # the daily growth rate is damped by this factor per day ahead
@@ -226,10 +227,13 @@ def _robust_level(history: Floats, first_weekday: int, horizons: Floats, weekday
     sigma = max(_mad_sigma(logs - running), NOISE_FLOOR)
     capped = np.clip(logs, running - CLIP_SIGMAS * sigma, running + CLIP_SIGMAS * sigma)
     outliers = np.flatnonzero(logs > running + CLIP_SIGMAS * sigma).tolist()
+    # a day capped at 2.5 deviations still lifts the level it is smoothed into, by gain × 2.5σ for a loop of
+    # yesterday; a loop's day is left out instead (its neighbours' median stands in)
+    capped = np.where(logs > running + DROP_SIGMAS * sigma, running, capped)
     start = _level_shift(capped, sigma)
     kept = capped[start:]
     noise_var, wander_var = _noise_and_wander(kept, sigma)
-    level, slope, level_var = _smoothed_level(kept, noise_var, wander_var)
+    level, slope, level_var = _smoothed_level(kept, noise_var, wander_var, _growth(capped, start))
     damped = DAMPING * (1 - DAMPING**horizons) / (1 - DAMPING)
     daily = np.maximum(np.exp(level + slope * damped + noise_var / 2) - floor, 0.0) * factors[weekdays] * weights
     expected = float(daily.sum())
@@ -320,15 +324,27 @@ def _noise_and_wander(values: Floats, sigma: float) -> tuple[float, float]:
     return noise, wander
 
 
-def _smoothed_level(values: Floats, noise_var: float, wander_var: float) -> tuple[float, float, float]:
-    """(level at the last day, daily growth, the level's variance) in log: exponential smoothing around a
-    shrunk least-squares growth, with the steady-state Kalman gain of a local-level model."""
+def _growth(values: Floats, start: int) -> float:
+    """The daily growth of the log level: the least-squares slope within the parts before and after a level
+    shift (a step is not growth, but growth goes on across it: the weeks before a step still measure it),
+    shrunk toward none on short windows; none before two weeks."""
+    n = len(values)
+    if n < WEEKLY_DAYS:
+        return 0.0
+    products = squares = 0.0
+    for part in (values[:start], values[start:]) if start >= 7 else (values[start:],):
+        centred = np.arange(len(part), dtype=np.float64) - (len(part) - 1) / 2
+        products += float(centred @ (part - part.mean()))
+        squares += float(centred @ centred)
+    used = n if start >= 7 else n - start
+    return products / squares * used / (used + TREND_SHRINK_DAYS) if squares > 0 else 0.0
+
+
+def _smoothed_level(values: Floats, noise_var: float, wander_var: float, slope: float) -> tuple[float, float, float]:
+    """(level at the last day, daily growth, the level's variance) in log: exponential smoothing around the
+    given growth, with the steady-state Kalman gain of a local-level model."""
     n = len(values)
     t = np.arange(n, dtype=np.float64)
-    slope = 0.0
-    if n >= WEEKLY_DAYS:
-        centred = t - t.mean()
-        slope = float(centred @ (values - values.mean()) / (centred @ centred)) * n / (n + TREND_SHRINK_DAYS)
     detrended = values - slope * t
     ratio = wander_var / noise_var
     gain = (-ratio + math.sqrt(ratio * ratio + 4 * ratio)) / 2
