@@ -11,12 +11,14 @@ The model, "robust level" (a small one of our own), reads at most the last 13 we
    its weekday's median, so a burst does not lift every Monday), shrunk toward a flat week as far as the data
    cannot tell it from noise (James-Stein). Needs 2 weeks; flat before.
 2. One-off bursts: on the log of the deseasonalised spend, a day more than 2.5 robust standard deviations
-   (MAD) from its 7-day running median is capped there. A loop costs what it cost that day and is never
+   (MAD) from its 7-day running median is capped there, and one more than 5 above it (a loop, not a loud
+   day) is left out, its neighbours' median standing in. A loop costs what it cost that day and is never
    extrapolated; a quiet day (an outage) is capped the same way from below.
 3. Step changes: the split of the window whose last part (3 days or more) differs most from the part before
    (a t statistic above 4 on the capped values) starts the window anew; the old level is forgotten.
-4. Level and growth: the level is exponentially smoothed around a least-squares growth rate (shrunk toward
-   none on short windows, damped 0.9 a day ahead). Its gain is the geometric mean of two estimates, each
+4. Level and growth: the level is exponentially smoothed around a least-squares growth rate (within each
+   side of a level shift: a step is not growth, and the weeks before it still measure the growth; shrunk
+   toward none on short windows, damped 0.9 a day ahead). Its gain is the geometric mean of two estimates, each
    unsteady alone on a few weeks of data: the steady-state Kalman gain for the noise-to-wander ratio the
    variogram gives (lag 1 against lag 7), and, from 3 weeks on, the gain that would have foretold this
    history's next weeks best (a backtest of the series on itself).
@@ -31,17 +33,24 @@ Fallbacks, named in `method`: no day observed yet (`no_history`: the forecast is
 week); 14 days or more (`robust_level_weekly`); the month over (`complete`).
 
 Backtest (bench/bench_forecast.py; every figure above was chosen on tuning seeds 11, 17, 23 and is checked on
-held-out seeds 2026, 4099, 7919; 10,800 forecasts each): on day 14 the month-end error is 8.60 % against the
-run rate's 11.24 %, 0.765× (held out: 8.51 % / 11.21 %, 0.759×; the first version: 0.783× / 0.770×), with
-79.3 % (held out 80.2 %) of actuals inside the 80 % interval. The issue's 0.7× is missed, and it is at the
-floor of what the scenario allows: a Kalman filter told each workspace's true noise, wander, growth and
-rhythm and the day of any past step and burst scores 0.698× (held out 0.672×). What stands between is the
-third of the months with a step or a burst still to come after day 14, which no daily series can see
-(0.96× there); on the others the model is at 0.57×.
+held-out seeds 2026, 4099, 7919; 10,800 forecasts each): on day 14 the month-end error is 8.52 % against the
+run rate's 11.24 %, 0.758× (held out: 8.47 % / 11.21 %, 0.755×; before the loop's day was left out and growth
+measured across a shift: 0.765× / 0.759×; the first version: 0.783× / 0.770×), with 79.7 % (held out 80.2 %)
+of actuals inside the 80 % interval. The issue's 0.7× is missed, and it is near the floor of what the
+scenario allows: a Kalman filter told each workspace's true noise, wander, growth and rhythm and the day of
+any past step and burst scores 0.698× (held out 0.672×). What stands between is the third of the months with
+a step or a burst still to come after day 14, which no daily series can see (0.96× there); on the others the
+model is at 0.56×. The point forecast is the middle (median) of the log-normal the interval is drawn from,
+not a lower point: the error measured is relative to the actual, whose best point is the 1/y-weighted
+median, a lower one, but on the tuning seeds (the model before the loop's day was left out) that point
+scored 0.79× against 0.765× (the outcomes the model cannot see are skewed upward, bursts to come, not
+downward); the rest of the month 2 % above the median scored 0.759×, too little to buy a forecast biased
+toward over-budget alarms.
 
 Why not a library (`python -m bench.bench_forecast --statsmodels 300`, statsmodels 0.14.5 installed by hand).
 On 300 forecasts of tuning seed 11, statsmodels' ETSModel (damped trend, weekly seasonality, on log spend,
-maximum likelihood; the 80 % interval from 200 simulated paths) against this model and the run rate:
+maximum likelihood; the 80 % interval from 200 simulated paths) against this model (as it was before the
+loop's day was left out) and the run rate:
 
                          day 7             day 14            day 21            per series (load 9, 2 cores)
     statsmodels ETS      51.3 % (41 % in)  11.2 % (49 % in)  5.7 % (55 % in)   1,183 ms
