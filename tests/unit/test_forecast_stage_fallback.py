@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from forecast import DailySpend, ScopeForecast
+from forecast import DailySpend, ScopeForecast, forecast_scope
 from workers.jobs import forecast as stage
 from workers.jobs.forecast import FALLBACK_METHOD, forecast_one_scope
 
@@ -49,10 +49,8 @@ def test_the_odd_short_series_that_overflowed_keeps_the_model_now() -> None:
 
 
 def test_an_interval_beyond_a_bigint_gets_the_run_rate_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = stage.forecast_scope
-
     def too_wide(*args: Any, **kwargs: Any) -> ScopeForecast:
-        row = real(*args, **kwargs)
+        row = forecast_scope(*args, **kwargs)
         return dataclasses.replace(row, forecast=dataclasses.replace(row.forecast, high_nanos=2**63))
 
     monkeypatch.setattr(stage, "forecast_scope", too_wide)
