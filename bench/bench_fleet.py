@@ -14,7 +14,7 @@ every workspace's refresh. Prints, each next to its target:
 - the peak resident memory of each worker process (the parent and its pool children, sampled every 0.2 s);
 - whether every small workspace finished before the first large one did (target: yes, at concurrency 2).
 
-Usage: python -m bench.bench_fleet [--requests 1000000] [--small 300] [--full] [--concurrency 1,2]
+Usage: python -m bench.bench_fleet [--requests 1000000] [--small 200] [--full] [--concurrency 1,2]
 `--full` is issue 18's population: 10,000,000 requests, 400 small workspaces (seeding takes a while).
 The database is created on DATABASE_URL's server when set, otherwise in an embedded Postgres; likewise Redis
 (REDIS_URL, with queue names of the bench's own, or an embedded redis-server).
@@ -188,7 +188,7 @@ def report(seeded: list[Seeded], passes: list[Pass]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=300)
+    parser.add_argument("--small", type=int, default=200)
     parser.add_argument("--full", action="store_true", help="10,000,000 requests, 400 small workspaces")
     parser.add_argument("--concurrency", default="1,2", help="the passes, comma-separated")
     args = parser.parse_args()
