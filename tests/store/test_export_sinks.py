@@ -147,13 +147,14 @@ def _refused_and_reported(sink: BucketSink) -> str:
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_store_answering_503_is_retried_until_it_answers(kind: str, db_conn: Conn, stores: Stores) -> None:
     workspace = make_workspace(db_conn, "acme").workspace_id
-    with store_proxy(stores.port(kind), Faults(unavailable=2)) as (url, seen):
+    failures = 2 if kind == "s3" else 1  # google-cloud-cpp waits a second, then two: one 503 keeps the test short
+    with store_proxy(stores.port(kind), Faults(unavailable=failures)) as (url, seen):
         destination = add_sealed_destination(db_conn, workspace, kind, stores.credentials(kind), prefix="retry",
                                              endpoint_url=url)
         sink = open_destination_sink(db_conn, destination, policy=LOCAL, options=QUICK)
-        sink.put("day.csv", b"after two 503s\n", "text/csv")
-        assert seen.answered_503 == 2 and seen.count > 2
-    assert read_back(stores, kind, "retry/day.csv") == b"after two 503s\n"
+        sink.put("day.csv", b"after 503s\n", "text/csv")
+        assert seen.answered_503 == failures and seen.count > failures
+    assert read_back(stores, kind, "retry/day.csv") == b"after 503s\n"
 
 
 def test_an_s3_request_that_times_out_is_retried(db_conn: Conn, stores: Stores) -> None:
