@@ -296,3 +296,21 @@ def test_environment_the_cloud_storage_client_would_follow_is_refused(variable: 
                                               "to Cloud Storage .*; unset them for the workers$"):
             open_destination_sink(db_conn, destination, policy=LOCAL, options=QUICK)
         assert seen.count == 0 and decoyed.count == 0
+
+
+def test_a_cloud_storage_token_is_made_again_before_it_expires(db_conn: Conn, stores: Stores) -> None:
+    """The self-signed token lives an hour; a sink used longer builds its client again with a new one."""
+    workspace = make_workspace(db_conn, "acme").workspace_id
+    with store_proxy(stores.gcs.port) as (url, seen):
+        destination = add_sealed_destination(db_conn, workspace, "gcs", stores.credentials("gcs"), endpoint_url=url)
+        sink = open_destination_sink(db_conn, destination, policy=LOCAL, options=QUICK)
+        sink.put("first.csv", b"1\n", "text/csv")
+        token = {k.lower(): v for k, v in seen.requests[-1][2].items()}["authorization"].removeprefix("Bearer ")
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        assert claims["exp"] - claims["iat"] == 3600
+        assert sink._renew_at == claims["exp"] - 600, "renewed ten minutes before it expires"
+        first = sink._fs_now
+        sink._renew_at = 0.0  # as if 50 minutes had passed
+        sink.put("second.csv", b"2\n", "text/csv")
+        assert sink._fs_now is not first and sink._renew_at is not None and sink._renew_at > 0
+    assert read_back(stores, "gcs", "second.csv") == b"2\n"
