@@ -35,6 +35,8 @@ def fleet_settings(fleet_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     for name in ("DATABASE_URL", "REDIS_URL", "HALTON_ENCRYPTION_KEY"):
         monkeypatch.setenv(name, fleet_env[name])
     monkeypatch.delenv("HALTON_ALLOW_PRIVATE_DESTINATIONS", raising=False)
+    for name in GCS_ENVIRONMENT:  # a machine's proxy settings would make Cloud Storage sinks refuse to open
+        monkeypatch.delenv(name, raising=False)
 
 
 def read_back(stores: Stores, kind: str, key: str) -> bytes | None:
