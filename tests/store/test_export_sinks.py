@@ -316,3 +316,28 @@ def test_a_cloud_storage_token_is_made_again_before_it_expires(db_conn: Conn, st
         sink.put("second.csv", b"2\n", "text/csv")
         assert sink._fs_now is not first and sink._renew_at is not None and sink._renew_at > 0
     assert read_back(stores, "gcs", "second.csv") == b"2\n"
+
+
+def test_a_service_account_key_and_its_token_never_reach_a_log_or_a_sentry_event(
+        db_conn: Conn, stores: Stores, caplog: pytest.LogCaptureFixture) -> None:
+    """The emulator refuses no token, so a failure is provoked with a bucket that does not exist."""
+    caplog.set_level(logging.DEBUG)
+    workspace = make_workspace(db_conn, "acme").workspace_id
+    destination = add_sealed_destination(db_conn, workspace, "gcs", stores.credentials("gcs"), bucket="no-such-bucket",
+                                         endpoint_url=stores.gcs.endpoint_url)
+    recorder = Recorder()
+    sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", transport=recorder, include_local_variables=True,
+                    default_integrations=False)
+    try:
+        sink = open_destination_sink(db_conn, destination, policy=LOCAL, options=QUICK)
+        message = _refused_and_reported(sink)
+        sentry_sdk.flush(timeout=5)
+    finally:
+        sentry_sdk.init()
+    assert "the bucket no-such-bucket does not exist on Cloud Storage" in message
+    sent = b"".join(envelope.serialize() for envelope in recorder.envelopes)
+    assert b"StoreRefused" in sent
+    pem_body = "".join(json.loads(stores.gcs_key)["private_key"].splitlines()[1:-1])
+    token = sink._secrets[0]
+    for secret in (pem_body[:64], pem_body[-64:], token, token.split(".")[2]):
+        assert secret.encode() not in sent and secret not in caplog.text and secret not in message
