@@ -20,12 +20,11 @@ from store.export_destinations import destination_of_bucket, live_destinations
 from store.tenancy import workspace_scope
 from tests.factories import Conn, make_workspace
 from tests.sentry_recorder import Recorder
-from tests.store.export_stores import BUCKET, LOCAL, QUICK, Stores, add_sealed_destination, stores
+from tests.store.export_stores import BUCKET, LOCAL, QUICK, Stores, add_sealed_destination
 from tests.store.store_proxy import Faults, store_proxy
 from workers.runtime.export_sinks import open_destination_sink
 from workers.runtime.stored_secrets import SecretMisplaced
 
-__all__ = ["stores"]  # the module-scoped fixture
 KINDS = ["s3", "gcs"]
 
 
