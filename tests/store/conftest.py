@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import TEST_ROLES
 from tests.factories import Conn
-from tests.store.export_stores import Stores, started_stores
+from tests.store.export_stores import stores
 from workers.runtime.embedded import as_role
 
 
@@ -27,8 +27,4 @@ def dashboard(database_url: str, db_conn: Conn) -> Iterator[Conn]:
         yield conn
 
 
-@pytest.fixture(scope="session")
-def stores() -> Iterator[Stores]:
-    """An S3-protocol server and a Cloud Storage emulator with the bucket `halton-exports`, for the exports'
-    tests (started on first use, once per run)."""
-    yield from started_stores()
+__all__ = ["dashboard", "fleet", "stores"]  # stores: the exports' local stores (tests/store/export_stores.py)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pytest
+
 from adapters.destinations import DestinationPolicy
 from adapters.object_stores import StoreOptions
 from store.export_destinations import ExportDestination, add_destination, live_destinations, store_credentials
@@ -36,8 +38,10 @@ class Stores:
         return self.s3.credentials_json() if kind == "s3" else self.gcs_key
 
 
-def started_stores() -> Iterator[Stores]:
-    """Both stores with the bucket BUCKET, stopped at the end (the session's `stores` fixture: conftest)."""
+@pytest.fixture(scope="session")
+def stores() -> Iterator[Stores]:
+    """Both stores with the bucket BUCKET, started on first use and stopped at the end of the run
+    (tests/store/conftest.py makes it every store test's: take it by name, no import needed)."""
     s3 = start_s3()
     try:
         gcs = start_gcs()
