@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 from psycopg import sql
 
 from core.db import Conn
+from core.errors import UserError
 from exports.focus import MonthReconciliation, Workspace
 from exports.manifest import Version
 from store.frames import copy_table
@@ -132,6 +134,39 @@ def period_versions(conn: Conn, workspace_id: int, destination_id: int | None, d
         (workspace_id, destination_id, dataset, period)).fetchall()
     return [Version(str(k), d, int(r), int(b), None if c is None else int(c), str(s), at)
             for k, d, r, b, c, s, at in rows]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    id: int
+    workspace_id: int
+    dataset: str
+    period_start: dt.date
+    period_end: dt.date  # inclusive, like a report request's
+    requested_by: str
+    requested_at: dt.datetime
+
+
+def export_request(conn: Conn, request_id: int) -> ExportRequest:
+    row = conn.execute(
+        """select id, workspace_id, dataset, period_start, period_end, requested_by, requested_at
+             from meter.export_requests where id = %s""", (request_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no export request with id {request_id}")
+    return ExportRequest(*row)
+
+
+def request_exported(conn: Conn, workspace_id: int, request_id: int) -> int:
+    """How many objects were written for an export request already (a redelivery writes them again only
+    when asked)."""
+    row = conn.execute("select count(*) from analysis.exports where workspace_id = %s and request_id = %s",
+                       (workspace_id, request_id)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def workspaces_with_export_destinations(conn: Conn) -> list[int]:
+    """The nightly export's fan-out: the workspaces with a live destination (a SECURITY DEFINER function)."""
+    return [int(r[0]) for r in conn.execute("select meter.fleet_workspaces_with_export_destinations()").fetchall()]
 
 
 def database_now(conn: Conn) -> dt.datetime:

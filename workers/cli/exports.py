@@ -29,7 +29,7 @@ def export(
     """Export a dataset for a period (FOCUS, requests or the audit log), as Parquet or CSV."""
     from pdf.periods import PeriodSyntaxError, parse_period  # CLI start-up
     from store.tenancy import enter_workspace
-    from workers.jobs.exports import OnDemand, export_file, export_period
+    from workers.jobs.exports import ExportTarget, OnDemand, export_file, export_period
     from workers.runtime.db import connect
     from workers.settings import database_url_only
 
@@ -54,7 +54,7 @@ def export(
             else:
                 from exports.sink import DirectorySink  # CLI start-up
 
-                outcome = export_period(conn, job, DirectorySink(path), fmt)
+                outcome = export_period(conn, job, ExportTarget(None, DirectorySink(path), fmt))
     typer.echo(json.dumps(outcome, default=str))
 
 

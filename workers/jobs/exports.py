@@ -24,7 +24,7 @@ one file, recorded the same way."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ from exports.sink import ObjectSink
 from store import exports as store
 from store import rollup
 from store.audit import audit
-from store.runs import Run, RunSpec, claimed_run
+from store.runs import Run, RunSpec, claimed_run, customer_failure
 from workers.jobs import worker_name
 from workers.jobs.export_datasets import (
     Encoded,
@@ -78,24 +78,30 @@ class Outcome:
                 "keys": [w.key for w in self.written][:50]}
 
 
-def export_destination(conn: Conn, workspace_id: int, target: ExportTarget, as_of: datetime,
-                       task_id: str | None = None, attempt: int = 0) -> dict[str, Any]:
-    """The nightly export of one workspace to one destination (its own run and lock)."""
-    scope = f"destination:{target.destination_id}" if target.destination_id is not None else \
-        f"sink:{target.sink.describe()}"
+def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Callable[[], ExportTarget],
+                       as_of: datetime, task_id: str | None = None, attempt: int = 0,
+                       destination_id: int | None = None) -> dict[str, Any]:
+    """The nightly export of one workspace to one destination (its own run and lock). `target` may be a
+    function opening it (a destination's sink: checked and opened inside the run, so a destination that
+    cannot be opened fails its run with the reason)."""
+    if isinstance(target, ExportTarget):
+        destination_id = target.destination_id
+    scope = f"destination:{destination_id}" if destination_id is not None else \
+        f"sink:{target.sink.describe() if isinstance(target, ExportTarget) else 'unnamed'}"
     spec = RunSpec(job="export", workspace_id=workspace_id, as_of=as_of, lock_scope=scope, task_id=task_id,
                    worker=worker_name(), attempt=attempt)
     with claimed_run(conn, spec) as run:
+        run.stats.update(destination_id=None if destination_id is None else str(destination_id))
+        target = target if isinstance(target, ExportTarget) else target()
         synced = rollup.synced_through(conn, workspace_id)
         outcome = Outcome()
         if synced is not None:
             before = min(as_of.astimezone(UTC).date(), synced.astimezone(UTC).date())
             since = store.last_export_moment(conn, workspace_id, target.destination_id)
             outcome = _changed_objects(conn, workspace_id, target, before, since, as_of)
-        _commit(conn, run, workspace_id, target, outcome, request_id=None)
-        run.stats.update(destination_id=None if target.destination_id is None else str(target.destination_id),
-                         sink=target.sink.describe(), format=target.fmt,
+        run.stats.update(sink=target.sink.describe(), format=target.fmt,
                          rollup_synced_through=None if synced is None else synced.isoformat())
+        _commit(conn, run, workspace_id, target, outcome, request_id=None)
         result = {"job": "export", "workspace_id": workspace_id, "run_id": run.id, **run.stats}
     log.info("export of workspace %s to %s: %s objects", workspace_id, target.sink.describe(),
              len(outcome.written))
@@ -173,6 +179,55 @@ def _digest(data: bytes) -> str:
     return sha256(data)
 
 
+@dataclass(frozen=True)
+class DestinationFailure:
+    destination_id: int
+    message: str
+
+
+class ExportsFailed(Exception):
+    """Some destinations of a workspace failed (their runs say why); the others were exported."""
+
+    def __init__(self, failures: Sequence[DestinationFailure]) -> None:
+        self.failures = list(failures)
+        super().__init__("; ".join(f"destination {f.destination_id}: {f.message}" for f in failures))
+
+
+def export_workspace(conn: Conn, workspace_id: int, openers: Sequence[tuple[int, Callable[[], ExportTarget]]],
+                     as_of: datetime, task_id: str | None = None, attempt: int = 0) -> dict[str, Any]:
+    """Every live destination of a workspace, one after the other, each its own run: a destination that fails
+    (a missing bucket, refused credentials: its run says why) does not stop the others."""
+    done = each_destination(workspace_id, openers, lambda destination_id, opener: export_destination(
+        conn, workspace_id, opener, as_of, task_id, attempt, destination_id=destination_id))
+    return {"job": "export", "workspace_id": workspace_id, "destinations": len(done),
+            "objects_written": sum(int(d.get("objects_written", 0)) for d in done)}
+
+
+def each_destination(workspace_id: int, openers: Sequence[tuple[int, Callable[[], ExportTarget]]],
+                     export_one: Callable[[int, Callable[[], ExportTarget]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """`export_one` for each destination, whatever the others did; afterwards a transient failure is raised for
+    the task's retry (what succeeded writes nothing the second time), else the failures together."""
+    from workers.runtime.failures import is_transient
+
+    done: list[dict[str, Any]] = []
+    failures: list[DestinationFailure] = []
+    transient: BaseException | None = None
+    for destination_id, opener in openers:
+        try:
+            done.append(export_one(destination_id, opener))
+        except Exception as error:
+            if is_transient(error):
+                transient = transient or error
+            failures.append(DestinationFailure(destination_id, customer_failure(error)))
+            log.warning("export of workspace %s to destination %s failed: %s", workspace_id, destination_id,
+                        failures[-1].message)
+    if transient is not None:
+        raise transient
+    if failures:
+        raise ExportsFailed(failures)
+    return done
+
+
 # -- on demand ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -186,24 +241,30 @@ class OnDemand:
     destination_id: int | None = None
 
 
-def export_period(conn: Conn, job: OnDemand, sink: ObjectSink, fmt: str, task_id: str | None = None,
-                  attempt: int = 0) -> dict[str, Any]:
-    """One dataset for a period into a sink, one object per day (and the month's adjustments and manifest),
-    every object written whatever was there: an export asked for by a person."""
-    scope = f"request:{job.request_id}" if job.request_id is not None else f"sink:{sink.describe()}"
+def export_period(conn: Conn, job: OnDemand, target: ExportTarget | Callable[[], ExportTarget],
+                  task_id: str | None = None, attempt: int = 0) -> dict[str, Any]:
+    """One dataset for a period into a sink, one object per day (and the months' adjustments and manifests),
+    every object written whatever was there: an export asked for by a person. Its run's lock scope names the
+    request and the destination (`request:N destination:M`), so the dashboard finds its outcome; `target` may
+    be a function opening a destination (inside the run: a failure to open fails the run with the reason)."""
+    where = (f"destination:{job.destination_id}" if job.destination_id is not None else
+             f"sink:{target.sink.describe()}" if isinstance(target, ExportTarget) else "sink")
+    scope = f"request:{job.request_id} {where}" if job.request_id is not None else where
     spec = RunSpec(job="export_request", workspace_id=job.workspace_id, as_of=job.as_of,
                    window_start=_utc(job.start), window_end=_utc(job.end), lock_scope=scope, task_id=task_id,
                    worker=worker_name(), attempt=attempt)
-    target = ExportTarget(job.destination_id, sink, fmt, (job.dataset,))
     with claimed_run(conn, spec) as run:
+        opened = target if isinstance(target, ExportTarget) else target()
+        fmt = opened.fmt
         before = min(job.end, job.as_of.astimezone(UTC).date())
         outcome = Outcome()
         for item in _period_objects(conn, job, fmt, before):
-            put(sink, item, fmt)
+            put(opened.sink, item, fmt)
             outcome.written.append(item)
         outcome.days_considered = len({w.day for w in outcome.written if w.day is not None})
-        _commit(conn, run, job.workspace_id, target, outcome, job.request_id)
-        run.stats.update(dataset=job.dataset, sink=sink.describe(), format=fmt)
+        run.stats.update(dataset=job.dataset, sink=opened.sink.describe(), format=fmt, request_id=job.request_id)
+        _commit(conn, run, job.workspace_id, ExportTarget(job.destination_id, opened.sink, fmt, (job.dataset,)),
+                outcome, job.request_id)
         return {"job": "export_request", "workspace_id": job.workspace_id, "run_id": run.id, **run.stats}
 
 
