@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -160,16 +161,23 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
                              ("service_tier", "ascending"), ("project_id", "ascending"),
                              ("device_id", "ascending")])
     days = rollup["day"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    providers = rollup["provider"].to_pylist()
-    models = rollup["model"].to_pylist()
-    tiers = rollup["service_tier"].to_pylist()
     tokens = np.column_stack([rollup[c].to_numpy(zero_copy_only=False).astype(np.int64) for c in TOKEN_COLUMNS])
     cost = rollup["cost_nanos"].to_numpy(zero_copy_only=False).astype(np.int64)
     requests = rollup["requests"].to_numpy(zero_copy_only=False).astype(np.int64)
-    projects = rollup["project_id"].to_pylist()
-    devices = rollup["device_id"].to_pylist()
-    day_dates = [d.item() for d in days]
-    rates, priced, canonical = _rates(table, day_dates, models, tiers)
+    devices = rollup["device_id"].to_numpy(zero_copy_only=False)
+    frame = pd.DataFrame({"day": days, "provider": rollup["provider"].to_numpy(zero_copy_only=False),
+                          "model": rollup["model"].to_numpy(zero_copy_only=False),
+                          "tier": rollup["service_tier"].to_numpy(zero_copy_only=False),
+                          "project": rollup["project_id"].to_pandas(), "device": devices})
+    # the rates of each distinct (day, model, tier), the SKU of each (provider, model, tier) and the owner
+    # strings of each (provider, project, device): a few hundred lookups, whatever the rows
+    rate_group = frame.groupby(["day", "model", "tier"], sort=False).ngroup().to_numpy()
+    firsts = frame.drop_duplicates(["day", "model", "tier"])
+    group_rates, group_priced, group_canonical = _rates(
+        table, [d.item() for d in firsts["day"].to_numpy().astype("datetime64[D]")], list(firsts["model"]),
+        list(firsts["tier"]))
+    rates, priced = group_rates[rate_group], group_priced[rate_group]
+    frame["canonical"] = np.asarray(group_canonical, dtype=object)[rate_group]
 
     list_picos = tokens.astype(object) * rates.astype(object)  # exact
     weights = list_picos.copy()
@@ -184,27 +192,17 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     row, kind = np.nonzero(emitted)  # row-major: each rollup row's kinds in order
     first = np.cumsum(emitted, axis=1)[row, kind] == 1
 
-    # the string columns per (row, kind) come from small lookups of the few distinct combinations
-    sku: dict[tuple[str, str, str, int], int] = {}
-    sku_values: list[tuple[str, str, str, str, str, str]] = []
-    sku_code = np.empty(len(row), dtype=np.int64)
-    for j, (r, k) in enumerate(zip(row.tolist(), kind.tolist(), strict=True)):
-        key = (providers[r], canonical[r], tiers[r], k)
-        code = sku.get(key)
-        if code is None:
-            code = sku[key] = len(sku_values)
-            sku_values.append(_sku_strings(table, providers[r], canonical[r], models[r], tiers[r], KINDS[k]))
-        sku_code[j] = code
-    owner: dict[tuple[str, Any, Any], int] = {}
-    owner_values: list[tuple[str, str, str, str, str | None, str | None, str | None]] = []
-    owner_code = np.empty(len(row), dtype=np.int64)
-    for j, r in enumerate(row.tolist()):
-        okey = (providers[r], projects[r], devices[r])
-        code = owner.get(okey)
-        if code is None:
-            code = owner[okey] = len(owner_values)
-            owner_values.append(_owner_strings(workspace, *okey))
-        owner_code[j] = code
+    sku_group = frame.groupby(["provider", "canonical", "tier"], sort=False).ngroup().to_numpy()
+    sku_firsts = frame.drop_duplicates(["provider", "canonical", "tier"])
+    sku_values = [_sku_strings(table, p, c, t, k) for p, c, t in
+                  zip(sku_firsts["provider"], sku_firsts["canonical"], sku_firsts["tier"], strict=True) for k in KINDS]
+    sku_code = sku_group[row] * len(KINDS) + kind
+    owner_group = frame.groupby(["provider", "project", "device"], sort=False, dropna=False).ngroup().to_numpy()
+    owner_firsts = frame.drop_duplicates(["provider", "project", "device"])
+    owner_values = [_owner_strings(workspace, p, None if pd.isna(j) else int(j), int(d)) for p, j, d in
+                    zip(owner_firsts["provider"], owner_firsts["project"], owner_firsts["device"], strict=True)]
+    owner_code = owner_group[row]
+    canonical = frame["canonical"].to_numpy()
 
     n = len(row)
     out_days = days[row]
@@ -223,7 +221,7 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
         return pa.array([v[i] for v in owner_values], pa.string()).take(pa.array(owner_code))
 
     def const(value: str) -> pa.Array:
-        return pa.array([value] * n, pa.string())
+        return pa.repeat(pa.scalar(value, pa.string()), n)
 
     billed_arr = amount_array(billed_picos, 12)
     list_cost_arr = pc.if_else(pa.array(row_priced), amount_array(list_cost, 12), billed_arr)
@@ -266,15 +264,15 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
         "SubAccountName": owner_col(5),
         "Tags": owner_col(6),
         "x_CostSource": const(COST_SOURCE_LOGGED),
-        "x_DeviceId": pa.array(np.asarray(devices, dtype=np.int64)[row]),
-        "x_ModelId": pa.array(canonical, pa.string()).take(pa.array(row)),
+        "x_DeviceId": pa.array(devices.astype(np.int64)[row]),
+        "x_ModelId": pa.array(canonical[row], pa.string()),
         "x_RequestCount": pa.array(np.where(first, requests[row], 0).astype(np.int64)),
         "x_ServiceTier": sku_col(4),
     }
     return pa.Table.from_arrays([columns[f.name] for f in FOCUS_SCHEMA], schema=FOCUS_SCHEMA)
 
 
-def _sku_strings(table: RateTable, provider: str, canonical: str, reported: str, tier: str,
+def _sku_strings(table: RateTable, provider: str, canonical: str, tier: str,
                  kind: str) -> tuple[str, str, str, str, str, str]:
     """SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, the service tier and the charge's description."""
     sku_id = f"{provider}:{canonical}:{SKU_KIND[kind]}"

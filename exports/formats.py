@@ -26,7 +26,7 @@ ROW_GROUP = 1 << 20
 
 def to_parquet(table: pa.Table) -> bytes:
     out = io.BytesIO()
-    pq.write_table(table, out, compression="zstd", compression_level=3, use_dictionary=True,
+    pq.write_table(table, out, compression="snappy", use_dictionary=True,
                    write_statistics=True, row_group_size=ROW_GROUP, version="2.6")
     return out.getvalue()
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -65,15 +66,17 @@ def utc(day: date) -> datetime:
 # -- focus -------------------------------------------------------------------------------------------------
 
 def focus_days(conn: Conn, workspace_id: int, days: Sequence[date]) -> Iterator[tuple[date, pa.Table]]:
-    """The FOCUS usage rows of each day (one read of the rollup for all of them)."""
+    """The FOCUS usage rows of each day: one read of the rollup and one build for all of them, cut by day
+    (the rows come ordered by day)."""
     if not days:
         return
     names = store.workspace_names(conn, workspace_id)
-    rates = load_rates()
-    rollup = store.rollup_rows(conn, workspace_id, days)
-    day_column = rollup["day"]
+    rows = focus.usage_rows(store.rollup_rows(conn, workspace_id, days), load_rates(), names)
+    starts = rows["ChargePeriodStart"].cast(pa.int64()).to_numpy(zero_copy_only=False) // 86_400
     for day in sorted(days):
-        yield day, focus.usage_rows(rollup.filter(pc.equal(day_column, pa.scalar(day, pa.date32()))), rates, names)
+        number = (day - date(1970, 1, 1)).days
+        lo, hi = (int(i) for i in np.searchsorted(starts, [number, number + 1]))
+        yield day, rows.slice(lo, hi - lo)
 
 
 def adjustments(conn: Conn, workspace_id: int, before: date,
