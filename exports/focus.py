@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -165,19 +164,20 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     cost = rollup["cost_nanos"].to_numpy(zero_copy_only=False).astype(np.int64)
     requests = rollup["requests"].to_numpy(zero_copy_only=False).astype(np.int64)
     devices = rollup["device_id"].to_numpy(zero_copy_only=False)
-    frame = pd.DataFrame({"day": days, "provider": rollup["provider"].to_numpy(zero_copy_only=False),
-                          "model": rollup["model"].to_numpy(zero_copy_only=False),
-                          "tier": rollup["service_tier"].to_numpy(zero_copy_only=False),
-                          "project": rollup["project_id"].to_pandas(), "device": devices})
+    day_codes = days.astype(np.int64)
+    provider_codes, provider_values = _codes(rollup["provider"])
+    model_codes, model_values = _codes(rollup["model"])
+    tier_codes, tier_values = _codes(rollup["service_tier"])
+    project_ids = rollup["project_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     # the rates of each distinct (day, model, tier), the SKU of each (provider, model, tier) and the owner
     # strings of each (provider, project, device): a few hundred lookups, whatever the rows
-    rate_group = frame.groupby(["day", "model", "tier"], sort=False).ngroup().to_numpy()
-    firsts = frame.drop_duplicates(["day", "model", "tier"])
+    rate_group, rate_first = _groups(day_codes, model_codes, tier_codes)
     group_rates, group_priced, group_canonical = _rates(
-        table, [d.item() for d in firsts["day"].to_numpy().astype("datetime64[D]")], list(firsts["model"]),
-        list(firsts["tier"]))
+        table, [d.item() for d in days[rate_first]], [model_values[i] for i in model_codes[rate_first]],
+        [tier_values[i] for i in tier_codes[rate_first]])
     rates, priced = group_rates[rate_group], group_priced[rate_group]
-    frame["canonical"] = np.asarray(group_canonical, dtype=object)[rate_group]
+    canonical_codes, canonical_values = _codes(pa.array(group_canonical, pa.string()))
+    row_canonical = canonical_codes[rate_group]
 
     list_picos = tokens.astype(object) * rates.astype(object)  # exact
     weights = list_picos.copy()
@@ -192,17 +192,16 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     row, kind = np.nonzero(emitted)  # row-major: each rollup row's kinds in order
     first = np.cumsum(emitted, axis=1)[row, kind] == 1
 
-    sku_group = frame.groupby(["provider", "canonical", "tier"], sort=False).ngroup().to_numpy()
-    sku_firsts = frame.drop_duplicates(["provider", "canonical", "tier"])
-    sku_values = [_sku_strings(table, p, c, t, k) for p, c, t in
-                  zip(sku_firsts["provider"], sku_firsts["canonical"], sku_firsts["tier"], strict=True) for k in KINDS]
+    sku_group, sku_first = _groups(provider_codes, row_canonical, tier_codes)
+    sku_values = [_sku_strings(table, provider_values[provider_codes[i]], canonical_values[row_canonical[i]],
+                               tier_values[tier_codes[i]], k) for i in sku_first.tolist() for k in KINDS]
     sku_code = sku_group[row] * len(KINDS) + kind
-    owner_group = frame.groupby(["provider", "project", "device"], sort=False, dropna=False).ngroup().to_numpy()
-    owner_firsts = frame.drop_duplicates(["provider", "project", "device"])
-    owner_values = [_owner_strings(workspace, p, None if pd.isna(j) else int(j), int(d)) for p, j, d in
-                    zip(owner_firsts["provider"], owner_firsts["project"], owner_firsts["device"], strict=True)]
+    owner_group, owner_first = _groups(provider_codes, project_ids, devices.astype(np.int64))
+    owner_values = [_owner_strings(workspace, provider_values[provider_codes[i]],
+                                   None if project_ids[i] < 0 else int(project_ids[i]), int(devices[i]))
+                    for i in owner_first.tolist()]
     owner_code = owner_group[row]
-    canonical = frame["canonical"].to_numpy()
+    model_column = pa.array(canonical_values, pa.string()).take(pa.array(row_canonical[row]))
 
     n = len(row)
     out_days = days[row]
@@ -221,7 +220,7 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
         return pa.array([v[i] for v in owner_values], pa.string()).take(pa.array(owner_code))
 
     def const(value: str) -> pa.Array:
-        return pa.repeat(pa.scalar(value, pa.string()), n)
+        return _repeated(value, n)
 
     billed_arr = amount_array(billed_picos, 12)
     list_cost_arr = pc.if_else(pa.array(row_priced), amount_array(list_cost, 12), billed_arr)
@@ -265,11 +264,36 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
         "Tags": owner_col(6),
         "x_CostSource": const(COST_SOURCE_LOGGED),
         "x_DeviceId": pa.array(devices.astype(np.int64)[row]),
-        "x_ModelId": pa.array(canonical[row], pa.string()),
+        "x_ModelId": model_column,
         "x_RequestCount": pa.array(np.where(first, requests[row], 0).astype(np.int64)),
         "x_ServiceTier": sku_col(4),
     }
     return pa.Table.from_arrays([columns[f.name] for f in FOCUS_SCHEMA], schema=FOCUS_SCHEMA)
+
+
+def _codes(column: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Integer codes of a string column (no nulls) and its distinct values."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def _groups(*codes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The group of each row by the combination of its codes, and the first row of each group."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for column in codes:  # a mixed-radix number of the codes (each shifted to start at 0)
+        low = int(column.min()) if len(column) else 0
+        key = key * (int(column.max()) - low + 1 if len(column) else 1) + (column - low)
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    return group.reshape(-1).astype(np.int64), first.astype(np.int64)
+
+
+def _repeated(value: str, n: int) -> pa.Array:
+    """A string column of one value, built from its buffers (no Python list of n strings)."""
+    data = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int32) * len(data)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data * n)])
 
 
 def _sku_strings(table: RateTable, provider: str, canonical: str, tier: str,

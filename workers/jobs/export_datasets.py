@@ -126,6 +126,19 @@ def audit_of(conn: Conn, workspace_id: int, start: date, end: date) -> pa.Table:
     return store.audit_table(conn, workspace_id, utc(start), utc(end))
 
 
+def by_day(table: pa.Table, column: str, days: Sequence[date]) -> Iterator[tuple[date, pa.Table]]:
+    """The rows of each UTC day of a table ordered by the timestamp `column`, as slices."""
+    moments = table[column].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    for day in days:
+        edges = [(utc(day) - EPOCH) // timedelta(microseconds=1),
+                 (utc(day + timedelta(days=1)) - EPOCH) // timedelta(microseconds=1)]
+        lo, hi = (int(i) for i in np.searchsorted(moments, edges))
+        yield day, table.slice(lo, hi - lo)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def dataset_period(conn: Conn, workspace_id: int, dataset: str, start: date, end: date, as_of: datetime) -> pa.Table:
     """The whole of a dataset for [start, end), as one table (a file named on the command line)."""
     before = as_of.astimezone(UTC).date()
