@@ -52,18 +52,34 @@ def best_of(runs: int, action: Callable[[], object], before: Callable[[], object
     return min(timings)
 
 
-def best_of_interleaved(runs: int, *actions: tuple[Callable[[], object], Callable[[], object] | None]
-                        ) -> list[float]:
+def best_of_interleaved(runs: int, *actions: tuple[Callable[[], object], Callable[[], object] | None],
+                        clock: Callable[[], float] = time.perf_counter) -> list[float]:
     """Best timing of each (action, untimed setup) pair, taking turns so drift hits all of them alike."""
     best = [float("inf")] * len(actions)
     for _ in range(runs):
         for i, (action, before) in enumerate(actions):
             if before is not None:
                 before()
-            started = time.perf_counter()
+            started = clock()
             action()
-            best[i] = min(best[i], time.perf_counter() - started)
+            best[i] = min(best[i], clock() - started)
     return best
+
+
+def cpu_clock(*conns: psycopg.Connection[tuple[object, ...]]) -> Callable[[], float] | None:
+    """Seconds of CPU spent by this process and by the server backends of `conns`, or None when the server
+    is not on this machine. On a shared machine wall-clock turns move by ±10 % or far more (other processes
+    take the cores); the CPU a query costs barely moves. Linux's /proc/<pid>/schedstat counts a process's
+    time on a CPU in nanoseconds, which no Python or Postgres API gives for another process."""
+    files = [Path(f"/proc/{conn.info.backend_pid}/schedstat") for conn in conns]
+    host = conns[0].info.host if conns else ""
+    if not all(f.exists() for f in files) or not (host.startswith("/") or host in ("127.0.0.1", "localhost", "::1")):
+        return None
+
+    def clock() -> float:
+        backends = sum(int(f.read_text().split()[0]) for f in files)
+        return (backends + time.process_time_ns()) / 1e9
+    return clock
 
 
 def median_of(timings: list[float]) -> float:

@@ -108,6 +108,7 @@ def fleet_env(servers: RunServers) -> dict[str, str]:
         "HALTON_QUEUE_ANALYSIS": f"{servers.queue_prefix}analysis",
         "HALTON_QUEUE_BILLING": f"{servers.queue_prefix}billing",
         "HALTON_QUEUE_PDF": f"{servers.queue_prefix}pdf",
+        "HALTON_QUEUE_HEAVY": f"{servers.queue_prefix}analysis_heavy",
     })
     return env
 

@@ -23,6 +23,14 @@ class WorkerProcess(CliProcess):
         worker.wait_ready()
         return worker
 
+    @classmethod
+    def start_with_defaults(cls, env: dict[str, str], log_path: Path) -> WorkerProcess:
+        """`halton-workers worker --concurrency 2` as an operator starts it: no --queues, so every queue."""
+        worker = cls.spawn("worker", ["worker", "--concurrency", "2"], env, log_path)
+        assert isinstance(worker, WorkerProcess)
+        worker.wait_ready()
+        return worker
+
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -11,11 +11,13 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 import redis
+from celery import Celery
 from prometheus_client import CollectorRegistry
 
 from store.fleet_health import refresh_lag_seconds
 from tests.conftest import TEST_ROLES, RunServers
 from tests.factories import Conn, make_workspace
+from workers.app.queues import HEAVY_PRIORITY, priority_lists
 from workers.runtime.embedded import as_role
 from workers.runtime.metrics import FleetCollector
 
@@ -32,7 +34,7 @@ def queues(servers: RunServers) -> Iterator[list[str]]:
     names = [f"{servers.queue_prefix}metrics-{uuid.uuid4().hex[:8]}-{n}" for n in ("a", "b")]
     yield names
     client = redis.Redis.from_url(servers.redis_url)
-    client.delete(*names)
+    client.delete(*[key for name in names for key in priority_lists(name)])
     client.close()
 
 
@@ -64,6 +66,21 @@ def test_queue_length_is_each_queues_redis_list_length(servers: RunServers, queu
     assert registry.get_sample_value("halton_queue_length", {"queue": queues[0]}) == 3
     assert registry.get_sample_value("halton_queue_length", {"queue": queues[1]}) == 0
     assert registry.get_sample_value("halton_metrics_source_up", {"source": "redis"}) == 1
+
+
+def test_queue_length_counts_the_messages_sent_at_a_lower_priority(servers: RunServers, queues: list[str],
+                                                                   fleet_url: str, db_conn: Conn) -> None:
+    """A large workspace's refresh waits at the heavy priority, in a list of its own (kombu's): counted too."""
+    client = Celery("sender", broker=servers.redis_url)
+    try:
+        client.send_task("halton.refresh_workspace", kwargs={"workspace_id": 1}, queue=queues[1],
+                         priority=HEAVY_PRIORITY)
+        client.send_task("halton.refresh_workspace", kwargs={"workspace_id": 2}, queue=queues[1])
+    finally:
+        client.close()
+    registry = registry_of(FleetCollector(servers.redis_url, queues, fleet_url))
+    assert registry.get_sample_value("halton_queue_length", {"queue": queues[1]}) == 2
+    assert registry.get_sample_value("halton_queue_length", {"queue": queues[0]}) == 0
 
 
 def test_an_unreachable_redis_leaves_out_the_queue_lengths_and_not_the_scrape(queues: list[str], fleet_url: str,

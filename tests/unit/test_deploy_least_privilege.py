@@ -62,7 +62,8 @@ def test_kubernetes_migrate_alone_holds_the_owner() -> None:
 def test_kubernetes_workers_and_beat_connect_as_the_fleet() -> None:
     pods = manifests()
     fleet_pods = {name for name, doc in pods.items() if doc["kind"] == "Deployment"}
-    assert fleet_pods == {"halton-worker-analysis", "halton-worker-billing", "halton-worker-pdf", "halton-beat"}
+    assert fleet_pods == {"halton-worker-analysis", "halton-worker-heavy", "halton-worker-billing", "halton-worker-pdf",
+                          "halton-beat"}
     for name in fleet_pods:
         assert {FLEET_DB, BROKER} <= secrets_of(pods[name]), name
 
@@ -123,7 +124,7 @@ def test_compose_migrate_alone_logs_in_as_the_owner() -> None:
 
 def test_compose_only_the_billing_worker_holds_the_encryption_key() -> None:
     services = fleet_services()
-    assert set(services) == {"worker-analysis", "worker-billing", "worker-pdf", "beat"}
+    assert set(services) == {"worker-analysis", "worker-heavy", "worker-billing", "worker-pdf", "beat"}
     holding = {name for name, env in services.items() if any(n.startswith("HALTON_ENCRYPTION_KEY") for n in env)}
     assert holding == {"worker-billing"}  # the single key and the list of keys of a rotation
     assert "--queues" in compose_services()["worker-billing"]["command"]
@@ -135,7 +136,7 @@ def test_compose_redis_requires_the_password_the_fleet_sends() -> None:
     assert interpolated(command[command.index("--requirepass") + 1]) == "x-halton-redis-password"
 
 
-@pytest.mark.parametrize("service", ["worker-analysis", "worker-billing", "worker-pdf", "beat"])
+@pytest.mark.parametrize("service", ["worker-analysis", "worker-heavy", "worker-billing", "worker-pdf", "beat"])
 def test_compose_settings_pass_production_checks(monkeypatch: pytest.MonkeyPatch, service: str) -> None:
     """What each fleet service receives loads as production settings (a broker with a password)."""
     env = fleet_services()[service]

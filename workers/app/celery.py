@@ -11,7 +11,7 @@ from celery.signals import beat_init, celeryd_init, setup_logging, worker_proces
 
 from workers.app.config import build_config
 from workers.runtime import db, metrics
-from workers.runtime.logs import configure_logging
+from workers.runtime.logs import configure_logging, log_pool_warnings
 from workers.runtime.sentry import init_sentry
 from workers.settings import get_settings
 
@@ -25,6 +25,7 @@ app.add_defaults(lambda: build_config(get_settings()))
 @setup_logging.connect
 def _logging(**kwargs: Any) -> None:
     configure_logging()
+    log_pool_warnings()
 
 
 @celeryd_init.connect

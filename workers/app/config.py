@@ -7,7 +7,7 @@ from typing import Any
 from kombu import Exchange, Queue
 
 from schedules.beat import BeatEntry, beat_entries
-from workers.app.queues import TASK_FAMILIES, limits_for, queue_for
+from workers.app.queues import PRIORITY_STEPS, TASK_FAMILIES, limits_for, queue_for, worker_queues
 from workers.settings import Settings, parse_schedule
 
 
@@ -36,7 +36,7 @@ class FamilyRouter:
 
 
 def build_config(settings: Settings) -> dict[str, Any]:
-    queues = [settings.queue_analysis, settings.queue_billing, settings.queue_pdf]
+    queues = worker_queues(settings)
     return {
         "broker_url": settings.redis_url,
         "result_backend": settings.redis_url,
@@ -49,6 +49,10 @@ def build_config(settings: Settings) -> dict[str, Any]:
             # ZRANGE on an index, so do it every interval and get a dead worker's tasks back sooner
             "unacked_restore_interval": settings.unacked_restore_interval,
             "unacked_restore_throttle": 1,
+            # priorities (docs/DESIGN.md, "Fairness"): one Redis list per step; a worker polls every queue's
+            # higher step before any queue's lower one, whatever the order of its queues
+            "priority_steps": list(PRIORITY_STEPS),
+            "queue_order_strategy": "round_robin",
         },
         "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
         "task_serializer": "json",
@@ -61,12 +65,18 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # safe because every job is idempotent and takes an advisory lock
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # one message per pool slot and none reserved ahead: a slot that frees takes the highest-priority
+        # message waiting then, never one it fetched while a large refresh was still queued behind small ones
         "worker_prefetch_multiplier": 1,
+        # a child whose peak resident memory passed the ceiling is replaced after its task has finished and
+        # been acknowledged (so nothing is lost); one the kernel kills mid-task is given back to the queue
+        # (task_reject_on_worker_lost) and rerun, which the jobs' idempotence makes harmless
+        "worker_max_memory_per_child": settings.worker_max_memory_per_child or None,
         # a refresh in flight when the broker blips finishes its transaction; Redis redelivers the message
         # later and the rerun is idempotent (cancelling it would leave an abandoned run instead)
         "worker_cancel_long_running_tasks_on_connection_loss": False,
         # each queue with its own exchange and routing key: a bare Queue(name) takes the default
-        # queue's, which would bind all three queues to one key and copy every message into each
+        # queue's, which would bind all the queues to one key and copy every message into each
         "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in queues],
         "task_default_queue": settings.queue_analysis,
         "task_routes": (FamilyRouter(settings),),

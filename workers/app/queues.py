@@ -31,6 +31,27 @@ TASK_FAMILIES: dict[str, Family] = {
 }
 
 
+# Task priorities on the Redis transport (docs/DESIGN.md, "Fairness"). kombu keeps one list per queue and
+# priority step, and a worker's BRPOP names every queue's step-0 list before any queue's step-9 list, so a
+# message sent at HEAVY_PRIORITY is taken only when no message of a higher priority (a lower number, 0 the
+# highest) waits in any queue the worker consumes. A message sent without a priority is at 0.
+PRIORITY_STEPS = (0, 3, 6, 9)
+SMALL_PRIORITY = 0
+HEAVY_PRIORITY = 9
+REDIS_PRIORITY_SEPARATOR = "\x06\x16"  # kombu.transport.redis.Channel.sep
+
+
+def priority_lists(queue: str) -> list[str]:
+    """The Redis lists that hold the waiting messages of `queue`: the queue's own name for priority 0, then
+    one list per lower priority step (kombu's naming); what a queue's length is the sum of."""
+    return [queue if step == 0 else f"{queue}{REDIS_PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS]
+
+
+def worker_queues(settings: Settings) -> list[str]:
+    """The queues a worker started without --queues consumes: every one, the heavy queue last."""
+    return [settings.queue_analysis, settings.queue_billing, settings.queue_pdf, settings.queue_heavy]
+
+
 def queue_for(family: Family, settings: Settings) -> str:
     return {
         Family.ANALYSIS: settings.queue_analysis,

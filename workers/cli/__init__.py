@@ -188,7 +188,8 @@ def _require_broker(app: Celery) -> None:
 
 @cli.command()
 def worker(
-    queues: Annotated[str | None, typer.Option(help="comma-separated queues (default: all three)")] = None,
+    queues: Annotated[str | None, typer.Option(
+        help="comma-separated queues (default: all four, the heavy queue at the lowest priority)")] = None,
     concurrency: Annotated[int, typer.Option(min=1)] = 2,
     loglevel: Annotated[str, typer.Option()] = "INFO",
     pool: Annotated[str, typer.Option(help="prefork (default) or solo")] = "prefork",
@@ -203,8 +204,9 @@ def worker(
     if settings.metrics_port is not None:
         metrics.prepare_multiprocess_dir()  # before the tasks are imported and the pool forks
     from workers.app.celery import app  # CLI start-up
+    from workers.app.queues import worker_queues
 
-    names = queues or ",".join([settings.queue_analysis, settings.queue_billing, settings.queue_pdf])
+    names = queues or ",".join(worker_queues(settings))
     if settings.metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_port, metrics.FleetCollector(
             settings.redis_url, names.split(","), settings.database_url))

@@ -25,8 +25,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import redis
+from psycopg import sql as pg_sql
 
 from core.errors import ConfigError
+from workers.runtime.postgres_tuning import embedded_settings
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +145,40 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
 
     if os.geteuid() == 0:
         ensure_system_user()
+    server = EmbeddedPostgres(get_server(data_dir, cleanup_mode="stop"))
+    if not tune(server.url(), embedded_settings()):
+        return server
+    # shared_buffers and wal_buffers take a restart: once per data directory (the values persist in its
+    # postgresql.auto.conf), so a kept server (`demo --keep`) starts tuned the next time
+    server.stop()
     return EmbeddedPostgres(get_server(data_dir, cleanup_mode="stop"))
+
+
+def untuned(conn: psycopg.Connection[Any], settings: dict[str, str]) -> list[str]:
+    """The names of `settings` whose value on the server differs (memory sizes compared in bytes)."""
+    differing = []
+    for name, value in settings.items():
+        row = conn.execute(
+            """select case when unit is not null and unit <> 's' and unit <> 'ms' and unit <> 'min'
+                           then pg_size_bytes(current_setting(name)) = pg_size_bytes(%(value)s)
+                           else current_setting(name) = %(value)s end
+                 from pg_settings where name = %(name)s""", {"name": name, "value": value}).fetchone()
+        if row is None or not row[0]:
+            differing.append(name)
+    return differing
+
+
+def tune(admin_url: str, settings: dict[str, str]) -> bool:
+    """ALTER SYSTEM the settings the server does not have yet; True when it did (a restart applies them)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        differing = untuned(conn, settings)
+        for name in differing:
+            conn.execute(pg_sql.SQL("alter system set {} = {}").format(pg_sql.Identifier(name),
+                                                                        pg_sql.Literal(settings[name])))
+    if differing:
+        log.info("embedded Postgres: set %s (deploy/runbook.md, \"Postgres settings\"); restarting it",
+                 ", ".join(differing))
+    return bool(differing)
 
 
 def recreate_database(admin_url: str, name: str) -> None:

@@ -38,3 +38,14 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def log_pool_warnings() -> None:
+    """Let the prefork pool's own warnings through (billiard's logger, which Celery leaves at ERROR or unset
+    when the app configures logging): "child process exiting after exceeding memory limit (…KiB / …KiB)"
+    is how an operator sees HALTON_WORKER_MAX_MEMORY_PER_CHILD recycle a child. The pool children inherit it."""
+    from billiard import util  # the worker's start-up only
+
+    pool_logger = util.get_logger()
+    pool_logger.setLevel(logging.WARNING)
+    pool_logger.propagate = True  # to the root handler configure_logging installed

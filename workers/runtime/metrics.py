@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from core.errors import ConfigError
 from store.fleet_health import refresh_lag_seconds
+from workers.app.queues import PRIORITY_STEPS, priority_lists
 from workers.runtime.db import connect
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ def child_exited(pid: int) -> None:
 
 class FleetCollector(Collector):
     """What the parent reads at scrape time: the length of each queue (Redis LLEN; the Celery Redis transport
-    keeps a queue's waiting messages in a list named after it) and the refresh lag (Postgres)."""
+    keeps a queue's waiting messages in a list named after it, and those sent at a lower priority in one list
+    per priority step: workers.app.queues.priority_lists) and the refresh lag (Postgres)."""
 
     def __init__(self, redis_url: str, queues: Sequence[str], database_url: str,
                  refresh_job: str = REFRESH_LAG_JOB, timeout: float = SOURCE_TIMEOUT) -> None:
@@ -130,8 +132,8 @@ class FleetCollector(Collector):
         lengths = self.queue_lengths()
         up.add_metric(["redis"], 0.0 if lengths is None else 1.0)
         if lengths is not None:
-            queue = GaugeMetricFamily("halton_queue_length", "Tasks waiting in a queue (Redis LLEN)",
-                                      labels=["queue"])
+            queue = GaugeMetricFamily("halton_queue_length", "Tasks waiting in a queue, at every priority "
+                                      "(Redis LLEN)", labels=["queue"])
             for name, length in lengths.items():
                 queue.add_metric([name], float(length))
             yield queue
@@ -147,8 +149,13 @@ class FleetCollector(Collector):
             client = redis.Redis.from_url(redis_py_url(self.redis_url), socket_timeout=self.timeout,
                                           socket_connect_timeout=self.timeout)
             try:
-                # one round trip per queue: a worker consumes three
-                return {name: int(client.llen(name)) for name in self.queues}
+                # one round trip: every priority list of every queue the worker consumes
+                with client.pipeline(transaction=False) as pipe:
+                    for name in self.queues:
+                        for key in priority_lists(name):
+                            pipe.llen(key)
+                    lengths = iter(pipe.execute())
+                return {name: sum(int(next(lengths)) for _ in PRIORITY_STEPS) for name in self.queues}
             finally:
                 client.close()
         except Exception:  # the scrape goes on without it: halton_metrics_source_up{source="redis"} is 0

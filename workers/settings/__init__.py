@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     queue_analysis: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_ANALYSIS"))] = "analysis"
     queue_billing: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_BILLING"))] = "billing"
     queue_pdf: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_PDF"))] = "pdf"
+    # the nightly refreshes of large workspaces (docs/DESIGN.md, "Fairness"): a queue of their own, sent at
+    # the lowest priority, so a worker that consumes every queue takes them only when no other task waits
+    queue_heavy: Annotated[str, Field(validation_alias=AliasChoices("HALTON_QUEUE_HEAVY"))] = "analysis_heavy"
+    # a workspace with at least this many requests in the refresh's 30-day window is large (the rollup's
+    # counts, or a bounded count of meter.requests before its first rollup)
+    heavy_workspace_requests: Annotated[
+        int, Field(validation_alias=AliasChoices("HALTON_HEAVY_WORKSPACE_REQUESTS"), gt=0)
+    ] = 250_000
+    # a pool child whose peak resident memory passed this many KiB is replaced after its task (which
+    # finishes and is acknowledged first); 0: never
+    worker_max_memory_per_child: Annotated[
+        int, Field(validation_alias=AliasChoices("HALTON_WORKER_MAX_MEMORY_PER_CHILD"), ge=0)
+    ] = 1_048_576
     # Redis redelivers an unacknowledged task after this long; it must exceed every hard limit
     visibility_timeout: Annotated[
         int, Field(validation_alias=AliasChoices("HALTON_VISIBILITY_TIMEOUT"), gt=0)
@@ -217,6 +230,9 @@ _ENV_NAMES = {
     "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
     "db_pool_max": "HALTON_DB_POOL_MAX",
     "metrics_port": "HALTON_METRICS_PORT",
+    "queue_heavy": "HALTON_QUEUE_HEAVY",
+    "heavy_workspace_requests": "HALTON_HEAVY_WORKSPACE_REQUESTS",
+    "worker_max_memory_per_child": "HALTON_WORKER_MAX_MEMORY_PER_CHILD",
     "nightly_schedule": "HALTON_NIGHTLY_SCHEDULE",
     "pulse_schedule": "HALTON_PULSE_SCHEDULE",
     "unacked_restore_interval": "HALTON_UNACKED_RESTORE_INTERVAL",

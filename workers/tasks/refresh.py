@@ -12,10 +12,12 @@ from celery import Task
 from core.db import Conn
 from schedules.fanout import FanoutPlan, dispatch, plan_fanout
 from store.runs import ClosedRun
+from store.workspace_sizes import workspace_sizes
 from store.workspaces import all_workspace_ids
 from workers import jobs
-from workers.app.queues import Family
+from workers.app.queues import HEAVY_PRIORITY, SMALL_PRIORITY, Family
 from workers.jobs import pipeline
+from workers.jobs.stage import trailing_window
 from workers.runtime import db
 from workers.runtime.tenancy import workspace_connection
 from workers.settings import get_settings, last_fire_time
@@ -56,13 +58,19 @@ def fanout_as_of(as_of: str | None) -> datetime:
     return jobs.parse_as_of(as_of) if as_of else last_fire_time(get_settings().nightly_schedule, datetime.now(UTC))
 
 
-def fan_out(task: Task[Any, Any], workspace_ids: list[int], moment: datetime) -> FanoutPlan:
-    """One `task(workspace_id, as_of)` per workspace, all with one as_of and one batch id (a header)."""
-    plan = plan_fanout(workspace_ids, moment)
+def fan_out(task: Task[Any, Any], workspace_ids: list[int], moment: datetime,
+            sizes: Mapping[int, int] | None = None) -> FanoutPlan:
+    """One `task(workspace_id, as_of)` per workspace, all with one as_of and one batch id (a header). With
+    `sizes` (requests in the window), smallest first, and those of HALTON_HEAVY_WORKSPACE_REQUESTS or more on
+    the heavy queue at the lowest priority (docs/DESIGN.md, "Fairness"); the others at the highest."""
+    settings = get_settings()
+    plan = plan_fanout(workspace_ids, moment, sizes, settings.heavy_workspace_requests)
 
     def enqueue(workspace_id: int, as_of_iso: str, batch_id: str) -> None:
+        route: dict[str, Any] = ({"queue": settings.queue_heavy, "priority": HEAVY_PRIORITY}
+                                 if plan.is_heavy(workspace_id) else {"priority": SMALL_PRIORITY})
         task.apply_async(kwargs={"workspace_id": workspace_id, "as_of": as_of_iso}, headers={"batch_id": batch_id},
-                         expires=FANOUT_EXPIRES)
+                         expires=FANOUT_EXPIRES, **route)
 
     dispatch(plan, enqueue)
     return plan
@@ -70,9 +78,13 @@ def fan_out(task: Task[Any, Any], workspace_ids: list[int], moment: datetime) ->
 
 @fleet_task("nightly_fanout", Family.FANOUT)
 def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
-    """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs)."""
+    """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs),
+    small workspaces first and large ones on the heavy queue, by their requests in the refresh's window."""
     moment = fanout_as_of(as_of)
+    start, end = trailing_window(moment)
     with db.pooled_connection() as conn:
         workspace_ids = all_workspace_ids(conn)
-    plan = fan_out(refresh_workspace_task, workspace_ids, moment)
-    return {"batch_id": plan.batch_id, "as_of": moment.isoformat(), "workspaces": len(plan.workspace_ids)}
+        sizes = workspace_sizes(conn, workspace_ids, start, end, cap=get_settings().heavy_workspace_requests)
+    plan = fan_out(refresh_workspace_task, workspace_ids, moment, sizes)
+    return {"batch_id": plan.batch_id, "as_of": moment.isoformat(), "workspaces": len(plan.workspace_ids),
+            "heavy": len(plan.heavy)}
