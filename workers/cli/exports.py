@@ -24,7 +24,8 @@ def export(
         help="s3://bucket/prefix or gs://bucket/prefix (the workspace's own destination for that bucket), a FILE "
              "ending .parquet or .csv, or a DIRECTORY (one object per day, as in a bucket); default: "
              "SLUG-DATASET-PERIOD.parquet here")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv (for a directory or a bucket)")] = "parquet",
+    fmt: Annotated[str | None, typer.Option("--format", help="parquet or csv, for a directory (default parquet) or a "
+                                                             "bucket (default: the destination's)")] = None,
 ) -> None:
     """Export a dataset for a period (FOCUS, requests or the audit log), as Parquet or CSV."""
     from pdf.periods import PeriodSyntaxError, parse_period  # CLI start-up
@@ -35,7 +36,7 @@ def export(
 
     if dataset not in DATASETS:
         raise typer.BadParameter(f"one of {', '.join(DATASETS)}", param_hint="--dataset")
-    if fmt not in ("parquet", "csv"):
+    if fmt not in (None, "parquet", "csv"):
         raise typer.BadParameter("parquet or csv", param_hint="--format")
     now = datetime.now(UTC).replace(microsecond=0)
     try:
@@ -46,7 +47,12 @@ def export(
         ws = enter_workspace(conn, workspace)
         job = OnDemand(ws.id, dataset, span.start, span.end, now)
         if to is not None and (to.startswith("s3://") or to.startswith("gs://")):
-            raise UserError("exports to s3:// and gs:// need the workspace's destinations, not wired in yet")
+            from workers.jobs.export_targets import sink_for_url  # CLI start-up
+
+            target = sink_for_url(conn, ws.id, to)
+            job = OnDemand(ws.id, dataset, span.start, span.end, now, destination_id=target.destination_id)
+            chosen = target.fmt if fmt is None else fmt
+            outcome = export_period(conn, job, ExportTarget(target.destination_id, target.sink, chosen))
         else:
             path = Path(to) if to is not None else Path(f"{ws.slug}-{dataset}-{period}.parquet")
             if path.suffix in (".parquet", ".csv"):
@@ -54,7 +60,7 @@ def export(
             else:
                 from exports.sink import DirectorySink  # CLI start-up
 
-                outcome = export_period(conn, job, ExportTarget(None, DirectorySink(path), fmt))
+                outcome = export_period(conn, job, ExportTarget(None, DirectorySink(path), fmt or "parquet"))
     typer.echo(json.dumps(outcome, default=str))
 
 
