@@ -1,0 +1,65 @@
+"""The demo's export: an embedded S3-protocol server (moto, a local process), a bucket, a destination as the
+dashboard stores it (credentials sealed for its row), then the nightly export as the fleet's role, and what it
+wrote printed in 80 columns: each object with its rows, BilledCost and sha256, and a rerun that writes nothing."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from core.db import Conn
+from core.money import money
+from store.export_destinations import add_destination, store_credentials
+from store.tenancy import workspace_scope
+from store.workspaces import Workspace
+from workers.jobs.export_targets import destination_openers
+from workers.jobs.exports import export_workspace
+from workers.runtime.db import connect
+from workers.runtime.stored_secrets import seal_stored_secret
+
+BUCKET, PREFIX = "acme-finops", "llm-spend"
+
+
+def export_to_embedded_s3(owner: Conn, fleet_url: str, workspace: Workspace, console: Console) -> None:
+    from workers.runtime.embedded_stores import start_s3  # demo only: the local extra
+
+    s3 = start_s3()
+    previous = os.environ.get("HALTON_ALLOW_PRIVATE_DESTINATIONS")
+    os.environ["HALTON_ALLOW_PRIVATE_DESTINATIONS"] = "true"  # the store listens on 127.0.0.1
+    try:
+        s3.create_bucket(BUCKET)
+        destination_id = add_destination(owner, workspace.id, "s3", BUCKET, prefix=PREFIX, region=s3.region,
+                                         endpoint_url=s3.endpoint_url, datasets=("focus",))
+        store_credentials(owner, workspace.id, destination_id,
+                          seal_stored_secret(s3.credentials_json(), "meter.export_destinations",
+                                             "credentials_ciphertext", workspace.id, destination_id))
+        as_of = datetime.now(UTC).replace(microsecond=0)
+        with connect(fleet_url) as conn, workspace_scope(conn, workspace.id):
+            export_workspace(conn, workspace.id, destination_openers(conn, workspace.id), as_of)
+            again = export_workspace(conn, workspace.id, destination_openers(conn, workspace.id), as_of)
+        rows = owner.execute(
+            """select object_key, rows, cost_nanos, sha256 from analysis.exports
+                where workspace_id = %s and destination_id = %s order by object_key""",
+            (workspace.id, destination_id)).fetchall()
+        listed = {str(key) for key in (s3.client().list_objects_v2(Bucket=BUCKET).get("Contents") or [])
+                  for key in [key["Key"]]}
+        table = Table(title=f"FOCUS 1.2 export to s3://{BUCKET}/{PREFIX} (embedded S3)", title_justify="left")
+        for name, justify in (("object", "left"), ("rows", "right"), ("BilledCost", "right"), ("sha256", "left")):
+            table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        for key, count, cost, digest in rows:
+            short = str(key).replace("focus/billing_period=", "…")
+            table.add_row(short, f"{count:,}", "" if cost is None else money(int(cost)), f"{str(digest)[:12]}…")
+        console.print(table)
+        total = sum(int(r[2]) for r in rows if r[2] is not None)
+        in_bucket = sum(1 for key in listed if key.startswith(f"{PREFIX}/"))
+        console.print(f"{len(rows)} objects recorded, {in_bucket} in the bucket; BilledCost {money(total)} in all "
+                      f"(the rollup's to the nano); a second run wrote {again['objects_written']}.", soft_wrap=False)
+    finally:
+        if previous is None:
+            os.environ.pop("HALTON_ALLOW_PRIVATE_DESTINATIONS", None)
+        else:
+            os.environ["HALTON_ALLOW_PRIVATE_DESTINATIONS"] = previous
+        s3.stop()
