@@ -5,7 +5,6 @@ that does not exist) is recorded with its reason while the workspace's other des
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -14,12 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from exports import conformance
-from store.tenancy import workspace_scope
-from tests.factories import Conn
+from store.exports import workspaces_with_export_destinations
+from store.tenancy import workspace_of_export_request, workspace_scope
+from tests.factories import Conn, make_workspace
 from tests.store.export_stores import BUCKET, Stores, add_sealed_destination, stores
 from tests.store.test_export_sinks import read_back
 from tests.store.test_exports_job import AS_OF, D, day_sums, refresh, seed_month
-from workers.jobs.export_targets import destination_openers
+from workers.jobs.export_targets import destination_openers, export_request
 from workers.jobs.exports import ExportsFailed, export_workspace
 
 __all__ = ["stores"]  # the module-scoped fixture
@@ -75,3 +75,24 @@ def test_a_failing_destination_is_recorded_and_the_others_are_exported(db_conn: 
     recorded = db_conn.execute("select distinct destination_id from analysis.exports").fetchall()
     assert recorded == [(good.id,)]
     assert BUCKET  # the module's stores hold one bucket, the missing one is not created
+
+
+def test_an_export_request_goes_to_the_workspaces_destinations(db_conn: Conn, fleet: Conn, stores: Stores) -> None:
+    ws = seed_month(db_conn).workspace_id
+    other = make_workspace(db_conn, "beta").workspace_id
+    destination = add_sealed_destination(db_conn, ws, "s3", stores.credentials("s3"), prefix=f"asked-{ws}",
+                                         endpoint_url=stores.s3.endpoint_url, region="us-east-1")
+    assert workspaces_with_export_destinations(fleet) == [ws] and other != ws  # the nightly fan-out's list
+    row = db_conn.execute(
+        """insert into meter.export_requests (workspace_id, dataset, period_start, period_end, requested_by)
+           values (%s, 'requests', '2026-11-03', '2026-11-04', 'finance@acme') returning id""", (ws,)).fetchone()
+    assert row is not None
+    with workspace_scope(fleet, workspace_of_export_request(fleet, row[0])):
+        outcome = export_request(fleet, row[0])
+    assert outcome["objects_written"] == 2
+    data = read_back(stores, "s3", f"asked-{ws}/requests/billing_period=2026-11/2026-11-04.parquet")
+    assert data is not None and pq.read_table(io.BytesIO(data)).num_rows == 6
+    run = db_conn.execute("select status, lock_scope from analysis.runs where job = 'export_request'").fetchone()
+    assert run == ("succeeded", f"request:{row[0]} destination:{destination.id}")
+    assert db_conn.execute("select count(*) from analysis.exports where request_id = %s and dataset = 'requests'",
+                           (row[0],)).fetchone() == (2,)
