@@ -27,8 +27,11 @@ def export_to_embedded_s3(owner: Conn, fleet_url: str, workspace: Workspace, con
     from workers.runtime.embedded_stores import start_s3  # demo only: the local extra
 
     s3 = start_s3()
-    previous = os.environ.get("HALTON_ALLOW_PRIVATE_DESTINATIONS")
-    os.environ["HALTON_ALLOW_PRIVATE_DESTINATIONS"] = "true"  # the store listens on 127.0.0.1
+    # as a billing worker has them: its database (the settings that hold the key need one) and, the store
+    # listening on 127.0.0.1, private destinations allowed
+    saved = {name: os.environ.get(name) for name in ("HALTON_ALLOW_PRIVATE_DESTINATIONS", "DATABASE_URL")}
+    os.environ["HALTON_ALLOW_PRIVATE_DESTINATIONS"] = "true"
+    os.environ.setdefault("DATABASE_URL", fleet_url)
     try:
         s3.create_bucket(BUCKET)
         destination_id = add_destination(owner, workspace.id, "s3", BUCKET, prefix=PREFIX, region=s3.region,
@@ -58,8 +61,9 @@ def export_to_embedded_s3(owner: Conn, fleet_url: str, workspace: Workspace, con
         console.print(f"{len(rows)} objects recorded, {in_bucket} in the bucket; BilledCost {money(total)} in all "
                       f"(the rollup's to the nano); a second run wrote {again['objects_written']}.", soft_wrap=False)
     finally:
-        if previous is None:
-            os.environ.pop("HALTON_ALLOW_PRIVATE_DESTINATIONS", None)
-        else:
-            os.environ["HALTON_ALLOW_PRIVATE_DESTINATIONS"] = previous
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         s3.stop()
