@@ -50,12 +50,25 @@ def export_to_embedded_s3(owner: Conn, fleet_url: str, workspace: Workspace, con
         listed = {str(key) for key in (s3.client().list_objects_v2(Bucket=BUCKET).get("Contents") or [])
                   for key in [key["Key"]]}
         table = Table(title=f"FOCUS 1.2 export to s3://{BUCKET}/{PREFIX} (embedded S3)", title_justify="left")
-        for name, justify in (("object", "left"), ("rows", "right"), ("BilledCost", "right"), ("sha256", "left")):
+        for name, justify in (("billing period", "left"), ("day objects", "right"), ("rows", "right"),
+                              ("usage", "right"), ("adjustment", "right")):
             table.add_column(name, justify=justify)  # type: ignore[arg-type]
-        for key, count, cost, digest in rows:
-            short = str(key).replace("focus/billing_period=", "…")
-            table.add_row(short, f"{count:,}", "" if cost is None else money(int(cost)), f"{str(digest)[:12]}…")
+        periods: dict[str, list[int]] = {}
+        for key, count, cost, _ in rows:
+            folder, name = str(key).rsplit("/", 1)
+            figures = periods.setdefault(folder.split("billing_period=")[-1], [0, 0, 0, 0])
+            if name.startswith("adjustments."):
+                figures[3] += int(cost or 0)
+            elif not name.startswith("manifest"):
+                figures[0] += 1
+                figures[1] += int(count)
+                figures[2] += int(cost or 0)
+        for period, (objects, count, usage, adjustment) in sorted(periods.items()):
+            table.add_row(period, str(objects), f"{count:,}", money(usage), money(adjustment) if adjustment else "")
         console.print(table)
+        sample = next((str(r[0]) for r in rows if str(r[0]).endswith(".parquet")), "")
+        console.print(f"objects like {PREFIX}/{sample} (one per UTC day), adjustments.parquet for a reconciled "
+                      "month, manifest.json per month (rows, cost, sha256, what was restated).")
         total = sum(int(r[2]) for r in rows if r[2] is not None)
         in_bucket = sum(1 for key in listed if key.startswith(f"{PREFIX}/"))
         console.print(f"{len(rows)} objects recorded, {in_bucket} in the bucket; BilledCost {money(total)} in all "
