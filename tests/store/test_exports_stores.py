@@ -5,6 +5,7 @@ that does not exist) is recorded with its reason while the workspace's other des
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -12,6 +13,7 @@ from decimal import Decimal
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import UserError
 from exports import conformance
 from store.exports import workspaces_with_export_destinations
 from store.tenancy import workspace_of_export_request, workspace_scope
@@ -19,8 +21,8 @@ from tests.factories import Conn, make_workspace
 from tests.store.export_stores import BUCKET, Stores, add_sealed_destination, stores
 from tests.store.test_export_sinks import read_back
 from tests.store.test_exports_job import AS_OF, D, day_sums, refresh, seed_month
-from workers.jobs.export_targets import destination_openers, export_request
-from workers.jobs.exports import ExportsFailed, export_workspace
+from workers.jobs.export_targets import destination_openers, export_request, sink_for_url
+from workers.jobs.exports import ExportsFailed, OnDemand, export_period, export_workspace
 
 __all__ = ["stores"]  # the module-scoped fixture
 
@@ -96,3 +98,19 @@ def test_an_export_request_goes_to_the_workspaces_destinations(db_conn: Conn, fl
     assert run == ("succeeded", f"request:{row[0]} destination:{destination.id}")
     assert db_conn.execute("select count(*) from analysis.exports where request_id = %s and dataset = 'requests'",
                            (row[0],)).fetchone() == (2,)
+
+
+def test_a_bucket_url_uses_the_workspaces_own_destination_and_its_prefix(db_conn: Conn, fleet: Conn,
+                                                                         stores: Stores) -> None:
+    ws = seed_month(db_conn).workspace_id
+    refresh(db_conn, ws, AS_OF)
+    add_sealed_destination(db_conn, ws, "gcs", stores.credentials("gcs"), prefix="nightly",
+                           endpoint_url=stores.gcs.endpoint_url)
+    with workspace_scope(fleet, ws):
+        target = sink_for_url(fleet, ws, f"gs://{BUCKET}/by-hand-{ws}")
+        job = OnDemand(ws, "focus", dt.date(2026, 11, 1), dt.date(2026, 11, 3), AS_OF,
+                       destination_id=target.destination_id)
+        assert export_period(fleet, job, target)["objects_written"] == 2
+        with pytest.raises(UserError, match="no live s3 destination for bucket 'elsewhere'"):
+            sink_for_url(fleet, ws, "s3://elsewhere/x")
+    assert read_back(stores, "gcs", f"by-hand-{ws}/focus/billing_period=2026-11/2026-11-02.parquet") is not None
