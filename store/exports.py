@@ -169,6 +169,16 @@ def workspaces_with_export_destinations(conn: Conn) -> list[int]:
     return [int(r[0]) for r in conn.execute("select meter.fleet_workspaces_with_export_destinations()").fetchall()]
 
 
+def destination_objects(conn: Conn, workspace_id: int,
+                        destination_id: int) -> list[tuple[str, int, int | None, str]]:
+    """(key, rows, cost_nanos, sha256) of every object recorded for a destination, by key (the demo prints them)."""
+    rows = conn.execute(
+        """select object_key, rows, cost_nanos, sha256 from analysis.exports
+            where workspace_id = %s and destination_id = %s order by object_key, exported_at""",
+        (workspace_id, destination_id)).fetchall()
+    return [(str(k), int(r), None if c is None else int(c), str(s)) for k, r, c, s in rows]
+
+
 def database_now(conn: Conn) -> dt.datetime:
     """The database's clock: the moment every object of a run is recorded at."""
     row = conn.execute("select clock_timestamp()").fetchone()

@@ -13,6 +13,7 @@ from rich.table import Table
 from core.db import Conn
 from core.money import money
 from store.export_destinations import add_destination, store_credentials
+from store.exports import destination_objects
 from store.tenancy import workspace_scope
 from store.workspaces import Workspace
 from workers.jobs.export_targets import destination_openers
@@ -43,10 +44,7 @@ def export_to_embedded_s3(owner: Conn, fleet_url: str, workspace: Workspace, con
         with connect(fleet_url) as conn, workspace_scope(conn, workspace.id):
             export_workspace(conn, workspace.id, destination_openers(conn, workspace.id), as_of)
             again = export_workspace(conn, workspace.id, destination_openers(conn, workspace.id), as_of)
-        rows = owner.execute(
-            """select object_key, rows, cost_nanos, sha256 from analysis.exports
-                where workspace_id = %s and destination_id = %s order by object_key""",
-            (workspace.id, destination_id)).fetchall()
+        rows = destination_objects(owner, workspace.id, destination_id)
         listed = {str(key) for key in (s3.client().list_objects_v2(Bucket=BUCKET).get("Contents") or [])
                   for key in [key["Key"]]}
         table = Table(title=f"FOCUS 1.2 export to s3://{BUCKET}/{PREFIX} (embedded S3)", title_justify="left")
