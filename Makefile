@@ -30,7 +30,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider tests/unit
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 ## Re-resolve the pinned dependencies (needs network to PyPI): the production image installs
 ## requirements.lock (runtime only); make demo/test install requirements-dev.lock (+ embedded servers, tools).

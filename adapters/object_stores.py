@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,37 +203,51 @@ def check_target(kind: str, bucket: str, prefix: str, region: str | None, endpoi
 
 def open_bucket(target: StoreTarget, credentials: Credentials, options: StoreOptions | None = None) -> BucketSink:
     """A sink writing under `target`'s prefix with `credentials`; nothing is sent until the first put/get."""
-    options = options or StoreOptions()
-    endpoint = target.endpoint
+    chosen = options or StoreOptions()
     if target.kind == "s3":
         if not isinstance(credentials, S3Credentials):
             raise TypeError("an S3 destination needs S3Credentials")
-        key_id, secret = credentials.reveal()
-        region = target.region or "us-east-1"
-        host = endpoint.authority if endpoint else f"s3.{region}.amazonaws.com"
-        filesystem: pafs.FileSystem = pafs.S3FileSystem(
-            access_key=key_id, secret_key=secret, session_token=None, region=region,
-            scheme=endpoint.scheme if endpoint else "https", endpoint_override=host,
-            connect_timeout=options.connect_timeout, request_timeout=options.request_timeout,
-            background_writes=False, allow_bucket_creation=False, allow_bucket_deletion=False,
-            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=options.attempts),
-            # AWS itself: virtual-hosted addressing (a dotted name keeps path style, its TLS name would not
-            # match); an S3-compatible endpoint or emulator: path style, which they all speak
-            force_virtual_addressing=endpoint is None and "." not in target.bucket,
-            proxy_options=None)
-        secrets: tuple[str, ...] = (secret,)
-    else:
-        if not isinstance(credentials, GcsServiceAccount):
-            raise TypeError("a Cloud Storage destination needs a GcsServiceAccount")
-        _refuse_gcs_environment()
-        token, expires = credentials.access_token()
-        filesystem = pafs.GcsFileSystem(
-            access_token=token, credential_token_expiration=expires,
-            scheme=endpoint.scheme if endpoint else "https",
-            endpoint_override=endpoint.authority if endpoint else GCS_HOST,
-            retry_time_limit=dt.timedelta(seconds=options.retry_seconds))
-        secrets = (token,)
-    return BucketSink(filesystem, target, secrets)
+        keys = credentials
+        return BucketSink(target, lambda: _s3_filesystem(target, keys, chosen))
+    if not isinstance(credentials, GcsServiceAccount):
+        raise TypeError("a Cloud Storage destination needs a GcsServiceAccount")
+    _refuse_gcs_environment()
+    account = credentials
+    return BucketSink(target, lambda: _gcs_filesystem(target, account, chosen))
+
+
+# a filesystem, the secrets its errors must not show, and when to build it again (a token's end), if ever
+Opened = tuple[pafs.FileSystem, tuple[str, ...], float | None]
+RENEW_BEFORE_SECONDS = 600  # a Cloud Storage token is replaced ten minutes before it expires
+
+
+def _s3_filesystem(target: StoreTarget, credentials: S3Credentials, options: StoreOptions) -> Opened:
+    endpoint = target.endpoint
+    key_id, secret = credentials.reveal()
+    region = target.region or "us-east-1"
+    filesystem = pafs.S3FileSystem(
+        access_key=key_id, secret_key=secret, session_token=None, region=region,
+        scheme=endpoint.scheme if endpoint else "https",
+        endpoint_override=endpoint.authority if endpoint else f"s3.{region}.amazonaws.com",
+        connect_timeout=options.connect_timeout, request_timeout=options.request_timeout,
+        background_writes=False, allow_bucket_creation=False, allow_bucket_deletion=False,
+        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=options.attempts),
+        # AWS itself: virtual-hosted addressing (a dotted name keeps path style, its TLS name would not
+        # match); an S3-compatible endpoint or emulator: path style, which they all speak
+        force_virtual_addressing=endpoint is None and "." not in target.bucket,
+        proxy_options=None)
+    return filesystem, (secret,), None
+
+
+def _gcs_filesystem(target: StoreTarget, account: GcsServiceAccount, options: StoreOptions) -> Opened:
+    endpoint = target.endpoint
+    token, expires = account.access_token()
+    filesystem = pafs.GcsFileSystem(
+        access_token=token, credential_token_expiration=expires,
+        scheme=endpoint.scheme if endpoint else "https",
+        endpoint_override=endpoint.authority if endpoint else GCS_HOST,
+        retry_time_limit=dt.timedelta(seconds=options.retry_seconds))
+    return filesystem, (token,), expires.timestamp() - RENEW_BEFORE_SECONDS
 
 
 # google-cloud-cpp (under pyarrow's GcsFileSystem) lets these variables of the worker's environment override
@@ -256,10 +271,18 @@ class BucketSink:
     (the upload is committed only when complete). Errors: StoreRefused (a person must act: the bucket, the
     credentials, the region), StoreUnavailable (retried later), each naming the bucket, never a credential."""
 
-    __slots__ = ("_fs", "_secrets", "_target")
+    __slots__ = ("_connect", "_fs_now", "_renew_at", "_secrets", "_target")
 
-    def __init__(self, filesystem: pafs.FileSystem, target: StoreTarget, secrets: tuple[str, ...]) -> None:
-        self._fs, self._target, self._secrets = filesystem, target, secrets
+    def __init__(self, target: StoreTarget, connect: Callable[[], Opened]) -> None:
+        self._target, self._connect = target, connect
+        self._fs_now, self._secrets, self._renew_at = connect()
+
+    @property
+    def _fs(self) -> pafs.FileSystem:
+        """The filesystem, built again with a fresh token when the one it has is about to expire."""
+        if self._renew_at is not None and time.time() >= self._renew_at:
+            self._fs_now, self._secrets, self._renew_at = self._connect()
+        return self._fs_now
 
     @property
     def target(self) -> StoreTarget:

@@ -5,6 +5,7 @@
   dashboard); nothing is retried now, and the next night tries again, after someone fixed the destination.
 - `StoreUnavailable` (a TransientError): the store kept answering 5xx, throttling or timing out after the
   client's own retries; the task's backoff retries it later.
+- `StoreFailed` (a FleetError, not for customers): an error code not recognised here, quoted for the operators.
 
 The client's text (pyarrow's, which carries the store's error code) goes to the operators' log only, with any
 credential the caller names replaced; the sentences here name the bucket, never a credential.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from core.errors import TransientError, UserError
+from core.errors import FleetError, TransientError, UserError
 
 
 class StoreRefused(UserError):
@@ -25,8 +26,9 @@ class StoreUnavailable(TransientError):
     """The store did not answer in time or kept answering with a server error: try again later."""
 
 
-class StoreFailed(UserError):
-    """The store answered with an error this module does not recognise: the run fails saying so."""
+class StoreFailed(FleetError):
+    """The store answered with an error this module does not recognise: the run fails saying so, as a fault
+    for the operators to look at (its text quotes the store's error code, so it is not for customers)."""
 
 
 _MISSING_BUCKET = re.compile(r"NO_SUCH_BUCKET|NoSuchBucket|bucket does not exist|The specified bucket", re.I)

@@ -14,6 +14,9 @@ machine for a fixed seed and input order).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -69,12 +72,37 @@ def _fit(features: NDArray[np.float64], weights: NDArray[np.float64], seed: int,
     return labels
 
 
+@dataclass(frozen=True)
+class _Cells:
+    """One project's cells as numpy columns: a shape's description indexes arrays, not a DataFrame (the
+    pandas calls cost more than the arithmetic on a small workspace's few dozen cells)."""
+
+    model: NDArray[np.str_]
+    provider: NDArray[np.object_]
+    prompt_bin: NDArray[np.int64]
+    output_bin: NDArray[np.int64]
+    hour: NDArray[np.int64]
+    requests: NDArray[np.int64]
+    cost_nanos: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, cells: pd.DataFrame) -> _Cells:
+        return cls(cells["model"].to_numpy(dtype=str), cells["provider"].to_numpy(dtype=object),
+                   *(cells[name].to_numpy(np.int64) for name in ("prompt_bin", "output_bin", "hour", "requests",
+                                                                 "cost_nanos")))
+
+    def where(self, mask: NDArray[np.bool_]) -> _Cells:
+        columns: list[NDArray[Any]] = [getattr(self, f.name)[mask] for f in fields(self)]
+        return _Cells(*columns)
+
+
 def _project_shapes(cells: pd.DataFrame, seed: int) -> pd.DataFrame:
     weights = cells["requests"].to_numpy(np.float64)
     labels = _fit(_features(cells), weights, seed, cells["model"].nunique())
-    total_requests = int(cells["requests"].sum())
-    total_cost = int(cells["cost_nanos"].sum())
-    rows = [_describe(cells[labels == label], total_requests, total_cost) for label in np.unique(labels)]
+    columns = _Cells.of(cells)
+    total_requests = int(columns.requests.sum())
+    total_cost = int(columns.cost_nanos.sum())
+    rows = [_describe(columns.where(labels == label), total_requests, total_cost) for label in np.unique(labels)]
     shapes = pd.DataFrame(rows).sort_values(["cost_nanos", "requests", "label"], ascending=[False, False, True],
                                             kind="stable").reset_index(drop=True)
     shapes.insert(0, "shape", np.arange(1, len(shapes) + 1))
@@ -82,18 +110,21 @@ def _project_shapes(cells: pd.DataFrame, seed: int) -> pd.DataFrame:
     return shapes[list(SHAPE_COLUMNS)]
 
 
-def _describe(cells: pd.DataFrame, total_requests: int, total_cost: int) -> dict[str, object]:
-    requests = cells["requests"].to_numpy(np.int64)
-    by_model = cells.groupby("model", observed=True)["requests"].sum().sort_index()
-    model = str(by_model.idxmax())
-    provider = str(cells.loc[cells["model"] == model, "provider"].iloc[0])
-    prompt_bin = _weighted_median(cells["prompt_bin"].to_numpy(np.int64), requests)
-    output_bin = _weighted_median(cells["output_bin"].to_numpy(np.int64), requests)
-    hours = np.bincount(cells["hour"].to_numpy(np.int64), weights=requests, minlength=24).astype(np.int64)
+def _describe(cells: _Cells, total_requests: int, total_cost: int) -> dict[str, object]:
+    requests = cells.requests
+    # the model with the most requests; a tie goes to the first by code point
+    models, which = np.unique(cells.model, return_inverse=True)
+    by_model = np.zeros(len(models), dtype=np.int64)
+    np.add.at(by_model, which, requests)
+    model = str(models[int(np.argmax(by_model))])
+    provider = str(cells.provider[int(np.flatnonzero(cells.model == model)[0])])
+    prompt_bin = _weighted_median(cells.prompt_bin, requests)
+    output_bin = _weighted_median(cells.output_bin, requests)
+    hours = np.bincount(cells.hour, weights=requests, minlength=24).astype(np.int64)
     prompt_band = _band(prompt_bin, PROMPT_BANDS)
     output_band = _band(output_bin, OUTPUT_BANDS)
     profile = time_profile(hours)
-    cost = int(cells["cost_nanos"].sum())
+    cost = int(cells.cost_nanos.sum())
     return {"model": model, "provider": provider, "prompt_band": prompt_band, "output_band": output_band,
             "time_profile": profile, "label": f"{prompt_band}, {output_band}, {profile}",
             "requests": int(requests.sum()), "cost_nanos": cost,

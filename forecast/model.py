@@ -11,36 +11,46 @@ The model, "robust level" (a small one of our own), reads at most the last 13 we
    its weekday's median, so a burst does not lift every Monday), shrunk toward a flat week as far as the data
    cannot tell it from noise (James-Stein). Needs 2 weeks; flat before.
 2. One-off bursts: on the log of the deseasonalised spend, a day more than 2.5 robust standard deviations
-   (MAD) from its 7-day running median is capped there. A loop costs what it cost that day and is never
+   (MAD) from its 7-day running median is capped there, and one more than 5 above it (a loop, not a loud
+   day) is left out, its neighbours' median standing in. A loop costs what it cost that day and is never
    extrapolated; a quiet day (an outage) is capped the same way from below.
 3. Step changes: the split of the window whose last part (3 days or more) differs most from the part before
    (a t statistic above 4 on the capped values) starts the window anew; the old level is forgotten.
-4. Level and growth: the level is exponentially smoothed around a least-squares growth rate (shrunk toward
-   none on short windows, damped 0.9 a day ahead). Its gain is the geometric mean of two estimates, each
+4. Level and growth: the level is exponentially smoothed around a least-squares growth rate (within each
+   side of a level shift: a step is not growth, and the weeks before it still measure the growth; shrunk
+   toward none on short windows, damped 0.9 a day ahead). Its gain is the geometric mean of two estimates, each
    unsteady alone on a few weeks of data: the steady-state Kalman gain for the noise-to-wander ratio the
    variogram gives (lag 1 against lag 7), and, from 3 weeks on, the gain that would have foretold this
    history's next weeks best (a backtest of the series on itself).
 5. The rest of the month: the level, grown, times each remaining day's weekday factor. The 80 % interval is
    log-normal around it, from the level's uncertainty, the wander over the horizon, the daily noise, and
    what a daily series cannot foresee (a step or a burst still to come: 0.25 in log over a whole month,
-   in proportion to the days left).
+   in proportion to the days left). A day's log noise is believed up to 1.5 and the interval's log spread up
+   to log 20 (see MAX_NOISE): beyond, an odd series of floored zeros overflowed a float.
 Fallbacks, named in `method`: no day observed yet (`no_history`: the forecast is month to date); fewer than
 7 days (`short_history`: the median day, wide interval); more than 30 % of days without spend
 (`intermittent`: a capped mean per day, interval from the days' spread); 7-13 days (`robust_level`, flat
 week); 14 days or more (`robust_level_weekly`); the month over (`complete`).
 
 Backtest (bench/bench_forecast.py; every figure above was chosen on tuning seeds 11, 17, 23 and is checked on
-held-out seeds 2026, 4099, 7919; 10,800 forecasts each): on day 14 the month-end error is 8.60 % against the
-run rate's 11.24 %, 0.765× (held out: 8.51 % / 11.21 %, 0.759×; the first version: 0.783× / 0.770×), with
-79.3 % (held out 80.2 %) of actuals inside the 80 % interval. The issue's 0.7× is missed, and it is at the
-floor of what the scenario allows: a Kalman filter told each workspace's true noise, wander, growth and
-rhythm and the day of any past step and burst scores 0.698× (held out 0.672×). What stands between is the
-third of the months with a step or a burst still to come after day 14, which no daily series can see
-(0.96× there); on the others the model is at 0.57×.
+held-out seeds 2026, 4099, 7919; 10,800 forecasts each): on day 14 the month-end error is 8.52 % against the
+run rate's 11.24 %, 0.758× (held out: 8.47 % / 11.21 %, 0.755×; before the loop's day was left out and growth
+measured across a shift: 0.765× / 0.759×; the first version: 0.783× / 0.770×), with 79.7 % (held out 80.2 %)
+of actuals inside the 80 % interval. The issue's 0.7× is missed, and it is near the floor of what the
+scenario allows: a Kalman filter told each workspace's true noise, wander, growth and rhythm and the day of
+any past step and burst scores 0.698× (held out 0.672×). What stands between is the third of the months with
+a step or a burst still to come after day 14, which no daily series can see (0.96× there); on the others the
+model is at 0.56×. The point forecast is the middle (median) of the log-normal the interval is drawn from,
+not a lower point: the error measured is relative to the actual, whose best point is the 1/y-weighted
+median, a lower one, but on the tuning seeds (the model before the loop's day was left out) that point
+scored 0.79× against 0.765× (the outcomes the model cannot see are skewed upward, bursts to come, not
+downward); the rest of the month 2 % above the median scored 0.759×, too little to buy a forecast biased
+toward over-budget alarms.
 
 Why not a library (`python -m bench.bench_forecast --statsmodels 300`, statsmodels 0.14.5 installed by hand).
 On 300 forecasts of tuning seed 11, statsmodels' ETSModel (damped trend, weekly seasonality, on log spend,
-maximum likelihood; the 80 % interval from 200 simulated paths) against this model and the run rate:
+maximum likelihood; the 80 % interval from 200 simulated paths) against this model (as it was before the
+loop's day was left out) and the run rate:
 
                          day 7             day 14            day 21            per series (load 9, 2 cores)
     statsmodels ETS      51.3 % (41 % in)  11.2 % (49 % in)  5.7 % (55 % in)   1,183 ms
@@ -77,6 +87,7 @@ SHORT_DAYS = 7  # fewer days than this: short_history
 WEEKLY_DAYS = 14  # weekday factors need two weeks
 INTERMITTENT_ZERO_SHARE = 0.3  # more days without spend than this: intermittent
 CLIP_SIGMAS = 2.5  # a day this many robust standard deviations off its running median is a burst (or a dip)
+DROP_SIGMAS = 5.0  # and a day this far above it is a loop, not a loud day: it says nothing of the level
 STEP_T = 4.0  # t statistic of a level shift
 STEP_MIN_DAYS = 3  # a shift must have lasted this long (a loop rarely spans 3 UTC days; a new level does)
 DAMPING = 0.9  # the daily growth rate is damped by this factor per day ahead
@@ -85,6 +96,13 @@ WANDER_PRIOR = 1e-4  # prior variance of the log level's daily random walk (abou
 WANDER_PRIOR_DAYS = 28  # weight of that prior, in days of data
 NOISE_FLOOR = 0.02  # a log standard deviation below 2 % a day is not believed
 SHORT_NOISE = 0.35  # the least daily noise assumed when a week of data cannot tell
+# The log-normal picture has limits. A day's log noise beyond 1.5 (a day 0.15x to 7x its level at 80 %) is not
+# noise of a level but an on/off series whose zeros or micro-spend days were floored into the logs; taken at its
+# word, exp(noise²) ran past a float on such short or odd series. And an 80 % interval wider than 1/20 to 20x
+# the rest of the month's forecast says nothing more, so the log spread stops there (exp() stays finite and the
+# top inside a bigint). Neither cap binds on the benchmark's workspaces (daily noise at most 0.35).
+MAX_NOISE = 1.5
+MAX_SPREAD = math.log(20.0)
 EVENT_SIGMA = 0.25  # unforeseeable change over a whole month (log), chosen for coverage on tuning seed 17
 WEEKDAY_CLIP = 3.0  # a day's ratio to its week is clipped this many robust deviations from its weekday's median
 GAINS = np.array([0.03, 0.05, 0.08, 0.12, 0.17, 0.23, 0.3, 0.4, 0.5, 0.65])  # smoothing gains tried on the history
@@ -180,7 +198,7 @@ def _short(history: Floats, horizons: Floats, weights: Floats, event_var: float)
     median = float(np.median(history)) if n >= 3 else 0.0
     typical = median if median > 0 else float(history.mean())  # spend on one day of three: its mean
     logs = np.log(history + max(typical * 0.01, 1.0))
-    noise = max(_mad_sigma(logs), SHORT_NOISE) if n >= 3 else 2 * SHORT_NOISE
+    noise = min(max(_mad_sigma(logs), SHORT_NOISE), MAX_NOISE) if n >= 3 else 2 * SHORT_NOISE
     shares = weights / weights.sum()
     var = (noise**2 / n + (math.exp(noise**2) - 1) * float(np.sum(shares**2))
            + WANDER_PRIOR * float(horizons @ shares) + event_var)
@@ -218,10 +236,13 @@ def _robust_level(history: Floats, first_weekday: int, horizons: Floats, weekday
     sigma = max(_mad_sigma(logs - running), NOISE_FLOOR)
     capped = np.clip(logs, running - CLIP_SIGMAS * sigma, running + CLIP_SIGMAS * sigma)
     outliers = np.flatnonzero(logs > running + CLIP_SIGMAS * sigma).tolist()
+    # a day capped at 2.5 deviations still lifts the level it is smoothed into, by gain × 2.5σ for a loop of
+    # yesterday; a loop's day is left out instead (its neighbours' median stands in)
+    capped = np.where(logs > running + DROP_SIGMAS * sigma, running, capped)
     start = _level_shift(capped, sigma)
     kept = capped[start:]
     noise_var, wander_var = _noise_and_wander(kept, sigma)
-    level, slope, level_var = _smoothed_level(kept, noise_var, wander_var)
+    level, slope, level_var = _smoothed_level(kept, noise_var, wander_var, _growth(capped, start))
     damped = DAMPING * (1 - DAMPING**horizons) / (1 - DAMPING)
     daily = np.maximum(np.exp(level + slope * damped + noise_var / 2) - floor, 0.0) * factors[weekdays] * weights
     expected = float(daily.sum())
@@ -303,24 +324,36 @@ def _noise_and_wander(values: Floats, sigma: float) -> tuple[float, float]:
     difference has variance 2·noise + k·wander. The wander estimate leans on a prior on short windows."""
     n = len(values)
     if n < 4:
-        return sigma**2, WANDER_PRIOR
+        return min(sigma, MAX_NOISE) ** 2, WANDER_PRIOR
     lag1 = _mad_sigma(np.diff(values)) ** 2
     seen = max(n - 7, 0)
     lag7 = _mad_sigma(values[7:] - values[:-7]) ** 2 if n >= 10 else lag1 + 6 * WANDER_PRIOR
     wander = (max((lag7 - lag1) / 6, 0.0) * seen + WANDER_PRIOR * WANDER_PRIOR_DAYS) / (seen + WANDER_PRIOR_DAYS)
-    noise = max((lag1 - wander) / 2, NOISE_FLOOR**2)
+    noise = min(max((lag1 - wander) / 2, NOISE_FLOOR**2), MAX_NOISE**2)
     return noise, wander
 
 
-def _smoothed_level(values: Floats, noise_var: float, wander_var: float) -> tuple[float, float, float]:
-    """(level at the last day, daily growth, the level's variance) in log: exponential smoothing around a
-    shrunk least-squares growth, with the steady-state Kalman gain of a local-level model."""
+def _growth(values: Floats, start: int) -> float:
+    """The daily growth of the log level: the least-squares slope within the parts before and after a level
+    shift (a step is not growth, but growth goes on across it: the weeks before a step still measure it),
+    shrunk toward none on short windows; none before two weeks."""
+    n = len(values)
+    if n < WEEKLY_DAYS:
+        return 0.0
+    products = squares = 0.0
+    for part in (values[:start], values[start:]) if start >= 7 else (values[start:],):
+        centred = np.arange(len(part), dtype=np.float64) - (len(part) - 1) / 2
+        products += float(centred @ (part - part.mean()))
+        squares += float(centred @ centred)
+    used = n if start >= 7 else n - start
+    return products / squares * used / (used + TREND_SHRINK_DAYS) if squares > 0 else 0.0
+
+
+def _smoothed_level(values: Floats, noise_var: float, wander_var: float, slope: float) -> tuple[float, float, float]:
+    """(level at the last day, daily growth, the level's variance) in log: exponential smoothing around the
+    given growth, with the steady-state Kalman gain of a local-level model."""
     n = len(values)
     t = np.arange(n, dtype=np.float64)
-    slope = 0.0
-    if n >= WEEKLY_DAYS:
-        centred = t - t.mean()
-        slope = float(centred @ (values - values.mean()) / (centred @ centred)) * n / (n + TREND_SHRINK_DAYS)
     detrended = values - slope * t
     ratio = wander_var / noise_var
     gain = (-ratio + math.sqrt(ratio * ratio + 4 * ratio)) / 2
@@ -351,7 +384,7 @@ def _backtested_gain(values: Floats) -> float:
 
 
 def _lognormal(expected: float, var: float, method: str, outliers: list[int], shift_at: int | None = None) -> _Rest:
-    spread = Z80 * math.sqrt(var)
+    spread = min(Z80 * math.sqrt(var), MAX_SPREAD)
     return _Rest(expected, expected * math.exp(-spread), expected * math.exp(spread), method, outliers, shift_at)
 
 

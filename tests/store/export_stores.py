@@ -1,12 +1,11 @@
 """The real stores for the export tests: moto's S3 server and the Cloud Storage emulator, started once per test
-module (workers/runtime/embedded_stores.py), and a destination row as the dashboard stores it."""
+session (workers/runtime/embedded_stores.py; the `stores` fixture of tests/store/conftest.py), and a destination
+row as the dashboard stores it. Tests write under prefixes of their own: the buckets outlive a test."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import pytest
 
 from adapters.destinations import DestinationPolicy
 from adapters.object_stores import StoreOptions
@@ -37,8 +36,8 @@ class Stores:
         return self.s3.credentials_json() if kind == "s3" else self.gcs_key
 
 
-@pytest.fixture(scope="module")
-def stores() -> Iterator[Stores]:
+def started_stores() -> Iterator[Stores]:
+    """Both stores with the bucket BUCKET, stopped at the end (the session's `stores` fixture: conftest)."""
     s3 = start_s3()
     try:
         gcs = start_gcs()

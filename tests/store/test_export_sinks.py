@@ -20,12 +20,11 @@ from store.export_destinations import destination_of_bucket, live_destinations
 from store.tenancy import workspace_scope
 from tests.factories import Conn, make_workspace
 from tests.sentry_recorder import Recorder
-from tests.store.export_stores import BUCKET, LOCAL, QUICK, Stores, add_sealed_destination, stores
+from tests.store.export_stores import BUCKET, LOCAL, QUICK, Stores, add_sealed_destination
 from tests.store.store_proxy import Faults, store_proxy
 from workers.runtime.export_sinks import open_destination_sink
 from workers.runtime.stored_secrets import SecretMisplaced
 
-__all__ = ["stores"]  # the module-scoped fixture
 KINDS = ["s3", "gcs"]
 
 
@@ -35,6 +34,8 @@ def fleet_settings(fleet_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     for name in ("DATABASE_URL", "REDIS_URL", "HALTON_ENCRYPTION_KEY"):
         monkeypatch.setenv(name, fleet_env[name])
     monkeypatch.delenv("HALTON_ALLOW_PRIVATE_DESTINATIONS", raising=False)
+    for name in GCS_ENVIRONMENT:  # a machine's proxy settings would make Cloud Storage sinks refuse to open
+        monkeypatch.delenv(name, raising=False)
 
 
 def read_back(stores: Stores, kind: str, key: str) -> bytes | None:
@@ -147,13 +148,14 @@ def _refused_and_reported(sink: BucketSink) -> str:
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_store_answering_503_is_retried_until_it_answers(kind: str, db_conn: Conn, stores: Stores) -> None:
     workspace = make_workspace(db_conn, "acme").workspace_id
-    with store_proxy(stores.port(kind), Faults(unavailable=2)) as (url, seen):
+    failures = 2 if kind == "s3" else 1  # google-cloud-cpp waits a second, then two: one 503 keeps the test short
+    with store_proxy(stores.port(kind), Faults(unavailable=failures)) as (url, seen):
         destination = add_sealed_destination(db_conn, workspace, kind, stores.credentials(kind), prefix="retry",
                                              endpoint_url=url)
         sink = open_destination_sink(db_conn, destination, policy=LOCAL, options=QUICK)
-        sink.put("day.csv", b"after two 503s\n", "text/csv")
-        assert seen.answered_503 == 2 and seen.count > 2
-    assert read_back(stores, kind, "retry/day.csv") == b"after two 503s\n"
+        sink.put("day.csv", b"after 503s\n", "text/csv")
+        assert seen.answered_503 == failures and seen.count > failures
+    assert read_back(stores, kind, "retry/day.csv") == b"after 503s\n"
 
 
 def test_an_s3_request_that_times_out_is_retried(db_conn: Conn, stores: Stores) -> None:
@@ -295,3 +297,46 @@ def test_environment_the_cloud_storage_client_would_follow_is_refused(variable: 
                                               "to Cloud Storage .*; unset them for the workers$"):
             open_destination_sink(db_conn, destination, policy=LOCAL, options=QUICK)
         assert seen.count == 0 and decoyed.count == 0
+
+
+def test_a_cloud_storage_token_is_made_again_before_it_expires(db_conn: Conn, stores: Stores) -> None:
+    """The self-signed token lives an hour; a sink used longer builds its client again with a new one."""
+    workspace = make_workspace(db_conn, "acme").workspace_id
+    with store_proxy(stores.gcs.port) as (url, seen):
+        destination = add_sealed_destination(db_conn, workspace, "gcs", stores.credentials("gcs"), endpoint_url=url)
+        sink = open_destination_sink(db_conn, destination, policy=LOCAL, options=QUICK)
+        sink.put("first.csv", b"1\n", "text/csv")
+        token = {k.lower(): v for k, v in seen.requests[-1][2].items()}["authorization"].removeprefix("Bearer ")
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        assert claims["exp"] - claims["iat"] == 3600
+        assert sink._renew_at == claims["exp"] - 600, "renewed ten minutes before it expires"
+        first = sink._fs_now
+        sink._renew_at = 0.0  # as if 50 minutes had passed
+        sink.put("second.csv", b"2\n", "text/csv")
+        assert sink._fs_now is not first and sink._renew_at is not None and sink._renew_at > 0
+    assert read_back(stores, "gcs", "second.csv") == b"2\n"
+
+
+def test_a_service_account_key_and_its_token_never_reach_a_log_or_a_sentry_event(
+        db_conn: Conn, stores: Stores, caplog: pytest.LogCaptureFixture) -> None:
+    """The emulator refuses no token, so a failure is provoked with a bucket that does not exist."""
+    caplog.set_level(logging.DEBUG)
+    workspace = make_workspace(db_conn, "acme").workspace_id
+    destination = add_sealed_destination(db_conn, workspace, "gcs", stores.credentials("gcs"), bucket="no-such-bucket",
+                                         endpoint_url=stores.gcs.endpoint_url)
+    recorder = Recorder()
+    sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", transport=recorder, include_local_variables=True,
+                    default_integrations=False)
+    try:
+        sink = open_destination_sink(db_conn, destination, policy=LOCAL, options=QUICK)
+        message = _refused_and_reported(sink)
+        sentry_sdk.flush(timeout=5)
+    finally:
+        sentry_sdk.init()
+    assert "the bucket no-such-bucket does not exist on Cloud Storage" in message
+    sent = b"".join(envelope.serialize() for envelope in recorder.envelopes)
+    assert b"StoreRefused" in sent
+    pem_body = "".join(json.loads(stores.gcs_key)["private_key"].splitlines()[1:-1])
+    token = sink._secrets[0]
+    for secret in (pem_body[:64], pem_body[-64:], token, token.split(".")[2]):
+        assert secret.encode() not in sent and secret not in caplog.text and secret not in message

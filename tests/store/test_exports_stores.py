@@ -18,13 +18,11 @@ from exports import conformance
 from store.exports import workspaces_with_export_destinations
 from store.tenancy import workspace_of_export_request, workspace_scope
 from tests.factories import Conn, make_workspace
-from tests.store.export_stores import BUCKET, Stores, add_sealed_destination, stores
+from tests.store.export_stores import BUCKET, Stores, add_sealed_destination
 from tests.store.test_export_sinks import read_back
 from tests.store.test_exports_job import AS_OF, D, day_sums, refresh, seed_month
 from workers.jobs.export_targets import destination_openers, export_request, sink_for_url
 from workers.jobs.exports import ExportsFailed, OnDemand, export_period, export_workspace
-
-__all__ = ["stores"]  # the module-scoped fixture
 
 
 @pytest.fixture(autouse=True)

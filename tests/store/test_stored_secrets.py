@@ -10,6 +10,7 @@ import sys
 import pytest
 from cryptography.fernet import Fernet
 
+from store.export_destinations import add_destination, destination_credentials, store_credentials
 from tests.factories import Conn, add_request, make_workspace
 from tests.unit.billing_server import Answer, Script, anthropic_page, billing_server, openai_page
 from workers.runtime.stored_secrets import SecretMisplaced, open_stored_secret, seal_stored_secret
@@ -18,6 +19,7 @@ AS_OF = "2026-11-28T03:00:00+00:00"
 NOV2 = 1_793_577_600  # 2026-11-02T00:00:00Z
 D = 1_000_000_000
 CONNECTIONS, CHANNELS = "meter.provider_connections", "meter.alert_channels"
+DESTINATIONS = "meter.export_destinations"
 
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,6 +68,19 @@ def channel_secrets(conn: Conn, workspace_id: int, channel: int) -> tuple[str, s
             open_stored_secret(conn, CHANNELS, "secret_ciphertext", workspace_id, channel, row[1]))
 
 
+def add_export_destination(conn: Conn, workspace_id: int, credentials: str) -> int:
+    destination = add_destination(conn, workspace_id, "s3", "halton-exports", prefix="exports")
+    sealed = seal_stored_secret(credentials, DESTINATIONS, "credentials_ciphertext", workspace_id, destination)
+    store_credentials(conn, workspace_id, destination, sealed)
+    return destination
+
+
+def export_credentials(conn: Conn, workspace_id: int, destination: int) -> str:
+    ciphertext = destination_credentials(conn, workspace_id, destination)
+    assert ciphertext is not None
+    return open_stored_secret(conn, DESTINATIONS, "credentials_ciphertext", workspace_id, destination, ciphertext)
+
+
 def pull(env: dict[str, str], slug: str) -> tuple[subprocess.CompletedProcess[str], Script, Script]:
     openai = Script([Answer(body=openai_page([(NOV2, [(1, "gpt-4.1, input")])]))])
     anthropic = Script([Answer(body=anthropic_page([("2026-11-02", [("100", "claude-sonnet-4-6")])]))])
@@ -86,6 +101,8 @@ def test_a_rotated_key_keeps_every_connection_working_and_then_the_old_key_can_g
     connect_billing(db_conn, scene.workspace_id, "openai", openai_key)
     connect_billing(db_conn, scene.workspace_id, "anthropic", anthropic_key)
     channel = add_channel(db_conn, scene.workspace_id, "https://hooks.example.com/h/SECRETPATH", "whsec_SIGNING")
+    bucket_key = '{"access_key_id": "AKIAEXPORTS000000001", "secret_access_key": "EXPORTS-secret-0123456789"}'
+    destination = add_export_destination(db_conn, scene.workspace_id, bucket_key)
 
     done, _, _ = pull(with_keys(fleet_env, new), "acme")  # the new key alone cannot open what the old sealed
     assert done.returncode == 1 and "cannot be decrypted by this fleet" in done.stderr
@@ -103,7 +120,7 @@ def test_a_rotated_key_keeps_every_connection_working_and_then_the_old_key_can_g
         "0 sealed for another row, 0 unreadable",
         "meter.alert_channels: 2 re-sealed under the newest key (0 of them legacy, now bound to their row), "
         "0 sealed for another row, 0 unreadable",
-        "meter.export_destinations: 0 re-sealed under the newest key (0 of them legacy, now bound to their row), "
+        "meter.export_destinations: 1 re-sealed under the newest key (0 of them legacy, now bound to their row), "
         "0 sealed for another row, 0 unreadable",
         "every stored secret is under the newest key: the older keys can be dropped"]
 
@@ -115,6 +132,7 @@ def test_a_rotated_key_keeps_every_connection_working_and_then_the_old_key_can_g
     use(monkeypatch, alone)
     assert channel_secrets(db_conn, scene.workspace_id, channel) == ("https://hooks.example.com/h/SECRETPATH",
                                                                      "whsec_SIGNING")
+    assert export_credentials(db_conn, scene.workspace_id, destination) == bucket_key
     assert db_conn.execute("select count(*) from analysis.audit_events where event = 'secret.misplaced'"
                            ).fetchone() == (0,)
 

@@ -238,3 +238,19 @@ def test_on_seeded_workspaces_the_day_14_forecast_beats_the_run_rate_and_its_int
             inside.append(fc.low_nanos <= actual <= fc.high_nanos)
     assert np.mean(errors) < 0.85 * np.mean(naive)
     assert 0.7 <= np.mean(inside) <= 0.9
+
+
+@pytest.mark.parametrize(("values", "share"), [
+    ([1000.0, 0.0, 0.0, 1000.0, 0.0], 0.5),  # $1,000 on two days of four: the logs' spread was 4 (exp overflowed)
+    ([0.0, 0.001, 0.001, 1.0, 0.0], 1.0),  # a tenth of a cent twice, then a dollar: the same
+    ([0.0, 0.001, 0.001, 1.0, 0.0], 0.5),  # the same a day earlier: its top was 4e48 dollars
+    ([5.0, 0.000001] * 10, 0.5),  # $5 and a micro-dollar day by day: three weeks, the weekly model overflowed
+])
+def test_an_odd_short_series_gets_a_finite_interval_not_an_overflow(values: list[float], share: float) -> None:
+    today = dt.date(2026, 11, 16)
+    fc = forecast_month_end(series(values, first_day=today - dt.timedelta(days=len(values) - 1)), today,
+                            today_share=share)
+    assert fc.method in ("short_history", "robust_level", "robust_level_weekly")
+    assert fc.spent_nanos <= fc.low_nanos <= fc.forecast_nanos <= fc.high_nanos < 2**63
+    # an 80 % interval says no more than 1/20 to 20 times the rest of the month's forecast
+    assert fc.high_nanos - fc.spent_nanos <= 20 * rest(fc) + 1

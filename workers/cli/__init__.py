@@ -196,9 +196,11 @@ def worker(
 ) -> None:
     """Start a Celery worker."""
     from workers.runtime import metrics  # CLI start-up
+    from workers.runtime.threads import one_thread_per_process
     from workers.runtime.worker_guard import require_unprivileged_role
     from workers.settings import get_settings
 
+    one_thread_per_process()  # before the tasks import scikit-learn: the pool is the parallelism
     settings = get_settings()
     require_unprivileged_role(settings)  # reachable, and a role that cannot write meter (exit 2 otherwise)
     if settings.metrics_port is not None:

@@ -61,7 +61,7 @@ def forecast_rows(conn: Conn, workspace_id: int, as_of: datetime) -> tuple[date,
 
 def forecast_one_scope(scope: str, scope_id: int | None, daily: DailySpend, budget: int | None, today: date,
            share: float) -> ScopeForecast:
-    """One scope's forecast. A scope the model cannot forecast (a float overflow on a strange short series, or
+    """One scope's forecast. A scope the model cannot forecast (an arithmetic error on a strange series, or
     an interval beyond what a bigint holds) gets the run rate instead, its interval from what is spent to every
     day left costing the dearest day seen, and says so in `method`, rather than leaving the other scopes
     unforecast."""

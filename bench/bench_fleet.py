@@ -1,0 +1,213 @@
+"""The fleet as a whole (issue 18 item 1): the real nightly fan-out over a realistic population, through Redis,
+on real worker processes (`halton-workers worker --concurrency 1`, then `--concurrency 2`).
+
+Seeds several hundred small workspaces and a few large ones (bench/fleet_population.py: long-tailed sizes,
+the large ones first so the fan-out meets them first), then for each concurrency empties `analysis`, starts a
+worker with its defaults (every queue), enqueues `halton.nightly_fanout` by name as beat does and waits for
+every workspace's refresh. Prints, each next to its target:
+- the makespan (the fan-out enqueued to the last stage's run finished, the database's clock);
+- the stage time of a small workspace (a few hundred requests): the sum of its stages' run rows
+  (finished_at - started_at), the median, with the stages' split (target ≤ 60 ms), and, at concurrency 1, the
+  whole task (one workspace's first stage start to the next one's: broker, connection and stages);
+- throughput in workspaces per second per worker process (pool child), and the scaling from one to two
+  (target ≥ 1.7×);
+- the peak resident memory of each worker process (the parent and its pool children, sampled every 0.2 s);
+- whether every small workspace finished before the first large one did (target: yes, at concurrency 2).
+
+Usage: python -m bench.bench_fleet [--requests 1000000] [--small 200] [--full] [--concurrency 1,2]
+`--full` is issue 18's population: 10,000,000 requests, 400 small workspaces (seeding takes a while).
+The database is created on DATABASE_URL's server when set, otherwise in an embedded Postgres; likewise Redis
+(REDIS_URL, with queue names of the bench's own, or an embedded redis-server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from datetime import time as clock
+from pathlib import Path
+
+import psycopg
+
+from bench.common import bench_database
+from bench.fleet_population import Conn, Seeded, plan_population, seed_population
+from bench.fleet_watch import MemoryPeaks, start_worker, wait_for_refreshes
+from store.roles import Roles, ensure_roles
+from workers.jobs.pipeline import STAGE_NAMES
+from workers.runtime.embedded import as_role, start_redis
+
+END = date(2026, 11, 1)  # the last seeded day is the day before; the nightly runs as of END, 02:00 UTC
+AS_OF = datetime.combine(END, clock(2), UTC)
+FEW_HUNDRED = (100, 1_000)  # "a workspace of a few hundred requests"
+STAGE_TARGET = 0.060
+SCALING_TARGET = 1.7
+
+
+@dataclass
+class Pass:
+    concurrency: int
+    makespan: float
+    stage_seconds: dict[int, float]  # workspace id → its stages' summed run time
+    stage_split: dict[str, float]  # stage → median over the few-hundred ones
+    task_cycle: float | None  # concurrency 1: median start-to-next-start of the few-hundred ones
+    small_done_before_large: bool
+    last_small: float  # seconds after the fan-out was enqueued
+    first_large: float
+    failed: int
+    peaks: MemoryPeaks
+
+
+@contextlib.contextmanager
+def broker(root: Path) -> Iterator[tuple[str, str]]:
+    """(REDIS_URL, a queue prefix): the given Redis with queues of the bench's own, or an embedded one."""
+    given = os.environ.get("REDIS_URL")
+    if given:
+        yield given, f"bench-fleet-{uuid.uuid4().hex[:8]}-"
+        return
+    server = start_redis(root / "redis")
+    try:
+        yield server.url, ""
+    finally:
+        server.stop()
+
+
+def worker_env(url: str, redis_url: str, prefix: str) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HALTON_", "SENTRY_"))}
+    env.update({"DATABASE_URL": as_role(url, Roles().fleet), "REDIS_URL": redis_url,
+                "HALTON_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                "HALTON_QUEUE_ANALYSIS": f"{prefix}analysis", "HALTON_QUEUE_BILLING": f"{prefix}billing",
+                "HALTON_QUEUE_PDF": f"{prefix}pdf"})
+    return env
+
+
+def empty_analysis(conn: Conn) -> None:
+    tables = conn.execute("""select 'analysis.' || tablename from pg_tables
+                             where schemaname = 'analysis' and tablename <> 'schema_migrations'""").fetchall()
+    conn.execute(f"truncate {', '.join(str(t[0]) for t in tables)} restart identity cascade")
+
+
+def run_pass(conn: Conn, env: dict[str, str], seeded: list[Seeded], concurrency: int, logs: Path) -> Pass:
+    from celery import Celery
+
+    empty_analysis(conn)
+    conn.execute("checkpoint")
+    client = Celery("dashboard", broker=env["REDIS_URL"])
+    client.conf.update(task_serializer="json", accept_content=["json"])
+    with start_worker(env, concurrency, logs / f"worker-c{concurrency}.log") as (worker, peaks):
+        row = conn.execute("select clock_timestamp()").fetchone()
+        assert row is not None and isinstance(row[0], datetime)
+        began = row[0]
+        client.send_task("halton.nightly_fanout", kwargs={"as_of": AS_OF.isoformat()},
+                         queue=env["HALTON_QUEUE_ANALYSIS"])
+        wait_for_refreshes(conn, len(seeded), worker, timeout=max(600.0, sum(s.requests for s in seeded) / 2_000))
+    client.close()
+    return summarise(conn, seeded, concurrency, began, peaks)
+
+
+def summarise(conn: Conn, seeded: list[Seeded], concurrency: int, began: datetime, peaks: MemoryPeaks) -> Pass:
+    rows = conn.execute(
+        """select workspace_id, job, status, started_at, finished_at from analysis.runs
+           where job = any(%s) and finished_at is not null""", (list(STAGE_NAMES),)).fetchall()
+    by_id = {s.workspace_id: s for s in seeded}
+    total: dict[int, float] = {}
+    split: dict[str, list[float]] = {}
+    first_start: dict[int, datetime] = {}
+    finished: dict[int, datetime] = {}
+    failed = 0
+    for workspace_id, job, status, started, ended in rows:
+        assert isinstance(workspace_id, int) and isinstance(started, datetime) and isinstance(ended, datetime)
+        seconds = (ended - started).total_seconds()
+        total[workspace_id] = total.get(workspace_id, 0.0) + seconds
+        failed += status == "failed"
+        if FEW_HUNDRED[0] <= by_id[workspace_id].requests < FEW_HUNDRED[1]:
+            split.setdefault(str(job), []).append(seconds)
+        first_start[workspace_id] = min(first_start.get(workspace_id, started), started)
+        finished[workspace_id] = max(finished.get(workspace_id, ended), ended)
+    makespan = (max(finished.values()) - began).total_seconds()
+    small = [s.workspace_id for s in seeded if s.member.kind == "small"]
+    large = [s.workspace_id for s in seeded if s.member.kind == "large"]
+    last_small = (max(finished[w] for w in small) - began).total_seconds()
+    first_large = (min(finished[w] for w in large) - began).total_seconds()
+    cycle = None
+    if concurrency == 1:  # one child: the next workspace starts when this one's task (all of it) is done
+        order = sorted(first_start, key=first_start.__getitem__)
+        gaps = [(first_start[b] - first_start[a]).total_seconds() for a, b in itertools.pairwise(order)
+                if FEW_HUNDRED[0] <= by_id[a].requests < FEW_HUNDRED[1]]
+        cycle = statistics.median(gaps) if gaps else None
+    return Pass(concurrency, makespan, total, {job: statistics.median(v) for job, v in split.items()}, cycle,
+                last_small < first_large, last_small, first_large, failed, peaks)
+
+
+def report(seeded: list[Seeded], passes: list[Pass]) -> None:
+    few = [s.workspace_id for s in seeded if FEW_HUNDRED[0] <= s.requests < FEW_HUNDRED[1]]
+    print(f"\nfleet: {len(seeded)} workspaces, {sum(s.requests for s in seeded):,} requests; "
+          f"{len(few)} of {FEW_HUNDRED[0]}-{FEW_HUNDRED[1] - 1} requests; large: "
+          + ", ".join(f"{s.requests:,}" for s in seeded if s.member.kind == "large"))
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for p in passes:
+        stage = statistics.median(p.stage_seconds[w] for w in few)
+        p90 = statistics.quantiles([p.stage_seconds[w] for w in few], n=10)[-1]
+        print(f"\nconcurrency {p.concurrency} (one worker, {p.concurrency} pool process"
+              f"{'es' if p.concurrency > 1 else ''})")
+        print(f"  makespan                          {p.makespan:8.1f} s")
+        print(f"  stage time, few-hundred workspace {stage * 1000:8.1f} ms median, {p90 * 1000:.1f} ms p90"
+              f"   target ≤ {STAGE_TARGET * 1000:.0f} ms: {'meets' if stage <= STAGE_TARGET else 'MISSES'} target")
+        print("    by stage (median, ms)          " + "  ".join(f"{job} {p.stage_split.get(job, 0) * 1000:.1f}"
+                                                              for job in STAGE_NAMES))
+        if p.task_cycle is not None:
+            print(f"  whole task, few-hundred workspace {p.task_cycle * 1000:8.1f} ms median (start to next start)")
+        rate = len(seeded) / p.makespan / p.concurrency
+        print(f"  throughput                        {rate:8.2f} workspaces/s per worker process")
+        print(f"  peak RSS                          parent {p.peaks.parent / 2**20:.0f} MiB, pool processes "
+              + ", ".join(f"{rss / 2**20:.0f}" for rss in p.peaks.children) + " MiB")
+        verdict = ("meets target" if p.small_done_before_large else "MISSES target") if p.concurrency > 1 else \
+            f"{'yes' if p.small_done_before_large else 'no'} (the target is at concurrency 2)"
+        print(f"  small ones before the first large last small done at {p.last_small:.1f} s, first large done at "
+              f"{p.first_large:.1f} s   target: every small one first: {verdict}")
+        if p.failed:
+            print(f"  failed stage runs                 {p.failed}")
+    one = next((p for p in passes if p.concurrency == 1), None)
+    two = next((p for p in passes if p.concurrency == 2), None)
+    if one and two:
+        scaling = one.makespan / two.makespan
+        print(f"\nscaling, 2 processes against 1    {scaling:8.2f}×   target ≥ {SCALING_TARGET}×: "
+              f"{'meets' if scaling >= SCALING_TARGET else 'MISSES'} target")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=200)
+    parser.add_argument("--full", action="store_true", help="10,000,000 requests, 400 small workspaces")
+    parser.add_argument("--concurrency", default="1,2", help="the passes, comma-separated")
+    args = parser.parse_args()
+    total, small = (10_000_000, 400) if args.full else (args.requests, args.small)
+    members = plan_population(total, small)
+    root = Path(tempfile.mkdtemp(prefix="halton-bench-fleet-"))
+    with bench_database("halton_bench_fleet") as url, psycopg.connect(url, autocommit=True) as conn, \
+            broker(root) as (redis_url, prefix):
+        ensure_roles(conn, Roles())
+        print(f"seeding {len(members)} workspaces, about {total:,} requests (COPY)", flush=True)
+        seeded = seed_population(conn, members, END)
+        env = worker_env(url, redis_url, prefix)
+        passes = []
+        for concurrency in (int(c) for c in args.concurrency.split(",")):
+            print(f"nightly fan-out, one worker of concurrency {concurrency}", flush=True)
+            passes.append(run_pass(conn, env, seeded, concurrency, root))
+        report(seeded, passes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
