@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 #: every amount and quantity: exact decimals, 12 places (rates are whole pico-USD per token)
 SCALE = 12
@@ -69,3 +70,28 @@ def months_end(month_starts: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """The first second of the next month, for month starts as datetime64[s]."""
     months = np.asarray(month_starts).astype("datetime64[M]")
     return (months + np.timedelta64(1, "M")).astype("datetime64[s]")
+
+
+def codes_of(column: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Integer codes of a string column (no nulls) and its distinct values."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def groups_of(*codes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The group of each row by the combination of its codes, and the first row of each group."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for column in codes:  # a mixed-radix number of the codes (each shifted to start at 0)
+        low = int(column.min()) if len(column) else 0
+        key = key * (int(column.max()) - low + 1 if len(column) else 1) + (column - low)
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    return group.reshape(-1).astype(np.int64), first.astype(np.int64)
+
+
+def repeated(value: str, n: int) -> pa.Array:
+    """A string column of one value, built from its buffers (no Python list of n strings)."""
+    data = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int32) * len(data)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data * n)])

@@ -40,7 +40,10 @@ from exports.columns import (
     AMOUNT,
     FOCUS_SCHEMA,
     amount_array,
+    codes_of,
+    groups_of,
     months_end,
+    repeated,
     timestamp_array,
 )
 from pricing.table import RateTable
@@ -165,18 +168,18 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     requests = rollup["requests"].to_numpy(zero_copy_only=False).astype(np.int64)
     devices = rollup["device_id"].to_numpy(zero_copy_only=False)
     day_codes = days.astype(np.int64)
-    provider_codes, provider_values = _codes(rollup["provider"])
-    model_codes, model_values = _codes(rollup["model"])
-    tier_codes, tier_values = _codes(rollup["service_tier"])
+    provider_codes, provider_values = codes_of(rollup["provider"])
+    model_codes, model_values = codes_of(rollup["model"])
+    tier_codes, tier_values = codes_of(rollup["service_tier"])
     project_ids = rollup["project_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     # the rates of each distinct (day, model, tier), the SKU of each (provider, model, tier) and the owner
     # strings of each (provider, project, device): a few hundred lookups, whatever the rows
-    rate_group, rate_first = _groups(day_codes, model_codes, tier_codes)
+    rate_group, rate_first = groups_of(day_codes, model_codes, tier_codes)
     group_rates, group_priced, group_canonical = _rates(
         table, [d.item() for d in days[rate_first]], [model_values[i] for i in model_codes[rate_first]],
         [tier_values[i] for i in tier_codes[rate_first]])
     rates, priced = group_rates[rate_group], group_priced[rate_group]
-    canonical_codes, canonical_values = _codes(pa.array(group_canonical, pa.string()))
+    canonical_codes, canonical_values = codes_of(pa.array(group_canonical, pa.string()))
     row_canonical = canonical_codes[rate_group]
 
     list_picos = tokens.astype(object) * rates.astype(object)  # exact
@@ -192,11 +195,11 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     row, kind = np.nonzero(emitted)  # row-major: each rollup row's kinds in order
     first = np.cumsum(emitted, axis=1)[row, kind] == 1
 
-    sku_group, sku_first = _groups(provider_codes, row_canonical, tier_codes)
+    sku_group, sku_first = groups_of(provider_codes, row_canonical, tier_codes)
     sku_values = [_sku_strings(table, provider_values[provider_codes[i]], canonical_values[row_canonical[i]],
                                tier_values[tier_codes[i]], k) for i in sku_first.tolist() for k in KINDS]
     sku_code = sku_group[row] * len(KINDS) + kind
-    owner_group, owner_first = _groups(provider_codes, project_ids, devices.astype(np.int64))
+    owner_group, owner_first = groups_of(provider_codes, project_ids, devices.astype(np.int64))
     owner_values = [_owner_strings(workspace, provider_values[provider_codes[i]],
                                    None if project_ids[i] < 0 else int(project_ids[i]), int(devices[i]))
                     for i in owner_first.tolist()]
@@ -220,7 +223,7 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
         return pa.array([v[i] for v in owner_values], pa.string()).take(pa.array(owner_code))
 
     def const(value: str) -> pa.Array:
-        return _repeated(value, n)
+        return repeated(value, n)
 
     billed_arr = amount_array(billed_picos, 12)
     list_cost_arr = pc.if_else(pa.array(row_priced), amount_array(list_cost, 12), billed_arr)
@@ -269,31 +272,6 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
         "x_ServiceTier": sku_col(4),
     }
     return pa.Table.from_arrays([columns[f.name] for f in FOCUS_SCHEMA], schema=FOCUS_SCHEMA)
-
-
-def _codes(column: pa.Array | pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[str]]:
-    """Integer codes of a string column (no nulls) and its distinct values."""
-    encoded = pc.dictionary_encode(column)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
-
-
-def _groups(*codes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The group of each row by the combination of its codes, and the first row of each group."""
-    key = np.zeros(len(codes[0]), dtype=np.int64)
-    for column in codes:  # a mixed-radix number of the codes (each shifted to start at 0)
-        low = int(column.min()) if len(column) else 0
-        key = key * (int(column.max()) - low + 1 if len(column) else 1) + (column - low)
-    _, first, group = np.unique(key, return_index=True, return_inverse=True)
-    return group.reshape(-1).astype(np.int64), first.astype(np.int64)
-
-
-def _repeated(value: str, n: int) -> pa.Array:
-    """A string column of one value, built from its buffers (no Python list of n strings)."""
-    data = value.encode()
-    offsets = np.arange(n + 1, dtype=np.int32) * len(data)
-    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data * n)])
 
 
 def _sku_strings(table: RateTable, provider: str, canonical: str, tier: str,
