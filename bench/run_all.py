@@ -15,7 +15,7 @@ import sys
 BENCHMARKS = ["bench.bench_pricing", "bench.bench_seed", "bench.bench_rollup", "bench.bench_reader",
               "bench.bench_reports", "bench.bench_reconcile", "bench.bench_paste", "bench.bench_exports",
               "bench.bench_checks", "bench.bench_clustering", "bench.bench_forecast", "bench.bench_pulse",
-              "bench.bench_fleet"]
+              "bench.bench_fleet", "bench.bench_focus_export"]
 
 
 def main() -> int:

@@ -12,6 +12,8 @@ HOURLY = "17 * * * *"
 NIGHTLY_ENTRY = "nightly-refresh"
 # after the nightly refresh's default hour; its own time, so a demo's fast nightly schedule leaves it alone
 NIGHTLY_BILLING = "30 3 * * *"
+# after the refresh and the billing pulls (a new bill's adjustments go out the same night)
+NIGHTLY_EXPORT = "30 4 * * *"
 DEFAULT_PULSE = "*/10 * * * *"
 # a pulse still queued when the next fires is dropped: the next one brings the same workspaces up to date
 PULSE_EXPIRES = 9 * 60
@@ -41,6 +43,8 @@ def beat_entries(nightly: str = DEFAULT_NIGHTLY, pulse: str = DEFAULT_PULSE) -> 
                   expires=6 * 3600),
         # a missed trigger (a paste whose task was lost, late rows) is caught within the hour
         BeatEntry(name="hourly-reconcile-sweep", task="halton.reconcile_sweep", schedule=HOURLY, expires=50 * 60),
+        # every changed day of each workspace with a live export destination, to each destination
+        BeatEntry(name="nightly-export", task="halton.export_fanout", schedule=NIGHTLY_EXPORT, expires=6 * 3600),
         # today's rollup and the month-end forecasts of every workspace with requests since its last pulse
         BeatEntry(name="pulse", task="halton.pulse", schedule=pulse, expires=PULSE_EXPIRES),
     ]

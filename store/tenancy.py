@@ -99,6 +99,14 @@ def workspace_of_report_request(conn: Conn, request_id: int) -> int:
     return int(row[0])
 
 
+def workspace_of_export_request(conn: Conn, request_id: int) -> int:
+    """The workspace a meter.export_requests row belongs to (the export task knows only the request's id)."""
+    row = conn.execute("select meter.fleet_workspace_of_export_request(%s)", (request_id,)).fetchone()
+    if row is None or row[0] is None:
+        raise UserError(f"no export request with id {request_id}")
+    return int(row[0])
+
+
 def workspaces_of_running_task(conn: Conn, task_id: str) -> list[int]:
     """The workspaces with a run still 'running' for `task_id` (the parent closing a killed delivery's runs)."""
     return [int(r[0]) for r in conn.execute("select analysis.fleet_workspaces_of_running_task(%s)",

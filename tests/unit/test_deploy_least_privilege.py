@@ -19,7 +19,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 OWNER_DB, FLEET_DB, BROKER, KEY = "halton-owner-db", "halton-fleet-db", "halton-broker", "halton-encryption-key"
 # the tasks that decrypt with the fleet's key (workers/runtime/billing_keys.py: admin keys, alert channels): their queue
 # alone may hold the key
-DECRYPTING_TASKS = ("halton.pull_billing", "halton.deliver_alerts")
+DECRYPTING_TASKS = ("halton.pull_billing", "halton.deliver_alerts", "halton.export_workspace", "halton.export")
 
 
 def manifests() -> dict[str, dict[str, Any]]:

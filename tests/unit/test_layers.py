@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("core", "pricing", "store", "adapters", "schedules", "synthetic", "checks", "clustering", "reconciliation",
-            "pdf", "forecast", "workers")
+            "pdf", "forecast", "exports", "workers")
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
@@ -57,7 +57,7 @@ def test_store_importing_celery_breaks_the_celery_contract(tmp_path: Path) -> No
 PURE = "The domain packages import no database, HTTP or Celery library"
 
 
-PURE_PACKAGES = ("checks", "clustering", "reconciliation", "pdf", "pricing", "forecast")
+PURE_PACKAGES = ("checks", "clustering", "reconciliation", "pdf", "pricing", "forecast", "exports")
 IMPURE_LIBRARIES = ("psycopg", "httpx", "celery")
 
 

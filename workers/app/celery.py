@@ -16,7 +16,8 @@ from workers.runtime.sentry import init_sentry
 from workers.settings import get_settings
 
 app = Celery("halton", include=["workers.tasks.refresh", "workers.tasks.reports", "workers.tasks.reconcile",
-                                   "workers.tasks.checks", "workers.tasks.alerts", "workers.tasks.pulse"])
+                                   "workers.tasks.checks", "workers.tasks.alerts", "workers.tasks.pulse",
+                                   "workers.tasks.exports"])
 # A promise Celery evaluates on first use of app.conf, so importing this module needs no environment; a
 # missing or malformed setting then raises ConfigError with one clear line.
 app.add_defaults(lambda: build_config(get_settings()))

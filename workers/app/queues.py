@@ -28,6 +28,10 @@ TASK_FAMILIES: dict[str, Family] = {
     "halton.deliver_alerts": Family.BILLING,
     "halton.pulse": Family.FANOUT,
     "halton.pulse_workspace": Family.ANALYSIS,
+    # exports decrypt destination credentials: the billing queue, whose workers alone hold the key
+    "halton.export_fanout": Family.FANOUT,
+    "halton.export_workspace": Family.BILLING,
+    "halton.export": Family.BILLING,
 }
 
 

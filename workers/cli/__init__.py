@@ -21,6 +21,7 @@ from core.errors import ConfigError, FleetError, TransientError, UserError
 from workers.cli.alerts import alerts
 from workers.cli.checks import checks_app
 from workers.cli.clustering import clusters
+from workers.cli.exports import export
 from workers.cli.keys import keys_app
 from workers.cli.pulse import register as register_pulse_commands
 from workers.cli.rates import first_line, rates_app
@@ -40,6 +41,7 @@ register_reconcile_commands(cli)
 cli.registered_commands += checks_app.registered_commands  # `recommendations` (workers/cli/checks.py)
 cli.command()(clusters)
 cli.command()(alerts)
+cli.command()(export)
 register_pulse_commands(cli)  # `pulse`, `budget` (workers/cli/pulse.py)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")

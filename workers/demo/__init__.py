@@ -29,6 +29,7 @@ from synthetic.story import planted_story
 from workers.demo.budget import plant_budgets, print_budgets
 from workers.demo.checks import print_catalog
 from workers.demo.clustering import print_clustering
+from workers.demo.exports import export_to_embedded_s3
 from workers.demo.reconciliation import print_reconciliation
 from workers.demo.reports import write_demo_reports
 from workers.jobs.pipeline import STAGE_NAMES
@@ -45,6 +46,11 @@ PIPELINE_TIMEOUT = 300
 def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path, keep: bool = False) -> None:
     console = Console()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("HALTON_ENCRYPTION_KEY") and not os.environ.get("HALTON_ENCRYPTION_KEYS"):
+        from cryptography.fernet import Fernet  # demo only: cryptography
+
+        # one throwaway key for this process (the export destination's sealed credentials) and its children
+        os.environ["HALTON_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
     signal.signal(signal.SIGTERM, _raise_interrupt)
     started = datetime.now(UTC)
     try:
@@ -79,6 +85,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path, ke
                 _print_dashboard(conn, workspace, seeded, console)
                 print_budgets(conn, workspace, budgets, console)
                 write_demo_reports(conn, workspace, out_dir, console)
+                export_to_embedded_s3(conn, as_role(servers.database_url, roles.fleet), workspace, console)
                 failures = pipeline_failures(conn, workspace.id, started)
             console.print(f"artifacts: {out_dir.resolve()}")
             _print_keep(servers, data_dir, keep, console)

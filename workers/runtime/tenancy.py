@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from core.db import Conn
-from store.tenancy import workspace_of_report_request, workspace_scope
+from store.tenancy import workspace_of_export_request, workspace_of_report_request, workspace_scope
 from workers.runtime import db
 
 
@@ -23,5 +23,14 @@ def report_request_connection(request_id: int, statement_timeout_s: float | None
     """A pooled connection scoped to the workspace of the report request `request_id` (UserError: none)."""
     with db.pooled_connection(statement_timeout_s) as conn:
         workspace_id = workspace_of_report_request(conn, int(request_id))
+        with workspace_scope(conn, workspace_id):
+            yield conn
+
+
+@contextmanager
+def export_request_connection(request_id: int, statement_timeout_s: float | None = None) -> Iterator[Conn]:
+    """A pooled connection scoped to the workspace of the export request `request_id` (UserError: none)."""
+    with db.pooled_connection(statement_timeout_s) as conn:
+        workspace_id = workspace_of_export_request(conn, int(request_id))
         with workspace_scope(conn, workspace_id):
             yield conn

@@ -1,0 +1,387 @@
+"""The FOCUS cost-and-usage rows of LLM spend, from the daily rollup (analysis.daily_spend) and the price table.
+
+Grain: one row per UTC day, provider, model, project (SubAccount), device, service tier and token kind (input,
+cache read, cache write, output): a rollup row becomes one row per token kind it used. A rollup row that used
+no token (failed requests) still gets its input row, so every request is counted (`x_RequestCount`, which sits
+on the first row of each rollup row and is 0 on the others: the column sums to the requests).
+
+Amounts are exact. The rollup stores a row's logged cost (the daemon's `cost_nanos`, summed), not its split
+by token kind, so the cost is allocated over the kinds in proportion to their list cost that day (tokens ×
+the list rate of the model and tier in force; by tokens when the table does not price the model, all on input
+when no token was used), by the largest-remainder rule in whole nanos: the kinds' BilledCost add up to the
+rollup row's cost exactly, so a day's BilledCost is the rollup's cost for that day to the nano.
+ListCost is tokens × the list rate in force that day (ListUnitPrice × PricingQuantity, exactly: rates are
+integer pico-USD per token, so every amount is a decimal with at most 12 places); a daemon that priced with
+stale rates shows as ListCost ≠ BilledCost. Long-context requests are billed at higher rates the rollup cannot
+tell apart: their ListCost is at the base rates. ContractedCost and EffectiveCost equal BilledCost
+(pay-as-you-go, no negotiated or commitment discount known).
+
+A reconciled month (the provider's bill read, analysis.reconciliation 'ok') gets one Adjustment row per
+provider: BilledCost = billed − the month's exported usage, with the reconciliation's causes in its
+description, so the provider's month sums to what the provider billed.
+
+Everything is columnar (numpy and pyarrow): a month of a 1M-request workspace is a few hundred thousand rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exports.columns import (
+    AMOUNT,
+    FOCUS_SCHEMA,
+    amount_array,
+    codes_of,
+    groups_of,
+    months_end,
+    repeated,
+    timestamp_array,
+)
+from pricing.table import RateTable
+
+KINDS = ("input", "cache_read", "cache_write", "output")
+TOKEN_COLUMNS = tuple(f"{kind}_tokens" for kind in KINDS)
+METERS = {"input": "Input Tokens", "cache_read": "Cached Input Tokens", "cache_write": "Cache Write Tokens",
+          "output": "Output Tokens"}
+SKU_KIND = {"input": "input", "cache_read": "cache-read", "cache_write": "cache-write", "output": "output"}
+DIRECTION = {"input": "Input", "cache_read": "Input", "cache_write": "Input", "output": "Output"}
+CACHE_ACTION = {"input": "None", "cache_read": "Read", "cache_write": "Write", "output": "None"}
+# who sells, hosts and invoices each provider's API (direct purchase: all the same), and its offering's name
+PROVIDERS = {"anthropic": ("Anthropic", "Claude API"), "openai": ("OpenAI", "OpenAI API"),
+             "gemini": ("Google", "Gemini API"), "xai": ("xAI", "xAI API")}
+SERVICE_CATEGORY, SERVICE_SUBCATEGORY = "AI and Machine Learning", "Generative AI"
+PRICING_UNIT, CONSUMED_UNIT = "1000000 Tokens", "Tokens"
+COST_SOURCE_LOGGED, COST_SOURCE_RECONCILED = "logged", "reconciliation"
+PICO_PER_NANO = 1000
+
+#: the rollup columns the usage rows are built from
+ROLLUP_COLUMNS = ("day", "project_id", "device_id", "provider", "model", "service_tier", "requests",
+                  *TOKEN_COLUMNS, "cost_nanos")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Names the rows carry: the workspace (the billing account at each provider), its projects (sub-accounts,
+    with their cost centres) and its devices."""
+
+    slug: str
+    name: str
+    projects: Mapping[int, tuple[str, str, str | None]]  # id -> (slug, name, cost centre name)
+    devices: Mapping[int, str]  # id -> name
+
+
+@dataclass(frozen=True)
+class MonthReconciliation:
+    """A provider's reconciled month: what it billed, and the reconciliation's causes (cause, findings, delta)."""
+
+    provider: str
+    period: date
+    billed_nanos: int
+    logged_nanos: int
+    causes: Sequence[tuple[str, int, int]]
+
+
+def provider_names(provider: str) -> tuple[str, str]:
+    """(the entity's display name, the offering's name); an unknown provider is named as it is stored."""
+    return PROVIDERS.get(provider, (provider, f"{provider} API"))
+
+
+# -- the allocation ------------------------------------------------------------------------------------------
+
+def allocate(cost: npt.NDArray[Any], weights: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """Split each row's integer cost over its columns in proportion to `weights` (non-negative integers, a
+    row summing to more than 0), in whole units, by the largest-remainder rule: shares are the floors of the
+    exact quotas, and the units left go to the largest remainders (the leftmost first on a tie). Each row's
+    shares sum to its cost exactly. A negative cost is split as its magnitude, signs kept."""
+    cost_o = np.asarray(cost).astype(object)
+    w = np.asarray(weights).astype(object)
+    sign = np.where(cost_o < 0, -1, 1).astype(object)
+    magnitude = cost_o * sign
+    total = w.sum(axis=1)
+    if len(total) and (total <= 0).any():
+        raise ValueError("every row needs a positive total weight")
+    scaled = w * magnitude[:, None]
+    quota = scaled // total[:, None]
+    remainder = scaled - quota * total[:, None]
+    left = magnitude - quota.sum(axis=1)
+    # rank of each column by remainder, largest first, leftmost first on a tie (a stable sort of the negation)
+    order = np.argsort(-remainder.astype(float) if _fits_float(remainder) else -remainder, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(w.shape[1])[None, :].repeat(len(w), axis=0), axis=1)
+    shares = quota + (rank < left.astype(np.int64)[:, None]).astype(object)
+    result: npt.NDArray[np.int64] = (shares * sign[:, None]).astype(np.int64)
+    return result
+
+
+def _fits_float(values: npt.NDArray[Any]) -> bool:
+    """Remainders small enough that floats order them exactly (below 2**53)."""
+    return len(values) == 0 or int(np.max(values)) < 2**53
+
+
+def _rates(table: RateTable, days: Sequence[date], models: Sequence[str], tiers: Sequence[str]
+           ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], list[str]]:
+    """Per row the list rates in pico-USD per token of the four kinds in force on its day (0 where not priced),
+    whether the table prices it, and the canonical model id (the reported one when unknown)."""
+    n = len(models)
+    rates = np.zeros((n, 4), dtype=np.int64)
+    priced = np.zeros(n, dtype=bool)
+    canonical: list[str] = []
+    cache: dict[tuple[date, str, str], tuple[tuple[int, ...] | None, str]] = {}
+    for i in range(n):
+        key = (days[i], models[i], tiers[i])
+        found = cache.get(key)
+        if found is None:
+            info = table.model_info(models[i], days[i])
+            tier_rates = None if info is None else info.rates.get(tiers[i])
+            values = None if tier_rates is None else (tier_rates.input, tier_rates.cache_read, tier_rates.cache_write,
+                                                      tier_rates.output)
+            found = (values, models[i] if info is None else info.model)
+            cache[key] = found
+        if found[0] is not None:
+            rates[i] = found[0]
+            priced[i] = True
+        canonical.append(found[1])
+    return rates, priced, canonical
+
+
+# -- the usage rows ------------------------------------------------------------------------------------------
+
+def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.Table:
+    """The FOCUS usage rows of the rollup rows given (any days), in a stable order."""
+    if rollup.num_rows == 0:
+        return FOCUS_SCHEMA.empty_table()
+    rollup = rollup.sort_by([("day", "ascending"), ("provider", "ascending"), ("model", "ascending"),
+                             ("service_tier", "ascending"), ("project_id", "ascending"),
+                             ("device_id", "ascending")])
+    days = rollup["day"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    tokens = np.column_stack([rollup[c].to_numpy(zero_copy_only=False).astype(np.int64) for c in TOKEN_COLUMNS])
+    cost = rollup["cost_nanos"].to_numpy(zero_copy_only=False).astype(np.int64)
+    requests = rollup["requests"].to_numpy(zero_copy_only=False).astype(np.int64)
+    devices = rollup["device_id"].to_numpy(zero_copy_only=False)
+    day_codes = days.astype(np.int64)
+    provider_codes, provider_values = codes_of(rollup["provider"])
+    model_codes, model_values = codes_of(rollup["model"])
+    tier_codes, tier_values = codes_of(rollup["service_tier"])
+    project_ids = rollup["project_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    # the rates of each distinct (day, model, tier), the SKU of each (provider, model, tier) and the owner
+    # strings of each (provider, project, device): a few hundred lookups, whatever the rows
+    rate_group, rate_first = groups_of(day_codes, model_codes, tier_codes)
+    group_rates, group_priced, group_canonical = _rates(
+        table, [d.item() for d in days[rate_first]], [model_values[i] for i in model_codes[rate_first]],
+        [tier_values[i] for i in tier_codes[rate_first]])
+    rates, priced = group_rates[rate_group], group_priced[rate_group]
+    canonical_codes, canonical_values = codes_of(pa.array(group_canonical, pa.string()))
+    row_canonical = canonical_codes[rate_group]
+
+    list_picos = tokens.astype(object) * rates.astype(object)  # exact
+    weights = list_picos.copy()
+    by_tokens = weights.sum(axis=1) <= 0
+    weights[by_tokens] = tokens[by_tokens].astype(object)
+    nothing = weights.sum(axis=1) <= 0
+    weights[nothing] = np.array([1, 0, 0, 0], dtype=object)
+    billed = allocate(cost, weights)
+
+    emitted = (tokens > 0) | (billed != 0)
+    emitted[:, 0] |= ~emitted.any(axis=1)
+    row, kind = np.nonzero(emitted)  # row-major: each rollup row's kinds in order
+    first = np.cumsum(emitted, axis=1)[row, kind] == 1
+
+    sku_group, sku_first = groups_of(provider_codes, row_canonical, tier_codes)
+    sku_values = [_sku_strings(table, provider_values[provider_codes[i]], canonical_values[row_canonical[i]],
+                               tier_values[tier_codes[i]], k) for i in sku_first.tolist() for k in KINDS]
+    sku_code = sku_group[row] * len(KINDS) + kind
+    owner_group, owner_first = groups_of(provider_codes, project_ids, devices.astype(np.int64))
+    owner_values = [_owner_strings(workspace, provider_values[provider_codes[i]],
+                                   None if project_ids[i] < 0 else int(project_ids[i]), int(devices[i]))
+                    for i in owner_first.tolist()]
+    owner_code = owner_group[row]
+    model_column = pa.array(canonical_values, pa.string()).take(pa.array(row_canonical[row]))
+
+    n = len(row)
+    out_days = days[row]
+    starts = out_days.astype("datetime64[s]")
+    month_starts = out_days.astype("datetime64[M]").astype("datetime64[s]")
+    row_tokens = tokens[row, kind]
+    list_cost = list_picos[row, kind]
+    unit_price = rates[row, kind]  # pico-USD per token = micro-USD per million tokens
+    row_priced = priced[row]
+    billed_picos = billed[row, kind].astype(np.int64) * PICO_PER_NANO
+
+    def sku_col(i: int) -> pa.Array:
+        return pa.array([v[i] for v in sku_values], pa.string()).take(pa.array(sku_code))
+
+    def owner_col(i: int) -> pa.Array:
+        return pa.array([v[i] for v in owner_values], pa.string()).take(pa.array(owner_code))
+
+    def const(value: str) -> pa.Array:
+        return repeated(value, n)
+
+    billed_arr = amount_array(billed_picos, 12)
+    list_cost_arr = pc.if_else(pa.array(row_priced), amount_array(list_cost, 12), billed_arr)
+    columns: dict[str, pa.Array] = {
+        "BilledCost": billed_arr,
+        "BillingAccountId": owner_col(0),
+        "BillingAccountName": owner_col(1),
+        "BillingCurrency": const("USD"),
+        "BillingPeriodEnd": timestamp_array(months_end(month_starts)),
+        "BillingPeriodStart": timestamp_array(month_starts),
+        "ChargeCategory": const("Usage"),
+        "ChargeClass": pa.nulls(n, pa.string()),
+        "ChargeDescription": sku_col(5),
+        "ChargeFrequency": const("Usage-Based"),
+        "ChargePeriodEnd": timestamp_array(starts + np.timedelta64(86400, "s")),
+        "ChargePeriodStart": timestamp_array(starts),
+        "ConsumedQuantity": pa.array(row_tokens).cast(AMOUNT),
+        "ConsumedUnit": const(CONSUMED_UNIT),
+        "ContractedCost": billed_arr,
+        "EffectiveCost": billed_arr,
+        "HostProviderName": owner_col(2),
+        "InvoiceIssuerName": owner_col(2),
+        "ListCost": list_cost_arr,
+        "ListUnitPrice": pc.if_else(pa.array(row_priced), amount_array(unit_price, 6),
+                                    pa.nulls(n, AMOUNT)),
+        "PricingCategory": const("Standard"),
+        "PricingQuantity": amount_array(row_tokens, 6),
+        "PricingUnit": const(PRICING_UNIT),
+        "ProviderName": owner_col(2),
+        "PublisherName": owner_col(2),
+        "ServiceCategory": const(SERVICE_CATEGORY),
+        "ServiceName": owner_col(3),
+        "ServiceProviderName": owner_col(2),
+        "ServiceSubcategory": const(SERVICE_SUBCATEGORY),
+        "SkuId": sku_col(0),
+        "SkuMeter": sku_col(1),
+        "SkuPriceDetails": sku_col(2),
+        "SkuPriceId": sku_col(3),
+        "SubAccountId": owner_col(4),
+        "SubAccountName": owner_col(5),
+        "Tags": owner_col(6),
+        "x_CostSource": const(COST_SOURCE_LOGGED),
+        "x_DeviceId": pa.array(devices.astype(np.int64)[row]),
+        "x_ModelId": model_column,
+        "x_RequestCount": pa.array(np.where(first, requests[row], 0).astype(np.int64)),
+        "x_ServiceTier": sku_col(4),
+    }
+    return pa.Table.from_arrays([columns[f.name] for f in FOCUS_SCHEMA], schema=FOCUS_SCHEMA)
+
+
+def _sku_strings(table: RateTable, provider: str, canonical: str, tier: str,
+                 kind: str) -> tuple[str, str, str, str, str, str]:
+    """SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, the service tier and the charge's description."""
+    sku_id = f"{provider}:{canonical}:{SKU_KIND[kind]}"
+    info = table.model_info(canonical)
+    details: dict[str, Any] = {"x_CacheAction": CACHE_ACTION[kind], "x_ModelId": canonical,
+                               "x_ServiceTier": tier, "x_TokenDirection": DIRECTION[kind]}
+    if info is not None and info.family:
+        details["x_ModelFamily"] = info.family
+    description = f"{canonical} {METERS[kind].lower()}" + ("" if tier == "standard" else f" ({tier} tier)")
+    return (sku_id, METERS[kind], json.dumps(details, sort_keys=True, separators=(",", ":")),
+            f"{sku_id}:{tier}", tier, description)
+
+
+def _owner_strings(workspace: Workspace, provider: str, project_id: int | None, device_id: int | None
+                   ) -> tuple[str, str, str, str, str | None, str | None, str | None]:
+    """BillingAccountId, BillingAccountName, the provider's name, ServiceName, SubAccountId, SubAccountName,
+    Tags (cost centre and device; null when neither is known)."""
+    entity, service = provider_names(provider)
+    tags: dict[str, str] = {}
+    project = None if project_id is None else workspace.projects.get(project_id)
+    if project is not None and project[2]:
+        tags["cost_center"] = project[2]
+    if device_id is not None and device_id in workspace.devices:
+        tags["device"] = workspace.devices[device_id]
+    return (f"halton:{workspace.slug}:{provider}", f"{workspace.name} at {entity}", entity, service,
+            None if project is None else project[0], None if project is None else project[1],
+            json.dumps(tags, sort_keys=True, separators=(",", ":")) if tags else None)
+
+
+# -- the adjustment rows -------------------------------------------------------------------------------------
+
+def adjustment_rows(months: Sequence[MonthReconciliation], usage_nanos: Mapping[tuple[str, date], int],
+                    workspace: Workspace) -> pa.Table:
+    """One Adjustment row per reconciled provider month whose exported usage (`usage_nanos`, the sum of its
+    usage rows' BilledCost) differs from the bill: the difference, so the month sums to the bill."""
+    rows: list[dict[str, Any]] = []
+    for month in sorted(months, key=lambda m: (m.period, m.provider)):
+        usage = usage_nanos.get((month.provider, month.period), 0)
+        amount = month.billed_nanos - usage
+        if amount == 0:
+            continue
+        entity, service = provider_names(month.provider)
+        start = datetime(month.period.year, month.period.month, 1, tzinfo=UTC)
+        end = (start + timedelta(days=32)).replace(day=1)
+        rows.append({
+            "amount": amount, "start": start, "end": end, "entity": entity, "service": service,
+            "account": f"halton:{workspace.slug}:{month.provider}", "account_name": f"{workspace.name} at {entity}",
+            "description": adjustment_description(month, entity, usage),
+        })
+    n = len(rows)
+    if n == 0:
+        return FOCUS_SCHEMA.empty_table()
+    amounts = amount_array(np.array([r["amount"] * PICO_PER_NANO for r in rows], dtype=np.int64), 12)
+
+    def text(key: str) -> pa.Array:
+        return pa.array([r[key] for r in rows], pa.string())
+
+    def const(value: str) -> pa.Array:
+        return pa.array([value] * n, pa.string())
+
+    def nulls(kind: pa.DataType) -> pa.Array:
+        return pa.nulls(n, kind)
+
+    starts = pa.array([r["start"] for r in rows], pa.timestamp("s", tz="UTC"))
+    ends = pa.array([r["end"] for r in rows], pa.timestamp("s", tz="UTC"))
+    columns: dict[str, pa.Array] = {
+        "BilledCost": amounts, "BillingAccountId": text("account"), "BillingAccountName": text("account_name"),
+        "BillingCurrency": const("USD"), "BillingPeriodEnd": ends, "BillingPeriodStart": starts,
+        "ChargeCategory": const("Adjustment"), "ChargeClass": nulls(pa.string()),
+        "ChargeDescription": text("description"), "ChargeFrequency": const("One-Time"),
+        "ChargePeriodEnd": ends, "ChargePeriodStart": starts,
+        "ConsumedQuantity": nulls(AMOUNT), "ConsumedUnit": nulls(pa.string()),
+        "ContractedCost": amounts, "EffectiveCost": amounts, "HostProviderName": text("entity"),
+        "InvoiceIssuerName": text("entity"), "ListCost": amounts, "ListUnitPrice": nulls(AMOUNT),
+        "PricingCategory": nulls(pa.string()), "PricingQuantity": nulls(AMOUNT), "PricingUnit": nulls(pa.string()),
+        "ProviderName": text("entity"), "PublisherName": text("entity"), "ServiceCategory": const(SERVICE_CATEGORY),
+        "ServiceName": text("service"), "ServiceProviderName": text("entity"),
+        "ServiceSubcategory": const(SERVICE_SUBCATEGORY), "SkuId": nulls(pa.string()), "SkuMeter": nulls(pa.string()),
+        "SkuPriceDetails": nulls(pa.string()), "SkuPriceId": nulls(pa.string()), "SubAccountId": nulls(pa.string()),
+        "SubAccountName": nulls(pa.string()), "Tags": nulls(pa.string()),
+        "x_CostSource": const(COST_SOURCE_RECONCILED), "x_DeviceId": nulls(pa.int64()),
+        "x_ModelId": nulls(pa.string()), "x_RequestCount": pa.array([0] * n, pa.int64()),
+        "x_ServiceTier": nulls(pa.string()),
+    }
+    return pa.Table.from_arrays([columns[f.name] for f in FOCUS_SCHEMA], schema=FOCUS_SCHEMA)
+
+
+def adjustment_description(month: MonthReconciliation, entity: str, usage_nanos: int) -> str:
+    """What the Adjustment row says: the bill, the logged usage and the reconciliation's causes."""
+    causes = "; ".join(f"{cause} {_usd(-delta)} ({count} finding{'s' if count != 1 else ''})"
+                       for cause, count, delta in month.causes) or "no cause found"
+    return (f"Reconciliation with the {entity} bill for {month.period:%Y-%m}: billed {_usd(month.billed_nanos)}, "
+            f"logged usage {_usd(usage_nanos)}; causes: {causes}")
+
+
+def _usd(nanos: int) -> str:
+    sign = "-" if nanos < 0 else ""
+    whole, frac = divmod(abs(nanos), 1_000_000_000)
+    return f"{sign}${whole:,}.{frac:09d}".rstrip("0").rstrip(".") if frac else f"{sign}${whole:,}"
+
+
+def billed_nanos_by(table: pa.Table, keys: Sequence[str]) -> dict[tuple[Any, ...], int]:
+    """Σ BilledCost in nanos per the given key columns (exact: the decimals are whole picos)."""
+    if table.num_rows == 0:
+        return {}
+    grouped = table.select([*keys, "BilledCost"]).group_by(list(keys)).aggregate([("BilledCost", "sum")])
+    out: dict[tuple[Any, ...], int] = {}
+    for row in grouped.to_pylist():
+        out[tuple(row[k] for k in keys)] = int(row["BilledCost_sum"] * 1_000_000_000)
+    return out

@@ -1,0 +1,251 @@
+"""Exports (issue 19): the reads an export needs (the rollup's rows of some days, names, reconciled months,
+the requests and the audit events of a period) and analysis.exports, the record of every object written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+from psycopg import sql
+
+from core.db import Conn
+from core.errors import UserError
+from exports.focus import MonthReconciliation, Workspace
+from exports.manifest import Version
+from store.frames import copy_table
+from store.reconciliation import findings_by_cause
+
+ROLLUP_TYPES: dict[str, pa.DataType] = {
+    "day": pa.date32(), "project_id": pa.int64(), "device_id": pa.int64(), "provider": pa.string(),
+    "model": pa.string(), "service_tier": pa.string(), "requests": pa.int64(), "input_tokens": pa.int64(),
+    "cache_read_tokens": pa.int64(), "cache_write_tokens": pa.int64(), "output_tokens": pa.int64(),
+    "cost_nanos": pa.int64(),
+}
+
+
+def rollup_rows(conn: Conn, workspace_id: int, days: Sequence[dt.date]) -> pa.Table:
+    """analysis.daily_spend's rows of `days` (COPY into Arrow)."""
+    query = sql.SQL("select {} from analysis.daily_spend where workspace_id = %s and day = any(%s)").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in ROLLUP_TYPES))
+    return copy_table(conn, query, [workspace_id, list(days)], ROLLUP_TYPES)
+
+
+def workspace_names(conn: Conn, workspace_id: int) -> Workspace:
+    row = conn.execute("select slug, name from meter.workspaces where id = %s", (workspace_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no workspace {workspace_id}")
+    projects = conn.execute(
+        """select p.id, p.slug, p.name, c.name from meter.projects p
+             left join meter.cost_centers c on c.id = p.cost_center_id and c.workspace_id = p.workspace_id
+            where p.workspace_id = %s""", (workspace_id,)).fetchall()
+    devices = conn.execute("select id, name from meter.devices where workspace_id = %s", (workspace_id,)).fetchall()
+    return Workspace(slug=str(row[0]), name=str(row[1]),
+                     projects={int(i): (str(s), str(n), None if c is None else str(c)) for i, s, n, c in projects},
+                     devices={int(i): str(n) for i, n in devices})
+
+
+def days_to_consider(conn: Conn, workspace_id: int, destination_id: int | None, before: dt.date,
+                     synced_since: dt.datetime | None, dataset: str) -> list[dt.date]:
+    """The complete days (before `before`) of the rollup an incremental export of `dataset` regenerates: the
+    days never exported to this destination, and the days holding a request synced after `synced_since` (the
+    rollup's moment at the destination's last export; None: every day)."""
+    rows = conn.execute(
+        """select day from analysis.daily_spend s
+            where workspace_id = %(ws)s and day < %(before)s
+            group by day
+           having %(since)s::timestamptz is null or max(last_synced_at) > %(since)s
+               or not exists (select 1 from analysis.exports e
+                               where e.workspace_id = %(ws)s and e.dataset = %(dataset)s and e.day = s.day
+                                 and e.destination_id is not distinct from %(dest)s)
+            order by day""",
+        {"ws": workspace_id, "before": before, "since": synced_since, "dest": destination_id, "dataset": dataset},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def audit_days(conn: Conn, workspace_id: int, destination_id: int | None, before: dt.date,
+               synced_since: dt.datetime | None) -> list[dt.date]:
+    """The complete days of audit events to regenerate: those never exported to the destination, and those
+    from the day of the last export's moment on (events are recorded as they happen)."""
+    rows = conn.execute(
+        """select distinct (at at time zone 'UTC')::date as day from analysis.audit_events a
+            where workspace_id = %(ws)s and at < %(before)s::date::timestamp at time zone 'UTC'
+              and (%(since)s::timestamptz is null or at >= date_trunc('day', %(since)s::timestamptz at time zone 'UTC')
+                   at time zone 'UTC'
+                   or not exists (select 1 from analysis.exports e
+                                   where e.workspace_id = %(ws)s and e.dataset = 'audit'
+                                     and e.day = (a.at at time zone 'UTC')::date
+                                     and e.destination_id is not distinct from %(dest)s))
+            order by 1""",
+        {"ws": workspace_id, "before": before, "since": synced_since, "dest": destination_id}).fetchall()
+    return [r[0] for r in rows]
+
+
+def rollup_days_between(conn: Conn, workspace_id: int, start: dt.date, end: dt.date) -> list[dt.date]:
+    rows = conn.execute("""select distinct day from analysis.daily_spend where workspace_id = %s and day >= %s
+                           and day < %s order by day""", (workspace_id, start, end)).fetchall()
+    return [r[0] for r in rows]
+
+
+def reconciled_months(conn: Conn, workspace_id: int, before: dt.date,
+                      periods: Sequence[dt.date] | None = None) -> list[MonthReconciliation]:
+    """The provider months read against a bill (status 'ok'), ended before `before`, with their causes."""
+    rows = conn.execute(
+        """select provider, period, billed_nanos, logged_nanos from analysis.reconciliation
+            where workspace_id = %s and status = 'ok' and billed_nanos is not null
+              and (period + interval '1 month')::date <= %s and (%s::date[] is null or period = any(%s::date[]))
+            order by period, provider""",
+        (workspace_id, before, None if periods is None else list(periods),
+         None if periods is None else list(periods))).fetchall()
+    return [MonthReconciliation(provider=str(p), period=period, billed_nanos=int(billed), logged_nanos=int(logged),
+                                causes=[(c, n, d) for c, n, d, _ in findings_by_cause(conn, workspace_id, p, period)])
+            for p, period, billed, logged in rows]
+
+
+def usage_by_provider_month(conn: Conn, workspace_id: int,
+                            periods: Sequence[dt.date]) -> dict[tuple[str, dt.date], int]:
+    """Σ cost_nanos of the rollup per provider and month (what the month's usage rows bill, to the nano)."""
+    rows = conn.execute(
+        """select provider, date_trunc('month', day)::date, sum(cost_nanos)::bigint from analysis.daily_spend
+            where workspace_id = %s and date_trunc('month', day)::date = any(%s::date[]) group by 1, 2""",
+        (workspace_id, list(periods))).fetchall()
+    return {(str(p), m): int(c) for p, m, c in rows}
+
+
+def latest_sha256(conn: Conn, workspace_id: int, destination_id: int | None, keys: Sequence[str]) -> dict[str, str]:
+    """The sha256 of the latest object written under each key to the destination."""
+    rows = conn.execute(
+        """select distinct on (object_key) object_key, sha256 from analysis.exports
+            where workspace_id = %s and destination_id is not distinct from %s and object_key = any(%s)
+            order by object_key, exported_at desc, id desc""",
+        (workspace_id, destination_id, list(keys))).fetchall()
+    return {str(k): str(s) for k, s in rows}
+
+
+def period_versions(conn: Conn, workspace_id: int, destination_id: int | None, dataset: str,
+                    period: dt.date) -> list[Version]:
+    """Every object of a dataset and billing period written to the destination (for its manifest)."""
+    rows = conn.execute(
+        """select object_key, day, rows, bytes, cost_nanos, sha256, exported_at from analysis.exports
+            where workspace_id = %s and destination_id is not distinct from %s and dataset = %s
+              and billing_period = %s order by object_key, exported_at, id""",
+        (workspace_id, destination_id, dataset, period)).fetchall()
+    return [Version(str(k), d, int(r), int(b), None if c is None else int(c), str(s), at)
+            for k, d, r, b, c, s, at in rows]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    id: int
+    workspace_id: int
+    dataset: str
+    period_start: dt.date
+    period_end: dt.date  # inclusive, like a report request's
+    requested_by: str
+    requested_at: dt.datetime
+
+
+def export_request(conn: Conn, request_id: int) -> ExportRequest:
+    row = conn.execute(
+        """select id, workspace_id, dataset, period_start, period_end, requested_by, requested_at
+             from meter.export_requests where id = %s""", (request_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no export request with id {request_id}")
+    return ExportRequest(*row)
+
+
+def request_exported(conn: Conn, workspace_id: int, request_id: int) -> int:
+    """How many objects were written for an export request already (a redelivery writes them again only
+    when asked)."""
+    row = conn.execute("select count(*) from analysis.exports where workspace_id = %s and request_id = %s",
+                       (workspace_id, request_id)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def workspaces_with_export_destinations(conn: Conn) -> list[int]:
+    """The nightly export's fan-out: the workspaces with a live destination (a SECURITY DEFINER function)."""
+    return [int(r[0]) for r in conn.execute("select meter.fleet_workspaces_with_export_destinations()").fetchall()]
+
+
+def destination_objects(conn: Conn, workspace_id: int,
+                        destination_id: int) -> list[tuple[str, int, int | None, str]]:
+    """(key, rows, cost_nanos, sha256) of every object recorded for a destination, by key (the demo prints them)."""
+    rows = conn.execute(
+        """select object_key, rows, cost_nanos, sha256 from analysis.exports
+            where workspace_id = %s and destination_id = %s order by object_key, exported_at""",
+        (workspace_id, destination_id)).fetchall()
+    return [(str(k), int(r), None if c is None else int(c), str(s)) for k, r, c, s in rows]
+
+
+def database_now(conn: Conn) -> dt.datetime:
+    """The database's clock: the moment every object of a run is recorded at."""
+    row = conn.execute("select clock_timestamp()").fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+def record_export(tx: Conn, workspace_id: int, destination_id: int | None, request_id: int | None, dataset: str,
+                  key: str, period: dt.date, day: dt.date | None, rows: int, size: int, cost_nanos: int | None,
+                  sha256: str, exported_at: dt.datetime, run_id: int) -> None:
+    tx.execute(
+        """insert into analysis.exports (workspace_id, destination_id, request_id, dataset, object_key, billing_period,
+                                         day, rows, bytes, cost_nanos, sha256, exported_at, run_id)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (workspace_id, destination_id, request_id, dataset, key, period, day, rows, size, cost_nanos, sha256,
+         exported_at, run_id))
+
+
+def last_export_moment(conn: Conn, workspace_id: int, destination_id: int | None) -> dt.datetime | None:
+    """The rollup's moment (synced_through) the destination's latest successful export read, from its run."""
+    row = conn.execute(
+        """select (stats->>'rollup_synced_through')::timestamptz from analysis.runs
+            where workspace_id = %s and job = 'export' and status = 'succeeded'
+              and stats->>'destination_id' is not distinct from %s
+              and stats ? 'rollup_synced_through'
+            order by finished_at desc limit 1""",
+        (workspace_id, None if destination_id is None else str(destination_id))).fetchone()
+    return None if row is None else row[0]
+
+
+# -- the requests and audit datasets -----------------------------------------------------------------------
+
+# the contract's columns of meter.requests, the project's slug and the device's name; prompt_hash is left out
+# (a digest of a prompt is not for procurement, and a short prompt's digest can be guessed)
+REQUEST_TYPES: dict[str, pa.DataType] = {
+    "id": pa.int64(), "started_at": pa.timestamp("us", tz="UTC"), "provider": pa.string(), "model": pa.string(),
+    "service_tier": pa.string(), "project_id": pa.int64(), "project": pa.string(), "attribution_tier": pa.string(),
+    "device_id": pa.int64(), "device": pa.string(), "provider_request_id": pa.string(), "status_code": pa.int16(),
+    "latency_ms": pa.int32(), "input_tokens": pa.int32(), "cache_read_tokens": pa.int32(),
+    "cache_write_tokens": pa.int32(), "output_tokens": pa.int32(), "reasoning_tokens": pa.int32(),
+    "max_tokens": pa.int32(), "cost_nanos": pa.int64(), "rates_version": pa.string(),
+    "synced_at": pa.timestamp("us", tz="UTC"),
+}
+_REQUESTS = """select r.id, r.started_at, r.provider, r.model, r.service_tier, r.project_id, p.slug, r.attribution_tier,
+       r.device_id, d.name, r.provider_request_id, r.status_code, r.latency_ms, r.input_tokens, r.cache_read_tokens,
+       r.cache_write_tokens, r.output_tokens, r.reasoning_tokens, r.max_tokens, r.cost_nanos, r.rates_version,
+       r.synced_at
+  from meter.requests r
+  left join meter.projects p on p.id = r.project_id and p.workspace_id = r.workspace_id
+  left join meter.devices d on d.id = r.device_id and d.workspace_id = r.workspace_id
+ where r.workspace_id = %s and r.started_at >= %s and r.started_at < %s and r.synced_at <= %s
+ order by r.started_at, r.id"""
+
+
+def requests_table(conn: Conn, workspace_id: int, start: dt.datetime, end: dt.datetime,
+                   as_of: dt.datetime) -> pa.Table:
+    """Every request started in [start, end) and synced by as_of, oldest first."""
+    return copy_table(conn, sql.SQL(_REQUESTS), [workspace_id, start, end, as_of], REQUEST_TYPES)  # type: ignore[arg-type]
+
+
+AUDIT_TYPES: dict[str, pa.DataType] = {
+    "id": pa.int64(), "at": pa.timestamp("us", tz="UTC"), "actor": pa.string(), "event": pa.string(),
+    "resource": pa.string(), "details": pa.string(),
+}
+
+
+def audit_table(conn: Conn, workspace_id: int, start: dt.datetime, end: dt.datetime) -> pa.Table:
+    query = sql.SQL("""select id, at, actor, event, resource, details::text from analysis.audit_events
+                        where workspace_id = %s and at >= %s and at < %s order by at, id""")
+    return copy_table(conn, query, [workspace_id, start, end], AUDIT_TYPES)  # type: ignore[arg-type]

@@ -1,0 +1,129 @@
+"""The nightly FOCUS export against a real Postgres, to a directory sink: a seeded month reads back with
+the rollup's day sums to the nano, a rerun writes nothing, a late row restates its day (and the manifest says
+so), a reconciled month's provider total equals the bill, every file passes the conformance check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from exports import conformance
+from exports.sink import DirectorySink
+from pricing import load_rates, price_requests
+from store.reconciliation import insert_statement
+from store.tenancy import workspace_scope
+from tests.factories import Conn, Scene, add_request, make_workspace
+from workers import jobs
+from workers.jobs import reconcile
+from workers.jobs.exports import ExportTarget, export_destination
+
+NOV = dt.date(2026, 11, 1)
+AS_OF = dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.UTC)
+D = 1_000_000_000
+MODELS = [("anthropic", "claude-sonnet-4-6"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-haiku-4-5")]
+
+
+def cost(model: str, day: dt.date, inp: int, out: int) -> int:
+    batch = price_requests(load_rates(), model=[model], service_tier="standard", input_tokens=[inp],
+                           cache_read_tokens=[0], cache_write_tokens=[0], output_tokens=[out], at=day)
+    return int(batch.cost_nanos[0])
+
+
+def seed_month(conn: Conn) -> Scene:
+    scene = make_workspace(conn, "acme")
+    for day in range(1, 31):
+        for i, (provider, model) in enumerate(MODELS):
+            inp, out = 1_000 + 37 * day + i, 100 + 11 * day
+            for hour in (3, 15):
+                # a stale daemon price on some rows: ListCost then differs from BilledCost
+                extra = 1_234 if day % 7 == 0 else 0
+                add_request(conn, scene, dt.datetime(2026, 11, day, hour, tzinfo=dt.UTC), provider=provider,
+                            model=model, input_tokens=inp, output_tokens=out, project=(day + i) % 2,
+                            device=hour % 2, cost_nanos=cost(model, dt.date(2026, 11, day), inp, out) + extra)
+    return scene
+
+
+def refresh(conn: Conn, workspace_id: int, as_of: dt.datetime) -> None:
+    jobs.refresh_workspace(conn, workspace_id, as_of, stage="rollup")
+
+
+def day_sums(conn: Conn, workspace_id: int) -> dict[dt.date, int]:
+    rows = conn.execute("select day, sum(cost_nanos) from analysis.daily_spend where workspace_id = %s group by day",
+                        (workspace_id,)).fetchall()
+    return {d: int(c) for d, c in rows}
+
+
+def billed(rows: list[dict[str, object]]) -> Decimal:
+    return sum((Decimal(str(r["BilledCost"])) for r in rows), Decimal(0))
+
+
+def read_focus(root: Path) -> dict[str, list[dict[str, object]]]:
+    return {str(p.relative_to(root)): pq.read_table(io.BytesIO(p.read_bytes())).to_pylist()
+            for p in sorted(root.glob("focus/billing_period=*/*.parquet"))}
+
+
+def test_a_seeded_month_exports_incrementally_and_restates_a_late_day(db_conn: Conn, tmp_path: Path) -> None:
+    scene = seed_month(db_conn)
+    ws = scene.workspace_id
+    refresh(db_conn, ws, AS_OF)
+    target = ExportTarget(None, DirectorySink(tmp_path))
+    with workspace_scope(db_conn, ws):
+        first = export_destination(db_conn, ws, target, AS_OF)
+    assert first["objects_written"] == 30 and first["manifests_written"] == 1
+    files = read_focus(tmp_path)
+    assert len(files) == 30
+    sums = day_sums(db_conn, ws)
+    for name, rows in files.items():
+        day = dt.date.fromisoformat(Path(name).stem)
+        assert billed(rows) * D == sums[day]
+        assert conformance.check((tmp_path / name).read_bytes(), "parquet") == []
+    stale = [r for rows in files.values() for r in rows if r["ListCost"] != r["BilledCost"]]
+    assert stale and all(getattr(r["ChargePeriodStart"], "day", 0) % 7 == 0 for r in stale)
+
+    # a rerun with nothing new writes nothing
+    again = export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=1))
+    assert again["objects_written"] == 0 and again["manifests_written"] == 0
+
+    # a late row for 5 November, synced a day later: only its day is written again
+    late_at = AS_OF + dt.timedelta(days=1)
+    add_request(db_conn, scene, dt.datetime(2026, 11, 5, 12, tzinfo=dt.UTC), cost_nanos=777_777_777,
+                synced_at=late_at - dt.timedelta(hours=2))
+    refresh(db_conn, ws, late_at)
+    restated = export_destination(db_conn, ws, target, late_at)
+    assert restated["keys"] == ["focus/billing_period=2026-11/2026-11-05.parquet"]
+    rows = read_focus(tmp_path)["focus/billing_period=2026-11/2026-11-05.parquet"]
+    assert billed(rows) * D == day_sums(db_conn, ws)[dt.date(2026, 11, 5)]
+    manifest = json.loads((tmp_path / "focus/billing_period=2026-11/manifest.json").read_text())
+    entries = {o["key"]: o for o in manifest["objects"]}
+    assert entries["focus/billing_period=2026-11/2026-11-05.parquet"]["restated"] is True
+    assert len(entries["focus/billing_period=2026-11/2026-11-05.parquet"]["replaced"]) == 1
+    assert entries["focus/billing_period=2026-11/2026-11-04.parquet"]["restated"] is False
+    assert manifest["totals"]["cost_nanos"] == sum(day_sums(db_conn, ws).values())
+    recorded = db_conn.execute("select count(*) from analysis.exports where dataset = 'focus'").fetchone()
+    assert recorded == (31,)
+
+
+def test_a_reconciled_months_provider_total_equals_the_bill(db_conn: Conn, tmp_path: Path) -> None:
+    scene = seed_month(db_conn)
+    ws = scene.workspace_id
+    refresh(db_conn, ws, AS_OF)
+    target = ExportTarget(None, DirectorySink(tmp_path))
+    export_destination(db_conn, ws, target, AS_OF)
+    insert_statement(db_conn, ws, "anthropic", NOV, "Total: $1.23", "finance")
+    reconcile.reconcile(db_conn, ws, "anthropic", NOV, AS_OF)
+    after = export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=1))
+    assert after["keys"] == ["focus/billing_period=2026-11/adjustments.parquet"]
+    everything = [r for rows in read_focus(tmp_path).values() for r in rows]
+    anthropic = [r for r in everything if r["ProviderName"] == "Anthropic"]
+    assert billed(anthropic) == Decimal("1.23")
+    (adjustment,) = [r for r in anthropic if r["ChargeCategory"] == "Adjustment"]
+    assert "Reconciliation with the Anthropic bill for 2026-11: billed $1.23" in str(adjustment["ChargeDescription"])
+    assert conformance.check((tmp_path / "focus/billing_period=2026-11/adjustments.parquet").read_bytes(),
+                             "parquet") == []
+    # unchanged inputs: nothing more
+    assert export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=2))["objects_written"] == 0

@@ -1,0 +1,151 @@
+"""The datasets an export writes, as Arrow tables from store/ reads and the pure builders of exports/:
+the FOCUS rows of some days and a period's Adjustment rows, the requests and the audit events of a day or a
+period. Shared by the nightly export (workers/jobs/exports.py), the `export` task and the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.db import Conn
+from exports import focus
+from exports.columns import FOCUS_SCHEMA
+from exports.formats import CONTENT_TYPES, encode, sha256
+from exports.sink import ObjectSink
+from pricing import load_rates
+from store import exports as store
+
+NANOS_PER_USD = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One object ready to put: what analysis.exports records of it."""
+
+    dataset: str
+    key: str
+    period: date
+    day: date | None
+    rows: int
+    data: bytes
+    sha256: str
+    cost_nanos: int | None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+def encoded(dataset: str, key: str, period: date, day: date | None, table: pa.Table, fmt: str) -> Encoded:
+    data = encode(table, fmt)
+    cost = billed_nanos(table) if dataset == "focus" else None
+    return Encoded(dataset, key, period, day, table.num_rows, data, sha256(data), cost)
+
+
+def put(sink: ObjectSink, item: Encoded, fmt: str) -> None:
+    sink.put(item.key, item.data, CONTENT_TYPES[fmt])
+
+
+def billed_nanos(table: pa.Table) -> int:
+    """Σ BilledCost in nanos, exactly (the decimals are whole picos; a sum of them stays exact)."""
+    if table.num_rows == 0:
+        return 0
+    total = pc.sum(table["BilledCost"]).as_py()
+    return int(total * NANOS_PER_USD)
+
+
+def utc(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+# -- focus -------------------------------------------------------------------------------------------------
+
+def focus_days(conn: Conn, workspace_id: int, days: Sequence[date]) -> Iterator[tuple[date, pa.Table]]:
+    """The FOCUS usage rows of each day: one read of the rollup and one build for all of them, cut by day
+    (the rows come ordered by day)."""
+    if not days:
+        return
+    names = store.workspace_names(conn, workspace_id)
+    rows = focus.usage_rows(store.rollup_rows(conn, workspace_id, days), load_rates(), names)
+    starts = rows["ChargePeriodStart"].cast(pa.int64()).to_numpy(zero_copy_only=False) // 86_400
+    for day in sorted(days):
+        number = (day - date(1970, 1, 1)).days
+        lo, hi = (int(i) for i in np.searchsorted(starts, [number, number + 1]))
+        yield day, rows.slice(lo, hi - lo)
+
+
+def adjustments(conn: Conn, workspace_id: int, before: date,
+                periods: Sequence[date] | None = None) -> dict[date, pa.Table]:
+    """Per reconciled month ended before `before` (of `periods` when given), its Adjustment rows (empty when
+    its usage already equals the bill)."""
+    months = store.reconciled_months(conn, workspace_id, before, periods)
+    if not months:
+        return {}
+    names = store.workspace_names(conn, workspace_id)
+    usage = store.usage_by_provider_month(conn, workspace_id, sorted({m.period for m in months}))
+    by_period: dict[date, list[focus.MonthReconciliation]] = {}
+    for month in months:
+        by_period.setdefault(month.period, []).append(month)
+    return {period: focus.adjustment_rows(listed, usage, names) for period, listed in sorted(by_period.items())}
+
+
+def focus_period(conn: Conn, workspace_id: int, start: date, end: date, before: date) -> pa.Table:
+    """Every FOCUS row of [start, end): usage rows of its complete days and the Adjustment rows of the whole
+    reconciled months inside it."""
+    days = [d for d in store.rollup_days_between(conn, workspace_id, start, min(end, before))]
+    tables = [table for _, table in focus_days(conn, workspace_id, days)]
+    months = [p for p in _months(start, end) if p >= start and _next_month(p) <= end]
+    tables += list(adjustments(conn, workspace_id, before, months).values())
+    return pa.concat_tables(tables) if tables else FOCUS_SCHEMA.empty_table()
+
+
+def _months(start: date, end: date) -> list[date]:
+    month, out = start.replace(day=1), []
+    while month < end:
+        out.append(month)
+        month = _next_month(month)
+    return out
+
+
+def _next_month(month: date) -> date:
+    return (month.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+# -- requests and audit ------------------------------------------------------------------------------------
+
+def requests_of(conn: Conn, workspace_id: int, start: date, end: date, as_of: datetime) -> pa.Table:
+    return store.requests_table(conn, workspace_id, utc(start), utc(end), as_of)
+
+
+def audit_of(conn: Conn, workspace_id: int, start: date, end: date) -> pa.Table:
+    return store.audit_table(conn, workspace_id, utc(start), utc(end))
+
+
+def by_day(table: pa.Table, column: str, days: Sequence[date]) -> Iterator[tuple[date, pa.Table]]:
+    """The rows of each UTC day of a table ordered by the timestamp `column`, as slices."""
+    moments = table[column].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    for day in days:
+        edges = [(utc(day) - EPOCH) // timedelta(microseconds=1),
+                 (utc(day + timedelta(days=1)) - EPOCH) // timedelta(microseconds=1)]
+        lo, hi = (int(i) for i in np.searchsorted(moments, edges))
+        yield day, table.slice(lo, hi - lo)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def dataset_period(conn: Conn, workspace_id: int, dataset: str, start: date, end: date, as_of: datetime) -> pa.Table:
+    """The whole of a dataset for [start, end), as one table (a file named on the command line)."""
+    before = as_of.astimezone(UTC).date()
+    if dataset == "focus":
+        return focus_period(conn, workspace_id, start, end, before)
+    if dataset == "requests":
+        return requests_of(conn, workspace_id, start, end, as_of)
+    if dataset == "audit":
+        return audit_of(conn, workspace_id, start, end)
+    raise ValueError(f"unknown dataset {dataset!r}")

@@ -1,0 +1,320 @@
+"""The export jobs (issue 19).
+
+**Nightly, incremental, restatable** (`export_destination`): for one workspace and one destination, as of a
+moment after the nightly refresh,
+
+1. the candidate days: the rollup's complete days (before its moment's UTC day) never exported to the
+   destination, and those holding a request synced since the rollup moment the destination's last export
+   read (late rows from an offline daemon: found on the rollup's last_synced_at, whatever the day's age);
+2. each candidate day's object is regenerated (cheap: from the rollup, not the requests, for `focus`) and its
+   sha256 compared with the latest analysis.exports row of its key: only a changed object is written (the
+   bytes are deterministic, so an unchanged day gives the same digest), replacing the day's object;
+3. the Adjustment rows of every reconciled month are regenerated each night (a handful of rows) and written
+   when they changed (a new bill, a new reconciliation, a restated day of the month);
+4. per billing period that got an object, its manifest is rewritten from analysis.exports: every object with
+   its rows, cost and sha256, and the versions it replaced, so a consumer sees what was restated and when.
+
+Every object written is recorded in analysis.exports in the run's results transaction, with the run, whose
+stats keep the rollup moment read (the next night's starting point). An object put whose record did not
+commit (a crash in between) is simply written again next time. A rerun with nothing new writes nothing.
+
+**On demand** (`export_request`, `export_to`): one dataset for a period, to a sink in the same layout or to
+one file, recorded the same way."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from core.db import Conn
+from exports import manifest as layout
+from exports.columns import FOCUS_SCHEMA
+from exports.formats import CONTENT_TYPES
+from exports.sink import ObjectSink
+from store import exports as store
+from store import rollup
+from store.audit import audit
+from store.runs import Run, RunSpec, claimed_run, customer_failure
+from workers.jobs import worker_name
+from workers.jobs.export_datasets import (
+    Encoded,
+    adjustments,
+    audit_of,
+    by_day,
+    encoded,
+    focus_days,
+    put,
+    requests_of,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    """Where a nightly export goes: a destination's id (None for a directory named by hand), its sink, the
+    format and the datasets it takes."""
+
+    destination_id: int | None
+    sink: ObjectSink
+    fmt: str = "parquet"
+    datasets: tuple[str, ...] = ("focus",)
+
+
+@dataclass
+class Outcome:
+    written: list[Encoded] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=list)
+    days_considered: int = 0
+
+    def stats(self) -> dict[str, Any]:
+        return {"objects_written": len(self.written), "manifests_written": len(self.manifests),
+                "days_considered": self.days_considered, "bytes_written": sum(w.size for w in self.written),
+                "rows_written": sum(w.rows for w in self.written),
+                "keys": [w.key for w in self.written][:50]}
+
+
+def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Callable[[], ExportTarget],
+                       as_of: datetime, task_id: str | None = None, attempt: int = 0,
+                       destination_id: int | None = None) -> dict[str, Any]:
+    """The nightly export of one workspace to one destination (its own run and lock). `target` may be a
+    function opening it (a destination's sink: checked and opened inside the run, so a destination that
+    cannot be opened fails its run with the reason)."""
+    if isinstance(target, ExportTarget):
+        destination_id = target.destination_id
+    scope = f"destination:{destination_id}" if destination_id is not None else \
+        f"sink:{target.sink.describe() if isinstance(target, ExportTarget) else 'unnamed'}"
+    spec = RunSpec(job="export", workspace_id=workspace_id, as_of=as_of, lock_scope=scope, task_id=task_id,
+                   worker=worker_name(), attempt=attempt)
+    with claimed_run(conn, spec) as run:
+        run.stats.update(destination_id=None if destination_id is None else str(destination_id))
+        target = target if isinstance(target, ExportTarget) else target()
+        synced = rollup.synced_through(conn, workspace_id)
+        outcome = Outcome()
+        if synced is not None:
+            before = min(as_of.astimezone(UTC).date(), synced.astimezone(UTC).date())
+            since = store.last_export_moment(conn, workspace_id, target.destination_id)
+            outcome = _changed_objects(conn, workspace_id, target, before, since, as_of)
+        run.stats.update(sink=target.sink.describe(), format=target.fmt,
+                         rollup_synced_through=None if synced is None else synced.isoformat())
+        _commit(conn, run, workspace_id, target, outcome, request_id=None)
+        result = {"job": "export", "workspace_id": workspace_id, "run_id": run.id, **run.stats}
+    log.info("export of workspace %s to %s: %s objects", workspace_id, target.sink.describe(),
+             len(outcome.written))
+    return result
+
+
+def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget, before: date,
+                     since: datetime | None, as_of: datetime) -> Outcome:
+    """Regenerate the candidate objects and put those whose bytes changed."""
+    outcome = Outcome()
+    candidates: list[Encoded] = []
+    fmt = target.fmt
+    if "focus" in target.datasets:
+        days = store.days_to_consider(conn, workspace_id, target.destination_id, before, since, "focus")
+        outcome.days_considered = len(days)
+        candidates += [encoded("focus", layout.day_key("focus", day, fmt), layout.period_of(day), day, table, fmt)
+                       for day, table in focus_days(conn, workspace_id, days)]
+        candidates += [encoded("focus", layout.adjustments_key(period, fmt), period, None, table, fmt)
+                       for period, table in adjustments(conn, workspace_id, before).items()]
+    if "requests" in target.datasets:
+        for day in store.days_to_consider(conn, workspace_id, target.destination_id, before, since, "requests"):
+            table = requests_of(conn, workspace_id, day, day + timedelta(days=1), as_of)
+            candidates.append(encoded("requests", layout.day_key("requests", day, fmt), layout.period_of(day), day,
+                                      table, fmt))
+    if "audit" in target.datasets:
+        for day in store.audit_days(conn, workspace_id, target.destination_id, before, since):
+            table = audit_of(conn, workspace_id, day, day + timedelta(days=1))
+            candidates.append(encoded("audit", layout.day_key("audit", day, fmt), layout.period_of(day), day,
+                                      table, fmt))
+    latest = store.latest_sha256(conn, workspace_id, target.destination_id, [c.key for c in candidates])
+    for item in candidates:
+        if latest.get(item.key) == item.sha256:
+            continue
+        if item.day is None and item.rows == 0 and item.key not in latest:
+            continue  # a month whose usage equals its bill: no adjustment object until one is needed
+        put(target.sink, item, fmt)
+        outcome.written.append(item)
+    return outcome
+
+
+def _commit(conn: Conn, run: Run, workspace_id: int, target: ExportTarget, outcome: Outcome,
+            request_id: int | None) -> None:
+    """Record the objects written, then rewrite and record the manifest of each period they belong to, and
+    close the run: one transaction."""
+    with run.results() as tx:
+        now = store.database_now(tx)
+        for item in outcome.written:
+            store.record_export(tx, workspace_id, target.destination_id, request_id, item.dataset, item.key,
+                                item.period, item.day, item.rows, item.size, item.cost_nanos, item.sha256, now,
+                                run.id)
+        for dataset, period in sorted({(w.dataset, w.period) for w in outcome.written}):
+            versions = store.period_versions(tx, workspace_id, target.destination_id, dataset, period)
+            document = layout.build_manifest(dataset, period, target.fmt, versions, _schema(dataset), now)
+            key = layout.manifest_key(dataset, period)
+            target.sink.put(key, document, CONTENT_TYPES["json"])
+            store.record_export(tx, workspace_id, target.destination_id, request_id, "manifest", key, period, None,
+                                len(versions), len(document), None, _digest(document), now, run.id)
+            outcome.manifests.append(key)
+        if outcome.written:
+            audit(tx, workspace_id, worker_name(), "export.written", f"export:{target.sink.describe()}",
+                  {"objects": len(outcome.written), "manifests": outcome.manifests,
+                   "keys": [w.key for w in outcome.written][:50], "request_id": request_id})
+        run.stats.update(outcome.stats())
+
+
+def _schema(dataset: str) -> pa.Schema:
+    if dataset == "focus":
+        return FOCUS_SCHEMA
+    return pa.schema(list((store.REQUEST_TYPES if dataset == "requests" else store.AUDIT_TYPES).items()))
+
+
+def _digest(data: bytes) -> str:
+    from exports.formats import sha256
+
+    return sha256(data)
+
+
+@dataclass(frozen=True)
+class DestinationFailure:
+    destination_id: int
+    message: str
+
+
+class ExportsFailed(Exception):
+    """Some destinations of a workspace failed (their runs say why); the others were exported."""
+
+    def __init__(self, failures: Sequence[DestinationFailure]) -> None:
+        self.failures = list(failures)
+        super().__init__("; ".join(f"destination {f.destination_id}: {f.message}" for f in failures))
+
+
+def export_workspace(conn: Conn, workspace_id: int, openers: Sequence[tuple[int, Callable[[], ExportTarget]]],
+                     as_of: datetime, task_id: str | None = None, attempt: int = 0) -> dict[str, Any]:
+    """Every live destination of a workspace, one after the other, each its own run: a destination that fails
+    (a missing bucket, refused credentials: its run says why) does not stop the others."""
+    done = each_destination(workspace_id, openers, lambda destination_id, opener: export_destination(
+        conn, workspace_id, opener, as_of, task_id, attempt, destination_id=destination_id))
+    return {"job": "export", "workspace_id": workspace_id, "destinations": len(done),
+            "objects_written": sum(int(d.get("objects_written", 0)) for d in done)}
+
+
+def each_destination(workspace_id: int, openers: Sequence[tuple[int, Callable[[], ExportTarget]]],
+                     export_one: Callable[[int, Callable[[], ExportTarget]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """`export_one` for each destination, whatever the others did; afterwards a transient failure is raised for
+    the task's retry (what succeeded writes nothing the second time), else the failures together."""
+    from workers.runtime.failures import is_transient
+
+    done: list[dict[str, Any]] = []
+    failures: list[DestinationFailure] = []
+    transient: BaseException | None = None
+    for destination_id, opener in openers:
+        try:
+            done.append(export_one(destination_id, opener))
+        except Exception as error:
+            if is_transient(error):
+                transient = transient or error
+            failures.append(DestinationFailure(destination_id, customer_failure(error)))
+            log.warning("export of workspace %s to destination %s failed: %s", workspace_id, destination_id,
+                        failures[-1].message)
+    if transient is not None:
+        raise transient
+    if failures:
+        raise ExportsFailed(failures)
+    return done
+
+
+# -- on demand ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OnDemand:
+    workspace_id: int
+    dataset: str
+    start: date
+    end: date  # exclusive
+    as_of: datetime
+    request_id: int | None = None
+    destination_id: int | None = None
+
+
+def export_period(conn: Conn, job: OnDemand, target: ExportTarget | Callable[[], ExportTarget],
+                  task_id: str | None = None, attempt: int = 0) -> dict[str, Any]:
+    """One dataset for a period into a sink, one object per day (and the months' adjustments and manifests),
+    every object written whatever was there: an export asked for by a person. Its run's lock scope names the
+    request and the destination (`request:N destination:M`), so the dashboard finds its outcome; `target` may
+    be a function opening a destination (inside the run: a failure to open fails the run with the reason)."""
+    where = (f"destination:{job.destination_id}" if job.destination_id is not None else
+             f"sink:{target.sink.describe()}" if isinstance(target, ExportTarget) else "sink")
+    scope = f"request:{job.request_id} {where}" if job.request_id is not None else where
+    spec = RunSpec(job="export_request", workspace_id=job.workspace_id, as_of=job.as_of,
+                   window_start=_utc(job.start), window_end=_utc(job.end), lock_scope=scope, task_id=task_id,
+                   worker=worker_name(), attempt=attempt)
+    with claimed_run(conn, spec) as run:
+        opened = target if isinstance(target, ExportTarget) else target()
+        fmt = opened.fmt
+        before = min(job.end, job.as_of.astimezone(UTC).date())
+        outcome = Outcome()
+        for item in _period_objects(conn, job, fmt, before):
+            put(opened.sink, item, fmt)
+            outcome.written.append(item)
+        outcome.days_considered = len({w.day for w in outcome.written if w.day is not None})
+        run.stats.update(dataset=job.dataset, sink=opened.sink.describe(), format=fmt, request_id=job.request_id)
+        _commit(conn, run, job.workspace_id, ExportTarget(job.destination_id, opened.sink, fmt, (job.dataset,)),
+                outcome, job.request_id)
+        return {"job": "export_request", "workspace_id": job.workspace_id, "run_id": run.id, **run.stats}
+
+
+def _period_objects(conn: Conn, job: OnDemand, fmt: str, before: date) -> list[Encoded]:
+    days = [job.start + timedelta(days=i) for i in range((before - job.start).days)]
+    if job.dataset == "focus":
+        found = store.rollup_days_between(conn, job.workspace_id, job.start, before)
+        items = [encoded("focus", layout.day_key("focus", d, fmt), layout.period_of(d), d, t, fmt)
+                 for d, t in focus_days(conn, job.workspace_id, found)]
+        periods = [p for p in _periods(job.start, job.end) if p >= job.start]
+        items += [encoded("focus", layout.adjustments_key(p, fmt), p, None, t, fmt)
+                  for p, t in adjustments(conn, job.workspace_id, before, periods).items() if t.num_rows]
+        return items
+
+    # one read of the period, cut by day (the rows come ordered by their time)
+    table = (requests_of(conn, job.workspace_id, job.start, before, job.as_of) if job.dataset == "requests"
+             else audit_of(conn, job.workspace_id, job.start, before))
+    return [encoded(job.dataset, layout.day_key(job.dataset, d, fmt), layout.period_of(d), d, part, fmt)
+            for d, part in by_day(table, "started_at" if job.dataset == "requests" else "at", days)]
+
+
+def _periods(start: date, end: date) -> Sequence[date]:
+    month, out = start.replace(day=1), []
+    while month < end:
+        out.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def _utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def export_file(conn: Conn, job: OnDemand, path: str, fmt: str, write: Any) -> dict[str, Any]:
+    """One dataset for a period as one file (`write(bytes)` puts it where the command line said), recorded
+    in analysis.exports under its path."""
+    from workers.jobs.export_datasets import dataset_period
+
+    spec = RunSpec(job="export_request", workspace_id=job.workspace_id, as_of=job.as_of,
+                   window_start=_utc(job.start), window_end=_utc(job.end), lock_scope=f"file:{path}",
+                   worker=worker_name())
+    with claimed_run(conn, spec) as run:
+        table = dataset_period(conn, job.workspace_id, job.dataset, job.start, job.end, job.as_of)
+        item = encoded(job.dataset, path, job.start.replace(day=1), None, table, fmt)
+        write(item.data)
+        with run.results() as tx:
+            now = store.database_now(tx)
+            store.record_export(tx, job.workspace_id, None, job.request_id, job.dataset, path, item.period, None,
+                                item.rows, item.size, item.cost_nanos, item.sha256, now, run.id)
+            run.stats.update(dataset=job.dataset, file=path, format=fmt, rows=item.rows, bytes=item.size,
+                             sha256=item.sha256, cost_nanos=item.cost_nanos)
+        return {"job": "export_request", "workspace_id": job.workspace_id, "run_id": run.id, **run.stats}
