@@ -4,6 +4,8 @@ the maintenance step, the conversion of a populated table, and the stages' reads
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -177,3 +179,22 @@ def test_a_populated_table_converts_keeping_every_row_grant_policy_trigger_and_i
                 fleet.execute("delete from meter.requests")
     finally:
         drop_database(database_url, name)
+
+
+def test_the_command_line_lists_maintains_and_refuses_to_convert_twice(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    scene = make_workspace(db_conn)
+    add_request(db_conn, scene, datetime(2001, 2, 3, tzinfo=UTC))  # in the default partition until maintained
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "workers.cli", "partitions", *args], env=fleet_env,
+                              capture_output=True, text=True, timeout=120)
+
+    maintained = run("maintain")
+    assert maintained.returncode == 0 and maintained.stdout.startswith("partitions created: "), maintained.stderr
+    listed = run("status")
+    assert listed.returncode == 0
+    assert re.search(r"^meter_partitions\.requests_2001_02  FOR VALUES FROM \('2001-02-01 00:00:00\+00'\)",
+                     listed.stdout, re.MULTILINE), listed.stdout
+    assert listed.stdout.splitlines()[-1].startswith("meter_partitions.requests_default  DEFAULT")
+    converted = run("convert", "--yes")
+    assert converted.returncode == 0 and converted.stdout.strip() == "meter.requests is already partitioned"
