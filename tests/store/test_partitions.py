@@ -181,7 +181,8 @@ def test_a_populated_table_converts_keeping_every_row_grant_policy_trigger_and_i
         drop_database(database_url, name)
 
 
-def test_the_command_line_lists_maintains_and_refuses_to_convert_twice(db_conn: Conn, fleet_env: dict[str, str]) -> None:
+def test_the_command_line_lists_maintains_and_refuses_to_convert_twice(db_conn: Conn,
+                                                                       fleet_env: dict[str, str]) -> None:
     scene = make_workspace(db_conn)
     add_request(db_conn, scene, datetime(2001, 2, 3, tzinfo=UTC))  # in the default partition until maintained
 
