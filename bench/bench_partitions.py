@@ -1,8 +1,8 @@
 """meter.requests partitioned by month against the plain table (issue 18 item 3), the same rows in both.
 
 One workspace of about `--requests` requests over `--days` days (the synthetic seed, by COPY) is seeded into a
-database migrated without 0025 (the plain table); a copy of that database (CREATE DATABASE … TEMPLATE) is
-migrated with 0025 and converted by meter.partition_requests_by_month(), timed: the conversion path of an
+database migrated without 0026 (the plain table); a copy of that database (CREATE DATABASE … TEMPLATE) is
+migrated with 0026 and converted by meter.partition_requests_by_month(), timed: the conversion path of an
 existing install (deploy/runbook.md, "Partitions"). Then, taking turns between the two databases, each
 `--runs` times, the median of each:
 
@@ -85,7 +85,7 @@ def prepare(admin: str, requests: int, days: int) -> int:
     """The plain database seeded, its copy converted; the workspace's id."""
     recreate_database(admin, PLAIN)
     with psycopg.connect(with_database(admin, PLAIN), autocommit=True) as conn:
-        migrate(conn, [m for m in bundled_migrations() if m.version != "0025"])
+        migrate(conn, [m for m in bundled_migrations() if m.version != "0026"])
         workspace_id = seed(conn, requests, days)
         rows = conn.execute("select count(*) from meter.requests").fetchone()
         print(f"workspace: {rows[0] if rows else 0:,} requests over {days} days ending {END - timedelta(days=1)}")
@@ -93,7 +93,7 @@ def prepare(admin: str, requests: int, days: int) -> int:
         conn.execute(f'drop database if exists "{MONTHLY}" with (force)')
         conn.execute(f'create database "{MONTHLY}" template "{PLAIN}"')
     with psycopg.connect(with_database(admin, MONTHLY), autocommit=True) as conn:
-        migrate(conn)  # 0025 on a populated table: its functions, no conversion
+        migrate(conn)  # 0026 on a populated table: its functions, no conversion
         assert not partitions.is_partitioned(conn)
         began = time.perf_counter()
         copied = partitions.convert(conn)

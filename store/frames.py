@@ -121,7 +121,7 @@ def request_select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | N
                    hashed_only: bool, workspace_id: int, condition: Condition | None = None
                    ) -> tuple[sql.Composed, list[object]]:
     """The select of one chunk's rows (what the COPY reader sends). Its started_at bounds are constants, so
-    the planner keeps only the chunk's month(s) of a partitioned meter.requests (migration 0025)."""
+    the planner keeps only the chunk's month(s) of a partitioned meter.requests (migration 0026)."""
     unknown = [c for c in columns if c not in REQUEST_COLUMNS]
     if unknown:
         raise ValueError(f"unknown request column(s) {unknown}; choose from {sorted(REQUEST_COLUMNS)}")

@@ -1,5 +1,5 @@
-"""meter.requests by month (migration 0025): whether it is partitioned, its partitions, the maintenance step
-and the conversion of a populated table (deploy/runbook.md, "Partitions"). The SQL lives in 0025's functions,
+"""meter.requests by month (migration 0026): whether it is partitioned, its partitions, the maintenance step
+and the conversion of a populated table (deploy/runbook.md, "Partitions"). The SQL lives in 0026's functions,
 run by the owner of `meter`; these are their callers."""
 
 from __future__ import annotations

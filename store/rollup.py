@@ -91,7 +91,7 @@ def synced_through(conn: Conn, workspace_id: int) -> datetime | None:
 # generate_series counts as 1000 rows, which made a 2-day refresh look costly enough to JIT-compile).
 # Days are 24 hours in UTC whatever the session's time zone. The bounds of all the days, as constants
 # (first, end), let the planner keep only the months of meter.requests they cover when it is partitioned
-# (migration 0025): each day's bounds come from the array, known only when the statement runs.
+# (migration 0026): each day's bounds come from the array, known only when the statement runs.
 _INSERT_DAYS = """
     with listed as (
         -- the requests counted that were synced after the settled moment, in the same snapshot as the sums:

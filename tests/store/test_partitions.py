@@ -1,4 +1,4 @@
-"""meter.requests by month (migration 0025, issue 18 item 3): a new install's layout, the default partition,
+"""meter.requests by month (migration 0026, issue 18 item 3): a new install's layout, the default partition,
 the maintenance step, the conversion of a populated table, and the stages' reads keeping only their months."""
 
 from __future__ import annotations
@@ -137,13 +137,13 @@ def snapshot(conn: Conn) -> dict[str, Any]:
 
 
 def test_a_populated_table_converts_keeping_every_row_grant_policy_trigger_and_index(database_url: str) -> None:
-    """The documented path (deploy/runbook.md, "Partitions") on a table migrated and populated before 0025."""
+    """The documented path (deploy/runbook.md, "Partitions") on a table migrated and populated before 0026."""
     name = f"{urlsplit(database_url).path.lstrip('/')}_convert"
     recreate_database(database_url, name)
     url = with_database(database_url, name)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            migrate(conn, [m for m in bundled_migrations() if m.version < "0025"])
+            migrate(conn, [m for m in bundled_migrations() if m.version < "0026"])
             ensure_roles(conn, TEST_ROLES)
             conn.execute("""create function meter.requests_touched() returns trigger language plpgsql
                             as $$ begin new.latency_ms := coalesce(new.latency_ms, 0); return new; end $$""")
@@ -157,7 +157,7 @@ def test_a_populated_table_converts_keeping_every_row_grant_policy_trigger_and_i
             add_request(conn, acme, datetime(2019, 5, 6, tzinfo=UTC))
             before = snapshot(conn)
 
-            migrate(conn)  # 0025 on a populated table: its functions, the table left as it is
+            migrate(conn)  # 0026 on a populated table: its functions, the table left as it is
             assert not partitions.is_partitioned(conn)
             assert partitions.convert(conn) == 61
             assert partitions.is_partitioned(conn)

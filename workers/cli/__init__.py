@@ -66,7 +66,7 @@ def migrate(
         applied = apply(conn, include_meter=not skip_meter)
         ensure_roles(conn, roles, include_meter=not skip_meter)
         if not skip_meter:
-            maintain(conn)  # meter.requests by month (0025): this month and the next ones exist
+            maintain(conn)  # meter.requests by month (0026): this month and the next ones exist
     typer.echo(f"applied migrations: {', '.join(applied)}" if applied else "schema is up to date")
     typer.echo(f"roles granted: {roles.fleet} (reads meter, writes analysis), {roles.dashboard} (reads both, "
                "writes the dashboard's meter tables)")

@@ -1,4 +1,4 @@
-"""`halton-workers partitions`: meter.requests by month (migration 0025; deploy/runbook.md, "Partitions").
+"""`halton-workers partitions`: meter.requests by month (migration 0026; deploy/runbook.md, "Partitions").
 
 Run as the owner of `meter` (HALTON_OWNER_DATABASE_URL, else DATABASE_URL), as `migrate` is: the fleet's
 role may not create or move tables."""
