@@ -113,6 +113,15 @@ class Condition:
 def _select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
             hashed_only: bool, workspace_id: int, condition: Condition | None = None
             ) -> tuple[sql.Composed, list[object]]:
+    query, params = request_select(columns, chunk, synced_by, hashed_only, workspace_id, condition)
+    return sql.SQL("copy ({}) to stdout (format csv)").format(query), params
+
+
+def request_select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
+                   hashed_only: bool, workspace_id: int, condition: Condition | None = None
+                   ) -> tuple[sql.Composed, list[object]]:
+    """The select of one chunk's rows (what the COPY reader sends). Its started_at bounds are constants, so
+    the planner keeps only the chunk's month(s) of a partitioned meter.requests (migration 0026)."""
     unknown = [c for c in columns if c not in REQUEST_COLUMNS]
     if unknown:
         raise ValueError(f"unknown request column(s) {unknown}; choose from {sorted(REQUEST_COLUMNS)}")
@@ -139,8 +148,7 @@ def _select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
     if condition is not None:
         where.append(condition.clause)
         params.extend(condition.params)
-    query = sql.SQL("copy (select {} from {} where {}) to stdout (format csv)").format(
-        select_list, source, sql.SQL(" and ").join(where))
+    query = sql.SQL("select {} from {} where {}").format(select_list, source, sql.SQL(" and ").join(where))
     return query, params
 
 

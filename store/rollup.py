@@ -89,7 +89,9 @@ def synced_through(conn: Conn, workspace_id: int) -> datetime | None:
 # distinct), so Postgres sorts millions of rows on disk or spills its hash table; per day it does neither,
 # and each row needs no day of its own. The days come as an array, whose length the planner knows (a
 # generate_series counts as 1000 rows, which made a 2-day refresh look costly enough to JIT-compile).
-# Days are 24 hours in UTC whatever the session's time zone.
+# Days are 24 hours in UTC whatever the session's time zone. The bounds of all the days, as constants
+# (first, end), let the planner keep only the months of meter.requests they cover when it is partitioned
+# (migration 0026): each day's bounds come from the array, known only when the statement runs.
 _INSERT_DAYS = """
     with listed as (
         -- the requests counted that were synced after the settled moment, in the same snapshot as the sums:
@@ -97,6 +99,7 @@ _INSERT_DAYS = """
         insert into analysis.rollup_margin (workspace_id, request_id)
         select %(workspace)s, id from meter.requests
         where workspace_id = %(workspace)s and synced_at > %(settled)s and synced_at <= %(as_of)s
+          and started_at >= %(first)s and started_at < %(end)s
           and date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') = any(%(days)s::timestamptz[])
         on conflict do nothing
     )
@@ -116,6 +119,7 @@ _INSERT_DAYS = """
         from meter.requests
         where workspace_id = %(workspace)s and started_at >= day_start
           and started_at < day_end and synced_at <= %(as_of)s
+          and started_at >= %(first)s and started_at < %(end)s
         group by project_id, device_id, provider, model, service_tier
     ) as per_day"""
 
@@ -168,11 +172,17 @@ def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of:
     # each day's end is computed here, not as `day_start + interval '24 hours'` in the query: that operator
     # is not leakproof, so under the fleet's row-level security Postgres may not use it as an index bound
     # and each day would scan every later day's rows (9× slower: bench/bench_rollup.py)
-    cursor = conn.execute(_INSERT_DAYS, {"workspace": workspace_id, "as_of": as_of, "settled": settled_moment(as_of),
-                                         "days": [utc_midnight(day) for day in days],
-                                         "ends": [utc_midnight(day + timedelta(days=1)) for day in days]})
+    cursor = conn.execute(_INSERT_DAYS, insert_days_params(workspace_id, days, as_of))
     sum_daily_totals(conn, workspace_id, days)
     return days, cursor.rowcount
+
+
+def insert_days_params(workspace_id: int, days: list[date], as_of: datetime) -> dict[str, object]:
+    """The parameters of the rollup's insert of `days` (in order), as of `as_of`."""
+    return {"workspace": workspace_id, "as_of": as_of, "settled": settled_moment(as_of),
+            "days": [utc_midnight(day) for day in days],
+            "ends": [utc_midnight(day + timedelta(days=1)) for day in days],
+            "first": utc_midnight(min(days)), "end": utc_midnight(max(days) + timedelta(days=1))}
 
 
 def sum_daily_totals(conn: Conn, workspace_id: int, days: list[date]) -> None:

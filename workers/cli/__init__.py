@@ -23,6 +23,7 @@ from workers.cli.checks import checks_app
 from workers.cli.clustering import clusters
 from workers.cli.exports import export
 from workers.cli.keys import keys_app
+from workers.cli.partitions import partitions_app
 from workers.cli.pulse import register as register_pulse_commands
 from workers.cli.rates import first_line, rates_app
 from workers.cli.reconcile import register as register_reconcile_commands
@@ -37,6 +38,7 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 cli.add_typer(rates_app, name="rates", help="The dated price table: import, check, price.")
 cli.add_typer(report_app, name="report", help="PDF reports: a project's report, the signed executive summary.")
 cli.add_typer(keys_app, name="keys", help="The encryption keys of stored secrets: rotate.")
+cli.add_typer(partitions_app, name="partitions", help="meter.requests by month: status, maintain, convert.")
 register_reconcile_commands(cli)
 cli.registered_commands += checks_app.registered_commands  # `recommendations` (workers/cli/checks.py)
 cli.command()(clusters)
@@ -60,9 +62,13 @@ def migrate(
     from workers.settings import owner_database_url, role_names
 
     roles = role_names()
+    from store.partitions import maintain
+
     with connect(owner_database_url()) as conn:
         applied = apply(conn, include_meter=not skip_meter)
         ensure_roles(conn, roles, include_meter=not skip_meter)
+        if not skip_meter:
+            maintain(conn)  # meter.requests by month (0026): this month and the next ones exist
     typer.echo(f"applied migrations: {', '.join(applied)}" if applied else "schema is up to date")
     typer.echo(f"roles granted: {roles.fleet} (reads meter, writes analysis), {roles.dashboard} (reads both, "
                "writes the dashboard's meter tables)")

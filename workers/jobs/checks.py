@@ -40,13 +40,15 @@ from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
 from workers.runtime.db import sibling
 from workers.runtime.failures import is_transient
+from workers.runtime.replica import heavy_reader
 
 log = logging.getLogger(__name__)
 
 SPIKE_DAYS = 14  # spend-spike compares the last two weeks of rollups
 
 
-def catalog_inputs(ctx: StageContext) -> CheckInputs:
+def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> CheckInputs:
+    """What the checks read; `reads` gets where the heavy read went (heavy_reads: primary or replica)."""
     start, end = trailing_window(ctx.as_of)
     conn, ws = ctx.conn, ctx.workspace_id
     end_day = ctx.as_of.date()
@@ -60,7 +62,11 @@ def catalog_inputs(ctx: StageContext) -> CheckInputs:
 
     # The hashes' requests are scattered over the table (an index read of random pages) while the daily
     # sums are mostly CPU: read them at the same time, on a second connection.
-    with sibling(conn) as other, ThreadPoolExecutor(max_workers=1) as pool:
+    # On the replica when it is current (workers/runtime/replica.py).
+    with heavy_reader(conn, ws, ctx.read_lsn, fallback=sibling) as (other, source), \
+            ThreadPoolExecutor(max_workers=1) as pool:
+        if reads is not None:
+            reads["heavy_reads"] = source
         hashed = pool.submit(read_hashed_requests, other, ws, start, end, hashes_to_read(clusters, loops),
                              synced_by=ctx.as_of)
         usage = read_usage(conn, ws, start, end, synced_by=ctx.as_of, timezone=timezone, rates=rates)
@@ -75,7 +81,9 @@ def catalog_inputs(ctx: StageContext) -> CheckInputs:
 
 
 def run_checks(ctx: StageContext, run: Run, checks: Sequence[Check] = CHECKS) -> None:
-    inputs = catalog_inputs(ctx)
+    reads: dict[str, str] = {}
+    inputs = catalog_inputs(ctx, reads)
+    run.stats.update(reads)
     catalog = run_isolated(inputs, checks, contain=a_checks_own)
     report_failures(catalog)
     findings = catalog.findings

@@ -34,6 +34,7 @@ from store.incremental import DayWindow, days_to_recompute
 from store.runs import Run
 from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
+from workers.runtime.replica import heavy_reader
 from workers.settings import ClusteringSettings, clustering_settings
 
 
@@ -49,10 +50,14 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
     start, end = trailing_window(as_of)
     state = store.load_state(conn, ws)  # an older as_of than the state's is a replay here (Stage.current_to)
     first_day, end_day = aggregate_days(as_of)
-    run.stats.update(refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state))
     rules = ClusterRules(loops=LoopRules(settings.loop_max_gap_seconds, settings.loop_min_requests,
                                          settings.loop_min_duration_seconds))
-    clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates())
+    # the COPY readers of meter.requests: on the replica when it is current (workers/runtime/replica.py)
+    with heavy_reader(conn, ws, ctx.read_lsn) as (reader, source):
+        run.stats["heavy_reads"] = source
+        run.stats.update(refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state, reader=reader))
+        clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates(),
+                                                       reader=reader)
     shape_end = DayWindow.ending_before(as_of)
     shapes = request_shapes(store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
                             seed=settings.shape_seed)
@@ -66,8 +71,9 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
 
 
 def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_of: datetime, run_id: int,
-                       state: store.ClusteringState | None) -> dict[str, Any]:
-    """Rebuild the per-day key arrays and shape cells of the days that need it, in one transaction."""
+                       state: store.ClusteringState | None, *, reader: Conn | None = None) -> dict[str, Any]:
+    """Rebuild the per-day key arrays and shape cells of the days that need it, in one transaction; the day
+    keys are read from meter.requests on `reader` (default `conn`)."""
     window = DayWindow(first_day=first_day, end_day=end_day)
     if state is not None and as_of < state.synced_through:
         state = None  # a replay of an earlier moment rebuilds every day as of then
@@ -76,7 +82,7 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
     keys_read = 0
     with conn.transaction():
         store.forget_days(conn, ws, first_day, end_day, changed)
-        for day in store.day_prompt_keys(conn, ws, changed, as_of):
+        for day in store.day_prompt_keys(conn if reader is None else reader, ws, changed, as_of):
             store.write_key_day(conn, ws, day.day, day_parts(day.keys), day.unhashed)
             keys_read += len(day.keys) + day.unhashed
         cells = store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
@@ -86,14 +92,17 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
 
 
 def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: datetime, rules: ClusterRules,
-                  settings: ClusteringSettings, rates: RateTable) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Clusters and incidents of the window, a batch of repeated hashes at a time."""
+                  settings: ClusteringSettings, rates: RateTable, *,
+                  reader: Conn | None = None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Clusters and incidents of the window, a batch of repeated hashes at a time (their rows read from
+    meter.requests on `reader`, default `conn`)."""
     first_day, end_day = aggregate_days(as_of)
     hashed, _ = store.day_totals(conn, ws, first_day, end_day)
     parts = [repeated_keys(store.read_key_part(conn, ws, first_day, end_day, part)) for part in range(PARTS)]
     scan = sum(rows for _, rows in parts) > settings.index_share * hashed
     clusters, incidents, looked_at = [], [], 0
-    for frame in store.candidate_frames(conn, ws, start, end, as_of, fetch_batches(parts, settings, scan), scan=scan):
+    batches = fetch_batches(parts, settings, scan)
+    for frame in store.candidate_frames(conn if reader is None else reader, ws, start, end, as_of, batches, scan=scan):
         models = frame["model"].astype(str).unique().tolist()
         result = cluster_requests(frame, ClusterRules(rules.loops, rules.cache_lifetimes,
                                                       rules.extended_cache_lifetimes, cache_minimums(rates, models)))

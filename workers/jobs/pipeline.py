@@ -41,6 +41,7 @@ from workers.jobs.stage import Stage, StageContext
 from workers.runtime import metrics
 from workers.runtime.failures import is_transient
 from workers.runtime.logs import bind_context
+from workers.runtime.replica import start_lsn
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def run_pipeline(conn: Conn, workspace_id: int, as_of: datetime, *, only: str | 
     selected = [stage_named(only, stages)] if only else list(stages)
     outcome = PipelineOutcome(workspace_id, as_of)
     done: dict[str, str] = {}
+    read_lsn = start_lsn(conn)  # before any stage: the replica must show at least what the primary holds now
     for stage in selected:
         spec = _spec(stage, workspace_id, as_of, task_id=task_id, worker=worker, attempt=attempt, replay=replay)
         blocked = _blocked_by(stage, done)
@@ -118,7 +120,8 @@ def run_pipeline(conn: Conn, workspace_id: int, as_of: datetime, *, only: str | 
             outcome.stages.append(StageOutcome(stage.name, "skipped", record_skipped(conn, spec, reason), reason))
             done[stage.name] = "skipped"
             continue
-        result = _run_stage(conn, stage, spec, StageContext(conn, workspace_id, as_of, replay, for_report))
+        result = _run_stage(conn, stage, spec, StageContext(conn, workspace_id, as_of, replay, for_report,
+                                                                  read_lsn))
         outcome.stages.append(result[0])
         done[stage.name] = result[0].status
         if result[1] is not None and outcome.first_error is None:

@@ -26,6 +26,9 @@ class StageContext:
     replay: bool = False
     # the report a refresh was run for (its request id, or who asked on the command line), not the nightly's
     for_report: int | str | None = None
+    # the primary's log position when the refresh started, when DATABASE_READ_URL names a replica: heavy reads
+    # go there only once it has replayed past it (workers/runtime/replica.py)
+    read_lsn: str | None = None
 
 
 def trailing_window(as_of: datetime) -> tuple[datetime, datetime]:

@@ -60,13 +60,18 @@ def sibling(conn: Conn) -> Iterator[Conn]:
     settings and `conn`'s timeouts, so a statement on it is bounded like one on `conn`."""
     password = conn.pgconn.password
     extra: dict[str, Any] = {"password": password.decode()} if password else {}
-    copied = " ".join(f"-c {name}={_session_setting(conn, name)}" for name in COPIED_TIMEOUTS)
-    other = psycopg.connect(conn.info.dsn, **{**SESSION_KWARGS, "options": f"{SESSION_OPTIONS} {copied}"}, **extra)
+    other = psycopg.connect(conn.info.dsn, **{**SESSION_KWARGS, "options": copied_session_options(conn)}, **extra)
     try:
         set_workspace(other, scoped_workspace(conn))  # the same workspace as `conn` (row-level security)
         yield other
     finally:
         other.close()
+
+
+def copied_session_options(conn: Conn) -> str:
+    """The pool's session options with `conn`'s timeouts, for a second connection doing part of its work."""
+    copied = " ".join(f"-c {name}={_session_setting(conn, name)}" for name in COPIED_TIMEOUTS)
+    return f"{SESSION_OPTIONS} {copied}"
 
 
 def _session_setting(conn: Conn, name: str) -> str:

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     ] = False
     database_url: Annotated[str, Field(validation_alias=AliasChoices("DATABASE_URL"))]
     redis_url: Annotated[str, Field(validation_alias=AliasChoices("REDIS_URL"))]
+    # a streaming replica for the heavy reads, used only once it has replayed past a job's start
+    # (workers/runtime/replica.py reads it from the environment; checked here at start-up)
+    database_read_url: Annotated[str | None, Field(validation_alias=AliasChoices("DATABASE_READ_URL"))] = None
     sentry_dsn: Annotated[SecretStr | None, Field(validation_alias=AliasChoices("SENTRY_DSN"))] = None
     sentry_environment: Annotated[str, Field(validation_alias=AliasChoices("SENTRY_ENVIRONMENT"))] = "production"
     # Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first: the first seals, every one
@@ -139,10 +142,10 @@ class Settings(BaseSettings):
     billing: BillingSettings = Field(default_factory=BillingSettings)
     destinations: DestinationSettings = Field(default_factory=DestinationSettings)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
-    def _postgres_url(cls, value: str) -> str:
-        if not value.startswith(("postgresql://", "postgres://")):
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
         return value
 
