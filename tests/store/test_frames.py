@@ -63,11 +63,17 @@ def test_one_frame_per_utc_day_and_the_same_rows_as_a_query(db_conn: Conn, scene
     assert list(map(tuple, got.to_numpy().tolist())) == expected
 
 
+def narrowed(by: str, prefix: str) -> Chunk:
+    if by == "prompt_prefixes":
+        return Chunk(START, END, prompt_prefixes=(prefix,))
+    return Chunk(START, END, prompt_heads=(prefix,))
+
+
 @pytest.mark.parametrize("by", ["prompt_prefixes", "prompt_heads"])
 def test_prompt_prefixes_by_index_or_by_scan_find_the_rows_of_those_hashes_only(
         db_conn: Conn, scene_ids: tuple[int, list[int]], by: str) -> None:
     ws, ids = scene_ids
-    chunks = [Chunk(START, END, **{by: ("ffffffffffffffff",)}), Chunk(START, END, **{by: ("0000000000000001",)})]
+    chunks = [narrowed(by, "ffffffffffffffff"), narrowed(by, "0000000000000001")]
     frames = list(request_frames(db_conn, ws, START, END, ["id", "prompt_hash"], chunks=chunks))
     assert [f["id"].tolist() for f in frames] == [[ids[0]], [ids[1]]]  # the row without a hash is in neither
 
