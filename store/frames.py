@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -229,30 +230,49 @@ def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime
 def hash_groups(conn: Conn, workspace_id: int, chunk: Chunk, columns: Sequence[str], *, group_rows: int,
                 synced_by: datetime | None = None, piece_bytes: int = PIECE_BYTES) -> Iterator[pa.Table]:
     """The hashed requests of one chunk, read in one query in prompt_hash order and handed out as tables
-    of whole hashes: a table ends at the first change of hash after `group_rows` rows (so it has more only
-    when one hash alone has more). Memory holds a table and a piece or two of the stream, however many
-    rows the query returns: what a per-hash aggregate needs, one group of hashes at a time."""
+    of whole hashes of at most `group_rows` rows (more only when one hash alone has more). Memory holds a
+    group and a piece or two of the stream, however many rows the query returns: what a per-hash
+    aggregate needs, one group of hashes at a time."""
     columns = list(columns)
     if "prompt_hash" not in columns:
         raise ValueError("hash_groups needs the prompt_hash column to cut between hashes")
     query, params = _select(columns, replace(chunk, by_hash=True), synced_by, True, workspace_id)
     pending: list[pa.Table] = []
-    rows = 0
+    rows, tail = 0, None
     for piece in _read_ahead(lambda stop: _copy_pieces(conn, query, params, piece_bytes, stop)):
         table = _parse(piece, columns)
-        pending.append(table)
-        rows += table.num_rows
-        if rows < group_rows:
+        if not table.num_rows:
             continue
-        joined = pa.concat_tables(pending)
-        hashes = joined.column("prompt_hash")
-        cut = pc.index(hashes, hashes[-1]).as_py()  # the first row of the last hash, which may go on
-        if cut > 0:
-            yield joined.slice(0, cut).unify_dictionaries()
-            joined = joined.slice(cut)
-        pending, rows = [joined], joined.num_rows
+        hashes = table.column("prompt_hash")
+        first, last = hashes[0].as_py(), hashes[-1].as_py()
+        goes_on = first == last == tail  # the piece only continues the last hash: no new place to cut
+        pending.append(table)
+        rows, tail = rows + table.num_rows, last
+        if rows < group_rows or goes_on:
+            continue
+        groups, rest = _whole_hashes(pa.concat_tables(pending), group_rows, final=False)
+        yield from groups
+        pending, rows = [rest], rest.num_rows
     if rows:
-        yield pa.concat_tables(pending).unify_dictionaries()
+        yield from _whole_hashes(pa.concat_tables(pending), group_rows, final=True)[0]
+
+
+def _whole_hashes(table: pa.Table, group_rows: int, final: bool) -> tuple[list[pa.Table], pa.Table]:
+    """Groups of whole hashes of at most `group_rows` rows (a longer hash alone) cut from rows in hash
+    order, and what is left: the rows short of a group and, unless `final`, the last hash, which may go
+    on in the next piece."""
+    hashes = table.column("prompt_hash").combine_chunks()
+    n = len(hashes)
+    changes = np.flatnonzero(pc.not_equal(hashes.slice(1), hashes.slice(0, n - 1)).to_numpy(zero_copy_only=False))
+    ends = np.append(changes + 1, n) if final else changes + 1  # where a complete hash ends
+    complete = n if final else (int(ends[-1]) if len(ends) else 0)
+    groups, start = [], 0
+    while complete - start >= (1 if final else group_rows):
+        at = np.searchsorted(ends, start + group_rows, side="right") - 1
+        cut = int(ends[at]) if at >= 0 and ends[at] > start else int(ends[np.searchsorted(ends, start, side="right")])
+        groups.append(table.slice(start, cut - start).unify_dictionaries())
+        start = cut
+    return groups, table.slice(start)
 
 
 def _copy_pieces(conn: Conn, query: sql.Composed, params: list[object], piece_bytes: int,
