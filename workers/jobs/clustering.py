@@ -9,7 +9,10 @@ days that are new or received late rows (store.incremental.days_to_recompute), i
 own transaction: they are a cache of meter, consistent with analysis.clustering_state. The window's
 repeated hashes come from those arrays, part by part (first hex digit), and only the rows of repeated
 hashes are fetched again: by prefix ranges on the prompt_hash index a batch at a time, or, when they
-are more than HALTON_CLUSTER_INDEX_SHARE of the window, by one scan per group of parts.
+are more than HALTON_CLUSTER_INDEX_SHARE of the window, by one scan per group of parts, in prompt_hash
+order. Either way they are clustered HALTON_CLUSTER_CHUNK_ROWS rows of whole hashes at a time (a hash needs
+only its own rows) and only the results are kept: the rows held at once do not grow with the workspace
+(what does: the results, a row per repeated hash, and one part's distinct keys, a sixteenth of the window's).
 An as_of older than the state's is left alone unless it is a replay (a queued nightly run must not
 rewind what a later refresh wrote): the pipeline's rule, with the state's moment as the stage's current_to.
 """
