@@ -170,7 +170,7 @@ def day_totals(conn: Conn, workspace_id: int, first_day: date, end_day: date) ->
 
 def candidate_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, as_of: datetime,
                      prefix_batches: Sequence[Sequence[str]], *, scan: bool = False,
-                     group_rows: int = 250_000) -> Iterator[pd.DataFrame]:
+                     group_rows: int = 100_000) -> Iterator[pd.DataFrame]:
     """Every request in [start, end) synced by as_of whose prompt_hash starts with one of a batch's
     16-digit prefixes, in frames that each hold every row of their hashes. By the index: a frame per
     batch, each prefix a range scan of the prompt_hash index (the batches are sized by their rows). With

@@ -6,7 +6,7 @@ reads them here, so none of them loops over rows in Python or uses `pd.read_sql`
     for frame in request_frames(conn, ws, start, end, ["id", "started_at", "model", "cost_nanos"]):
         ...                                   # one UTC day at a time: bounded memory
     frame = read_requests(conn, ws, start, end, COLUMNS)   # the whole window, one frame
-    for table in hash_groups(conn, ws, Chunk(start, end, prompt_heads=heads), COLUMNS, group_rows=250_000):
+    for table in hash_groups(conn, ws, Chunk(start, end, prompt_heads=heads), COLUMNS, group_rows=100_000):
         ...                                   # whole hashes, one group at a time: bounded memory
 
 How: `COPY (select …) TO STDOUT (FORMAT csv)`, parsed by pyarrow's multithreaded C++ CSV reader

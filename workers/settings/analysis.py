@@ -41,7 +41,7 @@ class ClusteringSettings(BaseSettings):
     scan_rows: int = Field(default=4_000_000, gt=0)
     # rows of repeated hashes clustered at once, whole hashes only (a hash with more rows is a chunk alone):
     # what bounds the stage's memory, whatever the workspace's size
-    chunk_rows: int = Field(default=250_000, gt=0)
+    chunk_rows: int = Field(default=100_000, gt=0)
 
 
 @lru_cache(maxsize=1)
