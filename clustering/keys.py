@@ -77,14 +77,20 @@ def day_parts(keys: NDArray[np.int64]) -> list[KeyPart]:
 def repeated_keys(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], int]:
     """Keys seen more than once over the given days (one part), sorted, and how many requests
     they have together (what fetching their rows will bring)."""
+    keys, counts = repeated_key_counts(days)
+    return keys, int(counts.sum())
+
+
+def repeated_key_counts(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Keys seen more than once over the given days (one part), sorted, and the requests of each."""
     if not days:
-        return np.array([], dtype=np.int64), 0
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     keys = np.concatenate([d.keys for d in days])
     counts = np.concatenate([d.counts for d in days]).astype(np.int64)
     unique, inverse = np.unique(keys, return_inverse=True)
     totals = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
     repeated = totals > 1
-    return np.asarray(unique[repeated], dtype=np.int64), int(totals[repeated].sum())
+    return np.asarray(unique[repeated], dtype=np.int64), np.asarray(totals[repeated], dtype=np.int64)
 
 
 def hash_prefixes(keys: NDArray[np.int64]) -> list[str]:

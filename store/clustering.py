@@ -29,7 +29,7 @@ from core.db import Conn
 from core.errors import UserError, present
 from core.periods import utc_midnight
 from store.bulk import copy_into
-from store.frames import Chunk, request_frames
+from store.frames import Chunk, hash_groups, request_frames
 from store.incremental import contiguous_ranges
 
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
@@ -169,21 +169,32 @@ def day_totals(conn: Conn, workspace_id: int, first_day: date, end_day: date) ->
 
 
 def candidate_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, as_of: datetime,
-                     prefix_batches: Sequence[Sequence[str]], *, scan: bool = False) -> Iterator[pd.DataFrame]:
+                     prefix_batches: Sequence[Sequence[str]], *, scan: bool = False,
+                     group_rows: int = 100_000) -> Iterator[pd.DataFrame]:
     """Every request in [start, end) synced by as_of whose prompt_hash starts with one of a batch's
-    16-digit prefixes, one frame per batch (all rows of a hash land in one batch). Each batch is a
-    range scan of the prompt_hash index per prefix, or with `scan` one pass over the window's rows."""
-    chunks = [Chunk(start, end, prompt_heads=tuple(batch)) if scan else Chunk(start, end, prompt_prefixes=tuple(batch))
-              for batch in prefix_batches if batch]
-    if not chunks:
+    16-digit prefixes, in frames that each hold every row of their hashes. By the index: a frame per
+    batch, each prefix a range scan of the prompt_hash index (the batches are sized by their rows). With
+    `scan`: one pass over the window's rows per batch, in prompt_hash order, cut into frames of about
+    `group_rows` rows of whole hashes (store.frames.hash_groups), so memory does not grow with the batch."""
+    batches = [tuple(batch) for batch in prefix_batches if batch]
+    if not batches:
         return
     # A scan's planner estimate is that `= any(<100,000 prefixes>)` keeps nearly every row, so passing
     # them through a Gather looks dear and it scans on one core; they are a small share (at most
     # HALTON_CLUSTER_SCAN_ROWS), so tell it rows are cheap to pass: 2 cores scan (1 s less of 5.5 s).
     cheap_rows = planner_setting(conn, "parallel_tuple_cost", "0.001") if scan else nullcontext()
     with without_jit(conn), cheap_rows:
-        yield from request_frames(conn, workspace_id, start, end, CANDIDATE_COLUMNS, chunks=chunks,
-                                  synced_by=as_of, hashed_only=True)
+        if not scan:
+            chunks = [Chunk(start, end, prompt_prefixes=batch) for batch in batches]
+            yield from request_frames(conn, workspace_id, start, end, CANDIDATE_COLUMNS, chunks=chunks,
+                                      synced_by=as_of, hashed_only=True)
+            return
+        for batch in batches:
+            for table in hash_groups(conn, workspace_id, Chunk(start, end, prompt_heads=batch), CANDIDATE_COLUMNS,
+                                     group_rows=group_rows, synced_by=as_of):
+                frame = table.to_pandas()
+                del table  # not held while the caller works on the frame
+                yield frame
 
 
 # The hour is local to the workspace: a "nightly" shape is nightly where the team lives. Bins use

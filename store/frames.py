@@ -6,6 +6,8 @@ reads them here, so none of them loops over rows in Python or uses `pd.read_sql`
     for frame in request_frames(conn, ws, start, end, ["id", "started_at", "model", "cost_nanos"]):
         ...                                   # one UTC day at a time: bounded memory
     frame = read_requests(conn, ws, start, end, COLUMNS)   # the whole window, one frame
+    for table in hash_groups(conn, ws, Chunk(start, end, prompt_heads=heads), COLUMNS, group_rows=100_000):
+        ...                                   # whole hashes, one group at a time: bounded memory
 
 How: `COPY (select …) TO STDOUT (FORMAT csv)`, parsed by pyarrow's multithreaded C++ CSV reader
 straight into typed Arrow columns (text columns as dictionaries, so pandas gets Categoricals).
@@ -29,12 +31,14 @@ import contextlib
 import io
 import queue
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pandas.api.types import union_categoricals
 from psycopg import sql
@@ -44,6 +48,7 @@ from core.db import Conn
 NO_PROJECT = -1
 NO_MAX_TOKENS = -1
 NO_PROMPT_KEY = 0
+PIECE_BYTES = 4 << 20  # hash_groups reads its one query's output in pieces of about this size
 # 'x' || 16 hex digits cast through bit(64) is Postgres's exact hex-to-bigint (two's complement)
 PROMPT_KEY_SQL = "('x' || substr(prompt_hash, 1, 16))::bit(64)::bigint"
 
@@ -90,6 +95,8 @@ class Chunk:
     # the same rows found by one scan of the window instead (a hashed `= any`): faster than the
     # index once the hashes cover more than a few percent of the window's rows
     prompt_heads: tuple[str, ...] | None = None
+    # rows in prompt_hash order (byte order, whatever the collation): every hash's rows together
+    by_hash: bool = False
 
 
 def day_chunks(start: datetime, end: datetime) -> list[Chunk]:
@@ -148,7 +155,8 @@ def request_select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | N
     if condition is not None:
         where.append(condition.clause)
         params.extend(condition.params)
-    query = sql.SQL("select {} from {} where {}").format(select_list, source, sql.SQL(" and ").join(where))
+    order = sql.SQL(' order by prompt_hash collate "C"') if chunk.by_hash else sql.SQL("")
+    query = sql.SQL("select {} from {} where {}{}").format(select_list, source, sql.SQL(" and ").join(where), order)
     return query, params
 
 
@@ -215,21 +223,100 @@ def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime
     """As request_frames, as Arrow tables (for callers that join chunks before converting)."""
     plan = list(chunks) if chunks is not None else day_chunks(start, end)
     columns = list(columns)
+
+    def copies(stop: threading.Event) -> Iterator[bytes]:
+        for chunk in plan:
+            if stop.is_set():
+                return
+            query, params = _select(columns, chunk, synced_by, hashed_only, workspace_id, condition)
+            yield _copy_bytes(conn, query, params)
+
+    for data in _read_ahead(copies):
+        yield _parse(data, columns)
+
+
+def hash_groups(conn: Conn, workspace_id: int, chunk: Chunk, columns: Sequence[str], *, group_rows: int,
+                synced_by: datetime | None = None, piece_bytes: int = PIECE_BYTES) -> Iterator[pa.Table]:
+    """The hashed requests of one chunk, read in one query in prompt_hash order and handed out as tables
+    of whole hashes of at most `group_rows` rows (more only when one hash alone has more). Memory holds a
+    group and a piece or two of the stream, however many rows the query returns: what a per-hash
+    aggregate needs, one group of hashes at a time."""
+    columns = list(columns)
+    if "prompt_hash" not in columns:
+        raise ValueError("hash_groups needs the prompt_hash column to cut between hashes")
+    query, params = _select(columns, replace(chunk, by_hash=True), synced_by, True, workspace_id)
+    pending: list[pa.Table] = []
+    rows, tail = 0, None
+    for piece in _read_ahead(lambda stop: _copy_pieces(conn, query, params, piece_bytes, stop)):
+        table = _parse(piece, columns)
+        if not table.num_rows:
+            continue
+        hashes = table.column("prompt_hash")
+        first, last = hashes[0].as_py(), hashes[-1].as_py()
+        goes_on = first == last == tail  # the piece only continues the last hash: no new place to cut
+        pending.append(table)
+        rows, tail = rows + table.num_rows, last
+        if rows < group_rows or goes_on:
+            continue
+        groups, rest = _whole_hashes(pa.concat_tables(pending), group_rows, final=False)
+        yield from groups
+        pending, rows = [rest], rest.num_rows
+    if rows:
+        yield from _whole_hashes(pa.concat_tables(pending), group_rows, final=True)[0]
+
+
+def _whole_hashes(table: pa.Table, group_rows: int, final: bool) -> tuple[list[pa.Table], pa.Table]:
+    """Groups of whole hashes of at most `group_rows` rows (a longer hash alone) cut from rows in hash
+    order, and what is left: the rows short of a group and, unless `final`, the last hash, which may go
+    on in the next piece."""
+    hashes = table.column("prompt_hash").combine_chunks()
+    n = len(hashes)
+    changes = np.flatnonzero(pc.not_equal(hashes.slice(1), hashes.slice(0, n - 1)).to_numpy(zero_copy_only=False))
+    ends = np.append(changes + 1, n) if final else changes + 1  # where a complete hash ends
+    complete = n if final else (int(ends[-1]) if len(ends) else 0)
+    groups, start = [], 0
+    while complete - start >= (1 if final else group_rows):
+        at = np.searchsorted(ends, start + group_rows, side="right") - 1
+        cut = int(ends[at]) if at >= 0 and ends[at] > start else int(ends[np.searchsorted(ends, start, side="right")])
+        groups.append(table.slice(start, cut - start).unify_dictionaries())
+        start = cut
+    return groups, table.slice(start)
+
+
+def _copy_pieces(conn: Conn, query: sql.Composed, params: list[object], piece_bytes: int,
+                 stop: threading.Event) -> Iterator[bytes]:
+    """One COPY's output in pieces of about `piece_bytes`, each ending with a row. A row ends at a
+    newline: no column read here holds one (pyarrow's reader assumes as much, newlines_in_values off).
+    Leaving early cancels the COPY (psycopg does, on leaving its block)."""
+    pending = bytearray()
+    with conn.cursor() as cursor, cursor.copy(query, params) as copy:
+        for block in copy:
+            if stop.is_set():
+                return
+            pending += block
+            if len(pending) >= piece_bytes:
+                cut = pending.rfind(b"\n") + 1
+                yield bytes(pending[:cut])
+                del pending[:cut]
+    if pending:
+        yield bytes(pending)
+
+
+def _read_ahead(produce: Callable[[threading.Event], Iterator[bytes]]) -> Iterator[bytes]:
+    """What `produce` yields, produced in a thread one item ahead of the caller (Postgres is read while
+    pyarrow parses the item before); `produce` stops at its next step once the event is set."""
     ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
-    def produce() -> None:
+    def run() -> None:
         try:
-            for chunk in plan:
-                if stop.is_set():
-                    return
-                query, params = _select(columns, chunk, synced_by, hashed_only, workspace_id, condition)
-                ahead.put(_copy_bytes(conn, query, params))
+            for item in produce(stop):
+                ahead.put(item)
             ahead.put(None)
         except BaseException as error:  # handed to the consumer, which raises it
             ahead.put(error)
 
-    reader = threading.Thread(target=produce, name="copy-reader", daemon=True)
+    reader = threading.Thread(target=run, name="copy-reader", daemon=True)
     reader.start()
     try:
         while True:
@@ -238,7 +325,7 @@ def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield _parse(item, columns)
+            yield item
     finally:
         stop.set()
         while reader.is_alive():  # unblock a producer waiting to put, then let it end

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
+from clustering import cluster_requests
 from core.errors import UserError
 from store import clustering as store
 from store.frames import PROMPT_KEY_SQL
 from synthetic import SeedOptions, seed_workspace
 from synthetic.report import SeedReport
 from tests.factories import Conn, add_request, make_workspace
+from workers.jobs import clustering as clustering_jobs
 from workers.jobs import refresh_workspace
 from workers.settings import clustering_settings
 
@@ -107,6 +109,42 @@ def test_fetching_by_scan_or_by_index_gives_the_same_rows(db_conn: Conn, index_s
     finally:
         clustering_settings.cache_clear()
     assert [rows(db_conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL)] == default
+
+
+def clustered_in(monkeypatch: pytest.MonkeyPatch, conn: Conn, ws: int, **settings: str) -> tuple[list[Any], int]:
+    """(the clusters and incidents written, how many groups of rows were clustered) of a replay with
+    these HALTON_CLUSTER_* settings."""
+    groups = []
+
+    def counted(frame: Any, rules: Any) -> Any:
+        groups.append(len(frame))
+        return cluster_requests(frame, rules)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(clustering_jobs, "cluster_requests", counted)
+        for name, value in settings.items():
+            patch.setenv(f"HALTON_CLUSTER_{name.upper()}", value)
+        clustering_settings.cache_clear()
+        try:
+            refresh_workspace(conn, ws, AS_OF, replay=True, stage="clustering")
+        finally:
+            clustering_settings.cache_clear()
+    return [rows(conn, q, ws) for q in (CLUSTER_SQL, INCIDENT_SQL)], len(groups)
+
+
+@pytest.mark.parametrize("index_share", ["0", "1"])
+def test_clusters_in_small_chunks_of_whole_hashes_equal_those_of_one_piece(db_conn: Conn, index_share: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    report = seed(db_conn, days=6)
+    ws = report.workspace_id
+    refresh_workspace(db_conn, ws, AS_OF)
+    whole, one = clustered_in(monkeypatch, db_conn, ws, index_share=index_share, chunk_rows="1000000000",
+                              scan_rows="1000000000", fetch_batch="1000000000")
+    # 60 rows a chunk: the planted loop's hash (hundreds of rows) is a chunk alone, the rest many chunks
+    chunked, groups = clustered_in(monkeypatch, db_conn, ws, index_share=index_share, chunk_rows="60")
+    assert one == 1 and groups > 5
+    assert chunked == whole
+    assert whole[0] and whole[1]  # clusters and the loop incident
 
 
 def test_the_next_nightly_rebuilds_only_new_days_and_equals_a_full_rebuild(db_conn: Conn) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clustering.keys import PARTS, KeyPart, day_parts, hash_prefixes, keys_from_heads, part_of, repeated_keys
+from clustering.keys import (
+    PARTS,
+    KeyPart,
+    day_parts,
+    hash_prefixes,
+    keys_from_heads,
+    part_of,
+    repeated_key_counts,
+    repeated_keys,
+)
 from workers.jobs.clustering import fetch_batches
 from workers.settings import ClusteringSettings
 
@@ -58,7 +67,23 @@ def test_repeats_are_counted_across_days() -> None:
 
 
 def test_fetch_batches_by_index_or_by_scan() -> None:
-    parts = [(np.array([key_of(h)], dtype=np.int64), 5) for h in HASHES]
+    parts = [(np.array([key_of(h)], dtype=np.int64), np.array([5], dtype=np.int64)) for h in HASHES]
     settings = ClusteringSettings(fetch_batch=3, scan_rows=10)
     assert [len(b) for b in fetch_batches(parts, settings, scan=False)] == [3, 1]
     assert [len(b) for b in fetch_batches(parts, settings, scan=True)] == [2, 2]
+
+
+def test_index_batches_are_cut_by_rows_too_and_a_large_key_goes_alone() -> None:
+    keys = np.array(sorted(key_of(h) for h in HASHES), dtype=np.int64)
+    parts = [(keys, np.array([4, 30, 3, 3], dtype=np.int64))]
+    batches = fetch_batches(parts, ClusteringSettings(fetch_batch=100, chunk_rows=10), scan=False)
+    assert [len(b) for b in batches] == [1, 1, 2]
+    assert [p for b in batches for p in b] == hash_prefixes(keys)  # every key once, in order
+    assert fetch_batches([(keys[:0], keys[:0])], ClusteringSettings(), scan=False) == []
+
+
+def test_repeated_keys_come_with_their_counts() -> None:
+    day_one = day_parts(np.array([key_of(HASHES[3])] * 2 + [key_of("a" + "b" * 63)], dtype=np.int64))
+    day_two = day_parts(np.array([key_of(HASHES[3])], dtype=np.int64))
+    keys, counts = repeated_key_counts([day_one[10], day_two[10]])
+    assert keys.tolist() == [key_of(HASHES[3])] and counts.tolist() == [3]

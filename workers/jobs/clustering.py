@@ -9,7 +9,10 @@ days that are new or received late rows (store.incremental.days_to_recompute), i
 own transaction: they are a cache of meter, consistent with analysis.clustering_state. The window's
 repeated hashes come from those arrays, part by part (first hex digit), and only the rows of repeated
 hashes are fetched again: by prefix ranges on the prompt_hash index a batch at a time, or, when they
-are more than HALTON_CLUSTER_INDEX_SHARE of the window, by one scan per group of parts.
+are more than HALTON_CLUSTER_INDEX_SHARE of the window, by one scan per group of parts, in prompt_hash
+order. Either way they are clustered HALTON_CLUSTER_CHUNK_ROWS rows of whole hashes at a time (a hash needs
+only its own rows) and only the results are kept: the rows held at once do not grow with the workspace
+(what does: the results, a row per repeated hash, and one part's distinct keys, a sixteenth of the window's).
 An as_of older than the state's is left alone unless it is a replay (a queued nightly run must not
 rewind what a later refresh wrote): the pipeline's rule, with the state's moment as the stage's current_to.
 """
@@ -24,7 +27,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from clustering import ClusterRules, LoopRules, cluster_requests, request_shapes
-from clustering.keys import PARTS, day_parts, hash_prefixes, repeated_keys
+from clustering.keys import PARTS, day_parts, hash_prefixes, repeated_key_counts
 from clustering.loops import empty_incidents
 from clustering.prompts import empty_clusters
 from core.db import Conn
@@ -94,18 +97,22 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
 def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: datetime, rules: ClusterRules,
                   settings: ClusteringSettings, rates: RateTable, *,
                   reader: Conn | None = None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Clusters and incidents of the window, a batch of repeated hashes at a time (their rows read from
-    meter.requests on `reader`, default `conn`)."""
+    """Clusters and incidents of the window, a group of whole repeated hashes at a time (at most about
+    `chunk_rows` rows each; their rows read from meter.requests on `reader`, default `conn`): a hash's
+    clusters and incidents need only its own rows, so each group is clustered alone and only its results
+    are kept."""
     first_day, end_day = aggregate_days(as_of)
     hashed, _ = store.day_totals(conn, ws, first_day, end_day)
-    parts = [repeated_keys(store.read_key_part(conn, ws, first_day, end_day, part)) for part in range(PARTS)]
-    scan = sum(rows for _, rows in parts) > settings.index_share * hashed
+    parts = [repeated_key_counts(store.read_key_part(conn, ws, first_day, end_day, part)) for part in range(PARTS)]
+    scan = sum(int(counts.sum()) for _, counts in parts) > settings.index_share * hashed
     clusters, incidents, looked_at = [], [], 0
     batches = fetch_batches(parts, settings, scan)
-    for frame in store.candidate_frames(conn if reader is None else reader, ws, start, end, as_of, batches, scan=scan):
+    for frame in store.candidate_frames(conn if reader is None else reader, ws, start, end, as_of, batches, scan=scan,
+                                        group_rows=settings.chunk_rows):
         models = frame["model"].astype(str).unique().tolist()
         result = cluster_requests(frame, ClusterRules(rules.loops, rules.cache_lifetimes,
                                                       rules.extended_cache_lifetimes, cache_minimums(rates, models)))
+        del frame  # the group's rows go before the next group's come
         clusters.append(result.clusters)
         incidents.append(result.incidents)
         looked_at += result.requests
@@ -113,23 +120,51 @@ def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: da
             _joined(incidents, empty_incidents(), ["prompt_hash", "device_id", "started_at"]), looked_at)
 
 
-def fetch_batches(parts: list[tuple[NDArray[np.int64], int]], settings: ClusteringSettings,
+def fetch_batches(parts: list[tuple[NDArray[np.int64], NDArray[np.int64]]], settings: ClusteringSettings,
                   scan: bool) -> list[list[str]]:
-    """Prefixes to fetch per COPY. By index: `fetch_batch` hashes at a time. By scan (the repeated
-    hashes cover much of the window, so probing the index per hash would cost more than reading the
-    window once): whole parts together, as long as their rows stay under `scan_rows` (memory)."""
+    """Prefixes to fetch per query, from each part's repeated keys and their requests. By index: at most
+    `fetch_batch` hashes and about `chunk_rows` rows at a time (a batch is one frame; a key with more rows
+    is a batch alone). By scan (the repeated hashes cover much of the window, so probing the index per
+    hash would cost more than reading the window once): whole parts together, as long as their rows stay
+    under `scan_rows` (what one sorted scan returns; it reaches memory `chunk_rows` at a time)."""
     if not scan:
-        prefixes = [p for keys, _ in parts for p in hash_prefixes(keys)]
-        return [prefixes[i:i + settings.fetch_batch] for i in range(0, len(prefixes), settings.fetch_batch)]
+        return _index_batches(parts, settings)
     batches: list[list[str]] = [[]]
     rows_in_batch = 0
-    for keys, rows in parts:
+    for keys, counts in parts:
+        rows = int(counts.sum())
         if batches[-1] and rows_in_batch + rows > settings.scan_rows:
             batches.append([])
             rows_in_batch = 0
         batches[-1].extend(hash_prefixes(keys))
         rows_in_batch += rows
     return batches
+
+
+def _index_batches(parts: list[tuple[NDArray[np.int64], NDArray[np.int64]]],
+                   settings: ClusteringSettings) -> list[list[str]]:
+    keys = np.concatenate([k for k, _ in parts]) if parts else np.array([], dtype=np.int64)
+    counts = np.concatenate([c for _, c in parts]) if parts else np.array([], dtype=np.int64)
+    batches, first = [], 0
+    for end in _cuts(counts, settings.chunk_rows, settings.fetch_batch):
+        batches.append(hash_prefixes(keys[first:end]))
+        first = end
+    return batches
+
+
+def _cuts(counts: NDArray[np.int64], max_rows: int, max_keys: int) -> list[int]:
+    """Ends of consecutive runs of keys of at most `max_rows` requests and `max_keys` keys each (a key
+    with more requests makes a run alone)."""
+    ends: list[int] = []
+    first, rows = 0, 0
+    for i, count in enumerate(counts.tolist()):
+        if i > first and (rows + count > max_rows or i - first >= max_keys):
+            ends.append(i)
+            first, rows = i, 0
+        rows += count
+    if len(counts):
+        ends.append(len(counts))
+    return ends
 
 
 def cache_minimums(rates: RateTable, models: list[str]) -> dict[str, int]:

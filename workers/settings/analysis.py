@@ -30,14 +30,18 @@ class ClusteringSettings(BaseSettings):
     loop_min_duration_seconds: float = Field(default=60.0, ge=0)
     # scikit-learn's k-means random_state for the request shapes: same data, same seed, same shapes
     shape_seed: int = Field(default=0, ge=0)
-    # repeated hashes fetched per COPY (each a prefix range on the prompt_hash index): bounds memory
+    # at most this many repeated hashes fetched per COPY (each a prefix range on the prompt_hash index)
     fetch_batch: int = Field(default=20_000, gt=0)
     # when the repeated hashes hold more than this share of the window's rows, one scan of the window
     # finds their rows faster than an index probe per hash (measured: 1M rows of 10k hashes among 10M,
     # 3 s by scan against 15 s by index)
     index_share: float = Field(default=0.02, ge=0, le=1)
-    # at most this many rows of repeated hashes per scan (memory); more make several scans
+    # at most this many rows of repeated hashes per scan (the prefix list and the server's sort; they reach
+    # this process chunk_rows at a time); more make several scans
     scan_rows: int = Field(default=4_000_000, gt=0)
+    # rows of repeated hashes clustered at once, whole hashes only (a hash with more rows is a chunk alone):
+    # what bounds the stage's memory, whatever the workspace's size
+    chunk_rows: int = Field(default=100_000, gt=0)
 
 
 @lru_cache(maxsize=1)
