@@ -17,9 +17,10 @@ $(STAMP): requirements-dev.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/halton-workers demo $(DEMO_ARGS)
 
-## Run everything CI runs: lint, types, the whole test suite (starts its own servers when needed).
+## Run everything CI runs: lint, types, the whole test suite (starts its own servers when needed), in two
+## processes (pytest-xdist): each has its own database, queue names and, without DATABASE_URL/REDIS_URL, servers.
 test: $(STAMP) lint
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

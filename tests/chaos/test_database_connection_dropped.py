@@ -33,11 +33,13 @@ def test_a_dropped_connection_is_retried_and_the_refresh_completes(
                          workspace_id=scene.workspace_id, as_of=AS_OF.isoformat())
         wait_until(lambda: db_conn.execute(
             """select count(*) from pg_stat_activity
-               where application_name = 'halton-worker' and wait_event_type = 'Lock'""").fetchone() == (1,),
+               where datname = current_database()
+                 and application_name = 'halton-worker' and wait_event_type = 'Lock'""").fetchone() == (1,),
             30, "the refresh to block on the rollup table")
         db_conn.execute(
             """select pg_terminate_backend(pid) from pg_stat_activity
-               where application_name = 'halton-worker' and wait_event_type = 'Lock'""")
+               where datname = current_database()
+                 and application_name = 'halton-worker' and wait_event_type = 'Lock'""")
         blocker.rollback()
         outcome = result.get(timeout=90)
     finally:

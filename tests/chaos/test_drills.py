@@ -134,7 +134,8 @@ def test_drill_postgres_connections_dropped_mid_fanout(db_conn: Conn, database_u
     env = {**fleet_env, "HALTON_METRICS_PORT": str(port)}
     with mid_fanout(database_url, db_conn, env, tmp_path / "worker.log") as worker:
         dropped = db_conn.execute("""select count(pg_terminate_backend(pid)) from pg_stat_activity
-                                     where application_name = 'halton-worker'""").fetchone()
+                                     where datname = current_database()
+                                       and application_name = 'halton-worker'""").fetchone()
         assert dropped is not None and dropped[0] >= 1
     try:
         wait_until(lambda: all_refreshed(db_conn, ids), 120, "every workspace's refresh to succeed")

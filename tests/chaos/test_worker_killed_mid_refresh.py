@@ -50,7 +50,8 @@ def seed_month(conn: Conn) -> int:
 
 def refresh_blocked(conn: Conn) -> bool:
     row = conn.execute("""select count(*) from pg_stat_activity
-                          where application_name = 'halton-worker' and wait_event_type = 'Lock'""").fetchone()
+                          where datname = current_database()
+                            and application_name = 'halton-worker' and wait_event_type = 'Lock'""").fetchone()
     return row == (1,)
 
 
@@ -90,7 +91,8 @@ def test_killed_worker_task_is_redelivered_and_completes_once(
 
     # Nothing half-written is visible: the killed run is still 'running' and wrote no rollup rows.
     wait_until(lambda: db_conn.execute(
-        "select count(*) from pg_stat_activity where application_name = 'halton-worker'").fetchone() == (0,),
+        "select count(*) from pg_stat_activity where datname = current_database() "
+        "and application_name = 'halton-worker'").fetchone() == (0,),
         15, "the killed worker's session to end")
     assert db_conn.execute("select status from analysis.runs where job = 'rollup'").fetchall() == [("running",)]
     assert db_conn.execute("select count(*) from analysis.daily_spend").fetchone() == (0,)
