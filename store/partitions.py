@@ -33,6 +33,12 @@ def partitions(conn: Conn) -> list[Partition]:
     return [Partition(str(name), str(bounds), int(estimate)) for name, bounds, estimate in rows]
 
 
+def estimated_rows(conn: Conn) -> int:
+    """The planner's estimate of meter.requests' rows (cheap: no scan), -1 before its first ANALYZE."""
+    row = conn.execute("select reltuples::bigint from pg_class where oid = 'meter.requests'::regclass").fetchone()
+    return int(row[0]) if row else -1
+
+
 def maintain(conn: Conn, ahead_months: int = 3) -> int:
     """The maintenance step: the current month and `ahead_months` after it exist, and the months the default
     partition holds rows of get their own partitions (the rows move). The number created; 0 and nothing

@@ -59,8 +59,7 @@ def convert(ahead: Ahead = 3,
         if partitions.is_partitioned(conn):
             typer.echo("meter.requests is already partitioned")
             return
-        row = conn.execute("select reltuples::bigint from pg_class where oid = 'meter.requests'::regclass").fetchone()
-        estimate = int(row[0]) if row else -1
+        estimate = partitions.estimated_rows(conn)
         if not yes:
             typer.confirm(f"copy about {max(estimate, 0):,} rows under an exclusive lock on meter.requests?",
                           abort=True)
