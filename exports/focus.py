@@ -145,7 +145,7 @@ def _allocate_int64(cost: npt.NDArray[Any], weights: npt.NDArray[Any]) -> npt.ND
             not (np.issubdtype(weights.dtype, np.integer) or weights.dtype == object):
         return None
     limit_w, limit_c = 2**62 // max(1, weights.shape[1]), 2**50
-    if int(np.min(weights)) < 0 or int(np.max(weights)) >= limit_w or int(np.max(np.abs(cost))) >= limit_c:
+    if int(np.min(weights)) < 0 or int(np.max(weights)) >= limit_w or _magnitude(cost) >= limit_c:
         return None
     w = weights.astype(np.int64)
     c = cost.astype(np.int64)
@@ -171,6 +171,11 @@ def _allocate_int64(cost: npt.NDArray[Any], weights: npt.NDArray[Any]) -> npt.ND
     shares = quota + (rank < left[:, None]).astype(np.int64)
     result: npt.NDArray[np.int64] = shares * sign[:, None]
     return result
+
+
+def _magnitude(values: npt.NDArray[Any]) -> int:
+    """The largest absolute value, as a Python integer (no int64 overflow on its most negative value)."""
+    return max(int(values.max()), -int(values.min())) if len(values) else 0
 
 
 def _fits_float(values: npt.NDArray[Any]) -> bool:
@@ -234,7 +239,7 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     row_canonical = canonical_codes[rate_group]
 
     # exact: int64 when no product or row sum can overflow it (always, for real token counts), else Python ints
-    small = len(tokens) == 0 or int(np.abs(tokens).max()) * int(np.abs(rates).max()) < 2**63 // len(KINDS)
+    small = len(tokens) == 0 or _magnitude(tokens) * _magnitude(rates) < 2**63 // len(KINDS)
     exact: Any = np.int64 if small else object
     list_picos = tokens.astype(exact) * rates.astype(exact)
     weights = list_picos.copy()
@@ -270,11 +275,18 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     row_priced = priced[row]
     billed_picos = billed[row, kind].astype(np.int64) * PICO_PER_NANO
 
+    sku_indices, owner_indices = pa.array(sku_code), pa.array(owner_code)
+    built: dict[tuple[str, int], pa.Array] = {}  # the provider's name fills five columns: taken once
+
     def sku_col(i: int) -> pa.Array:
-        return pa.array([v[i] for v in sku_values], pa.string()).take(pa.array(sku_code))
+        if ("sku", i) not in built:
+            built["sku", i] = pa.array([v[i] for v in sku_values], pa.string()).take(sku_indices)
+        return built["sku", i]
 
     def owner_col(i: int) -> pa.Array:
-        return pa.array([v[i] for v in owner_values], pa.string()).take(pa.array(owner_code))
+        if ("owner", i) not in built:
+            built["owner", i] = pa.array([v[i] for v in owner_values], pa.string()).take(owner_indices)
+        return built["owner", i]
 
     def const(value: str) -> pa.Array:
         return repeated(value, n)
