@@ -14,7 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from exports import conformance, focus
+from exports import conformance
 from exports.focus import MonthReconciliation, Workspace, adjustment_rows, allocate, usage_rows
 from exports.formats import encode, to_csv
 from pricing import load_rates, price_requests
@@ -62,21 +62,6 @@ def test_allocation_is_exact_and_gives_leftover_units_to_the_largest_remainders(
     big = allocate(np.array([2**62]), np.array([[2**61, 3, 2**40, 1]]))
     assert int(big.sum()) == 2**62
 
-
-
-def test_the_int64_allocation_gives_the_same_shares_as_the_exact_integers() -> None:
-    rng = np.random.default_rng(19)
-    for trial in range(60):
-        weights = rng.integers(0, 10 ** int(rng.integers(1, 16)), size=(200, 4)).astype(np.int64)
-        if trial % 3 == 0:
-            weights[:, 1] = weights[:, 0]  # ties
-        weights[weights.sum(axis=1) == 0, 0] = 1
-        bound = 10 ** int(rng.integers(1, 15))
-        cost = rng.integers(-bound, bound, size=200).astype(np.int64)
-        fast = allocate(cost, weights)
-        assert focus._allocate_int64(cost, weights) is not None  # the int64 path took them
-        assert fast.tolist() == focus._allocate_exact(cost, weights).tolist()
-        assert (fast.sum(axis=1) == cost).all()
 
 def test_a_days_billed_cost_equals_the_rollups_to_the_nano_and_list_cost_is_the_list_rate() -> None:
     table = usage_rows(sample(), load_rates(), WS)
