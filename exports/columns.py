@@ -55,6 +55,10 @@ def amount_array(unscaled: npt.NDArray[Any], scale: int) -> pa.Array:
             exact = [Decimal(int(v)).scaleb(-scale) for v in values]
             return pa.array(exact, kind).cast(AMOUNT)
         values = values.astype(np.int64)
+    if scale < SCALE and len(values):  # rescaled here when it fits: the same decimals as the cast below
+        factor = 10 ** (SCALE - scale)
+        if max(int(values.max()), -int(values.min())) < 2**63 // factor:
+            values, scale, kind = values.astype(np.int64) * factor, SCALE, AMOUNT
     words = np.empty((len(values), 2), dtype=np.int64)
     words[:, 0] = values
     words[:, 1] = values >> 63  # the sign, extended

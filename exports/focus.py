@@ -36,6 +36,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from exports.allocation import allocate as allocate  # re-exported: the allocation is part of this module's rules
+from exports.allocation import largest_magnitude
 from exports.columns import (
     AMOUNT,
     FOCUS_SCHEMA,
@@ -95,38 +97,6 @@ def provider_names(provider: str) -> tuple[str, str]:
     return PROVIDERS.get(provider, (provider, f"{provider} API"))
 
 
-# -- the allocation ------------------------------------------------------------------------------------------
-
-def allocate(cost: npt.NDArray[Any], weights: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """Split each row's integer cost over its columns in proportion to `weights` (non-negative integers, a
-    row summing to more than 0), in whole units, by the largest-remainder rule: shares are the floors of the
-    exact quotas, and the units left go to the largest remainders (the leftmost first on a tie). Each row's
-    shares sum to its cost exactly. A negative cost is split as its magnitude, signs kept."""
-    cost_o = np.asarray(cost).astype(object)
-    w = np.asarray(weights).astype(object)
-    sign = np.where(cost_o < 0, -1, 1).astype(object)
-    magnitude = cost_o * sign
-    total = w.sum(axis=1)
-    if len(total) and (total <= 0).any():
-        raise ValueError("every row needs a positive total weight")
-    scaled = w * magnitude[:, None]
-    quota = scaled // total[:, None]
-    remainder = scaled - quota * total[:, None]
-    left = magnitude - quota.sum(axis=1)
-    # rank of each column by remainder, largest first, leftmost first on a tie (a stable sort of the negation)
-    order = np.argsort(-remainder.astype(float) if _fits_float(remainder) else -remainder, axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(w.shape[1])[None, :].repeat(len(w), axis=0), axis=1)
-    shares = quota + (rank < left.astype(np.int64)[:, None]).astype(object)
-    result: npt.NDArray[np.int64] = (shares * sign[:, None]).astype(np.int64)
-    return result
-
-
-def _fits_float(values: npt.NDArray[Any]) -> bool:
-    """Remainders small enough that floats order them exactly (below 2**53)."""
-    return len(values) == 0 or int(np.max(values)) < 2**53
-
-
 def _rates(table: RateTable, days: Sequence[date], models: Sequence[str], tiers: Sequence[str]
            ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], list[str]]:
     """Per row the list rates in pico-USD per token of the four kinds in force on its day (0 where not priced),
@@ -182,12 +152,15 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     canonical_codes, canonical_values = codes_of(pa.array(group_canonical, pa.string()))
     row_canonical = canonical_codes[rate_group]
 
-    list_picos = tokens.astype(object) * rates.astype(object)  # exact
+    # exact: int64 when no product or row sum can overflow it (always, for real token counts), else Python ints
+    small = len(tokens) == 0 or largest_magnitude(tokens) * largest_magnitude(rates) < 2**63 // len(KINDS)
+    exact: Any = np.int64 if small else object
+    list_picos = tokens.astype(exact) * rates.astype(exact)
     weights = list_picos.copy()
     by_tokens = weights.sum(axis=1) <= 0
-    weights[by_tokens] = tokens[by_tokens].astype(object)
+    weights[by_tokens] = tokens[by_tokens].astype(exact)
     nothing = weights.sum(axis=1) <= 0
-    weights[nothing] = np.array([1, 0, 0, 0], dtype=object)
+    weights[nothing] = np.array([1, 0, 0, 0], dtype=exact)
     billed = allocate(cost, weights)
 
     emitted = (tokens > 0) | (billed != 0)
@@ -216,11 +189,18 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     row_priced = priced[row]
     billed_picos = billed[row, kind].astype(np.int64) * PICO_PER_NANO
 
+    sku_indices, owner_indices = pa.array(sku_code), pa.array(owner_code)
+    built: dict[tuple[str, int], pa.Array] = {}  # the provider's name fills five columns: taken once
+
     def sku_col(i: int) -> pa.Array:
-        return pa.array([v[i] for v in sku_values], pa.string()).take(pa.array(sku_code))
+        if ("sku", i) not in built:
+            built["sku", i] = pa.array([v[i] for v in sku_values], pa.string()).take(sku_indices)
+        return built["sku", i]
 
     def owner_col(i: int) -> pa.Array:
-        return pa.array([v[i] for v in owner_values], pa.string()).take(pa.array(owner_code))
+        if ("owner", i) not in built:
+            built["owner", i] = pa.array([v[i] for v in owner_values], pa.string()).take(owner_indices)
+        return built["owner", i]
 
     def const(value: str) -> pa.Array:
         return repeated(value, n)

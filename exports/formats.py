@@ -9,6 +9,7 @@ negative amount stays a number)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 
@@ -28,10 +29,15 @@ def to_parquet(table: pa.Table) -> bytes:
     """Snappy, one row group, statistics on; dictionary encoding for the text columns only (amounts and
     counts rarely repeat: hashing them costs more than it saves)."""
     out = io.BytesIO()
-    text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-    pq.write_table(table, out, compression="snappy", use_dictionary=text,
+    pq.write_table(table, out, compression="snappy", use_dictionary=_text_columns(table.schema),
                    write_statistics=True, row_group_size=ROW_GROUP, version="2.6")
     return out.getvalue()
+
+
+@functools.lru_cache(maxsize=16)
+def _text_columns(schema: pa.Schema) -> list[str]:
+    """The string columns of a schema (an export writes many objects of one schema)."""
+    return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
 
 
 def neutralise(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -149,10 +149,9 @@ def _commit(conn: Conn, run: Run, workspace_id: int, target: ExportTarget, outco
     close the run: one transaction."""
     with run.results() as tx:
         now = store.database_now(tx)
-        for item in outcome.written:
-            store.record_export(tx, workspace_id, target.destination_id, request_id, item.dataset, item.key,
-                                item.period, item.day, item.rows, item.size, item.cost_nanos, item.sha256, now,
-                                run.id)
+        store.record_exports(tx, workspace_id, target.destination_id, request_id,
+                             [(item.dataset, item.key, item.period, item.day, item.rows, item.size, item.cost_nanos,
+                               item.sha256) for item in outcome.written], now, run.id)
         for dataset, period in sorted({(w.dataset, w.period) for w in outcome.written}):
             versions = store.period_versions(tx, workspace_id, target.destination_id, dataset, period)
             document = layout.build_manifest(dataset, period, target.fmt, versions, _schema(dataset), now)
