@@ -91,14 +91,18 @@ def rollup_days_between(conn: Conn, workspace_id: int, start: dt.date, end: dt.d
 
 def reconciled_months(conn: Conn, workspace_id: int, before: dt.date,
                       periods: Sequence[dt.date] | None = None) -> list[MonthReconciliation]:
-    """The provider months read against a bill (status 'ok'), ended before `before`, with their causes."""
+    """The provider months read against a bill (status 'ok'), ended before `before` and within the rollup's
+    history, with their causes."""
     rows = conn.execute(
         """select provider, period, billed_nanos, logged_nanos from analysis.reconciliation
             where workspace_id = %s and status = 'ok' and billed_nanos is not null
               and (period + interval '1 month')::date <= %s and (%s::date[] is null or period = any(%s::date[]))
+              -- only months the rollup still holds whole: past its history, usage would read 0 and the
+              -- Adjustment become the whole bill
+              and period >= (select window_start from analysis.rollup_state where workspace_id = %s)
             order by period, provider""",
         (workspace_id, before, None if periods is None else list(periods),
-         None if periods is None else list(periods))).fetchall()
+         None if periods is None else list(periods), workspace_id)).fetchall()
     return [MonthReconciliation(provider=str(p), period=period, billed_nanos=int(billed), logged_nanos=int(logged),
                                 causes=[(c, n, d) for c, n, d, _ in findings_by_cause(conn, workspace_id, p, period)])
             for p, period, billed, logged in rows]
@@ -171,10 +175,11 @@ def workspaces_with_export_destinations(conn: Conn) -> list[int]:
 
 def destination_objects(conn: Conn, workspace_id: int,
                         destination_id: int) -> list[tuple[str, int, int | None, str]]:
-    """(key, rows, cost_nanos, sha256) of every object recorded for a destination, by key (the demo prints them)."""
+    """(key, rows, cost_nanos, sha256) of the latest version of every object recorded for a destination, by key
+    (the demo prints them: a restated day counts once, as it stands in the bucket)."""
     rows = conn.execute(
-        """select object_key, rows, cost_nanos, sha256 from analysis.exports
-            where workspace_id = %s and destination_id = %s order by object_key, exported_at""",
+        """select distinct on (object_key) object_key, rows, cost_nanos, sha256 from analysis.exports
+            where workspace_id = %s and destination_id = %s order by object_key, exported_at desc, id desc""",
         (workspace_id, destination_id)).fetchall()
     return [(str(k), int(r), None if c is None else int(c), str(s)) for k, r, c, s in rows]
 

@@ -127,3 +127,21 @@ def test_a_reconciled_months_provider_total_equals_the_bill(db_conn: Conn, tmp_p
                              "parquet") == []
     # unchanged inputs: nothing more
     assert export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=2))["objects_written"] == 0
+
+
+def test_a_row_stamped_before_the_last_export_but_committed_after_it_restates_its_day(
+        db_conn: Conn, tmp_path: Path) -> None:
+    """A sync transaction stamps its rows when it starts and may commit up to the late-commit margin later:
+    the rollup's next refresh counts such a row, so the export must restate its day too."""
+    scene = seed_month(db_conn)
+    ws = scene.workspace_id
+    refresh(db_conn, ws, AS_OF)
+    target = ExportTarget(None, DirectorySink(tmp_path))
+    export_destination(db_conn, ws, target, AS_OF)
+    add_request(db_conn, scene, dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC), cost_nanos=555_555_555,
+                synced_at=AS_OF - dt.timedelta(minutes=5))
+    refresh(db_conn, ws, AS_OF + dt.timedelta(hours=1))
+    restated = export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=1))
+    assert "focus/billing_period=2026-11/2026-11-20.parquet" in restated["keys"]
+    rows = read_focus(tmp_path)["focus/billing_period=2026-11/2026-11-20.parquet"]
+    assert billed(rows) * D == day_sums(db_conn, ws)[dt.date(2026, 11, 20)]

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.db import Conn
+from core.periods import month_start, next_month
 from exports import focus
 from exports.columns import FOCUS_SCHEMA
 from exports.formats import CONTENT_TYPES, encode, sha256
@@ -99,21 +100,20 @@ def focus_period(conn: Conn, workspace_id: int, start: date, end: date, before: 
     reconciled months inside it."""
     days = [d for d in store.rollup_days_between(conn, workspace_id, start, min(end, before))]
     tables = [table for _, table in focus_days(conn, workspace_id, days)]
-    months = [p for p in _months(start, end) if p >= start and _next_month(p) <= end]
+    months = whole_months(start, end)
     tables += list(adjustments(conn, workspace_id, before, months).values())
     return pa.concat_tables(tables) if tables else FOCUS_SCHEMA.empty_table()
 
 
-def _months(start: date, end: date) -> list[date]:
-    month, out = start.replace(day=1), []
+def whole_months(start: date, end: date) -> list[date]:
+    """The first days of the calendar months lying wholly inside [start, end): only those get Adjustment rows
+    (a month's adjustment is its bill against its whole month's usage)."""
+    month, out = month_start(start), []
     while month < end:
-        out.append(month)
-        month = _next_month(month)
+        if month >= start and next_month(month) <= end:
+            out.append(month)
+        month = next_month(month)
     return out
-
-
-def _next_month(month: date) -> date:
-    return (month.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 # -- requests and audit ------------------------------------------------------------------------------------

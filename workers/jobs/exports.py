@@ -32,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 
 from core.db import Conn
+from core.periods import utc_midnight
 from exports import manifest as layout
 from exports.columns import FOCUS_SCHEMA
 from exports.formats import CONTENT_TYPES
@@ -39,6 +40,7 @@ from exports.sink import ObjectSink
 from store import exports as store
 from store import rollup
 from store.audit import audit
+from store.incremental import LATE_COMMIT_MARGIN
 from store.runs import Run, RunSpec, claimed_run, customer_failure
 from workers.jobs import worker_name
 from workers.jobs.export_datasets import (
@@ -50,6 +52,7 @@ from workers.jobs.export_datasets import (
     focus_days,
     put,
     requests_of,
+    whole_months,
 )
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,8 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
         if synced is not None:
             before = min(as_of.astimezone(UTC).date(), synced.astimezone(UTC).date())
             since = store.last_export_moment(conn, workspace_id, target.destination_id)
+            if since is not None:  # a row stamped before it may commit up to the margin later (store/incremental)
+                since -= LATE_COMMIT_MARGIN
             outcome = _changed_objects(conn, workspace_id, target, before, since, as_of)
         run.stats.update(sink=target.sink.describe(), format=target.fmt,
                          rollup_synced_through=None if synced is None else synced.isoformat())
@@ -251,7 +256,8 @@ def export_period(conn: Conn, job: OnDemand, target: ExportTarget | Callable[[],
              f"sink:{target.sink.describe()}" if isinstance(target, ExportTarget) else "sink")
     scope = f"request:{job.request_id} {where}" if job.request_id is not None else where
     spec = RunSpec(job="export_request", workspace_id=job.workspace_id, as_of=job.as_of,
-                   window_start=_utc(job.start), window_end=_utc(job.end), lock_scope=scope, task_id=task_id,
+                   window_start=utc_midnight(job.start), window_end=utc_midnight(job.end), lock_scope=scope,
+                   task_id=task_id,
                    worker=worker_name(), attempt=attempt)
     with claimed_run(conn, spec) as run:
         opened = target if isinstance(target, ExportTarget) else target()
@@ -274,7 +280,7 @@ def _period_objects(conn: Conn, job: OnDemand, fmt: str, before: date) -> list[E
         found = store.rollup_days_between(conn, job.workspace_id, job.start, before)
         items = [encoded("focus", layout.day_key("focus", d, fmt), layout.period_of(d), d, t, fmt)
                  for d, t in focus_days(conn, job.workspace_id, found)]
-        periods = [p for p in _periods(job.start, job.end) if p >= job.start]
+        periods = whole_months(job.start, job.end)  # a month cut by the period gets no Adjustment
         items += [encoded("focus", layout.adjustments_key(p, fmt), p, None, t, fmt)
                   for p, t in adjustments(conn, job.workspace_id, before, periods).items() if t.num_rows]
         return items
@@ -286,25 +292,13 @@ def _period_objects(conn: Conn, job: OnDemand, fmt: str, before: date) -> list[E
             for d, part in by_day(table, "started_at" if job.dataset == "requests" else "at", days)]
 
 
-def _periods(start: date, end: date) -> Sequence[date]:
-    month, out = start.replace(day=1), []
-    while month < end:
-        out.append(month)
-        month = (month + timedelta(days=32)).replace(day=1)
-    return out
-
-
-def _utc(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
 def export_file(conn: Conn, job: OnDemand, path: str, fmt: str, write: Any) -> dict[str, Any]:
     """One dataset for a period as one file (`write(bytes)` puts it where the command line said), recorded
     in analysis.exports under its path."""
     from workers.jobs.export_datasets import dataset_period
 
     spec = RunSpec(job="export_request", workspace_id=job.workspace_id, as_of=job.as_of,
-                   window_start=_utc(job.start), window_end=_utc(job.end), lock_scope=f"file:{path}",
+                   window_start=utc_midnight(job.start), window_end=utc_midnight(job.end), lock_scope=f"file:{path}",
                    worker=worker_name())
     with claimed_run(conn, spec) as run:
         table = dataset_period(conn, job.workspace_id, job.dataset, job.start, job.end, job.as_of)
