@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from core.db import Conn
@@ -27,7 +27,6 @@ class ForecastInputs:
     projects: dict[int, dict[date, int]]  # project -> day -> nanos: every live project, and any that spent
     cost_centers: dict[int, list[int]]  # cost center -> its projects (every cost center of the workspace)
     budgets: Budgets
-    thresholds: dict[tuple[str, int | None], list[int]] = field(default_factory=dict)  # meter.budgets' thresholds
 
 
 def read_inputs(conn: Conn, workspace_id: int, first_day: date, last_day: date) -> ForecastInputs:
@@ -53,21 +52,20 @@ def read_inputs(conn: Conn, workspace_id: int, first_day: date, last_day: date) 
         if center_id is not None:
             centers.setdefault(int(center_id), []).append(int(project_id))
     return ForecastInputs(dict(workspace), {p: dict(days) for p, days in projects.items()}, centers,
-                          *_budgets(conn, workspace_id))
+                          _budgets(conn, workspace_id))
 
 
-def _budgets(conn: Conn, workspace_id: int) -> tuple[Budgets, dict[tuple[str, int | None], list[int]]]:
+def _budgets(conn: Conn, workspace_id: int) -> Budgets:
+    """The budgets alone: their thresholds are the alert rules' (store/alerts.py reads them, nulls dropped)."""
     row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
     workspace = None if row is None or row[0] is None else int(row[0])
     by_scope: dict[str, dict[int, int]] = {"project": {}, "cost_center": {}}
-    thresholds: dict[tuple[str, int | None], list[int]] = {}
-    for scope, scope_id, nanos, percents in conn.execute(
-        "select scope, scope_id, monthly_nanos, thresholds_percent from meter.budgets where workspace_id = %s",
+    for scope, scope_id, nanos in conn.execute(
+        "select scope, scope_id, monthly_nanos from meter.budgets where workspace_id = %s",
         (workspace_id,),
     ).fetchall():
         by_scope[scope][int(scope_id)] = int(nanos)
-        thresholds[(scope, int(scope_id))] = [int(p) for p in percents]
-    return Budgets(workspace, by_scope["project"], by_scope["cost_center"]), thresholds
+    return Budgets(workspace, by_scope["project"], by_scope["cost_center"])
 
 
 _UPSERT = """

@@ -133,3 +133,16 @@ def test_the_pulse_command_runs_in_this_process_and_says_when_there_is_nothing_n
     again = run_cli(fleet_env, "pulse", "--workspace", "acme", "--as-of", later)
     assert again.returncode == 0
     assert again.stdout.startswith("acme: nothing synced since the last pulse or refresh")
+
+
+def test_a_budget_whose_thresholds_hold_a_null_still_gets_its_forecast(db_conn: Conn) -> None:
+    """The dashboard writes thresholds_percent; an element may be null (the alert rules skip it), and the
+    forecast, which does not use thresholds, must not fail on it."""
+    scene = make_workspace(db_conn, projects=1)
+    steady(db_conn, scene, days=20)
+    db_conn.execute("insert into meter.budgets (workspace_id, scope, scope_id, monthly_nanos, thresholds_percent) "
+                    "values (%s, 'project', %s, %s, '{50,null}')",
+                    (scene.workspace_id, scene.project_ids[0], 1_000 * DOLLAR))
+    outcome = refresh_workspace(db_conn, scene.workspace_id, AS_OF, stage=None)
+    assert outcome.stage("forecast").status == "succeeded"
+    assert forecasts(db_conn)[("project", scene.project_ids[0])][4] == 1_000 * DOLLAR

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 from core.db import Conn
 from core.periods import month_start
@@ -75,9 +76,11 @@ def forecast_one_scope(scope: str, scope_id: int | None, daily: DailySpend, budg
                     exc_info=True)
     first, last = month_days(month_start(today))
     spent = daily.total(first, today)
-    elapsed = (today - first).days + share
-    left = (last - today).days + (1 - share)
-    expected = spent + round(spent / elapsed * left)
+    # exact in nanos (a float loses them past 2**53, about $9M): the day's share to the second, as a Fraction
+    gone = Fraction(share).limit_denominator(86_400)
+    elapsed = (today - first).days + gone
+    left = (last - today).days + (1 - gone)
+    expected = spent + round(spent * left / elapsed)
     dearest = int(daily.between(today - timedelta(days=WINDOW_DAYS), today).max(initial=0))
     high = max(expected, spent + round(dearest * left))
     forecast = Forecast(spent, expected, spent, high, FALLBACK_METHOD, len(daily.between(first, today)))
