@@ -54,3 +54,19 @@ def make_scene_of(conn: Conn, workspace_id: int) -> Scene:
     device = conn.execute("select id from meter.devices where workspace_id = %s", (workspace_id,)).fetchone()
     assert project is not None and device is not None
     return Scene(workspace_id, [project[0]], [device[0]])
+
+
+def test_before_its_first_rollup_a_workspace_counts_the_history_that_rollup_builds(db_conn: Conn) -> None:
+    """A workspace whose years of history were just loaded but which is quiet this month is large: its first
+    refresh rebuilds every day of the rollup's history, not the 30-day window."""
+    from workers.tasks.refresh import first_build_start
+
+    workspace_id = seed(db_conn, "backfilled", 2, before=30)
+    start, end = trailing_window(AS_OF)
+    assert window_requests(db_conn, workspace_id, start, end, cap=1000) == 2
+    assert window_requests(db_conn, workspace_id, start, end, cap=1000,
+                           history_start=first_build_start(AS_OF)) == 32
+    # once rolled up, the nightly reads the window again, and the size is the window's
+    refresh_workspace(db_conn, workspace_id, AS_OF, stage="rollup")
+    assert window_requests(db_conn, workspace_id, start, end, cap=1000,
+                           history_start=first_build_start(AS_OF)) == 2

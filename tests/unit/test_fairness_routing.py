@@ -72,7 +72,8 @@ def test_the_nightly_fanout_sends_large_workspaces_last_on_the_heavy_queue_at_th
     sizes = {1: 50_000, 2: 40, 3: 1000, 4: 7}
     measured: list[tuple[list[int], int]] = []
 
-    def workspace_sizes(conn: Any, ids: list[int], start: datetime, end: datetime, cap: int) -> dict[int, int]:
+    def workspace_sizes(conn: Any, ids: list[int], start: datetime, end: datetime, cap: int,
+                        history_start: datetime | None = None) -> dict[int, int]:
         measured.append((list(ids), cap))
         return {ws: sizes[ws] for ws in ids}
 

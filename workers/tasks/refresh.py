@@ -10,7 +10,9 @@ from typing import Any
 from celery import Task
 
 from core.db import Conn
+from core.periods import utc_midnight
 from schedules.fanout import FanoutPlan, dispatch, plan_fanout
+from store.rollup import history_window
 from store.runs import ClosedRun
 from store.workspace_sizes import workspace_sizes
 from store.workspaces import all_workspace_ids
@@ -20,7 +22,7 @@ from workers.jobs import pipeline
 from workers.jobs.stage import trailing_window
 from workers.runtime import db
 from workers.runtime.tenancy import workspace_connection
-from workers.settings import get_settings, last_fire_time
+from workers.settings import get_settings, last_fire_time, rollup_settings
 from workers.tasks.alerts import enqueue_after_refresh
 from workers.tasks.base import FleetTask, fleet_task
 
@@ -76,6 +78,11 @@ def fan_out(task: Task[Any, Any], workspace_ids: list[int], moment: datetime,
     return plan
 
 
+def first_build_start(moment: datetime) -> datetime:
+    """Where a workspace's first rollup starts: before it, a workspace is as large as its whole history."""
+    return utc_midnight(history_window(moment, rollup_settings().history_years).first_day)
+
+
 @fleet_task("nightly_fanout", Family.FANOUT)
 def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[str, Any]:
     """Beat's nightly entry: one refresh per workspace, all with the same as_of (each prunes its old runs),
@@ -84,7 +91,8 @@ def nightly_fanout_task(self: Task[Any, Any], as_of: str | None = None) -> dict[
     start, end = trailing_window(moment)
     with db.pooled_connection() as conn:
         workspace_ids = all_workspace_ids(conn)
-        sizes = workspace_sizes(conn, workspace_ids, start, end, cap=get_settings().heavy_workspace_requests)
+        sizes = workspace_sizes(conn, workspace_ids, start, end, cap=get_settings().heavy_workspace_requests,
+                                history_start=first_build_start(moment))
     plan = fan_out(refresh_workspace_task, workspace_ids, moment, sizes)
     return {"batch_id": plan.batch_id, "as_of": moment.isoformat(), "workspaces": len(plan.workspace_ids),
             "heavy": len(plan.heavy)}
