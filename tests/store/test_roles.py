@@ -136,5 +136,5 @@ def test_the_runbooks_row_security_on_meter_is_what_migrate_issues(db_conn: Conn
     named = re.findall(r"store/migrations/(\d{4})_(\w+)\.sql", RUNBOOK.read_text())
     meter_files = {(m.version, m.name) for m in bundled_migrations() if m.creates_meter and m.version >= "0022"}
     assert meter_files == {("0022", "meter_row_security"), ("0024", "meter_export_destinations"),
-                           ("0026", "meter_requests_by_month")}
+                           ("0026", "meter_requests_by_month"), ("0027", "meter_request_partition_lock")}
     assert set(named) >= meter_files
