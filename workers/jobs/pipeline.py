@@ -190,8 +190,10 @@ def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
                     run.stats["already_current_to"] = newer.isoformat()  # results of a later moment stay
             else:
                 stage.run(ctx, run)
+                # only a stage that ran: a skipped one's near-zero time would pull the stage timings down
+                metrics.observe_stage(stage.name, time.perf_counter() - started,
+                                      rows_processed(stage.name, run.stats))
             log.info("stage %s done: %s", stage.name, run.stats)
-            metrics.observe_stage(stage.name, time.perf_counter() - started, rows_processed(stage.name, run.stats))
             return StageOutcome(stage.name, "succeeded", run.id, None, dict(run.stats)), None
     except Exception as error:
         metrics.observe_stage(stage.name, time.perf_counter() - started, None)
