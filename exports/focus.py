@@ -354,14 +354,3 @@ def _usd(nanos: int) -> str:
     sign = "-" if nanos < 0 else ""
     whole, frac = divmod(abs(nanos), 1_000_000_000)
     return f"{sign}${whole:,}.{frac:09d}".rstrip("0").rstrip(".") if frac else f"{sign}${whole:,}"
-
-
-def billed_nanos_by(table: pa.Table, keys: Sequence[str]) -> dict[tuple[Any, ...], int]:
-    """Σ BilledCost in nanos per the given key columns (exact: the decimals are whole picos)."""
-    if table.num_rows == 0:
-        return {}
-    grouped = table.select([*keys, "BilledCost"]).group_by(list(keys)).aggregate([("BilledCost", "sum")])
-    out: dict[tuple[Any, ...], int] = {}
-    for row in grouped.to_pylist():
-        out[tuple(row[k] for k in keys)] = int(row["BilledCost_sum"] * 1_000_000_000)
-    return out

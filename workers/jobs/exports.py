@@ -35,7 +35,7 @@ from core.db import Conn
 from core.periods import utc_midnight
 from exports import manifest as layout
 from exports.columns import FOCUS_SCHEMA
-from exports.formats import CONTENT_TYPES
+from exports.formats import CONTENT_TYPES, sha256
 from exports.sink import ObjectSink
 from store import exports as store
 from store import rollup
@@ -163,7 +163,7 @@ def _commit(conn: Conn, run: Run, workspace_id: int, target: ExportTarget, outco
             key = layout.manifest_key(dataset, period)
             target.sink.put(key, document, CONTENT_TYPES["json"])
             store.record_export(tx, workspace_id, target.destination_id, request_id, "manifest", key, period, None,
-                                len(versions), len(document), None, _digest(document), now, run.id)
+                                len(versions), len(document), None, sha256(document), now, run.id)
             outcome.manifests.append(key)
         if outcome.written:
             audit(tx, workspace_id, worker_name(), "export.written", f"export:{target.sink.describe()}",
@@ -176,12 +176,6 @@ def _schema(dataset: str) -> pa.Schema:
     if dataset == "focus":
         return FOCUS_SCHEMA
     return pa.schema(list((store.REQUEST_TYPES if dataset == "requests" else store.AUDIT_TYPES).items()))
-
-
-def _digest(data: bytes) -> str:
-    from exports.formats import sha256
-
-    return sha256(data)
 
 
 @dataclass(frozen=True)
