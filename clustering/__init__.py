@@ -1,5 +1,5 @@
 """Clustering requests by prompt_hash: prompt clusters, loop incidents and request shapes (pure:
-numpy, pandas, scikit-learn; no SQL, no Celery).
+numpy, pandas; no SQL, no Celery).
 
     result = cluster_requests(frame, ClusterRules(min_cacheable_tokens=...))  # clusters + incidents
     shapes = request_shapes(cells, seed=0)                                    # per-project shapes

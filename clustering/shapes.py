@@ -1,15 +1,14 @@
 """Request shapes: a project's traffic grouped into a few shapes (model, prompt-size and output-size
-bands, time-of-day profile) with scikit-learn's k-means, so a report can say "82 % of this project's
+bands, time-of-day profile) with weighted k-means (clustering.kmeans), so a report can say "82 % of this project's
 spend is one shape: long prompts, short answers, nightly".
 
 The input is not raw rows but a grid of cells (project, model, log2 prompt-size bin, log2 output-size
 bin, local hour) with their request counts and cost, summed in SQL per day: a workspace with tens of
 millions of requests is a few thousand cells per project, so the fit is small and memory bounded.
-k-means runs on the cells weighted by requests (sample_weight), so it sees the traffic as it is.
+k-means runs on the cells weighted by requests, so it sees the traffic as it is.
 
-Deterministic: cells are sorted before fitting and k-means gets a fixed `random_state` and `n_init`;
-the same cells with the same seed give the same shapes (scikit-learn's k-means is deterministic on one
-machine for a fixed seed and input order).
+Deterministic: cells are sorted before fitting and k-means gets a fixed seed and number of starts;
+the same cells with the same seed give the same shapes.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sklearn.cluster import KMeans
+
+from clustering.kmeans import weighted_kmeans
 
 MAX_SHAPES = 6
 # k grows until the weighted within-shape spread falls under this share of the one-shape spread
@@ -44,17 +44,22 @@ def request_shapes(cells: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """SHAPE_COLUMNS, one row per shape, shapes numbered 1.. per project by cost (largest first)."""
     if cells.empty:
         return pd.DataFrame({name: pd.Series([], dtype=object) for name in SHAPE_COLUMNS})
-    ordered = cells.sort_values(["project_id", "model", "prompt_bin", "output_bin", "hour"], kind="stable")
-    frames = [_project_shapes(group.reset_index(drop=True), seed)
-              for _, group in ordered.groupby("project_id", sort=True)]
-    return pd.concat(frames, ignore_index=True)
+    ordered = _Cells.of(cells.sort_values(["project_id", "model", "prompt_bin", "output_bin", "hour"],
+                                          kind="stable"))
+    # the cells are sorted by project: each project is one run of rows (numpy, not a pandas groupby: on a
+    # small workspace the pandas calls cost more than the fits)
+    projects, starts = np.unique(ordered.project_id, return_index=True)
+    ends = [*starts[1:], len(ordered.project_id)]
+    rows = [row for project, start, end in zip(projects.tolist(), starts.tolist(), ends, strict=True)
+            for row in _project_shapes(int(project), ordered.slice(start, end), seed)]
+    return pd.DataFrame(rows, columns=list(SHAPE_COLUMNS))
 
 
-def _features(cells: pd.DataFrame) -> NDArray[np.float64]:
-    models = pd.get_dummies(cells["model"].astype(str)).to_numpy(np.float64) * MODEL_WEIGHT
-    angle = cells["hour"].to_numpy(np.float64) / 24 * 2 * np.pi
-    return np.column_stack([models, cells["prompt_bin"].to_numpy(np.float64) * SIZE_WEIGHT,
-                            cells["output_bin"].to_numpy(np.float64) * SIZE_WEIGHT,
+def _features(cells: _Cells) -> NDArray[np.float64]:
+    _, model_index = np.unique(cells.model, return_inverse=True)
+    models = np.eye(int(model_index.max()) + 1)[model_index] * MODEL_WEIGHT
+    angle = cells.hour.astype(np.float64) / 24 * 2 * np.pi
+    return np.column_stack([models, cells.prompt_bin * SIZE_WEIGHT, cells.output_bin * SIZE_WEIGHT,
                             np.cos(angle) * HOUR_WEIGHT, np.sin(angle) * HOUR_WEIGHT])
 
 
@@ -65,18 +70,19 @@ def _fit(features: NDArray[np.float64], weights: NDArray[np.float64], seed: int,
     baseline = float(np.sum(weights * ((features - np.average(features, axis=0, weights=weights)) ** 2).sum(axis=1)))
     labels = np.zeros(len(features), dtype=np.int64)
     for k in range(first, min(MAX_SHAPES, distinct) + 1):
-        model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(features, sample_weight=weights)
-        labels = np.asarray(model.labels_, dtype=np.int64)
-        if baseline == 0 or model.inertia_ <= GOOD_ENOUGH * baseline:
+        fit = weighted_kmeans(features, weights, k, seed=seed)
+        labels = fit.labels
+        if baseline == 0 or fit.inertia <= GOOD_ENOUGH * baseline:
             break
     return labels
 
 
 @dataclass(frozen=True)
 class _Cells:
-    """One project's cells as numpy columns: a shape's description indexes arrays, not a DataFrame (the
-    pandas calls cost more than the arithmetic on a small workspace's few dozen cells)."""
+    """Cells as numpy columns: a shape's description indexes arrays, not a DataFrame (the pandas calls
+    cost more than the arithmetic on a small workspace's few dozen cells)."""
 
+    project_id: NDArray[np.int64]
     model: NDArray[np.str_]
     provider: NDArray[np.object_]
     prompt_bin: NDArray[np.int64]
@@ -87,7 +93,8 @@ class _Cells:
 
     @classmethod
     def of(cls, cells: pd.DataFrame) -> _Cells:
-        return cls(cells["model"].to_numpy(dtype=str), cells["provider"].to_numpy(dtype=object),
+        return cls(cells["project_id"].to_numpy(np.int64), cells["model"].to_numpy(dtype=str),
+                   cells["provider"].to_numpy(dtype=object),
                    *(cells[name].to_numpy(np.int64) for name in ("prompt_bin", "output_bin", "hour", "requests",
                                                                  "cost_nanos")))
 
@@ -95,22 +102,27 @@ class _Cells:
         columns: list[NDArray[Any]] = [getattr(self, f.name)[mask] for f in fields(self)]
         return _Cells(*columns)
 
-
-def _project_shapes(cells: pd.DataFrame, seed: int) -> pd.DataFrame:
-    weights = cells["requests"].to_numpy(np.float64)
-    labels = _fit(_features(cells), weights, seed, cells["model"].nunique())
-    columns = _Cells.of(cells)
-    total_requests = int(columns.requests.sum())
-    total_cost = int(columns.cost_nanos.sum())
-    rows = [_describe(columns.where(labels == label), total_requests, total_cost) for label in np.unique(labels)]
-    shapes = pd.DataFrame(rows).sort_values(["cost_nanos", "requests", "label"], ascending=[False, False, True],
-                                            kind="stable").reset_index(drop=True)
-    shapes.insert(0, "shape", np.arange(1, len(shapes) + 1))
-    shapes.insert(0, "project_id", int(cells["project_id"].iloc[0]))
-    return shapes[list(SHAPE_COLUMNS)]
+    def slice(self, start: int, end: int) -> _Cells:
+        columns: list[NDArray[Any]] = [getattr(self, f.name)[start:end] for f in fields(self)]
+        return _Cells(*columns)
 
 
-def _describe(cells: _Cells, total_requests: int, total_cost: int) -> dict[str, object]:
+def _project_shapes(project_id: int, cells: _Cells, seed: int) -> list[dict[str, Any]]:
+    weights = cells.requests.astype(np.float64)
+    labels = _fit(_features(cells), weights, seed, len(np.unique(cells.model)))
+    total_requests = int(cells.requests.sum())
+    total_cost = int(cells.cost_nanos.sum())
+    shapes = [_describe(cells.where(labels == label), total_requests, total_cost) for label in np.unique(labels)]
+    shapes.sort(key=_largest_first)  # stable: equal shapes keep their label order
+    return [{"project_id": project_id, "shape": number, **shape} for number, shape in enumerate(shapes, start=1)]
+
+
+def _largest_first(shape: dict[str, Any]) -> tuple[int, int, str]:
+    """Largest cost first, then most requests, then by label."""
+    return -shape["cost_nanos"], -shape["requests"], shape["label"]
+
+
+def _describe(cells: _Cells, total_requests: int, total_cost: int) -> dict[str, Any]:
     requests = cells.requests
     # the model with the most requests; a tie goes to the first by code point
     models, which = np.unique(cells.model, return_inverse=True)

@@ -1,4 +1,4 @@
-"""Request shapes with scikit-learn on hand-made cells: bands, profiles, determinism."""
+"""Request shapes (weighted k-means) on hand-made cells: bands, profiles, determinism."""
 
 from __future__ import annotations
 
