@@ -206,7 +206,7 @@ def worker(
     from workers.runtime.worker_guard import require_unprivileged_role
     from workers.settings import get_settings
 
-    one_thread_per_process()  # before the tasks import scikit-learn: the pool is the parallelism
+    one_thread_per_process()  # before the tasks load numpy's BLAS: the pool is the parallelism
     settings = get_settings()
     require_unprivileged_role(settings)  # reachable, and a role that cannot write meter (exit 2 otherwise)
     if settings.metrics_port is not None:

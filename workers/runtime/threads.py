@@ -1,10 +1,10 @@
 """One thread per worker process for the numeric libraries (OpenMP, OpenBLAS, MKL).
 
-A worker's parallelism is its pool: one process per core. scikit-learn's k-means (the clustering stage's
-request shapes) otherwise starts an OpenMP team of one thread per core in every pool process, whose threads
-spin-wait for each other; with the pool already using every core, a fit on a few dozen cells took 82 ms
-instead of 6.5 ms on the project's 2-core machine under load (issue 18: the fixed cost of a small workspace).
-An operator's own OMP_NUM_THREADS (or OPENBLAS_/MKL_) is kept.
+A worker's parallelism is its pool: one process per core. A numeric library's own thread team (numpy's
+OpenBLAS, or an OpenMP runtime) otherwise starts a thread per core in every pool process, whose threads
+spin-wait for each other; with the pool already using every core, scikit-learn's k-means (the request
+shapes used it before clustering/kmeans.py) took 82 ms on a few dozen cells instead of 6.5 ms on the
+project's 2-core machine under load. An operator's own OMP_NUM_THREADS (or OPENBLAS_/MKL_) is kept.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 def one_thread_per_process() -> None:
     """Before the numeric libraries start their threads: the environment for those loaded later (OpenMP reads
-    it when scikit-learn first loads it), and threadpoolctl's limit for those already loaded (numpy's BLAS)."""
+    it when a library first loads it), and threadpoolctl's limit for those already loaded (numpy's BLAS)."""
     for name in THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
     given = os.environ["OMP_NUM_THREADS"]

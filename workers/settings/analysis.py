@@ -28,7 +28,7 @@ class ClusteringSettings(BaseSettings):
     loop_max_gap_seconds: float = Field(default=120.0, gt=0)
     loop_min_requests: int = Field(default=20, ge=2)
     loop_min_duration_seconds: float = Field(default=60.0, ge=0)
-    # scikit-learn's k-means random_state for the request shapes: same data, same seed, same shapes
+    # the request shapes' k-means seed (clustering/kmeans.py): same data, same seed, same shapes
     shape_seed: int = Field(default=0, ge=0)
     # at most this many repeated hashes fetched per COPY (each a prefix range on the prompt_hash index)
     fetch_batch: int = Field(default=20_000, gt=0)
