@@ -32,7 +32,6 @@ import psycopg
 
 from bench.common import bench_database, best_of_interleaved, verdict
 from clustering import ClusterRules, request_shapes
-from clustering.keys import day_parts
 from pricing import load_rates
 from store import clustering as store
 from store.incremental import DayWindow
@@ -104,8 +103,7 @@ def clustering_only(conn: psycopg.Connection[tuple[object, ...]], ws: int, as_of
     days = [first_day + timedelta(days=i) for i in range((end_day - first_day).days)]
     with conn.transaction():
         conn.execute("delete from analysis.prompt_key_days where workspace_id = %s", (ws,))
-        for day in store.day_prompt_keys(conn, ws, days, as_of):
-            store.write_key_day(conn, ws, day.day, day_parts(day.keys), day.unhashed)
+        clustering_jobs.write_day_keys(conn, ws, days, as_of)
     start, end = trailing_window(as_of)
     clusters, _incidents, _ = clustering_jobs.find_clusters(conn, ws, start, end, as_of, ClusterRules(),
                                                             clustering_settings(), load_rates())

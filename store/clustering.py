@@ -90,48 +90,91 @@ class DayKeys:
     unhashed: int  # requests without one
 
 
-def day_prompt_keys(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime) -> Iterator[DayKeys]:
-    """Each day's prompt keys, of the requests synced by `as_of`, one day in memory at a time."""
+# A batch of days is read whole; the first batch is one day, each next one as many days as the rows
+# per day seen so far say fit in this many keys (8 bytes each, plus the text they arrive as): a small
+# workspace's month is two queries, a large one's stays a day at a time.
+BATCH_KEYS = 250_000
+
+
+def day_prompt_key_batches(conn: Conn, workspace_id: int, days: Sequence[date],
+                           as_of: datetime) -> Iterator[list[DayKeys]]:
+    """The days' prompt keys, of the requests synced by `as_of`, a batch of consecutive days at a time
+    (each of `days` once, in order, a day without requests with no keys)."""
+    wanted = sorted(set(days))
+    seen_days, seen_rows, at = 0, 0, 0
     with without_jit(conn):
-        for day in days:
-            requests, hashed, heads = _copy_day_heads(conn, workspace_id, utc_midnight(day),
-                                                      utc_midnight(day + timedelta(days=1)), as_of)
-            try:
-                keys = keys_from_heads(heads)
-            except ValueError:
-                keys = None
-            if keys is None or len(keys) != hashed:
-                raise UserError(f"meter.requests of workspace {workspace_id} on {day} hold a prompt_hash that is "
-                                "not a hex digest (clustering needs at least 16 lowercase hex digits): fix those rows "
-                                "or the daemon's prompt hashing")
-            yield DayKeys(day, keys, requests - hashed)
+        while at < len(wanted):
+            size = 1 if seen_rows == 0 and seen_days == 0 else \
+                max(1, BATCH_KEYS * seen_days // max(seen_rows, 1))
+            batch = _consecutive(wanted[at:], size)
+            at += len(batch)
+            heads = _copy_days_heads(conn, workspace_id, batch[0], batch[-1] + timedelta(days=1), as_of)
+            read = [_day_keys(workspace_id, day, *heads.get(day, (0, 0, b""))) for day in batch]
+            seen_days += len(batch)
+            seen_rows += sum(len(d.keys) + d.unhashed for d in read)
+            yield read
+
+
+def _consecutive(days: list[date], at_most: int) -> list[date]:
+    """The first days of `days` (sorted) that follow each other, at most `at_most`."""
+    run = days[:1]
+    for day in days[1:at_most]:
+        if day != run[-1] + timedelta(days=1):
+            break
+        run.append(day)
+    return run
+
+
+def _day_keys(workspace_id: int, day: date, requests: int, hashed: int, heads: bytes) -> DayKeys:
+    try:
+        keys = keys_from_heads(heads)
+    except ValueError:
+        keys = None
+    if keys is None or len(keys) != hashed:
+        raise UserError(f"meter.requests of workspace {workspace_id} on {day} hold a prompt_hash that is "
+                        "not a hex digest (clustering needs at least 16 lowercase hex digits): fix those rows "
+                        "or the daemon's prompt hashing")
+    return DayKeys(day, keys, requests - hashed)
 
 
 # One row a day: the day's hash heads laid end to end by string_agg. A row per request would be a
-# protocol message per request (COPY sends one per row), which costs the client more than the scan;
-# a group-by over several days holds every day's string at once and spills past work_mem.
-# The binary reply is parsed by hand (a fixed header, then three fields) because it is this narrow case.
+# protocol message per request (COPY sends one per row), which costs the client more than the scan.
+# Several days are one group-by, each day's string held until its group is done (a batch is sized to
+# stay small: BATCH_KEYS). The binary reply is parsed by hand (a fixed header, then four fields a row)
+# because it is this narrow case.
 _DAY_HEADS = """
-    copy (select count(*), count(prompt_hash), coalesce(string_agg(left(prompt_hash, 16), ''), '')
+    copy (select (date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') at time zone 'UTC')::date,
+                 count(*), count(prompt_hash), coalesce(string_agg(left(prompt_hash, 16), ''), '')
           from meter.requests
-          where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s)
+          where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s
+          group by 1)
     to stdout (format binary)"""
 _HEADER = 19  # signature (11) + flags (4) + header extension length (4), no extension
-_COUNTS = struct.Struct(">hiqiqi")  # field count, then length and value of two bigints, then the text's length
+# field count, the date's length and value (days since 2000-01-01), two bigints' lengths and values, the
+# text's length
+_ROW = struct.Struct(">hiiiqiqi")
+_EPOCH = date(2000, 1, 1)
 
 
-def _copy_day_heads(conn: Conn, workspace_id: int, start: datetime, end: datetime,
-                    as_of: datetime) -> tuple[int, int, bytes]:
-    """(requests, requests with a hash, their first 16 hex digits end to end) in [start, end)."""
+def _copy_days_heads(conn: Conn, workspace_id: int, first: date, end: date,
+                     as_of: datetime) -> dict[date, tuple[int, int, bytes]]:
+    """Per day of [first, end) with requests: (requests, requests with a hash, their first 16 hex digits
+    end to end)."""
     reply = bytearray()
-    with conn.cursor() as cursor, cursor.copy(_DAY_HEADS, (workspace_id, start, end, as_of)) as copy:
+    with conn.cursor() as cursor, cursor.copy(_DAY_HEADS, (workspace_id, utc_midnight(first), utc_midnight(end),
+                                                           as_of)) as copy:
         for block in copy:
             reply += block
-    fields, _, requests, _, hashed, length = _COUNTS.unpack_from(reply, _HEADER)
-    if fields != 3:
-        raise RuntimeError("unexpected binary COPY layout for the prompt keys")
-    heads = _HEADER + _COUNTS.size
-    return requests, hashed, bytes(reply[heads:heads + length])
+    days: dict[date, tuple[int, int, bytes]] = {}
+    at = _HEADER
+    while struct.unpack_from(">h", reply, at)[0] != -1:  # the trailer
+        fields, _, day, _, requests, _, hashed, length = _ROW.unpack_from(reply, at)
+        if fields != 4:
+            raise RuntimeError("unexpected binary COPY layout for the prompt keys")
+        at += _ROW.size
+        days[_EPOCH + timedelta(days=day)] = (requests, hashed, bytes(reply[at:at + length]))
+        at += length
+    return days
 
 
 def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date]) -> None:
@@ -141,23 +184,30 @@ def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, r
                      (workspace_id, keep_from, keep_to, list(rebuild)))
 
 
-def write_key_day(conn: Conn, workspace_id: int, day: date, parts: Sequence[KeyPart], unhashed: int) -> None:
+def write_key_days(conn: Conn, workspace_id: int, days: Sequence[tuple[date, Sequence[KeyPart], int]]) -> None:
+    """(day, its 16 parts, its unhashed requests) of several days in one COPY."""
     # binary: the arrays travel as they are (the text format would double them into hex)
     with copy_into(conn, "prompt_key_days",
                    ("workspace_id", "day", "part", "keys", "counts", "requests", "unhashed_requests"),
                    binary=True) as copy:
         copy.set_types(["bigint", "date", "smallint", "bytea", "bytea", "bigint", "bigint"])
-        for p in parts:
-            copy.write_row((workspace_id, day, p.part, p.keys_bytes(), p.counts_bytes(), int(p.counts.sum()),
-                            unhashed if p.part == 0 else 0))
+        for day, parts, unhashed in days:
+            for p in parts:
+                copy.write_row((workspace_id, day, p.part, p.keys_bytes(), p.counts_bytes(), int(p.counts.sum()),
+                                unhashed if p.part == 0 else 0))
 
 
-def read_key_part(conn: Conn, workspace_id: int, first_day: date, end_day: date, part: int) -> list[KeyPart]:
+def read_key_parts(conn: Conn, workspace_id: int, first_day: date, end_day: date,
+                   parts: Sequence[int]) -> dict[int, list[KeyPart]]:
+    """The days' key arrays of `parts`, each part's in day order, in one query."""
     rows = conn.execute(
-        """select keys, counts from analysis.prompt_key_days
-           where workspace_id = %s and day >= %s and day < %s and part = %s order by day""",
-        (workspace_id, first_day, end_day, part), binary=True).fetchall()  # binary: no hex to decode
-    return [KeyPart.from_bytes(part, bytes(keys), bytes(counts)) for keys, counts in rows]
+        """select part, keys, counts from analysis.prompt_key_days
+           where workspace_id = %s and day >= %s and day < %s and part = any(%s) order by part, day""",
+        (workspace_id, first_day, end_day, list(parts)), binary=True).fetchall()  # binary: no hex to decode
+    read: dict[int, list[KeyPart]] = {part: [] for part in parts}
+    for part, keys, counts in rows:
+        read[part].append(KeyPart.from_bytes(part, bytes(keys), bytes(counts)))
+    return read
 
 
 def day_totals(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> tuple[int, int]:

@@ -192,11 +192,30 @@ def test_each_days_keys_are_the_sql_prompt_key_of_its_synced_requests(db_conn: C
         db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
     add_request(db_conn, scene, midnight + timedelta(hours=23), synced_at=AS_OF + timedelta(hours=1))  # too late
     add_request(db_conn, scene, midnight - timedelta(seconds=1))  # the day before
-    read = list(store.day_prompt_keys(db_conn, scene.workspace_id, [day], AS_OF))
+    read = [d for batch in store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF) for d in batch]
     expected = db_conn.execute(f"""select {PROMPT_KEY_SQL} from meter.requests
                                    where workspace_id = %s and prompt_hash is not null""",
                                (scene.workspace_id,)).fetchall()
     assert [(d.day, sorted(d.keys.tolist()), d.unhashed) for d in read] == [(day, sorted(k for k, in expected), 2)]
+
+
+def test_days_are_read_in_batches_of_consecutive_days_each_day_once_with_its_own_keys(
+        db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = make_workspace(db_conn, "batches")
+    first = (AS_OF - timedelta(days=8)).date()
+    midnight = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    for offset, count in ((0, 3), (2, 2), (3, 1), (5, 4)):  # day 1 and day 4 have no requests
+        for i in range(count):
+            add_request(db_conn, scene, midnight + timedelta(days=offset, hours=i))
+    days = [first + timedelta(days=i) for i in (0, 1, 2, 3, 5)]  # day 4 is not asked for
+    monkeypatch.setattr(store, "BATCH_KEYS", 6)  # three keys a day seen: two days a batch
+    batches = list(store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF))
+    assert [[d.day for d in batch] for batch in batches] == [[days[0]], days[1:3], days[3:4], days[4:5]]
+    read = {d.day: len(d.keys) + d.unhashed for batch in batches for d in batch}
+    assert read == {days[0]: 3, days[1]: 0, days[2]: 2, days[3]: 1, days[4]: 4}
+    monkeypatch.setattr(store, "BATCH_KEYS", 250_000)  # a small workspace: one day, then the rest at once
+    whole = list(store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF))
+    assert [[d.day for d in batch] for batch in whole] == [[days[0]], days[1:4], days[4:5]]
 
 
 @pytest.mark.parametrize("prompt_hash", ["not-a-hex-digest-at-all", "abc123", "ABCDEF0123456789" * 4])
@@ -234,3 +253,8 @@ def test_the_clusters_command_prints_the_loop_and_fits_80_columns(db_conn: Conn,
     missing = subprocess.run([sys.executable, "-m", "workers.cli", "clusters", "--workspace", "nope"], env=fleet_env,
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and missing.stderr.startswith("error: no workspace with slug 'nope'")
+
+
+def test_key_parts_are_read_in_one_query_for_a_small_window_and_a_part_at_a_time_for_a_large_one() -> None:
+    assert clustering_jobs.part_groups(1_000) == [list(range(16))]
+    assert clustering_jobs.part_groups(clustering_jobs.ONE_READ_KEYS + 1) == [[part] for part in range(16)]

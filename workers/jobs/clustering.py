@@ -82,16 +82,23 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
         state = None  # a replay of an earlier moment rebuilds every day as of then
     changed, full = days_to_recompute(conn, ws, window, as_of, None if state is None else state.as_tuple())
     timezone = workspace_by_id(conn, ws).timezone
-    keys_read = 0
     with conn.transaction():
         store.forget_days(conn, ws, first_day, end_day, changed)
-        for day in store.day_prompt_keys(conn if reader is None else reader, ws, changed, as_of):
-            store.write_key_day(conn, ws, day.day, day_parts(day.keys), day.unhashed)
-            keys_read += len(day.keys) + day.unhashed
+        keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader)
         cells = store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
         store.save_state(conn, ws, first_day, end_day, as_of, run_id)
     return {"days_rebuilt": len(changed), "full_rebuild": full, "rows_read_for_days": keys_read,
             "shape_cells_written": cells}
+
+
+def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, reader: Conn | None = None) -> int:
+    """Write the days' key parts (read from meter.requests on `reader`, default `conn`) a batch of days at a
+    time; the requests read."""
+    keys_read = 0
+    for batch in store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of):
+        store.write_key_days(conn, ws, [(day.day, day_parts(day.keys), day.unhashed) for day in batch])
+        keys_read += sum(len(day.keys) + day.unhashed for day in batch)
+    return keys_read
 
 
 def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: datetime, rules: ClusterRules,
@@ -103,7 +110,8 @@ def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: da
     are kept."""
     first_day, end_day = aggregate_days(as_of)
     hashed, _ = store.day_totals(conn, ws, first_day, end_day)
-    parts = [repeated_key_counts(store.read_key_part(conn, ws, first_day, end_day, part)) for part in range(PARTS)]
+    parts = [repeated_key_counts(days) for group in part_groups(hashed)
+             for days in store.read_key_parts(conn, ws, first_day, end_day, group).values()]
     scan = sum(int(counts.sum()) for _, counts in parts) > settings.index_share * hashed
     clusters, incidents, looked_at = [], [], 0
     batches = fetch_batches(parts, settings, scan)
@@ -118,6 +126,16 @@ def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: da
         looked_at += result.requests
     return (_joined(clusters, empty_clusters(), ["prompt_hash"]),
             _joined(incidents, empty_incidents(), ["prompt_hash", "device_id", "started_at"]), looked_at)
+
+
+# Up to this many hashed requests, the 16 parts' key arrays are read in one query (a small workspace's
+# fixed cost); above it a part at a time, so only one part's raw arrays are in memory at once.
+ONE_READ_KEYS = 2_000_000
+
+
+def part_groups(hashed: int) -> list[list[int]]:
+    """The key parts to read together, in part order."""
+    return [list(range(PARTS))] if hashed <= ONE_READ_KEYS else [[part] for part in range(PARTS)]
 
 
 def fetch_batches(parts: list[tuple[NDArray[np.int64], NDArray[np.int64]]], settings: ClusteringSettings,
