@@ -1,7 +1,8 @@
 """Reads and writes of the clustering stage (issue 7).
 
 - analysis.prompt_key_days: per UTC day and first hex digit, the distinct prompt keys and their
-  counts as raw arrays (clustering.keys); rebuilt only for new days and days with late rows.
+  counts as raw arrays (clustering.keys); rebuilt only for new days and days with late rows. A part
+  without keys has no row (part 0 has one when the day has requests without a hash: it counts them).
 - analysis.request_shape_days: per UTC day, the grid the request shapes are fitted on (SQL group-by).
 - analysis.clustering_state: how far those cover, like analysis.rollup_state.
 - analysis.prompt_clusters, analysis.loop_incidents, analysis.request_shapes: the results. They hold
@@ -185,7 +186,9 @@ def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, r
 
 
 def write_key_days(conn: Conn, workspace_id: int, days: Sequence[tuple[date, Sequence[KeyPart], int]]) -> None:
-    """(day, its 16 parts, its unhashed requests) of several days in one COPY."""
+    """(day, its 16 parts, its unhashed requests) of several days in one COPY. Only parts with keys are
+    stored, and part 0 when the day has unhashed requests (it carries their count): a small workspace's
+    day has keys in a few parts, and a row per empty part was most of what its days cost to write."""
     # binary: the arrays travel as they are (the text format would double them into hex)
     with copy_into(conn, "prompt_key_days",
                    ("workspace_id", "day", "part", "keys", "counts", "requests", "unhashed_requests"),
@@ -193,6 +196,8 @@ def write_key_days(conn: Conn, workspace_id: int, days: Sequence[tuple[date, Seq
         copy.set_types(["bigint", "date", "smallint", "bytea", "bytea", "bigint", "bigint"])
         for day, parts, unhashed in days:
             for p in parts:
+                if not len(p.keys) and not (p.part == 0 and unhashed):
+                    continue
                 copy.write_row((workspace_id, day, p.part, p.keys_bytes(), p.counts_bytes(), int(p.counts.sum()),
                                 unhashed if p.part == 0 else 0))
 

@@ -258,3 +258,17 @@ def test_the_clusters_command_prints_the_loop_and_fits_80_columns(db_conn: Conn,
 def test_key_parts_are_read_in_one_query_for_a_small_window_and_a_part_at_a_time_for_a_large_one() -> None:
     assert clustering_jobs.part_groups(1_000) == [list(range(16))]
     assert clustering_jobs.part_groups(clustering_jobs.ONE_READ_KEYS + 1) == [[part] for part in range(16)]
+
+
+def test_only_parts_with_keys_are_stored_and_part_0_carries_the_unhashed_count(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn, "parts")
+    midnight = datetime.combine((AS_OF - timedelta(days=2)).date(), datetime.min.time(), tzinfo=UTC)
+    for i, prompt_hash in enumerate(["3" + "0" * 63, "3" + "1" * 63, "a" * 64, None, None]):
+        request_id = add_request(db_conn, scene, midnight + timedelta(hours=i))
+        db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF, stage="clustering")
+    rows = db_conn.execute("""select part, requests, unhashed_requests from analysis.prompt_key_days
+                              where workspace_id = %s order by part""", (scene.workspace_id,)).fetchall()
+    assert rows == [(0, 0, 2), (3, 2, 0), (10, 1, 0)]
+    first, end = clustering_jobs.aggregate_days(AS_OF)
+    assert store.day_totals(db_conn, scene.workspace_id, first, end) == (3, 2)
