@@ -131,7 +131,8 @@ def run(url: str, standby_url: str, ws: int, runs: int, postmaster: int | None) 
             lsn = current_wal_lsn(conn)
             choose.append(timed(partial(open_reader, conn, ws, lsn)))
         os.environ.pop(READ_URL, None)
-        print(f"choosing the replica (connect + compare the log positions): {statistics.median(choose) * 1000:.1f} ms"
+        print(f"choosing the replica (the process's reader connection: compare the log positions, set its "
+              f"session): {statistics.median(choose) * 1000:.1f} ms"
               " a stage (median); without DATABASE_READ_URL: no query at all")
 
 

@@ -33,7 +33,7 @@ from pdf.model import Counting, Signature
 from pdf.periods import Period
 from store import report_coverage, report_reads
 from store.report_reads import ReportRequest
-from store.rollup import refresh_daily_spend, sum_daily_totals
+from store.rollup import load_state, refresh_daily_spend, sum_daily_totals
 from workers.demo.reports import throwaway_certificate
 from workers.jobs.reports import build_artifact
 from workers.settings import SigningSettings
@@ -132,7 +132,7 @@ def seed_history(conn: Conn) -> tuple[int, int, int]:
     requests = conn.execute("select count(*) from meter.requests where workspace_id = %s", (workspace_id,)).fetchone()
     assert requests is not None
     with conn.transaction():
-        refresh_daily_spend(conn, workspace_id, datetime.now(UTC), 0)
+        refresh_daily_spend(conn, workspace_id, datetime.now(UTC), 0, state=load_state(conn, workspace_id))
     conn.execute("analyze")
     return workspace_id, projects[0], int(requests[0])
 

@@ -54,7 +54,8 @@ def reset_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int
 def full_rollup(conn: psycopg.Connection[tuple[object, ...]], workspace_id: int,
                 as_of: datetime) -> rollup.RollupResult:
     with conn.transaction():
-        return rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id=0)
+        return rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id=0,
+                                          state=rollup.load_state(conn, workspace_id))
 
 
 Conn = psycopg.Connection[tuple[object, ...]]

@@ -12,7 +12,8 @@ from store.workspaces import all_workspace_ids
 
 def oldest_last_success(conn: Conn, job: str) -> datetime | None:
     """The oldest, over the workspaces of meter.workspaces, of each one's last successful run of `job`
-    (when it finished); None when no workspace has one. A workspace that never had one is left out."""
+    (when it finished), a workspace that never had one counting from its creation (migration 0028); None
+    when there is no workspace."""
     ids = all_workspace_ids(conn)
     if not ids:
         return None
@@ -21,8 +22,8 @@ def oldest_last_success(conn: Conn, job: str) -> datetime | None:
 
 
 def refresh_lag_seconds(conn: Conn, job: str) -> float | None:
-    """Seconds since the oldest workspace's last successful `job` finished, by the database's clock (the
-    one finished_at was written with); None when no workspace has one."""
+    """Seconds since the oldest workspace's last successful `job` finished (or, never successful, since it
+    was created), by the database's clock (the one finished_at was written with); None without workspaces."""
     oldest = oldest_last_success(conn, job)
     if oldest is None:
         return None

@@ -155,7 +155,7 @@ def pulse_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: in
     coverage = history_window(as_of, history_years)
     state = rollup.load_state(conn, workspace_id)  # for update: one pulse or refresh of a workspace at a time
     if state is None or coverage.first_day != state[1] or coverage.end_day < state[2] or not _lists_margin(state):
-        result = rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id, history_years)
+        result = rollup.refresh_daily_spend(conn, workspace_id, as_of, run_id, history_years, state=state)
         return PulseResult(0, result.days_recomputed, result.rows_written, result.days_recomputed, result)
     synced_through, built_from, built_to = state
     if as_of <= synced_through:

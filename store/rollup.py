@@ -21,8 +21,9 @@ synced after that had committed. Each row of the rollup keeps the latest arrival
 (last_synced_at) and how many of its requests arrived after the settled moment (margin_requests; the next
 refresh rebuilds their days), so a report can say what it counts from the rollup's days alone.
 
-A refresh for an earlier as_of than the one recorded (`synced_through`) is left alone by the pipeline (the
-rollup is already fresher: a queued nightly run must not rewind what an on-demand refresh brought forward),
+A refresh for an earlier as_of than the one recorded (`synced_through`) is left alone by the rollup stage,
+which decides it from the state it reads once, locked, in its results transaction (the rollup is already
+fresher: a queued nightly run must not rewind what an on-demand refresh or a pulse brought forward),
 unless it is an explicit replay, which rebuilds the days whose rows changed since that moment and drops the
 days after it, so the tables are the rollup as of that moment.
 
@@ -62,25 +63,21 @@ class RollupResult:
 RollupState = CacheState
 
 
-def load_state(conn: Conn, workspace_id: int) -> RollupState | None:
-    row = conn.execute(
-        """select synced_through, window_start, window_end from analysis.rollup_state
-           where workspace_id = %s for update""",
-        (workspace_id,),
-    ).fetchone()
+_STATE = "select synced_through, window_start, window_end from analysis.rollup_state where workspace_id = %s"
+
+
+def load_state(conn: Conn, workspace_id: int, *, lock: bool = True) -> RollupState | None:
+    """The rollup's state: (synced_through, first built day, end of built days), None before its first build.
+    With `lock` (inside the transaction that saves it), FOR UPDATE: one refresh or pulse of a workspace at a
+    time, the other waiting for it to commit and then reading what it saved. Read it once, and pass it to
+    refresh_daily_spend."""
+    row = conn.execute(_STATE + " for update" if lock else _STATE, (workspace_id,)).fetchone()
     return None if row is None else (row[0], row[1], row[2])
 
 
 def history_window(as_of: datetime, history_years: int = DEFAULT_HISTORY_YEARS) -> DayWindow:
     """The days the rollup covers as of a moment: whole calendar years of history up to its UTC day."""
     return DayWindow.history(as_of, history_years)
-
-
-def synced_through(conn: Conn, workspace_id: int) -> datetime | None:
-    """The moment the rollup is current to, if it was built."""
-    row = conn.execute("select synced_through from analysis.rollup_state where workspace_id = %s",
-                       (workspace_id,)).fetchone()
-    return None if row is None else row[0]
 
 
 # Day by day: each day's rows come from the index on (workspace_id, started_at) and are grouped in a hash
@@ -206,13 +203,13 @@ def save_state(conn: Conn, workspace_id: int, coverage: DayWindow, as_of: dateti
 
 
 def refresh_daily_spend(conn: Conn, workspace_id: int, as_of: datetime, run_id: int,
-                        history_years: int = DEFAULT_HISTORY_YEARS) -> RollupResult:
-    """Bring the rollup of the whole history before `as_of` up to date. Call inside the results transaction.
+                        history_years: int = DEFAULT_HISTORY_YEARS, *, state: RollupState | None) -> RollupResult:
+    """Bring the rollup of the whole history before `as_of` up to date. Call inside the results transaction,
+    with `state` as load_state read it there (locked).
 
     An as_of older than the rollup's makes the tables the rollup as of that past moment (a replay: the
-    pipeline leaves a fresher rollup alone otherwise, Stage.current_to)."""
+    rollup stage leaves a fresher rollup alone otherwise, workers/jobs/rollup.py)."""
     coverage = history_window(as_of, history_years)
-    state = load_state(conn, workspace_id)
     if state is None or coverage.first_day > state[1] or coverage.end_day < state[2]:
         drop_uncovered(conn, workspace_id, coverage)
     ranges = stale_ranges(conn, workspace_id, coverage, as_of, state)

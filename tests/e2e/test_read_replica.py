@@ -144,3 +144,71 @@ def test_without_a_replica_the_reads_stay_on_the_job_connection(pair: Pair, monk
     monkeypatch.delenv(READ_URL, raising=False)
     with psycopg.connect(pair.primary, autocommit=True) as owner, heavy_reader(owner, 1, None) as (reader, source):
         assert reader is owner and source == PRIMARY
+
+
+def backend_pid(conn: Conn) -> int:
+    row = conn.execute("select pg_backend_pid()").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def readers_on(standby: Conn) -> list[int]:
+    """The standby's backends of reader connections (application_name halton-reader), once those ending
+    have gone."""
+    deadline = time.monotonic() + 5
+    while True:
+        rows = standby.execute("""select pid, state from pg_stat_activity where application_name = %s
+                                  order by pid""", (APPLICATION_NAME,)).fetchall()
+        if all(state is not None for _, state in rows) or time.monotonic() > deadline:
+            return [int(pid) for pid, _ in rows]
+        time.sleep(0.05)
+
+
+def last_used(standby: Conn, pid: int) -> datetime:
+    row = standby.execute("select state_change from pg_stat_activity where pid = %s", (pid,)).fetchone()
+    assert row is not None and isinstance(row[0], datetime)
+    return row[0]
+
+
+def test_the_stages_share_one_reader_connection_and_a_dropped_one_is_replaced(pair: Pair,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    with psycopg.connect(pair.primary, autocommit=True) as owner, \
+            psycopg.connect(pair.standby, autocommit=True) as standby, \
+            psycopg.connect(as_role(pair.primary, TEST_ROLES.fleet), autocommit=True) as fleet:
+        acme, beta = traffic(owner, "acme-shared"), traffic(owner, "beta-shared")
+        caught_up(owner, standby)
+        monkeypatch.setenv(READ_URL, as_role(pair.standby, TEST_ROLES.fleet))
+        with workspace_scope(fleet, acme.workspace_id):
+            with heavy_reader(fleet, acme.workspace_id, current_wal_lsn(fleet)) as (reader, source):
+                assert source == REPLICA
+                first = backend_pid(reader)
+                # a second heavy read at the same time in the process gets a connection of its own, for its duration
+                with heavy_reader(fleet, acme.workspace_id, current_wal_lsn(fleet)) as (other, other_source):
+                    assert other_source == REPLICA and backend_pid(other) != first
+            assert readers_on(standby) == [first]
+            before = standby.execute("select clock_timestamp()").fetchone()
+            outcome = refresh_workspace(fleet, acme.workspace_id, AS_OF)
+        # both stages read on the replica, through the one reader connection, still open for the next job
+        assert heavy_reads(outcome) == {"clustering": REPLICA, "checks": REPLICA}
+        assert readers_on(standby) == [first]
+        assert before is not None and last_used(standby, first) > before[0]
+        # the next job, of another workspace: the same connection, scoped to that workspace alone and bounded
+        # by that job's statement timeout
+        fleet.execute("set statement_timeout = '41s'")
+        with workspace_scope(fleet, beta.workspace_id), \
+                heavy_reader(fleet, beta.workspace_id, current_wal_lsn(fleet)) as (reader, source):
+            assert source == REPLICA and backend_pid(reader) == first
+            assert reader.execute("select distinct workspace_id from meter.requests").fetchall() == \
+                [(beta.workspace_id,)]
+            assert reader.execute("show statement_timeout").fetchone() == ("41s",)
+        fleet.execute("reset statement_timeout")
+        # dropped (the replica restarted, a network cut): replaced at the next heavy read, which still goes there
+        standby.execute("select pg_terminate_backend(%s)", (first,))
+        assert readers_on(standby) == []
+        with workspace_scope(fleet, acme.workspace_id), \
+                heavy_reader(fleet, acme.workspace_id, current_wal_lsn(fleet)) as (reader, source):
+            assert source == REPLICA
+            replaced = backend_pid(reader)
+            assert reader.execute("select distinct workspace_id from meter.requests").fetchall() == \
+                [(acme.workspace_id,)]
+        assert replaced != first and readers_on(standby) == [replaced]

@@ -57,6 +57,11 @@ def add_run(conn: Conn, workspace_id: int, job: str, status: str, hours_ago: flo
                  (workspace_id, job, status, hours_ago * HOUR + 60, hours_ago * HOUR))
 
 
+def created(conn: Conn, workspace_id: int, hours_ago: float) -> None:
+    conn.execute("update meter.workspaces set created_at = now() - make_interval(secs => %s) where id = %s",
+                 (hours_ago * HOUR, workspace_id))
+
+
 def test_queue_length_is_each_queues_redis_list_length(servers: RunServers, queues: list[str], fleet_url: str,
                                                        db_conn: Conn) -> None:
     client = redis.Redis.from_url(servers.redis_url)
@@ -110,7 +115,8 @@ def test_refresh_lag_is_the_age_of_the_oldest_workspaces_last_successful_rollup(
     add_run(db_conn, acme, "rollup", "failed", 1)  # a failure since does not make it fresher
     add_run(db_conn, acme, "clustering", "succeeded", 1)  # nor another stage's success
     add_run(db_conn, beta, "rollup", "succeeded", 2)
-    add_run(db_conn, fresh, "rollup", "failed", 5)  # never succeeded: left out (its first night is to come)
+    created(db_conn, fresh, hours_ago=6)  # never succeeded, created 6 hours ago: younger than acme's lag
+    add_run(db_conn, fresh, "rollup", "failed", 5)
     add_run(db_conn, 999_999, "rollup", "succeeded", 100)  # a workspace no longer in meter.workspaces
     # the fleet's role sees no run unscoped: the lag comes through the narrow function
     with psycopg.connect(fleet_url, autocommit=True) as fleet:
@@ -124,13 +130,58 @@ def test_refresh_lag_is_the_age_of_the_oldest_workspaces_last_successful_rollup(
     assert registry.get_sample_value("halton_metrics_source_up", {"source": "postgres"}) == 1
 
 
-def test_no_refresh_lag_before_any_workspaces_first_success(fleet_url: str, db_conn: Conn) -> None:
-    add_run(db_conn, make_workspace(db_conn, "acme").workspace_id, "rollup", "failed", 5)
+def test_a_workspace_failing_every_night_since_its_creation_counts_from_its_creation(fleet_url: str,
+                                                                                      db_conn: Conn) -> None:
+    """The lag alert is there for it: never a successful rollup, three days of failures."""
+    acme, failing = (make_workspace(db_conn, slug).workspace_id for slug in ("acme", "failing"))
+    add_run(db_conn, acme, "rollup", "succeeded", 2)
+    created(db_conn, failing, hours_ago=72)
+    for night in (70, 46, 22):
+        add_run(db_conn, failing, "rollup", "failed", night)
+    with psycopg.connect(fleet_url, autocommit=True) as fleet:
+        lag = refresh_lag_seconds(fleet, "rollup")
+    assert lag is not None and 72 * HOUR <= lag < 73 * HOUR
+    registry = registry_of(FleetCollector("redis://127.0.0.1:1/0", [], fleet_url, timeout=0.5))
+    scraped = registry.get_sample_value("halton_refresh_lag_seconds")
+    assert scraped is not None and 72 * HOUR <= scraped < 73 * HOUR
+
+
+def test_a_workspace_created_minutes_ago_adds_minutes_of_lag(fleet_url: str, db_conn: Conn) -> None:
+    created(db_conn, make_workspace(db_conn, "new").workspace_id, hours_ago=0.1)  # no run at all yet
+    with psycopg.connect(fleet_url, autocommit=True) as fleet:
+        lag = refresh_lag_seconds(fleet, "rollup")
+    assert lag is not None and 0.1 * HOUR <= lag < 0.2 * HOUR
+
+
+def test_no_refresh_lag_without_any_workspace(fleet_url: str, db_conn: Conn) -> None:
+    add_run(db_conn, 999_999, "rollup", "failed", 5)  # a workspace no longer in meter.workspaces
     with psycopg.connect(fleet_url, autocommit=True) as fleet:
         assert refresh_lag_seconds(fleet, "rollup") is None
     registry = registry_of(FleetCollector("redis://127.0.0.1:1/0", [], fleet_url, timeout=0.5))
     assert registry.get_sample_value("halton_refresh_lag_seconds") is None
     assert registry.get_sample_value("halton_metrics_source_up", {"source": "postgres"}) == 1
+
+
+def test_where_the_functions_owner_cannot_read_meter_a_workspace_counts_from_its_first_run(
+        fleet_url: str, db_conn: Conn) -> None:
+    """Production until the owner of meter grants it (deploy/runbook.md): the owner of analysis reads no
+    meter table, so a workspace that never succeeded counts from its first run, whatever its status."""
+    acme, failing = (make_workspace(db_conn, slug).workspace_id for slug in ("acme", "failing"))
+    add_run(db_conn, acme, "rollup", "succeeded", 2)
+    add_run(db_conn, failing, "rollup", "failed", 30)
+    add_run(db_conn, failing, "rollup", "failed", 6)
+    owner = f"halton_analysis_owner_{uuid.uuid4().hex[:8]}"
+    ids = [acme, failing]
+    with db_conn.transaction(force_rollback=True):  # the owner, its grants and the change of owner roll back
+        db_conn.execute(f"create role {owner}")
+        db_conn.execute(f"grant usage on schema analysis to {owner}")
+        db_conn.execute(f"grant select on analysis.runs to {owner}")
+        db_conn.execute(f"alter function analysis.fleet_oldest_success(bigint[], text) owner to {owner}")
+        db_conn.execute(f"set local role {TEST_ROLES.fleet}")
+        row = db_conn.execute("""select extract(epoch from now() - analysis.fleet_oldest_success(%s::bigint[],
+                                                                                          'rollup'))::float8""",
+                              (ids,)).fetchone()
+    assert row is not None and 30 * HOUR <= row[0] < 31 * HOUR
 
 
 def test_only_the_fleets_role_may_call_the_refresh_lag_function(database_url: str, db_conn: Conn) -> None:

@@ -3,16 +3,22 @@ any age, replays, the history kept and the rollup state of before migration 0011
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 from core.errors import ConfigError, UserError
 from store.migrate import bundled_migrations
 from tests.factories import Conn, Scene, add_request, make_workspace, table_rows
+from tests.store.interleave import before_statement
 from tests.store.rollup_sums import assert_rollup_equals_requests, totals_per_day
 from workers.jobs import refresh_workspace
+from workers.jobs.pipeline import run_pipeline
+from workers.jobs.pulse import pulse_workspace
 from workers.settings import rollup_settings
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -131,6 +137,51 @@ def test_the_daily_totals_stay_the_sums_of_the_rollup_through_late_rows(db_conn:
     summed = db_conn.execute("""select day, project_id, provider, sum(requests), sum(cost_nanos)
                                 from analysis.daily_spend group by 1, 2, 3 order by 1, 2 nulls first, 3""").fetchall()
     assert totals == summed and any(row[1] is None for row in totals) and len(totals) > 30
+
+
+def stage_observations() -> float:
+    return REGISTRY.get_sample_value("halton_stage_seconds_count", {"stage": "rollup"}) or 0.0
+
+
+STATE_READ = re.compile(r"from analysis\.rollup_state\s+where workspace_id")
+
+
+def test_a_rollup_run_reads_the_rollup_state_once(db_conn: Conn) -> None:
+    """The state is read once, in the results transaction, and passed along (a first build, an incremental
+    refresh, a refresh left alone by a fresher rollup)."""
+    scene = make_workspace(db_conn)
+    fill(db_conn, scene, window_start(AS_OF), 32)
+    for as_of, already_current in ((AS_OF, False), (AS_OF + DAY, False), (AS_OF, True)):
+        observed = stage_observations()
+        with before_statement(db_conn, "rollup_state", lambda: None) as sent:
+            outcome = run_pipeline(db_conn, scene.workspace_id, as_of, only="rollup")
+        assert ("already_current_to" in outcome.stage("rollup").stats) is already_current
+        assert len([statement for statement in sent if STATE_READ.search(statement)]) == 1, as_of
+        # halton_stage_seconds observes a rollup that ran, not one that left a fresher rollup alone
+        assert stage_observations() == observed + (0 if already_current else 1)
+
+
+def test_a_pulse_committing_just_before_the_rollup_reads_its_state_is_not_rewound(database_url: str,
+                                                                                  db_conn: Conn) -> None:
+    """A nightly refresh that waited in the queue, and a pulse bringing the rollup past its moment meanwhile:
+    the refresh decides from the state it reads locked, after the pulse, and leaves the rollup alone."""
+    scene = make_workspace(db_conn)
+    fill(db_conn, scene, window_start(AS_OF), 32)
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF, stage="rollup")
+    add_request(db_conn, scene, AS_OF + timedelta(hours=1), synced_at=AS_OF + timedelta(hours=2))
+    nightly, pulsed = AS_OF + timedelta(hours=5), AS_OF + timedelta(hours=7)
+
+    def pulse() -> None:
+        with psycopg.connect(database_url, autocommit=True) as other:
+            assert pulse_workspace(other, scene.workspace_id, pulsed).status == "succeeded"
+
+    with before_statement(db_conn, "window_start, window_end from analysis.rollup_state", pulse) as sent:
+        outcome = run_pipeline(db_conn, scene.workspace_id, nightly, only="rollup")
+    assert any("window_start, window_end from analysis.rollup_state" in statement for statement in sent)
+    assert outcome.stage("rollup").stats == {"already_current_to": pulsed.isoformat()}
+    state = db_conn.execute("select synced_through from analysis.rollup_state where workspace_id = %s",
+                            (scene.workspace_id,)).fetchone()
+    assert state == (pulsed,)
 
 
 def test_an_older_as_of_leaves_a_fresher_rollup_untouched(db_conn: Conn) -> None:

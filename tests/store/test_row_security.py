@@ -131,7 +131,8 @@ def test_a_rollup_with_the_wrong_workspace_set_reads_nothing_and_writes_nothing(
         refresh_workspace(fleet, acme.workspace_id, AS_OF, stage="rollup")
     # its results transaction, called directly for acme: it reads no request and may write no row of acme
     with pytest.raises(REFUSED, match="row-level security"), fleet.transaction():
-        rollup.refresh_daily_spend(fleet, acme.workspace_id, AS_OF, 1, history_years=1)
+        rollup.refresh_daily_spend(fleet, acme.workspace_id, AS_OF, 1, history_years=1,
+                                   state=rollup.load_state(fleet, acme.workspace_id))
     for table in ("analysis.runs", "analysis.daily_spend", "analysis.daily_totals", "analysis.rollup_state"):
         assert count(db_conn, table) == 0, table
 

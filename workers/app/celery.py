@@ -10,7 +10,7 @@ from celery import Celery
 from celery.signals import beat_init, celeryd_init, setup_logging, worker_process_init, worker_process_shutdown
 
 from workers.app.config import build_config
-from workers.runtime import db, metrics
+from workers.runtime import db, metrics, replica
 from workers.runtime.logs import configure_logging, log_pool_warnings
 from workers.runtime.sentry import init_sentry
 from workers.settings import get_settings
@@ -49,4 +49,5 @@ def _open_pool_after_fork(**kwargs: Any) -> None:
 @worker_process_shutdown.connect
 def _close_pool(pid: int | None = None, **kwargs: Any) -> None:
     db.close_pool()
+    replica.close_reader()  # the reader connection to DATABASE_READ_URL, if one was opened
     metrics.child_exited(pid or os.getpid())  # a child killed outright never gets here: it has no live gauge

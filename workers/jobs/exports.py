@@ -97,7 +97,8 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
     with claimed_run(conn, spec) as run:
         run.stats.update(destination_id=None if destination_id is None else str(destination_id))
         target = target if isinstance(target, ExportTarget) else target()
-        synced = rollup.synced_through(conn, workspace_id)
+        state = rollup.load_state(conn, workspace_id, lock=False)
+        synced = None if state is None else state[0]
         outcome = Outcome()
         if synced is not None:
             before = min(as_of.astimezone(UTC).date(), synced.astimezone(UTC).date())

@@ -37,7 +37,7 @@ from workers.jobs import clustering as clustering_stage
 from workers.jobs import forecast as forecast_stage
 from workers.jobs import rollup as rollup_stage
 from workers.jobs import savings as savings_stage
-from workers.jobs.stage import Stage, StageContext
+from workers.jobs.stage import ALREADY_CURRENT, Stage, StageContext, already_current
 from workers.runtime import metrics
 from workers.runtime.failures import is_transient
 from workers.runtime.logs import bind_context
@@ -184,15 +184,16 @@ def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
     try:
         with claimed_run(conn, spec) as run, bind_context(run=run.id, stage=stage.name):
             run_id = run.id
-            newer = current_to(conn, stage, spec.workspace_id)
-            if newer is not None and newer > ctx.as_of and not ctx.replay:
+            newer = None if stage.decides_current_in_run else current_to(conn, stage, spec.workspace_id)
+            if newer is not None and already_current(newer, ctx):
                 with run.results():
-                    run.stats["already_current_to"] = newer.isoformat()  # results of a later moment stay
+                    run.stats[ALREADY_CURRENT] = newer.isoformat()  # results of a later moment stay
             else:
                 stage.run(ctx, run)
                 # only a stage that ran: a skipped one's near-zero time would pull the stage timings down
-                metrics.observe_stage(stage.name, time.perf_counter() - started,
-                                      rows_processed(stage.name, run.stats))
+                if ALREADY_CURRENT not in run.stats:
+                    metrics.observe_stage(stage.name, time.perf_counter() - started,
+                                          rows_processed(stage.name, run.stats))
             log.info("stage %s done: %s", stage.name, run.stats)
             return StageOutcome(stage.name, "succeeded", run.id, None, dict(run.stats)), None
     except Exception as error:

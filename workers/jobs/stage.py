@@ -41,8 +41,21 @@ class Stage:
     needs: tuple[str, ...]  # stages that must have succeeded in the same refresh
     run: Callable[[StageContext, Run], None]  # must close the run with run.results()
     window: Callable[[datetime], tuple[datetime, datetime]] = trailing_window
-    # The moment the stage's results are current to: a stage with a state of its own (the rollup, the
-    # clustering) reads it there; by default, the as_of of its latest successful run. The pipeline leaves
-    # the results alone when they are current to a later moment than a refresh's as_of, unless it is a
+    # The moment the stage's results are current to: a stage with a state of its own (the clustering) reads
+    # it there; by default, the as_of of its latest successful run. The pipeline leaves the results alone
+    # when they are current to a later moment than a refresh's as_of (already_current), unless it is a
     # replay, so a refresh that waited in the queue never rewinds them.
     current_to: Callable[[Conn, int], datetime | None] | None = None
+    # A stage whose run decides that itself, from the state it reads once in its results transaction, locked
+    # (the rollup, which a pulse also writes: a check before the lock could miss a pulse committing after
+    # it); it records ALREADY_CURRENT in its stats and writes nothing then. The pipeline asks nothing first.
+    decides_current_in_run: bool = False
+
+
+ALREADY_CURRENT = "already_current_to"  # the stats of a stage run that left later results alone
+
+
+def already_current(current_to: datetime | None, ctx: StageContext) -> bool:
+    """Whether results current to `current_to` stay as they are for this refresh: a later moment than its
+    as_of, and the refresh not a replay."""
+    return current_to is not None and current_to > ctx.as_of and not ctx.replay

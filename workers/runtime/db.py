@@ -70,13 +70,21 @@ def sibling(conn: Conn) -> Iterator[Conn]:
 
 def copied_session_options(conn: Conn) -> str:
     """The pool's session options with `conn`'s timeouts, for a second connection doing part of its work."""
-    copied = " ".join(f"-c {name}={_session_setting(conn, name)}" for name in COPIED_TIMEOUTS)
+    copied = " ".join(f"-c {name}={value}" for name, value in session_timeouts(conn).items())
     return f"{SESSION_OPTIONS} {copied}"
 
 
-def _session_setting(conn: Conn, name: str) -> str:
-    row = conn.execute(sql.SQL("show {}").format(sql.Identifier(name))).fetchone()
-    return "0" if row is None else str(row[0])
+def session_timeouts(conn: Conn) -> dict[str, str]:
+    """`conn`'s timeouts (COPIED_TIMEOUTS), as `show` gives them, in one round trip."""
+    row = conn.execute(sql.SQL("select {}").format(sql.SQL(", ").join(
+        sql.SQL("current_setting({})").format(sql.Literal(name)) for name in COPIED_TIMEOUTS))).fetchone()
+    return {name: "0" if row is None else str(row[i]) for i, name in enumerate(COPIED_TIMEOUTS)}
+
+
+def apply_session_timeouts(conn: Conn, timeouts: dict[str, str]) -> None:
+    """Set `timeouts` (session_timeouts of another connection) on `conn`'s session, in one round trip."""
+    conn.execute(sql.SQL("select {}").format(sql.SQL(", ").join(
+        sql.SQL("set_config({}, %s, false)").format(sql.Literal(name)) for name in timeouts)), list(timeouts.values()))
 
 
 def open_pool(url: str, max_size: int) -> ConnectionPool[Conn]:

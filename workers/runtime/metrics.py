@@ -141,7 +141,8 @@ class FleetCollector(Collector):
         up.add_metric(["postgres"], 1.0 if answered else 0.0)
         if lag is not None:
             yield GaugeMetricFamily("halton_refresh_lag_seconds", "Age of the oldest of the workspaces' last "
-                                    "successful refresh (its rollup), in seconds", value=lag)
+                                    "successful refresh (its rollup; one that never had one: since its creation), "
+                                    "in seconds", value=lag)
         yield up
 
     def queue_lengths(self) -> dict[str, int] | None:
