@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.db import Conn
+from core.money import dollars_to_nanos
 from core.periods import month_start, next_month
 from exports import focus
 from exports.columns import FOCUS_SCHEMA
@@ -20,8 +21,6 @@ from exports.formats import CONTENT_TYPES, encode, sha256
 from exports.sink import ObjectSink
 from pricing import load_rates
 from store import exports as store
-
-NANOS_PER_USD = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -53,11 +52,11 @@ def put(sink: ObjectSink, item: Encoded, fmt: str) -> None:
 
 
 def billed_nanos(table: pa.Table) -> int:
-    """Σ BilledCost in nanos, exactly (the decimals are whole picos; a sum of them stays exact)."""
+    """Σ BilledCost in nanos, exactly: every row's BilledCost is whole nanos (exports/focus.py), so is their sum;
+    a sum finer than a nano is refused (core.money.dollars_to_nanos), never cut to a nano."""
     if table.num_rows == 0:
         return 0
-    total = pc.sum(table["BilledCost"]).as_py()
-    return int(total * NANOS_PER_USD)
+    return dollars_to_nanos(pc.sum(table["BilledCost"]).as_py())
 
 
 def utc(day: date) -> datetime:
