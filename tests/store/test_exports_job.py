@@ -145,3 +145,17 @@ def test_a_row_stamped_before_the_last_export_but_committed_after_it_restates_it
     assert "focus/billing_period=2026-11/2026-11-20.parquet" in restated["keys"]
     rows = read_focus(tmp_path)["focus/billing_period=2026-11/2026-11-20.parquet"]
     assert billed(rows) * D == day_sums(db_conn, ws)[dt.date(2026, 11, 20)]
+
+
+def test_a_second_directory_gets_every_day_the_first_one_got(db_conn: Conn, tmp_path: Path) -> None:
+    """Days exported to one directory named by hand are not done for another: each is its own place."""
+    ws = seed_month(db_conn).workspace_id
+    refresh(db_conn, ws, AS_OF)
+    first = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "a")), AS_OF)
+    second = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "b")),
+                                AS_OF + dt.timedelta(hours=1))
+    assert first["objects_written"] == second["objects_written"] == 30
+    assert read_focus(tmp_path / "a") == read_focus(tmp_path / "b")
+    again = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "a")),
+                               AS_OF + dt.timedelta(hours=2))
+    assert again["objects_written"] == 0

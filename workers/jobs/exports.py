@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -36,7 +37,7 @@ from core.periods import utc_midnight
 from exports import manifest as layout
 from exports.columns import FOCUS_SCHEMA
 from exports.formats import CONTENT_TYPES, sha256
-from exports.sink import ObjectSink
+from exports.sink import DirectorySink, ObjectSink
 from store import exports as store
 from store import rollup
 from store.audit import audit
@@ -60,13 +61,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ExportTarget:
-    """Where a nightly export goes: a destination's id (None for a directory named by hand), its sink, the
-    format and the datasets it takes."""
+    """Where a nightly export goes: a destination's id (None for a directory or a bucket URL named by hand, not
+    a destination's own prefix), its sink, the format and the datasets it takes."""
 
     destination_id: int | None
     sink: ObjectSink
     fmt: str = "parquet"
     datasets: tuple[str, ...] = ("focus",)
+
+    @property
+    def place(self) -> store.Place:
+        """Whose records: the destination's, or those of the location named by hand (a directory by its
+        absolute path, symlinks resolved: two names of one directory are one place; a bucket URL as is)."""
+        if self.destination_id is not None:
+            return store.Place(self.destination_id)
+        where = str(self.sink.root.resolve()) if isinstance(self.sink, DirectorySink) else self.sink.describe()
+        return store.Place(None, where.rstrip("/") + "/")
 
 
 @dataclass
@@ -97,11 +107,13 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
     with claimed_run(conn, spec) as run:
         run.stats.update(destination_id=None if destination_id is None else str(destination_id))
         target = target if isinstance(target, ExportTarget) else target()
+        if target.destination_id is None:
+            run.stats.update(location=target.place.location)  # the next night's starting point is found by it
         synced = rollup.synced_through(conn, workspace_id)
         outcome = Outcome()
         if synced is not None:
             before = min(as_of.astimezone(UTC).date(), synced.astimezone(UTC).date())
-            since = store.last_export_moment(conn, workspace_id, target.destination_id)
+            since = store.last_export_moment(conn, workspace_id, target.place)
             if since is not None:  # a row stamped before it may commit up to the margin later (store/incremental)
                 since -= LATE_COMMIT_MARGIN
             outcome = _changed_objects(conn, workspace_id, target, before, since, as_of)
@@ -121,23 +133,23 @@ def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget, before
     candidates: list[Encoded] = []
     fmt = target.fmt
     if "focus" in target.datasets:
-        days = store.days_to_consider(conn, workspace_id, target.destination_id, before, since, "focus")
+        days = store.days_to_consider(conn, workspace_id, target.place, before, since, "focus")
         outcome.days_considered = len(days)
         candidates += [encoded("focus", layout.day_key("focus", day, fmt), layout.period_of(day), day, table, fmt)
                        for day, table in focus_days(conn, workspace_id, days)]
         candidates += [encoded("focus", layout.adjustments_key(period, fmt), period, None, table, fmt)
                        for period, table in adjustments(conn, workspace_id, before).items()]
     if "requests" in target.datasets:
-        for day in store.days_to_consider(conn, workspace_id, target.destination_id, before, since, "requests"):
+        for day in store.days_to_consider(conn, workspace_id, target.place, before, since, "requests"):
             table = requests_of(conn, workspace_id, day, day + timedelta(days=1), as_of)
             candidates.append(encoded("requests", layout.day_key("requests", day, fmt), layout.period_of(day), day,
                                       table, fmt))
     if "audit" in target.datasets:
-        for day in store.audit_days(conn, workspace_id, target.destination_id, before, since):
+        for day in store.audit_days(conn, workspace_id, target.place, before, since):
             table = audit_of(conn, workspace_id, day, day + timedelta(days=1))
             candidates.append(encoded("audit", layout.day_key("audit", day, fmt), layout.period_of(day), day,
                                       table, fmt))
-    latest = store.latest_sha256(conn, workspace_id, target.destination_id, [c.key for c in candidates])
+    latest = store.latest_sha256(conn, workspace_id, target.place, [c.key for c in candidates])
     for item in candidates:
         if latest.get(item.key) == item.sha256:
             continue
@@ -154,15 +166,16 @@ def _commit(conn: Conn, run: Run, workspace_id: int, target: ExportTarget, outco
     close the run: one transaction."""
     with run.results() as tx:
         now = store.database_now(tx)
-        store.record_exports(tx, workspace_id, target.destination_id, request_id,
+        place = target.place
+        store.record_exports(tx, workspace_id, place, request_id,
                              [(item.dataset, item.key, item.period, item.day, item.rows, item.size, item.cost_nanos,
                                item.sha256) for item in outcome.written], now, run.id)
         for dataset, period in sorted({(w.dataset, w.period) for w in outcome.written}):
-            versions = store.period_versions(tx, workspace_id, target.destination_id, dataset, period)
+            versions = store.period_versions(tx, workspace_id, place, dataset, period)
             document = layout.build_manifest(dataset, period, target.fmt, versions, _schema(dataset), now)
             key = layout.manifest_key(dataset, period)
             target.sink.put(key, document, CONTENT_TYPES["json"])
-            store.record_export(tx, workspace_id, target.destination_id, request_id, "manifest", key, period, None,
+            store.record_export(tx, workspace_id, place, request_id, "manifest", key, period, None,
                                 len(versions), len(document), None, sha256(document), now, run.id)
             outcome.manifests.append(key)
         if outcome.written:
@@ -288,9 +301,11 @@ def _period_objects(conn: Conn, job: OnDemand, fmt: str, before: date) -> list[E
 
 def export_file(conn: Conn, job: OnDemand, path: str, fmt: str, write: Any) -> dict[str, Any]:
     """One dataset for a period as one file (`write(bytes)` puts it where the command line said), recorded
-    in analysis.exports under its path."""
+    in analysis.exports under its absolute path (no destination): two files of one name in two directories
+    are two records, and no directory's manifest takes a file in."""
     from workers.jobs.export_datasets import dataset_period
 
+    path = str(Path(path).resolve())
     spec = RunSpec(job="export_request", workspace_id=job.workspace_id, as_of=job.as_of,
                    window_start=utc_midnight(job.start), window_end=utc_midnight(job.end), lock_scope=f"file:{path}",
                    worker=worker_name())
@@ -300,8 +315,8 @@ def export_file(conn: Conn, job: OnDemand, path: str, fmt: str, write: Any) -> d
         write(item.data)
         with run.results() as tx:
             now = store.database_now(tx)
-            store.record_export(tx, job.workspace_id, None, job.request_id, job.dataset, path, item.period, None,
-                                item.rows, item.size, item.cost_nanos, item.sha256, now, run.id)
+            store.record_export(tx, job.workspace_id, store.Place(None), job.request_id, job.dataset, path,
+                                item.period, None, item.rows, item.size, item.cost_nanos, item.sha256, now, run.id)
             run.stats.update(dataset=job.dataset, file=path, format=fmt, rows=item.rows, bytes=item.size,
                              sha256=item.sha256, cost_nanos=item.cost_nanos)
         return {"job": "export_request", "workspace_id": job.workspace_id, "run_id": run.id, **run.stats}
