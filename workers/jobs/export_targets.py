@@ -40,9 +40,9 @@ def sink_for_url(conn: Conn, workspace_id: int, url: str) -> ExportTarget:
 
     Only the destination's own prefix is the destination's: what is written there is recorded under its id,
     so the nightly and its manifests count it (it is where they write). Any other prefix of the bucket (below
-    the destination's too: a consumer reading the destination's prefix as a table must not find a second
-    copy of its days) is a place named by hand: recorded under its full URL and no destination, like a
-    directory, so the destination's records, days and manifests never take it in."""
+    the destination's too: those objects are not at the keys the nightly writes and its manifests list) is a
+    place named by hand, which a user asking for it expects to get whole: recorded under its full URL and no
+    destination, like a directory, so the destination's records, days and manifests never take it in."""
     kind, bucket, prefix = parse_bucket_url(url)
     destination = destination_of_bucket(conn, workspace_id, kind, bucket, prefix)
     if destination is None:
