@@ -138,6 +138,23 @@ def reconciled_months(conn: Conn, workspace_id: int, before: dt.date,
             for p, period, billed, logged in rows]
 
 
+def stale_adjustments(conn: Conn, workspace_id: int, place: Place, reconciled: Sequence[dt.date]) -> list[dt.date]:
+    """The months whose latest adjustments object at the place holds rows while the month is not among
+    `reconciled` (the months with Adjustment rows now): a month that left reconciliation status 'ok' (a new
+    bill that could not be read, say). Their object is to be replaced by an empty one. A month the rollup no
+    longer holds whole is left as it was written, like its days (its Adjustment cannot be worked out again)."""
+    rows = conn.execute(
+        """select billing_period from (
+               select distinct on (object_key) billing_period, rows from analysis.exports
+                where workspace_id = %(ws)s and dataset = 'focus' and day is null and """ + _in_place() + """
+                order by object_key, exported_at desc, id desc) latest
+            where rows > 0 and not billing_period = any(%(reconciled)s::date[])
+              and billing_period >= (select window_start from analysis.rollup_state where workspace_id = %(ws)s)
+            order by 1""",
+        {"ws": workspace_id, "reconciled": list(reconciled), **_params(place)}).fetchall()
+    return [r[0] for r in rows]
+
+
 def usage_by_provider_month(conn: Conn, workspace_id: int,
                             periods: Sequence[dt.date]) -> dict[tuple[str, dt.date], int]:
     """Σ cost_nanos of the rollup per provider and month (what the month's usage rows bill, to the nano)."""

@@ -159,3 +159,27 @@ def test_a_second_directory_gets_every_day_the_first_one_got(db_conn: Conn, tmp_
     again = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "a")),
                                AS_OF + dt.timedelta(hours=2))
     assert again["objects_written"] == 0
+
+
+def test_a_month_that_is_no_longer_reconciled_gets_its_adjustments_emptied(db_conn: Conn, tmp_path: Path) -> None:
+    """The paste withdrawn (in the dashboard) takes the month out of status 'ok': the nightly replaces its
+    Adjustment rows with an empty object and the manifest says so, so the bucket never shows a stale one."""
+    ws = seed_month(db_conn).workspace_id
+    refresh(db_conn, ws, AS_OF)
+    target = ExportTarget(None, DirectorySink(tmp_path))
+    insert_statement(db_conn, ws, "anthropic", NOV, "Total: $1.23", "finance")
+    reconcile.reconcile(db_conn, ws, "anthropic", NOV, AS_OF)
+    export_destination(db_conn, ws, target, AS_OF)
+    key = "focus/billing_period=2026-11/adjustments.parquet"
+    assert len(read_focus(tmp_path)[key]) == 1
+
+    db_conn.execute("delete from meter.billing_statements where workspace_id = %s", (ws,))
+    reconcile.reconcile(db_conn, ws, "anthropic", NOV, AS_OF + dt.timedelta(hours=1), force=True)
+    status = db_conn.execute("select status from analysis.reconciliation where workspace_id = %s", (ws,)).fetchone()
+    assert status is not None and status[0] != "ok"
+    after = export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=2))
+    assert after["keys"] == [key] and read_focus(tmp_path)[key] == []
+    entry = {o["key"]: o for o in json.loads((tmp_path / "focus/billing_period=2026-11/manifest.json").read_text())[
+        "objects"]}[key]
+    assert (entry["rows"], entry["cost_nanos"], entry["restated"]) == (0, 0, True)
+    assert export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=3))["objects_written"] == 0

@@ -10,7 +10,9 @@ moment after the nightly refresh,
    sha256 compared with the latest analysis.exports row of its key: only a changed object is written (the
    bytes are deterministic, so an unchanged day gives the same digest), replacing the day's object;
 3. the Adjustment rows of every reconciled month are regenerated each night (a handful of rows) and written
-   when they changed (a new bill, a new reconciliation, a restated day of the month);
+   when they changed (a new bill, a new reconciliation, a restated day of the month); a month whose object
+   holds rows but that is no longer reconciled (status 'ok') gets an empty object instead, so the bucket
+   never keeps a stale Adjustment;
 4. per billing period that got an object, its manifest is rewritten from analysis.exports: every object with
    its rows, cost and sha256, and the versions it replaced, so a consumer sees what was restated and when.
 
@@ -137,8 +139,12 @@ def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget, before
         outcome.days_considered = len(days)
         candidates += [encoded("focus", layout.day_key("focus", day, fmt), layout.period_of(day), day, table, fmt)
                        for day, table in focus_days(conn, workspace_id, days)]
+        reconciled = adjustments(conn, workspace_id, before)
+        # a month that left status 'ok' gets an empty object over its Adjustment rows: none stays stale
+        reconciled |= {period: FOCUS_SCHEMA.empty_table()
+                       for period in store.stale_adjustments(conn, workspace_id, target.place, list(reconciled))}
         candidates += [encoded("focus", layout.adjustments_key(period, fmt), period, None, table, fmt)
-                       for period, table in adjustments(conn, workspace_id, before).items()]
+                       for period, table in sorted(reconciled.items())]
     if "requests" in target.datasets:
         for day in store.days_to_consider(conn, workspace_id, target.place, before, since, "requests"):
             table = requests_of(conn, workspace_id, day, day + timedelta(days=1), as_of)
