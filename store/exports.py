@@ -15,7 +15,6 @@ from core.errors import UserError
 from exports.focus import MonthReconciliation, Workspace
 from exports.manifest import Version
 from store.frames import copy_table
-from store.reconciliation import findings_by_cause
 
 ROLLUP_TYPES: dict[str, pa.DataType] = {
     "day": pa.date32(), "project_id": pa.int64(), "device_id": pa.int64(), "provider": pa.string(),
@@ -133,9 +132,27 @@ def reconciled_months(conn: Conn, workspace_id: int, before: dt.date,
             order by period, provider""",
         (workspace_id, before, None if periods is None else list(periods),
          None if periods is None else list(periods), workspace_id)).fetchall()
+    causes = causes_by_month(conn, workspace_id, sorted({r[1] for r in rows}))
     return [MonthReconciliation(provider=str(p), period=period, billed_nanos=int(billed), logged_nanos=int(logged),
-                                causes=[(c, n, d) for c, n, d, _ in findings_by_cause(conn, workspace_id, p, period)])
+                                causes=causes.get((str(p), period), []))
             for p, period, billed, logged in rows]
+
+
+def causes_by_month(conn: Conn, workspace_id: int,
+                    periods: Sequence[dt.date]) -> dict[tuple[str, dt.date], list[tuple[str, int, int]]]:
+    """(cause, findings, delta) per provider and month of `periods`, largest share first (the order of
+    store.reconciliation.findings_by_cause), in one read."""
+    if not periods:
+        return {}
+    rows = conn.execute(
+        """select provider, period, cause, count(*), sum(delta_nanos)::bigint from analysis.reconciliation_findings
+            where workspace_id = %s and period = any(%s::date[])
+            group by provider, period, cause order by provider, period, abs(sum(delta_nanos)) desc, cause""",
+        (workspace_id, list(periods))).fetchall()
+    out: dict[tuple[str, dt.date], list[tuple[str, int, int]]] = {}
+    for provider, period, cause, count, delta in rows:
+        out.setdefault((str(provider), period), []).append((str(cause), int(count), int(delta)))
+    return out
 
 
 def stale_adjustments(conn: Conn, workspace_id: int, place: Place, reconciled: Sequence[dt.date]) -> list[dt.date]:
@@ -306,13 +323,17 @@ _REQUESTS = """select r.id, r.started_at, r.provider, r.model, r.service_tier, r
   left join meter.projects p on p.id = r.project_id and p.workspace_id = r.workspace_id
   left join meter.devices d on d.id = r.device_id and d.workspace_id = r.workspace_id
  where r.workspace_id = %s and r.started_at >= %s and r.started_at < %s and r.synced_at <= %s
+   and (%s::date[] is null or (r.started_at at time zone 'UTC')::date = any(%s::date[]))
  order by r.started_at, r.id"""
 
 
 def requests_table(conn: Conn, workspace_id: int, start: dt.datetime, end: dt.datetime,
-                   as_of: dt.datetime) -> pa.Table:
-    """Every request started in [start, end) and synced by as_of, oldest first."""
-    return copy_table(conn, sql.SQL(_REQUESTS), [workspace_id, start, end, as_of], REQUEST_TYPES)  # type: ignore[arg-type]
+                   as_of: dt.datetime, days: Sequence[dt.date] | None = None) -> pa.Table:
+    """Every request started in [start, end) (on one of the UTC `days`, when given) and synced by as_of,
+    oldest first."""
+    chosen = None if days is None else list(days)
+    return copy_table(conn, sql.SQL(_REQUESTS), [workspace_id, start, end, as_of, chosen, chosen],  # type: ignore[arg-type]
+                      REQUEST_TYPES)
 
 
 AUDIT_TYPES: dict[str, pa.DataType] = {
@@ -321,7 +342,12 @@ AUDIT_TYPES: dict[str, pa.DataType] = {
 }
 
 
-def audit_table(conn: Conn, workspace_id: int, start: dt.datetime, end: dt.datetime) -> pa.Table:
+def audit_table(conn: Conn, workspace_id: int, start: dt.datetime, end: dt.datetime,
+                days: Sequence[dt.date] | None = None) -> pa.Table:
+    """Every audit event of [start, end) (on one of the UTC `days`, when given), oldest first."""
     query = sql.SQL("""select id, at, actor, event, resource, details::text from analysis.audit_events
-                        where workspace_id = %s and at >= %s and at < %s order by at, id""")
-    return copy_table(conn, query, [workspace_id, start, end], AUDIT_TYPES)  # type: ignore[arg-type]
+                        where workspace_id = %s and at >= %s and at < %s
+                          and (%s::date[] is null or (at at time zone 'UTC')::date = any(%s::date[]))
+                        order by at, id""")
+    chosen = None if days is None else list(days)
+    return copy_table(conn, query, [workspace_id, start, end, chosen, chosen], AUDIT_TYPES)  # type: ignore[arg-type]

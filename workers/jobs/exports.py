@@ -6,18 +6,21 @@ moment after the nightly refresh,
 1. the candidate days: the rollup's complete days (before its moment's UTC day) never exported to the
    destination, and those holding a request synced since the rollup moment the destination's last export
    read (late rows from an offline daemon: found on the rollup's last_synced_at, whatever the day's age);
-2. each candidate day's object is regenerated (cheap: from the rollup, not the requests, for `focus`) and its
+2. the Adjustment rows of every reconciled month are regenerated each night (a handful of rows, read for
+   all months at once) and written when they changed (a new bill, a new reconciliation, a restated day of
+   the month); a month whose object holds rows but that is no longer reconciled (status 'ok') gets an
+   empty object instead, so the bucket never keeps a stale Adjustment;
+3. then a billing period at a time, oldest first: each dataset's candidate days of the month are read at
+   once (one query per dataset; a new destination on years of history holds one month in memory, not all
+   of it) and each day's object regenerated (cheap: from the rollup, not the requests, for `focus`) and its
    sha256 compared with the latest analysis.exports row of its key: only a changed object is written (the
    bytes are deterministic, so an unchanged day gives the same digest), replacing the day's object;
-3. the Adjustment rows of every reconciled month are regenerated each night (a handful of rows) and written
-   when they changed (a new bill, a new reconciliation, a restated day of the month); a month whose object
-   holds rows but that is no longer reconciled (status 'ok') gets an empty object instead, so the bucket
-   never keeps a stale Adjustment;
-4. per billing period that got an object, its manifest is rewritten from analysis.exports: every object with
-   its rows, cost and sha256, and the versions it replaced, so a consumer sees what was restated and when.
+4. the month's objects written are recorded, and the manifest of each of its datasets rewritten from
+   analysis.exports (every object with its rows, cost and sha256, and the versions it replaced, so a
+   consumer sees what was restated and when), in a transaction of the month's, before the next month.
 
-Every object written is recorded in analysis.exports in the run's results transaction, with the run, whose
-stats keep the rollup moment read (the next night's starting point). An object put whose record did not
+A month done stays done if a later one fails (its records name the run); the run closes last, its stats
+keeping the rollup moment read (the next night's starting point). An object put whose record did not
 commit (a crash in between) is simply written again next time. A rerun with nothing new writes nothing.
 
 **On demand** (`export_request`, `export_to`): one dataset for a period, to a sink in the same layout or to
@@ -26,7 +29,7 @@ one file, recorded the same way."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +54,7 @@ from workers.jobs.export_datasets import (
     adjustments,
     audit_of,
     by_day,
+    dataset_days,
     encoded,
     focus_days,
     put,
@@ -118,77 +122,108 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
             since = store.last_export_moment(conn, workspace_id, target.place)
             if since is not None:  # a row stamped before it may commit up to the margin later (store/incremental)
                 since -= LATE_COMMIT_MARGIN
-            outcome = _changed_objects(conn, workspace_id, target, before, since, as_of)
+            plan = _plan(conn, workspace_id, target, before, since)
+            outcome.days_considered = len(plan.days.get("focus", []))
+            for period in plan.periods():
+                written = _changed_objects(conn, workspace_id, target, _month_objects(conn, workspace_id, target,
+                                                                                      plan, period, as_of))
+                with conn.transaction():
+                    _record(conn, run, workspace_id, target, written, None, outcome)
         run.stats.update(sink=target.sink.describe(), format=target.fmt,
                          rollup_synced_through=None if synced is None else synced.isoformat())
-        _commit(conn, run, workspace_id, target, outcome, request_id=None)
+        with run.results():
+            run.stats.update(outcome.stats())
         result = {"job": "export", "workspace_id": workspace_id, "run_id": run.id, **run.stats}
     log.info("export of workspace %s to %s: %s objects", workspace_id, target.sink.describe(),
              len(outcome.written))
     return result
 
 
-def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget, before: date,
-                     since: datetime | None, as_of: datetime) -> Outcome:
-    """Regenerate the candidate objects and put those whose bytes changed."""
-    outcome = Outcome()
-    candidates: list[Encoded] = []
-    fmt = target.fmt
+@dataclass(frozen=True)
+class Plan:
+    """What a night regenerates: per dataset its candidate days (sorted), and per reconciled month its
+    Adjustment rows (a few rows each: read for every month at once)."""
+
+    days: dict[str, list[date]]
+    adjustments: dict[date, pa.Table]
+
+    def periods(self) -> list[date]:
+        return sorted({layout.period_of(d) for days in self.days.values() for d in days} | set(self.adjustments))
+
+
+def _plan(conn: Conn, workspace_id: int, target: ExportTarget, before: date, since: datetime | None) -> Plan:
+    days: dict[str, list[date]] = {}
+    reconciled: dict[date, pa.Table] = {}
     if "focus" in target.datasets:
-        days = store.days_to_consider(conn, workspace_id, target.place, before, since, "focus")
-        outcome.days_considered = len(days)
-        candidates += [encoded("focus", layout.day_key("focus", day, fmt), layout.period_of(day), day, table, fmt)
-                       for day, table in focus_days(conn, workspace_id, days)]
+        days["focus"] = store.days_to_consider(conn, workspace_id, target.place, before, since, "focus")
         reconciled = adjustments(conn, workspace_id, before)
         # a month that left status 'ok' gets an empty object over its Adjustment rows: none stays stale
         reconciled |= {period: FOCUS_SCHEMA.empty_table()
                        for period in store.stale_adjustments(conn, workspace_id, target.place, list(reconciled))}
-        candidates += [encoded("focus", layout.adjustments_key(period, fmt), period, None, table, fmt)
-                       for period, table in sorted(reconciled.items())]
     if "requests" in target.datasets:
-        for day in store.days_to_consider(conn, workspace_id, target.place, before, since, "requests"):
-            table = requests_of(conn, workspace_id, day, day + timedelta(days=1), as_of)
-            candidates.append(encoded("requests", layout.day_key("requests", day, fmt), layout.period_of(day), day,
-                                      table, fmt))
+        days["requests"] = store.days_to_consider(conn, workspace_id, target.place, before, since, "requests")
     if "audit" in target.datasets:
-        for day in store.audit_days(conn, workspace_id, target.place, before, since):
-            table = audit_of(conn, workspace_id, day, day + timedelta(days=1))
-            candidates.append(encoded("audit", layout.day_key("audit", day, fmt), layout.period_of(day), day,
-                                      table, fmt))
-    latest = store.latest_sha256(conn, workspace_id, target.place, [c.key for c in candidates])
-    for item in candidates:
+        days["audit"] = store.audit_days(conn, workspace_id, target.place, before, since)
+    return Plan(days, reconciled)
+
+
+def _month_objects(conn: Conn, workspace_id: int, target: ExportTarget, plan: Plan, period: date,
+                   as_of: datetime) -> Iterator[Encoded]:
+    """The candidate objects of one billing period: each dataset's days of it read at once (one query per
+    dataset), then its adjustments."""
+    fmt = target.fmt
+    month = {dataset: [d for d in days if layout.period_of(d) == period] for dataset, days in plan.days.items()}
+    if "focus" in month:
+        for day, table in focus_days(conn, workspace_id, month["focus"]):
+            yield encoded("focus", layout.day_key("focus", day, fmt), period, day, table, fmt)
+        if period in plan.adjustments:
+            yield encoded("focus", layout.adjustments_key(period, fmt), period, None, plan.adjustments[period], fmt)
+    for dataset in ("requests", "audit"):
+        for day, table in dataset_days(conn, workspace_id, dataset, month.get(dataset, []), as_of):
+            yield encoded(dataset, layout.day_key(dataset, day, fmt), period, day, table, fmt)
+
+
+def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget,
+                     candidates: Iterable[Encoded]) -> list[Encoded]:
+    """Put the candidate objects whose bytes changed; what was put, without its bytes."""
+    listed = list(candidates)
+    latest = store.latest_sha256(conn, workspace_id, target.place, [c.key for c in listed])
+    written: list[Encoded] = []
+    for item in listed:
         if latest.get(item.key) == item.sha256:
             continue
         if item.day is None and item.rows == 0 and item.key not in latest:
             continue  # a month whose usage equals its bill: no adjustment object until one is needed
-        put(target.sink, item, fmt)
-        outcome.written.append(item)
-    return outcome
+        put(target.sink, item, target.fmt)
+        written.append(item.put_away())
+    return written
 
 
-def _commit(conn: Conn, run: Run, workspace_id: int, target: ExportTarget, outcome: Outcome,
-            request_id: int | None) -> None:
-    """Record the objects written, then rewrite and record the manifest of each period they belong to, and
-    close the run: one transaction."""
-    with run.results() as tx:
-        now = store.database_now(tx)
-        place = target.place
-        store.record_exports(tx, workspace_id, place, request_id,
-                             [(item.dataset, item.key, item.period, item.day, item.rows, item.size, item.cost_nanos,
-                               item.sha256) for item in outcome.written], now, run.id)
-        for dataset, period in sorted({(w.dataset, w.period) for w in outcome.written}):
-            versions = store.period_versions(tx, workspace_id, place, dataset, period)
-            document = layout.build_manifest(dataset, period, target.fmt, versions, _schema(dataset), now)
-            key = layout.manifest_key(dataset, period)
-            target.sink.put(key, document, CONTENT_TYPES["json"])
-            store.record_export(tx, workspace_id, place, request_id, "manifest", key, period, None,
-                                len(versions), len(document), None, sha256(document), now, run.id)
-            outcome.manifests.append(key)
-        if outcome.written:
-            audit(tx, workspace_id, worker_name(), "export.written", f"export:{target.sink.describe()}",
-                  {"objects": len(outcome.written), "manifests": outcome.manifests,
-                   "keys": [w.key for w in outcome.written][:50], "request_id": request_id})
-        run.stats.update(outcome.stats())
+def _record(tx: Conn, run: Run, workspace_id: int, target: ExportTarget, written: Sequence[Encoded],
+            request_id: int | None, outcome: Outcome) -> None:
+    """Record the objects written, then rewrite and record the manifest of each billing period they belong to,
+    and audit them, in the transaction `tx` (the nightly's: one per month, so a month done stays done)."""
+    if not written:
+        return
+    now = store.database_now(tx)
+    place = target.place
+    store.record_exports(tx, workspace_id, place, request_id,
+                         [(item.dataset, item.key, item.period, item.day, item.rows, item.size, item.cost_nanos,
+                           item.sha256) for item in written], now, run.id)
+    manifests = []
+    for dataset, period in sorted({(w.dataset, w.period) for w in written}):
+        versions = store.period_versions(tx, workspace_id, place, dataset, period)
+        document = layout.build_manifest(dataset, period, target.fmt, versions, _schema(dataset), now)
+        key = layout.manifest_key(dataset, period)
+        target.sink.put(key, document, CONTENT_TYPES["json"])
+        store.record_export(tx, workspace_id, place, request_id, "manifest", key, period, None,
+                            len(versions), len(document), None, sha256(document), now, run.id)
+        manifests.append(key)
+    audit(tx, workspace_id, worker_name(), "export.written", f"export:{target.sink.describe()}",
+          {"objects": len(written), "manifests": manifests, "keys": [w.key for w in written][:50],
+           "request_id": request_id})
+    outcome.written += written
+    outcome.manifests += manifests
 
 
 def _schema(dataset: str) -> pa.Schema:
@@ -277,13 +312,16 @@ def export_period(conn: Conn, job: OnDemand, target: ExportTarget | Callable[[],
         fmt = opened.fmt
         before = min(job.end, job.as_of.astimezone(UTC).date())
         outcome = Outcome()
+        written = []
         for item in _period_objects(conn, job, fmt, before):
             put(opened.sink, item, fmt)
-            outcome.written.append(item)
-        outcome.days_considered = len({w.day for w in outcome.written if w.day is not None})
+            written.append(item.put_away())
         run.stats.update(dataset=job.dataset, sink=opened.sink.describe(), format=fmt, request_id=job.request_id)
-        _commit(conn, run, job.workspace_id, ExportTarget(job.destination_id, opened.sink, fmt, (job.dataset,)),
-                outcome, job.request_id)
+        with run.results() as tx:
+            _record(tx, run, job.workspace_id, ExportTarget(job.destination_id, opened.sink, fmt, (job.dataset,)),
+                    written, job.request_id, outcome)
+            outcome.days_considered = len({w.day for w in outcome.written if w.day is not None})
+            run.stats.update(outcome.stats())
         return {"job": "export_request", "workspace_id": job.workspace_id, "run_id": run.id, **run.stats}
 
 
