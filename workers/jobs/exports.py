@@ -141,11 +141,11 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
 
 @dataclass(frozen=True)
 class Plan:
-    """What a night regenerates: per dataset its candidate days (sorted), and per reconciled month its
-    Adjustment rows (a few rows each: read for every month at once)."""
+    """What a night regenerates: per dataset its candidate days (sorted), and the adjustments objects that
+    changed (every reconciled month's are regenerated and compared at once: a few rows each), by month."""
 
     days: dict[str, list[date]]
-    adjustments: dict[date, pa.Table]
+    adjustments: dict[date, Encoded]
 
     def periods(self) -> list[date]:
         return sorted({layout.period_of(d) for days in self.days.values() for d in days} | set(self.adjustments))
@@ -153,18 +153,22 @@ class Plan:
 
 def _plan(conn: Conn, workspace_id: int, target: ExportTarget, before: date, since: datetime | None) -> Plan:
     days: dict[str, list[date]] = {}
-    reconciled: dict[date, pa.Table] = {}
+    changed: dict[date, Encoded] = {}
     if "focus" in target.datasets:
         days["focus"] = store.days_to_consider(conn, workspace_id, target.place, before, since, "focus")
         reconciled = adjustments(conn, workspace_id, before)
         # a month that left status 'ok' gets an empty object over its Adjustment rows: none stays stale
         reconciled |= {period: FOCUS_SCHEMA.empty_table()
                        for period in store.stale_adjustments(conn, workspace_id, target.place, list(reconciled))}
+        regenerated = [encoded("focus", layout.adjustments_key(period, target.fmt), period, None, table, target.fmt)
+                       for period, table in sorted(reconciled.items())]
+        latest = store.latest_sha256(conn, workspace_id, target.place, [item.key for item in regenerated])
+        changed = {item.period: item for item in regenerated if _to_write(item, latest)}
     if "requests" in target.datasets:
         days["requests"] = store.days_to_consider(conn, workspace_id, target.place, before, since, "requests")
     if "audit" in target.datasets:
         days["audit"] = store.audit_days(conn, workspace_id, target.place, before, since)
-    return Plan(days, reconciled)
+    return Plan(days, changed)
 
 
 def _month_objects(conn: Conn, workspace_id: int, target: ExportTarget, plan: Plan, period: date,
@@ -176,8 +180,8 @@ def _month_objects(conn: Conn, workspace_id: int, target: ExportTarget, plan: Pl
     if "focus" in month:
         for day, table in focus_days(conn, workspace_id, month["focus"]):
             yield encoded("focus", layout.day_key("focus", day, fmt), period, day, table, fmt)
-        if period in plan.adjustments:
-            yield encoded("focus", layout.adjustments_key(period, fmt), period, None, plan.adjustments[period], fmt)
+    if period in plan.adjustments:
+        yield plan.adjustments[period]
     for dataset in ("requests", "audit"):
         for day, table in dataset_days(conn, workspace_id, dataset, month.get(dataset, []), as_of):
             yield encoded(dataset, layout.day_key(dataset, day, fmt), period, day, table, fmt)
@@ -190,13 +194,18 @@ def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget,
     latest = store.latest_sha256(conn, workspace_id, target.place, [c.key for c in listed])
     written: list[Encoded] = []
     for item in listed:
-        if latest.get(item.key) == item.sha256:
-            continue
-        if item.day is None and item.rows == 0 and item.key not in latest:
-            continue  # a month whose usage equals its bill: no adjustment object until one is needed
-        put(target.sink, item, target.fmt)
-        written.append(item.put_away())
+        if _to_write(item, latest):
+            put(target.sink, item, target.fmt)
+            written.append(item.put_away())
     return written
+
+
+def _to_write(item: Encoded, latest: dict[str, str]) -> bool:
+    """Whether an object differs from what the place holds under its key (`latest`: sha256 by key)."""
+    if latest.get(item.key) == item.sha256:
+        return False
+    # a month whose usage equals its bill: no adjustment object until one is needed
+    return not (item.day is None and item.rows == 0 and item.key not in latest)
 
 
 def _record(tx: Conn, run: Run, workspace_id: int, target: ExportTarget, written: Sequence[Encoded],
