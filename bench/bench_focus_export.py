@@ -48,7 +48,7 @@ def bare_rollup(conn: Conn, ws: int) -> int:
 
 def bare_requests(conn: Conn, ws: int) -> int:
     start, end = datetime(2026, 10, 2, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
-    return _parquet(copy_table(conn, sql.SQL(_REQUESTS), [ws, start, end, AS_OF],  # type: ignore[arg-type]
+    return _parquet(copy_table(conn, sql.SQL(_REQUESTS), [ws, start, end, AS_OF, None, None],  # type: ignore[arg-type]
                                REQUEST_TYPES))
 
 

@@ -36,6 +36,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.money import money
 from exports.allocation import allocate as allocate  # re-exported: the allocation is part of this module's rules
 from exports.allocation import largest_magnitude
 from exports.columns import (
@@ -343,14 +344,9 @@ def adjustment_rows(months: Sequence[MonthReconciliation], usage_nanos: Mapping[
 
 
 def adjustment_description(month: MonthReconciliation, entity: str, usage_nanos: int) -> str:
-    """What the Adjustment row says: the bill, the logged usage and the reconciliation's causes."""
-    causes = "; ".join(f"{cause} {_usd(-delta)} ({count} finding{'s' if count != 1 else ''})"
+    """What the Adjustment row says: the bill, the logged usage and the reconciliation's causes, each amount
+    to the cent as the rest of the product prints it (core.money.money; the row's BilledCost stays exact)."""
+    causes = "; ".join(f"{cause} {money(-delta)} ({count} finding{'s' if count != 1 else ''})"
                        for cause, count, delta in month.causes) or "no cause found"
-    return (f"Reconciliation with the {entity} bill for {month.period:%Y-%m}: billed {_usd(month.billed_nanos)}, "
-            f"logged usage {_usd(usage_nanos)}; causes: {causes}")
-
-
-def _usd(nanos: int) -> str:
-    sign = "-" if nanos < 0 else ""
-    whole, frac = divmod(abs(nanos), 1_000_000_000)
-    return f"{sign}${whole:,}.{frac:09d}".rstrip("0").rstrip(".") if frac else f"{sign}${whole:,}"
+    return (f"Reconciliation with the {entity} bill for {month.period:%Y-%m}: billed {money(month.billed_nanos)}, "
+            f"logged usage {money(usage_nanos)}; causes: {causes}")

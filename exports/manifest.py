@@ -18,9 +18,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pyarrow as pa
+
+from core.money import cents
 
 DATASETS = ("focus", "requests", "audit")
 EXTENSIONS = {"parquet": "parquet", "csv": "csv"}
@@ -83,7 +84,9 @@ def _data_type(kind: pa.DataType, name: str) -> str:
 
 def build_manifest(dataset: str, period: date, fmt: str, versions: Sequence[Version], schema: pa.Schema,
                    created: datetime) -> bytes:
-    """The manifest's JSON bytes: per key its latest version and the ones it replaced (oldest first)."""
+    """The manifest's JSON bytes: per key its latest version and the ones it replaced (oldest first). A `cost`
+    is dollars to the cent, half-up, beside the exact `cost_nanos` (core.money.cents: the house's rule for a
+    dollar figure beside its nanos, as in an alert's payload)."""
     by_key: dict[str, list[Version]] = {}
     for version in sorted(versions, key=lambda v: (v.key, v.exported_at)):
         by_key.setdefault(version.key, []).append(version)
@@ -93,7 +96,8 @@ def build_manifest(dataset: str, period: date, fmt: str, versions: Sequence[Vers
         objects.append({
             "key": key, "day": None if latest.day is None else latest.day.isoformat(), "rows": latest.rows,
             "bytes": latest.bytes, "sha256": latest.sha256, "exported_at": _moment(latest.exported_at),
-            "cost": None if latest.cost_nanos is None else _usd(latest.cost_nanos), "cost_nanos": latest.cost_nanos,
+            "cost": None if latest.cost_nanos is None else str(cents(latest.cost_nanos)),
+            "cost_nanos": latest.cost_nanos,
             "restated": len(history) > 1,
             "replaced": [{"sha256": v.sha256, "rows": v.rows, "cost_nanos": v.cost_nanos,
                           "exported_at": _moment(v.exported_at)} for v in history[:-1]],
@@ -103,7 +107,7 @@ def build_manifest(dataset: str, period: date, fmt: str, versions: Sequence[Vers
         "dataset": dataset, "billing_period": f"{period:%Y-%m}", "format": fmt,
         "objects": objects,
         "totals": {"objects": len(objects), "rows": sum(int(str(o["rows"])) for o in objects),
-                   **({"cost": _usd(sum(costs)), "cost_nanos": sum(costs)} if dataset == "focus" else {})},
+                   **({"cost": str(cents(sum(costs))), "cost_nanos": sum(costs)} if dataset == "focus" else {})},
         "metadata": {
             "DataGenerator": GENERATOR, "SchemaId": schema_id(schema), "CreationDate": _moment(created),
             **({"FocusVersion": "1.2"} if dataset == "focus" else {}),
@@ -116,7 +120,3 @@ def build_manifest(dataset: str, period: date, fmt: str, versions: Sequence[Vers
 
 def _moment(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _usd(nanos: int) -> str:
-    return format(Decimal(nanos).scaleb(-9), "f")

@@ -59,16 +59,18 @@ def live_destinations(conn: Conn, workspace_id: int) -> list[ExportDestination]:
     return [_destination(row) for row in rows]
 
 
-def destination_of_bucket(conn: Conn, workspace_id: int, kind: str, bucket: str) -> ExportDestination | None:
-    """The workspace's live destination for that bucket (the newest, if several), or None.
+def destination_of_bucket(conn: Conn, workspace_id: int, kind: str, bucket: str,
+                          prefix: str | None = None) -> ExportDestination | None:
+    """The workspace's live destination for that bucket (the one whose prefix is `prefix`, trailing '/' aside,
+    if any; else the newest), or None.
 
     The command line's `--to s3://bucket/prefix` writes with this destination's credentials and endpoint
     (the prefix is the URL's): there are no credentials from anywhere else."""
     row = conn.execute(
         f"""select {_COLUMNS} from meter.export_destinations
              where workspace_id = %s and kind = %s and bucket = %s and revoked_at is null
-             order by created_at desc, id desc limit 1""",
-        (workspace_id, kind, bucket),
+             order by rtrim(prefix, '/') is not distinct from %s::text desc, created_at desc, id desc limit 1""",
+        (workspace_id, kind, bucket, prefix),
     ).fetchone()
     return None if row is None else _destination(row)
 

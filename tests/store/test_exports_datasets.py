@@ -19,7 +19,7 @@ from store.audit import audit
 from tests.factories import Conn, add_request, make_workspace
 from tests.store.test_cli import run_cli
 from workers import jobs
-from workers.jobs.exports import ExportTarget, OnDemand, export_period
+from workers.jobs.exports import ExportTarget, OnDemand, export_file, export_period
 
 AS_OF = dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.UTC)
 
@@ -76,3 +76,27 @@ def test_the_command_line_writes_a_conformant_focus_file(db_conn: Conn, fleet_en
     assert "'=cmd|' /c calc'!A0" in names  # neutralised
     recorded = db_conn.execute("select dataset, object_key, rows, destination_id from analysis.exports").fetchall()
     assert recorded == [("focus", str(out), outcome["rows"], None)]
+
+
+def manifest_keys(root: Path, dataset: str) -> list[str]:
+    manifest = json.loads((root / f"{dataset}/billing_period=2026-11/manifest.json").read_text())
+    return [o["key"] for o in manifest["objects"]]
+
+
+def test_each_directory_and_file_named_by_hand_has_records_and_a_manifest_of_its_own(
+        db_conn: Conn, tmp_path: Path) -> None:
+    ws = seeded(db_conn)
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    export_period(db_conn, OnDemand(ws, "requests", dt.date(2026, 11, 1), dt.date(2026, 12, 1), AS_OF),
+                  ExportTarget(None, DirectorySink(whole)))
+    export_file(db_conn, OnDemand(ws, "requests", dt.date(2026, 11, 1), dt.date(2026, 12, 1), AS_OF),
+                str(tmp_path / "one.parquet"), "parquet", lambda data: None)
+    export_period(db_conn, OnDemand(ws, "requests", dt.date(2026, 11, 3), dt.date(2026, 11, 5), AS_OF),
+                  ExportTarget(None, DirectorySink(part)))
+    assert manifest_keys(part, "requests") == ["requests/billing_period=2026-11/2026-11-03.parquet",
+                                               "requests/billing_period=2026-11/2026-11-04.parquet"]
+    assert len(manifest_keys(whole, "requests")) == 30
+    recorded = {k for (k,) in db_conn.execute("select object_key from analysis.exports where dataset = 'requests'")}
+    assert f"{part}/requests/billing_period=2026-11/2026-11-03.parquet" in recorded
+    assert f"{whole}/requests/billing_period=2026-11/2026-11-03.parquet" in recorded
+    assert str(tmp_path / "one.parquet") in recorded and len(recorded) == 30 + 1 + 2

@@ -9,13 +9,17 @@ import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 
 from exports import conformance
 from exports.sink import DirectorySink
 from pricing import load_rates, price_requests
-from store.reconciliation import insert_statement
+from store import exports as store_exports
+from store.audit import audit
+from store.reconciliation import findings_by_cause, insert_statement
 from store.tenancy import workspace_scope
 from tests.factories import Conn, Scene, add_request, make_workspace
 from workers import jobs
@@ -145,3 +149,102 @@ def test_a_row_stamped_before_the_last_export_but_committed_after_it_restates_it
     assert "focus/billing_period=2026-11/2026-11-20.parquet" in restated["keys"]
     rows = read_focus(tmp_path)["focus/billing_period=2026-11/2026-11-20.parquet"]
     assert billed(rows) * D == day_sums(db_conn, ws)[dt.date(2026, 11, 20)]
+
+
+def test_a_second_directory_gets_every_day_the_first_one_got(db_conn: Conn, tmp_path: Path) -> None:
+    """Days exported to one directory named by hand are not done for another: each is its own place."""
+    ws = seed_month(db_conn).workspace_id
+    refresh(db_conn, ws, AS_OF)
+    first = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "a")), AS_OF)
+    second = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "b")),
+                                AS_OF + dt.timedelta(hours=1))
+    assert first["objects_written"] == second["objects_written"] == 30
+    assert read_focus(tmp_path / "a") == read_focus(tmp_path / "b")
+    again = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "a")),
+                               AS_OF + dt.timedelta(hours=2))
+    assert again["objects_written"] == 0
+
+
+def test_a_month_that_is_no_longer_reconciled_gets_its_adjustments_emptied(db_conn: Conn, tmp_path: Path) -> None:
+    """The paste withdrawn (in the dashboard) takes the month out of status 'ok': the nightly replaces its
+    Adjustment rows with an empty object and the manifest says so, so the bucket never shows a stale one."""
+    ws = seed_month(db_conn).workspace_id
+    refresh(db_conn, ws, AS_OF)
+    target = ExportTarget(None, DirectorySink(tmp_path))
+    insert_statement(db_conn, ws, "anthropic", NOV, "Total: $1.23", "finance")
+    reconcile.reconcile(db_conn, ws, "anthropic", NOV, AS_OF)
+    export_destination(db_conn, ws, target, AS_OF)
+    key = "focus/billing_period=2026-11/adjustments.parquet"
+    assert len(read_focus(tmp_path)[key]) == 1
+
+    db_conn.execute("delete from meter.billing_statements where workspace_id = %s", (ws,))
+    reconcile.reconcile(db_conn, ws, "anthropic", NOV, AS_OF + dt.timedelta(hours=1), force=True)
+    status = db_conn.execute("select status from analysis.reconciliation where workspace_id = %s", (ws,)).fetchone()
+    assert status is not None and status[0] != "ok"
+    after = export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=2))
+    assert after["keys"] == [key] and read_focus(tmp_path)[key] == []
+    entry = {o["key"]: o for o in json.loads((tmp_path / "focus/billing_period=2026-11/manifest.json").read_text())[
+        "objects"]}[key]
+    assert (entry["rows"], entry["cost_nanos"], entry["restated"]) == (0, 0, True)
+    assert export_destination(db_conn, ws, target, AS_OF + dt.timedelta(hours=3))["objects_written"] == 0
+
+
+class RecordingSink(DirectorySink):
+    """A directory that remembers the order of its puts."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.keys: list[str] = []
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        super().put(key, data, content_type)
+        self.keys.append(key)
+
+
+def test_a_new_destination_is_exported_a_month_at_a_time_with_one_read_per_month_and_dataset(
+        db_conn: Conn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three months of history to a new place: each dataset read once per month (not per day), and each
+    month's objects and manifests put before the next month is read."""
+    scene = make_workspace(db_conn, "acme")
+    ws = scene.workspace_id
+    days = [dt.date(2026, 9, 2), dt.date(2026, 9, 29), dt.date(2026, 10, 1), dt.date(2026, 10, 17),
+            dt.date(2026, 11, 5), dt.date(2026, 11, 30)]
+    for day in days:
+        add_request(db_conn, scene, dt.datetime(day.year, day.month, day.day, 9, tzinfo=dt.UTC),
+                    synced_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+        audit(db_conn, ws, "worker:test", "report.rendered", "report_request:1", {},
+              at=dt.datetime(day.year, day.month, day.day, 8, tzinfo=dt.UTC))
+    refresh(db_conn, ws, AS_OF)
+    reads: dict[str, list[dt.datetime]] = {"requests": [], "audit": []}
+    for name, table in (("requests", "requests_table"), ("audit", "audit_table")):
+        read = getattr(store_exports, table)
+
+        def counted(conn: Conn, workspace_id: int, start: dt.datetime, *args: Any, _read: Any = read,
+                    _name: str = name, **kwargs: Any) -> Any:
+            reads[_name].append(start)
+            return _read(conn, workspace_id, start, *args, **kwargs)
+
+        monkeypatch.setattr(store_exports, table, counted)
+    sink = RecordingSink(tmp_path)
+    outcome = export_destination(db_conn, ws, ExportTarget(None, sink, "parquet", ("focus", "requests", "audit")),
+                                 AS_OF)
+    assert outcome["objects_written"] == 3 * len(days) and outcome["manifests_written"] == 3 * 3  # Sep to Nov
+    assert [r.month for r in reads["requests"]] == [r.month for r in reads["audit"]] == [9, 10, 11]
+    months = [int(key.split("billing_period=2026-")[1][:2]) for key in sink.keys]
+    assert months == sorted(months), "a month's objects and manifests are all put before the next month's"
+    assert sum(key.endswith("manifest.json") for key in sink.keys) == 9
+    rows = sum(pq.read_table(p).num_rows for p in tmp_path.glob("requests/billing_period=*/*.parquet"))
+    assert rows == len(days)
+
+
+def test_the_causes_of_every_month_read_at_once_are_each_months_findings_by_cause(db_conn: Conn) -> None:
+    scene = seed_month(db_conn)
+    ws = scene.workspace_id
+    refresh(db_conn, ws, AS_OF)
+    for provider, bill in (("anthropic", "Total: $1.23"), ("openai", "Total: $0.05")):
+        insert_statement(db_conn, ws, provider, NOV, bill, "finance")
+        reconcile.reconcile(db_conn, ws, provider, NOV, AS_OF)
+    together = store_exports.causes_by_month(db_conn, ws, [NOV])
+    for provider in ("anthropic", "openai"):
+        alone = [(c, n, d) for c, n, d, _ in findings_by_cause(db_conn, ws, provider, NOV)]
+        assert alone and together[(provider, NOV)] == alone

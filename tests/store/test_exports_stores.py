@@ -111,3 +111,37 @@ def test_a_bucket_url_uses_the_workspaces_own_destination_and_its_prefix(db_conn
         with pytest.raises(UserError, match="no live s3 destination for bucket 'elsewhere'"):
             sink_for_url(fleet, ws, "s3://elsewhere/x")
     assert read_back(stores, "gcs", f"by-hand-{ws}/focus/billing_period=2026-11/2026-11-02.parquet") is not None
+
+
+def test_a_bucket_url_off_the_destinations_prefix_is_not_counted_as_the_destinations(
+        db_conn: Conn, fleet: Conn, stores: Stores) -> None:
+    """`--to` another prefix of the destination's bucket (or one below its own) writes there with its
+    credentials, but the nightly still writes every day to the destination's own prefix and its manifest lists
+    only what is there; `--to` the destination's own prefix is the destination's (the nightly skips those)."""
+    ws = seed_month(db_conn).workspace_id
+    refresh(db_conn, ws, AS_OF)
+    own = f"nightly-{ws}"
+    destination = add_sealed_destination(db_conn, ws, "s3", stores.credentials("s3"), prefix=own,
+                                         endpoint_url=stores.s3.endpoint_url, region="us-east-1")
+    first_days = OnDemand(ws, "focus", dt.date(2026, 11, 1), dt.date(2026, 11, 3), AS_OF)
+    with workspace_scope(fleet, ws):
+        for url in (f"s3://{BUCKET}/elsewhere-{ws}", f"s3://{BUCKET}/{own}/below"):
+            target = sink_for_url(fleet, ws, url)
+            assert target.destination_id is None
+            assert export_period(fleet, first_days, target)["objects_written"] == 2
+        nightly = export_workspace(fleet, ws, destination_openers(fleet, ws), AS_OF)
+    assert nightly["objects_written"] == 30
+    assert read_back(stores, "s3", f"{own}/focus/billing_period=2026-11/2026-11-01.parquet") is not None
+    manifest = read_back(stores, "s3", f"{own}/focus/billing_period=2026-11/manifest.json")
+    assert manifest is not None and len(json.loads(manifest)["objects"]) == 30
+    keys = [k for (k,) in db_conn.execute("select object_key from analysis.exports where destination_id is null")]
+    assert f"s3://{BUCKET}/elsewhere-{ws}/focus/billing_period=2026-11/2026-11-01.parquet" in keys
+    assert f"s3://{BUCKET}/{own}/below/focus/billing_period=2026-11/2026-11-01.parquet" in keys
+
+    later = AS_OF + dt.timedelta(days=1)
+    with workspace_scope(fleet, ws):
+        target = sink_for_url(fleet, ws, f"s3://{BUCKET}/{own}/")
+        assert target.destination_id == destination.id
+        job = OnDemand(ws, "focus", dt.date(2026, 11, 1), dt.date(2026, 11, 3), later, destination_id=destination.id)
+        assert export_period(fleet, job, target)["objects_written"] == 2
+        assert export_workspace(fleet, ws, destination_openers(fleet, ws), later)["objects_written"] == 0

@@ -97,7 +97,7 @@ def test_adjustment_rows_make_a_providers_month_sum_to_the_bill() -> None:
     adjustments = adjustment_rows([month], {("anthropic", date(2026, 11, 1)): logged}, WS)
     (row,) = adjustments.to_pylist()
     assert row["ChargeCategory"] == "Adjustment" and row["BilledCost"] == Decimal("-0.123456789")
-    assert "stale_rate -$0.1 (3 findings)" in row["ChargeDescription"]
+    assert "stale_rate -$0.10 (3 findings)" in row["ChargeDescription"]
     both = pa.concat_tables([usage, adjustments]).to_pylist()
     assert sum(r["BilledCost"] for r in both if r["ProviderName"] == "Anthropic") * D == logged - 123_456_789
 

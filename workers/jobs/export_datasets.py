@@ -5,7 +5,7 @@ period. Shared by the nightly export (workers/jobs/exports.py), the `export` tas
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.db import Conn
+from core.money import dollars_to_nanos
 from core.periods import month_start, next_month
 from exports import focus
 from exports.columns import FOCUS_SCHEMA
@@ -20,8 +21,6 @@ from exports.formats import CONTENT_TYPES, encode, sha256
 from exports.sink import ObjectSink
 from pricing import load_rates
 from store import exports as store
-
-NANOS_PER_USD = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -36,16 +35,17 @@ class Encoded:
     data: bytes
     sha256: str
     cost_nanos: int | None
+    size: int  # len(data), kept when the data is let go (`put_away`)
 
-    @property
-    def size(self) -> int:
-        return len(self.data)
+    def put_away(self) -> Encoded:
+        """The record of it without its bytes (once put: a run keeps what it wrote, not the data)."""
+        return replace(self, data=b"")
 
 
 def encoded(dataset: str, key: str, period: date, day: date | None, table: pa.Table, fmt: str) -> Encoded:
     data = encode(table, fmt)
     cost = billed_nanos(table) if dataset == "focus" else None
-    return Encoded(dataset, key, period, day, table.num_rows, data, sha256(data), cost)
+    return Encoded(dataset, key, period, day, table.num_rows, data, sha256(data), cost, len(data))
 
 
 def put(sink: ObjectSink, item: Encoded, fmt: str) -> None:
@@ -53,11 +53,11 @@ def put(sink: ObjectSink, item: Encoded, fmt: str) -> None:
 
 
 def billed_nanos(table: pa.Table) -> int:
-    """Σ BilledCost in nanos, exactly (the decimals are whole picos; a sum of them stays exact)."""
+    """Σ BilledCost in nanos, exactly: every row's BilledCost is whole nanos (exports/focus.py), so is their sum;
+    a sum finer than a nano is refused (core.money.dollars_to_nanos), never cut to a nano."""
     if table.num_rows == 0:
         return 0
-    total = pc.sum(table["BilledCost"]).as_py()
-    return int(total * NANOS_PER_USD)
+    return dollars_to_nanos(pc.sum(table["BilledCost"]).as_py())
 
 
 def utc(day: date) -> datetime:
@@ -118,12 +118,26 @@ def whole_months(start: date, end: date) -> list[date]:
 
 # -- requests and audit ------------------------------------------------------------------------------------
 
-def requests_of(conn: Conn, workspace_id: int, start: date, end: date, as_of: datetime) -> pa.Table:
-    return store.requests_table(conn, workspace_id, utc(start), utc(end), as_of)
+def requests_of(conn: Conn, workspace_id: int, start: date, end: date, as_of: datetime,
+                days: Sequence[date] | None = None) -> pa.Table:
+    return store.requests_table(conn, workspace_id, utc(start), utc(end), as_of, days)
 
 
-def audit_of(conn: Conn, workspace_id: int, start: date, end: date) -> pa.Table:
-    return store.audit_table(conn, workspace_id, utc(start), utc(end))
+def audit_of(conn: Conn, workspace_id: int, start: date, end: date, days: Sequence[date] | None = None) -> pa.Table:
+    return store.audit_table(conn, workspace_id, utc(start), utc(end), days)
+
+
+def dataset_days(conn: Conn, workspace_id: int, dataset: str, days: Sequence[date],
+                 as_of: datetime) -> Iterator[tuple[date, pa.Table]]:
+    """The requests or audit events of each of `days` (sorted), in one read of those days (from the first to
+    the last, only theirs), cut by day: the nightly reads a month's days so."""
+    if not days:
+        return
+    start, end = days[0], days[-1] + timedelta(days=1)
+    if dataset == "requests":
+        yield from by_day(requests_of(conn, workspace_id, start, end, as_of, days), "started_at", days)
+    else:
+        yield from by_day(audit_of(conn, workspace_id, start, end, days), "at", days)
 
 
 def by_day(table: pa.Table, column: str, days: Sequence[date]) -> Iterator[tuple[date, pa.Table]]:

@@ -36,13 +36,22 @@ def _opener(conn: Conn, destination: ExportDestination) -> Callable[[], ExportTa
 
 def sink_for_url(conn: Conn, workspace_id: int, url: str) -> ExportTarget:
     """`s3://bucket/prefix` or `gs://bucket/prefix`: the workspace's own live destination for that bucket,
-    under the prefix given (the destination's credentials; never the worker's own)."""
+    under the prefix given (the destination's credentials; never the worker's own).
+
+    Only the destination's own prefix is the destination's: what is written there is recorded under its id,
+    so the nightly and its manifests count it (it is where they write). Any other prefix of the bucket (below
+    the destination's too: those objects are not at the keys the nightly writes and its manifests list) is a
+    place named by hand, which a user asking for it expects to get whole: recorded under its full URL and no
+    destination, like a directory, so the destination's records, days and manifests never take it in."""
     kind, bucket, prefix = parse_bucket_url(url)
-    destination = destination_of_bucket(conn, workspace_id, kind, bucket)
+    destination = destination_of_bucket(conn, workspace_id, kind, bucket, prefix)
     if destination is None:
         raise UserError(f"the workspace has no live {kind} destination for bucket {bucket!r}; add one in the "
                         "dashboard (exports never use the worker's own cloud credentials)")
-    return target_of(conn, destination, prefix=prefix)
+    target = target_of(conn, destination, prefix=prefix)
+    if destination.prefix.rstrip("/") != prefix:
+        return ExportTarget(None, target.sink, target.fmt, target.datasets)
+    return target
 
 
 def export_request(conn: Conn, request_id: int, task_id: str | None = None, attempt: int = 0) -> dict[str, Any]:

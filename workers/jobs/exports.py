@@ -6,16 +6,21 @@ moment after the nightly refresh,
 1. the candidate days: the rollup's complete days (before its moment's UTC day) never exported to the
    destination, and those holding a request synced since the rollup moment the destination's last export
    read (late rows from an offline daemon: found on the rollup's last_synced_at, whatever the day's age);
-2. each candidate day's object is regenerated (cheap: from the rollup, not the requests, for `focus`) and its
+2. the Adjustment rows of every reconciled month are regenerated each night (a handful of rows, read for
+   all months at once) and written when they changed (a new bill, a new reconciliation, a restated day of
+   the month); a month whose object holds rows but that is no longer reconciled (status 'ok') gets an
+   empty object instead, so the bucket never keeps a stale Adjustment;
+3. then a billing period at a time, oldest first: each dataset's candidate days of the month are read at
+   once (one query per dataset; a new destination on years of history holds one month in memory, not all
+   of it) and each day's object regenerated (cheap: from the rollup, not the requests, for `focus`) and its
    sha256 compared with the latest analysis.exports row of its key: only a changed object is written (the
    bytes are deterministic, so an unchanged day gives the same digest), replacing the day's object;
-3. the Adjustment rows of every reconciled month are regenerated each night (a handful of rows) and written
-   when they changed (a new bill, a new reconciliation, a restated day of the month);
-4. per billing period that got an object, its manifest is rewritten from analysis.exports: every object with
-   its rows, cost and sha256, and the versions it replaced, so a consumer sees what was restated and when.
+4. the month's objects written are recorded, and the manifest of each of its datasets rewritten from
+   analysis.exports (every object with its rows, cost and sha256, and the versions it replaced, so a
+   consumer sees what was restated and when), in a transaction of the month's, before the next month.
 
-Every object written is recorded in analysis.exports in the run's results transaction, with the run, whose
-stats keep the rollup moment read (the next night's starting point). An object put whose record did not
+A month done stays done if a later one fails (its records name the run); the run closes last, its stats
+keeping the rollup moment read (the next night's starting point). An object put whose record did not
 commit (a crash in between) is simply written again next time. A rerun with nothing new writes nothing.
 
 **On demand** (`export_request`, `export_to`): one dataset for a period, to a sink in the same layout or to
@@ -24,9 +29,10 @@ one file, recorded the same way."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -36,7 +42,7 @@ from core.periods import utc_midnight
 from exports import manifest as layout
 from exports.columns import FOCUS_SCHEMA
 from exports.formats import CONTENT_TYPES, sha256
-from exports.sink import ObjectSink
+from exports.sink import DirectorySink, ObjectSink
 from store import exports as store
 from store import rollup
 from store.audit import audit
@@ -48,6 +54,7 @@ from workers.jobs.export_datasets import (
     adjustments,
     audit_of,
     by_day,
+    dataset_days,
     encoded,
     focus_days,
     put,
@@ -60,13 +67,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ExportTarget:
-    """Where a nightly export goes: a destination's id (None for a directory named by hand), its sink, the
-    format and the datasets it takes."""
+    """Where a nightly export goes: a destination's id (None for a directory or a bucket URL named by hand, not
+    a destination's own prefix), its sink, the format and the datasets it takes."""
 
     destination_id: int | None
     sink: ObjectSink
     fmt: str = "parquet"
     datasets: tuple[str, ...] = ("focus",)
+
+    @property
+    def place(self) -> store.Place:
+        """Whose records: the destination's, or those of the location named by hand (a directory by its
+        absolute path, symlinks resolved: two names of one directory are one place; a bucket URL as is)."""
+        if self.destination_id is not None:
+            return store.Place(self.destination_id)
+        where = str(self.sink.root.resolve()) if isinstance(self.sink, DirectorySink) else self.sink.describe()
+        return store.Place(None, where.rstrip("/") + "/")
 
 
 @dataclass
@@ -97,80 +113,127 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
     with claimed_run(conn, spec) as run:
         run.stats.update(destination_id=None if destination_id is None else str(destination_id))
         target = target if isinstance(target, ExportTarget) else target()
+        if target.destination_id is None:
+            run.stats.update(location=target.place.location)  # the next night's starting point is found by it
         state = rollup.load_state(conn, workspace_id, lock=False)
         synced = None if state is None else state[0]
         outcome = Outcome()
         if synced is not None:
             before = min(as_of.astimezone(UTC).date(), synced.astimezone(UTC).date())
-            since = store.last_export_moment(conn, workspace_id, target.destination_id)
+            since = store.last_export_moment(conn, workspace_id, target.place)
             if since is not None:  # a row stamped before it may commit up to the margin later (store/incremental)
                 since -= LATE_COMMIT_MARGIN
-            outcome = _changed_objects(conn, workspace_id, target, before, since, as_of)
+            plan = _plan(conn, workspace_id, target, before, since)
+            outcome.days_considered = len(plan.days.get("focus", []))
+            for period in plan.periods():
+                written = _changed_objects(conn, workspace_id, target, _month_objects(conn, workspace_id, target,
+                                                                                      plan, period, as_of))
+                with conn.transaction():
+                    _record(conn, run, workspace_id, target, written, None, outcome)
         run.stats.update(sink=target.sink.describe(), format=target.fmt,
                          rollup_synced_through=None if synced is None else synced.isoformat())
-        _commit(conn, run, workspace_id, target, outcome, request_id=None)
+        with run.results():
+            run.stats.update(outcome.stats())
         result = {"job": "export", "workspace_id": workspace_id, "run_id": run.id, **run.stats}
     log.info("export of workspace %s to %s: %s objects", workspace_id, target.sink.describe(),
              len(outcome.written))
     return result
 
 
-def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget, before: date,
-                     since: datetime | None, as_of: datetime) -> Outcome:
-    """Regenerate the candidate objects and put those whose bytes changed."""
-    outcome = Outcome()
-    candidates: list[Encoded] = []
-    fmt = target.fmt
+@dataclass(frozen=True)
+class Plan:
+    """What a night regenerates: per dataset its candidate days (sorted), and the adjustments objects that
+    changed (every reconciled month's are regenerated and compared at once: a few rows each), by month."""
+
+    days: dict[str, list[date]]
+    adjustments: dict[date, Encoded]
+
+    def periods(self) -> list[date]:
+        return sorted({layout.period_of(d) for days in self.days.values() for d in days} | set(self.adjustments))
+
+
+def _plan(conn: Conn, workspace_id: int, target: ExportTarget, before: date, since: datetime | None) -> Plan:
+    days: dict[str, list[date]] = {}
+    changed: dict[date, Encoded] = {}
     if "focus" in target.datasets:
-        days = store.days_to_consider(conn, workspace_id, target.destination_id, before, since, "focus")
-        outcome.days_considered = len(days)
-        candidates += [encoded("focus", layout.day_key("focus", day, fmt), layout.period_of(day), day, table, fmt)
-                       for day, table in focus_days(conn, workspace_id, days)]
-        candidates += [encoded("focus", layout.adjustments_key(period, fmt), period, None, table, fmt)
-                       for period, table in adjustments(conn, workspace_id, before).items()]
+        days["focus"] = store.days_to_consider(conn, workspace_id, target.place, before, since, "focus")
+        reconciled = adjustments(conn, workspace_id, before)
+        # a month that left status 'ok' gets an empty object over its Adjustment rows: none stays stale
+        reconciled |= {period: FOCUS_SCHEMA.empty_table()
+                       for period in store.stale_adjustments(conn, workspace_id, target.place, list(reconciled))}
+        regenerated = [encoded("focus", layout.adjustments_key(period, target.fmt), period, None, table, target.fmt)
+                       for period, table in sorted(reconciled.items())]
+        latest = store.latest_sha256(conn, workspace_id, target.place, [item.key for item in regenerated])
+        changed = {item.period: item for item in regenerated if _to_write(item, latest)}
     if "requests" in target.datasets:
-        for day in store.days_to_consider(conn, workspace_id, target.destination_id, before, since, "requests"):
-            table = requests_of(conn, workspace_id, day, day + timedelta(days=1), as_of)
-            candidates.append(encoded("requests", layout.day_key("requests", day, fmt), layout.period_of(day), day,
-                                      table, fmt))
+        days["requests"] = store.days_to_consider(conn, workspace_id, target.place, before, since, "requests")
     if "audit" in target.datasets:
-        for day in store.audit_days(conn, workspace_id, target.destination_id, before, since):
-            table = audit_of(conn, workspace_id, day, day + timedelta(days=1))
-            candidates.append(encoded("audit", layout.day_key("audit", day, fmt), layout.period_of(day), day,
-                                      table, fmt))
-    latest = store.latest_sha256(conn, workspace_id, target.destination_id, [c.key for c in candidates])
-    for item in candidates:
-        if latest.get(item.key) == item.sha256:
-            continue
-        if item.day is None and item.rows == 0 and item.key not in latest:
-            continue  # a month whose usage equals its bill: no adjustment object until one is needed
-        put(target.sink, item, fmt)
-        outcome.written.append(item)
-    return outcome
+        days["audit"] = store.audit_days(conn, workspace_id, target.place, before, since)
+    return Plan(days, changed)
 
 
-def _commit(conn: Conn, run: Run, workspace_id: int, target: ExportTarget, outcome: Outcome,
-            request_id: int | None) -> None:
-    """Record the objects written, then rewrite and record the manifest of each period they belong to, and
-    close the run: one transaction."""
-    with run.results() as tx:
-        now = store.database_now(tx)
-        store.record_exports(tx, workspace_id, target.destination_id, request_id,
-                             [(item.dataset, item.key, item.period, item.day, item.rows, item.size, item.cost_nanos,
-                               item.sha256) for item in outcome.written], now, run.id)
-        for dataset, period in sorted({(w.dataset, w.period) for w in outcome.written}):
-            versions = store.period_versions(tx, workspace_id, target.destination_id, dataset, period)
-            document = layout.build_manifest(dataset, period, target.fmt, versions, _schema(dataset), now)
-            key = layout.manifest_key(dataset, period)
-            target.sink.put(key, document, CONTENT_TYPES["json"])
-            store.record_export(tx, workspace_id, target.destination_id, request_id, "manifest", key, period, None,
-                                len(versions), len(document), None, sha256(document), now, run.id)
-            outcome.manifests.append(key)
-        if outcome.written:
-            audit(tx, workspace_id, worker_name(), "export.written", f"export:{target.sink.describe()}",
-                  {"objects": len(outcome.written), "manifests": outcome.manifests,
-                   "keys": [w.key for w in outcome.written][:50], "request_id": request_id})
-        run.stats.update(outcome.stats())
+def _month_objects(conn: Conn, workspace_id: int, target: ExportTarget, plan: Plan, period: date,
+                   as_of: datetime) -> Iterator[Encoded]:
+    """The candidate objects of one billing period: each dataset's days of it read at once (one query per
+    dataset), then its adjustments."""
+    fmt = target.fmt
+    month = {dataset: [d for d in days if layout.period_of(d) == period] for dataset, days in plan.days.items()}
+    if "focus" in month:
+        for day, table in focus_days(conn, workspace_id, month["focus"]):
+            yield encoded("focus", layout.day_key("focus", day, fmt), period, day, table, fmt)
+    if period in plan.adjustments:
+        yield plan.adjustments[period]
+    for dataset in ("requests", "audit"):
+        for day, table in dataset_days(conn, workspace_id, dataset, month.get(dataset, []), as_of):
+            yield encoded(dataset, layout.day_key(dataset, day, fmt), period, day, table, fmt)
+
+
+def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget,
+                     candidates: Iterable[Encoded]) -> list[Encoded]:
+    """Put the candidate objects whose bytes changed; what was put, without its bytes."""
+    listed = list(candidates)
+    latest = store.latest_sha256(conn, workspace_id, target.place, [c.key for c in listed])
+    written: list[Encoded] = []
+    for item in listed:
+        if _to_write(item, latest):
+            put(target.sink, item, target.fmt)
+            written.append(item.put_away())
+    return written
+
+
+def _to_write(item: Encoded, latest: dict[str, str]) -> bool:
+    """Whether an object differs from what the place holds under its key (`latest`: sha256 by key)."""
+    if latest.get(item.key) == item.sha256:
+        return False
+    # a month whose usage equals its bill: no adjustment object until one is needed
+    return not (item.day is None and item.rows == 0 and item.key not in latest)
+
+
+def _record(tx: Conn, run: Run, workspace_id: int, target: ExportTarget, written: Sequence[Encoded],
+            request_id: int | None, outcome: Outcome) -> None:
+    """Record the objects written, then rewrite and record the manifest of each billing period they belong to,
+    and audit them, in the transaction `tx` (the nightly's: one per month, so a month done stays done)."""
+    if not written:
+        return
+    now = store.database_now(tx)
+    place = target.place
+    store.record_exports(tx, workspace_id, place, request_id,
+                         [(item.dataset, item.key, item.period, item.day, item.rows, item.size, item.cost_nanos,
+                           item.sha256) for item in written], now, run.id)
+    manifests = []
+    for dataset, period in sorted({(w.dataset, w.period) for w in written}):
+        versions = store.period_versions(tx, workspace_id, place, dataset, period)
+        document = layout.build_manifest(dataset, period, target.fmt, versions, _schema(dataset), now)
+        key = layout.manifest_key(dataset, period)
+        target.sink.put(key, document, CONTENT_TYPES["json"])
+        store.record_export(tx, workspace_id, place, request_id, "manifest", key, period, None,
+                            len(versions), len(document), None, sha256(document), now, run.id)
+        manifests.append(key)
+    audit(tx, workspace_id, worker_name(), "export.written", f"export:{target.sink.describe()}",
+          {"objects": len(written), "manifests": manifests, "keys": [w.key for w in written][:50],
+           "request_id": request_id})
+    outcome.written += written
+    outcome.manifests += manifests
 
 
 def _schema(dataset: str) -> pa.Schema:
@@ -259,13 +322,16 @@ def export_period(conn: Conn, job: OnDemand, target: ExportTarget | Callable[[],
         fmt = opened.fmt
         before = min(job.end, job.as_of.astimezone(UTC).date())
         outcome = Outcome()
+        written = []
         for item in _period_objects(conn, job, fmt, before):
             put(opened.sink, item, fmt)
-            outcome.written.append(item)
-        outcome.days_considered = len({w.day for w in outcome.written if w.day is not None})
+            written.append(item.put_away())
         run.stats.update(dataset=job.dataset, sink=opened.sink.describe(), format=fmt, request_id=job.request_id)
-        _commit(conn, run, job.workspace_id, ExportTarget(job.destination_id, opened.sink, fmt, (job.dataset,)),
-                outcome, job.request_id)
+        with run.results() as tx:
+            _record(tx, run, job.workspace_id, ExportTarget(job.destination_id, opened.sink, fmt, (job.dataset,)),
+                    written, job.request_id, outcome)
+            outcome.days_considered = len({w.day for w in outcome.written if w.day is not None})
+            run.stats.update(outcome.stats())
         return {"job": "export_request", "workspace_id": job.workspace_id, "run_id": run.id, **run.stats}
 
 
@@ -289,9 +355,11 @@ def _period_objects(conn: Conn, job: OnDemand, fmt: str, before: date) -> list[E
 
 def export_file(conn: Conn, job: OnDemand, path: str, fmt: str, write: Any) -> dict[str, Any]:
     """One dataset for a period as one file (`write(bytes)` puts it where the command line said), recorded
-    in analysis.exports under its path."""
+    in analysis.exports under its absolute path (no destination): two files of one name in two directories
+    are two records, and no directory's manifest takes a file in."""
     from workers.jobs.export_datasets import dataset_period
 
+    path = str(Path(path).resolve())
     spec = RunSpec(job="export_request", workspace_id=job.workspace_id, as_of=job.as_of,
                    window_start=utc_midnight(job.start), window_end=utc_midnight(job.end), lock_scope=f"file:{path}",
                    worker=worker_name())
@@ -301,8 +369,8 @@ def export_file(conn: Conn, job: OnDemand, path: str, fmt: str, write: Any) -> d
         write(item.data)
         with run.results() as tx:
             now = store.database_now(tx)
-            store.record_export(tx, job.workspace_id, None, job.request_id, job.dataset, path, item.period, None,
-                                item.rows, item.size, item.cost_nanos, item.sha256, now, run.id)
+            store.record_export(tx, job.workspace_id, store.Place(None), job.request_id, job.dataset, path,
+                                item.period, None, item.rows, item.size, item.cost_nanos, item.sha256, now, run.id)
             run.stats.update(dataset=job.dataset, file=path, format=fmt, rows=item.rows, bytes=item.size,
                              sha256=item.sha256, cost_nanos=item.cost_nanos)
         return {"job": "export_request", "workspace_id": job.workspace_id, "run_id": run.id, **run.stats}
