@@ -53,18 +53,26 @@ def _seed_centres(points: NDArray[np.float64], weights: NDArray[np.float64], k: 
     """Greedy k-means++: each next centre is the best (least total weighted distance) of a few candidates
     drawn in proportion to weight × squared distance to the nearest centre so far."""
     trials = 2 + int(math.log(k))
-    centres = [points[rng.choice(len(points), p=weights / weights.sum())]]
+    centres = [points[_draw(weights, 1, rng)[0]]]
     nearest = _squared_distances(points, centres[0][None, :])[:, 0]
     for _ in range(1, k):
         mass = weights * nearest
         if mass.sum() <= 0:  # every point sits on a centre: fewer distinct points than k (callers avoid it)
             break
-        candidates = rng.choice(len(points), size=trials, p=mass / mass.sum())
+        candidates = _draw(mass, trials, rng)
         options = np.minimum(nearest[None, :], _squared_distances(points, points[candidates]).T)
         best = int(np.argmin(options @ weights))
         centres.append(points[candidates[best]])
         nearest = options[best]
     return np.array(centres)
+
+
+def _draw(mass: NDArray[np.float64], size: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """`size` indices drawn with replacement in proportion to `mass` (what Generator.choice(p=...) does, without
+    its checks of p, which cost more than the draw on a few dozen points)."""
+    cumulative = np.cumsum(mass)
+    found = np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right")
+    return np.asarray(np.minimum(found, len(mass) - 1), dtype=np.int64)
 
 
 def _lloyd(points: NDArray[np.float64], weights: NDArray[np.float64], centres: NDArray[np.float64]) -> Fit:
@@ -77,9 +85,10 @@ def _lloyd(points: NDArray[np.float64], weights: NDArray[np.float64], centres: N
         if np.array_equal(moved, labels):
             break
         labels = moved
-        mass = np.bincount(labels, weights=weights, minlength=len(centres))
-        for axis in range(points.shape[1]):
-            sums = np.bincount(labels, weights=weights * points[:, axis], minlength=len(centres))
-            centres[:, axis] = np.where(mass > 0, sums / np.where(mass > 0, mass, 1), centres[:, axis])
+        members = np.zeros((len(points), len(centres)))
+        members[np.arange(len(points)), labels] = weights  # each point's weight, in its centre's column
+        mass = members.sum(axis=0)
+        filled = mass > 0
+        centres[filled] = (members.T @ points)[filled] / mass[filled, None]
     inertia = float(weights @ _squared_distances(points, centres)[np.arange(len(points)), labels])
     return Fit(labels, inertia)

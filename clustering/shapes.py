@@ -44,19 +44,25 @@ def request_shapes(cells: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """SHAPE_COLUMNS, one row per shape, shapes numbered 1.. per project by cost (largest first)."""
     if cells.empty:
         return pd.DataFrame({name: pd.Series([], dtype=object) for name in SHAPE_COLUMNS})
-    ordered = _Cells.of(cells.sort_values(["project_id", "model", "prompt_bin", "output_bin", "hour"],
-                                          kind="stable"))
-    # the cells are sorted by project: each project is one run of rows (numpy, not a pandas groupby: on a
-    # small workspace the pandas calls cost more than the fits)
-    projects, starts = np.unique(ordered.project_id, return_index=True)
+    # numpy, not pandas, from here: on a small workspace's few hundred cells the pandas calls (a sort of
+    # Arrow strings, a groupby) cost more than the fits. Models as codes in code-point order.
+    names, codes = np.unique(cells["model"].to_numpy(dtype=str), return_inverse=True)
+    columns = _Cells(cells["project_id"].to_numpy(np.int64), codes.astype(np.int64),
+                     cells["provider"].to_numpy(dtype=object),
+                     *(cells[name].to_numpy(np.int64) for name in ("prompt_bin", "output_bin", "hour", "requests",
+                                                                   "cost_nanos")))
+    # by project, model, prompt bin, output bin, hour (lexsort is stable: the last key sorts first)
+    ordered = columns.take(np.lexsort((columns.hour, columns.output_bin, columns.prompt_bin, columns.model,
+                                       columns.project_id)))
+    projects, starts = np.unique(ordered.project_id, return_index=True)  # each project is one run of rows
     ends = [*starts[1:], len(ordered.project_id)]
     rows = [row for project, start, end in zip(projects.tolist(), starts.tolist(), ends, strict=True)
-            for row in _project_shapes(int(project), ordered.slice(start, end), seed)]
+            for row in _project_shapes(int(project), ordered.take(slice(start, end)), names, seed)]
     return pd.DataFrame(rows, columns=list(SHAPE_COLUMNS))
 
 
 def _features(cells: _Cells) -> NDArray[np.float64]:
-    _, model_index = np.unique(cells.model, return_inverse=True)
+    _, model_index = np.unique(cells.model, return_inverse=True)  # the project's models as 0..m-1
     models = np.eye(int(model_index.max()) + 1)[model_index] * MODEL_WEIGHT
     angle = cells.hour.astype(np.float64) / 24 * 2 * np.pi
     return np.column_stack([models, cells.prompt_bin * SIZE_WEIGHT, cells.output_bin * SIZE_WEIGHT,
@@ -79,11 +85,10 @@ def _fit(features: NDArray[np.float64], weights: NDArray[np.float64], seed: int,
 
 @dataclass(frozen=True)
 class _Cells:
-    """Cells as numpy columns: a shape's description indexes arrays, not a DataFrame (the pandas calls
-    cost more than the arithmetic on a small workspace's few dozen cells)."""
+    """Cells as numpy columns: a shape's description indexes arrays, not a DataFrame."""
 
     project_id: NDArray[np.int64]
-    model: NDArray[np.str_]
+    model: NDArray[np.int64]  # a code: the index of its name in the sorted names
     provider: NDArray[np.object_]
     prompt_bin: NDArray[np.int64]
     output_bin: NDArray[np.int64]
@@ -91,28 +96,18 @@ class _Cells:
     requests: NDArray[np.int64]
     cost_nanos: NDArray[np.int64]
 
-    @classmethod
-    def of(cls, cells: pd.DataFrame) -> _Cells:
-        return cls(cells["project_id"].to_numpy(np.int64), cells["model"].to_numpy(dtype=str),
-                   cells["provider"].to_numpy(dtype=object),
-                   *(cells[name].to_numpy(np.int64) for name in ("prompt_bin", "output_bin", "hour", "requests",
-                                                                 "cost_nanos")))
-
-    def where(self, mask: NDArray[np.bool_]) -> _Cells:
-        columns: list[NDArray[Any]] = [getattr(self, f.name)[mask] for f in fields(self)]
-        return _Cells(*columns)
-
-    def slice(self, start: int, end: int) -> _Cells:
-        columns: list[NDArray[Any]] = [getattr(self, f.name)[start:end] for f in fields(self)]
+    def take(self, rows: NDArray[np.bool_] | NDArray[np.int64] | slice) -> _Cells:
+        columns: list[NDArray[Any]] = [getattr(self, f.name)[rows] for f in fields(self)]
         return _Cells(*columns)
 
 
-def _project_shapes(project_id: int, cells: _Cells, seed: int) -> list[dict[str, Any]]:
+def _project_shapes(project_id: int, cells: _Cells, names: NDArray[np.str_], seed: int) -> list[dict[str, Any]]:
     weights = cells.requests.astype(np.float64)
     labels = _fit(_features(cells), weights, seed, len(np.unique(cells.model)))
     total_requests = int(cells.requests.sum())
     total_cost = int(cells.cost_nanos.sum())
-    shapes = [_describe(cells.where(labels == label), total_requests, total_cost) for label in np.unique(labels)]
+    shapes = [_describe(cells.take(labels == label), names, total_requests, total_cost)
+              for label in np.unique(labels)]
     shapes.sort(key=_largest_first)  # stable: equal shapes keep their label order
     return [{"project_id": project_id, "shape": number, **shape} for number, shape in enumerate(shapes, start=1)]
 
@@ -122,14 +117,13 @@ def _largest_first(shape: dict[str, Any]) -> tuple[int, int, str]:
     return -shape["cost_nanos"], -shape["requests"], shape["label"]
 
 
-def _describe(cells: _Cells, total_requests: int, total_cost: int) -> dict[str, Any]:
+def _describe(cells: _Cells, names: NDArray[np.str_], total_requests: int, total_cost: int) -> dict[str, Any]:
     requests = cells.requests
-    # the model with the most requests; a tie goes to the first by code point
-    models, which = np.unique(cells.model, return_inverse=True)
-    by_model = np.zeros(len(models), dtype=np.int64)
-    np.add.at(by_model, which, requests)
-    model = str(models[int(np.argmax(by_model))])
-    provider = str(cells.provider[int(np.flatnonzero(cells.model == model)[0])])
+    # the model with the most requests; a tie goes to the first by code point (the lowest code: argmax
+    # takes the first of equal sums, exact in float64 below 2**53 requests)
+    code = int(np.argmax(np.bincount(cells.model, weights=requests)))
+    model = str(names[code])
+    provider = str(cells.provider[int(np.flatnonzero(cells.model == code)[0])])
     prompt_bin = _weighted_median(cells.prompt_bin, requests)
     output_bin = _weighted_median(cells.output_bin, requests)
     hours = np.bincount(cells.hour, weights=requests, minlength=24).astype(np.int64)
