@@ -51,9 +51,11 @@ def request_shapes(cells: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                      cells["provider"].to_numpy(dtype=object),
                      *(cells[name].to_numpy(np.int64) for name in ("prompt_bin", "output_bin", "hour", "requests",
                                                                    "cost_nanos")))
-    # by project, model, prompt bin, output bin, hour (lexsort is stable: the last key sorts first)
-    ordered = columns.take(np.lexsort((columns.hour, columns.output_bin, columns.prompt_bin, columns.model,
-                                       columns.project_id)))
+    # by project, model, provider, prompt bin, output bin, hour: the cells' whole key, so the order (and the
+    # fit) never depends on the order they came in (lexsort: the last key sorts first)
+    _, providers = np.unique(columns.provider.astype(str), return_inverse=True)
+    ordered = columns.take(np.lexsort((columns.hour, columns.output_bin, columns.prompt_bin, providers,
+                                       columns.model, columns.project_id)))
     projects, starts = np.unique(ordered.project_id, return_index=True)  # each project is one run of rows
     ends = [*starts[1:], len(ordered.project_id)]
     rows = [row for project, start, end in zip(projects.tolist(), starts.tolist(), ends, strict=True)

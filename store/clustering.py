@@ -289,19 +289,17 @@ _CELL_KEYS = ["project_id", "model", "provider", "prompt_bin", "output_bin", "ho
 
 
 def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
-    """The days' cells summed over the days, ordered by their keys (by code point, whatever the
-    server's collation)."""
+    """The days' cells summed over the days, in no order (clustering.request_shapes sorts them)."""
     # 30 days of cells are 700,000 rows for 10M requests. Unless the table's statistics are fresh (the
     # fleet's role may not ANALYZE) the planner expects a handful and sorts them on disk to group them:
-    # 1.9 s where hashing them takes 0.35 s. No ORDER BY: the 30,000 groups are sorted below.
+    # 1.9 s where hashing them takes 0.35 s. No ORDER BY: request_shapes sorts the groups.
     with planner_setting(conn, "enable_sort", "off"):
         rows = conn.execute(
             """select coalesce(project_id, -1), model, provider, prompt_bin, output_bin, hour,
                       sum(requests)::bigint, sum(cost_nanos)::bigint
                from analysis.request_shape_days where workspace_id = %s and day >= %s and day < %s
                group by 1, 2, 3, 4, 5, 6""", (workspace_id, first_day, end_day)).fetchall()
-    cells = pd.DataFrame(rows, columns=[*_CELL_KEYS, "requests", "cost_nanos"])
-    return cells.sort_values(_CELL_KEYS, kind="stable", ignore_index=True)
+    return pd.DataFrame(rows, columns=[*_CELL_KEYS, "requests", "cost_nanos"])
 
 
 _CLUSTER_FIELDS = ("prompt_hash", "requests", "devices", "projects", "first_at", "last_at", "cost_nanos",
@@ -330,6 +328,8 @@ def replace_results(conn: Conn, workspace_id: int, window_end: datetime, run_id:
 def _copy_rows(conn: Conn, table: str, fields: tuple[str, ...], frame: pd.DataFrame, fixed: dict[str, Any]) -> None:
     """COPY the result rows, each column converted whole: a conversion per cell cost seconds for the
     100,000 clusters of a large workspace (22 fields each)."""
+    if frame.empty:  # nothing to send: no COPY round trip
+        return
     columns = [*fixed, *fields]
     values = [repeat(v, len(frame)) for v in fixed.values()] + [_column(name, frame[name]) for name in fields]
     with copy_into(conn, table, columns) as copy:

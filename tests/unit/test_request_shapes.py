@@ -44,6 +44,14 @@ def test_the_same_cells_and_seed_give_the_same_shapes_in_any_row_order() -> None
     pd.testing.assert_frame_equal(one, two)
 
 
+def test_one_model_from_two_providers_gives_the_same_shapes_in_any_row_order() -> None:
+    data = pd.concat([cells(), cells().assign(provider="bedrock", requests=cells()["requests"] // 2)],
+                     ignore_index=True)
+    one = request_shapes(data, seed=3)
+    for state in range(3):
+        pd.testing.assert_frame_equal(one, request_shapes(data.sample(frac=1.0, random_state=state), seed=3))
+
+
 def test_shapes_of_a_project_add_up_to_its_traffic() -> None:
     data = cells()
     shapes = request_shapes(data, seed=0)

@@ -19,6 +19,7 @@ rewind what a later refresh wrote): the pipeline's rule, with the state's moment
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -124,8 +125,8 @@ def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: da
         clusters.append(result.clusters)
         incidents.append(result.incidents)
         looked_at += result.requests
-    return (_joined(clusters, empty_clusters(), ["prompt_hash"]),
-            _joined(incidents, empty_incidents(), ["prompt_hash", "device_id", "started_at"]), looked_at)
+    return (_joined(clusters, empty_clusters, ["prompt_hash"]),
+            _joined(incidents, empty_incidents, ["prompt_hash", "device_id", "started_at"]), looked_at)
 
 
 # Up to this many hashed requests, the 16 parts' key arrays are read in one query (a small workspace's
@@ -195,11 +196,11 @@ def cache_minimums(rates: RateTable, models: list[str]) -> dict[str, int]:
     return minimums
 
 
-def _joined(frames: list[pd.DataFrame], empty: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+def _joined(frames: list[pd.DataFrame], empty: Callable[[], pd.DataFrame], order: list[str]) -> pd.DataFrame:
     """The batches' rows as one frame in a fixed order, so a rerun writes the same rows."""
     frames = [f for f in frames if len(f)]
     if not frames:
-        return empty
+        return empty()
     return pd.concat(frames, ignore_index=True).sort_values(order, kind="stable").reset_index(drop=True)
 
 
