@@ -33,6 +33,7 @@ from pdf.model import (
     SpanSpend,
 )
 from pdf.periods import Period
+from store.budgets import read_budgets
 from store.recommendations import read_combination
 
 
@@ -301,14 +302,9 @@ def executive_data(conn: Conn, workspace_id: int, period: Period, counting: Coun
         savings=[SavingsMonth(*row) for row in savings],
         rates_versions=_rates_versions(conn, workspace_id, period),
         catalog=_catalog_headline(conn, workspace_id), realised=_realised_total(conn, workspace_id),
-        counting=counting or Counting(), budget_nanos=_budget(conn, workspace_id),
+        counting=counting or Counting(), budget_nanos=read_budgets(conn, workspace_id).workspace_nanos,
         forecast=_month_forecast(conn, workspace_id, spans["This month"].start),
     )
-
-
-def _budget(conn: Conn, workspace_id: int) -> int | None:
-    row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
-    return None if row is None or row[0] is None else int(row[0])
 
 
 def _month_forecast(conn: Conn, workspace_id: int, month_day: date) -> MonthForecast | None:
