@@ -33,8 +33,9 @@ def test_one_read_gives_every_budget_and_its_thresholds_to_every_reader(db_conn:
     assert inputs.budgets == budgets.amounts()
     assert inputs.budgets.projects == {p0: 100 * DOLLAR}
     assert inputs.budgets.cost_centers == {int(center[0]): 300 * DOLLAR}
-    summary = report_reads.executive_data(db_conn, ws, Period(date(2026, 11, 1), date(2026, 12, 1)))
-    assert summary.budget_nanos == 900 * DOLLAR
+    summary = report_reads.executive_data(db_conn, ws, Period(date(2026, 11, 1), date(2026, 12, 1)), date(2026, 12, 7))
+    assert summary.month_budget is not None
+    assert summary.month_budget.budget_nanos == 900 * DOLLAR
 
     set_workspace_budget(db_conn, ws, None)
     assert read_budgets(db_conn, ws).workspace_nanos is None
