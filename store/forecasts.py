@@ -129,3 +129,21 @@ def read_forecasts(conn: Conn, workspace_id: int, period: date | None = None) ->
     ).fetchall()
     return [StoredForecast(r[0], r[1], r[2], r[3], r[4], int(r[5]), int(r[6]), int(r[7]), int(r[8]),
                            None if r[9] is None else int(r[9]), r[10], r[11], int(r[12])) for r in rows]
+
+
+def latest_period(conn: Conn, workspace_id: int) -> date | None:
+    """The latest month the workspace has forecasts for."""
+    row = conn.execute("select max(period) from analysis.spend_forecasts where workspace_id = %s",
+                       (workspace_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def scope_names(conn: Conn, workspace_id: int) -> dict[tuple[str, int | None], str]:
+    """What each scope is called: the workspace's slug, each project's slug, each cost center's name."""
+    rows = conn.execute(
+        """select 'workspace', null::bigint, slug from meter.workspaces where id = %(ws)s
+           union all select 'project', id, slug from meter.projects where workspace_id = %(ws)s
+           union all select 'cost_center', id, name from meter.cost_centers where workspace_id = %(ws)s""",
+        {"ws": workspace_id},
+    ).fetchall()
+    return {(str(scope), None if scope_id is None else int(scope_id)): str(name) for scope, scope_id, name in rows}

@@ -12,13 +12,17 @@ forecast at 02:00 does not read today's two hours as a whole day.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from core.db import Conn
-from core.periods import month_start
-from forecast import DailySpend, ScopeForecast, day_share, forecast_scopes
+from core.errors import UserError
+from core.periods import month_start, next_month
+from forecast import DailySpend, Forecast, ScopeForecast, budget_status, day_share, forecast_scopes, month_days
 from forecast.model import WINDOW_DAYS
 from store import forecasts
+from store.budgets import read_budgets
+from store.report_coverage import rollup_coverage
 from store.runs import Run
 from workers.jobs.stage import Stage, StageContext
 
@@ -54,6 +58,76 @@ def write(tx: Conn, workspace_id: int, as_of: datetime, run: Run) -> None:
 def run_forecast(ctx: StageContext, run: Run) -> None:
     with run.results() as tx:
         write(tx, ctx.workspace_id, ctx.as_of, run)
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One scope's month against the budget in force, as `halton-workers budget` prints it; `status` is
+    forecast.budget_status of exactly these figures and this budget, never a status stored with a forecast."""
+
+    scope: str
+    scope_id: int | None
+    name: str
+    spent_nanos: int  # a running month: month to date at the forecast's moment; a month over: all it spent
+    forecast_nanos: int  # a month over: what it spent (its month end), and so are low and high
+    low_nanos: int
+    high_nanos: int
+    budget_nanos: int | None
+    status: str
+    method: str  # 'complete' for a month over
+    run_id: int | None  # the run that wrote the forecast; None for a month over (read from the rollup)
+
+
+@dataclass(frozen=True)
+class MonthBudgets:
+    period: date  # the month's first day
+    over: bool  # the month had ended at the moment asked about: its figures are what it spent in all
+    as_of: datetime  # running: the forecasts' moment; over: the rollup counts the requests received by then
+    lines: list[BudgetLine]
+
+
+SCOPE_ORDER = {"workspace": 0, "cost_center": 1, "project": 2}  # as store.forecasts.read_forecasts orders them
+
+
+def month_budgets(conn: Conn, workspace_id: int, period: date | None, as_of: datetime) -> MonthBudgets | None:
+    """Every scope's month against its budget in force, as of `as_of`: for a month still running (or to come)
+    the latest forecasts; for a month over, what each scope spent in all, from the rollup (a forecast made while
+    it ran is not what it spent). `period` None: the latest month forecast. None when there is nothing to show
+    (no forecast of a running month yet). UserError for a month the rollup does not hold whole."""
+    month = period if period is not None else forecasts.latest_period(conn, workspace_id)
+    if month is None:
+        return None
+    budgets = read_budgets(conn, workspace_id)
+    if next_month(month) > as_of.astimezone(UTC).date():
+        stored = forecasts.read_forecasts(conn, workspace_id, month)
+        if not stored:
+            return None
+        lines = []
+        for row in stored:
+            budget = budgets.budget(row.scope, row.scope_id)
+            figures = Forecast(row.spent_nanos, row.forecast_nanos, row.low_nanos, row.high_nanos, row.method, 0)
+            lines.append(BudgetLine(row.scope, row.scope_id, row.name, row.spent_nanos, row.forecast_nanos,
+                                    row.low_nanos, row.high_nanos, budget, budget_status(figures, budget), row.method,
+                                    row.run_id))
+        return MonthBudgets(month, False, stored[0].as_of, lines)
+    first, last = month_days(month)
+    coverage = rollup_coverage(conn, workspace_id)
+    if coverage is None or coverage.first_day > first or coverage.end_day <= last:
+        held = ("has not run for this workspace" if coverage is None else
+                f"holds {coverage.first_day} to {coverage.end_day - timedelta(days=1)}")
+        raise UserError(f"{month:%B %Y} is over, and what it spent comes from the daily rollup, which {held}; "
+                        "run `halton-workers refresh` for the workspace, or ask for a month it holds")
+    inputs = forecasts.read_inputs(conn, workspace_id, first, last)
+    workspace = DailySpend.from_days(inputs.workspace)
+    projects = {pid: DailySpend.from_days(days) for pid, days in inputs.projects.items()}
+    rows = forecast_scopes(workspace, projects, inputs.cost_centers, budgets.amounts(), as_of.astimezone(UTC).date(),
+                           month)  # a month over: each forecast is 'complete', what the scope spent
+    names = forecasts.scope_names(conn, workspace_id)
+    lines = [BudgetLine(r.scope, r.scope_id, names.get((r.scope, r.scope_id), str(r.scope_id)), r.forecast.spent_nanos,
+                        r.forecast.forecast_nanos, r.forecast.low_nanos, r.forecast.high_nanos, r.budget_nanos,
+                        r.status, r.forecast.method, None) for r in rows]
+    lines.sort(key=lambda line: (SCOPE_ORDER[line.scope], line.name))
+    return MonthBudgets(month, True, coverage.synced_through, lines)
 
 
 # current to the latest forecast written, by this stage or a pulse: a refresh that waited in the queue must
