@@ -1,8 +1,9 @@
 """The executive summary's month against its budget (issue 17 item 6): the month-end forecast with its 80 %
 interval and the budget beside month to date, never a bare month to date against a whole month's budget.
 
-A month still running shows the forecast of the latest refresh or pulse (which counts today so far, while the
-summary's figures stop at yesterday, so both say which moment they are of); a month that is over shows what it
+A month still running shows the forecast of the latest refresh or pulse, which counts today so far while the
+summary's figures stop at the end of the last whole day: the sentence gives the forecast's month to date as
+the summary's and what was spent after it, so the page has one month to date. A month that is over shows what it
 spent in all against the budget, never a forecast made while it ran. The status printed is the one
 store/report_reads.py worked out from these very figures (pdf.model.MonthBudget), so the words always agree
 with the amounts beside them.
@@ -11,6 +12,7 @@ with the amounts beside them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from core.money import money
@@ -55,8 +57,19 @@ def outlook(data: ExecutiveData) -> Outlook | None:
 
 
 def _made(forecast: MonthForecast, month: SpanSpend) -> str:
+    """When the forecast was made and the month to date it starts from, told as the summary's month to date
+    (the figure above, to the end of the last whole day) and what was spent after it (today so far), so the
+    summary has one month to date; plainly when the forecast was made before the summary's last day ended."""
     at = f"{forecast.as_of.day} {forecast.as_of:%b %H:%M} UTC"
-    return f"as of {at}, from {money(forecast.spent_nanos)} spent by then, today so far included"
+    after = forecast.spent_nanos - month.cost_nanos
+    if forecast.as_of.date() < month.end or after < 0:
+        return f"made {at}, from {money(forecast.spent_nanos)} spent by then"
+    last = month.end - timedelta(days=1)
+    when = f"of {forecast.as_of.day} {forecast.as_of:%b} so far" if forecast.as_of.date() == month.end else "after it"
+    if after == 0:
+        return f"made {at}, from the {money(month.cost_nanos)} above, nothing spent {when.replace('of ', 'on ', 1)}"
+    return (f"made {at}, from {money(forecast.spent_nanos)} spent by then: the {money(month.cost_nanos)} above to "
+            f"the end of {last.day} {last:%b} and {money(after)} {when}")
 
 
 def _percent(part: int, whole: int) -> str:

@@ -31,12 +31,29 @@ def test_a_running_month_shows_the_forecast_and_its_interval_beside_month_to_dat
     shown = outlook(data)
     assert shown is not None and shown.status == "over_forecast"
     assert shown.figure == ("Month-end forecast", "80 %: $5,200.00 – $6,700.00; budget $5,000.00", "$5,900.00")
+    # one month to date: the forecast's is the summary's (to the end of 6 December) and what came after it
     assert shown.sentence.startswith("Budget $5,000.00 a month. Month-end forecast $5,900.00, 80 % likely between "
-                                     "$5,200.00 and $6,700.00 (as of 7 Dec 10:00 UTC, from $1,300.00 spent")
+                                     "$5,200.00 and $6,700.00 (made 7 Dec 10:00 UTC, from $1,300.00 spent by then: "
+                                     "the $1,234.57 above to the end of 6 Dec and $65.43 of 7 Dec so far)")
     assert shown.sentence.endswith("118 % of the budget, heading over the budget: the forecast is above it.")
     text = " ".join(pdf_text(render.render_executive(data, UNSIGNED).pdf).split())
     assert "Month-end forecast (80 %: $5,200.00 – $6,700.00; budget $5,000.00)" in text and "$5,900.00" in text
     assert "heading over the budget" in text
+
+
+def test_a_forecast_made_days_after_the_period_or_before_its_end_says_so() -> None:
+    early = Period(date(2026, 12, 1), date(2026, 12, 4))  # 1 to 3 December asked for on the 7th
+    held = month_budget(DECEMBER, None, MONTH_TO_DATE, FORECAST, over=False)
+    assert held is not None
+    shown = outlook(replace(executive_data(early), month_budget=held))
+    assert shown is not None and "the $1,234.57 above to the end of 3 Dec and $65.43 after it)" in shown.sentence
+    quiet = replace(FORECAST, spent_nanos=MONTH_TO_DATE)  # nothing spent today yet
+    shown = outlook(replace(executive_data(RUNNING), month_budget=replace(held, forecast=quiet)))
+    assert shown is not None and "(made 7 Dec 10:00 UTC, from the $1,234.57 above, nothing spent on 7 Dec so far)" \
+        in shown.sentence
+    stale = replace(FORECAST, as_of=datetime(2026, 12, 5, 2, 0, tzinfo=UTC))  # before 6 December was over
+    shown = outlook(replace(executive_data(RUNNING), month_budget=replace(held, forecast=stale)))
+    assert shown is not None and "(made 5 Dec 02:00 UTC, from $1,300.00 spent by then)" in shown.sentence
 
 
 def test_the_status_of_a_running_month_is_judged_from_the_printed_figures_against_the_printed_budget() -> None:
