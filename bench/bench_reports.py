@@ -200,8 +200,8 @@ def main() -> None:
         counted = Counting(project_artifact.counted.through if project_artifact.counted else None, date(2026, 1, 1))
         project_html = render.project_html(report_reads.project_report_data(conn, workspace_id, project_id, PERIOD,
                                                                             counted))
-        summary_html = render.executive_html(report_reads.executive_data(conn, workspace_id, PERIOD, counted),
-                                             Signature("Bench signer", moment))
+        summary_data = report_reads.executive_data(conn, workspace_id, PERIOD, moment.date(), counted)
+        summary_html = render.executive_html(summary_data, Signature("Bench signer", moment))
         bare_project, bare_summary = bare_html(project_html), bare_html(summary_html)
         # Each timed run starts from a collected heap: otherwise a full collection of the process's objects
         # (WeasyPrint's, and matplotlib's when it drew the charts) lands in whichever run crosses the threshold,

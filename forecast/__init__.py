@@ -24,6 +24,7 @@ from forecast.alerts import (
 from forecast.anomaly import Anomaly, AnomalyRule, SpendBuckets, detect_anomalies, detect_anomaly
 from forecast.model import METHODS, Forecast, forecast_month_end
 from forecast.scopes import (
+    FALLBACK_METHOD,
     SCOPES,
     STATUSES,
     Budgets,
@@ -32,11 +33,13 @@ from forecast.scopes import (
     cost_center_spend,
     forecast_scope,
     forecast_scopes,
+    run_rate_forecast,
 )
 from forecast.series import DailySpend, day_share, month_days, sum_daily
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "FALLBACK_METHOD",
     "KINDS",
     "METHODS",
     "SCOPES",
@@ -64,6 +67,7 @@ __all__ = [
     "forecast_scope",
     "forecast_scopes",
     "month_days",
+    "run_rate_forecast",
     "spend_anomaly_alert",
     "spend_anomaly_fingerprint",
     "sum_daily",

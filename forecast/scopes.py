@@ -11,16 +11,22 @@ series (which also holds unattributed spend), never from its projects.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from core.periods import month_start
-from forecast.model import Forecast, forecast_month_end
-from forecast.series import DailySpend, sum_daily
+from forecast.model import WINDOW_DAYS, Forecast, forecast_month_end
+from forecast.series import DailySpend, month_days, sum_daily
+
+log = logging.getLogger(__name__)
 
 SCOPES = ("workspace", "project", "cost_center")
 STATUSES = ("no_budget", "on_track", "at_risk", "over_forecast", "over_budget")
+FALLBACK_METHOD = "run_rate_fallback"  # `method` of a scope the model could not forecast
+BIGINT_MAX = 2**63 - 1  # analysis.spend_forecasts holds nanos in bigints
 
 
 def budget_status(forecast: Forecast, budget_nanos: int | None) -> str:
@@ -68,13 +74,39 @@ class Budgets:
 
 def forecast_scope(scope: str, scope_id: int | None, daily: DailySpend, budget_nanos: int | None,
                    as_of_day: dt.date, month: dt.date | None = None, *, today_share: float = 1.0) -> ScopeForecast:
+    """One scope's forecast and status. A scope the model cannot forecast (an arithmetic error on a strange
+    series, or an interval beyond what a bigint holds) gets the run rate instead (`run_rate_fallback`), rather
+    than leaving the other scopes unforecast."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got '{scope}'")
     if (scope_id is None) != (scope == "workspace"):
         raise ValueError(f"the {scope} scope {'has no' if scope == 'workspace' else 'needs an'} id")
     period = month_start(as_of_day) if month is None else month
-    forecast = forecast_month_end(daily, as_of_day, period, today_share=today_share)
+    try:
+        forecast = forecast_month_end(daily, as_of_day, period, today_share=today_share)
+        if forecast.high_nanos > BIGINT_MAX:
+            raise ArithmeticError(f"the interval's top ({forecast.high_nanos:.3e} nanos) is beyond a bigint")
+    except ArithmeticError:
+        log.warning("the forecast model failed on %s %s; its run rate is used instead", scope, scope_id or "",
+                    exc_info=True)
+        forecast = run_rate_forecast(daily, as_of_day, period, today_share)
     return ScopeForecast(scope, scope_id, period, forecast, budget_nanos, budget_status(forecast, budget_nanos))
+
+
+def run_rate_forecast(daily: DailySpend, as_of_day: dt.date, month: dt.date, today_share: float = 1.0) -> Forecast:
+    """The month at the run rate of its days so far, its interval from what is spent to every day left costing
+    the dearest day of the model's window; exact in nanos (a float loses them past 2**53, about $9M): the
+    share of today gone, to the second, is a Fraction."""
+    first, last = month_days(month)
+    through = min(as_of_day, last)
+    spent = daily.total(first, through)
+    gone = Fraction(today_share).limit_denominator(86_400) if through == as_of_day else Fraction(1)
+    elapsed = (through - first).days + gone
+    left = (last - through).days + (1 - gone)
+    expected = spent + round(spent * left / elapsed) if elapsed > 0 else spent
+    dearest = int(daily.between(through - dt.timedelta(days=WINDOW_DAYS), through).max(initial=0))
+    high = max(expected, spent + round(dearest * left))
+    return Forecast(spent, expected, spent, high, FALLBACK_METHOD, len(daily.between(first, through)))
 
 
 def cost_center_spend(projects: Mapping[int, DailySpend], members: Mapping[int, Sequence[int]]

@@ -212,8 +212,8 @@ class ExecutiveData:
     catalog: CatalogHeadline | None = None  # None: the catalog has not run for the workspace
     realised: RealisedTotal | None = None  # None: no accepted recommendation has measured savings
     counting: Counting = field(default_factory=Counting)
-    budget_nanos: int | None = None  # the workspace's monthly budget (meter.workspaces), None when none is set
-    forecast: MonthForecast | None = None  # the month-end forecast of this_month's month, when there is one
+    # this_month's month against the workspace's budget; None when there is neither a budget nor a forecast
+    month_budget: MonthBudget | None = None
 
     @property
     def other_projects_nanos(self) -> int:
@@ -224,15 +224,29 @@ class ExecutiveData:
 
 @dataclass(frozen=True)
 class MonthForecast:
-    """The workspace's month-end forecast (analysis.spend_forecasts, issue 17) for the summary's month, as of
-    the latest refresh or pulse: its month to date counts today so far, the summary's stops at yesterday."""
+    """The workspace's month-end forecast (analysis.spend_forecasts, issue 17) for the summary's month while it
+    runs, as of the latest refresh or pulse: its month to date counts today so far, the summary's stops at the
+    end of the period's last whole day."""
 
     as_of: datetime
     spent_nanos: int
     forecast_nanos: int
     low_nanos: int  # the 80 % interval
     high_nanos: int
+
+
+@dataclass(frozen=True)
+class MonthBudget:
+    """The summary's month against the budget in force (store/report_reads.py): for a month that is over, its
+    whole spend from the rollup; for one still running, the latest forecast (or, before any, month to date).
+    `status` is forecast.budget_status of exactly these figures and this budget, never a stored status."""
+
+    month: date  # the month's first day
+    over: bool  # the month has ended: `spent_nanos` is the whole month's spend
+    budget_nanos: int | None  # None: no monthly budget is set
     status: str  # 'no_budget', 'on_track', 'at_risk', 'over_forecast', 'over_budget'
+    spent_nanos: int  # over: the whole month; running: the summary's month to date (this_month)
+    forecast: MonthForecast | None = None  # running: the latest forecast, when one was made this month
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """Alerts raised once (issue 17 item 4): what the raising job reads, and the one transaction that writes.
 
-Reads: the month's forecasts (analysis.spend_forecasts, written by the forecast stage and the pulse), the
-budgets as they stand now (meter.workspaces.monthly_budget_nanos, meter.budgets with their thresholds), and
+Reads: the month's forecasts (analysis.spend_forecasts, written by the forecast stage and the pulse) and
 spend per 10-minute bucket of the projects and devices that spent enough in the last hour to be a runaway.
 
 Writes, in the caller's transaction: each draft with `on conflict (workspace_id, fingerprint) do nothing`,
@@ -50,24 +49,6 @@ def month_forecasts(conn: Conn, workspace_id: int, period: dt.date) -> list[Fore
     # history_days is not stored: no alert rule reads it
     return [ForecastRow(scope, scope_id, month, Forecast(spent, forecast, low, high, method, 0))
             for scope, scope_id, month, spent, forecast, low, high, method in rows]
-
-
-@dataclass(frozen=True)
-class BudgetRows:
-    workspace_nanos: int | None
-    scoped: dict[tuple[str, int], tuple[int, tuple[int, ...]]]  # (scope, id) -> (monthly nanos, thresholds)
-
-
-def current_budgets(conn: Conn, workspace_id: int) -> BudgetRows:
-    row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
-    scoped = conn.execute(
-        "select scope, scope_id, monthly_nanos, thresholds_percent from meter.budgets where workspace_id = %s",
-        (workspace_id,),
-    ).fetchall()
-    # thresholds are typed by people in the dashboard: a null or non-positive one means nothing and is dropped
-    return BudgetRows(None if row is None else row[0],
-                      {(scope, scope_id): (nanos, tuple(sorted({p for p in thresholds or () if p and p > 0})))
-                       for scope, scope_id, nanos, thresholds in scoped})
 
 
 @dataclass(frozen=True)

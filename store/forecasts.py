@@ -1,8 +1,8 @@
 """analysis.spend_forecasts (0018): what the month-end forecast reads and writes (issue 17 item 2).
 
 Reads come from the rollup's daily totals (a few thousand rows for 13 weeks of a workspace with 20 projects:
-cheap enough for every pulse), the projects' cost centers and the budgets: the workspace's
-(meter.workspaces.monthly_budget_nanos) and meter.budgets' (0017, dashboard-owned). A forecast replaces the
+cheap enough for every pulse), the projects' cost centers and the budgets (store/budgets.py: the
+workspace's and meter.budgets'; their thresholds are the alert rules'). A forecast replaces the
 rows of its month: one per scope (the workspace, each project, each cost center), upserted on the
 (workspace_id, scope, coalesce(scope_id, 0), period) key, so the nightly stage and a pulse writing at once
 never collide; a row of a later as_of is never overwritten by an earlier one.
@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 from core.db import Conn
 from forecast import Budgets, ScopeForecast
+from store.budgets import read_budgets
 
 
 @dataclass(frozen=True)
@@ -52,20 +53,7 @@ def read_inputs(conn: Conn, workspace_id: int, first_day: date, last_day: date) 
         if center_id is not None:
             centers.setdefault(int(center_id), []).append(int(project_id))
     return ForecastInputs(dict(workspace), {p: dict(days) for p, days in projects.items()}, centers,
-                          _budgets(conn, workspace_id))
-
-
-def _budgets(conn: Conn, workspace_id: int) -> Budgets:
-    """The budgets alone: their thresholds are the alert rules' (store/alerts.py reads them, nulls dropped)."""
-    row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
-    workspace = None if row is None or row[0] is None else int(row[0])
-    by_scope: dict[str, dict[int, int]] = {"project": {}, "cost_center": {}}
-    for scope, scope_id, nanos in conn.execute(
-        "select scope, scope_id, monthly_nanos from meter.budgets where workspace_id = %s",
-        (workspace_id,),
-    ).fetchall():
-        by_scope[scope][int(scope_id)] = int(nanos)
-    return Budgets(workspace, by_scope["project"], by_scope["cost_center"])
+                          read_budgets(conn, workspace_id).amounts())
 
 
 _UPSERT = """
@@ -141,3 +129,21 @@ def read_forecasts(conn: Conn, workspace_id: int, period: date | None = None) ->
     ).fetchall()
     return [StoredForecast(r[0], r[1], r[2], r[3], r[4], int(r[5]), int(r[6]), int(r[7]), int(r[8]),
                            None if r[9] is None else int(r[9]), r[10], r[11], int(r[12])) for r in rows]
+
+
+def latest_period(conn: Conn, workspace_id: int) -> date | None:
+    """The latest month the workspace has forecasts for."""
+    row = conn.execute("select max(period) from analysis.spend_forecasts where workspace_id = %s",
+                       (workspace_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def scope_names(conn: Conn, workspace_id: int) -> dict[tuple[str, int | None], str]:
+    """What each scope is called: the workspace's slug, each project's slug, each cost center's name."""
+    rows = conn.execute(
+        """select 'workspace', null::bigint, slug from meter.workspaces where id = %(ws)s
+           union all select 'project', id, slug from meter.projects where workspace_id = %(ws)s
+           union all select 'cost_center', id, name from meter.cost_centers where workspace_id = %(ws)s""",
+        {"ws": workspace_id},
+    ).fetchall()
+    return {(str(scope), None if scope_id is None else int(scope_id)): str(name) for scope, scope_id, name in rows}

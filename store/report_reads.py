@@ -13,6 +13,7 @@ from checks.overlap import attainable_total, monthly_headline
 from core.db import Conn
 from core.errors import UserError, present
 from core.periods import month_start, next_month, previous_month, utc_midnight
+from forecast import Forecast, budget_status
 from pdf.model import (
     MAX_LOGO_BYTES,
     Branding,
@@ -22,6 +23,7 @@ from pdf.model import (
     DeviceSpend,
     ExecutiveData,
     ModelSpend,
+    MonthBudget,
     MonthForecast,
     MonthProviderSpend,
     OpenRecommendation,
@@ -33,6 +35,7 @@ from pdf.model import (
     SpanSpend,
 )
 from pdf.periods import Period
+from store.budgets import read_budgets
 from store.recommendations import read_combination
 
 
@@ -250,11 +253,16 @@ def _months(daily: Daily, start: date, end: date) -> list[MonthProviderSpend]:
     return [MonthProviderSpend(month, provider, cost) for (month, provider), cost in sorted(sums.items())]
 
 
-def executive_spans(period: Period) -> dict[str, tuple[date, date]]:
+WHOLE_MONTH = "This month (whole)"  # a span of the summary's data only: what a month that is over spent in all
+
+
+def executive_spans(period: Period, today: date, budgeted: bool) -> dict[str, tuple[date, date]]:
     """The spans the summary shows, like for like. This month is the month of the period's last day, up to
     the period's end; last month the same days of the month before (all of it when this month is whole),
     and all of last month beside it when this month is not; the year to date runs from 1 January of that
-    year to the period's end; the period is compared with `Period.previous()`."""
+    year to the period's end; the period is compared with `Period.previous()`. When this month is over by
+    `today` (UTC), the period stops before its end and the workspace has a budget (`budgeted`), the whole
+    month too: it is what the budget is held to."""
     reference = period.last_day
     this_month = month_start(reference)
     spans = {"This month": (this_month, period.end),
@@ -264,18 +272,24 @@ def executive_spans(period: Period) -> dict[str, tuple[date, date]]:
              "Previous period": period.previous()}
     if period.end != next_month(this_month):
         spans["Last month (whole)"] = (previous_month(reference), this_month)
+        if budgeted and next_month(this_month) <= today:
+            spans[WHOLE_MONTH] = (this_month, next_month(this_month))
     return spans
 
 
-def executive_days_read(period: Period) -> tuple[date, date]:
-    spans = executive_spans(period).values()
+def executive_days_read(period: Period, today: date, budgeted: bool) -> tuple[date, date]:
+    spans = executive_spans(period, today, budgeted).values()
     return min(start for start, _ in spans), max(end for _, end in spans)
 
 
-def executive_data(conn: Conn, workspace_id: int, period: Period, counting: Counting | None = None) -> ExecutiveData:
-    wanted = executive_spans(period)
+def executive_data(conn: Conn, workspace_id: int, period: Period, today: date,
+                   counting: Counting | None = None) -> ExecutiveData:
+    """The summary of `period` as of `today` (the UTC day of the report's moment: it decides whether the
+    period's last month is over)."""
+    budget = read_budgets(conn, workspace_id).workspace_nanos
+    wanted = executive_spans(period, today, budget is not None)
     year_start = wanted["Year to date"][0]
-    daily = _daily(conn, workspace_id, *executive_days_read(period))
+    daily = _daily(conn, workspace_id, *executive_days_read(period, today, budget is not None))
     spans = {label: _span(daily, label, start, end) for label, (start, end) in wanted.items()}
     reconciliation = conn.execute(
         """select provider, period, logged_nanos, billed_nanos, variance_nanos, variance_ratio::text, band, status,
@@ -290,9 +304,11 @@ def executive_data(conn: Conn, workspace_id: int, period: Period, counting: Coun
         (workspace_id, year_start, period.end),
     ).fetchall()
     top, others, unattributed = _top_projects(conn, workspace_id, daily, period.start, period.end)
+    this_month = spans["This month"]
+    over = next_month(this_month.start) <= today
     return ExecutiveData(
         branding=branding(conn, workspace_id), period=period,
-        this_month=spans["This month"], last_month=spans["Last month"], year_to_date=spans["Year to date"],
+        this_month=this_month, last_month=spans["Last month"], year_to_date=spans["Year to date"],
         period_spend=spans["Period"], previous_period=spans["Previous period"],
         last_month_whole=spans.get("Last month (whole)"),
         top_projects=top, other_projects=others, unattributed_nanos=unattributed,
@@ -301,26 +317,41 @@ def executive_data(conn: Conn, workspace_id: int, period: Period, counting: Coun
         savings=[SavingsMonth(*row) for row in savings],
         rates_versions=_rates_versions(conn, workspace_id, period),
         catalog=_catalog_headline(conn, workspace_id), realised=_realised_total(conn, workspace_id),
-        counting=counting or Counting(), budget_nanos=_budget(conn, workspace_id),
-        forecast=_month_forecast(conn, workspace_id, spans["This month"].start),
+        counting=counting or Counting(),
+        month_budget=month_budget(this_month.start, budget,
+                                  spans.get(WHOLE_MONTH, this_month).cost_nanos if over else this_month.cost_nanos,
+                                  None if over else _month_forecast(conn, workspace_id, this_month.start), over=over),
     )
 
 
-def _budget(conn: Conn, workspace_id: int) -> int | None:
-    row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+def month_budget(month: date, budget_nanos: int | None, spent_nanos: int, forecast: MonthForecast | None, *,
+                 over: bool) -> MonthBudget | None:
+    """The month against its budget, its status by forecast.budget_status from the very figures the summary
+    prints: a month that is over from its whole spend (what it spent is its month end, to the nanodollar), one
+    still running from its forecast, or, before any forecast, from month to date alone. None when there is
+    nothing to hold to a budget: no budget and no forecast of a running month."""
+    if over or forecast is None:
+        if budget_nanos is None:
+            return None
+        status = budget_status(Forecast(spent_nanos, spent_nanos, spent_nanos, spent_nanos, "complete", 0),
+                               budget_nanos)
+        return MonthBudget(month, over, budget_nanos, status, spent_nanos)
+    figures = Forecast(forecast.spent_nanos, forecast.forecast_nanos, forecast.low_nanos, forecast.high_nanos,
+                       "stored", 0)
+    return MonthBudget(month, over, budget_nanos, budget_status(figures, budget_nanos), spent_nanos, forecast)
 
 
-def _month_forecast(conn: Conn, workspace_id: int, month_day: date) -> MonthForecast | None:
-    """The workspace's month-end forecast of the month of `month_day` (issue 17), from the latest refresh or pulse."""
+def _month_forecast(conn: Conn, workspace_id: int, month: date) -> MonthForecast | None:
+    """The workspace's latest month-end forecast of `month` (issue 17), from the latest refresh or pulse; its
+    figures only (the stored status was judged against the budget of its moment)."""
     row = conn.execute(
-        """select as_of, spent_nanos, forecast_nanos, low_nanos, high_nanos, status from analysis.spend_forecasts
+        """select as_of, spent_nanos, forecast_nanos, low_nanos, high_nanos from analysis.spend_forecasts
            where workspace_id = %s and scope = 'workspace' and period = %s""",
-        (workspace_id, month_start(month_day)),
+        (workspace_id, month),
     ).fetchone()
     if row is None:
         return None
-    return MonthForecast(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), str(row[5]))
+    return MonthForecast(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]))
 
 
 def _catalog_headline(conn: Conn, workspace_id: int) -> CatalogHeadline | None:

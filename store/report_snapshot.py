@@ -20,6 +20,7 @@ from core.errors import present
 from pdf.model import Counting, ExecutiveData, ProjectReportData
 from pdf.periods import Period
 from store import report_coverage, report_reads
+from store.budgets import read_budgets
 from store.report_coverage import CountedScope
 from store.report_reads import ReportRequest
 
@@ -42,6 +43,11 @@ class Reading:
     counted: CountedScope
 
 
+def budgeted(conn: Conn, workspace_id: int) -> bool:
+    """Whether the workspace has a monthly budget: a summary of a month that is over then reads its whole spend."""
+    return read_budgets(conn, workspace_id).workspace_nanos is not None
+
+
 def read_report(conn: Conn, request: ReportRequest, asked: Period, as_of: datetime) -> Reading:
     """Read a report of `asked` in one snapshot, the rollup having been brought up to date as of `as_of`:
     its state re-read and checked, the footer's moment and the workspace's first day worked out, then
@@ -49,9 +55,10 @@ def read_report(conn: Conn, request: ReportRequest, asked: Period, as_of: dateti
     workspace_id = request.workspace_id
     with snapshot(conn):
         coverage = report_coverage.current_coverage(conn, workspace_id)
-        period = report_coverage.counted_period(asked, as_of.astimezone(UTC).date())
+        today = as_of.astimezone(UTC).date()
+        period = report_coverage.counted_period(asked, today)
         first, end = (report_reads.project_days_read(period) if request.kind == "project"
-                      else report_reads.executive_days_read(period))
+                      else report_reads.executive_days_read(period, today, budgeted(conn, workspace_id)))
         report_coverage.refuse_uncovered(coverage, first, end, as_of)
         project_id = request.project_id if request.kind == "project" else None
         counted = report_coverage.counted(conn, workspace_id, project_id, first, end, coverage)
@@ -62,7 +69,9 @@ def read_report(conn: Conn, request: ReportRequest, asked: Period, as_of: dateti
             project_id = present(request.project_id, "a project report's project")
             data = report_reads.project_report_data(conn, workspace_id, project_id, period, counting)
         else:
-            data = report_reads.executive_data(conn, workspace_id, period, counting)
+            data = report_reads.executive_data(conn, workspace_id, period, today, counting)
     # what the stored report counts: a moment of the data when it counted any, else the rollup's own
-    return Reading(period, data, CountedScope(counted.through or coverage.settled_through, first, asked.end,
-                                              counted.requests, counted.cost_nanos))
+    # the days counted run to the period asked, or on to the end of a month that is over when the summary
+    # prints its whole spend
+    return Reading(period, data, CountedScope(counted.through or coverage.settled_through, first,
+                                              max(asked.end, end), counted.requests, counted.cost_nanos))

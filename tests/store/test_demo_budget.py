@@ -53,7 +53,8 @@ def test_the_planted_budgets_and_burst_give_the_statuses_the_demo_prints_in_80_c
     assert planted.project is not None and statuses[("project", planted.project[0])] == "on_track"
 
     out = io.StringIO()
-    print_budgets(db_conn, workspace, planted, Console(file=out, width=80, color_system=None))
+    print_budgets(db_conn, workspace, planted, Console(file=out, width=80, color_system=None),
+                  NOW + timedelta(minutes=1))
     lines = out.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 80
     text = "\n".join(lines)

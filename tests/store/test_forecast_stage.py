@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+from core.money import money
 from tests.factories import Conn, Scene, add_request, make_workspace
 from workers.jobs import refresh_workspace
 
@@ -101,7 +102,8 @@ def test_the_budget_command_prints_the_forecasts_in_80_columns_and_as_json(db_co
                     (400 * DOLLAR, scene.workspace_id))
     refresh_workspace(db_conn, scene.workspace_id, AS_OF)
 
-    table = run_cli(fleet_env, "budget", "--workspace", "acme")
+    at = ("--as-of", AS_OF.isoformat())  # November runs on (the clock's now is after it: see the test below)
+    table = run_cli(fleet_env, "budget", "--workspace", "acme", *at)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0] == "acme: month-end forecasts for November 2026, as of 2026-11-16 12:00 UTC"
@@ -109,11 +111,48 @@ def test_the_budget_command_prints_the_forecasts_in_80_columns_and_as_json(db_co
     assert lines[2].split()[0] == "acme" and lines[2].endswith("over forecast")  # $600 forecast, $400 budget
     assert [line.split()[0] for line in lines[3:]] == ["acme-p0", "acme-p1"]
 
-    as_json = json.loads(run_cli(fleet_env, "budget", "--workspace", "acme", "--json").stdout)
+    as_json = json.loads(run_cli(fleet_env, "budget", "--workspace", "acme", "--json", *at).stdout)
     assert [(r["scope"], r["name"], r["status"]) for r in as_json] == [
         ("workspace", "acme", "over_forecast"), ("project", "acme-p0", "no_budget"),
         ("project", "acme-p1", "no_budget")]
     assert as_json[0]["spent_nanos"] == 2 * (15 * 10 + 10) * DOLLAR and as_json[0]["budget_nanos"] == 400 * DOLLAR
+
+
+def test_the_budget_command_holds_a_month_that_is_over_to_what_it_spent_not_to_its_last_forecast(
+        db_conn: Conn, fleet_env: dict[str, str]) -> None:
+    scene = make_workspace(db_conn, projects=2)
+    steady(db_conn, scene)
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF)  # 16 November: the forecast, before any budget
+    for d in range(16, 30):  # the rest of November: $50 a day on project 0, above its pace
+        add_request(db_conn, scene, datetime(2026, 11, 1, 12, tzinfo=UTC) + d * DAY, cost_nanos=50 * DOLLAR)
+    december = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    refresh_workspace(db_conn, scene.workspace_id, december, stage="rollup")
+    db_conn.execute("update meter.workspaces set monthly_budget_nanos = %s where id = %s",
+                    (1_000 * DOLLAR, scene.workspace_id))
+    db_conn.execute("insert into meter.budgets (workspace_id, scope, scope_id, monthly_nanos) "
+                    "values (%s, 'project', %s, %s)", (scene.workspace_id, scene.project_ids[1], 500 * DOLLAR))
+    whole = {p: 16 * 10 * DOLLAR for p in (0, 1)}  # $10 a day each on 1 to 16 November
+    whole[0] += 14 * 50 * DOLLAR  # and project 0's 17 to 30 November
+
+    as_json = json.loads(run_cli(fleet_env, "budget", "--workspace", "acme", "--period", "2026-11", "--json",
+                                 "--as-of", december.isoformat()).stdout)
+    assert [(r["name"], r["spent_nanos"], r["forecast_nanos"], r["budget_nanos"], r["status"], r["month_over"])
+            for r in as_json] == [
+        ("acme", whole[0] + whole[1], whole[0] + whole[1], 1_000 * DOLLAR, "over_budget", True),
+        ("acme-p0", whole[0], whole[0], None, "no_budget", True),
+        ("acme-p1", whole[1], whole[1], 500 * DOLLAR, "on_track", True)]
+    table = run_cli(fleet_env, "budget", "--workspace", "acme", "--period", "2026-11", "--as-of", december.isoformat())
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == "acme: November 2026 is over: what it spent against the budgets"
+    assert max(len(line) for line in lines) <= 80
+    assert lines[3].split() == ["acme", money(whole[0] + whole[1]), "$1,000.00", "102", "%", "OVER", "BUDGET"]
+    assert lines[4].split() == ["acme-p0", money(whole[0]), "-", "-", "no", "budget"]
+    assert lines[5].split() == ["acme-p1", money(whole[1]), "$500.00", "32", "%", "within", "budget"]
+    # a month before the history the rollup keeps is refused, not printed as $0
+    refused = run_cli(fleet_env, "budget", "--workspace", "acme", "--period", "2020-01", "--as-of",
+                      december.isoformat())
+    assert refused.returncode != 0 and "daily rollup" in refused.stderr
 
 
 def test_the_pulse_command_runs_in_this_process_and_says_when_there_is_nothing_new(

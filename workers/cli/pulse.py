@@ -12,7 +12,7 @@ import typer
 from core.money import NANOS_PER_DOLLAR, money
 
 if TYPE_CHECKING:
-    from store.forecasts import StoredForecast
+    from workers.jobs.forecast import BudgetLine, MonthBudgets
 
 Workspace = Annotated[str, typer.Option("--workspace", help="slug of the workspace")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON for scripts (figures in nanos)")]
@@ -53,17 +53,23 @@ def pulse(workspace: Workspace,
 
 
 def budget(workspace: Workspace,
-           period: Annotated[str | None, typer.Option(help="the UTC month, YYYY-MM (default: the latest)")] = None,
+           period: Annotated[str | None, typer.Option(help="the UTC month, YYYY-MM (default: the latest forecast)")]
+           = None,
+           as_of: Annotated[str | None, typer.Option(help="ISO moment to judge the month at (default now, UTC)")]
+           = None,
            as_json: AsJson = False) -> None:
-    """Print the month-end forecasts of the workspace, its cost centers and projects against their budgets
-    (from the latest refresh or pulse)."""
+    """Print the workspace, its cost centers and projects against their budgets: for a month still running,
+    the month-end forecasts (from the latest refresh or pulse); for a month that is over, what each spent in
+    all (from the daily rollup). The status is worked out from the figures printed and the budgets in force."""
     import datetime as dt
 
-    from store.forecasts import read_forecasts
     from store.tenancy import enter_workspace
+    from workers import jobs
+    from workers.jobs.forecast import month_budgets
     from workers.runtime.db import connect
     from workers.settings import database_url_only
 
+    moment = jobs.parse_as_of(as_of)
     month = None
     if period is not None:
         try:
@@ -72,19 +78,19 @@ def budget(workspace: Workspace,
             raise typer.BadParameter(f"'{period}' is not a month like 2026-03", param_hint="--period") from None
     with connect(database_url_only()) as conn:
         ws = enter_workspace(conn, workspace)
-        rows = read_forecasts(conn, ws.id, month)
+        shown = month_budgets(conn, ws.id, month, moment)
     if as_json:
-        typer.echo(json.dumps([_json(row) for row in rows], default=str))
+        typer.echo(json.dumps([] if shown is None else [_json(shown, line) for line in shown.lines], default=str))
         return
-    for line in forecast_lines(rows, ws.slug):
+    for line in budget_lines(shown, ws.slug):
         typer.echo(line)
 
 
-def _json(row: StoredForecast) -> dict[str, Any]:
-    return {"scope": row.scope, "scope_id": row.scope_id, "name": row.name, "period": row.period.isoformat(),
-            "as_of": row.as_of.isoformat(), "spent_nanos": row.spent_nanos, "forecast_nanos": row.forecast_nanos,
-            "low_nanos": row.low_nanos, "high_nanos": row.high_nanos, "budget_nanos": row.budget_nanos,
-            "status": row.status, "method": row.method, "run_id": row.run_id}
+def _json(shown: MonthBudgets, line: BudgetLine) -> dict[str, Any]:
+    return {"scope": line.scope, "scope_id": line.scope_id, "name": line.name, "period": shown.period.isoformat(),
+            "as_of": shown.as_of.isoformat(), "month_over": shown.over, "spent_nanos": line.spent_nanos,
+            "forecast_nanos": line.forecast_nanos, "low_nanos": line.low_nanos, "high_nanos": line.high_nanos,
+            "budget_nanos": line.budget_nanos, "status": line.status, "method": line.method, "run_id": line.run_id}
 
 
 def dollars(nanos: int, cents: bool = False) -> str:
@@ -96,24 +102,50 @@ def dollars(nanos: int, cents: bool = False) -> str:
 
 
 CENTS_BELOW = 1_000 * NANOS_PER_DOLLAR  # a table whose amounts are all below $1,000 shows cents (they still count)
+SPENT_WORDS = {"no_budget": "no budget", "on_track": "within budget", "over_budget": "OVER BUDGET"}
 
 
-def forecast_lines(rows: list[StoredForecast], slug: str) -> list[str]:
+def budget_lines(shown: MonthBudgets | None, slug: str) -> list[str]:
+    """The month against the budgets as a table of 80 columns: the forecasts of a running month, or what a
+    month that is over spent in all."""
+    if shown is None or not shown.lines:
+        return [f"{slug}: no forecast yet; run `halton-workers refresh --workspace {slug}` or a pulse"]
+    return spent_lines(shown, slug) if shown.over else forecast_lines(shown, slug)
+
+
+def _name(line: BudgetLine) -> str:
+    name = f"{SCOPE_WORDS[line.scope]}{line.name}"
+    return name if len(name) <= 19 else name[:18] + "…"
+
+
+def forecast_lines(shown: MonthBudgets, slug: str) -> list[str]:
     """The forecasts as a table of 80 columns: scope, month to date, forecast, 80 % interval, budget, status;
     whole dollars, or cents when every amount is below $1,000."""
-    if not rows:
-        return [f"{slug}: no forecast yet; run `halton-workers refresh --workspace {slug}` or a pulse"]
-    first = rows[0]
-    lines = [f"{slug}: month-end forecasts for {first.period:%B %Y}, as of {first.as_of:%Y-%m-%d %H:%M} UTC",
+    rows = shown.lines
+    lines = [f"{slug}: month-end forecasts for {shown.period:%B %Y}, as of {shown.as_of:%Y-%m-%d %H:%M} UTC",
              f"{'':<19} {'to date':>9} {'forecast':>9} {'80 % interval':>15} {'budget':>9}  status"]
     cents = all(max(r.high_nanos, r.budget_nanos or 0) < CENTS_BELOW for r in rows)
     for row in rows:
-        name = f"{SCOPE_WORDS[row.scope]}{row.name}"
-        name = name if len(name) <= 19 else name[:18] + "…"
         interval = f"{dollars(row.low_nanos, cents)}-{dollars(row.high_nanos, cents)}"
         budget_text = "-" if row.budget_nanos is None else dollars(row.budget_nanos, cents)
-        lines.append(f"{name:<19} {dollars(row.spent_nanos, cents):>9} {dollars(row.forecast_nanos, cents):>9} "
+        lines.append(f"{_name(row):<19} {dollars(row.spent_nanos, cents):>9} {dollars(row.forecast_nanos, cents):>9} "
                      f"{interval:>15} {budget_text:>9}  {STATUS_WORDS[row.status]}")
+    return lines
+
+
+def spent_lines(shown: MonthBudgets, slug: str) -> list[str]:
+    """A month that is over: what each scope spent in all against its budget, to the cent (a figure to send
+    on, not an estimate), and the share of the budget it used."""
+    lines = [f"{slug}: {shown.period:%B %Y} is over: what it spent against the budgets",
+             f"(the daily rollup, counting the requests received by {shown.as_of:%Y-%m-%d %H:%M} UTC)",
+             f"{'':<19} {'spent':>16} {'budget':>16} {'used':>7}  status"]
+    for row in shown.lines:
+        budget_text, used = "-", "-"
+        if row.budget_nanos is not None:
+            budget_text = money(row.budget_nanos)
+            used = f"{(Decimal(row.spent_nanos) * 100 / row.budget_nanos).quantize(Decimal(1), ROUND_HALF_UP)} %"
+        lines.append(f"{_name(row):<19} {money(row.spent_nanos):>16} {budget_text:>16} {used:>7}  "
+                     f"{SPENT_WORDS[row.status]}")
     return lines
 
 

@@ -83,7 +83,7 @@ def run_demo(days: int, requests_per_day: int, data_dir: Path, out_dir: Path, ke
                     child.stop()
             with connect(servers.database_url) as conn:
                 _print_dashboard(conn, workspace, seeded, console)
-                print_budgets(conn, workspace, budgets, console)
+                print_budgets(conn, workspace, budgets, console, datetime.now(UTC))
                 write_demo_reports(conn, workspace, out_dir, console)
                 export_to_embedded_s3(conn, as_role(servers.database_url, roles.fleet), workspace, console)
                 failures = pipeline_failures(conn, workspace.id, started)

@@ -6,7 +6,7 @@ the month-end forecasts are printed next to what was planted."""
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
@@ -17,10 +17,10 @@ from core.money import NANOS_PER_DOLLAR, money
 from core.periods import month_start, utc_midnight
 from store import demo_plants as plants
 from store.alert_deliveries import workspace_alerts
-from store.forecasts import read_forecasts
 from store.workspaces import Workspace
 from workers.cli.alerts import alert_lines
-from workers.cli.pulse import dollars, forecast_lines
+from workers.cli.pulse import budget_lines, dollars
+from workers.jobs.forecast import month_budgets
 
 BURST_NANOS = 80 * NANOS_PER_DOLLAR  # a loop burning about $80 …
 BURST_MINUTES = 20  # … in 20 minutes …
@@ -100,7 +100,7 @@ def _plant_burst(conn: Conn, workspace: Workspace, now: datetime) -> Burst | Non
     return Burst(device, count, count * cost, start, end, provider, billed)
 
 
-def print_budgets(conn: Conn, workspace: Workspace, planted: PlantedBudgets, console: Console) -> None:
+def print_budgets(conn: Conn, workspace: Workspace, planted: PlantedBudgets, console: Console, now: datetime) -> None:
     console.rule("Budgets and the month-end forecast: what was planted, what was found")
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True, style="bold")
@@ -122,10 +122,11 @@ def print_budgets(conn: Conn, workspace: Workspace, planted: PlantedBudgets, con
                               + (f"; {burst.provider} bills it: the month's paste raised to "
                                  f"{money(burst.billed_nanos)}" if burst.billed_nanos is not None else ""))
     console.print(grid)
-    rows = read_forecasts(conn, workspace.id)
+    month = month_budgets(conn, workspace.id, None, now)
+    rows = [] if month is None else month.lines
     shown = [r for r in rows if r.scope == "workspace" or r.budget_nanos is not None]
     console.print()
-    for line in forecast_lines(shown, workspace.slug):
+    for line in budget_lines(None if month is None else replace(month, lines=shown), workspace.slug):
         console.print(line, highlight=False, soft_wrap=True)
     others = len(rows) - len(shown)
     if others:

@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.db import Conn
-from core.errors import present
 from core.periods import month_start
-from forecast.alerts import DEFAULT_THRESHOLDS, AlertDraft, forecast_alerts, spend_anomaly_alert
+from forecast.alerts import AlertDraft, forecast_alerts, spend_anomaly_alert
 from forecast.anomaly import AnomalyRule, detect_anomalies
 from forecast.scopes import ScopeForecast, budget_status
 from store import alerts as store
+from store.budgets import read_budgets
 from store.runs import Run
 from workers.jobs.stage import Stage, StageContext
 
@@ -61,21 +61,14 @@ def raise_alerts(tx: Conn, workspace_id: int, as_of: dt.datetime, *, actor: str,
 def _budget_drafts(conn: Conn, workspace_id: int, period: dt.date) -> list[AlertDraft]:
     """Thresholds crossed and forecasts over budget, against the budgets as they stand now: a budget raised
     since the forecast was written is judged at its new figure."""
-    budgets = store.current_budgets(conn, workspace_id)
+    budgets = read_budgets(conn, workspace_id)
     scopes: list[ScopeForecast] = []
     thresholds: dict[tuple[str, int | None], Sequence[int]] = {}
     for row in store.month_forecasts(conn, workspace_id, period):
-        budget: int | None
-        percent: Sequence[int]
-        if row.scope == "workspace":
-            budget, percent = budgets.workspace_nanos, DEFAULT_THRESHOLDS
-        else:
-            # the table's check: only the workspace has no id
-            scope_id = present(row.scope_id, "a project's or cost center's forecast scope id")
-            budget, percent = budgets.scoped.get((row.scope, scope_id), (None, DEFAULT_THRESHOLDS))
+        budget = budgets.budget(row.scope, row.scope_id)
         scopes.append(ScopeForecast(row.scope, row.scope_id, row.period, row.forecast, budget,
                                     budget_status(row.forecast, budget)))
-        thresholds[(row.scope, row.scope_id)] = percent
+        thresholds[(row.scope, row.scope_id)] = budgets.thresholds(row.scope, row.scope_id)
     return forecast_alerts(scopes, thresholds)
 
 

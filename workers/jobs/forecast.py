@@ -12,34 +12,24 @@ forecast at 02:00 does not read today's two hours as a whole day.
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from fractions import Fraction
 
 from core.db import Conn
-from core.periods import month_start
-from forecast import (
-    DailySpend,
-    Forecast,
-    ScopeForecast,
-    budget_status,
-    cost_center_spend,
-    day_share,
-    forecast_scope,
-    month_days,
-)
+from core.errors import UserError
+from core.periods import month_start, next_month
+from forecast import DailySpend, Forecast, ScopeForecast, budget_status, day_share, forecast_scopes, month_days
 from forecast.model import WINDOW_DAYS
 from store import forecasts
+from store.budgets import read_budgets
+from store.report_coverage import rollup_coverage
 from store.runs import Run
 from workers.jobs.stage import Stage, StageContext
 
-log = logging.getLogger(__name__)
-FALLBACK_METHOD = "run_rate_fallback"
-BIGINT_MAX = 2**63 - 1
-
 
 def forecast_rows(conn: Conn, workspace_id: int, as_of: datetime) -> tuple[date, list[ScopeForecast]]:
-    """The month of as_of and every scope's forecast for it, from the rollup as it stands."""
+    """The month of as_of and every scope's forecast for it, from the rollup as it stands (a scope the model
+    cannot forecast gets its run rate: forecast.forecast_scope)."""
     today = as_of.astimezone(UTC).date()
     period = month_start(today)
     first = min(period, today - timedelta(days=WINDOW_DAYS))
@@ -48,43 +38,8 @@ def forecast_rows(conn: Conn, workspace_id: int, as_of: datetime) -> tuple[date,
     # short history, not weeks of zeros); days after it without a row spent nothing
     workspace = DailySpend.from_days(inputs.workspace)
     projects = {pid: DailySpend.from_days(days, None if days else today) for pid, days in inputs.projects.items()}
-    centers = cost_center_spend(projects, inputs.cost_centers)
-    share, budgets = day_share(as_of), inputs.budgets
-    # as forecast.forecast_scopes orders them: the workspace, then projects and cost centers by id
-    return period, [
-        forecast_one_scope("workspace", None, workspace, budgets.workspace, today, share),
-        *(forecast_one_scope("project", pid, projects[pid], (budgets.projects or {}).get(pid), today, share)
-          for pid in sorted(projects)),
-        *(forecast_one_scope("cost_center", cid, centers[cid], (budgets.cost_centers or {}).get(cid), today, share)
-          for cid in sorted(centers)),
-    ]
-
-
-def forecast_one_scope(scope: str, scope_id: int | None, daily: DailySpend, budget: int | None, today: date,
-           share: float) -> ScopeForecast:
-    """One scope's forecast. A scope the model cannot forecast (an arithmetic error on a strange series, or
-    an interval beyond what a bigint holds) gets the run rate instead, its interval from what is spent to every
-    day left costing the dearest day seen, and says so in `method`, rather than leaving the other scopes
-    unforecast."""
-    try:
-        row = forecast_scope(scope, scope_id, daily, budget, today, today_share=share)
-        if row.forecast.high_nanos > BIGINT_MAX:
-            raise ArithmeticError(f"the interval's top ({row.forecast.high_nanos:.3e} nanos) is beyond a bigint")
-        return row
-    except ArithmeticError:
-        log.warning("the forecast model failed on %s %s; its run rate is used instead", scope, scope_id or "",
-                    exc_info=True)
-    first, last = month_days(month_start(today))
-    spent = daily.total(first, today)
-    # exact in nanos (a float loses them past 2**53, about $9M): the day's share to the second, as a Fraction
-    gone = Fraction(share).limit_denominator(86_400)
-    elapsed = (today - first).days + gone
-    left = (last - today).days + (1 - gone)
-    expected = spent + round(spent * left / elapsed)
-    dearest = int(daily.between(today - timedelta(days=WINDOW_DAYS), today).max(initial=0))
-    high = max(expected, spent + round(dearest * left))
-    forecast = Forecast(spent, expected, spent, high, FALLBACK_METHOD, len(daily.between(first, today)))
-    return ScopeForecast(scope, scope_id, first, forecast, budget, budget_status(forecast, budget))
+    return period, forecast_scopes(workspace, projects, inputs.cost_centers, inputs.budgets, today,
+                                   today_share=day_share(as_of))
 
 
 def write(tx: Conn, workspace_id: int, as_of: datetime, run: Run) -> None:
@@ -103,6 +58,76 @@ def write(tx: Conn, workspace_id: int, as_of: datetime, run: Run) -> None:
 def run_forecast(ctx: StageContext, run: Run) -> None:
     with run.results() as tx:
         write(tx, ctx.workspace_id, ctx.as_of, run)
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One scope's month against the budget in force, as `halton-workers budget` prints it; `status` is
+    forecast.budget_status of exactly these figures and this budget, never a status stored with a forecast."""
+
+    scope: str
+    scope_id: int | None
+    name: str
+    spent_nanos: int  # a running month: month to date at the forecast's moment; a month over: all it spent
+    forecast_nanos: int  # a month over: what it spent (its month end), and so are low and high
+    low_nanos: int
+    high_nanos: int
+    budget_nanos: int | None
+    status: str
+    method: str  # 'complete' for a month over
+    run_id: int | None  # the run that wrote the forecast; None for a month over (read from the rollup)
+
+
+@dataclass(frozen=True)
+class MonthBudgets:
+    period: date  # the month's first day
+    over: bool  # the month had ended at the moment asked about: its figures are what it spent in all
+    as_of: datetime  # running: the forecasts' moment; over: the rollup counts the requests received by then
+    lines: list[BudgetLine]
+
+
+SCOPE_ORDER = {"workspace": 0, "cost_center": 1, "project": 2}  # as store.forecasts.read_forecasts orders them
+
+
+def month_budgets(conn: Conn, workspace_id: int, period: date | None, as_of: datetime) -> MonthBudgets | None:
+    """Every scope's month against its budget in force, as of `as_of`: for a month still running (or to come)
+    the latest forecasts; for a month over, what each scope spent in all, from the rollup (a forecast made while
+    it ran is not what it spent). `period` None: the latest month forecast. None when there is nothing to show
+    (no forecast of a running month yet). UserError for a month the rollup does not hold whole."""
+    month = period if period is not None else forecasts.latest_period(conn, workspace_id)
+    if month is None:
+        return None
+    budgets = read_budgets(conn, workspace_id)
+    if next_month(month) > as_of.astimezone(UTC).date():
+        stored = forecasts.read_forecasts(conn, workspace_id, month)
+        if not stored:
+            return None
+        lines = []
+        for row in stored:
+            budget = budgets.budget(row.scope, row.scope_id)
+            figures = Forecast(row.spent_nanos, row.forecast_nanos, row.low_nanos, row.high_nanos, row.method, 0)
+            lines.append(BudgetLine(row.scope, row.scope_id, row.name, row.spent_nanos, row.forecast_nanos,
+                                    row.low_nanos, row.high_nanos, budget, budget_status(figures, budget), row.method,
+                                    row.run_id))
+        return MonthBudgets(month, False, stored[0].as_of, lines)
+    first, last = month_days(month)
+    coverage = rollup_coverage(conn, workspace_id)
+    if coverage is None or coverage.first_day > first or coverage.end_day <= last:
+        held = ("has not run for this workspace" if coverage is None else
+                f"holds {coverage.first_day} to {coverage.end_day - timedelta(days=1)}")
+        raise UserError(f"{month:%B %Y} is over, and what it spent comes from the daily rollup, which {held}; "
+                        "run `halton-workers refresh` for the workspace, or ask for a month it holds")
+    inputs = forecasts.read_inputs(conn, workspace_id, first, last)
+    workspace = DailySpend.from_days(inputs.workspace)
+    projects = {pid: DailySpend.from_days(days) for pid, days in inputs.projects.items()}
+    rows = forecast_scopes(workspace, projects, inputs.cost_centers, budgets.amounts(), as_of.astimezone(UTC).date(),
+                           month)  # a month over: each forecast is 'complete', what the scope spent
+    names = forecasts.scope_names(conn, workspace_id)
+    lines = [BudgetLine(r.scope, r.scope_id, names.get((r.scope, r.scope_id), str(r.scope_id)), r.forecast.spent_nanos,
+                        r.forecast.forecast_nanos, r.forecast.low_nanos, r.forecast.high_nanos, r.budget_nanos,
+                        r.status, r.forecast.method, None) for r in rows]
+    lines.sort(key=lambda line: (SCOPE_ORDER[line.scope], line.name))
+    return MonthBudgets(month, True, coverage.synced_through, lines)
 
 
 # current to the latest forecast written, by this stage or a pulse: a refresh that waited in the queue must

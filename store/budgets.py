@@ -1,0 +1,53 @@
+"""The budgets in force, read in one place: the workspace's (meter.workspaces.monthly_budget_nanos) and
+meter.budgets' per project and cost center (0017, dashboard-owned) with their alert thresholds.
+
+The forecast (store/forecasts.py), the alert rules (store/alerts.py) and the executive summary
+(store/report_reads.py) all read them through `read_budgets`, so a budget is the same figure wherever it is
+printed or judged. Neither table keeps a history: the budget in force is the one set now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.db import Conn
+from forecast import DEFAULT_THRESHOLDS, Budgets
+
+
+@dataclass(frozen=True)
+class StoredBudgets:
+    workspace_nanos: int | None  # None: no monthly budget set
+    # (scope, id) -> (monthly nanos, alert thresholds in percent, lowest first)
+    scoped: dict[tuple[str, int], tuple[int, tuple[int, ...]]]
+
+    def budget(self, scope: str, scope_id: int | None) -> int | None:
+        if scope == "workspace":
+            return self.workspace_nanos
+        found = self.scoped.get((scope, scope_id)) if scope_id is not None else None
+        return None if found is None else found[0]
+
+    def thresholds(self, scope: str, scope_id: int | None) -> tuple[int, ...]:
+        """The alert thresholds of a scope's budget; 50/80/100 for the workspace's and where none is set."""
+        found = self.scoped.get((scope, scope_id)) if scope != "workspace" and scope_id is not None else None
+        return tuple(DEFAULT_THRESHOLDS) if found is None else found[1]
+
+    def amounts(self) -> Budgets:
+        """The budgets alone, as forecast.forecast_scopes takes them."""
+        by_scope: dict[str, dict[int, int]] = {"project": {}, "cost_center": {}}
+        for (scope, scope_id), (nanos, _) in self.scoped.items():
+            by_scope[scope][scope_id] = nanos
+        return Budgets(self.workspace_nanos, by_scope["project"], by_scope["cost_center"])
+
+
+def read_budgets(conn: Conn, workspace_id: int) -> StoredBudgets:
+    """Every budget of the workspace as it stands now."""
+    row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
+    scoped = conn.execute(
+        "select scope, scope_id, monthly_nanos, thresholds_percent from meter.budgets where workspace_id = %s",
+        (workspace_id,),
+    ).fetchall()
+    # thresholds are typed by people in the dashboard: a null or non-positive one means nothing and is dropped
+    return StoredBudgets(None if row is None or row[0] is None else int(row[0]),
+                         {(str(scope), int(scope_id)): (int(nanos),
+                                                        tuple(sorted({p for p in thresholds or () if p and p > 0})))
+                          for scope, scope_id, nanos, thresholds in scoped})
