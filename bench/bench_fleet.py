@@ -12,7 +12,10 @@ every workspace's refresh. Prints, each next to its target:
 - throughput in workspaces per second per worker process (pool child), and the scaling from one to two
   (target ≥ 1.7×);
 - the peak resident memory of each worker process (the parent and its pool children, sampled every 0.2 s);
-- whether every small workspace finished before the first large one did (target: yes, at concurrency 2).
+- whether every small workspace finished before the first large one did (target: yes, at concurrency 2);
+- then a second night: one more day of requests on every workspace and the fan-out as of a day later, at the
+  last concurrency, on what the first night left (the night every workspace has after its first: each stage
+  brings only the new day into its caches), with the same figures.
 
 Usage: python -m bench.bench_fleet [--requests 1000000] [--small 200] [--full] [--concurrency 1,2]
 `--full` is issue 18's population: 10,000,000 requests, 400 small workspaces (seeding takes a while).
@@ -32,14 +35,14 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
 import psycopg
 
 from bench.common import bench_database
-from bench.fleet_population import Conn, Seeded, plan_population, seed_population
+from bench.fleet_population import Conn, Seeded, plan_population, seed_next_day, seed_population
 from bench.fleet_watch import MemoryPeaks, start_worker, wait_for_refreshes
 from store.roles import Roles, ensure_roles
 from workers.jobs.pipeline import STAGE_NAMES
@@ -55,6 +58,7 @@ SCALING_TARGET = 1.7
 @dataclass
 class Pass:
     concurrency: int
+    night: int  # 1: the first (every cache built from scratch); 2: the next, one more day of requests
     makespan: float
     stage_seconds: dict[int, float]  # workspace id → its stages' summed run time
     stage_split: dict[str, float]  # stage → median over the few-hundred ones
@@ -97,28 +101,33 @@ def empty_analysis(conn: Conn) -> None:
     conn.execute(f"truncate {', '.join(str(t[0]) for t in tables)} restart identity cascade")
 
 
-def run_pass(conn: Conn, env: dict[str, str], seeded: list[Seeded], concurrency: int, logs: Path) -> Pass:
+def run_pass(conn: Conn, env: dict[str, str], seeded: list[Seeded], concurrency: int, logs: Path,
+             night: int = 1) -> Pass:
     from celery import Celery
 
-    empty_analysis(conn)
+    if night == 1:
+        empty_analysis(conn)
     conn.execute("checkpoint")
+    as_of = AS_OF + timedelta(days=night - 1)
     client = Celery("dashboard", broker=env["REDIS_URL"])
     client.conf.update(task_serializer="json", accept_content=["json"])
-    with start_worker(env, concurrency, logs / f"worker-c{concurrency}.log") as (worker, peaks):
+    with start_worker(env, concurrency, logs / f"worker-c{concurrency}-n{night}.log") as (worker, peaks):
         row = conn.execute("select clock_timestamp()").fetchone()
         assert row is not None and isinstance(row[0], datetime)
         began = row[0]
-        client.send_task("halton.nightly_fanout", kwargs={"as_of": AS_OF.isoformat()},
+        client.send_task("halton.nightly_fanout", kwargs={"as_of": as_of.isoformat()},
                          queue=env["HALTON_QUEUE_ANALYSIS"])
-        wait_for_refreshes(conn, len(seeded), worker, timeout=max(600.0, sum(s.requests for s in seeded) / 2_000))
+        wait_for_refreshes(conn, len(seeded), worker, timeout=max(600.0, sum(s.requests for s in seeded) / 2_000),
+                           as_of=as_of)
     client.close()
-    return summarise(conn, seeded, concurrency, began, peaks)
+    return summarise(conn, seeded, concurrency, night, as_of, began, peaks)
 
 
-def summarise(conn: Conn, seeded: list[Seeded], concurrency: int, began: datetime, peaks: MemoryPeaks) -> Pass:
+def summarise(conn: Conn, seeded: list[Seeded], concurrency: int, night: int, as_of: datetime, began: datetime,
+              peaks: MemoryPeaks) -> Pass:
     rows = conn.execute(
         """select workspace_id, job, status, started_at, finished_at from analysis.runs
-           where job = any(%s) and finished_at is not null""", (list(STAGE_NAMES),)).fetchall()
+           where job = any(%s) and finished_at is not null and as_of = %s""", (list(STAGE_NAMES), as_of)).fetchall()
     by_id = {s.workspace_id: s for s in seeded}
     total: dict[int, float] = {}
     split: dict[str, list[float]] = {}
@@ -145,7 +154,7 @@ def summarise(conn: Conn, seeded: list[Seeded], concurrency: int, began: datetim
         gaps = [(first_start[b] - first_start[a]).total_seconds() for a, b in itertools.pairwise(order)
                 if FEW_HUNDRED[0] <= by_id[a].requests < FEW_HUNDRED[1]]
         cycle = statistics.median(gaps) if gaps else None
-    return Pass(concurrency, makespan, total, {job: statistics.median(v) for job, v in split.items()}, cycle,
+    return Pass(concurrency, night, makespan, total, {job: statistics.median(v) for job, v in split.items()}, cycle,
                 last_small < first_large, last_small, first_large, failed, peaks)
 
 
@@ -158,8 +167,8 @@ def report(seeded: list[Seeded], passes: list[Pass]) -> None:
     for p in passes:
         stage = statistics.median(p.stage_seconds[w] for w in few)
         p90 = statistics.quantiles([p.stage_seconds[w] for w in few], n=10)[-1]
-        print(f"\nconcurrency {p.concurrency} (one worker, {p.concurrency} pool process"
-              f"{'es' if p.concurrency > 1 else ''})")
+        print(f"\n{'first' if p.night == 1 else 'second'} night, concurrency {p.concurrency} (one worker, "
+              f"{p.concurrency} pool process{'es' if p.concurrency > 1 else ''})")
         print(f"  makespan                          {p.makespan:8.1f} s")
         print(f"  stage time, few-hundred workspace {stage * 1000:8.1f} ms median, {p90 * 1000:.1f} ms p90"
               f"   target ≤ {STAGE_TARGET * 1000:.0f} ms: {'meets' if stage <= STAGE_TARGET else 'MISSES'} target")
@@ -177,8 +186,8 @@ def report(seeded: list[Seeded], passes: list[Pass]) -> None:
               f"{p.first_large:.1f} s   target: every small one first: {verdict}")
         if p.failed:
             print(f"  failed stage runs                 {p.failed}")
-    one = next((p for p in passes if p.concurrency == 1), None)
-    two = next((p for p in passes if p.concurrency == 2), None)
+    one = next((p for p in passes if p.concurrency == 1 and p.night == 1), None)
+    two = next((p for p in passes if p.concurrency == 2 and p.night == 1), None)
     if one and two:
         scaling = one.makespan / two.makespan
         print(f"\nscaling, 2 processes against 1    {scaling:8.2f}×   target ≥ {SCALING_TARGET}×: "
@@ -205,6 +214,10 @@ def main() -> int:
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             print(f"nightly fan-out, one worker of concurrency {concurrency}", flush=True)
             passes.append(run_pass(conn, env, seeded, concurrency, root))
+        print("a second night: one more day of requests on every workspace (COPY)", flush=True)
+        seed_next_day(conn, seeded, END)
+        print(f"nightly fan-out a day later, one worker of concurrency {passes[-1].concurrency}", flush=True)
+        passes.append(run_pass(conn, env, seeded, passes[-1].concurrency, root, night=2))
         report(seeded, passes)
     return 0
 

@@ -83,3 +83,16 @@ def seed_population(conn: Conn, members: list[Member], end: date) -> list[Seeded
                   f"  ({time.perf_counter() - began:5.0f} s)", flush=True)
     conn.execute("vacuum analyze meter.requests")
     return seeded
+
+
+def seed_next_day(conn: Conn, seeded: list[Seeded], end: date) -> None:
+    """One more day of requests on every workspace (the day `end`, at each one's own daily rate; no plants). The
+    workspaces keep their first night's sizes in `seeded` (a small one gains about a thirtieth)."""
+    table = load_rates()
+    for index, item in enumerate(seeded):
+        member = item.member
+        per_day = max(1, requests_per_day_for(member.target, end, member.days))
+        options = SeedOptions(slug=member.slug, days=1, requests_per_day=per_day, seed=5_000 + index,
+                              end_date=end + timedelta(days=1), append=True, plants=frozenset())
+        seed_workspace(conn, options, table)
+    conn.execute("vacuum analyze meter.requests")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -78,13 +79,14 @@ def start_worker(env: dict[str, str], concurrency: int, log_path: Path) -> Itera
         worker.stop()
 
 
-def wait_for_refreshes(conn: Conn, workspaces: int, worker: CliProcess, timeout: float) -> None:
-    """Until every workspace has a finished run of the refresh's last stage (succeeded, failed or skipped)."""
+def wait_for_refreshes(conn: Conn, workspaces: int, worker: CliProcess, timeout: float, as_of: datetime) -> None:
+    """Until every workspace has a finished run of the refresh's last stage as of `as_of` (succeeded, failed or
+    skipped)."""
     last = STAGE_NAMES[-1]
     deadline = time.monotonic() + timeout
     while True:
         row = conn.execute("""select count(distinct workspace_id) from analysis.runs
-                              where job = %s and finished_at is not null""", (last,)).fetchone()
+                              where job = %s and finished_at is not null and as_of = %s""", (last, as_of)).fetchone()
         if row is not None and row[0] == workspaces:
             return
         if worker.process.poll() is not None:
