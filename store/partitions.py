@@ -24,6 +24,14 @@ def is_partitioned(conn: Conn) -> bool:
     return bool(row and row[0])
 
 
+def may_create_partitions(conn: Conn) -> bool:
+    """meter.requests is partitioned and this session's role owns it (a member of its owner): the owner's tools
+    (migrate, seed) may add months; the fleet's role never does."""
+    row = conn.execute("""select c.relkind = 'p' and pg_has_role(c.relowner, 'USAGE') from pg_class c
+                          where c.oid = to_regclass('meter.requests')""").fetchone()
+    return bool(row and row[0])
+
+
 def partitions(conn: Conn) -> list[Partition]:
     rows = conn.execute(
         """select c.relname, pg_get_expr(c.relpartbound, c.oid), c.reltuples::bigint

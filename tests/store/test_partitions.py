@@ -46,6 +46,20 @@ def test_a_row_of_a_month_without_partition_lands_in_the_default_then_moves_to_i
     assert db_conn.execute("select count(*) from meter.requests").fetchone() == (1,)
 
 
+def test_a_seed_of_history_gets_its_months_before_its_rows_land(db_conn: Conn) -> None:
+    from synthetic import SeedOptions, seed_workspace
+
+    seeded = seed_workspace(db_conn, SeedOptions(slug="history", days=45, requests_per_day=20, seed=3,
+                                                 end_date=date(2019, 2, 10), plants=frozenset()))  # 27 Dec-9 Feb
+    assert seeded.requests > 0
+    assert db_conn.execute("select count(*) from meter_partitions.requests_default").fetchone() == (0,)
+    months = {name for name, in db_conn.execute(
+        "select distinct tableoid::regclass::text from meter.requests where workspace_id = %s",
+        (seeded.workspace_id,)).fetchall()}
+    assert months == {"meter_partitions.requests_2018_12", "meter_partitions.requests_2019_01",
+                      "meter_partitions.requests_2019_02"}
+
+
 def test_the_fleet_and_the_dashboard_read_through_the_parent_only(db_conn: Conn, fleet: Conn,
                                                                   dashboard: Conn) -> None:
     acme, beta = make_workspace(db_conn, "acme"), make_workspace(db_conn, "beta")
