@@ -19,6 +19,7 @@ from forecast.alerts import (
     forecast_over_budget_alert,
     forecast_over_budget_fingerprint,
     spend_anomaly_alert,
+    spend_anomaly_alerts,
     spend_anomaly_fingerprint,
 )
 from forecast.anomaly import Anomaly, AnomalyRule, SpendBuckets, detect_anomalies, detect_anomaly
@@ -65,6 +66,7 @@ __all__ = [
     "forecast_scopes",
     "month_days",
     "spend_anomaly_alert",
+    "spend_anomaly_alerts",
     "spend_anomaly_fingerprint",
     "sum_daily",
 ]
