@@ -19,6 +19,7 @@ from forecast.alerts import (
     forecast_over_budget_alert,
     forecast_over_budget_fingerprint,
     spend_anomaly_alert,
+    spend_anomaly_alerts,
     spend_anomaly_fingerprint,
 )
 from forecast.anomaly import Anomaly, AnomalyRule, SpendBuckets, detect_anomalies, detect_anomaly
@@ -69,6 +70,7 @@ __all__ = [
     "month_days",
     "run_rate_forecast",
     "spend_anomaly_alert",
+    "spend_anomaly_alerts",
     "spend_anomaly_fingerprint",
     "sum_daily",
 ]

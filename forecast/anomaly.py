@@ -15,6 +15,7 @@ With less than a day of history there is nothing to predict from and the rule sa
 a $0.10/hour device passes the first test and fails the second; a loop burning $80 in 20 minutes on a
 device or project whose busiest hour is under $32 passes both. A project's loop smaller than its busiest
 hour is not an anomaly of the project, but it is one of the device it runs on, which is checked too.
+When both are, the loop is still one alert, its device's (forecast.alerts.spend_anomaly_alerts).
 
 False positives on steady traffic (bench/bench_forecast.py, seed 2026): 200 devices and projects from
 $0.50 to $2,000 a day, a month each of 10-minute spend after two weeks of history, requests arriving on the

@@ -1,7 +1,9 @@
 """Alerts raised once (issue 17 item 4): what the raising job reads, and the one transaction that writes.
 
-Reads: the month's forecasts (analysis.spend_forecasts, written by the forecast stage and the pulse) and
-spend per 10-minute bucket of the projects and devices that spent enough in the last hour to be a runaway.
+Reads: the month's forecasts (analysis.spend_forecasts, written by the forecast stage and the pulse),
+spend per 10-minute bucket of the projects and devices that spent enough in the last hour to be a runaway,
+and, when one is, each looping device's spend per project in that hour (one loop, one alert). The budgets
+come from store/budgets.py.
 
 Writes, in the caller's transaction: each draft with `on conflict (workspace_id, fingerprint) do nothing`,
 and for each alert that is new (and only those) an audit event and one pending analysis.alert_deliveries
@@ -73,6 +75,22 @@ def last_hour_spend(conn: Conn, workspace_id: int, end: dt.datetime) -> list[Hou
         {"ws": workspace_id, "start": end - dt.timedelta(hours=1), "end": end},
     ).fetchall()
     return [HourSpend(scope, scope_id, int(nanos), int(count)) for scope, scope_id, nanos, count in rows]
+
+
+def device_project_spend(conn: Conn, workspace_id: int, end: dt.datetime,
+                         devices: Sequence[int]) -> dict[tuple[int, int], int]:
+    """Spend of each (device, project) of the given devices in [end - 1 hour, end) (attributed requests only):
+    which project a device's loop is billed to. Read only when the anomaly rule found something."""
+    if not devices:
+        return {}
+    rows = conn.execute(
+        """select device_id, project_id, sum(cost_nanos)::bigint from meter.requests
+            where workspace_id = %s and started_at >= %s and started_at < %s and project_id is not null
+              and device_id = any(%s)
+            group by device_id, project_id""",
+        (workspace_id, end - dt.timedelta(hours=1), end, list(devices)),
+    ).fetchall()
+    return {(int(device), int(project)): int(nanos) for device, project, nanos in rows}
 
 
 def spend_buckets(conn: Conn, workspace_id: int, end: dt.datetime, history: dt.timedelta,

@@ -22,6 +22,8 @@ from adapters.delivery import DeliveryOptions, Outbound
 from adapters.destinations import DestinationPolicy
 from adapters.webhooks import verify_signature
 from core.errors import ConfigError
+from store import alert_deliveries
+from store.tenancy import workspace_scope
 from tests.factories import Conn, make_workspace
 from tests.sentry_recorder import Recorder
 from tests.store.alert_scene import AS_OF, DOLLAR, add_channel, put_forecast, set_workspace_budget
@@ -337,3 +339,35 @@ def test_a_channel_url_copied_from_another_workspace_is_refused_before_any_reque
     events = db_conn.execute("""select workspace_id, resource, details->>'column' from analysis.audit_events
                                  where event = 'secret.misplaced'""").fetchall()
     assert events == [(ws, f"meter.alert_channels:{mine}", "url_ciphertext")] * 2
+
+
+def test_a_copied_channel_url_refused_in_a_round_that_then_fails_keeps_its_audit_event(
+        db_conn: Conn, fleet: Conn, fernet: Fernet, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal happens inside the delivery's transaction (its claim's lock); when that transaction then
+    rolls back (here the outcome cannot be recorded: the connection is lost), the refusal's audit event is
+    committed all the same, once, naming no secret, and nothing was sent."""
+    ws = workspace(db_conn, spent=60)  # 50 % only: one alert
+    beta = make_workspace(db_conn, "beta").workspace_id
+    with receiver() as hook:
+        theirs = add_channel(db_conn, fernet, beta, "webhook", hook.url(f"/beta?token={TOKEN}"), SECRET)
+        mine = add_channel(db_conn, fernet, ws, "webhook", "https://hooks.acme.example/in", SECRET)
+        assert all(r.complete for r in rotate_stored_secrets(db_conn))  # each sealed for its own row
+        db_conn.execute("""update meter.alert_channels set url_ciphertext =
+                               (select url_ciphertext from meter.alert_channels where id = %s) where id = %s""",
+                        (theirs, mine))
+        [alert] = raise_now(db_conn, ws)
+
+        def lost(*args: Any) -> None:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(alert_deliveries, "record_outcome", lost)
+        with workspace_scope(fleet, ws), pytest.raises(psycopg.OperationalError):
+            deliver_pending(fleet, ws, lenient())
+    assert hook.received == []
+    assert deliveries(db_conn) == [(alert, mine, "pending", 0, None, False)], "the round's transaction rolled back"
+    copied = db_conn.execute("select url_ciphertext from meter.alert_channels where id = %s", (mine,)).fetchone()
+    assert copied is not None
+    events = db_conn.execute("""select workspace_id, event, resource, actor || ' ' || details::text
+                                  from analysis.audit_events where event like 'secret.%'""").fetchall()
+    assert [e[:3] for e in events] == [(ws, "secret.misplaced", f"meter.alert_channels:{mine}")]
+    assert not any(s in events[0][3] for s in (TOKEN, SECRET, "beta", bytes(copied[0]).decode()))

@@ -93,22 +93,45 @@ def test_a_budget_raised_since_the_forecast_is_judged_at_its_new_figure(db_conn:
     assert raise_now(db_conn, ws) == [] and alerts(db_conn) == []
 
 
-def test_a_loop_is_raised_once_per_project_and_device_in_its_hour(db_conn: Conn) -> None:
+def anomaly_alerts(conn: Conn) -> list[tuple[Any, ...]]:
+    return conn.execute("""select scope, scope_id, fingerprint, details from analysis.alerts
+                            where kind = 'spend_anomaly' order by id""").fetchall()
+
+
+def test_one_loop_raises_one_alert_of_its_device_naming_its_project_across_reruns(db_conn: Conn) -> None:
+    """The loop makes its device and its project anomalous in the same hour: one alert, the device's (where
+    the loop runs), with the project's figures in its details; reruns and the next pulses raise nothing."""
     scene = make_workspace(db_conn, "acme")
-    ws = scene.workspace_id
+    ws, device, project = scene.workspace_id, scene.device_ids[0], scene.project_ids[0]
     end = AS_OF.replace(minute=40)
     steady_history(db_conn, scene, end - dt.timedelta(minutes=20), days=3, per_hour=6, cost=DOLLAR // 60)
     burst(db_conn, scene, end, minutes=20, total=80 * DOLLAR, requests=400)  # $80 in 20 minutes
     first = raise_now(db_conn, ws, end)
-    ten_minutes_later = raise_now(db_conn, ws, end + dt.timedelta(minutes=10))
-    assert len(first) == 2 and ten_minutes_later == []
-    rows = alerts(db_conn)
-    assert [(kind, scope, scope_id, fingerprint) for _, kind, scope, scope_id, _, _, fingerprint in rows] == [
-        ("spend_anomaly", "device", scene.device_ids[0], f"spend_anomaly:device:{scene.device_ids[0]}:2026-03-19T14"),
-        ("spend_anomaly", "project", scene.project_ids[0],
-         f"spend_anomaly:project:{scene.project_ids[0]}:2026-03-19T14")]
-    amount, details = one(db_conn, "select amount_nanos, details from analysis.alerts order by id limit 1")
-    assert amount >= 80 * DOLLAR and details["expected_nanos"] < DOLLAR
+    again = raise_now(db_conn, ws, end)
+    later = [raise_now(db_conn, ws, end + dt.timedelta(minutes=m)) for m in (10, 20, 30)]  # 15:10: a new hour
+    assert len(first) == 1 and again == [] and later == [[], [], []]
+    [(scope, scope_id, fingerprint, details)] = anomaly_alerts(db_conn)
+    assert (scope, scope_id, fingerprint) == ("device", device, f"spend_anomaly:device:{device}:2026-03-19T14")
+    assert details["project_id"] == project and details["project_nanos"] >= 80 * DOLLAR
+    assert details["project_anomaly"]["excess_nanos"] >= 79 * DOLLAR and details["expected_nanos"] < DOLLAR
+    assert f"project {project}, billed $" in details["summary"]
+    amount = one(db_conn, "select amount_nanos from analysis.alerts")[0]
+    assert amount >= 80 * DOLLAR
+
+
+def test_two_loops_on_two_devices_in_two_projects_raise_two_alerts_once(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn, "acme")
+    ws = scene.workspace_id
+    end = AS_OF.replace(minute=40)
+    for i in (0, 1):
+        steady_history(db_conn, scene, end - dt.timedelta(minutes=20), days=3, per_hour=6, cost=DOLLAR // 60,
+                       project=i, device=i)
+        burst(db_conn, scene, end, minutes=20, total=(80 + 40 * i) * DOLLAR, requests=400, project=i, device=i)
+    first = raise_now(db_conn, ws, end)
+    later = [raise_now(db_conn, ws, end + dt.timedelta(minutes=m)) for m in (0, 10)]
+    assert len(first) == 2 and later == [[], []]
+    assert [(scope, scope_id, details["project_id"]) for scope, scope_id, _, details in anomaly_alerts(db_conn)] == [
+        ("device", scene.device_ids[0], scene.project_ids[0]), ("device", scene.device_ids[1], scene.project_ids[1])]
 
 
 def test_a_five_dollar_blip_on_a_ten_cent_an_hour_device_is_not_an_alert(db_conn: Conn) -> None:

@@ -62,11 +62,12 @@ def test_the_planted_budgets_and_burst_give_the_statuses_the_demo_prints_in_80_c
     assert planted.center[1] in text and "OVER BUDGET" in text and "on track" in text
     assert f"a loop on {burst.device}" in text
     # the alerts the plants raise, next to them: the cost center over budget, the workspace's forecast over
-    # its budget, and the loop as an anomaly of its device
+    # its budget, and the loop as an anomaly of its device (one alert, naming its project)
     raised = {(kind, scope) for kind, scope in db_conn.execute(
         "select kind, scope from analysis.alerts where workspace_id = %s", (workspace.id,)).fetchall()}
     assert {("budget_threshold", "cost_center"), ("forecast_over_budget", "workspace"),
             ("spend_anomaly", "device")} <= raised
+    assert db_conn.execute("select count(*) from analysis.alerts where kind = 'spend_anomaly'").fetchone() == (1,)
     assert "alerts of 'acme', newest first" in text and "forecast over budget, workspace" in text
     # by the names people know them by: the loop's device, the cost center
     assert f"anomaly, device {burst.device}" in text

@@ -19,6 +19,7 @@ from store.exports import workspaces_with_export_destinations
 from store.tenancy import workspace_of_export_request, workspace_scope
 from tests.factories import Conn, make_workspace
 from tests.store.export_stores import BUCKET, Stores, add_sealed_destination
+from tests.store.store_proxy import store_proxy
 from tests.store.test_export_sinks import read_back
 from tests.store.test_exports_job import AS_OF, D, day_sums, refresh, seed_month
 from workers.jobs.export_targets import destination_openers, export_request, sink_for_url
@@ -145,3 +146,31 @@ def test_a_bucket_url_off_the_destinations_prefix_is_not_counted_as_the_destinat
         job = OnDemand(ws, "focus", dt.date(2026, 11, 1), dt.date(2026, 11, 3), later, destination_id=destination.id)
         assert export_period(fleet, job, target)["objects_written"] == 2
         assert export_workspace(fleet, ws, destination_openers(fleet, ws), later)["objects_written"] == 0
+
+
+def test_credentials_copied_from_another_workspace_fail_the_nightly_before_any_request_and_are_audited(
+        db_conn: Conn, fleet: Conn, stores: Stores) -> None:
+    """Issue 16 item 3 on the nightly's path (the fleet's role, the destination opened inside its run): the
+    copied ciphertext reaches no store, the run fails, and the refusal's audit event is there after the run,
+    once, naming no secret."""
+    acme, beta = make_workspace(db_conn, "acme").workspace_id, make_workspace(db_conn, "beta").workspace_id
+    with store_proxy(stores.port("s3")) as (url, seen):
+        theirs = add_sealed_destination(db_conn, beta, "s3", stores.credentials("s3"), endpoint_url=url)
+        ours = add_sealed_destination(db_conn, acme, "s3", stores.credentials("s3"), endpoint_url=url)
+        db_conn.execute("""update meter.export_destinations set credentials_ciphertext =
+                               (select credentials_ciphertext from meter.export_destinations where id = %s)
+                            where id = %s""", (theirs.id, ours.id))
+        with workspace_scope(fleet, acme), pytest.raises(ExportsFailed) as failed:
+            export_workspace(fleet, acme, destination_openers(fleet, acme), AS_OF)
+        assert seen.count == 0, "no request reached the store"
+    assert "was not stored for this export destination" in failed.value.failures[0].message
+    run = db_conn.execute("select status, error from analysis.runs where job = 'export'").fetchone()
+    assert run is not None and run[0] == "failed" and "was not stored for this export destination" in run[1]
+    copied = db_conn.execute("select credentials_ciphertext from meter.export_destinations where id = %s",
+                             (ours.id,)).fetchone()
+    assert copied is not None
+    events = db_conn.execute("""select workspace_id, event, resource, actor || ' ' || details::text
+                                  from analysis.audit_events""").fetchall()
+    assert [e[:3] for e in events] == [(acme, "secret.misplaced", f"meter.export_destinations:{ours.id}")]
+    secrets = [value for value in json.loads(stores.credentials("s3")).values() if len(value) > 8]
+    assert secrets and not any(s in events[0][3] for s in (*secrets, "beta", bytes(copied[0]).decode()))

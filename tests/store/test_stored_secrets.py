@@ -10,7 +10,9 @@ import sys
 import pytest
 from cryptography.fernet import Fernet
 
+from store.audit import audit
 from store.export_destinations import add_destination, destination_credentials, store_credentials
+from store.tenancy import workspace_scope
 from tests.factories import Conn, add_request, make_workspace
 from tests.unit.billing_server import Answer, Script, anthropic_page, billing_server, openai_page
 from workers.runtime.stored_secrets import SecretMisplaced, open_stored_secret, seal_stored_secret
@@ -79,6 +81,17 @@ def export_credentials(conn: Conn, workspace_id: int, destination: int) -> str:
     ciphertext = destination_credentials(conn, workspace_id, destination)
     assert ciphertext is not None
     return open_stored_secret(conn, DESTINATIONS, "credentials_ciphertext", workspace_id, destination, ciphertext)
+
+
+def audit_rows(conn: Conn) -> list[tuple[int, str, str, str, str]]:
+    """Every audit event as text (workspace, event, resource, actor, details), oldest first."""
+    return conn.execute("""select workspace_id, event, resource, actor, details::text from analysis.audit_events
+                            order by id""").fetchall()
+
+
+def names_no_secret(rows: list[tuple[int, str, str, str, str]], *secrets: str | bytes) -> bool:
+    text = " ".join(str(field) for row in rows for field in row)
+    return not any((s.decode() if isinstance(s, bytes) else s) in text for s in secrets)
 
 
 def pull(env: dict[str, str], slug: str) -> tuple[subprocess.CompletedProcess[str], Script, Script]:
@@ -155,6 +168,10 @@ def test_a_ciphertext_copied_from_another_workspace_is_refused_before_any_reques
     events = db_conn.execute("""select workspace_id, event, resource, details->>'sealed_for_this_workspace'
                                   from analysis.audit_events""").fetchall()
     assert events == [(acme.workspace_id, "secret.misplaced", f"meter.provider_connections:{mine}", "false")]
+    copied = db_conn.execute("select admin_key_ciphertext from meter.provider_connections where id = %s",
+                             (mine,)).fetchone()
+    assert copied is not None
+    assert names_no_secret(audit_rows(db_conn), beta_key, "BETAS-OWN", bytes(copied[0]), "beta")
     run = db_conn.execute("select status, error from analysis.runs where job = 'pull_billing'").fetchone()
     assert run is not None and run[0] == "failed" and "was not stored for this billing connection" in run[1]
 
@@ -178,6 +195,26 @@ def test_a_channel_secret_copied_to_another_row_of_the_same_workspace_is_refused
                                 from analysis.audit_events order by id""").fetchall() == [
         (f"meter.alert_channels:{second}", "url_ciphertext", "true"),
         (f"meter.alert_channels:{first}", "secret_ciphertext", "true")]
+
+
+def test_a_refusal_in_a_transaction_that_rolls_back_keeps_its_audit_event_once(
+        db_conn: Conn, fleet: Conn, fleet_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal's audit event is committed on its own: the caller's work around it (here a transaction the
+    refusal itself aborts, as the fleet's role under row-level security) rolls back without taking it along."""
+    use(monkeypatch, fleet_env)
+    acme, beta = make_workspace(db_conn, "acme").workspace_id, make_workspace(db_conn, "beta").workspace_id
+    mine = add_channel(db_conn, acme, "https://hooks.example.com/h/ACME", "whsec_ACME")
+    theirs = add_channel(db_conn, beta, "https://hooks.example.com/h/BETA-PRIVATE-PATH", "whsec_BETA_SIGNING")
+    copied = db_conn.execute("select url_ciphertext from meter.alert_channels where id = %s", (theirs,)).fetchone()
+    assert copied is not None
+    with workspace_scope(fleet, acme):
+        with pytest.raises(SecretMisplaced, match="was not stored for this alert channel"), fleet.transaction():
+            audit(fleet, acme, "worker:test", "work.rolled_back", "test", {})  # the caller's own work
+            open_stored_secret(fleet, CHANNELS, "url_ciphertext", acme, mine, bytes(copied[0]))
+        assert fleet.info.transaction_status.name == "IDLE"
+    rows = audit_rows(db_conn)
+    assert [row[:3] for row in rows] == [(acme, "secret.misplaced", f"meter.alert_channels:{mine}")]
+    assert names_no_secret(rows, "BETA-PRIVATE-PATH", "whsec_BETA_SIGNING", bytes(copied[0]), "beta")
 
 
 def test_a_legacy_unbound_ciphertext_is_accepted_until_keys_rotate_binds_it_to_its_row(

@@ -19,6 +19,7 @@ from forecast import (
     forecast_over_budget_alert,
     forecast_scope,
     spend_anomaly_alert,
+    spend_anomaly_alerts,
 )
 
 DOLLAR = 1_000_000_000
@@ -112,3 +113,52 @@ def test_an_anomaly_is_named_once_per_scope_and_utc_hour() -> None:
     assert (draft.kind, draft.scope, draft.scope_id, draft.period, draft.amount_nanos) == (
         "spend_anomaly", "device", 7, MARCH, 80 * DOLLAR)
     assert draft.details["excess_nanos"] == 79 * DOLLAR
+
+
+def loop(scope: str, scope_id: int, amount: int, expected: int = DOLLAR // 10,
+         end: dt.datetime = dt.datetime(2026, 3, 14, 15, 40, tzinfo=dt.UTC)) -> Anomaly:
+    return Anomaly(scope, scope_id, end - dt.timedelta(hours=1), end, amount, expected, 5 * DOLLAR, "a loop")
+
+
+def test_a_loop_on_a_device_and_its_project_is_one_alert_of_the_device_naming_the_project() -> None:
+    found = [loop("device", 7, 80 * DOLLAR), loop("project", 3, 81 * DOLLAR)]
+    [draft] = spend_anomaly_alerts(found, {(7, 3): 80 * DOLLAR, (7, 4): DOLLAR})
+    assert (draft.scope, draft.scope_id, draft.fingerprint) == ("device", 7, "spend_anomaly:device:7:2026-03-14T15")
+    assert draft.details["project_id"] == 3 and draft.details["project_nanos"] == 80 * DOLLAR
+    assert draft.details["project_anomaly"]["excess_nanos"] == 81 * DOLLAR - DOLLAR // 10
+    assert draft.details["summary"] == ("a loop; project 3, billed $80.00 of it, is an anomaly too: $81.00 in the "
+                                        "hour against $0.10 usually")
+
+
+def test_two_loops_in_two_projects_are_two_alerts_and_an_unexplained_project_is_its_own() -> None:
+    found = [loop("device", 7, 80 * DOLLAR), loop("device", 8, 60 * DOLLAR), loop("project", 3, 81 * DOLLAR),
+             loop("project", 4, 61 * DOLLAR), loop("project", 5, 90 * DOLLAR)]
+    drafts = spend_anomaly_alerts(found, {(7, 3): 80 * DOLLAR, (8, 4): 60 * DOLLAR, (8, 5): 2 * DOLLAR})
+    assert [(d.scope, d.scope_id, d.details.get("project_id")) for d in drafts] == [
+        ("device", 7, 3), ("device", 8, 4), ("project", 5, None)]  # project 5: spread, no device stands out
+    assert "project_anomaly" not in drafts[2].details
+
+
+def test_a_device_explaining_less_than_half_of_its_projects_excess_leaves_the_project_its_own_alert() -> None:
+    found = [loop("device", 7, 30 * DOLLAR), loop("project", 3, 100 * DOLLAR, expected=20 * DOLLAR)]
+    drafts = spend_anomaly_alerts(found, {(7, 3): 30 * DOLLAR})  # $30 of an $80 excess
+    assert [(d.scope, d.scope_id) for d in drafts] == [("device", 7), ("project", 3)]
+    assert drafts[0].details["project_id"] == 3 and "project_anomaly" not in drafts[0].details
+
+
+def test_a_loop_alerted_on_one_scope_is_not_raised_on_the_other_later_in_its_hour() -> None:
+    # the device tripped first and was alerted; ten minutes later its project trips too: nothing new
+    later = [loop("device", 7, 90 * DOLLAR), loop("project", 3, 91 * DOLLAR)]
+    assert spend_anomaly_alerts(later, {(7, 3): 90 * DOLLAR}, {("device", 7)}) == []
+    assert spend_anomaly_alerts([loop("project", 3, 91 * DOLLAR)], {(7, 3): 90 * DOLLAR}, {("device", 7)}) == []
+    # the project tripped first (a busy device: its own bar is higher) and was alerted; then the device
+    assert spend_anomaly_alerts(later, {(7, 3): 90 * DOLLAR, (7, 4): 20 * DOLLAR}, {("project", 3)}) == []
+    # another device's loop in another project is another alert
+    other = spend_anomaly_alerts([loop("device", 8, 50 * DOLLAR)], {(8, 4): 50 * DOLLAR}, {("project", 3)})
+    assert [(d.scope, d.scope_id) for d in other] == [("device", 8)]
+
+
+def test_a_device_loop_without_attributed_requests_names_no_project() -> None:
+    [draft] = spend_anomaly_alerts([loop("device", 7, 80 * DOLLAR)], {})
+    assert draft.scope == "device" and "project_id" not in draft.details
+    assert draft == spend_anomaly_alert(loop("device", 7, 80 * DOLLAR))

@@ -46,7 +46,8 @@ def decrypt_channel_field(conn: Conn, claimed: store.ClaimedDelivery, column: st
     """A channel's URL (`url_ciphertext`) or secret (`secret_ciphertext`) in clear, through the one function
     that opens stored secrets: refused, with a `secret.misplaced` audit event, when the ciphertext was sealed
     for another channel, column or workspace (workers/runtime/stored_secrets.py). Called inside the delivery's
-    transaction, which commits the refusal's outcome and so its audit event."""
+    transaction (its claim's lock): the refusal's audit event is committed on its own, so it stays even if that
+    transaction then rolls back (the refusal's outcome, a failed delivery, is recorded in it as usual)."""
     ciphertext = claimed.url_ciphertext if column == "url_ciphertext" else claimed.secret_ciphertext
     ciphertext = present(ciphertext, f"alert channel {claimed.channel_id}'s {column}")
     what = "URL" if column == "url_ciphertext" else "signing secret"

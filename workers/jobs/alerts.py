@@ -10,7 +10,8 @@ refresh task enqueues `deliver_alerts` once the stage's transaction has committe
         enqueue_alert_delivery(workspace_id)        # workers/tasks/alerts.py
 
 Reads through store/alerts.py, decides with the pure rules of forecast/ (budget thresholds and the forecast
-against the budget as they stand now; the anomaly rule on the last hour of each project and device), and
+against the budget as they stand now; the anomaly rule on the last hour of each project and device, one alert
+per loop: its device's, naming its project), and
 writes the new alerts, their audit events and their pending deliveries in the caller's transaction.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 
 from core.db import Conn
 from core.periods import month_start
-from forecast.alerts import AlertDraft, forecast_alerts, spend_anomaly_alert
+from forecast.alerts import AlertDraft, forecast_alerts, spend_anomaly_alerts
 from forecast.anomaly import AnomalyRule, detect_anomalies
 from forecast.scopes import ScopeForecast, budget_status
 from store import alerts as store
@@ -78,15 +79,21 @@ def _anomaly_drafts(conn: Conn, workspace_id: int, as_of: dt.datetime, rule: Ano
     below `min_excess_nanos` (or, with counts, below `min_requests` requests) an anomaly, so only those that
     reach both need their history read. A scope whose anomaly was raised over an hour overlapping this one
     is not raised again: consecutive pulses see the same runaway across a clock hour (a loop still burning an
-    hour after its alert is raised anew)."""
+    hour after its alert is raised anew). One loop is one alert, its device's, naming its project
+    (forecast.alerts.spend_anomaly_alerts says how and why)."""
     candidates = [s for s in store.last_hour_spend(conn, workspace_id, as_of)
                   if s.nanos >= rule.min_excess_nanos and s.requests >= rule.min_requests]
     series = store.spend_buckets(conn, workspace_id, as_of, dt.timedelta(days=rule.history_days),
                                  [s.scope_id for s in candidates if s.scope == "project"],
                                  [s.scope_id for s in candidates if s.scope == "device"])
+    anomalies = detect_anomalies(series, rule)
+    if not anomalies:
+        return [], len(candidates)
     alerted = store.anomalies_alerted_since(conn, workspace_id, as_of - dt.timedelta(hours=1))
-    return [spend_anomaly_alert(anomaly) for anomaly in detect_anomalies(series, rule)
-            if (anomaly.scope, anomaly.scope_id) not in alerted], len(candidates)
+    devices = sorted({a.scope_id for a in anomalies if a.scope == "device"}
+                     | {i for scope, i in alerted if scope == "device" and i is not None})
+    return spend_anomaly_alerts(anomalies, store.device_project_spend(conn, workspace_id, as_of, devices),
+                                alerted), len(candidates)
 
 
 def alerts_window(as_of: datetime) -> tuple[datetime, datetime]:

@@ -10,8 +10,7 @@ In order, before any request is sent:
 3. they are parsed into S3Credentials or a GcsServiceAccount, which never print, pickle or log themselves;
 4. the client is built with them and nothing else (adapters/object_stores.py: never the worker's own cloud
    credentials, never a metadata service).
-Call it on an autocommit connection (outside a transaction block), like open_stored_secret: the audit event of
-a refusal must outlive the refusal.
+The audit event of a refusal is committed on its own by open_stored_secret, so it outlives the run it fails.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ with the fleet's keys, opened only here (issue 16 item 3; docs/SECURITY.md says 
 
 - `open_stored_secret(conn, table, column, workspace_id, row_id, ciphertext)`: THE way to read one. It
   decrypts with any of HALTON_ENCRYPTION_KEYS (MultiFernet, newest first), then refuses a secret sealed
-  for another place (core.sealed) before anything uses it, writing a `secret.misplaced` audit event.
+  for another place (core.sealed) before anything uses it, writing a `secret.misplaced` audit event that is
+  committed on its own, whatever becomes of the caller's transaction (`_audit_refusal`).
 - `seal_stored_secret(...)`: what the dashboard does when it stores one (the tests and the demo use it).
 - `rotate_stored_secrets(conn)`: `halton-workers keys rotate`: every stored secret re-sealed under the
   newest key, one transaction per table.
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from psycopg.pq import TransactionStatus
 
 from core.db import Conn
 from core.errors import ConfigError, UserError
@@ -29,6 +32,7 @@ from core.sealed import Binding, MalformedEnvelope, seal, unseal
 from store.audit import audit
 from store.stored_secrets import SECRET_COLUMNS, locked_secret_rows, replace_ciphertexts
 from workers.jobs import worker_name
+from workers.runtime.db import sibling
 from workers.settings import Settings, command_settings
 
 log = logging.getLogger(__name__)
@@ -60,8 +64,9 @@ def open_stored_secret(conn: Conn, table: str, column: str, workspace_id: int, r
     """The secret stored in `table`.`column` of row `row_id` of workspace `workspace_id`, or a refusal.
 
     `name` says which secret in messages (e.g. "the admin key …f3a9"); never the secret. Call it before
-    any outbound use and on an autocommit connection (outside a transaction block): the audit event of a
-    refusal must outlive the refusal."""
+    any outbound use. It may be called inside the caller's transaction (an alert delivery holds its claim's):
+    the audit event of a refusal is committed on its own before the refusal is raised, so it outlives a
+    rollback of the caller's work (`_audit_refusal`)."""
     here = _binding(table, column, workspace_id, row_id)
     settings = command_settings()
     try:
@@ -73,8 +78,8 @@ def open_stored_secret(conn: Conn, table: str, column: str, workspace_id: int, r
     if sealed_for is None and settings.require_sealed_secrets:
         log.error("%s (%s) is not sealed for its row and HALTON_REQUIRE_SEALED_SECRETS is set: refused", name,
                   here.describe())
-        audit(conn, workspace_id, worker_name(), "secret.unsealed", f"{table}:{row_id}",
-              {"column": column, "action": "refused before use"})
+        _audit_refusal(conn, workspace_id, "secret.unsealed", f"{table}:{row_id}",
+                       {"column": column, "action": "refused before use"})
         raise SecretMisplaced(f"{name} was stored in an older form this fleet no longer accepts, so it was not "
                               f"used; {_remedy(table)}")
     if sealed_for is None:
@@ -84,12 +89,27 @@ def open_stored_secret(conn: Conn, table: str, column: str, workspace_id: int, r
     if sealed_for != here:
         # the other place goes to the operators' log only: the audit log is the workspace's to read
         log.error("%s (%s) was sealed for %s: refused", name, here.describe(), sealed_for.describe())
-        audit(conn, workspace_id, worker_name(), "secret.misplaced", f"{table}:{row_id}",
-              {"column": column, "sealed_for_this_workspace": sealed_for.workspace_id == workspace_id,
-               "action": "refused before use"})
+        _audit_refusal(conn, workspace_id, "secret.misplaced", f"{table}:{row_id}",
+                       {"column": column, "sealed_for_this_workspace": sealed_for.workspace_id == workspace_id,
+                        "action": "refused before use"})
         raise SecretMisplaced(f"{name} was not stored for this {_noun(table)}, so it was not used; "
                               f"{_remedy(table)}")
     return secret
+
+
+def _audit_refusal(conn: Conn, workspace_id: int, event: str, resource: str, details: dict[str, Any]) -> None:
+    """Commit the audit event of a refusal now, once, whatever the caller's transaction does next.
+
+    On `conn` itself when it is autocommit and outside a transaction block (the statement commits at once);
+    otherwise on a short connection of its own (workers.runtime.db.sibling: the same database, role and
+    workspace scope, autocommit), so that the rollback of the work around the refusal (an alert delivery's
+    claim, a job that then fails) cannot take the event with it. The event names the row and the column, never
+    the secret, its ciphertext or the place it was sealed for."""
+    if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
+        audit(conn, workspace_id, worker_name(), event, resource, details)
+        return
+    with sibling(conn) as own:
+        audit(own, workspace_id, worker_name(), event, resource, details)
 
 
 def _binding(table: str, column: str, workspace_id: int, row_id: int) -> Binding:
