@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -91,39 +91,38 @@ class DayKeys:
     unhashed: int  # requests without one
 
 
-# A batch of days is read whole; the first batch is one day, each next one as many days as the rows
-# per day seen so far say fit in this many keys (8 bytes each, plus the text they arrive as): a small
-# workspace's month is two queries, a large one's stays a day at a time.
+# A batch of consecutive days is read in one COPY and held whole (8 bytes a key, plus the text they arrive
+# as), so its days' requests, as the rollup counted them, add up to at most this many; a day the rollup has
+# no count for is read alone. A small workspace's month is one query; a large one's a day at a time.
 BATCH_KEYS = 250_000
 
 
-def day_prompt_key_batches(conn: Conn, workspace_id: int, days: Sequence[date],
-                           as_of: datetime) -> Iterator[list[DayKeys]]:
+def day_prompt_key_batches(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime,
+                           requests_per_day: Mapping[date, int]) -> Iterator[list[DayKeys]]:
     """The days' prompt keys, of the requests synced by `as_of`, a batch of consecutive days at a time
-    (each of `days` once, in order, a day without requests with no keys)."""
-    wanted = sorted(set(days))
-    seen_days, seen_rows, at = 0, 0, 0
+    (plan_day_batches: `requests_per_day` is what the rollup counted), each of `days` once, in order; a day
+    without requests has no keys."""
     with without_jit(conn):
-        while at < len(wanted):
-            size = 1 if seen_rows == 0 and seen_days == 0 else \
-                max(1, BATCH_KEYS * seen_days // max(seen_rows, 1))
-            batch = _consecutive(wanted[at:], size)
-            at += len(batch)
+        for batch in plan_day_batches(days, requests_per_day, BATCH_KEYS):
             heads = _copy_days_heads(conn, workspace_id, batch[0], batch[-1] + timedelta(days=1), as_of)
-            read = [_day_keys(workspace_id, day, *heads.get(day, (0, 0, b""))) for day in batch]
-            seen_days += len(batch)
-            seen_rows += sum(len(d.keys) + d.unhashed for d in read)
-            yield read
+            yield [_day_keys(workspace_id, day, *heads.get(day, (0, 0, b""))) for day in batch]
 
 
-def _consecutive(days: list[date], at_most: int) -> list[date]:
-    """The first days of `days` (sorted) that follow each other, at most `at_most`."""
-    run = days[:1]
-    for day in days[1:at_most]:
-        if day != run[-1] + timedelta(days=1):
-            break
-        run.append(day)
-    return run
+def plan_day_batches(days: Sequence[date], requests_per_day: Mapping[date, int], limit: int) -> list[list[date]]:
+    """The sorted distinct `days` cut into runs of consecutive days whose requests add up to at most `limit`;
+    a day without a count, or with more than `limit` alone, is a batch of its own."""
+    batches: list[list[date]] = []
+    total = 0
+    for day in sorted(set(days)):
+        requests = requests_per_day.get(day, limit + 1)
+        follows = bool(batches) and batches[-1][-1] + timedelta(days=1) == day
+        if follows and total + requests <= limit:
+            batches[-1].append(day)
+            total += requests
+        else:
+            batches.append([day])
+            total = requests
+    return batches
 
 
 def _day_keys(workspace_id: int, day: date, requests: int, hashed: int, heads: bytes) -> DayKeys:
@@ -140,8 +139,8 @@ def _day_keys(workspace_id: int, day: date, requests: int, hashed: int, heads: b
 
 # One row a day: the day's hash heads laid end to end by string_agg. A row per request would be a
 # protocol message per request (COPY sends one per row), which costs the client more than the scan.
-# Several days are one group-by, each day's string held until its group is done (a batch is sized to
-# stay small: BATCH_KEYS). The binary reply is parsed by hand (a fixed header, then four fields a row)
+# Several days are one group-by, each day's string held until its group is done (a batch's days hold at
+# most BATCH_KEYS requests in all). The binary reply is parsed by hand (a fixed header, then four fields a row)
 # because it is this narrow case.
 _DAY_HEADS = """
     copy (select (date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') at time zone 'UTC')::date,

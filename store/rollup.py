@@ -33,6 +33,7 @@ the other day caches.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -73,6 +74,21 @@ def load_state(conn: Conn, workspace_id: int, *, lock: bool = True) -> RollupSta
     refresh_daily_spend."""
     row = conn.execute(_STATE + " for update" if lock else _STATE, (workspace_id,)).fetchone()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def day_requests(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime) -> dict[date, int]:
+    """The requests the rollup counted on each of `days` it has built (0 for a built day without any), when it
+    is current to `as_of` or later (its counts then hold every request synced by `as_of`); otherwise nothing
+    (a caller sizing its reads by them must then take each day alone)."""
+    state = load_state(conn, workspace_id, lock=False)
+    if state is None or state[0] < as_of:
+        return {}
+    built = [day for day in days if state[1] <= day < state[2]]
+    counts = dict.fromkeys(built, 0)
+    rows = conn.execute("""select day, sum(requests)::bigint from analysis.daily_totals
+                           where workspace_id = %s and day = any(%s) group by day""", (workspace_id, built))
+    counts.update({day: int(total) for day, total in rows.fetchall()})
+    return counts
 
 
 def history_window(as_of: datetime, history_years: int = DEFAULT_HISTORY_YEARS) -> DayWindow:

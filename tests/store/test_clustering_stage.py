@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from clustering import cluster_requests
 from core.errors import UserError
 from store import clustering as store
+from store import rollup as rollup_store
 from store.frames import PROMPT_KEY_SQL
 from synthetic import SeedOptions, seed_workspace
 from synthetic.report import SeedReport
@@ -192,15 +193,14 @@ def test_each_days_keys_are_the_sql_prompt_key_of_its_synced_requests(db_conn: C
         db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
     add_request(db_conn, scene, midnight + timedelta(hours=23), synced_at=AS_OF + timedelta(hours=1))  # too late
     add_request(db_conn, scene, midnight - timedelta(seconds=1))  # the day before
-    read = [d for batch in store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF) for d in batch]
+    read = [d for batch in store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF, {}) for d in batch]
     expected = db_conn.execute(f"""select {PROMPT_KEY_SQL} from meter.requests
                                    where workspace_id = %s and prompt_hash is not null""",
                                (scene.workspace_id,)).fetchall()
     assert [(d.day, sorted(d.keys.tolist()), d.unhashed) for d in read] == [(day, sorted(k for k, in expected), 2)]
 
 
-def test_days_are_read_in_batches_of_consecutive_days_each_day_once_with_its_own_keys(
-        db_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_days_are_read_in_batches_the_rollups_counts_bound_each_day_once_with_its_own_keys(db_conn: Conn) -> None:
     scene = make_workspace(db_conn, "batches")
     first = (AS_OF - timedelta(days=8)).date()
     midnight = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
@@ -208,14 +208,25 @@ def test_days_are_read_in_batches_of_consecutive_days_each_day_once_with_its_own
         for i in range(count):
             add_request(db_conn, scene, midnight + timedelta(days=offset, hours=i))
     days = [first + timedelta(days=i) for i in (0, 1, 2, 3, 5)]  # day 4 is not asked for
-    monkeypatch.setattr(store, "BATCH_KEYS", 6)  # three keys a day seen: two days a batch
-    batches = list(store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF))
-    assert [[d.day for d in batch] for batch in batches] == [[days[0]], days[1:3], days[3:4], days[4:5]]
+    assert rollup_store.day_requests(db_conn, scene.workspace_id, days, AS_OF) == {}  # no rollup yet: each alone
+    refresh_workspace(db_conn, scene.workspace_id, AS_OF, stage="rollup")
+    counted = rollup_store.day_requests(db_conn, scene.workspace_id, days, AS_OF)
+    assert counted == {days[0]: 3, days[1]: 0, days[2]: 2, days[3]: 1, days[4]: 4}
+    assert rollup_store.day_requests(db_conn, scene.workspace_id, days, AS_OF + timedelta(hours=1)) == {}  # stale
+    batches = list(store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF, counted))
+    assert [[d.day for d in batch] for batch in batches] == [days[0:4], days[4:5]]  # day 4 breaks the run
     read = {d.day: len(d.keys) + d.unhashed for batch in batches for d in batch}
-    assert read == {days[0]: 3, days[1]: 0, days[2]: 2, days[3]: 1, days[4]: 4}
-    monkeypatch.setattr(store, "BATCH_KEYS", 250_000)  # a small workspace: one day, then the rest at once
-    whole = list(store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF))
-    assert [[d.day for d in batch] for batch in whole] == [[days[0]], days[1:4], days[4:5]]
+    assert read == counted
+
+
+def test_a_batch_of_days_never_holds_more_requests_than_the_limit_whatever_the_first_days_hold() -> None:
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(6)]
+    quiet_then_busy = dict(zip(days, [0, 0, 10, 10, 10, 3], strict=True))
+    assert store.plan_day_batches(days, quiet_then_busy, 20) == [days[0:4], days[4:6]]
+    assert store.plan_day_batches(days, {**quiet_then_busy, days[2]: 25}, 20) == [days[0:2], days[2:3], days[3:5],
+                                                                                days[5:6]]
+    assert store.plan_day_batches(days, {}, 20) == [[day] for day in days]  # no counts: a day at a time
+    assert store.plan_day_batches(list(reversed(days)), dict.fromkeys(days, 1), 20) == [days]
 
 
 @pytest.mark.parametrize("prompt_hash", ["not-a-hex-digest-at-all", "abc123", "ABCDEF0123456789" * 4])

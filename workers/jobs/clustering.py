@@ -34,6 +34,7 @@ from clustering.prompts import empty_clusters
 from core.db import Conn
 from pricing import RateTable, load_rates
 from store import clustering as store
+from store import rollup as rollup_store
 from store.incremental import DayWindow, days_to_recompute
 from store.runs import Run
 from store.workspaces import workspace_by_id
@@ -96,7 +97,9 @@ def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, re
     """Write the days' key parts (read from meter.requests on `reader`, default `conn`) a batch of days at a
     time; the requests read."""
     keys_read = 0
-    for batch in store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of):
+    # batches sized by the rollup's counts of the days (the stage runs after it; without them a day at a time)
+    counted = rollup_store.day_requests(conn, ws, days, as_of)
+    for batch in store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of, counted):
         store.write_key_days(conn, ws, [(day.day, day_parts(day.keys), day.unhashed) for day in batch])
         keys_read += sum(len(day.keys) + day.unhashed for day in batch)
     return keys_read
