@@ -31,7 +31,8 @@ def to_parquet(table: pa.Table) -> bytes:
     out = pa.BufferOutputStream()
     pq.write_table(table, out, compression="snappy", use_dictionary=_text_columns(table.schema),
                    write_statistics=True, row_group_size=ROW_GROUP, version="2.6")
-    return out.getvalue().to_pybytes()
+    data: bytes = out.getvalue().to_pybytes()
+    return data
 
 
 @functools.lru_cache(maxsize=16)
@@ -64,7 +65,8 @@ def to_csv(table: pa.Table) -> bytes:
     converted = pa.table({name: csv_column(table[name]) for name in table.column_names})
     out = pa.BufferOutputStream()
     pacsv.write_csv(converted, out, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
-    return out.getvalue().to_pybytes()
+    data: bytes = out.getvalue().to_pybytes()
+    return data
 
 
 def encode(table: pa.Table, fmt: str) -> bytes:
