@@ -70,12 +70,15 @@ def _allocate_int64(cost: npt.NDArray[Any], weights: npt.NDArray[Any]) -> npt.ND
                      / total[:, None].astype(np.float64)).astype(np.int64)
     with np.errstate(over="ignore"):
         remainder = w * magnitude[:, None] - quota * total[:, None]  # exact modulo 2**64, hence exact here
-    for _ in range(2):
-        low, high = remainder < 0, remainder >= total[:, None]
-        quota += high.astype(np.int64) - low.astype(np.int64)
-        remainder += np.where(low, total[:, None], 0) - np.where(high, total[:, None], 0)
-    if (remainder < 0).any() or (remainder >= total[:, None]).any():
-        return None  # never expected: the exact path decides
+    for _ in range(2):  # one unit up (a remainder of T or more) or down (a negative one), until none is off
+        step = (remainder >= total[:, None]).astype(np.int64) - (remainder < 0)
+        if not step.any():
+            break
+        quota += step
+        remainder -= step * total[:, None]
+    else:
+        if (remainder < 0).any() or (remainder >= total[:, None]).any():
+            return None  # never expected: the exact path decides
     left = magnitude - quota.sum(axis=1)
     order = np.argsort(-remainder, axis=1, kind="stable")
     rank = np.empty_like(order)

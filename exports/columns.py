@@ -62,12 +62,24 @@ def amount_array(unscaled: npt.NDArray[Any], scale: int) -> pa.Array:
     words = np.empty((len(values), 2), dtype=np.int64)
     words[:, 0] = values
     words[:, 1] = values >> 63  # the sign, extended
-    array = pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(words.tobytes())])
+    array = pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(words)])
     return array if scale == SCALE else array.cast(AMOUNT)
 
 
-def timestamp_array(seconds: npt.NDArray[Any]) -> pa.Array:
-    return pa.array(np.asarray(seconds).astype("datetime64[s]"), pa.timestamp("s")).cast(TIMESTAMP)
+def with_nulls(array: pa.Array, valid: npt.NDArray[np.bool_]) -> pa.Array:
+    """A fixed-width column without nulls (an amount_array) made null where not `valid`: a validity bitmap put
+    on its values (no copy of them, no if_else)."""
+    if valid.all():
+        return array
+    if array.offset or array.null_count:  # not an array of its own buffers: the general way
+        return pc.if_else(pa.array(valid), array, pa.nulls(len(array), array.type))
+    bitmap = np.packbits(np.asarray(valid, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(array.type, len(array), [pa.py_buffer(bitmap), array.buffers()[1]])
+
+
+def seconds_array(seconds: npt.NDArray[np.int64]) -> pa.Array:
+    """TIMESTAMP values from whole seconds since the epoch (int64), without a datetime64 round trip."""
+    return pa.array(np.asarray(seconds, dtype=np.int64), TIMESTAMP)
 
 
 def months_end(month_starts: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -98,4 +110,4 @@ def repeated(value: str, n: int) -> pa.Array:
     """A string column of one value, built from its buffers (no Python list of n strings)."""
     data = value.encode()
     offsets = np.arange(n + 1, dtype=np.int32) * len(data)
-    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data * n)])
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)])

@@ -47,7 +47,8 @@ from exports.columns import (
     groups_of,
     months_end,
     repeated,
-    timestamp_array,
+    seconds_array,
+    with_nulls,
 )
 from pricing.table import RateTable
 
@@ -100,54 +101,60 @@ def provider_names(provider: str) -> tuple[str, str]:
 
 def _rates(table: RateTable, days: Sequence[date], models: Sequence[str], tiers: Sequence[str]
            ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], list[str]]:
-    """Per row the list rates in pico-USD per token of the four kinds in force on its day (0 where not priced),
-    whether the table prices it, and the canonical model id (the reported one when unknown)."""
+    """For each (day, model, tier) given the list rates in pico-USD per token of the four kinds in force on the
+    day (0 where not priced), whether the table prices it, and the canonical model id (the reported one when
+    unknown)."""
     n = len(models)
     rates = np.zeros((n, 4), dtype=np.int64)
     priced = np.zeros(n, dtype=bool)
     canonical: list[str] = []
-    cache: dict[tuple[date, str, str], tuple[tuple[int, ...] | None, str]] = {}
     for i in range(n):
-        key = (days[i], models[i], tiers[i])
-        found = cache.get(key)
-        if found is None:
-            info = table.model_info(models[i], days[i])
-            tier_rates = None if info is None else info.rates.get(tiers[i])
-            values = None if tier_rates is None else (tier_rates.input, tier_rates.cache_read, tier_rates.cache_write,
-                                                      tier_rates.output)
-            found = (values, models[i] if info is None else info.model)
-            cache[key] = found
-        if found[0] is not None:
-            rates[i] = found[0]
+        info = table.model_info(models[i], days[i])
+        tier_rates = None if info is None else info.rates.get(tiers[i])
+        if tier_rates is not None:
+            rates[i] = (tier_rates.input, tier_rates.cache_read, tier_rates.cache_write, tier_rates.output)
             priced[i] = True
-        canonical.append(found[1])
+        canonical.append(models[i] if info is None else info.model)
     return rates, priced, canonical
 
 
 # -- the usage rows ------------------------------------------------------------------------------------------
 
 def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.Table:
-    """The FOCUS usage rows of the rollup rows given (any days), in a stable order."""
+    """The FOCUS usage rows of the rollup rows given (any days), in a stable order: by day, provider, model,
+    service tier, project (none last) and device, as `Table.sort_by` orders them, then token kind.
+
+    Columnar throughout: every text column is built once per distinct value of what it depends on (the
+    provider; the project; the project and device; the provider, canonical model and tier, per token kind)
+    and taken per row; the rates are looked up once per distinct (price version, model, tier)."""
     if rollup.num_rows == 0:
         return FOCUS_SCHEMA.empty_table()
-    rollup = rollup.sort_by([("day", "ascending"), ("provider", "ascending"), ("model", "ascending"),
-                             ("service_tier", "ascending"), ("project_id", "ascending"),
-                             ("device_id", "ascending")])
-    days = rollup["day"].to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    tokens = np.column_stack([rollup[c].to_numpy(zero_copy_only=False).astype(np.int64) for c in TOKEN_COLUMNS])
-    cost = rollup["cost_nanos"].to_numpy(zero_copy_only=False).astype(np.int64)
-    requests = rollup["requests"].to_numpy(zero_copy_only=False).astype(np.int64)
-    devices = rollup["device_id"].to_numpy(zero_copy_only=False)
-    day_codes = days.astype(np.int64)
     provider_codes, provider_values = codes_of(rollup["provider"])
     model_codes, model_values = codes_of(rollup["model"])
     tier_codes, tier_values = codes_of(rollup["service_tier"])
-    project_ids = rollup["project_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    # the rates of each distinct (day, model, tier), the SKU of each (provider, model, tier) and the owner
-    # strings of each (provider, project, device): a few hundred lookups, whatever the rows
-    rate_group, rate_first = groups_of(day_codes, model_codes, tier_codes)
+    day_codes = _integers(rollup["day"].cast(pa.int32()))  # days since 1970-01-01
+    no_project = _integers(rollup["project_id"].is_null()).astype(bool)
+    project_ids = _integers(rollup["project_id"].fill_null(-1))
+    devices = _integers(rollup["device_id"])
+    # the order of sort_by (stable; strings by their bytes, a null project last), on integer keys: the rows
+    # are put in order once, as numpy arrays, instead of taking every column of the table
+    order = np.lexsort((devices, project_ids, no_project, _ranks(tier_codes, tier_values),
+                        _ranks(model_codes, model_values), _ranks(provider_codes, provider_values), day_codes))
+    provider_codes, model_codes, tier_codes = provider_codes[order], model_codes[order], tier_codes[order]
+    day_codes, project_ids, devices = day_codes[order], project_ids[order], devices[order]
+    tokens = np.column_stack([_integers(rollup[c])[order] for c in TOKEN_COLUMNS])
+    cost = _integers(rollup["cost_nanos"])[order]
+    requests = _integers(rollup["requests"])[order]
+
+    # the rates of each distinct (price version, model, tier): a day's rates depend on it only through the
+    # version in force, so a month of days costs a lookup per model and tier, not per day
+    day_values, day_index = np.unique(day_codes, return_inverse=True)
+    day_index = day_index.reshape(-1)
+    dates: list[date] = day_values.astype("datetime64[D]").tolist()
+    version_codes = np.array([table.compiled.version_index(d) for d in dates], dtype=np.int64)[day_index]
+    rate_group, rate_first = groups_of(version_codes, model_codes, tier_codes)
     group_rates, group_priced, group_canonical = _rates(
-        table, [d.item() for d in days[rate_first]], [model_values[i] for i in model_codes[rate_first]],
+        table, [dates[i] for i in day_index[rate_first]], [model_values[i] for i in model_codes[rate_first]],
         [tier_values[i] for i in tier_codes[rate_first]])
     rates, priced = group_rates[rate_group], group_priced[rate_group]
     canonical_codes, canonical_values = codes_of(pa.array(group_canonical, pa.string()))
@@ -167,92 +174,112 @@ def usage_rows(rollup: pa.Table, table: RateTable, workspace: Workspace) -> pa.T
     emitted = (tokens > 0) | (billed != 0)
     emitted[:, 0] |= ~emitted.any(axis=1)
     row, kind = np.nonzero(emitted)  # row-major: each rollup row's kinds in order
-    first = np.cumsum(emitted, axis=1)[row, kind] == 1
+    n = len(row)
+    first = np.ones(n, dtype=bool)  # the first kind of its rollup row
+    first[1:] = row[1:] != row[:-1]
 
+    # text: per distinct key, then taken per row
     sku_group, sku_first = groups_of(provider_codes, row_canonical, tier_codes)
     sku_values = [_sku_strings(table, provider_values[provider_codes[i]], canonical_values[row_canonical[i]],
                                tier_values[tier_codes[i]], k) for i in sku_first.tolist() for k in KINDS]
-    sku_code = sku_group[row] * len(KINDS) + kind
-    owner_group, owner_first = groups_of(provider_codes, project_ids, devices.astype(np.int64))
-    owner_values = [_owner_strings(workspace, provider_values[provider_codes[i]],
-                                   None if project_ids[i] < 0 else int(project_ids[i]), int(devices[i]))
-                    for i in owner_first.tolist()]
-    owner_code = owner_group[row]
-    model_column = pa.array(canonical_values, pa.string()).take(pa.array(row_canonical[row]))
-
-    n = len(row)
-    out_days = days[row]
-    starts = out_days.astype("datetime64[s]")
-    month_starts = out_days.astype("datetime64[M]").astype("datetime64[s]")
-    row_tokens = tokens[row, kind]
-    list_cost = list_picos[row, kind]
-    unit_price = rates[row, kind]  # pico-USD per token = micro-USD per million tokens
-    row_priced = priced[row]
-    billed_picos = billed[row, kind].astype(np.int64) * PICO_PER_NANO
-
-    sku_indices, owner_indices = pa.array(sku_code), pa.array(owner_code)
-    built: dict[tuple[str, int], pa.Array] = {}  # the provider's name fills five columns: taken once
+    sku_index = sku_group[row] * len(KINDS) + kind
+    accounts = [_account_strings(workspace, p) for p in provider_values]
+    account_index = provider_codes[row]
+    project_group, project_first = groups_of(project_ids)
+    projects = [_project_strings(workspace, None if project_ids[i] < 0 else int(project_ids[i]))
+                for i in project_first.tolist()]
+    project_index = project_group[row]
+    tag_group, tag_first = groups_of(project_ids, devices)
+    tags = [_tags(workspace, None if project_ids[i] < 0 else int(project_ids[i]), int(devices[i]))
+            for i in tag_first.tolist()]
 
     def sku_col(i: int) -> pa.Array:
-        if ("sku", i) not in built:
-            built["sku", i] = pa.array([v[i] for v in sku_values], pa.string()).take(sku_indices)
-        return built["sku", i]
+        return _taken([v[i] for v in sku_values], sku_index)
 
-    def owner_col(i: int) -> pa.Array:
-        if ("owner", i) not in built:
-            built["owner", i] = pa.array([v[i] for v in owner_values], pa.string()).take(owner_indices)
-        return built["owner", i]
+    def account_col(i: int) -> pa.Array:
+        return _taken([v[i] for v in accounts], account_index)
+
+    def project_col(i: int) -> pa.Array:
+        return _taken([v[i] for v in projects], project_index)
 
     def const(value: str) -> pa.Array:
         return repeated(value, n)
 
+    # timestamps: whole seconds, the month's bounds computed per distinct day
+    row_days = day_index[row]
+    starts = day_codes[row] * 86_400
+    day_months = day_values.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[s]")
+    month_starts = day_months.astype(np.int64)[row_days]
+    month_ends = months_end(day_months).astype(np.int64)[row_days]
+
+    row_tokens = tokens[row, kind]
+    row_priced = priced[row]
+    billed_picos = billed[row, kind].astype(np.int64) * PICO_PER_NANO
     billed_arr = amount_array(billed_picos, 12)
-    list_cost_arr = pc.if_else(pa.array(row_priced), amount_array(list_cost, 12), billed_arr)
+    entity = account_col(2)  # the provider's name fills five columns: taken once
     columns: dict[str, pa.Array] = {
         "BilledCost": billed_arr,
-        "BillingAccountId": owner_col(0),
-        "BillingAccountName": owner_col(1),
+        "BillingAccountId": account_col(0),
+        "BillingAccountName": account_col(1),
         "BillingCurrency": const("USD"),
-        "BillingPeriodEnd": timestamp_array(months_end(month_starts)),
-        "BillingPeriodStart": timestamp_array(month_starts),
+        "BillingPeriodEnd": seconds_array(month_ends),
+        "BillingPeriodStart": seconds_array(month_starts),
         "ChargeCategory": const("Usage"),
         "ChargeClass": pa.nulls(n, pa.string()),
         "ChargeDescription": sku_col(5),
         "ChargeFrequency": const("Usage-Based"),
-        "ChargePeriodEnd": timestamp_array(starts + np.timedelta64(86400, "s")),
-        "ChargePeriodStart": timestamp_array(starts),
-        "ConsumedQuantity": pa.array(row_tokens).cast(AMOUNT),
+        "ChargePeriodEnd": seconds_array(starts + 86_400),
+        "ChargePeriodStart": seconds_array(starts),
+        "ConsumedQuantity": amount_array(row_tokens, 0),
         "ConsumedUnit": const(CONSUMED_UNIT),
         "ContractedCost": billed_arr,
         "EffectiveCost": billed_arr,
-        "HostProviderName": owner_col(2),
-        "InvoiceIssuerName": owner_col(2),
-        "ListCost": list_cost_arr,
-        "ListUnitPrice": pc.if_else(pa.array(row_priced), amount_array(unit_price, 6),
-                                    pa.nulls(n, AMOUNT)),
+        "HostProviderName": entity,
+        "InvoiceIssuerName": entity,
+        # list cost where priced, else the billed cost
+        "ListCost": amount_array(np.where(row_priced, list_picos[row, kind], billed_picos), 12),
+        # pico-USD per token = micro-USD per million tokens; null where not priced
+        "ListUnitPrice": with_nulls(amount_array(rates[row, kind], 6), row_priced),
         "PricingCategory": const("Standard"),
         "PricingQuantity": amount_array(row_tokens, 6),
         "PricingUnit": const(PRICING_UNIT),
-        "ProviderName": owner_col(2),
-        "PublisherName": owner_col(2),
+        "ProviderName": entity,
+        "PublisherName": entity,
         "ServiceCategory": const(SERVICE_CATEGORY),
-        "ServiceName": owner_col(3),
-        "ServiceProviderName": owner_col(2),
+        "ServiceName": account_col(3),
+        "ServiceProviderName": entity,
         "ServiceSubcategory": const(SERVICE_SUBCATEGORY),
         "SkuId": sku_col(0),
         "SkuMeter": sku_col(1),
         "SkuPriceDetails": sku_col(2),
         "SkuPriceId": sku_col(3),
-        "SubAccountId": owner_col(4),
-        "SubAccountName": owner_col(5),
-        "Tags": owner_col(6),
+        "SubAccountId": project_col(0),
+        "SubAccountName": project_col(1),
+        "Tags": _taken(tags, tag_group[row]),
         "x_CostSource": const(COST_SOURCE_LOGGED),
-        "x_DeviceId": pa.array(devices.astype(np.int64)[row]),
-        "x_ModelId": model_column,
+        "x_DeviceId": pa.array(devices[row]),
+        "x_ModelId": _taken(canonical_values, row_canonical[row]),
         "x_RequestCount": pa.array(np.where(first, requests[row], 0).astype(np.int64)),
         "x_ServiceTier": sku_col(4),
     }
     return pa.Table.from_arrays([columns[f.name] for f in FOCUS_SCHEMA], schema=FOCUS_SCHEMA)
+
+
+def _integers(column: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    """A column without nulls as int64."""
+    return np.asarray(column.to_numpy(zero_copy_only=False)).astype(np.int64)
+
+
+def _ranks(codes: npt.NDArray[np.int64], values: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Per row the rank of its string among the distinct values, by their UTF-8 bytes (Arrow's sort order)."""
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[np.asarray(pc.sort_indices(pa.array(values, pa.string())))] = np.arange(len(values))
+    return rank[codes]
+
+
+def _taken(values: Sequence[str | None], index: npt.NDArray[np.int64]) -> pa.Array:
+    """A string column of `values[index]`: the distinct strings built once, then taken."""
+    return pa.array(values, pa.string()).take(pa.array(index.astype(np.int32)))
 
 
 def _sku_strings(table: RateTable, provider: str, canonical: str, tier: str,
@@ -269,20 +296,27 @@ def _sku_strings(table: RateTable, provider: str, canonical: str, tier: str,
             f"{sku_id}:{tier}", tier, description)
 
 
-def _owner_strings(workspace: Workspace, provider: str, project_id: int | None, device_id: int | None
-                   ) -> tuple[str, str, str, str, str | None, str | None, str | None]:
-    """BillingAccountId, BillingAccountName, the provider's name, ServiceName, SubAccountId, SubAccountName,
-    Tags (cost centre and device; null when neither is known)."""
+def _account_strings(workspace: Workspace, provider: str) -> tuple[str, str, str, str]:
+    """BillingAccountId, BillingAccountName, the provider's name, ServiceName."""
     entity, service = provider_names(provider)
+    return f"halton:{workspace.slug}:{provider}", f"{workspace.name} at {entity}", entity, service
+
+
+def _project_strings(workspace: Workspace, project_id: int | None) -> tuple[str | None, str | None]:
+    """SubAccountId, SubAccountName (null without a known project)."""
+    project = None if project_id is None else workspace.projects.get(project_id)
+    return (None, None) if project is None else (project[0], project[1])
+
+
+def _tags(workspace: Workspace, project_id: int | None, device_id: int | None) -> str | None:
+    """Tags: the cost centre and the device (null when neither is known)."""
     tags: dict[str, str] = {}
     project = None if project_id is None else workspace.projects.get(project_id)
     if project is not None and project[2]:
         tags["cost_center"] = project[2]
     if device_id is not None and device_id in workspace.devices:
         tags["device"] = workspace.devices[device_id]
-    return (f"halton:{workspace.slug}:{provider}", f"{workspace.name} at {entity}", entity, service,
-            None if project is None else project[0], None if project is None else project[1],
-            json.dumps(tags, sort_keys=True, separators=(",", ":")) if tags else None)
+    return json.dumps(tags, sort_keys=True, separators=(",", ":")) if tags else None
 
 
 # -- the adjustment rows -------------------------------------------------------------------------------------

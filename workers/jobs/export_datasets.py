@@ -4,9 +4,13 @@ period. Shared by the nightly export (workers/jobs/exports.py), the `export` tas
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -50,6 +54,45 @@ def encoded(dataset: str, key: str, period: date, day: date | None, table: pa.Ta
 
 def put(sink: ObjectSink, item: Encoded, fmt: str) -> None:
     sink.put(item.key, item.data, CONTENT_TYPES[fmt])
+
+
+# A month's objects are encoded, and the changed ones put, on a few threads. Threads, not processes: pyarrow's
+# Parquet and CSV writers and hashlib's sha256 of more than 2 KiB release the GIL while they work, and a put to
+# an object store mostly waits on the network (30 sequential PUTs to S3 are about a second), so threads overlap
+# them without copying a table to another process. Few: a worker process shares the machine's cores with the
+# others (the encoding threads: at most 4, at most the cores), and a bucket takes a handful of uploads at once.
+# Memory stays bounded as before: the threads work on the one dataset's month already read, and the month's
+# objects were already held together until put (compared with what the place holds, then put, then recorded).
+ENCODE_THREADS = min(4, os.cpu_count() or 1)
+PUT_THREADS = 4
+
+T = TypeVar("T")
+
+#: what `encoded` takes besides the format: dataset, key, period, day, table
+Job = tuple[str, str, date, date | None, pa.Table]
+
+
+def encoded_all(jobs: Sequence[Job], fmt: str) -> list[Encoded]:
+    """`encoded` of each job, in the jobs' order (ENCODE_THREADS at once); the first job to fail in that order
+    raises its error, and the jobs not yet started are dropped."""
+    return _in_order([partial(encoded, dataset, key, period, day, table, fmt)
+                      for dataset, key, period, day, table in jobs], ENCODE_THREADS, "export-encode")
+
+
+def put_all(sink: ObjectSink, items: Sequence[Encoded], fmt: str) -> None:
+    """Put every item (PUT_THREADS at once). The first item to fail in their order raises its error (as a put
+    after a put would), the puts not yet started are dropped; a put already done stays done, and is written
+    again next time since the run records nothing of a month that failed."""
+    _in_order([partial(put, sink, item, fmt) for item in items], PUT_THREADS, "export-put")
+
+
+def _in_order(calls: Sequence[Callable[[], T]], threads: int, name: str) -> list[T]:
+    if threads <= 1 or len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=min(threads, len(calls)), thread_name_prefix=name) as pool:
+        # map: the results in the calls' order; an error is raised at its call's place, and the calls not
+        # started then are cancelled (leaving the block waits for those running)
+        return list(pool.map(lambda call: call(), calls))
 
 
 def billed_nanos(table: pa.Table) -> int:

@@ -56,8 +56,9 @@ from workers.jobs.export_datasets import (
     by_day,
     dataset_days,
     encoded,
+    encoded_all,
     focus_days,
-    put,
+    put_all,
     requests_of,
     whole_months,
 )
@@ -174,31 +175,31 @@ def _plan(conn: Conn, workspace_id: int, target: ExportTarget, before: date, sin
 
 def _month_objects(conn: Conn, workspace_id: int, target: ExportTarget, plan: Plan, period: date,
                    as_of: datetime) -> Iterator[Encoded]:
-    """The candidate objects of one billing period: each dataset's days of it read at once (one query per
-    dataset), then its adjustments."""
+    """The candidate objects of one billing period, in a fixed order: each dataset's days of it read at once
+    (one query per dataset) and encoded on a few threads (encoded_all) before the next dataset is read, so one
+    dataset's month of rows is held at a time; the adjustments after the FOCUS days."""
     fmt = target.fmt
     month = {dataset: [d for d in days if layout.period_of(d) == period] for dataset, days in plan.days.items()}
     if "focus" in month:
-        for day, table in focus_days(conn, workspace_id, month["focus"]):
-            yield encoded("focus", layout.day_key("focus", day, fmt), period, day, table, fmt)
+        yield from encoded_all([("focus", layout.day_key("focus", day, fmt), period, day, table)
+                                for day, table in focus_days(conn, workspace_id, month["focus"])], fmt)
     if period in plan.adjustments:
         yield plan.adjustments[period]
     for dataset in ("requests", "audit"):
-        for day, table in dataset_days(conn, workspace_id, dataset, month.get(dataset, []), as_of):
-            yield encoded(dataset, layout.day_key(dataset, day, fmt), period, day, table, fmt)
+        yield from encoded_all([(dataset, layout.day_key(dataset, day, fmt), period, day, table)
+                                for day, table in dataset_days(conn, workspace_id, dataset, month.get(dataset, []),
+                                                               as_of)], fmt)
 
 
 def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget,
                      candidates: Iterable[Encoded]) -> list[Encoded]:
-    """Put the candidate objects whose bytes changed; what was put, without its bytes."""
+    """Put the candidate objects whose bytes changed (put_all: a few at once); what was put, without its
+    bytes, in the candidates' order."""
     listed = list(candidates)
     latest = store.latest_sha256(conn, workspace_id, target.place, [c.key for c in listed])
-    written: list[Encoded] = []
-    for item in listed:
-        if _to_write(item, latest):
-            put(target.sink, item, target.fmt)
-            written.append(item.put_away())
-    return written
+    changed = [item for item in listed if _to_write(item, latest)]
+    put_all(target.sink, changed, target.fmt)
+    return [item.put_away() for item in changed]
 
 
 def _to_write(item: Encoded, latest: dict[str, str]) -> bool:
@@ -322,10 +323,9 @@ def export_period(conn: Conn, job: OnDemand, target: ExportTarget | Callable[[],
         fmt = opened.fmt
         before = min(job.end, job.as_of.astimezone(UTC).date())
         outcome = Outcome()
-        written = []
-        for item in _period_objects(conn, job, fmt, before):
-            put(opened.sink, item, fmt)
-            written.append(item.put_away())
+        items = _period_objects(conn, job, fmt, before)
+        put_all(opened.sink, items, fmt)
+        written = [item.put_away() for item in items]
         run.stats.update(dataset=job.dataset, sink=opened.sink.describe(), format=fmt, request_id=job.request_id)
         with run.results() as tx:
             _record(tx, run, job.workspace_id, ExportTarget(job.destination_id, opened.sink, fmt, (job.dataset,)),
@@ -339,8 +339,8 @@ def _period_objects(conn: Conn, job: OnDemand, fmt: str, before: date) -> list[E
     days = [job.start + timedelta(days=i) for i in range((before - job.start).days)]
     if job.dataset == "focus":
         found = store.rollup_days_between(conn, job.workspace_id, job.start, before)
-        items = [encoded("focus", layout.day_key("focus", d, fmt), layout.period_of(d), d, t, fmt)
-                 for d, t in focus_days(conn, job.workspace_id, found)]
+        items = encoded_all([("focus", layout.day_key("focus", d, fmt), layout.period_of(d), d, t)
+                             for d, t in focus_days(conn, job.workspace_id, found)], fmt)
         periods = whole_months(job.start, job.end)  # a month cut by the period gets no Adjustment
         items += [encoded("focus", layout.adjustments_key(p, fmt), p, None, t, fmt)
                   for p, t in adjustments(conn, job.workspace_id, before, periods).items() if t.num_rows]
@@ -349,8 +349,8 @@ def _period_objects(conn: Conn, job: OnDemand, fmt: str, before: date) -> list[E
     # one read of the period, cut by day (the rows come ordered by their time)
     table = (requests_of(conn, job.workspace_id, job.start, before, job.as_of) if job.dataset == "requests"
              else audit_of(conn, job.workspace_id, job.start, before))
-    return [encoded(job.dataset, layout.day_key(job.dataset, d, fmt), layout.period_of(d), d, part, fmt)
-            for d, part in by_day(table, "started_at" if job.dataset == "requests" else "at", days)]
+    return encoded_all([(job.dataset, layout.day_key(job.dataset, d, fmt), layout.period_of(d), d, part)
+                        for d, part in by_day(table, "started_at" if job.dataset == "requests" else "at", days)], fmt)
 
 
 def export_file(conn: Conn, job: OnDemand, path: str, fmt: str, write: Any) -> dict[str, Any]:
