@@ -31,7 +31,7 @@ from core.errors import UserError, present
 from core.periods import utc_midnight
 from store.bulk import copy_into
 from store.frames import Chunk, hash_groups, request_frames
-from store.incremental import contiguous_ranges
+from store.incremental import contiguous_ranges, plan_day_batches
 
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
                      "status_code", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
@@ -106,23 +106,6 @@ def day_prompt_key_batches(conn: Conn, workspace_id: int, days: Sequence[date], 
         for batch in plan_day_batches(days, requests_per_day, BATCH_KEYS):
             heads = _copy_days_heads(conn, workspace_id, batch[0], batch[-1] + timedelta(days=1), as_of)
             yield [_day_keys(workspace_id, day, *heads.get(day, (0, 0, b""))) for day in batch]
-
-
-def plan_day_batches(days: Sequence[date], requests_per_day: Mapping[date, int], limit: int) -> list[list[date]]:
-    """The sorted distinct `days` cut into runs of consecutive days whose requests add up to at most `limit`;
-    a day without a count, or with more than `limit` alone, is a batch of its own."""
-    batches: list[list[date]] = []
-    total = 0
-    for day in sorted(set(days)):
-        requests = requests_per_day.get(day, limit + 1)
-        follows = bool(batches) and batches[-1][-1] + timedelta(days=1) == day
-        if follows and total + requests <= limit:
-            batches[-1].append(day)
-            total += requests
-        else:
-            batches.append([day])
-            total = requests
-    return batches
 
 
 def _day_keys(workspace_id: int, day: date, requests: int, hashed: int, heads: bytes) -> DayKeys:

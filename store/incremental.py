@@ -15,6 +15,7 @@ LATE_COMMIT_MARGIN later, after a refresh read; so a refresh as of T counts ever
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -133,3 +134,22 @@ def contiguous_ranges(days: list[date]) -> list[DayRange]:
         else:
             ranges.append((day, day + timedelta(days=1)))
     return ranges
+
+
+def plan_day_batches(days: Sequence[date], requests_per_day: Mapping[date, int], limit: int, *,
+                     consecutive: bool = True) -> list[list[date]]:
+    """The sorted distinct `days` cut into runs (of consecutive days, unless not `consecutive`: for a reader
+    that takes a list of days) whose requests add up to at most `limit`; a day without a count, or with more
+    than `limit`, is a batch of its own."""
+    batches: list[list[date]] = []
+    total = 0
+    for day in sorted(set(days)):
+        requests = requests_per_day.get(day, limit + 1)
+        follows = bool(batches) and (not consecutive or batches[-1][-1] + timedelta(days=1) == day)
+        if follows and total + requests <= limit:
+            batches[-1].append(day)
+            total += requests
+        else:
+            batches.append([day])
+            total = requests
+    return batches

@@ -15,6 +15,7 @@ from core.errors import UserError
 from store import clustering as store
 from store import rollup as rollup_store
 from store.frames import PROMPT_KEY_SQL
+from store.incremental import plan_day_batches
 from synthetic import SeedOptions, seed_workspace
 from synthetic.report import SeedReport
 from tests.factories import Conn, add_request, make_workspace
@@ -222,11 +223,11 @@ def test_days_are_read_in_batches_the_rollups_counts_bound_each_day_once_with_it
 def test_a_batch_of_days_never_holds_more_requests_than_the_limit_whatever_the_first_days_hold() -> None:
     days = [date(2026, 11, 1) + timedelta(days=i) for i in range(6)]
     quiet_then_busy = dict(zip(days, [0, 0, 10, 10, 10, 3], strict=True))
-    assert store.plan_day_batches(days, quiet_then_busy, 20) == [days[0:4], days[4:6]]
-    assert store.plan_day_batches(days, {**quiet_then_busy, days[2]: 25}, 20) == [days[0:2], days[2:3], days[3:5],
+    assert plan_day_batches(days, quiet_then_busy, 20) == [days[0:4], days[4:6]]
+    assert plan_day_batches(days, {**quiet_then_busy, days[2]: 25}, 20) == [days[0:2], days[2:3], days[3:5],
                                                                                 days[5:6]]
-    assert store.plan_day_batches(days, {}, 20) == [[day] for day in days]  # no counts: a day at a time
-    assert store.plan_day_batches(list(reversed(days)), dict.fromkeys(days, 1), 20) == [days]
+    assert plan_day_batches(days, {}, 20) == [[day] for day in days]  # no counts: a day at a time
+    assert plan_day_batches(list(reversed(days)), dict.fromkeys(days, 1), 20) == [days]
 
 
 @pytest.mark.parametrize("prompt_hash", ["not-a-hex-digest-at-all", "abc123", "ABCDEF0123456789" * 4])

@@ -237,6 +237,37 @@ def test_a_new_destination_is_exported_a_month_at_a_time_with_one_read_per_month
     assert rows == len(days)
 
 
+def test_a_months_requests_are_read_and_put_in_groups_the_rollups_counts_bound(
+        db_conn: Conn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raw requests are the large dataset: a month of them is read, encoded and put a group of days at a time
+    (here at most 2 requests a group); the objects are the same."""
+    from workers.jobs import exports as export_jobs
+
+    scene = make_workspace(db_conn, "acme")
+    ws = scene.workspace_id
+    days = [dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 9), dt.date(2026, 11, 20)]
+    for day, count in zip(days, (1, 1, 2, 1), strict=True):
+        for hour in range(count):
+            add_request(db_conn, scene, dt.datetime(day.year, day.month, day.day, 9 + hour, tzinfo=dt.UTC),
+                        synced_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    refresh(db_conn, ws, AS_OF)
+    monkeypatch.setattr(export_jobs, "GROUP_REQUESTS", 2)
+    starts: list[dt.datetime] = []
+    read = store_exports.requests_table
+
+    def counted(conn: Conn, workspace_id: int, start: dt.datetime, *args: Any, **kwargs: Any) -> Any:
+        starts.append(start)
+        return read(conn, workspace_id, start, *args, **kwargs)
+
+    monkeypatch.setattr(store_exports, "requests_table", counted)
+    sink = RecordingSink(tmp_path)
+    export_destination(db_conn, ws, ExportTarget(None, sink, "parquet", ("requests",)), AS_OF)
+    assert [s.day for s in starts] == [2, 9, 20]  # {2, 3}: 2 requests; {9}: 2; {20}: 1
+    puts = [key for key in sink.keys if not key.endswith("manifest.json")]
+    assert len(puts) == len(days)
+    assert sum(pq.read_table(p).num_rows for p in tmp_path.glob("requests/billing_period=*/*.parquet")) == 5
+
+
 def test_the_causes_of_every_month_read_at_once_are_each_months_findings_by_cause(db_conn: Conn) -> None:
     scene = seed_month(db_conn)
     ws = scene.workspace_id

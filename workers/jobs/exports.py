@@ -29,7 +29,7 @@ one file, recorded the same way."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -46,7 +46,7 @@ from exports.sink import DirectorySink, ObjectSink
 from store import exports as store
 from store import rollup
 from store.audit import audit
-from store.incremental import LATE_COMMIT_MARGIN
+from store.incremental import LATE_COMMIT_MARGIN, plan_day_batches
 from store.runs import Run, RunSpec, claimed_run, customer_failure
 from workers.jobs import worker_name
 from workers.jobs.export_datasets import (
@@ -127,8 +127,8 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
             plan = _plan(conn, workspace_id, target, before, since)
             outcome.days_considered = len(plan.days.get("focus", []))
             for period in plan.periods():
-                written = _changed_objects(conn, workspace_id, target, _month_objects(conn, workspace_id, target,
-                                                                                      plan, period, as_of))
+                written = [item for group in _month_groups(conn, workspace_id, target, plan, period, as_of)
+                           for item in _changed_objects(conn, workspace_id, target, group)]
                 with conn.transaction():
                     _record(conn, run, workspace_id, target, written, None, outcome)
         run.stats.update(sink=target.sink.describe(), format=target.fmt,
@@ -173,26 +173,35 @@ def _plan(conn: Conn, workspace_id: int, target: ExportTarget, before: date, sin
     return Plan(days, changed)
 
 
-def _month_objects(conn: Conn, workspace_id: int, target: ExportTarget, plan: Plan, period: date,
-                   as_of: datetime) -> Iterator[Encoded]:
-    """The candidate objects of one billing period, in a fixed order: each dataset's days of it read at once
-    (one query per dataset) and encoded on a few threads (encoded_all) before the next dataset is read, so one
-    dataset's month of rows is held at a time; the adjustments after the FOCUS days."""
+# The requests of at most this many (as the rollup counted them) are read, encoded and put at once: a new
+# destination on a large workspace exports months of raw requests, which must not all be in memory.
+GROUP_REQUESTS = 250_000
+
+
+def _month_groups(conn: Conn, workspace_id: int, target: ExportTarget, plan: Plan, period: date,
+                  as_of: datetime) -> Iterator[list[Encoded]]:
+    """The candidate objects of one billing period, in a fixed order, a group at a time (each group encoded on
+    a few threads, encoded_all, and put before the next is read: one group's rows and bytes are held at
+    once): the FOCUS days (from the rollup: small), the adjustments, the requests' days in runs of at most
+    GROUP_REQUESTS requests (a day alone when the rollup has no count for it), the audit events' days."""
     fmt = target.fmt
     month = {dataset: [d for d in days if layout.period_of(d) == period] for dataset, days in plan.days.items()}
     if "focus" in month:
-        yield from encoded_all([("focus", layout.day_key("focus", day, fmt), period, day, table)
-                                for day, table in focus_days(conn, workspace_id, month["focus"])], fmt)
+        yield encoded_all([("focus", layout.day_key("focus", day, fmt), period, day, table)
+                           for day, table in focus_days(conn, workspace_id, month["focus"])], fmt)
     if period in plan.adjustments:
-        yield plan.adjustments[period]
-    for dataset in ("requests", "audit"):
-        yield from encoded_all([(dataset, layout.day_key(dataset, day, fmt), period, day, table)
-                                for day, table in dataset_days(conn, workspace_id, dataset, month.get(dataset, []),
-                                                               as_of)], fmt)
+        yield [plan.adjustments[period]]
+    counted = rollup.day_requests(conn, workspace_id, month.get("requests", []), as_of)
+    groups = [("requests", days) for days in plan_day_batches(month.get("requests", []), counted, GROUP_REQUESTS,
+                                                              consecutive=False)]
+    groups += [("audit", month["audit"])] if month.get("audit") else []
+    for dataset, days in groups:
+        yield encoded_all([(dataset, layout.day_key(dataset, day, fmt), period, day, table)
+                           for day, table in dataset_days(conn, workspace_id, dataset, days, as_of)], fmt)
 
 
 def _changed_objects(conn: Conn, workspace_id: int, target: ExportTarget,
-                     candidates: Iterable[Encoded]) -> list[Encoded]:
+                     candidates: Sequence[Encoded]) -> list[Encoded]:
     """Put the candidate objects whose bytes changed (put_all: a few at once); what was put, without its
     bytes, in the candidates' order."""
     listed = list(candidates)
