@@ -46,8 +46,10 @@ def read_budgets(conn: Conn, workspace_id: int) -> StoredBudgets:
         "select scope, scope_id, monthly_nanos, thresholds_percent from meter.budgets where workspace_id = %s",
         (workspace_id,),
     ).fetchall()
-    # thresholds are typed by people in the dashboard: a null or non-positive one means nothing and is dropped
-    return StoredBudgets(None if row is None or row[0] is None else int(row[0]),
+    # thresholds are typed by people in the dashboard: a null or non-positive one means nothing and is dropped;
+    # so does a workspace budget of $0 or less (meter.budgets refuses one; meter.workspaces has no check): no
+    # month can be judged against it, and a share of it would divide by zero
+    return StoredBudgets(None if row is None or row[0] is None or row[0] <= 0 else int(row[0]),
                          {(str(scope), int(scope_id)): (int(nanos),
                                                         tuple(sorted({p for p in thresholds or () if p and p > 0})))
                           for scope, scope_id, nanos, thresholds in scoped})

@@ -39,3 +39,15 @@ def test_one_read_gives_every_budget_and_its_thresholds_to_every_reader(db_conn:
 
     set_workspace_budget(db_conn, ws, None)
     assert read_budgets(db_conn, ws).workspace_nanos is None
+
+
+def test_a_workspace_budget_of_zero_or_less_is_no_budget_for_every_reader(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    ws = scene.workspace_id
+    for nanos in (0, -5 * DOLLAR):
+        set_workspace_budget(db_conn, ws, nanos)
+        assert read_budgets(db_conn, ws).workspace_nanos is None
+        assert forecasts.read_inputs(db_conn, ws, date(2026, 11, 1), date(2026, 11, 30)).budgets.workspace is None
+        summary = report_reads.executive_data(db_conn, ws, Period(date(2026, 11, 1), date(2026, 12, 1)),
+                                              date(2026, 12, 7))
+        assert summary.month_budget is None or summary.month_budget.budget_nanos is None
