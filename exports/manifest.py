@@ -18,10 +18,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pyarrow as pa
 
-from core.money import cents
+from core.money import to_decimal_dollars
 
 DATASETS = ("focus", "requests", "audit")
 EXTENSIONS = {"parquet": "parquet", "csv": "csv"}
@@ -82,11 +83,19 @@ def _data_type(kind: pa.DataType, name: str) -> str:
     return "String"
 
 
+NANO_DOLLAR = Decimal("0.000000001")
+
+
+def _dollars(nanos: int) -> str:
+    """Exact dollars, fixed-point with nine places ("12.500000000"): a nano is the unit."""
+    return format(to_decimal_dollars(nanos).quantize(NANO_DOLLAR), "f")
+
+
 def build_manifest(dataset: str, period: date, fmt: str, versions: Sequence[Version], schema: pa.Schema,
                    created: datetime) -> bytes:
     """The manifest's JSON bytes: per key its latest version and the ones it replaced (oldest first). A `cost`
-    is dollars to the cent, half-up, beside the exact `cost_nanos` (core.money.cents: the house's rule for a
-    dollar figure beside its nanos, as in an alert's payload)."""
+    is the exact `cost_nanos` in dollars (a plain decimal string of nine places): a consumer checks an
+    object's BilledCost sum against it to the nano, and the objects' costs add up to the total's."""
     by_key: dict[str, list[Version]] = {}
     for version in sorted(versions, key=lambda v: (v.key, v.exported_at)):
         by_key.setdefault(version.key, []).append(version)
@@ -96,7 +105,7 @@ def build_manifest(dataset: str, period: date, fmt: str, versions: Sequence[Vers
         objects.append({
             "key": key, "day": None if latest.day is None else latest.day.isoformat(), "rows": latest.rows,
             "bytes": latest.bytes, "sha256": latest.sha256, "exported_at": _moment(latest.exported_at),
-            "cost": None if latest.cost_nanos is None else str(cents(latest.cost_nanos)),
+            "cost": None if latest.cost_nanos is None else _dollars(latest.cost_nanos),
             "cost_nanos": latest.cost_nanos,
             "restated": len(history) > 1,
             "replaced": [{"sha256": v.sha256, "rows": v.rows, "cost_nanos": v.cost_nanos,
@@ -107,7 +116,7 @@ def build_manifest(dataset: str, period: date, fmt: str, versions: Sequence[Vers
         "dataset": dataset, "billing_period": f"{period:%Y-%m}", "format": fmt,
         "objects": objects,
         "totals": {"objects": len(objects), "rows": sum(int(str(o["rows"])) for o in objects),
-                   **({"cost": str(cents(sum(costs))), "cost_nanos": sum(costs)} if dataset == "focus" else {})},
+                   **({"cost": _dollars(sum(costs)), "cost_nanos": sum(costs)} if dataset == "focus" else {})},
         "metadata": {
             "DataGenerator": GENERATOR, "SchemaId": schema_id(schema), "CreationDate": _moment(created),
             **({"FocusVersion": "1.2"} if dataset == "focus" else {}),

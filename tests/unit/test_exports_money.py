@@ -26,16 +26,16 @@ def test_an_adjustments_description_prints_each_amount_to_the_cent_half_up() -> 
                     "causes: stale_rate $0.00 (2 findings)")
 
 
-def test_a_manifests_cost_is_to_the_cent_half_up_beside_the_exact_nanos() -> None:
+def test_a_manifests_cost_is_the_exact_nanos_in_dollars_and_the_objects_add_up_to_the_total() -> None:
     at = datetime(2026, 12, 2, 3, tzinfo=UTC)
     versions = [Version("focus/billing_period=2026-11/2026-11-01.parquet", date(2026, 11, 1), 3, 10, 1_234_999_999,
                         "a" * 64, at),
                 Version("focus/billing_period=2026-11/2026-11-02.parquet", date(2026, 11, 2), 3, 10, 5_000_000,
                         "b" * 64, at)]
     document = json.loads(build_manifest("focus", NOV, "parquet", versions, pa.schema([("BilledCost", AMOUNT)]), at))
-    assert [(o["cost"], o["cost_nanos"]) for o in document["objects"]] == [("1.23", 1_234_999_999),
-                                                                           ("0.01", 5_000_000)]
-    assert (document["totals"]["cost"], document["totals"]["cost_nanos"]) == ("1.24", 1_239_999_999)
+    assert [(o["cost"], o["cost_nanos"]) for o in document["objects"]] == [("1.234999999", 1_234_999_999),
+                                                                           ("0.005000000", 5_000_000)]
+    assert (document["totals"]["cost"], document["totals"]["cost_nanos"]) == ("1.239999999", 1_239_999_999)
 
 
 def focus_costs(*amounts: str) -> pa.Table:
