@@ -60,7 +60,7 @@ loop's day was left out) and the run rate:
 ETS fits a burst as a change of level and carries it on, exactly the failure to avoid; on a few weeks of
 history its damped trend runs away (day 7), and its intervals are far too narrow. It is also ~800× slower
 (10,000 workspaces × 20 projects would take days instead of minutes; the budget is 20), imports in 2.5 s,
-and would add ~67 MB installed (statsmodels + patsy; scipy is already in the lock). statsmodels'
+and would add ~67 MB installed (statsmodels and patsy) and scipy besides (no longer installed). statsmodels'
 Holt-Winters was no faster (385 ms in the first comparison). So: no new dependency.
 """
 

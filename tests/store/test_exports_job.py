@@ -165,6 +165,20 @@ def test_a_second_directory_gets_every_day_the_first_one_got(db_conn: Conn, tmp_
     assert again["objects_written"] == 0
 
 
+def test_two_names_of_one_directory_are_one_place_with_one_lock(db_conn: Conn, tmp_path: Path) -> None:
+    ws = seed_month(db_conn).workspace_id
+    refresh(db_conn, ws, AS_OF)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    first = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "real")), AS_OF)
+    again = export_destination(db_conn, ws, ExportTarget(None, DirectorySink(tmp_path / "alias")),
+                               AS_OF + dt.timedelta(hours=1))
+    assert first["objects_written"] == 30 and again["objects_written"] == 0
+    scopes = {row[0] for row in db_conn.execute(
+        "select lock_scope from analysis.runs where workspace_id = %s and job = 'export'", (ws,)).fetchall()}
+    assert scopes == {f"sink:{(tmp_path / 'real').resolve()}/"}
+
+
 def test_a_month_that_is_no_longer_reconciled_gets_its_adjustments_emptied(db_conn: Conn, tmp_path: Path) -> None:
     """The paste withdrawn (in the dashboard) takes the month out of status 'ok': the nightly replaces its
     Adjustment rows with an empty object and the manifest says so, so the bucket never shows a stale one."""

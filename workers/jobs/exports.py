@@ -107,8 +107,10 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
     cannot be opened fails its run with the reason)."""
     if isinstance(target, ExportTarget):
         destination_id = target.destination_id
+    # a place named by hand is locked by the place its records are kept under (a directory's resolved path:
+    # two names of one directory take one lock, as they share records and manifests)
     scope = f"destination:{destination_id}" if destination_id is not None else \
-        f"sink:{target.sink.describe() if isinstance(target, ExportTarget) else 'unnamed'}"
+        f"sink:{target.place.location if isinstance(target, ExportTarget) else 'unnamed'}"
     spec = RunSpec(job="export", workspace_id=workspace_id, as_of=as_of, lock_scope=scope, task_id=task_id,
                    worker=worker_name(), attempt=attempt)
     with claimed_run(conn, spec) as run:
@@ -321,7 +323,7 @@ def export_period(conn: Conn, job: OnDemand, target: ExportTarget | Callable[[],
     request and the destination (`request:N destination:M`), so the dashboard finds its outcome; `target` may
     be a function opening a destination (inside the run: a failure to open fails the run with the reason)."""
     where = (f"destination:{job.destination_id}" if job.destination_id is not None else
-             f"sink:{target.sink.describe()}" if isinstance(target, ExportTarget) else "sink")
+             f"sink:{target.place.location}" if isinstance(target, ExportTarget) else "sink")
     scope = f"request:{job.request_id} {where}" if job.request_id is not None else where
     spec = RunSpec(job="export_request", workspace_id=job.workspace_id, as_of=job.as_of,
                    window_start=utc_midnight(job.start), window_end=utc_midnight(job.end), lock_scope=scope,
