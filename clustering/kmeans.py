@@ -5,8 +5,10 @@ Why not scikit-learn's KMeans, which this replaced: each fit costs about 2.5 ms 
 fit one to six k per project of every workspace every night. On a small workspace's few dozen cells
 that overhead was most of the clustering stage (issue 18: the fixed cost of a small workspace); the
 arithmetic itself is microseconds. The grid is at most a few thousand cells a project, so the plain
-algorithm below is enough: the same seeding and iterations scikit-learn runs (greedy k-means++ with
-2 + ln k candidates per centre, Lloyd until the labels stop changing), best of `n_init` starts.
+algorithm below is enough: scikit-learn's seeding (greedy k-means++ with 2 + ln k candidates per centre),
+then Lloyd's iterations until the labels stop changing, best of `n_init` starts. Unlike scikit-learn, a
+centre left without points stays where it was (it does not jump to a far point): on these grids a start
+that empties a centre is simply beaten by another start.
 
 Deterministic: a seeded numpy Generator, and ties broken by the lowest index.
 """

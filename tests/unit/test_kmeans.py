@@ -39,7 +39,9 @@ def test_the_same_input_and_seed_give_the_same_labels() -> None:
     assert np.array_equal(one.labels, two.labels) and one.inertia == two.inertia
 
 
-def test_more_starts_never_find_a_worse_fit() -> None:
+def test_the_best_of_several_starts_is_kept() -> None:
+    """The same seed begins with the same start, so eight starts can only match or beat the first alone (this
+    fails if the fit kept another start than the best, e.g. the last)."""
     rng = np.random.default_rng(2)
     points, weights = rng.normal(size=(300, 3)), np.ones(300)
     assert weighted_kmeans(points, weights, 6, seed=0, n_init=8).inertia <= \
