@@ -46,7 +46,7 @@ from core.db import Conn
 from core.periods import utc_midnight
 from pricing import RateTable
 from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
-from store.frames import Condition, concat_frames, copy_table, read_requests
+from store.frames import Condition, concat_frames, copy_table, empty_frame, read_requests
 from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
@@ -222,6 +222,8 @@ def read_odd_requests(conn: Conn, workspace_id: int, start: datetime, end: datet
 def read_hashed_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, hashes: list[str], *,
                          synced_by: datetime) -> pd.DataFrame:
     """Every request of the window with one of these prompt hashes (through the prompt_hash index)."""
+    if not hashes:  # no query to find nothing
+        return empty_frame(REQUEST_COLUMNS)
     condition = Condition(sql.SQL("prompt_hash = any(%s)"), (hashes,))
     return read_requests(conn, workspace_id, start, end, REQUEST_COLUMNS, synced_by=synced_by, condition=condition,
                          whole_window=True)

@@ -231,7 +231,8 @@ def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime
             query, params = _select(columns, chunk, synced_by, hashed_only, workspace_id, condition)
             yield _copy_bytes(conn, query, params)
 
-    for data in _read_ahead(copies):
+    # one chunk: nothing to overlap with its parsing, so no reader thread
+    for data in _read_ahead(copies) if len(plan) > 1 else copies(threading.Event()):
         yield _parse(data, columns)
 
 
