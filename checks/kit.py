@@ -242,7 +242,7 @@ def quote_requests(inputs: CheckInputs, rows: pd.DataFrame, change: Counterfactu
     return found if found.monthly > 0 else None
 
 
-def per_project_model(inputs: CheckInputs, columns: list[str]) -> Iterator[tuple[int, str, pd.Series]]:
+def per_project_model(inputs: CheckInputs, columns: list[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """The successful requests' sums of `columns` per project and model (as reported), in key order: what
     most rules test first. Nothing for an empty window."""
     if len(inputs.usage.groups):

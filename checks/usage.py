@@ -67,6 +67,17 @@ class Usage:
         """Every group's sums less its odd requests, then the odd requests (see `priceable`)."""
         return _priceable_rows(self)
 
+    @cached_property
+    def successful(self) -> pd.DataFrame:
+        """The successful requests' sums (SUM_COLUMNS) and largest prompt per (project_id, model), in key
+        order: what most checks start from, grouped once for all of them (a groupby costs about a
+        millisecond however few the rows)."""
+        groups = self.groups
+        grouped = groups[groups["status_code"] == 200].groupby(["project_id", "model"], observed=True, sort=True)
+        per = grouped[list(SUM_COLUMNS)].sum()
+        per["max_prompt"] = grouped["max_prompt"].max()
+        return per
+
     @property
     def requests(self) -> int:
         return int(self.groups["requests"].sum()) if len(self.groups) else 0
@@ -261,16 +272,15 @@ def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
 
 def successful_sums(usage: Usage, columns: Sequence[str]) -> pd.DataFrame:
     """The day sums of successful requests, per (project, model): what most checks start from."""
-    groups = usage.groups
-    return groups[groups["status_code"] == 200].groupby(["project_id", "model"], observed=True, sort=True)[
-        list(columns)].sum()
+    return usage.successful[list(columns)]
 
 
-def by_project_model(per: pd.DataFrame) -> Iterator[tuple[int, str, pd.Series]]:
-    """The rows of a frame indexed by (project_id, model), the keys typed (pandas-stubs types them Hashable)."""
-    for key, row in per.iterrows():
+def by_project_model(per: pd.DataFrame) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """The rows of a frame indexed by (project_id, model), the keys typed (pandas-stubs types them Hashable),
+    each row a dict (a Series per row, as iterrows makes, costs more than the rule that reads it)."""
+    for key, row in zip(per.index, per.to_dict("records"), strict=True):
         project_id, model = cast(tuple[Any, Any], key)
-        yield int(project_id), str(model), row
+        yield int(project_id), str(model), cast(dict[str, Any], row)
 
 
 def percentile_bound(counts: Sequence[int], edges: Sequence[int], n: int, q: float) -> int | None:
