@@ -335,6 +335,15 @@ def _read_ahead(produce: Callable[[threading.Event], Iterator[bytes]]) -> Iterat
         reader.join()
 
 
+def rows_frame(rows: Sequence[Sequence[object]], columns: Sequence[str]) -> pd.DataFrame:
+    """Rows fetched by psycopg as a frame, built column by column: each column's type is inferred as
+    `pd.DataFrame(rows)` infers it, without the object matrix that makes first (three times the cost on a
+    few hundred rows). No rows: columns of dtype object."""
+    if not rows:
+        return pd.DataFrame(columns=list(columns))
+    return pd.DataFrame(dict(zip(columns, (list(c) for c in zip(*rows, strict=True)), strict=True)))
+
+
 def concat_frames(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
     """One frame from chunk frames, keeping every Categorical a Categorical (categories unioned)."""
     frames = [f for f in frames if len(f)]

@@ -33,10 +33,11 @@ from checks.usage import NO_PROJECT
 from core.db import Conn
 from store.check_outcomes import write_outcomes
 from store.frames import PROMPT_KEY_SQL as PROMPT_KEY_SQL  # the key store.frames derives
+from store.frames import rows_frame
 
 
 def _frame(conn: Conn, query: str, params: Sequence[object] | dict[str, object], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(conn.execute(query, params).fetchall(), columns=columns)  # a few hundred rows at most
+    return rows_frame(conn.execute(query, params).fetchall(), columns)  # a few hundred rows at most
 
 
 # -- reads behind CheckInputs -----------------------------------------------------------------------
