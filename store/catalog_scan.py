@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from psycopg import sql
@@ -46,7 +47,7 @@ from core.db import Conn
 from core.periods import utc_midnight
 from pricing import RateTable
 from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
-from store.frames import Condition, concat_frames, copy_table, empty_frame, read_requests
+from store.frames import Condition, concat_frames, copy_table, empty_frame, read_requests, rows_frame
 from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
@@ -120,8 +121,10 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
         parts += [_aggregate(conn, workspace_id, a, b, synced_by) for a, b in ranges]
     groups = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
         else pd.DataFrame(columns=COLUMNS)
-    integer = [*SUM_COLUMNS, "project_id", "status_code", "max_prompt"]
-    groups[integer] = groups[integer].astype("int64")
+    # typed int64 already but for an empty window (a cast of every column costs milliseconds on any frame)
+    cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if groups[c].dtype != np.int64]
+    if cast:
+        groups = groups.astype(dict.fromkeys(cast, "int64"))
     odd_parts += [read_odd_requests(conn, workspace_id, a, b, line, synced_by=synced_by) for a, b in ranges]
     odd = odd_with_keys(concat_frames(odd_parts, REQUEST_COLUMNS), timezone)
     return Usage(groups, odd, read_devices(conn, workspace_id, start, end), line)
@@ -236,7 +239,7 @@ def read_devices(conn: Conn, workspace_id: int, start: datetime, end: datetime) 
         """select distinct coalesce(project_id, -1), model, service_tier, device_id from analysis.daily_spend
            where workspace_id = %s and day >= %s and day <= %s and requests > errors""",
         (workspace_id, start.date(), (end - timedelta(microseconds=1)).date())).fetchall()
-    return pd.DataFrame(rows, columns=DEVICE_COLUMNS).astype({"project_id": "int64", "device_id": "int64"})
+    return rows_frame(rows, DEVICE_COLUMNS).astype({"project_id": "int64", "device_id": "int64"})
 
 
 def sample_ids(conn: Conn, workspace_id: int, start: datetime, end: datetime, scope: SampleScope, *,
