@@ -278,9 +278,13 @@ def successful_sums(usage: Usage, columns: Sequence[str]) -> pd.DataFrame:
 def by_project_model(per: pd.DataFrame) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """The rows of a frame indexed by (project_id, model), the keys typed (pandas-stubs types them Hashable),
     each row a dict (a Series per row, as iterrows makes, costs more than the rule that reads it)."""
-    for key, row in zip(per.index, per.to_dict("records"), strict=True):
+    names = [str(c) for c in per.columns]
+    # all int64 (the sums): one block, converted at once; else column by column (a mixed block would upcast)
+    rows = per.to_numpy().tolist() if all(t == np.int64 for t in per.dtypes) else \
+        [list(r.values()) for r in per.to_dict("records")]
+    for key, values in zip(per.index, rows, strict=True):
         project_id, model = cast(tuple[Any, Any], key)
-        yield int(project_id), str(model), cast(dict[str, Any], row)
+        yield int(project_id), str(model), dict(zip(names, values, strict=True))
 
 
 def percentile_bound(counts: Sequence[int], edges: Sequence[int], n: int, q: float) -> int | None:
