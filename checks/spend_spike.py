@@ -60,12 +60,12 @@ def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
 def _week_sums(daily: pd.DataFrame, key: str) -> Iterator[tuple[int, int, int]]:
     """(scope, spend of the week before, spend of the last week) per value of `key`, in key order (what a
     pivot table of the two weeks says, without its cost: milliseconds on a few hundred rows)."""
+    scopes, at = np.unique(np.asarray(daily[key], dtype=np.int64), return_inverse=True)
     cost = np.asarray(daily["cost_nanos"], dtype=np.int64)
-    before = np.where(np.asarray(daily["week"]) == 0, cost, 0)
-    sums = pd.DataFrame({key: np.asarray(daily[key]), "before": before, "after": cost - before}).groupby(
-        key, sort=True).sum()
-    for scope_id, b, a in zip(sums.index, sums["before"].tolist(), sums["after"].tolist(), strict=True):
-        yield int(scope_id), int(b), int(a)
+    last = np.asarray(daily["week"]) == 1
+    sums = np.zeros((2, len(scopes)), dtype=np.int64)  # integer sums: exact, as nanos must be
+    np.add.at(sums, (last.astype(np.intp), at), cost)
+    yield from zip(scopes.tolist(), sums[0].tolist(), sums[1].tolist(), strict=True)
 
 
 def _explained(daily: pd.DataFrame, device_id: int, projects: set[int], excess: int) -> bool:
