@@ -369,6 +369,20 @@ def _text_categories(part: pd.Series) -> pd.Series:
     return part
 
 
+def read_request_ranges(conn: Conn, workspace_id: int, chunks: Sequence[Chunk], columns: Sequence[str], *,
+                        synced_by: datetime | None = None, condition: Condition | None = None) -> pd.DataFrame:
+    """The requests of a few chunks (small ones: a window's edges) in one COPY, their selects joined by
+    `union all` (each keeps its own constant bounds, so its plan and partitions are a chunk's own): one
+    round trip where read_requests makes one per chunk. No chunk: no query."""
+    if not chunks:
+        return empty_frame(columns)
+    selects = [request_select(columns, chunk, synced_by, False, workspace_id, condition) for chunk in chunks]
+    query = sql.SQL(" union all ").join(sql.SQL("({})").format(q) for q, _ in selects)
+    data = _copy_bytes(conn, sql.SQL("copy ({}) to stdout (format csv)").format(query),
+                       [p for _, params in selects for p in params])
+    return _to_pandas(_parse(data, columns).unify_dictionaries())
+
+
 def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
                   synced_by: datetime | None = None, hashed_only: bool = False, condition: Condition | None = None,
                   whole_window: bool = False) -> pd.DataFrame:
