@@ -51,6 +51,7 @@ from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
 from store.frames import (
     Chunk,
     Condition,
+    cast_columns,
     concat_frames,
     copy_table,
     empty_frame,
@@ -276,7 +277,7 @@ def read_devices(conn: Conn, workspace_id: int, start: datetime, end: datetime) 
         """select distinct coalesce(project_id, -1), model, service_tier, device_id from analysis.daily_spend
            where workspace_id = %s and day >= %s and day <= %s and requests > errors""",
         (workspace_id, start.date(), (end - timedelta(microseconds=1)).date())).fetchall()
-    return rows_frame(rows, DEVICE_COLUMNS).astype({"project_id": "int64", "device_id": "int64"})
+    return cast_columns(rows_frame(rows, DEVICE_COLUMNS), {"project_id": "int64", "device_id": "int64"})
 
 
 def sample_ids(conn: Conn, workspace_id: int, start: datetime, end: datetime, scope: SampleScope, *,
