@@ -59,6 +59,7 @@ from checks.usage import (
     OUTPUT_EDGES,
     PROMPT_EDGES,
     VISIBLE_EDGES,
+    Grouping,
     by_project_model,
     percentile_bound,
     priceable,
@@ -70,7 +71,8 @@ from pricing.providers import DEFAULT_WRITE
 
 __all__ = [
     "ANOMALY", "BASE_RATES", "CAPPED_REASONING", "DROPPED", "MONTHLY", "NO_CACHE", "NO_PROJECT", "ONE_OFF",
-    "OUTPUT_EDGES", "PROMPT_EDGES", "VISIBLE_EDGES", "Check", "CheckInputs", "Counterfactual", "Finding", "Quote",
+    "OUTPUT_EDGES", "PROMPT_EDGES", "VISIBLE_EDGES", "Check", "CheckInputs", "Counterfactual", "Finding", "Grouping",
+    "Quote",
     "SampleScope", "by_project_model", "cached_prompts", "dollars", "groups", "on_model", "on_tier",
     "per_project_model", "percentile_bound", "price_change", "project_or_none", "prompt_tokens", "quote",
     "quote_requests", "samples", "successful", "successful_sums",

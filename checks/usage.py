@@ -72,15 +72,60 @@ class Usage:
         """The successful requests' sums (SUM_COLUMNS) and largest prompt per (project_id, model), in key
         order: what most checks start from, grouped once for all of them (a groupby costs about a
         millisecond however few the rows)."""
-        groups = self.groups
-        grouped = groups[groups["status_code"] == 200].groupby(["project_id", "model"], observed=True, sort=True)
-        per = grouped[list(SUM_COLUMNS)].sum()
-        per["max_prompt"] = grouped["max_prompt"].max()
-        return per
+        ok = self.groups[self.groups["status_code"] == 200]
+        by = Grouping.of(ok, ["project_id", "model"])
+        return by.frame({**{name: by.sum(ok[name]) for name in SUM_COLUMNS}, "max_prompt": by.max(ok["max_prompt"])})
 
     @property
     def requests(self) -> int:
         return int(self.groups["requests"].sum()) if len(self.groups) else 0
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """`frame.groupby(keys, sort=True)` for the sums, maxima and distinct counts the checks take of a few
+    hundred rows, in numpy: a pandas groupby costs about a millisecond per call however few the rows. Sums
+    stay int64 (exact). The keys hold no nulls (the groups' keys are never null)."""
+
+    index: pd.MultiIndex  # the distinct keys in sorted order, as groupby(sort=True) names them
+    order: npt.NDArray[np.intp]  # the rows sorted by group
+    starts: npt.NDArray[np.intp]  # where each group's rows start in `order`
+    at: npt.NDArray[np.intp]  # each row's group
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, keys: list[str]) -> Grouping:
+        uniques, codes = [], []
+        for key in keys:  # each key's sorted distinct values, and each row's place among them
+            distinct_values, code = np.unique(np.asarray(frame[key]), return_inverse=True)
+            uniques.append(distinct_values)
+            codes.append(code.astype(np.intp))
+        dims = tuple(len(u) for u in uniques)
+        # a row's key tuple as one number: sorting the numbers sorts the tuples
+        flat = np.ravel_multi_index(codes, dims) if len(frame) else np.zeros(0, np.intp)
+        distinct, at = np.unique(flat, return_inverse=True)
+        places = np.unravel_index(distinct, dims) if len(frame) else [np.zeros(0, np.intp) for _ in keys]
+        index = pd.MultiIndex.from_arrays(
+            [pd.Index(u[p], dtype=frame[k].dtype) for u, p, k in zip(uniques, places, keys, strict=True)], names=keys)
+        order = np.argsort(at, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(at[order]) != 0]) if len(at) else np.zeros(0, np.intp)
+        return cls(index, order.astype(np.intp), starts.astype(np.intp), at.astype(np.intp))
+
+    def sum(self, values: Any) -> npt.NDArray[np.int64]:
+        column = np.asarray(values, dtype=np.int64)[self.order]
+        return np.add.reduceat(column, self.starts) if len(column) else column
+
+    def max(self, values: Any) -> npt.NDArray[np.int64]:
+        column = np.asarray(values, dtype=np.int64)[self.order]
+        return np.maximum.reduceat(column, self.starts) if len(column) else column
+
+    def nunique(self, values: Any) -> npt.NDArray[np.int64]:
+        """Distinct values per group."""
+        _, codes = np.unique(np.asarray(values), return_inverse=True)
+        pairs = np.unique(self.at.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes)
+        return np.bincount(pairs // (int(codes.max(initial=0)) + 1), minlength=len(self.index)).astype(np.int64)
+
+    def frame(self, columns: dict[str, npt.NDArray[np.int64]]) -> pd.DataFrame:
+        return pd.DataFrame(columns, index=self.index)
 
 
 # -- what the scan needs to know of the price table -----------------------------------------------
