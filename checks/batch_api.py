@@ -10,6 +10,8 @@ Confidence: high when at least 95 % of the requests run at night, medium otherwi
 
 from __future__ import annotations
 
+import numpy as np
+
 from checks import kit
 
 ID = "batch-api"
@@ -25,10 +27,11 @@ def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
         return findings
     groups = groups[(groups["status_code"] == 200) & (groups["service_tier"].astype(str) == "standard")
                     & (groups["project_id"] >= 0)]
-    groups = groups.assign(night=groups["requests"].where(groups["night"].astype(bool), 0))
-    grouped = groups.groupby(["project_id", "model"], observed=True, sort=True)
-    per = grouped[["requests", "night"]].sum()  # two reductions rather than .agg's one per column
-    per["days"] = grouped["local_day"].nunique()
+    requests = np.asarray(groups["requests"], dtype=np.int64)
+    by = kit.Grouping.of(groups, ["project_id", "model"])
+    per = by.frame({"requests": by.sum(requests),
+                    "night": by.sum(np.where(np.asarray(groups["night"], dtype=bool), requests, 0)),
+                    "days": by.nunique(groups["local_day"])})
     for project_id, model, row in kit.by_project_model(per):
         info = inputs.rates.model_info(model, at=inputs.as_of)
         count = int(row["requests"])
