@@ -72,9 +72,12 @@ class Usage:
         """The successful requests' sums (SUM_COLUMNS) and largest prompt per (project_id, model), in key
         order: what most checks start from, grouped once for all of them (a groupby costs about a
         millisecond however few the rows)."""
-        ok = self.groups[self.groups["status_code"] == 200]
-        by = Grouping.of(ok, ["project_id", "model"])
-        return by.frame({**{name: by.sum(ok[name]) for name in SUM_COLUMNS}, "max_prompt": by.max(ok["max_prompt"])})
+        groups = self.groups
+        ok = np.asarray(groups["status_code"] == 200)
+        by = Grouping.of(groups, ["project_id", "model"], rows=ok)
+        sums = by.sum(groups[list(SUM_COLUMNS)].to_numpy(np.int64)[ok])  # every column at once
+        return by.frame({**{name: sums[:, i] for i, name in enumerate(SUM_COLUMNS)},
+                         "max_prompt": by.max(np.asarray(groups["max_prompt"], np.int64)[ok])})
 
     @property
     def requests(self) -> int:
@@ -93,26 +96,31 @@ class Grouping:
     at: npt.NDArray[np.intp]  # each row's group
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, keys: list[str]) -> Grouping:
+    def of(cls, frame: pd.DataFrame, keys: list[str], rows: npt.NDArray[np.bool_] | None = None) -> Grouping:
+        """The groups of the frame's `rows` (a mask; default all) by these keys."""
         uniques, codes = [], []
         for key in keys:  # each key's sorted distinct values, and each row's place among them
-            distinct_values, code = np.unique(np.asarray(frame[key]), return_inverse=True)
+            values = np.asarray(frame[key]) if rows is None else np.asarray(frame[key])[rows]
+            distinct_values, code = np.unique(values, return_inverse=True)
             uniques.append(distinct_values)
             codes.append(code.astype(np.intp))
         dims = tuple(len(u) for u in uniques)
         # a row's key tuple as one number: sorting the numbers sorts the tuples
-        flat = np.ravel_multi_index(codes, dims) if len(frame) else np.zeros(0, np.intp)
+        some = len(codes[0]) > 0
+        flat = np.ravel_multi_index(codes, dims) if some else np.zeros(0, np.intp)
         distinct, at = np.unique(flat, return_inverse=True)
-        places = np.unravel_index(distinct, dims) if len(frame) else [np.zeros(0, np.intp) for _ in keys]
-        index = pd.MultiIndex.from_arrays(
-            [pd.Index(u[p], dtype=frame[k].dtype) for u, p, k in zip(uniques, places, keys, strict=True)], names=keys)
+        places = np.unravel_index(distinct, dims) if some else [np.zeros(0, np.intp) for _ in keys]
+        # levels and codes as they are: from_arrays would factorize the keys again (a Categorical each)
+        index = pd.MultiIndex(levels=[pd.Index(u, dtype=frame[k].dtype) for u, k in zip(uniques, keys, strict=True)],
+                              codes=[p.tolist() for p in places], names=keys, verify_integrity=False)
         order = np.argsort(at, kind="stable")
         starts = np.flatnonzero(np.r_[True, np.diff(at[order]) != 0]) if len(at) else np.zeros(0, np.intp)
         return cls(index, order.astype(np.intp), starts.astype(np.intp), at.astype(np.intp))
 
     def sum(self, values: Any) -> npt.NDArray[np.int64]:
-        column = np.asarray(values, dtype=np.int64)[self.order]
-        return np.add.reduceat(column, self.starts) if len(column) else column
+        """Per group: of a column, or of each column of a 2-d array (rows first)."""
+        rows = np.asarray(values, dtype=np.int64)[self.order]
+        return np.add.reduceat(rows, self.starts, axis=0) if len(rows) else rows
 
     def max(self, values: Any) -> npt.NDArray[np.int64]:
         column = np.asarray(values, dtype=np.int64)[self.order]

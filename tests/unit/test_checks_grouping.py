@@ -39,3 +39,12 @@ def test_grouping_gives_what_a_sorted_pandas_groupby_gives(rows: int) -> None:
                         "days": by.nunique(data["local_day"])})
         pd.testing.assert_frame_equal(got, expected, check_exact=True, check_index_type=True)
         assert got.index.to_frame().dtypes.to_dict() == expected.index.to_frame().dtypes.to_dict()
+
+
+def test_grouping_some_rows_by_a_mask_is_grouping_those_rows() -> None:
+    data = frame(300, seed=5)
+    for rows in (np.asarray(data["project_id"] >= 0), np.zeros(len(data), dtype=bool)):
+        expected = data[rows].groupby(["project_id", "model"], observed=True, sort=True)[["requests"]].sum()
+        by = Grouping.of(data, ["project_id", "model"], rows=rows)
+        got = by.frame({"requests": by.sum(np.asarray(data["requests"])[rows])})
+        pd.testing.assert_frame_equal(got, expected, check_exact=True, check_index_type=True)
