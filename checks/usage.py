@@ -297,10 +297,10 @@ def _priceable_rows(usage: Usage) -> pd.DataFrame:
     """Built column by column with numpy, one frame at the end: pandas' assign, drop and concat cost a
     millisecond each on a few hundred rows."""
     groups, odd = usage.groups, usage.odd
-    odd_rows = _request_rows(odd)
+    odd_rows = _request_rows(odd) if len(odd) else None  # none: not even an empty frame to build
     rest = _typed(groups[[*GROUP_KEYS, *_SUMS, "first_at"]], {"project_id": np.int64, "status_code": np.int64,
                                                               "night": bool, **dict.fromkeys(_SUMS, np.int64)})
-    sums = _sums_less(rest, odd_rows) if len(odd_rows) else rest[_SUMS].to_numpy(np.int64)
+    sums = rest[_SUMS].to_numpy(np.int64) if odd_rows is None else _sums_less(rest, odd_rows)
     kept = sums[:, _SUMS.index("requests")] > 0  # a group of odd requests only is left to them
     n = int(kept.sum())
     summed = {**{key: rest[key].to_numpy()[kept] for key in GROUP_KEYS},
@@ -308,7 +308,7 @@ def _priceable_rows(usage: Usage) -> pd.DataFrame:
               "started_at": pd.to_datetime(rest["first_at"][kept], utc=True).to_numpy(dtype="datetime64[us]"),
               "threshold_prompt": np.zeros(n, np.int64), "odd": np.zeros(n, bool),
               "id": np.full(n, SUM_ID, np.int64), "cost_nanos": np.zeros(n, np.int64)}
-    out = pd.DataFrame({name: np.concatenate([values, odd_rows[name].to_numpy()]) if len(odd_rows) else values
+    out = pd.DataFrame({name: values if odd_rows is None else np.concatenate([values, odd_rows[name].to_numpy()])
                         for name, values in summed.items()})
     for name in ("model", "service_tier"):
         out[name] = out[name].astype(str).astype("category")
