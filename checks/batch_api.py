@@ -10,6 +10,8 @@ Confidence: high when at least 95 % of the requests run at night, medium otherwi
 
 from __future__ import annotations
 
+import numpy as np
+
 from checks import kit
 
 ID = "batch-api"
@@ -23,11 +25,13 @@ def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     groups = inputs.usage.groups
     if not len(groups):
         return findings
-    groups = groups[(groups["status_code"] == 200) & (groups["service_tier"].astype(str) == "standard")
-                    & (groups["project_id"] >= 0)]
-    groups = groups.assign(night_requests=groups["requests"].where(groups["night"].astype(bool), 0))
-    per = groups.groupby(["project_id", "model"], observed=True, sort=True).agg(
-        requests=("requests", "sum"), night=("night_requests", "sum"), days=("local_day", "nunique"))
+    rows = np.asarray((groups["status_code"] == 200) & (groups["service_tier"].astype(str) == "standard")
+                      & (groups["project_id"] >= 0))
+    requests = np.asarray(groups["requests"], dtype=np.int64)[rows]
+    by = kit.Grouping.of(groups, ["project_id", "model"], rows=rows)
+    per = by.frame({"requests": by.sum(requests),
+                    "night": by.sum(np.where(np.asarray(groups["night"], dtype=bool)[rows], requests, 0)),
+                    "days": by.nunique(np.asarray(groups["local_day"])[rows])})
     for project_id, model, row in kit.by_project_model(per):
         info = inputs.rates.model_info(model, at=inputs.as_of)
         count = int(row["requests"])

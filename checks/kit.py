@@ -59,6 +59,7 @@ from checks.usage import (
     OUTPUT_EDGES,
     PROMPT_EDGES,
     VISIBLE_EDGES,
+    Grouping,
     by_project_model,
     percentile_bound,
     priceable,
@@ -70,7 +71,8 @@ from pricing.providers import DEFAULT_WRITE
 
 __all__ = [
     "ANOMALY", "BASE_RATES", "CAPPED_REASONING", "DROPPED", "MONTHLY", "NO_CACHE", "NO_PROJECT", "ONE_OFF",
-    "OUTPUT_EDGES", "PROMPT_EDGES", "VISIBLE_EDGES", "Check", "CheckInputs", "Counterfactual", "Finding", "Quote",
+    "OUTPUT_EDGES", "PROMPT_EDGES", "VISIBLE_EDGES", "Check", "CheckInputs", "Counterfactual", "Finding", "Grouping",
+    "Quote",
     "SampleScope", "by_project_model", "cached_prompts", "dollars", "groups", "on_model", "on_tier",
     "per_project_model", "percentile_bound", "price_change", "project_or_none", "prompt_tokens", "quote",
     "quote_requests", "samples", "successful", "successful_sums",
@@ -242,7 +244,7 @@ def quote_requests(inputs: CheckInputs, rows: pd.DataFrame, change: Counterfactu
     return found if found.monthly > 0 else None
 
 
-def per_project_model(inputs: CheckInputs, columns: list[str]) -> Iterator[tuple[int, str, pd.Series]]:
+def per_project_model(inputs: CheckInputs, columns: list[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """The successful requests' sums of `columns` per project and model (as reported), in key order: what
     most rules test first. Nothing for an empty window."""
     if len(inputs.usage.groups):

@@ -30,12 +30,10 @@ OUTPUT_LE = [f"output_le_{e}" for e in kit.OUTPUT_EDGES]
 
 def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     findings: list[kit.Finding] = []
-    groups = inputs.usage.groups
-    if not len(groups):
+    if not len(inputs.usage.groups):
         return findings
-    groups = groups[(groups["status_code"] == 200) & (groups["project_id"] >= 0)]
-    per = groups.groupby(["project_id", "model"], observed=True, sort=True).agg(
-        {"requests": "sum", "max_prompt": "max", **{c: "sum" for c in (*PROMPT_LE, *OUTPUT_LE)}})
+    per = inputs.usage.successful
+    per = per[per.index.get_level_values("project_id") >= 0]  # attributed traffic only
     for project_id, model, row in kit.by_project_model(per):
         count = int(row["requests"])
         info = inputs.rates.model_info(model, at=inputs.as_of)

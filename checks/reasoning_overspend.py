@@ -13,9 +13,9 @@ Confidence: medium (answer quality at a lower effort has to be checked).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from checks import kit
 
@@ -57,7 +57,7 @@ def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     return findings
 
 
-def _with_output(inputs: kit.CheckInputs) -> Iterator[tuple[int, str, pd.Series]]:
+def _with_output(inputs: kit.CheckInputs) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """The successful requests' sums per project and model, less those without output (successful requests
     without output count in the sums but not in this rule)."""
     usage = inputs.usage

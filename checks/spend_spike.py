@@ -11,10 +11,12 @@ Confidence: low (a spike may be wanted: a launch, a backfill); medium when spend
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from checks import kit
@@ -35,14 +37,13 @@ def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     if not len(daily):
         return []
     start, middle, end = weeks(inputs)
-    day = pd.to_datetime(daily["day"]).dt.date
-    daily = daily.assign(week=(day >= middle).astype(int))[(day >= start) & (day < end)]
+    day = np.asarray(daily["day"], dtype="datetime64[D]")
+    daily = daily.assign(week=(day >= np.datetime64(middle)).astype(int))[
+        (day >= np.datetime64(start)) & (day < np.datetime64(end))]
     findings: list[kit.Finding] = []
     spiking_projects: set[int] = set()
     for key, kind in (("project_id", "project"), ("device_id", "device")):
-        sums = daily.pivot_table(index=key, columns="week", values="cost_nanos", aggfunc="sum", fill_value=0)
-        for scope_id, row in sums.iterrows():
-            before, after = int(row.get(0, 0)), int(row.get(1, 0))
+        for scope_id, before, after in _week_sums(daily, key):
             excess = after - before
             if before <= 0 or after < MIN_RATIO * before or excess < MIN_EXCESS_NANOS:
                 continue
@@ -54,6 +55,17 @@ def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
             findings.append(_finding(inputs, kind, int(scope_id), before, after, start, end,
                                      int(last_week["requests"].sum())))
     return findings
+
+
+def _week_sums(daily: pd.DataFrame, key: str) -> Iterator[tuple[int, int, int]]:
+    """(scope, spend of the week before, spend of the last week) per value of `key`, in key order (what a
+    pivot table of the two weeks says, without its cost: milliseconds on a few hundred rows)."""
+    scopes, at = np.unique(np.asarray(daily[key], dtype=np.int64), return_inverse=True)
+    cost = np.asarray(daily["cost_nanos"], dtype=np.int64)
+    last = np.asarray(daily["week"]) == 1
+    sums = np.zeros((2, len(scopes)), dtype=np.int64)  # integer sums: exact, as nanos must be
+    np.add.at(sums, (last.astype(np.intp), at), cost)
+    yield from zip(scopes.tolist(), sums[0].tolist(), sums[1].tolist(), strict=True)
 
 
 def _explained(daily: pd.DataFrame, device_id: int, projects: set[int], excess: int) -> bool:

@@ -21,9 +21,11 @@ through the prompt_hash index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from psycopg import sql
@@ -46,7 +48,17 @@ from core.db import Conn
 from core.periods import utc_midnight
 from pricing import RateTable
 from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
-from store.frames import Condition, concat_frames, copy_table, read_requests
+from store.frames import (
+    Chunk,
+    Condition,
+    cast_columns,
+    concat_frames,
+    copy_table,
+    empty_frame,
+    read_request_ranges,
+    read_requests,
+    rows_frame,
+)
 from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
@@ -69,18 +81,27 @@ COLUMNS = [*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS]
 
 # The UTC day is made once per group from date_bin (integer arithmetic), as the rollup does; the local
 # day and hour use the session's time zone, set to the workspace's by _in_workspace_zone.
-_AGGREGATE = sql.SQL("""
+_AGGREGATE_OF = sql.SQL("""
     select (utc_midnight at time zone 'UTC')::date, {keys}
     from (select date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') as utc_midnight,
                  coalesce(project_id, -1) as project_id, provider, model, service_tier, status_code,
                  started_at::date as local_day, date_part('hour', started_at) < {night} as night, {sums}
           from meter.requests
-          where workspace_id = %(ws)s and started_at >= %(start)s and started_at < %(end)s
+          where workspace_id = %(ws)s and started_at >= {start} and started_at < {end}
             and synced_at <= %(as_of)s
-          group by 1, 2, 3, 4, 5, 6, 7, 8) as per_day""").format(
-    keys=sql.SQL(", ").join(sql.Identifier(c) for c in [*GROUP_KEYS[1:], *SUM_COLUMNS, *BOUND_COLUMNS]),
-    night=sql.Literal(NIGHT_HOURS),
-    sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(sql.SQL(e), sql.Identifier(c)) for c, e in _SUMS.items()))
+          group by 1, 2, 3, 4, 5, 6, 7, 8) as per_day""")
+
+
+def _aggregate_sql(start: str, end: str) -> sql.Composed:
+    """The per-day sums of [%(start)s, %(end)s) by these parameter names (the window's two edges in one
+    statement need two names each)."""
+    return _AGGREGATE_OF.format(
+        keys=sql.SQL(", ").join(sql.Identifier(c) for c in [*GROUP_KEYS[1:], *SUM_COLUMNS, *BOUND_COLUMNS]),
+        night=sql.Literal(NIGHT_HOURS), start=sql.Placeholder(start), end=sql.Placeholder(end),
+        sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(sql.SQL(e), sql.Identifier(c)) for c, e in _SUMS.items()))
+
+
+_AGGREGATE = _aggregate_sql("start", "end")
 
 
 @dataclass(frozen=True)
@@ -117,12 +138,14 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
             ranges = list(days.edges)
         else:
             parts, odd_parts, ranges = [], [], [(start, end)]
-        parts += [_aggregate(conn, workspace_id, a, b, synced_by) for a, b in ranges]
+        parts.append(_aggregate(conn, workspace_id, ranges, synced_by))
     groups = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
         else pd.DataFrame(columns=COLUMNS)
-    integer = [*SUM_COLUMNS, "project_id", "status_code", "max_prompt"]
-    groups[integer] = groups[integer].astype("int64")
-    odd_parts += [read_odd_requests(conn, workspace_id, a, b, line, synced_by=synced_by) for a, b in ranges]
+    # typed int64 already but for an empty window (a cast of every column costs milliseconds on any frame)
+    cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if groups[c].dtype != np.int64]
+    if cast:
+        groups = groups.astype(dict.fromkeys(cast, "int64"))
+    odd_parts.append(read_odd_requests(conn, workspace_id, ranges, line, synced_by=synced_by))
     odd = odd_with_keys(concat_frames(odd_parts, REQUEST_COLUMNS), timezone)
     return Usage(groups, odd, read_devices(conn, workspace_id, start, end), line)
 
@@ -136,9 +159,22 @@ def _in_workspace_zone(conn: Conn, timezone: str) -> None:
                  "set_config('enable_sort', 'off', true)", (timezone,))
 
 
-def _aggregate(conn: Conn, workspace_id: int, start: datetime, end: datetime, as_of: datetime) -> pd.DataFrame:
-    rows = conn.execute(_AGGREGATE, {"ws": workspace_id, "start": start, "end": end, "as_of": as_of}).fetchall()
-    return pd.DataFrame(rows, columns=COLUMNS)
+def _aggregate(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, datetime]],
+               as_of: datetime) -> pd.DataFrame:
+    """The per-day sums of these time ranges (the window's edges, or a replay's window) summed on the fly,
+    every range in one statement (one round trip); none: no query."""
+    if not ranges:
+        return pd.DataFrame(columns=COLUMNS)
+    return rows_frame(conn.execute(*_aggregate_query(workspace_id, ranges, as_of)).fetchall(), COLUMNS)
+
+
+def _aggregate_query(workspace_id: int, ranges: Sequence[tuple[datetime, datetime]],
+                     as_of: datetime) -> tuple[sql.Composed, dict[str, object]]:
+    query = sql.SQL(" union all ").join(_aggregate_sql(f"start{i}", f"end{i}") for i in range(len(ranges)))
+    params: dict[str, object] = {"ws": workspace_id, "as_of": as_of}
+    for i, (start, end) in enumerate(ranges):
+        params |= {f"start{i}": start, f"end{i}": end}
+    return query, params
 
 
 _DAY_TYPES = {"day": pa.date32(), "project_id": pa.int64(), "provider": pa.string(), "model": pa.string(),
@@ -168,16 +204,10 @@ def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: date
     # the rollup's rule: new days, and built days that received rows since the last run
     stale, _ = days_to_recompute(conn, workspace_id, DayWindow(days.first, days.end), as_of,
                                  (state[0], state[1], state[2]) if state is not None and same_rules else None)
-    for table in ("catalog_daily", "catalog_odd_requests"):
-        conn.execute(sql.SQL("delete from analysis.{} where workspace_id = %s and (day = any(%s) or day < %s)").format(
-            sql.Identifier(table)), (workspace_id, stale, days.first))
-    insert = sql.SQL("insert into analysis.catalog_daily (workspace_id, {}) select %(ws)s, * from ({}) as d").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS), _AGGREGATE)
+    conn.execute(_DELETE_DAYS, {"ws": workspace_id, "stale": stale, "first": days.first})
     for first, end in contiguous_ranges(stale):
-        params = {"ws": workspace_id, "start": utc_midnight(first), "end": utc_midnight(end), "as_of": as_of,
-                  "line": line}
-        conn.execute(insert, params)
-        conn.execute(_INSERT_ODD, params)
+        conn.execute(_INSERT_DAYS, {"ws": workspace_id, "start": utc_midnight(first), "end": utc_midnight(end),
+                                    "as_of": as_of, "line": line})
     conn.execute(
         """insert into analysis.catalog_daily_state (workspace_id, synced_through, first_day, end_day, timezone,
                                                      long_line, updated_at)
@@ -199,6 +229,17 @@ _INSERT_ODD = sql.SQL("""
       and {odd}""").format(
     columns=sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS),
     expressions=sql.SQL(", ").join(sql.SQL(FRAME_COLUMNS[c][0]) for c in REQUEST_COLUMNS), odd=sql.SQL(_ODD))
+# Both tables' rows of a range of days in one statement (one round trip); the two inserts read meter.requests
+# only, never each other's table, so the one snapshot they share changes nothing
+_INSERT_DAYS = sql.SQL("""
+    with sums as (insert into analysis.catalog_daily (workspace_id, {columns}) select %(ws)s, * from ({sums}) as d)
+    {odd}""").format(columns=sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS), sums=_AGGREGATE, odd=_INSERT_ODD)
+# The stale days and the days before the window out of both tables, in one statement
+_DELETE_DAYS = sql.SQL("""
+    with sums as (delete from analysis.catalog_daily
+                  where workspace_id = %(ws)s and (day = any(%(stale)s) or day < %(first)s))
+    delete from analysis.catalog_odd_requests
+    where workspace_id = %(ws)s and (day = any(%(stale)s) or day < %(first)s)""")
 
 
 def _read_odd_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
@@ -210,18 +251,20 @@ def _read_odd_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
     return frame
 
 
-def read_odd_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, line: int, *,
+def read_odd_requests(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, datetime]], line: int, *,
                       synced_by: datetime) -> pd.DataFrame:
-    """Requests of [start, end) with a prompt above `line`, or successful without output, from meter.requests
-    (a scan of the range: for the window's edges, or a replay)."""
+    """Requests of these time ranges with a prompt above `line`, or successful without output, from
+    meter.requests (a scan of each range, all in one COPY: for the window's edges, or a replay)."""
     condition = Condition(sql.SQL(_ODD.replace("%(line)s", "{}")).format(sql.Literal(line)))
-    return read_requests(conn, workspace_id, start, end, REQUEST_COLUMNS, synced_by=synced_by, condition=condition,
-                         whole_window=True)
+    return read_request_ranges(conn, workspace_id, [Chunk(a, b) for a, b in ranges], REQUEST_COLUMNS,
+                               synced_by=synced_by, condition=condition)
 
 
 def read_hashed_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, hashes: list[str], *,
                          synced_by: datetime) -> pd.DataFrame:
     """Every request of the window with one of these prompt hashes (through the prompt_hash index)."""
+    if not hashes:  # no query to find nothing
+        return empty_frame(REQUEST_COLUMNS)
     condition = Condition(sql.SQL("prompt_hash = any(%s)"), (hashes,))
     return read_requests(conn, workspace_id, start, end, REQUEST_COLUMNS, synced_by=synced_by, condition=condition,
                          whole_window=True)
@@ -234,7 +277,7 @@ def read_devices(conn: Conn, workspace_id: int, start: datetime, end: datetime) 
         """select distinct coalesce(project_id, -1), model, service_tier, device_id from analysis.daily_spend
            where workspace_id = %s and day >= %s and day <= %s and requests > errors""",
         (workspace_id, start.date(), (end - timedelta(microseconds=1)).date())).fetchall()
-    return pd.DataFrame(rows, columns=DEVICE_COLUMNS).astype({"project_id": "int64", "device_id": "int64"})
+    return cast_columns(rows_frame(rows, DEVICE_COLUMNS), {"project_id": "int64", "device_id": "int64"})
 
 
 def sample_ids(conn: Conn, workspace_id: int, start: datetime, end: datetime, scope: SampleScope, *,

@@ -33,10 +33,11 @@ from checks.usage import NO_PROJECT
 from core.db import Conn
 from store.check_outcomes import write_outcomes
 from store.frames import PROMPT_KEY_SQL as PROMPT_KEY_SQL  # the key store.frames derives
+from store.frames import cast_columns, rows_frame
 
 
 def _frame(conn: Conn, query: str, params: Sequence[object] | dict[str, object], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(conn.execute(query, params).fetchall(), columns=columns)  # a few hundred rows at most
+    return rows_frame(conn.execute(query, params).fetchall(), columns)  # a few hundred rows at most
 
 
 # -- reads behind CheckInputs -----------------------------------------------------------------------
@@ -50,7 +51,7 @@ def read_daily(conn: Conn, workspace_id: int, first_day: date, end_day: date) ->
                                    requests, cost_nanos
                             from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s""",
                    (workspace_id, first_day, end_day), DAILY_COLUMNS)
-    return frame.astype({"project_id": "int64", "device_id": "int64", "requests": "int64", "cost_nanos": "int64"})
+    return cast_columns(frame, dict.fromkeys(["project_id", "device_id", "requests", "cost_nanos"], "int64"))
 
 
 CLUSTER_COLUMNS = ["prompt_hash", "prompt_key", "requests", "devices", "projects", "first_at", "last_at",

@@ -117,6 +117,11 @@ def test_the_stages_reads_keep_only_their_months(db_conn: Conn) -> None:
               "as_of": as_of}
     assert scanned(plan(db_conn, _AGGREGATE, window)) == {"requests_2026_10", "requests_2026_11"}
 
+    from store.catalog_scan import _aggregate_query  # the window's two edges in one statement: each its month
+    edges = [(NOVEMBER + timedelta(days=2, hours=3), NOVEMBER + timedelta(days=3)),
+             (NOVEMBER + timedelta(days=20), NOVEMBER + timedelta(days=20, hours=3))]
+    assert scanned(plan(db_conn, *_aggregate_query(scene.workspace_id, edges, as_of))) == {"requests_2026_11"}
+
 
 def in_partition(conn: Conn, request_id: int) -> str:
     row = conn.execute("select tableoid::regclass::text from meter.requests where id = %s", (request_id,)).fetchone()

@@ -22,14 +22,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import timedelta
 
+import pandas as pd
 from celery.exceptions import SoftTimeLimitExceeded
 
 from checks import CHECKS, CatalogRun, Check, CheckInputs, response_cache, run_isolated
 from checks.base import SampleScope
 from checks.overlap import combine
 from checks.response_cache import hashes_to_read
+from checks.usage import Usage
 from core.errors import present
 from pricing import load_rates
 from store import recommendations as store
@@ -45,6 +48,15 @@ from workers.runtime.replica import heavy_reader
 log = logging.getLogger(__name__)
 
 SPIKE_DAYS = 14  # spend-spike compares the last two weeks of rollups
+# Hashed requests from which their read goes on a second connection beside the daily sums: opening one
+# costs a few milliseconds, about what the prompt_hash index reads of that many rows take
+SIBLING_ROWS = 5_000
+
+
+def hashed_rows(clusters: pd.DataFrame, loops: pd.DataFrame) -> int:
+    """About how many requests the hashed read brings: the clusters' and loops' own counts (an upper bound
+    of the clusters the catalog reads, which read_clusters already narrowed to those it can use)."""
+    return int(clusters["requests"].sum()) + int(loops["requests"].sum())
 
 
 def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> CheckInputs:
@@ -60,19 +72,28 @@ def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> Ch
     def sampler(scope: SampleScope) -> tuple[int, ...]:
         return sample_ids(conn, ws, start, end, scope, synced_by=ctx.as_of)
 
-    # The hashes' requests are scattered over the table (an index read of random pages) while the daily
-    # sums are mostly CPU: read them at the same time, on a second connection.
-    # On the replica when it is current (workers/runtime/replica.py).
-    with heavy_reader(conn, ws, ctx.read_lsn, fallback=sibling) as (other, source), \
-            ThreadPoolExecutor(max_workers=1) as pool:
-        if reads is not None:
-            reads["heavy_reads"] = source
-        hashed = pool.submit(read_hashed_requests, other, ws, start, end, hashes_to_read(clusters, loops),
-                             synced_by=ctx.as_of)
+    def read_rest() -> tuple[Usage, pd.DataFrame, tuple[dict[int, str], dict[int, str]]]:
         usage = read_usage(conn, ws, start, end, synced_by=ctx.as_of, timezone=timezone, rates=rates)
         daily = store.read_daily(conn, ws, end_day - timedelta(days=SPIKE_DAYS), end_day)
-        names = store.project_names(conn, ws), store.device_names(conn, ws)
-        requests = hashed.result()
+        return usage, daily, (store.project_names(conn, ws), store.device_names(conn, ws))
+
+    hashes = hashes_to_read(clusters, loops)
+    # The hashes' requests are scattered over the table (an index read of random pages) while the daily
+    # sums are mostly CPU: when they are many, read them at the same time, on a second connection; a few
+    # are read in less time than that connection takes to open, so they are read on this one, in turn.
+    # On the replica when it is current (workers/runtime/replica.py).
+    beside = hashed_rows(clusters, loops) >= SIBLING_ROWS
+    with heavy_reader(conn, ws, ctx.read_lsn, fallback=sibling if beside else nullcontext) as (other, source):
+        if reads is not None:
+            reads["heavy_reads"] = source
+        if other is conn:
+            requests = read_hashed_requests(other, ws, start, end, hashes, synced_by=ctx.as_of)
+            usage, daily, names = read_rest()
+        else:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                hashed = pool.submit(read_hashed_requests, other, ws, start, end, hashes, synced_by=ctx.as_of)
+                usage, daily, names = read_rest()
+                requests = hashed.result()
     return CheckInputs(
         workspace_id=ws, window_start=start, as_of=end, requests=requests, daily=daily,
         clusters=clusters, loops=loops, rates=rates, timezone=timezone,
