@@ -193,7 +193,9 @@ def test_the_stages_share_one_reader_connection_and_a_dropped_one_is_replaced(pa
         assert readers_on(standby) == [first]
         assert before is not None and last_used(standby, first) > before[0]
         # the next job, of another workspace: the same connection, scoped to that workspace alone and bounded
-        # by that job's statement timeout
+        # by that job's statement timeout (once the standby has replayed the refresh's writes: otherwise the
+        # job rightly reads the primary)
+        caught_up(owner, standby)
         fleet.execute("set statement_timeout = '41s'")
         with workspace_scope(fleet, beta.workspace_id), \
                 heavy_reader(fleet, beta.workspace_id, current_wal_lsn(fleet)) as (reader, source):
@@ -203,8 +205,9 @@ def test_the_stages_share_one_reader_connection_and_a_dropped_one_is_replaced(pa
             assert reader.execute("show statement_timeout").fetchone() == ("41s",)
         fleet.execute("reset statement_timeout")
         # dropped (the replica restarted, a network cut): replaced at the next heavy read, which still goes there
-        standby.execute("select pg_terminate_backend(%s)", (first,))
+        standby.execute("select pg_terminate_backend(%s, 5000)", (first,))  # returns once it has exited
         assert readers_on(standby) == []
+        caught_up(owner, standby)
         with workspace_scope(fleet, acme.workspace_id), \
                 heavy_reader(fleet, acme.workspace_id, current_wal_lsn(fleet)) as (reader, source):
             assert source == REPLICA
