@@ -76,12 +76,14 @@ def load_state(conn: Conn, workspace_id: int, *, lock: bool = True) -> RollupSta
     return None if row is None else (row[0], row[1], row[2])
 
 
-def day_requests(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime) -> dict[date, int]:
-    """The requests the rollup counted on each of `days` it has built (0 for a built day without any), when it
-    is current to `as_of` or later (its counts then hold every request synced by `as_of`); otherwise nothing
-    (a caller sizing its reads by them must then take each day alone)."""
+def day_requests(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime | None) -> dict[date, int]:
+    """The requests the rollup counted on each of `days` it has built (0 for a built day without any). With
+    `as_of`, only when the rollup is current to it or later (its counts then hold every request synced by
+    then), else nothing; without, whatever it counted (an estimate short of the rows synced since its last
+    run: the nightly export, which runs after the night's refresh). A caller sizing its reads by them takes a
+    day without a count alone."""
     state = load_state(conn, workspace_id, lock=False)
-    if state is None or state[0] < as_of:
+    if state is None or (as_of is not None and state[0] < as_of):
         return {}
     built = [day for day in days if state[1] <= day < state[2]]
     counts = dict.fromkeys(built, 0)
