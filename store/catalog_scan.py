@@ -21,6 +21,7 @@ through the prompt_hash index.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -170,11 +171,17 @@ def _aggregate(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, d
 
 def _aggregate_query(workspace_id: int, ranges: Sequence[tuple[datetime, datetime]],
                      as_of: datetime) -> tuple[sql.Composed, dict[str, object]]:
-    query = sql.SQL(" union all ").join(_aggregate_sql(f"start{i}", f"end{i}") for i in range(len(ranges)))
+    query = _aggregate_union(len(ranges))
     params: dict[str, object] = {"ws": workspace_id, "as_of": as_of}
     for i, (start, end) in enumerate(ranges):
         params |= {f"start{i}": start, f"end{i}": end}
     return query, params
+
+
+@functools.cache
+def _aggregate_union(ranges: int) -> sql.Composed:
+    """The statement of `ranges` time ranges (composed once: composing costs milliseconds a call)."""
+    return sql.SQL(" union all ").join(_aggregate_sql(f"start{i}", f"end{i}") for i in range(ranges))
 
 
 _DAY_TYPES = {"day": pa.date32(), "project_id": pa.int64(), "provider": pa.string(), "model": pa.string(),

@@ -75,40 +75,58 @@ def _running_as_of(conn: Conn, spec: RunSpec) -> datetime | None:
 def open_run(conn: Conn, spec: RunSpec) -> int:
     """Insert the 'running' row; close as abandoned any other 'running' row under the same lock,
     which only a worker that died can have left, since we hold the lock."""
-    with conn.transaction():
-        row = conn.execute(
-            """insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at,
-                                          as_of, task_id, worker, lock_scope, lock_key, attempt, replay)
-               values (%s, %s, 'running', %s, %s, clock_timestamp(), %s, %s, %s, %s, %s, %s, %s)
-               returning id""",
-            (spec.workspace_id, spec.job, spec.window_start, spec.window_end, spec.as_of, spec.task_id,
-             spec.worker, spec.lock_scope, spec.lock_key(), spec.attempt, spec.replay),
-        ).fetchone()
-        row = present(row, "the new run's id")
-        run_id = int(row[0])
-        conn.execute(
-            """update analysis.runs
-                  set status = 'failed', finished_at = clock_timestamp(), failure_kind = 'abandoned',
-                      error = 'abandoned: the worker running it stopped before finishing; superseded by run '
-                              || %s::text
-                where workspace_id = %s and lock_key = %s and status = 'running' and id <> %s""",
-            (run_id, spec.workspace_id, spec.lock_key(), run_id),
-        )
-    return run_id
+    return open_counted(conn, spec)[0]
 
 
-def refuse_poisoned(conn: Conn, spec: RunSpec) -> None:
+# One statement (one round trip, atomic in autocommit): the new run, the abandoned ones under the same lock
+# (the update cannot see the row inserted by the same statement), and how many deliveries of this task id
+# died, counting those just marked (refuse_poisoned): the rows abandoned before, which are no longer
+# 'running', and those the update marks, which all were.
+_OPEN_RUN = """
+    with new as (
+        insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at, as_of, task_id,
+                                   worker, lock_scope, lock_key, attempt, replay)
+        values (%(ws)s, %(job)s, 'running', %(window_start)s, %(window_end)s, clock_timestamp(), %(as_of)s,
+                %(task_id)s, %(worker)s, %(lock_scope)s, %(key)s, %(attempt)s, %(replay)s)
+        returning id),
+    abandoned as (
+        update analysis.runs
+           set status = 'failed', finished_at = clock_timestamp(), failure_kind = 'abandoned',
+               error = 'abandoned: the worker running it stopped before finishing; superseded by run '
+                       || (select id from new)::text
+         where workspace_id = %(ws)s and lock_key = %(key)s and status = 'running'
+        returning task_id)
+    select (select id from new),
+           (select count(*) from analysis.runs
+             where workspace_id = %(ws)s and lock_key = %(key)s and task_id = %(task_id)s
+               and failure_kind = 'abandoned' and status <> 'running')
+           + (select count(*) from abandoned where task_id = %(task_id)s)"""
+
+
+def open_counted(conn: Conn, spec: RunSpec) -> tuple[int, int]:
+    """open_run, and how many deliveries of this task id died mid-run, this claim's findings included (what
+    refuse_poisoned counts; 0 without a task id), in one round trip."""
+    row = conn.execute(_OPEN_RUN, {
+        "ws": spec.workspace_id, "job": spec.job, "window_start": spec.window_start, "window_end": spec.window_end,
+        "as_of": spec.as_of, "task_id": spec.task_id, "worker": spec.worker, "lock_scope": spec.lock_scope,
+        "key": spec.lock_key(), "attempt": spec.attempt, "replay": spec.replay}).fetchone()
+    row = present(row, "the new run's id")
+    return int(row[0]), int(row[1] or 0)
+
+
+def refuse_poisoned(conn: Conn, spec: RunSpec, died: int | None = None) -> None:
     """Stop a task that keeps dying: Redis keeps no delivery count, so an out-of-memory job would be
     redelivered forever. Deaths of this task id count, whatever its retry number; a fresh enqueue (a new
-    task id) starts from zero."""
+    task id) starts from zero. `died`: the count open_counted gave (else it is read)."""
     if spec.task_id is None:
         return
-    row = conn.execute(
-        """select count(*) from analysis.runs
-           where workspace_id = %s and lock_key = %s and task_id = %s and failure_kind = 'abandoned'""",
-        (spec.workspace_id, spec.lock_key(), spec.task_id),
-    ).fetchone()
-    died = int(row[0]) if row else 0
+    if died is None:
+        row = conn.execute(
+            """select count(*) from analysis.runs
+               where workspace_id = %s and lock_key = %s and task_id = %s and failure_kind = 'abandoned'""",
+            (spec.workspace_id, spec.lock_key(), spec.task_id),
+        ).fetchone()
+        died = int(row[0]) if row else 0
     if died >= MAX_ABANDONED_DELIVERIES:
         raise GiveUpError(
             f"given up: {died} deliveries of this {spec.job} (task {spec.task_id}) died mid-run (killed for "

@@ -68,8 +68,10 @@ def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as
 def planner_setting(conn: Conn, name: str, value: str) -> Iterator[None]:
     """Set a planner setting for the statements inside, then put back what it was (in or out of a
     transaction: `set local` would outlive this block until the caller's transaction ends)."""
-    row = conn.execute("select current_setting(%s)", (name,)).fetchone()
-    conn.execute("select set_config(%s, %s, false)", (name, value))
+    # one round trip: the CTE's row (the setting as it was) is read before set_config runs on it
+    row = conn.execute("""with was as materialized (select current_setting(%(name)s) as value)
+                          select value, set_config(%(name)s, %(value)s, false) from was""",
+                       {"name": name, "value": value}).fetchone()
     try:
         yield
     finally:

@@ -134,9 +134,10 @@ def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run]:
     """
     claims.try_lock(conn, spec)
     try:
-        run = Run(id=claims.open_run(conn, spec), spec=spec, conn=conn)
+        run_id, died = claims.open_counted(conn, spec)
+        run = Run(id=run_id, spec=spec, conn=conn)
         try:
-            claims.refuse_poisoned(conn, spec)
+            claims.refuse_poisoned(conn, spec, died)
             yield run
         except BaseException as error:
             if _mid_statement(conn) and not _recover(conn):

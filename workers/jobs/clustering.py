@@ -61,12 +61,13 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
     with heavy_reader(conn, ws, ctx.read_lsn) as (reader, source):
         run.stats["heavy_reads"] = source
         run.stats.update(refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state, reader=reader))
+        # the stored days' totals, read once: nothing below writes them before the results
+        hashed, unhashed = store.day_totals(conn, ws, first_day, end_day)
         clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates(),
-                                                       reader=reader)
+                                                       reader=reader, hashed=hashed)
     shape_end = DayWindow.ending_before(as_of)
     shapes = request_shapes(store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
                             seed=settings.shape_seed)
-    hashed, unhashed = store.day_totals(conn, ws, first_day, end_day)
     with run.results() as tx:
         run.stats.update(store.replace_results(tx, ws, end, run.id, clusters, incidents, shapes,
                                                settings.shape_seed))
@@ -107,13 +108,14 @@ def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, re
 
 def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: datetime, rules: ClusterRules,
                   settings: ClusteringSettings, rates: RateTable, *,
-                  reader: Conn | None = None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+                  reader: Conn | None = None, hashed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Clusters and incidents of the window, a group of whole repeated hashes at a time (at most about
     `chunk_rows` rows each; their rows read from meter.requests on `reader`, default `conn`): a hash's
     clusters and incidents need only its own rows, so each group is clustered alone and only its results
-    are kept."""
+    are kept. `hashed`: the stored days' hashed requests (store.day_totals), when the caller read them."""
     first_day, end_day = aggregate_days(as_of)
-    hashed, _ = store.day_totals(conn, ws, first_day, end_day)
+    if hashed is None:
+        hashed, _ = store.day_totals(conn, ws, first_day, end_day)
     parts = [repeated_key_counts(days) for group in part_groups(hashed)
              for days in store.read_key_parts(conn, ws, first_day, end_day, group).values()]
     scan = sum(int(counts.sum()) for _, counts in parts) > settings.index_share * hashed
