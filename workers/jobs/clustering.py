@@ -35,7 +35,7 @@ from core.db import Conn
 from pricing import RateTable, load_rates
 from store import clustering as store
 from store import rollup as rollup_store
-from store.incremental import DayWindow, days_to_recompute
+from store.incremental import DayWindow, commit_without_flush, days_to_recompute
 from store.runs import Run
 from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
@@ -86,6 +86,7 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
     changed, full = days_to_recompute(conn, ws, window, as_of, None if state is None else state.as_tuple())
     timezone = workspace_by_id(conn, ws).timezone
     with conn.transaction():
+        commit_without_flush(conn)  # a cache: lost in a crash with its state row, rebuilt by the next refresh
         store.forget_days(conn, ws, first_day, end_day, changed)
         keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader)
         cells = store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
