@@ -59,6 +59,7 @@ from store.frames import (
     read_request_ranges,
     read_requests,
     rows_frame,
+    to_pandas,
 )
 from store.incremental import NO_FLUSH_WAIT, DayWindow, contiguous_ranges, days_to_recompute
 
@@ -194,8 +195,7 @@ def _read_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
     query = sql.SQL("select {} from analysis.catalog_daily where workspace_id = %s and day >= %s and day < %s"
                     ).format(sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
     table = copy_table(conn, query, [workspace_id, days.first, days.end], {c: _DAY_TYPES[c] for c in COLUMNS})
-    frame: pd.DataFrame = table.to_pandas(date_as_object=True)
-    return frame
+    return to_pandas(table, date_as_object=True)
 
 
 def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: datetime, timezone: str,
@@ -255,8 +255,7 @@ def _read_odd_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
                     ).format(sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS))
     table = copy_table(conn, query, [workspace_id, days.first, days.end],
                        {c: FRAME_COLUMNS[c][1] for c in REQUEST_COLUMNS})
-    frame: pd.DataFrame = table.to_pandas()
-    return frame
+    return to_pandas(table)
 
 
 def read_odd_requests(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, datetime]], line: int, *,

@@ -30,7 +30,7 @@ from core.db import Conn
 from core.errors import UserError, present
 from core.periods import utc_midnight
 from store.bulk import copy_into
-from store.frames import Chunk, hash_groups, request_frames
+from store.frames import Chunk, hash_groups, request_frames, to_pandas
 from store.incremental import contiguous_ranges, plan_day_batches
 
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
@@ -231,7 +231,7 @@ def candidate_frames(conn: Conn, workspace_id: int, start: datetime, end: dateti
         for batch in batches:
             for table in hash_groups(conn, workspace_id, Chunk(start, end, prompt_heads=batch), CANDIDATE_COLUMNS,
                                      group_rows=group_rows, synced_by=as_of):
-                frame = table.to_pandas()
+                frame = to_pandas(table)
                 del table  # not held while the caller works on the frame
                 yield frame
 

@@ -35,6 +35,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,9 +185,16 @@ def _parse(data: bytes, columns: Sequence[str]) -> pa.Table:
     )
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    frame: pd.DataFrame = table.to_pandas()
+# Rows from which Arrow converts to pandas on several threads; below, one is faster (on 2 cores: 1.25 against
+# 0.24 ms for 300 rows, 7.7 against 1.7 ms for 50,000), and a worker shares its host's cores with the others.
+THREADED_ROWS = 1_000_000
+
+
+def to_pandas(table: pa.Table, **options: Any) -> pd.DataFrame:
+    """`table.to_pandas(**options)`, on one thread below THREADED_ROWS rows (the same frame either way)."""
+    frame: pd.DataFrame = table.to_pandas(use_threads=table.num_rows >= THREADED_ROWS, **options)
     return frame
+
 
 
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
@@ -197,7 +205,7 @@ def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
 
 @functools.cache
 def _empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
-    return _to_pandas(_schema(columns).empty_table())
+    return to_pandas(_schema(columns).empty_table())
 
 
 def copy_table(conn: Conn, query: sql.Composed, params: list[object], types: dict[str, pa.DataType]) -> pa.Table:
@@ -222,7 +230,7 @@ def request_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime
     the iterator is exhausted or closed."""
     for table in request_tables(conn, workspace_id, start, end, columns, chunks=chunks, synced_by=synced_by,
                                 hashed_only=hashed_only):
-        yield _to_pandas(table)
+        yield to_pandas(table)
 
 
 def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
@@ -395,7 +403,7 @@ def read_request_ranges(conn: Conn, workspace_id: int, chunks: Sequence[Chunk], 
     query = sql.SQL(" union all ").join(sql.SQL("({})").format(q) for q, _ in selects)
     data = _copy_bytes(conn, sql.SQL("copy ({}) to stdout (format csv)").format(query),
                        [p for _, params in selects for p in params])
-    return _to_pandas(_parse(data, columns).unify_dictionaries())
+    return to_pandas(_parse(data, columns).unify_dictionaries())
 
 
 def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
@@ -408,5 +416,5 @@ def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime,
                                  hashed_only=hashed_only, condition=condition))
     if not tables:
         return empty_frame(columns)
-    return _to_pandas(pa.concat_tables(tables).unify_dictionaries())
+    return to_pandas(pa.concat_tables(tables).unify_dictionaries())
 
