@@ -113,7 +113,8 @@ _INSERT_DAYS = """
         -- the pulse adds the others (analysis.rollup_margin, 0021)
         insert into analysis.rollup_margin (workspace_id, request_id)
         select %(workspace)s, id from meter.requests
-        where workspace_id = %(workspace)s and synced_at > %(settled)s and synced_at <= %(as_of)s
+        -- any(): no gate per row under row-level security (store/row_security.py)
+        where workspace_id = any(array[%(workspace)s]) and synced_at > %(settled)s and synced_at <= %(as_of)s
           and started_at >= %(first)s and started_at < %(end)s
           and date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') = any(%(days)s::timestamptz[])
         on conflict do nothing
@@ -132,7 +133,8 @@ _INSERT_DAYS = """
                sum(reasoning_tokens) as reasoning_tokens, sum(cost_nanos) as cost_nanos,
                max(synced_at) as last_synced_at, count(*) filter (where synced_at > %(settled)s) as margin_requests
         from meter.requests
-        where workspace_id = %(workspace)s and started_at >= day_start
+        -- any(): no gate per row under row-level security (store/row_security.py)
+        where workspace_id = any(array[%(workspace)s]) and started_at >= day_start
           and started_at < day_end and synced_at <= %(as_of)s
           and started_at >= %(first)s and started_at < %(end)s
         group by project_id, device_id, provider, model, service_tier

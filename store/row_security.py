@@ -10,8 +10,16 @@ policies:
   connection scoped to no workspace sees and writes nothing.
 
 The explicit `workspace_id = %s` of every query stays: the policy is the second guard, for the query that
-forgets it. The reads across workspaces (the fan-outs, a task that knows only a task or request id) go
-through narrow SECURITY DEFINER functions (migrations 0020, 0022, 0023 and 0024) that return ids only.
+forgets it. The reads of meter.requests that pass many rows (the rollup's, found by a comment naming this
+module) write theirs as `workspace_id = any(array[%s])`: the same filter, and the same index condition, but
+not an equality the planner merges with the policy's. Merged (`workspace_id = 1` and `workspace_id =
+$policy` in one equivalence class), Postgres derives `1 = $policy` and checks it in a gating Result node
+above each scan, and every row the scan returns passes through that node: the nightly rollup was 7 % slower
+under the policy for it (bench/bench_rollup.py, docs/BENCHMARKS.md). Apart, both are index conditions and
+the plan is the one without row-level security, plus the policy's InitPlan.
+
+The reads across workspaces (the fan-outs, a task that knows only a task or request id) go through narrow
+SECURITY DEFINER functions (migrations 0020, 0022, 0023 and 0024) that return ids only.
 
 Where they are issued: `meter` in migration 0022 (row-level security on, `every_role`, the functions) and
 `meter_row_security_statements` here (the fleet's policies and its EXECUTE), which `migrate` runs when it

@@ -14,6 +14,7 @@ from core.errors import UserError
 from store import rollup
 from store.dashboard_reads import spend_by_project
 from store.frames import read_requests
+from store.incremental import LATE_DAYS
 from store.pricing_reads import distinct_provider_model_tiers
 from store.reconciliation import workspaces_with_connections
 from store.row_security import METER_TABLES, analysis_tables
@@ -216,3 +217,21 @@ def test_spend_by_project_names_only_projects_of_the_workspace(db_conn: Conn) ->
             (acme.workspace_id, day, project_id, acme.device_ids[0]))
     labels = {line.label for line in spend_by_project(db_conn, acme.workspace_id, day, day + timedelta(days=1))}
     assert labels == {"acme-p0", "(unknown project)", "(unattributed)"}
+
+
+def test_the_rollups_reads_of_requests_under_the_policy_have_no_gate_per_row(fleet: Conn, db_conn: Conn) -> None:
+    """The rollup's many-row reads of meter.requests, as the fleet scoped to its workspace, plan as they do
+    without row-level security: the explicit filter and the policy both index conditions, and no gating
+    Result node (`One-Time Filter`) above the scan for every row to pass through (store/row_security.py)."""
+    acme = make_workspace(db_conn, "acme")
+    for day in range(1, 4):
+        add_request(db_conn, acme, AS_OF - timedelta(days=day))
+    days = [(AS_OF - timedelta(days=day)).date() for day in (2, 1)]
+    params = rollup.insert_days_params(acme.workspace_id, days, AS_OF)
+    late_days = (LATE_DAYS, (acme.workspace_id, AS_OF - timedelta(days=1), AS_OF, rollup.utc_midnight(days[0]), AS_OF))
+    with workspace_scope(fleet, acme.workspace_id), fleet.transaction(force_rollback=True):
+        for query, values in ((rollup._INSERT_DAYS, params), late_days):
+            plan = "\n".join(str(row[0]) for row in fleet.execute(f"explain (costs off) {query}", values))
+            assert "One-Time Filter" not in plan, plan
+            scans = [line for line in plan.splitlines() if "Index Cond" in line and "workspace_id = ANY" in line]
+            assert scans and all("workspace_id = $" in line or "InitPlan" in line for line in scans), plan
