@@ -189,7 +189,11 @@ def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of:
     # each day's end is computed here, not as `day_start + interval '24 hours'` in the query: that operator
     # is not leakproof, so under the fleet's row-level security Postgres may not use it as an index bound
     # and each day would scan every later day's rows (9× slower: bench/bench_rollup.py)
-    cursor = conn.execute(_INSERT_DAYS, insert_days_params(workspace_id, days, as_of))
+    # never prepared: psycopg prepares a statement run five times on a connection, and Postgres then plans it
+    # once for any parameters; that generic plan has no constant day bounds to keep the months they cover, nor
+    # the number of days, and it doubled a worker's nightly step after a few first builds on its connection
+    # (bench/bench_rollup.py, docs/BENCHMARKS.md)
+    cursor = conn.execute(_INSERT_DAYS, insert_days_params(workspace_id, days, as_of), prepare=False)
     sum_daily_totals(conn, workspace_id, days)
     return days, cursor.rowcount
 

@@ -12,6 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from core.errors import ConfigError, UserError
+from store import rollup
 from store.migrate import bundled_migrations
 from tests.factories import Conn, Scene, add_request, make_workspace, table_rows
 from tests.store.interleave import before_statement
@@ -182,6 +183,22 @@ def test_a_pulse_committing_just_before_the_rollup_reads_its_state_is_not_rewoun
     state = db_conn.execute("select synced_through from analysis.rollup_state where workspace_id = %s",
                             (scene.workspace_id,)).fetchone()
     assert state == (pulsed,)
+
+
+def test_the_rollups_insert_is_planned_for_its_own_days_however_often_a_connection_runs_it(db_conn: Conn) -> None:
+    """psycopg prepares a statement a connection runs five times, and Postgres may then plan it once for any
+    parameters: a plan with no constant day bounds (no months of meter.requests left out when planning) and no
+    number of days, which doubled a worker's nightly step after a few first builds on its connection. The
+    rollup's insert is never prepared, so each run is planned for its days."""
+    scene = make_workspace(db_conn)
+    fill(db_conn, scene, window_start(AS_OF), 3)
+    for turn in range(8):
+        with db_conn.transaction():
+            rollup.refresh_daily_spend(db_conn, scene.workspace_id, AS_OF + turn * DAY, run_id=0,
+                                       state=rollup.load_state(db_conn, scene.workspace_id))
+    prepared = [str(row[0]) for row in db_conn.execute("select statement from pg_prepared_statements")]
+    assert any("rollup_state" in statement for statement in prepared), "psycopg prepared nothing: not tested"
+    assert not [statement for statement in prepared if "insert into analysis.daily_spend" in statement]
 
 
 def test_an_older_as_of_leaves_a_fresher_rollup_untouched(db_conn: Conn) -> None:
