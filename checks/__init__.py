@@ -59,7 +59,7 @@ CHECKS: tuple[Check, ...] = (
 )
 
 #: Modules of the package that hold no check.
-NOT_CHECKS = frozenset({"base", "kit", "levers", "overlap", "realised", "usage"})
+NOT_CHECKS = frozenset({"base", "grouping", "kit", "levers", "overlap", "realised", "usage"})
 
 
 @dataclass(frozen=True)

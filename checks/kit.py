@@ -64,6 +64,7 @@ from checks.usage import (
     percentile_bound,
     priceable,
     successful_of,
+    successful_rows,
     successful_sums,
 )
 from pricing import CacheLifetime, PricedBatch, RateTable
@@ -248,4 +249,4 @@ def per_project_model(inputs: CheckInputs, columns: list[str]) -> Iterator[tuple
     """The successful requests' sums of `columns` per project and model (as reported), in key order: what
     most rules test first. Nothing for an empty window."""
     if len(inputs.usage.groups):
-        yield from by_project_model(successful_sums(inputs.usage, columns))
+        yield from successful_rows(inputs.usage, columns)

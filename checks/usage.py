@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from checks.grouping import Grouping as Grouping  # re-exported: the checks take it from here (kit)
 from pricing import RateTable
 
 NO_PROJECT = -1  # store.frames.NO_PROJECT: the checks read its frames (a test holds them equal)
@@ -79,61 +80,18 @@ class Usage:
         return by.frame({**{name: sums[:, i] for i, name in enumerate(SUM_COLUMNS)},
                          "max_prompt": by.max(np.asarray(groups["max_prompt"], np.int64)[ok])})
 
+    @cached_property
+    def successful_lists(self) -> tuple[list[tuple[int, str]], dict[str, list[int]]]:
+        """`successful` as plain lists, made once: its (project_id, model) keys and each column's values
+        (what by_project_model yields; selecting columns of the frame per check cost a millisecond each)."""
+        per = self.successful
+        keys = [(int(project_id), str(model)) for project_id, model in per.index]
+        # every column is int64 (sums and a maximum): one block, its columns as Python ints
+        return keys, dict(zip([str(c) for c in per.columns], per.to_numpy(np.int64).T.tolist(), strict=True))
+
     @property
     def requests(self) -> int:
         return int(self.groups["requests"].sum()) if len(self.groups) else 0
-
-
-@dataclass(frozen=True)
-class Grouping:
-    """`frame.groupby(keys, sort=True)` for the sums, maxima and distinct counts the checks take of a few
-    hundred rows, in numpy: a pandas groupby costs about a millisecond per call however few the rows. Sums
-    stay int64 (exact). The keys hold no nulls (the groups' keys are never null)."""
-
-    index: pd.MultiIndex  # the distinct keys in sorted order, as groupby(sort=True) names them
-    order: npt.NDArray[np.intp]  # the rows sorted by group
-    starts: npt.NDArray[np.intp]  # where each group's rows start in `order`
-    at: npt.NDArray[np.intp]  # each row's group
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame, keys: list[str], rows: npt.NDArray[np.bool_] | None = None) -> Grouping:
-        """The groups of the frame's `rows` (a mask; default all) by these keys."""
-        uniques, codes = [], []
-        for key in keys:  # each key's sorted distinct values, and each row's place among them
-            values = np.asarray(frame[key]) if rows is None else np.asarray(frame[key])[rows]
-            distinct_values, code = np.unique(values, return_inverse=True)
-            uniques.append(distinct_values)
-            codes.append(code.astype(np.intp))
-        dims = tuple(len(u) for u in uniques)
-        # a row's key tuple as one number: sorting the numbers sorts the tuples
-        some = len(codes[0]) > 0
-        flat = np.ravel_multi_index(codes, dims) if some else np.zeros(0, np.intp)
-        distinct, at = np.unique(flat, return_inverse=True)
-        places = np.unravel_index(distinct, dims) if some else [np.zeros(0, np.intp) for _ in keys]
-        # levels and codes as they are: from_arrays would factorize the keys again (a Categorical each)
-        index = pd.MultiIndex(levels=[pd.Index(u, dtype=frame[k].dtype) for u, k in zip(uniques, keys, strict=True)],
-                              codes=[p.tolist() for p in places], names=keys, verify_integrity=False)
-        order = np.argsort(at, kind="stable")
-        starts = np.flatnonzero(np.r_[True, np.diff(at[order]) != 0]) if len(at) else np.zeros(0, np.intp)
-        return cls(index, order.astype(np.intp), starts.astype(np.intp), at.astype(np.intp))
-
-    def sum(self, values: Any) -> npt.NDArray[np.int64]:
-        """Per group: of a column, or of each column of a 2-d array (rows first)."""
-        rows = np.asarray(values, dtype=np.int64)[self.order]
-        return np.add.reduceat(rows, self.starts, axis=0) if len(rows) else rows
-
-    def max(self, values: Any) -> npt.NDArray[np.int64]:
-        column = np.asarray(values, dtype=np.int64)[self.order]
-        return np.maximum.reduceat(column, self.starts) if len(column) else column
-
-    def nunique(self, values: Any) -> npt.NDArray[np.int64]:
-        """Distinct values per group."""
-        _, codes = np.unique(np.asarray(values), return_inverse=True)
-        pairs = np.unique(self.at.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes)
-        return np.bincount(pairs // (int(codes.max(initial=0)) + 1), minlength=len(self.index)).astype(np.int64)
-
-    def frame(self, columns: dict[str, npt.NDArray[np.int64]]) -> pd.DataFrame:
-        return pd.DataFrame(columns, index=self.index)
 
 
 # -- what the scan needs to know of the price table -----------------------------------------------
@@ -359,7 +317,9 @@ def _take_apart(rows: pd.DataFrame, requests: pd.DataFrame, timezone: str) -> pd
 
 def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
     sums = _SUMS
-    largest = rows[list(TOKENS)].max(axis=1).to_numpy(np.int64) if len(rows) else np.zeros(0, np.int64)
+    # the largest token kind per row, column by column (a frame of the four and its max cost a millisecond)
+    largest = np.maximum.reduce([np.asarray(rows[c], np.int64) for c in TOKENS]) if len(rows) \
+        else np.zeros(0, np.int64)
     parts = np.maximum(1, -(-largest // bound))
     if not len(rows) or int(parts.max()) == 1:
         return rows
@@ -375,6 +335,14 @@ def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
 def successful_sums(usage: Usage, columns: Sequence[str]) -> pd.DataFrame:
     """The day sums of successful requests, per (project, model): what most checks start from."""
     return usage.successful[list(columns)]
+
+
+def successful_rows(usage: Usage, columns: Sequence[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """by_project_model(successful_sums(usage, columns)) without building the frame of those columns."""
+    keys, lists = usage.successful_lists
+    chosen = [(name, lists[name]) for name in columns]
+    for i, (project_id, model) in enumerate(keys):
+        yield project_id, model, {name: values[i] for name, values in chosen}
 
 
 def by_project_model(per: pd.DataFrame) -> Iterator[tuple[int, str, dict[str, Any]]]:

@@ -53,7 +53,6 @@ from store.frames import (
     Chunk,
     Condition,
     cast_columns,
-    concat_frames,
     copy_table,
     empty_frame,
     read_request_ranges,
@@ -135,21 +134,18 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
     with conn.transaction():
         _in_workspace_zone(conn, timezone)
         fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone, line)
-        if fresh:
-            parts, odd_parts = [_read_days(conn, workspace_id, days)], [_read_odd_days(conn, workspace_id, days)]
-            ranges = list(days.edges)
-        else:
-            parts, odd_parts, ranges = [], [], [(start, end)]
-        parts.append(_aggregate(conn, workspace_id, ranges, synced_by))
-    groups = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
-        else pd.DataFrame(columns=COLUMNS)
+        ranges = list(days.edges) if fresh else [(start, end)]
+        # the stored whole days and the edges (or a replay's window) summed on the fly, in one COPY
+        found = _read_groups(conn, workspace_id, days if fresh else None, ranges, synced_by)
+        # the stored odd requests of the whole days and the edges' from meter.requests, in one COPY
+        odd = read_odd_requests(conn, workspace_id, ranges, line, synced_by=synced_by,
+                                stored=days if fresh else None)
+    groups = found if len(found) else pd.DataFrame(columns=COLUMNS)
     # typed int64 already but for an empty window (a cast of every column costs milliseconds on any frame)
     cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if groups[c].dtype != np.int64]
     if cast:
         groups = groups.astype(dict.fromkeys(cast, "int64"))
-    odd_parts.append(read_odd_requests(conn, workspace_id, ranges, line, synced_by=synced_by))
-    odd = odd_with_keys(concat_frames(odd_parts, REQUEST_COLUMNS), timezone)
-    return Usage(groups, odd, read_devices(conn, workspace_id, start, end), line)
+    return Usage(groups, odd_with_keys(odd, timezone), read_devices(conn, workspace_id, start, end), line)
 
 
 def _in_workspace_zone(conn: Conn, timezone: str) -> None:
@@ -162,40 +158,42 @@ def _in_workspace_zone(conn: Conn, timezone: str) -> None:
                  f"set_config('enable_sort', 'off', true), {NO_FLUSH_WAIT}", (timezone,))
 
 
-def _aggregate(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, datetime]],
-               as_of: datetime) -> pd.DataFrame:
-    """The per-day sums of these time ranges (the window's edges, or a replay's window) summed on the fly,
-    every range in one statement (one round trip); none: no query."""
-    if not ranges:
+def _read_groups(conn: Conn, workspace_id: int, stored: Days | None, ranges: Sequence[tuple[datetime, datetime]],
+                 as_of: datetime) -> pd.DataFrame:
+    """COLUMNS of the `stored` whole days (analysis.catalog_daily), then the per-day sums of these time ranges
+    (the window's edges, or a replay's window) summed on the fly: one statement, one COPY. Nothing: no query."""
+    if stored is None and not ranges:
         return pd.DataFrame(columns=COLUMNS)
-    return rows_frame(conn.execute(*_aggregate_query(workspace_id, ranges, as_of)).fetchall(), COLUMNS)
+    table = copy_table(conn, *_aggregate_query(workspace_id, ranges, as_of, stored),
+                       {c: _DAY_TYPES[c] for c in COLUMNS})
+    return to_pandas(table, date_as_object=True)
 
 
-def _aggregate_query(workspace_id: int, ranges: Sequence[tuple[datetime, datetime]],
-                     as_of: datetime) -> tuple[sql.Composed, dict[str, object]]:
-    query = _aggregate_union(len(ranges))
+def _aggregate_query(workspace_id: int, ranges: Sequence[tuple[datetime, datetime]], as_of: datetime,
+                     stored: Days | None = None) -> tuple[sql.Composed, dict[str, object]]:
     params: dict[str, object] = {"ws": workspace_id, "as_of": as_of}
+    if stored is not None:
+        params |= {"first": stored.first, "end": stored.end}
     for i, (start, end) in enumerate(ranges):
         params |= {f"start{i}": start, f"end{i}": end}
-    return query, params
+    return _groups_union(stored is not None, len(ranges)), params
+
+
+_STORED_DAYS = sql.SQL("select {} from analysis.catalog_daily where workspace_id = %(ws)s and day >= %(first)s "
+                       "and day < %(end)s").format(sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
 
 
 @functools.cache
-def _aggregate_union(ranges: int) -> sql.Composed:
-    """The statement of `ranges` time ranges (composed once: composing costs milliseconds a call)."""
-    return sql.SQL(" union all ").join(_aggregate_sql(f"start{i}", f"end{i}") for i in range(ranges))
+def _groups_union(stored: bool, ranges: int) -> sql.Composed:
+    """The statement of the stored days (when `stored`) and `ranges` time ranges (composed once: composing
+    costs milliseconds a call)."""
+    return sql.SQL(" union all ").join([*([_STORED_DAYS] if stored else []),
+                                         *(_aggregate_sql(f"start{i}", f"end{i}") for i in range(ranges))])
 
 
 _DAY_TYPES = {"day": pa.date32(), "project_id": pa.int64(), "provider": pa.string(), "model": pa.string(),
               "service_tier": pa.string(), "status_code": pa.int64(), "local_day": pa.date32(), "night": pa.bool_(),
               **{c: pa.int64() for c in (*SUM_COLUMNS, "max_prompt")}, "first_at": pa.timestamp("us", tz="UTC")}
-
-
-def _read_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
-    query = sql.SQL("select {} from analysis.catalog_daily where workspace_id = %s and day >= %s and day < %s"
-                    ).format(sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
-    table = copy_table(conn, query, [workspace_id, days.first, days.end], {c: _DAY_TYPES[c] for c in COLUMNS})
-    return to_pandas(table, date_as_object=True)
 
 
 def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: datetime, timezone: str,
@@ -250,21 +248,19 @@ _DELETE_DAYS = sql.SQL("""
     where workspace_id = %(ws)s and (day = any(%(stale)s) or day < %(first)s)""")
 
 
-def _read_odd_days(conn: Conn, workspace_id: int, days: Days) -> pd.DataFrame:
-    query = sql.SQL("select {} from analysis.catalog_odd_requests where workspace_id = %s and day >= %s and day < %s"
+_ODD_DAYS = sql.SQL("select {} from analysis.catalog_odd_requests where workspace_id = %s and day >= %s and day < %s"
                     ).format(sql.SQL(", ").join(sql.Identifier(c) for c in REQUEST_COLUMNS))
-    table = copy_table(conn, query, [workspace_id, days.first, days.end],
-                       {c: FRAME_COLUMNS[c][1] for c in REQUEST_COLUMNS})
-    return to_pandas(table)
 
 
 def read_odd_requests(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, datetime]], line: int, *,
-                      synced_by: datetime) -> pd.DataFrame:
+                      synced_by: datetime, stored: Days | None = None) -> pd.DataFrame:
     """Requests of these time ranges with a prompt above `line`, or successful without output, from
-    meter.requests (a scan of each range, all in one COPY: for the window's edges, or a replay)."""
+    meter.requests (a scan of each range: the window's edges, or a replay), after those analysis.
+    catalog_odd_requests holds for the `stored` whole days, all in one COPY."""
     condition = Condition(sql.SQL(_ODD.replace("%(line)s", "{}")).format(sql.Literal(line)))
+    leading = None if stored is None else (_ODD_DAYS, [workspace_id, stored.first, stored.end])
     return read_request_ranges(conn, workspace_id, [Chunk(a, b) for a, b in ranges], REQUEST_COLUMNS,
-                               synced_by=synced_by, condition=condition)
+                               synced_by=synced_by, condition=condition, leading=leading)
 
 
 def read_hashed_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, hashes: list[str], *,

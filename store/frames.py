@@ -32,7 +32,7 @@ import functools
 import io
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,7 +162,10 @@ def request_select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | N
     return query, params
 
 
-def _copy_bytes(conn: Conn, query: sql.Composed, params: list[object]) -> bytes:
+Params = Sequence[object] | Mapping[str, object]  # a statement's parameters, by position or by name
+
+
+def _copy_bytes(conn: Conn, query: sql.Composed, params: Params) -> bytes:
     buffer = io.BytesIO()
     with conn.cursor() as cursor, cursor.copy(query, params) as copy:
         for block in copy:
@@ -208,7 +211,7 @@ def _empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
     return to_pandas(_schema(columns).empty_table())
 
 
-def copy_table(conn: Conn, query: sql.Composed, params: list[object], types: dict[str, pa.DataType]) -> pa.Table:
+def copy_table(conn: Conn, query: sql.Composed, params: Params, types: dict[str, pa.DataType]) -> pa.Table:
     """Any `select` (written in store/) through COPY into an Arrow table of these column names and types."""
     data = _copy_bytes(conn, sql.SQL("copy ({}) to stdout (format csv)").format(query), params)
     schema = pa.schema(list(types.items()))
@@ -393,13 +396,18 @@ def _text_categories(part: pd.Series) -> pd.Series:
 
 
 def read_request_ranges(conn: Conn, workspace_id: int, chunks: Sequence[Chunk], columns: Sequence[str], *,
-                        synced_by: datetime | None = None, condition: Condition | None = None) -> pd.DataFrame:
+                        synced_by: datetime | None = None, condition: Condition | None = None,
+                        leading: tuple[sql.Composed, list[object]] | None = None) -> pd.DataFrame:
     """The requests of a few chunks (small ones: a window's edges) in one COPY, their selects joined by
     `union all` (each keeps its own constant bounds, so its plan and partitions are a chunk's own): one
-    round trip where read_requests makes one per chunk. No chunk: no query."""
-    if not chunks:
-        return empty_frame(columns)
+    round trip where read_requests makes one per chunk. `leading`: a select (and its parameters) of the same
+    columns, as the selects of REQUEST_COLUMNS write them, whose rows come first in the same COPY (the
+    catalog's stored odd requests). Nothing to read: no query."""
     selects = [request_select(columns, chunk, synced_by, False, workspace_id, condition) for chunk in chunks]
+    if leading is not None:
+        selects.insert(0, leading)
+    if not selects:
+        return empty_frame(columns)
     query = sql.SQL(" union all ").join(sql.SQL("({})").format(q) for q, _ in selects)
     data = _copy_bytes(conn, sql.SQL("copy ({}) to stdout (format csv)").format(query),
                        [p for _, params in selects for p in params])
