@@ -117,19 +117,12 @@ def open_counted(conn: Conn, spec: RunSpec) -> tuple[int, int]:
     return int(row[0]), int(row[1] or 0)
 
 
-def refuse_poisoned(conn: Conn, spec: RunSpec, died: int | None = None) -> None:
+def refuse_poisoned(spec: RunSpec, died: int) -> None:
     """Stop a task that keeps dying: Redis keeps no delivery count, so an out-of-memory job would be
-    redelivered forever. Deaths of this task id count, whatever its retry number; a fresh enqueue (a new
-    task id) starts from zero. `died`: the count open_counted gave (else it is read)."""
+    redelivered forever. Deaths of this task id count (`died`, as open_counted counted them), whatever its
+    retry number; a fresh enqueue (a new task id) starts from zero."""
     if spec.task_id is None:
         return
-    if died is None:
-        row = conn.execute(
-            """select count(*) from analysis.runs
-               where workspace_id = %s and lock_key = %s and task_id = %s and failure_kind = 'abandoned'""",
-            (spec.workspace_id, spec.lock_key(), spec.task_id),
-        ).fetchone()
-        died = int(row[0]) if row else 0
     if died >= MAX_ABANDONED_DELIVERIES:
         raise GiveUpError(
             f"given up: {died} deliveries of this {spec.job} (task {spec.task_id}) died mid-run (killed for "

@@ -235,3 +235,34 @@ def test_a_hard_time_limit_closes_the_run_its_killed_delivery_left_open(
         get_settings.cache_clear()
     row = db_conn.execute("select status, error from analysis.runs").fetchone()
     assert row is not None and row[0] == "failed" and row[1].startswith("hard time limit (1800s) exceeded")
+
+
+@pytest.fixture
+def commit_settings(db_conn: Conn) -> Iterator[Conn]:
+    """A deferred trigger on analysis.runs that records synchronous_commit as each transaction commits."""
+    db_conn.execute("""
+        create table public.commit_settings (setting text);
+        create function public.record_commit_setting() returns trigger language plpgsql as $$
+            begin
+                insert into public.commit_settings values (current_setting('synchronous_commit'));
+                return null;
+            end $$;
+        create constraint trigger record_commit_setting after update on analysis.runs deferrable initially deferred
+            for each row execute function public.record_commit_setting()""")
+    try:
+        yield db_conn
+    finally:
+        db_conn.execute("""drop trigger record_commit_setting on analysis.runs;
+                           drop function public.record_commit_setting(); drop table public.commit_settings""")
+
+
+def test_the_results_commit_waits_for_the_flush_even_after_a_cache_turned_it_off(commit_settings: Conn) -> None:
+    """store.incremental.NO_FLUSH_WAIT is for caches a crash may lose; called inside a results transaction it
+    would cover the results too, unless the results' last statement turns the wait back on."""
+    from store.incremental import commit_without_flush
+
+    ws = make_workspace(commit_settings).workspace_id
+    with claimed_run(commit_settings, spec(ws)) as run, run.results() as tx:
+        commit_without_flush(tx)
+        assert tx.execute("show synchronous_commit").fetchone() == ("off",)
+    assert commit_settings.execute("select setting from public.commit_settings").fetchall() == [("on",)]
