@@ -135,7 +135,7 @@ def parse_text(data: bytes, schema: pa.Schema, use_threads: bool = True) -> pa.T
         convert_options=pa_csv.ConvertOptions(
             column_types={field.name: field.type for field in schema}, null_values=NULLS,
             strings_can_be_null=True, true_values=["t"], false_values=["f"]))
-    if data.count(b"\\") == data.count(b"\\N"):  # every backslash starts a NULL (the usual case): no escapes
+    if data.find(b"\\") < 0:  # no NULL, no escape: nothing to undo (a memchr: 1 ms for 10 MB)
         return table
     for i, field in enumerate(schema):
         if pa.types.is_string(field.type) or (pa.types.is_dictionary(field.type)
