@@ -89,3 +89,15 @@ def test_inside_a_transaction_the_copy_sees_its_writes_and_the_transaction_goes_
         assert frame["id"].tolist() == [request_id] and frame["model"].tolist() == ["inside"]
         assert db_conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
         db_conn.execute("select 1")
+
+
+def test_a_backend_terminated_mid_copy_raises_an_operational_error(db_conn: Conn, database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as victim:
+        query = copy_text(sql.SQL("select i, repeat('x', 100) from generate_series(1, 2000000) as i"))
+        pieces = copy_pieces(victim, query, [], piece_bytes=1000)
+        next(pieces)
+        db_conn.execute("select pg_terminate_backend(%s, 5000)", (victim.info.backend_pid,))
+        with pytest.raises(psycopg.OperationalError):
+            for _ in pieces:
+                pass
+        assert victim.closed or victim.broken
