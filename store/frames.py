@@ -9,11 +9,10 @@ reads them here, so none of them loops over rows in Python or uses `pd.read_sql`
     for table in hash_groups(conn, ws, Chunk(start, end, prompt_heads=heads), COLUMNS, group_rows=100_000):
         ...                                   # whole hashes, one group at a time: bounded memory
 
-How: `COPY (select …) TO STDOUT (FORMAT csv)`, parsed by pyarrow's multithreaded C++ CSV reader
-straight into typed Arrow columns (text columns as dictionaries, so pandas gets Categoricals).
-A hand-written binary-COPY decoder would save the server's number formatting but not much else,
-and pyarrow already does the parsing well. A reader thread pulls the next chunk from Postgres while
-pyarrow parses the one before, so the two overlap on two cores.
+How: `COPY (select …) TO STDOUT` in the text format, drained in bulk and parsed by pyarrow's C++ CSV reader
+straight into typed Arrow columns (text columns as dictionaries, so pandas gets Categoricals): see
+store/copy_stream.py. A reader thread pulls the next chunk from Postgres while pyarrow parses the one
+before, so the two overlap on two cores.
 
 Conventions of the frames:
 - `started_at`/`synced_at` are datetime64[us, UTC];
@@ -27,12 +26,9 @@ Conventions of the frames:
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
-import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,11 +37,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-from pandas.api.types import union_categoricals
 from psycopg import sql
 
 from core.db import Conn
+from store.copy_stream import Params, copy_bytes, copy_pieces_until, copy_text, parse_text, read_ahead
 
 NO_PROJECT = -1
 NO_MAX_TOKENS = -1
@@ -123,7 +118,7 @@ def _select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
             hashed_only: bool, workspace_id: int, condition: Condition | None = None
             ) -> tuple[sql.Composed, list[object]]:
     query, params = request_select(columns, chunk, synced_by, hashed_only, workspace_id, condition)
-    return sql.SQL("copy ({}) to stdout (format csv)").format(query), params
+    return copy_text(query), params
 
 
 def request_select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | None,
@@ -162,30 +157,12 @@ def request_select(columns: Sequence[str], chunk: Chunk, synced_by: datetime | N
     return query, params
 
 
-Params = Sequence[object] | Mapping[str, object]  # a statement's parameters, by position or by name
-
-
-def _copy_bytes(conn: Conn, query: sql.Composed, params: Params) -> bytes:
-    buffer = io.BytesIO()
-    with conn.cursor() as cursor, cursor.copy(query, params) as copy:
-        for block in copy:
-            buffer.write(block)
-    return buffer.getvalue()
-
-
 def _schema(columns: Sequence[str]) -> pa.Schema:
     return pa.schema([(c, REQUEST_COLUMNS[c][1]) for c in columns])
 
 
-def _parse(data: bytes, columns: Sequence[str]) -> pa.Table:
-    if not data:
-        return _schema(columns).empty_table()
-    return pa_csv.read_csv(
-        io.BytesIO(data),
-        read_options=pa_csv.ReadOptions(column_names=list(columns)),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={c: REQUEST_COLUMNS[c][1] for c in columns}, strings_can_be_null=True),
-    )
+def _parse(data: bytes, columns: Sequence[str], read_ahead: bool = False) -> pa.Table:
+    return parse_text(data, _schema(columns), use_threads=not read_ahead)
 
 
 # Rows from which Arrow converts to pandas on several threads; below, one is faster (on 2 cores: 1.25 against
@@ -213,14 +190,7 @@ def _empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
 
 def copy_table(conn: Conn, query: sql.Composed, params: Params, types: dict[str, pa.DataType]) -> pa.Table:
     """Any `select` (written in store/) through COPY into an Arrow table of these column names and types."""
-    data = _copy_bytes(conn, sql.SQL("copy ({}) to stdout (format csv)").format(query), params)
-    schema = pa.schema(list(types.items()))
-    if not data:
-        return schema.empty_table()
-    return pa_csv.read_csv(
-        io.BytesIO(data), read_options=pa_csv.ReadOptions(column_names=list(types)),
-        convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=True,
-                                              true_values=["t"], false_values=["f"]))
+    return parse_text(copy_bytes(conn, copy_text(query), params), pa.schema(list(types.items())))
 
 
 def request_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
@@ -248,11 +218,12 @@ def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime
             if stop.is_set():
                 return
             query, params = _select(columns, chunk, synced_by, hashed_only, workspace_id, condition)
-            yield _copy_bytes(conn, query, params)
+            yield copy_bytes(conn, query, params)
 
-    # one chunk: nothing to overlap with its parsing, so no reader thread
-    for data in _read_ahead(copies) if len(plan) > 1 else copies(threading.Event()):
-        yield _parse(data, columns)
+    # one chunk: nothing to overlap with its parsing, so no reader thread (and pyarrow's threads parse it)
+    ahead = len(plan) > 1
+    for data in read_ahead(copies) if ahead else copies(threading.Event()):
+        yield _parse(data, columns, read_ahead=ahead)
 
 
 def hash_groups(conn: Conn, workspace_id: int, chunk: Chunk, columns: Sequence[str], *, group_rows: int,
@@ -267,8 +238,8 @@ def hash_groups(conn: Conn, workspace_id: int, chunk: Chunk, columns: Sequence[s
     query, params = _select(columns, replace(chunk, by_hash=True), synced_by, True, workspace_id)
     pending: list[pa.Table] = []
     rows, tail = 0, None
-    for piece in _read_ahead(lambda stop: _copy_pieces(conn, query, params, piece_bytes, stop)):
-        table = _parse(piece, columns)
+    for piece in read_ahead(lambda stop: copy_pieces_until(conn, query, params, piece_bytes, stop)):
+        table = _parse(piece, columns, read_ahead=True)
         if not table.num_rows:
             continue
         hashes = table.column("prompt_hash")
@@ -303,57 +274,6 @@ def _whole_hashes(table: pa.Table, group_rows: int, final: bool) -> tuple[list[p
     return groups, table.slice(start)
 
 
-def _copy_pieces(conn: Conn, query: sql.Composed, params: list[object], piece_bytes: int,
-                 stop: threading.Event) -> Iterator[bytes]:
-    """One COPY's output in pieces of about `piece_bytes`, each ending with a row. A row ends at a
-    newline: no column read here holds one (pyarrow's reader assumes as much, newlines_in_values off).
-    Leaving early cancels the COPY (psycopg does, on leaving its block)."""
-    pending = bytearray()
-    with conn.cursor() as cursor, cursor.copy(query, params) as copy:
-        for block in copy:
-            if stop.is_set():
-                return
-            pending += block
-            if len(pending) >= piece_bytes:
-                cut = pending.rfind(b"\n") + 1
-                yield bytes(pending[:cut])
-                del pending[:cut]
-    if pending:
-        yield bytes(pending)
-
-
-def _read_ahead(produce: Callable[[threading.Event], Iterator[bytes]]) -> Iterator[bytes]:
-    """What `produce` yields, produced in a thread one item ahead of the caller (Postgres is read while
-    pyarrow parses the item before); `produce` stops at its next step once the event is set."""
-    ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def run() -> None:
-        try:
-            for item in produce(stop):
-                ahead.put(item)
-            ahead.put(None)
-        except BaseException as error:  # handed to the consumer, which raises it
-            ahead.put(error)
-
-    reader = threading.Thread(target=run, name="copy-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = ahead.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while reader.is_alive():  # unblock a producer waiting to put, then let it end
-            with contextlib.suppress(queue.Empty):
-                ahead.get(timeout=0.05)
-        reader.join()
-
-
 def rows_frame(rows: Sequence[Sequence[object]], columns: Sequence[str]) -> pd.DataFrame:
     """Rows fetched by psycopg as a frame, built column by column: each column's type is inferred as
     `pd.DataFrame(rows)` infers it, without the object matrix that makes first (three times the cost on a
@@ -370,31 +290,6 @@ def cast_columns(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return frame.astype(needed) if needed else frame
 
 
-def concat_frames(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
-    """One frame from chunk frames, keeping every Categorical a Categorical (categories unioned)."""
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return empty_frame(columns)
-    if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
-    merged: dict[str, object] = {}
-    for name in columns:
-        parts = [f[name] for f in frames]
-        if isinstance(parts[0].dtype, pd.CategoricalDtype):
-            # a chunk where the column is all null has categories of another dtype: align them first
-            merged[name] = union_categoricals([_text_categories(p) for p in parts])
-        else:
-            merged[name] = pd.concat(parts, ignore_index=True)
-    return pd.DataFrame(merged)
-
-
-def _text_categories(part: pd.Series) -> pd.Series:
-    categories = part.cat.categories
-    if categories.dtype == object or len(categories) == 0:
-        return part.cat.set_categories(categories.astype("str"))
-    return part
-
-
 def read_request_ranges(conn: Conn, workspace_id: int, chunks: Sequence[Chunk], columns: Sequence[str], *,
                         synced_by: datetime | None = None, condition: Condition | None = None,
                         leading: tuple[sql.Composed, list[object]] | None = None) -> pd.DataFrame:
@@ -409,8 +304,7 @@ def read_request_ranges(conn: Conn, workspace_id: int, chunks: Sequence[Chunk], 
     if not selects:
         return empty_frame(columns)
     query = sql.SQL(" union all ").join(sql.SQL("({})").format(q) for q, _ in selects)
-    data = _copy_bytes(conn, sql.SQL("copy ({}) to stdout (format csv)").format(query),
-                       [p for _, params in selects for p in params])
+    data = copy_bytes(conn, copy_text(query), [p for _, params in selects for p in params])
     return to_pandas(_parse(data, columns).unify_dictionaries())
 
 
