@@ -9,8 +9,11 @@ one (or the reverse), so a statement's generic plan may be chosen on one size an
 connection as the fleet's role (row-level security on) and runs the first night's refresh of the small ones
 and the large one in that order, printing each refresh's CPU (this process and its backend: bench.common.
 cpu_clock) as JSON. `custom` sets plan_cache_mode=force_custom_plan on the connection, `none` turns psycopg's
-preparation off (prepare_threshold=None). Run the code before and after a change from two directories,
-alternating (docs/BENCHMARKS.md says how it was run).
+preparation off (prepare_threshold=None). `--night` next|new-large|new-small|same-connection: the night before
+built every cache, the small ones' only, the large one's only (on its own connection), or every cache on the
+measured connection; `--owner` runs as the database's owner (no row-level security). Run the code before and
+after a change from two directories, alternating (docs/BENCHMARKS.md, row-level security's section, says how it
+was run). Not in run_all: a measurement is several processes.
 """
 
 from __future__ import annotations
