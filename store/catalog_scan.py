@@ -212,8 +212,9 @@ def refresh_catalog_daily(conn: Conn, workspace_id: int, days: Days, as_of: date
                                  (state[0], state[1], state[2]) if state is not None and same_rules else None)
     conn.execute(_DELETE_DAYS, {"ws": workspace_id, "stale": stale, "first": days.first})
     for first, end in contiguous_ranges(stale):
+        # never prepared: a generic plan is not planned for these days (store/rollup.py's rebuild_ranges says why)
         conn.execute(_INSERT_DAYS, {"ws": workspace_id, "start": utc_midnight(first), "end": utc_midnight(end),
-                                    "as_of": as_of, "line": line})
+                                    "as_of": as_of, "line": line}, prepare=False)
     conn.execute(
         """insert into analysis.catalog_daily_state (workspace_id, synced_through, first_day, end_day, timezone,
                                                      long_line, updated_at)

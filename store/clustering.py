@@ -263,8 +263,9 @@ def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Seque
     conn.execute("set local work_mem = '64MB'")
     written = 0
     for first, end in contiguous_ranges(list(days)):
+        # never prepared: a generic plan is not planned for these days (store/rollup.py's rebuild_ranges says why)
         cursor = conn.execute(_SHAPE_GRID, {"workspace": workspace_id, "timezone": timezone, "as_of": as_of,
-                                            "start": utc_midnight(first), "end": utc_midnight(end)})
+                                            "start": utc_midnight(first), "end": utc_midnight(end)}, prepare=False)
         written += cursor.rowcount
     return written
 

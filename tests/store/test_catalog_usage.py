@@ -11,7 +11,7 @@ import pandas as pd
 from checks.base import REQUEST_COLUMNS, SampleScope, latest_ids
 from checks.usage import BOUND_COLUMNS, GROUP_KEYS, SUM_COLUMNS, Usage, from_requests
 from pricing import load_rates
-from store.catalog_scan import read_usage, sample_ids
+from store.catalog_scan import Days, read_usage, refresh_catalog_daily, sample_ids
 from store.frames import read_requests
 from tests.factories import Conn, Scene, add_request, make_workspace
 
@@ -89,3 +89,20 @@ def test_sample_ids_are_the_scopes_latest_requests_as_the_pure_path_picks_them(d
                   SampleScope(project_id=scene.project_ids[0], with_output=True, since=DAY + timedelta(days=1))):
         ids = sample_ids(db_conn, scene.workspace_id, as_of - timedelta(days=30), as_of, scope, synced_by=as_of)
         assert ids and ids == latest_ids(frame, scope), scope
+
+
+def test_the_catalogs_insert_is_planned_for_its_own_days_however_often_a_connection_runs_it(db_conn: Conn) -> None:
+    """As the rollup's insert (tests/store/test_rollup.py): psycopg prepares a statement a connection runs
+    five times and Postgres may then plan it once for any workspace and days; the catalog's insert of a
+    range of days is never prepared, so each run is planned for its own (bench/bench_plans.py)."""
+    scene = make_workspace(db_conn)
+    traffic(db_conn, scene)
+    as_of = DAY + timedelta(days=3)
+    for turn in range(8):
+        with db_conn.transaction():
+            db_conn.execute("delete from analysis.catalog_daily_state where workspace_id = %s", (scene.workspace_id,))
+            assert refresh_catalog_daily(db_conn, scene.workspace_id, Days.of(as_of - timedelta(days=30), as_of),
+                                         as_of + turn * timedelta(minutes=1), ZONE, 200_000)
+    prepared = [str(row[0]) for row in db_conn.execute("select statement from pg_prepared_statements")]
+    assert any("catalog_daily_state" in statement for statement in prepared), "psycopg prepared nothing: not tested"
+    assert not [statement for statement in prepared if "insert into analysis.catalog_daily " in statement]

@@ -284,3 +284,22 @@ def test_only_parts_with_keys_are_stored_and_part_0_carries_the_unhashed_count(d
     assert rows == [(0, 0, 2), (3, 2, 0), (10, 1, 0)]
     first, end = clustering_jobs.aggregate_days(AS_OF)
     assert store.day_totals(db_conn, scene.workspace_id, first, end) == (3, 2)
+
+
+def test_the_shape_cells_insert_is_planned_for_its_own_days_however_often_a_connection_runs_it(
+        db_conn: Conn) -> None:
+    """As the rollup's insert (tests/store/test_rollup.py): psycopg prepares a statement a connection runs
+    five times and Postgres may then plan it once for any workspace and days; the insert of the request
+    shapes' cells is never prepared, so each run is planned for its own days (bench/bench_plans.py)."""
+    scene = make_workspace(db_conn)
+    day = datetime.combine(END, datetime.min.time(), tzinfo=UTC)
+    for hour in (1, 9, 17):
+        add_request(db_conn, scene, day + timedelta(hours=hour), synced_at=day + timedelta(days=1))
+    days = [END - timedelta(days=1), END]
+    for turn in range(8):
+        with db_conn.transaction():
+            store.forget_days(db_conn, scene.workspace_id, days[0], days[-1] + timedelta(days=1), days)
+            assert store.rebuild_shape_days(db_conn, scene.workspace_id, "UTC", days, AS_OF + turn * timedelta(hours=1))
+    prepared = [str(row[0]) for row in db_conn.execute("select statement from pg_prepared_statements")]
+    assert any("delete from analysis.request_shape_days" in s for s in prepared), "psycopg prepared nothing: not tested"
+    assert not [statement for statement in prepared if "insert into analysis.request_shape_days" in statement]
