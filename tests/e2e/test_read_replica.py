@@ -152,15 +152,17 @@ def backend_pid(conn: Conn) -> int:
     return int(row[0])
 
 
-def readers_on(standby: Conn) -> list[int]:
-    """The standby's backends of reader connections (application_name halton-reader), once those ending
-    have gone."""
+def readers_on(standby: Conn, expected: list[int]) -> list[int]:
+    """The standby's backends of reader connections (application_name halton-reader), waiting up to 5 s for
+    `expected`: a connection the client has closed keeps its backend listed, idle, until that process has
+    seen the client go (asynchronous), so a list read at once may still show it."""
     deadline = time.monotonic() + 5
     while True:
-        rows = standby.execute("""select pid, state from pg_stat_activity where application_name = %s
+        rows = standby.execute("""select pid from pg_stat_activity where application_name = %s
                                   order by pid""", (APPLICATION_NAME,)).fetchall()
-        if all(state is not None for _, state in rows) or time.monotonic() > deadline:
-            return [int(pid) for pid, _ in rows]
+        found = [int(pid) for pid, in rows]
+        if found == expected or time.monotonic() > deadline:
+            return found
         time.sleep(0.05)
 
 
@@ -185,12 +187,12 @@ def test_the_stages_share_one_reader_connection_and_a_dropped_one_is_replaced(pa
                 # a second heavy read at the same time in the process gets a connection of its own, for its duration
                 with heavy_reader(fleet, acme.workspace_id, current_wal_lsn(fleet)) as (other, other_source):
                     assert other_source == REPLICA and backend_pid(other) != first
-            assert readers_on(standby) == [first]
+            assert readers_on(standby, [first]) == [first]
             before = standby.execute("select clock_timestamp()").fetchone()
             outcome = refresh_workspace(fleet, acme.workspace_id, AS_OF)
         # both stages read on the replica, through the one reader connection, still open for the next job
         assert heavy_reads(outcome) == {"clustering": REPLICA, "checks": REPLICA}
-        assert readers_on(standby) == [first]
+        assert readers_on(standby, [first]) == [first]
         assert before is not None and last_used(standby, first) > before[0]
         # the next job, of another workspace: the same connection, scoped to that workspace alone and bounded
         # by that job's statement timeout (once the standby has replayed the refresh's writes: otherwise the
@@ -206,7 +208,7 @@ def test_the_stages_share_one_reader_connection_and_a_dropped_one_is_replaced(pa
         fleet.execute("reset statement_timeout")
         # dropped (the replica restarted, a network cut): replaced at the next heavy read, which still goes there
         standby.execute("select pg_terminate_backend(%s, 5000)", (first,))  # returns once it has exited
-        assert readers_on(standby) == []
+        assert readers_on(standby, []) == []
         caught_up(owner, standby)
         with workspace_scope(fleet, acme.workspace_id), \
                 heavy_reader(fleet, acme.workspace_id, current_wal_lsn(fleet)) as (reader, source):
@@ -214,4 +216,4 @@ def test_the_stages_share_one_reader_connection_and_a_dropped_one_is_replaced(pa
             replaced = backend_pid(reader)
             assert reader.execute("select distinct workspace_id from meter.requests").fetchall() == \
                 [(acme.workspace_id,)]
-        assert replaced != first and readers_on(standby) == [replaced]
+        assert replaced != first and readers_on(standby, [replaced]) == [replaced]
