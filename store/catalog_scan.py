@@ -140,7 +140,9 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
         # the stored odd requests of the whole days and the edges' from meter.requests, in one COPY
         odd = read_odd_requests(conn, workspace_id, ranges, line, synced_by=synced_by,
                                 stored=days if fresh else None)
-    groups = found if len(found) else pd.DataFrame(columns=COLUMNS)
+    # in the order of their keys, not the order the rows lie in (a rebuilt day's rows move): the checks read
+    # the same frame from the same data however the stored days were last written
+    groups = found.sort_values(list(GROUP_KEYS), ignore_index=True) if len(found) else pd.DataFrame(columns=COLUMNS)
     # typed int64 already but for an empty window (a cast of every column costs milliseconds on any frame)
     cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if groups[c].dtype != np.int64]
     if cast:
