@@ -37,6 +37,7 @@ from checks.grouping import Grouping as Grouping  # re-exported: the checks take
 from pricing import RateTable
 
 NO_PROJECT = -1  # store.frames.NO_PROJECT: the checks read its frames (a test holds them equal)
+Columns = dict[str, npt.NDArray[Any]]  # a frame's columns as numpy arrays, cheaper than a frame to build
 SUM_ID = -1  # the id column of a priceable row that stands for a sum of requests
 GROUP_KEYS: tuple[str, ...] = ("day", "project_id", "provider", "model", "service_tier", "status_code", "local_day",
                                "night")
@@ -115,11 +116,11 @@ def is_odd(frame: pd.DataFrame, line: int) -> npt.NDArray[np.bool_]:
     return np.asarray((prompt > line) | ((frame["status_code"] == 200) & (frame["output_tokens"] == 0)))
 
 
-def prompt_of(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+def prompt_of(frame: pd.DataFrame | Columns) -> npt.NDArray[np.int64]:
     return np.asarray(frame["input_tokens"] + frame["cache_read_tokens"] + frame["cache_write_tokens"], np.int64)
 
 
-def capped_output(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
+def capped_output(frame: pd.DataFrame | Columns) -> npt.NDArray[np.int64]:
     """Output with reasoning capped at the visible answer: visible + min(reasoning, visible)."""
     out = np.asarray(frame["output_tokens"], np.int64)
     reasoning = np.asarray(frame["reasoning_tokens"], np.int64)
@@ -207,14 +208,10 @@ def _request_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(_request_arrays(frame))
 
 
-Columns = dict[str, npt.NDArray[Any]]  # a frame's columns as numpy arrays, cheaper than a frame to build
-
-
 def _request_arrays(frame: pd.DataFrame) -> Columns:
     """_request_rows' columns, without the frame (on a few rows, building it costs milliseconds)."""
     n = len(frame)
-    tokens = {c: np.asarray(frame[c], np.int64) for c in (*TOKENS, "reasoning_tokens")}
-    visible = tokens["output_tokens"] - tokens["reasoning_tokens"]
+    tokens: Columns = {c: np.asarray(frame[c], np.int64) for c in (*TOKENS, "reasoning_tokens")}
     return {
         "project_id": np.asarray(frame["project_id"], np.int64),
         **{c: _strings(frame[c]) for c in ("provider", "model", "service_tier")},
@@ -223,9 +220,9 @@ def _request_arrays(frame: pd.DataFrame) -> Columns:
         "night": np.asarray(frame["night"], dtype=bool),
         "requests": np.ones(n, np.int64),
         **tokens,
-        "capped_output_tokens": visible + np.minimum(tokens["reasoning_tokens"], visible),  # capped_output
+        "capped_output_tokens": capped_output(tokens),
         "started_at": frame["started_at"].to_numpy(dtype="datetime64[us]"),
-        "threshold_prompt": tokens["input_tokens"] + tokens["cache_read_tokens"] + tokens["cache_write_tokens"],
+        "threshold_prompt": prompt_of(tokens),
         "odd": np.ones(n, dtype=bool),
         "id": np.asarray(frame["id"], np.int64), "cost_nanos": np.asarray(frame["cost_nanos"], np.int64),
     }

@@ -45,7 +45,7 @@ from checks.usage import (
     long_line,
     odd_with_keys,
 )
-from core.db import Conn
+from core.db import NO_FLUSH_WAIT, Conn
 from core.periods import utc_midnight
 from pricing import RateTable
 from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
@@ -60,7 +60,7 @@ from store.frames import (
     rows_frame,
     to_pandas,
 )
-from store.incremental import NO_FLUSH_WAIT, DayWindow, contiguous_ranges, days_to_recompute
+from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
 _SUMS: dict[str, str] = {
@@ -155,7 +155,7 @@ def _in_workspace_zone(conn: Conn, timezone: str) -> None:
     dozen aggregates' expressions costs more than it saves); hash aggregation, never a sort: grouping by
     expressions of started_at makes the planner expect a group per row and sort (twice as slow), where
     a day has a few hundred groups. The transaction (the catalog's days, a cache) commits without waiting
-    for the WAL flush (store.incremental.NO_FLUSH_WAIT)."""
+    for the WAL flush (core.db.NO_FLUSH_WAIT)."""
     conn.execute("select set_config('TimeZone', %s, true), set_config('jit', 'off', true), "
                  f"set_config('enable_sort', 'off', true), {NO_FLUSH_WAIT}", (timezone,))
 

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from core.db import Conn
+from core.db import NO_FLUSH_WAIT, Conn
 from core.errors import GiveUpError, JobBusy, present
-from store.incremental import NO_FLUSH_WAIT
 
 # Deliveries of one task (same task id) that may die mid-run before it is given up on.
 MAX_ABANDONED_DELIVERIES = 3
@@ -83,7 +82,7 @@ def open_run(conn: Conn, spec: RunSpec) -> int:
 # (the update cannot see the row inserted by the same statement), and how many deliveries of this task id
 # died, counting those just marked (refuse_poisoned): the rows abandoned before, which are no longer
 # 'running', and those the update marks, which all were. Committed without waiting for the WAL flush
-# (store.incremental.NO_FLUSH_WAIT: a claim lost in a crash goes with its session and lock).
+# (core.db.NO_FLUSH_WAIT: a claim lost in a crash goes with its session and lock).
 _OPEN_RUN = """
     with new as (
         insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at, as_of, task_id,

@@ -176,7 +176,6 @@ def to_pandas(table: pa.Table, **options: Any) -> pd.DataFrame:
     return frame
 
 
-
 def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     """No rows, the columns typed as a read types them: a copy of one made once per set of columns (Arrow's
     conversion costs a millisecond or two, the copy next to nothing)."""

@@ -22,23 +22,10 @@ from datetime import UTC, date, datetime, timedelta
 from core.db import Conn
 from core.periods import history_start, utc_midnight
 
-# For the current transaction: commit without waiting for the WAL flush. Only for what a crash may lose
-# without harm: a cache's days with their state row (lost together, rebuilt by the next refresh) and a run's
-# claim (lost with the session and its lock, the refresh is retried). Whatever a stage then commits
-# synchronously (its results) flushes the log up to it, so these rows are durable before anything built on
-# them is. Saves a WAL flush (0.5 ms on a local disk, several on network storage) a transaction.
-NO_FLUSH_WAIT = "set_config('synchronous_commit', 'off', true)"
-
 WINDOW_DAYS = 30  # the stages' trailing windows of whole days
 LATE_COMMIT_MARGIN = timedelta(minutes=10)
 DayRange = tuple[date, date]  # [first, end)
 CacheState = tuple[datetime, date, date]  # synced_through, first built day, end of built days
-
-
-def commit_without_flush(conn: Conn) -> None:
-    """The current transaction commits without waiting for the WAL flush (NO_FLUSH_WAIT says when that is
-    safe): for a cache's transaction."""
-    conn.execute(f"select {NO_FLUSH_WAIT}")
 
 
 @dataclass(frozen=True)

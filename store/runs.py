@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from core.db import Conn
+from core.db import FLUSH_WAIT, Conn
 from core.errors import ConfigError, GiveUpError, TransientError, UserError, correlation_id
 from store import claims
 from store.claims import MAX_ABANDONED_DELIVERIES, FailureKind, RunSpec
@@ -52,11 +52,11 @@ class Run:
         with self.conn.transaction():
             yield self.conn
             # the results commit waits for the WAL flush whatever the transaction set before (a cache's
-            # store.incremental.NO_FLUSH_WAIT called inside it would apply to all of it): no extra round trip
+            # core.db.NO_FLUSH_WAIT called inside it would apply to all of it): no extra round trip
             self.conn.execute(
                 """update analysis.runs set status = 'succeeded', finished_at = clock_timestamp(),
                           stats = %s::jsonb, error = null
-                   where id = %s and set_config('synchronous_commit', 'on', true) = 'on'""",
+                   where id = %s and """ + FLUSH_WAIT + """ = 'on'""",
                 (json.dumps(self.stats, default=str), self.id),
             )
         self.closed = True

@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from checks.base import REQUEST_COLUMNS, SampleScope, latest_ids
-from checks.usage import BOUND_COLUMNS, GROUP_KEYS, SUM_COLUMNS, Usage, from_requests
+from checks.usage import (
+    BOUND_COLUMNS,
+    GROUP_KEYS,
+    SUM_COLUMNS,
+    Usage,
+    by_project_model,
+    from_requests,
+    successful_rows,
+    successful_sums,
+)
 from pricing import load_rates
 from store.catalog_scan import Days, read_usage, refresh_catalog_daily, sample_ids
 from store.frames import read_requests
@@ -51,6 +60,10 @@ def assert_same(conn: Conn, ws: int, as_of: datetime) -> None:
                         rates=load_rates())
     expected = direct(conn, ws, as_of)
     pd.testing.assert_frame_equal(summed(stored), summed(expected), check_dtype=False)
+    # the checks' plain-list view of the successful sums is the frame's, row for row
+    sums = ["requests", "output_tokens", "max_prompt"]
+    assert len(stored.successful)
+    assert list(successful_rows(stored, sums)) == list(by_project_model(successful_sums(stored, sums)))
     # every column of the odd requests, not only their ids: the edges' are read in the workspace's time zone
     columns = sorted(expected.odd.columns)
     assert len(expected.odd) > 0, "no odd request to compare"

@@ -257,9 +257,9 @@ def commit_settings(db_conn: Conn) -> Iterator[Conn]:
 
 
 def test_the_results_commit_waits_for_the_flush_even_after_a_cache_turned_it_off(commit_settings: Conn) -> None:
-    """store.incremental.NO_FLUSH_WAIT is for caches a crash may lose; called inside a results transaction it
+    """core.db.NO_FLUSH_WAIT is for caches a crash may lose; called inside a results transaction it
     would cover the results too, unless the results' last statement turns the wait back on."""
-    from store.incremental import commit_without_flush
+    from core.db import commit_without_flush
 
     ws = make_workspace(commit_settings).workspace_id
     with claimed_run(commit_settings, spec(ws)) as run, run.results() as tx:

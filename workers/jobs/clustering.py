@@ -31,11 +31,11 @@ from clustering import ClusterRules, LoopRules, cluster_requests, request_shapes
 from clustering.keys import PARTS, day_parts, hash_prefixes, repeated_key_counts
 from clustering.loops import empty_incidents
 from clustering.prompts import empty_clusters
-from core.db import Conn
+from core.db import Conn, commit_without_flush
 from pricing import RateTable, load_rates
 from store import clustering as store
 from store import rollup as rollup_store
-from store.incremental import DayWindow, commit_without_flush, days_to_recompute
+from store.incremental import DayWindow, days_to_recompute
 from store.runs import Run
 from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
