@@ -16,7 +16,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "HALTON_ENCRYPTION_KEY", "HALTON_ENCRYPTION_KEYS",
                  "HALTON_VISIBILITY_TIMEOUT",
                  "HALTON_NIGHTLY_SCHEDULE", "HALTON_LIMIT_ANALYSIS_HARD", "HALTON_LIMIT_ANALYSIS_SOFT",
-                 "HALTON_ENV", "HALTON_ALLOW_PRIVILEGED_WORKER", "HALTON_METRICS_PORT"):
+                 "HALTON_ENV", "HALTON_ALLOW_PRIVILEGED_WORKER", "HALTON_METRICS_PORT",
+                 "HALTON_METRICS_ADDR"):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
 
@@ -120,3 +121,15 @@ def test_the_metrics_port_is_off_unless_set_and_must_be_a_port(monkeypatch: pyte
     get_settings.cache_clear()
     assert get_settings().metrics_port == 9808
     assert load(monkeypatch, HALTON_METRICS_PORT="70000").startswith("HALTON_METRICS_PORT: ")
+
+
+def test_the_metrics_address_is_every_interface_unless_named_and_must_be_an_ip(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    assert str(get_settings().metrics_addr) == "0.0.0.0"
+    for named in ("127.0.0.1", "10.0.3.7", "::1"):
+        monkeypatch.setenv("HALTON_METRICS_ADDR", named)
+        get_settings.cache_clear()
+        assert str(get_settings().metrics_addr) == named
+    assert load(monkeypatch, HALTON_METRICS_ADDR="metrics.internal").startswith("HALTON_METRICS_ADDR: ")

@@ -217,7 +217,7 @@ def worker(
     names = queues or ",".join(worker_queues(settings))
     if settings.metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_port, metrics.FleetCollector(
-            settings.redis_url, names.split(","), settings.database_url))
+            settings.redis_url, names.split(","), settings.database_url), addr=str(settings.metrics_addr))
     app.worker_main(["worker", "-Q", names, "-c", str(concurrency), f"--loglevel={loglevel}", f"--pool={pool}",
                      "--without-gossip", "--without-mingle"])
 

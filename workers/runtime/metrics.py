@@ -189,9 +189,11 @@ def metrics_registry(collector: FleetCollector) -> CollectorRegistry:
 
 
 def start_metrics_server(port: int, collector: FleetCollector, addr: str = "0.0.0.0") -> None:
-    """Serve /metrics on `port` from a daemon thread of the worker's parent; one line if the port is taken."""
+    """Serve /metrics on `addr`:`port` from a daemon thread of the worker's parent; one line if the port is
+    taken or the address is not this host's."""
     try:
         start_http_server(port, addr=addr, registry=metrics_registry(collector))
     except OSError as error:
-        raise ConfigError(f"HALTON_METRICS_PORT: cannot serve metrics on port {port}: {error.strerror}") from None
-    log.info("serving metrics on port %s", port)
+        raise ConfigError(f"HALTON_METRICS_PORT/HALTON_METRICS_ADDR: cannot serve metrics on {addr} port {port}: "
+                          f"{error.strerror}") from None
+    log.info("serving metrics on %s port %s", addr, port)

@@ -14,10 +14,19 @@ A new setting goes in the area it belongs to, with a HALTON_ prefix and a README
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Address
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    IPvAnyAddress,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
@@ -137,6 +146,10 @@ class Settings(BaseSettings):
     metrics_port: Annotated[
         int | None, Field(validation_alias=AliasChoices("HALTON_METRICS_PORT"), gt=0, lt=65536)
     ] = None
+    # the address the metrics server listens on: all interfaces by default (a pod's IP is what Prometheus
+    # scrapes); a host on a shared or public network names its private interface, or 127.0.0.1 behind an agent
+    metrics_addr: Annotated[IPvAnyAddress, Field(validation_alias=AliasChoices("HALTON_METRICS_ADDR"))] = (
+        IPv4Address("0.0.0.0"))
     limits: TimeLimits = Field(default_factory=TimeLimits)
     signing: SigningSettings = Field(default_factory=SigningSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
@@ -233,6 +246,7 @@ _ENV_NAMES = {
     "visibility_timeout": "HALTON_VISIBILITY_TIMEOUT",
     "db_pool_max": "HALTON_DB_POOL_MAX",
     "metrics_port": "HALTON_METRICS_PORT",
+    "metrics_addr": "HALTON_METRICS_ADDR",
     "queue_heavy": "HALTON_QUEUE_HEAVY",
     "heavy_workspace_requests": "HALTON_HEAVY_WORKSPACE_REQUESTS",
     "worker_max_memory_per_child": "HALTON_WORKER_MAX_MEMORY_PER_CHILD",
