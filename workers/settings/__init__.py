@@ -14,8 +14,8 @@ A new setting goes in the area it belongs to, with a HALTON_ prefix and a README
 from __future__ import annotations
 
 import os
-from ipaddress import IPv4Address
 from functools import lru_cache
+from ipaddress import IPv4Address
 from typing import Annotated, Literal
 
 from pydantic import (
