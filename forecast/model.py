@@ -416,7 +416,10 @@ def _lognormal(median: float, var: float, method: str, outliers: list[int], shif
     """The 80 % interval of a log-normal around `median` with log variance `var`; the point is `median` × `mean`
     (1: the median itself)."""
     spread = min(Z80 * math.sqrt(var), MAX_SPREAD)
-    return _Rest(median * mean, median * math.exp(-spread), median * math.exp(spread), method, outliers, shift_at)
+    high = median * math.exp(spread)
+    # the spread stops at MAX_SPREAD but `mean` does not: on a series odd enough to reach the cap the point
+    # would leave its own interval (and could pass a bigint), so it stops at the interval's top
+    return _Rest(min(median * mean, high), median * math.exp(-spread), high, method, outliers, shift_at)
 
 
 def _mad_sigma(values: Floats) -> float:

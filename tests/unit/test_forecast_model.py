@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pytest
 
 from core.periods import next_month
 from forecast import DailySpend, Forecast, day_share, forecast_month_end
+from forecast.model import MAX_SPREAD, _lognormal
 from synthetic.spend import daily_stories
 
 DOLLAR = 1_000_000_000
@@ -253,3 +255,9 @@ def test_an_odd_short_series_gets_a_finite_interval_not_an_overflow(values: list
     assert fc.spent_nanos <= fc.low_nanos <= fc.forecast_nanos <= fc.high_nanos < 2**63
     # an 80 % interval says no more than 1/20 to 20 times the rest of the month's forecast
     assert fc.high_nanos - fc.spent_nanos <= 20 * rest(fc) + 1
+
+
+def test_the_point_never_leaves_its_interval_where_the_spread_is_capped() -> None:
+    rest = _lognormal(100.0, 40.0, "robust_level", [], None, mean=math.exp(20.0))  # log spread past the cap
+    assert rest.high == pytest.approx(100.0 * math.exp(MAX_SPREAD))
+    assert rest.low <= rest.expected <= rest.high
