@@ -111,10 +111,14 @@ def long_line(rates: RateTable) -> int:
 
 
 def day_keys(started_at: pd.Series, timezone: str) -> dict[str, Any]:
-    """The time keys of `Usage.groups` for per-request rows: UTC day, local day, local night."""
-    local = started_at.dt.tz_convert(timezone)
-    return {"day": started_at.dt.tz_convert("UTC").dt.date.to_numpy(), "local_day": local.dt.date.to_numpy(),
-            "night": np.asarray(local.dt.hour < NIGHT_HOURS)}
+    """The time keys of `Usage.groups` for per-request rows: UTC day, local day (datetime.date objects), local
+    night. One time zone conversion, the rest in numpy (each `.dt` accessor costs about 0.1 ms however few the
+    rows)."""
+    utc = started_at.to_numpy(dtype="datetime64[us]")  # the instants as UTC wall times
+    local = started_at.dt.tz_convert(timezone).dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    local_day = local.astype("datetime64[D]")
+    return {"day": utc.astype("datetime64[D]").astype(object), "local_day": local_day.astype(object),
+            "night": (local - local_day) < np.timedelta64(NIGHT_HOURS, "h")}
 
 
 def is_odd(frame: pd.DataFrame, line: int) -> npt.NDArray[np.bool_]:
@@ -166,8 +170,9 @@ def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC
 
 
 def odd_with_keys(odd: pd.DataFrame, timezone: str) -> pd.DataFrame:
-    """The odd requests with the time keys of the groups they belong to."""
-    return odd.assign(**day_keys(odd["started_at"], timezone))
+    """The odd requests (per-request rows, without time keys) with the time keys of the groups they belong to."""
+    keys = pd.DataFrame(day_keys(odd["started_at"], timezone), index=odd.index)
+    return pd.concat([odd, keys], axis=1)  # beside the rows' columns (assign copies them: twice the time)
 
 
 # -- reading Usage -----------------------------------------------------------------------------------
