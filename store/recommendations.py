@@ -118,7 +118,14 @@ def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, fi
     and replace the workspace's combination and summary (`combination`: checks.overlap.combine's, for the
     findings given; None: no finding combined, each quote on its own). `outcomes`: how each check fared
     (analysis.check_outcomes); a check that failed says nothing of its earlier findings, which keep their
-    state, and the summary leaves it out."""
+    state, and the summary leaves it out. The counts by status."""
+    return write_catalog(tx, workspace_id, run_id, as_of, findings, combination, outcomes)[0]
+
+
+def write_catalog(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, findings: Sequence[Finding],
+                  combination: Combination | None = None,
+                  outcomes: Sequence[CheckOutcome] = ()) -> tuple[dict[str, int], CatalogSummary]:
+    """write_findings, and the summary it wrote (the catalog stage's run stats: no read of it back)."""
     failed = sorted(o.check_id for o in outcomes if o.failed)
     rows = [(workspace_id, f.fingerprint, f.check_id, f.project_id, f.title, f.rationale, f.monthly_saving_nanos,
              f.recurrence, f.impact_nanos, f.confidence, f.request_count, list(f.sample_request_ids),
@@ -149,8 +156,7 @@ def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, fi
     statuses = apply_statuses(tx, workspace_id)
     combination = combination or Combination()
     _replace_combination(tx, workspace_id, run_id, combination)
-    write_summary(tx, workspace_id, run_id, as_of, combination.days_observed, failed)
-    return statuses
+    return statuses, write_summary(tx, workspace_id, run_id, as_of, combination.days_observed, failed)
 
 
 def _record_history(tx: Conn, workspace_id: int, as_of: datetime, fired: Iterable[tuple[str, int | None]]) -> None:
@@ -171,9 +177,11 @@ def _record_history(tx: Conn, workspace_id: int, as_of: datetime, fired: Iterabl
 
 
 def apply_statuses(conn: Conn, workspace_id: int) -> dict[str, int]:
-    """Re-derive every recommendation's status from decisions, suppressions and presence; counts by status."""
-    conn.execute(
-        """update analysis.recommendations r set status = case
+    """Re-derive every recommendation's status from decisions, suppressions and presence; counts by status
+    (of the rows the update returns: it sets every row of the workspace, so one round trip counts them all)."""
+    rows = conn.execute(
+        """with updated as (
+           update analysis.recommendations r set status = case
                when d.decision is not null then d.decision
                when exists (select 1 from meter.check_suppressions s
                             where s.workspace_id = r.workspace_id and s.check_id = r.check_id
@@ -183,11 +191,11 @@ def apply_statuses(conn: Conn, workspace_id: int) -> dict[str, int]:
            from analysis.recommendations x
            left join meter.recommendation_decisions d
                   on d.workspace_id = x.workspace_id and d.fingerprint = x.fingerprint
-           where x.id = r.id and r.workspace_id = %s""",
+           where x.id = r.id and r.workspace_id = %s
+           returning r.status)
+           select status, count(*) from updated group by status""",
         (workspace_id,),
-    )
-    rows = conn.execute("""select status, count(*) from analysis.recommendations where workspace_id = %s
-                           group by status""", (workspace_id,)).fetchall()
+    ).fetchall()
     return {str(status): int(count) for status, count in rows}
 
 

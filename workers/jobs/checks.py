@@ -33,7 +33,6 @@ from checks.base import SampleScope
 from checks.overlap import combine
 from checks.response_cache import hashes_to_read
 from checks.usage import Usage
-from core.errors import present
 from pricing import load_rates
 from store import recommendations as store
 from store.catalog_scan import read_hashed_requests, read_usage, sample_ids
@@ -110,9 +109,8 @@ def run_checks(ctx: StageContext, run: Run, checks: Sequence[Check] = CHECKS) ->
     findings = catalog.findings
     combination = combine(findings, inputs)
     with run.results() as tx:
-        statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination,
-                                        catalog.outcomes)
-        summary = present(store.catalog_summary(tx, ctx.workspace_id), "the summary write_findings wrote")
+        statuses, summary = store.write_catalog(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination,
+                                                catalog.outcomes)
         # monthly_saving_nanos: the headline (open monthly recommendations taken together), as the summary
         run.stats.update({"requests": inputs.usage.requests, "findings": len(findings), **summary.as_stats(),
                           "statuses": statuses, "unpriced_models": unpriced_models(inputs),
