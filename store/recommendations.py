@@ -36,6 +36,14 @@ from store.frames import PROMPT_KEY_SQL as PROMPT_KEY_SQL  # the key store.frame
 from store.frames import cast_columns, rows_frame
 
 
+def _execute_many(tx: Conn, query: str, rows: Sequence[Sequence[object]]) -> None:
+    """`query` once per row, in one pipeline; nothing at all for no rows (psycopg's executemany would still open
+    and sync a pipeline: a round trip, and most of a millisecond when a catalog run has no findings to write)."""
+    if rows:
+        with tx.cursor() as cursor:
+            cursor.executemany(query, rows)
+
+
 def _frame(conn: Conn, query: str, params: Sequence[object] | dict[str, object], columns: list[str]) -> pd.DataFrame:
     return rows_frame(conn.execute(query, params).fetchall(), columns)  # a few hundred rows at most
 
@@ -130,23 +138,23 @@ def write_catalog(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, fin
     rows = [(workspace_id, f.fingerprint, f.check_id, f.project_id, f.title, f.rationale, f.monthly_saving_nanos,
              f.recurrence, f.impact_nanos, f.confidence, f.request_count, list(f.sample_request_ids),
              json.dumps(f.evidence, default=str), as_of, as_of, run_id) for f in findings]
-    with tx.cursor() as cursor:
-        cursor.executemany(
-            """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title,
-                   rationale, monthly_saving_nanos, recurrence, impact_nanos, confidence, request_count,
-                   sample_request_ids, evidence, status, first_seen_at, last_seen_at, run_id, present)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'open', %s, %s, %s, true)
-               on conflict (workspace_id, fingerprint) do update set
-                   check_id = excluded.check_id, project_id = excluded.project_id, title = excluded.title,
-                   rationale = excluded.rationale, monthly_saving_nanos = excluded.monthly_saving_nanos,
-                   recurrence = excluded.recurrence, impact_nanos = excluded.impact_nanos,
-                   confidence = excluded.confidence, request_count = excluded.request_count,
-                   sample_request_ids = excluded.sample_request_ids, evidence = excluded.evidence,
-                   first_seen_at = least(recommendations.first_seen_at, excluded.first_seen_at),
-                   last_seen_at = greatest(recommendations.last_seen_at, excluded.last_seen_at),
-                   run_id = excluded.run_id, present = true""",
-            rows,
-        )
+    _execute_many(
+        tx,
+        """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title,
+               rationale, monthly_saving_nanos, recurrence, impact_nanos, confidence, request_count,
+               sample_request_ids, evidence, status, first_seen_at, last_seen_at, run_id, present)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'open', %s, %s, %s, true)
+           on conflict (workspace_id, fingerprint) do update set
+               check_id = excluded.check_id, project_id = excluded.project_id, title = excluded.title,
+               rationale = excluded.rationale, monthly_saving_nanos = excluded.monthly_saving_nanos,
+               recurrence = excluded.recurrence, impact_nanos = excluded.impact_nanos,
+               confidence = excluded.confidence, request_count = excluded.request_count,
+               sample_request_ids = excluded.sample_request_ids, evidence = excluded.evidence,
+               first_seen_at = least(recommendations.first_seen_at, excluded.first_seen_at),
+               last_seen_at = greatest(recommendations.last_seen_at, excluded.last_seen_at),
+               run_id = excluded.run_id, present = true""",
+        rows,
+    )
     tx.execute("""update analysis.recommendations set present = false
                   where workspace_id = %s and present and not (fingerprint = any(%s)) and not (check_id = any(%s))""",
                (workspace_id, [f.fingerprint for f in findings], failed))
@@ -161,19 +169,19 @@ def write_catalog(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, fin
 
 def _record_history(tx: Conn, workspace_id: int, as_of: datetime, fired: Iterable[tuple[str, int | None]]) -> None:
     """One row per check and project that ever fired; a rerun for the same as_of counts once."""
-    with tx.cursor() as cursor:
-        cursor.executemany(
-            """insert into analysis.check_history (workspace_id, check_id, project_id, first_fired_at,
-                   last_fired_at, times_fired)
-               values (%s, %s, %s, %s, %s, 1)
-               on conflict (workspace_id, check_id, project_id) do update set
-                   first_fired_at = least(check_history.first_fired_at, excluded.first_fired_at),
-                   times_fired = check_history.times_fired
-                                 + (excluded.last_fired_at > check_history.last_fired_at)::int,
-                   last_fired_at = greatest(check_history.last_fired_at, excluded.last_fired_at)""",
-            [(workspace_id, check_id, project_id, as_of, as_of) for check_id, project_id in sorted(
-                fired, key=lambda item: (item[0], -1 if item[1] is None else item[1]))],
-        )
+    _execute_many(
+        tx,
+        """insert into analysis.check_history (workspace_id, check_id, project_id, first_fired_at,
+               last_fired_at, times_fired)
+           values (%s, %s, %s, %s, %s, 1)
+           on conflict (workspace_id, check_id, project_id) do update set
+               first_fired_at = least(check_history.first_fired_at, excluded.first_fired_at),
+               times_fired = check_history.times_fired
+                             + (excluded.last_fired_at > check_history.last_fired_at)::int,
+               last_fired_at = greatest(check_history.last_fired_at, excluded.last_fired_at)""",
+        [(workspace_id, check_id, project_id, as_of, as_of) for check_id, project_id in sorted(
+            fired, key=lambda item: (item[0], -1 if item[1] is None else item[1]))],
+    )
 
 
 def apply_statuses(conn: Conn, workspace_id: int) -> dict[str, int]:
@@ -220,12 +228,12 @@ class CatalogSummary:
 
 def _replace_combination(tx: Conn, workspace_id: int, run_id: int, combination: Combination) -> None:
     tx.execute("delete from analysis.catalog_combinations where workspace_id = %s", (workspace_id,))
-    with tx.cursor() as cursor:
-        cursor.executemany(
-            """insert into analysis.catalog_combinations (workspace_id, project_id, model, fingerprints,
-                   subset_savings_nanos, run_id) values (%s, %s, %s, %s, %s, %s)""",
-            [(workspace_id, None if s.project_id == NO_PROJECT else s.project_id, s.model, list(s.fingerprints),
-              list(s.subset_savings), run_id) for s in combination.scopes])
+    _execute_many(
+        tx,
+        """insert into analysis.catalog_combinations (workspace_id, project_id, model, fingerprints,
+               subset_savings_nanos, run_id) values (%s, %s, %s, %s, %s, %s)""",
+        [(workspace_id, None if s.project_id == NO_PROJECT else s.project_id, s.model, list(s.fingerprints),
+          list(s.subset_savings), run_id) for s in combination.scopes])
 
 
 def read_combination(conn: Conn, workspace_id: int, days_observed: int | None = None) -> Combination:
