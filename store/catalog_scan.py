@@ -52,15 +52,14 @@ from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
 from store.frames import (
     Chunk,
     Condition,
-    cast_columns,
     copy_table,
     empty_frame,
     read_request_ranges,
     read_requests,
-    rows_frame,
     to_pandas,
 )
 from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
+from store.reads import Read, frame_of
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
 _SUMS: dict[str, str] = {
@@ -127,9 +126,9 @@ class Days:
 
 
 def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *, synced_by: datetime,
-               timezone: str, rates: RateTable) -> Usage:
+               timezone: str, rates: RateTable, devices: pd.DataFrame | None = None) -> Usage:
     """The window as checks.usage.Usage: analysis.catalog_daily (refreshed) and its edges, the odd requests,
-    the devices."""
+    the devices (`devices`: as devices_read built them, read with other reads; None: read here)."""
     days, line = Days.of(start, end), long_line(rates)
     with conn.transaction():
         _in_workspace_zone(conn, timezone)
@@ -149,7 +148,9 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
     cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if types[c] != np.int64]
     if cast:
         groups = groups.astype(dict.fromkeys(cast, "int64"))
-    return Usage(groups, odd_with_keys(odd, timezone), read_devices(conn, workspace_id, start, end), line)
+    if devices is None:
+        devices = read_devices(conn, workspace_id, start, end)
+    return Usage(groups, odd_with_keys(odd, timezone), devices, line)
 
 
 def _in_workspace_zone(conn: Conn, timezone: str) -> None:
@@ -293,11 +294,14 @@ def read_hashed_requests(conn: Conn, workspace_id: int, start: datetime, end: da
 def read_devices(conn: Conn, workspace_id: int, start: datetime, end: datetime) -> pd.DataFrame:
     """Which devices sent successful requests per (project, model, tier): from the daily rollup, whose UTC
     days cover the window (a day cut by the window's edge counts whole: the list only names devices)."""
-    rows = conn.execute(
-        """select distinct coalesce(project_id, -1), model, service_tier, device_id from analysis.daily_spend
-           where workspace_id = %s and day >= %s and day <= %s and requests > errors""",
-        (workspace_id, start.date(), (end - timedelta(microseconds=1)).date())).fetchall()
-    return cast_columns(rows_frame(rows, DEVICE_COLUMNS), {"project_id": "int64", "device_id": "int64"})
+    return devices_read(workspace_id, start, end).run(conn)
+
+
+def devices_read(workspace_id: int, start: datetime, end: datetime) -> Read[pd.DataFrame]:
+    return Read("""select distinct coalesce(project_id, -1), model, service_tier, device_id from analysis.daily_spend
+                   where workspace_id = %s and day >= %s and day <= %s and requests > errors""",
+                (workspace_id, start.date(), (end - timedelta(microseconds=1)).date()),
+                frame_of(DEVICE_COLUMNS, {"project_id": "int64", "device_id": "int64"}))
 
 
 def sample_ids(conn: Conn, workspace_id: int, start: datetime, end: datetime, scope: SampleScope, *,

@@ -33,7 +33,7 @@ from checks.usage import NO_PROJECT
 from core.db import Conn
 from store.check_outcomes import write_outcomes
 from store.frames import PROMPT_KEY_SQL as PROMPT_KEY_SQL  # the key store.frames derives
-from store.frames import cast_columns, rows_frame
+from store.reads import Read, frame_of
 
 
 def _execute_many(tx: Conn, query: str, rows: Sequence[Sequence[object]]) -> None:
@@ -44,10 +44,6 @@ def _execute_many(tx: Conn, query: str, rows: Sequence[Sequence[object]]) -> Non
             cursor.executemany(query, rows)
 
 
-def _frame(conn: Conn, query: str, params: Sequence[object] | dict[str, object], columns: list[str]) -> pd.DataFrame:
-    return rows_frame(conn.execute(query, params).fetchall(), columns)  # a few hundred rows at most
-
-
 # -- reads behind CheckInputs -----------------------------------------------------------------------
 
 DAILY_COLUMNS = ["day", "project_id", "device_id", "provider", "model", "service_tier", "requests", "cost_nanos"]
@@ -55,11 +51,14 @@ DAILY_COLUMNS = ["day", "project_id", "device_id", "provider", "model", "service
 
 def read_daily(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
     """analysis.daily_spend rows of [first_day, end_day); project -1 when unattributed."""
-    frame = _frame(conn, """select day, coalesce(project_id, -1), device_id, provider, model, service_tier,
-                                   requests, cost_nanos
-                            from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s""",
-                   (workspace_id, first_day, end_day), DAILY_COLUMNS)
-    return cast_columns(frame, dict.fromkeys(["project_id", "device_id", "requests", "cost_nanos"], "int64"))
+    return daily_read(workspace_id, first_day, end_day).run(conn)
+
+
+def daily_read(workspace_id: int, first_day: date, end_day: date) -> Read[pd.DataFrame]:
+    return Read("""select day, coalesce(project_id, -1), device_id, provider, model, service_tier, requests, cost_nanos
+                   from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s""",
+                (workspace_id, first_day, end_day),
+                frame_of(DAILY_COLUMNS, dict.fromkeys(["project_id", "device_id", "requests", "cost_nanos"], "int64")))
 
 
 CLUSTER_COLUMNS = ["prompt_hash", "prompt_key", "requests", "devices", "projects", "first_at", "last_at",
@@ -73,18 +72,24 @@ def read_clusters(conn: Conn, workspace_id: int, window_end: datetime, *,
 
     `recurring=(requests, days)`: only the clusters the catalog can use, those of kind 'cacheable' and the
     duplicates of at least `requests` requests over at least `days` UTC days (checks.response_cache)."""
+    return clusters_read(workspace_id, window_end, recurring=recurring).run(conn)
+
+
+def clusters_read(workspace_id: int, window_end: datetime, *,
+                  recurring: tuple[int, int] | None = None) -> Read[pd.DataFrame]:
     only = "" if recurring is None else """
         and ('cacheable' = any(kinds) or ('duplicate' = any(kinds) and requests >= %(requests)s
              and (last_at at time zone 'UTC')::date - (first_at at time zone 'UTC')::date + 1 >= %(days)s))"""
     requests, days = recurring or (0, 0)
-    return _frame(conn, f"""select prompt_hash, {PROMPT_KEY_SQL}, requests, devices, projects, first_at, last_at,
-                                   cost_nanos, duplicate_requests, avoidable_nanos, kinds
-                            from analysis.prompt_clusters
-                            where workspace_id = %(ws)s and window_end = (
-                                select max(window_end) from analysis.prompt_clusters
-                                where workspace_id = %(ws)s and window_end <= %(end)s
-                                  and window_end > %(end)s - interval '1 day'){only}""",
-                  {"ws": workspace_id, "end": window_end, "requests": requests, "days": days}, CLUSTER_COLUMNS)
+    return Read(f"""select prompt_hash, {PROMPT_KEY_SQL}, requests, devices, projects, first_at, last_at,
+                           cost_nanos, duplicate_requests, avoidable_nanos, kinds
+                    from analysis.prompt_clusters
+                    where workspace_id = %(ws)s and window_end = (
+                        select max(window_end) from analysis.prompt_clusters
+                        where workspace_id = %(ws)s and window_end <= %(end)s
+                          and window_end > %(end)s - interval '1 day'){only}""",
+                {"ws": workspace_id, "end": window_end, "requests": requests, "days": days},
+                frame_of(CLUSTER_COLUMNS))
 
 
 LOOP_COLUMNS = ["prompt_hash", "prompt_key", "device_id", "project_id", "started_at", "ended_at", "requests",
@@ -93,11 +98,15 @@ LOOP_COLUMNS = ["prompt_hash", "prompt_key", "device_id", "project_id", "started
 
 def read_loops(conn: Conn, workspace_id: int, start: datetime, end: datetime) -> pd.DataFrame:
     """The clustering stage's loop incidents that started in [start, end)."""
-    return _frame(conn, f"""select prompt_hash, {PROMPT_KEY_SQL}, device_id, project_id, started_at, ended_at,
-                                   requests, cost_nanos, peak_per_minute
-                            from analysis.loop_incidents where workspace_id = %s and started_at >= %s
-                              and started_at < %s order by started_at, id""",
-                  (workspace_id, start, end), LOOP_COLUMNS)
+    return loops_read(workspace_id, start, end).run(conn)
+
+
+def loops_read(workspace_id: int, start: datetime, end: datetime) -> Read[pd.DataFrame]:
+    return Read(f"""select prompt_hash, {PROMPT_KEY_SQL}, device_id, project_id, started_at, ended_at,
+                           requests, cost_nanos, peak_per_minute
+                    from analysis.loop_incidents where workspace_id = %s and started_at >= %s
+                      and started_at < %s order by started_at, id""",
+                (workspace_id, start, end), frame_of(LOOP_COLUMNS))
 
 
 def has_clusters(conn: Conn, workspace_id: int) -> bool:
@@ -108,12 +117,22 @@ def has_clusters(conn: Conn, workspace_id: int) -> bool:
 
 
 def project_names(conn: Conn, workspace_id: int) -> dict[int, str]:
-    rows = conn.execute("select id, slug from meter.projects where workspace_id = %s", (workspace_id,)).fetchall()
-    return {int(r[0]): str(r[1]) for r in rows}
+    return project_names_read(workspace_id).run(conn)
+
+
+def project_names_read(workspace_id: int) -> Read[dict[int, str]]:
+    return Read("select id, slug from meter.projects where workspace_id = %s", (workspace_id,), _names)
 
 
 def device_names(conn: Conn, workspace_id: int) -> dict[int, str]:
-    rows = conn.execute("select id, name from meter.devices where workspace_id = %s", (workspace_id,)).fetchall()
+    return device_names_read(workspace_id).run(conn)
+
+
+def device_names_read(workspace_id: int) -> Read[dict[int, str]]:
+    return Read("select id, name from meter.devices where workspace_id = %s", (workspace_id,), _names)
+
+
+def _names(rows: list[tuple[Any, ...]]) -> dict[int, str]:
     return {int(r[0]): str(r[1]) for r in rows}
 
 

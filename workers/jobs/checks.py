@@ -35,8 +35,9 @@ from checks.response_cache import hashes_to_read
 from checks.usage import Usage
 from pricing import load_rates
 from store import recommendations as store
-from store.catalog_scan import read_hashed_requests, read_usage, sample_ids
+from store.catalog_scan import devices_read, read_hashed_requests, read_usage, sample_ids
 from store.check_outcomes import outcome_error
+from store.reads import read_together
 from store.runs import Run
 from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
@@ -64,17 +65,19 @@ def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> Ch
     conn, ws = ctx.conn, ctx.workspace_id
     end_day = ctx.as_of.date()
     rates, timezone = load_rates(), workspace_by_id(conn, ws).timezone
-    # only the clusters a check can use; the others' hashes have no rows read (response_cache.hashes_to_read)
-    clusters = store.read_clusters(conn, ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS))
-    loops = store.read_loops(conn, ws, start, end)
+    # the reads beside the window's usage in one round trip (store.reads): only the clusters a check can use
+    # (the others' hashes have no rows read: response_cache.hashes_to_read), the loops, the spike's daily
+    # rollups, the devices per project and model, the names
+    clusters, loops, daily, devices, project_names, device_names = read_together(
+        conn, store.clusters_read(ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS)),
+        store.loops_read(ws, start, end), store.daily_read(ws, end_day - timedelta(days=SPIKE_DAYS), end_day),
+        devices_read(ws, start, end), store.project_names_read(ws), store.device_names_read(ws))
 
     def sampler(scope: SampleScope) -> tuple[int, ...]:
         return sample_ids(conn, ws, start, end, scope, synced_by=ctx.as_of)
 
-    def read_rest() -> tuple[Usage, pd.DataFrame, tuple[dict[int, str], dict[int, str]]]:
-        usage = read_usage(conn, ws, start, end, synced_by=ctx.as_of, timezone=timezone, rates=rates)
-        daily = store.read_daily(conn, ws, end_day - timedelta(days=SPIKE_DAYS), end_day)
-        return usage, daily, (store.project_names(conn, ws), store.device_names(conn, ws))
+    def read_rest() -> Usage:
+        return read_usage(conn, ws, start, end, synced_by=ctx.as_of, timezone=timezone, rates=rates, devices=devices)
 
     hashes = hashes_to_read(clusters, loops)
     # The hashes' requests are scattered over the table (an index read of random pages) while the daily
@@ -87,16 +90,16 @@ def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> Ch
             reads["heavy_reads"] = source
         if other is conn:
             requests = read_hashed_requests(other, ws, start, end, hashes, synced_by=ctx.as_of)
-            usage, daily, names = read_rest()
+            usage = read_rest()
         else:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 hashed = pool.submit(read_hashed_requests, other, ws, start, end, hashes, synced_by=ctx.as_of)
-                usage, daily, names = read_rest()
+                usage = read_rest()
                 requests = hashed.result()
     return CheckInputs(
         workspace_id=ws, window_start=start, as_of=end, requests=requests, daily=daily,
         clusters=clusters, loops=loops, rates=rates, timezone=timezone,
-        project_names=names[0], device_names=names[1], usage_scan=usage, sampler=sampler,
+        project_names=project_names, device_names=device_names, usage_scan=usage, sampler=sampler,
     )
 
 
