@@ -131,8 +131,11 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
     the devices (`devices`: as devices_read built them, read with other reads; None: read here)."""
     days, line = Days.of(start, end), long_line(rates)
     with conn.transaction():
-        _in_workspace_zone(conn, timezone)
-        fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone, line)
+        # the session's settings, the state and the days' rebuild in one pipeline: three round trips where they
+        # were six (it waits only for the state and the stale days; a COPY cannot run in a pipeline)
+        with conn.pipeline():
+            _in_workspace_zone(conn, timezone)
+            fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone, line)
         ranges = list(days.edges) if fresh else [(start, end)]
         # the stored whole days and the edges (or a replay's window) summed on the fly, in one COPY
         found = _read_groups(conn, workspace_id, days if fresh else None, ranges, synced_by)
