@@ -40,7 +40,7 @@ from store.catalog_scan import devices_read, read_hashed_requests, read_usage, s
 from store.check_outcomes import outcome_error
 from store.reads import read_together
 from store.runs import Run
-from store.workspaces import workspace_by_id
+from store.workspaces import workspace_read
 from workers.jobs.stage import Stage, StageContext, trailing_window
 from workers.runtime.db import sibling
 from workers.runtime.failures import is_transient
@@ -65,14 +65,16 @@ def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> Ch
     start, end = trailing_window(ctx.as_of)
     conn, ws = ctx.conn, ctx.workspace_id
     end_day = ctx.as_of.date()
-    rates, timezone = load_rates(), workspace_by_id(conn, ws).timezone
-    # the reads beside the window's usage in one round trip (store.reads): only the clusters a check can use
-    # (the others' hashes have no rows read: response_cache.hashes_to_read), the loops, the spike's daily
-    # rollups, the devices per project and model, the names
-    clusters, loops, daily, devices, project_names, device_names = read_together(
-        conn, store.clusters_read(ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS)),
+    rates = load_rates()
+    # the reads beside the window's usage in one round trip (store.reads): the workspace (its time zone), only
+    # the clusters a check can use (the others' hashes have no rows read: response_cache.hashes_to_read), the
+    # loops, the spike's daily rollups, the devices per project and model, the names
+    workspace, clusters, loops, daily, devices, project_names, device_names = read_together(
+        conn, workspace_read(ws),
+        store.clusters_read(ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS)),
         store.loops_read(ws, start, end), store.daily_read(ws, end_day - timedelta(days=SPIKE_DAYS), end_day),
         devices_read(ws, start, end), store.project_names_read(ws), store.device_names_read(ws))
+    timezone = workspace.timezone
 
     def sampler(scope: SampleScope) -> tuple[int, ...]:
         return sample_ids(conn, ws, start, end, scope, synced_by=ctx.as_of)
