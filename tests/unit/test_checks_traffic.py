@@ -8,7 +8,7 @@ from datetime import timedelta
 import pandas as pd
 
 from checks import batch_api, cache_write_waste, prompt_caching, response_cache, runaway_loop, spend_spike
-from store.recommendations import DAILY_COLUMNS
+from store.catalog_reads import DAILY_COLUMNS
 from tests.unit.check_frames import AS_OF, START, cluster, inputs, rows
 
 MINUTE = timedelta(minutes=1)

@@ -36,6 +36,7 @@ from checks.response_cache import hashes_to_read
 from checks.usage import Usage
 from pricing import load_rates
 from store import recommendations as store
+from store.catalog_reads import clusters_read, daily_read, device_names_read, loops_read, project_names_read
 from store.catalog_scan import devices_read, read_hashed_requests, read_usage, sample_ids
 from store.check_outcomes import outcome_error
 from store.reads import read_together
@@ -71,9 +72,9 @@ def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> Ch
     # loops, the spike's daily rollups, the devices per project and model, the names
     workspace, clusters, loops, daily, devices, project_names, device_names = read_together(
         conn, workspace_read(ws),
-        store.clusters_read(ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS)),
-        store.loops_read(ws, start, end), store.daily_read(ws, end_day - timedelta(days=SPIKE_DAYS), end_day),
-        devices_read(ws, start, end), store.project_names_read(ws), store.device_names_read(ws))
+        clusters_read(ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS)),
+        loops_read(ws, start, end), daily_read(ws, end_day - timedelta(days=SPIKE_DAYS), end_day),
+        devices_read(ws, start, end), project_names_read(ws), device_names_read(ws))
     timezone = workspace.timezone
 
     def sampler(scope: SampleScope) -> tuple[int, ...]:
