@@ -25,14 +25,15 @@ def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     groups = inputs.usage.groups
     if not len(groups):
         return findings
-    rows = np.asarray((groups["status_code"] == 200) & (groups["service_tier"].astype(str) == "standard")
-                      & (groups["project_id"] >= 0))
+    # in numpy: each pandas comparison (and a cast of the tier) costs a tenth of a millisecond however few the rows
+    tier = np.asarray(groups["service_tier"], dtype=object)
+    rows = (np.asarray(groups["status_code"]) == 200) & (tier == "standard") & (np.asarray(groups["project_id"]) >= 0)
     requests = np.asarray(groups["requests"], dtype=np.int64)[rows]
     by = kit.Grouping.of(groups, ["project_id", "model"], rows=rows)
-    per = by.frame({"requests": by.sum(requests),
-                    "night": by.sum(np.where(np.asarray(groups["night"], dtype=bool)[rows], requests, 0)),
-                    "days": by.nunique(np.asarray(groups["local_day"])[rows])})
-    for project_id, model, row in kit.by_project_model(per):
+    per = {"requests": by.sum(requests), "night": by.sum(np.where(np.asarray(groups["night"], dtype=bool)[rows],
+                                                                  requests, 0)),
+           "days": by.nunique(np.asarray(groups["local_day"])[rows])}
+    for project_id, model, row in kit.grouped_rows(by, per):
         info = inputs.rates.model_info(model, at=inputs.as_of)
         count = int(row["requests"])
         if info is None or "batch" not in info.rates or count < MIN_REQUESTS:

@@ -61,6 +61,7 @@ from checks.usage import (
     VISIBLE_EDGES,
     Grouping,
     by_project_model,
+    grouped_rows,
     percentile_bound,
     priceable,
     successful_of,
@@ -74,7 +75,7 @@ __all__ = [
     "ANOMALY", "BASE_RATES", "CAPPED_REASONING", "DROPPED", "MONTHLY", "NO_CACHE", "NO_PROJECT", "ONE_OFF",
     "OUTPUT_EDGES", "PROMPT_EDGES", "VISIBLE_EDGES", "Check", "CheckInputs", "Counterfactual", "Finding", "Grouping",
     "Quote",
-    "SampleScope", "by_project_model", "cached_prompts", "dollars", "groups", "on_model", "on_tier",
+    "SampleScope", "by_project_model", "cached_prompts", "dollars", "grouped_rows", "groups", "on_model", "on_tier",
     "per_project_model", "percentile_bound", "price_change", "project_or_none", "prompt_tokens", "quote",
     "quote_requests", "samples", "successful", "successful_sums",
 ]

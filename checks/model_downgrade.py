@@ -26,15 +26,14 @@ P90_OUTPUT_MAX = 1_024
 HIGH_P90_OUTPUT_MAX = 512
 PROMPT_LE = [f"prompt_le_{e}" for e in kit.PROMPT_EDGES]
 OUTPUT_LE = [f"output_le_{e}" for e in kit.OUTPUT_EDGES]
+COLUMNS = ["requests", *PROMPT_LE, *OUTPUT_LE, "max_prompt"]
 
 
 def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     findings: list[kit.Finding] = []
-    if not len(inputs.usage.groups):
-        return findings
-    per = inputs.usage.successful
-    per = per[per.index.get_level_values("project_id") >= 0]  # attributed traffic only
-    for project_id, model, row in kit.by_project_model(per):
+    for project_id, model, row in kit.per_project_model(inputs, COLUMNS):
+        if project_id < 0:  # attributed traffic only
+            continue
         count = int(row["requests"])
         info = inputs.rates.model_info(model, at=inputs.as_of)
         target = inputs.rates.current_model(info.cheaper_sibling, at=inputs.as_of) if info and info.cheaper_sibling \

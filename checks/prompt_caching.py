@@ -62,6 +62,8 @@ def _min_cacheable(inputs: kit.CheckInputs, model: str) -> int:
 def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     findings: list[kit.Finding] = []
     rows = _rows(inputs)
+    if not len(rows):  # no cacheable hash (most workspaces): a groupby of nothing still costs a millisecond
+        return findings
     for (project_id, model), part in kit.groups(rows, ["project_id", "model"]):
         gaps = part.groupby("prompt_key")["started_at"].diff()
         ids = np.asarray(part["id"], dtype=np.int64)

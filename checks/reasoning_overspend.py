@@ -61,16 +61,18 @@ def _with_output(inputs: kit.CheckInputs) -> Iterator[tuple[int, str, dict[str, 
     """The successful requests' sums per project and model, less those without output (successful requests
     without output count in the sums but not in this rule)."""
     usage = inputs.usage
-    if not len(usage.groups):
-        return iter(())
-    per = kit.successful_sums(usage, SUMS)
-    silent = usage.odd[(usage.odd["status_code"] == 200) & (usage.odd["output_tokens"] == 0)]
-    if len(silent):
-        less = silent.assign(model=silent["model"].astype(str), requests=1,
-                             reasoning_requests=(silent["reasoning_tokens"] > 0).astype(np.int64),
-                             **{c: 1 for c in VISIBLE_LE}).groupby(KEYS)[SUMS].sum()
-        per = per.sub(less.reindex(per.index, fill_value=0), fill_value=0)
-    return kit.by_project_model(per)
+    odd = usage.odd
+    silent = odd[np.asarray((odd["status_code"] == 200) & (odd["output_tokens"] == 0))] if len(odd) else odd
+    if not len(silent):  # most workspaces: the sums as they are, no frame built
+        yield from kit.per_project_model(inputs, SUMS)
+        return
+    less = silent.assign(model=silent["model"].astype(str), requests=1,
+                         reasoning_requests=(silent["reasoning_tokens"] > 0).astype(np.int64),
+                         **{c: 1 for c in VISIBLE_LE}).groupby(KEYS)[SUMS].sum()
+    minus = {(project_id, model): row for project_id, model, row in kit.by_project_model(less)}
+    for project_id, model, row in kit.per_project_model(inputs, SUMS):
+        taken = minus.get((project_id, model))
+        yield project_id, model, row if taken is None else {c: row[c] - taken[c] for c in SUMS}
 
 
 CHECK = kit.Check(ID, "Lower the reasoning effort", "Short routine answers behind long hidden reasoning.",

@@ -74,7 +74,10 @@ def recurring(inputs: kit.CheckInputs) -> npt.NDArray[np.bool_]:
 
 def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     findings: list[kit.Finding] = []
-    rows = kit.successful(inputs.requests[recurring(inputs)]).sort_values(["started_at", "id"])
+    mask = recurring(inputs)
+    if not mask.any():  # no recurring hash (most workspaces): no frame to select and sort
+        return findings
+    rows = kit.successful(inputs.requests[mask]).sort_values(["started_at", "id"])
     if not len(rows):
         return findings
     first = rows.groupby(["project_id", "model", "prompt_key"], observed=True).cumcount() == 0

@@ -52,15 +52,14 @@ from store.frames import REQUEST_COLUMNS as FRAME_COLUMNS
 from store.frames import (
     Chunk,
     Condition,
-    cast_columns,
     copy_table,
     empty_frame,
     read_request_ranges,
     read_requests,
-    rows_frame,
     to_pandas,
 )
 from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
+from store.reads import Read, frame_of
 
 PROMPT = "(input_tokens + cache_read_tokens + cache_write_tokens)"
 _SUMS: dict[str, str] = {
@@ -127,27 +126,34 @@ class Days:
 
 
 def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *, synced_by: datetime,
-               timezone: str, rates: RateTable) -> Usage:
+               timezone: str, rates: RateTable, devices: pd.DataFrame | None = None) -> Usage:
     """The window as checks.usage.Usage: analysis.catalog_daily (refreshed) and its edges, the odd requests,
-    the devices."""
+    the devices (`devices`: as devices_read built them, read with other reads; None: read here)."""
     days, line = Days.of(start, end), long_line(rates)
     with conn.transaction():
-        _in_workspace_zone(conn, timezone)
-        fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone, line)
+        # the session's settings, the state and the days' rebuild in one pipeline: three round trips where they
+        # were six (it waits only for the state and the stale days; a COPY cannot run in a pipeline)
+        with conn.pipeline():
+            _in_workspace_zone(conn, timezone)
+            fresh = refresh_catalog_daily(conn, workspace_id, days, synced_by, timezone, line)
         ranges = list(days.edges) if fresh else [(start, end)]
         # the stored whole days and the edges (or a replay's window) summed on the fly, in one COPY
         found = _read_groups(conn, workspace_id, days if fresh else None, ranges, synced_by)
         # the stored odd requests of the whole days and the edges' from meter.requests, in one COPY
         odd = read_odd_requests(conn, workspace_id, ranges, line, synced_by=synced_by,
                                 stored=days if fresh else None)
-    # in the order of their keys, not the order the rows lie in (a rebuilt day's rows move): the checks read
-    # the same frame from the same data however the stored days were last written
-    groups = found.sort_values(list(GROUP_KEYS), ignore_index=True) if len(found) else pd.DataFrame(columns=COLUMNS)
-    # typed int64 already but for an empty window (a cast of every column costs milliseconds on any frame)
-    cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if groups[c].dtype != np.int64]
+    # in the order of their keys (the statement's ORDER BY), not the order the rows lie in (a rebuilt day's rows
+    # move): the checks read the same frame from the same data however the stored days were last written
+    groups = found if len(found) else pd.DataFrame(columns=COLUMNS)
+    # typed int64 already but for an empty window (a cast of every column costs milliseconds on any frame; so
+    # does asking each column its type)
+    types = dict(zip(groups.columns, groups.dtypes, strict=True))
+    cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if types[c] != np.int64]
     if cast:
         groups = groups.astype(dict.fromkeys(cast, "int64"))
-    return Usage(groups, odd_with_keys(odd, timezone), read_devices(conn, workspace_id, start, end), line)
+    if devices is None:
+        devices = read_devices(conn, workspace_id, start, end)
+    return Usage(groups, odd_with_keys(odd, timezone), devices, line)
 
 
 def _in_workspace_zone(conn: Conn, timezone: str) -> None:
@@ -162,8 +168,9 @@ def _in_workspace_zone(conn: Conn, timezone: str) -> None:
 
 def _read_groups(conn: Conn, workspace_id: int, stored: Days | None, ranges: Sequence[tuple[datetime, datetime]],
                  as_of: datetime) -> pd.DataFrame:
-    """COLUMNS of the `stored` whole days (analysis.catalog_daily), then the per-day sums of these time ranges
-    (the window's edges, or a replay's window) summed on the fly: one statement, one COPY. Nothing: no query."""
+    """COLUMNS of the `stored` whole days (analysis.catalog_daily) and the per-day sums of these time ranges
+    (the window's edges, or a replay's window) summed on the fly, in the order of their keys: one statement, one
+    COPY. Nothing: no query."""
     if stored is None and not ranges:
         return pd.DataFrame(columns=COLUMNS)
     table = copy_table(conn, *_aggregate_query(workspace_id, ranges, as_of, stored),
@@ -185,12 +192,23 @@ _STORED_DAYS = sql.SQL("select {} from analysis.catalog_daily where workspace_id
                        "and day < %(end)s").format(sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS))
 
 
+# The rows in the order of GROUP_KEYS, as pandas' sort_values orders them (it cost 2-3 ms a read on a few hundred
+# rows; the server sorts them in microseconds): the keys are distinct (each day's sums are grouped by them, and the
+# stored days and the edges are different days), so the order is total; text in code point order (collation
+# "C", whatever the database's), false before true, no nulls (the keys are never null).
+_ORDER = sql.SQL(", ").join(sql.SQL('{} collate "C"').format(sql.Identifier(k)) if k in ("provider", "model",
+                                                                                            "service_tier")
+                             else sql.Identifier(k) for k in GROUP_KEYS)
+
+
 @functools.cache
 def _groups_union(stored: bool, ranges: int) -> sql.Composed:
-    """The statement of the stored days (when `stored`) and `ranges` time ranges (composed once: composing
-    costs milliseconds a call)."""
-    return sql.SQL(" union all ").join([*([_STORED_DAYS] if stored else []),
-                                         *(_aggregate_sql(f"start{i}", f"end{i}") for i in range(ranges))])
+    """The statement of the stored days (when `stored`) and `ranges` time ranges, in the order of their keys
+    (composed once: composing costs milliseconds a call)."""
+    union = sql.SQL(" union all ").join([*([_STORED_DAYS] if stored else []),
+                                          *(_aggregate_sql(f"start{i}", f"end{i}") for i in range(ranges))])
+    return sql.SQL("select * from ({}) as g ({}) order by {}").format(
+        union, sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS), _ORDER)
 
 
 _DAY_TYPES = {"day": pa.date32(), "project_id": pa.int64(), "provider": pa.string(), "model": pa.string(),
@@ -279,11 +297,14 @@ def read_hashed_requests(conn: Conn, workspace_id: int, start: datetime, end: da
 def read_devices(conn: Conn, workspace_id: int, start: datetime, end: datetime) -> pd.DataFrame:
     """Which devices sent successful requests per (project, model, tier): from the daily rollup, whose UTC
     days cover the window (a day cut by the window's edge counts whole: the list only names devices)."""
-    rows = conn.execute(
-        """select distinct coalesce(project_id, -1), model, service_tier, device_id from analysis.daily_spend
-           where workspace_id = %s and day >= %s and day <= %s and requests > errors""",
-        (workspace_id, start.date(), (end - timedelta(microseconds=1)).date())).fetchall()
-    return cast_columns(rows_frame(rows, DEVICE_COLUMNS), {"project_id": "int64", "device_id": "int64"})
+    return devices_read(workspace_id, start, end).run(conn)
+
+
+def devices_read(workspace_id: int, start: datetime, end: datetime) -> Read[pd.DataFrame]:
+    return Read("""select distinct coalesce(project_id, -1), model, service_tier, device_id from analysis.daily_spend
+                   where workspace_id = %s and day >= %s and day <= %s and requests > errors""",
+                (workspace_id, start.date(), (end - timedelta(microseconds=1)).date()),
+                frame_of(DEVICE_COLUMNS, {"project_id": "int64", "device_id": "int64"}))
 
 
 def sample_ids(conn: Conn, workspace_id: int, start: datetime, end: datetime, scope: SampleScope, *,

@@ -31,27 +31,29 @@ def outcome_error(outcome: CheckOutcome) -> tuple[str | None, str | None]:
 def write_outcomes(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, outcomes: Sequence[CheckOutcome]) -> None:
     """Replace the workspace's rows with the run's outcomes (in the run's results transaction). A check
     that keeps failing keeps the moment it started to; a rerun of the same moment writes the same rows."""
-    tx.execute("delete from analysis.check_outcomes where workspace_id = %s and not (check_id = any(%s))",
-               (workspace_id, [o.check_id for o in outcomes]))  # a check no longer in the catalog
-    with tx.cursor() as cursor:
-        cursor.executemany(
-            """insert into analysis.check_outcomes (workspace_id, check_id, run_id, as_of, status, findings, error,
-                   error_ref, failing_since, last_ok_at)
-               values (%(ws)s, %(check)s, %(run)s, %(as_of)s, %(status)s, %(findings)s, %(error)s, %(ref)s,
-                       case when %(failed)s then %(as_of)s end, case when not %(failed)s then %(as_of)s end)
-               on conflict (workspace_id, check_id) do update set
-                   run_id = excluded.run_id, as_of = excluded.as_of, status = excluded.status,
-                   findings = excluded.findings, error = excluded.error, error_ref = excluded.error_ref,
-                   failing_since = case when excluded.status = 'failed'
-                                        then coalesce(check_outcomes.failing_since, excluded.as_of) end,
-                   last_ok_at = case when excluded.status = 'ok'
-                                     then greatest(check_outcomes.last_ok_at, excluded.as_of)
-                                     else check_outcomes.last_ok_at end""",
-            [{"ws": workspace_id, "check": o.check_id, "run": run_id, "as_of": as_of,
-              "status": "failed" if o.failed else "ok", "findings": o.findings, "error": outcome_error(o)[0],
-              "ref": outcome_error(o)[1], "failed": o.failed}
-             for o in outcomes],
-        )
+    errors = [outcome_error(o) for o in outcomes]
+    # one statement (a row per check from arrays; it was a statement per check and a delete): the checks'
+    # rows upserted, and the rows of a check no longer in the catalog deleted (never one of those upserted)
+    tx.execute(
+        """with gone as (delete from analysis.check_outcomes
+                         where workspace_id = %(ws)s and not (check_id = any(%(checks)s)))
+           insert into analysis.check_outcomes (workspace_id, check_id, run_id, as_of, status, findings, error,
+               error_ref, failing_since, last_ok_at)
+           select %(ws)s, o.check_id, %(run)s, %(as_of)s, case when o.failed then 'failed' else 'ok' end, o.findings,
+                  o.error, o.ref, case when o.failed then %(as_of)s end, case when not o.failed then %(as_of)s end
+           from unnest(%(checks)s::text[], %(failed)s::boolean[], %(findings)s::integer[], %(errors)s::text[],
+                       %(refs)s::text[]) as o (check_id, failed, findings, error, ref)
+           on conflict (workspace_id, check_id) do update set
+               run_id = excluded.run_id, as_of = excluded.as_of, status = excluded.status,
+               findings = excluded.findings, error = excluded.error, error_ref = excluded.error_ref,
+               failing_since = case when excluded.status = 'failed'
+                                    then coalesce(check_outcomes.failing_since, excluded.as_of) end,
+               last_ok_at = case when excluded.status = 'ok'
+                                 then greatest(check_outcomes.last_ok_at, excluded.as_of)
+                                 else check_outcomes.last_ok_at end""",
+        {"ws": workspace_id, "run": run_id, "as_of": as_of, "checks": [o.check_id for o in outcomes],
+         "failed": [o.failed for o in outcomes], "findings": [o.findings for o in outcomes],
+         "errors": [e[0] for e in errors], "refs": [e[1] for e in errors]})
 
 
 @dataclass(frozen=True)

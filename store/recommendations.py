@@ -1,5 +1,5 @@
-"""The optimisation catalog in Postgres: the reads behind CheckInputs, the recommendations' lifecycle,
-check history and realised savings.
+"""The optimisation catalog in Postgres: the recommendations' lifecycle, check history and realised savings
+(the reads behind CheckInputs are store/catalog_reads.py and store/catalog_scan.py).
 
 Lifecycle: a finding's fingerprint (check, project, subject) is the row's key, so a refresh updates
 yesterday's recommendation instead of adding a twin. `present` says whether it fired in the latest
@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import pandas as pd
-
 from checks import CheckOutcome
 from checks.base import ANOMALY, MONTH_DAYS, MONTHLY, ONE_OFF, Finding
 from checks.overlap import Combination, ScopeCombination
@@ -33,80 +31,14 @@ from checks.usage import NO_PROJECT
 from core.db import Conn
 from store.check_outcomes import write_outcomes
 from store.frames import PROMPT_KEY_SQL as PROMPT_KEY_SQL  # the key store.frames derives
-from store.frames import cast_columns, rows_frame
 
 
-def _frame(conn: Conn, query: str, params: Sequence[object] | dict[str, object], columns: list[str]) -> pd.DataFrame:
-    return rows_frame(conn.execute(query, params).fetchall(), columns)  # a few hundred rows at most
-
-
-# -- reads behind CheckInputs -----------------------------------------------------------------------
-
-DAILY_COLUMNS = ["day", "project_id", "device_id", "provider", "model", "service_tier", "requests", "cost_nanos"]
-
-
-def read_daily(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
-    """analysis.daily_spend rows of [first_day, end_day); project -1 when unattributed."""
-    frame = _frame(conn, """select day, coalesce(project_id, -1), device_id, provider, model, service_tier,
-                                   requests, cost_nanos
-                            from analysis.daily_spend where workspace_id = %s and day >= %s and day < %s""",
-                   (workspace_id, first_day, end_day), DAILY_COLUMNS)
-    return cast_columns(frame, dict.fromkeys(["project_id", "device_id", "requests", "cost_nanos"], "int64"))
-
-
-CLUSTER_COLUMNS = ["prompt_hash", "prompt_key", "requests", "devices", "projects", "first_at", "last_at",
-                   "cost_nanos", "duplicate_requests", "avoidable_nanos", "kinds"]
-
-
-def read_clusters(conn: Conn, workspace_id: int, window_end: datetime, *,
-                  recurring: tuple[int, int] | None = None) -> pd.DataFrame:
-    """The clustering stage's prompt clusters of its latest window ending by `window_end` (the same moment
-    when the pipeline ran both stages; an earlier one when only the checks stage is rerun).
-
-    `recurring=(requests, days)`: only the clusters the catalog can use, those of kind 'cacheable' and the
-    duplicates of at least `requests` requests over at least `days` UTC days (checks.response_cache)."""
-    only = "" if recurring is None else """
-        and ('cacheable' = any(kinds) or ('duplicate' = any(kinds) and requests >= %(requests)s
-             and (last_at at time zone 'UTC')::date - (first_at at time zone 'UTC')::date + 1 >= %(days)s))"""
-    requests, days = recurring or (0, 0)
-    return _frame(conn, f"""select prompt_hash, {PROMPT_KEY_SQL}, requests, devices, projects, first_at, last_at,
-                                   cost_nanos, duplicate_requests, avoidable_nanos, kinds
-                            from analysis.prompt_clusters
-                            where workspace_id = %(ws)s and window_end = (
-                                select max(window_end) from analysis.prompt_clusters
-                                where workspace_id = %(ws)s and window_end <= %(end)s
-                                  and window_end > %(end)s - interval '1 day'){only}""",
-                  {"ws": workspace_id, "end": window_end, "requests": requests, "days": days}, CLUSTER_COLUMNS)
-
-
-LOOP_COLUMNS = ["prompt_hash", "prompt_key", "device_id", "project_id", "started_at", "ended_at", "requests",
-                "cost_nanos", "peak_per_minute"]
-
-
-def read_loops(conn: Conn, workspace_id: int, start: datetime, end: datetime) -> pd.DataFrame:
-    """The clustering stage's loop incidents that started in [start, end)."""
-    return _frame(conn, f"""select prompt_hash, {PROMPT_KEY_SQL}, device_id, project_id, started_at, ended_at,
-                                   requests, cost_nanos, peak_per_minute
-                            from analysis.loop_incidents where workspace_id = %s and started_at >= %s
-                              and started_at < %s order by started_at, id""",
-                  (workspace_id, start, end), LOOP_COLUMNS)
-
-
-def has_clusters(conn: Conn, workspace_id: int) -> bool:
-    """Whether the clustering stage has written anything for the workspace (the demo says so when not)."""
-    row = conn.execute("select exists (select 1 from analysis.prompt_clusters where workspace_id = %s)",
-                       (workspace_id,)).fetchone()
-    return bool(row and row[0])
-
-
-def project_names(conn: Conn, workspace_id: int) -> dict[int, str]:
-    rows = conn.execute("select id, slug from meter.projects where workspace_id = %s", (workspace_id,)).fetchall()
-    return {int(r[0]): str(r[1]) for r in rows}
-
-
-def device_names(conn: Conn, workspace_id: int) -> dict[int, str]:
-    rows = conn.execute("select id, name from meter.devices where workspace_id = %s", (workspace_id,)).fetchall()
-    return {int(r[0]): str(r[1]) for r in rows}
+def _execute_many(tx: Conn, query: str, rows: Sequence[Sequence[object]]) -> None:
+    """`query` once per row, in one pipeline; nothing at all for no rows (psycopg's executemany would still open
+    and sync a pipeline: a round trip, and most of a millisecond when a catalog run has no findings to write)."""
+    if rows:
+        with tx.cursor() as cursor:
+            cursor.executemany(query, rows)
 
 
 # -- writes of the catalog --------------------------------------------------------------------------
@@ -118,28 +50,44 @@ def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, fi
     and replace the workspace's combination and summary (`combination`: checks.overlap.combine's, for the
     findings given; None: no finding combined, each quote on its own). `outcomes`: how each check fared
     (analysis.check_outcomes); a check that failed says nothing of its earlier findings, which keep their
-    state, and the summary leaves it out."""
+    state, and the summary leaves it out. The counts by status."""
+    return write_catalog(tx, workspace_id, run_id, as_of, findings, combination, outcomes)[0]
+
+
+def write_catalog(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, findings: Sequence[Finding],
+                  combination: Combination | None = None,
+                  outcomes: Sequence[CheckOutcome] = ()) -> tuple[dict[str, int], CatalogSummary]:
+    """write_findings, and the summary it wrote (the catalog stage's run stats: no read of it back)."""
+    # in one pipeline: the statements are sent together and their results awaited only where one is read
+    # (the statuses, the open recommendations, the combination), three round trips instead of a dozen
+    with tx.pipeline():
+        return _write_catalog(tx, workspace_id, run_id, as_of, findings, combination, outcomes)
+
+
+def _write_catalog(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, findings: Sequence[Finding],
+                   combination: Combination | None,
+                   outcomes: Sequence[CheckOutcome]) -> tuple[dict[str, int], CatalogSummary]:
     failed = sorted(o.check_id for o in outcomes if o.failed)
     rows = [(workspace_id, f.fingerprint, f.check_id, f.project_id, f.title, f.rationale, f.monthly_saving_nanos,
              f.recurrence, f.impact_nanos, f.confidence, f.request_count, list(f.sample_request_ids),
              json.dumps(f.evidence, default=str), as_of, as_of, run_id) for f in findings]
-    with tx.cursor() as cursor:
-        cursor.executemany(
-            """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title,
-                   rationale, monthly_saving_nanos, recurrence, impact_nanos, confidence, request_count,
-                   sample_request_ids, evidence, status, first_seen_at, last_seen_at, run_id, present)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'open', %s, %s, %s, true)
-               on conflict (workspace_id, fingerprint) do update set
-                   check_id = excluded.check_id, project_id = excluded.project_id, title = excluded.title,
-                   rationale = excluded.rationale, monthly_saving_nanos = excluded.monthly_saving_nanos,
-                   recurrence = excluded.recurrence, impact_nanos = excluded.impact_nanos,
-                   confidence = excluded.confidence, request_count = excluded.request_count,
-                   sample_request_ids = excluded.sample_request_ids, evidence = excluded.evidence,
-                   first_seen_at = least(recommendations.first_seen_at, excluded.first_seen_at),
-                   last_seen_at = greatest(recommendations.last_seen_at, excluded.last_seen_at),
-                   run_id = excluded.run_id, present = true""",
-            rows,
-        )
+    _execute_many(
+        tx,
+        """insert into analysis.recommendations (workspace_id, fingerprint, check_id, project_id, title,
+               rationale, monthly_saving_nanos, recurrence, impact_nanos, confidence, request_count,
+               sample_request_ids, evidence, status, first_seen_at, last_seen_at, run_id, present)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'open', %s, %s, %s, true)
+           on conflict (workspace_id, fingerprint) do update set
+               check_id = excluded.check_id, project_id = excluded.project_id, title = excluded.title,
+               rationale = excluded.rationale, monthly_saving_nanos = excluded.monthly_saving_nanos,
+               recurrence = excluded.recurrence, impact_nanos = excluded.impact_nanos,
+               confidence = excluded.confidence, request_count = excluded.request_count,
+               sample_request_ids = excluded.sample_request_ids, evidence = excluded.evidence,
+               first_seen_at = least(recommendations.first_seen_at, excluded.first_seen_at),
+               last_seen_at = greatest(recommendations.last_seen_at, excluded.last_seen_at),
+               run_id = excluded.run_id, present = true""",
+        rows,
+    )
     tx.execute("""update analysis.recommendations set present = false
                   where workspace_id = %s and present and not (fingerprint = any(%s)) and not (check_id = any(%s))""",
                (workspace_id, [f.fingerprint for f in findings], failed))
@@ -149,31 +97,32 @@ def write_findings(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, fi
     statuses = apply_statuses(tx, workspace_id)
     combination = combination or Combination()
     _replace_combination(tx, workspace_id, run_id, combination)
-    write_summary(tx, workspace_id, run_id, as_of, combination.days_observed, failed)
-    return statuses
+    return statuses, write_summary(tx, workspace_id, run_id, as_of, combination.days_observed, failed)
 
 
 def _record_history(tx: Conn, workspace_id: int, as_of: datetime, fired: Iterable[tuple[str, int | None]]) -> None:
     """One row per check and project that ever fired; a rerun for the same as_of counts once."""
-    with tx.cursor() as cursor:
-        cursor.executemany(
-            """insert into analysis.check_history (workspace_id, check_id, project_id, first_fired_at,
-                   last_fired_at, times_fired)
-               values (%s, %s, %s, %s, %s, 1)
-               on conflict (workspace_id, check_id, project_id) do update set
-                   first_fired_at = least(check_history.first_fired_at, excluded.first_fired_at),
-                   times_fired = check_history.times_fired
-                                 + (excluded.last_fired_at > check_history.last_fired_at)::int,
-                   last_fired_at = greatest(check_history.last_fired_at, excluded.last_fired_at)""",
-            [(workspace_id, check_id, project_id, as_of, as_of) for check_id, project_id in sorted(
-                fired, key=lambda item: (item[0], -1 if item[1] is None else item[1]))],
-        )
+    _execute_many(
+        tx,
+        """insert into analysis.check_history (workspace_id, check_id, project_id, first_fired_at,
+               last_fired_at, times_fired)
+           values (%s, %s, %s, %s, %s, 1)
+           on conflict (workspace_id, check_id, project_id) do update set
+               first_fired_at = least(check_history.first_fired_at, excluded.first_fired_at),
+               times_fired = check_history.times_fired
+                             + (excluded.last_fired_at > check_history.last_fired_at)::int,
+               last_fired_at = greatest(check_history.last_fired_at, excluded.last_fired_at)""",
+        [(workspace_id, check_id, project_id, as_of, as_of) for check_id, project_id in sorted(
+            fired, key=lambda item: (item[0], -1 if item[1] is None else item[1]))],
+    )
 
 
 def apply_statuses(conn: Conn, workspace_id: int) -> dict[str, int]:
-    """Re-derive every recommendation's status from decisions, suppressions and presence; counts by status."""
-    conn.execute(
-        """update analysis.recommendations r set status = case
+    """Re-derive every recommendation's status from decisions, suppressions and presence; counts by status
+    (of the rows the update returns: it sets every row of the workspace, so one round trip counts them all)."""
+    rows = conn.execute(
+        """with updated as (
+           update analysis.recommendations r set status = case
                when d.decision is not null then d.decision
                when exists (select 1 from meter.check_suppressions s
                             where s.workspace_id = r.workspace_id and s.check_id = r.check_id
@@ -183,11 +132,11 @@ def apply_statuses(conn: Conn, workspace_id: int) -> dict[str, int]:
            from analysis.recommendations x
            left join meter.recommendation_decisions d
                   on d.workspace_id = x.workspace_id and d.fingerprint = x.fingerprint
-           where x.id = r.id and r.workspace_id = %s""",
+           where x.id = r.id and r.workspace_id = %s
+           returning r.status)
+           select status, count(*) from updated group by status""",
         (workspace_id,),
-    )
-    rows = conn.execute("""select status, count(*) from analysis.recommendations where workspace_id = %s
-                           group by status""", (workspace_id,)).fetchall()
+    ).fetchall()
     return {str(status): int(count) for status, count in rows}
 
 
@@ -212,12 +161,12 @@ class CatalogSummary:
 
 def _replace_combination(tx: Conn, workspace_id: int, run_id: int, combination: Combination) -> None:
     tx.execute("delete from analysis.catalog_combinations where workspace_id = %s", (workspace_id,))
-    with tx.cursor() as cursor:
-        cursor.executemany(
-            """insert into analysis.catalog_combinations (workspace_id, project_id, model, fingerprints,
-                   subset_savings_nanos, run_id) values (%s, %s, %s, %s, %s, %s)""",
-            [(workspace_id, None if s.project_id == NO_PROJECT else s.project_id, s.model, list(s.fingerprints),
-              list(s.subset_savings), run_id) for s in combination.scopes])
+    _execute_many(
+        tx,
+        """insert into analysis.catalog_combinations (workspace_id, project_id, model, fingerprints,
+               subset_savings_nanos, run_id) values (%s, %s, %s, %s, %s, %s)""",
+        [(workspace_id, None if s.project_id == NO_PROJECT else s.project_id, s.model, list(s.fingerprints),
+          list(s.subset_savings), run_id) for s in combination.scopes])
 
 
 def read_combination(conn: Conn, workspace_id: int, days_observed: int | None = None) -> Combination:

@@ -124,3 +124,30 @@ def test_every_check_failing_fails_the_stage_and_writes_nothing(db_conn: Conn) -
         checks.error)
     assert outcome.stage("savings").status == "skipped"
     assert check_outcomes(db_conn, ws) == [] and catalog_summary(db_conn, ws) is None
+
+
+def test_outcomes_keep_when_a_check_started_failing_and_lose_a_check_the_catalog_no_longer_has(db_conn: Conn) -> None:
+    from checks import CheckOutcome
+    from store.check_outcomes import write_outcomes
+    from tests.factories import make_workspace
+
+    ws = make_workspace(db_conn).workspace_id
+    error = RuntimeError("boom")
+    first = [CheckOutcome("a", 2), CheckOutcome("b", 0, "RuntimeError: boom", error), CheckOutcome("gone", 1)]
+    later = [CheckOutcome("a", 0, "RuntimeError: boom", error), CheckOutcome("b", 0, "RuntimeError: boom", error)]
+    with db_conn.transaction():
+        write_outcomes(db_conn, ws, 1, AS_OF, first)
+    with db_conn.transaction():
+        write_outcomes(db_conn, ws, 2, AS_OF + timedelta(days=1), later)
+    rows = {o.check_id: o for o in check_outcomes(db_conn, ws)}
+    assert sorted(rows) == ["a", "b"]  # "gone" left the catalog: its row with it
+    a, b = rows["a"], rows["b"]
+    assert (a.status, a.findings, a.error, a.run_id) == ("failed", 0, CHECK_FAILED, 2)
+    assert (a.failing_since, a.last_ok_at) == (AS_OF + timedelta(days=1), AS_OF)  # ok until the first
+    assert (b.failing_since, b.last_ok_at, b.as_of) == (AS_OF, None, AS_OF + timedelta(days=1))  # failing since then
+    assert a.error_ref is not None and a.error_ref == b.error_ref  # the same exception, the same reference
+    with db_conn.transaction():
+        write_outcomes(db_conn, ws, 3, AS_OF + timedelta(days=2), [CheckOutcome("a", 3), CheckOutcome("b", 1)])
+    healed = {o.check_id: o for o in check_outcomes(db_conn, ws)}
+    assert [(o.check_id, o.status, o.findings, o.error, o.failing_since, o.last_ok_at) for o in healed.values()] == [
+        (check, "ok", found, None, None, AS_OF + timedelta(days=2)) for check, found in (("a", 3), ("b", 1))]

@@ -37,6 +37,10 @@ def traffic(conn: Conn, scene: Scene) -> None:
         add_request(conn, scene, DAY + timedelta(days=day, hours=9), input_tokens=150_000)  # above every line
         add_request(conn, scene, DAY + timedelta(days=day, hours=10), output_tokens=0)  # no output
         add_request(conn, scene, DAY + timedelta(days=day, hours=11), status_code=529, output_tokens=0)
+        # a capitalised model and tier: code point order puts them before lower case (a linguistic collation
+        # would not), as pandas orders them
+        add_request(conn, scene, DAY + timedelta(days=day, hours=12), model="Zeta-1", provider="Zeta",
+                    service_tier="Priority")
 
 
 def direct(conn: Conn, ws: int, as_of: datetime) -> Usage:
@@ -60,6 +64,9 @@ def assert_same(conn: Conn, ws: int, as_of: datetime) -> None:
                         rates=load_rates())
     expected = direct(conn, ws, as_of)
     pd.testing.assert_frame_equal(summed(stored), summed(expected), check_dtype=False)
+    # the groups in the order of their keys, as pandas sorts them (the checks read them in that order)
+    pd.testing.assert_frame_equal(stored.groups, stored.groups.sort_values(list(GROUP_KEYS), ignore_index=True),
+                                  check_exact=True)
     # the checks' plain-list view of the successful sums is the frame's, row for row
     sums = ["requests", "output_tokens", "max_prompt"]
     assert len(stored.successful)

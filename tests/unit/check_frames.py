@@ -10,7 +10,7 @@ import pandas as pd
 
 from checks import REQUEST_COLUMNS, CheckInputs
 from pricing import load_rates
-from store.recommendations import CLUSTER_COLUMNS, DAILY_COLUMNS, LOOP_COLUMNS
+from store.catalog_reads import CLUSTER_COLUMNS, DAILY_COLUMNS, LOOP_COLUMNS
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)  # rates version 2026-08-21 is in force
 START = AS_OF - timedelta(days=30)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from checks.usage import Grouping
+from checks.usage import Grouping, by_project_model, grouped_rows
 
 MODELS = ["gpt-5", "claude-sonnet-4-6", "gemini-2.5-pro", "gpt-5.1", "Zeta", "a"]
 
@@ -48,3 +48,15 @@ def test_grouping_some_rows_by_a_mask_is_grouping_those_rows() -> None:
         by = Grouping.of(data, ["project_id", "model"], rows=rows)
         got = by.frame({"requests": by.sum(np.asarray(data["requests"])[rows])})
         pd.testing.assert_frame_equal(got, expected, check_exact=True, check_index_type=True)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7, 300])
+def test_the_groups_walked_without_a_frame_are_the_frames_rows(rows: int) -> None:
+    data = frame(rows, seed=rows + 11)
+    by = Grouping.of(data, ["project_id", "model"])
+    columns = {"requests": by.sum(data["requests"]), "max_prompt": by.max(data["max_prompt"]),
+               "days": by.nunique(data["local_day"])}
+    assert by.key_tuples() == list(by.index)
+    walked = list(grouped_rows(by, columns))
+    assert walked == list(by_project_model(by.frame(columns)))
+    assert all(type(value) is int for _, _, row in walked for value in row.values())

@@ -103,6 +103,20 @@ def test_reasoning_overspend_stays_silent_when_most_requests_do_not_reason() -> 
     assert reasoning_overspend.run(inputs(rows(99, model="gpt-5.1", output=1000, reasoning=900))) == []
 
 
+def test_reasoning_overspend_leaves_out_the_successful_requests_without_output() -> None:
+    # 30 silent requests of the same project and model count in the day sums but not in the rule: with them
+    # 100 of 130 requests reason (77 %, under 90 %); without them all 100 do, and only those are quoted
+    data = rows(100, model="gpt-5.1", input=500, output=1000, reasoning=900) + rows(30, model="gpt-5.1", output=0)
+    [finding] = reasoning_overspend.run(inputs(data))
+    assert finding.request_count == 100
+    assert finding.monthly_saving_nanos == 100 * 8_000_000
+    assert finding.evidence["reasoning_request_share"] == 1.0
+    # silent requests of another project leave this one's sums alone
+    other = rows(100, model="gpt-5.1", input=500, output=1000, reasoning=900) + rows(30, model="gpt-5.1", output=0,
+                                                                                        project=2)
+    assert [f.request_count for f in reasoning_overspend.run(inputs(other))] == [100]
+
+
 def test_rows_a_check_cannot_price_are_said_in_its_evidence_not_guessed() -> None:
     data = rows(20, model="claude-opus-4-1", cache_read=2000, cache_write=400) + rows(5, model="claude-opus-4-1",
                                                                                       tier="priority")

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pandas as pd
 
 from checks import batch_api, cache_write_waste, prompt_caching, response_cache, runaway_loop, spend_spike
-from store.recommendations import DAILY_COLUMNS
+from store.catalog_reads import DAILY_COLUMNS
 from tests.unit.check_frames import AS_OF, START, cluster, inputs, rows
 
 MINUTE = timedelta(minutes=1)
@@ -154,3 +154,18 @@ def test_spend_spike_is_an_anomaly_of_the_excess_over_the_baseline_week_unscaled
 
 def test_spend_spike_stays_silent_below_double() -> None:
     assert spend_spike.run(inputs(rows(3), daily=daily(1_000_000_000, 1_900_000_000))) == []
+
+
+def test_spend_spike_leaves_a_device_to_its_spiking_project_but_names_one_whose_project_held_steady() -> None:
+    def scope(project: int, device: int, before: int, after: int) -> pd.DataFrame:
+        return daily(before, after).assign(project_id=project, device_id=device)
+
+    old = scope(2, 3, 0, 0).assign(day=[(AS_OF - timedelta(days=d)).date() for d in range(20, 34)],
+                                   cost_nanos=50_000_000_000)  # before the two weeks: not compared
+    data = pd.concat([scope(1, 1, 1_000_000_000, 3_000_000_000),  # project 1 spikes through device 1
+                      scope(2, 2, 1_000_000_000, 3_000_000_000),  # device 2 spikes inside project 2 ...
+                      scope(2, 3, 20_000_000_000, 20_000_000_000), old],  # ... which device 3 holds steady
+                     ignore_index=True)
+    found = spend_spike.run(inputs(rows(3), daily=data))
+    assert [(f.subject, f.project_id, f.device_id, f.impact_nanos, f.request_count) for f in found] == [
+        ("project:1", 1, None, 14_000_000_000, 70), ("device:2", None, 2, 14_000_000_000, 70)]

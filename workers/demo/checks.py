@@ -13,6 +13,7 @@ from rich.table import Table
 from core.db import Conn
 from core.money import format_dollars, money, total_of_rows
 from store import recommendations as store
+from store.catalog_reads import has_clusters
 from store.recommendations import Recommendation
 from store.workspaces import Workspace
 from synthetic.catalog_plants import FOUND_BY
@@ -74,7 +75,7 @@ def print_catalog(conn: Conn, workspace: Workspace, planted: list[dict[str, Any]
                   f"{workspace.slug} --id N shows one in full)")
     console.print(recommendations_view(rows, store.catalog_summary(conn, workspace.id), "open"))
     console.print(planted_vs_found(conn, workspace, planted))
-    if not store.has_clusters(conn, workspace.id):
+    if not has_clusters(conn, workspace.id):
         console.print("response-cache, prompt-caching and runaway-loop read the clustering stage's results; "
                       "it wrote none for this workspace.")
     console.print(f"realised by accepted recommendations: {money(store.realised_total(conn, workspace.id))}")

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -33,13 +34,14 @@ from checks.base import SampleScope
 from checks.overlap import combine
 from checks.response_cache import hashes_to_read
 from checks.usage import Usage
-from core.errors import present
 from pricing import load_rates
 from store import recommendations as store
-from store.catalog_scan import read_hashed_requests, read_usage, sample_ids
+from store.catalog_reads import clusters_read, daily_read, device_names_read, loops_read, project_names_read
+from store.catalog_scan import devices_read, read_hashed_requests, read_usage, sample_ids
 from store.check_outcomes import outcome_error
+from store.reads import read_together
 from store.runs import Run
-from store.workspaces import workspace_by_id
+from store.workspaces import workspace_read
 from workers.jobs.stage import Stage, StageContext, trailing_window
 from workers.runtime.db import sibling
 from workers.runtime.failures import is_transient
@@ -64,18 +66,22 @@ def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> Ch
     start, end = trailing_window(ctx.as_of)
     conn, ws = ctx.conn, ctx.workspace_id
     end_day = ctx.as_of.date()
-    rates, timezone = load_rates(), workspace_by_id(conn, ws).timezone
-    # only the clusters a check can use; the others' hashes have no rows read (response_cache.hashes_to_read)
-    clusters = store.read_clusters(conn, ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS))
-    loops = store.read_loops(conn, ws, start, end)
+    rates = load_rates()
+    # the reads beside the window's usage in one round trip (store.reads): the workspace (its time zone), only
+    # the clusters a check can use (the others' hashes have no rows read: response_cache.hashes_to_read), the
+    # loops, the spike's daily rollups, the devices per project and model, the names
+    workspace, clusters, loops, daily, devices, project_names, device_names = read_together(
+        conn, workspace_read(ws),
+        clusters_read(ws, end, recurring=(response_cache.MIN_PER_HASH, response_cache.MIN_DAYS)),
+        loops_read(ws, start, end), daily_read(ws, end_day - timedelta(days=SPIKE_DAYS), end_day),
+        devices_read(ws, start, end), project_names_read(ws), device_names_read(ws))
+    timezone = workspace.timezone
 
     def sampler(scope: SampleScope) -> tuple[int, ...]:
         return sample_ids(conn, ws, start, end, scope, synced_by=ctx.as_of)
 
-    def read_rest() -> tuple[Usage, pd.DataFrame, tuple[dict[int, str], dict[int, str]]]:
-        usage = read_usage(conn, ws, start, end, synced_by=ctx.as_of, timezone=timezone, rates=rates)
-        daily = store.read_daily(conn, ws, end_day - timedelta(days=SPIKE_DAYS), end_day)
-        return usage, daily, (store.project_names(conn, ws), store.device_names(conn, ws))
+    def read_rest() -> Usage:
+        return read_usage(conn, ws, start, end, synced_by=ctx.as_of, timezone=timezone, rates=rates, devices=devices)
 
     hashes = hashes_to_read(clusters, loops)
     # The hashes' requests are scattered over the table (an index read of random pages) while the daily
@@ -88,16 +94,16 @@ def catalog_inputs(ctx: StageContext, reads: dict[str, str] | None = None) -> Ch
             reads["heavy_reads"] = source
         if other is conn:
             requests = read_hashed_requests(other, ws, start, end, hashes, synced_by=ctx.as_of)
-            usage, daily, names = read_rest()
+            usage = read_rest()
         else:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 hashed = pool.submit(read_hashed_requests, other, ws, start, end, hashes, synced_by=ctx.as_of)
-                usage, daily, names = read_rest()
+                usage = read_rest()
                 requests = hashed.result()
     return CheckInputs(
         workspace_id=ws, window_start=start, as_of=end, requests=requests, daily=daily,
         clusters=clusters, loops=loops, rates=rates, timezone=timezone,
-        project_names=names[0], device_names=names[1], usage_scan=usage, sampler=sampler,
+        project_names=project_names, device_names=device_names, usage_scan=usage, sampler=sampler,
     )
 
 
@@ -110,9 +116,8 @@ def run_checks(ctx: StageContext, run: Run, checks: Sequence[Check] = CHECKS) ->
     findings = catalog.findings
     combination = combine(findings, inputs)
     with run.results() as tx:
-        statuses = store.write_findings(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination,
-                                        catalog.outcomes)
-        summary = present(store.catalog_summary(tx, ctx.workspace_id), "the summary write_findings wrote")
+        statuses, summary = store.write_catalog(tx, ctx.workspace_id, run.id, ctx.as_of, findings, combination,
+                                                catalog.outcomes)
         # monthly_saving_nanos: the headline (open monthly recommendations taken together), as the summary
         run.stats.update({"requests": inputs.usage.requests, "findings": len(findings), **summary.as_stats(),
                           "statuses": statuses, "unpriced_models": unpriced_models(inputs),
@@ -138,7 +143,7 @@ def report_failures(catalog: CatalogRun) -> None:
 
 def unpriced_models(inputs: CheckInputs) -> list[str]:
     """Models of the window the price table does not know: no check quotes anything on them."""
-    models = inputs.usage.groups["model"].astype(str).unique()
+    models = set(np.asarray(inputs.usage.groups["model"], dtype=object).tolist())  # a cast of the column costs more
     return sorted(str(m) for m in models if inputs.rates.canonical(str(m)) is None)
 
 
