@@ -55,13 +55,14 @@ def _seed_centres(points: NDArray[np.float64], weights: NDArray[np.float64], k: 
     """Greedy k-means++: each next centre is the best (least total weighted distance) of a few candidates
     drawn in proportion to weight × squared distance to the nearest centre so far."""
     trials = 2 + int(math.log(k))
-    centres = [points[_draw(weights, 1, rng)[0]]]
+    centres = [points[_draw(np.cumsum(weights), 1, rng)[0]]]
     nearest = _squared_distances(points, centres[0][None, :])[:, 0]
     for _ in range(1, k):
-        mass = weights * nearest
-        if mass.sum() <= 0:  # every point sits on a centre: fewer distinct points than k (callers avoid it)
+        # the running sum of non-negative masses ends at 0 exactly when they are all 0, as their sum does
+        cumulative = np.cumsum(weights * nearest)
+        if cumulative[-1] <= 0:  # every point sits on a centre: fewer distinct points than k (callers avoid it)
             break
-        candidates = _draw(mass, trials, rng)
+        candidates = _draw(cumulative, trials, rng)
         options = np.minimum(nearest[None, :], _squared_distances(points, points[candidates]).T)
         best = int(np.argmin(options @ weights))
         centres.append(points[candidates[best]])
@@ -69,18 +70,20 @@ def _seed_centres(points: NDArray[np.float64], weights: NDArray[np.float64], k: 
     return np.array(centres)
 
 
-def _draw(mass: NDArray[np.float64], size: int, rng: np.random.Generator) -> NDArray[np.int64]:
-    """`size` indices drawn with replacement in proportion to `mass` (what Generator.choice(p=...) does, without
-    its checks of p, which cost more than the draw on a few dozen points)."""
-    cumulative = np.cumsum(mass)
+def _draw(cumulative: NDArray[np.float64], size: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """`size` indices drawn with replacement in proportion to the masses whose running sum is `cumulative`
+    (what Generator.choice(p=...) does, without its checks of p, which cost more than the draw on a few dozen
+    points)."""
     found = np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right")
-    return np.asarray(np.minimum(found, len(mass) - 1), dtype=np.int64)
+    return np.asarray(np.minimum(found, len(cumulative) - 1), dtype=np.int64)
 
 
 def _lloyd(points: NDArray[np.float64], weights: NDArray[np.float64], centres: NDArray[np.float64]) -> Fit:
     """Assign each point to its nearest centre and move each centre to its points' weighted mean, until no
     label changes (an emptied centre stays where it was)."""
     labels = np.full(len(points), -1, dtype=np.int64)
+    rows = np.arange(len(points))
+    distances: NDArray[np.float64] | None = None
     for _ in range(MAX_ITERATIONS):
         distances = _squared_distances(points, centres)
         moved = np.argmin(distances, axis=1).astype(np.int64)
@@ -88,9 +91,13 @@ def _lloyd(points: NDArray[np.float64], weights: NDArray[np.float64], centres: N
             break
         labels = moved
         members = np.zeros((len(points), len(centres)))
-        members[np.arange(len(points)), labels] = weights  # each point's weight, in its centre's column
+        members[rows, labels] = weights  # each point's weight, in its centre's column
         mass = members.sum(axis=0)
         filled = mass > 0
         centres[filled] = (members.T @ points)[filled] / mass[filled, None]
-    inertia = float(weights @ _squared_distances(points, centres)[np.arange(len(points)), labels])
+        distances = None  # the centres moved
+    if distances is None:  # stopped by MAX_ITERATIONS: the distances to where the centres went
+        distances = _squared_distances(points, centres)
+    # converged: the centres have not moved since `distances` was computed
+    inertia = float(weights @ distances[rows, labels])
     return Fit(labels, inertia)

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from psycopg.pq import TransactionStatus
 
 from clustering.keys import KeyPart, keys_from_heads
+from clustering.shapes import SHAPE_COLUMNS, Cells
 from core.db import Conn
 from core.errors import UserError, present
 from core.periods import utc_midnight
@@ -270,11 +271,8 @@ def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Seque
     return written
 
 
-_CELL_KEYS = ["project_id", "model", "provider", "prompt_bin", "output_bin", "hour"]
-
-
-def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
-    """The days' cells summed over the days, in no order (clustering.request_shapes sorts them)."""
+def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> Cells:
+    """The days' cells summed over the days, in no order (clustering.shapes sorts them)."""
     # 30 days of cells are 700,000 rows for 10M requests. Unless the table's statistics are fresh (the
     # fleet's role may not ANALYZE) the planner expects a handful and sorts them on disk to group them:
     # 1.9 s where hashing them takes 0.35 s. No ORDER BY: request_shapes sorts the groups.
@@ -284,7 +282,7 @@ def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: da
                       sum(requests)::bigint, sum(cost_nanos)::bigint
                from analysis.request_shape_days where workspace_id = %s and day >= %s and day < %s
                group by 1, 2, 3, 4, 5, 6""", (workspace_id, first_day, end_day)).fetchall()
-    return pd.DataFrame(rows, columns=[*_CELL_KEYS, "requests", "cost_nanos"])
+    return Cells.from_rows(rows)
 
 
 _CLUSTER_FIELDS = ("prompt_hash", "requests", "devices", "projects", "first_at", "last_at", "cost_nanos",
@@ -293,21 +291,33 @@ _CLUSTER_FIELDS = ("prompt_hash", "requests", "devices", "projects", "first_at",
                    "cacheable_prompt_tokens", "cacheable_requests_1h", "cacheable_prompt_tokens_1h", "loop_incidents")
 _INCIDENT_FIELDS = ("prompt_hash", "device_id", "project_id", "model", "started_at", "ended_at", "requests",
                     "cost_nanos", "peak_per_minute")
-_SHAPE_FIELDS = ("project_id", "shape", "model", "provider", "prompt_band", "output_band", "time_profile", "label",
-                 "requests", "cost_nanos", "request_share", "cost_share", "typical_prompt_tokens",
-                 "typical_output_tokens", "hours")
+_SHAPE_FIELDS = SHAPE_COLUMNS  # the order of clustering.shapes.shape_rows' tuples
 
 
 def replace_results(conn: Conn, workspace_id: int, window_end: datetime, run_id: int, clusters: pd.DataFrame,
-                    incidents: pd.DataFrame, shapes: pd.DataFrame, seed: int) -> dict[str, int]:
-    """Replace the workspace's clusters, incidents and shapes. Call inside the results transaction."""
-    for table in ("prompt_clusters", "loop_incidents", "request_shapes"):
-        conn.execute(f"delete from analysis.{table} where workspace_id = %s", (workspace_id,))
+                    incidents: pd.DataFrame, shapes: Sequence[tuple[Any, ...]], seed: int) -> dict[str, int]:
+    """Replace the workspace's clusters, incidents and shapes (clustering.shapes.shape_rows). Call inside the
+    results transaction."""
+    # one statement: a round trip and a statement's fixed cost each, where a small workspace's writes are few
+    conn.execute("""with clusters as (delete from analysis.prompt_clusters where workspace_id = %(ws)s),
+                         incidents as (delete from analysis.loop_incidents where workspace_id = %(ws)s)
+                    delete from analysis.request_shapes where workspace_id = %(ws)s""", {"ws": workspace_id})
     fixed = {"workspace_id": workspace_id, "window_end": window_end, "run_id": run_id}
     _copy_rows(conn, "prompt_clusters", _CLUSTER_FIELDS, clusters, fixed)
     _copy_rows(conn, "loop_incidents", _INCIDENT_FIELDS, incidents, fixed)
-    _copy_rows(conn, "request_shapes", _SHAPE_FIELDS, shapes, {**fixed, "seed": seed})
+    if shapes:
+        with copy_into(conn, "request_shapes", [*fixed, "seed", *_SHAPE_FIELDS]) as copy:
+            head = (workspace_id, window_end, run_id, seed)
+            for shape in shapes:
+                copy.write_row((*head, *_shape_row(shape)))
     return {"clusters": len(clusters), "loop_incidents": len(incidents), "request_shapes": len(shapes)}
+
+
+def _shape_row(shape: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A shape as the table wants it (_SHAPE_FIELDS' order): the unattributed traffic's project is null, as is
+    an empty model or provider (_column's rules)."""
+    project_id, number, model, provider, *rest = shape
+    return (None if project_id < 0 else project_id, number, model or None, provider or None, *rest)
 
 
 def _copy_rows(conn: Conn, table: str, fields: tuple[str, ...], frame: pd.DataFrame, fixed: dict[str, Any]) -> None:

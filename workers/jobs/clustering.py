@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from clustering import ClusterRules, LoopRules, cluster_requests, request_shapes
+from clustering import ClusterRules, LoopRules, cluster_requests
 from clustering.keys import PARTS, day_parts, hash_prefixes, repeated_key_counts
 from clustering.loops import empty_incidents
 from clustering.prompts import empty_clusters
+from clustering.shapes import shape_rows
 from core.db import Conn, commit_without_flush
 from pricing import RateTable, load_rates
 from store import clustering as store
@@ -66,8 +67,8 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
         clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates(),
                                                        reader=reader, hashed=hashed)
     shape_end = DayWindow.ending_before(as_of)
-    shapes = request_shapes(store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
-                            seed=settings.shape_seed)
+    shapes = shape_rows(store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
+                        seed=settings.shape_seed)
     with run.results() as tx:
         run.stats.update(store.replace_results(tx, ws, end, run.id, clusters, incidents, shapes,
                                                settings.shape_seed))
