@@ -25,7 +25,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from psycopg.pq import TransactionStatus
 
-from clustering.keys import KeyPart, keys_from_heads
+from clustering.keys import DayParts, KeyPart, keys_from_heads
 from clustering.shapes import SHAPE_COLUMNS, Cells
 from core.db import Conn
 from core.errors import UserError, present
@@ -94,6 +94,28 @@ class DayKeys:
     unhashed: int  # requests without one
 
 
+@dataclass(frozen=True)
+class KeyBatch:
+    """The prompt keys of a batch of days, all the days' keys in one array (a day's are a run of it)."""
+
+    days: list[date]
+    unhashed: list[int]  # per day
+    day: NDArray[np.int64]  # per key: its day's index in `days`
+    keys: NDArray[np.int64]
+
+    @property
+    def requests(self) -> int:
+        return len(self.keys) + sum(self.unhashed)
+
+    def __iter__(self) -> Iterator[DayKeys]:
+        bounds = np.searchsorted(self.day, np.arange(len(self.days) + 1))
+        for index, day in enumerate(self.days):
+            yield DayKeys(day, self.keys[bounds[index]:bounds[index + 1]], self.unhashed[index])
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+
 # A batch of consecutive days is read in one COPY and held whole (8 bytes a key, plus the text they arrive
 # as), so its days' requests, as the rollup counted them, add up to at most this many; a day the rollup has
 # no count for is read alone. A small workspace's month is one query; a large one's a day at a time.
@@ -101,26 +123,19 @@ BATCH_KEYS = 250_000
 
 
 def day_prompt_key_batches(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime,
-                           requests_per_day: Mapping[date, int]) -> Iterator[list[DayKeys]]:
+                           requests_per_day: Mapping[date, int]) -> Iterator[KeyBatch]:
     """The days' prompt keys, of the requests synced by `as_of`, a batch of consecutive days at a time
     (plan_day_batches: `requests_per_day` is what the rollup counted), each of `days` once, in order; a day
     without requests has no keys."""
     with without_jit(conn):
         for batch in plan_day_batches(days, requests_per_day, BATCH_KEYS):
-            heads = _copy_days_heads(conn, workspace_id, batch[0], batch[-1] + timedelta(days=1), as_of)
-            yield [_day_keys(workspace_id, day, *heads.get(day, (0, 0, b""))) for day in batch]
+            yield _copy_days_heads(conn, workspace_id, batch, as_of)
 
 
-def _day_keys(workspace_id: int, day: date, requests: int, hashed: int, heads: bytes) -> DayKeys:
-    try:
-        keys = keys_from_heads(heads)
-    except ValueError:
-        keys = None
-    if keys is None or len(keys) != hashed:
-        raise UserError(f"meter.requests of workspace {workspace_id} on {day} hold a prompt_hash that is "
-                        "not a hex digest (clustering needs at least 16 lowercase hex digits): fix those rows "
-                        "or the daemon's prompt hashing")
-    return DayKeys(day, keys, requests - hashed)
+def _bad_hashes(workspace_id: int, day: date) -> UserError:
+    return UserError(f"meter.requests of workspace {workspace_id} on {day} hold a prompt_hash that is "
+                     "not a hex digest (clustering needs at least 16 lowercase hex digits): fix those rows "
+                     "or the daemon's prompt hashing")
 
 
 # One row a day: the day's hash heads laid end to end by string_agg. A row per request would be a
@@ -142,25 +157,47 @@ _ROW = struct.Struct(">hiiiqiqi")
 _EPOCH = date(2000, 1, 1)
 
 
-def _copy_days_heads(conn: Conn, workspace_id: int, first: date, end: date,
-                     as_of: datetime) -> dict[date, tuple[int, int, bytes]]:
-    """Per day of [first, end) with requests: (requests, requests with a hash, their first 16 hex digits
-    end to end)."""
+def _copy_days_heads(conn: Conn, workspace_id: int, days: list[date], as_of: datetime) -> KeyBatch:
+    """The keys of the requests of `days` (consecutive), from their hashes' first 16 hex digits, decoded
+    together (a numpy pass per day cost more than a small workspace's keys)."""
     reply = bytearray()
+    first, end = days[0], days[-1] + timedelta(days=1)
     with conn.cursor() as cursor, cursor.copy(_DAY_HEADS, (workspace_id, utc_midnight(first), utc_midnight(end),
                                                            as_of)) as copy:
         for block in copy:
             reply += block
-    days: dict[date, tuple[int, int, bytes]] = {}
+    found: dict[date, tuple[int, int, memoryview]] = {}
+    view = memoryview(reply)
     at = _HEADER
     while struct.unpack_from(">h", reply, at)[0] != -1:  # the trailer
         fields, _, day, _, requests, _, hashed, length = _ROW.unpack_from(reply, at)
         if fields != 4:
             raise RuntimeError("unexpected binary COPY layout for the prompt keys")
         at += _ROW.size
-        days[_EPOCH + timedelta(days=day)] = (requests, hashed, bytes(reply[at:at + length]))
+        found[_EPOCH + timedelta(days=day)] = (requests, hashed, view[at:at + length])
         at += length
-    return days
+    unhashed, hashed_per_day, heads = [], [], []
+    for day in days:
+        requests, hashed, head = found.get(day, (0, 0, memoryview(b"")))
+        if len(head) != 16 * hashed:  # a hash shorter than 16 digits
+            raise _bad_hashes(workspace_id, day)
+        unhashed.append(requests - hashed)
+        hashed_per_day.append(hashed)
+        heads.append(head)
+    try:
+        keys = keys_from_heads(b"".join(heads))
+    except ValueError:
+        bad = next((day for day, head in zip(days, heads, strict=True) if not _decodes(head)), days[0])
+        raise _bad_hashes(workspace_id, bad) from None
+    return KeyBatch(days, unhashed, np.repeat(np.arange(len(days), dtype=np.int64), hashed_per_day), keys)
+
+
+def _decodes(heads: memoryview) -> bool:
+    try:
+        keys_from_heads(bytes(heads))
+    except ValueError:
+        return False
+    return True
 
 
 def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date]) -> None:
@@ -170,21 +207,30 @@ def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, r
                      (workspace_id, keep_from, keep_to, list(rebuild)))
 
 
-def write_key_days(conn: Conn, workspace_id: int, days: Sequence[tuple[date, Sequence[KeyPart], int]]) -> None:
-    """(day, its 16 parts, its unhashed requests) of several days in one COPY. Only parts with keys are
-    stored, and part 0 when the day has unhashed requests (it carries their count): a small workspace's
-    day has keys in a few parts, and a row per empty part was most of what its days cost to write."""
+def write_key_days(conn: Conn, workspace_id: int, days: Sequence[date], parts: DayParts,
+                   unhashed: Sequence[int]) -> None:
+    """Several days' key runs (clustering.keys.parts_of_days, their day indexes into `days`) and their unhashed
+    requests, in one COPY: a row per run (day, part) with keys, and part 0 of a day with unhashed requests
+    (it carries their count) even without keys. A small workspace's day has keys in a few parts, and a row per
+    empty part was most of what its days cost to write."""
+    # the runs' arrays as bytes once (little-endian, as KeyPart stores them), each row a slice of them
+    keys, counts = parts.keys.astype("<i8").tobytes(), parts.counts.astype("<i4").tobytes()
+    bounds, run_day, run_part = parts.bounds.tolist(), parts.day.tolist(), parts.part.tolist()
+    requests = parts.run_requests()
     # binary: the arrays travel as they are (the text format would double them into hex)
     with copy_into(conn, "prompt_key_days",
                    ("workspace_id", "day", "part", "keys", "counts", "requests", "unhashed_requests"),
                    binary=True) as copy:
         copy.set_types(["bigint", "date", "smallint", "bytea", "bytea", "bigint", "bigint"])
-        for day, parts, unhashed in days:
-            for p in parts:
-                if not len(p.keys) and not (p.part == 0 and unhashed):
-                    continue
-                copy.write_row((workspace_id, day, p.part, p.keys_bytes(), p.counts_bytes(), int(p.counts.sum()),
-                                unhashed if p.part == 0 else 0))
+        run = 0
+        for index, day in enumerate(days):
+            if unhashed[index] and not (run < len(run_day) and run_day[run] == index and run_part[run] == 0):
+                copy.write_row((workspace_id, day, 0, b"", b"", 0, unhashed[index]))
+            while run < len(run_day) and run_day[run] == index:
+                first, end = bounds[run], bounds[run + 1]
+                copy.write_row((workspace_id, day, run_part[run], keys[8 * first:8 * end], counts[4 * first:4 * end],
+                                requests[run], unhashed[index] if run_part[run] == 0 else 0))
+                run += 1
 
 
 def read_key_parts(conn: Conn, workspace_id: int, first_day: date, end_day: date,

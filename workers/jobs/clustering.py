@@ -28,7 +28,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from clustering import ClusterRules, LoopRules, cluster_requests
-from clustering.keys import PARTS, day_parts, hash_prefixes, repeated_key_counts
+from clustering.keys import PARTS, hash_prefixes, parts_of_days, repeated_key_counts
 from clustering.loops import empty_incidents
 from clustering.prompts import empty_clusters
 from clustering.shapes import shape_rows
@@ -103,8 +103,8 @@ def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, re
     # batches sized by the rollup's counts of the days (the stage runs after it; without them a day at a time)
     counted = rollup_store.day_requests(conn, ws, days, as_of)
     for batch in store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of, counted):
-        store.write_key_days(conn, ws, [(day.day, day_parts(day.keys), day.unhashed) for day in batch])
-        keys_read += sum(len(day.keys) + day.unhashed for day in batch)
+        store.write_key_days(conn, ws, batch.days, parts_of_days(batch.day, batch.keys), batch.unhashed)
+        keys_read += batch.requests
     return keys_read
 
 
