@@ -130,10 +130,15 @@ def repeated_key_counts(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], NDA
     """Keys seen more than once over the given days (one part), sorted, and the requests of each."""
     if not days:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    keys = np.concatenate([d.keys for d in days])
-    counts = np.concatenate([d.counts for d in days]).astype(np.int64)
+    return repeated_of(np.concatenate([d.keys for d in days]), np.concatenate([d.counts for d in days]))
+
+
+def repeated_of(keys: NDArray[np.int64], counts: NDArray[np.int32] | NDArray[np.int64]) -> tuple[NDArray[np.int64],
+                                                                                                  NDArray[np.int64]]:
+    """Keys seen more than once over several days' distinct keys and their counts laid end to end (one
+    part), sorted, and the requests of each."""
     unique, inverse = np.unique(keys, return_inverse=True)
-    totals = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+    totals = np.bincount(inverse, weights=counts.astype(np.int64), minlength=len(unique)).astype(np.int64)
     repeated = totals > 1
     return np.asarray(unique[repeated], dtype=np.int64), np.asarray(totals[repeated], dtype=np.int64)
 
