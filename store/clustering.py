@@ -27,7 +27,7 @@ from psycopg.pq import TransactionStatus
 
 from clustering.keys import DayParts, keys_from_heads
 from clustering.shapes import SHAPE_COLUMNS, Cells
-from core.db import Conn
+from core.db import NO_FLUSH_WAIT, Conn
 from core.errors import UserError, present
 from core.periods import utc_midnight
 from store.bulk import copy_into
@@ -55,14 +55,31 @@ def load_state(conn: Conn, workspace_id: int) -> ClusteringState | None:
     return None if row is None else ClusteringState(row[0], row[1], row[2])
 
 
-def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as_of: datetime, run_id: int) -> None:
-    conn.execute(
-        """insert into analysis.clustering_state (workspace_id, synced_through, first_day, end_day, run_id, updated_at)
-           values (%s, %s, %s, %s, %s, clock_timestamp())
-           on conflict (workspace_id) do update
-              set synced_through = excluded.synced_through, first_day = excluded.first_day,
-                  end_day = excluded.end_day, run_id = excluded.run_id, updated_at = excluded.updated_at""",
-        (workspace_id, as_of, first_day, end_day, run_id))
+def load_state_and_timezone(conn: Conn, workspace_id: int) -> tuple[ClusteringState | None, str]:
+    """load_state and the workspace's timezone (the shape cells' hours are local) in one query."""
+    row = conn.execute("""select w.timezone, s.synced_through, s.first_day, s.end_day
+                          from meter.workspaces w left join analysis.clustering_state s on s.workspace_id = w.id
+                          where w.id = %s""", (workspace_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no workspace with id {workspace_id}")
+    return (None if row[1] is None else ClusteringState(row[1], row[2], row[3])), str(row[0])
+
+
+def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as_of: datetime,
+               run_id: int) -> tuple[int, int]:
+    """Save the state; returns the stored days' (hashed, unhashed) requests, read by the same statement (a
+    round trip less than day_totals after it; it sees the days this transaction wrote before it)."""
+    row = conn.execute(
+        """with saved as (
+               insert into analysis.clustering_state (workspace_id, synced_through, first_day, end_day, run_id,
+                                                      updated_at)
+               values (%(ws)s, %(as_of)s, %(first)s, %(end)s, %(run)s, clock_timestamp())
+               on conflict (workspace_id) do update
+                  set synced_through = excluded.synced_through, first_day = excluded.first_day,
+                      end_day = excluded.end_day, run_id = excluded.run_id, updated_at = excluded.updated_at)
+           """ + _DAY_TOTALS,
+        {"ws": workspace_id, "as_of": as_of, "first": first_day, "end": end_day, "run": run_id}).fetchone()
+    return _totals(row)
 
 
 @contextmanager
@@ -200,41 +217,50 @@ def _decodes(heads: memoryview) -> bool:
     return True
 
 
-def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date]) -> None:
-    """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild (one statement
-    for both tables: a round trip less)."""
-    conn.execute("""with keys as (delete from analysis.prompt_key_days
-                                  where workspace_id = %(ws)s
-                                    and (day < %(from)s or day >= %(to)s or day = any(%(days)s)))
-                    delete from analysis.request_shape_days
-                    where workspace_id = %(ws)s and (day < %(from)s or day >= %(to)s or day = any(%(days)s))""",
+def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date], *,
+                without_flush: bool = False) -> None:
+    """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild; with
+    `without_flush`, the transaction also commits without waiting for the WAL flush (core.db.NO_FLUSH_WAIT:
+    for the aggregates' own transaction, a cache). One statement for all of it: a round trip each saved."""
+    conn.execute(f"""with keys as (delete from analysis.prompt_key_days
+                                   where workspace_id = %(ws)s
+                                     and (day < %(from)s or day >= %(to)s or day = any(%(days)s))),
+                          cells as (delete from analysis.request_shape_days
+                                    where workspace_id = %(ws)s
+                                      and (day < %(from)s or day >= %(to)s or day = any(%(days)s)))
+                     select {NO_FLUSH_WAIT if without_flush else 'null'}""",
                  {"ws": workspace_id, "from": keep_from, "to": keep_to, "days": list(rebuild)})
 
 
 def write_key_days(conn: Conn, workspace_id: int, days: Sequence[date], parts: DayParts,
                    unhashed: Sequence[int]) -> None:
     """Several days' key runs (clustering.keys.parts_of_days, their day indexes into `days`) and their unhashed
-    requests, in one COPY: a row per run (day, part) with keys, and part 0 of a day with unhashed requests
-    (it carries their count) even without keys. A small workspace's day has keys in a few parts, and a row per
-    empty part was most of what its days cost to write."""
+    requests: a row per run (day, part) with keys, and part 0 of a day with unhashed requests (it carries their
+    count) even without keys. A small workspace's day has keys in a few parts, and a row per empty part was
+    most of what its days cost to write. One INSERT of arrays (the keys and counts binary, as they are): the
+    rows are few (at most 16 a day), where a COPY through store.bulk's staging table is six round trips."""
     # the runs' arrays as bytes once (little-endian, as KeyPart stores them), each row a slice of them
     keys, counts = parts.keys.astype("<i8").tobytes(), parts.counts.astype("<i4").tobytes()
     bounds, run_day, run_part = parts.bounds.tolist(), parts.day.tolist(), parts.part.tolist()
     requests = parts.run_requests()
-    # binary: the arrays travel as they are (the text format would double them into hex)
-    with copy_into(conn, "prompt_key_days",
-                   ("workspace_id", "day", "part", "keys", "counts", "requests", "unhashed_requests"),
-                   binary=True) as copy:
-        copy.set_types(["bigint", "date", "smallint", "bytea", "bytea", "bigint", "bigint"])
-        run = 0
-        for index, day in enumerate(days):
-            if unhashed[index] and not (run < len(run_day) and run_day[run] == index and run_part[run] == 0):
-                copy.write_row((workspace_id, day, 0, b"", b"", 0, unhashed[index]))
-            while run < len(run_day) and run_day[run] == index:
-                first, end = bounds[run], bounds[run + 1]
-                copy.write_row((workspace_id, day, run_part[run], keys[8 * first:8 * end], counts[4 * first:4 * end],
-                                requests[run], unhashed[index] if run_part[run] == 0 else 0))
-                run += 1
+    rows: list[tuple[date, int, bytes, bytes, int, int]] = []
+    run = 0
+    for index, day in enumerate(days):
+        if unhashed[index] and not (run < len(run_day) and run_day[run] == index and run_part[run] == 0):
+            rows.append((day, 0, b"", b"", 0, unhashed[index]))
+        while run < len(run_day) and run_day[run] == index:
+            first, end = bounds[run], bounds[run + 1]
+            rows.append((day, run_part[run], keys[8 * first:8 * end], counts[4 * first:4 * end], requests[run],
+                         unhashed[index] if run_part[run] == 0 else 0))
+            run += 1
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    conn.execute("""insert into analysis.prompt_key_days (workspace_id, day, part, keys, counts, requests,
+                                                          unhashed_requests)
+                    select %s, * from unnest(%s::date[], %s::smallint[], %b::bytea[], %b::bytea[], %s::bigint[],
+                                             %s::bigint[])""",
+                 (workspace_id, *(list(column) for column in columns)))
 
 
 def read_key_parts(conn: Conn, workspace_id: int, first_day: date, end_day: date,
@@ -255,11 +281,16 @@ def read_key_parts(conn: Conn, workspace_id: int, first_day: date, end_day: date
                    np.frombuffer(b"".join(counts[part]), dtype="<i4").astype(np.int32)) for part in parts}
 
 
+_DAY_TOTALS = """select coalesce(sum(requests), 0), coalesce(sum(unhashed_requests), 0) from analysis.prompt_key_days
+                 where workspace_id = %(ws)s and day >= %(first)s and day < %(end)s"""
+
+
 def day_totals(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> tuple[int, int]:
     """(hashed, unhashed) requests of the stored days."""
-    row = conn.execute(
-        """select coalesce(sum(requests), 0), coalesce(sum(unhashed_requests), 0) from analysis.prompt_key_days
-           where workspace_id = %s and day >= %s and day < %s""", (workspace_id, first_day, end_day)).fetchone()
+    return _totals(conn.execute(_DAY_TOTALS, {"ws": workspace_id, "first": first_day, "end": end_day}).fetchone())
+
+
+def _totals(row: tuple[Any, ...] | None) -> tuple[int, int]:
     return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
 
@@ -360,19 +391,37 @@ def replace_results(conn: Conn, workspace_id: int, window_end: datetime, run_id:
     fixed = {"workspace_id": workspace_id, "window_end": window_end, "run_id": run_id}
     _copy_rows(conn, "prompt_clusters", _CLUSTER_FIELDS, clusters, fixed)
     _copy_rows(conn, "loop_incidents", _INCIDENT_FIELDS, incidents, fixed)
-    if shapes:
-        with copy_into(conn, "request_shapes", [*fixed, "seed", *_SHAPE_FIELDS]) as copy:
-            head = (workspace_id, window_end, run_id, seed)
-            for shape in shapes:
-                copy.write_row((*head, *_shape_row(shape)))
+    _insert_shapes(conn, workspace_id, window_end, run_id, seed, shapes)
     return {"clusters": len(clusters), "loop_incidents": len(incidents), "request_shapes": len(shapes)}
 
 
-def _shape_row(shape: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A shape as the table wants it (_SHAPE_FIELDS' order): the unattributed traffic's project is null, as is
-    an empty model or provider (_column's rules)."""
-    project_id, number, model, provider, *rest = shape
-    return (None if project_id < 0 else project_id, number, model or None, provider or None, *rest)
+def _insert_shapes(conn: Conn, workspace_id: int, window_end: datetime, run_id: int, seed: int,
+                   shapes: Sequence[tuple[Any, ...]]) -> None:
+    """The shapes in one INSERT of a column array each: a few per project, where a COPY through store.bulk's
+    staging table is six round trips. As _column would write them: the unattributed traffic's project null,
+    an empty model or provider null; the shares and hours as the text a COPY would send."""
+    if not shapes:
+        return
+    (project, number, model, provider, prompt_band, output_band, profile, label, requests, cost, request_share,
+     cost_share, prompt_tokens, output_tokens, hours) = zip(*shapes, strict=True)
+    conn.execute(
+        """insert into analysis.request_shapes (workspace_id, window_end, run_id, seed, project_id, shape, model,
+                                                provider, prompt_band, output_band, time_profile, label, requests,
+                                                cost_nanos, request_share, cost_share, typical_prompt_tokens,
+                                                typical_output_tokens, hours)
+           select %s, %s, %s, %s, project_id, shape, model, provider, prompt_band, output_band, time_profile, label,
+                  requests, cost_nanos, request_share::numeric(5, 4), cost_share::numeric(5, 4), prompt_tokens,
+                  output_tokens, hours::bigint[]
+           from unnest(%s::bigint[], %s::smallint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                       %s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[],
+                       %s::text[])
+                as shapes(project_id, shape, model, provider, prompt_band, output_band, time_profile, label,
+                          requests, cost_nanos, request_share, cost_share, prompt_tokens, output_tokens, hours)""",
+        (workspace_id, window_end, run_id, seed, [None if p < 0 else p for p in project], list(number),
+         [m or None for m in model], [p or None for p in provider], list(prompt_band), list(output_band),
+         list(profile), list(label), list(requests), list(cost), [str(share) for share in request_share],
+         [str(share) for share in cost_share], list(prompt_tokens), list(output_tokens),
+         ["{" + ",".join(str(h) for h in hour) + "}" for hour in hours]))
 
 
 def _copy_rows(conn: Conn, table: str, fields: tuple[str, ...], frame: pd.DataFrame, fixed: dict[str, Any]) -> None:

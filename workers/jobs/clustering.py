@@ -32,13 +32,12 @@ from clustering.keys import PARTS, hash_prefixes, parts_of_days, repeated_of
 from clustering.loops import empty_incidents
 from clustering.prompts import empty_clusters
 from clustering.shapes import shape_rows
-from core.db import Conn, commit_without_flush
+from core.db import Conn
 from pricing import RateTable, load_rates
 from store import clustering as store
 from store import rollup as rollup_store
 from store.incremental import DayWindow, days_to_recompute
 from store.runs import Run
-from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
 from workers.runtime.replica import heavy_reader
 from workers.settings import ClusteringSettings, clustering_settings
@@ -54,16 +53,17 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
     settings = clustering_settings()
     conn, ws, as_of = ctx.conn, ctx.workspace_id, ctx.as_of
     start, end = trailing_window(as_of)
-    state = store.load_state(conn, ws)  # an older as_of than the state's is a replay here (Stage.current_to)
+    # an older as_of than the state's is a replay here (Stage.current_to)
+    state, timezone = store.load_state_and_timezone(conn, ws)
     first_day, end_day = aggregate_days(as_of)
     rules = ClusterRules(loops=LoopRules(settings.loop_max_gap_seconds, settings.loop_min_requests,
                                          settings.loop_min_duration_seconds))
     # the COPY readers of meter.requests: on the replica when it is current (workers/runtime/replica.py)
     with heavy_reader(conn, ws, ctx.read_lsn) as (reader, source):
         run.stats["heavy_reads"] = source
-        run.stats.update(refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state, reader=reader))
-        # the stored days' totals, read once: nothing below writes them before the results
-        hashed, unhashed = store.day_totals(conn, ws, first_day, end_day)
+        aggregates, (hashed, unhashed) = refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state,
+                                                            timezone, reader=reader)
+        run.stats.update(aggregates)
         clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates(),
                                                        reader=reader, hashed=hashed)
     shape_end = DayWindow.ending_before(as_of)
@@ -78,22 +78,23 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
 
 
 def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_of: datetime, run_id: int,
-                       state: store.ClusteringState | None, *, reader: Conn | None = None) -> dict[str, Any]:
+                       state: store.ClusteringState | None, timezone: str, *,
+                       reader: Conn | None = None) -> tuple[dict[str, Any], tuple[int, int]]:
     """Rebuild the per-day key arrays and shape cells of the days that need it, in one transaction; the day
-    keys are read from meter.requests on `reader` (default `conn`)."""
+    keys are read from meter.requests on `reader` (default `conn`). Returns the stats and the stored days'
+    (hashed, unhashed) requests: nothing after writes them before the results, so they are read once, here."""
     window = DayWindow(first_day=first_day, end_day=end_day)
     if state is not None and as_of < state.synced_through:
         state = None  # a replay of an earlier moment rebuilds every day as of then
     changed, full = days_to_recompute(conn, ws, window, as_of, None if state is None else state.as_tuple())
-    timezone = workspace_by_id(conn, ws).timezone
     with conn.transaction():
-        commit_without_flush(conn)  # a cache: lost in a crash with its state row, rebuilt by the next refresh
-        store.forget_days(conn, ws, first_day, end_day, changed)
+        # a cache: lost in a crash with its state row, rebuilt by the next refresh (no WAL flush waited for)
+        store.forget_days(conn, ws, first_day, end_day, changed, without_flush=True)
         keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader)
         cells = store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
-        store.save_state(conn, ws, first_day, end_day, as_of, run_id)
+        totals = store.save_state(conn, ws, first_day, end_day, as_of, run_id)
     return {"days_rebuilt": len(changed), "full_rebuild": full, "rows_read_for_days": keys_read,
-            "shape_cells_written": cells}
+            "shape_cells_written": cells}, totals
 
 
 def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, reader: Conn | None = None) -> int:
