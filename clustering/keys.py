@@ -143,6 +143,19 @@ def repeated_of(keys: NDArray[np.int64], counts: NDArray[np.int32] | NDArray[np.
     return np.asarray(unique[repeated], dtype=np.int64), np.asarray(totals[repeated], dtype=np.int64)
 
 
+def repeated_by_part(keys: NDArray[np.int64], counts: NDArray[np.int32] | NDArray[np.int64],
+                     parts: Sequence[int]) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """repeated_of each of `parts` (in that order; a part without repeats has empty arrays), from the keys
+    and counts of those parts' days laid end to end: one pass over all of them, as a small workspace's keys
+    are a few hundred in all (a key is in one part only, so repeats never cross parts)."""
+    repeated, totals = repeated_of(keys, counts)
+    # sorted as int64 the parts run 8..15 then 0..7; as uint64, 0..15: each part a run of its sorted keys
+    order = np.argsort(repeated.view(np.uint64), kind="stable")
+    repeated, totals = repeated[order], totals[order]
+    bounds = np.searchsorted(part_of(repeated), np.arange(PARTS + 1))
+    return [(repeated[bounds[part]:bounds[part + 1]], totals[bounds[part]:bounds[part + 1]]) for part in parts]
+
+
 def hash_prefixes(keys: NDArray[np.int64]) -> list[str]:
     """The 16 hex digits each key stands for: the prefix of prompt_hash to fetch its rows by."""
     return [format(int(k), "016x") for k in keys.view(np.uint64)]

@@ -254,21 +254,16 @@ def write_key_days(conn: Conn, workspace_id: int, days: Sequence[date], parts: D
 
 
 def read_key_parts(conn: Conn, workspace_id: int, first_day: date, end_day: date,
-                   parts: Sequence[int]) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int32]]]:
-    """The days' key arrays of `parts` in one query: per part, its days' keys and counts end to end (in day
-    order; a key seen on several days is there once a day). One array per part, not per (day, part): a
-    small workspace's month is a couple of hundred tiny arrays."""
+                   parts: Sequence[int]) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """The stored keys and counts of `parts` over the days, in one query, all end to end (a key seen on
+    several days is there once a day): one pair of arrays, not one per stored (day, part), which on a small
+    workspace's month are a couple of hundred tiny arrays."""
     rows = conn.execute(
-        """select part, keys, counts from analysis.prompt_key_days
+        """select keys, counts from analysis.prompt_key_days
            where workspace_id = %s and day >= %s and day < %s and part = any(%s) order by part, day""",
         (workspace_id, first_day, end_day, list(parts)), binary=True).fetchall()  # binary: no hex to decode
-    keys: dict[int, list[bytes]] = {part: [] for part in parts}
-    counts: dict[int, list[bytes]] = {part: [] for part in parts}
-    for part, part_keys, part_counts in rows:
-        keys[part].append(part_keys)
-        counts[part].append(part_counts)
-    return {part: (np.frombuffer(b"".join(keys[part]), dtype="<i8").astype(np.int64),
-                   np.frombuffer(b"".join(counts[part]), dtype="<i4").astype(np.int32)) for part in parts}
+    return (np.frombuffer(b"".join(row[0] for row in rows), dtype="<i8").astype(np.int64),
+            np.frombuffer(b"".join(row[1] for row in rows), dtype="<i4").astype(np.int32))
 
 
 _DAY_TOTALS = """select coalesce(sum(requests), 0), coalesce(sum(unhashed_requests), 0) from analysis.prompt_key_days

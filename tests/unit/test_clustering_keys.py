@@ -13,6 +13,7 @@ from clustering.keys import (
     keys_from_heads,
     part_of,
     parts_of_days,
+    repeated_by_part,
     repeated_key_counts,
     repeated_keys,
 )
@@ -108,3 +109,16 @@ def test_several_days_runs_are_each_days_distinct_keys_by_part_with_counts() -> 
     assert runs.run_requests() == [sum(counts) for *_, counts in expected]
     empty = parts_of_days(np.array([], dtype=np.int64), np.array([], dtype=np.int64))
     assert empty.runs == 0 and empty.run_requests() == []
+
+
+def test_the_repeats_of_several_parts_read_together_are_each_parts_own() -> None:
+    rng = np.random.default_rng(6)
+    pool = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, 60, dtype=np.int64)
+    days = [day_parts(rng.choice(pool, int(rng.integers(0, 40)))) for _ in range(7)]
+    parts = [3, 0, 8, 15, 9]
+    stored = [(day[p].keys, day[p].counts) for p in sorted(parts) for day in days]  # part, then day order
+    together = repeated_by_part(np.concatenate([k for k, _ in stored]), np.concatenate([c for _, c in stored]), parts)
+    for part, (keys, counts) in zip(parts, together, strict=True):
+        alone = repeated_key_counts([day[part] for day in days])
+        assert keys.tolist() == alone[0].tolist() and counts.tolist() == alone[1].tolist()
+    assert sum(len(keys) for keys, _ in together) > 0

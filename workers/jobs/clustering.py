@@ -28,7 +28,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from clustering import ClusterRules, LoopRules, cluster_requests
-from clustering.keys import PARTS, hash_prefixes, parts_of_days, repeated_of
+from clustering.keys import PARTS, hash_prefixes, parts_of_days, repeated_by_part
 from clustering.loops import empty_incidents
 from clustering.prompts import empty_clusters
 from clustering.shapes import shape_rows
@@ -120,8 +120,8 @@ def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: da
     first_day, end_day = aggregate_days(as_of)
     if hashed is None:
         hashed, _ = days_store.day_totals(conn, ws, first_day, end_day)
-    parts = [repeated_of(keys, counts) for group in part_groups(hashed)
-             for keys, counts in days_store.read_key_parts(conn, ws, first_day, end_day, group).values()]
+    parts = [repeated for group in part_groups(hashed)
+             for repeated in repeated_by_part(*days_store.read_key_parts(conn, ws, first_day, end_day, group), group)]
     scan = sum(int(counts.sum()) for _, counts in parts) > settings.index_share * hashed
     clusters, incidents, looked_at = [], [], 0
     batches = fetch_batches(parts, settings, scan)
