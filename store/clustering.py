@@ -9,6 +9,7 @@ store/clustering_days.py.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -85,31 +86,26 @@ def replace_results(conn: Conn, workspace_id: int, window_end: datetime, run_id:
 
 def _insert_shapes(conn: Conn, workspace_id: int, window_end: datetime, run_id: int, seed: int,
                    shapes: Sequence[tuple[Any, ...]]) -> None:
-    """The shapes in one INSERT of a column array each: a few per project, where a COPY through store.bulk's
-    staging table is six round trips. As _column would write them: the unattributed traffic's project null,
-    an empty model or provider null; the shares and hours as the text a COPY would send."""
+    """The shapes in one INSERT of one JSON array (json.dumps is C; psycopg adapts a list element by element in
+    Python): a few per project, where a COPY through store.bulk's staging table is six round trips. As
+    _column would write them: the unattributed traffic's project null, an empty model or provider null; a
+    share is the text of its float, as a COPY sends it."""
     if not shapes:
         return
-    (project, number, model, provider, prompt_band, output_band, profile, label, requests, cost, request_share,
-     cost_share, prompt_tokens, output_tokens, hours) = zip(*shapes, strict=True)
+    rows = [(None if project < 0 else project, number, model or None, provider or None, *rest)
+            for project, number, model, provider, *rest in shapes]
     conn.execute(
         """insert into analysis.request_shapes (workspace_id, window_end, run_id, seed, project_id, shape, model,
                                                 provider, prompt_band, output_band, time_profile, label, requests,
                                                 cost_nanos, request_share, cost_share, typical_prompt_tokens,
                                                 typical_output_tokens, hours)
-           select %s, %s, %s, %s, project_id, shape, model, provider, prompt_band, output_band, time_profile, label,
-                  requests, cost_nanos, request_share::numeric(5, 4), cost_share::numeric(5, 4), prompt_tokens,
-                  output_tokens, hours::bigint[]
-           from unnest(%s::bigint[], %s::smallint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-                       %s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[],
-                       %s::text[])
-                as shapes(project_id, shape, model, provider, prompt_band, output_band, time_profile, label,
-                          requests, cost_nanos, request_share, cost_share, prompt_tokens, output_tokens, hours)""",
-        (workspace_id, window_end, run_id, seed, [None if p < 0 else p for p in project], list(number),
-         [m or None for m in model], [p or None for p in provider], list(prompt_band), list(output_band),
-         list(profile), list(label), list(requests), list(cost), [str(share) for share in request_share],
-         [str(share) for share in cost_share], list(prompt_tokens), list(output_tokens),
-         ["{" + ",".join(str(h) for h in hour) + "}" for hour in hours]))
+           select %s, %s, %s, %s, (s->>0)::bigint, (s->>1)::smallint, s->>2, s->>3, s->>4, s->>5, s->>6, s->>7,
+                  (s->>8)::bigint, (s->>9)::bigint, (s->>10)::numeric(5, 4), (s->>11)::numeric(5, 4),
+                  (s->>12)::bigint, (s->>13)::bigint,
+                  array(select hour::bigint from json_array_elements_text(s->14) with ordinality as h(hour, n)
+                        order by n)
+           from json_array_elements(%s::json) as s""",
+        (workspace_id, window_end, run_id, seed, json.dumps(rows)))
 
 
 def _copy_rows(conn: Conn, table: str, fields: tuple[str, ...], frame: pd.DataFrame, fixed: dict[str, Any]) -> None:

@@ -227,30 +227,38 @@ def write_key_days(conn: Conn, workspace_id: int, days: Sequence[date], parts: D
     """Several days' key runs (clustering.keys.parts_of_days, their day indexes into `days`) and their unhashed
     requests: a row per run (day, part) with keys, and part 0 of a day with unhashed requests (it carries their
     count) even without keys. A small workspace's day has keys in a few parts, and a row per empty part was
-    most of what its days cost to write. One INSERT of arrays (the keys and counts binary, as they are): the
-    rows are few (at most 16 a day), where a COPY through store.bulk's staging table is six round trips."""
-    # the runs' arrays as bytes once (little-endian, as KeyPart stores them), each row a slice of them
-    keys, counts = parts.keys.astype("<i8").tobytes(), parts.counts.astype("<i4").tobytes()
+    most of what its days cost to write. One INSERT (the rows are few, at most 16 a day, where a COPY through
+    store.bulk's staging table is six round trips): all the runs' keys and counts as two binary strings the
+    server cuts per row, the rest as array literals (psycopg adapts a list element by element in Python,
+    which cost more than the rows' arithmetic)."""
     bounds, run_day, run_part = parts.bounds.tolist(), parts.day.tolist(), parts.part.tolist()
     requests = parts.run_requests()
-    rows: list[tuple[date, int, bytes, bytes, int, int]] = []
+    named = [day.isoformat() for day in days]
+    rows: list[tuple[str, int, int, int, int, int]] = []  # day, part, first key, end key, requests, unhashed
     run = 0
-    for index, day in enumerate(days):
+    for index in range(len(days)):
         if unhashed[index] and not (run < len(run_day) and run_day[run] == index and run_part[run] == 0):
-            rows.append((day, 0, b"", b"", 0, unhashed[index]))
+            rows.append((named[index], 0, 0, 0, 0, unhashed[index]))
         while run < len(run_day) and run_day[run] == index:
-            first, end = bounds[run], bounds[run + 1]
-            rows.append((day, run_part[run], keys[8 * first:8 * end], counts[4 * first:4 * end], requests[run],
+            rows.append((named[index], run_part[run], bounds[run], bounds[run + 1], requests[run],
                          unhashed[index] if run_part[run] == 0 else 0))
             run += 1
     if not rows:
         return
-    columns = list(zip(*rows, strict=True))
-    conn.execute("""insert into analysis.prompt_key_days (workspace_id, day, part, keys, counts, requests,
-                                                          unhashed_requests)
-                    select %s, * from unnest(%s::date[], %s::smallint[], %b::bytea[], %b::bytea[], %s::bigint[],
-                                             %s::bigint[])""",
-                 (workspace_id, *(list(column) for column in columns)))
+    # little-endian, as KeyPart stores them; offsets fit an integer (a bytea is at most 1 GB)
+    conn.execute(
+        """insert into analysis.prompt_key_days (workspace_id, day, part, keys, counts, requests, unhashed_requests)
+           select %s, day, part, substring(%b::bytea from 8 * first + 1 for 8 * (stop - first)),
+                  substring(%b::bytea from 4 * first + 1 for 4 * (stop - first)), requests, unhashed
+           from unnest(%s::date[], %s::smallint[], %s::integer[], %s::integer[], %s::bigint[], %s::bigint[])
+                as runs(day, part, first, stop, requests, unhashed)""",
+        (workspace_id, parts.keys.astype("<i8").tobytes(), parts.counts.astype("<i4").tobytes(),
+         *(_array_literal(column) for column in zip(*rows, strict=True))))
+
+
+def _array_literal(values: Sequence[int | str]) -> str:
+    """An array literal of numbers or ISO dates (nothing to quote)."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def read_key_parts(conn: Conn, workspace_id: int, first_day: date, end_day: date,
