@@ -45,34 +45,58 @@ NIGHT, WORKING, EVENING = range(0, 6), range(8, 19), range(18, 24)
 class Cells:
     """The cell grid as numpy columns (CELL_COLUMNS, a row per cell, in any order): what the store reads and
     the shapes are fitted on. Columns, not a DataFrame: on a small workspace's few hundred cells building a
-    frame and taking its columns out again cost more than the fits."""
+    frame and taking its columns out again cost more than the fits. Models and providers as codes into their
+    distinct names sorted by code point (so codes sort like names)."""
 
     project_id: NDArray[np.int64]  # -1: the unattributed traffic
-    model: NDArray[np.str_]
-    provider: NDArray[np.str_]
+    model: NDArray[np.int64]
+    provider: NDArray[np.int64]
     prompt_bin: NDArray[np.int64]
     output_bin: NDArray[np.int64]
     hour: NDArray[np.int64]
     requests: NDArray[np.int64]
     cost_nanos: NDArray[np.int64]
+    model_names: list[str]
+    provider_names: list[str]
 
     @classmethod
     def from_rows(cls, rows: Sequence[Sequence[Any]]) -> Cells:
         """From rows in CELL_COLUMNS order."""
         if not rows:
             return cls.from_frame(pd.DataFrame([], columns=list(CELL_COLUMNS)))
-        columns = list(zip(*rows, strict=True))
-        return cls(np.array(columns[0], dtype=np.int64), np.array(columns[1], dtype=str),
-                   np.array(columns[2], dtype=str), *(np.array(c, dtype=np.int64) for c in columns[3:]))
+        return cls.from_columns(*zip(*rows, strict=True))
+
+    @classmethod
+    def from_columns(cls, project_id: Sequence[int], model: Sequence[str], provider: Sequence[str],
+                     *numbers: Sequence[int]) -> Cells:
+        """From one sequence per column (CELL_COLUMNS' order, not empty)."""
+        (models, model_names), (providers, provider_names) = _coded(model), _coded(provider)
+        prompt_bin, output_bin, hour, requests, cost = (np.array(column, dtype=np.int64) for column in numbers)
+        return cls(np.array(project_id, dtype=np.int64), models, providers, prompt_bin, output_bin, hour, requests,
+                   cost, model_names, provider_names)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Cells:
-        return cls(frame["project_id"].to_numpy(np.int64), frame["model"].to_numpy(dtype=str),
-                   frame["provider"].to_numpy(dtype=str),
-                   *(frame[name].to_numpy(np.int64) for name in CELL_COLUMNS[3:]))
+        model_names, model = np.unique(frame["model"].to_numpy(dtype=str), return_inverse=True)
+        provider_names, provider = np.unique(frame["provider"].to_numpy(dtype=str), return_inverse=True)
+        prompt_bin, output_bin, hour, requests, cost = (frame[name].to_numpy(np.int64) for name in CELL_COLUMNS[3:])
+        return cls(frame["project_id"].to_numpy(np.int64), model.astype(np.int64), provider.astype(np.int64),
+                   prompt_bin, output_bin, hour, requests, cost, model_names.tolist(), provider_names.tolist())
 
     def __len__(self) -> int:
         return len(self.project_id)
+
+
+def _coded(values: Sequence[str]) -> tuple[NDArray[np.int64], list[str]]:
+    """Each value's code and the distinct values sorted by code point, as np.unique gives them, by a dict
+    (np.unique would first copy the strings into a fixed-width array and sort them all)."""
+    seen: dict[str, int] = {}
+    first_seen = np.fromiter((seen.setdefault(value, len(seen)) for value in values), dtype=np.int64,
+                             count=len(values))
+    names = sorted(seen)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[[seen[name] for name in names]] = np.arange(len(names))
+    return rank[first_seen], names
 
 
 def request_shapes(cells: pd.DataFrame | Cells, seed: int = 0) -> pd.DataFrame:
@@ -90,19 +114,18 @@ def shape_rows(cells: Cells, seed: int = 0) -> list[tuple[Any, ...]]:
     if not len(cells):
         return []
     # numpy, not pandas: on a small workspace's few hundred cells the pandas calls (a sort of Arrow strings, a
-    # groupby) cost more than the fits. Models as codes in code-point order.
-    names, codes = np.unique(cells.model, return_inverse=True)
-    columns = _Cells(cells.project_id, codes.astype(np.int64), cells.provider, cells.prompt_bin, cells.output_bin,
-                     cells.hour, cells.requests, cells.cost_nanos)
+    # groupby) cost more than the fits. Models and providers as codes in code-point order.
+    columns = _Cells(cells.project_id, cells.model, cells.provider, cells.prompt_bin, cells.output_bin, cells.hour,
+                     cells.requests, cells.cost_nanos)
     # by project, model, provider, prompt bin, output bin, hour: the cells' whole key, so the order (and the
     # fit) never depends on the order they came in (lexsort: the last key sorts first)
-    _, providers = np.unique(columns.provider, return_inverse=True)
-    ordered = columns.take(np.lexsort((columns.hour, columns.output_bin, columns.prompt_bin, providers,
+    ordered = columns.take(np.lexsort((columns.hour, columns.output_bin, columns.prompt_bin, columns.provider,
                                        columns.model, columns.project_id)))
     projects, starts = np.unique(ordered.project_id, return_index=True)  # each project is one run of rows
     ends = [*starts[1:], len(ordered.project_id)]
     return [row for project, start, end in zip(projects.tolist(), starts.tolist(), ends, strict=True)
-            for row in _project_shapes(int(project), ordered.take(slice(start, end)), names, seed)]
+            for row in _project_shapes(int(project), ordered.take(slice(start, end)), cells.model_names,
+                                       cells.provider_names, seed)]
 
 
 def _features(cells: _Cells) -> NDArray[np.float64]:
@@ -134,7 +157,7 @@ class _Cells:
 
     project_id: NDArray[np.int64]
     model: NDArray[np.int64]  # a code: the index of its name in the sorted names
-    provider: NDArray[np.str_]
+    provider: NDArray[np.int64]  # likewise
     prompt_bin: NDArray[np.int64]
     output_bin: NDArray[np.int64]
     hour: NDArray[np.int64]
@@ -157,12 +180,13 @@ def _distinct_points(cells: _Cells) -> int:
     return len(np.unique(key))
 
 
-def _project_shapes(project_id: int, cells: _Cells, names: NDArray[np.str_], seed: int) -> list[tuple[Any, ...]]:
+def _project_shapes(project_id: int, cells: _Cells, names: list[str], providers: list[str],
+                    seed: int) -> list[tuple[Any, ...]]:
     weights = cells.requests.astype(np.float64)
     labels = _fit(_features(cells), weights, seed, len(np.unique(cells.model)), _distinct_points(cells))
     total_requests = int(cells.requests.sum())
     total_cost = int(cells.cost_nanos.sum())
-    shapes = _describe(cells, labels, names, total_requests, total_cost)  # in label order
+    shapes = _describe(cells, labels, names, providers, total_requests, total_cost)  # in label order
     shapes.sort(key=_largest_first)  # stable: equal shapes keep their label order
     return [(project_id, number, *shape) for number, shape in enumerate(shapes, start=1)]
 
@@ -176,7 +200,7 @@ def _largest_first(shape: tuple[Any, ...]) -> tuple[int, int, str]:
 _LABEL, _REQUESTS, _COST = 5, 6, 7
 
 
-def _describe(cells: _Cells, labels: NDArray[np.int64], names: NDArray[np.str_], total_requests: int,
+def _describe(cells: _Cells, labels: NDArray[np.int64], names: list[str], providers: list[str], total_requests: int,
               total_cost: int) -> list[tuple[Any, ...]]:
     """Each shape's description (SHAPE_COLUMNS from model on), shapes in label order: all of the project's
     shapes at once, by shape index (a numpy call per shape cost more than the fit on a few dozen cells)."""
@@ -206,7 +230,7 @@ def _describe(cells: _Cells, labels: NDArray[np.int64], names: NDArray[np.str_],
         output_band = _band(output_bin, OUTPUT_BANDS)
         profile = _profile(asked, spans[0][index], spans[1][index], spans[2][index])
         described.append((
-            str(names[model[index]]), str(cells.provider[first[index]]), prompt_band, output_band, profile,
+            names[model[index]], providers[cells.provider[first[index]]], prompt_band, output_band, profile,
             f"{prompt_band}, {output_band}, {profile}", asked, spent,
             round(asked / total_requests, 4) if total_requests else 0.0,
             round(spent / total_cost, 4) if total_cost else 0.0,

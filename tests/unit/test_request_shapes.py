@@ -84,7 +84,7 @@ def test_distinct_points_counts_the_distinct_feature_rows() -> None:
     rng = np.random.default_rng(8)
     for _ in range(50):
         size = int(rng.integers(1, 60))
-        grid = _Cells(np.zeros(size, dtype=np.int64), rng.integers(0, 3, size), np.array(["p"] * size),
+        grid = _Cells(np.zeros(size, dtype=np.int64), rng.integers(0, 3, size), np.zeros(size, dtype=np.int64),
                       rng.integers(0, 4, size), rng.integers(0, 3, size), rng.integers(0, 24, size),
                       np.ones(size, dtype=np.int64), np.ones(size, dtype=np.int64))
         assert _distinct_points(grid) == len(np.unique(_features(grid), axis=0))
