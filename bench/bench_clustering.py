@@ -33,7 +33,7 @@ import psycopg
 from bench.common import bench_database, best_of_interleaved, verdict
 from clustering import ClusterRules, request_shapes
 from pricing import load_rates
-from store import clustering as store
+from store import clustering_days as days_store
 from store.incremental import DayWindow
 from workers.jobs import clustering as clustering_jobs
 from workers.jobs import refresh_workspace
@@ -173,8 +173,8 @@ def main() -> None:
         shape_window = DayWindow.ending_before(AS_OF)
         began = time.perf_counter()
         with conn.transaction():
-            store.rebuild_shape_days(conn, ws, "UTC", shape_window.days(), AS_OF)
-        cells = store.read_shape_cells(conn, ws, shape_window.first_day, shape_window.end_day)
+            days_store.rebuild_shape_days(conn, ws, "UTC", shape_window.days(), AS_OF)
+        cells = days_store.read_shape_cells(conn, ws, shape_window.first_day, shape_window.end_day)
         shapes = request_shapes(cells)
         print(f"request shapes (cells of 30 days in SQL + k-means)     : {time.perf_counter() - began:7.2f} s "
               f"({len(cells):,} cells, {len(shapes)} shapes)")

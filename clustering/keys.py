@@ -65,13 +65,58 @@ for _value, _digit in enumerate("0123456789abcdef"):
 
 def day_parts(keys: NDArray[np.int64]) -> list[KeyPart]:
     """A day's prompt keys (one per hashed request) as 16 parts of distinct keys and counts."""
-    unique, counts = np.unique(keys, return_counts=True)
-    part = part_of(unique)
-    order = np.argsort(part, kind="stable")  # sorted as int64 is not sorted by first hex digit
-    unique, counts, part = unique[order], counts[order], part[order]
-    bounds = np.searchsorted(part, np.arange(PARTS + 1))
-    return [KeyPart(p, unique[bounds[p]:bounds[p + 1]], counts[bounds[p]:bounds[p + 1]].astype(np.int32))
-            for p in range(PARTS)]
+    runs = parts_of_days(np.zeros(len(keys), dtype=np.int64), keys)
+    parts = [KeyPart(p, np.array([], dtype=np.int64), np.array([], dtype=np.int32)) for p in range(PARTS)]
+    for run in range(runs.runs):
+        first, end = runs.bounds[run], runs.bounds[run + 1]
+        parts[runs.part[run]] = KeyPart(int(runs.part[run]), runs.keys[first:end], runs.counts[first:end])
+    return parts
+
+
+@dataclass(frozen=True)
+class DayParts:
+    """The distinct keys of several days with their requests, sorted by day, part and key (as int64: within a
+    part, the sign bit is the part's), in runs of one (day, part) with keys: what analysis.prompt_key_days
+    stores, a row per run."""
+
+    keys: NDArray[np.int64]
+    counts: NDArray[np.int32]
+    day: NDArray[np.int64]  # per run: the day's index
+    part: NDArray[np.int64]  # per run
+    bounds: NDArray[np.intp]  # per run its first key, then the end of the last run
+
+    @property
+    def runs(self) -> int:
+        return len(self.day)
+
+    def run_requests(self) -> list[int]:
+        """The requests of each run's keys."""
+        sums: list[int] = np.add.reduceat(self.counts.astype(np.int64), self.bounds[:-1]).tolist() \
+            if self.runs else []
+        return sums
+
+
+def parts_of_days(day: NDArray[np.int64], keys: NDArray[np.int64]) -> DayParts:
+    """Key runs of several days (`day`: each key's day index, non-decreasing) in one pass over them all: a
+    small workspace's month is a few hundred keys, where a numpy call per day and part cost more than the
+    keys; a large one's batch is one day, sorted once."""
+    # sorted as uint64, keys are sorted by part (the top four bits), then as int64 within a part
+    unsigned = keys.view(np.uint64)
+    day_ends = np.searchsorted(day, np.arange(int(day[-1]) + 1), side="right") if len(day) else np.zeros(0, np.intp)
+    ordered = np.concatenate([np.sort(unsigned[first:end]) for first, end in
+                              zip(np.r_[0, day_ends[:-1]].tolist(), day_ends.tolist(), strict=True)]) \
+        if len(day) else unsigned
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]) | (day[1:] != day[:-1])
+    starts = np.flatnonzero(new)
+    unique, unique_day = ordered[starts], day[starts]
+    counts = np.diff(np.append(starts, len(ordered))).astype(np.int32)
+    part = (unique >> np.uint64(60)).astype(np.int64)
+    run = np.ones(len(unique), dtype=bool)
+    run[1:] = (part[1:] != part[:-1]) | (unique_day[1:] != unique_day[:-1])
+    run_starts = np.flatnonzero(run)
+    return DayParts(unique.view(np.int64), counts, unique_day[run_starts], part[run_starts],
+                    np.append(run_starts, len(unique)))
 
 
 def repeated_keys(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], int]:
@@ -85,12 +130,30 @@ def repeated_key_counts(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], NDA
     """Keys seen more than once over the given days (one part), sorted, and the requests of each."""
     if not days:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    keys = np.concatenate([d.keys for d in days])
-    counts = np.concatenate([d.counts for d in days]).astype(np.int64)
+    return repeated_of(np.concatenate([d.keys for d in days]), np.concatenate([d.counts for d in days]))
+
+
+def repeated_of(keys: NDArray[np.int64], counts: NDArray[np.int32] | NDArray[np.int64]) -> tuple[NDArray[np.int64],
+                                                                                                  NDArray[np.int64]]:
+    """Keys seen more than once over several days' distinct keys and their counts laid end to end (one
+    part), sorted, and the requests of each."""
     unique, inverse = np.unique(keys, return_inverse=True)
-    totals = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+    totals = np.bincount(inverse, weights=counts.astype(np.int64), minlength=len(unique)).astype(np.int64)
     repeated = totals > 1
     return np.asarray(unique[repeated], dtype=np.int64), np.asarray(totals[repeated], dtype=np.int64)
+
+
+def repeated_by_part(keys: NDArray[np.int64], counts: NDArray[np.int32] | NDArray[np.int64],
+                     parts: Sequence[int]) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """repeated_of each of `parts` (in that order; a part without repeats has empty arrays), from the keys
+    and counts of those parts' days laid end to end: one pass over all of them, as a small workspace's keys
+    are a few hundred in all (a key is in one part only, so repeats never cross parts)."""
+    repeated, totals = repeated_of(keys, counts)
+    # sorted as int64 the parts run 8..15 then 0..7; as uint64, 0..15: each part a run of its sorted keys
+    order = np.argsort(repeated.view(np.uint64), kind="stable")
+    repeated, totals = repeated[order], totals[order]
+    bounds = np.searchsorted(part_of(repeated), np.arange(PARTS + 1))
+    return [(repeated[bounds[part]:bounds[part + 1]], totals[bounds[part]:bounds[part + 1]]) for part in parts]
 
 
 def hash_prefixes(keys: NDArray[np.int64]) -> list[str]:

@@ -36,9 +36,10 @@ def weighted_kmeans(points: NDArray[np.float64], weights: NDArray[np.float64], k
     if not 1 <= k <= len(points):
         raise ValueError(f"k must be between 1 and the {len(points)} points, not {k}")
     rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(weights)  # the first centre's draw, the same for every start
     best: Fit | None = None
     for _ in range(n_init):
-        fit = _lloyd(points, weights, _seed_centres(points, weights, k, rng))
+        fit = _lloyd(points, weights, _seed_centres(points, weights, cumulative, k, rng))
         if best is None or fit.inertia < best.inertia:
             best = fit
     assert best is not None  # n_init >= 1
@@ -46,22 +47,29 @@ def weighted_kmeans(points: NDArray[np.float64], weights: NDArray[np.float64], k
 
 
 def _squared_distances(points: NDArray[np.float64], centres: NDArray[np.float64]) -> NDArray[np.float64]:
-    """n × k squared distances (the direct difference: exact, and n × k × d is small here)."""
-    return np.asarray(((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), dtype=np.float64)
+    """n × k squared distances (the direct difference: exact, and n × k × d is small here). The ufuncs called
+    directly: `** 2` is np.square and .sum is np.add.reduce, without their Python wrappers (a few dozen
+    points cost less than the calls)."""
+    distances: NDArray[np.float64] = np.add.reduce(np.square(points[:, None, :] - centres[None, :, :]), axis=2)
+    return distances
 
 
-def _seed_centres(points: NDArray[np.float64], weights: NDArray[np.float64], k: int,
-                  rng: np.random.Generator) -> NDArray[np.float64]:
+def _seed_centres(points: NDArray[np.float64], weights: NDArray[np.float64], cumulative_weights: NDArray[np.float64],
+                  k: int, rng: np.random.Generator) -> NDArray[np.float64]:
     """Greedy k-means++: each next centre is the best (least total weighted distance) of a few candidates
-    drawn in proportion to weight × squared distance to the nearest centre so far."""
+    drawn in proportion to weight × squared distance to the nearest centre so far (the first in proportion
+    to weight: `cumulative_weights` is their running sum)."""
     trials = 2 + int(math.log(k))
-    centres = [points[_draw(weights, 1, rng)[0]]]
+    # one draw as a scalar: the same number from the generator (and the same product) as an array of one
+    first = int(np.searchsorted(cumulative_weights, rng.random() * cumulative_weights[-1], side="right"))
+    centres = [points[min(first, len(points) - 1)]]
     nearest = _squared_distances(points, centres[0][None, :])[:, 0]
     for _ in range(1, k):
-        mass = weights * nearest
-        if mass.sum() <= 0:  # every point sits on a centre: fewer distinct points than k (callers avoid it)
+        # the running sum of non-negative masses ends at 0 exactly when they are all 0, as their sum does
+        cumulative = np.cumsum(weights * nearest)
+        if cumulative[-1] <= 0:  # every point sits on a centre: fewer distinct points than k (callers avoid it)
             break
-        candidates = _draw(mass, trials, rng)
+        candidates = _draw(cumulative, trials, rng)
         options = np.minimum(nearest[None, :], _squared_distances(points, points[candidates]).T)
         best = int(np.argmin(options @ weights))
         centres.append(points[candidates[best]])
@@ -69,28 +77,34 @@ def _seed_centres(points: NDArray[np.float64], weights: NDArray[np.float64], k: 
     return np.array(centres)
 
 
-def _draw(mass: NDArray[np.float64], size: int, rng: np.random.Generator) -> NDArray[np.int64]:
-    """`size` indices drawn with replacement in proportion to `mass` (what Generator.choice(p=...) does, without
-    its checks of p, which cost more than the draw on a few dozen points)."""
-    cumulative = np.cumsum(mass)
+def _draw(cumulative: NDArray[np.float64], size: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """`size` indices drawn with replacement in proportion to the masses whose running sum is `cumulative`
+    (what Generator.choice(p=...) does, without its checks of p, which cost more than the draw on a few dozen
+    points)."""
     found = np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right")
-    return np.asarray(np.minimum(found, len(mass) - 1), dtype=np.int64)
+    return np.asarray(np.minimum(found, len(cumulative) - 1), dtype=np.int64)
 
 
 def _lloyd(points: NDArray[np.float64], weights: NDArray[np.float64], centres: NDArray[np.float64]) -> Fit:
     """Assign each point to its nearest centre and move each centre to its points' weighted mean, until no
     label changes (an emptied centre stays where it was)."""
     labels = np.full(len(points), -1, dtype=np.int64)
+    rows = np.arange(len(points))
+    distances: NDArray[np.float64] | None = None
     for _ in range(MAX_ITERATIONS):
         distances = _squared_distances(points, centres)
-        moved = np.argmin(distances, axis=1).astype(np.int64)
-        if np.array_equal(moved, labels):
+        moved = distances.argmin(axis=1).astype(np.int64, copy=False)
+        if (moved == labels).all():
             break
         labels = moved
         members = np.zeros((len(points), len(centres)))
-        members[np.arange(len(points)), labels] = weights  # each point's weight, in its centre's column
+        members[rows, labels] = weights  # each point's weight, in its centre's column
         mass = members.sum(axis=0)
         filled = mass > 0
         centres[filled] = (members.T @ points)[filled] / mass[filled, None]
-    inertia = float(weights @ _squared_distances(points, centres)[np.arange(len(points)), labels])
+        distances = None  # the centres moved
+    if distances is None:  # stopped by MAX_ITERATIONS: the distances to where the centres went
+        distances = _squared_distances(points, centres)
+    # converged: the centres have not moved since `distances` was computed
+    inertia = float(weights @ distances[rows, labels])
     return Fit(labels, inertia)

@@ -13,6 +13,7 @@ the same cells with the same seed give the same shapes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -40,27 +41,91 @@ OUTPUT_BANDS = ((8, "short answers"), (11, "medium answers"), (99, "long answers
 NIGHT, WORKING, EVENING = range(0, 6), range(8, 19), range(18, 24)
 
 
-def request_shapes(cells: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """SHAPE_COLUMNS, one row per shape, shapes numbered 1.. per project by cost (largest first)."""
-    if cells.empty:
+@dataclass(frozen=True)
+class Cells:
+    """The cell grid as numpy columns (CELL_COLUMNS, a row per cell, in any order): what the store reads and
+    the shapes are fitted on. Columns, not a DataFrame: on a small workspace's few hundred cells building a
+    frame and taking its columns out again cost more than the fits. Models and providers as codes into their
+    distinct names sorted by code point (so codes sort like names)."""
+
+    project_id: NDArray[np.int64]  # -1: the unattributed traffic
+    model: NDArray[np.int64]
+    provider: NDArray[np.int64]
+    prompt_bin: NDArray[np.int64]
+    output_bin: NDArray[np.int64]
+    hour: NDArray[np.int64]
+    requests: NDArray[np.int64]
+    cost_nanos: NDArray[np.int64]
+    model_names: list[str]
+    provider_names: list[str]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[Any]]) -> Cells:
+        """From rows in CELL_COLUMNS order."""
+        if not rows:
+            return cls.from_frame(pd.DataFrame([], columns=list(CELL_COLUMNS)))
+        return cls.from_columns(*zip(*rows, strict=True))
+
+    @classmethod
+    def from_columns(cls, project_id: Sequence[int], model: Sequence[str], provider: Sequence[str],
+                     *numbers: Sequence[int]) -> Cells:
+        """From one sequence per column (CELL_COLUMNS' order, not empty)."""
+        (models, model_names), (providers, provider_names) = _coded(model), _coded(provider)
+        prompt_bin, output_bin, hour, requests, cost = (np.array(column, dtype=np.int64) for column in numbers)
+        return cls(np.array(project_id, dtype=np.int64), models, providers, prompt_bin, output_bin, hour, requests,
+                   cost, model_names, provider_names)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> Cells:
+        model_names, model = np.unique(frame["model"].to_numpy(dtype=str), return_inverse=True)
+        provider_names, provider = np.unique(frame["provider"].to_numpy(dtype=str), return_inverse=True)
+        prompt_bin, output_bin, hour, requests, cost = (frame[name].to_numpy(np.int64) for name in CELL_COLUMNS[3:])
+        return cls(frame["project_id"].to_numpy(np.int64), model.astype(np.int64), provider.astype(np.int64),
+                   prompt_bin, output_bin, hour, requests, cost, model_names.tolist(), provider_names.tolist())
+
+    def __len__(self) -> int:
+        return len(self.project_id)
+
+
+def _coded(values: Sequence[str]) -> tuple[NDArray[np.int64], list[str]]:
+    """Each value's code and the distinct values sorted by code point, as np.unique gives them, by a dict
+    (np.unique would first copy the strings into a fixed-width array and sort them all)."""
+    seen: dict[str, int] = {}
+    first_seen = np.fromiter((seen.setdefault(value, len(seen)) for value in values), dtype=np.int64,
+                             count=len(values))
+    names = sorted(seen)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[[seen[name] for name in names]] = np.arange(len(names))
+    return rank[first_seen], names
+
+
+def request_shapes(cells: pd.DataFrame | Cells, seed: int = 0) -> pd.DataFrame:
+    """SHAPE_COLUMNS, one row per shape, shapes numbered 1.. per project by cost (largest first): shape_rows
+    as a frame."""
+    rows = shape_rows(cells if isinstance(cells, Cells) else Cells.from_frame(cells), seed)
+    if not rows:
         return pd.DataFrame({name: pd.Series([], dtype=object) for name in SHAPE_COLUMNS})
-    # numpy, not pandas, from here: on a small workspace's few hundred cells the pandas calls (a sort of
-    # Arrow strings, a groupby) cost more than the fits. Models as codes in code-point order.
-    names, codes = np.unique(cells["model"].to_numpy(dtype=str), return_inverse=True)
-    columns = _Cells(cells["project_id"].to_numpy(np.int64), codes.astype(np.int64),
-                     cells["provider"].to_numpy(dtype=object),
-                     *(cells[name].to_numpy(np.int64) for name in ("prompt_bin", "output_bin", "hour", "requests",
-                                                                   "cost_nanos")))
+    return pd.DataFrame(rows, columns=list(SHAPE_COLUMNS))
+
+
+def shape_rows(cells: Cells, seed: int = 0) -> list[tuple[Any, ...]]:
+    """One tuple per shape (SHAPE_COLUMNS' order; project_id -1 for the unattributed traffic, the hours a list),
+    by project, then shape: numbered 1.. per project by cost (largest first)."""
+    if not len(cells):
+        return []
+    # numpy, not pandas: on a small workspace's few hundred cells the pandas calls (a sort of Arrow strings, a
+    # groupby) cost more than the fits. Models and providers as codes in code-point order.
+    columns = _Cells(cells.project_id, cells.model, cells.provider, cells.prompt_bin, cells.output_bin, cells.hour,
+                     cells.requests, cells.cost_nanos)
     # by project, model, provider, prompt bin, output bin, hour: the cells' whole key, so the order (and the
     # fit) never depends on the order they came in (lexsort: the last key sorts first)
-    _, providers = np.unique(columns.provider.astype(str), return_inverse=True)
-    ordered = columns.take(np.lexsort((columns.hour, columns.output_bin, columns.prompt_bin, providers,
+    ordered = columns.take(np.lexsort((columns.hour, columns.output_bin, columns.prompt_bin, columns.provider,
                                        columns.model, columns.project_id)))
     projects, starts = np.unique(ordered.project_id, return_index=True)  # each project is one run of rows
     ends = [*starts[1:], len(ordered.project_id)]
-    rows = [row for project, start, end in zip(projects.tolist(), starts.tolist(), ends, strict=True)
-            for row in _project_shapes(int(project), ordered.take(slice(start, end)), names, seed)]
-    return pd.DataFrame(rows, columns=list(SHAPE_COLUMNS))
+    return [row for project, start, end in zip(projects.tolist(), starts.tolist(), ends, strict=True)
+            for row in _project_shapes(int(project), ordered.take(slice(start, end)), cells.model_names,
+                                       cells.provider_names, seed)]
 
 
 def _features(cells: _Cells) -> NDArray[np.float64]:
@@ -71,9 +136,10 @@ def _features(cells: _Cells) -> NDArray[np.float64]:
                             np.cos(angle) * HOUR_WEIGHT, np.sin(angle) * HOUR_WEIGHT])
 
 
-def _fit(features: NDArray[np.float64], weights: NDArray[np.float64], seed: int, models: int) -> NDArray[np.int64]:
-    """Labels of the smallest k (at least one per model, at most MAX_SHAPES) that explains the traffic."""
-    distinct = len(np.unique(features, axis=0))
+def _fit(features: NDArray[np.float64], weights: NDArray[np.float64], seed: int, models: int,
+         distinct: int) -> NDArray[np.int64]:
+    """Labels of the smallest k (at least one per model, at most MAX_SHAPES, at most the `distinct` points) that
+    explains the traffic."""
     first = min(max(models, 1), MAX_SHAPES, distinct)
     baseline = float(np.sum(weights * ((features - np.average(features, axis=0, weights=weights)) ** 2).sum(axis=1)))
     labels = np.zeros(len(features), dtype=np.int64)
@@ -91,7 +157,7 @@ class _Cells:
 
     project_id: NDArray[np.int64]
     model: NDArray[np.int64]  # a code: the index of its name in the sorted names
-    provider: NDArray[np.object_]
+    provider: NDArray[np.int64]  # likewise
     prompt_bin: NDArray[np.int64]
     output_bin: NDArray[np.int64]
     hour: NDArray[np.int64]
@@ -103,61 +169,107 @@ class _Cells:
         return _Cells(*columns)
 
 
-def _project_shapes(project_id: int, cells: _Cells, names: NDArray[np.str_], seed: int) -> list[dict[str, Any]]:
+def _distinct_points(cells: _Cells) -> int:
+    """How many distinct feature rows the cells make: a cell's features are its model, bins and hour, each
+    told apart by them (one-hot, scaled bins, an hour's point on the clock), so counting the distinct
+    (model, prompt bin, output bin, hour) is counting the rows (np.unique(features, axis=0) cost 0.1 ms)."""
+    key = cells.model
+    for column, span in ((cells.prompt_bin, 1 + int(cells.prompt_bin.max())),
+                         (cells.output_bin, 1 + int(cells.output_bin.max())), (cells.hour, 24)):
+        key = key * span + column
+    return len(np.unique(key))
+
+
+def _project_shapes(project_id: int, cells: _Cells, names: list[str], providers: list[str],
+                    seed: int) -> list[tuple[Any, ...]]:
     weights = cells.requests.astype(np.float64)
-    labels = _fit(_features(cells), weights, seed, len(np.unique(cells.model)))
+    labels = _fit(_features(cells), weights, seed, len(np.unique(cells.model)), _distinct_points(cells))
     total_requests = int(cells.requests.sum())
     total_cost = int(cells.cost_nanos.sum())
-    shapes = [_describe(cells.take(labels == label), names, total_requests, total_cost)
-              for label in np.unique(labels)]
+    shapes = _describe(cells, labels, names, providers, total_requests, total_cost)  # in label order
     shapes.sort(key=_largest_first)  # stable: equal shapes keep their label order
-    return [{"project_id": project_id, "shape": number, **shape} for number, shape in enumerate(shapes, start=1)]
+    return [(project_id, number, *shape) for number, shape in enumerate(shapes, start=1)]
 
 
-def _largest_first(shape: dict[str, Any]) -> tuple[int, int, str]:
+def _largest_first(shape: tuple[Any, ...]) -> tuple[int, int, str]:
     """Largest cost first, then most requests, then by label."""
-    return -shape["cost_nanos"], -shape["requests"], shape["label"]
+    return -shape[_COST], -shape[_REQUESTS], shape[_LABEL]
 
 
-def _describe(cells: _Cells, names: NDArray[np.str_], total_requests: int, total_cost: int) -> dict[str, Any]:
-    requests = cells.requests
-    # the model with the most requests; a tie goes to the first by code point (the lowest code: argmax
-    # takes the first of equal sums, exact in float64 below 2**53 requests)
-    code = int(np.argmax(np.bincount(cells.model, weights=requests)))
-    model = str(names[code])
-    provider = str(cells.provider[int(np.flatnonzero(cells.model == code)[0])])
-    prompt_bin = _weighted_median(cells.prompt_bin, requests)
-    output_bin = _weighted_median(cells.output_bin, requests)
-    hours = np.bincount(cells.hour, weights=requests, minlength=24).astype(np.int64)
-    prompt_band = _band(prompt_bin, PROMPT_BANDS)
-    output_band = _band(output_bin, OUTPUT_BANDS)
-    profile = time_profile(hours)
-    cost = int(cells.cost_nanos.sum())
-    return {"model": model, "provider": provider, "prompt_band": prompt_band, "output_band": output_band,
-            "time_profile": profile, "label": f"{prompt_band}, {output_band}, {profile}",
-            "requests": int(requests.sum()), "cost_nanos": cost,
-            "request_share": round(int(requests.sum()) / total_requests, 4) if total_requests else 0.0,
-            "cost_share": round(cost / total_cost, 4) if total_cost else 0.0,
-            "typical_prompt_tokens": round(2 ** (prompt_bin + 0.5)),
-            "typical_output_tokens": round(2 ** (output_bin + 0.5)),
-            "hours": hours.tolist()}
+# positions in a shape's description (SHAPE_COLUMNS after project_id and shape)
+_LABEL, _REQUESTS, _COST = 5, 6, 7
+
+
+def _describe(cells: _Cells, labels: NDArray[np.int64], names: list[str], providers: list[str], total_requests: int,
+              total_cost: int) -> list[tuple[Any, ...]]:
+    """Each shape's description (SHAPE_COLUMNS from model on), shapes in label order: all of the project's
+    shapes at once, by shape index (a numpy call per shape cost more than the fit on a few dozen cells)."""
+    _, shape = np.unique(labels, return_inverse=True)  # 0..m-1 in label order
+    count = int(shape.max()) + 1
+    requests, costs = cells.requests, cells.cost_nanos
+    by_shape = np.argsort(shape, kind="stable")
+    starts = np.searchsorted(shape[by_shape], np.arange(count))
+    shape_requests = np.add.reduceat(requests[by_shape], starts).tolist()
+    shape_costs = np.add.reduceat(costs[by_shape], starts).tolist()
+    # the model with the most requests; a tie goes to the first by code point (the lowest code: argmax takes
+    # the first of equal sums); its provider is that of the shape's first cell of it
+    per_model = np.zeros((count, len(names)), dtype=np.int64)
+    np.add.at(per_model, (shape, cells.model), requests)
+    model = per_model.argmax(axis=1)
+    first = np.full(count, len(shape), dtype=np.int64)
+    with_model = np.flatnonzero(cells.model == model[shape])
+    np.minimum.at(first, shape[with_model], with_model)
+    hours = np.zeros((count, 24), dtype=np.int64)
+    np.add.at(hours, (shape, cells.hour), requests)
+    spans = [hours[:, span].sum(axis=1).tolist() for span in (_NIGHT, _WORKING, _EVENING)]
+    described = []
+    for index, (prompt_bin, output_bin, spent, asked) in enumerate(zip(
+            _weighted_medians(shape, count, cells.prompt_bin, requests),
+            _weighted_medians(shape, count, cells.output_bin, requests), shape_costs, shape_requests, strict=True)):
+        prompt_band = _band(prompt_bin, PROMPT_BANDS)
+        output_band = _band(output_bin, OUTPUT_BANDS)
+        profile = _profile(asked, spans[0][index], spans[1][index], spans[2][index])
+        described.append((
+            names[model[index]], providers[cells.provider[first[index]]], prompt_band, output_band, profile,
+            f"{prompt_band}, {output_band}, {profile}", asked, spent,
+            round(asked / total_requests, 4) if total_requests else 0.0,
+            round(spent / total_cost, 4) if total_cost else 0.0,
+            round(2 ** (prompt_bin + 0.5)), round(2 ** (output_bin + 0.5)), hours[index].tolist()))
+    return described
+
+
+def _weighted_medians(shape: NDArray[np.int64], count: int, values: NDArray[np.int64],
+                      weights: NDArray[np.int64]) -> list[int]:
+    """Each shape's weighted median of `values`: the first value, in value order, at which the shape's
+    cumulative weight reaches half its total (integer sums, compared with the half as a float)."""
+    order = np.lexsort((values, shape))
+    segment, cumulative = shape[order], np.cumsum(weights[order])
+    ends = np.searchsorted(segment, np.arange(1, count + 1))
+    before = np.concatenate([np.zeros(1, dtype=np.int64), cumulative[ends[:-1] - 1]])
+    inside = cumulative - before[segment]
+    half = (inside[ends - 1] / 2)[segment]
+    # within a shape `inside` only grows, so the rows short of half are its first ones
+    short = np.bincount(segment, weights=inside < half, minlength=count).astype(np.int64)
+    medians: list[int] = values[order][np.r_[0, ends[:-1]] + short].tolist()
+    return medians
 
 
 def time_profile(hours: NDArray[np.int64]) -> str:
     """'nightly', 'working hours', 'evenings' or 'round the clock' from 24 local-hour counts."""
-    total = hours.sum()
+    return _profile(int(hours.sum()), *(int(hours[span].sum()) for span in (_NIGHT, _WORKING, _EVENING)))
+
+
+_NIGHT, _WORKING, _EVENING = (np.array(span) for span in (NIGHT, WORKING, EVENING))
+
+
+def _profile(total: int, night: int, working: int, evening: int) -> str:
+    """time_profile from the hours' total and the three spans' sums (integers: exact, whatever their size)."""
     if total == 0:
         return "round the clock"
-    for name, span, share in (("nightly", NIGHT, 0.6), ("working hours", WORKING, 0.7), ("evenings", EVENING, 0.6)):
-        if hours[list(span)].sum() >= share * total:
+    for name, spent, share in (("nightly", night, 0.6), ("working hours", working, 0.7), ("evenings", evening, 0.6)):
+        if spent >= share * total:
             return name
     return "round the clock"
-
-
-def _weighted_median(values: NDArray[np.int64], weights: NDArray[np.int64]) -> int:
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    return int(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def _band(log2_bin: int, bands: tuple[tuple[int, str], ...]) -> str:

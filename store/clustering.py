@@ -1,10 +1,7 @@
-"""Reads and writes of the clustering stage (issue 7).
+"""Reads and writes of the clustering stage's results (issue 7); its per-day aggregates are in
+store/clustering_days.py.
 
-- analysis.prompt_key_days: per UTC day and first hex digit, the distinct prompt keys and their
-  counts as raw arrays (clustering.keys); rebuilt only for new days and days with late rows. A part
-  without keys has no row (part 0 has one when the day has requests without a hash: it counts them).
-- analysis.request_shape_days: per UTC day, the grid the request shapes are fitted on (SQL group-by).
-- analysis.clustering_state: how far those cover, like analysis.rollup_state.
+- the repeated hashes' rows, read from meter.requests for clustering (candidate_frames);
 - analysis.prompt_clusters, analysis.loop_incidents, analysis.request_shapes: the results. They hold
   the latest window of a workspace only: a run deletes the workspace's rows and writes its own, so
   the dashboard reads `where workspace_id = %s` with no window to choose.
@@ -12,199 +9,27 @@
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from itertools import repeat
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
-from psycopg.pq import TransactionStatus
 
-from clustering.keys import KeyPart, keys_from_heads
 from core.db import Conn
-from core.errors import UserError, present
-from core.periods import utc_midnight
+from core.errors import present
 from store.bulk import copy_into
+from store.clustering_days import planner_setting, without_jit
 from store.frames import Chunk, hash_groups, request_frames, to_pandas
-from store.incremental import contiguous_ranges, plan_day_batches
 
 CANDIDATE_COLUMNS = ("id", "prompt_hash", "started_at", "device_id", "project_id", "model", "provider",
                      "status_code", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
                      "cost_nanos")
 
-
-@dataclass(frozen=True)
-class ClusteringState:
-    synced_through: datetime
-    first_day: date
-    end_day: date  # exclusive
-
-    def as_tuple(self) -> tuple[datetime, date, date]:
-        return self.synced_through, self.first_day, self.end_day
-
-
-def load_state(conn: Conn, workspace_id: int) -> ClusteringState | None:
-    row = conn.execute("""select synced_through, first_day, end_day from analysis.clustering_state
-                          where workspace_id = %s""", (workspace_id,)).fetchone()
-    return None if row is None else ClusteringState(row[0], row[1], row[2])
-
-
-def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as_of: datetime, run_id: int) -> None:
-    conn.execute(
-        """insert into analysis.clustering_state (workspace_id, synced_through, first_day, end_day, run_id, updated_at)
-           values (%s, %s, %s, %s, %s, clock_timestamp())
-           on conflict (workspace_id) do update
-              set synced_through = excluded.synced_through, first_day = excluded.first_day,
-                  end_day = excluded.end_day, run_id = excluded.run_id, updated_at = excluded.updated_at""",
-        (workspace_id, as_of, first_day, end_day, run_id))
-
-
-@contextmanager
-def planner_setting(conn: Conn, name: str, value: str) -> Iterator[None]:
-    """Set a planner setting for the statements inside, then put back what it was (in or out of a
-    transaction: `set local` would outlive this block until the caller's transaction ends)."""
-    # one round trip: the CTE's row (the setting as it was) is read before set_config runs on it
-    row = conn.execute("""with was as materialized (select current_setting(%(name)s) as value)
-                          select value, set_config(%(name)s, %(value)s, false) from was""",
-                       {"name": name, "value": value}).fetchone()
-    try:
-        yield
-    finally:
-        # in a failed transaction the restore would raise over the real error; its rollback undoes the set
-        if not conn.closed and row is not None and conn.info.transaction_status != TransactionStatus.INERROR:
-            conn.execute("select set_config(%s, %s, false)", (name, row[0]))
-
-
-def without_jit(conn: Conn) -> AbstractContextManager[None]:
-    """Postgres's JIT compiles these simple scans for 100-150 ms each (their row estimates are large),
-    several times what the scan itself takes."""
-    return planner_setting(conn, "jit", "off")
-
-
-@dataclass(frozen=True)
-class DayKeys:
-    day: date
-    keys: NDArray[np.int64]  # one per request with a prompt_hash
-    unhashed: int  # requests without one
-
-
-# A batch of consecutive days is read in one COPY and held whole (8 bytes a key, plus the text they arrive
-# as), so its days' requests, as the rollup counted them, add up to at most this many; a day the rollup has
-# no count for is read alone. A small workspace's month is one query; a large one's a day at a time.
-BATCH_KEYS = 250_000
-
-
-def day_prompt_key_batches(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime,
-                           requests_per_day: Mapping[date, int]) -> Iterator[list[DayKeys]]:
-    """The days' prompt keys, of the requests synced by `as_of`, a batch of consecutive days at a time
-    (plan_day_batches: `requests_per_day` is what the rollup counted), each of `days` once, in order; a day
-    without requests has no keys."""
-    with without_jit(conn):
-        for batch in plan_day_batches(days, requests_per_day, BATCH_KEYS):
-            heads = _copy_days_heads(conn, workspace_id, batch[0], batch[-1] + timedelta(days=1), as_of)
-            yield [_day_keys(workspace_id, day, *heads.get(day, (0, 0, b""))) for day in batch]
-
-
-def _day_keys(workspace_id: int, day: date, requests: int, hashed: int, heads: bytes) -> DayKeys:
-    try:
-        keys = keys_from_heads(heads)
-    except ValueError:
-        keys = None
-    if keys is None or len(keys) != hashed:
-        raise UserError(f"meter.requests of workspace {workspace_id} on {day} hold a prompt_hash that is "
-                        "not a hex digest (clustering needs at least 16 lowercase hex digits): fix those rows "
-                        "or the daemon's prompt hashing")
-    return DayKeys(day, keys, requests - hashed)
-
-
-# One row a day: the day's hash heads laid end to end by string_agg. A row per request would be a
-# protocol message per request (COPY sends one per row), which costs the client more than the scan.
-# Several days are one group-by, each day's string held until its group is done (a batch's days hold at
-# most BATCH_KEYS requests in all). The binary reply is parsed by hand (a fixed header, then four fields a row)
-# because it is this narrow case.
-_DAY_HEADS = """
-    copy (select (date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') at time zone 'UTC')::date,
-                 count(*), count(prompt_hash), coalesce(string_agg(left(prompt_hash, 16), ''), '')
-          from meter.requests
-          where workspace_id = %s and started_at >= %s and started_at < %s and synced_at <= %s
-          group by 1)
-    to stdout (format binary)"""
-_HEADER = 19  # signature (11) + flags (4) + header extension length (4), no extension
-# field count, the date's length and value (days since 2000-01-01), two bigints' lengths and values, the
-# text's length
-_ROW = struct.Struct(">hiiiqiqi")
-_EPOCH = date(2000, 1, 1)
-
-
-def _copy_days_heads(conn: Conn, workspace_id: int, first: date, end: date,
-                     as_of: datetime) -> dict[date, tuple[int, int, bytes]]:
-    """Per day of [first, end) with requests: (requests, requests with a hash, their first 16 hex digits
-    end to end)."""
-    reply = bytearray()
-    with conn.cursor() as cursor, cursor.copy(_DAY_HEADS, (workspace_id, utc_midnight(first), utc_midnight(end),
-                                                           as_of)) as copy:
-        for block in copy:
-            reply += block
-    days: dict[date, tuple[int, int, bytes]] = {}
-    at = _HEADER
-    while struct.unpack_from(">h", reply, at)[0] != -1:  # the trailer
-        fields, _, day, _, requests, _, hashed, length = _ROW.unpack_from(reply, at)
-        if fields != 4:
-            raise RuntimeError("unexpected binary COPY layout for the prompt keys")
-        at += _ROW.size
-        days[_EPOCH + timedelta(days=day)] = (requests, hashed, bytes(reply[at:at + length]))
-        at += length
-    return days
-
-
-def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date]) -> None:
-    """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild."""
-    for table in ("analysis.prompt_key_days", "analysis.request_shape_days"):
-        conn.execute(f"delete from {table} where workspace_id = %s and (day < %s or day >= %s or day = any(%s))",
-                     (workspace_id, keep_from, keep_to, list(rebuild)))
-
-
-def write_key_days(conn: Conn, workspace_id: int, days: Sequence[tuple[date, Sequence[KeyPart], int]]) -> None:
-    """(day, its 16 parts, its unhashed requests) of several days in one COPY. Only parts with keys are
-    stored, and part 0 when the day has unhashed requests (it carries their count): a small workspace's
-    day has keys in a few parts, and a row per empty part was most of what its days cost to write."""
-    # binary: the arrays travel as they are (the text format would double them into hex)
-    with copy_into(conn, "prompt_key_days",
-                   ("workspace_id", "day", "part", "keys", "counts", "requests", "unhashed_requests"),
-                   binary=True) as copy:
-        copy.set_types(["bigint", "date", "smallint", "bytea", "bytea", "bigint", "bigint"])
-        for day, parts, unhashed in days:
-            for p in parts:
-                if not len(p.keys) and not (p.part == 0 and unhashed):
-                    continue
-                copy.write_row((workspace_id, day, p.part, p.keys_bytes(), p.counts_bytes(), int(p.counts.sum()),
-                                unhashed if p.part == 0 else 0))
-
-
-def read_key_parts(conn: Conn, workspace_id: int, first_day: date, end_day: date,
-                   parts: Sequence[int]) -> dict[int, list[KeyPart]]:
-    """The days' key arrays of `parts`, each part's in day order, in one query."""
-    rows = conn.execute(
-        """select part, keys, counts from analysis.prompt_key_days
-           where workspace_id = %s and day >= %s and day < %s and part = any(%s) order by part, day""",
-        (workspace_id, first_day, end_day, list(parts)), binary=True).fetchall()  # binary: no hex to decode
-    read: dict[int, list[KeyPart]] = {part: [] for part in parts}
-    for part, keys, counts in rows:
-        read[part].append(KeyPart.from_bytes(part, bytes(keys), bytes(counts)))
-    return read
-
-
-def day_totals(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> tuple[int, int]:
-    """(hashed, unhashed) requests of the stored days."""
-    row = conn.execute(
-        """select coalesce(sum(requests), 0), coalesce(sum(unhashed_requests), 0) from analysis.prompt_key_days
-           where workspace_id = %s and day >= %s and day < %s""", (workspace_id, first_day, end_day)).fetchone()
-    return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
 
 def candidate_frames(conn: Conn, workspace_id: int, start: datetime, end: datetime, as_of: datetime,
@@ -236,78 +61,51 @@ def candidate_frames(conn: Conn, workspace_id: int, start: datetime, end: dateti
                 yield frame
 
 
-# The hour is local to the workspace: a "nightly" shape is nightly where the team lives. Bins use
-# float ln (numeric log() costs microseconds a row); the epsilon keeps exact powers of two in their bin.
-_SHAPE_GRID = """
-    insert into analysis.request_shape_days (workspace_id, day, project_id, model, provider, prompt_bin,
-                                             output_bin, hour, requests, cost_nanos)
-    select %(workspace)s, (utc_midnight at time zone 'UTC')::date, project_id, model, provider, prompt_bin,
-           output_bin, hour, count(*), sum(cost_nanos)
-    from (
-        select date_bin('1 day', started_at, timestamptz '2000-01-01 00:00:00+00') as utc_midnight,
-               project_id, model, provider, cost_nanos,
-               floor(ln(greatest(input_tokens + cache_read_tokens + cache_write_tokens, 1)::float8)
-                     / ln(2.0::float8) + 1e-9)::smallint as prompt_bin,
-               floor(ln(greatest(output_tokens, 1)::float8) / ln(2.0::float8) + 1e-9)::smallint as output_bin,
-               extract(hour from started_at at time zone %(timezone)s)::smallint as hour
-        from meter.requests
-        where workspace_id = %(workspace)s and started_at >= %(start)s and started_at < %(end)s
-          and synced_at <= %(as_of)s
-    ) as cells
-    group by 2, 3, 4, 5, 6, 7, 8"""
-
-
-def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Sequence[date], as_of: datetime) -> int:
-    """Replace nothing, insert the cells of `days` (call inside a transaction, after forget_days)."""
-    # tens of thousands of cells a day: with the default 4 MB the group-by spills to disk (1.4x slower)
-    conn.execute("set local work_mem = '64MB'")
-    written = 0
-    for first, end in contiguous_ranges(list(days)):
-        # never prepared: a generic plan is not planned for these days (store/rollup.py's rebuild_ranges says why)
-        cursor = conn.execute(_SHAPE_GRID, {"workspace": workspace_id, "timezone": timezone, "as_of": as_of,
-                                            "start": utc_midnight(first), "end": utc_midnight(end)}, prepare=False)
-        written += cursor.rowcount
-    return written
-
-
-_CELL_KEYS = ["project_id", "model", "provider", "prompt_bin", "output_bin", "hour"]
-
-
-def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
-    """The days' cells summed over the days, in no order (clustering.request_shapes sorts them)."""
-    # 30 days of cells are 700,000 rows for 10M requests. Unless the table's statistics are fresh (the
-    # fleet's role may not ANALYZE) the planner expects a handful and sorts them on disk to group them:
-    # 1.9 s where hashing them takes 0.35 s. No ORDER BY: request_shapes sorts the groups.
-    with planner_setting(conn, "enable_sort", "off"):
-        rows = conn.execute(
-            """select coalesce(project_id, -1), model, provider, prompt_bin, output_bin, hour,
-                      sum(requests)::bigint, sum(cost_nanos)::bigint
-               from analysis.request_shape_days where workspace_id = %s and day >= %s and day < %s
-               group by 1, 2, 3, 4, 5, 6""", (workspace_id, first_day, end_day)).fetchall()
-    return pd.DataFrame(rows, columns=[*_CELL_KEYS, "requests", "cost_nanos"])
-
-
 _CLUSTER_FIELDS = ("prompt_hash", "requests", "devices", "projects", "first_at", "last_at", "cost_nanos",
                    "duplicate_requests", "avoidable_nanos", "kinds", "project_id", "model", "provider", "models",
                    "median_prompt_tokens", "median_output_tokens", "median_gap_seconds", "cacheable_requests",
                    "cacheable_prompt_tokens", "cacheable_requests_1h", "cacheable_prompt_tokens_1h", "loop_incidents")
 _INCIDENT_FIELDS = ("prompt_hash", "device_id", "project_id", "model", "started_at", "ended_at", "requests",
                     "cost_nanos", "peak_per_minute")
-_SHAPE_FIELDS = ("project_id", "shape", "model", "provider", "prompt_band", "output_band", "time_profile", "label",
-                 "requests", "cost_nanos", "request_share", "cost_share", "typical_prompt_tokens",
-                 "typical_output_tokens", "hours")
 
 
 def replace_results(conn: Conn, workspace_id: int, window_end: datetime, run_id: int, clusters: pd.DataFrame,
-                    incidents: pd.DataFrame, shapes: pd.DataFrame, seed: int) -> dict[str, int]:
-    """Replace the workspace's clusters, incidents and shapes. Call inside the results transaction."""
-    for table in ("prompt_clusters", "loop_incidents", "request_shapes"):
-        conn.execute(f"delete from analysis.{table} where workspace_id = %s", (workspace_id,))
+                    incidents: pd.DataFrame, shapes: Sequence[tuple[Any, ...]], seed: int) -> dict[str, int]:
+    """Replace the workspace's clusters, incidents and shapes (clustering.shapes.shape_rows). Call inside the
+    results transaction."""
+    # one statement: a round trip and a statement's fixed cost each, where a small workspace's writes are few
+    conn.execute("""with clusters as (delete from analysis.prompt_clusters where workspace_id = %(ws)s),
+                         incidents as (delete from analysis.loop_incidents where workspace_id = %(ws)s)
+                    delete from analysis.request_shapes where workspace_id = %(ws)s""", {"ws": workspace_id})
     fixed = {"workspace_id": workspace_id, "window_end": window_end, "run_id": run_id}
     _copy_rows(conn, "prompt_clusters", _CLUSTER_FIELDS, clusters, fixed)
     _copy_rows(conn, "loop_incidents", _INCIDENT_FIELDS, incidents, fixed)
-    _copy_rows(conn, "request_shapes", _SHAPE_FIELDS, shapes, {**fixed, "seed": seed})
+    _insert_shapes(conn, workspace_id, window_end, run_id, seed, shapes)
     return {"clusters": len(clusters), "loop_incidents": len(incidents), "request_shapes": len(shapes)}
+
+
+def _insert_shapes(conn: Conn, workspace_id: int, window_end: datetime, run_id: int, seed: int,
+                   shapes: Sequence[tuple[Any, ...]]) -> None:
+    """The shapes in one INSERT of one JSON array (json.dumps is C; psycopg adapts a list element by element in
+    Python): a few per project, where a COPY through store.bulk's staging table is six round trips. As
+    _column would write them: the unattributed traffic's project null, an empty model or provider null; a
+    share is the text of its float, as a COPY sends it."""
+    if not shapes:
+        return
+    rows = [(None if project < 0 else project, number, model or None, provider or None, *rest)
+            for project, number, model, provider, *rest in shapes]
+    conn.execute(
+        """insert into analysis.request_shapes (workspace_id, window_end, run_id, seed, project_id, shape, model,
+                                                provider, prompt_band, output_band, time_profile, label, requests,
+                                                cost_nanos, request_share, cost_share, typical_prompt_tokens,
+                                                typical_output_tokens, hours)
+           select %s, %s, %s, %s, (s->>0)::bigint, (s->>1)::smallint, s->>2, s->>3, s->>4, s->>5, s->>6, s->>7,
+                  (s->>8)::bigint, (s->>9)::bigint, (s->>10)::numeric(5, 4), (s->>11)::numeric(5, 4),
+                  (s->>12)::bigint, (s->>13)::bigint,
+                  array(select hour::bigint from json_array_elements_text(s->14) with ordinality as h(hour, n)
+                        order by n)
+           from json_array_elements(%s::json) as s""",
+        (workspace_id, window_end, run_id, seed, json.dumps(rows)))
 
 
 def _copy_rows(conn: Conn, table: str, fields: tuple[str, ...], frame: pd.DataFrame, fixed: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 Several tables are per-day caches of meter.requests, rebuilt only for the days that need it: the rollup
 (store/rollup.py, the whole history kept), the catalog's days (store/catalog_scan.py), the clustering's key
-arrays and shape cells (store/clustering.py), read back by the savings stage. Each keeps a state row saying
+arrays and shape cells (store/clustering_days.py), read back by the savings stage. Each keeps a state row saying
 which days it built, [first_day, end_day), and up to which synced_at they are complete (`synced_through`).
 A later refresh rebuilds the days of its window it has not built yet and the built days that received
 rows synced since then, found on the index (workspace_id, synced_at) include (started_at), so the cost

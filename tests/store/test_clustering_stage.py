@@ -12,7 +12,7 @@ import pytest
 
 from clustering import cluster_requests
 from core.errors import UserError
-from store import clustering as store
+from store import clustering_days as days_store
 from store import rollup as rollup_store
 from store.frames import PROMPT_KEY_SQL
 from store.incremental import plan_day_batches
@@ -194,7 +194,8 @@ def test_each_days_keys_are_the_sql_prompt_key_of_its_synced_requests(db_conn: C
         db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
     add_request(db_conn, scene, midnight + timedelta(hours=23), synced_at=AS_OF + timedelta(hours=1))  # too late
     add_request(db_conn, scene, midnight - timedelta(seconds=1))  # the day before
-    read = [d for batch in store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF, {}) for d in batch]
+    read = [d for batch in days_store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF, {})
+            for d in batch]
     expected = db_conn.execute(f"""select {PROMPT_KEY_SQL} from meter.requests
                                    where workspace_id = %s and prompt_hash is not null""",
                                (scene.workspace_id,)).fetchall()
@@ -214,7 +215,7 @@ def test_days_are_read_in_batches_the_rollups_counts_bound_each_day_once_with_it
     counted = rollup_store.day_requests(db_conn, scene.workspace_id, days, AS_OF)
     assert counted == {days[0]: 3, days[1]: 0, days[2]: 2, days[3]: 1, days[4]: 4}
     assert rollup_store.day_requests(db_conn, scene.workspace_id, days, AS_OF + timedelta(hours=1)) == {}  # stale
-    batches = list(store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF, counted))
+    batches = list(days_store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF, counted))
     assert [[d.day for d in batch] for batch in batches] == [days[0:4], days[4:5]]  # day 4 breaks the run
     read = {d.day: len(d.keys) + d.unhashed for batch in batches for d in batch}
     assert read == counted
@@ -283,7 +284,7 @@ def test_only_parts_with_keys_are_stored_and_part_0_carries_the_unhashed_count(d
                               where workspace_id = %s order by part""", (scene.workspace_id,)).fetchall()
     assert rows == [(0, 0, 2), (3, 2, 0), (10, 1, 0)]
     first, end = clustering_jobs.aggregate_days(AS_OF)
-    assert store.day_totals(db_conn, scene.workspace_id, first, end) == (3, 2)
+    assert days_store.day_totals(db_conn, scene.workspace_id, first, end) == (3, 2)
 
 
 def test_the_shape_cells_insert_is_planned_for_its_own_days_however_often_a_connection_runs_it(
@@ -298,8 +299,9 @@ def test_the_shape_cells_insert_is_planned_for_its_own_days_however_often_a_conn
     days = [END - timedelta(days=1), END]
     for turn in range(8):
         with db_conn.transaction():
-            store.forget_days(db_conn, scene.workspace_id, days[0], days[-1] + timedelta(days=1), days)
-            assert store.rebuild_shape_days(db_conn, scene.workspace_id, "UTC", days, AS_OF + turn * timedelta(hours=1))
+            days_store.forget_days(db_conn, scene.workspace_id, days[0], days[-1] + timedelta(days=1), days)
+            assert days_store.rebuild_shape_days(db_conn, scene.workspace_id, "UTC", days,
+                                                 AS_OF + turn * timedelta(hours=1))
     prepared = [str(row[0]) for row in db_conn.execute("select statement from pg_prepared_statements")]
     assert any("delete from analysis.request_shape_days" in s for s in prepared), "psycopg prepared nothing: not tested"
     assert not [statement for statement in prepared if "insert into analysis.request_shape_days" in statement]

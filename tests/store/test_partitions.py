@@ -107,7 +107,7 @@ def test_the_stages_reads_keep_only_their_months(db_conn: Conn) -> None:
     rollup_plan = plan(db_conn, _INSERT_DAYS, rollup.insert_days_params(scene.workspace_id, days, as_of))
     assert scanned(rollup_plan) == {"requests_2026_10", "requests_2026_11"}
 
-    from store.clustering import _DAY_HEADS
+    from store.clustering_days import _DAY_HEADS
     heads = _DAY_HEADS.strip().removeprefix("copy (").rsplit("to stdout", 1)[0].strip().removesuffix(")")
     heads_plan = plan(db_conn, heads, (scene.workspace_id, day.start, day.end, as_of))
     assert scanned(heads_plan) == {"requests_2026_11"}

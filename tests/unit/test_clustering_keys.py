@@ -12,6 +12,8 @@ from clustering.keys import (
     hash_prefixes,
     keys_from_heads,
     part_of,
+    parts_of_days,
+    repeated_by_part,
     repeated_key_counts,
     repeated_keys,
 )
@@ -87,3 +89,36 @@ def test_repeated_keys_come_with_their_counts() -> None:
     day_two = day_parts(np.array([key_of(HASHES[3])], dtype=np.int64))
     keys, counts = repeated_key_counts([day_one[10], day_two[10]])
     assert keys.tolist() == [key_of(HASHES[3])] and counts.tolist() == [3]
+
+
+def test_several_days_runs_are_each_days_distinct_keys_by_part_with_counts() -> None:
+    rng = np.random.default_rng(5)
+    pool = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, 40, dtype=np.int64)
+    days = [rng.choice(pool, int(rng.integers(0, 30))) for _ in range(9)]  # some days without keys
+    runs = parts_of_days(np.repeat(np.arange(len(days)), [len(d) for d in days]), np.concatenate(days))
+    expected = []
+    for index, keys in enumerate(days):
+        unique, counts = np.unique(keys, return_counts=True)  # sorted as int64, then cut by first hex digit
+        for part in range(PARTS):
+            inside = part_of(unique) == part
+            if inside.any():
+                expected.append((index, part, unique[inside].tolist(), counts[inside].tolist()))
+    got = [(int(runs.day[r]), int(runs.part[r]), runs.keys[runs.bounds[r]:runs.bounds[r + 1]].tolist(),
+            runs.counts[runs.bounds[r]:runs.bounds[r + 1]].tolist()) for r in range(runs.runs)]
+    assert got == expected
+    assert runs.run_requests() == [sum(counts) for *_, counts in expected]
+    empty = parts_of_days(np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    assert empty.runs == 0 and empty.run_requests() == []
+
+
+def test_the_repeats_of_several_parts_read_together_are_each_parts_own() -> None:
+    rng = np.random.default_rng(6)
+    pool = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, 60, dtype=np.int64)
+    days = [day_parts(rng.choice(pool, int(rng.integers(0, 40)))) for _ in range(7)]
+    parts = [3, 0, 8, 15, 9]
+    stored = [(day[p].keys, day[p].counts) for p in sorted(parts) for day in days]  # part, then day order
+    together = repeated_by_part(np.concatenate([k for k, _ in stored]), np.concatenate([c for _, c in stored]), parts)
+    for part, (keys, counts) in zip(parts, together, strict=True):
+        alone = repeated_key_counts([day[part] for day in days])
+        assert keys.tolist() == alone[0].tolist() and counts.tolist() == alone[1].tolist()
+    assert sum(len(keys) for keys, _ in together) > 0

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from clustering import request_shapes, time_profile
+from clustering.shapes import Cells, _Cells, _distinct_points, _features, shape_rows
 
 
 def cells() -> pd.DataFrame:
@@ -69,3 +70,21 @@ def test_time_profiles() -> None:
 
 def test_no_cells_no_shapes() -> None:
     assert request_shapes(cells().iloc[0:0]).empty
+
+
+def test_shape_rows_from_the_stores_rows_are_the_frames_rows() -> None:
+    data = pd.concat([cells(), cells().assign(project_id=-1, requests=cells()["requests"] * 3)], ignore_index=True)
+    rows = shape_rows(Cells.from_rows(list(data.itertuples(index=False, name=None))), seed=4)
+    assert rows == list(request_shapes(data, seed=4).itertuples(index=False, name=None))
+    assert all(type(value) in (int, float, str, list) for row in rows for value in row)
+    assert shape_rows(Cells.from_rows([]), seed=4) == []
+
+
+def test_distinct_points_counts_the_distinct_feature_rows() -> None:
+    rng = np.random.default_rng(8)
+    for _ in range(50):
+        size = int(rng.integers(1, 60))
+        grid = _Cells(np.zeros(size, dtype=np.int64), rng.integers(0, 3, size), np.zeros(size, dtype=np.int64),
+                      rng.integers(0, 4, size), rng.integers(0, 3, size), rng.integers(0, 24, size),
+                      np.ones(size, dtype=np.int64), np.ones(size, dtype=np.int64))
+        assert _distinct_points(grid) == len(np.unique(_features(grid), axis=0))

@@ -4,7 +4,7 @@ write via store.
 Window: [as_of − 30 days, as_of) for clusters and incidents; the request shapes cover the 30 complete
 UTC days before as_of's day (the rollup's days), since they are fitted on per-day cells.
 
-Incremental: the per-day key arrays and shape cells (store/clustering.py) are rebuilt only for the
+Incremental: the per-day key arrays and shape cells (store/clustering_days.py) are rebuilt only for the
 days that are new or received late rows (store.incremental.days_to_recompute), in their
 own transaction: they are a cache of meter, consistent with analysis.clustering_state. The window's
 repeated hashes come from those arrays, part by part (first hex digit), and only the rows of repeated
@@ -27,17 +27,18 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from clustering import ClusterRules, LoopRules, cluster_requests, request_shapes
-from clustering.keys import PARTS, day_parts, hash_prefixes, repeated_key_counts
+from clustering import ClusterRules, LoopRules, cluster_requests
+from clustering.keys import PARTS, hash_prefixes, parts_of_days, repeated_by_part
 from clustering.loops import empty_incidents
 from clustering.prompts import empty_clusters
-from core.db import Conn, commit_without_flush
+from clustering.shapes import shape_rows
+from core.db import Conn
 from pricing import RateTable, load_rates
 from store import clustering as store
+from store import clustering_days as days_store
 from store import rollup as rollup_store
 from store.incremental import DayWindow, days_to_recompute
 from store.runs import Run
-from store.workspaces import workspace_by_id
 from workers.jobs.stage import Stage, StageContext, trailing_window
 from workers.runtime.replica import heavy_reader
 from workers.settings import ClusteringSettings, clustering_settings
@@ -53,21 +54,22 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
     settings = clustering_settings()
     conn, ws, as_of = ctx.conn, ctx.workspace_id, ctx.as_of
     start, end = trailing_window(as_of)
-    state = store.load_state(conn, ws)  # an older as_of than the state's is a replay here (Stage.current_to)
+    # an older as_of than the state's is a replay here (Stage.current_to)
+    state, timezone = days_store.load_state_and_timezone(conn, ws)
     first_day, end_day = aggregate_days(as_of)
     rules = ClusterRules(loops=LoopRules(settings.loop_max_gap_seconds, settings.loop_min_requests,
                                          settings.loop_min_duration_seconds))
     # the COPY readers of meter.requests: on the replica when it is current (workers/runtime/replica.py)
     with heavy_reader(conn, ws, ctx.read_lsn) as (reader, source):
         run.stats["heavy_reads"] = source
-        run.stats.update(refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state, reader=reader))
-        # the stored days' totals, read once: nothing below writes them before the results
-        hashed, unhashed = store.day_totals(conn, ws, first_day, end_day)
+        aggregates, (hashed, unhashed) = refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state,
+                                                            timezone, reader=reader)
+        run.stats.update(aggregates)
         clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates(),
                                                        reader=reader, hashed=hashed)
     shape_end = DayWindow.ending_before(as_of)
-    shapes = request_shapes(store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
-                            seed=settings.shape_seed)
+    shapes = shape_rows(days_store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
+                        seed=settings.shape_seed)
     with run.results() as tx:
         run.stats.update(store.replace_results(tx, ws, end, run.id, clusters, incidents, shapes,
                                                settings.shape_seed))
@@ -77,22 +79,23 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
 
 
 def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_of: datetime, run_id: int,
-                       state: store.ClusteringState | None, *, reader: Conn | None = None) -> dict[str, Any]:
+                       state: days_store.ClusteringState | None, timezone: str, *,
+                       reader: Conn | None = None) -> tuple[dict[str, Any], tuple[int, int]]:
     """Rebuild the per-day key arrays and shape cells of the days that need it, in one transaction; the day
-    keys are read from meter.requests on `reader` (default `conn`)."""
+    keys are read from meter.requests on `reader` (default `conn`). Returns the stats and the stored days'
+    (hashed, unhashed) requests: nothing after writes them before the results, so they are read once, here."""
     window = DayWindow(first_day=first_day, end_day=end_day)
     if state is not None and as_of < state.synced_through:
         state = None  # a replay of an earlier moment rebuilds every day as of then
     changed, full = days_to_recompute(conn, ws, window, as_of, None if state is None else state.as_tuple())
-    timezone = workspace_by_id(conn, ws).timezone
     with conn.transaction():
-        commit_without_flush(conn)  # a cache: lost in a crash with its state row, rebuilt by the next refresh
-        store.forget_days(conn, ws, first_day, end_day, changed)
+        # a cache: lost in a crash with its state row, rebuilt by the next refresh (no WAL flush waited for)
+        days_store.forget_days(conn, ws, first_day, end_day, changed, without_flush=True)
         keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader)
-        cells = store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
-        store.save_state(conn, ws, first_day, end_day, as_of, run_id)
+        cells = days_store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
+        totals = days_store.save_state(conn, ws, first_day, end_day, as_of, run_id)
     return {"days_rebuilt": len(changed), "full_rebuild": full, "rows_read_for_days": keys_read,
-            "shape_cells_written": cells}
+            "shape_cells_written": cells}, totals
 
 
 def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, reader: Conn | None = None) -> int:
@@ -101,9 +104,9 @@ def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, re
     keys_read = 0
     # batches sized by the rollup's counts of the days (the stage runs after it; without them a day at a time)
     counted = rollup_store.day_requests(conn, ws, days, as_of)
-    for batch in store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of, counted):
-        store.write_key_days(conn, ws, [(day.day, day_parts(day.keys), day.unhashed) for day in batch])
-        keys_read += sum(len(day.keys) + day.unhashed for day in batch)
+    for batch in days_store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of, counted):
+        days_store.write_key_days(conn, ws, batch.days, parts_of_days(batch.day, batch.keys), batch.unhashed)
+        keys_read += batch.requests
     return keys_read
 
 
@@ -113,12 +116,12 @@ def find_clusters(conn: Conn, ws: int, start: datetime, end: datetime, as_of: da
     """Clusters and incidents of the window, a group of whole repeated hashes at a time (at most about
     `chunk_rows` rows each; their rows read from meter.requests on `reader`, default `conn`): a hash's
     clusters and incidents need only its own rows, so each group is clustered alone and only its results
-    are kept. `hashed`: the stored days' hashed requests (store.day_totals), when the caller read them."""
+    are kept. `hashed`: the stored days' hashed requests (days_store.day_totals), when the caller read them."""
     first_day, end_day = aggregate_days(as_of)
     if hashed is None:
-        hashed, _ = store.day_totals(conn, ws, first_day, end_day)
-    parts = [repeated_key_counts(days) for group in part_groups(hashed)
-             for days in store.read_key_parts(conn, ws, first_day, end_day, group).values()]
+        hashed, _ = days_store.day_totals(conn, ws, first_day, end_day)
+    parts = [repeated for group in part_groups(hashed)
+             for repeated in repeated_by_part(*days_store.read_key_parts(conn, ws, first_day, end_day, group), group)]
     scan = sum(int(counts.sum()) for _, counts in parts) > settings.index_share * hashed
     clusters, incidents, looked_at = [], [], 0
     batches = fetch_batches(parts, settings, scan)
@@ -211,7 +214,7 @@ def _joined(frames: list[pd.DataFrame], empty: Callable[[], pd.DataFrame], order
 
 
 def clustering_current_to(conn: Conn, workspace_id: int) -> datetime | None:
-    state = store.load_state(conn, workspace_id)
+    state = days_store.load_state(conn, workspace_id)
     return None if state is None else state.synced_through
 
 
