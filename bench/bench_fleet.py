@@ -17,7 +17,7 @@ every workspace's refresh. Prints, each next to its target:
   last concurrency, on what the first night left (the night every workspace has after its first: each stage
   brings only the new day into its caches), with the same figures.
 
-Usage: python -m bench.bench_fleet [--requests 1000000] [--small 200] [--full] [--concurrency 1,2]
+Usage: python -m bench.bench_fleet [--requests 1000000] [--small 200] [--full] [--concurrency 1,2] [--database NAME]
 `--full` is issue 18's population: 10,000,000 requests, 400 small workspaces (seeding takes a while).
 The database is created on DATABASE_URL's server when set, otherwise in an embedded Postgres; likewise Redis
 (REDIS_URL, with queue names of the bench's own, or an embedded redis-server).
@@ -200,11 +200,13 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=200)
     parser.add_argument("--full", action="store_true", help="10,000,000 requests, 400 small workspaces")
     parser.add_argument("--concurrency", default="1,2", help="the passes, comma-separated")
+    parser.add_argument("--database", default="halton_bench_fleet",
+                        help="the database it recreates on DATABASE_URL's server (two runs there need two names)")
     args = parser.parse_args()
     total, small = (10_000_000, 400) if args.full else (args.requests, args.small)
     members = plan_population(total, small)
     root = Path(tempfile.mkdtemp(prefix="halton-bench-fleet-"))
-    with bench_database("halton_bench_fleet") as url, psycopg.connect(url, autocommit=True) as conn, \
+    with bench_database(args.database) as url, psycopg.connect(url, autocommit=True) as conn, \
             broker(root) as (redis_url, prefix):
         ensure_roles(conn, Roles())
         print(f"seeding {len(members)} workspaces, about {total:,} requests (COPY)", flush=True)
