@@ -15,6 +15,12 @@ is one line, fields are separated by tabs, NULL is `\\N`, and a tab, newline, ca
 parse it with quoting and escaping off, and only text values holding a backslash need unescaping after:
 for a dictionary column its few distinct values, for a plain text column the values themselves (a rare
 path: prompt hashes are hex).
+
+Memory. The parsed columns come from the C allocator (Arrow's system pool), not Arrow's default (mimalloc):
+a stage's read is parsed, converted to pandas and dropped, over and over in one worker process, and mimalloc
+handed the parsed columns' memory back to the kernel between reads, so every read touched fresh pages again
+(on the benchmark machine, a VM, about 1 s of system CPU for 3M rows); the C allocator keeps it for the next
+read and for the pandas conversion. Peak and resident memory stay the same (bench_reader, docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ NULLS = ["\\N"]
 _PARSE = pa_csv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, newlines_in_values=False)
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+# where parsed columns live: the C allocator, which keeps freed memory for the next read (module docstring)
+PARSE_POOL = pa.system_memory_pool()
 
 
 class _Stopped(Exception):
@@ -136,7 +144,8 @@ def parse_text(data: bytes, schema: pa.Schema, use_threads: bool = True) -> pa.T
         parse_options=_PARSE,
         convert_options=pa_csv.ConvertOptions(
             column_types={field.name: field.type for field in schema}, null_values=NULLS,
-            strings_can_be_null=True, true_values=["t"], false_values=["f"]))
+            strings_can_be_null=True, true_values=["t"], false_values=["f"]),
+        memory_pool=PARSE_POOL)
     if data.find(b"\\") < 0:  # no NULL, no escape: nothing to undo (a memchr: 1 ms for 10 MB)
         return table
     for i, field in enumerate(schema):
