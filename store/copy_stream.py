@@ -15,17 +15,23 @@ is one line, fields are separated by tabs, NULL is `\\N`, and a tab, newline, ca
 parse it with quoting and escaping off, and only text values holding a backslash need unescaping after:
 for a dictionary column its few distinct values, for a plain text column the values themselves (a rare
 path: prompt hashes are hex).
+
+Memory. The parsed columns come from the C allocator (Arrow's system pool), not Arrow's default (mimalloc):
+a stage's read is parsed, converted to pandas and dropped, over and over in one worker process, and mimalloc
+handed the parsed columns' memory back to the kernel between reads, so every read touched fresh pages again
+(on the benchmark machine, a VM, about 1 s of system CPU for 3M rows); the C allocator keeps it for the next
+read and for the pandas conversion. Peak and resident memory stay the same (bench_reader, docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import queue
 import re
 import select
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 import psycopg
 import pyarrow as pa
@@ -36,6 +42,9 @@ from psycopg import errors, pq, sql
 from core.db import Conn
 
 Params = Sequence[object] | Mapping[str, object]  # a statement's parameters, by position or by name
+# rows of COPY output: the buffer they were received into (a bytearray, never copied again) or bytes
+Rows = bytes | bytearray
+T = TypeVar("T")
 
 COPY_TEXT = "copy ({}) to stdout"
 WHOLE = 1 << 62  # a piece size no COPY reaches: the whole output as one piece
@@ -46,6 +55,8 @@ NULLS = ["\\N"]
 _PARSE = pa_csv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, newlines_in_values=False)
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+# where parsed columns live: the C allocator, which keeps freed memory for the next read (module docstring)
+PARSE_POOL = pa.system_memory_pool()
 
 
 class _Stopped(Exception):
@@ -58,10 +69,10 @@ def copy_text(query: sql.Composable) -> sql.Composed:
 
 
 def copy_pieces(conn: Conn, copy: sql.Composed, params: Params, piece_bytes: int = WHOLE,
-                stop: threading.Event | None = None) -> Generator[bytes, None, None]:
+                stop: threading.Event | None = None) -> Generator[bytearray, None, None]:
     """The output of `copy` (a `COPY … TO STDOUT` statement) in pieces of at least `piece_bytes` (the last
     one shorter), each ending with a row; nothing when it has no rows. Stops (cancelling the COPY) once
-    `stop` is set."""
+    `stop` is set. Each piece is the buffer its rows were received into, handed over (not copied)."""
     pgconn = conn.pgconn
     with conn.cursor() as cursor, cursor.copy(copy, params):
         get_row, socket = pgconn.get_copy_data, pgconn.socket
@@ -69,14 +80,15 @@ def copy_pieces(conn: Conn, copy: sql.Composed, params: Params, piece_bytes: int
         poller = None
         while True:
             size, row = get_row(1)  # 1: never block; one row per call while libpq has any buffered
-            if size > 0:
+            while size > 0:  # the rows libpq holds, with nothing else a row (0.1 s less for 3M rows)
                 pending += row
-                if len(pending) >= piece_bytes:
-                    if stop is not None and stop.is_set():
-                        raise _Stopped
-                    yield bytes(pending)
-                    pending.clear()
-            elif size == 0:  # nothing buffered: wait for the socket (the GIL released), then read it
+                size, row = get_row(1)
+            if len(pending) >= piece_bytes:
+                if stop is not None and stop.is_set():
+                    raise _Stopped
+                yield pending
+                pending = bytearray()
+            if size == 0:  # nothing buffered: wait for the socket (the GIL released), then read it
                 poller = poller or _poller(socket)
                 poller.poll()
                 pgconn.consume_input()
@@ -86,7 +98,7 @@ def copy_pieces(conn: Conn, copy: sql.Composed, params: Params, piece_bytes: int
             else:
                 raise psycopg.OperationalError(f"receiving copy data failed: {_message(conn)}")
     if pending:
-        yield bytes(pending)
+        yield pending
 
 
 def _poller(socket: int) -> select.poll:
@@ -113,30 +125,32 @@ def _message(conn: Conn) -> str:
     return conn.pgconn.error_message.decode(conn.info.encoding, "replace").strip()
 
 
-def copy_bytes(conn: Conn, copy: sql.Composed, params: Params) -> bytes:
+def copy_bytes(conn: Conn, copy: sql.Composed, params: Params) -> Rows:
     """The whole output of `copy` (a `COPY … TO STDOUT` statement)."""
-    return b"".join(copy_pieces(conn, copy, params))
+    pieces = list(copy_pieces(conn, copy, params))
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)  # one piece: as received, not copied
 
 
 def copy_pieces_until(conn: Conn, copy: sql.Composed, params: Params, piece_bytes: int,
-                      stop: threading.Event) -> Iterator[bytes]:
+                      stop: threading.Event) -> Iterator[bytearray]:
     """copy_pieces, ending quietly (the COPY cancelled) once `stop` is set."""
     with contextlib.suppress(_Stopped):
         yield from copy_pieces(conn, copy, params, piece_bytes, stop)
 
 
-def parse_text(data: bytes, schema: pa.Schema, use_threads: bool = True) -> pa.Table:
+def parse_text(data: Rows, schema: pa.Schema, use_threads: bool = True) -> pa.Table:
     """Rows of COPY's text format as a table of `schema` (its column order is the COPY's). `use_threads`
     False: parse on this thread alone (when a reader thread already keeps the other core busy, pyarrow's
     pool only adds its overhead: 1.4 s of CPU for 3M rows alone against 2.0 s with the pool)."""
     if not data:
         return schema.empty_table()
     table = pa_csv.read_csv(
-        io.BytesIO(data), read_options=pa_csv.ReadOptions(column_names=schema.names, use_threads=use_threads),
+        pa.BufferReader(data), read_options=pa_csv.ReadOptions(column_names=schema.names, use_threads=use_threads),
         parse_options=_PARSE,
         convert_options=pa_csv.ConvertOptions(
             column_types={field.name: field.type for field in schema}, null_values=NULLS,
-            strings_can_be_null=True, true_values=["t"], false_values=["f"]))
+            strings_can_be_null=True, true_values=["t"], false_values=["f"]),
+        memory_pool=PARSE_POOL)
     if data.find(b"\\") < 0:  # no NULL, no escape: nothing to undo (a memchr: 1 ms for 10 MB)
         return table
     for i, field in enumerate(schema):
@@ -177,10 +191,10 @@ def _unescape_one(match: re.Match[str]) -> str:
     return _ESCAPES.get(char, char)
 
 
-def read_ahead(produce: Callable[[threading.Event], Iterator[bytes]]) -> Iterator[bytes]:
+def read_ahead(produce: Callable[[threading.Event], Iterator[T]]) -> Iterator[T]:
     """What `produce` yields, produced in a thread one item ahead of the caller (Postgres is read while
     pyarrow parses the item before); `produce` stops at its next step once the event is set."""
-    ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=1)
+    ahead: queue.Queue[T | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def run() -> None:

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from psycopg import sql
 
 from core.db import Conn
-from store.copy_stream import Params, copy_bytes, copy_pieces_until, copy_text, parse_text, read_ahead
+from store.copy_stream import Params, Rows, copy_bytes, copy_pieces_until, copy_text, parse_text, read_ahead
 
 NO_PROJECT = -1
 NO_MAX_TOKENS = -1
@@ -161,7 +161,7 @@ def _schema(columns: Sequence[str]) -> pa.Schema:
     return pa.schema([(c, REQUEST_COLUMNS[c][1]) for c in columns])
 
 
-def _parse(data: bytes, columns: Sequence[str], read_ahead: bool = False) -> pa.Table:
+def _parse(data: Rows, columns: Sequence[str], read_ahead: bool = False) -> pa.Table:
     return parse_text(data, _schema(columns), use_threads=not read_ahead)
 
 
@@ -212,7 +212,7 @@ def request_tables(conn: Conn, workspace_id: int, start: datetime, end: datetime
     plan = list(chunks) if chunks is not None else day_chunks(start, end)
     columns = list(columns)
 
-    def copies(stop: threading.Event) -> Iterator[bytes]:
+    def copies(stop: threading.Event) -> Iterator[Rows]:
         for chunk in plan:
             if stop.is_set():
                 return
