@@ -13,7 +13,16 @@ import pytest
 from psycopg import sql
 
 from store.copy_stream import copy_bytes, copy_pieces, copy_text, parse_text
-from store.frames import Chunk, copy_table, hash_groups, read_request_ranges, read_requests, request_frames
+from store.frames import (
+    REQUEST_COLUMNS,
+    Chunk,
+    copy_table,
+    hash_groups,
+    read_request_ranges,
+    read_requests,
+    request_frames,
+    to_pandas,
+)
 from tests.factories import Conn, add_request, make_workspace
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -55,6 +64,16 @@ def test_odd_text_values_come_back_as_stored_and_null_as_null(db_conn: Conn) -> 
                            sql.SQL("model, status_code = 200 as ok")), [scene.workspace_id],
                        {"model": pa.string(), "ok": pa.bool_()})
     assert typed.column("model").to_pylist() == ODD and typed.column("ok").to_pylist() == [True] * len(ODD)
+
+
+def test_a_range_read_that_finds_nothing_is_the_parse_of_no_rows(db_conn: Conn) -> None:
+    scene = make_workspace(db_conn)
+    add_request(db_conn, scene, START + timedelta(hours=1), model="m")
+    columns = ["id", "model", "provider", "prompt_hash", "started_at", "project_id", "cost_nanos"]
+    empty = read_request_ranges(db_conn, scene.workspace_id, [Chunk(END, END + timedelta(days=1))], columns)
+    parsed = to_pandas(parse_text(b"", pa.schema([(c, REQUEST_COLUMNS[c][1]) for c in columns])).unify_dictionaries())
+    pd.testing.assert_frame_equal(empty, parsed)
+    assert len(read_request_ranges(db_conn, scene.workspace_id, [Chunk(START, END)], columns)) == 1
 
 
 def test_parse_text_reads_null_markers_and_escapes() -> None:
