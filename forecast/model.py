@@ -176,18 +176,20 @@ def forecast_month_end(daily: DailySpend, as_of_day: dt.date, month: dt.date | N
     spent = daily.total(first, min(as_of_day, last))
     partial = today_share < 1.0 and first <= as_of_day <= last
     fit_end = as_of_day - ONE_DAY if partial else as_of_day
-    ahead = [as_of_day] if partial else []
-    ahead += [first + dt.timedelta(days=i) for i in range(max((as_of_day - first).days + 1, 0),
-                                                          (last - first).days + 1)]
+    # the days ahead run without a gap from today (when it is still running) or the day after to the month's
+    # last: counted, not listed as dates (a month of date objects per scope cost more than the arrays)
+    ahead_first = as_of_day if partial else max(as_of_day + ONE_DAY, first)
+    ahead = max((last - ahead_first).days + 1, 0)
     if not ahead:
         return Forecast(spent, spent, spent, spent, "complete", 0)
-    weights = np.ones(len(ahead))
+    weights = np.ones(ahead)
     if partial:
         weights[0] = 1.0 - today_share
     history_first = max(daily.first_day, fit_end - dt.timedelta(days=WINDOW_DAYS - 1))
     history = daily.between(history_first, fit_end).astype(np.float64)
-    horizons = np.array([(day - fit_end).days for day in ahead], dtype=np.float64)
-    weekdays = np.array([day.weekday() for day in ahead])
+    steps = np.arange(ahead)
+    horizons = ((ahead_first - fit_end).days + steps).astype(np.float64)
+    weekdays = (ahead_first.weekday() + steps) % 7
     rest = _rest_of_month(history, history_first.weekday(), horizons, weekdays, weights,
                           month_length=(last - first).days + 1)
     expected = spent + round(rest.expected)
