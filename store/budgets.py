@@ -41,15 +41,20 @@ class StoredBudgets:
 
 def read_budgets(conn: Conn, workspace_id: int) -> StoredBudgets:
     """Every budget of the workspace as it stands now."""
-    row = conn.execute("select monthly_budget_nanos from meter.workspaces where id = %s", (workspace_id,)).fetchone()
-    scoped = conn.execute(
-        "select scope, scope_id, monthly_nanos, thresholds_percent from meter.budgets where workspace_id = %s",
-        (workspace_id,),
+    # one statement (a round trip is ~0.2 ms of CPU, much of a small workspace's forecast): the workspace's budget
+    # on every row, and a row of nulls besides it when meter.budgets has none
+    rows = conn.execute(
+        """select (select monthly_budget_nanos from meter.workspaces where id = %(ws)s),
+                  b.scope, b.scope_id, b.monthly_nanos, b.thresholds_percent
+           from (select) as one left join meter.budgets b on b.workspace_id = %(ws)s""",
+        {"ws": workspace_id},
     ).fetchall()
+    workspace = rows[0][0]
+    scoped = [row[1:] for row in rows if row[1] is not None]
     # thresholds are typed by people in the dashboard: a null or non-positive one means nothing and is dropped;
     # so does a workspace budget of $0 or less (meter.budgets refuses one; meter.workspaces has no check): no
     # month can be judged against it, and a share of it would divide by zero
-    return StoredBudgets(None if row is None or row[0] is None or row[0] <= 0 else int(row[0]),
+    return StoredBudgets(None if workspace is None or workspace <= 0 else int(workspace),
                          {(str(scope), int(scope_id)): (int(nanos),
                                                         tuple(sorted({p for p in thresholds or () if p and p > 0})))
                           for scope, scope_id, nanos, thresholds in scoped})

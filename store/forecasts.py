@@ -42,16 +42,22 @@ def read_inputs(conn: Conn, workspace_id: int, first_day: date, last_day: date) 
         workspace[day] += int(nanos)
         if project_id is not None:
             projects[int(project_id)][day] += int(nanos)
-    centers: dict[int, list[int]] = {int(cid): [] for (cid,) in conn.execute(
-        "select id from meter.cost_centers where workspace_id = %s order by id", (workspace_id,)).fetchall()}
-    for project_id, center_id, archived in conn.execute(
-        "select id, cost_center_id, archived_at is not null from meter.projects where workspace_id = %s order by id",
-        (workspace_id,),
+    # the cost centers (by id) then the projects (by id) in one round trip
+    centers: dict[int, list[int]] = {}
+    for kind, row_id, center_id, archived in conn.execute(
+        """select 'center', id, null::bigint, false from meter.cost_centers where workspace_id = %(ws)s
+           union all
+           select 'project', id, cost_center_id, archived_at is not null from meter.projects where workspace_id = %(ws)s
+           order by 1, 2""",
+        {"ws": workspace_id},
     ).fetchall():
+        if kind == "center":
+            centers[int(row_id)] = []
+            continue
         if not archived:
-            projects.setdefault(int(project_id), defaultdict(int))
+            projects.setdefault(int(row_id), defaultdict(int))
         if center_id is not None:
-            centers.setdefault(int(center_id), []).append(int(project_id))
+            centers.setdefault(int(center_id), []).append(int(row_id))
     return ForecastInputs(dict(workspace), {p: dict(days) for p, days in projects.items()}, centers,
                           read_budgets(conn, workspace_id).amounts())
 
