@@ -211,7 +211,7 @@ def _rest_of_month(history: Floats, first_weekday: int, horizons: Floats, weekda
     event_var = EVENT_SIGMA**2 * float(weights.sum()) / month_length
     if n < SHORT_DAYS:
         return _short(history, horizons, weights, event_var)
-    if float(np.mean(history == 0)) > INTERMITTENT_ZERO_SHARE:
+    if np.count_nonzero(history == 0) / n > INTERMITTENT_ZERO_SHARE:
         return _intermittent(history, weights, event_var)
     return _robust_level(history, first_weekday, horizons, weekdays, weights, event_var)
 
@@ -306,12 +306,12 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
     # median on the noise (the mean of k has variance σ²/k, the median π/2 σ²/k)
     clipped = np.clip(ratios, medians[days] - WEEKDAY_CLIP * sigma, medians[days] + WEEKDAY_CLIP * sigma)
     means = np.bincount(days, clipped, minlength=7) / counts
-    means -= means.mean()
-    observed = float(np.mean(means**2))
-    noise = sigma**2 * float(np.mean(1.0 / counts))
+    means -= _mean(means)
+    observed = _mean(means**2)
+    noise = sigma**2 * _mean(1.0 / counts)
     keep = max(0.0, 1.0 - noise / observed) if observed > 0 else 0.0
     factors: Floats = np.exp(keep * means)
-    factors /= factors.mean()
+    factors /= _mean(factors)
     return factors
 
 
@@ -375,7 +375,7 @@ def _growth(values: Floats, start: int) -> float:
     products = squares = 0.0
     for part in (values[:start], values[start:]) if start >= 7 else (values[start:],):
         centred = np.arange(len(part), dtype=np.float64) - (len(part) - 1) / 2
-        products += float(centred @ (part - part.mean()))
+        products += float(centred @ (part - _mean(part)))
         squares += float(centred @ centred)
     used = n if start >= 7 else n - start
     return products / squares * used / (used + TREND_SHRINK_DAYS) if squares > 0 else 0.0
@@ -395,7 +395,7 @@ def _smoothed_level(values: Floats, noise_var: float, wander_var: float, slope: 
         gain = math.sqrt(gain * _backtested_gain(detrended))
     gain = max(gain, 1.0 / n)
     decay = (1 - gain) ** np.arange(n - 1, -1, -1, dtype=np.float64)
-    start = float(detrended[:min(7, n)].mean())
+    start = _mean(detrended[:min(7, n)])
     level = (1 - gain) ** n * start + gain * float(decay @ detrended)
     return level + slope * t[-1], slope, max(gain * noise_var, noise_var / n)
 
@@ -408,7 +408,7 @@ def _backtested_gain(values: Floats) -> float:
     # level_t = (1-g)^(t+1) start + Σ_{s<=t} g (1-g)^(t-s) y_s, as one cumulative sum per gain: scaled by
     # (1-g)^-(t+1), at most 0.35^-92 ≈ 1e42 here, far inside a float's range, and the latest terms dominate
     scale = keep ** -(np.arange(n) + 1.0)
-    levels = (float(values[:min(7, n)].mean()) + np.cumsum(GAINS[:, None] * scale * values, axis=1)) / scale
+    levels = (_mean(values[:min(7, n)]) + np.cumsum(GAINS[:, None] * scale * values, axis=1)) / scale
     sums = np.concatenate([[0.0], np.cumsum(values)])
     days = np.arange(7, n - GAIN_LEAD)
     ahead = (sums[days + 1 + GAIN_LEAD] - sums[days + 1]) / GAIN_LEAD
@@ -431,6 +431,12 @@ def _mad_sigma(values: Floats) -> float:
     if len(values) == 0:
         return 0.0
     return 1.4826 * _median(np.abs(values - _median(values)))
+
+
+def _mean(values: Floats) -> float:
+    """np.mean of a 1-d float array, bit for bit (the same pairwise sum, divided by the count), without its
+    generic wrapper: the model takes a dozen means per scope on a few weeks of days."""
+    return float(values.sum() / len(values))
 
 
 def _median(values: Floats) -> float:

@@ -10,7 +10,7 @@ import pytest
 
 from core.periods import next_month
 from forecast import DailySpend, Forecast, day_share, forecast_month_end
-from forecast.model import MAX_SPREAD, _lognormal, _median, _running_median
+from forecast.model import MAX_SPREAD, _lognormal, _mean, _median, _running_median
 from synthetic.spend import daily_stories
 
 DOLLAR = 1_000_000_000
@@ -263,13 +263,14 @@ def test_the_point_never_leaves_its_interval_where_the_spread_is_capped() -> Non
     assert rest.low <= rest.expected <= rest.high
 
 
-def test_the_models_median_is_numpys_bit_for_bit() -> None:
-    # the model's figures must not move with the faster median: same bits as np.median, odd and even lengths,
+def test_the_models_median_and_mean_are_numpys_bit_for_bit() -> None:
+    # the model's figures must not move with the faster median and mean: same bits as numpy's, odd and even lengths,
     # ties, a nan; the running median likewise
     rng = np.random.default_rng(5)
     for n in range(1, 95):
         for values in (rng.normal(size=n), rng.integers(0, 4, n).astype(np.float64), rng.lognormal(3, 2, n)):
             assert np.float64(_median(values)).tobytes() == np.float64(np.median(values)).tobytes()
+            assert np.float64(_mean(values)).tobytes() == np.float64(np.mean(values)).tobytes()
             if n >= 7:
                 windows = np.lib.stride_tricks.sliding_window_view(values, 7)
                 assert np.array_equal(_running_median(values)[3:n - 3], np.median(windows, axis=1))
