@@ -62,19 +62,28 @@ def read_inputs(conn: Conn, workspace_id: int, first_day: date, last_day: date) 
                           read_budgets(conn, workspace_id).amounts())
 
 
-# every row in one statement (the scopes' columns as arrays): a small workspace's 17 scopes were 17 upserts, whose
-# per-statement cost (parse of the parameters, plan, executor start) was most of the write
-_UPSERT = """
+# every row in one statement (the scopes' columns as arrays), and the month's rows of scopes no longer forecast
+# deleted in the same one: a small workspace's 17 scopes were 17 upserts and a delete, whose per-statement cost
+# (parse of the parameters, plan, executor start, a round trip) was most of the write. The delete and the upsert
+# touch different rows (the scopes not forecast, the scopes forecast), so one snapshot serves both.
+_WRITE = """
+    with rows as (
+        select * from unnest(%(scope)s::text[], %(scope_id)s::bigint[], %(period)s::date[], %(spent_nanos)s::bigint[],
+                             %(forecast_nanos)s::bigint[], %(low_nanos)s::bigint[], %(high_nanos)s::bigint[],
+                             %(budget_nanos)s::bigint[], %(status)s::text[], %(method)s::text[])
+             as r(scope, scope_id, period, spent_nanos, forecast_nanos, low_nanos, high_nanos, budget_nanos, status,
+                  method)
+    ), gone as (
+        delete from analysis.spend_forecasts
+        where workspace_id = %(workspace_id)s and period = %(month)s and as_of <= %(as_of)s
+          and (scope, coalesce(scope_id, 0)) not in (select scope, coalesce(scope_id, 0) from rows)
+    )
     insert into analysis.spend_forecasts as f
         (workspace_id, scope, scope_id, period, as_of, spent_nanos, forecast_nanos, low_nanos, high_nanos,
          budget_nanos, status, method, run_id)
     select %(workspace_id)s, r.scope, r.scope_id, r.period, %(as_of)s, r.spent_nanos, r.forecast_nanos, r.low_nanos,
            r.high_nanos, r.budget_nanos, r.status, r.method, %(run_id)s
-    from unnest(%(scope)s::text[], %(scope_id)s::bigint[], %(period)s::date[], %(spent_nanos)s::bigint[],
-                %(forecast_nanos)s::bigint[], %(low_nanos)s::bigint[], %(high_nanos)s::bigint[],
-                %(budget_nanos)s::bigint[], %(status)s::text[], %(method)s::text[])
-         as r(scope, scope_id, period, spent_nanos, forecast_nanos, low_nanos, high_nanos, budget_nanos, status,
-              method)
+    from rows r
     on conflict (workspace_id, scope, coalesce(scope_id, 0), period) do update
        set as_of = excluded.as_of, spent_nanos = excluded.spent_nanos, forecast_nanos = excluded.forecast_nanos,
            low_nanos = excluded.low_nanos, high_nanos = excluded.high_nanos, budget_nanos = excluded.budget_nanos,
@@ -89,15 +98,8 @@ def write_forecasts(conn: Conn, workspace_id: int, period: date, as_of: datetime
     """Replace the month's rows with `rows` (inside the run's results transaction); returns how many were
     written. A scope no longer forecast (a project archived without spend) loses its row."""
     values = [r.row() for r in rows]
-    if values:
-        conn.execute(_UPSERT, {"workspace_id": workspace_id, "as_of": as_of, "run_id": run_id,
-                               **{column: [v[column] for v in values] for column in _COLUMNS}})
-    conn.execute(
-        """delete from analysis.spend_forecasts
-           where workspace_id = %s and period = %s and as_of <= %s
-             and (scope, coalesce(scope_id, 0)) not in (select * from unnest(%s::text[], %s::bigint[]))""",
-        (workspace_id, period, as_of, [r.scope for r in rows], [r.scope_id or 0 for r in rows]),
-    )
+    conn.execute(_WRITE, {"workspace_id": workspace_id, "month": period, "as_of": as_of, "run_id": run_id,
+                          **{column: [v[column] for v in values] for column in _COLUMNS}})
     return len(values)
 
 
