@@ -45,6 +45,9 @@ class Run:
     conn: Conn
     stats: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
+    # the latest moment a run of this job succeeded for, read by the claim once it held the lock (as
+    # latest_succeeded_as_of would read it then): what the pipeline compares a refresh's as_of with
+    succeeded_as_of: datetime | None = None
 
     @contextmanager
     def results(self) -> Iterator[Conn]:
@@ -136,8 +139,8 @@ def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run]:
     """
     claims.try_lock(conn, spec)
     try:
-        run_id, died = claims.open_counted(conn, spec)
-        run = Run(id=run_id, spec=spec, conn=conn)
+        run_id, died, succeeded_as_of = claims.open_counted(conn, spec)
+        run = Run(id=run_id, spec=spec, conn=conn, succeeded_as_of=succeeded_as_of)
         try:
             claims.refuse_poisoned(spec, died)
             yield run
