@@ -104,19 +104,22 @@ _OPEN_RUN = """
              where workspace_id = %(ws)s and lock_key = %(key)s and task_id = %(task_id)s
                and failure_kind = 'abandoned' and status <> 'running')
            + (select count(*) from abandoned where task_id = %(task_id)s),
-           (select max(as_of) from analysis.runs
-             where workspace_id = %(ws)s and job = %(job)s and status = 'succeeded'),
+           -- only when asked: an uncorrelated subquery runs only when the case reaches it, and it reads every
+           -- run of the job (90 days' worth)
+           case when %(succeeded)s then (select max(as_of) from analysis.runs
+                                          where workspace_id = %(ws)s and job = %(job)s and status = 'succeeded') end,
            """ + NO_FLUSH_WAIT
 
 
-def open_counted(conn: Conn, spec: RunSpec) -> tuple[int, int, datetime | None]:
+def open_counted(conn: Conn, spec: RunSpec, *, succeeded_as_of: bool = False) -> tuple[int, int, datetime | None]:
     """open_run, how many deliveries of this task id died mid-run, this claim's findings included (what
-    refuse_poisoned counts; 0 without a task id), and the latest moment a run of the job succeeded for
-    (store.runs.latest_succeeded_as_of, as the claim found it), in one round trip."""
+    refuse_poisoned counts; 0 without a task id), and, when `succeeded_as_of`, the latest moment a run of the job
+    succeeded for (store.runs.latest_succeeded_as_of, as the claim found it; None otherwise), in one round trip."""
     row = conn.execute(_OPEN_RUN, {
         "ws": spec.workspace_id, "job": spec.job, "window_start": spec.window_start, "window_end": spec.window_end,
         "as_of": spec.as_of, "task_id": spec.task_id, "worker": spec.worker, "lock_scope": spec.lock_scope,
-        "key": spec.lock_key(), "attempt": spec.attempt, "replay": spec.replay}).fetchone()
+        "key": spec.lock_key(), "attempt": spec.attempt, "replay": spec.replay,
+        "succeeded": succeeded_as_of}).fetchone()
     row = present(row, "the new run's id")
     return int(row[0]), int(row[1] or 0), row[2]
 

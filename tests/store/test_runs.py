@@ -121,15 +121,18 @@ def test_the_claim_reads_the_latest_moment_the_job_succeeded_for(db_conn: Conn) 
     """What the pipeline compares a refresh's as_of with, read by the claim (after the lock) as
     latest_succeeded_as_of reads it: failed and running runs, and the run being claimed, do not count."""
     ws = make_workspace(db_conn).workspace_id
-    with claimed_run(db_conn, spec(ws, as_of=AS_OF + timedelta(days=2))) as first, first.results():
+    with claimed_run(db_conn, spec(ws, as_of=AS_OF + timedelta(days=2)), succeeded_as_of=True) as first, \
+            first.results():
         assert first.succeeded_as_of is None
     with pytest.raises(UserError), claimed_run(db_conn, spec(ws, as_of=AS_OF + timedelta(days=3))):
         raise UserError("no")
     with claimed_run(db_conn, spec(ws, job="other_job", as_of=AS_OF + timedelta(days=5))) as other, other.results():
         pass
-    with claimed_run(db_conn, spec(ws)) as run, run.results():
+    with claimed_run(db_conn, spec(ws), succeeded_as_of=True) as run, run.results():
         assert run.succeeded_as_of == AS_OF + timedelta(days=2)
         assert run.succeeded_as_of == latest_succeeded_as_of(db_conn, ws, "test_job")
+    with claimed_run(db_conn, spec(ws)) as unasked, unasked.results():
+        assert unasked.succeeded_as_of is None  # not read when not asked for
 
 
 def test_a_run_left_running_by_a_dead_worker_is_marked_abandoned(db_conn: Conn, database_url: str) -> None:
