@@ -81,8 +81,10 @@ def open_run(conn: Conn, spec: RunSpec) -> int:
 # One statement (one round trip, atomic in autocommit): the new run, the abandoned ones under the same lock
 # (the update cannot see the row inserted by the same statement), and how many deliveries of this task id
 # died, counting those just marked (refuse_poisoned): the rows abandoned before, which are no longer
-# 'running', and those the update marks, which all were. Committed without waiting for the WAL flush
-# (core.db.NO_FLUSH_WAIT: a claim lost in a crash goes with its session and lock).
+# 'running', and those the update marks, which all were; and the latest moment a run of the job succeeded for
+# (what the pipeline asks to leave results current to a later moment alone), read here, after the lock, rather
+# than in a round trip of its own (the new run is 'running', so it never counts). Committed without waiting for
+# the WAL flush (core.db.NO_FLUSH_WAIT: a claim lost in a crash goes with its session and lock).
 _OPEN_RUN = """
     with new as (
         insert into analysis.runs (workspace_id, job, status, window_start, window_end, started_at, as_of, task_id,
@@ -102,18 +104,24 @@ _OPEN_RUN = """
              where workspace_id = %(ws)s and lock_key = %(key)s and task_id = %(task_id)s
                and failure_kind = 'abandoned' and status <> 'running')
            + (select count(*) from abandoned where task_id = %(task_id)s),
+           -- only when asked: an uncorrelated subquery runs only when the case reaches it, and it reads every
+           -- run of the job (90 days' worth)
+           case when %(succeeded)s then (select max(as_of) from analysis.runs
+                                          where workspace_id = %(ws)s and job = %(job)s and status = 'succeeded') end,
            """ + NO_FLUSH_WAIT
 
 
-def open_counted(conn: Conn, spec: RunSpec) -> tuple[int, int]:
-    """open_run, and how many deliveries of this task id died mid-run, this claim's findings included (what
-    refuse_poisoned counts; 0 without a task id), in one round trip."""
+def open_counted(conn: Conn, spec: RunSpec, *, succeeded_as_of: bool = False) -> tuple[int, int, datetime | None]:
+    """open_run, how many deliveries of this task id died mid-run, this claim's findings included (what
+    refuse_poisoned counts; 0 without a task id), and, when `succeeded_as_of`, the latest moment a run of the job
+    succeeded for (store.runs.latest_succeeded_as_of, as the claim found it; None otherwise), in one round trip."""
     row = conn.execute(_OPEN_RUN, {
         "ws": spec.workspace_id, "job": spec.job, "window_start": spec.window_start, "window_end": spec.window_end,
         "as_of": spec.as_of, "task_id": spec.task_id, "worker": spec.worker, "lock_scope": spec.lock_scope,
-        "key": spec.lock_key(), "attempt": spec.attempt, "replay": spec.replay}).fetchone()
+        "key": spec.lock_key(), "attempt": spec.attempt, "replay": spec.replay,
+        "succeeded": succeeded_as_of}).fetchone()
     row = present(row, "the new run's id")
-    return int(row[0]), int(row[1] or 0)
+    return int(row[0]), int(row[1] or 0), row[2]
 
 
 def refuse_poisoned(spec: RunSpec, died: int) -> None:

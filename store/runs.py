@@ -45,6 +45,10 @@ class Run:
     conn: Conn
     stats: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
+    # the latest moment a run of this job succeeded for, read by the claim once it held the lock (as
+    # latest_succeeded_as_of would read it then) when claimed_run was asked to: what the pipeline compares a
+    # refresh's as_of with
+    succeeded_as_of: datetime | None = None
 
     @contextmanager
     def results(self) -> Iterator[Conn]:
@@ -128,16 +132,16 @@ def failure_kind(error: BaseException) -> FailureKind:
 
 
 @contextmanager
-def claimed_run(conn: Conn, spec: RunSpec) -> Iterator[Run]:
+def claimed_run(conn: Conn, spec: RunSpec, *, succeeded_as_of: bool = False) -> Iterator[Run]:
     """Yield an open Run holding the job's lock; raise JobBusy when another session holds it
     (store.claims.try_lock says why that is retried, never skipped). `conn` must be autocommit and stay
     with this job until the block ends: it holds the session-level advisory lock, which Postgres
-    releases when the session ends.
+    releases when the session ends. `succeeded_as_of`: the claim also reads Run.succeeded_as_of (no round trip).
     """
     claims.try_lock(conn, spec)
     try:
-        run_id, died = claims.open_counted(conn, spec)
-        run = Run(id=run_id, spec=spec, conn=conn)
+        run_id, died, succeeded = claims.open_counted(conn, spec, succeeded_as_of=succeeded_as_of)
+        run = Run(id=run_id, spec=spec, conn=conn, succeeded_as_of=succeeded)
         try:
             claims.refuse_poisoned(spec, died)
             yield run

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from core.errors import GiveUpError, JobBusy, UserError
-from store.runs import FAULT_OF_OURS, MAX_ABANDONED_DELIVERIES, TOO_LONG, RunSpec, claimed_run
+from store.runs import FAULT_OF_OURS, MAX_ABANDONED_DELIVERIES, TOO_LONG, RunSpec, claimed_run, latest_succeeded_as_of
 from tests.factories import Conn, logged_failure, make_workspace
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -115,6 +115,24 @@ def test_different_workspaces_do_not_block_each_other(db_conn: Conn, other_conn:
             pass
     done = db_conn.execute("select workspace_id, status from analysis.runs order by workspace_id").fetchall()
     assert done == [(ws_a, "succeeded"), (ws_b, "succeeded")]
+
+
+def test_the_claim_reads_the_latest_moment_the_job_succeeded_for(db_conn: Conn) -> None:
+    """What the pipeline compares a refresh's as_of with, read by the claim (after the lock) as
+    latest_succeeded_as_of reads it: failed and running runs, and the run being claimed, do not count."""
+    ws = make_workspace(db_conn).workspace_id
+    with claimed_run(db_conn, spec(ws, as_of=AS_OF + timedelta(days=2)), succeeded_as_of=True) as first, \
+            first.results():
+        assert first.succeeded_as_of is None
+    with pytest.raises(UserError), claimed_run(db_conn, spec(ws, as_of=AS_OF + timedelta(days=3))):
+        raise UserError("no")
+    with claimed_run(db_conn, spec(ws, job="other_job", as_of=AS_OF + timedelta(days=5))) as other, other.results():
+        pass
+    with claimed_run(db_conn, spec(ws), succeeded_as_of=True) as run, run.results():
+        assert run.succeeded_as_of == AS_OF + timedelta(days=2)
+        assert run.succeeded_as_of == latest_succeeded_as_of(db_conn, ws, "test_job")
+    with claimed_run(db_conn, spec(ws)) as unasked, unasked.results():
+        assert unasked.succeeded_as_of is None  # not read when not asked for
 
 
 def test_a_run_left_running_by_a_dead_worker_is_marked_abandoned(db_conn: Conn, database_url: str) -> None:

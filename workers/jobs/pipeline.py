@@ -29,7 +29,7 @@ from typing import Any
 from core.db import Conn
 from core.errors import UserError
 from store.claims import RunSpec, record_skipped
-from store.runs import ClosedRun, claimed_run, latest_succeeded_as_of
+from store.runs import ClosedRun, Run, claimed_run, latest_succeeded_as_of
 from store.workspaces import workspace_by_id
 from workers.jobs import alerts as alerts_stage
 from workers.jobs import checks as checks_stage
@@ -170,10 +170,14 @@ def _blocked_by(stage: Stage, done: dict[str, str]) -> str | None:
     return next((need for need in stage.needs if done.get(need, "succeeded") != "succeeded"), None)
 
 
-def current_to(conn: Conn, stage: Stage, workspace_id: int) -> datetime | None:
-    """The moment `stage`'s results are current to (Stage.current_to), if it has any."""
+def current_to(conn: Conn, stage: Stage, workspace_id: int, run: Run | None = None) -> datetime | None:
+    """The moment `stage`'s results are current to (Stage.current_to), if it has any. By default the as_of of
+    its latest successful run: the one `run`'s claim read, after the lock, when given (no round trip; the run
+    must have been claimed with claimed_run(..., succeeded_as_of=True), as _run_stage claims it)."""
     if stage.current_to is not None:
         return stage.current_to(conn, workspace_id)
+    if run is not None:
+        return run.succeeded_as_of
     return latest_succeeded_as_of(conn, workspace_id, stage.name)
 
 
@@ -182,9 +186,11 @@ def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
     run_id: int | None = None
     started = time.perf_counter()
     try:
-        with claimed_run(conn, spec) as run, bind_context(run=run.id, stage=stage.name):
+        # the claim reads what current_to needs by default, unless the stage reads its own state or decides itself
+        reads = stage.current_to is None and not stage.decides_current_in_run
+        with claimed_run(conn, spec, succeeded_as_of=reads) as run, bind_context(run=run.id, stage=stage.name):
             run_id = run.id
-            newer = None if stage.decides_current_in_run else current_to(conn, stage, spec.workspace_id)
+            newer = None if stage.decides_current_in_run else current_to(conn, stage, spec.workspace_id, run)
             if newer is not None and already_current(newer, ctx):
                 with run.results():
                     run.stats[ALREADY_CURRENT] = newer.isoformat()  # results of a later moment stay
