@@ -126,3 +126,15 @@ def test_the_catalogs_insert_is_planned_for_its_own_days_however_often_a_connect
     prepared = [str(row[0]) for row in db_conn.execute("select statement from pg_prepared_statements")]
     assert any("catalog_daily_state" in statement for statement in prepared), "psycopg prepared nothing: not tested"
     assert not [statement for statement in prepared if "insert into analysis.catalog_daily " in statement]
+
+
+def test_the_fixed_statements_rendered_once_are_the_bytes_the_connection_renders(db_conn: Conn) -> None:
+    """store.catalog_scan renders its fixed statements once without a connection; the bytes must be the ones
+    psycopg renders with the connection at every execute (its identifier quoting, literals, encoding)."""
+    from store import catalog_scan as scan
+
+    pairs = [(scan._INSERT_DAYS_OF, scan._INSERT_DAYS), (scan._ODD_DAYS_OF, scan._ODD_DAYS)]
+    pairs += [(scan._groups_union_of(stored, ranges), scan._groups_union(stored, ranges))
+              for stored in (False, True) for ranges in (0, 1, 2, 3) if stored or ranges]
+    for composed, rendered in pairs:
+        assert rendered.as_bytes(db_conn) == composed.as_bytes(db_conn)
