@@ -164,20 +164,19 @@ def first_row_day(conn: Conn, workspace_id: int, days: DayRange, as_of: datetime
 def drop_uncovered(conn: Conn, workspace_id: int, coverage: DayWindow) -> None:
     """Delete the rollup's days outside the coverage: before the first day kept (the history bound moved
     on, or was lowered) and from its end on (a replay of an earlier moment)."""
-    _delete_days(conn, "(day < %(first)s or day >= %(end)s)",
-                 {"workspace": workspace_id, "first": coverage.first_day, "end": coverage.end_day})
+    conn.execute(_DELETE_OUTSIDE, {"workspace": workspace_id, "first": coverage.first_day, "end": coverage.end_day})
 
 
 # both tables' rows of some days in one statement (one round trip): each delete keeps its own plan, and the two
 # tables have no trigger or key between them, so it is the two deletes run one after the other
-_DELETE_DAYS = """
-    with spend as (delete from analysis.daily_spend where workspace_id = %(workspace)s and {days})
-    delete from analysis.daily_totals where workspace_id = %(workspace)s and {days}"""
-
-
-def _delete_days(conn: Conn, days: str, params: dict[str, object]) -> None:
-    """Delete the rollup's rows (daily_spend and daily_totals) of the days matching the condition `days`."""
-    conn.execute(_DELETE_DAYS.format(days=days), params)  # a fixed condition of this module
+_DELETE_OUTSIDE = """
+    with spend as (delete from analysis.daily_spend
+                   where workspace_id = %(workspace)s and (day < %(first)s or day >= %(end)s))
+    delete from analysis.daily_totals where workspace_id = %(workspace)s and (day < %(first)s or day >= %(end)s)"""
+_DELETE_BETWEEN = """
+    with spend as (delete from analysis.daily_spend
+                   where workspace_id = %(workspace)s and day >= %(first)s and day < %(end)s)
+    delete from analysis.daily_totals where workspace_id = %(workspace)s and day >= %(first)s and day < %(end)s"""
 
 
 def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of: datetime,
@@ -186,8 +185,7 @@ def rebuild_ranges(conn: Conn, workspace_id: int, ranges: list[DayRange], as_of:
     synced by as_of; the caller's transaction makes it atomic. No day before `rows_from` has rows: those
     are only emptied. Returns the days summed and the rows written."""
     for first, end in ranges:
-        _delete_days(conn, "day >= %(first)s and day < %(end)s",
-                     {"workspace": workspace_id, "first": first, "end": end})
+        conn.execute(_DELETE_BETWEEN, {"workspace": workspace_id, "first": first, "end": end})
     days = [day for first, end in ranges
             for day in days_between(first if rows_from is None else max(first, rows_from), end)]
     if not days:
