@@ -323,14 +323,16 @@ def _group_medians(values: Floats, groups: NDArray[np.int_], counts: NDArray[np.
     return medians
 
 
-def _running_median(values: Floats, width: int = 7) -> Floats:
-    """Centred running median; the ends take the first and last full window's."""
-    n = len(values)
+RUNNING_WIDTH = 7  # days in the running median's window (odd: its middle value is the median)
+
+
+def _running_median(values: Floats) -> Floats:
+    """Centred 7-day running median; the ends take the first and last full window's."""
+    n, width = len(values), RUNNING_WIDTH
     if n < width:
         return np.full(n, _median(values))
     # each window's middle value, which is what np.median gives for an odd width, without its generic reduction
-    medians = np.sort(sliding_window_view(values, width), axis=1)[:, width // 2] if width % 2 else np.median(
-        sliding_window_view(values, width), axis=1)
+    medians = np.sort(sliding_window_view(values, width), axis=1)[:, width // 2]
     half = width // 2
     return np.concatenate([np.full(half, medians[0]), medians, np.full(n - half - len(medians), medians[-1])])
 
