@@ -29,7 +29,7 @@ from typing import Any
 from core.db import Conn
 from core.errors import UserError
 from store.claims import RunSpec, record_skipped
-from store.runs import ClosedRun, Run, claimed_run, latest_succeeded_as_of
+from store.runs import ClosedRun, Run, claimed_run
 from store.workspaces import workspace_by_id
 from workers.jobs import alerts as alerts_stage
 from workers.jobs import checks as checks_stage
@@ -170,15 +170,13 @@ def _blocked_by(stage: Stage, done: dict[str, str]) -> str | None:
     return next((need for need in stage.needs if done.get(need, "succeeded") != "succeeded"), None)
 
 
-def current_to(conn: Conn, stage: Stage, workspace_id: int, run: Run | None = None) -> datetime | None:
+def current_to(conn: Conn, stage: Stage, workspace_id: int, run: Run) -> datetime | None:
     """The moment `stage`'s results are current to (Stage.current_to), if it has any. By default the as_of of
-    its latest successful run: the one `run`'s claim read, after the lock, when given (no round trip; the run
-    must have been claimed with claimed_run(..., succeeded_as_of=True), as _run_stage claims it)."""
+    its latest successful run, as `run`'s claim read it after the lock (no round trip; the run must have been
+    claimed with claimed_run(..., succeeded_as_of=True), as _run_stage claims it)."""
     if stage.current_to is not None:
         return stage.current_to(conn, workspace_id)
-    if run is not None:
-        return run.succeeded_as_of
-    return latest_succeeded_as_of(conn, workspace_id, stage.name)
+    return run.succeeded_as_of
 
 
 def _run_stage(conn: Conn, stage: Stage, spec: RunSpec,
