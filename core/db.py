@@ -17,8 +17,3 @@ Conn = psycopg.Connection[TupleRow]
 NO_FLUSH_WAIT = "set_config('synchronous_commit', 'off', true)"
 FLUSH_WAIT = "set_config('synchronous_commit', 'on', true)"
 
-
-def commit_without_flush(conn: Conn) -> None:
-    """The current transaction commits without waiting for the WAL flush (NO_FLUSH_WAIT says when that is
-    safe): for a cache's transaction."""
-    conn.execute(f"select {NO_FLUSH_WAIT}")

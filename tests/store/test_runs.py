@@ -277,10 +277,10 @@ def commit_settings(db_conn: Conn) -> Iterator[Conn]:
 def test_the_results_commit_waits_for_the_flush_even_after_a_cache_turned_it_off(commit_settings: Conn) -> None:
     """core.db.NO_FLUSH_WAIT is for caches a crash may lose; called inside a results transaction it
     would cover the results too, unless the results' last statement turns the wait back on."""
-    from core.db import commit_without_flush
+    from core.db import NO_FLUSH_WAIT
 
     ws = make_workspace(commit_settings).workspace_id
     with claimed_run(commit_settings, spec(ws)) as run, run.results() as tx:
-        commit_without_flush(tx)
+        tx.execute(f"select {NO_FLUSH_WAIT}")
         assert tx.execute("show synchronous_commit").fetchone() == ("off",)
     assert commit_settings.execute("select setting from public.commit_settings").fetchall() == [("on",)]
