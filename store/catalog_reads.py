@@ -1,6 +1,6 @@
 """The catalog's reads beside the window's usage (store/catalog_scan.py): the daily rollups of the spike check,
 the clustering stage's clusters and loop incidents, the project and device names. Each is a store.reads.Read,
-so that the checks stage sends them in one round trip; `read_*` runs one alone."""
+so that the checks stage sends them in one round trip (one alone: `daily_read(...).run(conn)`)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ from store.reads import Read, frame_of
 DAILY_COLUMNS = ["day", "project_id", "device_id", "provider", "model", "service_tier", "requests", "cost_nanos"]
 
 
-def read_daily(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> pd.DataFrame:
-    """analysis.daily_spend rows of [first_day, end_day); project -1 when unattributed."""
-    return daily_read(workspace_id, first_day, end_day).run(conn)
 
 
 def daily_read(workspace_id: int, first_day: date, end_day: date) -> Read[pd.DataFrame]:
@@ -32,18 +29,15 @@ CLUSTER_COLUMNS = ["prompt_hash", "prompt_key", "requests", "devices", "projects
                    "cost_nanos", "duplicate_requests", "avoidable_nanos", "kinds"]
 
 
-def read_clusters(conn: Conn, workspace_id: int, window_end: datetime, *,
-                  recurring: tuple[int, int] | None = None) -> pd.DataFrame:
+
+
+def clusters_read(workspace_id: int, window_end: datetime, *,
+                  recurring: tuple[int, int] | None = None) -> Read[pd.DataFrame]:
     """The clustering stage's prompt clusters of its latest window ending by `window_end` (the same moment
     when the pipeline ran both stages; an earlier one when only the checks stage is rerun).
 
     `recurring=(requests, days)`: only the clusters the catalog can use, those of kind 'cacheable' and the
     duplicates of at least `requests` requests over at least `days` UTC days (checks.response_cache)."""
-    return clusters_read(workspace_id, window_end, recurring=recurring).run(conn)
-
-
-def clusters_read(workspace_id: int, window_end: datetime, *,
-                  recurring: tuple[int, int] | None = None) -> Read[pd.DataFrame]:
     only = "" if recurring is None else """
         and ('cacheable' = any(kinds) or ('duplicate' = any(kinds) and requests >= %(requests)s
              and (last_at at time zone 'UTC')::date - (first_at at time zone 'UTC')::date + 1 >= %(days)s))"""
@@ -63,9 +57,6 @@ LOOP_COLUMNS = ["prompt_hash", "prompt_key", "device_id", "project_id", "started
                 "cost_nanos", "peak_per_minute"]
 
 
-def read_loops(conn: Conn, workspace_id: int, start: datetime, end: datetime) -> pd.DataFrame:
-    """The clustering stage's loop incidents that started in [start, end)."""
-    return loops_read(workspace_id, start, end).run(conn)
 
 
 def loops_read(workspace_id: int, start: datetime, end: datetime) -> Read[pd.DataFrame]:
@@ -83,16 +74,12 @@ def has_clusters(conn: Conn, workspace_id: int) -> bool:
     return bool(row and row[0])
 
 
-def project_names(conn: Conn, workspace_id: int) -> dict[int, str]:
-    return project_names_read(workspace_id).run(conn)
 
 
 def project_names_read(workspace_id: int) -> Read[dict[int, str]]:
     return Read("select id, slug from meter.projects where workspace_id = %s", (workspace_id,), _names)
 
 
-def device_names(conn: Conn, workspace_id: int) -> dict[int, str]:
-    return device_names_read(workspace_id).run(conn)
 
 
 def device_names_read(workspace_id: int) -> Read[dict[int, str]]:

@@ -57,7 +57,7 @@ SIBLING_ROWS = 5_000
 
 def hashed_rows(clusters: pd.DataFrame, loops: pd.DataFrame) -> int:
     """About how many requests the hashed read brings: the clusters' and loops' own counts (an upper bound
-    of the clusters the catalog reads, which read_clusters already narrowed to those it can use)."""
+    of the clusters the catalog reads, which clusters_read already narrowed to those it can use)."""
     return int(clusters["requests"].sum()) + int(loops["requests"].sum())
 
 
