@@ -66,7 +66,6 @@ from checks.usage import (
     priceable,
     successful_of,
     successful_rows,
-    successful_sums,
 )
 from pricing import CacheLifetime, PricedBatch, RateTable
 from pricing.providers import DEFAULT_WRITE
@@ -77,7 +76,7 @@ __all__ = [
     "Quote",
     "SampleScope", "by_project_model", "cached_prompts", "dollars", "grouped_rows", "groups", "on_model", "on_tier",
     "per_project_model", "percentile_bound", "price_change", "project_or_none", "prompt_tokens", "quote",
-    "quote_requests", "samples", "successful", "successful_sums",
+    "quote_requests", "samples", "successful",
 ]
 
 

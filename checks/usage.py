@@ -82,15 +82,9 @@ class Usage:
                     "max_prompt": by.max(np.asarray(groups["max_prompt"], np.int64)[ok])}
 
     @cached_property
-    def successful(self) -> pd.DataFrame:
-        """`successful_arrays` as a frame indexed by (project_id, model)."""
-        by, columns = self.successful_arrays
-        return by.frame(columns)
-
-    @cached_property
     def successful_lists(self) -> tuple[list[tuple[int, str]], dict[str, list[int]]]:
         """`successful_arrays` as plain lists, made once: the (project_id, model) keys and each column's values
-        as Python ints (what by_project_model yields of `successful`; neither the frame nor its index is built:
+        as Python ints (what by_project_model would yield of a frame of them; neither a frame nor its index is built:
         selecting columns of a frame per check cost a millisecond each)."""
         by, columns = self.successful_arrays
         keys = [(int(project_id), str(model)) for project_id, model in by.key_tuples()]
@@ -341,13 +335,9 @@ def _split_large(rows: pd.DataFrame, bound: int) -> pd.DataFrame:
     return out
 
 
-def successful_sums(usage: Usage, columns: Sequence[str]) -> pd.DataFrame:
-    """The day sums of successful requests, per (project, model): what most checks start from."""
-    return usage.successful[list(columns)]
-
-
 def successful_rows(usage: Usage, columns: Sequence[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """by_project_model(successful_sums(usage, columns)) without building the frame of those columns."""
+    """The window's sums of successful requests per (project, model), what most checks start from: each
+    group's project_id, model and the chosen columns' values, as by_project_model would walk a frame of them."""
     keys, lists = usage.successful_lists
     chosen = [(name, lists[name]) for name in columns]
     for i, (project_id, model) in enumerate(keys):
