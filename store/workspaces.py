@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,7 @@ class Workspace:
 
 
 def workspace_by_slug(conn: Conn, slug: str) -> Workspace:
-    return _one(conn, "slug", slug, f"no workspace with slug '{slug}'; check the slug or seed it first")
+    return _workspace_read("slug", slug, f"no workspace with slug '{slug}'; check the slug or seed it first").run(conn)
 
 
 def workspace_by_id(conn: Conn, workspace_id: int) -> Workspace:
@@ -29,21 +28,15 @@ def workspace_by_id(conn: Conn, workspace_id: int) -> Workspace:
 
 def workspace_read(workspace_id: int) -> Read[Workspace]:
     """workspace_by_id as a read that can share a round trip with others (store.reads.read_together)."""
-    return Read("select id, slug, name, timezone from meter.workspaces where id = %s", (workspace_id,),
-                _the_workspace(f"no workspace with id {workspace_id}"))
+    return _workspace_read("id", workspace_id, f"no workspace with id {workspace_id}")
 
 
-def _one(conn: Conn, column: str, value: object, missing: str) -> Workspace:
-    return _the_workspace(missing)(conn.execute(
-        f"select id, slug, name, timezone from meter.workspaces where {column} = %s", (value,)).fetchall())
-
-
-def _the_workspace(missing: str) -> Callable[[list[tuple[Any, ...]]], Workspace]:
+def _workspace_read(column: str, value: object, missing: str) -> Read[Workspace]:
     def build(rows: list[tuple[Any, ...]]) -> Workspace:
         if not rows:
             raise UserError(missing)
         return Workspace(*rows[0])
-    return build
+    return Read(f"select id, slug, name, timezone from meter.workspaces where {column} = %s", (value,), build)
 
 
 def all_workspace_ids(conn: Conn) -> list[int]:
