@@ -14,6 +14,7 @@ from core.db import Conn
 from store.frames import cast_columns, rows_frame
 
 T = TypeVar("T")
+RowList = list[tuple[Any, ...]]  # a statement's fetched rows (store.copy_stream.Rows is COPY's bytes)
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Read(Generic[T]):
 
     query: str
     params: Sequence[object] | dict[str, object]
-    build: Callable[[list[tuple[Any, ...]]], T]
+    build: Callable[[RowList], T]
 
     def run(self, conn: Conn) -> T:
         return self.build(conn.execute(self.query, self.params).fetchall())
@@ -37,12 +38,10 @@ def read_together(conn: Conn, *reads: Read[Any]) -> tuple[Any, ...]:
     return tuple(read.build(cursor.fetchall()) for read, cursor in zip(reads, cursors, strict=True))
 
 
-Rows = list[tuple[Any, ...]]
 
-
-def frame_of(columns: list[str], types: dict[str, str] | None = None) -> Callable[[Rows], pd.DataFrame]:
+def frame_of(columns: list[str], types: dict[str, str] | None = None) -> Callable[[RowList], pd.DataFrame]:
     """Rows as a frame of these columns (a few hundred rows at most), some cast (store.frames.cast_columns)."""
-    def build(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    def build(rows: RowList) -> pd.DataFrame:
         frame = rows_frame(rows, columns)
         return frame if types is None else cast_columns(frame, types)
     return build
