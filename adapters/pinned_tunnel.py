@@ -177,11 +177,18 @@ class PinnedTunnel:
             self._refuse(client, 502, "Bad Gateway", "no checked address accepted the connection")
             return None
         with self._lock:
-            if self._closed:
-                _close(upstream)
-                return None
-            self._sockets.add(upstream)
-        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            closed = self._closed
+            if not closed:
+                self._sockets.add(upstream)
+        try:
+            if closed:
+                raise OSError("the tunnel was closed")
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        except OSError:
+            with self._lock:
+                self._sockets.discard(upstream)
+            _close(upstream)
+            raise
         return upstream, pending
 
     def _connect_checked(self, deadline: float) -> socket.socket | None:
