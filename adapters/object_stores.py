@@ -17,11 +17,17 @@ AWS_ENDPOINT, AWS_SESSION_TOKEN and AWS_ALLOW_HTTP from the worker's environment
 with explicit settings), and no Cloud Storage emulator on PyPI accepts its XML-API uploads. Not fsspec:
 s3fs and gcsfs are two more libraries (aiobotocore, google-auth) and google-auth follows the key's token_uri.
 
-What is not pinned: the endpoint's host is checked (adapters/destinations.py) when the sink opens, then the
-library resolves it again when it connects; unlike an alert webhook, the connection is not pinned to the
-checked address (pyarrow takes no resolver). The endpoint is typed by the workspace's admins and the check
-refuses the forms that reach inside (metadata, loopback, private ranges); a DNS answer that changes between
-the two lookups is the window left open.
+How the connection is pinned to the checked address (issue 19 item 5, as an alert webhook's is):
+- an https endpoint (production's only kind): pyarrow takes no resolver, so the S3 client is given a proxy,
+  `adapters/pinned_tunnel.PinnedTunnel` on 127.0.0.1, one per sink and closed with it; the AWS SDK tunnels
+  every request through it (`CONNECT host:port`, TLS end to end, the certificate verified for the host
+  name), and the tunnel connects to the checked addresses only, never resolving again;
+- an http endpoint (admitted only with HALTON_ALLOW_PRIVATE_DESTINATIONS=true: tests, the demo): the client
+  is given the checked address itself as its endpoint (the Host header then names the address; without TLS
+  there is no name to verify), so there is nothing left to resolve;
+- a Cloud Storage https endpoint other than Google's own is checked but NOT pinned: pyarrow's
+  GcsFileSystem takes no proxy (google-cloud-cpp reads one only from the process's environment, refused
+  below). The store's own endpoints (AWS's, Google's) are neither checked nor pinned: the provider's DNS.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from adapters.bucket_rules import SCHEMES, check_bucket, check_key, check_prefix, check_region
 from adapters.destinations import CheckedDestination, DestinationPolicy, DestinationRefused, Resolve, check_destination
+from adapters.pinned_tunnel import Connect, PinnedTunnel
 from adapters.store_errors import StoreRefused, classify, redacted
 from core.errors import ConfigError
 
@@ -62,6 +70,7 @@ class StoreOptions:
     request_timeout: float = 60.0
     attempts: int = 5  # S3: tries per request, the first included
     retry_seconds: float = 120.0  # Cloud Storage: how long the client keeps retrying one request
+    ca_file: str | None = None  # S3: trust only the roots in this PEM file, not the system's (tests' own CA)
 
 
 class S3Credentials:
@@ -201,14 +210,27 @@ def check_target(kind: str, bucket: str, prefix: str, region: str | None, endpoi
     return StoreTarget(kind, bucket, prefix, region, endpoint)
 
 
-def open_bucket(target: StoreTarget, credentials: Credentials, options: StoreOptions | None = None) -> BucketSink:
-    """A sink writing under `target`'s prefix with `credentials`; nothing is sent until the first put/get."""
+def open_bucket(target: StoreTarget, credentials: Credentials, options: StoreOptions | None = None, *,
+                connect: Connect | None = None) -> BucketSink:
+    """A sink writing under `target`'s prefix with `credentials`; nothing is sent until the first put/get.
+    Close it when done (an S3 sink to an https endpoint holds its pinning tunnel; it is also closed when
+    the sink is garbage-collected). `connect` replaces the tunnel's TCP connect (tests route an address)."""
     chosen = options or StoreOptions()
     if target.kind == "s3":
         if not isinstance(credentials, S3Credentials):
             raise TypeError("an S3 destination needs S3Credentials")
         keys = credentials
-        return BucketSink(target, lambda: _s3_filesystem(target, keys, chosen))
+        endpoint = target.endpoint
+        tunnel = None
+        if endpoint is not None and endpoint.scheme == "https":
+            tunnel = PinnedTunnel(endpoint, connect_timeout=chosen.connect_timeout,
+                                  idle_timeout=chosen.connect_timeout + chosen.request_timeout, connect=connect)
+        try:
+            return BucketSink(target, lambda: _s3_filesystem(target, keys, chosen, tunnel), tunnel)
+        except BaseException:
+            if tunnel is not None:
+                tunnel.close()
+            raise
     if not isinstance(credentials, GcsServiceAccount):
         raise TypeError("a Cloud Storage destination needs a GcsServiceAccount")
     _refuse_gcs_environment()
@@ -221,22 +243,32 @@ Opened = tuple[pafs.FileSystem, tuple[str, ...], float | None]
 RENEW_BEFORE_SECONDS = 600  # a Cloud Storage token is replaced ten minutes before it expires
 
 
-def _s3_filesystem(target: StoreTarget, credentials: S3Credentials, options: StoreOptions) -> Opened:
+def _s3_filesystem(target: StoreTarget, credentials: S3Credentials, options: StoreOptions,
+                   tunnel: PinnedTunnel | None) -> Opened:
     endpoint = target.endpoint
     key_id, secret = credentials.reveal()
     region = target.region or "us-east-1"
     filesystem = pafs.S3FileSystem(
         access_key=key_id, secret_key=secret, session_token=None, region=region,
         scheme=endpoint.scheme if endpoint else "https",
-        endpoint_override=endpoint.authority if endpoint else f"s3.{region}.amazonaws.com",
+        endpoint_override=_pinned_authority(endpoint) if endpoint else f"s3.{region}.amazonaws.com",
         connect_timeout=options.connect_timeout, request_timeout=options.request_timeout,
         background_writes=False, allow_bucket_creation=False, allow_bucket_deletion=False,
         retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=options.attempts),
         # AWS itself: virtual-hosted addressing (a dotted name keeps path style, its TLS name would not
         # match); an S3-compatible endpoint or emulator: path style, which they all speak
         force_virtual_addressing=endpoint is None and "." not in target.bucket,
-        proxy_options=None)
+        # every request of an https endpoint tunnelled to its checked address (adapters/pinned_tunnel.py)
+        proxy_options=tunnel.proxy_options if tunnel is not None else None,
+        tls_ca_file_path=options.ca_file)
     return filesystem, (secret,), None
+
+
+def _pinned_authority(endpoint: CheckedDestination) -> str:
+    """host:port for the client. https: the host name (ASCII), which the tunnel pins and TLS verifies;
+    http (tests and the demo only): the first checked address itself, so the client resolves nothing."""
+    host = endpoint.host if endpoint.scheme == "https" else str(endpoint.addresses[0])
+    return f"[{host}]:{endpoint.port}" if ":" in host else f"{host}:{endpoint.port}"
 
 
 def _gcs_filesystem(target: StoreTarget, account: GcsServiceAccount, options: StoreOptions) -> Opened:
@@ -245,7 +277,7 @@ def _gcs_filesystem(target: StoreTarget, account: GcsServiceAccount, options: St
     filesystem = pafs.GcsFileSystem(
         access_token=token, credential_token_expiration=expires,
         scheme=endpoint.scheme if endpoint else "https",
-        endpoint_override=endpoint.authority if endpoint else GCS_HOST,
+        endpoint_override=_pinned_authority(endpoint) if endpoint else GCS_HOST,
         retry_time_limit=dt.timedelta(seconds=options.retry_seconds))
     return filesystem, (token,), expires.timestamp() - RENEW_BEFORE_SECONDS
 
@@ -271,11 +303,30 @@ class BucketSink:
     (the upload is committed only when complete). Errors: StoreRefused (a person must act: the bucket, the
     credentials, the region), StoreUnavailable (retried later), each naming the bucket, never a credential."""
 
-    __slots__ = ("_connect", "_fs_now", "_renew_at", "_secrets", "_target")
+    __slots__ = ("__weakref__", "_close_tunnel", "_connect", "_fs_now", "_renew_at", "_secrets", "_target",
+                 "_tunnel")
 
-    def __init__(self, target: StoreTarget, connect: Callable[[], Opened]) -> None:
-        self._target, self._connect = target, connect
+    def __init__(self, target: StoreTarget, connect: Callable[[], Opened], tunnel: PinnedTunnel | None = None) -> None:
+        self._target, self._connect, self._tunnel = target, connect, tunnel
         self._fs_now, self._secrets, self._renew_at = connect()
+        # the tunnel (its listener and threads) ends with the sink, whether or not close() is called
+        self._close_tunnel = weakref.finalize(self, tunnel.close) if tunnel is not None else None
+
+    def close(self) -> None:
+        """Close the pinning tunnel, if any (an S3 sink to an https endpoint sends nothing after it)."""
+        if self._close_tunnel is not None:
+            self._close_tunnel()
+
+    def __enter__(self) -> BucketSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def tunnel(self) -> PinnedTunnel | None:
+        """The pinning tunnel of an https S3 endpoint (what tests look at)."""
+        return self._tunnel
 
     @property
     def _fs(self) -> pafs.FileSystem:

@@ -102,7 +102,9 @@ def store_proxy(upstream_port: int | None, faults: Faults | None = None) -> Iter
                     if name.lower() not in ("transfer-encoding", "connection", "content-length", "server",
                                             "date"):
                         self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
+                # a HEAD's answer has no body but the length of the object it describes
+                length = answer.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)

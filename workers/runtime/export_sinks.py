@@ -9,7 +9,8 @@ In order, before any request is sent:
    ciphertext sealed for another row, column or workspace is refused with a `secret.misplaced` audit event;
 3. they are parsed into S3Credentials or a GcsServiceAccount, which never print, pickle or log themselves;
 4. the client is built with them and nothing else (adapters/object_stores.py: never the worker's own cloud
-   credentials, never a metadata service).
+   credentials, never a metadata service), and an S3 endpoint's connections go to the addresses checked in
+   step 1, never to a second lookup (adapters/pinned_tunnel.py).
 The audit event of a refusal is committed on its own by open_stored_secret, so it outlives the run it fails.
 """
 

@@ -1,0 +1,240 @@
+"""The export endpoint's pinning tunnel (adapters/pinned_tunnel.py) spoken to with raw sockets: CONNECT of the
+checked host and port reaches the checked address and relays bytes both ways; any other host, port, method or
+a malformed head is refused before any connection is made; the bounds hold; closing ends everything.
+The AWS SDK's own use of it, against a real S3-protocol server over TLS: tests/store/test_export_sink_pinning.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from adapters.destinations import CheckedDestination, SecretURL
+from adapters.pinned_tunnel import MAX_TUNNELS, PinnedTunnel, connect_tcp
+from tests.unit.webhook_receiver import closed_port
+
+HOST = "s3.customer.test"
+PUBLIC_ADDRESS = "93.184.215.14"  # a public address, routed to a local echo server by `Routed`
+
+
+class Routed:
+    """The tunnel's TCP connect with a route table (a public address to a local stand-in); records what the
+    tunnel asked for."""
+
+    def __init__(self, routes: dict[str, str]) -> None:
+        self.routes = routes
+        self.asked: list[str] = []
+
+    def __call__(self, address: str, port: int, timeout: float) -> socket.socket:
+        self.asked.append(address)
+        return connect_tcp(self.routes.get(address, address), port, timeout)
+
+
+@contextmanager
+def echo_server(host: str = "127.0.0.1") -> Iterator[tuple[int, list[int]]]:
+    """(port, [connections]): sends back what it receives, until the client finishes."""
+    listener = socket.create_server((host, 0))
+    seen = [0]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            seen[0] += 1
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1], seen
+    finally:
+        listener.close()
+
+
+def destination(port: int, host: str = HOST, addresses: tuple[str, ...] = (PUBLIC_ADDRESS,)) -> CheckedDestination:
+    return CheckedDestination(SecretURL(f"https://{host}:{port}"), "https", host, port,
+                              tuple(ipaddress.ip_address(a) for a in addresses), "export endpoint")
+
+
+def ask(tunnel: PinnedTunnel, head: bytes) -> tuple[socket.socket, bytes]:
+    """Send `head` to the tunnel; (the connection, the answer's status line and headers)."""
+    sock = socket.create_connection(("127.0.0.1", tunnel.port), timeout=5)
+    sock.sendall(head)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        data = sock.recv(4096)
+        if not data:
+            break
+        answer += data
+    return sock, answer
+
+
+def connect_head(target: str) -> bytes:
+    return f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode()
+
+
+def test_connect_of_the_checked_host_reaches_the_checked_address_and_relays_both_ways() -> None:
+    with echo_server() as (port, seen):
+        routed = Routed({PUBLIC_ADDRESS: "127.0.0.1"})
+        with PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5, connect=routed) as tunnel:
+            sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+            with sock:
+                assert answer.startswith(b"HTTP/1.1 200 ")
+                sock.sendall(b"a TLS record, as far as the tunnel knows")
+                assert sock.recv(100) == b"a TLS record, as far as the tunnel knows"
+                sock.shutdown(socket.SHUT_WR)
+                assert sock.recv(100) == b"", "the end is passed on both ways"
+    assert routed.asked == [PUBLIC_ADDRESS] and tunnel.connected_to == [PUBLIC_ADDRESS]
+    assert seen == [1] and tunnel.refused == []
+
+
+def test_bytes_sent_with_the_connect_head_are_not_lost() -> None:
+    with echo_server() as (port, _), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST.upper()}:{port}") + b"early")
+        with sock:
+            assert answer.startswith(b"HTTP/1.1 200 ")
+            rest = answer.split(b"\r\n\r\n", 1)[1]
+            while len(rest) < 5:
+                rest += sock.recv(100)
+            assert rest == b"early"
+
+
+@pytest.mark.parametrize("target", [
+    "other.example.com:{port}",  # another host
+    f"{HOST}:1{{port}}",  # another port
+    f"{HOST}:443",
+    f"{PUBLIC_ADDRESS}:{{port}}",  # the checked address by number: only the checked name is tunnelled
+    "169.254.169.254:80",
+    "127.0.0.1:{port}",
+    f"{HOST}.evil.test:{{port}}",
+    f"{HOST}",  # no port
+    f"[{HOST}]:{{port}}",
+])
+def test_connect_of_anything_but_the_checked_host_and_port_is_refused_without_connecting(target: str) -> None:
+    with echo_server() as (port, seen):
+        routed = Routed({PUBLIC_ADDRESS: "127.0.0.1"})
+        with PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5, connect=routed) as tunnel:
+            sock, answer = ask(tunnel, connect_head(target.format(port=port)))
+            sock.close()
+    assert answer.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert routed.asked == [] and seen == [0]
+    [why] = tunnel.refused
+    assert why.endswith(f"(only {HOST}:{port} is tunnelled)")
+
+
+def test_a_plain_http_request_in_absolute_form_is_refused_and_its_url_never_shown(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with echo_server() as (port, seen):
+        routed = Routed({PUBLIC_ADDRESS: "127.0.0.1"})
+        with PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5, connect=routed) as tunnel:
+            for method in ("GET", "PUT"):
+                url = f"http://{HOST}:{port}/halton-exports/secret-key?X-Amz-Signature=s3cr3t"
+                sock, answer = ask(tunnel, f"{method} {url} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+                                           "Content-Length: 0\r\n\r\n".encode())
+                sock.close()
+                assert answer.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n")
+    assert routed.asked == [] and seen == [0]
+    assert tunnel.refused == ["a GET request (only CONNECT is tunnelled)", "a PUT request (only CONNECT is tunnelled)"]
+    assert "s3cr3t" not in caplog.text and "secret-key" not in caplog.text
+
+
+@pytest.mark.parametrize("head", [
+    b"not http at all\r\n\r\n",
+    b"CONNECT " + b"x" * 10000 + b":443 HTTP/1.1\r\n\r\n",  # a head over the bound
+    b"CONNECT s3.customer.test:443 HTTP/1.1\r\n",  # never finished: refused at the connect timeout
+])
+def test_a_malformed_oversized_or_unfinished_head_is_refused(head: bytes) -> None:
+    routed = Routed({})
+    with PinnedTunnel(destination(443), connect_timeout=0.5, idle_timeout=5, connect=routed) as tunnel:
+        started = time.monotonic()
+        sock, answer = ask(tunnel, head)
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n") and time.monotonic() - started < 3
+    assert routed.asked == []
+
+
+def test_when_no_checked_address_answers_the_connect_fails_and_no_other_address_is_tried() -> None:
+    port = closed_port()
+    routed = Routed({PUBLIC_ADDRESS: "127.0.0.1", "93.184.215.15": "127.0.0.1"})
+    with PinnedTunnel(destination(port, addresses=(PUBLIC_ADDRESS, "93.184.215.15")), connect_timeout=2,
+                      idle_timeout=5, connect=routed) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+    assert routed.asked == [PUBLIC_ADDRESS, "93.184.215.15"] and tunnel.connected_to == []
+
+
+def test_an_ipv6_literal_endpoint_is_tunnelled_in_any_spelling() -> None:
+    with echo_server() as (port, _):
+        routed = Routed({"2606:2800:220:1::248": "127.0.0.1"})
+        checked = destination(port, host="2606:2800:220:1::248", addresses=("2606:2800:220:1::248",))
+        with PinnedTunnel(checked, connect_timeout=2, idle_timeout=5, connect=routed) as tunnel:
+            sock, answer = ask(tunnel, connect_head(f"[2606:2800:0220:0001:0:0:0:0248]:{port}"))
+            sock.close()
+    assert answer.startswith(b"HTTP/1.1 200 ") and routed.asked == ["2606:2800:220:1::248"]
+
+
+def test_at_most_max_tunnels_at_once() -> None:
+    with echo_server() as (port, _):
+        routed = Routed({PUBLIC_ADDRESS: "127.0.0.1"})
+        with PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5, connect=routed) as tunnel:
+            opened = [ask(tunnel, connect_head(f"{HOST}:{port}")) for _ in range(MAX_TUNNELS)]
+            assert all(answer.startswith(b"HTTP/1.1 200 ") for _, answer in opened)
+            extra, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+            assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+            extra.close()
+            opened[0][0].close()  # one ends: the next is admitted
+            deadline = time.monotonic() + 5
+            while True:
+                sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+                sock.close()
+                if answer.startswith(b"HTTP/1.1 200 ") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert answer.startswith(b"HTTP/1.1 200 ")
+            for sock, _ in opened[1:]:
+                sock.close()
+    assert len(tunnel.connected_to) == MAX_TUNNELS + 1
+
+
+def test_an_idle_tunnel_is_closed() -> None:
+    with echo_server() as (port, _), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=0.3,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        with sock:
+            assert answer.startswith(b"HTTP/1.1 200 ")
+            started = time.monotonic()
+            assert sock.recv(10) == b""
+            assert time.monotonic() - started < 3
+
+
+def test_closing_ends_the_listener_and_every_open_tunnel() -> None:
+    with echo_server() as (port, _):
+        tunnel = PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=30,
+                              connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"}))
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        assert answer.startswith(b"HTTP/1.1 200 ")
+        tunnel.close()
+        with sock:
+            assert sock.recv(10) == b""
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", tunnel.port), timeout=2).close()
+        deadline = time.monotonic() + 5
+        while any(t.name.startswith(f"halton-tunnel-{tunnel.port}") for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the tunnel's threads ended"
+            time.sleep(0.05)
