@@ -20,6 +20,9 @@ class ObjectSink(Protocol):
     def describe(self) -> str:
         """Where the objects go, for messages (e.g. "s3://bucket/prefix"), never a credential."""
 
+    def close(self) -> None:
+        """Let go of what the sink holds open (an S3 sink's pinning tunnel); nothing is put after it."""
+
 
 def checked_key(key: str) -> str:
     """A relative key without empty, '.' or '..' parts (ValueError otherwise): a key never leaves its prefix."""
@@ -56,3 +59,6 @@ class DirectorySink:
 
     def describe(self) -> str:
         return str(self.root)
+
+    def close(self) -> None:
+        """Nothing to let go: each put opens and closes its own file."""

@@ -294,3 +294,34 @@ def test_the_causes_of_every_month_read_at_once_are_each_months_findings_by_caus
     for provider in ("anthropic", "openai"):
         alone = [(c, n, d) for c, n, d, _ in findings_by_cause(db_conn, ws, provider, NOV)]
         assert alone and together[(provider, NOV)] == alone
+
+
+class ClosingSink(DirectorySink):
+    """A directory sink counting its closes; `refuse` makes every put fail."""
+
+    def __init__(self, root: Path, refuse: bool = False) -> None:
+        super().__init__(root)
+        self.closes, self.refuse = 0, refuse
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        if self.refuse:
+            raise OSError("the store refused the object")
+        super().put(key, data, content_type)
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+def test_a_sink_the_export_opens_is_closed_after_its_run_and_a_given_one_is_left_to_its_giver(
+        db_conn: Conn, tmp_path: Path) -> None:
+    scene = seed_month(db_conn)
+    ws = scene.workspace_id
+    refresh(db_conn, ws, AS_OF)
+    opened, failing, given = ClosingSink(tmp_path / "a"), ClosingSink(tmp_path / "b", refuse=True), \
+        ClosingSink(tmp_path / "c")
+    with workspace_scope(db_conn, ws):
+        assert export_destination(db_conn, ws, lambda: ExportTarget(None, opened), AS_OF)["objects_written"] > 0
+        with pytest.raises(OSError, match="refused"):
+            export_destination(db_conn, ws, lambda: ExportTarget(None, failing), AS_OF)
+        export_destination(db_conn, ws, ExportTarget(None, given), AS_OF)
+    assert (opened.closes, failing.closes, given.closes) == (1, 1, 0)

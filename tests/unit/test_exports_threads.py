@@ -67,6 +67,9 @@ class FailingSink:
     def describe(self) -> str:
         return "failing"
 
+    def close(self) -> None:
+        pass
+
 
 def test_a_failed_put_raises_the_first_failure_in_the_objects_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(export_datasets, "PUT_THREADS", 4)

@@ -52,7 +52,10 @@ def export(
             target = sink_for_url(conn, ws.id, to)
             job = OnDemand(ws.id, dataset, span.start, span.end, now, destination_id=target.destination_id)
             chosen = target.fmt if fmt is None else fmt
-            outcome = export_period(conn, job, ExportTarget(target.destination_id, target.sink, chosen))
+            try:
+                outcome = export_period(conn, job, ExportTarget(target.destination_id, target.sink, chosen))
+            finally:
+                target.sink.close()
         else:
             path = Path(to) if to is not None else Path(f"{ws.slug}-{dataset}-{period}.parquet")
             if path.suffix in (".parquet", ".csv"):

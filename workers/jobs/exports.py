@@ -28,6 +28,7 @@ one file, recorded the same way."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -113,9 +114,8 @@ def export_destination(conn: Conn, workspace_id: int, target: ExportTarget | Cal
         f"sink:{target.place.location if isinstance(target, ExportTarget) else 'unnamed'}"
     spec = RunSpec(job="export", workspace_id=workspace_id, as_of=as_of, lock_scope=scope, task_id=task_id,
                    worker=worker_name(), attempt=attempt)
-    with claimed_run(conn, spec) as run:
+    with claimed_run(conn, spec) as run, opened_target(target) as target:
         run.stats.update(destination_id=None if destination_id is None else str(destination_id))
-        target = target if isinstance(target, ExportTarget) else target()
         if target.destination_id is None:
             run.stats.update(location=target.place.location)  # the next night's starting point is found by it
         state = rollup.load_state(conn, workspace_id, lock=False)
@@ -279,6 +279,20 @@ def export_workspace(conn: Conn, workspace_id: int, openers: Sequence[tuple[int,
             "objects_written": sum(int(d.get("objects_written", 0)) for d in done)}
 
 
+@contextlib.contextmanager
+def opened_target(target: ExportTarget | Callable[[], ExportTarget]) -> Iterator[ExportTarget]:
+    """The target given, or the one the function opens, inside the run; a sink opened here is closed here (an
+    S3 sink holds its pinning tunnel: a listener and threads), a target given stays its giver's."""
+    if isinstance(target, ExportTarget):
+        yield target
+        return
+    opened = target()
+    try:
+        yield opened
+    finally:
+        opened.sink.close()
+
+
 def each_destination(workspace_id: int, openers: Sequence[tuple[int, Callable[[], ExportTarget]]],
                      export_one: Callable[[int, Callable[[], ExportTarget]], dict[str, Any]]) -> list[dict[str, Any]]:
     """`export_one` for each destination, whatever the others did; afterwards a transient failure is raised for
@@ -330,8 +344,7 @@ def export_period(conn: Conn, job: OnDemand, target: ExportTarget | Callable[[],
                    window_start=utc_midnight(job.start), window_end=utc_midnight(job.end), lock_scope=scope,
                    task_id=task_id,
                    worker=worker_name(), attempt=attempt)
-    with claimed_run(conn, spec) as run:
-        opened = target if isinstance(target, ExportTarget) else target()
+    with claimed_run(conn, spec) as run, opened_target(target) as opened:
         fmt = opened.fmt
         before = min(job.end, job.as_of.astimezone(UTC).date())
         outcome = Outcome()
