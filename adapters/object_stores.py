@@ -25,9 +25,10 @@ How the connection is pinned to the checked address (issue 19 item 5, as an aler
 - an http endpoint (admitted only with HALTON_ALLOW_PRIVATE_DESTINATIONS=true: tests, the demo): the client
   is given the checked address itself as its endpoint (the Host header then names the address; without TLS
   there is no name to verify), so there is nothing left to resolve;
-- a Cloud Storage https endpoint other than Google's own is checked but NOT pinned: pyarrow's
-  GcsFileSystem takes no proxy (google-cloud-cpp reads one only from the process's environment, refused
-  below). The store's own endpoints (AWS's, Google's) are neither checked nor pinned: the provider's DNS.
+- a Cloud Storage https endpoint could not be pinned (pyarrow's GcsFileSystem takes no proxy; google-cloud-cpp
+  reads one only from the process's environment, refused below), so `check_target` admits only Google's own
+  (a host under googleapis.com: regional, Private Service Connect). The stores' own endpoints (AWS's,
+  Google's) are checked but not pinned: the provider's DNS.
 """
 
 from __future__ import annotations
@@ -207,7 +208,16 @@ def check_target(kind: str, bucket: str, prefix: str, region: str | None, endpoi
         if path.strip("/") or "?" in endpoint_url or "#" in endpoint_url:
             raise DestinationRefused("export endpoint refused: give the store's address only (scheme, host and "
                                      "port), without a path or query; the bucket has its own field")
+        if kind == "gcs" and endpoint.scheme == "https" and not _google_host(endpoint.host):
+            # the Cloud Storage client takes no proxy, so an https endpoint could not be pinned to its checked
+            # address (module docstring): only Google's own (regional, Private Service Connect) are admitted
+            raise DestinationRefused("export endpoint refused: a Cloud Storage endpoint must be one of Google's "
+                                     "(a host under googleapis.com), or left empty for storage.googleapis.com")
     return StoreTarget(kind, bucket, prefix, region, endpoint)
+
+
+def _google_host(host: str) -> bool:
+    return host.lower().rstrip(".").endswith(".googleapis.com")
 
 
 def open_bucket(target: StoreTarget, credentials: Credentials, options: StoreOptions | None = None, *,

@@ -149,6 +149,18 @@ def test_private_endpoints_are_for_tests_and_the_demo_and_metadata_stays_refused
         _target("http://metadata.example.com", LENIENT, resolve=ScriptedResolver(["169.254.169.254"]))
 
 
+def test_a_cloud_storage_https_endpoint_must_be_googles_own_as_it_cannot_be_pinned() -> None:
+    def gcs(endpoint: str, policy: DestinationPolicy = STRICT) -> StoreTarget:
+        return check_target("gcs", "halton-exports", "", None, endpoint, policy, resolve=PUBLIC)
+
+    for google in ("https://storage.us-east1.rep.googleapis.com", "https://storage-acme.p.googleapis.com"):
+        assert gcs(google).endpoint is not None
+    for other in ("https://gcs.example.com", "https://googleapis.com.evil.test", "https://evilgoogleapis.com"):
+        with pytest.raises(DestinationRefused, match="a Cloud Storage endpoint must be one of Google's"):
+            gcs(other, LENIENT)
+    assert gcs("http://127.0.0.1:4443", LENIENT).endpoint is not None  # the emulator: tests and the demo
+
+
 def test_a_region_is_a_region_name() -> None:
     assert _target(None, region="eu-west-1").region == "eu-west-1"
     with pytest.raises(DestinationRefused, match="the region 'eu west' is not a region name like 'eu-west-1'"):
