@@ -113,6 +113,8 @@ CLIP_SIGMAS = 2.5  # a day this many robust standard deviations off its running 
 DROP_SIGMAS = 5.0  # and a day this far above it is a loop, not a loud day: it says nothing of the level
 STEP_T = 4.0  # t statistic of a level shift
 STEP_MIN_DAYS = 3  # a shift must have lasted this long (a loop rarely spans 3 UTC days; a new level does)
+SHIFT_SPREAD = 0.5  # the likelihood's prior on a level shift: a jump of about ×0.6-×1.65 (its log's sd)
+SHIFT_LOG_ODDS = 3.0  # and the log likelihood ratio it must reach (odds of 20 to 1)
 DAMPING = 0.9  # the daily growth rate is damped by this factor per day ahead
 TREND_SHRINK_DAYS = 30.0  # growth estimated on n days counts n / (n + 30)
 WANDER_PRIOR = 1e-4  # prior variance of the log level's daily random walk (about 1 % a day)
@@ -265,24 +267,44 @@ def _robust_level(history: Floats, first_weekday: int, horizons: Floats, weekday
     # yesterday; a loop's day is left out instead (its neighbours' median stands in)
     capped = np.where(logs > running + DROP_SIGMAS * sigma, running, capped)
     start = _level_shift(capped, sigma)
+    growth = _growth(capped, start)
+    # two readings of where the last level starts, each wrong in its own way (the t test finds too many
+    # steps and misplaces some in a wandering level; the likelihood misses the small ones): the rest of the
+    # month is their geometric mean, which beat either alone on the tuning seeds
+    starts = {start, _likely_shift(capped, sigma, growth)}
+    members = [_rest_from(capped, s, sigma, growth, floor, factors,
+                          horizons, weekdays, weights, event_var) for s in sorted(starts)]
+    if min(m[0] for m in members) <= 0:
+        return _Rest(0.0, 0.0, 0.0, "robust_level", outliers, start or None)
+    method = "robust_level_weekly" if n >= WEEKLY_DAYS else "robust_level"
+    count = len(members)
+    median = math.exp(sum(math.log(m[0]) for m in members) / count)
+    var = sum(m[1] for m in members) / count
+    mean = math.exp(sum(math.log(m[2]) for m in members) / count)
+    return _lognormal(median, var, method, outliers, start or None, mean)
+
+
+def _rest_from(capped: Floats, start: int, sigma: float, growth: float, floor: float, factors: Floats,
+               horizons: Floats, weekdays: NDArray[np.int_], weights: Floats,
+               event_var: float) -> tuple[float, float, float]:
+    """The rest of the month from the level that starts at `start`: (its median, its log variance, the
+    factor from the median to the point)."""
     kept = capped[start:]
     noise_var, wander_var = _noise_and_wander(kept, sigma)
-    level, slope, level_var = _smoothed_level(kept, noise_var, wander_var, _growth(capped, start))
+    level, slope, level_var = _smoothed_level(kept, noise_var, wander_var, growth)
     damped = DAMPING * (1 - DAMPING**horizons) / (1 - DAMPING)
     daily = np.maximum(np.exp(level + slope * damped + noise_var / 2) - floor, 0.0) * factors[weekdays] * weights
     expected = float(daily.sum())
     if expected <= 0:
-        return _Rest(0.0, 0.0, 0.0, "robust_level", outliers, start or None)
+        return 0.0, 0.0, 1.0
     shares = daily / expected
     wander = wander_var * float(shares @ np.minimum.outer(horizons, horizons) @ shares)
     var = level_var + wander + (math.exp(noise_var) - 1) * float(np.sum(shares**2)) + event_var
-    method = "robust_level_weekly" if n >= WEEKLY_DAYS else "robust_level"
     # `expected` is the median of the rest of the month in the level (the days' noise is averaged in, by
     # noise_var / 2 above); the point averages in what the level itself may be, its estimate's uncertainty and
     # its wander over the days left (the log-normal's mean over those: a level known to within ±x in log is
     # worth more than exp(its middle)); not the unforeseeable, which stays in the interval only (see the docstring)
-    mean = math.exp((level_var + wander) / 2)
-    return _lognormal(expected, var, method, outliers, start or None, mean)
+    return expected, var, math.exp((level_var + wander) / 2)
 
 
 def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
@@ -351,6 +373,45 @@ def _level_shift(values: Floats, sigma: float) -> int:
     t = np.abs(after_mean - before_mean) / (sigma * np.sqrt(1 / after + 1 / before))
     best = int(np.argmax(t))
     return int(before[best]) if t[best] > STEP_T else 0
+
+
+def _likely_shift(values: Floats, sigma: float, growth: float) -> int:
+    """Where the last level starts by the likelihood of a local-level model (noise and a wandering level
+    around `growth`, from the variogram): the day whose jump of the level (a prior spread of SHIFT_SPREAD in
+    log) raises the likelihood most, by more than SHIFT_LOG_ODDS; 0 when none does. Unlike the t test it
+    knows that a level wanders, so a drift is not taken for a step.
+
+    The filter run forward to day k-1 and backward from the last day to day k (a random walk reads the same
+    both ways) give the level on each side of the jump; their difference D, of variance S without a jump,
+    S + J with one, is the evidence."""
+    n = len(values)
+    if n < STEP_MIN_DAYS + 5:
+        return 0
+    detrended = values - growth * np.arange(n, dtype=np.float64)
+    noise, wander = _noise_and_wander(detrended, sigma)
+    # the filter's gains depend on the day only (not on the data): one loop of floats serves both directions
+    gains, variances = [1.0], [noise]
+    for _ in range(n - 1):
+        prior = variances[-1] + wander
+        gains.append(prior / (prior + noise))
+        variances.append(prior * noise / (prior + noise))
+    gain = np.minimum(np.array(gains), 0.999)  # a gain of 1 would zero the running product below
+    forward, backward = _filtered(detrended, gain), _filtered(detrended[::-1], gain)[::-1]
+    variance = np.array(variances)
+    s = variance[:-1] + wander + variance[::-1][1:]  # day k-1 forward, the jump's day k backward
+    d = backward[1:] - forward[:-1]
+    jump = SHIFT_SPREAD**2
+    evidence = -0.5 * np.log1p(jump / s) + 0.5 * d * d * jump / (s * (s + jump))
+    best = int(np.argmax(evidence))
+    return best + 1 if evidence[best] > SHIFT_LOG_ODDS else 0
+
+
+def _filtered(values: Floats, gain: Floats) -> Floats:
+    """m[t] = m[t-1] + gain[t] (values[t] - m[t-1]), m[0] = values[0] (gain[0] = 1), as cumulative sums:
+    scaled by the running product of (1 - gain), which stays far inside a float's range (≥ 0.001^91)."""
+    keep = np.cumprod(np.concatenate([[1.0], 1.0 - gain[1:]]))
+    filtered: Floats = keep * np.cumsum(np.concatenate([[values[0]], gain[1:] * values[1:] / keep[1:]]))
+    return filtered
 
 
 def _noise_and_wander(values: Floats, sigma: float) -> tuple[float, float]:
