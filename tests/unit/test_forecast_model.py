@@ -10,7 +10,7 @@ import pytest
 
 from core.periods import next_month
 from forecast import DailySpend, Forecast, day_share, forecast_month_end
-from forecast.model import MAX_SPREAD, _lognormal, _mean, _median, _running_median
+from forecast.model import MAX_SPREAD, _likely_shift, _lognormal, _mean, _median, _running_median
 from synthetic.spend import daily_stories
 
 DOLLAR = 1_000_000_000
@@ -94,6 +94,15 @@ def test_after_a_step_change_the_new_level_is_forecast() -> None:
     assert fc.level_shift_day is not None
     assert abs((fc.level_shift_day - dt.date(2026, 3, 5)).days) <= 1
     assert rest(fc) == pytest.approx(100 * 17 * DOLLAR, rel=0.1)
+
+
+def test_the_likelihood_finds_a_step_on_its_day_and_takes_a_wandering_level_for_none() -> None:
+    quiet = np.log(noisy(40.0, 60, seed=5))
+    stepped = np.concatenate([quiet, np.log(noisy(60.0, 8, seed=6))])  # ×1.5 for the last 8 days
+    assert abs(_likely_shift(stepped, 0.1, 0.0) - 60) <= 1
+    assert _likely_shift(quiet, 0.1, 0.0) == 0
+    walk = np.cumsum(np.random.default_rng(8).normal(0.0, 0.06, 91))  # drifts far, but by no single jump
+    assert _likely_shift(walk, 0.02, 0.0) == 0
 
 
 def test_a_workspace_paired_three_days_ago_gets_the_short_history_fallback() -> None:
