@@ -65,6 +65,24 @@ class Usage:
     line: int
 
     @cached_property
+    def columns(self) -> Columns:
+        """`groups` as numpy arrays, taken out of the frame once for every reader (each column taken from a frame
+        costs 10-20 µs however few the rows, and the checks read most columns several times): the keys typed as
+        priced (_KEY_TYPES), the sums and max_prompt int64, first_at the UTC instants as datetime64[us]."""
+        columns: Columns = {}
+        for name, column in self.groups.items():
+            key = str(name)
+            if key == "first_at":
+                columns[key] = pd.to_datetime(column, utc=True).to_numpy(dtype="datetime64[us]")
+            elif key in _KEY_TYPES:
+                columns[key] = np.asarray(column, _KEY_TYPES[key])
+            elif key in GROUP_KEYS:
+                columns[key] = column.to_numpy()
+            else:
+                columns[key] = np.asarray(column, np.int64)
+        return columns
+
+    @cached_property
     def priceable_rows(self) -> pd.DataFrame:
         """Every group's sums less its odd requests, then the odd requests (see `priceable`)."""
         return _priceable_rows(self)
@@ -74,12 +92,12 @@ class Usage:
         """The successful requests' sums (SUM_COLUMNS) and largest prompt per (project_id, model), in key
         order, as arrays: what most checks start from, grouped once for all of them (a groupby costs about a
         millisecond however few the rows)."""
-        groups = self.groups
-        ok = np.asarray(groups["status_code"] == 200)
-        by = Grouping.of(groups, ["project_id", "model"], rows=ok)
-        sums = by.sum(groups[list(SUM_COLUMNS)].to_numpy(np.int64)[ok])  # every column at once
+        columns = self.columns
+        ok = columns["status_code"] == 200
+        by = Grouping.of(columns, ["project_id", "model"], rows=ok)
+        sums = by.sum(_int_columns(columns, SUM_COLUMNS)[ok])  # every column at once
         return by, {**{name: sums[:, i] for i, name in enumerate(SUM_COLUMNS)},
-                    "max_prompt": by.max(np.asarray(groups["max_prompt"], np.int64)[ok])}
+                    "max_prompt": by.max(columns["max_prompt"][ok])}
 
     @cached_property
     def successful_lists(self) -> tuple[list[tuple[int, str]], dict[str, list[int]]]:
@@ -92,7 +110,7 @@ class Usage:
 
     @property
     def requests(self) -> int:
-        return int(self.groups["requests"].sum()) if len(self.groups) else 0
+        return int(self.columns["requests"].sum()) if len(self.groups) else 0
 
 
 # -- what the scan needs to know of the price table -----------------------------------------------
@@ -278,26 +296,29 @@ def _key_tuples(frame: pd.DataFrame | Columns) -> list[tuple[Any, ...]]:
 def _priceable_rows(usage: Usage) -> pd.DataFrame:
     """Built column by column with numpy, one frame at the end: pandas' assign, drop and concat cost a
     millisecond each on a few hundred rows."""
-    groups, odd = usage.groups, usage.odd
+    rest, odd = usage.columns, usage.odd
     odd_rows = _request_arrays(odd) if len(odd) else None  # none: not even an empty frame to build
-    # the columns as arrays (selecting them as a frame and casting it cost milliseconds)
-    rest: Columns = {key: np.asarray(groups[key], _KEY_TYPES[key]) if key in _KEY_TYPES else groups[key].to_numpy()
-                     for key in GROUP_KEYS}
-    rest.update({name: np.asarray(groups[name], np.int64) for name in _SUMS})
     sums = _int_columns(rest, _SUMS) if odd_rows is None else _sums_less(rest, odd_rows)
     kept = sums[:, _SUMS.index("requests")] > 0  # a group of odd requests only is left to them
     n = int(kept.sum())
     summed = {**{key: rest[key][kept] for key in GROUP_KEYS},
               **{name: sums[kept, i] for i, name in enumerate(_SUMS)},
-              "started_at": pd.to_datetime(groups["first_at"], utc=True).to_numpy(dtype="datetime64[us]")[kept],
+              "started_at": rest["first_at"][kept],
               "threshold_prompt": np.zeros(n, np.int64), "odd": np.zeros(n, bool),
               "id": np.full(n, SUM_ID, np.int64), "cost_nanos": np.zeros(n, np.int64)}
     columns = {name: values if odd_rows is None else np.concatenate([values, odd_rows[name]])
                for name, values in summed.items()}
     for name in ("model", "service_tier"):  # categoricals of their strings, made before the frame: a column
         # cast to str and then to category once in it costs twice as much
-        columns[name] = pd.Categorical(np.asarray(columns[name]).astype(str))
+        columns[name] = _categorical(columns[name])
     return pd.DataFrame(columns)
+
+
+def _categorical(values: npt.NDArray[Any]) -> pd.Categorical:
+    """`pd.Categorical(values.astype(str))` (its categories sorted, of the str dtype), from numpy's sorted
+    distinct values and codes: half the cost (pandas factorizes and sorts its categories again)."""
+    categories, codes = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    return pd.Categorical.from_codes(codes.reshape(-1), categories=pd.Index(categories, dtype=str), validate=False)
 
 
 def _take_apart(rows: pd.DataFrame, requests: pd.DataFrame, timezone: str) -> pd.DataFrame:
