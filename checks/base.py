@@ -226,8 +226,11 @@ def successful(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def prompt_tokens(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
-    return np.asarray(frame["input_tokens"] + frame["cache_read_tokens"] + frame["cache_write_tokens"],
-                      dtype=np.int64)
+    # added as numpy arrays: a sum of Series costs a tenth of a millisecond each however few the rows
+    prompt: npt.NDArray[np.int64] = (np.asarray(frame["input_tokens"], np.int64)
+                                     + np.asarray(frame["cache_read_tokens"], np.int64)
+                                     + np.asarray(frame["cache_write_tokens"], np.int64))
+    return prompt
 
 
 def price(frame: pd.DataFrame, rates: RateTable, *, as_model: str | None = None, service_tier: Any = None,
