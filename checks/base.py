@@ -132,10 +132,10 @@ class CheckInputs:
     @cached_property
     def days_observed(self) -> int:
         """Whole days from the first request in the window to as_of (1..30)."""
-        groups = self.usage.groups
-        if not len(groups):
+        usage = self.usage
+        if not usage.group_rows:
             return MONTH_DAYS
-        first: datetime = pd.Timestamp(groups["first_at"].min()).to_pydatetime()
+        first: datetime = pd.Timestamp(usage.columns["first_at"].min(), tz="UTC").to_pydatetime()
         days = math.ceil((self.as_of - first) / timedelta(days=1))
         return min(max(days, 1), MONTH_DAYS)
 

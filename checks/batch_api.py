@@ -22,7 +22,7 @@ MIN_NIGHT_SHARE = 0.8
 
 def run(inputs: kit.CheckInputs) -> list[kit.Finding]:
     findings: list[kit.Finding] = []
-    if not len(inputs.usage.groups):
+    if not inputs.usage.group_rows:
         return findings
     # in numpy (the groups' columns as arrays): each pandas comparison (and a cast of the tier) costs a tenth of a
     # millisecond however few the rows

@@ -3,9 +3,10 @@
 Most checks need sums, counts and a few rank statistics per (project, model), not requests. So the
 catalog reads the window as `Usage`:
 
-- `groups`: one row per UTC day, project, provider, model, service tier, status, local day and local
-  night with token sums, counts and bounds (store/ keeps these days in analysis.catalog_daily, built
-  incrementally; `from_requests` builds the same from a per-request frame, for the pure tests);
+- `columns` (`groups` as a frame): one row per UTC day, project, provider, model, service tier, status,
+  local day and local night with token sums, counts and bounds, as numpy arrays (store/ keeps these days in
+  analysis.catalog_daily, built incrementally; `from_requests` builds the same from a per-request frame, for
+  the pure tests);
 - `odd`: every request whose prompt is above `line` (the lowest long-context threshold of the price
   table) or that succeeded without output. Those are priced one by one: a sum of requests can be priced
   as one row only when every request of it lies on the same side of every long-context threshold.
@@ -44,7 +45,7 @@ GROUP_KEYS: tuple[str, ...] = ("day", "project_id", "provider", "model", "servic
 PROMPT_EDGES = (2_000, 8_000, 16_000)
 OUTPUT_EDGES = (256, 512, 1_024)
 VISIBLE_EDGES = (400,)
-#: columns of `Usage.groups` besides the keys
+#: columns of `Usage.columns` besides the keys
 SUM_COLUMNS: tuple[str, ...] = (
     "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
     "capped_output_tokens", "reasoning_requests", "writing_requests",
@@ -59,28 +60,23 @@ DEVICE_COLUMNS = ["project_id", "model", "service_tier", "device_id"]
 
 @dataclass(frozen=True)
 class Usage:
-    groups: pd.DataFrame  # GROUP_KEYS + SUM_COLUMNS + BOUND_COLUMNS
+    # GROUP_KEYS + SUM_COLUMNS + BOUND_COLUMNS as numpy arrays, one row per group in the order of the keys: the keys
+    # typed as priced (_KEY_TYPES; the days datetime.date objects, the texts str objects), the sums and max_prompt
+    # int64, first_at the UTC instants as datetime64[us] (group_columns makes them of a frame). Arrays, not a frame:
+    # each column taken from a frame costs 10-20 µs however few the rows, and the checks read most several times
+    columns: Columns
     odd: pd.DataFrame  # per-request rows (checks.base.REQUEST_COLUMNS) above `line` or successful without output
     devices: pd.DataFrame  # DEVICE_COLUMNS
     line: int
 
     @cached_property
-    def columns(self) -> Columns:
-        """`groups` as numpy arrays, taken out of the frame once for every reader (each column taken from a frame
-        costs 10-20 µs however few the rows, and the checks read most columns several times): the keys typed as
-        priced (_KEY_TYPES), the sums and max_prompt int64, first_at the UTC instants as datetime64[us]."""
-        columns: Columns = {}
-        for name, column in self.groups.items():
-            key = str(name)
-            if key == "first_at":
-                columns[key] = pd.to_datetime(column, utc=True).to_numpy(dtype="datetime64[us]")
-            elif key in _KEY_TYPES:
-                columns[key] = np.asarray(column, _KEY_TYPES[key])
-            elif key in GROUP_KEYS:
-                columns[key] = column.to_numpy()
-            else:
-                columns[key] = np.asarray(column, np.int64)
-        return columns
+    def groups(self) -> pd.DataFrame:
+        """The columns as a frame (first_at tz-aware), built when asked: no check reads it."""
+        return pd.DataFrame({**self.columns, "first_at": pd.to_datetime(self.columns["first_at"], utc=True)})
+
+    @property
+    def group_rows(self) -> int:
+        return len(self.columns["requests"])
 
     @cached_property
     def priceable_rows(self) -> pd.DataFrame:
@@ -110,7 +106,23 @@ class Usage:
 
     @property
     def requests(self) -> int:
-        return int(self.columns["requests"].sum()) if len(self.groups) else 0
+        return int(self.columns["requests"].sum())
+
+
+def group_columns(groups: pd.DataFrame) -> Columns:
+    """Usage.columns of a frame of GROUP_KEYS + SUM_COLUMNS + BOUND_COLUMNS (from_requests' groups)."""
+    columns: Columns = {}
+    for name, column in groups.items():
+        key = str(name)
+        if key == "first_at":
+            columns[key] = pd.to_datetime(column, utc=True).to_numpy(dtype="datetime64[us]")
+        elif key in _KEY_TYPES:
+            columns[key] = np.asarray(column, _KEY_TYPES[key])
+        elif key in GROUP_KEYS:
+            columns[key] = column.to_numpy()
+        else:
+            columns[key] = np.asarray(column, np.int64)
+    return columns
 
 
 # -- what the scan needs to know of the price table -----------------------------------------------
@@ -123,7 +135,7 @@ def long_line(rates: RateTable) -> int:
 
 
 def day_keys(started_at: pd.Series, timezone: str) -> dict[str, Any]:
-    """The time keys of `Usage.groups` for per-request rows: UTC day, local day (datetime.date objects), local
+    """The time keys of `Usage.columns` for per-request rows: UTC day, local day (datetime.date objects), local
     night. One time zone conversion, the rest in numpy (each `.dt` accessor costs about 0.1 ms however few the
     rows)."""
     utc = started_at.to_numpy(dtype="datetime64[us]")  # the instants as UTC wall times
@@ -158,7 +170,8 @@ def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC
     line = long_line(rates)
     if not len(frame):
         groups = pd.DataFrame(columns=[*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS])
-        return Usage(groups, odd_with_keys(frame.iloc[:0], timezone), pd.DataFrame(columns=DEVICE_COLUMNS), line)
+        return Usage(group_columns(groups), odd_with_keys(frame.iloc[:0], timezone),
+                     pd.DataFrame(columns=DEVICE_COLUMNS), line)
     prompt, out = prompt_of(frame), np.asarray(frame["output_tokens"], np.int64)
     visible = out - np.asarray(frame["reasoning_tokens"], np.int64)
     data = frame.assign(
@@ -178,7 +191,8 @@ def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC
     groups["first_at"] = grouped["first_at"].min()
     ok = data[data["status_code"] == 200]
     devices = ok[DEVICE_COLUMNS].drop_duplicates().reset_index(drop=True)
-    return Usage(groups.reset_index(), odd_with_keys(frame[is_odd(frame, line)], timezone), devices, line)
+    return Usage(group_columns(groups.reset_index()), odd_with_keys(frame[is_odd(frame, line)], timezone), devices,
+                 line)
 
 
 def odd_with_keys(odd: pd.DataFrame, timezone: str) -> pd.DataFrame:

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from psycopg import sql
@@ -41,6 +40,7 @@ from checks.usage import (
     PROMPT_EDGES,
     SUM_COLUMNS,
     VISIBLE_EDGES,
+    Columns,
     Usage,
     long_line,
     odd_with_keys,
@@ -56,7 +56,6 @@ from store.frames import (
     empty_frame,
     read_request_ranges,
     read_requests,
-    to_pandas,
 )
 from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
 from store.reads import Read, frame_of
@@ -151,17 +150,21 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
         odd = read_odd_requests(conn, workspace_id, ranges, line, synced_by=synced_by,
                                 stored=days if fresh else None)
     # in the order of their keys (the statement's ORDER BY), not the order the rows lie in (a rebuilt day's rows
-    # move): the checks read the same frame from the same data however the stored days were last written
-    groups = found if len(found) else pd.DataFrame(columns=COLUMNS)
-    # typed int64 already but for an empty window (a cast of every column costs milliseconds on any frame; so
-    # does asking each column its type)
-    types = dict(zip(groups.columns, groups.dtypes, strict=True))
-    cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if types[c] != np.int64]
-    if cast:
-        groups = groups.astype(dict.fromkeys(cast, "int64"))
+    # move): the checks read the same columns from the same data however the stored days were last written
     if devices is None:
         devices = read_devices(conn, workspace_id, start, end)
-    return Usage(groups, odd_with_keys(odd, timezone), devices, line)
+    return Usage(group_arrays(found), odd_with_keys(odd, timezone), devices, line)
+
+
+def group_arrays(table: pa.Table) -> Columns:
+    """Usage.columns of the groups' Arrow table, without a frame between them (pandas' conversion of a few hundred
+    rows costs a third of a millisecond, taking the columns back out of it as much again): the days as datetime.date
+    objects, the texts as str objects, first_at as datetime64[us] (UTC), the rest as typed (int64, bool)."""
+    columns: Columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        values = column.to_numpy()
+        columns[name] = values.astype(object) if name in ("day", "local_day") else values
+    return columns
 
 
 def _in_workspace_zone(conn: Conn, timezone: str) -> None:
@@ -175,15 +178,14 @@ def _in_workspace_zone(conn: Conn, timezone: str) -> None:
 
 
 def _read_groups(conn: Conn, workspace_id: int, stored: Days | None, ranges: Sequence[tuple[datetime, datetime]],
-                 as_of: datetime) -> pd.DataFrame:
+                 as_of: datetime) -> pa.Table:
     """COLUMNS of the `stored` whole days (analysis.catalog_daily) and the per-day sums of these time ranges
     (the window's edges, or a replay's window) summed on the fly, in the order of their keys: one statement, one
     COPY. Nothing: no query."""
+    types = {c: _DAY_TYPES[c] for c in COLUMNS}
     if stored is None and not ranges:
-        return pd.DataFrame(columns=COLUMNS)
-    table = copy_table(conn, *_aggregate_query(workspace_id, ranges, as_of, stored),
-                       {c: _DAY_TYPES[c] for c in COLUMNS})
-    return to_pandas(table, date_as_object=True)
+        return pa.schema(list(types.items())).empty_table()
+    return copy_table(conn, *_aggregate_query(workspace_id, ranges, as_of, stored), types)
 
 
 def _aggregate_query(workspace_id: int, ranges: Sequence[tuple[datetime, datetime]], as_of: datetime,
