@@ -81,7 +81,13 @@ class Usage:
     @cached_property
     def priceable_rows(self) -> pd.DataFrame:
         """Every group's sums less its odd requests, then the odd requests (see `priceable`)."""
-        return _priceable_rows(self)
+        return pd.DataFrame(self.priceable_columns)
+
+    @cached_property
+    def priceable_columns(self) -> dict[str, Any]:
+        """priceable_rows' columns (numpy arrays; model and service_tier Categoricals): what `priceable` selects
+        its rows by (a mask of a frame's columns costs a tenth of a millisecond each however few the rows)."""
+        return _priceable_columns(self)
 
     @cached_property
     def successful_arrays(self) -> tuple[Grouping, Columns]:
@@ -203,12 +209,13 @@ def odd_with_keys(odd: pd.DataFrame, timezone: str) -> pd.DataFrame:
 
 # -- reading Usage -----------------------------------------------------------------------------------
 
-Where = Callable[[pd.DataFrame], Any]  # a mask over key columns, valid on both groups and odd rows
+# a mask over key columns, valid on frames of groups or odd rows and on Usage.priceable_columns
+Where = Callable[[Any], Any]
 
 
 def successful_of(project_id: Any, model: Any, service_tier: str | None = None) -> Where:
     """The successful requests of one project (NO_PROJECT: unattributed) on one model (as reported)."""
-    def where(frame: pd.DataFrame) -> Any:
+    def where(frame: Any) -> Any:
         mask = (frame["status_code"] == 200) & (frame["project_id"] == project_id) & (frame["model"] == str(model))
         return mask if service_tier is None else mask & (frame["service_tier"] == service_tier)
     return where
@@ -226,10 +233,11 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
     (checks.base.REQUEST_COLUMNS) of requests `where` selects, to price one by one as well: they leave
     their group's sums (their time keys in the workspace's `timezone`). A sum too large for the cost
     function's int64 bound is cut into equal parts (rounded once per part)."""
-    rows = usage.priceable_rows
-    rows = rows[np.asarray(where(rows), dtype=bool)]
+    columns = usage.priceable_columns  # the rows chosen by their arrays, the frame selected once
+    chosen = np.asarray(where(columns), dtype=bool)
     if with_output_only:
-        rows = rows[~(rows["odd"] & (rows["status_code"] == 200) & (rows["output_tokens"] == 0))]
+        chosen &= ~(columns["odd"] & (columns["status_code"] == 200) & (columns["output_tokens"] == 0))
+    rows = usage.priceable_rows[chosen]
     if apart is not None and len(apart):
         rows = _take_apart(rows, apart, timezone)
     return _split_large(rows.reset_index(drop=True), rates.max_tokens_per_kind // 4)  # a counterfactual may
@@ -307,9 +315,9 @@ def _key_tuples(frame: pd.DataFrame | Columns) -> list[tuple[Any, ...]]:
     return list(zip(*(frame[key].tolist() for key in GROUP_KEYS), strict=True))
 
 
-def _priceable_rows(usage: Usage) -> pd.DataFrame:
-    """Built column by column with numpy, one frame at the end: pandas' assign, drop and concat cost a
-    millisecond each on a few hundred rows."""
+def _priceable_columns(usage: Usage) -> dict[str, Any]:
+    """Built column by column with numpy, made a frame at the end (Usage.priceable_rows): pandas' assign, drop
+    and concat cost a millisecond each on a few hundred rows."""
     rest, odd = usage.columns, usage.odd
     odd_rows = _request_arrays(odd) if len(odd) else None  # none: not even an empty frame to build
     sums = _int_columns(rest, _SUMS) if odd_rows is None else _sums_less(rest, odd_rows)
@@ -325,7 +333,7 @@ def _priceable_rows(usage: Usage) -> pd.DataFrame:
     for name in ("model", "service_tier"):  # categoricals of their strings, made before the frame: a column
         # cast to str and then to category once in it costs twice as much
         columns[name] = _categorical(columns[name])
-    return pd.DataFrame(columns)
+    return columns
 
 
 def _categorical(values: npt.NDArray[Any]) -> pd.Categorical:
