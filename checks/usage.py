@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, cast
 
@@ -56,6 +56,9 @@ BOUND_COLUMNS: tuple[str, ...] = ("max_prompt", "first_at")
 TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 NIGHT_HOURS = 6  # local 00:00-06:00
 DEVICE_COLUMNS = ["project_id", "model", "service_tier", "device_id"]
+#: Usage.odd_columns: the odd requests' columns the checks read, with their time keys
+ODD_COLUMNS = ("id", "started_at", "project_id", "provider", "model", "service_tier", "status_code", *TOKENS,
+               "reasoning_tokens", "cost_nanos", "day", "local_day", "night")
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,17 @@ class Usage:
     # int64, first_at the UTC instants as datetime64[us] (group_columns makes them of a frame). Arrays, not a frame:
     # each column taken from a frame costs 10-20 µs however few the rows, and the checks read most several times
     columns: Columns
-    odd: pd.DataFrame  # per-request rows (checks.base.REQUEST_COLUMNS) above `line` or successful without output
+    # the requests above `line` or successful without output as numpy arrays (ODD_COLUMNS: odd_columns makes them
+    # of the frame `odd`), what the checks read of them; the frame is built only when one asks for it
+    odd_columns: Columns
     devices: pd.DataFrame  # DEVICE_COLUMNS
     line: int
+    odd_frame: Callable[[], pd.DataFrame] = field(repr=False, compare=False)  # builds `odd`
+
+    @cached_property
+    def odd(self) -> pd.DataFrame:
+        """The odd requests: per-request rows (checks.base.REQUEST_COLUMNS) with their time keys (odd_with_keys)."""
+        return self.odd_frame()
 
     @cached_property
     def groups(self) -> pd.DataFrame:
@@ -176,8 +187,8 @@ def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC
     line = long_line(rates)
     if not len(frame):
         groups = pd.DataFrame(columns=[*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS])
-        return Usage(group_columns(groups), odd_with_keys(frame.iloc[:0], timezone),
-                     pd.DataFrame(columns=DEVICE_COLUMNS), line)
+        return _of_frames(group_columns(groups), odd_with_keys(frame.iloc[:0], timezone),
+                          pd.DataFrame(columns=DEVICE_COLUMNS), line)
     prompt, out = prompt_of(frame), np.asarray(frame["output_tokens"], np.int64)
     visible = out - np.asarray(frame["reasoning_tokens"], np.int64)
     data = frame.assign(
@@ -197,8 +208,12 @@ def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC
     groups["first_at"] = grouped["first_at"].min()
     ok = data[data["status_code"] == 200]
     devices = ok[DEVICE_COLUMNS].drop_duplicates().reset_index(drop=True)
-    return Usage(group_columns(groups.reset_index()), odd_with_keys(frame[is_odd(frame, line)], timezone), devices,
-                 line)
+    return _of_frames(group_columns(groups.reset_index()), odd_with_keys(frame[is_odd(frame, line)], timezone),
+                      devices, line)
+
+
+def _of_frames(columns: Columns, odd: pd.DataFrame, devices: pd.DataFrame, line: int) -> Usage:
+    return Usage(columns, odd_columns(odd), devices, line, lambda: odd)
 
 
 def odd_with_keys(odd: pd.DataFrame, timezone: str) -> pd.DataFrame:
@@ -250,26 +265,40 @@ _KEY_TYPES: dict[str, Any] = {"project_id": np.int64, "status_code": np.int64, "
 
 def _request_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Per-request rows with their time keys (odd_with_keys) as priceable rows of one request each."""
-    return pd.DataFrame(_request_arrays(frame))
+    return pd.DataFrame(_request_arrays(odd_columns(frame)))
 
 
-def _request_arrays(frame: pd.DataFrame) -> Columns:
-    """_request_rows' columns, without the frame (on a few rows, building it costs milliseconds)."""
-    n = len(frame)
-    tokens: Columns = {c: np.asarray(frame[c], np.int64) for c in (*TOKENS, "reasoning_tokens")}
+def odd_columns(frame: pd.DataFrame) -> Columns:
+    """ODD_COLUMNS of per-request rows with their time keys (odd_with_keys), as Usage.odd_columns holds them: the
+    integers int64, the texts str objects, started_at the UTC instants as datetime64[us], the days datetime.date
+    objects, night bool."""
+    columns: Columns = {}
+    for name in ODD_COLUMNS:
+        if name in ("provider", "model", "service_tier"):
+            columns[name] = _strings(frame[name])
+        elif name == "started_at":
+            columns[name] = frame[name].to_numpy(dtype="datetime64[us]")
+        elif name in ("day", "local_day"):
+            columns[name] = frame[name].to_numpy()
+        else:
+            columns[name] = np.asarray(frame[name], bool if name == "night" else np.int64)
+    return columns
+
+
+def _request_arrays(odd: Columns) -> Columns:
+    """_request_rows' columns of odd_columns, without the frame (on a few rows, building it costs milliseconds)."""
+    n = len(odd["id"])
+    tokens: Columns = {c: odd[c] for c in (*TOKENS, "reasoning_tokens")}
     return {
-        "project_id": np.asarray(frame["project_id"], np.int64),
-        **{c: _strings(frame[c]) for c in ("provider", "model", "service_tier")},
-        "status_code": np.asarray(frame["status_code"], np.int64),
-        "day": frame["day"].to_numpy(), "local_day": frame["local_day"].to_numpy(),
-        "night": np.asarray(frame["night"], dtype=bool),
+        **{c: odd[c] for c in ("project_id", "provider", "model", "service_tier", "status_code", "day", "local_day",
+                               "night")},
         "requests": np.ones(n, np.int64),
         **tokens,
         "capped_output_tokens": capped_output(tokens),
-        "started_at": frame["started_at"].to_numpy(dtype="datetime64[us]"),
+        "started_at": odd["started_at"],
         "threshold_prompt": prompt_of(tokens),
         "odd": np.ones(n, dtype=bool),
-        "id": np.asarray(frame["id"], np.int64), "cost_nanos": np.asarray(frame["cost_nanos"], np.int64),
+        "id": odd["id"], "cost_nanos": odd["cost_nanos"],
     }
 
 
@@ -318,8 +347,8 @@ def _key_tuples(frame: pd.DataFrame | Columns) -> list[tuple[Any, ...]]:
 def _priceable_columns(usage: Usage) -> dict[str, Any]:
     """Built column by column with numpy, made a frame at the end (Usage.priceable_rows): pandas' assign, drop
     and concat cost a millisecond each on a few hundred rows."""
-    rest, odd = usage.columns, usage.odd
-    odd_rows = _request_arrays(odd) if len(odd) else None  # none: not even an empty frame to build
+    rest, odd = usage.columns, usage.odd_columns
+    odd_rows = _request_arrays(odd) if len(odd["id"]) else None  # none: not even an empty frame to build
     sums = _int_columns(rest, _SUMS) if odd_rows is None else _sums_less(rest, odd_rows)
     kept = sums[:, _SUMS.index("requests")] > 0  # a group of odd requests only is left to them
     n = int(kept.sum())

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from psycopg import sql
@@ -36,12 +37,14 @@ from checks.usage import (
     DEVICE_COLUMNS,
     GROUP_KEYS,
     NIGHT_HOURS,
+    ODD_COLUMNS,
     OUTPUT_EDGES,
     PROMPT_EDGES,
     SUM_COLUMNS,
     VISIBLE_EDGES,
     Columns,
     Usage,
+    day_keys,
     long_line,
     odd_with_keys,
 )
@@ -54,8 +57,9 @@ from store.frames import (
     Condition,
     copy_table,
     empty_frame,
-    read_request_ranges,
+    read_request_ranges_table,
     read_requests,
+    requests_frame,
 )
 from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
 from store.reads import Read, frame_of
@@ -153,7 +157,8 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
     # move): the checks read the same columns from the same data however the stored days were last written
     if devices is None:
         devices = read_devices(conn, workspace_id, start, end)
-    return Usage(group_arrays(found), odd_with_keys(odd, timezone), devices, line)
+    return Usage(group_arrays(found), odd_arrays(odd, timezone), devices, line,
+                 lambda: odd_with_keys(requests_frame(odd, REQUEST_COLUMNS), timezone))
 
 
 def group_arrays(table: pa.Table) -> Columns:
@@ -165,6 +170,17 @@ def group_arrays(table: pa.Table) -> Columns:
         values = column.to_numpy()
         columns[name] = values.astype(object) if name in ("day", "local_day") else values
     return columns
+
+
+def odd_arrays(table: pa.Table, timezone: str) -> Columns:
+    """Usage.odd_columns of the odd requests' Arrow table (checks.usage.odd_columns of the frame odd_with_keys
+    makes of it, without that frame: pandas' conversion and the keys' concat cost most of a millisecond for a few
+    rows); the time keys by the same function (checks.usage.day_keys)."""
+    columns: Columns = {}
+    for name in ODD_COLUMNS[:-3]:
+        values = table.column(name).to_numpy()
+        columns[name] = np.asarray(values, np.int64) if values.dtype.kind == "i" else values
+    return {**columns, **day_keys(table.column("started_at").to_pandas(), timezone)}
 
 
 def _in_workspace_zone(conn: Conn, timezone: str) -> None:
@@ -290,14 +306,15 @@ _ODD_DAYS = _rendered(_ODD_DAYS_OF)
 
 
 def read_odd_requests(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, datetime]], line: int, *,
-                      synced_by: datetime, stored: Days | None = None) -> pd.DataFrame:
+                      synced_by: datetime, stored: Days | None = None) -> pa.Table:
     """Requests of these time ranges with a prompt above `line`, or successful without output, from
     meter.requests (a scan of each range: the window's edges, or a replay), after those analysis.
-    catalog_odd_requests holds for the `stored` whole days, all in one COPY."""
+    catalog_odd_requests holds for the `stored` whole days, all in one COPY (store.frames.requests_frame makes
+    the table a frame)."""
     condition = Condition(sql.SQL(_ODD.replace("%(line)s", "{}")).format(sql.Literal(line)))
     leading = None if stored is None else (_ODD_DAYS, [workspace_id, stored.first, stored.end])
-    return read_request_ranges(conn, workspace_id, [Chunk(a, b) for a, b in ranges], REQUEST_COLUMNS,
-                               synced_by=synced_by, condition=condition, leading=leading)
+    return read_request_ranges_table(conn, workspace_id, [Chunk(a, b) for a, b in ranges], REQUEST_COLUMNS,
+                                     synced_by=synced_by, condition=condition, leading=leading)
 
 
 def read_hashed_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, hashes: list[str], *,

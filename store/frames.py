@@ -306,16 +306,29 @@ def read_request_ranges(conn: Conn, workspace_id: int, chunks: Sequence[Chunk], 
     round trip where read_requests makes one per chunk. `leading`: a select (and its parameters) of the same
     columns, as the selects of REQUEST_COLUMNS write them, whose rows come first in the same COPY (the
     catalog's stored odd requests). Nothing to read: no query."""
+    return requests_frame(read_request_ranges_table(conn, workspace_id, chunks, columns, synced_by=synced_by,
+                                                    condition=condition, leading=leading), columns)
+
+
+def read_request_ranges_table(conn: Conn, workspace_id: int, chunks: Sequence[Chunk], columns: Sequence[str], *,
+                              synced_by: datetime | None = None, condition: Condition | None = None,
+                              leading: tuple[sql.Composed, list[object]] | None = None) -> pa.Table:
+    """read_request_ranges' rows as the Arrow table parsed from the COPY (requests_frame makes the frame)."""
     selects = [request_select(columns, chunk, synced_by, False, workspace_id, condition) for chunk in chunks]
     if leading is not None:
         selects.insert(0, leading)
     if not selects:
-        return empty_frame(columns)
+        return _schema(columns).empty_table()
     query = sql.SQL(" union all ").join(sql.SQL("({})").format(q) for q, _ in selects)
     data = copy_bytes(conn, copy_text(query), [p for _, params in selects for p in params])
-    if not data:  # the usual answer for a small workspace's odd requests: the typed empty frame, made once
+    return _parse(data, columns).unify_dictionaries()
+
+
+def requests_frame(table: pa.Table, columns: Sequence[str]) -> pd.DataFrame:
+    """Rows of REQUEST_COLUMNS read into an Arrow table as a frame of these columns."""
+    if not table.num_rows:  # the usual answer for a small workspace's odd requests: the typed empty frame, made once
         return empty_frame(columns)
-    return to_pandas(_parse(data, columns).unify_dictionaries())
+    return to_pandas(table)
 
 
 def read_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, columns: Sequence[str], *,
