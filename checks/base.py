@@ -132,10 +132,10 @@ class CheckInputs:
     @cached_property
     def days_observed(self) -> int:
         """Whole days from the first request in the window to as_of (1..30)."""
-        groups = self.usage.groups
-        if not len(groups):
+        usage = self.usage
+        if not usage.group_rows:
             return MONTH_DAYS
-        first: datetime = pd.Timestamp(groups["first_at"].min()).to_pydatetime()
+        first: datetime = pd.Timestamp(usage.columns["first_at"].min(), tz="UTC").to_pydatetime()
         days = math.ceil((self.as_of - first) / timedelta(days=1))
         return min(max(days, 1), MONTH_DAYS)
 
@@ -225,9 +225,12 @@ def successful(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["status_code"] == 200]
 
 
-def prompt_tokens(frame: pd.DataFrame) -> npt.NDArray[np.int64]:
-    return np.asarray(frame["input_tokens"] + frame["cache_read_tokens"] + frame["cache_write_tokens"],
-                      dtype=np.int64)
+def prompt_tokens(frame: pd.DataFrame | dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.int64]:
+    # added as numpy arrays: a sum of Series costs a tenth of a millisecond each however few the rows
+    prompt: npt.NDArray[np.int64] = (np.asarray(frame["input_tokens"], np.int64)
+                                     + np.asarray(frame["cache_read_tokens"], np.int64)
+                                     + np.asarray(frame["cache_write_tokens"], np.int64))
+    return prompt
 
 
 def price(frame: pd.DataFrame, rates: RateTable, *, as_model: str | None = None, service_tier: Any = None,

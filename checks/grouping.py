@@ -27,8 +27,10 @@ class Grouping:
     at: npt.NDArray[np.intp]  # each row's group
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, keys: list[str], rows: npt.NDArray[np.bool_] | None = None) -> Grouping:
-        """The groups of the frame's `rows` (a mask; default all) by these keys."""
+    def of(cls, frame: pd.DataFrame | dict[str, npt.NDArray[Any]], keys: list[str],
+           rows: npt.NDArray[np.bool_] | None = None) -> Grouping:
+        """The groups of the frame's `rows` (a mask; default all) by these keys; `frame` may be its columns as
+        numpy arrays (checks.usage.Usage.columns)."""
         uniques, codes = [], []
         for key in keys:  # each key's sorted distinct values, and each row's place among them
             values = np.asarray(frame[key]) if rows is None else np.asarray(frame[key])[rows]

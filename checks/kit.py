@@ -248,5 +248,5 @@ def quote_requests(inputs: CheckInputs, rows: pd.DataFrame, change: Counterfactu
 def per_project_model(inputs: CheckInputs, columns: list[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """The successful requests' sums of `columns` per project and model (as reported), in key order: what
     most rules test first. Nothing for an empty window."""
-    if len(inputs.usage.groups):
+    if inputs.usage.group_rows:
         yield from successful_rows(inputs.usage, columns)

@@ -61,11 +61,12 @@ def _with_output(inputs: kit.CheckInputs) -> Iterator[tuple[int, str, dict[str, 
     """The successful requests' sums per project and model, less those without output (successful requests
     without output count in the sums but not in this rule)."""
     usage = inputs.usage
-    odd = usage.odd
-    silent = odd[np.asarray((odd["status_code"] == 200) & (odd["output_tokens"] == 0))] if len(odd) else odd
-    if not len(silent):  # most workspaces: the sums as they are, no frame built
+    odd = usage.odd_columns
+    silent_rows = (odd["status_code"] == 200) & (odd["output_tokens"] == 0)
+    if not silent_rows.any():  # most workspaces: the sums as they are, no frame built (nor selected)
         yield from kit.per_project_model(inputs, SUMS)
         return
+    silent = usage.odd[silent_rows]
     less = silent.assign(model=silent["model"].astype(str), requests=1,
                          reasoning_requests=(silent["reasoning_tokens"] > 0).astype(np.int64),
                          **{c: 1 for c in VISIBLE_LE}).groupby(KEYS)[SUMS].sum()

@@ -3,9 +3,10 @@
 Most checks need sums, counts and a few rank statistics per (project, model), not requests. So the
 catalog reads the window as `Usage`:
 
-- `groups`: one row per UTC day, project, provider, model, service tier, status, local day and local
-  night with token sums, counts and bounds (store/ keeps these days in analysis.catalog_daily, built
-  incrementally; `from_requests` builds the same from a per-request frame, for the pure tests);
+- `columns` (`groups` as a frame): one row per UTC day, project, provider, model, service tier, status,
+  local day and local night with token sums, counts and bounds, as numpy arrays (store/ keeps these days in
+  analysis.catalog_daily, built incrementally; `from_requests` builds the same from a per-request frame, for
+  the pure tests);
 - `odd`: every request whose prompt is above `line` (the lowest long-context threshold of the price
   table) or that succeeded without output. Those are priced one by one: a sum of requests can be priced
   as one row only when every request of it lies on the same side of every long-context threshold.
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, cast
 
@@ -44,7 +45,7 @@ GROUP_KEYS: tuple[str, ...] = ("day", "project_id", "provider", "model", "servic
 PROMPT_EDGES = (2_000, 8_000, 16_000)
 OUTPUT_EDGES = (256, 512, 1_024)
 VISIBLE_EDGES = (400,)
-#: columns of `Usage.groups` besides the keys
+#: columns of `Usage.columns` besides the keys
 SUM_COLUMNS: tuple[str, ...] = (
     "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
     "capped_output_tokens", "reasoning_requests", "writing_requests",
@@ -55,31 +56,61 @@ BOUND_COLUMNS: tuple[str, ...] = ("max_prompt", "first_at")
 TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 NIGHT_HOURS = 6  # local 00:00-06:00
 DEVICE_COLUMNS = ["project_id", "model", "service_tier", "device_id"]
+#: Usage.odd_columns: the odd requests' columns the checks read, with their time keys
+ODD_COLUMNS = ("id", "started_at", "project_id", "provider", "model", "service_tier", "status_code", *TOKENS,
+               "reasoning_tokens", "cost_nanos", "day", "local_day", "night")
 
 
 @dataclass(frozen=True)
 class Usage:
-    groups: pd.DataFrame  # GROUP_KEYS + SUM_COLUMNS + BOUND_COLUMNS
-    odd: pd.DataFrame  # per-request rows (checks.base.REQUEST_COLUMNS) above `line` or successful without output
+    # GROUP_KEYS + SUM_COLUMNS + BOUND_COLUMNS as numpy arrays, one row per group in the order of the keys: the keys
+    # typed as priced (_KEY_TYPES; the days datetime.date objects, the texts str objects), the sums and max_prompt
+    # int64, first_at the UTC instants as datetime64[us] (group_columns makes them of a frame). Arrays, not a frame:
+    # each column taken from a frame costs 10-20 µs however few the rows, and the checks read most several times
+    columns: Columns
+    # the requests above `line` or successful without output as numpy arrays (ODD_COLUMNS: odd_columns makes them
+    # of the frame `odd`), what the checks read of them; the frame is built only when one asks for it
+    odd_columns: Columns
     devices: pd.DataFrame  # DEVICE_COLUMNS
     line: int
+    odd_frame: Callable[[], pd.DataFrame] = field(repr=False, compare=False)  # builds `odd`
+
+    @cached_property
+    def odd(self) -> pd.DataFrame:
+        """The odd requests: per-request rows (checks.base.REQUEST_COLUMNS) with their time keys (odd_with_keys)."""
+        return self.odd_frame()
+
+    @cached_property
+    def groups(self) -> pd.DataFrame:
+        """The columns as a frame (first_at tz-aware), built when asked: no check reads it."""
+        return pd.DataFrame({**self.columns, "first_at": pd.to_datetime(self.columns["first_at"], utc=True)})
+
+    @property
+    def group_rows(self) -> int:
+        return len(self.columns["requests"])
 
     @cached_property
     def priceable_rows(self) -> pd.DataFrame:
         """Every group's sums less its odd requests, then the odd requests (see `priceable`)."""
-        return _priceable_rows(self)
+        return pd.DataFrame(self.priceable_columns)
+
+    @cached_property
+    def priceable_columns(self) -> dict[str, Any]:
+        """priceable_rows' columns (numpy arrays; model and service_tier Categoricals): what `priceable` selects
+        its rows by (a mask of a frame's columns costs a tenth of a millisecond each however few the rows)."""
+        return _priceable_columns(self)
 
     @cached_property
     def successful_arrays(self) -> tuple[Grouping, Columns]:
         """The successful requests' sums (SUM_COLUMNS) and largest prompt per (project_id, model), in key
         order, as arrays: what most checks start from, grouped once for all of them (a groupby costs about a
         millisecond however few the rows)."""
-        groups = self.groups
-        ok = np.asarray(groups["status_code"] == 200)
-        by = Grouping.of(groups, ["project_id", "model"], rows=ok)
-        sums = by.sum(groups[list(SUM_COLUMNS)].to_numpy(np.int64)[ok])  # every column at once
+        columns = self.columns
+        ok = columns["status_code"] == 200
+        by = Grouping.of(columns, ["project_id", "model"], rows=ok)
+        sums = by.sum(_int_columns(columns, SUM_COLUMNS)[ok])  # every column at once
         return by, {**{name: sums[:, i] for i, name in enumerate(SUM_COLUMNS)},
-                    "max_prompt": by.max(np.asarray(groups["max_prompt"], np.int64)[ok])}
+                    "max_prompt": by.max(columns["max_prompt"][ok])}
 
     @cached_property
     def successful_lists(self) -> tuple[list[tuple[int, str]], dict[str, list[int]]]:
@@ -92,7 +123,23 @@ class Usage:
 
     @property
     def requests(self) -> int:
-        return int(self.groups["requests"].sum()) if len(self.groups) else 0
+        return int(self.columns["requests"].sum())
+
+
+def group_columns(groups: pd.DataFrame) -> Columns:
+    """Usage.columns of a frame of GROUP_KEYS + SUM_COLUMNS + BOUND_COLUMNS (from_requests' groups)."""
+    columns: Columns = {}
+    for name, column in groups.items():
+        key = str(name)
+        if key == "first_at":
+            columns[key] = pd.to_datetime(column, utc=True).to_numpy(dtype="datetime64[us]")
+        elif key in _KEY_TYPES:
+            columns[key] = np.asarray(column, _KEY_TYPES[key])
+        elif key in GROUP_KEYS:
+            columns[key] = column.to_numpy()
+        else:
+            columns[key] = np.asarray(column, np.int64)
+    return columns
 
 
 # -- what the scan needs to know of the price table -----------------------------------------------
@@ -105,7 +152,7 @@ def long_line(rates: RateTable) -> int:
 
 
 def day_keys(started_at: pd.Series, timezone: str) -> dict[str, Any]:
-    """The time keys of `Usage.groups` for per-request rows: UTC day, local day (datetime.date objects), local
+    """The time keys of `Usage.columns` for per-request rows: UTC day, local day (datetime.date objects), local
     night. One time zone conversion, the rest in numpy (each `.dt` accessor costs about 0.1 ms however few the
     rows)."""
     utc = started_at.to_numpy(dtype="datetime64[us]")  # the instants as UTC wall times
@@ -140,7 +187,8 @@ def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC
     line = long_line(rates)
     if not len(frame):
         groups = pd.DataFrame(columns=[*GROUP_KEYS, *SUM_COLUMNS, *BOUND_COLUMNS])
-        return Usage(groups, odd_with_keys(frame.iloc[:0], timezone), pd.DataFrame(columns=DEVICE_COLUMNS), line)
+        return _of_frames(group_columns(groups), odd_with_keys(frame.iloc[:0], timezone),
+                          pd.DataFrame(columns=DEVICE_COLUMNS), line)
     prompt, out = prompt_of(frame), np.asarray(frame["output_tokens"], np.int64)
     visible = out - np.asarray(frame["reasoning_tokens"], np.int64)
     data = frame.assign(
@@ -160,7 +208,12 @@ def from_requests(frame: pd.DataFrame, *, rates: RateTable, timezone: str = "UTC
     groups["first_at"] = grouped["first_at"].min()
     ok = data[data["status_code"] == 200]
     devices = ok[DEVICE_COLUMNS].drop_duplicates().reset_index(drop=True)
-    return Usage(groups.reset_index(), odd_with_keys(frame[is_odd(frame, line)], timezone), devices, line)
+    return _of_frames(group_columns(groups.reset_index()), odd_with_keys(frame[is_odd(frame, line)], timezone),
+                      devices, line)
+
+
+def _of_frames(columns: Columns, odd: pd.DataFrame, devices: pd.DataFrame, line: int) -> Usage:
+    return Usage(columns, odd_columns(odd), devices, line, lambda: odd)
 
 
 def odd_with_keys(odd: pd.DataFrame, timezone: str) -> pd.DataFrame:
@@ -171,12 +224,13 @@ def odd_with_keys(odd: pd.DataFrame, timezone: str) -> pd.DataFrame:
 
 # -- reading Usage -----------------------------------------------------------------------------------
 
-Where = Callable[[pd.DataFrame], Any]  # a mask over key columns, valid on both groups and odd rows
+# a mask over key columns, valid on frames of groups or odd rows and on Usage.priceable_columns
+Where = Callable[[Any], Any]
 
 
 def successful_of(project_id: Any, model: Any, service_tier: str | None = None) -> Where:
     """The successful requests of one project (NO_PROJECT: unattributed) on one model (as reported)."""
-    def where(frame: pd.DataFrame) -> Any:
+    def where(frame: Any) -> Any:
         mask = (frame["status_code"] == 200) & (frame["project_id"] == project_id) & (frame["model"] == str(model))
         return mask if service_tier is None else mask & (frame["service_tier"] == service_tier)
     return where
@@ -194,10 +248,11 @@ def priceable(usage: Usage, where: Where, *, rates: RateTable, with_output_only:
     (checks.base.REQUEST_COLUMNS) of requests `where` selects, to price one by one as well: they leave
     their group's sums (their time keys in the workspace's `timezone`). A sum too large for the cost
     function's int64 bound is cut into equal parts (rounded once per part)."""
-    rows = usage.priceable_rows
-    rows = rows[np.asarray(where(rows), dtype=bool)]
+    columns = usage.priceable_columns  # the rows chosen by their arrays, the frame selected once
+    chosen = np.asarray(where(columns), dtype=bool)
     if with_output_only:
-        rows = rows[~(rows["odd"] & (rows["status_code"] == 200) & (rows["output_tokens"] == 0))]
+        chosen &= ~(columns["odd"] & (columns["status_code"] == 200) & (columns["output_tokens"] == 0))
+    rows = usage.priceable_rows[chosen]
     if apart is not None and len(apart):
         rows = _take_apart(rows, apart, timezone)
     return _split_large(rows.reset_index(drop=True), rates.max_tokens_per_kind // 4)  # a counterfactual may
@@ -210,26 +265,40 @@ _KEY_TYPES: dict[str, Any] = {"project_id": np.int64, "status_code": np.int64, "
 
 def _request_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Per-request rows with their time keys (odd_with_keys) as priceable rows of one request each."""
-    return pd.DataFrame(_request_arrays(frame))
+    return pd.DataFrame(_request_arrays(odd_columns(frame)))
 
 
-def _request_arrays(frame: pd.DataFrame) -> Columns:
-    """_request_rows' columns, without the frame (on a few rows, building it costs milliseconds)."""
-    n = len(frame)
-    tokens: Columns = {c: np.asarray(frame[c], np.int64) for c in (*TOKENS, "reasoning_tokens")}
+def odd_columns(frame: pd.DataFrame) -> Columns:
+    """ODD_COLUMNS of per-request rows with their time keys (odd_with_keys), as Usage.odd_columns holds them: the
+    integers int64, the texts str objects, started_at the UTC instants as datetime64[us], the days datetime.date
+    objects, night bool."""
+    columns: Columns = {}
+    for name in ODD_COLUMNS:
+        if name in ("provider", "model", "service_tier"):
+            columns[name] = _strings(frame[name])
+        elif name == "started_at":
+            columns[name] = frame[name].to_numpy(dtype="datetime64[us]")
+        elif name in ("day", "local_day"):
+            columns[name] = frame[name].to_numpy()
+        else:
+            columns[name] = np.asarray(frame[name], bool if name == "night" else np.int64)
+    return columns
+
+
+def _request_arrays(odd: Columns) -> Columns:
+    """_request_rows' columns of odd_columns, without the frame (on a few rows, building it costs milliseconds)."""
+    n = len(odd["id"])
+    tokens: Columns = {c: odd[c] for c in (*TOKENS, "reasoning_tokens")}
     return {
-        "project_id": np.asarray(frame["project_id"], np.int64),
-        **{c: _strings(frame[c]) for c in ("provider", "model", "service_tier")},
-        "status_code": np.asarray(frame["status_code"], np.int64),
-        "day": frame["day"].to_numpy(), "local_day": frame["local_day"].to_numpy(),
-        "night": np.asarray(frame["night"], dtype=bool),
+        **{c: odd[c] for c in ("project_id", "provider", "model", "service_tier", "status_code", "day", "local_day",
+                               "night")},
         "requests": np.ones(n, np.int64),
         **tokens,
         "capped_output_tokens": capped_output(tokens),
-        "started_at": frame["started_at"].to_numpy(dtype="datetime64[us]"),
+        "started_at": odd["started_at"],
         "threshold_prompt": prompt_of(tokens),
         "odd": np.ones(n, dtype=bool),
-        "id": np.asarray(frame["id"], np.int64), "cost_nanos": np.asarray(frame["cost_nanos"], np.int64),
+        "id": odd["id"], "cost_nanos": odd["cost_nanos"],
     }
 
 
@@ -275,29 +344,32 @@ def _key_tuples(frame: pd.DataFrame | Columns) -> list[tuple[Any, ...]]:
     return list(zip(*(frame[key].tolist() for key in GROUP_KEYS), strict=True))
 
 
-def _priceable_rows(usage: Usage) -> pd.DataFrame:
-    """Built column by column with numpy, one frame at the end: pandas' assign, drop and concat cost a
-    millisecond each on a few hundred rows."""
-    groups, odd = usage.groups, usage.odd
-    odd_rows = _request_arrays(odd) if len(odd) else None  # none: not even an empty frame to build
-    # the columns as arrays (selecting them as a frame and casting it cost milliseconds)
-    rest: Columns = {key: np.asarray(groups[key], _KEY_TYPES[key]) if key in _KEY_TYPES else groups[key].to_numpy()
-                     for key in GROUP_KEYS}
-    rest.update({name: np.asarray(groups[name], np.int64) for name in _SUMS})
+def _priceable_columns(usage: Usage) -> dict[str, Any]:
+    """Built column by column with numpy, made a frame at the end (Usage.priceable_rows): pandas' assign, drop
+    and concat cost a millisecond each on a few hundred rows."""
+    rest, odd = usage.columns, usage.odd_columns
+    odd_rows = _request_arrays(odd) if len(odd["id"]) else None  # none: not even an empty frame to build
     sums = _int_columns(rest, _SUMS) if odd_rows is None else _sums_less(rest, odd_rows)
     kept = sums[:, _SUMS.index("requests")] > 0  # a group of odd requests only is left to them
     n = int(kept.sum())
     summed = {**{key: rest[key][kept] for key in GROUP_KEYS},
               **{name: sums[kept, i] for i, name in enumerate(_SUMS)},
-              "started_at": pd.to_datetime(groups["first_at"], utc=True).to_numpy(dtype="datetime64[us]")[kept],
+              "started_at": rest["first_at"][kept],
               "threshold_prompt": np.zeros(n, np.int64), "odd": np.zeros(n, bool),
               "id": np.full(n, SUM_ID, np.int64), "cost_nanos": np.zeros(n, np.int64)}
     columns = {name: values if odd_rows is None else np.concatenate([values, odd_rows[name]])
                for name, values in summed.items()}
     for name in ("model", "service_tier"):  # categoricals of their strings, made before the frame: a column
         # cast to str and then to category once in it costs twice as much
-        columns[name] = pd.Categorical(np.asarray(columns[name]).astype(str))
-    return pd.DataFrame(columns)
+        columns[name] = _categorical(columns[name])
+    return columns
+
+
+def _categorical(values: npt.NDArray[Any]) -> pd.Categorical:
+    """`pd.Categorical(values.astype(str))` (its categories sorted, of the str dtype), from numpy's sorted
+    distinct values and codes: half the cost (pandas factorizes and sorts its categories again)."""
+    categories, codes = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    return pd.Categorical.from_codes(codes.reshape(-1), categories=pd.Index(categories, dtype=str), validate=False)
 
 
 def _take_apart(rows: pd.DataFrame, requests: pd.DataFrame, timezone: str) -> pd.DataFrame:

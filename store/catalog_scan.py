@@ -37,11 +37,14 @@ from checks.usage import (
     DEVICE_COLUMNS,
     GROUP_KEYS,
     NIGHT_HOURS,
+    ODD_COLUMNS,
     OUTPUT_EDGES,
     PROMPT_EDGES,
     SUM_COLUMNS,
     VISIBLE_EDGES,
+    Columns,
     Usage,
+    day_keys,
     long_line,
     odd_with_keys,
 )
@@ -54,9 +57,9 @@ from store.frames import (
     Condition,
     copy_table,
     empty_frame,
-    read_request_ranges,
+    read_request_ranges_table,
     read_requests,
-    to_pandas,
+    requests_frame,
 )
 from store.incremental import DayWindow, contiguous_ranges, days_to_recompute
 from store.reads import Read, frame_of
@@ -87,21 +90,27 @@ _AGGREGATE_OF = sql.SQL("""
                  coalesce(project_id, -1) as project_id, provider, model, service_tier, status_code,
                  started_at::date as local_day, date_part('hour', started_at) < {night} as night, {sums}
           from meter.requests
-          where workspace_id = %(ws)s and started_at >= {start} and started_at < {end}
+          where workspace_id = %(ws)s and {within}
             and synced_at <= %(as_of)s
           group by 1, 2, 3, 4, 5, 6, 7, 8) as per_day""")
 
 
-def _aggregate_sql(start: str, end: str) -> sql.Composed:
-    """The per-day sums of [%(start)s, %(end)s) by these parameter names (the window's two edges in one
-    statement need two names each)."""
+def _aggregate_sql(*ranges: tuple[str, str]) -> sql.Composed:
+    """The per-day sums of the time ranges [%(start)s, %(end)s) named by these pairs of parameter names (the
+    window's two edges in one statement need two names each), in one scan: the ranges are different UTC days
+    (Days.edges), so no group takes rows of two of them, and one aggregate is planned where each range's own
+    cost the server as much again (half a millisecond a range, however few its rows)."""
+    within = [sql.SQL("started_at >= {} and started_at < {}").format(sql.Placeholder(start), sql.Placeholder(end))
+              for start, end in ranges]
     return _AGGREGATE_OF.format(
         keys=sql.SQL(", ").join(sql.Identifier(c) for c in [*GROUP_KEYS[1:], *SUM_COLUMNS, *BOUND_COLUMNS]),
-        night=sql.Literal(NIGHT_HOURS), start=sql.Placeholder(start), end=sql.Placeholder(end),
+        night=sql.Literal(NIGHT_HOURS),
+        within=within[0] if len(within) == 1 else sql.SQL("({})").format(
+            sql.SQL(" or ").join(sql.SQL("({})").format(w) for w in within)),
         sums=sql.SQL(", ").join(sql.SQL("{} as {}").format(sql.SQL(e), sql.Identifier(c)) for c, e in _SUMS.items()))
 
 
-_AGGREGATE = _aggregate_sql("start", "end")
+_AGGREGATE = _aggregate_sql(("start", "end"))
 
 
 def _rendered(query: sql.Composable) -> sql.Composed:
@@ -151,17 +160,33 @@ def read_usage(conn: Conn, workspace_id: int, start: datetime, end: datetime, *,
         odd = read_odd_requests(conn, workspace_id, ranges, line, synced_by=synced_by,
                                 stored=days if fresh else None)
     # in the order of their keys (the statement's ORDER BY), not the order the rows lie in (a rebuilt day's rows
-    # move): the checks read the same frame from the same data however the stored days were last written
-    groups = found if len(found) else pd.DataFrame(columns=COLUMNS)
-    # typed int64 already but for an empty window (a cast of every column costs milliseconds on any frame; so
-    # does asking each column its type)
-    types = dict(zip(groups.columns, groups.dtypes, strict=True))
-    cast = [c for c in (*SUM_COLUMNS, "project_id", "status_code", "max_prompt") if types[c] != np.int64]
-    if cast:
-        groups = groups.astype(dict.fromkeys(cast, "int64"))
+    # move): the checks read the same columns from the same data however the stored days were last written
     if devices is None:
         devices = read_devices(conn, workspace_id, start, end)
-    return Usage(groups, odd_with_keys(odd, timezone), devices, line)
+    return Usage(group_arrays(found), odd_arrays(odd, timezone), devices, line,
+                 lambda: odd_with_keys(requests_frame(odd, REQUEST_COLUMNS), timezone))
+
+
+def group_arrays(table: pa.Table) -> Columns:
+    """Usage.columns of the groups' Arrow table, without a frame between them (pandas' conversion of a few hundred
+    rows costs a third of a millisecond, taking the columns back out of it as much again): the days as datetime.date
+    objects, the texts as str objects, first_at as datetime64[us] (UTC), the rest as typed (int64, bool)."""
+    columns: Columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        values = column.to_numpy()
+        columns[name] = values.astype(object) if name in ("day", "local_day") else values
+    return columns
+
+
+def odd_arrays(table: pa.Table, timezone: str) -> Columns:
+    """Usage.odd_columns of the odd requests' Arrow table (checks.usage.odd_columns of the frame odd_with_keys
+    makes of it, without that frame: pandas' conversion and the keys' concat cost most of a millisecond for a few
+    rows); the time keys by the same function (checks.usage.day_keys)."""
+    columns: Columns = {}
+    for name in ODD_COLUMNS[:-3]:
+        values = table.column(name).to_numpy()
+        columns[name] = np.asarray(values, np.int64) if values.dtype.kind == "i" else values
+    return {**columns, **day_keys(table.column("started_at").to_pandas(), timezone)}
 
 
 def _in_workspace_zone(conn: Conn, timezone: str) -> None:
@@ -175,15 +200,14 @@ def _in_workspace_zone(conn: Conn, timezone: str) -> None:
 
 
 def _read_groups(conn: Conn, workspace_id: int, stored: Days | None, ranges: Sequence[tuple[datetime, datetime]],
-                 as_of: datetime) -> pd.DataFrame:
+                 as_of: datetime) -> pa.Table:
     """COLUMNS of the `stored` whole days (analysis.catalog_daily) and the per-day sums of these time ranges
     (the window's edges, or a replay's window) summed on the fly, in the order of their keys: one statement, one
     COPY. Nothing: no query."""
+    types = {c: _DAY_TYPES[c] for c in COLUMNS}
     if stored is None and not ranges:
-        return pd.DataFrame(columns=COLUMNS)
-    table = copy_table(conn, *_aggregate_query(workspace_id, ranges, as_of, stored),
-                       {c: _DAY_TYPES[c] for c in COLUMNS})
-    return to_pandas(table, date_as_object=True)
+        return pa.schema(list(types.items())).empty_table()
+    return copy_table(conn, *_aggregate_query(workspace_id, ranges, as_of, stored), types)
 
 
 def _aggregate_query(workspace_id: int, ranges: Sequence[tuple[datetime, datetime]], as_of: datetime,
@@ -211,8 +235,8 @@ _ORDER = sql.SQL(", ").join(sql.SQL('{} collate "C"').format(sql.Identifier(k)) 
 
 def _groups_union_of(stored: bool, ranges: int) -> sql.Composed:
     """The statement of the stored days (when `stored`) and `ranges` time ranges, in the order of their keys."""
-    union = sql.SQL(" union all ").join([*([_STORED_DAYS] if stored else []),
-                                          *(_aggregate_sql(f"start{i}", f"end{i}") for i in range(ranges))])
+    summed = [_aggregate_sql(*((f"start{i}", f"end{i}") for i in range(ranges)))] if ranges else []
+    union = sql.SQL(" union all ").join([*([_STORED_DAYS] if stored else []), *summed])
     return sql.SQL("select * from ({}) as g ({}) order by {}").format(
         union, sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS), _ORDER)
 
@@ -288,14 +312,15 @@ _ODD_DAYS = _rendered(_ODD_DAYS_OF)
 
 
 def read_odd_requests(conn: Conn, workspace_id: int, ranges: Sequence[tuple[datetime, datetime]], line: int, *,
-                      synced_by: datetime, stored: Days | None = None) -> pd.DataFrame:
+                      synced_by: datetime, stored: Days | None = None) -> pa.Table:
     """Requests of these time ranges with a prompt above `line`, or successful without output, from
     meter.requests (a scan of each range: the window's edges, or a replay), after those analysis.
-    catalog_odd_requests holds for the `stored` whole days, all in one COPY."""
+    catalog_odd_requests holds for the `stored` whole days, all in one COPY (store.frames.requests_frame makes
+    the table a frame)."""
     condition = Condition(sql.SQL(_ODD.replace("%(line)s", "{}")).format(sql.Literal(line)))
     leading = None if stored is None else (_ODD_DAYS, [workspace_id, stored.first, stored.end])
-    return read_request_ranges(conn, workspace_id, [Chunk(a, b) for a, b in ranges], REQUEST_COLUMNS,
-                               synced_by=synced_by, condition=condition, leading=leading)
+    return read_request_ranges_table(conn, workspace_id, [Chunk(a, b) for a, b in ranges], REQUEST_COLUMNS,
+                                     synced_by=synced_by, condition=condition, leading=leading)
 
 
 def read_hashed_requests(conn: Conn, workspace_id: int, start: datetime, end: datetime, hashes: list[str], *,

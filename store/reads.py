@@ -42,6 +42,6 @@ def read_together(conn: Conn, *reads: Read[Any]) -> tuple[Any, ...]:
 def frame_of(columns: list[str], types: dict[str, str] | None = None) -> Callable[[RowList], pd.DataFrame]:
     """Rows as a frame of these columns (a few hundred rows at most), some cast (store.frames.cast_columns)."""
     def build(rows: RowList) -> pd.DataFrame:
-        frame = rows_frame(rows, columns)
-        return frame if types is None else cast_columns(frame, types)
+        frame = rows_frame(rows, columns, types)
+        return frame if types is None or len(frame) else cast_columns(frame, types)
     return build

@@ -12,9 +12,11 @@ from checks.base import REQUEST_COLUMNS, SampleScope, latest_ids
 from checks.usage import (
     BOUND_COLUMNS,
     GROUP_KEYS,
+    ODD_COLUMNS,
     SUM_COLUMNS,
     Usage,
     from_requests,
+    odd_columns,
     successful_rows,
 )
 from pricing import load_rates
@@ -76,6 +78,13 @@ def assert_same(conn: Conn, ws: int, as_of: datetime) -> None:
     pd.testing.assert_frame_equal(stored.odd.sort_values("id")[columns].reset_index(drop=True),
                                   expected.odd.sort_values("id")[columns].reset_index(drop=True),
                                   check_dtype=False, check_categorical=False)
+    # the arrays the checks read of them, taken from the read's Arrow table, are those of its frame (and typed alike)
+    for usage in (stored, expected):
+        of_frame = odd_columns(usage.odd)
+        assert list(usage.odd_columns) == list(of_frame) == list(ODD_COLUMNS)
+        for name, values in of_frame.items():
+            assert usage.odd_columns[name].dtype == values.dtype, name
+            assert usage.odd_columns[name].tolist() == values.tolist(), name
 
 
 def test_daily_sums_edges_late_rows_and_replays_equal_a_direct_sum(db_conn: Conn) -> None:

@@ -143,7 +143,7 @@ def report_failures(catalog: CatalogRun) -> None:
 
 def unpriced_models(inputs: CheckInputs) -> list[str]:
     """Models of the window the price table does not know: no check quotes anything on them."""
-    models = set(np.asarray(inputs.usage.groups["model"], dtype=object).tolist())  # a cast of the column costs more
+    models = set(np.asarray(inputs.usage.columns["model"], dtype=object).tolist())  # a cast of the column costs more
     return sorted(str(m) for m in models if inputs.rates.canonical(str(m)) is None)
 
 
