@@ -157,8 +157,8 @@ class PinnedTunnel:
         address; answer 200. (upstream socket, bytes already read past the head), or None when refused."""
         deadline = time.monotonic() + self._connect_timeout
         head = _request_head(client, deadline)
-        if head is None:
-            self._refuse(client, 400, "Bad Request", "a request head that did not parse or came too slowly")
+        if isinstance(head, str):
+            self._refuse(client, 400, "Bad Request", head)
             return None
         request, pending = head
         if request.method != b"CONNECT":
@@ -243,30 +243,35 @@ class PinnedTunnel:
             _close(client)
 
 
-def _request_head(client: socket.socket, deadline: float) -> tuple[h11.Request, bytes] | None:
-    """The request line and headers (h11 parses them, refusing anything over MAX_HEAD_BYTES), and the bytes
-    that followed them; None for a malformed head, a peer that hung up or one too slow."""
+def _request_head(client: socket.socket, deadline: float) -> tuple[h11.Request, bytes] | str:
+    """The request line and headers (h11 parses them) and the bytes read past them, or why there are none.
+    At most MAX_HEAD_BYTES are read before the head is complete: h11's own bound is on an unfinished head
+    only, so a complete head larger than it, arriving in one read, would pass it."""
     parser = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+    received = 0
     while True:
         try:
             event = parser.next_event()
         except h11.RemoteProtocolError:
-            return None
+            return "a request head that did not parse"
         if isinstance(event, h11.Request):
             data, _ = parser.trailing_data if event.method == b"CONNECT" else (b"", False)
             return event, data
         if event is not h11.NEED_DATA:
-            return None
+            return "a request head that did not parse"
+        if received >= MAX_HEAD_BYTES:
+            return f"a request head of more than {MAX_HEAD_BYTES} bytes"
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return None
+            return "a request head not complete within the connect timeout"
         client.settimeout(remaining)
         try:
-            data = client.recv(RELAY_CHUNK)
+            data = client.recv(MAX_HEAD_BYTES - received)
         except TimeoutError:
-            return None
+            return "a request head not complete within the connect timeout"
         if not data:
-            return None
+            return "a connection closed before its request head was complete"
+        received += len(data)
         parser.receive_data(data)
 
 

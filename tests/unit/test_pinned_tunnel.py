@@ -238,3 +238,18 @@ def test_closing_ends_the_listener_and_every_open_tunnel() -> None:
         while any(t.name.startswith(f"halton-tunnel-{tunnel.port}") for t in threading.enumerate()):
             assert time.monotonic() < deadline, "the tunnel's threads ended"
             time.sleep(0.05)
+
+
+# -- the request head ----------------------------------------------------------------------------------------
+
+def test_a_head_over_the_bound_is_refused_even_when_it_arrives_at_once() -> None:
+    """h11's bound is on an unfinished head only: a complete one of 20 KiB in one read would pass it."""
+    routed = Routed({PUBLIC_ADDRESS: "127.0.0.1"})
+    with echo_server() as (port, seen), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5, connect=routed) as tunnel:
+        head = f"CONNECT {HOST}:{port} HTTP/1.1\r\nHost: {HOST}:{port}\r\nX-Pad: {'p' * 20000}\r\n\r\n".encode()
+        sock, answer = ask(tunnel, head)
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert routed.asked == [] and seen == [0]
+    assert tunnel.refused == ["a request head of more than 8192 bytes"]
