@@ -21,8 +21,9 @@ much larger surface (and tunnelproxy adds trio). The part that matters is the ~3
 
 Bounds: one destination; at most MAX_TUNNELS tunnels at once (the next is answered 503); the request head
 read within the connect timeout and at most 8 KiB; the connection to the checked addresses within the
-connect timeout (MAX_ADDRESSES_TRIED of them, in the resolver's order); a tunnel with no byte either way for
-the idle timeout is closed (the SDK opens a new one when it needs it).
+connect timeout (MAX_ADDRESSES_TRIED of them, in the resolver's order); one RELAY_CHUNK held per direction
+(a side that stops reading is pushed back on by TCP, and stalls only its own direction); a tunnel where no
+byte moved either way for the idle timeout is closed (the SDK opens a new one when it needs it).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_TUNNELS = 8  # a sink writes one object at a time; the SDK keeps a few connections pooled
 MAX_HEAD_BYTES = 8192
-RELAY_CHUNK = 65536
+RELAY_CHUNK = 65536  # the most a tunnel holds per direction: one read not yet sent on
 
 # (address, port, timeout) -> a connected socket; tests route a "public" address to a local server with it
 Connect = Callable[[str, int, float], socket.socket]
@@ -139,9 +140,10 @@ class PinnedTunnel:
             opened = self._open(client)
             if opened is not None:
                 upstream, pending = opened
-                self._relay(client, upstream, pending)
-        except OSError:
-            pass  # either side hung up or timed out: the tunnel ends, the SDK sees a closed connection
+                ended = self._relay(client, upstream, pending)
+                log.debug("export endpoint tunnel to %s ended: %s", self._destination.host, ended)
+        except OSError as error:  # either side hung up: the tunnel ends, the SDK sees a closed connection
+            log.debug("export endpoint tunnel to %s ended: %s", self._destination.host, error)
         finally:
             with self._lock:
                 self._active -= 1
@@ -208,28 +210,24 @@ class PinnedTunnel:
             return upstream
         return None
 
-    def _relay(self, client: socket.socket, upstream: socket.socket, pending: bytes) -> None:
-        """Bytes both ways until both sides have finished, or neither has sent anything for the idle timeout."""
+    def _relay(self, client: socket.socket, upstream: socket.socket, pending: bytes) -> str:
+        """Bytes both ways until both sides have finished, or nothing has moved for the idle timeout; why it
+        ended. Non-blocking, one selector: a side that stops reading stalls only its own direction (one chunk
+        held, no more read for it), never the other one."""
+        pipes = (_Pipe(client, upstream, pending), _Pipe(upstream, client))
         for sock in (client, upstream):
-            sock.settimeout(self._idle_timeout)  # a peer that stops reading makes sendall fail, not hang
-        if pending:
-            upstream.sendall(pending)
-        ends = {client.fileno(): (client, upstream), upstream.fileno(): (upstream, client)}
+            sock.setblocking(False)
         with selectors.DefaultSelector() as selector:
-            for source, _ in ends.values():
-                selector.register(source, selectors.EVENT_READ)
-            while selector.get_map():
-                ready = selector.select(timeout=self._idle_timeout)
+            while not all(pipe.finished for pipe in pipes):
+                _watch(selector, client, pipes[0].read_events | pipes[1].write_events)
+                _watch(selector, upstream, pipes[1].read_events | pipes[0].write_events)
+                ready = {key.fileobj: events for key, events in selector.select(timeout=self._idle_timeout)}
                 if not ready:
-                    return  # idle
-                for key, _ in ready:
-                    source, sink = ends[key.fd]
-                    data = source.recv(RELAY_CHUNK)
-                    if data:
-                        sink.sendall(data)
-                        continue
-                    selector.unregister(source)  # this side has finished sending: pass the end on
-                    sink.shutdown(socket.SHUT_WR)
+                    return "idle"
+                for pipe in pipes:
+                    pipe.move(readable=bool(ready.get(pipe.source, 0) & selectors.EVENT_READ),
+                              writable=bool(ready.get(pipe.sink, 0) & selectors.EVENT_WRITE))
+        return "finished"
 
     def _refuse(self, client: socket.socket, status: int, reason: str, why: str) -> None:
         with self._lock:
@@ -291,6 +289,54 @@ def _authority(target: bytes) -> tuple[str, int] | None:
     elif ":" in host:
         return None
     return _host_form(host), int(port)
+
+
+class _Pipe:
+    """One direction of a tunnel: reads a chunk from `source` only when the last one has gone to `sink`
+    (so a sink that stops reading holds one chunk here, and TCP pushes back on its source); passes the
+    source's end on as a half-close once everything before it is sent."""
+
+    __slots__ = ("ended", "finished", "held", "sink", "source")
+
+    def __init__(self, source: socket.socket, sink: socket.socket, held: bytes = b"") -> None:
+        self.source, self.sink = source, sink
+        self.held = memoryview(held)
+        self.ended = self.finished = False  # the source has sent its end; that end was passed on
+
+    @property
+    def read_events(self) -> int:
+        return selectors.EVENT_READ if not (self.ended or self.held) else 0
+
+    @property
+    def write_events(self) -> int:
+        return selectors.EVENT_WRITE if self.held else 0
+
+    def move(self, *, readable: bool, writable: bool) -> None:
+        if readable and not self.held:
+            with contextlib.suppress(BlockingIOError):  # a readiness that was not (rare, but allowed)
+                data = self.source.recv(RELAY_CHUNK)
+                self.held, self.ended = memoryview(data), not data
+                writable = True  # usually room already: no extra trip through the selector
+        if writable and self.held:
+            with contextlib.suppress(BlockingIOError):
+                self.held = self.held[self.sink.send(self.held):]
+        if self.ended and not self.held and not self.finished:
+            self.sink.shutdown(socket.SHUT_WR)
+            self.finished = True
+
+
+def _watch(selector: selectors.BaseSelector, sock: socket.socket, events: int) -> None:
+    """Have `selector` wait for `events` on `sock` (none: not at all)."""
+    try:
+        watched = selector.get_key(sock).events
+    except KeyError:
+        if events:
+            selector.register(sock, events)
+        return
+    if not events:
+        selector.unregister(sock)
+    elif events != watched:
+        selector.modify(sock, events)
 
 
 def _host_form(host: str) -> str:

@@ -6,6 +6,7 @@ The AWS SDK's own use of it, against a real S3-protocol server over TLS: tests/s
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -238,6 +239,104 @@ def test_closing_ends_the_listener_and_every_open_tunnel() -> None:
         while any(t.name.startswith(f"halton-tunnel-{tunnel.port}") for t in threading.enumerate()):
             assert time.monotonic() < deadline, "the tunnel's threads ended"
             time.sleep(0.05)
+
+
+# -- the relay: both directions at once, half-close, a peer that stops reading --------------------------------
+
+BIG = 16 * 1024 * 1024  # more than the sockets' buffers hold on the way, so the relay has to keep both moving
+
+
+@contextmanager
+def talker(first_write: bool, size: int = BIG) -> Iterator[tuple[int, list[int]]]:
+    """(port, [bytes it received]): a server that sends `size` bytes and reads until the end, the sending first
+    (`first_write`: it reads nothing until all is sent) or only after the end of what it received."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[int] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+                if first_write:
+                    conn.sendall(b"s" * size)
+                total = 0
+                while data := conn.recv(65536):
+                    total += len(data)
+                received.append(total)
+                if not first_write:
+                    conn.sendall(b"s" * size)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], received
+    finally:
+        listener.close()
+        thread.join(timeout=10)
+
+
+def read_all(sock: socket.socket) -> int:
+    total = 0
+    while data := sock.recv(65536):
+        total += len(data)
+    return total
+
+
+def test_both_directions_move_at_once_when_a_peer_sends_before_it_reads() -> None:
+    """The store answers while the client is still sending (an early error to a large PUT does): a relay that
+    blocks sending one way while the other way fills up would stall both until the idle timeout."""
+    with talker(first_write=True) as (port, received), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=3,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        status, early = answer.split(b"\r\n\r\n", 1)
+        assert status == b"HTTP/1.1 200 Connection established"
+        with sock:
+            sock.settimeout(20)
+
+            def send() -> None:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"c" * BIG)
+                    sock.shutdown(socket.SHUT_WR)
+
+            writer = threading.Thread(target=send, daemon=True)
+            started = time.monotonic()
+            writer.start()
+            got = len(early) + read_all(sock)
+            writer.join(timeout=20)
+    assert got == BIG and received == [BIG]
+    assert time.monotonic() - started < 3, "no wait for the idle timeout"
+
+
+def test_after_the_client_finishes_sending_the_answer_still_drains_in_full() -> None:
+    with talker(first_write=False) as (port, received), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=3,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        assert answer == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        with sock:
+            sock.settimeout(20)
+            sock.sendall(b"c" * 1_000_000)
+            sock.shutdown(socket.SHUT_WR)
+            assert read_all(sock) == BIG
+    assert received == [1_000_000]
+
+
+def test_a_client_that_stops_reading_holds_a_bounded_amount_and_is_closed_at_the_idle_timeout() -> None:
+    with talker(first_write=True) as (port, _), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=0.5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        with sock:
+            assert answer.startswith(b"HTTP/1.1 200 ")  # and then the client reads nothing more for a while
+            deadline = time.monotonic() + 5
+            while any(t.name == f"halton-tunnel-{tunnel.port}-relay" for t in threading.enumerate()):
+                assert time.monotonic() < deadline, "the tunnel ended at the idle timeout"
+                time.sleep(0.05)
+            got = len(answer) + read_all(sock)
+    assert got < BIG // 2, "the tunnel read no further than the client took"
 
 
 # -- the request head ----------------------------------------------------------------------------------------
