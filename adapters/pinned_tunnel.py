@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_TUNNELS = 8  # a sink writes one object at a time; the SDK keeps a few connections pooled
 MAX_HEAD_BYTES = 8192
+ACCEPT_RETRY_SECONDS = 0.1  # after an accept error (no file descriptor left): not a busy loop
 RELAY_CHUNK = 65536  # the most a tunnel holds per direction: one read not yet sent on
 
 # (address, port, timeout) -> a connected socket; tests route a "public" address to a local server with it
@@ -110,29 +111,44 @@ class PinnedTunnel:
     # -- serving ----------------------------------------------------------------------------------------------
 
     def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                if self._closed:
-                    return
-                continue
-            except OSError:
-                return  # closed
-            client.settimeout(self._connect_timeout)
-            with self._lock:
-                full = self._active >= MAX_TUNNELS
-                if self._closed:
-                    _close(client)
-                    return
-                if not full:
-                    self._active += 1
-                    self._sockets.add(client)
-            if full:
-                self._refuse(client, 503, "Service Unavailable", f"more than {MAX_TUNNELS} tunnels at once")
-                continue
+        while not self._closed:
+            client = self._accept()
+            if client is not None:
+                self._admit(client)
+
+    def _accept(self) -> socket.socket | None:
+        try:
+            client, _ = self._listener.accept()
+        except TimeoutError:
+            return None
+        except OSError as error:
+            if not self._closed:  # out of file descriptors, a connection reset before it was accepted: for a moment
+                log.warning("export endpoint tunnel for %s could not accept a connection (%s); trying again",
+                            self._destination.host, error)
+                time.sleep(ACCEPT_RETRY_SECONDS)
+            return None
+        client.settimeout(self._connect_timeout)
+        return client
+
+    def _admit(self, client: socket.socket) -> None:
+        """A thread for the connection, or 503 when MAX_TUNNELS are open (the SDK retries)."""
+        with self._lock:
+            full = self._active >= MAX_TUNNELS
+            if self._closed:
+                _close(client)
+                return
+            if not full:
+                self._active += 1
+                self._sockets.add(client)
+        if full:
+            self._refuse(client, 503, "Service Unavailable", f"more than {MAX_TUNNELS} tunnels at once")
+            return
+        try:
             threading.Thread(target=self._tunnel, args=(client,), name=f"halton-tunnel-{self.port}-relay",
                              daemon=True).start()
+        except RuntimeError as error:  # the process has no thread to spare
+            self._refuse(client, 503, "Service Unavailable", f"no thread for another tunnel ({error})")
+            self._release(client, None)
 
     def _tunnel(self, client: socket.socket) -> None:
         upstream: socket.socket | None = None
@@ -144,15 +160,20 @@ class PinnedTunnel:
                 log.debug("export endpoint tunnel to %s ended: %s", self._destination.host, ended)
         except OSError as error:  # either side hung up: the tunnel ends, the SDK sees a closed connection
             log.debug("export endpoint tunnel to %s ended: %s", self._destination.host, error)
+        except Exception:  # a bug: in the workers' log (not only on stderr), and the tunnel's place given back
+            log.exception("export endpoint tunnel to %s failed", self._destination.host)
         finally:
-            with self._lock:
-                self._active -= 1
-                self._sockets.discard(client)
-                if upstream is not None:
-                    self._sockets.discard(upstream)
-            _close(client)
+            self._release(client, upstream)
+
+    def _release(self, client: socket.socket, upstream: socket.socket | None) -> None:
+        with self._lock:
+            self._active -= 1
+            self._sockets.discard(client)
             if upstream is not None:
-                _close(upstream)
+                self._sockets.discard(upstream)
+        _close(client)
+        if upstream is not None:
+            _close(upstream)
 
     def _open(self, client: socket.socket) -> tuple[socket.socket, bytes] | None:
         """Read the request head; refuse all but CONNECT of the checked (host, port); connect to a checked

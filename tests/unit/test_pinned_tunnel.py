@@ -7,12 +7,14 @@ The AWS SDK's own use of it, against a real S3-protocol server over TLS: tests/s
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -352,3 +354,65 @@ def test_a_head_over_the_bound_is_refused_even_when_it_arrives_at_once() -> None
     assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert routed.asked == [] and seen == [0]
     assert tunnel.refused == ["a request head of more than 8192 bytes"]
+
+
+# -- errors inside the tunnel ----------------------------------------------------------------------------------
+
+def test_the_listener_keeps_accepting_after_an_accept_error(monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """Out of file descriptors (EMFILE) for a moment: the next connection is served, not left in the backlog
+    of a listener nobody accepts from any more (each SDK attempt would wait out its request timeout)."""
+    accept = socket.socket.accept
+    failures = [OSError(errno.EMFILE, "Too many open files")]
+
+    def failing_once(sock: socket.socket) -> tuple[socket.socket, Any]:
+        if failures and threading.current_thread().name.startswith("halton-tunnel-"):
+            raise failures.pop()
+        return accept(sock)
+
+    monkeypatch.setattr(socket.socket, "accept", failing_once)
+    with echo_server() as (port, _), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        sock.close()
+    assert failures == [] and answer.startswith(b"HTTP/1.1 200 ")
+    assert "Too many open files" in caplog.text
+
+
+def test_an_unexpected_error_in_a_tunnel_is_logged_and_frees_its_place(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(address: str, port: int, timeout: float) -> socket.socket:
+        raise ValueError("a bug")
+
+    with PinnedTunnel(destination(443), connect_timeout=2, idle_timeout=5, connect=broken) as tunnel:
+        for _ in range(MAX_TUNNELS + 1):
+            sock, answer = ask(tunnel, connect_head(f"{HOST}:443"))
+            sock.close()
+            assert answer == b"", "closed, and never a 503: each place is given back"
+    assert caplog.text.count("ValueError: a bug") == MAX_TUNNELS + 1
+
+
+def test_no_thread_for_a_tunnel_is_a_503_and_frees_its_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = threading.Thread.start
+    failures = [RuntimeError("can't start new thread")]
+
+    def failing_once(thread: threading.Thread) -> None:
+        if failures and thread.name.endswith("-relay"):
+            raise failures.pop()
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", failing_once)
+    with echo_server() as (port, _), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        first, refused = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        first.close()
+        answers = []
+        for _ in range(MAX_TUNNELS):
+            sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+            answers.append((sock, answer))
+        for sock, _ in answers:
+            sock.close()
+    assert refused.startswith(b"HTTP/1.1 503 ") or refused == b""  # the answer may be lost to the reset
+    assert tunnel.refused == ["no thread for another tunnel (can't start new thread)"]
+    assert all(answer.startswith(b"HTTP/1.1 200 ") for _, answer in answers)
