@@ -196,8 +196,9 @@ class PinnedTunnel:
                                                    "is tunnelled)")
             return None
         upstream = self._connect_checked(deadline)
-        if upstream is None:
-            self._refuse(client, 502, "Bad Gateway", "no checked address accepted the connection")
+        if isinstance(upstream, str):
+            self._refuse(client, 502, "Bad Gateway", f"CONNECT {destination.host}:{destination.port}: the export "
+                                                     f"endpoint did not accept a connection ({upstream})")
             return None
         with self._lock:
             closed = self._closed
@@ -214,22 +215,26 @@ class PinnedTunnel:
             raise
         return upstream, pending
 
-    def _connect_checked(self, deadline: float) -> socket.socket | None:
+    def _connect_checked(self, deadline: float) -> socket.socket | str:
+        """A connection to the first checked address that accepts one in time, or what each one did."""
         destination = self._destination
+        failures = []
         for address in destination.addresses[:MAX_ADDRESSES_TRIED]:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                failures.append(f"{address}: not tried, the connect timeout had passed")
                 break
             try:
                 upstream = self._connect(str(address), destination.port, remaining)
-            except OSError:
+            except OSError as error:
+                failures.append(f"{address}: {error.strerror or error}")
                 continue
             with self._lock:
                 self.connected_to.append(str(address))
             log.debug("export endpoint %s:%d tunnelled to its checked address %s", destination.host,
                       destination.port, address)
             return upstream
-        return None
+        return "; ".join(failures)
 
     def _relay(self, client: socket.socket, upstream: socket.socket, pending: bytes) -> str:
         """Bytes both ways until both sides have finished, or nothing has moved for the idle timeout; why it

@@ -179,6 +179,8 @@ def test_when_no_checked_address_answers_the_connect_fails_and_no_other_address_
         sock.close()
     assert answer.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
     assert routed.asked == [PUBLIC_ADDRESS, "93.184.215.15"] and tunnel.connected_to == []
+    assert tunnel.refused == [f"CONNECT {HOST}:{port}: the export endpoint did not accept a connection "
+                              f"({PUBLIC_ADDRESS}: Connection refused; 93.184.215.15: Connection refused)"]
 
 
 def test_an_ipv6_literal_endpoint_is_tunnelled_in_any_spelling() -> None:
