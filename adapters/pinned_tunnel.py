@@ -74,6 +74,7 @@ class PinnedTunnel:
         self._closed = False
         self.connected_to: list[str] = []  # the addresses tunnels were opened to, in order (tests, logs)
         self.refused: list[str] = []  # why each refused request was refused (tests)
+        self.peak = 0  # the most tunnels open at once (tests: the SDK's use against MAX_TUNNELS)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(1.0)  # shutdown wakes accept on Linux; the timeout, wherever it does not
         self.port: int = self._listener.getsockname()[1]
@@ -139,6 +140,7 @@ class PinnedTunnel:
                 return
             if not full:
                 self._active += 1
+                self.peak = max(self.peak, self._active)
                 self._sockets.add(client)
         if full:
             self._refuse(client, 503, "Service Unavailable", f"more than {MAX_TUNNELS} tunnels at once")

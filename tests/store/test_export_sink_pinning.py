@@ -10,6 +10,7 @@ public address is routed to the customer's store on 127.0.0.2 by the tunnel's co
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 import logging
@@ -17,7 +18,10 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 
 from adapters.destinations import DestinationPolicy
@@ -186,3 +190,38 @@ def test_the_tunnel_ends_with_its_sink_closed_or_collected(stores: Stores) -> No
     for port in ports:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+
+def parquet_of(megabytes: int, seed: int) -> bytes:
+    """A Parquet file of about `megabytes` MB that does not compress (random values)."""
+    table = pa.table({"BilledCost": np.random.default_rng(seed).random(megabytes * 1024 * 1024 // 8)})
+    out = pa.BufferOutputStream()
+    pq.write_table(table, out, compression="none")
+    return bytes(out.getvalue())
+
+
+def test_multi_megabyte_parquet_objects_put_at_once_go_through_the_tunnel_whole(
+        stores: Stores, ca: CertAuthority) -> None:
+    """The nightly's PUT_THREADS puts at once (its own put_all), each of several MB, one past the SDK's
+    single-PUT size (a multipart upload), through one sink's tunnel: every byte there and back, no tunnel
+    refused (the SDK's connections within MAX_TUNNELS), every connection to the checked address."""
+    from workers.jobs.export_datasets import PUT_THREADS, Encoded, put_all
+
+    objects = {f"big-{n}.parquet": parquet_of(12 if n == 0 else 3, n) for n in range(PUT_THREADS * 2)}
+    items = [Encoded("focus", key, dt.date(2026, 11, 1), None, 0, data, "", None, len(data))
+             for key, data in objects.items()]
+    with tls_front(stores.s3.port, ca.server_context(NAME), host=CUSTOMER) as customer:
+        network = Routed()
+        with pinned_sink(stores, customer.port, trusting(ca, timeout=10), ScriptedResolver([PUBLIC_ADDRESS]), network,
+                         prefix="big") as sink:
+            tunnel = sink.tunnel
+            put_all(sink, items, "parquet")
+            for key, data in objects.items():
+                assert sink.get(key) == data
+    for key, data in objects.items():
+        assert read_back(stores, f"big/{key}") == data
+    assert tunnel is not None and tunnel.refused == []
+    assert 1 <= tunnel.peak <= 2 * PUT_THREADS, "each put's connection, and one the store just closed"
+    assert set(network.asked) == {PUBLIC_ADDRESS}
+
