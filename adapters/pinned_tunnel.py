@@ -45,7 +45,11 @@ from adapters.pinned_http import MAX_ADDRESSES_TRIED
 
 log = logging.getLogger(__name__)
 
-MAX_TUNNELS = 8  # a sink writes one object at a time; the SDK keeps a few connections pooled
+# A bound for a runaway, which the SDK's own use must not reach: a 503 is retried by the SDK within a second,
+# so it fails the request. The SDK pools up to max(pyarrow's I/O threads, 25) connections, and a connection it
+# closed (a timed-out request: the nightly's PUT_THREADS time out and retry together) keeps its tunnel until
+# the store's side ends or the idle timeout passes: at 8, three rounds of timeouts were answered 503.
+MAX_TUNNELS = 32
 MAX_HEAD_BYTES = 8192
 ACCEPT_RETRY_SECONDS = 0.1  # after an accept error (no file descriptor left): not a busy loop
 RELAY_CHUNK = 65536  # the most a tunnel holds per direction: one read not yet sent on

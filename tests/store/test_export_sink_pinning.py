@@ -225,3 +225,26 @@ def test_multi_megabyte_parquet_objects_put_at_once_go_through_the_tunnel_whole(
     assert 1 <= tunnel.peak <= 2 * PUT_THREADS, "each put's connection, and one the store just closed"
     assert set(network.asked) == {PUBLIC_ADDRESS}
 
+
+def test_requests_timed_out_on_a_stalling_store_leave_room_for_their_retries(stores: Stores, ca: CertAuthority
+                                                                             ) -> None:
+    """A store holds the first requests past the SDK's timeout: the SDK closes each connection and retries at
+    once on a new one, while the closed one's tunnel stays until the idle timeout (a tunnel passes a half-close
+    on and waits for the other side). The nightly's PUT_THREADS retrying together three times must still find
+    a tunnel: at 8 tunnels the third attempts were answered 503, and the SDK's retries of a 503 (well under a
+    second apart) failed the export."""
+    from workers.jobs.export_datasets import PUT_THREADS, Encoded, put_all
+
+    items = [Encoded("focus", f"stalled-{n}.csv", dt.date(2026, 11, 1), None, 1, b"1\n", "", None, 2)
+             for n in range(PUT_THREADS)]
+    options = replace(trusting(ca, attempts=5), connect_timeout=5.0, request_timeout=1.0)  # idle: 6 s
+    with store_proxy(stores.s3.port, Faults(held=3 * PUT_THREADS, hold_seconds=10.0)) as (url, seen), \
+            tls_front(int(url.rsplit(":", 1)[1]), ca.server_context(NAME), host=CUSTOMER) as customer, \
+            pinned_sink(stores, customer.port, options, ScriptedResolver([PUBLIC_ADDRESS]), Routed(),
+                        prefix="stalled") as sink:
+        tunnel = sink.tunnel
+        put_all(sink, items, "csv")
+    assert seen.held == 3 * PUT_THREADS and tunnel is not None and tunnel.refused == []
+    assert tunnel.peak > 8
+    for item in items:
+        assert read_back(stores, f"stalled/{item.key}") == b"1\n"
