@@ -226,6 +226,9 @@ class PinnedTunnel:
         destination = self._destination
         failures = []
         for address in destination.addresses[:MAX_ADDRESSES_TRIED]:
+            if self._closed:  # the sink is done: no new connection to the customer's store
+                failures.append("the tunnel was closed")
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 failures.append(f"{address}: not tried, the connect timeout had passed")

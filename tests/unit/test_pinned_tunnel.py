@@ -418,3 +418,31 @@ def test_no_thread_for_a_tunnel_is_a_503_and_frees_its_place(monkeypatch: pytest
     assert refused.startswith(b"HTTP/1.1 503 ") or refused == b""  # the answer may be lost to the reset
     assert tunnel.refused == ["no thread for another tunnel (can't start new thread)"]
     assert all(answer.startswith(b"HTTP/1.1 200 ") for _, answer in answers)
+
+
+def test_no_checked_address_is_tried_once_the_tunnel_is_closed() -> None:
+    """A close while the first address is still being connected to: the sink is done, so no connection to
+    the customer's next address is opened after it."""
+    tried: list[str] = []
+    closed = threading.Event()
+
+    def slow_then_refused(address: str, port: int, timeout: float) -> socket.socket:
+        tried.append(address)
+        closed.wait(5)
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    tunnel = PinnedTunnel(destination(443, addresses=(PUBLIC_ADDRESS, "93.184.215.15")), connect_timeout=5,
+                          idle_timeout=5, connect=slow_then_refused)
+    with socket.create_connection(("127.0.0.1", tunnel.port), timeout=5) as sock:
+        sock.sendall(connect_head(f"{HOST}:443"))
+        deadline = time.monotonic() + 5
+        while not tried:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        tunnel.close()
+        closed.set()
+        while any(t.name == f"halton-tunnel-{tunnel.port}-relay" for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the tunnel's thread ended"
+            time.sleep(0.01)
+    assert tried == [PUBLIC_ADDRESS]
+
