@@ -446,3 +446,16 @@ def test_no_checked_address_is_tried_once_the_tunnel_is_closed() -> None:
             time.sleep(0.01)
     assert tried == [PUBLIC_ADDRESS]
 
+
+@pytest.mark.parametrize(("checked", "target"), [
+    (HOST, f"{HOST.upper()}:{{port}}"),  # a host name is compared without case
+    (f"{HOST}.", f"{HOST}.:{{port}}"),  # an endpoint typed with the root's dot: the SDK sends it as given
+    ("2606:2800:220:1::248", "[2606:2800:220:1:0:0:0:248]:{port}"),
+])
+def test_the_spellings_the_sdk_sends_for_the_checked_endpoint_are_tunnelled(checked: str, target: str) -> None:
+    with echo_server() as (port, _), \
+            PinnedTunnel(destination(port, host=checked), connect_timeout=2, idle_timeout=5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(target.format(port=port)))
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 200 ") and tunnel.connected_to == [PUBLIC_ADDRESS]
