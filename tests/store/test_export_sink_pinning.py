@@ -203,9 +203,9 @@ def parquet_of(megabytes: int, seed: int) -> bytes:
 
 def test_multi_megabyte_parquet_objects_put_at_once_go_through_the_tunnel_whole(
         stores: Stores, ca: CertAuthority) -> None:
-    """The nightly's PUT_THREADS puts at once (its own put_all), each of several MB, one past the SDK's
-    single-PUT size (a multipart upload), through one sink's tunnel: every byte there and back, no tunnel
-    refused (the SDK's connections within MAX_TUNNELS), every connection to the checked address."""
+    """The nightly's PUT_THREADS puts at once (its own put_all), each of several MB and one of two parts
+    (pyarrow uploads every object as a multipart upload, in 10 MB parts), through one sink's tunnel: every
+    byte there and back, no tunnel refused, every connection to the checked address."""
     from workers.jobs.export_datasets import PUT_THREADS, Encoded, put_all
 
     objects = {f"big-{n}.parquet": parquet_of(12 if n == 0 else 3, n) for n in range(PUT_THREADS * 2)}
