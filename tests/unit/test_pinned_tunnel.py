@@ -326,6 +326,37 @@ def test_after_the_client_finishes_sending_the_answer_still_drains_in_full() -> 
     assert received == [1_000_000]
 
 
+def test_after_the_store_finishes_sending_the_client_can_still_send_in_full() -> None:
+    """The other half-close: the store's answer and its end arrive first (an early error answer), and what the
+    client still sends reaches the store whole."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[int] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"early answer")
+            conn.shutdown(socket.SHUT_WR)
+            received.append(read_all(conn))
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    port = listener.getsockname()[1]
+    with listener, PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5,
+                                connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        with sock:
+            sock.settimeout(20)
+            rest = answer.split(b"\r\n\r\n", 1)[1]
+            while data := sock.recv(100):
+                rest += data
+            assert rest == b"early answer"
+            sock.sendall(b"c" * 4_000_000)
+            sock.shutdown(socket.SHUT_WR)
+            server.join(timeout=20)
+    assert received == [4_000_000]
+
+
 def test_a_client_that_stops_reading_holds_a_bounded_amount_and_is_closed_at_the_idle_timeout() -> None:
     with talker(first_write=True) as (port, _), \
             PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=0.5,
