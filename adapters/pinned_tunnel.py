@@ -21,8 +21,9 @@ much larger surface (and tunnelproxy adds trio). The part that matters is the ~3
 
 Bounds: one destination; at most MAX_TUNNELS tunnels at once (the next is answered 503); the request head
 read within the connect timeout and at most 8 KiB; the connection to the checked addresses within the
-connect timeout (MAX_ADDRESSES_TRIED of them, in the resolver's order); a tunnel with no byte either way for
-the idle timeout is closed (the SDK opens a new one when it needs it).
+connect timeout (MAX_ADDRESSES_TRIED of them, in the resolver's order); one RELAY_CHUNK held per direction
+(a side that stops reading is pushed back on by TCP, and stalls only its own direction); a tunnel where no
+byte moved either way for the idle timeout is closed (the SDK opens a new one when it needs it).
 """
 
 from __future__ import annotations
@@ -44,9 +45,14 @@ from adapters.pinned_http import MAX_ADDRESSES_TRIED
 
 log = logging.getLogger(__name__)
 
-MAX_TUNNELS = 8  # a sink writes one object at a time; the SDK keeps a few connections pooled
+# A bound for a runaway, which the SDK's own use must not reach: a 503 is retried by the SDK within a second,
+# so it fails the request. The SDK pools up to max(pyarrow's I/O threads, 25) connections, and a connection it
+# closed (a timed-out request: the nightly's PUT_THREADS time out and retry together) keeps its tunnel until
+# the store's side ends or the idle timeout passes: at 8, three rounds of timeouts were answered 503.
+MAX_TUNNELS = 32
 MAX_HEAD_BYTES = 8192
-RELAY_CHUNK = 65536
+ACCEPT_RETRY_SECONDS = 0.1  # after an accept error (no file descriptor left): not a busy loop
+RELAY_CHUNK = 65536  # the most a tunnel holds per direction: one read not yet sent on
 
 # (address, port, timeout) -> a connected socket; tests route a "public" address to a local server with it
 Connect = Callable[[str, int, float], socket.socket]
@@ -72,6 +78,7 @@ class PinnedTunnel:
         self._closed = False
         self.connected_to: list[str] = []  # the addresses tunnels were opened to, in order (tests, logs)
         self.refused: list[str] = []  # why each refused request was refused (tests)
+        self.peak = 0  # the most tunnels open at once (tests: the SDK's use against MAX_TUNNELS)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(1.0)  # shutdown wakes accept on Linux; the timeout, wherever it does not
         self.port: int = self._listener.getsockname()[1]
@@ -109,29 +116,45 @@ class PinnedTunnel:
     # -- serving ----------------------------------------------------------------------------------------------
 
     def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                if self._closed:
-                    return
-                continue
-            except OSError:
-                return  # closed
-            client.settimeout(self._connect_timeout)
-            with self._lock:
-                full = self._active >= MAX_TUNNELS
-                if self._closed:
-                    _close(client)
-                    return
-                if not full:
-                    self._active += 1
-                    self._sockets.add(client)
-            if full:
-                self._refuse(client, 503, "Service Unavailable", f"more than {MAX_TUNNELS} tunnels at once")
-                continue
+        while not self._closed:
+            client = self._accept()
+            if client is not None:
+                self._admit(client)
+
+    def _accept(self) -> socket.socket | None:
+        try:
+            client, _ = self._listener.accept()
+        except TimeoutError:
+            return None
+        except OSError as error:
+            if not self._closed:  # out of file descriptors, a connection reset before it was accepted: for a moment
+                log.warning("export endpoint tunnel for %s could not accept a connection (%s); trying again",
+                            self._destination.host, error)
+                time.sleep(ACCEPT_RETRY_SECONDS)
+            return None
+        client.settimeout(self._connect_timeout)
+        return client
+
+    def _admit(self, client: socket.socket) -> None:
+        """A thread for the connection, or 503 when MAX_TUNNELS are open (the SDK retries)."""
+        with self._lock:
+            full = self._active >= MAX_TUNNELS
+            if self._closed:
+                _close(client)
+                return
+            if not full:
+                self._active += 1
+                self.peak = max(self.peak, self._active)
+                self._sockets.add(client)
+        if full:
+            self._refuse(client, 503, "Service Unavailable", f"more than {MAX_TUNNELS} tunnels at once")
+            return
+        try:
             threading.Thread(target=self._tunnel, args=(client,), name=f"halton-tunnel-{self.port}-relay",
                              daemon=True).start()
+        except RuntimeError as error:  # the process has no thread to spare
+            self._refuse(client, 503, "Service Unavailable", f"no thread for another tunnel ({error})")
+            self._release(client, None)
 
     def _tunnel(self, client: socket.socket) -> None:
         upstream: socket.socket | None = None
@@ -139,26 +162,32 @@ class PinnedTunnel:
             opened = self._open(client)
             if opened is not None:
                 upstream, pending = opened
-                self._relay(client, upstream, pending)
-        except OSError:
-            pass  # either side hung up or timed out: the tunnel ends, the SDK sees a closed connection
+                ended = self._relay(client, upstream, pending)
+                log.debug("export endpoint tunnel to %s ended: %s", self._destination.host, ended)
+        except OSError as error:  # either side hung up: the tunnel ends, the SDK sees a closed connection
+            log.debug("export endpoint tunnel to %s ended: %s", self._destination.host, error)
+        except Exception:  # a bug: in the workers' log (not only on stderr), and the tunnel's place given back
+            log.exception("export endpoint tunnel to %s failed", self._destination.host)
         finally:
-            with self._lock:
-                self._active -= 1
-                self._sockets.discard(client)
-                if upstream is not None:
-                    self._sockets.discard(upstream)
-            _close(client)
+            self._release(client, upstream)
+
+    def _release(self, client: socket.socket, upstream: socket.socket | None) -> None:
+        with self._lock:
+            self._active -= 1
+            self._sockets.discard(client)
             if upstream is not None:
-                _close(upstream)
+                self._sockets.discard(upstream)
+        _close(client)
+        if upstream is not None:
+            _close(upstream)
 
     def _open(self, client: socket.socket) -> tuple[socket.socket, bytes] | None:
         """Read the request head; refuse all but CONNECT of the checked (host, port); connect to a checked
         address; answer 200. (upstream socket, bytes already read past the head), or None when refused."""
         deadline = time.monotonic() + self._connect_timeout
         head = _request_head(client, deadline)
-        if head is None:
-            self._refuse(client, 400, "Bad Request", "a request head that did not parse or came too slowly")
+        if isinstance(head, str):
+            self._refuse(client, 400, "Bad Request", head)
             return None
         request, pending = head
         if request.method != b"CONNECT":
@@ -173,8 +202,9 @@ class PinnedTunnel:
                                                    "is tunnelled)")
             return None
         upstream = self._connect_checked(deadline)
-        if upstream is None:
-            self._refuse(client, 502, "Bad Gateway", "no checked address accepted the connection")
+        if isinstance(upstream, str):
+            self._refuse(client, 502, "Bad Gateway", f"CONNECT {destination.host}:{destination.port}: the export "
+                                                     f"endpoint did not accept a connection ({upstream})")
             return None
         with self._lock:
             closed = self._closed
@@ -191,45 +221,48 @@ class PinnedTunnel:
             raise
         return upstream, pending
 
-    def _connect_checked(self, deadline: float) -> socket.socket | None:
+    def _connect_checked(self, deadline: float) -> socket.socket | str:
+        """A connection to the first checked address that accepts one in time, or what each one did."""
         destination = self._destination
+        failures = []
         for address in destination.addresses[:MAX_ADDRESSES_TRIED]:
+            if self._closed:  # the sink is done: no new connection to the customer's store
+                failures.append("the tunnel was closed")
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                failures.append(f"{address}: not tried, the connect timeout had passed")
                 break
             try:
                 upstream = self._connect(str(address), destination.port, remaining)
-            except OSError:
+            except OSError as error:
+                failures.append(f"{address}: {error.strerror or error}")
                 continue
             with self._lock:
                 self.connected_to.append(str(address))
             log.debug("export endpoint %s:%d tunnelled to its checked address %s", destination.host,
                       destination.port, address)
             return upstream
-        return None
+        return "; ".join(failures)
 
-    def _relay(self, client: socket.socket, upstream: socket.socket, pending: bytes) -> None:
-        """Bytes both ways until both sides have finished, or neither has sent anything for the idle timeout."""
+    def _relay(self, client: socket.socket, upstream: socket.socket, pending: bytes) -> str:
+        """Bytes both ways until both sides have finished, or nothing has moved for the idle timeout; why it
+        ended. Non-blocking, one selector: a side that stops reading stalls only its own direction (one chunk
+        held, no more read for it), never the other one."""
+        pipes = (_Pipe(client, upstream, pending), _Pipe(upstream, client))
         for sock in (client, upstream):
-            sock.settimeout(self._idle_timeout)  # a peer that stops reading makes sendall fail, not hang
-        if pending:
-            upstream.sendall(pending)
-        ends = {client.fileno(): (client, upstream), upstream.fileno(): (upstream, client)}
+            sock.setblocking(False)
         with selectors.DefaultSelector() as selector:
-            for source, _ in ends.values():
-                selector.register(source, selectors.EVENT_READ)
-            while selector.get_map():
-                ready = selector.select(timeout=self._idle_timeout)
+            while not all(pipe.finished for pipe in pipes):
+                _watch(selector, client, pipes[0].read_events | pipes[1].write_events)
+                _watch(selector, upstream, pipes[1].read_events | pipes[0].write_events)
+                ready = {key.fileobj: events for key, events in selector.select(timeout=self._idle_timeout)}
                 if not ready:
-                    return  # idle
-                for key, _ in ready:
-                    source, sink = ends[key.fd]
-                    data = source.recv(RELAY_CHUNK)
-                    if data:
-                        sink.sendall(data)
-                        continue
-                    selector.unregister(source)  # this side has finished sending: pass the end on
-                    sink.shutdown(socket.SHUT_WR)
+                    return "idle"
+                for pipe in pipes:
+                    pipe.move(readable=bool(ready.get(pipe.source, 0) & selectors.EVENT_READ),
+                              writable=bool(ready.get(pipe.sink, 0) & selectors.EVENT_WRITE))
+        return "finished"
 
     def _refuse(self, client: socket.socket, status: int, reason: str, why: str) -> None:
         with self._lock:
@@ -243,30 +276,35 @@ class PinnedTunnel:
             _close(client)
 
 
-def _request_head(client: socket.socket, deadline: float) -> tuple[h11.Request, bytes] | None:
-    """The request line and headers (h11 parses them, refusing anything over MAX_HEAD_BYTES), and the bytes
-    that followed them; None for a malformed head, a peer that hung up or one too slow."""
+def _request_head(client: socket.socket, deadline: float) -> tuple[h11.Request, bytes] | str:
+    """The request line and headers (h11 parses them) and the bytes read past them, or why there are none.
+    At most MAX_HEAD_BYTES are read before the head is complete: h11's own bound is on an unfinished head
+    only, so a complete head larger than it, arriving in one read, would pass it."""
     parser = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+    received = 0
     while True:
         try:
             event = parser.next_event()
         except h11.RemoteProtocolError:
-            return None
+            return "a request head that did not parse"
         if isinstance(event, h11.Request):
             data, _ = parser.trailing_data if event.method == b"CONNECT" else (b"", False)
             return event, data
         if event is not h11.NEED_DATA:
-            return None
+            return "a request head that did not parse"
+        if received >= MAX_HEAD_BYTES:
+            return f"a request head of more than {MAX_HEAD_BYTES} bytes"
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return None
+            return "a request head not complete within the connect timeout"
         client.settimeout(remaining)
         try:
-            data = client.recv(RELAY_CHUNK)
+            data = client.recv(MAX_HEAD_BYTES - received)
         except TimeoutError:
-            return None
+            return "a request head not complete within the connect timeout"
         if not data:
-            return None
+            return "a connection closed before its request head was complete"
+        received += len(data)
         parser.receive_data(data)
 
 
@@ -286,6 +324,54 @@ def _authority(target: bytes) -> tuple[str, int] | None:
     elif ":" in host:
         return None
     return _host_form(host), int(port)
+
+
+class _Pipe:
+    """One direction of a tunnel: reads a chunk from `source` only when the last one has gone to `sink`
+    (so a sink that stops reading holds one chunk here, and TCP pushes back on its source); passes the
+    source's end on as a half-close once everything before it is sent."""
+
+    __slots__ = ("ended", "finished", "held", "sink", "source")
+
+    def __init__(self, source: socket.socket, sink: socket.socket, held: bytes = b"") -> None:
+        self.source, self.sink = source, sink
+        self.held = memoryview(held)
+        self.ended = self.finished = False  # the source has sent its end; that end was passed on
+
+    @property
+    def read_events(self) -> int:
+        return selectors.EVENT_READ if not (self.ended or self.held) else 0
+
+    @property
+    def write_events(self) -> int:
+        return selectors.EVENT_WRITE if self.held else 0
+
+    def move(self, *, readable: bool, writable: bool) -> None:
+        if readable and not self.held:
+            with contextlib.suppress(BlockingIOError):  # a readiness that was not (rare, but allowed)
+                data = self.source.recv(RELAY_CHUNK)
+                self.held, self.ended = memoryview(data), not data
+                writable = True  # usually room already: no extra trip through the selector
+        if writable and self.held:
+            with contextlib.suppress(BlockingIOError):
+                self.held = self.held[self.sink.send(self.held):]
+        if self.ended and not self.held and not self.finished:
+            self.sink.shutdown(socket.SHUT_WR)
+            self.finished = True
+
+
+def _watch(selector: selectors.BaseSelector, sock: socket.socket, events: int) -> None:
+    """Have `selector` wait for `events` on `sock` (none: not at all)."""
+    try:
+        watched = selector.get_key(sock).events
+    except KeyError:
+        if events:
+            selector.register(sock, events)
+        return
+    if not events:
+        selector.unregister(sock)
+    elif events != watched:
+        selector.modify(sock, events)
 
 
 def _host_form(host: str) -> str:

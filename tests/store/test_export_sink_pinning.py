@@ -10,6 +10,7 @@ public address is routed to the customer's store on 127.0.0.2 by the tunnel's co
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 import logging
@@ -17,7 +18,10 @@ import socket
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import pytest
 
 from adapters.destinations import DestinationPolicy
@@ -186,3 +190,61 @@ def test_the_tunnel_ends_with_its_sink_closed_or_collected(stores: Stores) -> No
     for port in ports:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+
+def parquet_of(megabytes: int, seed: int) -> bytes:
+    """A Parquet file of about `megabytes` MB that does not compress (random values)."""
+    table = pa.table({"BilledCost": np.random.default_rng(seed).random(megabytes * 1024 * 1024 // 8)})
+    out = pa.BufferOutputStream()
+    pq.write_table(table, out, compression="none")
+    return bytes(out.getvalue())
+
+
+def test_multi_megabyte_parquet_objects_put_at_once_go_through_the_tunnel_whole(
+        stores: Stores, ca: CertAuthority) -> None:
+    """The nightly's PUT_THREADS puts at once (its own put_all), each of several MB and one of two parts
+    (pyarrow uploads every object as a multipart upload, in 10 MB parts), through one sink's tunnel: every
+    byte there and back, no tunnel refused, every connection to the checked address."""
+    from workers.jobs.export_datasets import PUT_THREADS, Encoded, put_all
+
+    objects = {f"big-{n}.parquet": parquet_of(12 if n == 0 else 3, n) for n in range(PUT_THREADS * 2)}
+    items = [Encoded("focus", key, dt.date(2026, 11, 1), None, 0, data, "", None, len(data))
+             for key, data in objects.items()]
+    with tls_front(stores.s3.port, ca.server_context(NAME), host=CUSTOMER) as customer:
+        network = Routed()
+        with pinned_sink(stores, customer.port, trusting(ca, timeout=10), ScriptedResolver([PUBLIC_ADDRESS]), network,
+                         prefix="big") as sink:
+            tunnel = sink.tunnel
+            put_all(sink, items, "parquet")
+            for key, data in objects.items():
+                assert sink.get(key) == data
+    for key, data in objects.items():
+        assert read_back(stores, f"big/{key}") == data
+    assert tunnel is not None and tunnel.refused == []
+    assert 1 <= tunnel.peak <= 2 * PUT_THREADS, "each put's connection, and one the store just closed"
+    assert set(network.asked) == {PUBLIC_ADDRESS}
+
+
+def test_requests_timed_out_on_a_stalling_store_leave_room_for_their_retries(stores: Stores, ca: CertAuthority
+                                                                             ) -> None:
+    """A store holds the first requests past the SDK's timeout: the SDK closes each connection and retries at
+    once on a new one, while the closed one's tunnel stays until the idle timeout (a tunnel passes a half-close
+    on and waits for the other side). The nightly's PUT_THREADS retrying together three times must still find
+    a tunnel: at 8 tunnels the third attempts were answered 503, and the SDK's retries of a 503 (well under a
+    second apart) failed the export."""
+    from workers.jobs.export_datasets import PUT_THREADS, Encoded, put_all
+
+    items = [Encoded("focus", f"stalled-{n}.csv", dt.date(2026, 11, 1), None, 1, b"1\n", "", None, 2)
+             for n in range(PUT_THREADS)]
+    options = replace(trusting(ca, attempts=5), connect_timeout=5.0, request_timeout=1.0)  # idle: 6 s
+    with store_proxy(stores.s3.port, Faults(held=3 * PUT_THREADS, hold_seconds=10.0)) as (url, seen), \
+            tls_front(int(url.rsplit(":", 1)[1]), ca.server_context(NAME), host=CUSTOMER) as customer, \
+            pinned_sink(stores, customer.port, options, ScriptedResolver([PUBLIC_ADDRESS]), Routed(),
+                        prefix="stalled") as sink:
+        tunnel = sink.tunnel
+        put_all(sink, items, "csv")
+    assert seen.held == 3 * PUT_THREADS and tunnel is not None and tunnel.refused == []
+    assert tunnel.peak > 8
+    for item in items:
+        assert read_back(stores, f"stalled/{item.key}") == b"1\n"

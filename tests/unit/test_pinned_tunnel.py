@@ -6,12 +6,15 @@ The AWS SDK's own use of it, against a real S3-protocol server over TLS: tests/s
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import ipaddress
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -176,6 +179,8 @@ def test_when_no_checked_address_answers_the_connect_fails_and_no_other_address_
         sock.close()
     assert answer.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
     assert routed.asked == [PUBLIC_ADDRESS, "93.184.215.15"] and tunnel.connected_to == []
+    assert tunnel.refused == [f"CONNECT {HOST}:{port}: the export endpoint did not accept a connection "
+                              f"({PUBLIC_ADDRESS}: Connection refused; 93.184.215.15: Connection refused)"]
 
 
 def test_an_ipv6_literal_endpoint_is_tunnelled_in_any_spelling() -> None:
@@ -238,3 +243,248 @@ def test_closing_ends_the_listener_and_every_open_tunnel() -> None:
         while any(t.name.startswith(f"halton-tunnel-{tunnel.port}") for t in threading.enumerate()):
             assert time.monotonic() < deadline, "the tunnel's threads ended"
             time.sleep(0.05)
+
+
+# -- the relay: both directions at once, half-close, a peer that stops reading --------------------------------
+
+BIG = 16 * 1024 * 1024  # more than the sockets' buffers hold on the way, so the relay has to keep both moving
+
+
+@contextmanager
+def talker(first_write: bool, size: int = BIG) -> Iterator[tuple[int, list[int]]]:
+    """(port, [bytes it received]): a server that sends `size` bytes and reads until the end, the sending first
+    (`first_write`: it reads nothing until all is sent) or only after the end of what it received."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[int] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+                if first_write:
+                    conn.sendall(b"s" * size)
+                total = 0
+                while data := conn.recv(65536):
+                    total += len(data)
+                received.append(total)
+                if not first_write:
+                    conn.sendall(b"s" * size)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], received
+    finally:
+        listener.close()
+        thread.join(timeout=10)
+
+
+def read_all(sock: socket.socket) -> int:
+    total = 0
+    while data := sock.recv(65536):
+        total += len(data)
+    return total
+
+
+def test_both_directions_move_at_once_when_a_peer_sends_before_it_reads() -> None:
+    """The store answers while the client is still sending (an early error to a large PUT does): a relay that
+    blocks sending one way while the other way fills up would stall both until the idle timeout."""
+    with talker(first_write=True) as (port, received), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=10,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        status, early = answer.split(b"\r\n\r\n", 1)
+        assert status == b"HTTP/1.1 200 Connection established"
+        with sock:
+            sock.settimeout(20)
+
+            def send() -> None:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"c" * BIG)
+                    sock.shutdown(socket.SHUT_WR)
+
+            writer = threading.Thread(target=send, daemon=True)
+            writer.start()
+            got = len(early) + read_all(sock)
+            writer.join(timeout=20)
+    assert got == BIG and received == [BIG], "all of it both ways, not cut at the idle timeout"
+
+
+def test_after_the_client_finishes_sending_the_answer_still_drains_in_full() -> None:
+    with talker(first_write=False) as (port, received), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=3,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        assert answer == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        with sock:
+            sock.settimeout(20)
+            sock.sendall(b"c" * 1_000_000)
+            sock.shutdown(socket.SHUT_WR)
+            assert read_all(sock) == BIG
+    assert received == [1_000_000]
+
+
+def test_after_the_store_finishes_sending_the_client_can_still_send_in_full() -> None:
+    """The other half-close: the store's answer and its end arrive first (an early error answer), and what the
+    client still sends reaches the store whole."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[int] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"early answer")
+            conn.shutdown(socket.SHUT_WR)
+            received.append(read_all(conn))
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    port = listener.getsockname()[1]
+    with listener, PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5,
+                                connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        with sock:
+            sock.settimeout(20)
+            rest = answer.split(b"\r\n\r\n", 1)[1]
+            while data := sock.recv(100):
+                rest += data
+            assert rest == b"early answer"
+            sock.sendall(b"c" * 4_000_000)
+            sock.shutdown(socket.SHUT_WR)
+            server.join(timeout=20)
+    assert received == [4_000_000]
+
+
+def test_a_client_that_stops_reading_holds_a_bounded_amount_and_is_closed_at_the_idle_timeout() -> None:
+    with talker(first_write=True) as (port, _), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=0.5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        with sock:
+            assert answer.startswith(b"HTTP/1.1 200 ")  # and then the client reads nothing more for a while
+            deadline = time.monotonic() + 5
+            while any(t.name == f"halton-tunnel-{tunnel.port}-relay" for t in threading.enumerate()):
+                assert time.monotonic() < deadline, "the tunnel ended at the idle timeout"
+                time.sleep(0.05)
+            got = len(answer) + read_all(sock)
+    assert got < BIG // 2, "the tunnel read no further than the client took"
+
+
+# -- the request head ----------------------------------------------------------------------------------------
+
+def test_a_head_over_the_bound_is_refused_even_when_it_arrives_at_once() -> None:
+    """h11's bound is on an unfinished head only: a complete one of 20 KiB in one read would pass it."""
+    routed = Routed({PUBLIC_ADDRESS: "127.0.0.1"})
+    with echo_server() as (port, seen), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5, connect=routed) as tunnel:
+        head = f"CONNECT {HOST}:{port} HTTP/1.1\r\nHost: {HOST}:{port}\r\nX-Pad: {'p' * 20000}\r\n\r\n".encode()
+        sock, answer = ask(tunnel, head)
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert routed.asked == [] and seen == [0]
+    assert tunnel.refused == ["a request head of more than 8192 bytes"]
+
+
+# -- errors inside the tunnel ----------------------------------------------------------------------------------
+
+def test_the_listener_keeps_accepting_after_an_accept_error(monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """Out of file descriptors (EMFILE) for a moment: the next connection is served, not left in the backlog
+    of a listener nobody accepts from any more (each SDK attempt would wait out its request timeout)."""
+    accept = socket.socket.accept
+    failures = [OSError(errno.EMFILE, "Too many open files")]
+
+    def failing_once(sock: socket.socket) -> tuple[socket.socket, Any]:
+        if failures and threading.current_thread().name.startswith("halton-tunnel-"):
+            raise failures.pop()
+        return accept(sock)
+
+    monkeypatch.setattr(socket.socket, "accept", failing_once)
+    with echo_server() as (port, _), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        sock.close()
+    assert failures == [] and answer.startswith(b"HTTP/1.1 200 ")
+    assert "Too many open files" in caplog.text
+
+
+def test_an_unexpected_error_in_a_tunnel_is_logged_and_frees_its_place(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(address: str, port: int, timeout: float) -> socket.socket:
+        raise ValueError("a bug")
+
+    with PinnedTunnel(destination(443), connect_timeout=2, idle_timeout=5, connect=broken) as tunnel:
+        for _ in range(MAX_TUNNELS + 1):
+            sock, answer = ask(tunnel, connect_head(f"{HOST}:443"))
+            sock.close()
+            assert answer == b"", "closed, and never a 503: each place is given back"
+    assert caplog.text.count("ValueError: a bug") == MAX_TUNNELS + 1
+
+
+def test_no_thread_for_a_tunnel_is_a_503_and_frees_its_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = threading.Thread.start
+    failures = [RuntimeError("can't start new thread")]
+
+    def failing_once(thread: threading.Thread) -> None:
+        if failures and thread.name.endswith("-relay"):
+            raise failures.pop()
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", failing_once)
+    with echo_server() as (port, _), \
+            PinnedTunnel(destination(port), connect_timeout=2, idle_timeout=5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        first, refused = ask(tunnel, connect_head(f"{HOST}:{port}"))
+        first.close()
+        answers = []
+        for _ in range(MAX_TUNNELS):
+            sock, answer = ask(tunnel, connect_head(f"{HOST}:{port}"))
+            answers.append((sock, answer))
+        for sock, _ in answers:
+            sock.close()
+    assert refused.startswith(b"HTTP/1.1 503 ") or refused == b""  # the answer may be lost to the reset
+    assert tunnel.refused == ["no thread for another tunnel (can't start new thread)"]
+    assert all(answer.startswith(b"HTTP/1.1 200 ") for _, answer in answers)
+
+
+def test_no_checked_address_is_tried_once_the_tunnel_is_closed() -> None:
+    """A close while the first address is still being connected to: the sink is done, so no connection to
+    the customer's next address is opened after it."""
+    tried: list[str] = []
+    closed = threading.Event()
+
+    def slow_then_refused(address: str, port: int, timeout: float) -> socket.socket:
+        tried.append(address)
+        closed.wait(5)
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    tunnel = PinnedTunnel(destination(443, addresses=(PUBLIC_ADDRESS, "93.184.215.15")), connect_timeout=5,
+                          idle_timeout=5, connect=slow_then_refused)
+    with socket.create_connection(("127.0.0.1", tunnel.port), timeout=5) as sock:
+        sock.sendall(connect_head(f"{HOST}:443"))
+        deadline = time.monotonic() + 5
+        while not tried:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        tunnel.close()
+        closed.set()
+        while any(t.name == f"halton-tunnel-{tunnel.port}-relay" for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the tunnel's thread ended"
+            time.sleep(0.01)
+    assert tried == [PUBLIC_ADDRESS]
+
+
+@pytest.mark.parametrize(("checked", "target"), [
+    (HOST, f"{HOST.upper()}:{{port}}"),  # a host name is compared without case
+    (f"{HOST}.", f"{HOST}.:{{port}}"),  # an endpoint typed with the root's dot: the SDK sends it as given
+    ("2606:2800:220:1::248", "[2606:2800:220:1:0:0:0:248]:{port}"),
+])
+def test_the_spellings_the_sdk_sends_for_the_checked_endpoint_are_tunnelled(checked: str, target: str) -> None:
+    with echo_server() as (port, _), \
+            PinnedTunnel(destination(port, host=checked), connect_timeout=2, idle_timeout=5,
+                         connect=Routed({PUBLIC_ADDRESS: "127.0.0.1"})) as tunnel:
+        sock, answer = ask(tunnel, connect_head(target.format(port=port)))
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 200 ") and tunnel.connected_to == [PUBLIC_ADDRESS]
