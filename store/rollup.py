@@ -82,15 +82,26 @@ def day_requests(conn: Conn, workspace_id: int, days: Sequence[date], as_of: dat
     then), else nothing; without, whatever it counted (an estimate short of the rows synced since its last
     run: the nightly export, which runs after the night's refresh). A caller sizing its reads by them takes a
     day without a count alone."""
-    state = load_state(conn, workspace_id, lock=False)
-    if state is None or (as_of is not None and state[0] < as_of):
+    # the state and the built days' sums in one statement (a round trip less for a small workspace's stage): a
+    # row for the state alone when no built day has rows, none without a state
+    rows = conn.execute(_DAY_REQUESTS, {"ws": workspace_id, "days": list(days), "as_of": as_of}).fetchall()
+    if not rows or (as_of is not None and rows[0][0] < as_of):
         return {}
-    built = [day for day in days if state[1] <= day < state[2]]
-    counts = dict.fromkeys(built, 0)
-    rows = conn.execute("""select day, sum(requests)::bigint from analysis.daily_totals
-                           where workspace_id = %s and day = any(%s) group by day""", (workspace_id, built))
-    counts.update({day: int(total) for day, total in rows.fetchall()})
+    first, end = rows[0][1], rows[0][2]
+    counts = {day: 0 for day in days if first <= day < end}
+    counts.update({day: int(total) for *_, day, total in rows if day is not None})
     return counts
+
+
+_DAY_REQUESTS = """
+    select s.synced_through, s.window_start, s.window_end, t.day, t.requests
+    from analysis.rollup_state s
+    left join lateral (
+        select day, sum(requests)::bigint as requests from analysis.daily_totals
+        where workspace_id = %(ws)s and day = any(%(days)s) and day >= s.window_start and day < s.window_end
+          and (%(as_of)s::timestamptz is null or s.synced_through >= %(as_of)s::timestamptz)
+        group by day) t on true
+    where s.workspace_id = %(ws)s"""
 
 
 def history_window(as_of: datetime, history_years: int = DEFAULT_HISTORY_YEARS) -> DayWindow:
