@@ -95,23 +95,28 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
     if state is not None and as_of < state.synced_through:
         state = None  # a replay of an earlier moment rebuilds every day as of then
     changed, full = days_to_recompute(conn, ws, window, as_of, None if state is None else state.as_tuple())
+    # the day keys read on `conn`: JIT off for them by the transaction's first statement, and back on by the
+    # shape cells' (no statement of their own to set it and put it back)
+    own_reader = reader is None or reader is conn
     with conn.transaction():
         # a cache: lost in a crash with its state row, rebuilt by the next refresh (no WAL flush waited for)
-        days_store.forget_days(conn, ws, first_day, end_day, changed, without_flush=True)
-        keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader)
-        cells = days_store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
+        jit = days_store.forget_days(conn, ws, first_day, end_day, changed, without_flush=True, jit_off=own_reader)
+        keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader, jit_off=own_reader)
+        cells = days_store.rebuild_shape_days(conn, ws, timezone, changed, as_of, jit=jit)
         totals = days_store.save_state(conn, ws, first_day, end_day, as_of, run_id)
     return {"days_rebuilt": len(changed), "full_rebuild": full, "rows_read_for_days": keys_read,
             "shape_cells_written": cells}, totals
 
 
-def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, reader: Conn | None = None) -> int:
+def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, reader: Conn | None = None,
+                   jit_off: bool = False) -> int:
     """Write the days' key parts (read from meter.requests on `reader`, default `conn`) a batch of days at a
-    time; the requests read."""
+    time; the requests read. `jit_off`: JIT is off on the reader already (day_prompt_key_batches)."""
     keys_read = 0
     # batches sized by the rollup's counts of the days (the stage runs after it; without them a day at a time)
     counted = rollup_store.day_requests(conn, ws, days, as_of)
-    for batch in days_store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of, counted):
+    for batch in days_store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of, counted,
+                                                   jit_off=jit_off):
         days_store.write_key_days(conn, ws, batch.days, parts_of_days(batch.day, batch.keys), batch.unhashed)
         keys_read += batch.requests
     return keys_read
