@@ -56,9 +56,10 @@ def load_state_and_timezone(conn: Conn, workspace_id: int) -> tuple[ClusteringSt
 
 
 def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as_of: datetime,
-               run_id: int) -> tuple[int, int]:
+               run_id: int, *, sort_off: bool = False) -> tuple[int, int]:
     """Save the state; returns the stored days' (hashed, unhashed) requests, read by the same statement (a
-    round trip less than day_totals after it; it sees the days this transaction wrote before it)."""
+    round trip less than day_totals after it; it sees the days this transaction wrote before it). `sort_off`:
+    the statements after it in the transaction plan without sorts (read_shape_cells(sort_off=True) in it)."""
     row = conn.execute(
         """with saved as (
                insert into analysis.clustering_state (workspace_id, synced_through, first_day, end_day, run_id,
@@ -67,7 +68,8 @@ def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as
                on conflict (workspace_id) do update
                   set synced_through = excluded.synced_through, first_day = excluded.first_day,
                       end_day = excluded.end_day, run_id = excluded.run_id, updated_at = excluded.updated_at)
-           """ + _DAY_TOTALS,
+           select totals.*, """ + ("set_config('enable_sort', 'off', true)" if sort_off else "null") + """
+           from (""" + _DAY_TOTALS + ") as totals",
         {"ws": workspace_id, "as_of": as_of, "first": first_day, "end": end_day, "run": run_id}).fetchone()
     return _totals(row)
 
@@ -334,14 +336,16 @@ def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Seque
     return written
 
 
-def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> Cells:
-    """The days' cells summed over the days, in no order (clustering.shapes sorts them)."""
+def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date, *, sort_off: bool = False) -> Cells:
+    """The days' cells summed over the days, in no order (clustering.shapes sorts them). `sort_off`: the caller's
+    transaction turned sorts off already (save_state(sort_off=True)), so they are not turned off and back on
+    here (two round trips)."""
     # 30 days of cells are 700,000 rows for 10M requests. Unless the table's statistics are fresh (the
     # fleet's role may not ANALYZE) the planner expects a handful and sorts them on disk to group them:
     # 1.9 s where hashing them takes 0.35 s. No ORDER BY: request_shapes sorts the groups. The cells come as
     # one row of a binary array per column: a Python tuple per cell cost three times the client CPU (26,000
     # cells: 25 ms against 8) and kept the garbage collector busy.
-    with planner_setting(conn, "enable_sort", "off"):
+    with nullcontext() if sort_off else planner_setting(conn, "enable_sort", "off"):
         row = conn.execute(
             """select array_agg(project_id), array_agg(model), array_agg(provider), array_agg(prompt_bin),
                       array_agg(output_bin), array_agg(hour), array_agg(requests), array_agg(cost_nanos)

@@ -69,14 +69,12 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
     # the COPY readers of meter.requests: on the replica when it is current (workers/runtime/replica.py)
     with heavy_reader(conn, ws, ctx.read_lsn) as (reader, source):
         run.stats["heavy_reads"] = source
-        aggregates, (hashed, unhashed) = refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state,
-                                                            timezone, reader=reader)
+        aggregates, (hashed, unhashed), shapes = refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id,
+                                                                    state, timezone, reader=reader,
+                                                                    shape_seed=settings.shape_seed)
         run.stats.update(aggregates)
         clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates(),
                                                        reader=reader, hashed=hashed)
-    shape_end = DayWindow.ending_before(as_of)
-    shapes = shape_rows(days_store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
-                        seed=settings.shape_seed)
     with run.results() as tx:
         run.stats.update(store.replace_results(tx, ws, end, run.id, clusters, incidents, shapes,
                                                settings.shape_seed))
@@ -86,11 +84,14 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
 
 
 def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_of: datetime, run_id: int,
-                       state: days_store.ClusteringState | None, timezone: str, *,
-                       reader: Conn | None = None) -> tuple[dict[str, Any], tuple[int, int]]:
+                       state: days_store.ClusteringState | None, timezone: str, *, reader: Conn | None = None,
+                       shape_seed: int = 0) -> tuple[dict[str, Any], tuple[int, int], list[tuple[Any, ...]]]:
     """Rebuild the per-day key arrays and shape cells of the days that need it, in one transaction; the day
-    keys are read from meter.requests on `reader` (default `conn`). Returns the stats and the stored days'
-    (hashed, unhashed) requests: nothing after writes them before the results, so they are read once, here."""
+    keys are read from meter.requests on `reader` (default `conn`). Returns the stats, the stored days'
+    (hashed, unhashed) requests (nothing after writes them before the results, so they are read once, here) and
+    the request shapes of the 30 complete days before as_of's day (shape_rows with `shape_seed`): their cells are
+    read at the end of the same transaction, which turns sorts off for that read in its state's statement (no
+    statements of its own to turn them off and back on), and fitted after it commits."""
     window = DayWindow(first_day=first_day, end_day=end_day)
     if state is not None and as_of < state.synced_through:
         state = None  # a replay of an earlier moment rebuilds every day as of then
@@ -103,9 +104,11 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
         jit = days_store.forget_days(conn, ws, first_day, end_day, changed, without_flush=True, jit_off=own_reader)
         keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader, jit_off=own_reader)
         cells = days_store.rebuild_shape_days(conn, ws, timezone, changed, as_of, jit=jit)
-        totals = days_store.save_state(conn, ws, first_day, end_day, as_of, run_id)
+        totals = days_store.save_state(conn, ws, first_day, end_day, as_of, run_id, sort_off=True)
+        shape_days = DayWindow.ending_before(as_of)
+        grid = days_store.read_shape_cells(conn, ws, shape_days.first_day, shape_days.end_day, sort_off=True)
     return {"days_rebuilt": len(changed), "full_rebuild": full, "rows_read_for_days": keys_read,
-            "shape_cells_written": cells}, totals
+            "shape_cells_written": cells}, totals, shape_rows(grid, seed=shape_seed)
 
 
 def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, reader: Conn | None = None,
