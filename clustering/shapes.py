@@ -123,9 +123,29 @@ def shape_rows(cells: Cells, seed: int = 0) -> list[tuple[Any, ...]]:
                                        columns.model, columns.project_id)))
     projects, starts = np.unique(ordered.project_id, return_index=True)  # each project is one run of rows
     ends = [*starts[1:], len(ordered.project_id)]
-    return [row for project, start, end in zip(projects.tolist(), starts.tolist(), ends, strict=True)
-            for row in _project_shapes(int(project), ordered.take(slice(start, end)), cells.model_names,
-                                       cells.provider_names, seed)]
+    # each project fitted alone; its shapes numbered after the projects' before it, so that all the projects'
+    # shapes are described at once (a numpy call per project cost more than the description's arithmetic)
+    shape = np.empty(len(ordered.project_id), dtype=np.int64)
+    project_of: list[int] = []  # per shape: its project's index
+    for index, (start, end) in enumerate(zip(starts.tolist(), ends, strict=True)):
+        project = ordered.take(slice(start, end))
+        labels = _fit(_features(project), project.requests.astype(np.float64), seed, len(np.unique(project.model)),
+                      _distinct_points(project))
+        _, local = np.unique(labels, return_inverse=True)  # 0..m-1 in label order
+        shape[start:end] = local + len(project_of)
+        project_of += [index] * (int(local.max()) + 1)
+    described = _describe(ordered, shape, project_of, np.add.reduceat(ordered.requests, starts).tolist(),
+                          np.add.reduceat(ordered.cost_nanos, starts).tolist(), cells.model_names,
+                          cells.provider_names)
+    rows: list[tuple[Any, ...]] = []
+    first = 0
+    for index, project_id in enumerate(projects.tolist()):
+        end = first + project_of.count(index)
+        shapes = described[first:end]  # in label order
+        shapes.sort(key=_largest_first)  # stable: equal shapes keep their label order
+        rows += [(project_id, number, *described_shape) for number, described_shape in enumerate(shapes, start=1)]
+        first = end
+    return rows
 
 
 def _features(cells: _Cells) -> NDArray[np.float64]:
@@ -180,17 +200,6 @@ def _distinct_points(cells: _Cells) -> int:
     return len(np.unique(key))
 
 
-def _project_shapes(project_id: int, cells: _Cells, names: list[str], providers: list[str],
-                    seed: int) -> list[tuple[Any, ...]]:
-    weights = cells.requests.astype(np.float64)
-    labels = _fit(_features(cells), weights, seed, len(np.unique(cells.model)), _distinct_points(cells))
-    total_requests = int(cells.requests.sum())
-    total_cost = int(cells.cost_nanos.sum())
-    shapes = _describe(cells, labels, names, providers, total_requests, total_cost)  # in label order
-    shapes.sort(key=_largest_first)  # stable: equal shapes keep their label order
-    return [(project_id, number, *shape) for number, shape in enumerate(shapes, start=1)]
-
-
 def _largest_first(shape: tuple[Any, ...]) -> tuple[int, int, str]:
     """Largest cost first, then most requests, then by label."""
     return -shape[_COST], -shape[_REQUESTS], shape[_LABEL]
@@ -200,12 +209,12 @@ def _largest_first(shape: tuple[Any, ...]) -> tuple[int, int, str]:
 _LABEL, _REQUESTS, _COST = 5, 6, 7
 
 
-def _describe(cells: _Cells, labels: NDArray[np.int64], names: list[str], providers: list[str], total_requests: int,
-              total_cost: int) -> list[tuple[Any, ...]]:
-    """Each shape's description (SHAPE_COLUMNS from model on), shapes in label order: all of the project's
-    shapes at once, by shape index (a numpy call per shape cost more than the fit on a few dozen cells)."""
-    _, shape = np.unique(labels, return_inverse=True)  # 0..m-1 in label order
-    count = int(shape.max()) + 1
+def _describe(cells: _Cells, shape: NDArray[np.int64], project_of: list[int], project_requests: list[int],
+              project_costs: list[int], names: list[str], providers: list[str]) -> list[tuple[Any, ...]]:
+    """Each shape's description (SHAPE_COLUMNS from model on), in shape order: every shape at once, by shape index
+    (`shape`: each cell's, 0..count-1; `project_of`: each shape's project, whose requests and cost in all the
+    shares are of); a numpy call per shape cost more than the fit on a few dozen cells."""
+    count = len(project_of)
     requests, costs = cells.requests, cells.cost_nanos
     by_shape = np.argsort(shape, kind="stable")
     starts = np.searchsorted(shape[by_shape], np.arange(count))
@@ -223,12 +232,14 @@ def _describe(cells: _Cells, labels: NDArray[np.int64], names: list[str], provid
     np.add.at(hours, (shape, cells.hour), requests)
     spans = [hours[:, span].sum(axis=1).tolist() for span in (_NIGHT, _WORKING, _EVENING)]
     described = []
-    for index, (prompt_bin, output_bin, spent, asked) in enumerate(zip(
+    for index, (prompt_bin, output_bin, spent, asked, project) in enumerate(zip(
             _weighted_medians(shape, count, cells.prompt_bin, requests),
-            _weighted_medians(shape, count, cells.output_bin, requests), shape_costs, shape_requests, strict=True)):
+            _weighted_medians(shape, count, cells.output_bin, requests), shape_costs, shape_requests, project_of,
+            strict=True)):
         prompt_band = _band(prompt_bin, PROMPT_BANDS)
         output_band = _band(output_bin, OUTPUT_BANDS)
         profile = _profile(asked, spans[0][index], spans[1][index], spans[2][index])
+        total_requests, total_cost = project_requests[project], project_costs[project]
         described.append((
             names[model[index]], providers[cells.provider[first[index]]], prompt_band, output_band, profile,
             f"{prompt_band}, {output_band}, {profile}", asked, spent,

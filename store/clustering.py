@@ -89,7 +89,9 @@ def _insert_shapes(conn: Conn, workspace_id: int, window_end: datetime, run_id: 
     """The shapes in one INSERT of one JSON array (json.dumps is C; psycopg adapts a list element by element in
     Python): a few per project, where a COPY through store.bulk's staging table is six round trips. As
     _column would write them: the unattributed traffic's project null, an empty model or provider null; a
-    share is the text of its float, as a COPY sends it."""
+    share is the text of its float, as a COPY sends it. jsonb, not json: json's ->> parses the element's text
+    again for each of the 15 fields (0.86 against 0.32 ms of the server's for a small workspace's 22 shapes);
+    the values are the same (a number's text in jsonb is its numeric's, equal once cast)."""
     if not shapes:
         return
     rows = [(None if project < 0 else project, number, model or None, provider or None, *rest)
@@ -102,9 +104,9 @@ def _insert_shapes(conn: Conn, workspace_id: int, window_end: datetime, run_id: 
            select %s, %s, %s, %s, (s->>0)::bigint, (s->>1)::smallint, s->>2, s->>3, s->>4, s->>5, s->>6, s->>7,
                   (s->>8)::bigint, (s->>9)::bigint, (s->>10)::numeric(5, 4), (s->>11)::numeric(5, 4),
                   (s->>12)::bigint, (s->>13)::bigint,
-                  array(select hour::bigint from json_array_elements_text(s->14) with ordinality as h(hour, n)
+                  array(select hour::bigint from jsonb_array_elements_text(s->14) with ordinality as h(hour, n)
                         order by n)
-           from json_array_elements(%s::json) as s""",
+           from jsonb_array_elements(%s::jsonb) as s""",
         (workspace_id, window_end, run_id, seed, json.dumps(rows)))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -56,9 +56,10 @@ def load_state_and_timezone(conn: Conn, workspace_id: int) -> tuple[ClusteringSt
 
 
 def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as_of: datetime,
-               run_id: int) -> tuple[int, int]:
+               run_id: int, *, sort_off: bool = False) -> tuple[int, int]:
     """Save the state; returns the stored days' (hashed, unhashed) requests, read by the same statement (a
-    round trip less than day_totals after it; it sees the days this transaction wrote before it)."""
+    round trip less than day_totals after it; it sees the days this transaction wrote before it). `sort_off`:
+    the statements after it in the transaction plan without sorts (read_shape_cells(sort_off=True) in it)."""
     row = conn.execute(
         """with saved as (
                insert into analysis.clustering_state (workspace_id, synced_through, first_day, end_day, run_id,
@@ -67,7 +68,8 @@ def save_state(conn: Conn, workspace_id: int, first_day: date, end_day: date, as
                on conflict (workspace_id) do update
                   set synced_through = excluded.synced_through, first_day = excluded.first_day,
                       end_day = excluded.end_day, run_id = excluded.run_id, updated_at = excluded.updated_at)
-           """ + _DAY_TOTALS,
+           select totals.*, """ + ("set_config('enable_sort', 'off', true)" if sort_off else "null") + """
+           from (""" + _DAY_TOTALS + ") as totals",
         {"ws": workspace_id, "as_of": as_of, "first": first_day, "end": end_day, "run": run_id}).fetchone()
     return _totals(row)
 
@@ -130,11 +132,12 @@ BATCH_KEYS = 250_000
 
 
 def day_prompt_key_batches(conn: Conn, workspace_id: int, days: Sequence[date], as_of: datetime,
-                           requests_per_day: Mapping[date, int]) -> Iterator[KeyBatch]:
+                           requests_per_day: Mapping[date, int], *, jit_off: bool = False) -> Iterator[KeyBatch]:
     """The days' prompt keys, of the requests synced by `as_of`, a batch of consecutive days at a time
     (plan_day_batches: `requests_per_day` is what the rollup counted), each of `days` once, in order; a day
-    without requests has no keys."""
-    with without_jit(conn):
+    without requests has no keys. `jit_off`: the caller's transaction on `conn` turned JIT off already
+    (forget_days), so it is not set and put back here (two round trips)."""
+    with nullcontext() if jit_off else without_jit(conn):
         for batch in plan_day_batches(days, requests_per_day, BATCH_KEYS):
             yield _copy_days_heads(conn, workspace_id, batch, as_of)
 
@@ -208,18 +211,25 @@ def _decodes(heads: memoryview) -> bool:
 
 
 def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date], *,
-                without_flush: bool = False) -> None:
+                without_flush: bool = False, jit_off: bool = False) -> str | None:
     """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild; with
     `without_flush`, the transaction also commits without waiting for the WAL flush (core.db.NO_FLUSH_WAIT:
-    for the aggregates' own transaction, a cache). One statement for all of it: a round trip each saved."""
-    conn.execute(f"""with keys as (delete from analysis.prompt_key_days
-                                   where workspace_id = %(ws)s
-                                     and (day < %(from)s or day >= %(to)s or day = any(%(days)s))),
-                          cells as (delete from analysis.request_shape_days
-                                    where workspace_id = %(ws)s
-                                      and (day < %(from)s or day >= %(to)s or day = any(%(days)s)))
-                     select {NO_FLUSH_WAIT if without_flush else 'null'}""",
-                 {"ws": workspace_id, "from": keep_from, "to": keep_to, "days": list(rebuild)})
+    for the aggregates' own transaction, a cache); with `jit_off`, JIT is off for the rest of the transaction
+    (for the day keys' reads, as without_jit would set it) and the setting as it was is returned, for
+    rebuild_shape_days to put back. One statement for all of it: a round trip each saved."""
+    # the CTE's row (the setting as it was) is read before set_config runs on it, as in planner_setting
+    row = conn.execute(f"""with keys as (delete from analysis.prompt_key_days
+                                         where workspace_id = %(ws)s
+                                           and (day < %(from)s or day >= %(to)s or day = any(%(days)s))),
+                                cells as (delete from analysis.request_shape_days
+                                          where workspace_id = %(ws)s
+                                            and (day < %(from)s or day >= %(to)s or day = any(%(days)s))),
+                                was as materialized (select current_setting('jit') as jit)
+                           select {NO_FLUSH_WAIT if without_flush else 'null'}, was.jit,
+                                  {"set_config('jit', 'off', true)" if jit_off else 'null'}
+                           from was""",
+                       {"ws": workspace_id, "from": keep_from, "to": keep_to, "days": list(rebuild)}).fetchone()
+    return None if row is None or not jit_off else str(row[1])
 
 
 def write_key_days(conn: Conn, workspace_id: int, days: Sequence[date], parts: DayParts,
@@ -308,10 +318,15 @@ _SHAPE_GRID = """
     group by 2, 3, 4, 5, 6, 7, 8"""
 
 
-def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Sequence[date], as_of: datetime) -> int:
-    """Replace nothing, insert the cells of `days` (call inside a transaction, after forget_days)."""
+def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Sequence[date], as_of: datetime, *,
+                       jit: str | None = None) -> int:
+    """Replace nothing, insert the cells of `days` (call inside a transaction, after forget_days). `jit`: the
+    setting forget_days(jit_off=True) returned, put back for these inserts in the same statement as work_mem."""
     # tens of thousands of cells a day: with the default 4 MB the group-by spills to disk (1.4x slower)
-    conn.execute("set local work_mem = '64MB'")
+    if jit is None:
+        conn.execute("set local work_mem = '64MB'")
+    else:
+        conn.execute("select set_config('work_mem', '64MB', true), set_config('jit', %s, true)", (jit,))
     written = 0
     for first, end in contiguous_ranges(list(days)):
         # never prepared: a generic plan is not planned for these days (store/rollup.py's rebuild_ranges says why)
@@ -321,14 +336,16 @@ def rebuild_shape_days(conn: Conn, workspace_id: int, timezone: str, days: Seque
     return written
 
 
-def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date) -> Cells:
-    """The days' cells summed over the days, in no order (clustering.shapes sorts them)."""
+def read_shape_cells(conn: Conn, workspace_id: int, first_day: date, end_day: date, *, sort_off: bool = False) -> Cells:
+    """The days' cells summed over the days, in no order (clustering.shapes sorts them). `sort_off`: the caller's
+    transaction turned sorts off already (save_state(sort_off=True)), so they are not turned off and back on
+    here (two round trips)."""
     # 30 days of cells are 700,000 rows for 10M requests. Unless the table's statistics are fresh (the
     # fleet's role may not ANALYZE) the planner expects a handful and sorts them on disk to group them:
     # 1.9 s where hashing them takes 0.35 s. No ORDER BY: request_shapes sorts the groups. The cells come as
     # one row of a binary array per column: a Python tuple per cell cost three times the client CPU (26,000
     # cells: 25 ms against 8) and kept the garbage collector busy.
-    with planner_setting(conn, "enable_sort", "off"):
+    with nullcontext() if sort_off else planner_setting(conn, "enable_sort", "off"):
         row = conn.execute(
             """select array_agg(project_id), array_agg(model), array_agg(provider), array_agg(prompt_bin),
                       array_agg(output_bin), array_agg(hour), array_agg(requests), array_agg(cost_nanos)

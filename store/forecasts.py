@@ -10,6 +10,7 @@ never collide; a row of a later as_of is never overwritten by an earlier one.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,17 +63,16 @@ def read_inputs(conn: Conn, workspace_id: int, first_day: date, last_day: date) 
                           read_budgets(conn, workspace_id).amounts())
 
 
-# every row in one statement (the scopes' columns as arrays), and the month's rows of scopes no longer forecast
+# every row in one statement (the scopes' rows as one JSON array: json.dumps is C, where psycopg adapted ten lists
+# element by element in Python), and the month's rows of scopes no longer forecast
 # deleted in the same one: a small workspace's 17 scopes were 17 upserts and a delete, whose per-statement cost
 # (parse of the parameters, plan, executor start, a round trip) was most of the write. The delete and the upsert
 # touch different rows (the scopes not forecast, the scopes forecast), so one snapshot serves both.
 _WRITE = """
     with rows as (
-        select * from unnest(%(scope)s::text[], %(scope_id)s::bigint[], %(period)s::date[], %(spent_nanos)s::bigint[],
-                             %(forecast_nanos)s::bigint[], %(low_nanos)s::bigint[], %(high_nanos)s::bigint[],
-                             %(budget_nanos)s::bigint[], %(status)s::text[], %(method)s::text[])
-             as r(scope, scope_id, period, spent_nanos, forecast_nanos, low_nanos, high_nanos, budget_nanos, status,
-                  method)
+        select * from jsonb_to_recordset(%(rows)s::jsonb)
+             as r(scope text, scope_id bigint, period date, spent_nanos bigint, forecast_nanos bigint, low_nanos bigint,
+                  high_nanos bigint, budget_nanos bigint, status text, method text)
     ), gone as (
         delete from analysis.spend_forecasts
         where workspace_id = %(workspace_id)s and period = %(month)s and as_of <= %(as_of)s
@@ -99,8 +99,16 @@ def write_forecasts(conn: Conn, workspace_id: int, period: date, as_of: datetime
     written. A scope no longer forecast (a project archived without spend) loses its row."""
     values = [r.row() for r in rows]
     conn.execute(_WRITE, {"workspace_id": workspace_id, "month": period, "as_of": as_of, "run_id": run_id,
-                          **{column: [v[column] for v in values] for column in _COLUMNS}})
+                          "rows": json.dumps([{column: v[column] for column in _COLUMNS} for v in values],
+                                             default=_iso_date)})
     return len(values)
+
+
+def _iso_date(value: object) -> str:
+    """A period (a date) as JSON: its ISO text, which the recordset's date column reads back."""
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a forecast row's value")
 
 
 @dataclass(frozen=True)

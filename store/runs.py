@@ -297,15 +297,15 @@ def latest_succeeded(conn: Conn, workspace_id: int, job: str) -> tuple[datetime,
 
 def prune_runs(conn: Conn, workspace_id: int, older_than: datetime) -> int:
     """Delete a workspace's finished runs older than the cut-off, keeping the latest of each job
-    and any run that results still point at."""
-    with conn.transaction():  # a savepoint when called inside the results transaction
-        cursor = conn.execute(
-            """delete from analysis.runs r
-               where r.workspace_id = %s and r.finished_at < %s and r.status <> 'running'
-                 and r.id not in (select max(id) from analysis.runs where workspace_id = %s group by job)
-                 and not exists (select 1 from analysis.recommendations x where x.run_id = r.id)
-                 and not exists (select 1 from analysis.reconciliation x where x.run_id = r.id)
-                 and not exists (select 1 from analysis.rollup_state x where x.run_id = r.id)""",
-            (workspace_id, older_than, workspace_id),
-        )
-        return cursor.rowcount
+    and any run that results still point at. One statement, atomic alone: no savepoint around it (two round
+    trips inside the rollup's results transaction, which a failed delete fails either way)."""
+    cursor = conn.execute(
+        """delete from analysis.runs r
+           where r.workspace_id = %s and r.finished_at < %s and r.status <> 'running'
+             and r.id not in (select max(id) from analysis.runs where workspace_id = %s group by job)
+             and not exists (select 1 from analysis.recommendations x where x.run_id = r.id)
+             and not exists (select 1 from analysis.reconciliation x where x.run_id = r.id)
+             and not exists (select 1 from analysis.rollup_state x where x.run_id = r.id)""",
+        (workspace_id, older_than, workspace_id),
+    )
+    return cursor.rowcount

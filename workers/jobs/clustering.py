@@ -14,7 +14,8 @@ order. Either way they are clustered HALTON_CLUSTER_CHUNK_ROWS rows of whole has
 only its own rows) and only the results are kept: the rows held at once do not grow with the workspace
 (what does: the results, a row per repeated hash, and one part's distinct keys, a sixteenth of the window's).
 An as_of older than the state's is left alone unless it is a replay (a queued nightly run must not
-rewind what a later refresh wrote): the pipeline's rule, with the state's moment as the stage's current_to.
+rewind what a later refresh wrote): the pipeline's rule, with the state's moment as the moment the results are
+current to, decided in the run on the state it reads once (Stage.decides_current_in_run).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from store import clustering_days as days_store
 from store import rollup as rollup_store
 from store.incremental import DayWindow, days_to_recompute
 from store.runs import Run
-from workers.jobs.stage import Stage, StageContext, trailing_window
+from workers.jobs.stage import ALREADY_CURRENT, Stage, StageContext, already_current, trailing_window
 from workers.runtime.replica import heavy_reader
 from workers.settings import ClusteringSettings, clustering_settings
 
@@ -54,22 +55,26 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
     settings = clustering_settings()
     conn, ws, as_of = ctx.conn, ctx.workspace_id, ctx.as_of
     start, end = trailing_window(as_of)
-    # an older as_of than the state's is a replay here (Stage.current_to)
     state, timezone = days_store.load_state_and_timezone(conn, ws)
+    # the pipeline's rule (Stage.decides_current_in_run), on the state read here once, after the lock: results
+    # current to a later moment stay, unless this is a replay (a queued nightly run must not rewind them)
+    if state is not None and already_current(state.synced_through, ctx):
+        with run.results():
+            run.stats[ALREADY_CURRENT] = state.synced_through.isoformat()
+        return
+    # from here an older as_of than the state's is a replay
     first_day, end_day = aggregate_days(as_of)
     rules = ClusterRules(loops=LoopRules(settings.loop_max_gap_seconds, settings.loop_min_requests,
                                          settings.loop_min_duration_seconds))
     # the COPY readers of meter.requests: on the replica when it is current (workers/runtime/replica.py)
     with heavy_reader(conn, ws, ctx.read_lsn) as (reader, source):
         run.stats["heavy_reads"] = source
-        aggregates, (hashed, unhashed) = refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id, state,
-                                                            timezone, reader=reader)
+        aggregates, (hashed, unhashed), shapes = refresh_aggregates(conn, ws, first_day, end_day, as_of, run.id,
+                                                                    state, timezone, reader=reader,
+                                                                    shape_seed=settings.shape_seed)
         run.stats.update(aggregates)
         clusters, incidents, looked_at = find_clusters(conn, ws, start, end, as_of, rules, settings, load_rates(),
                                                        reader=reader, hashed=hashed)
-    shape_end = DayWindow.ending_before(as_of)
-    shapes = shape_rows(days_store.read_shape_cells(conn, ws, shape_end.first_day, shape_end.end_day),
-                        seed=settings.shape_seed)
     with run.results() as tx:
         run.stats.update(store.replace_results(tx, ws, end, run.id, clusters, incidents, shapes,
                                                settings.shape_seed))
@@ -79,32 +84,42 @@ def run_clustering(ctx: StageContext, run: Run) -> None:
 
 
 def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_of: datetime, run_id: int,
-                       state: days_store.ClusteringState | None, timezone: str, *,
-                       reader: Conn | None = None) -> tuple[dict[str, Any], tuple[int, int]]:
+                       state: days_store.ClusteringState | None, timezone: str, *, reader: Conn | None = None,
+                       shape_seed: int = 0) -> tuple[dict[str, Any], tuple[int, int], list[tuple[Any, ...]]]:
     """Rebuild the per-day key arrays and shape cells of the days that need it, in one transaction; the day
-    keys are read from meter.requests on `reader` (default `conn`). Returns the stats and the stored days'
-    (hashed, unhashed) requests: nothing after writes them before the results, so they are read once, here."""
+    keys are read from meter.requests on `reader` (default `conn`). Returns the stats, the stored days'
+    (hashed, unhashed) requests (nothing after writes them before the results, so they are read once, here) and
+    the request shapes of the 30 complete days before as_of's day (shape_rows with `shape_seed`): their cells are
+    read at the end of the same transaction, which turns sorts off for that read in its state's statement (no
+    statements of its own to turn them off and back on), and fitted after it commits."""
     window = DayWindow(first_day=first_day, end_day=end_day)
     if state is not None and as_of < state.synced_through:
         state = None  # a replay of an earlier moment rebuilds every day as of then
     changed, full = days_to_recompute(conn, ws, window, as_of, None if state is None else state.as_tuple())
+    # the day keys read on `conn`: JIT off for them by the transaction's first statement, and back on by the
+    # shape cells' (no statement of their own to set it and put it back)
+    own_reader = reader is None or reader is conn
     with conn.transaction():
         # a cache: lost in a crash with its state row, rebuilt by the next refresh (no WAL flush waited for)
-        days_store.forget_days(conn, ws, first_day, end_day, changed, without_flush=True)
-        keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader)
-        cells = days_store.rebuild_shape_days(conn, ws, timezone, changed, as_of)
-        totals = days_store.save_state(conn, ws, first_day, end_day, as_of, run_id)
+        jit = days_store.forget_days(conn, ws, first_day, end_day, changed, without_flush=True, jit_off=own_reader)
+        keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader, jit_off=own_reader)
+        cells = days_store.rebuild_shape_days(conn, ws, timezone, changed, as_of, jit=jit)
+        totals = days_store.save_state(conn, ws, first_day, end_day, as_of, run_id, sort_off=True)
+        shape_days = DayWindow.ending_before(as_of)
+        grid = days_store.read_shape_cells(conn, ws, shape_days.first_day, shape_days.end_day, sort_off=True)
     return {"days_rebuilt": len(changed), "full_rebuild": full, "rows_read_for_days": keys_read,
-            "shape_cells_written": cells}, totals
+            "shape_cells_written": cells}, totals, shape_rows(grid, seed=shape_seed)
 
 
-def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, reader: Conn | None = None) -> int:
+def write_day_keys(conn: Conn, ws: int, days: list[date], as_of: datetime, *, reader: Conn | None = None,
+                   jit_off: bool = False) -> int:
     """Write the days' key parts (read from meter.requests on `reader`, default `conn`) a batch of days at a
-    time; the requests read."""
+    time; the requests read. `jit_off`: JIT is off on the reader already (day_prompt_key_batches)."""
     keys_read = 0
     # batches sized by the rollup's counts of the days (the stage runs after it; without them a day at a time)
     counted = rollup_store.day_requests(conn, ws, days, as_of)
-    for batch in days_store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of, counted):
+    for batch in days_store.day_prompt_key_batches(conn if reader is None else reader, ws, days, as_of, counted,
+                                                   jit_off=jit_off):
         days_store.write_key_days(conn, ws, batch.days, parts_of_days(batch.day, batch.keys), batch.unhashed)
         keys_read += batch.requests
     return keys_read
@@ -213,9 +228,6 @@ def _joined(frames: list[pd.DataFrame], empty: Callable[[], pd.DataFrame], order
     return pd.concat(frames, ignore_index=True).sort_values(order, kind="stable").reset_index(drop=True)
 
 
-def clustering_current_to(conn: Conn, workspace_id: int) -> datetime | None:
-    state = days_store.load_state(conn, workspace_id)
-    return None if state is None else state.synced_through
-
-
-STAGE = Stage(name="clustering", needs=("rollup",), run=run_clustering, current_to=clustering_current_to)
+# The stage decides whether its results are already current from the state it reads anyway (with the workspace's
+# time zone), where the pipeline's check (Stage.current_to) read the same row again first: a round trip less.
+STAGE = Stage(name="clustering", needs=("rollup",), run=run_clustering, decides_current_in_run=True)

@@ -41,14 +41,15 @@ class Stage:
     needs: tuple[str, ...]  # stages that must have succeeded in the same refresh
     run: Callable[[StageContext, Run], None]  # must close the run with run.results()
     window: Callable[[datetime], tuple[datetime, datetime]] = trailing_window
-    # The moment the stage's results are current to: a stage with a state of its own (the clustering) reads
-    # it there; by default, the as_of of its latest successful run. The pipeline leaves the results alone
+    # The moment the stage's results are current to: a stage with a state of its own may read it there; by
+    # default, the as_of of its latest successful run. The pipeline leaves the results alone
     # when they are current to a later moment than a refresh's as_of (already_current), unless it is a
     # replay, so a refresh that waited in the queue never rewinds them.
     current_to: Callable[[Conn, int], datetime | None] | None = None
-    # A stage whose run decides that itself, from the state it reads once in its results transaction, locked
-    # (the rollup, which a pulse also writes: a check before the lock could miss a pulse committing after
-    # it); it records ALREADY_CURRENT in its stats and writes nothing then. The pipeline asks nothing first.
+    # A stage whose run decides that itself, from the state it reads once: the rollup in its results
+    # transaction, locked (a pulse also writes it: a check before the lock could miss a pulse committing after
+    # it); the clustering with the workspace's time zone, the read it needs anyway (a round trip less). It
+    # records ALREADY_CURRENT in its stats and writes nothing then. The pipeline asks nothing first.
     decides_current_in_run: bool = False
 
 
