@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import itertools
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -42,7 +43,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import bench_database
-from bench.fleet_population import Conn, Seeded, plan_population, seed_next_day, seed_population
+from bench.fleet_population import Conn, Member, Seeded, plan_population, seed_next_day, seed_population
 from bench.fleet_watch import MemoryPeaks, start_worker, wait_for_refreshes
 from store.roles import Roles, ensure_roles
 from workers.jobs.pipeline import STAGE_NAMES
@@ -205,15 +206,25 @@ def main() -> int:
     args = parser.parse_args()
     total, small = (10_000_000, 400) if args.full else (args.requests, args.small)
     members = plan_population(total, small)
-    root = Path(tempfile.mkdtemp(prefix="halton-bench-fleet-"))
-    with bench_database(args.database) as url, psycopg.connect(url, autocommit=True) as conn, \
+    root = Path(tempfile.mkdtemp(prefix="halton-bench-fleet-"))  # the workers' logs and the embedded Redis
+    try:
+        _run(args.database, total, members, args.concurrency, root)
+    except BaseException:
+        print(f"the workers' logs are kept in {root}", file=sys.stderr)
+        raise
+    shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+def _run(database: str, total: int, members: list[Member], concurrency_list: str, root: Path) -> None:
+    with bench_database(database) as url, psycopg.connect(url, autocommit=True) as conn, \
             broker(root) as (redis_url, prefix):
         ensure_roles(conn, Roles())
         print(f"seeding {len(members)} workspaces, about {total:,} requests (COPY)", flush=True)
         seeded = seed_population(conn, members, END)
         env = worker_env(url, redis_url, prefix)
         passes = []
-        for concurrency in (int(c) for c in args.concurrency.split(",")):
+        for concurrency in (int(c) for c in concurrency_list.split(",")):
             print(f"nightly fan-out, one worker of concurrency {concurrency}", flush=True)
             passes.append(run_pass(conn, env, seeded, concurrency, root))
         print("a second night: one more day of requests on every workspace (COPY)", flush=True)
@@ -221,7 +232,6 @@ def main() -> int:
         print(f"nightly fan-out a day later, one worker of concurrency {passes[-1].concurrency}", flush=True)
         passes.append(run_pass(conn, env, seeded, passes[-1].concurrency, root, night=2))
         report(seeded, passes)
-    return 0
 
 
 if __name__ == "__main__":
