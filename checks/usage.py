@@ -27,8 +27,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -157,6 +159,25 @@ def day_keys(started_at: pd.Series, timezone: str) -> dict[str, Any]:
     rows)."""
     utc = started_at.to_numpy(dtype="datetime64[us]")  # the instants as UTC wall times
     local = started_at.dt.tz_convert(timezone).dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    local_day = local.astype("datetime64[D]")
+    return {"day": utc.astype("datetime64[D]").astype(object), "local_day": local_day.astype(object),
+            "night": (local - local_day) < np.timedelta64(NIGHT_HOURS, "h")}
+
+
+# Up to this many rows, day_keys_of converts the instants one by one (3 µs each) rather than through pandas (a
+# quarter of a millisecond however few the rows: the two cost the same at about 80)
+FEW_ROWS = 64
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def day_keys_of(utc: npt.NDArray[np.datetime64], timezone: str) -> dict[str, Any]:
+    """day_keys of instants given as UTC wall times (datetime64[us]): for a few rows the local times by the zone's
+    own rules one by one (zoneinfo, the zones pandas converts with), else by day_keys."""
+    if len(utc) > FEW_ROWS:
+        return day_keys(pd.Series(utc).dt.tz_localize("UTC"), timezone)
+    zone = ZoneInfo(timezone)
+    local = np.array([(_EPOCH + timedelta(microseconds=us)).astimezone(zone).replace(tzinfo=None)
+                      for us in utc.astype("datetime64[us]").astype(np.int64).tolist()], dtype="datetime64[us]")
     local_day = local.astype("datetime64[D]")
     return {"day": utc.astype("datetime64[D]").astype(object), "local_day": local_day.astype(object),
             "night": (local - local_day) < np.timedelta64(NIGHT_HOURS, "h")}

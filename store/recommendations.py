@@ -97,7 +97,8 @@ def _write_catalog(tx: Conn, workspace_id: int, run_id: int, as_of: datetime, fi
     statuses = apply_statuses(tx, workspace_id)
     combination = combination or Combination()
     _replace_combination(tx, workspace_id, run_id, combination)
-    return statuses, write_summary(tx, workspace_id, run_id, as_of, combination.days_observed, failed)
+    return statuses, write_summary(tx, workspace_id, run_id, as_of, combination.days_observed, failed,
+                                   combination=combination)
 
 
 def _record_history(tx: Conn, workspace_id: int, as_of: datetime, fired: Iterable[tuple[str, int | None]]) -> None:
@@ -185,11 +186,14 @@ def read_combination(conn: Conn, workspace_id: int, days_observed: int | None = 
 
 
 def write_summary(tx: Conn, workspace_id: int, run_id: int, computed_at: datetime, days_observed: int | None = None,
-                  failed_checks: Sequence[str] | None = None) -> CatalogSummary:
+                  failed_checks: Sequence[str] | None = None, *,
+                  combination: Combination | None = None) -> CatalogSummary:
     """Replace the workspace's analysis.catalog_summary from its open recommendations as they stand: after a
     catalog run (its results transaction, with the days its quotes were scaled from and the checks that
     failed in it, whose recommendations it leaves out) and after a decision (halton.apply_decisions, keeping
-    the run's days and failed checks)."""
+    the run's days and failed checks). `combination`: the one the caller just wrote (read_combination would
+    read back the same scopes, in another order the headline does not depend on: a round trip saved); None:
+    read it."""
     if failed_checks is None:
         kept = tx.execute("select failed_checks from analysis.catalog_summary where workspace_id = %s",
                           (workspace_id,)).fetchone()
@@ -200,7 +204,10 @@ def write_summary(tx: Conn, workspace_id: int, run_id: int, computed_at: datetim
     impact: dict[str, int] = {MONTHLY: 0, ONE_OFF: 0, ANOMALY: 0}
     for _fp, recurrence, nanos in open_rows:
         impact[str(recurrence)] += int(nanos)
-    combination = read_combination(tx, workspace_id, days_observed)
+    if combination is None:
+        combination = read_combination(tx, workspace_id, days_observed)
+    elif days_observed is not None:
+        combination = Combination(combination.scopes, days_observed)
     summary = CatalogSummary(
         run_id, computed_at, len(open_rows),
         combination.headline({str(fp): int(nanos) for fp, recurrence, nanos in open_rows if recurrence == MONTHLY}),
