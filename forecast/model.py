@@ -204,7 +204,7 @@ def _rest_of_month(history: Floats, first_weekday: int, horizons: Floats, weekda
     n = len(history)
     if n == 0:
         return _Rest(0.0, 0.0, 0.0, "no_history")
-    event_var = EVENT_SIGMA**2 * float(weights.sum()) / month_length
+    event_var = EVENT_SIGMA**2 * float(_sum(weights)) / month_length
     if n < SHORT_DAYS:
         return _short(history, horizons, weights, event_var)
     if np.count_nonzero(history == 0) / n > INTERMITTENT_ZERO_SHARE:
@@ -258,7 +258,7 @@ def _robust_level(history: Floats, first_weekday: int, horizons: Floats, weekday
     running = _running_median(logs)
     sigma = max(_mad_sigma(logs - running), NOISE_FLOOR)
     capped = np.minimum(np.maximum(logs, running - CLIP_SIGMAS * sigma), running + CLIP_SIGMAS * sigma)  # np.clip
-    outliers = np.flatnonzero(logs > running + CLIP_SIGMAS * sigma).tolist()
+    outliers = np.nonzero(logs > running + CLIP_SIGMAS * sigma)[0].tolist()  # np.flatnonzero
     # a day capped at 2.5 deviations still lifts the level it is smoothed into, by gain × 2.5σ for a loop of
     # yesterday; a loop's day is left out instead (its neighbours' median stands in)
     capped = np.where(logs > running + DROP_SIGMAS * sigma, running, capped)
@@ -290,17 +290,20 @@ def _rest_from(capped: Floats, start: int, sigma: float, growth: float, floor: f
     level, slope, level_var = _smoothed_level(kept, noise_var, wander_var, growth)
     damped = DAMPING * (1 - DAMPING**horizons) / (1 - DAMPING)
     daily = np.maximum(np.exp(level + slope * damped + noise_var / 2) - floor, 0.0) * factors[weekdays] * weights
-    expected = float(daily.sum())
+    expected = float(_sum(daily))
     if expected <= 0:
         return 0.0, 0.0, 1.0
     shares = daily / expected
     wander = wander_var * float(shares @ np.minimum.outer(horizons, horizons) @ shares)
-    var = level_var + wander + (math.exp(noise_var) - 1) * float(np.sum(shares**2)) + event_var
+    var = level_var + wander + (math.exp(noise_var) - 1) * float(_sum(shares**2)) + event_var
     # `expected` is the median of the rest of the month in the level (the days' noise is averaged in, by
     # noise_var / 2 above); the point averages in what the level itself may be, its estimate's uncertainty and
     # its wander over the days left (the log-normal's mean over those: a level known to within ±x in log is
     # worth more than exp(its middle)); not the unforeseeable, which stays in the interval only (see the docstring)
     return expected, var, math.exp((level_var + wander) / 2)
+
+
+_WEEK = np.ones(7) / 7  # a centred 7-day mean's weights
 
 
 def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
@@ -310,7 +313,7 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
     median; the seven means are shrunk toward 0 by how much of their spread the estimation noise alone would
     give (James-Stein)."""
     n = len(values)
-    week_mean = np.convolve(values, np.ones(7) / 7, "valid")
+    week_mean = np.convolve(values, _WEEK, "valid")
     middle, middle_weekdays = values[3:n - 3], weekdays[3:n - 3]
     usable = (week_mean > 0) & (middle > 0)
     ratios = np.log(middle[usable] / week_mean[usable])
@@ -368,13 +371,13 @@ def _level_shift(values: Floats, sigma: float) -> int:
     n = len(values)
     if n < STEP_MIN_DAYS + 5:
         return 0
-    sums = np.cumsum(values)
+    sums = _cumsum(values)
     after = np.arange(STEP_MIN_DAYS, n - 5 + 1)
     before = n - after
     after_mean = (sums[-1] - sums[before - 1]) / after
     before_mean = sums[before - 1] / before
     t = np.abs(after_mean - before_mean) / (sigma * np.sqrt(1 / after + 1 / before))
-    best = int(np.argmax(t))
+    best = int(t.argmax())
     return int(before[best]) if t[best] > STEP_T else 0
 
 
@@ -405,7 +408,7 @@ def _likely_shift(values: Floats, sigma: float, growth: float) -> int:
     d = backward[1:] - forward[:-1]
     jump = SHIFT_SPREAD**2
     evidence = -0.5 * np.log1p(jump / s) + 0.5 * d * d * jump / (s * (s + jump))
-    best = int(np.argmax(evidence))
+    best = int(evidence.argmax())
     return best + 1 if evidence[best] > SHIFT_LOG_ODDS else 0
 
 
@@ -414,10 +417,10 @@ def _filtered(values: Floats, gain: Floats) -> Floats:
     scaled by the running product of (1 - gain), which stays far inside a float's range (≥ 0.001^91)."""
     factors = 1.0 - gain
     factors[0] = 1.0
-    keep = np.cumprod(factors)
+    keep = np.cumprod(factors, dtype=np.float64)  # float64 already: the dtype is for the type checker
     terms = gain * values / keep
     terms[0] = values[0]
-    filtered: Floats = keep * np.cumsum(terms)
+    filtered: Floats = keep * _cumsum(terms)
     return filtered
 
 
@@ -478,11 +481,12 @@ def _backtested_gain(values: Floats) -> float:
     # level_t = (1-g)^(t+1) start + Σ_{s<=t} g (1-g)^(t-s) y_s, as one cumulative sum per gain: scaled by
     # (1-g)^-(t+1), at most 0.35^-92 ≈ 1e42 here, far inside a float's range, and the latest terms dominate
     scale = keep ** -(np.arange(n) + 1.0)
-    levels = (_mean(values[:min(7, n)]) + np.cumsum(GAINS[:, None] * scale * values, axis=1)) / scale
-    sums = np.concatenate([[0.0], np.cumsum(values)])
+    levels = (_mean(values[:min(7, n)]) + _cumsum(GAINS[:, None] * scale * values, axis=1)) / scale
+    sums = np.concatenate([[0.0], _cumsum(values)])
     days = np.arange(7, n - GAIN_LEAD)
     ahead = (sums[days + 1 + GAIN_LEAD] - sums[days + 1]) / GAIN_LEAD
-    return float(GAINS[int(np.argmin(np.abs(levels[:, days] - ahead).mean(axis=1)))])
+    errors = _sum(np.abs(levels[:, days] - ahead), axis=1) / len(days)  # .mean(axis=1), without its wrapper
+    return float(GAINS[int(errors.argmin())])
 
 
 def _lognormal(median: float, var: float, method: str, outliers: list[int], shift_at: int | None = None,
@@ -496,6 +500,12 @@ def _lognormal(median: float, var: float, method: str, outliers: list[int], shif
     return _Rest(min(median * mean, high), median * math.exp(-spread), high, method, outliers, shift_at)
 
 
+# what ndarray.sum / np.sum and np.cumsum run (the same reductions), without their Python wrappers: the model
+# makes some hundred sums a scope on a few weeks of days
+_sum = np.add.reduce
+_cumsum = np.add.accumulate
+
+
 def _mad_sigma(values: Floats) -> float:
     """Standard deviation from the median absolute deviation (robust to a few wild values)."""
     if len(values) == 0:
@@ -506,14 +516,15 @@ def _mad_sigma(values: Floats) -> float:
 def _mean(values: Floats) -> float:
     """np.mean of a 1-d float array, bit for bit (the same pairwise sum, divided by the count), without its
     generic wrapper: the model takes a dozen means per scope on a few weeks of days."""
-    return float(values.sum() / len(values))
+    return float(_sum(values) / len(values))
 
 
 def _median(values: Floats) -> float:
     """np.median of a 1-d array, bit for bit (the middle value, or the two middle ones summed and halved, as
     np.mean of them does; nan when any value is), without np.median's generic machinery: some 10 µs a call,
     and the model takes a hundred medians per scope on a few weeks of days."""
-    ordered = np.sort(values)
+    ordered = values.copy()  # np.sort(values), without its wrapper
+    ordered.sort()
     n = len(ordered)
     if n == 0 or math.isnan(ordered[-1]):  # np.sort puts nan last; np.median says nan (and warns on none)
         return float(np.median(values))
