@@ -340,7 +340,7 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
 def _group_medians(values: Floats, groups: NDArray[np.int_], counts: NDArray[np.int_]) -> Floats:
     """The median of the values of each group 0..k-1 (every group non-empty), with one sort."""
     ordered = values[np.lexsort((values, groups))]
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = _cumsum(counts) - counts  # each group's first position
     medians: Floats = (ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]) / 2
     return medians
 
@@ -402,7 +402,10 @@ def _likely_shift(values: Floats, sigma: float, growth: float) -> int:
         gains.append(prior / (prior + noise))
         variances.append(prior * noise / (prior + noise))
     gain = np.minimum(np.array(gains), 0.999)  # a gain of 1 would zero the running product below
-    forward, backward = _filtered(detrended, gain), _filtered(detrended[::-1], gain)[::-1]
+    both = np.empty((2, n))  # the series and the series backwards, filtered at once (row by row, the same sums)
+    both[0], both[1] = detrended, detrended[::-1]
+    forward, backward = _filtered(both, gain)
+    backward = backward[::-1]
     variance = np.array(variances)
     s = variance[:-1] + wander + variance[::-1][1:]  # day k-1 forward, the jump's day k backward
     d = backward[1:] - forward[:-1]
@@ -414,13 +417,14 @@ def _likely_shift(values: Floats, sigma: float, growth: float) -> int:
 
 def _filtered(values: Floats, gain: Floats) -> Floats:
     """m[t] = m[t-1] + gain[t] (values[t] - m[t-1]), m[0] = values[0] (gain[0] = 1), as cumulative sums:
-    scaled by the running product of (1 - gain), which stays far inside a float's range (≥ 0.001^91)."""
+    scaled by the running product of (1 - gain), which stays far inside a float's range (≥ 0.001^91).
+    `values` may hold several series, one a row: each is filtered along the last axis."""
     factors = 1.0 - gain
     factors[0] = 1.0
     keep = np.cumprod(factors, dtype=np.float64)  # float64 already: the dtype is for the type checker
     terms = gain * values / keep
-    terms[0] = values[0]
-    filtered: Floats = keep * _cumsum(terms)
+    terms[..., 0] = values[..., 0]
+    filtered: Floats = keep * _cumsum(terms, axis=-1)
     return filtered
 
 
