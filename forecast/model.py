@@ -89,7 +89,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from core.periods import month_start
@@ -205,7 +204,7 @@ def _rest_of_month(history: Floats, first_weekday: int, horizons: Floats, weekda
     n = len(history)
     if n == 0:
         return _Rest(0.0, 0.0, 0.0, "no_history")
-    event_var = EVENT_SIGMA**2 * float(weights.sum()) / month_length
+    event_var = EVENT_SIGMA**2 * float(_sum(weights)) / month_length
     if n < SHORT_DAYS:
         return _short(history, horizons, weights, event_var)
     if np.count_nonzero(history == 0) / n > INTERMITTENT_ZERO_SHARE:
@@ -236,9 +235,11 @@ def _intermittent(history: Floats, weights: Floats, event_var: float) -> _Rest:
     active = recent[recent > 0]
     if len(active) == 0:
         return _Rest(0.0, 0.0, 0.0, "intermittent")
-    cap = INTERMITTENT_CAP * float(np.quantile(active, 0.75))
+    cap = INTERMITTENT_CAP * _upper_quartile(active)
     capped = np.minimum(recent, cap)
-    mean, var_day = float(capped.mean()), float(capped.var())
+    mean = _mean(capped)
+    deviations = capped - mean
+    var_day = float((deviations * deviations).sum() / len(capped))  # np.var: the same sums and division
     days = float(weights.sum())
     expected = mean * days
     sd = math.sqrt(days * var_day + days**2 * var_day / len(recent) + event_var * expected**2)
@@ -256,8 +257,8 @@ def _robust_level(history: Floats, first_weekday: int, horizons: Floats, weekday
     logs = np.log(flat + floor)
     running = _running_median(logs)
     sigma = max(_mad_sigma(logs - running), NOISE_FLOOR)
-    capped = np.clip(logs, running - CLIP_SIGMAS * sigma, running + CLIP_SIGMAS * sigma)
-    outliers = np.flatnonzero(logs > running + CLIP_SIGMAS * sigma).tolist()
+    capped = np.minimum(np.maximum(logs, running - CLIP_SIGMAS * sigma), running + CLIP_SIGMAS * sigma)  # np.clip
+    outliers = np.nonzero(logs > running + CLIP_SIGMAS * sigma)[0].tolist()  # np.flatnonzero
     # a day capped at 2.5 deviations still lifts the level it is smoothed into, by gain × 2.5σ for a loop of
     # yesterday; a loop's day is left out instead (its neighbours' median stands in)
     capped = np.where(logs > running + DROP_SIGMAS * sigma, running, capped)
@@ -289,17 +290,20 @@ def _rest_from(capped: Floats, start: int, sigma: float, growth: float, floor: f
     level, slope, level_var = _smoothed_level(kept, noise_var, wander_var, growth)
     damped = DAMPING * (1 - DAMPING**horizons) / (1 - DAMPING)
     daily = np.maximum(np.exp(level + slope * damped + noise_var / 2) - floor, 0.0) * factors[weekdays] * weights
-    expected = float(daily.sum())
+    expected = float(_sum(daily))
     if expected <= 0:
         return 0.0, 0.0, 1.0
     shares = daily / expected
     wander = wander_var * float(shares @ np.minimum.outer(horizons, horizons) @ shares)
-    var = level_var + wander + (math.exp(noise_var) - 1) * float(np.sum(shares**2)) + event_var
+    var = level_var + wander + (math.exp(noise_var) - 1) * float(_sum(shares**2)) + event_var
     # `expected` is the median of the rest of the month in the level (the days' noise is averaged in, by
     # noise_var / 2 above); the point averages in what the level itself may be, its estimate's uncertainty and
     # its wander over the days left (the log-normal's mean over those: a level known to within ±x in log is
     # worth more than exp(its middle)); not the unforeseeable, which stays in the interval only (see the docstring)
     return expected, var, math.exp((level_var + wander) / 2)
+
+
+_WEEK = np.ones(7) / 7  # a centred 7-day mean's weights
 
 
 def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
@@ -309,7 +313,7 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
     median; the seven means are shrunk toward 0 by how much of their spread the estimation noise alone would
     give (James-Stein)."""
     n = len(values)
-    week_mean = np.convolve(values, np.ones(7) / 7, "valid")
+    week_mean = np.convolve(values, _WEEK, "valid")
     middle, middle_weekdays = values[3:n - 3], weekdays[3:n - 3]
     usable = (week_mean > 0) & (middle > 0)
     ratios = np.log(middle[usable] / week_mean[usable])
@@ -321,7 +325,8 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
     sigma = _mad_sigma(ratios - medians[days])
     # the mean of the ratios clipped around the median: robust to a burst, yet ~1.5x as efficient as the
     # median on the noise (the mean of k has variance σ²/k, the median π/2 σ²/k)
-    clipped = np.clip(ratios, medians[days] - WEEKDAY_CLIP * sigma, medians[days] + WEEKDAY_CLIP * sigma)
+    clipped = np.minimum(np.maximum(ratios, medians[days] - WEEKDAY_CLIP * sigma),  # np.clip, without its wrapper
+                         medians[days] + WEEKDAY_CLIP * sigma)
     means = np.bincount(days, clipped, minlength=7) / counts
     means -= _mean(means)
     observed = _mean(means**2)
@@ -335,12 +340,15 @@ def weekday_factors(values: Floats, weekdays: NDArray[np.int_]) -> Floats:
 def _group_medians(values: Floats, groups: NDArray[np.int_], counts: NDArray[np.int_]) -> Floats:
     """The median of the values of each group 0..k-1 (every group non-empty), with one sort."""
     ordered = values[np.lexsort((values, groups))]
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = _cumsum(counts) - counts  # each group's first position
     medians: Floats = (ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]) / 2
     return medians
 
 
 RUNNING_WIDTH = 7  # days in the running median's window (odd: its middle value is the median)
+
+
+_WINDOWS = np.arange(WINDOW_DAYS)[:, None] + np.arange(RUNNING_WIDTH)  # row i: the days of the window from day i
 
 
 def _running_median(values: Floats) -> Floats:
@@ -349,7 +357,10 @@ def _running_median(values: Floats) -> Floats:
     if n < width:
         return np.full(n, _median(values))
     # each window's middle value, which is what np.median gives for an odd width, without its generic reduction
-    medians = np.sort(sliding_window_view(values, width), axis=1)[:, width // 2]
+    # (the windows taken by a fixed index table: sliding_window_view's checks cost more than the copy)
+    count = n - width + 1
+    windows = _WINDOWS[:count] if count <= len(_WINDOWS) else np.arange(count)[:, None] + np.arange(width)
+    medians = np.sort(values[windows], axis=1)[:, width // 2]
     half = width // 2
     return np.concatenate([np.full(half, medians[0]), medians, np.full(n - half - len(medians), medians[-1])])
 
@@ -360,13 +371,13 @@ def _level_shift(values: Floats, sigma: float) -> int:
     n = len(values)
     if n < STEP_MIN_DAYS + 5:
         return 0
-    sums = np.cumsum(values)
+    sums = _cumsum(values)
     after = np.arange(STEP_MIN_DAYS, n - 5 + 1)
     before = n - after
     after_mean = (sums[-1] - sums[before - 1]) / after
     before_mean = sums[before - 1] / before
     t = np.abs(after_mean - before_mean) / (sigma * np.sqrt(1 / after + 1 / before))
-    best = int(np.argmax(t))
+    best = int(t.argmax())
     return int(before[best]) if t[best] > STEP_T else 0
 
 
@@ -391,21 +402,29 @@ def _likely_shift(values: Floats, sigma: float, growth: float) -> int:
         gains.append(prior / (prior + noise))
         variances.append(prior * noise / (prior + noise))
     gain = np.minimum(np.array(gains), 0.999)  # a gain of 1 would zero the running product below
-    forward, backward = _filtered(detrended, gain), _filtered(detrended[::-1], gain)[::-1]
+    both = np.empty((2, n))  # the series and the series backwards, filtered at once (row by row, the same sums)
+    both[0], both[1] = detrended, detrended[::-1]
+    forward, backward = _filtered(both, gain)
+    backward = backward[::-1]
     variance = np.array(variances)
     s = variance[:-1] + wander + variance[::-1][1:]  # day k-1 forward, the jump's day k backward
     d = backward[1:] - forward[:-1]
     jump = SHIFT_SPREAD**2
     evidence = -0.5 * np.log1p(jump / s) + 0.5 * d * d * jump / (s * (s + jump))
-    best = int(np.argmax(evidence))
+    best = int(evidence.argmax())
     return best + 1 if evidence[best] > SHIFT_LOG_ODDS else 0
 
 
 def _filtered(values: Floats, gain: Floats) -> Floats:
     """m[t] = m[t-1] + gain[t] (values[t] - m[t-1]), m[0] = values[0] (gain[0] = 1), as cumulative sums:
-    scaled by the running product of (1 - gain), which stays far inside a float's range (≥ 0.001^91)."""
-    keep = np.cumprod(np.concatenate([[1.0], 1.0 - gain[1:]]))
-    filtered: Floats = keep * np.cumsum(np.concatenate([[values[0]], gain[1:] * values[1:] / keep[1:]]))
+    scaled by the running product of (1 - gain), which stays far inside a float's range (≥ 0.001^91).
+    `values` may hold several series, one a row: each is filtered along the last axis."""
+    factors = 1.0 - gain
+    factors[0] = 1.0
+    keep = np.cumprod(factors, dtype=np.float64)  # float64 already: the dtype is for the type checker
+    terms = gain * values / keep
+    terms[..., 0] = values[..., 0]
+    filtered: Floats = keep * _cumsum(terms, axis=-1)
     return filtered
 
 
@@ -415,7 +434,7 @@ def _noise_and_wander(values: Floats, sigma: float) -> tuple[float, float]:
     n = len(values)
     if n < 4:
         return min(sigma, MAX_NOISE) ** 2, WANDER_PRIOR
-    lag1 = _mad_sigma(np.diff(values)) ** 2
+    lag1 = _mad_sigma(values[1:] - values[:-1]) ** 2  # np.diff
     seen = max(n - 7, 0)
     lag7 = _mad_sigma(values[7:] - values[:-7]) ** 2 if n >= 10 else lag1 + 6 * WANDER_PRIOR
     wander = (max((lag7 - lag1) / 6, 0.0) * seen + WANDER_PRIOR * WANDER_PRIOR_DAYS) / (seen + WANDER_PRIOR_DAYS)
@@ -466,11 +485,12 @@ def _backtested_gain(values: Floats) -> float:
     # level_t = (1-g)^(t+1) start + Σ_{s<=t} g (1-g)^(t-s) y_s, as one cumulative sum per gain: scaled by
     # (1-g)^-(t+1), at most 0.35^-92 ≈ 1e42 here, far inside a float's range, and the latest terms dominate
     scale = keep ** -(np.arange(n) + 1.0)
-    levels = (_mean(values[:min(7, n)]) + np.cumsum(GAINS[:, None] * scale * values, axis=1)) / scale
-    sums = np.concatenate([[0.0], np.cumsum(values)])
+    levels = (_mean(values[:min(7, n)]) + _cumsum(GAINS[:, None] * scale * values, axis=1)) / scale
+    sums = np.concatenate([[0.0], _cumsum(values)])
     days = np.arange(7, n - GAIN_LEAD)
     ahead = (sums[days + 1 + GAIN_LEAD] - sums[days + 1]) / GAIN_LEAD
-    return float(GAINS[int(np.argmin(np.abs(levels[:, days] - ahead).mean(axis=1)))])
+    errors = _sum(np.abs(levels[:, days] - ahead), axis=1) / len(days)  # .mean(axis=1), without its wrapper
+    return float(GAINS[int(errors.argmin())])
 
 
 def _lognormal(median: float, var: float, method: str, outliers: list[int], shift_at: int | None = None,
@@ -484,6 +504,12 @@ def _lognormal(median: float, var: float, method: str, outliers: list[int], shif
     return _Rest(min(median * mean, high), median * math.exp(-spread), high, method, outliers, shift_at)
 
 
+# what ndarray.sum / np.sum and np.cumsum run (the same reductions), without their Python wrappers: the model
+# makes some hundred sums a scope on a few weeks of days
+_sum = np.add.reduce
+_cumsum = np.add.accumulate
+
+
 def _mad_sigma(values: Floats) -> float:
     """Standard deviation from the median absolute deviation (robust to a few wild values)."""
     if len(values) == 0:
@@ -494,16 +520,33 @@ def _mad_sigma(values: Floats) -> float:
 def _mean(values: Floats) -> float:
     """np.mean of a 1-d float array, bit for bit (the same pairwise sum, divided by the count), without its
     generic wrapper: the model takes a dozen means per scope on a few weeks of days."""
-    return float(values.sum() / len(values))
+    return float(_sum(values) / len(values))
 
 
 def _median(values: Floats) -> float:
     """np.median of a 1-d array, bit for bit (the middle value, or the two middle ones summed and halved, as
     np.mean of them does; nan when any value is), without np.median's generic machinery: some 10 µs a call,
     and the model takes a hundred medians per scope on a few weeks of days."""
-    ordered = np.sort(values)
+    ordered = values.copy()  # np.sort(values), without its wrapper
+    ordered.sort()
     n = len(ordered)
     if n == 0 or math.isnan(ordered[-1]):  # np.sort puts nan last; np.median says nan (and warns on none)
         return float(np.median(values))
     half = n // 2
     return float(ordered[half]) if n % 2 else float((ordered[half - 1] + ordered[half]) / 2)
+
+
+def _upper_quartile(values: Floats) -> float:
+    """np.quantile(values, 0.75) of a 1-d array of finite floats, bit for bit (numpy's linear method: the
+    index (n - 1) * 0.75, its two neighbours, and numpy's two-sided interpolation between them), without its
+    generic machinery (some 40 µs a call)."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    index = (n - 1) * 0.75
+    if index >= n - 1:
+        return float(ordered[-1])
+    below = math.floor(index)
+    gamma = index - below
+    low, high = float(ordered[below]), float(ordered[below + 1])
+    step = high - low
+    return high - step * (1 - gamma) if gamma >= 0.5 else low + step * gamma

@@ -73,19 +73,25 @@ class Budgets:
 
 
 def forecast_scope(scope: str, scope_id: int | None, daily: DailySpend, budget_nanos: int | None,
-                   as_of_day: dt.date, month: dt.date | None = None, *, today_share: float = 1.0) -> ScopeForecast:
+                   as_of_day: dt.date, month: dt.date | None = None, *, today_share: float = 1.0,
+                   seen: dict[tuple[dt.date, bytes], Forecast] | None = None) -> ScopeForecast:
     """One scope's forecast and status. A scope the model cannot forecast (an arithmetic error on a strange
     series, or an interval beyond what a bigint holds) gets the run rate instead (`run_rate_fallback`), rather
-    than leaving the other scopes unforecast."""
+    than leaving the other scopes unforecast. `seen`: the model's forecasts of series already forecast for the
+    same day, month and share of today (forecast_scopes), by first day and spend."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got '{scope}'")
     if (scope_id is None) != (scope == "workspace"):
         raise ValueError(f"the {scope} scope {'has no' if scope == 'workspace' else 'needs an'} id")
     period = month_start(as_of_day) if month is None else month
+    key = (daily.first_day, daily.nanos.tobytes())
     try:
-        forecast = forecast_month_end(daily, as_of_day, period, today_share=today_share)
+        known = None if seen is None else seen.get(key)
+        forecast = forecast_month_end(daily, as_of_day, period, today_share=today_share) if known is None else known
         if forecast.high_nanos > BIGINT_MAX:
             raise ArithmeticError(f"the interval's top ({forecast.high_nanos:.3e} nanos) is beyond a bigint")
+        if seen is not None:
+            seen[key] = forecast
     except ArithmeticError:
         log.warning("the forecast model failed on %s %s; its run rate is used instead", scope, scope_id or "",
                     exc_info=True)
@@ -124,9 +130,14 @@ def forecast_scopes(workspace: DailySpend, projects: Mapping[int, DailySpend],
     project_budgets = budgets.projects or {}
     center_budgets = budgets.cost_centers or {}
     centers = cost_center_spend(projects, cost_center_projects)
-    rows = [forecast_scope("workspace", None, workspace, budgets.workspace, as_of_day, month, today_share=today_share)]
+    # the model is a pure function of the series (for one day, month and share of today): scopes with the same
+    # spend (the projects that spent nothing, a cost center of one project) share one forecast, which is the
+    # one each would get (a failed one is not kept: each such scope falls back and warns on its own)
+    seen: dict[tuple[dt.date, bytes], Forecast] = {}
+    rows = [forecast_scope("workspace", None, workspace, budgets.workspace, as_of_day, month, today_share=today_share,
+                           seen=seen)]
     rows += [forecast_scope("project", pid, projects[pid], project_budgets.get(pid), as_of_day, month,
-                            today_share=today_share) for pid in sorted(projects)]
+                            today_share=today_share, seen=seen) for pid in sorted(projects)]
     rows += [forecast_scope("cost_center", cid, centers[cid], center_budgets.get(cid), as_of_day, month,
-                            today_share=today_share) for cid in sorted(centers)]
+                            today_share=today_share, seen=seen) for cid in sorted(centers)]
     return rows

@@ -9,6 +9,7 @@ printed or judged. Neither table keeps a history: the budget in force is the one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.db import Conn
 from forecast import DEFAULT_THRESHOLDS, Budgets
@@ -39,16 +40,20 @@ class StoredBudgets:
         return Budgets(self.workspace_nanos, by_scope["project"], by_scope["cost_center"])
 
 
+# one statement (a round trip is ~0.2 ms of CPU, much of a small workspace's forecast): the workspace's budget
+# on every row, and a row of nulls besides it when meter.budgets has none
+BUDGETS_QUERY = """select (select monthly_budget_nanos from meter.workspaces where id = %(ws)s),
+                          b.scope, b.scope_id, b.monthly_nanos, b.thresholds_percent
+                   from (select) as one left join meter.budgets b on b.workspace_id = %(ws)s"""
+
+
 def read_budgets(conn: Conn, workspace_id: int) -> StoredBudgets:
     """Every budget of the workspace as it stands now."""
-    # one statement (a round trip is ~0.2 ms of CPU, much of a small workspace's forecast): the workspace's budget
-    # on every row, and a row of nulls besides it when meter.budgets has none
-    rows = conn.execute(
-        """select (select monthly_budget_nanos from meter.workspaces where id = %(ws)s),
-                  b.scope, b.scope_id, b.monthly_nanos, b.thresholds_percent
-           from (select) as one left join meter.budgets b on b.workspace_id = %(ws)s""",
-        {"ws": workspace_id},
-    ).fetchall()
+    return budgets_of(conn.execute(BUDGETS_QUERY, {"ws": workspace_id}).fetchall())
+
+
+def budgets_of(rows: list[tuple[Any, ...]]) -> StoredBudgets:
+    """The budgets from BUDGETS_QUERY's rows (read_budgets; store/forecasts.py reads them in its round trip)."""
     workspace = rows[0][0]
     scoped = [row[1:] for row in rows if row[1] is not None]
     # thresholds are typed by people in the dashboard: a null or non-positive one means nothing and is dropped;
