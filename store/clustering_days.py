@@ -255,7 +255,7 @@ def write_key_days(conn: Conn, workspace_id: int, days: Sequence[date], parts: D
             run += 1
     if not rows:
         return
-    # little-endian, as KeyPart stores them; offsets fit an integer (a bytea is at most 1 GB)
+    # little-endian, as read_key_parts reads them; offsets fit an integer (a bytea is at most 1 GB)
     conn.execute(
         """insert into analysis.prompt_key_days (workspace_id, day, part, keys, counts, requests, unhashed_requests)
            select %s, day, part, substring(%b::bytea from 8 * first + 1 for 8 * (stop - first)),
