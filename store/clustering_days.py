@@ -97,13 +97,6 @@ def without_jit(conn: Conn) -> AbstractContextManager[None]:
 
 
 @dataclass(frozen=True)
-class DayKeys:
-    day: date
-    keys: NDArray[np.int64]  # one per request with a prompt_hash
-    unhashed: int  # requests without one
-
-
-@dataclass(frozen=True)
 class KeyBatch:
     """The prompt keys of a batch of days, all the days' keys in one array (a day's are a run of it)."""
 
@@ -115,14 +108,6 @@ class KeyBatch:
     @property
     def requests(self) -> int:
         return len(self.keys) + sum(self.unhashed)
-
-    def __iter__(self) -> Iterator[DayKeys]:
-        bounds = np.searchsorted(self.day, np.arange(len(self.days) + 1))
-        for index, day in enumerate(self.days):
-            yield DayKeys(day, self.keys[bounds[index]:bounds[index + 1]], self.unhashed[index])
-
-    def __len__(self) -> int:
-        return len(self.days)
 
 
 # A batch of consecutive days is read in one COPY and held whole (8 bytes a key, plus the text they arrive

@@ -196,12 +196,13 @@ def test_each_days_keys_are_the_sql_prompt_key_of_its_synced_requests(db_conn: C
         db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
     add_request(db_conn, scene, midnight + timedelta(hours=23), synced_at=AS_OF + timedelta(hours=1))  # too late
     add_request(db_conn, scene, midnight - timedelta(seconds=1))  # the day before
-    read = [d for batch in days_store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF, {})
-            for d in batch]
+    read = [(day, sorted(batch.keys[batch.day == index].tolist()), batch.unhashed[index])
+            for batch in days_store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF, {})
+            for index, day in enumerate(batch.days)]
     expected = db_conn.execute(f"""select {PROMPT_KEY_SQL} from meter.requests
                                    where workspace_id = %s and prompt_hash is not null""",
                                (scene.workspace_id,)).fetchall()
-    assert [(d.day, sorted(d.keys.tolist()), d.unhashed) for d in read] == [(day, sorted(k for k, in expected), 2)]
+    assert read == [(day, sorted(k for k, in expected), 2)]
 
 
 def test_days_are_read_in_batches_the_rollups_counts_bound_each_day_once_with_its_own_keys(db_conn: Conn) -> None:
@@ -218,9 +219,11 @@ def test_days_are_read_in_batches_the_rollups_counts_bound_each_day_once_with_it
     assert counted == {days[0]: 3, days[1]: 0, days[2]: 2, days[3]: 1, days[4]: 4}
     assert rollup_store.day_requests(db_conn, scene.workspace_id, days, AS_OF + timedelta(hours=1)) == {}  # stale
     batches = list(days_store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF, counted))
-    assert [[d.day for d in batch] for batch in batches] == [days[0:4], days[4:5]]  # day 4 breaks the run
-    read = {d.day: len(d.keys) + d.unhashed for batch in batches for d in batch}
+    assert [batch.days for batch in batches] == [days[0:4], days[4:5]]  # day 4 breaks the run
+    read = {day: int((batch.day == index).sum()) + batch.unhashed[index]
+            for batch in batches for index, day in enumerate(batch.days)}
     assert read == counted
+    assert [batch.requests for batch in batches] == [sum(counted[day] for day in batch.days) for batch in batches]
 
 
 def test_a_batch_of_days_never_holds_more_requests_than_the_limit_whatever_the_first_days_hold() -> None:
