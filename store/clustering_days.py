@@ -196,10 +196,10 @@ def _decodes(heads: memoryview) -> bool:
 
 
 def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date], *,
-                without_flush: bool = False, jit_off: bool = False) -> str | None:
-    """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild; with
-    `without_flush`, the transaction also commits without waiting for the WAL flush (core.db.NO_FLUSH_WAIT:
-    for the aggregates' own transaction, a cache); with `jit_off`, JIT is off for the rest of the transaction
+                jit_off: bool = False) -> str | None:
+    """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild; the
+    transaction also commits without waiting for the WAL flush (core.db.NO_FLUSH_WAIT: call it in the
+    aggregates' own transaction, a cache); with `jit_off`, JIT is off for the rest of the transaction
     (for the day keys' reads, as without_jit would set it) and the setting as it was is returned, for
     rebuild_shape_days to put back. One statement for all of it: a round trip each saved."""
     # the CTE's row (the setting as it was) is read before set_config runs on it, as in planner_setting
@@ -210,7 +210,7 @@ def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, r
                                           where workspace_id = %(ws)s
                                             and (day < %(from)s or day >= %(to)s or day = any(%(days)s))),
                                 was as materialized (select current_setting('jit') as jit)
-                           select {NO_FLUSH_WAIT if without_flush else 'null'}, was.jit,
+                           select {NO_FLUSH_WAIT}, was.jit,
                                   {"set_config('jit', 'off', true)" if jit_off else 'null'}
                            from was""",
                        {"ws": workspace_id, "from": keep_from, "to": keep_to, "days": list(rebuild)}).fetchone()
