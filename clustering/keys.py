@@ -23,24 +23,6 @@ from numpy.typing import NDArray
 PARTS = 16
 
 
-@dataclass(frozen=True)
-class KeyPart:
-    part: int  # the first hex digit of the hashes, 0..15
-    keys: NDArray[np.int64]  # sorted, distinct
-    counts: NDArray[np.int32]  # requests per key
-
-    def keys_bytes(self) -> bytes:
-        return self.keys.astype("<i8").tobytes()
-
-    def counts_bytes(self) -> bytes:
-        return self.counts.astype("<i4").tobytes()
-
-    @classmethod
-    def from_bytes(cls, part: int, keys: bytes, counts: bytes) -> KeyPart:
-        return cls(part, np.frombuffer(keys, dtype="<i8").astype(np.int64),
-                   np.frombuffer(counts, dtype="<i4").astype(np.int32))
-
-
 def part_of(keys: NDArray[np.int64]) -> NDArray[np.int64]:
     """The first hex digit of each key's hash."""
     return (keys.view(np.uint64) >> np.uint64(60)).astype(np.int64)
@@ -61,16 +43,6 @@ _NOT_HEX = 255
 _HEX_VALUE = np.full(256, _NOT_HEX, dtype=np.uint8)
 for _value, _digit in enumerate("0123456789abcdef"):
     _HEX_VALUE[ord(_digit)] = _value  # lowercase only: the fetch matches the lowercase prefixes hash_prefixes gives
-
-
-def day_parts(keys: NDArray[np.int64]) -> list[KeyPart]:
-    """A day's prompt keys (one per hashed request) as 16 parts of distinct keys and counts."""
-    runs = parts_of_days(np.zeros(len(keys), dtype=np.int64), keys)
-    parts = [KeyPart(p, np.array([], dtype=np.int64), np.array([], dtype=np.int32)) for p in range(PARTS)]
-    for run in range(runs.runs):
-        first, end = runs.bounds[run], runs.bounds[run + 1]
-        parts[runs.part[run]] = KeyPart(int(runs.part[run]), runs.keys[first:end], runs.counts[first:end])
-    return parts
 
 
 @dataclass(frozen=True)
@@ -117,20 +89,6 @@ def parts_of_days(day: NDArray[np.int64], keys: NDArray[np.int64]) -> DayParts:
     run_starts = np.flatnonzero(run)
     return DayParts(unique.view(np.int64), counts, unique_day[run_starts], part[run_starts],
                     np.append(run_starts, len(unique)))
-
-
-def repeated_keys(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], int]:
-    """Keys seen more than once over the given days (one part), sorted, and how many requests
-    they have together (what fetching their rows will bring)."""
-    keys, counts = repeated_key_counts(days)
-    return keys, int(counts.sum())
-
-
-def repeated_key_counts(days: Sequence[KeyPart]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Keys seen more than once over the given days (one part), sorted, and the requests of each."""
-    if not days:
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    return repeated_of(np.concatenate([d.keys for d in days]), np.concatenate([d.counts for d in days]))
 
 
 def repeated_of(keys: NDArray[np.int64], counts: NDArray[np.int32] | NDArray[np.int64]) -> tuple[NDArray[np.int64],

@@ -78,10 +78,8 @@ def _seed_starts(points: NDArray[np.float64], weights: NDArray[np.float64], cumu
     # the generator's state, to hand back untouched when falling back
     state = rng.bit_generator.state
     draws = rng.random(starts * per_start).reshape(starts, per_start)
-    n = len(points)
-    first = np.searchsorted(cumulative_weights, draws[:, 0] * cumulative_weights[-1], side="right")
     centres = np.empty((starts, k, points.shape[1]))
-    centres[:, 0] = points[np.minimum(first, n - 1)]
+    centres[:, 0] = points[_pick(cumulative_weights, draws[:, 0] * cumulative_weights[-1])]
     nearest = np.add.reduce(np.square(points[None, :, :] - centres[:, 0][:, None, :]), axis=2)  # starts × n
     for index in range(1, k):
         cumulative = np.cumsum(weights * nearest, axis=1)
@@ -90,8 +88,7 @@ def _seed_starts(points: NDArray[np.float64], weights: NDArray[np.float64], cumu
             return None
         at = 1 + (index - 1) * trials
         targets = draws[:, at:at + trials] * cumulative[:, -1:]
-        # searchsorted(side="right") on each start's running sum: how many of its values are at most the target
-        candidates = np.minimum((cumulative[:, None, :] <= targets[:, :, None]).sum(axis=2), n - 1)
+        candidates = _pick(cumulative, targets)
         distances = _batched_distances(points, points[candidates])  # starts × n × trials
         for start in range(starts):
             options = np.minimum(nearest[start][None, :], distances[start].T)
@@ -168,8 +165,19 @@ def _draw(cumulative: NDArray[np.float64], size: int, rng: np.random.Generator) 
     """`size` indices drawn with replacement in proportion to the masses whose running sum is `cumulative`
     (what Generator.choice(p=...) does, without its checks of p, which cost more than the draw on a few dozen
     points)."""
-    found = np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right")
-    return np.asarray(np.minimum(found, len(cumulative) - 1), dtype=np.int64)
+    return _pick(cumulative, rng.random(size) * cumulative[-1])
+
+
+def _pick(cumulative: NDArray[np.float64], targets: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The index of each target in the running sum of the masses (searchsorted(side="right"): the first mass whose
+    running sum exceeds it), a target at the total kept on the last point. `cumulative` is one running sum (n) or
+    one a start (starts × n, with the targets starts × m): numpy's searchsorted has no form for rows, so there it
+    counts the values at most the target, the same index on a non-decreasing sum."""
+    if cumulative.ndim == 1:
+        found = np.searchsorted(cumulative, targets, side="right")
+    else:
+        found = (cumulative[:, None, :] <= targets[:, :, None]).sum(axis=2)
+    return np.asarray(np.minimum(found, cumulative.shape[-1] - 1), dtype=np.int64)
 
 
 def _lloyd(points: NDArray[np.float64], weights: NDArray[np.float64], centres: NDArray[np.float64]) -> Fit:

@@ -114,7 +114,7 @@ _OPEN_RUN = """
 def open_counted(conn: Conn, spec: RunSpec, *, succeeded_as_of: bool = False) -> tuple[int, int, datetime | None]:
     """open_run, how many deliveries of this task id died mid-run, this claim's findings included (what
     refuse_poisoned counts; 0 without a task id), and, when `succeeded_as_of`, the latest moment a run of the job
-    succeeded for (store.runs.latest_succeeded_as_of, as the claim found it; None otherwise), in one round trip."""
+    succeeded for (the max as_of of its succeeded runs, as the claim found it; None otherwise), in one round trip."""
     row = conn.execute(_OPEN_RUN, {
         "ws": spec.workspace_id, "job": spec.job, "window_start": spec.window_start, "window_end": spec.window_end,
         "as_of": spec.as_of, "task_id": spec.task_id, "worker": spec.worker, "lock_scope": spec.lock_scope,

@@ -10,7 +10,7 @@ store/clustering_days.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,14 +88,18 @@ def _insert_shapes(conn: Conn, workspace_id: int, window_end: datetime, run_id: 
                    shapes: Sequence[tuple[Any, ...]]) -> None:
     """The shapes in one INSERT of one JSON array (json.dumps is C; psycopg adapts a list element by element in
     Python): a few per project, where a COPY through store.bulk's staging table is six round trips. As
-    _column would write them: the unattributed traffic's project null, an empty model or provider null; a
-    share is the text of its float, as a COPY sends it. jsonb, not json: json's ->> parses the element's text
-    again for each of the 15 fields (0.86 against 0.32 ms of the server's for a small workspace's 22 shapes);
-    the values are the same (a number's text in jsonb is its numeric's, equal once cast)."""
+    _column writes them (_project_ids, _names): the unattributed traffic's project null, an empty model or
+    provider null; a share is the text of its float, as a COPY sends it. jsonb, not json: json's ->> parses the
+    element's text again for each of the 15 fields (0.86 against 0.32 ms of the server's for a small
+    workspace's 22 shapes); the values are the same (a number's text in jsonb is its numeric's, equal once
+    cast)."""
     if not shapes:
         return
-    rows = [(None if project < 0 else project, number, model or None, provider or None, *rest)
-            for project, number, model, provider, *rest in shapes]
+    projects = _project_ids(shape[0] for shape in shapes)
+    models, providers = _names(shape[2] for shape in shapes), _names(shape[3] for shape in shapes)
+    rows = [(project, number, model, provider, *rest)
+            for project, model, provider, (_, number, _, _, *rest) in zip(projects, models, providers, shapes,
+                                                                           strict=True)]
     conn.execute(
         """insert into analysis.request_shapes (workspace_id, window_end, run_id, seed, project_id, shape, model,
                                                 provider, prompt_band, output_band, time_profile, label, requests,
@@ -126,14 +130,24 @@ def _column(name: str, column: pd.Series) -> list[Any]:
     """A frame column as the table wants it: no project is null, no model is null, lists stay lists,
     numpy scalars become plain Python values."""
     if name == "project_id":
-        return [None if v < 0 else v for v in column.astype(np.int64).tolist()]
+        return _project_ids(column.astype(np.int64).tolist())
     if name in ("model", "provider"):
-        return [v or None for v in column.tolist()]
+        return _names(column.tolist())
     if pd.api.types.is_datetime64_any_dtype(column):
         return [t.to_pydatetime() for t in column]
     if column.dtype == object:
         return [_plain(v) for v in column.tolist()]
     return column.tolist()
+
+
+def _project_ids(values: Iterable[int]) -> list[int | None]:
+    """No project (a negative id: the unattributed traffic) is null."""
+    return [None if v < 0 else v for v in values]
+
+
+def _names(values: Iterable[str]) -> list[str | None]:
+    """An empty model or provider is null."""
+    return [v or None for v in values]
 
 
 def _plain(value: Any) -> Any:

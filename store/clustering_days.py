@@ -97,13 +97,6 @@ def without_jit(conn: Conn) -> AbstractContextManager[None]:
 
 
 @dataclass(frozen=True)
-class DayKeys:
-    day: date
-    keys: NDArray[np.int64]  # one per request with a prompt_hash
-    unhashed: int  # requests without one
-
-
-@dataclass(frozen=True)
 class KeyBatch:
     """The prompt keys of a batch of days, all the days' keys in one array (a day's are a run of it)."""
 
@@ -115,14 +108,6 @@ class KeyBatch:
     @property
     def requests(self) -> int:
         return len(self.keys) + sum(self.unhashed)
-
-    def __iter__(self) -> Iterator[DayKeys]:
-        bounds = np.searchsorted(self.day, np.arange(len(self.days) + 1))
-        for index, day in enumerate(self.days):
-            yield DayKeys(day, self.keys[bounds[index]:bounds[index + 1]], self.unhashed[index])
-
-    def __len__(self) -> int:
-        return len(self.days)
 
 
 # A batch of consecutive days is read in one COPY and held whole (8 bytes a key, plus the text they arrive
@@ -211,10 +196,10 @@ def _decodes(heads: memoryview) -> bool:
 
 
 def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, rebuild: Sequence[date], *,
-                without_flush: bool = False, jit_off: bool = False) -> str | None:
-    """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild; with
-    `without_flush`, the transaction also commits without waiting for the WAL flush (core.db.NO_FLUSH_WAIT:
-    for the aggregates' own transaction, a cache); with `jit_off`, JIT is off for the rest of the transaction
+                jit_off: bool = False) -> str | None:
+    """Drop the per-day aggregates outside [keep_from, keep_to) and those of the days to rebuild; the
+    transaction also commits without waiting for the WAL flush (core.db.NO_FLUSH_WAIT: call it in the
+    aggregates' own transaction, a cache); with `jit_off`, JIT is off for the rest of the transaction
     (for the day keys' reads, as without_jit would set it) and the setting as it was is returned, for
     rebuild_shape_days to put back. One statement for all of it: a round trip each saved."""
     # the CTE's row (the setting as it was) is read before set_config runs on it, as in planner_setting
@@ -225,7 +210,7 @@ def forget_days(conn: Conn, workspace_id: int, keep_from: date, keep_to: date, r
                                           where workspace_id = %(ws)s
                                             and (day < %(from)s or day >= %(to)s or day = any(%(days)s))),
                                 was as materialized (select current_setting('jit') as jit)
-                           select {NO_FLUSH_WAIT if without_flush else 'null'}, was.jit,
+                           select {NO_FLUSH_WAIT}, was.jit,
                                   {"set_config('jit', 'off', true)" if jit_off else 'null'}
                            from was""",
                        {"ws": workspace_id, "from": keep_from, "to": keep_to, "days": list(rebuild)}).fetchone()
@@ -255,7 +240,7 @@ def write_key_days(conn: Conn, workspace_id: int, days: Sequence[date], parts: D
             run += 1
     if not rows:
         return
-    # little-endian, as KeyPart stores them; offsets fit an integer (a bytea is at most 1 GB)
+    # little-endian, as read_key_parts reads them; offsets fit an integer (a bytea is at most 1 GB)
     conn.execute(
         """insert into analysis.prompt_key_days (workspace_id, day, part, keys, counts, requests, unhashed_requests)
            select %s, day, part, substring(%b::bytea from 8 * first + 1 for 8 * (stop - first)),

@@ -45,9 +45,8 @@ class Run:
     conn: Conn
     stats: dict[str, Any] = field(default_factory=dict)
     closed: bool = False
-    # the latest moment a run of this job succeeded for, read by the claim once it held the lock (as
-    # latest_succeeded_as_of would read it then) when claimed_run was asked to: what the pipeline compares a
-    # refresh's as_of with
+    # the latest moment a run of this job succeeded for (the max as_of of its succeeded runs), read by the
+    # claim once it held the lock when claimed_run was asked to: what the pipeline compares a refresh's as_of with
     succeeded_as_of: datetime | None = None
 
     @contextmanager
@@ -274,15 +273,6 @@ def latest_finished_run(conn: Conn, workspace_id: int, job: str, since: datetime
         (workspace_id, job, since),
     ).fetchone()
     return None if row is None else (str(row[0]), row[1])
-
-
-def latest_succeeded_as_of(conn: Conn, workspace_id: int, job: str) -> datetime | None:
-    """The latest moment a run of `job` succeeded for, if any."""
-    row = conn.execute(
-        "select max(as_of) from analysis.runs where workspace_id = %s and job = %s and status = 'succeeded'",
-        (workspace_id, job),
-    ).fetchone()
-    return None if row is None else row[0]
 
 
 def latest_succeeded(conn: Conn, workspace_id: int, job: str) -> tuple[datetime, dict[str, Any]] | None:

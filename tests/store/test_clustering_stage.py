@@ -8,9 +8,11 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 
 from clustering import cluster_requests
+from clustering.keys import parts_of_days
 from core.errors import UserError
 from store import clustering_days as days_store
 from store import rollup as rollup_store
@@ -194,12 +196,13 @@ def test_each_days_keys_are_the_sql_prompt_key_of_its_synced_requests(db_conn: C
         db_conn.execute("update meter.requests set prompt_hash = %s where id = %s", (prompt_hash, request_id))
     add_request(db_conn, scene, midnight + timedelta(hours=23), synced_at=AS_OF + timedelta(hours=1))  # too late
     add_request(db_conn, scene, midnight - timedelta(seconds=1))  # the day before
-    read = [d for batch in days_store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF, {})
-            for d in batch]
+    read = [(day, sorted(batch.keys[batch.day == index].tolist()), batch.unhashed[index])
+            for batch in days_store.day_prompt_key_batches(db_conn, scene.workspace_id, [day], AS_OF, {})
+            for index, day in enumerate(batch.days)]
     expected = db_conn.execute(f"""select {PROMPT_KEY_SQL} from meter.requests
                                    where workspace_id = %s and prompt_hash is not null""",
                                (scene.workspace_id,)).fetchall()
-    assert [(d.day, sorted(d.keys.tolist()), d.unhashed) for d in read] == [(day, sorted(k for k, in expected), 2)]
+    assert read == [(day, sorted(k for k, in expected), 2)]
 
 
 def test_days_are_read_in_batches_the_rollups_counts_bound_each_day_once_with_its_own_keys(db_conn: Conn) -> None:
@@ -216,9 +219,11 @@ def test_days_are_read_in_batches_the_rollups_counts_bound_each_day_once_with_it
     assert counted == {days[0]: 3, days[1]: 0, days[2]: 2, days[3]: 1, days[4]: 4}
     assert rollup_store.day_requests(db_conn, scene.workspace_id, days, AS_OF + timedelta(hours=1)) == {}  # stale
     batches = list(days_store.day_prompt_key_batches(db_conn, scene.workspace_id, days, AS_OF, counted))
-    assert [[d.day for d in batch] for batch in batches] == [days[0:4], days[4:5]]  # day 4 breaks the run
-    read = {d.day: len(d.keys) + d.unhashed for batch in batches for d in batch}
+    assert [batch.days for batch in batches] == [days[0:4], days[4:5]]  # day 4 breaks the run
+    read = {day: int((batch.day == index).sum()) + batch.unhashed[index]
+            for batch in batches for index, day in enumerate(batch.days)}
     assert read == counted
+    assert [batch.requests for batch in batches] == [sum(counted[day] for day in batch.days) for batch in batches]
 
 
 def test_a_batch_of_days_never_holds_more_requests_than_the_limit_whatever_the_first_days_hold() -> None:
@@ -285,6 +290,24 @@ def test_only_parts_with_keys_are_stored_and_part_0_carries_the_unhashed_count(d
     assert rows == [(0, 0, 2), (3, 2, 0), (10, 1, 0)]
     first, end = clustering_jobs.aggregate_days(AS_OF)
     assert days_store.day_totals(db_conn, scene.workspace_id, first, end) == (3, 2)
+
+
+def test_stored_key_runs_are_read_back_by_part_then_day_as_written(db_conn: Conn) -> None:
+    """write_key_days stores each (day, part) run's keys and counts as little-endian arrays; read_key_parts
+    gives the asked parts' back end to end, by part then day."""
+    scene = make_workspace(db_conn, "roundtrip")
+    days = [date(2026, 11, 10), date(2026, 11, 11)]
+    key = {h: int.from_bytes(bytes.fromhex(h[:16]), "big", signed=True)
+           for h in ("f" * 64, "0123456789abcdef" + "0" * 48, "8" + "1" * 63, "f" + "0" * 63)}
+    f, zero, eight, f_low = key.values()
+    runs = parts_of_days(np.array([0, 0, 0, 0, 1, 1, 1]), np.array([f, f, f, zero, eight, f_low, f], dtype=np.int64))
+    days_store.write_key_days(db_conn, scene.workspace_id, days, runs, [0, 4])
+    keys, counts = days_store.read_key_parts(db_conn, scene.workspace_id, days[0], days[-1] + timedelta(days=1),
+                                             [15, 8, 0])
+    assert keys.dtype == np.int64 and counts.dtype == np.int32
+    assert list(zip(keys.tolist(), counts.tolist(), strict=True)) == [(zero, 1), (eight, 1), (f, 3), (f_low, 1),
+                                                                      (f, 1)]
+    assert days_store.read_key_parts(db_conn, scene.workspace_id, days[0], days[-1], [8])[0].tolist() == []
 
 
 def test_the_shape_cells_insert_is_planned_for_its_own_days_however_often_a_connection_runs_it(

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from core.errors import GiveUpError, JobBusy, UserError
-from store.runs import FAULT_OF_OURS, MAX_ABANDONED_DELIVERIES, TOO_LONG, RunSpec, claimed_run, latest_succeeded_as_of
+from store.runs import FAULT_OF_OURS, MAX_ABANDONED_DELIVERIES, TOO_LONG, RunSpec, claimed_run
 from tests.factories import Conn, logged_failure, make_workspace
 
 AS_OF = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -119,7 +119,8 @@ def test_different_workspaces_do_not_block_each_other(db_conn: Conn, other_conn:
 
 def test_the_claim_reads_the_latest_moment_the_job_succeeded_for(db_conn: Conn) -> None:
     """What the pipeline compares a refresh's as_of with, read by the claim (after the lock) as
-    latest_succeeded_as_of reads it: failed and running runs, and the run being claimed, do not count."""
+    the rule reads: the max as_of of the job's succeeded runs in the workspace; failed and running runs, other
+    jobs, and the run being claimed, do not count."""
     ws = make_workspace(db_conn).workspace_id
     with claimed_run(db_conn, spec(ws, as_of=AS_OF + timedelta(days=2)), succeeded_as_of=True) as first, \
             first.results():
@@ -130,7 +131,11 @@ def test_the_claim_reads_the_latest_moment_the_job_succeeded_for(db_conn: Conn) 
         pass
     with claimed_run(db_conn, spec(ws), succeeded_as_of=True) as run, run.results():
         assert run.succeeded_as_of == AS_OF + timedelta(days=2)
-        assert run.succeeded_as_of == latest_succeeded_as_of(db_conn, ws, "test_job")
+        direct = db_conn.execute(
+            "select max(as_of) from analysis.runs where workspace_id = %s and job = %s and status = 'succeeded'",
+            (ws, "test_job"),
+        ).fetchone()
+        assert direct is not None and run.succeeded_as_of == direct[0]
     with claimed_run(db_conn, spec(ws)) as unasked, unasked.results():
         assert unasked.succeeded_as_of is None  # not read when not asked for
 

@@ -171,3 +171,15 @@ def test_importing_a_missing_rates_file_says_so_in_plain_words() -> None:
     done = run_cli("rates", "import", "/nonexistent.json")
     assert done.returncode == 2
     assert done.stderr == "error: /nonexistent.json: no such file\n"
+
+
+def test_an_output_file_is_written_with_its_folders_and_an_unwritable_one_is_the_users_error(tmp_path: Path) -> None:
+    """What `export --to <file>` and `report --out` write through (workers.cli.exports.write_file)."""
+    from core.errors import UserError
+    from workers.cli.exports import write_file
+
+    write_file(tmp_path / "a" / "b" / "out.pdf", b"%PDF")
+    assert (tmp_path / "a" / "b" / "out.pdf").read_bytes() == b"%PDF"
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(UserError, match=r"cannot write .*taken/out\.pdf: "):
+        write_file(tmp_path / "taken" / "out.pdf", b"%PDF")

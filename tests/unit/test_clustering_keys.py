@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from clustering.keys import (
     PARTS,
-    KeyPart,
-    day_parts,
+    DayParts,
     hash_prefixes,
     keys_from_heads,
     part_of,
     parts_of_days,
     repeated_by_part,
-    repeated_key_counts,
-    repeated_keys,
+    repeated_of,
 )
 from workers.jobs.clustering import fetch_batches
 from workers.settings import ClusteringSettings
@@ -29,6 +28,19 @@ def key_of(prompt_hash: str) -> int:
 HASHES = ["f" * 64, "0123456789abcdef" + "0" * 48, "8" + "1" * 63, "a" * 64]
 
 
+def one_day(keys: list[int]) -> DayParts:
+    """A day's prompt keys (one per hashed request) as parts_of_days cuts them."""
+    return parts_of_days(np.zeros(len(keys), dtype=np.int64), np.array(keys, dtype=np.int64))
+
+
+def run_of(runs: DayParts, day: int, part: int) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """The keys and counts of the run of (day, part), empty arrays when it has no keys."""
+    for run in range(runs.runs):
+        if runs.day[run] == day and runs.part[run] == part:
+            return runs.keys[runs.bounds[run]:runs.bounds[run + 1]], runs.counts[runs.bounds[run]:runs.bounds[run + 1]]
+    return np.array([], dtype=np.int64), np.array([], dtype=np.int32)
+
+
 def test_a_key_gives_back_its_hash_prefix_and_part() -> None:
     keys = np.array([key_of(h) for h in HASHES], dtype=np.int64)
     assert hash_prefixes(keys) == [h[:16] for h in HASHES]
@@ -36,13 +48,10 @@ def test_a_key_gives_back_its_hash_prefix_and_part() -> None:
 
 
 def test_a_day_is_cut_into_parts_by_first_hex_digit_with_counts() -> None:
-    keys = np.array([key_of(HASHES[0])] * 3 + [key_of(HASHES[1]), key_of(HASHES[3])], dtype=np.int64)
-    parts = day_parts(keys)
-    assert len(parts) == PARTS
-    assert parts[15].keys.tolist() == [key_of(HASHES[0])] and parts[15].counts.tolist() == [3]
-    assert parts[0].counts.tolist() == [1] and parts[10].counts.tolist() == [1]
-    restored = KeyPart.from_bytes(15, parts[15].keys_bytes(), parts[15].counts_bytes())
-    assert restored.keys.tolist() == parts[15].keys.tolist() and restored.counts.tolist() == [3]
+    runs = one_day([key_of(HASHES[0])] * 3 + [key_of(HASHES[1]), key_of(HASHES[3])])
+    assert runs.part.tolist() == [0, 10, 15] and runs.day.tolist() == [0, 0, 0]  # only parts with keys
+    assert run_of(runs, 0, 15)[0].tolist() == [key_of(HASHES[0])] and run_of(runs, 0, 15)[1].tolist() == [3]
+    assert run_of(runs, 0, 0)[1].tolist() == [1] and run_of(runs, 0, 10)[1].tolist() == [1]
 
 
 def test_keys_read_from_hash_heads_equal_the_sql_key() -> None:
@@ -61,11 +70,14 @@ def test_heads_that_are_not_lowercase_hex_digits_are_refused(heads: bytes) -> No
 
 
 def test_repeats_are_counted_across_days() -> None:
-    day_one = day_parts(np.array([key_of(HASHES[3]), key_of("a" + "b" * 63)], dtype=np.int64))
-    day_two = day_parts(np.array([key_of(HASHES[3])], dtype=np.int64))
-    keys, rows = repeated_keys([day_one[10], day_two[10]])
-    assert keys.tolist() == [key_of(HASHES[3])] and rows == 2
-    assert repeated_keys([])[1] == 0
+    day_one = one_day([key_of(HASHES[3]), key_of("a" + "b" * 63)])
+    day_two = one_day([key_of(HASHES[3])])
+    stored = [run_of(day_one, 0, 10), run_of(day_two, 0, 10)]
+    [(keys, counts)] = repeated_by_part(np.concatenate([k for k, _ in stored]), np.concatenate([c for _, c in stored]),
+                                        [10])
+    assert keys.tolist() == [key_of(HASHES[3])] and int(counts.sum()) == 2
+    nothing = np.array([], dtype=np.int64)
+    assert [(k.tolist(), c.tolist()) for k, c in repeated_by_part(nothing, nothing, [10])] == [([], [])]
 
 
 def test_fetch_batches_by_index_or_by_scan() -> None:
@@ -85,9 +97,10 @@ def test_index_batches_are_cut_by_rows_too_and_a_large_key_goes_alone() -> None:
 
 
 def test_repeated_keys_come_with_their_counts() -> None:
-    day_one = day_parts(np.array([key_of(HASHES[3])] * 2 + [key_of("a" + "b" * 63)], dtype=np.int64))
-    day_two = day_parts(np.array([key_of(HASHES[3])], dtype=np.int64))
-    keys, counts = repeated_key_counts([day_one[10], day_two[10]])
+    day_one = one_day([key_of(HASHES[3])] * 2 + [key_of("a" + "b" * 63)])
+    day_two = one_day([key_of(HASHES[3])])
+    stored = [run_of(day_one, 0, 10), run_of(day_two, 0, 10)]
+    keys, counts = repeated_of(np.concatenate([k for k, _ in stored]), np.concatenate([c for _, c in stored]))
     assert keys.tolist() == [key_of(HASHES[3])] and counts.tolist() == [3]
 
 
@@ -114,11 +127,13 @@ def test_several_days_runs_are_each_days_distinct_keys_by_part_with_counts() -> 
 def test_the_repeats_of_several_parts_read_together_are_each_parts_own() -> None:
     rng = np.random.default_rng(6)
     pool = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, 60, dtype=np.int64)
-    days = [day_parts(rng.choice(pool, int(rng.integers(0, 40)))) for _ in range(7)]
+    days = [rng.choice(pool, int(rng.integers(0, 40))) for _ in range(7)]
+    runs = parts_of_days(np.repeat(np.arange(len(days)), [len(d) for d in days]), np.concatenate(days))
     parts = [3, 0, 8, 15, 9]
-    stored = [(day[p].keys, day[p].counts) for p in sorted(parts) for day in days]  # part, then day order
+    stored = [run_of(runs, day, p) for p in sorted(parts) for day in range(len(days))]  # part, then day order
     together = repeated_by_part(np.concatenate([k for k, _ in stored]), np.concatenate([c for _, c in stored]), parts)
     for part, (keys, counts) in zip(parts, together, strict=True):
-        alone = repeated_key_counts([day[part] for day in days])
+        own = [run_of(runs, day, part) for day in range(len(days))]
+        alone = repeated_of(np.concatenate([k for k, _ in own]), np.concatenate([c for _, c in own]))
         assert keys.tolist() == alone[0].tolist() and counts.tolist() == alone[1].tolist()
     assert sum(len(keys) for keys, _ in together) > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from clustering import kmeans
 from clustering.kmeans import weighted_kmeans
 
 
@@ -51,3 +52,22 @@ def test_the_best_of_several_starts_is_kept() -> None:
 def test_k_outside_one_to_the_points_is_refused() -> None:
     with pytest.raises(ValueError, match="between 1 and the 2 points"):
         weighted_kmeans(np.zeros((2, 1)), np.ones(2), 3, seed=0)
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_the_starts_side_by_side_give_the_one_at_a_time_fit_bit_for_bit(case: int,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to SIDE_BY_SIDE_POINTS points the starts are seeded and iterated side by side; above it (and when a
+    start would stop short of k centres) one after the other. Both give the same labels and inertia exactly."""
+    rng = np.random.default_rng(100 + case)
+    n, d = int(rng.integers(3, 80)), int(rng.integers(1, 4))
+    points = rng.normal(size=(n, d)) if case % 3 else np.round(rng.normal(size=(n, d)))  # gridded: repeated points
+    if case == 11:
+        points = np.repeat(points[:2], (n + 1) // 2, axis=0)[:n]  # two distinct points: k > 2 falls back
+    weights = rng.integers(1, 50, n).astype(float)
+    k = int(rng.integers(1, min(n, 7) + 1)) if case != 11 else min(n, 4)
+    side_by_side = kmeans.weighted_kmeans(points, weights, k, seed=case, n_init=4)
+    monkeypatch.setattr(kmeans, "SIDE_BY_SIDE_POINTS", 0)
+    one_at_a_time = kmeans.weighted_kmeans(points, weights, k, seed=case, n_init=4)
+    assert np.array_equal(side_by_side.labels, one_at_a_time.labels)
+    assert side_by_side.inertia == one_at_a_time.inertia

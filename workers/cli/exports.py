@@ -59,7 +59,7 @@ def export(
         else:
             path = Path(to) if to is not None else Path(f"{ws.slug}-{dataset}-{period}.parquet")
             if path.suffix in (".parquet", ".csv"):
-                outcome = export_file(conn, job, str(path), path.suffix[1:], lambda data: _write(path, data))
+                outcome = export_file(conn, job, str(path), path.suffix[1:], lambda data: write_file(path, data))
             else:
                 from exports.sink import DirectorySink  # CLI start-up
 
@@ -67,7 +67,9 @@ def export(
     typer.echo(json.dumps(outcome, default=str))
 
 
-def _write(path: Path, data: bytes) -> None:
+def write_file(path: Path, data: bytes) -> None:
+    """Write what a command produced (an export, a report's PDF), its folders made; a path that cannot be
+    written is the user's error, said with the system's reason."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)

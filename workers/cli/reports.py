@@ -14,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-from core.errors import UserError, present
+from core.errors import present
+from workers.cli.exports import write_file
 
 report_app = typer.Typer(no_args_is_help=False, invoke_without_command=True,
                          help="PDF reports: a project's report, the signed executive summary.")
@@ -54,7 +55,7 @@ def report(
         if out is not None:
             row = report_row(conn, request, int(outcome["workspace_id"]))
             pdf = present(row, "the rendered report's row")[2]
-            _write(out, bytes(present(pdf, "the rendered report's PDF")))
+            write_file(out, bytes(present(pdf, "the rendered report's PDF")))
     typer.echo(json.dumps(outcome, default=str))
 
 
@@ -93,14 +94,7 @@ def _adhoc(workspace: str, kind: str, project_slug: str | None, period_text: str
         request = ReportRequest(None, ws.id, kind, project_id, period.start, period.end,
                                 f"cli:{getpass.getuser()}", now)
         artifact = build_artifact(conn, request, signing, now=now)
-    _write(out, artifact.pdf)
+    write_file(out, artifact.pdf)
     typer.echo(f"wrote {out} ({artifact.pages} page{'s' if artifact.pages != 1 else ''}, "
                f"signed={'true' if artifact.signed else 'false'}, sha256 {artifact.sha256})")
 
-
-def _write(out: Path, pdf: bytes) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(pdf)
-    except OSError as error:
-        raise UserError(f"cannot write {out}: {error.strerror}") from None

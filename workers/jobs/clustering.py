@@ -101,7 +101,7 @@ def refresh_aggregates(conn: Conn, ws: int, first_day: date, end_day: date, as_o
     own_reader = reader is None or reader is conn
     with conn.transaction():
         # a cache: lost in a crash with its state row, rebuilt by the next refresh (no WAL flush waited for)
-        jit = days_store.forget_days(conn, ws, first_day, end_day, changed, without_flush=True, jit_off=own_reader)
+        jit = days_store.forget_days(conn, ws, first_day, end_day, changed, jit_off=own_reader)
         keys_read = write_day_keys(conn, ws, changed, as_of, reader=reader, jit_off=own_reader)
         cells = days_store.rebuild_shape_days(conn, ws, timezone, changed, as_of, jit=jit)
         totals = days_store.save_state(conn, ws, first_day, end_day, as_of, run_id, sort_off=True)
