@@ -32,6 +32,15 @@ def test_tasks_are_acknowledged_late_and_one_at_a_time(settings: Settings) -> No
     assert config["broker_transport_options"]["visibility_timeout"] > settings.limits.longest_hard()
 
 
+def test_flower_sees_every_task_and_results_are_kept_without_a_started_state(settings: Settings) -> None:
+    config = build_config(settings)
+    # Flower: task-sent, -received, -started (sent by the worker's parent on accepting it), -succeeded/-failed
+    assert config["worker_send_task_events"] and config["task_send_sent_event"]
+    assert config["result_backend"] == settings.redis_url and not config.get("task_ignore_result")
+    # nothing reads a STARTED state from the result backend (its Redis round trips cost every task)
+    assert not config.get("task_track_started")
+
+
 def test_every_task_name_routes_to_its_family_queue_without_importing_the_tasks(settings: Settings) -> None:
     router = FamilyRouter(settings)
     assert router("halton.refresh_workspace", (), {}, {}) == {"queue": "analysis"}

@@ -81,7 +81,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": settings.queue_analysis,
         "task_routes": (FamilyRouter(settings),),
         "task_annotations": (FamilyAnnotations(settings),),
-        "task_track_started": True,
+        # no STARTED state in the result backend (task_track_started): nothing reads it (the dashboard reads
+        # the analysis tables, the command line waits for the outcome) and Flower sees a task start from the
+        # task-started event below; it cost the pool process a GET and a SET + PUBLISH in Redis per task
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
