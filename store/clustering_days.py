@@ -39,14 +39,9 @@ class ClusteringState:
         return self.synced_through, self.first_day, self.end_day
 
 
-def load_state(conn: Conn, workspace_id: int) -> ClusteringState | None:
-    row = conn.execute("""select synced_through, first_day, end_day from analysis.clustering_state
-                          where workspace_id = %s""", (workspace_id,)).fetchone()
-    return None if row is None else ClusteringState(row[0], row[1], row[2])
-
-
 def load_state_and_timezone(conn: Conn, workspace_id: int) -> tuple[ClusteringState | None, str]:
-    """load_state and the workspace's timezone (the shape cells' hours are local) in one query."""
+    """The clustering's state (None before its first run) and the workspace's timezone (the shape cells' hours
+    are local) in one query."""
     row = conn.execute("""select w.timezone, s.synced_through, s.first_day, s.end_day
                           from meter.workspaces w left join analysis.clustering_state s on s.workspace_id = w.id
                           where w.id = %s""", (workspace_id,)).fetchone()
